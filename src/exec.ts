@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Each output line is passed here as it arrives (progress in the log). */
+  onLine?: (line: string) => void;
+}
+
+/**
+ * Runs a program with an argument list: never a shell, so no input is ever parsed as shell.
+ * Resolves with the exit code; the caller decides what a non-zero code means.
+ */
+export type CommandRunner = (command: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
+
+export const runCommand: CommandRunner = (command, args, options = {}) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, [...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: false,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const lineSplitter = () => {
+      let pending = '';
+      return (chunk: Buffer) => {
+        if (!options.onLine) return;
+        pending += chunk.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) options.onLine(line);
+      };
+    };
+    const onOut = lineSplitter();
+    const onErr = lineSplitter();
+    child.stdout.on('data', (chunk: Buffer) => {
+      out.push(chunk);
+      onOut(chunk);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err.push(chunk);
+      onErr(chunk);
+    });
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'ENOENT' ? new Error(`'${command}' was not found on PATH`) : error);
+    });
+    child.on('close', (code, signal) => {
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+  });
