@@ -1,7 +1,8 @@
 /** Turns anything thrown (Error, AWS service exception, string, object) into one readable line. */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
-    const name = error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+    const plain = error instanceof ActionError || !error.name || error.name === 'Error';
+    const name = plain ? '' : `${error.name}: `;
     return `${name}${error.message || '(no message)'}`;
   }
   if (typeof error === 'string') return error;
@@ -37,8 +38,13 @@ export function httpStatus(error: unknown): number | undefined {
   return undefined;
 }
 
+/** A failure whose message is already written for the user (shown as is, no type prefix). */
+export class ActionError extends Error {
+  override name = 'ActionError';
+}
+
 /** A bad action input: the message always names the input and says what is expected. */
-export class InputError extends Error {
+export class InputError extends ActionError {
   override name = 'InputError';
   constructor(
     readonly input: string,
@@ -46,9 +52,4 @@ export class InputError extends Error {
   ) {
     super(`Input '${input}': ${detail}`);
   }
-}
-
-/** A failure whose message is already written for the user (no stack, no prefix needed). */
-export class ActionError extends Error {
-  override name = 'ActionError';
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): installs what is missing, brings the local AWS
+# sandbox up, runs the unit and end-to-end suites, tears the sandbox down, and prints one
+# closing line `N passed, N failed`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+results=$(mktemp -d)
+status=0
+
+echo "== unit tests"
+NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects unit \
+  --json --outputFile "$results/unit.json" || status=1
+
+if [ "${SKIP_E2E:-}" != "1" ]; then
+  echo "== build (e2e tests run dist/index.js as the runner does)"
+  npm run build --silent
+  echo "== sandbox up"
+  bash scripts/sandbox.sh up
+  trap 'echo "== sandbox down"; bash scripts/sandbox.sh down || true' EXIT
+  echo "== end-to-end tests"
+  NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects e2e --runInBand \
+    --json --outputFile "$results/e2e.json" || status=1
+fi
+
+node -e '
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of fs.readdirSync(process.argv[1])) {
+    const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + f, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+    skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+' "$results"
+exit $status

@@ -1,0 +1,102 @@
+import * as core from '@actions/core';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createAwsClients, destroyAwsClients, type AwsClients } from './aws/clients.js';
+import { resolveCredentials } from './aws/credentials.js';
+import { verifyIdentity } from './aws/identity.js';
+import { errorMessage } from './errors.js';
+import { runCommand } from './exec.js';
+import { readGithubContext } from './github-context.js';
+import { formatDuration, systemClock, type Logger } from './log.js';
+import type { RunContext } from './pipelines/context.js';
+import { pipelineFor } from './pipelines/index.js';
+import { JobReport } from './report/job-report.js';
+import type { OutputName } from './report/outputs.js';
+import { readSettings, type Settings } from './settings.js';
+
+/** A Logger over the runner's log: groups are collapsible and end with their duration. */
+export function coreLogger(): Logger {
+  return {
+    info: (m) => core.info(m),
+    warning: (m) => core.warning(m),
+    notice: (m) => core.notice(m),
+    debug: (m) => core.debug(m),
+    async group(title, fn) {
+      const started = Date.now();
+      core.startGroup(title);
+      try {
+        return await fn();
+      } finally {
+        core.info(`${title}: ${formatDuration(Date.now() - started)}`);
+        core.endGroup();
+      }
+    },
+  };
+}
+
+/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
+export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const logger = coreLogger();
+  const github = readGithubContext(env);
+  const report = new JobReport('lambda-ml-deploy');
+  let clients: AwsClients | undefined;
+  let workDir: string | undefined;
+  try {
+    const settings = readSettings((name) => core.getInput(name), github, github.workspace);
+    report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
+    clients = await connect(settings, env, logger);
+    const identity = await verifyIdentity(clients.sts);
+    logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+    report.section('AWS identity', [`Deploying as \`${identity.arn}\` (account ${identity.account}).`]);
+
+    workDir = fs.mkdtempSync(path.join(github.tempDir, 'lambda-ml-deploy-'));
+    const ctx: RunContext = {
+      settings,
+      clients,
+      logger,
+      clock: systemClock,
+      run: runCommand,
+      github,
+      report,
+      outputs: { set: (name: OutputName, value) => core.setOutput(name, String(value)) },
+      state: { save: (name, value) => core.saveState(name, value) },
+      workDir,
+    };
+    await pipelineFor(settings.mode)(ctx);
+  } catch (error) {
+    const message = errorMessage(error);
+    report.section('Failed', ['```', message, '```']);
+    core.setFailed(message);
+  } finally {
+    if (clients) destroyAwsClients(clients);
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    await writeSummary(report);
+  }
+}
+
+async function connect(settings: Settings, env: NodeJS.ProcessEnv, logger: Logger): Promise<AwsClients> {
+  const endpoint = env.AWS_ENDPOINT_URL || undefined;
+  if (endpoint) logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+  const bootstrap = createAwsClients({ region: settings.auth.region, endpoint });
+  const resolved = await logger.group('Credentials', () =>
+    resolveCredentials(settings.auth, {
+      getIDToken: (audience) => core.getIDToken(audience),
+      setSecret: (value) => core.setSecret(value),
+      sts: bootstrap.sts,
+      env,
+      logger,
+    }),
+  );
+  if (!resolved.credentials) return bootstrap;
+  destroyAwsClients(bootstrap);
+  return createAwsClients({ region: settings.auth.region, endpoint, credentials: resolved.credentials });
+}
+
+async function writeSummary(report: JobReport): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  try {
+    await core.summary.addRaw(report.toMarkdown(), true).write();
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${errorMessage(error)}`);
+  }
+}

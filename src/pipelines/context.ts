@@ -1,0 +1,29 @@
+import type { AwsClients } from '../aws/clients.js';
+import type { CommandRunner } from '../exec.js';
+import type { GithubContext } from '../github-context.js';
+import type { Clock, Logger } from '../log.js';
+import type { JobReport } from '../report/job-report.js';
+import type { Outputs } from '../report/outputs.js';
+import type { Settings } from '../settings.js';
+
+/** Saved for the post step (core.saveState), which runs even when the job is cancelled. */
+export interface StateStore {
+  save(name: string, value: string): void;
+}
+
+/** Everything a pipeline may use; main.ts builds it, tests build their own. */
+export interface RunContext<S extends Settings = Settings> {
+  settings: S;
+  clients: AwsClients;
+  logger: Logger;
+  clock: Clock;
+  run: CommandRunner;
+  github: GithubContext;
+  report: JobReport;
+  outputs: Outputs;
+  state: StateStore;
+  /** A private folder for this run's build output, removed by main at the end. */
+  workDir: string;
+}
+
+export type Pipeline<S extends Settings = Settings> = (ctx: RunContext<S>) => Promise<void>;

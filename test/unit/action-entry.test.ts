@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+
+// Runs the committed bundle the way the Actions runner does: INPUT_* variables, hyphens kept.
+function runDist(inputs: Record<string, string>) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entry-'));
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    GITHUB_WORKSPACE: dir,
+    RUNNER_TEMP: dir,
+    GITHUB_OUTPUT: path.join(dir, 'output'),
+    GITHUB_STATE: path.join(dir, 'state'),
+    GITHUB_STEP_SUMMARY: path.join(dir, 'summary'),
+  };
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
+  for (const f of ['output', 'state', 'summary']) fs.writeFileSync(path.join(dir, f), '');
+  const result = spawnSync(process.execPath, ['dist/index.js'], { env, encoding: 'utf8' });
+  const summary = fs.readFileSync(path.join(dir, 'summary'), 'utf8');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { ...result, summary };
+}
+
+describe('dist/index.js as the runner runs it', () => {
+  it('exits 1 with ::error:: naming function-name when it is missing', () => {
+    const r = runDist({ 'aws-region': 'us-east-1', 's3-bucket': 'artifacts' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^::error::Input 'function-name': is required/m);
+    expect(r.summary).toContain("Input 'function-name'");
+  });
+
+  it('lists several bad inputs in one error', () => {
+    const r = runDist({ 'aws-region': 'mars-1', 'function-name': 'fn', 's3-bucket': 'artifacts', timeout: '2000' });
+    expect(r.status).toBe(1);
+    const error = r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
+    expect(error).toContain("Input 'aws-region'");
+    expect(error).toContain("Input 'timeout'");
+  });
+});
+
+describe('action.yml', () => {
+  const action = parse(fs.readFileSync('action.yml', 'utf8')) as {
+    inputs: Record<string, { description?: string; required?: boolean; default?: string }>;
+    outputs: Record<string, { description?: string }>;
+  };
+  const settingsSource = fs.readFileSync('src/settings.ts', 'utf8');
+
+  it('describes every input, and every input is read by settings.ts', () => {
+    for (const [name, spec] of Object.entries(action.inputs)) {
+      expect(spec.description?.length ?? 0).toBeGreaterThan(10);
+      expect(settingsSource.includes(`'${name}'`) ? name : `${name} is never read`).toBe(name);
+    }
+  });
+
+  it('declares the outputs of the contract', () => {
+    expect(Object.keys(action.outputs).sort()).toEqual(
+      ['alias-arn', 'changed', 'code-sha256', 'function-arn', 'layer-version-arn', 'preview-url', 'previous-version', 'rolled-back', 's3-key', 'smoke-result', 'version'].sort(),
+    );
+  });
+});
