@@ -4152,7 +4152,7 @@ __webpack_unused_export__ = DescribeAlarmHistoryCommand;
 __webpack_unused_export__ = DescribeAlarmHistoryInput$;
 __webpack_unused_export__ = DescribeAlarmHistoryOutput$;
 __webpack_unused_export__ = DescribeAlarms$;
-__webpack_unused_export__ = DescribeAlarmsCommand;
+exports.zWD = DescribeAlarmsCommand;
 __webpack_unused_export__ = DescribeAlarmsForMetric$;
 __webpack_unused_export__ = DescribeAlarmsForMetricCommand;
 __webpack_unused_export__ = DescribeAlarmsForMetricInput$;
@@ -9602,7 +9602,7 @@ __webpack_unused_export__ = ContextStartedDetails$;
 __webpack_unused_export__ = ContextSucceededDetails$;
 __webpack_unused_export__ = Cors$;
 __webpack_unused_export__ = CreateAlias$;
-__webpack_unused_export__ = CreateAliasCommand;
+exports.W_e = CreateAliasCommand;
 __webpack_unused_export__ = CreateAliasRequest$;
 __webpack_unused_export__ = CreateCapacityProvider$;
 __webpack_unused_export__ = CreateCapacityProviderCommand;
@@ -9616,7 +9616,7 @@ __webpack_unused_export__ = CreateEventSourceMapping$;
 __webpack_unused_export__ = CreateEventSourceMappingCommand;
 __webpack_unused_export__ = CreateEventSourceMappingRequest$;
 __webpack_unused_export__ = CreateFunction$;
-__webpack_unused_export__ = CreateFunctionCommand;
+exports.Y8X = CreateFunctionCommand;
 __webpack_unused_export__ = CreateFunctionRequest$;
 __webpack_unused_export__ = CreateFunctionUrlConfig$;
 __webpack_unused_export__ = CreateFunctionUrlConfigCommand;
@@ -9624,7 +9624,7 @@ __webpack_unused_export__ = CreateFunctionUrlConfigRequest$;
 __webpack_unused_export__ = CreateFunctionUrlConfigResponse$;
 __webpack_unused_export__ = DeadLetterConfig$;
 __webpack_unused_export__ = DeleteAlias$;
-__webpack_unused_export__ = DeleteAliasCommand;
+exports.Hou = DeleteAliasCommand;
 __webpack_unused_export__ = DeleteAliasRequest$;
 __webpack_unused_export__ = DeleteCapacityProvider$;
 __webpack_unused_export__ = DeleteCapacityProviderCommand;
@@ -9641,7 +9641,7 @@ __webpack_unused_export__ = DeleteFunction$;
 __webpack_unused_export__ = DeleteFunctionCodeSigningConfig$;
 __webpack_unused_export__ = DeleteFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = DeleteFunctionCodeSigningConfigRequest$;
-__webpack_unused_export__ = DeleteFunctionCommand;
+exports.Z3K = DeleteFunctionCommand;
 __webpack_unused_export__ = DeleteFunctionConcurrency$;
 __webpack_unused_export__ = DeleteFunctionConcurrencyCommand;
 __webpack_unused_export__ = DeleteFunctionConcurrencyRequest$;
@@ -9735,7 +9735,7 @@ __webpack_unused_export__ = GetAccountSettingsCommand;
 __webpack_unused_export__ = GetAccountSettingsRequest$;
 __webpack_unused_export__ = GetAccountSettingsResponse$;
 __webpack_unused_export__ = GetAlias$;
-__webpack_unused_export__ = GetAliasCommand;
+exports.MES = GetAliasCommand;
 __webpack_unused_export__ = GetAliasRequest$;
 __webpack_unused_export__ = GetCapacityProvider$;
 __webpack_unused_export__ = GetCapacityProviderCommand;
@@ -9771,7 +9771,7 @@ __webpack_unused_export__ = GetFunctionConcurrencyCommand;
 __webpack_unused_export__ = GetFunctionConcurrencyRequest$;
 __webpack_unused_export__ = GetFunctionConcurrencyResponse$;
 __webpack_unused_export__ = GetFunctionConfiguration$;
-__webpack_unused_export__ = GetFunctionConfigurationCommand;
+exports.qA6 = GetFunctionConfigurationCommand;
 __webpack_unused_export__ = GetFunctionConfigurationRequest$;
 __webpack_unused_export__ = GetFunctionEventInvokeConfig$;
 __webpack_unused_export__ = GetFunctionEventInvokeConfigCommand;
@@ -9844,7 +9844,7 @@ __webpack_unused_export__ = InvokeAsync$;
 __webpack_unused_export__ = InvokeAsyncCommand;
 __webpack_unused_export__ = InvokeAsyncRequest$;
 __webpack_unused_export__ = InvokeAsyncResponse$;
-__webpack_unused_export__ = InvokeCommand;
+exports.mdN = InvokeCommand;
 __webpack_unused_export__ = InvokeMode;
 __webpack_unused_export__ = InvokeResponseStreamUpdate$;
 __webpack_unused_export__ = InvokeWithResponseStream$;
@@ -9880,7 +9880,7 @@ __webpack_unused_export__ = LayerVersionContentOutput$;
 __webpack_unused_export__ = LayerVersionsListItem$;
 __webpack_unused_export__ = LayersListItem$;
 __webpack_unused_export__ = ListAliases$;
-__webpack_unused_export__ = ListAliasesCommand;
+exports.UZx = ListAliasesCommand;
 __webpack_unused_export__ = ListAliasesRequest$;
 __webpack_unused_export__ = ListAliasesResponse$;
 __webpack_unused_export__ = ListCapacityProviders$;
@@ -9920,7 +9920,7 @@ __webpack_unused_export__ = ListFunctionsCommand;
 __webpack_unused_export__ = ListFunctionsRequest$;
 __webpack_unused_export__ = ListFunctionsResponse$;
 __webpack_unused_export__ = ListLayerVersions$;
-__webpack_unused_export__ = ListLayerVersionsCommand;
+exports.icq = ListLayerVersionsCommand;
 __webpack_unused_export__ = ListLayerVersionsRequest$;
 __webpack_unused_export__ = ListLayerVersionsResponse$;
 __webpack_unused_export__ = ListLayers$;
@@ -9936,7 +9936,7 @@ __webpack_unused_export__ = ListTagsCommand;
 __webpack_unused_export__ = ListTagsRequest$;
 __webpack_unused_export__ = ListTagsResponse$;
 __webpack_unused_export__ = ListVersionsByFunction$;
-__webpack_unused_export__ = ListVersionsByFunctionCommand;
+exports.Ox4 = ListVersionsByFunctionCommand;
 __webpack_unused_export__ = ListVersionsByFunctionRequest$;
 __webpack_unused_export__ = ListVersionsByFunctionResponse$;
 __webpack_unused_export__ = LogFormat;
@@ -9968,11 +9968,11 @@ __webpack_unused_export__ = ProvisionedPollerConfig$;
 __webpack_unused_export__ = PublicPolicyException;
 __webpack_unused_export__ = PublicPolicyException$;
 __webpack_unused_export__ = PublishLayerVersion$;
-__webpack_unused_export__ = PublishLayerVersionCommand;
+exports.cl_ = PublishLayerVersionCommand;
 __webpack_unused_export__ = PublishLayerVersionRequest$;
 __webpack_unused_export__ = PublishLayerVersionResponse$;
 __webpack_unused_export__ = PublishVersion$;
-__webpack_unused_export__ = PublishVersionCommand;
+exports.D3m = PublishVersionCommand;
 __webpack_unused_export__ = PublishVersionRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfig$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigCommand;
@@ -10107,7 +10107,7 @@ __webpack_unused_export__ = UntagResource$;
 __webpack_unused_export__ = UntagResourceCommand;
 __webpack_unused_export__ = UntagResourceRequest$;
 __webpack_unused_export__ = UpdateAlias$;
-__webpack_unused_export__ = UpdateAliasCommand;
+exports.lqC = UpdateAliasCommand;
 __webpack_unused_export__ = UpdateAliasRequest$;
 __webpack_unused_export__ = UpdateCapacityProvider$;
 __webpack_unused_export__ = UpdateCapacityProviderCommand;
@@ -10121,10 +10121,10 @@ __webpack_unused_export__ = UpdateEventSourceMapping$;
 __webpack_unused_export__ = UpdateEventSourceMappingCommand;
 __webpack_unused_export__ = UpdateEventSourceMappingRequest$;
 __webpack_unused_export__ = UpdateFunctionCode$;
-__webpack_unused_export__ = UpdateFunctionCodeCommand;
+exports.KfB = UpdateFunctionCodeCommand;
 __webpack_unused_export__ = UpdateFunctionCodeRequest$;
 __webpack_unused_export__ = UpdateFunctionConfiguration$;
-__webpack_unused_export__ = UpdateFunctionConfigurationCommand;
+exports.Zlw = UpdateFunctionConfigurationCommand;
 __webpack_unused_export__ = UpdateFunctionConfigurationRequest$;
 __webpack_unused_export__ = UpdateFunctionEventInvokeConfig$;
 __webpack_unused_export__ = UpdateFunctionEventInvokeConfigCommand;
@@ -10165,10 +10165,10 @@ __webpack_unused_export__ = waitForFunctionUpdated;
 __webpack_unused_export__ = waitForFunctionUpdatedV2;
 __webpack_unused_export__ = waitForPublishedVersionActive;
 __webpack_unused_export__ = waitUntilFunctionActive;
-__webpack_unused_export__ = waitUntilFunctionActiveV2;
+exports._RC = waitUntilFunctionActiveV2;
 __webpack_unused_export__ = waitUntilFunctionExists;
 __webpack_unused_export__ = waitUntilFunctionUpdated;
-__webpack_unused_export__ = waitUntilFunctionUpdatedV2;
+exports.rWV = waitUntilFunctionUpdatedV2;
 __webpack_unused_export__ = waitUntilPublishedVersionActive;
 
 
@@ -10177,15 +10177,14 @@ __webpack_unused_export__ = waitUntilPublishedVersionActive;
 /***/ 3711:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
-var __webpack_unused_export__;
 const { getFlexibleChecksumsPlugin, NODE_RESPONSE_CHECKSUM_VALIDATION_CONFIG_OPTIONS, NODE_REQUEST_CHECKSUM_CALCULATION_CONFIG_OPTIONS, resolveFlexibleChecksumsConfig } = __nccwpck_require__(238);
 const { awsEndpointFunctions, emitWarningIfUnsupportedVersion: emitWarningIfUnsupportedVersion$1, createDefaultUserAgentProvider, NODE_APP_ID_CONFIG_OPTIONS, getAwsRegionExtensionConfiguration, resolveAwsRegionExtensionConfiguration, resolveUserAgentConfig, resolveHostHeaderConfig, getUserAgentPlugin, getHostHeaderPlugin, getLoggerPlugin, getRecursionDetectionPlugin } = __nccwpck_require__(5152);
 const { getThrow200ExceptionsPlugin, getSsecPlugin, getLocationConstraintPlugin, getS3ExpiresMiddlewarePlugin, getCheckContentLengthHeaderPlugin, S3RestXmlProtocol, NODE_USE_ARN_REGION_CONFIG_OPTIONS, NODE_DISABLE_S3_EXPRESS_SESSION_AUTH_OPTIONS, resolveS3Config, getValidateBucketNamePlugin, getAddExpectContinuePlugin, getRegionRedirectMiddlewarePlugin, getS3ExpressPlugin, getS3ExpressHttpSigningPlugin } = __nccwpck_require__(5028);
 const { getHttpAuthSchemeEndpointRuleSetPlugin, DefaultIdentityProviderConfig, getHttpSigningPlugin, createPaginator } = __nccwpck_require__(402);
 const { normalizeProvider, getSmithyContext, makeBuilder, ServiceException, NoOpLogger, emitWarningIfUnsupportedVersion, loadConfigsForDefaultMode, getDefaultExtensionConfiguration, resolveDefaultRuntimeConfig, Client, createWaiter, checkExceptions, WaiterState, createAggregatedClient } = __nccwpck_require__(2658);
 const { Command: $Command } = __nccwpck_require__(2658);
-__webpack_unused_export__ = $Command;
-__webpack_unused_export__ = Client;
+exports.$Command = $Command;
+exports.__Client = Client;
 const { resolveDefaultsModeConfig, loadConfig, NODE_USE_FIPS_ENDPOINT_CONFIG_OPTIONS, NODE_USE_DUALSTACK_ENDPOINT_CONFIG_OPTIONS, NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS, resolveRegionConfig } = __nccwpck_require__(7291);
 const { BinaryDecisionDiagram, EndpointCache, decideEndpoint, customEndpointFunctions, resolveParams, getEndpointPlugin, resolveEndpointConfig } = __nccwpck_require__(2085);
 const { eventStreamSerdeProvider, resolveEventStreamSerdeConfig } = __nccwpck_require__(6579);
@@ -16148,713 +16147,713 @@ const RestoreRequestType = {
     SELECT: "SELECT",
 };
 
-__webpack_unused_export__ = AbacStatus$;
-__webpack_unused_export__ = AbortIncompleteMultipartUpload$;
-__webpack_unused_export__ = AbortMultipartUpload$;
-__webpack_unused_export__ = AbortMultipartUploadCommand;
-__webpack_unused_export__ = AbortMultipartUploadOutput$;
-__webpack_unused_export__ = AbortMultipartUploadRequest$;
-__webpack_unused_export__ = AccelerateConfiguration$;
-__webpack_unused_export__ = AccessControlPolicy$;
-__webpack_unused_export__ = AccessControlTranslation$;
-__webpack_unused_export__ = AccessDenied;
-__webpack_unused_export__ = AccessDenied$;
-__webpack_unused_export__ = AnalyticsAndOperator$;
-__webpack_unused_export__ = AnalyticsConfiguration$;
-__webpack_unused_export__ = AnalyticsExportDestination$;
-__webpack_unused_export__ = AnalyticsFilter$;
-__webpack_unused_export__ = AnalyticsS3BucketDestination$;
-__webpack_unused_export__ = AnalyticsS3ExportFileFormat;
-__webpack_unused_export__ = AnnotationConfigurationState;
-__webpack_unused_export__ = AnnotationDirective;
-__webpack_unused_export__ = AnnotationEntry$;
-__webpack_unused_export__ = AnnotationLimitExceeded;
-__webpack_unused_export__ = AnnotationLimitExceeded$;
-__webpack_unused_export__ = AnnotationNameTooLong;
-__webpack_unused_export__ = AnnotationNameTooLong$;
-__webpack_unused_export__ = AnnotationTableConfiguration$;
-__webpack_unused_export__ = AnnotationTableConfigurationResult$;
-__webpack_unused_export__ = AnnotationTableConfigurationUpdates$;
-__webpack_unused_export__ = ArchiveStatus;
-__webpack_unused_export__ = BlockedEncryptionTypes$;
-__webpack_unused_export__ = Bucket$;
-__webpack_unused_export__ = BucketAbacStatus;
-__webpack_unused_export__ = BucketAccelerateStatus;
-__webpack_unused_export__ = BucketAlreadyExists;
-__webpack_unused_export__ = BucketAlreadyExists$;
-__webpack_unused_export__ = BucketAlreadyOwnedByYou;
-__webpack_unused_export__ = BucketAlreadyOwnedByYou$;
-__webpack_unused_export__ = BucketCannedACL;
-__webpack_unused_export__ = BucketInfo$;
-__webpack_unused_export__ = BucketLifecycleConfiguration$;
-__webpack_unused_export__ = BucketLocationConstraint;
-__webpack_unused_export__ = BucketLoggingStatus$;
-__webpack_unused_export__ = BucketLogsPermission;
-__webpack_unused_export__ = BucketNamespace;
-__webpack_unused_export__ = BucketType;
-__webpack_unused_export__ = BucketVersioningStatus;
-__webpack_unused_export__ = CORSConfiguration$;
-__webpack_unused_export__ = CORSRule$;
-__webpack_unused_export__ = CSVInput$;
-__webpack_unused_export__ = CSVOutput$;
-__webpack_unused_export__ = Checksum$;
-__webpack_unused_export__ = ChecksumAlgorithm;
-__webpack_unused_export__ = ChecksumMode;
-__webpack_unused_export__ = ChecksumType;
-__webpack_unused_export__ = CommonPrefix$;
-__webpack_unused_export__ = CompleteMultipartUpload$;
-__webpack_unused_export__ = CompleteMultipartUploadCommand;
-__webpack_unused_export__ = CompleteMultipartUploadOutput$;
-__webpack_unused_export__ = CompleteMultipartUploadRequest$;
-__webpack_unused_export__ = CompletedMultipartUpload$;
-__webpack_unused_export__ = CompletedPart$;
-__webpack_unused_export__ = CompressionType;
-__webpack_unused_export__ = Condition$;
-__webpack_unused_export__ = ContinuationEvent$;
-__webpack_unused_export__ = CopyObject$;
-__webpack_unused_export__ = CopyObjectCommand;
-__webpack_unused_export__ = CopyObjectOutput$;
-__webpack_unused_export__ = CopyObjectRequest$;
-__webpack_unused_export__ = CopyObjectResult$;
-__webpack_unused_export__ = CopyPartResult$;
-__webpack_unused_export__ = CreateBucket$;
-__webpack_unused_export__ = CreateBucketCommand;
-__webpack_unused_export__ = CreateBucketConfiguration$;
-__webpack_unused_export__ = CreateBucketMetadataConfiguration$;
-__webpack_unused_export__ = CreateBucketMetadataConfigurationCommand;
-__webpack_unused_export__ = CreateBucketMetadataConfigurationRequest$;
-__webpack_unused_export__ = CreateBucketMetadataTableConfiguration$;
-__webpack_unused_export__ = CreateBucketMetadataTableConfigurationCommand;
-__webpack_unused_export__ = CreateBucketMetadataTableConfigurationRequest$;
-__webpack_unused_export__ = CreateBucketOutput$;
-__webpack_unused_export__ = CreateBucketRequest$;
-__webpack_unused_export__ = CreateMultipartUpload$;
-__webpack_unused_export__ = CreateMultipartUploadCommand;
-__webpack_unused_export__ = CreateMultipartUploadOutput$;
-__webpack_unused_export__ = CreateMultipartUploadRequest$;
-__webpack_unused_export__ = CreateSession$;
-__webpack_unused_export__ = CreateSessionCommand;
-__webpack_unused_export__ = CreateSessionOutput$;
-__webpack_unused_export__ = CreateSessionRequest$;
-__webpack_unused_export__ = DataRedundancy;
-__webpack_unused_export__ = DefaultRetention$;
-__webpack_unused_export__ = Delete$;
-__webpack_unused_export__ = DeleteBucket$;
-__webpack_unused_export__ = DeleteBucketAnalyticsConfiguration$;
-__webpack_unused_export__ = DeleteBucketAnalyticsConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketAnalyticsConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketCommand;
-__webpack_unused_export__ = DeleteBucketCors$;
-__webpack_unused_export__ = DeleteBucketCorsCommand;
-__webpack_unused_export__ = DeleteBucketCorsRequest$;
-__webpack_unused_export__ = DeleteBucketEncryption$;
-__webpack_unused_export__ = DeleteBucketEncryptionCommand;
-__webpack_unused_export__ = DeleteBucketEncryptionRequest$;
-__webpack_unused_export__ = DeleteBucketIntelligentTieringConfiguration$;
-__webpack_unused_export__ = DeleteBucketIntelligentTieringConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketIntelligentTieringConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketInventoryConfiguration$;
-__webpack_unused_export__ = DeleteBucketInventoryConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketInventoryConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketLifecycle$;
-__webpack_unused_export__ = DeleteBucketLifecycleCommand;
-__webpack_unused_export__ = DeleteBucketLifecycleRequest$;
-__webpack_unused_export__ = DeleteBucketMetadataConfiguration$;
-__webpack_unused_export__ = DeleteBucketMetadataConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketMetadataConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketMetadataTableConfiguration$;
-__webpack_unused_export__ = DeleteBucketMetadataTableConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketMetadataTableConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketMetricsConfiguration$;
-__webpack_unused_export__ = DeleteBucketMetricsConfigurationCommand;
-__webpack_unused_export__ = DeleteBucketMetricsConfigurationRequest$;
-__webpack_unused_export__ = DeleteBucketOwnershipControls$;
-__webpack_unused_export__ = DeleteBucketOwnershipControlsCommand;
-__webpack_unused_export__ = DeleteBucketOwnershipControlsRequest$;
-__webpack_unused_export__ = DeleteBucketPolicy$;
-__webpack_unused_export__ = DeleteBucketPolicyCommand;
-__webpack_unused_export__ = DeleteBucketPolicyRequest$;
-__webpack_unused_export__ = DeleteBucketReplication$;
-__webpack_unused_export__ = DeleteBucketReplicationCommand;
-__webpack_unused_export__ = DeleteBucketReplicationRequest$;
-__webpack_unused_export__ = DeleteBucketRequest$;
-__webpack_unused_export__ = DeleteBucketTagging$;
-__webpack_unused_export__ = DeleteBucketTaggingCommand;
-__webpack_unused_export__ = DeleteBucketTaggingRequest$;
-__webpack_unused_export__ = DeleteBucketWebsite$;
-__webpack_unused_export__ = DeleteBucketWebsiteCommand;
-__webpack_unused_export__ = DeleteBucketWebsiteRequest$;
-__webpack_unused_export__ = DeleteMarkerEntry$;
-__webpack_unused_export__ = DeleteMarkerReplication$;
-__webpack_unused_export__ = DeleteMarkerReplicationStatus;
-__webpack_unused_export__ = DeleteObject$;
-__webpack_unused_export__ = DeleteObjectAnnotation$;
-__webpack_unused_export__ = DeleteObjectAnnotationCommand;
-__webpack_unused_export__ = DeleteObjectAnnotationOutput$;
-__webpack_unused_export__ = DeleteObjectAnnotationRequest$;
-__webpack_unused_export__ = DeleteObjectCommand;
-__webpack_unused_export__ = DeleteObjectOutput$;
-__webpack_unused_export__ = DeleteObjectRequest$;
-__webpack_unused_export__ = DeleteObjectTagging$;
-__webpack_unused_export__ = DeleteObjectTaggingCommand;
-__webpack_unused_export__ = DeleteObjectTaggingOutput$;
-__webpack_unused_export__ = DeleteObjectTaggingRequest$;
-__webpack_unused_export__ = DeleteObjects$;
-__webpack_unused_export__ = DeleteObjectsCommand;
-__webpack_unused_export__ = DeleteObjectsOutput$;
-__webpack_unused_export__ = DeleteObjectsRequest$;
-__webpack_unused_export__ = DeletePublicAccessBlock$;
-__webpack_unused_export__ = DeletePublicAccessBlockCommand;
-__webpack_unused_export__ = DeletePublicAccessBlockRequest$;
-__webpack_unused_export__ = DeletedObject$;
-__webpack_unused_export__ = Destination$;
-__webpack_unused_export__ = DestinationResult$;
-__webpack_unused_export__ = EncodingType;
-__webpack_unused_export__ = Encryption$;
-__webpack_unused_export__ = EncryptionConfiguration$;
-__webpack_unused_export__ = EncryptionType;
-__webpack_unused_export__ = EncryptionTypeMismatch;
-__webpack_unused_export__ = EncryptionTypeMismatch$;
-__webpack_unused_export__ = EndEvent$;
-__webpack_unused_export__ = ErrorDetails$;
-__webpack_unused_export__ = ErrorDocument$;
-__webpack_unused_export__ = Event;
-__webpack_unused_export__ = EventBridgeConfiguration$;
-__webpack_unused_export__ = EventHoldDuration$;
-__webpack_unused_export__ = ExistingObjectReplication$;
-__webpack_unused_export__ = ExistingObjectReplicationStatus;
-__webpack_unused_export__ = ExpirationState;
-__webpack_unused_export__ = ExpirationStatus;
-__webpack_unused_export__ = ExpressionType;
-__webpack_unused_export__ = FileHeaderInfo;
-__webpack_unused_export__ = FilterRule$;
-__webpack_unused_export__ = FilterRuleName;
-__webpack_unused_export__ = GetBucketAbac$;
-__webpack_unused_export__ = GetBucketAbacCommand;
-__webpack_unused_export__ = GetBucketAbacOutput$;
-__webpack_unused_export__ = GetBucketAbacRequest$;
-__webpack_unused_export__ = GetBucketAccelerateConfiguration$;
-__webpack_unused_export__ = GetBucketAccelerateConfigurationCommand;
-__webpack_unused_export__ = GetBucketAccelerateConfigurationOutput$;
-__webpack_unused_export__ = GetBucketAccelerateConfigurationRequest$;
-__webpack_unused_export__ = GetBucketAcl$;
-__webpack_unused_export__ = GetBucketAclCommand;
-__webpack_unused_export__ = GetBucketAclOutput$;
-__webpack_unused_export__ = GetBucketAclRequest$;
-__webpack_unused_export__ = GetBucketAnalyticsConfiguration$;
-__webpack_unused_export__ = GetBucketAnalyticsConfigurationCommand;
-__webpack_unused_export__ = GetBucketAnalyticsConfigurationOutput$;
-__webpack_unused_export__ = GetBucketAnalyticsConfigurationRequest$;
-__webpack_unused_export__ = GetBucketCors$;
-__webpack_unused_export__ = GetBucketCorsCommand;
-__webpack_unused_export__ = GetBucketCorsOutput$;
-__webpack_unused_export__ = GetBucketCorsRequest$;
-__webpack_unused_export__ = GetBucketEncryption$;
-__webpack_unused_export__ = GetBucketEncryptionCommand;
-__webpack_unused_export__ = GetBucketEncryptionOutput$;
-__webpack_unused_export__ = GetBucketEncryptionRequest$;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfiguration$;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfigurationCommand;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfigurationOutput$;
-__webpack_unused_export__ = GetBucketIntelligentTieringConfigurationRequest$;
-__webpack_unused_export__ = GetBucketInventoryConfiguration$;
-__webpack_unused_export__ = GetBucketInventoryConfigurationCommand;
-__webpack_unused_export__ = GetBucketInventoryConfigurationOutput$;
-__webpack_unused_export__ = GetBucketInventoryConfigurationRequest$;
-__webpack_unused_export__ = GetBucketLifecycleConfiguration$;
-__webpack_unused_export__ = GetBucketLifecycleConfigurationCommand;
-__webpack_unused_export__ = GetBucketLifecycleConfigurationOutput$;
-__webpack_unused_export__ = GetBucketLifecycleConfigurationRequest$;
-__webpack_unused_export__ = GetBucketLocation$;
-__webpack_unused_export__ = GetBucketLocationCommand;
-__webpack_unused_export__ = GetBucketLocationOutput$;
-__webpack_unused_export__ = GetBucketLocationRequest$;
-__webpack_unused_export__ = GetBucketLogging$;
-__webpack_unused_export__ = GetBucketLoggingCommand;
-__webpack_unused_export__ = GetBucketLoggingOutput$;
-__webpack_unused_export__ = GetBucketLoggingRequest$;
-__webpack_unused_export__ = GetBucketMetadataConfiguration$;
-__webpack_unused_export__ = GetBucketMetadataConfigurationCommand;
-__webpack_unused_export__ = GetBucketMetadataConfigurationOutput$;
-__webpack_unused_export__ = GetBucketMetadataConfigurationRequest$;
-__webpack_unused_export__ = GetBucketMetadataConfigurationResult$;
-__webpack_unused_export__ = GetBucketMetadataTableConfiguration$;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationCommand;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationOutput$;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationRequest$;
-__webpack_unused_export__ = GetBucketMetadataTableConfigurationResult$;
-__webpack_unused_export__ = GetBucketMetricsConfiguration$;
-__webpack_unused_export__ = GetBucketMetricsConfigurationCommand;
-__webpack_unused_export__ = GetBucketMetricsConfigurationOutput$;
-__webpack_unused_export__ = GetBucketMetricsConfigurationRequest$;
-__webpack_unused_export__ = GetBucketNotificationConfiguration$;
-__webpack_unused_export__ = GetBucketNotificationConfigurationCommand;
-__webpack_unused_export__ = GetBucketNotificationConfigurationRequest$;
-__webpack_unused_export__ = GetBucketOwnershipControls$;
-__webpack_unused_export__ = GetBucketOwnershipControlsCommand;
-__webpack_unused_export__ = GetBucketOwnershipControlsOutput$;
-__webpack_unused_export__ = GetBucketOwnershipControlsRequest$;
-__webpack_unused_export__ = GetBucketPolicy$;
-__webpack_unused_export__ = GetBucketPolicyCommand;
-__webpack_unused_export__ = GetBucketPolicyOutput$;
-__webpack_unused_export__ = GetBucketPolicyRequest$;
-__webpack_unused_export__ = GetBucketPolicyStatus$;
-__webpack_unused_export__ = GetBucketPolicyStatusCommand;
-__webpack_unused_export__ = GetBucketPolicyStatusOutput$;
-__webpack_unused_export__ = GetBucketPolicyStatusRequest$;
-__webpack_unused_export__ = GetBucketReplication$;
-__webpack_unused_export__ = GetBucketReplicationCommand;
-__webpack_unused_export__ = GetBucketReplicationOutput$;
-__webpack_unused_export__ = GetBucketReplicationRequest$;
-__webpack_unused_export__ = GetBucketRequestPayment$;
-__webpack_unused_export__ = GetBucketRequestPaymentCommand;
-__webpack_unused_export__ = GetBucketRequestPaymentOutput$;
-__webpack_unused_export__ = GetBucketRequestPaymentRequest$;
-__webpack_unused_export__ = GetBucketTagging$;
-__webpack_unused_export__ = GetBucketTaggingCommand;
-__webpack_unused_export__ = GetBucketTaggingOutput$;
-__webpack_unused_export__ = GetBucketTaggingRequest$;
-__webpack_unused_export__ = GetBucketVersioning$;
-__webpack_unused_export__ = GetBucketVersioningCommand;
-__webpack_unused_export__ = GetBucketVersioningOutput$;
-__webpack_unused_export__ = GetBucketVersioningRequest$;
-__webpack_unused_export__ = GetBucketWebsite$;
-__webpack_unused_export__ = GetBucketWebsiteCommand;
-__webpack_unused_export__ = GetBucketWebsiteOutput$;
-__webpack_unused_export__ = GetBucketWebsiteRequest$;
-__webpack_unused_export__ = GetObject$;
-__webpack_unused_export__ = GetObjectAcl$;
-__webpack_unused_export__ = GetObjectAclCommand;
-__webpack_unused_export__ = GetObjectAclOutput$;
-__webpack_unused_export__ = GetObjectAclRequest$;
-__webpack_unused_export__ = GetObjectAnnotation$;
-__webpack_unused_export__ = GetObjectAnnotationCommand;
-__webpack_unused_export__ = GetObjectAnnotationOutput$;
-__webpack_unused_export__ = GetObjectAnnotationRequest$;
-__webpack_unused_export__ = GetObjectAttributes$;
-__webpack_unused_export__ = GetObjectAttributesCommand;
-__webpack_unused_export__ = GetObjectAttributesOutput$;
-__webpack_unused_export__ = GetObjectAttributesParts$;
-__webpack_unused_export__ = GetObjectAttributesRequest$;
-__webpack_unused_export__ = GetObjectCommand;
-__webpack_unused_export__ = GetObjectLegalHold$;
-__webpack_unused_export__ = GetObjectLegalHoldCommand;
-__webpack_unused_export__ = GetObjectLegalHoldOutput$;
-__webpack_unused_export__ = GetObjectLegalHoldRequest$;
-__webpack_unused_export__ = GetObjectLockConfiguration$;
-__webpack_unused_export__ = GetObjectLockConfigurationCommand;
-__webpack_unused_export__ = GetObjectLockConfigurationOutput$;
-__webpack_unused_export__ = GetObjectLockConfigurationRequest$;
-__webpack_unused_export__ = GetObjectOutput$;
-__webpack_unused_export__ = GetObjectRequest$;
-__webpack_unused_export__ = GetObjectRetention$;
-__webpack_unused_export__ = GetObjectRetentionCommand;
-__webpack_unused_export__ = GetObjectRetentionOutput$;
-__webpack_unused_export__ = GetObjectRetentionRequest$;
-__webpack_unused_export__ = GetObjectTagging$;
-__webpack_unused_export__ = GetObjectTaggingCommand;
-__webpack_unused_export__ = GetObjectTaggingOutput$;
-__webpack_unused_export__ = GetObjectTaggingRequest$;
-__webpack_unused_export__ = GetObjectTorrent$;
-__webpack_unused_export__ = GetObjectTorrentCommand;
-__webpack_unused_export__ = GetObjectTorrentOutput$;
-__webpack_unused_export__ = GetObjectTorrentRequest$;
-__webpack_unused_export__ = GetPublicAccessBlock$;
-__webpack_unused_export__ = GetPublicAccessBlockCommand;
-__webpack_unused_export__ = GetPublicAccessBlockOutput$;
-__webpack_unused_export__ = GetPublicAccessBlockRequest$;
-__webpack_unused_export__ = GlacierJobParameters$;
-__webpack_unused_export__ = Grant$;
-__webpack_unused_export__ = Grantee$;
-__webpack_unused_export__ = HeadBucket$;
-__webpack_unused_export__ = HeadBucketCommand;
-__webpack_unused_export__ = HeadBucketOutput$;
-__webpack_unused_export__ = HeadBucketRequest$;
-__webpack_unused_export__ = HeadObject$;
-__webpack_unused_export__ = HeadObjectCommand;
-__webpack_unused_export__ = HeadObjectOutput$;
-__webpack_unused_export__ = HeadObjectRequest$;
-__webpack_unused_export__ = IdempotencyParameterMismatch;
-__webpack_unused_export__ = IdempotencyParameterMismatch$;
-__webpack_unused_export__ = IndexDocument$;
-__webpack_unused_export__ = Initiator$;
-__webpack_unused_export__ = InputSerialization$;
-__webpack_unused_export__ = IntelligentTieringAccessTier;
-__webpack_unused_export__ = IntelligentTieringAndOperator$;
-__webpack_unused_export__ = IntelligentTieringConfiguration$;
-__webpack_unused_export__ = IntelligentTieringFilter$;
-__webpack_unused_export__ = IntelligentTieringStatus;
-__webpack_unused_export__ = InvalidAnnotationName;
-__webpack_unused_export__ = InvalidAnnotationName$;
-__webpack_unused_export__ = InvalidObjectState;
-__webpack_unused_export__ = InvalidObjectState$;
-__webpack_unused_export__ = InvalidPrefix;
-__webpack_unused_export__ = InvalidPrefix$;
-__webpack_unused_export__ = InvalidRequest;
-__webpack_unused_export__ = InvalidRequest$;
-__webpack_unused_export__ = InvalidWriteOffset;
-__webpack_unused_export__ = InvalidWriteOffset$;
-__webpack_unused_export__ = InventoryConfiguration$;
-__webpack_unused_export__ = InventoryConfigurationState;
-__webpack_unused_export__ = InventoryDestination$;
-__webpack_unused_export__ = InventoryEncryption$;
-__webpack_unused_export__ = InventoryFilter$;
-__webpack_unused_export__ = InventoryFormat;
-__webpack_unused_export__ = InventoryFrequency;
-__webpack_unused_export__ = InventoryIncludedObjectVersions;
-__webpack_unused_export__ = InventoryOptionalField;
-__webpack_unused_export__ = InventoryS3BucketDestination$;
-__webpack_unused_export__ = InventorySchedule$;
-__webpack_unused_export__ = InventoryTableConfiguration$;
-__webpack_unused_export__ = InventoryTableConfigurationResult$;
-__webpack_unused_export__ = InventoryTableConfigurationUpdates$;
-__webpack_unused_export__ = JSONInput$;
-__webpack_unused_export__ = JSONOutput$;
-__webpack_unused_export__ = JSONType;
-__webpack_unused_export__ = JournalTableConfiguration$;
-__webpack_unused_export__ = JournalTableConfigurationResult$;
-__webpack_unused_export__ = JournalTableConfigurationUpdates$;
-__webpack_unused_export__ = LambdaFunctionConfiguration$;
-__webpack_unused_export__ = LifecycleExpiration$;
-__webpack_unused_export__ = LifecycleRule$;
-__webpack_unused_export__ = LifecycleRuleAndOperator$;
-__webpack_unused_export__ = LifecycleRuleFilter$;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurations$;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurationsCommand;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketAnalyticsConfigurationsRequest$;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurations$;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurationsCommand;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketIntelligentTieringConfigurationsRequest$;
-__webpack_unused_export__ = ListBucketInventoryConfigurations$;
-__webpack_unused_export__ = ListBucketInventoryConfigurationsCommand;
-__webpack_unused_export__ = ListBucketInventoryConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketInventoryConfigurationsRequest$;
-__webpack_unused_export__ = ListBucketMetricsConfigurations$;
-__webpack_unused_export__ = ListBucketMetricsConfigurationsCommand;
-__webpack_unused_export__ = ListBucketMetricsConfigurationsOutput$;
-__webpack_unused_export__ = ListBucketMetricsConfigurationsRequest$;
-__webpack_unused_export__ = ListBuckets$;
-__webpack_unused_export__ = ListBucketsCommand;
-__webpack_unused_export__ = ListBucketsOutput$;
-__webpack_unused_export__ = ListBucketsRequest$;
-__webpack_unused_export__ = ListDirectoryBuckets$;
-__webpack_unused_export__ = ListDirectoryBucketsCommand;
-__webpack_unused_export__ = ListDirectoryBucketsOutput$;
-__webpack_unused_export__ = ListDirectoryBucketsRequest$;
-__webpack_unused_export__ = ListMultipartUploads$;
-__webpack_unused_export__ = ListMultipartUploadsCommand;
-__webpack_unused_export__ = ListMultipartUploadsOutput$;
-__webpack_unused_export__ = ListMultipartUploadsRequest$;
-__webpack_unused_export__ = ListObjectAnnotations$;
-__webpack_unused_export__ = ListObjectAnnotationsCommand;
-__webpack_unused_export__ = ListObjectAnnotationsOutput$;
-__webpack_unused_export__ = ListObjectAnnotationsRequest$;
-__webpack_unused_export__ = ListObjectVersions$;
-__webpack_unused_export__ = ListObjectVersionsCommand;
-__webpack_unused_export__ = ListObjectVersionsOutput$;
-__webpack_unused_export__ = ListObjectVersionsRequest$;
-__webpack_unused_export__ = ListObjects$;
-__webpack_unused_export__ = ListObjectsCommand;
-__webpack_unused_export__ = ListObjectsOutput$;
-__webpack_unused_export__ = ListObjectsRequest$;
-__webpack_unused_export__ = ListObjectsV2$;
-__webpack_unused_export__ = ListObjectsV2Command;
-__webpack_unused_export__ = ListObjectsV2Output$;
-__webpack_unused_export__ = ListObjectsV2Request$;
-__webpack_unused_export__ = ListParts$;
-__webpack_unused_export__ = ListPartsCommand;
-__webpack_unused_export__ = ListPartsOutput$;
-__webpack_unused_export__ = ListPartsRequest$;
-__webpack_unused_export__ = LocationInfo$;
-__webpack_unused_export__ = LocationType;
-__webpack_unused_export__ = LoggingEnabled$;
-__webpack_unused_export__ = MFADelete;
-__webpack_unused_export__ = MFADeleteStatus;
-__webpack_unused_export__ = MetadataConfiguration$;
-__webpack_unused_export__ = MetadataConfigurationResult$;
-__webpack_unused_export__ = MetadataDirective;
-__webpack_unused_export__ = MetadataEntry$;
-__webpack_unused_export__ = MetadataTableConfiguration$;
-__webpack_unused_export__ = MetadataTableConfigurationResult$;
-__webpack_unused_export__ = MetadataTableEncryptionConfiguration$;
-__webpack_unused_export__ = Metrics$;
-__webpack_unused_export__ = MetricsAndOperator$;
-__webpack_unused_export__ = MetricsConfiguration$;
-__webpack_unused_export__ = MetricsFilter$;
-__webpack_unused_export__ = MetricsStatus;
-__webpack_unused_export__ = MultipartUpload$;
-__webpack_unused_export__ = NoSuchAnnotation;
-__webpack_unused_export__ = NoSuchAnnotation$;
-__webpack_unused_export__ = NoSuchBucket;
-__webpack_unused_export__ = NoSuchBucket$;
-__webpack_unused_export__ = NoSuchKey;
-__webpack_unused_export__ = NoSuchKey$;
-__webpack_unused_export__ = NoSuchUpload;
-__webpack_unused_export__ = NoSuchUpload$;
-__webpack_unused_export__ = NoncurrentVersionExpiration$;
-__webpack_unused_export__ = NoncurrentVersionTransition$;
-__webpack_unused_export__ = NotFound;
-__webpack_unused_export__ = NotFound$;
-__webpack_unused_export__ = NotificationConfiguration$;
-__webpack_unused_export__ = NotificationConfigurationFilter$;
-__webpack_unused_export__ = ObjectAlreadyInActiveTierError;
-__webpack_unused_export__ = ObjectAlreadyInActiveTierError$;
-__webpack_unused_export__ = ObjectAttributes;
-__webpack_unused_export__ = ObjectCannedACL;
-__webpack_unused_export__ = ObjectEncryption$;
-__webpack_unused_export__ = ObjectIdentifier$;
-__webpack_unused_export__ = ObjectLockConfiguration$;
-__webpack_unused_export__ = ObjectLockEnabled;
-__webpack_unused_export__ = ObjectLockEventHold;
-__webpack_unused_export__ = ObjectLockLegalHold$;
-__webpack_unused_export__ = ObjectLockLegalHoldStatus;
-__webpack_unused_export__ = ObjectLockMode;
-__webpack_unused_export__ = ObjectLockRetention$;
-__webpack_unused_export__ = ObjectLockRetentionMode;
-__webpack_unused_export__ = ObjectLockRule$;
-__webpack_unused_export__ = ObjectNotInActiveTierError;
-__webpack_unused_export__ = ObjectNotInActiveTierError$;
-__webpack_unused_export__ = ObjectOwnership;
-__webpack_unused_export__ = ObjectPart$;
-__webpack_unused_export__ = ObjectStorageClass;
-__webpack_unused_export__ = ObjectVersion$;
-__webpack_unused_export__ = ObjectVersionStorageClass;
-__webpack_unused_export__ = OptionalObjectAttributes;
-__webpack_unused_export__ = OutputLocation$;
-__webpack_unused_export__ = OutputSerialization$;
-__webpack_unused_export__ = Owner$;
-__webpack_unused_export__ = OwnerOverride;
-__webpack_unused_export__ = OwnershipControls$;
-__webpack_unused_export__ = OwnershipControlsRule$;
-__webpack_unused_export__ = ParquetInput$;
-__webpack_unused_export__ = Part$;
-__webpack_unused_export__ = PartitionDateSource;
-__webpack_unused_export__ = PartitionedPrefix$;
-__webpack_unused_export__ = Payer;
-__webpack_unused_export__ = Permission;
-__webpack_unused_export__ = PolicyStatus$;
-__webpack_unused_export__ = Progress$;
-__webpack_unused_export__ = ProgressEvent$;
-__webpack_unused_export__ = Protocol;
-__webpack_unused_export__ = PublicAccessBlockConfiguration$;
-__webpack_unused_export__ = PutBucketAbac$;
-__webpack_unused_export__ = PutBucketAbacCommand;
-__webpack_unused_export__ = PutBucketAbacRequest$;
-__webpack_unused_export__ = PutBucketAccelerateConfiguration$;
-__webpack_unused_export__ = PutBucketAccelerateConfigurationCommand;
-__webpack_unused_export__ = PutBucketAccelerateConfigurationRequest$;
-__webpack_unused_export__ = PutBucketAcl$;
-__webpack_unused_export__ = PutBucketAclCommand;
-__webpack_unused_export__ = PutBucketAclRequest$;
-__webpack_unused_export__ = PutBucketAnalyticsConfiguration$;
-__webpack_unused_export__ = PutBucketAnalyticsConfigurationCommand;
-__webpack_unused_export__ = PutBucketAnalyticsConfigurationRequest$;
-__webpack_unused_export__ = PutBucketCors$;
-__webpack_unused_export__ = PutBucketCorsCommand;
-__webpack_unused_export__ = PutBucketCorsRequest$;
-__webpack_unused_export__ = PutBucketEncryption$;
-__webpack_unused_export__ = PutBucketEncryptionCommand;
-__webpack_unused_export__ = PutBucketEncryptionRequest$;
-__webpack_unused_export__ = PutBucketIntelligentTieringConfiguration$;
-__webpack_unused_export__ = PutBucketIntelligentTieringConfigurationCommand;
-__webpack_unused_export__ = PutBucketIntelligentTieringConfigurationRequest$;
-__webpack_unused_export__ = PutBucketInventoryConfiguration$;
-__webpack_unused_export__ = PutBucketInventoryConfigurationCommand;
-__webpack_unused_export__ = PutBucketInventoryConfigurationRequest$;
-__webpack_unused_export__ = PutBucketLifecycleConfiguration$;
-__webpack_unused_export__ = PutBucketLifecycleConfigurationCommand;
-__webpack_unused_export__ = PutBucketLifecycleConfigurationOutput$;
-__webpack_unused_export__ = PutBucketLifecycleConfigurationRequest$;
-__webpack_unused_export__ = PutBucketLogging$;
-__webpack_unused_export__ = PutBucketLoggingCommand;
-__webpack_unused_export__ = PutBucketLoggingRequest$;
-__webpack_unused_export__ = PutBucketMetricsConfiguration$;
-__webpack_unused_export__ = PutBucketMetricsConfigurationCommand;
-__webpack_unused_export__ = PutBucketMetricsConfigurationRequest$;
-__webpack_unused_export__ = PutBucketNotificationConfiguration$;
-__webpack_unused_export__ = PutBucketNotificationConfigurationCommand;
-__webpack_unused_export__ = PutBucketNotificationConfigurationRequest$;
-__webpack_unused_export__ = PutBucketOwnershipControls$;
-__webpack_unused_export__ = PutBucketOwnershipControlsCommand;
-__webpack_unused_export__ = PutBucketOwnershipControlsRequest$;
-__webpack_unused_export__ = PutBucketPolicy$;
-__webpack_unused_export__ = PutBucketPolicyCommand;
-__webpack_unused_export__ = PutBucketPolicyRequest$;
-__webpack_unused_export__ = PutBucketReplication$;
-__webpack_unused_export__ = PutBucketReplicationCommand;
-__webpack_unused_export__ = PutBucketReplicationRequest$;
-__webpack_unused_export__ = PutBucketRequestPayment$;
-__webpack_unused_export__ = PutBucketRequestPaymentCommand;
-__webpack_unused_export__ = PutBucketRequestPaymentRequest$;
-__webpack_unused_export__ = PutBucketTagging$;
-__webpack_unused_export__ = PutBucketTaggingCommand;
-__webpack_unused_export__ = PutBucketTaggingRequest$;
-__webpack_unused_export__ = PutBucketVersioning$;
-__webpack_unused_export__ = PutBucketVersioningCommand;
-__webpack_unused_export__ = PutBucketVersioningRequest$;
-__webpack_unused_export__ = PutBucketWebsite$;
-__webpack_unused_export__ = PutBucketWebsiteCommand;
-__webpack_unused_export__ = PutBucketWebsiteRequest$;
-__webpack_unused_export__ = PutObject$;
-__webpack_unused_export__ = PutObjectAcl$;
-__webpack_unused_export__ = PutObjectAclCommand;
-__webpack_unused_export__ = PutObjectAclOutput$;
-__webpack_unused_export__ = PutObjectAclRequest$;
-__webpack_unused_export__ = PutObjectAnnotation$;
-__webpack_unused_export__ = PutObjectAnnotationCommand;
-__webpack_unused_export__ = PutObjectAnnotationOutput$;
-__webpack_unused_export__ = PutObjectAnnotationRequest$;
-__webpack_unused_export__ = PutObjectCommand;
-__webpack_unused_export__ = PutObjectLegalHold$;
-__webpack_unused_export__ = PutObjectLegalHoldCommand;
-__webpack_unused_export__ = PutObjectLegalHoldOutput$;
-__webpack_unused_export__ = PutObjectLegalHoldRequest$;
-__webpack_unused_export__ = PutObjectLockConfiguration$;
-__webpack_unused_export__ = PutObjectLockConfigurationCommand;
-__webpack_unused_export__ = PutObjectLockConfigurationOutput$;
-__webpack_unused_export__ = PutObjectLockConfigurationRequest$;
-__webpack_unused_export__ = PutObjectOutput$;
-__webpack_unused_export__ = PutObjectRequest$;
-__webpack_unused_export__ = PutObjectRetention$;
-__webpack_unused_export__ = PutObjectRetentionCommand;
-__webpack_unused_export__ = PutObjectRetentionOutput$;
-__webpack_unused_export__ = PutObjectRetentionRequest$;
-__webpack_unused_export__ = PutObjectTagging$;
-__webpack_unused_export__ = PutObjectTaggingCommand;
-__webpack_unused_export__ = PutObjectTaggingOutput$;
-__webpack_unused_export__ = PutObjectTaggingRequest$;
-__webpack_unused_export__ = PutPublicAccessBlock$;
-__webpack_unused_export__ = PutPublicAccessBlockCommand;
-__webpack_unused_export__ = PutPublicAccessBlockRequest$;
-__webpack_unused_export__ = QueueConfiguration$;
-__webpack_unused_export__ = QuoteFields;
-__webpack_unused_export__ = RecordExpiration$;
-__webpack_unused_export__ = RecordsEvent$;
-__webpack_unused_export__ = Redirect$;
-__webpack_unused_export__ = RedirectAllRequestsTo$;
-__webpack_unused_export__ = RenameObject$;
-__webpack_unused_export__ = RenameObjectCommand;
-__webpack_unused_export__ = RenameObjectOutput$;
-__webpack_unused_export__ = RenameObjectRequest$;
-__webpack_unused_export__ = ReplicaModifications$;
-__webpack_unused_export__ = ReplicaModificationsStatus;
-__webpack_unused_export__ = ReplicationConfiguration$;
-__webpack_unused_export__ = ReplicationRule$;
-__webpack_unused_export__ = ReplicationRuleAndOperator$;
-__webpack_unused_export__ = ReplicationRuleFilter$;
-__webpack_unused_export__ = ReplicationRuleStatus;
-__webpack_unused_export__ = ReplicationStatus;
-__webpack_unused_export__ = ReplicationTime$;
-__webpack_unused_export__ = ReplicationTimeStatus;
-__webpack_unused_export__ = ReplicationTimeValue$;
-__webpack_unused_export__ = RequestCharged;
-__webpack_unused_export__ = RequestPayer;
-__webpack_unused_export__ = RequestPaymentConfiguration$;
-__webpack_unused_export__ = RequestProgress$;
-__webpack_unused_export__ = RestoreObject$;
-__webpack_unused_export__ = RestoreObjectCommand;
-__webpack_unused_export__ = RestoreObjectOutput$;
-__webpack_unused_export__ = RestoreObjectRequest$;
-__webpack_unused_export__ = RestoreRequest$;
-__webpack_unused_export__ = RestoreRequestType;
-__webpack_unused_export__ = RestoreStatus$;
-__webpack_unused_export__ = RoutingRule$;
-__webpack_unused_export__ = S3;
-exports.YxF = S3Client;
-__webpack_unused_export__ = S3KeyFilter$;
-__webpack_unused_export__ = S3Location$;
-__webpack_unused_export__ = S3ServiceException;
-__webpack_unused_export__ = S3ServiceException$;
-__webpack_unused_export__ = S3TablesBucketType;
-__webpack_unused_export__ = S3TablesDestination$;
-__webpack_unused_export__ = S3TablesDestinationResult$;
-__webpack_unused_export__ = SSEKMS$;
-__webpack_unused_export__ = SSEKMSEncryption$;
-__webpack_unused_export__ = SSES3$;
-__webpack_unused_export__ = ScanRange$;
-__webpack_unused_export__ = SelectObjectContent$;
-__webpack_unused_export__ = SelectObjectContentCommand;
-__webpack_unused_export__ = SelectObjectContentEventStream$;
-__webpack_unused_export__ = SelectObjectContentOutput$;
-__webpack_unused_export__ = SelectObjectContentRequest$;
-__webpack_unused_export__ = SelectParameters$;
-__webpack_unused_export__ = ServerSideEncryption;
-__webpack_unused_export__ = ServerSideEncryptionByDefault$;
-__webpack_unused_export__ = ServerSideEncryptionConfiguration$;
-__webpack_unused_export__ = ServerSideEncryptionRule$;
-__webpack_unused_export__ = SessionCredentials$;
-__webpack_unused_export__ = SessionMode;
-__webpack_unused_export__ = SimplePrefix$;
-__webpack_unused_export__ = SourceSelectionCriteria$;
-__webpack_unused_export__ = SseKmsEncryptedObjects$;
-__webpack_unused_export__ = SseKmsEncryptedObjectsStatus;
-__webpack_unused_export__ = Stats$;
-__webpack_unused_export__ = StatsEvent$;
-__webpack_unused_export__ = StorageClass;
-__webpack_unused_export__ = StorageClassAnalysis$;
-__webpack_unused_export__ = StorageClassAnalysisDataExport$;
-__webpack_unused_export__ = StorageClassAnalysisSchemaVersion;
-__webpack_unused_export__ = TableSseAlgorithm;
-__webpack_unused_export__ = Tag$;
-__webpack_unused_export__ = Tagging$;
-__webpack_unused_export__ = TaggingDirective;
-__webpack_unused_export__ = TargetGrant$;
-__webpack_unused_export__ = TargetObjectKeyFormat$;
-__webpack_unused_export__ = Tier;
-__webpack_unused_export__ = Tiering$;
-__webpack_unused_export__ = TooManyParts;
-__webpack_unused_export__ = TooManyParts$;
-__webpack_unused_export__ = TopicConfiguration$;
-__webpack_unused_export__ = Transition$;
-__webpack_unused_export__ = TransitionDefaultMinimumObjectSize;
-__webpack_unused_export__ = TransitionStorageClass;
-__webpack_unused_export__ = Type;
-__webpack_unused_export__ = UnsupportedMediaType;
-__webpack_unused_export__ = UnsupportedMediaType$;
-__webpack_unused_export__ = UpdateBucketMetadataAnnotationTableConfiguration$;
-__webpack_unused_export__ = UpdateBucketMetadataAnnotationTableConfigurationCommand;
-__webpack_unused_export__ = UpdateBucketMetadataAnnotationTableConfigurationRequest$;
-__webpack_unused_export__ = UpdateBucketMetadataInventoryTableConfiguration$;
-__webpack_unused_export__ = UpdateBucketMetadataInventoryTableConfigurationCommand;
-__webpack_unused_export__ = UpdateBucketMetadataInventoryTableConfigurationRequest$;
-__webpack_unused_export__ = UpdateBucketMetadataJournalTableConfiguration$;
-__webpack_unused_export__ = UpdateBucketMetadataJournalTableConfigurationCommand;
-__webpack_unused_export__ = UpdateBucketMetadataJournalTableConfigurationRequest$;
-__webpack_unused_export__ = UpdateObjectEncryption$;
-__webpack_unused_export__ = UpdateObjectEncryptionCommand;
-__webpack_unused_export__ = UpdateObjectEncryptionRequest$;
-__webpack_unused_export__ = UpdateObjectEncryptionResponse$;
-__webpack_unused_export__ = UploadPart$;
-__webpack_unused_export__ = UploadPartCommand;
-__webpack_unused_export__ = UploadPartCopy$;
-__webpack_unused_export__ = UploadPartCopyCommand;
-__webpack_unused_export__ = UploadPartCopyOutput$;
-__webpack_unused_export__ = UploadPartCopyRequest$;
-__webpack_unused_export__ = UploadPartOutput$;
-__webpack_unused_export__ = UploadPartRequest$;
-__webpack_unused_export__ = VersioningConfiguration$;
-__webpack_unused_export__ = WebsiteConfiguration$;
-__webpack_unused_export__ = WriteGetObjectResponse$;
-__webpack_unused_export__ = WriteGetObjectResponseCommand;
-__webpack_unused_export__ = WriteGetObjectResponseRequest$;
-__webpack_unused_export__ = _Error$;
-__webpack_unused_export__ = _Object$;
-__webpack_unused_export__ = errorTypeRegistries;
-__webpack_unused_export__ = paginateListBuckets;
-__webpack_unused_export__ = paginateListDirectoryBuckets;
-__webpack_unused_export__ = paginateListObjectAnnotations;
-__webpack_unused_export__ = paginateListObjectsV2;
-__webpack_unused_export__ = paginateListParts;
-__webpack_unused_export__ = waitForBucketExists;
-__webpack_unused_export__ = waitForBucketNotExists;
-__webpack_unused_export__ = waitForObjectExists;
-__webpack_unused_export__ = waitForObjectNotExists;
-__webpack_unused_export__ = waitUntilBucketExists;
-__webpack_unused_export__ = waitUntilBucketNotExists;
-__webpack_unused_export__ = waitUntilObjectExists;
-__webpack_unused_export__ = waitUntilObjectNotExists;
+exports.AbacStatus$ = AbacStatus$;
+exports.AbortIncompleteMultipartUpload$ = AbortIncompleteMultipartUpload$;
+exports.AbortMultipartUpload$ = AbortMultipartUpload$;
+exports.AbortMultipartUploadCommand = AbortMultipartUploadCommand;
+exports.AbortMultipartUploadOutput$ = AbortMultipartUploadOutput$;
+exports.AbortMultipartUploadRequest$ = AbortMultipartUploadRequest$;
+exports.AccelerateConfiguration$ = AccelerateConfiguration$;
+exports.AccessControlPolicy$ = AccessControlPolicy$;
+exports.AccessControlTranslation$ = AccessControlTranslation$;
+exports.AccessDenied = AccessDenied;
+exports.AccessDenied$ = AccessDenied$;
+exports.AnalyticsAndOperator$ = AnalyticsAndOperator$;
+exports.AnalyticsConfiguration$ = AnalyticsConfiguration$;
+exports.AnalyticsExportDestination$ = AnalyticsExportDestination$;
+exports.AnalyticsFilter$ = AnalyticsFilter$;
+exports.AnalyticsS3BucketDestination$ = AnalyticsS3BucketDestination$;
+exports.AnalyticsS3ExportFileFormat = AnalyticsS3ExportFileFormat;
+exports.AnnotationConfigurationState = AnnotationConfigurationState;
+exports.AnnotationDirective = AnnotationDirective;
+exports.AnnotationEntry$ = AnnotationEntry$;
+exports.AnnotationLimitExceeded = AnnotationLimitExceeded;
+exports.AnnotationLimitExceeded$ = AnnotationLimitExceeded$;
+exports.AnnotationNameTooLong = AnnotationNameTooLong;
+exports.AnnotationNameTooLong$ = AnnotationNameTooLong$;
+exports.AnnotationTableConfiguration$ = AnnotationTableConfiguration$;
+exports.AnnotationTableConfigurationResult$ = AnnotationTableConfigurationResult$;
+exports.AnnotationTableConfigurationUpdates$ = AnnotationTableConfigurationUpdates$;
+exports.ArchiveStatus = ArchiveStatus;
+exports.BlockedEncryptionTypes$ = BlockedEncryptionTypes$;
+exports.Bucket$ = Bucket$;
+exports.BucketAbacStatus = BucketAbacStatus;
+exports.BucketAccelerateStatus = BucketAccelerateStatus;
+exports.BucketAlreadyExists = BucketAlreadyExists;
+exports.BucketAlreadyExists$ = BucketAlreadyExists$;
+exports.BucketAlreadyOwnedByYou = BucketAlreadyOwnedByYou;
+exports.BucketAlreadyOwnedByYou$ = BucketAlreadyOwnedByYou$;
+exports.BucketCannedACL = BucketCannedACL;
+exports.BucketInfo$ = BucketInfo$;
+exports.BucketLifecycleConfiguration$ = BucketLifecycleConfiguration$;
+exports.BucketLocationConstraint = BucketLocationConstraint;
+exports.BucketLoggingStatus$ = BucketLoggingStatus$;
+exports.BucketLogsPermission = BucketLogsPermission;
+exports.BucketNamespace = BucketNamespace;
+exports.BucketType = BucketType;
+exports.BucketVersioningStatus = BucketVersioningStatus;
+exports.CORSConfiguration$ = CORSConfiguration$;
+exports.CORSRule$ = CORSRule$;
+exports.CSVInput$ = CSVInput$;
+exports.CSVOutput$ = CSVOutput$;
+exports.Checksum$ = Checksum$;
+exports.ChecksumAlgorithm = ChecksumAlgorithm;
+exports.ChecksumMode = ChecksumMode;
+exports.ChecksumType = ChecksumType;
+exports.CommonPrefix$ = CommonPrefix$;
+exports.CompleteMultipartUpload$ = CompleteMultipartUpload$;
+exports.CompleteMultipartUploadCommand = CompleteMultipartUploadCommand;
+exports.CompleteMultipartUploadOutput$ = CompleteMultipartUploadOutput$;
+exports.CompleteMultipartUploadRequest$ = CompleteMultipartUploadRequest$;
+exports.CompletedMultipartUpload$ = CompletedMultipartUpload$;
+exports.CompletedPart$ = CompletedPart$;
+exports.CompressionType = CompressionType;
+exports.Condition$ = Condition$;
+exports.ContinuationEvent$ = ContinuationEvent$;
+exports.CopyObject$ = CopyObject$;
+exports.CopyObjectCommand = CopyObjectCommand;
+exports.CopyObjectOutput$ = CopyObjectOutput$;
+exports.CopyObjectRequest$ = CopyObjectRequest$;
+exports.CopyObjectResult$ = CopyObjectResult$;
+exports.CopyPartResult$ = CopyPartResult$;
+exports.CreateBucket$ = CreateBucket$;
+exports.CreateBucketCommand = CreateBucketCommand;
+exports.CreateBucketConfiguration$ = CreateBucketConfiguration$;
+exports.CreateBucketMetadataConfiguration$ = CreateBucketMetadataConfiguration$;
+exports.CreateBucketMetadataConfigurationCommand = CreateBucketMetadataConfigurationCommand;
+exports.CreateBucketMetadataConfigurationRequest$ = CreateBucketMetadataConfigurationRequest$;
+exports.CreateBucketMetadataTableConfiguration$ = CreateBucketMetadataTableConfiguration$;
+exports.CreateBucketMetadataTableConfigurationCommand = CreateBucketMetadataTableConfigurationCommand;
+exports.CreateBucketMetadataTableConfigurationRequest$ = CreateBucketMetadataTableConfigurationRequest$;
+exports.CreateBucketOutput$ = CreateBucketOutput$;
+exports.CreateBucketRequest$ = CreateBucketRequest$;
+exports.CreateMultipartUpload$ = CreateMultipartUpload$;
+exports.CreateMultipartUploadCommand = CreateMultipartUploadCommand;
+exports.CreateMultipartUploadOutput$ = CreateMultipartUploadOutput$;
+exports.CreateMultipartUploadRequest$ = CreateMultipartUploadRequest$;
+exports.CreateSession$ = CreateSession$;
+exports.CreateSessionCommand = CreateSessionCommand;
+exports.CreateSessionOutput$ = CreateSessionOutput$;
+exports.CreateSessionRequest$ = CreateSessionRequest$;
+exports.DataRedundancy = DataRedundancy;
+exports.DefaultRetention$ = DefaultRetention$;
+exports.Delete$ = Delete$;
+exports.DeleteBucket$ = DeleteBucket$;
+exports.DeleteBucketAnalyticsConfiguration$ = DeleteBucketAnalyticsConfiguration$;
+exports.DeleteBucketAnalyticsConfigurationCommand = DeleteBucketAnalyticsConfigurationCommand;
+exports.DeleteBucketAnalyticsConfigurationRequest$ = DeleteBucketAnalyticsConfigurationRequest$;
+exports.DeleteBucketCommand = DeleteBucketCommand;
+exports.DeleteBucketCors$ = DeleteBucketCors$;
+exports.DeleteBucketCorsCommand = DeleteBucketCorsCommand;
+exports.DeleteBucketCorsRequest$ = DeleteBucketCorsRequest$;
+exports.DeleteBucketEncryption$ = DeleteBucketEncryption$;
+exports.DeleteBucketEncryptionCommand = DeleteBucketEncryptionCommand;
+exports.DeleteBucketEncryptionRequest$ = DeleteBucketEncryptionRequest$;
+exports.DeleteBucketIntelligentTieringConfiguration$ = DeleteBucketIntelligentTieringConfiguration$;
+exports.DeleteBucketIntelligentTieringConfigurationCommand = DeleteBucketIntelligentTieringConfigurationCommand;
+exports.DeleteBucketIntelligentTieringConfigurationRequest$ = DeleteBucketIntelligentTieringConfigurationRequest$;
+exports.DeleteBucketInventoryConfiguration$ = DeleteBucketInventoryConfiguration$;
+exports.DeleteBucketInventoryConfigurationCommand = DeleteBucketInventoryConfigurationCommand;
+exports.DeleteBucketInventoryConfigurationRequest$ = DeleteBucketInventoryConfigurationRequest$;
+exports.DeleteBucketLifecycle$ = DeleteBucketLifecycle$;
+exports.DeleteBucketLifecycleCommand = DeleteBucketLifecycleCommand;
+exports.DeleteBucketLifecycleRequest$ = DeleteBucketLifecycleRequest$;
+exports.DeleteBucketMetadataConfiguration$ = DeleteBucketMetadataConfiguration$;
+exports.DeleteBucketMetadataConfigurationCommand = DeleteBucketMetadataConfigurationCommand;
+exports.DeleteBucketMetadataConfigurationRequest$ = DeleteBucketMetadataConfigurationRequest$;
+exports.DeleteBucketMetadataTableConfiguration$ = DeleteBucketMetadataTableConfiguration$;
+exports.DeleteBucketMetadataTableConfigurationCommand = DeleteBucketMetadataTableConfigurationCommand;
+exports.DeleteBucketMetadataTableConfigurationRequest$ = DeleteBucketMetadataTableConfigurationRequest$;
+exports.DeleteBucketMetricsConfiguration$ = DeleteBucketMetricsConfiguration$;
+exports.DeleteBucketMetricsConfigurationCommand = DeleteBucketMetricsConfigurationCommand;
+exports.DeleteBucketMetricsConfigurationRequest$ = DeleteBucketMetricsConfigurationRequest$;
+exports.DeleteBucketOwnershipControls$ = DeleteBucketOwnershipControls$;
+exports.DeleteBucketOwnershipControlsCommand = DeleteBucketOwnershipControlsCommand;
+exports.DeleteBucketOwnershipControlsRequest$ = DeleteBucketOwnershipControlsRequest$;
+exports.DeleteBucketPolicy$ = DeleteBucketPolicy$;
+exports.DeleteBucketPolicyCommand = DeleteBucketPolicyCommand;
+exports.DeleteBucketPolicyRequest$ = DeleteBucketPolicyRequest$;
+exports.DeleteBucketReplication$ = DeleteBucketReplication$;
+exports.DeleteBucketReplicationCommand = DeleteBucketReplicationCommand;
+exports.DeleteBucketReplicationRequest$ = DeleteBucketReplicationRequest$;
+exports.DeleteBucketRequest$ = DeleteBucketRequest$;
+exports.DeleteBucketTagging$ = DeleteBucketTagging$;
+exports.DeleteBucketTaggingCommand = DeleteBucketTaggingCommand;
+exports.DeleteBucketTaggingRequest$ = DeleteBucketTaggingRequest$;
+exports.DeleteBucketWebsite$ = DeleteBucketWebsite$;
+exports.DeleteBucketWebsiteCommand = DeleteBucketWebsiteCommand;
+exports.DeleteBucketWebsiteRequest$ = DeleteBucketWebsiteRequest$;
+exports.DeleteMarkerEntry$ = DeleteMarkerEntry$;
+exports.DeleteMarkerReplication$ = DeleteMarkerReplication$;
+exports.DeleteMarkerReplicationStatus = DeleteMarkerReplicationStatus;
+exports.DeleteObject$ = DeleteObject$;
+exports.DeleteObjectAnnotation$ = DeleteObjectAnnotation$;
+exports.DeleteObjectAnnotationCommand = DeleteObjectAnnotationCommand;
+exports.DeleteObjectAnnotationOutput$ = DeleteObjectAnnotationOutput$;
+exports.DeleteObjectAnnotationRequest$ = DeleteObjectAnnotationRequest$;
+exports.DeleteObjectCommand = DeleteObjectCommand;
+exports.DeleteObjectOutput$ = DeleteObjectOutput$;
+exports.DeleteObjectRequest$ = DeleteObjectRequest$;
+exports.DeleteObjectTagging$ = DeleteObjectTagging$;
+exports.DeleteObjectTaggingCommand = DeleteObjectTaggingCommand;
+exports.DeleteObjectTaggingOutput$ = DeleteObjectTaggingOutput$;
+exports.DeleteObjectTaggingRequest$ = DeleteObjectTaggingRequest$;
+exports.DeleteObjects$ = DeleteObjects$;
+exports.DeleteObjectsCommand = DeleteObjectsCommand;
+exports.DeleteObjectsOutput$ = DeleteObjectsOutput$;
+exports.DeleteObjectsRequest$ = DeleteObjectsRequest$;
+exports.DeletePublicAccessBlock$ = DeletePublicAccessBlock$;
+exports.DeletePublicAccessBlockCommand = DeletePublicAccessBlockCommand;
+exports.DeletePublicAccessBlockRequest$ = DeletePublicAccessBlockRequest$;
+exports.DeletedObject$ = DeletedObject$;
+exports.Destination$ = Destination$;
+exports.DestinationResult$ = DestinationResult$;
+exports.EncodingType = EncodingType;
+exports.Encryption$ = Encryption$;
+exports.EncryptionConfiguration$ = EncryptionConfiguration$;
+exports.EncryptionType = EncryptionType;
+exports.EncryptionTypeMismatch = EncryptionTypeMismatch;
+exports.EncryptionTypeMismatch$ = EncryptionTypeMismatch$;
+exports.EndEvent$ = EndEvent$;
+exports.ErrorDetails$ = ErrorDetails$;
+exports.ErrorDocument$ = ErrorDocument$;
+exports.Event = Event;
+exports.EventBridgeConfiguration$ = EventBridgeConfiguration$;
+exports.EventHoldDuration$ = EventHoldDuration$;
+exports.ExistingObjectReplication$ = ExistingObjectReplication$;
+exports.ExistingObjectReplicationStatus = ExistingObjectReplicationStatus;
+exports.ExpirationState = ExpirationState;
+exports.ExpirationStatus = ExpirationStatus;
+exports.ExpressionType = ExpressionType;
+exports.FileHeaderInfo = FileHeaderInfo;
+exports.FilterRule$ = FilterRule$;
+exports.FilterRuleName = FilterRuleName;
+exports.GetBucketAbac$ = GetBucketAbac$;
+exports.GetBucketAbacCommand = GetBucketAbacCommand;
+exports.GetBucketAbacOutput$ = GetBucketAbacOutput$;
+exports.GetBucketAbacRequest$ = GetBucketAbacRequest$;
+exports.GetBucketAccelerateConfiguration$ = GetBucketAccelerateConfiguration$;
+exports.GetBucketAccelerateConfigurationCommand = GetBucketAccelerateConfigurationCommand;
+exports.GetBucketAccelerateConfigurationOutput$ = GetBucketAccelerateConfigurationOutput$;
+exports.GetBucketAccelerateConfigurationRequest$ = GetBucketAccelerateConfigurationRequest$;
+exports.GetBucketAcl$ = GetBucketAcl$;
+exports.GetBucketAclCommand = GetBucketAclCommand;
+exports.GetBucketAclOutput$ = GetBucketAclOutput$;
+exports.GetBucketAclRequest$ = GetBucketAclRequest$;
+exports.GetBucketAnalyticsConfiguration$ = GetBucketAnalyticsConfiguration$;
+exports.GetBucketAnalyticsConfigurationCommand = GetBucketAnalyticsConfigurationCommand;
+exports.GetBucketAnalyticsConfigurationOutput$ = GetBucketAnalyticsConfigurationOutput$;
+exports.GetBucketAnalyticsConfigurationRequest$ = GetBucketAnalyticsConfigurationRequest$;
+exports.GetBucketCors$ = GetBucketCors$;
+exports.GetBucketCorsCommand = GetBucketCorsCommand;
+exports.GetBucketCorsOutput$ = GetBucketCorsOutput$;
+exports.GetBucketCorsRequest$ = GetBucketCorsRequest$;
+exports.GetBucketEncryption$ = GetBucketEncryption$;
+exports.GetBucketEncryptionCommand = GetBucketEncryptionCommand;
+exports.GetBucketEncryptionOutput$ = GetBucketEncryptionOutput$;
+exports.GetBucketEncryptionRequest$ = GetBucketEncryptionRequest$;
+exports.GetBucketIntelligentTieringConfiguration$ = GetBucketIntelligentTieringConfiguration$;
+exports.GetBucketIntelligentTieringConfigurationCommand = GetBucketIntelligentTieringConfigurationCommand;
+exports.GetBucketIntelligentTieringConfigurationOutput$ = GetBucketIntelligentTieringConfigurationOutput$;
+exports.GetBucketIntelligentTieringConfigurationRequest$ = GetBucketIntelligentTieringConfigurationRequest$;
+exports.GetBucketInventoryConfiguration$ = GetBucketInventoryConfiguration$;
+exports.GetBucketInventoryConfigurationCommand = GetBucketInventoryConfigurationCommand;
+exports.GetBucketInventoryConfigurationOutput$ = GetBucketInventoryConfigurationOutput$;
+exports.GetBucketInventoryConfigurationRequest$ = GetBucketInventoryConfigurationRequest$;
+exports.GetBucketLifecycleConfiguration$ = GetBucketLifecycleConfiguration$;
+exports.GetBucketLifecycleConfigurationCommand = GetBucketLifecycleConfigurationCommand;
+exports.GetBucketLifecycleConfigurationOutput$ = GetBucketLifecycleConfigurationOutput$;
+exports.GetBucketLifecycleConfigurationRequest$ = GetBucketLifecycleConfigurationRequest$;
+exports.GetBucketLocation$ = GetBucketLocation$;
+exports.GetBucketLocationCommand = GetBucketLocationCommand;
+exports.GetBucketLocationOutput$ = GetBucketLocationOutput$;
+exports.GetBucketLocationRequest$ = GetBucketLocationRequest$;
+exports.GetBucketLogging$ = GetBucketLogging$;
+exports.GetBucketLoggingCommand = GetBucketLoggingCommand;
+exports.GetBucketLoggingOutput$ = GetBucketLoggingOutput$;
+exports.GetBucketLoggingRequest$ = GetBucketLoggingRequest$;
+exports.GetBucketMetadataConfiguration$ = GetBucketMetadataConfiguration$;
+exports.GetBucketMetadataConfigurationCommand = GetBucketMetadataConfigurationCommand;
+exports.GetBucketMetadataConfigurationOutput$ = GetBucketMetadataConfigurationOutput$;
+exports.GetBucketMetadataConfigurationRequest$ = GetBucketMetadataConfigurationRequest$;
+exports.GetBucketMetadataConfigurationResult$ = GetBucketMetadataConfigurationResult$;
+exports.GetBucketMetadataTableConfiguration$ = GetBucketMetadataTableConfiguration$;
+exports.GetBucketMetadataTableConfigurationCommand = GetBucketMetadataTableConfigurationCommand;
+exports.GetBucketMetadataTableConfigurationOutput$ = GetBucketMetadataTableConfigurationOutput$;
+exports.GetBucketMetadataTableConfigurationRequest$ = GetBucketMetadataTableConfigurationRequest$;
+exports.GetBucketMetadataTableConfigurationResult$ = GetBucketMetadataTableConfigurationResult$;
+exports.GetBucketMetricsConfiguration$ = GetBucketMetricsConfiguration$;
+exports.GetBucketMetricsConfigurationCommand = GetBucketMetricsConfigurationCommand;
+exports.GetBucketMetricsConfigurationOutput$ = GetBucketMetricsConfigurationOutput$;
+exports.GetBucketMetricsConfigurationRequest$ = GetBucketMetricsConfigurationRequest$;
+exports.GetBucketNotificationConfiguration$ = GetBucketNotificationConfiguration$;
+exports.GetBucketNotificationConfigurationCommand = GetBucketNotificationConfigurationCommand;
+exports.GetBucketNotificationConfigurationRequest$ = GetBucketNotificationConfigurationRequest$;
+exports.GetBucketOwnershipControls$ = GetBucketOwnershipControls$;
+exports.GetBucketOwnershipControlsCommand = GetBucketOwnershipControlsCommand;
+exports.GetBucketOwnershipControlsOutput$ = GetBucketOwnershipControlsOutput$;
+exports.GetBucketOwnershipControlsRequest$ = GetBucketOwnershipControlsRequest$;
+exports.GetBucketPolicy$ = GetBucketPolicy$;
+exports.GetBucketPolicyCommand = GetBucketPolicyCommand;
+exports.GetBucketPolicyOutput$ = GetBucketPolicyOutput$;
+exports.GetBucketPolicyRequest$ = GetBucketPolicyRequest$;
+exports.GetBucketPolicyStatus$ = GetBucketPolicyStatus$;
+exports.GetBucketPolicyStatusCommand = GetBucketPolicyStatusCommand;
+exports.GetBucketPolicyStatusOutput$ = GetBucketPolicyStatusOutput$;
+exports.GetBucketPolicyStatusRequest$ = GetBucketPolicyStatusRequest$;
+exports.GetBucketReplication$ = GetBucketReplication$;
+exports.GetBucketReplicationCommand = GetBucketReplicationCommand;
+exports.GetBucketReplicationOutput$ = GetBucketReplicationOutput$;
+exports.GetBucketReplicationRequest$ = GetBucketReplicationRequest$;
+exports.GetBucketRequestPayment$ = GetBucketRequestPayment$;
+exports.GetBucketRequestPaymentCommand = GetBucketRequestPaymentCommand;
+exports.GetBucketRequestPaymentOutput$ = GetBucketRequestPaymentOutput$;
+exports.GetBucketRequestPaymentRequest$ = GetBucketRequestPaymentRequest$;
+exports.GetBucketTagging$ = GetBucketTagging$;
+exports.GetBucketTaggingCommand = GetBucketTaggingCommand;
+exports.GetBucketTaggingOutput$ = GetBucketTaggingOutput$;
+exports.GetBucketTaggingRequest$ = GetBucketTaggingRequest$;
+exports.GetBucketVersioning$ = GetBucketVersioning$;
+exports.GetBucketVersioningCommand = GetBucketVersioningCommand;
+exports.GetBucketVersioningOutput$ = GetBucketVersioningOutput$;
+exports.GetBucketVersioningRequest$ = GetBucketVersioningRequest$;
+exports.GetBucketWebsite$ = GetBucketWebsite$;
+exports.GetBucketWebsiteCommand = GetBucketWebsiteCommand;
+exports.GetBucketWebsiteOutput$ = GetBucketWebsiteOutput$;
+exports.GetBucketWebsiteRequest$ = GetBucketWebsiteRequest$;
+exports.GetObject$ = GetObject$;
+exports.GetObjectAcl$ = GetObjectAcl$;
+exports.GetObjectAclCommand = GetObjectAclCommand;
+exports.GetObjectAclOutput$ = GetObjectAclOutput$;
+exports.GetObjectAclRequest$ = GetObjectAclRequest$;
+exports.GetObjectAnnotation$ = GetObjectAnnotation$;
+exports.GetObjectAnnotationCommand = GetObjectAnnotationCommand;
+exports.GetObjectAnnotationOutput$ = GetObjectAnnotationOutput$;
+exports.GetObjectAnnotationRequest$ = GetObjectAnnotationRequest$;
+exports.GetObjectAttributes$ = GetObjectAttributes$;
+exports.GetObjectAttributesCommand = GetObjectAttributesCommand;
+exports.GetObjectAttributesOutput$ = GetObjectAttributesOutput$;
+exports.GetObjectAttributesParts$ = GetObjectAttributesParts$;
+exports.GetObjectAttributesRequest$ = GetObjectAttributesRequest$;
+exports.GetObjectCommand = GetObjectCommand;
+exports.GetObjectLegalHold$ = GetObjectLegalHold$;
+exports.GetObjectLegalHoldCommand = GetObjectLegalHoldCommand;
+exports.GetObjectLegalHoldOutput$ = GetObjectLegalHoldOutput$;
+exports.GetObjectLegalHoldRequest$ = GetObjectLegalHoldRequest$;
+exports.GetObjectLockConfiguration$ = GetObjectLockConfiguration$;
+exports.GetObjectLockConfigurationCommand = GetObjectLockConfigurationCommand;
+exports.GetObjectLockConfigurationOutput$ = GetObjectLockConfigurationOutput$;
+exports.GetObjectLockConfigurationRequest$ = GetObjectLockConfigurationRequest$;
+exports.GetObjectOutput$ = GetObjectOutput$;
+exports.GetObjectRequest$ = GetObjectRequest$;
+exports.GetObjectRetention$ = GetObjectRetention$;
+exports.GetObjectRetentionCommand = GetObjectRetentionCommand;
+exports.GetObjectRetentionOutput$ = GetObjectRetentionOutput$;
+exports.GetObjectRetentionRequest$ = GetObjectRetentionRequest$;
+exports.GetObjectTagging$ = GetObjectTagging$;
+exports.GetObjectTaggingCommand = GetObjectTaggingCommand;
+exports.GetObjectTaggingOutput$ = GetObjectTaggingOutput$;
+exports.GetObjectTaggingRequest$ = GetObjectTaggingRequest$;
+exports.GetObjectTorrent$ = GetObjectTorrent$;
+exports.GetObjectTorrentCommand = GetObjectTorrentCommand;
+exports.GetObjectTorrentOutput$ = GetObjectTorrentOutput$;
+exports.GetObjectTorrentRequest$ = GetObjectTorrentRequest$;
+exports.GetPublicAccessBlock$ = GetPublicAccessBlock$;
+exports.GetPublicAccessBlockCommand = GetPublicAccessBlockCommand;
+exports.GetPublicAccessBlockOutput$ = GetPublicAccessBlockOutput$;
+exports.GetPublicAccessBlockRequest$ = GetPublicAccessBlockRequest$;
+exports.GlacierJobParameters$ = GlacierJobParameters$;
+exports.Grant$ = Grant$;
+exports.Grantee$ = Grantee$;
+exports.HeadBucket$ = HeadBucket$;
+exports.HeadBucketCommand = HeadBucketCommand;
+exports.HeadBucketOutput$ = HeadBucketOutput$;
+exports.HeadBucketRequest$ = HeadBucketRequest$;
+exports.HeadObject$ = HeadObject$;
+exports.HeadObjectCommand = HeadObjectCommand;
+exports.HeadObjectOutput$ = HeadObjectOutput$;
+exports.HeadObjectRequest$ = HeadObjectRequest$;
+exports.IdempotencyParameterMismatch = IdempotencyParameterMismatch;
+exports.IdempotencyParameterMismatch$ = IdempotencyParameterMismatch$;
+exports.IndexDocument$ = IndexDocument$;
+exports.Initiator$ = Initiator$;
+exports.InputSerialization$ = InputSerialization$;
+exports.IntelligentTieringAccessTier = IntelligentTieringAccessTier;
+exports.IntelligentTieringAndOperator$ = IntelligentTieringAndOperator$;
+exports.IntelligentTieringConfiguration$ = IntelligentTieringConfiguration$;
+exports.IntelligentTieringFilter$ = IntelligentTieringFilter$;
+exports.IntelligentTieringStatus = IntelligentTieringStatus;
+exports.InvalidAnnotationName = InvalidAnnotationName;
+exports.InvalidAnnotationName$ = InvalidAnnotationName$;
+exports.InvalidObjectState = InvalidObjectState;
+exports.InvalidObjectState$ = InvalidObjectState$;
+exports.InvalidPrefix = InvalidPrefix;
+exports.InvalidPrefix$ = InvalidPrefix$;
+exports.InvalidRequest = InvalidRequest;
+exports.InvalidRequest$ = InvalidRequest$;
+exports.InvalidWriteOffset = InvalidWriteOffset;
+exports.InvalidWriteOffset$ = InvalidWriteOffset$;
+exports.InventoryConfiguration$ = InventoryConfiguration$;
+exports.InventoryConfigurationState = InventoryConfigurationState;
+exports.InventoryDestination$ = InventoryDestination$;
+exports.InventoryEncryption$ = InventoryEncryption$;
+exports.InventoryFilter$ = InventoryFilter$;
+exports.InventoryFormat = InventoryFormat;
+exports.InventoryFrequency = InventoryFrequency;
+exports.InventoryIncludedObjectVersions = InventoryIncludedObjectVersions;
+exports.InventoryOptionalField = InventoryOptionalField;
+exports.InventoryS3BucketDestination$ = InventoryS3BucketDestination$;
+exports.InventorySchedule$ = InventorySchedule$;
+exports.InventoryTableConfiguration$ = InventoryTableConfiguration$;
+exports.InventoryTableConfigurationResult$ = InventoryTableConfigurationResult$;
+exports.InventoryTableConfigurationUpdates$ = InventoryTableConfigurationUpdates$;
+exports.JSONInput$ = JSONInput$;
+exports.JSONOutput$ = JSONOutput$;
+exports.JSONType = JSONType;
+exports.JournalTableConfiguration$ = JournalTableConfiguration$;
+exports.JournalTableConfigurationResult$ = JournalTableConfigurationResult$;
+exports.JournalTableConfigurationUpdates$ = JournalTableConfigurationUpdates$;
+exports.LambdaFunctionConfiguration$ = LambdaFunctionConfiguration$;
+exports.LifecycleExpiration$ = LifecycleExpiration$;
+exports.LifecycleRule$ = LifecycleRule$;
+exports.LifecycleRuleAndOperator$ = LifecycleRuleAndOperator$;
+exports.LifecycleRuleFilter$ = LifecycleRuleFilter$;
+exports.ListBucketAnalyticsConfigurations$ = ListBucketAnalyticsConfigurations$;
+exports.ListBucketAnalyticsConfigurationsCommand = ListBucketAnalyticsConfigurationsCommand;
+exports.ListBucketAnalyticsConfigurationsOutput$ = ListBucketAnalyticsConfigurationsOutput$;
+exports.ListBucketAnalyticsConfigurationsRequest$ = ListBucketAnalyticsConfigurationsRequest$;
+exports.ListBucketIntelligentTieringConfigurations$ = ListBucketIntelligentTieringConfigurations$;
+exports.ListBucketIntelligentTieringConfigurationsCommand = ListBucketIntelligentTieringConfigurationsCommand;
+exports.ListBucketIntelligentTieringConfigurationsOutput$ = ListBucketIntelligentTieringConfigurationsOutput$;
+exports.ListBucketIntelligentTieringConfigurationsRequest$ = ListBucketIntelligentTieringConfigurationsRequest$;
+exports.ListBucketInventoryConfigurations$ = ListBucketInventoryConfigurations$;
+exports.ListBucketInventoryConfigurationsCommand = ListBucketInventoryConfigurationsCommand;
+exports.ListBucketInventoryConfigurationsOutput$ = ListBucketInventoryConfigurationsOutput$;
+exports.ListBucketInventoryConfigurationsRequest$ = ListBucketInventoryConfigurationsRequest$;
+exports.ListBucketMetricsConfigurations$ = ListBucketMetricsConfigurations$;
+exports.ListBucketMetricsConfigurationsCommand = ListBucketMetricsConfigurationsCommand;
+exports.ListBucketMetricsConfigurationsOutput$ = ListBucketMetricsConfigurationsOutput$;
+exports.ListBucketMetricsConfigurationsRequest$ = ListBucketMetricsConfigurationsRequest$;
+exports.ListBuckets$ = ListBuckets$;
+exports.ListBucketsCommand = ListBucketsCommand;
+exports.ListBucketsOutput$ = ListBucketsOutput$;
+exports.ListBucketsRequest$ = ListBucketsRequest$;
+exports.ListDirectoryBuckets$ = ListDirectoryBuckets$;
+exports.ListDirectoryBucketsCommand = ListDirectoryBucketsCommand;
+exports.ListDirectoryBucketsOutput$ = ListDirectoryBucketsOutput$;
+exports.ListDirectoryBucketsRequest$ = ListDirectoryBucketsRequest$;
+exports.ListMultipartUploads$ = ListMultipartUploads$;
+exports.ListMultipartUploadsCommand = ListMultipartUploadsCommand;
+exports.ListMultipartUploadsOutput$ = ListMultipartUploadsOutput$;
+exports.ListMultipartUploadsRequest$ = ListMultipartUploadsRequest$;
+exports.ListObjectAnnotations$ = ListObjectAnnotations$;
+exports.ListObjectAnnotationsCommand = ListObjectAnnotationsCommand;
+exports.ListObjectAnnotationsOutput$ = ListObjectAnnotationsOutput$;
+exports.ListObjectAnnotationsRequest$ = ListObjectAnnotationsRequest$;
+exports.ListObjectVersions$ = ListObjectVersions$;
+exports.ListObjectVersionsCommand = ListObjectVersionsCommand;
+exports.ListObjectVersionsOutput$ = ListObjectVersionsOutput$;
+exports.ListObjectVersionsRequest$ = ListObjectVersionsRequest$;
+exports.ListObjects$ = ListObjects$;
+exports.ListObjectsCommand = ListObjectsCommand;
+exports.ListObjectsOutput$ = ListObjectsOutput$;
+exports.ListObjectsRequest$ = ListObjectsRequest$;
+exports.ListObjectsV2$ = ListObjectsV2$;
+exports.ListObjectsV2Command = ListObjectsV2Command;
+exports.ListObjectsV2Output$ = ListObjectsV2Output$;
+exports.ListObjectsV2Request$ = ListObjectsV2Request$;
+exports.ListParts$ = ListParts$;
+exports.ListPartsCommand = ListPartsCommand;
+exports.ListPartsOutput$ = ListPartsOutput$;
+exports.ListPartsRequest$ = ListPartsRequest$;
+exports.LocationInfo$ = LocationInfo$;
+exports.LocationType = LocationType;
+exports.LoggingEnabled$ = LoggingEnabled$;
+exports.MFADelete = MFADelete;
+exports.MFADeleteStatus = MFADeleteStatus;
+exports.MetadataConfiguration$ = MetadataConfiguration$;
+exports.MetadataConfigurationResult$ = MetadataConfigurationResult$;
+exports.MetadataDirective = MetadataDirective;
+exports.MetadataEntry$ = MetadataEntry$;
+exports.MetadataTableConfiguration$ = MetadataTableConfiguration$;
+exports.MetadataTableConfigurationResult$ = MetadataTableConfigurationResult$;
+exports.MetadataTableEncryptionConfiguration$ = MetadataTableEncryptionConfiguration$;
+exports.Metrics$ = Metrics$;
+exports.MetricsAndOperator$ = MetricsAndOperator$;
+exports.MetricsConfiguration$ = MetricsConfiguration$;
+exports.MetricsFilter$ = MetricsFilter$;
+exports.MetricsStatus = MetricsStatus;
+exports.MultipartUpload$ = MultipartUpload$;
+exports.NoSuchAnnotation = NoSuchAnnotation;
+exports.NoSuchAnnotation$ = NoSuchAnnotation$;
+exports.NoSuchBucket = NoSuchBucket;
+exports.NoSuchBucket$ = NoSuchBucket$;
+exports.NoSuchKey = NoSuchKey;
+exports.NoSuchKey$ = NoSuchKey$;
+exports.NoSuchUpload = NoSuchUpload;
+exports.NoSuchUpload$ = NoSuchUpload$;
+exports.NoncurrentVersionExpiration$ = NoncurrentVersionExpiration$;
+exports.NoncurrentVersionTransition$ = NoncurrentVersionTransition$;
+exports.NotFound = NotFound;
+exports.NotFound$ = NotFound$;
+exports.NotificationConfiguration$ = NotificationConfiguration$;
+exports.NotificationConfigurationFilter$ = NotificationConfigurationFilter$;
+exports.ObjectAlreadyInActiveTierError = ObjectAlreadyInActiveTierError;
+exports.ObjectAlreadyInActiveTierError$ = ObjectAlreadyInActiveTierError$;
+exports.ObjectAttributes = ObjectAttributes;
+exports.ObjectCannedACL = ObjectCannedACL;
+exports.ObjectEncryption$ = ObjectEncryption$;
+exports.ObjectIdentifier$ = ObjectIdentifier$;
+exports.ObjectLockConfiguration$ = ObjectLockConfiguration$;
+exports.ObjectLockEnabled = ObjectLockEnabled;
+exports.ObjectLockEventHold = ObjectLockEventHold;
+exports.ObjectLockLegalHold$ = ObjectLockLegalHold$;
+exports.ObjectLockLegalHoldStatus = ObjectLockLegalHoldStatus;
+exports.ObjectLockMode = ObjectLockMode;
+exports.ObjectLockRetention$ = ObjectLockRetention$;
+exports.ObjectLockRetentionMode = ObjectLockRetentionMode;
+exports.ObjectLockRule$ = ObjectLockRule$;
+exports.ObjectNotInActiveTierError = ObjectNotInActiveTierError;
+exports.ObjectNotInActiveTierError$ = ObjectNotInActiveTierError$;
+exports.ObjectOwnership = ObjectOwnership;
+exports.ObjectPart$ = ObjectPart$;
+exports.ObjectStorageClass = ObjectStorageClass;
+exports.ObjectVersion$ = ObjectVersion$;
+exports.ObjectVersionStorageClass = ObjectVersionStorageClass;
+exports.OptionalObjectAttributes = OptionalObjectAttributes;
+exports.OutputLocation$ = OutputLocation$;
+exports.OutputSerialization$ = OutputSerialization$;
+exports.Owner$ = Owner$;
+exports.OwnerOverride = OwnerOverride;
+exports.OwnershipControls$ = OwnershipControls$;
+exports.OwnershipControlsRule$ = OwnershipControlsRule$;
+exports.ParquetInput$ = ParquetInput$;
+exports.Part$ = Part$;
+exports.PartitionDateSource = PartitionDateSource;
+exports.PartitionedPrefix$ = PartitionedPrefix$;
+exports.Payer = Payer;
+exports.Permission = Permission;
+exports.PolicyStatus$ = PolicyStatus$;
+exports.Progress$ = Progress$;
+exports.ProgressEvent$ = ProgressEvent$;
+exports.Protocol = Protocol;
+exports.PublicAccessBlockConfiguration$ = PublicAccessBlockConfiguration$;
+exports.PutBucketAbac$ = PutBucketAbac$;
+exports.PutBucketAbacCommand = PutBucketAbacCommand;
+exports.PutBucketAbacRequest$ = PutBucketAbacRequest$;
+exports.PutBucketAccelerateConfiguration$ = PutBucketAccelerateConfiguration$;
+exports.PutBucketAccelerateConfigurationCommand = PutBucketAccelerateConfigurationCommand;
+exports.PutBucketAccelerateConfigurationRequest$ = PutBucketAccelerateConfigurationRequest$;
+exports.PutBucketAcl$ = PutBucketAcl$;
+exports.PutBucketAclCommand = PutBucketAclCommand;
+exports.PutBucketAclRequest$ = PutBucketAclRequest$;
+exports.PutBucketAnalyticsConfiguration$ = PutBucketAnalyticsConfiguration$;
+exports.PutBucketAnalyticsConfigurationCommand = PutBucketAnalyticsConfigurationCommand;
+exports.PutBucketAnalyticsConfigurationRequest$ = PutBucketAnalyticsConfigurationRequest$;
+exports.PutBucketCors$ = PutBucketCors$;
+exports.PutBucketCorsCommand = PutBucketCorsCommand;
+exports.PutBucketCorsRequest$ = PutBucketCorsRequest$;
+exports.PutBucketEncryption$ = PutBucketEncryption$;
+exports.PutBucketEncryptionCommand = PutBucketEncryptionCommand;
+exports.PutBucketEncryptionRequest$ = PutBucketEncryptionRequest$;
+exports.PutBucketIntelligentTieringConfiguration$ = PutBucketIntelligentTieringConfiguration$;
+exports.PutBucketIntelligentTieringConfigurationCommand = PutBucketIntelligentTieringConfigurationCommand;
+exports.PutBucketIntelligentTieringConfigurationRequest$ = PutBucketIntelligentTieringConfigurationRequest$;
+exports.PutBucketInventoryConfiguration$ = PutBucketInventoryConfiguration$;
+exports.PutBucketInventoryConfigurationCommand = PutBucketInventoryConfigurationCommand;
+exports.PutBucketInventoryConfigurationRequest$ = PutBucketInventoryConfigurationRequest$;
+exports.PutBucketLifecycleConfiguration$ = PutBucketLifecycleConfiguration$;
+exports.PutBucketLifecycleConfigurationCommand = PutBucketLifecycleConfigurationCommand;
+exports.PutBucketLifecycleConfigurationOutput$ = PutBucketLifecycleConfigurationOutput$;
+exports.PutBucketLifecycleConfigurationRequest$ = PutBucketLifecycleConfigurationRequest$;
+exports.PutBucketLogging$ = PutBucketLogging$;
+exports.PutBucketLoggingCommand = PutBucketLoggingCommand;
+exports.PutBucketLoggingRequest$ = PutBucketLoggingRequest$;
+exports.PutBucketMetricsConfiguration$ = PutBucketMetricsConfiguration$;
+exports.PutBucketMetricsConfigurationCommand = PutBucketMetricsConfigurationCommand;
+exports.PutBucketMetricsConfigurationRequest$ = PutBucketMetricsConfigurationRequest$;
+exports.PutBucketNotificationConfiguration$ = PutBucketNotificationConfiguration$;
+exports.PutBucketNotificationConfigurationCommand = PutBucketNotificationConfigurationCommand;
+exports.PutBucketNotificationConfigurationRequest$ = PutBucketNotificationConfigurationRequest$;
+exports.PutBucketOwnershipControls$ = PutBucketOwnershipControls$;
+exports.PutBucketOwnershipControlsCommand = PutBucketOwnershipControlsCommand;
+exports.PutBucketOwnershipControlsRequest$ = PutBucketOwnershipControlsRequest$;
+exports.PutBucketPolicy$ = PutBucketPolicy$;
+exports.PutBucketPolicyCommand = PutBucketPolicyCommand;
+exports.PutBucketPolicyRequest$ = PutBucketPolicyRequest$;
+exports.PutBucketReplication$ = PutBucketReplication$;
+exports.PutBucketReplicationCommand = PutBucketReplicationCommand;
+exports.PutBucketReplicationRequest$ = PutBucketReplicationRequest$;
+exports.PutBucketRequestPayment$ = PutBucketRequestPayment$;
+exports.PutBucketRequestPaymentCommand = PutBucketRequestPaymentCommand;
+exports.PutBucketRequestPaymentRequest$ = PutBucketRequestPaymentRequest$;
+exports.PutBucketTagging$ = PutBucketTagging$;
+exports.PutBucketTaggingCommand = PutBucketTaggingCommand;
+exports.PutBucketTaggingRequest$ = PutBucketTaggingRequest$;
+exports.PutBucketVersioning$ = PutBucketVersioning$;
+exports.PutBucketVersioningCommand = PutBucketVersioningCommand;
+exports.PutBucketVersioningRequest$ = PutBucketVersioningRequest$;
+exports.PutBucketWebsite$ = PutBucketWebsite$;
+exports.PutBucketWebsiteCommand = PutBucketWebsiteCommand;
+exports.PutBucketWebsiteRequest$ = PutBucketWebsiteRequest$;
+exports.PutObject$ = PutObject$;
+exports.PutObjectAcl$ = PutObjectAcl$;
+exports.PutObjectAclCommand = PutObjectAclCommand;
+exports.PutObjectAclOutput$ = PutObjectAclOutput$;
+exports.PutObjectAclRequest$ = PutObjectAclRequest$;
+exports.PutObjectAnnotation$ = PutObjectAnnotation$;
+exports.PutObjectAnnotationCommand = PutObjectAnnotationCommand;
+exports.PutObjectAnnotationOutput$ = PutObjectAnnotationOutput$;
+exports.PutObjectAnnotationRequest$ = PutObjectAnnotationRequest$;
+exports.PutObjectCommand = PutObjectCommand;
+exports.PutObjectLegalHold$ = PutObjectLegalHold$;
+exports.PutObjectLegalHoldCommand = PutObjectLegalHoldCommand;
+exports.PutObjectLegalHoldOutput$ = PutObjectLegalHoldOutput$;
+exports.PutObjectLegalHoldRequest$ = PutObjectLegalHoldRequest$;
+exports.PutObjectLockConfiguration$ = PutObjectLockConfiguration$;
+exports.PutObjectLockConfigurationCommand = PutObjectLockConfigurationCommand;
+exports.PutObjectLockConfigurationOutput$ = PutObjectLockConfigurationOutput$;
+exports.PutObjectLockConfigurationRequest$ = PutObjectLockConfigurationRequest$;
+exports.PutObjectOutput$ = PutObjectOutput$;
+exports.PutObjectRequest$ = PutObjectRequest$;
+exports.PutObjectRetention$ = PutObjectRetention$;
+exports.PutObjectRetentionCommand = PutObjectRetentionCommand;
+exports.PutObjectRetentionOutput$ = PutObjectRetentionOutput$;
+exports.PutObjectRetentionRequest$ = PutObjectRetentionRequest$;
+exports.PutObjectTagging$ = PutObjectTagging$;
+exports.PutObjectTaggingCommand = PutObjectTaggingCommand;
+exports.PutObjectTaggingOutput$ = PutObjectTaggingOutput$;
+exports.PutObjectTaggingRequest$ = PutObjectTaggingRequest$;
+exports.PutPublicAccessBlock$ = PutPublicAccessBlock$;
+exports.PutPublicAccessBlockCommand = PutPublicAccessBlockCommand;
+exports.PutPublicAccessBlockRequest$ = PutPublicAccessBlockRequest$;
+exports.QueueConfiguration$ = QueueConfiguration$;
+exports.QuoteFields = QuoteFields;
+exports.RecordExpiration$ = RecordExpiration$;
+exports.RecordsEvent$ = RecordsEvent$;
+exports.Redirect$ = Redirect$;
+exports.RedirectAllRequestsTo$ = RedirectAllRequestsTo$;
+exports.RenameObject$ = RenameObject$;
+exports.RenameObjectCommand = RenameObjectCommand;
+exports.RenameObjectOutput$ = RenameObjectOutput$;
+exports.RenameObjectRequest$ = RenameObjectRequest$;
+exports.ReplicaModifications$ = ReplicaModifications$;
+exports.ReplicaModificationsStatus = ReplicaModificationsStatus;
+exports.ReplicationConfiguration$ = ReplicationConfiguration$;
+exports.ReplicationRule$ = ReplicationRule$;
+exports.ReplicationRuleAndOperator$ = ReplicationRuleAndOperator$;
+exports.ReplicationRuleFilter$ = ReplicationRuleFilter$;
+exports.ReplicationRuleStatus = ReplicationRuleStatus;
+exports.ReplicationStatus = ReplicationStatus;
+exports.ReplicationTime$ = ReplicationTime$;
+exports.ReplicationTimeStatus = ReplicationTimeStatus;
+exports.ReplicationTimeValue$ = ReplicationTimeValue$;
+exports.RequestCharged = RequestCharged;
+exports.RequestPayer = RequestPayer;
+exports.RequestPaymentConfiguration$ = RequestPaymentConfiguration$;
+exports.RequestProgress$ = RequestProgress$;
+exports.RestoreObject$ = RestoreObject$;
+exports.RestoreObjectCommand = RestoreObjectCommand;
+exports.RestoreObjectOutput$ = RestoreObjectOutput$;
+exports.RestoreObjectRequest$ = RestoreObjectRequest$;
+exports.RestoreRequest$ = RestoreRequest$;
+exports.RestoreRequestType = RestoreRequestType;
+exports.RestoreStatus$ = RestoreStatus$;
+exports.RoutingRule$ = RoutingRule$;
+exports.S3 = S3;
+exports.S3Client = S3Client;
+exports.S3KeyFilter$ = S3KeyFilter$;
+exports.S3Location$ = S3Location$;
+exports.S3ServiceException = S3ServiceException;
+exports.S3ServiceException$ = S3ServiceException$;
+exports.S3TablesBucketType = S3TablesBucketType;
+exports.S3TablesDestination$ = S3TablesDestination$;
+exports.S3TablesDestinationResult$ = S3TablesDestinationResult$;
+exports.SSEKMS$ = SSEKMS$;
+exports.SSEKMSEncryption$ = SSEKMSEncryption$;
+exports.SSES3$ = SSES3$;
+exports.ScanRange$ = ScanRange$;
+exports.SelectObjectContent$ = SelectObjectContent$;
+exports.SelectObjectContentCommand = SelectObjectContentCommand;
+exports.SelectObjectContentEventStream$ = SelectObjectContentEventStream$;
+exports.SelectObjectContentOutput$ = SelectObjectContentOutput$;
+exports.SelectObjectContentRequest$ = SelectObjectContentRequest$;
+exports.SelectParameters$ = SelectParameters$;
+exports.ServerSideEncryption = ServerSideEncryption;
+exports.ServerSideEncryptionByDefault$ = ServerSideEncryptionByDefault$;
+exports.ServerSideEncryptionConfiguration$ = ServerSideEncryptionConfiguration$;
+exports.ServerSideEncryptionRule$ = ServerSideEncryptionRule$;
+exports.SessionCredentials$ = SessionCredentials$;
+exports.SessionMode = SessionMode;
+exports.SimplePrefix$ = SimplePrefix$;
+exports.SourceSelectionCriteria$ = SourceSelectionCriteria$;
+exports.SseKmsEncryptedObjects$ = SseKmsEncryptedObjects$;
+exports.SseKmsEncryptedObjectsStatus = SseKmsEncryptedObjectsStatus;
+exports.Stats$ = Stats$;
+exports.StatsEvent$ = StatsEvent$;
+exports.StorageClass = StorageClass;
+exports.StorageClassAnalysis$ = StorageClassAnalysis$;
+exports.StorageClassAnalysisDataExport$ = StorageClassAnalysisDataExport$;
+exports.StorageClassAnalysisSchemaVersion = StorageClassAnalysisSchemaVersion;
+exports.TableSseAlgorithm = TableSseAlgorithm;
+exports.Tag$ = Tag$;
+exports.Tagging$ = Tagging$;
+exports.TaggingDirective = TaggingDirective;
+exports.TargetGrant$ = TargetGrant$;
+exports.TargetObjectKeyFormat$ = TargetObjectKeyFormat$;
+exports.Tier = Tier;
+exports.Tiering$ = Tiering$;
+exports.TooManyParts = TooManyParts;
+exports.TooManyParts$ = TooManyParts$;
+exports.TopicConfiguration$ = TopicConfiguration$;
+exports.Transition$ = Transition$;
+exports.TransitionDefaultMinimumObjectSize = TransitionDefaultMinimumObjectSize;
+exports.TransitionStorageClass = TransitionStorageClass;
+exports.Type = Type;
+exports.UnsupportedMediaType = UnsupportedMediaType;
+exports.UnsupportedMediaType$ = UnsupportedMediaType$;
+exports.UpdateBucketMetadataAnnotationTableConfiguration$ = UpdateBucketMetadataAnnotationTableConfiguration$;
+exports.UpdateBucketMetadataAnnotationTableConfigurationCommand = UpdateBucketMetadataAnnotationTableConfigurationCommand;
+exports.UpdateBucketMetadataAnnotationTableConfigurationRequest$ = UpdateBucketMetadataAnnotationTableConfigurationRequest$;
+exports.UpdateBucketMetadataInventoryTableConfiguration$ = UpdateBucketMetadataInventoryTableConfiguration$;
+exports.UpdateBucketMetadataInventoryTableConfigurationCommand = UpdateBucketMetadataInventoryTableConfigurationCommand;
+exports.UpdateBucketMetadataInventoryTableConfigurationRequest$ = UpdateBucketMetadataInventoryTableConfigurationRequest$;
+exports.UpdateBucketMetadataJournalTableConfiguration$ = UpdateBucketMetadataJournalTableConfiguration$;
+exports.UpdateBucketMetadataJournalTableConfigurationCommand = UpdateBucketMetadataJournalTableConfigurationCommand;
+exports.UpdateBucketMetadataJournalTableConfigurationRequest$ = UpdateBucketMetadataJournalTableConfigurationRequest$;
+exports.UpdateObjectEncryption$ = UpdateObjectEncryption$;
+exports.UpdateObjectEncryptionCommand = UpdateObjectEncryptionCommand;
+exports.UpdateObjectEncryptionRequest$ = UpdateObjectEncryptionRequest$;
+exports.UpdateObjectEncryptionResponse$ = UpdateObjectEncryptionResponse$;
+exports.UploadPart$ = UploadPart$;
+exports.UploadPartCommand = UploadPartCommand;
+exports.UploadPartCopy$ = UploadPartCopy$;
+exports.UploadPartCopyCommand = UploadPartCopyCommand;
+exports.UploadPartCopyOutput$ = UploadPartCopyOutput$;
+exports.UploadPartCopyRequest$ = UploadPartCopyRequest$;
+exports.UploadPartOutput$ = UploadPartOutput$;
+exports.UploadPartRequest$ = UploadPartRequest$;
+exports.VersioningConfiguration$ = VersioningConfiguration$;
+exports.WebsiteConfiguration$ = WebsiteConfiguration$;
+exports.WriteGetObjectResponse$ = WriteGetObjectResponse$;
+exports.WriteGetObjectResponseCommand = WriteGetObjectResponseCommand;
+exports.WriteGetObjectResponseRequest$ = WriteGetObjectResponseRequest$;
+exports._Error$ = _Error$;
+exports._Object$ = _Object$;
+exports.errorTypeRegistries = errorTypeRegistries;
+exports.paginateListBuckets = paginateListBuckets;
+exports.paginateListDirectoryBuckets = paginateListDirectoryBuckets;
+exports.paginateListObjectAnnotations = paginateListObjectAnnotations;
+exports.paginateListObjectsV2 = paginateListObjectsV2;
+exports.paginateListParts = paginateListParts;
+exports.waitForBucketExists = waitForBucketExists;
+exports.waitForBucketNotExists = waitForBucketNotExists;
+exports.waitForObjectExists = waitForObjectExists;
+exports.waitForObjectNotExists = waitForObjectNotExists;
+exports.waitUntilBucketExists = waitUntilBucketExists;
+exports.waitUntilBucketNotExists = waitUntilBucketNotExists;
+exports.waitUntilObjectExists = waitUntilObjectExists;
+exports.waitUntilObjectNotExists = waitUntilObjectNotExists;
 
 
 /***/ }),
@@ -22385,6 +22384,549 @@ const fromTokenFile = (init = {}) => async (awsIdentityProperties) => {
 
 exports.fromTokenFile = fromTokenFile;
 exports.fromWebToken = fromWebToken;
+
+
+/***/ }),
+
+/***/ 2358:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+const { PutObjectCommand, ChecksumAlgorithm, CreateMultipartUploadCommand, AbortMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand, PutObjectTaggingCommand } = __nccwpck_require__(3711);
+const { toEndpointV1, getEndpointFromInstructions } = __nccwpck_require__(2085);
+const { extendedEncodeURIComponent } = __nccwpck_require__(3422);
+const { EventEmitter } = __nccwpck_require__(4434);
+const { Buffer } = __nccwpck_require__(181);
+const { statSync, ReadStream } = __nccwpck_require__(3024);
+const { Readable } = __nccwpck_require__(2203);
+
+const runtimeConfigShared = {
+    statSync: () => { },
+    isFileReadStream(f) {
+        return false;
+    },
+};
+
+const runtimeConfig = {
+    ...runtimeConfigShared,
+    runtime: "node",
+    statSync,
+    isFileReadStream(f) {
+        return f instanceof ReadStream;
+    },
+};
+
+const byteLength = (input) => {
+    if (input == null) {
+        return 0;
+    }
+    if (typeof input === "string") {
+        return Buffer.byteLength(input);
+    }
+    if (typeof input.byteLength === "number") {
+        return input.byteLength;
+    }
+    else if (typeof input.length === "number") {
+        return input.length;
+    }
+    else if (typeof input.size === "number") {
+        return input.size;
+    }
+    else if (typeof input.start === "number" && typeof input.end === "number") {
+        return input.end + 1 - input.start;
+    }
+    else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+            return runtimeConfig.statSync(input.path).size;
+        }
+        catch (error) {
+            return undefined;
+        }
+    }
+    return undefined;
+};
+
+var BYTE_LENGTH_SOURCE;
+(function (BYTE_LENGTH_SOURCE) {
+    BYTE_LENGTH_SOURCE["EMPTY_INPUT"] = "a null or undefined Body";
+    BYTE_LENGTH_SOURCE["CONTENT_LENGTH"] = "the ContentLength property of the params set by the caller";
+    BYTE_LENGTH_SOURCE["STRING_LENGTH"] = "the encoded byte length of the Body string";
+    BYTE_LENGTH_SOURCE["TYPED_ARRAY"] = "the byteLength of a typed byte array such as Uint8Array";
+    BYTE_LENGTH_SOURCE["LENGTH"] = "the value of Body.length";
+    BYTE_LENGTH_SOURCE["SIZE"] = "the value of Body.size";
+    BYTE_LENGTH_SOURCE["START_END_DIFF"] = "the numeric difference between Body.start and Body.end";
+    BYTE_LENGTH_SOURCE["STAT"] = "the size of the file given by Body.path on disk as reported by statSync";
+})(BYTE_LENGTH_SOURCE || (BYTE_LENGTH_SOURCE = {}));
+const byteLengthSource = (input, override) => {
+    if (override != null) {
+        return BYTE_LENGTH_SOURCE.CONTENT_LENGTH;
+    }
+    if (input == null) {
+        return BYTE_LENGTH_SOURCE.EMPTY_INPUT;
+    }
+    if (typeof input === "string") {
+        return BYTE_LENGTH_SOURCE.STRING_LENGTH;
+    }
+    if (typeof input.byteLength === "number") {
+        return BYTE_LENGTH_SOURCE.TYPED_ARRAY;
+    }
+    else if (typeof input.length === "number") {
+        return BYTE_LENGTH_SOURCE.LENGTH;
+    }
+    else if (typeof input.size === "number") {
+        return BYTE_LENGTH_SOURCE.SIZE;
+    }
+    else if (typeof input.start === "number" && typeof input.end === "number") {
+        return BYTE_LENGTH_SOURCE.START_END_DIFF;
+    }
+    else if (runtimeConfig.isFileReadStream(input)) {
+        try {
+            runtimeConfig.statSync(input.path).size;
+            return BYTE_LENGTH_SOURCE.STAT;
+        }
+        catch (error) {
+            return undefined;
+        }
+    }
+    return undefined;
+};
+
+async function* getChunkStream(data, partSize, getNextData) {
+    let partNumber = 1;
+    const currentBuffer = { chunks: [], length: 0 };
+    for await (const datum of getNextData(data)) {
+        currentBuffer.chunks.push(datum);
+        currentBuffer.length += datum.byteLength;
+        while (currentBuffer.length > partSize) {
+            const dataChunk = currentBuffer.chunks.length > 1 ? Buffer.concat(currentBuffer.chunks) : currentBuffer.chunks[0];
+            yield {
+                partNumber,
+                data: dataChunk.subarray(0, partSize),
+            };
+            currentBuffer.chunks = [dataChunk.subarray(partSize)];
+            currentBuffer.length = currentBuffer.chunks[0].byteLength;
+            partNumber += 1;
+        }
+    }
+    yield {
+        partNumber,
+        data: currentBuffer.chunks.length !== 1 ? Buffer.concat(currentBuffer.chunks) : currentBuffer.chunks[0],
+        lastPart: true,
+    };
+}
+
+async function* getChunkUint8Array(data, partSize) {
+    let partNumber = 1;
+    let startByte = 0;
+    let endByte = partSize;
+    while (endByte < data.byteLength) {
+        yield {
+            partNumber,
+            data: data.subarray(startByte, endByte),
+        };
+        partNumber += 1;
+        startByte = endByte;
+        endByte = startByte + partSize;
+    }
+    yield {
+        partNumber,
+        data: data.subarray(startByte),
+        lastPart: true,
+    };
+}
+
+async function* getDataReadable(data) {
+    for await (const chunk of data) {
+        if (Buffer.isBuffer(chunk) || chunk instanceof Uint8Array) {
+            yield chunk;
+        }
+        else {
+            yield Buffer.from(chunk);
+        }
+    }
+}
+
+async function* getDataReadableStream(data) {
+    const reader = data.getReader();
+    try {
+        while (true) {
+            const { done, value } = await reader.read();
+            if (done) {
+                return;
+            }
+            if (Buffer.isBuffer(value) || value instanceof Uint8Array) {
+                yield value;
+            }
+            else {
+                yield Buffer.from(value);
+            }
+        }
+    }
+    catch (e) {
+        throw e;
+    }
+    finally {
+        reader.releaseLock();
+    }
+}
+
+const getChunk = (data, partSize) => {
+    if (data instanceof Uint8Array) {
+        return getChunkUint8Array(data, partSize);
+    }
+    if (data instanceof Readable) {
+        return getChunkStream(data, partSize, getDataReadable);
+    }
+    if (data instanceof String || typeof data === "string") {
+        return getChunkUint8Array(Buffer.from(data), partSize);
+    }
+    if (typeof data.stream === "function") {
+        return getChunkStream(data.stream(), partSize, getDataReadableStream);
+    }
+    if (data instanceof ReadableStream) {
+        return getChunkStream(data, partSize, getDataReadableStream);
+    }
+    throw new Error("Body Data is unsupported format, expected data to be one of: string | Uint8Array | Buffer | Readable | ReadableStream | Blob;.");
+};
+
+class Upload extends EventEmitter {
+    static MIN_PART_SIZE = 1024 * 1024 * 5;
+    MAX_PARTS = 10_000;
+    queueSize = 4;
+    partSize;
+    leavePartsOnError = false;
+    tags = [];
+    client;
+    params;
+    totalBytes;
+    totalBytesSource;
+    bytesUploadedSoFar;
+    abortController;
+    concurrentUploaders = [];
+    createMultiPartPromise;
+    abortMultipartUploadCommand = null;
+    uploadedParts = [];
+    uploadEnqueuedPartsCount = 0;
+    expectedPartsCount;
+    uploadId;
+    uploadEvent;
+    isMultiPart = true;
+    singleUploadResult;
+    sent = false;
+    constructor(options) {
+        super();
+        this.queueSize = options.queueSize || this.queueSize;
+        this.leavePartsOnError = options.leavePartsOnError || this.leavePartsOnError;
+        this.tags = options.tags || this.tags;
+        this.client = options.client;
+        this.params = options.params;
+        if (!this.params) {
+            throw new Error(`InputError: Upload requires params to be passed to upload.`);
+        }
+        this.totalBytes = this.params.ContentLength ?? byteLength(this.params.Body);
+        this.totalBytesSource = byteLengthSource(this.params.Body, this.params.ContentLength);
+        this.bytesUploadedSoFar = 0;
+        this.abortController = options.abortController ?? new AbortController();
+        this.partSize =
+            options.partSize || Math.max(Upload.MIN_PART_SIZE, Math.ceil((this.totalBytes || 0) / this.MAX_PARTS));
+        if (this.totalBytes !== undefined) {
+            this.expectedPartsCount = Math.ceil(this.totalBytes / this.partSize);
+        }
+        this.__validateInput();
+    }
+    async abort() {
+        this.abortController.abort();
+    }
+    async done() {
+        if (this.sent) {
+            throw new Error("@aws-sdk/lib-storage: this instance of Upload has already executed .done(). Create a new instance.");
+        }
+        this.sent = true;
+        return await Promise.race([this.__doMultipartUpload(), this.__abortTimeout(this.abortController.signal)]);
+    }
+    on(event, listener) {
+        this.uploadEvent = event;
+        return super.on(event, listener);
+    }
+    async __uploadUsingPut(dataPart) {
+        this.isMultiPart = false;
+        const params = { ...this.params, Body: dataPart.data };
+        const clientConfig = this.client.config;
+        const requestHandler = clientConfig.requestHandler;
+        const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+        const uploadEventListener = (event) => {
+            this.bytesUploadedSoFar = event.loaded;
+            this.totalBytes = event.total;
+            this.__notifyProgress({
+                loaded: this.bytesUploadedSoFar,
+                total: this.totalBytes,
+                part: dataPart.partNumber,
+                Key: this.params.Key,
+                Bucket: this.params.Bucket,
+            });
+        };
+        if (eventEmitter !== null) {
+            eventEmitter.on("xhr.upload.progress", uploadEventListener);
+        }
+        const resolved = await Promise.all([this.client.send(new PutObjectCommand(params)), clientConfig?.endpoint?.()]);
+        const putResult = resolved[0];
+        let endpoint = resolved[1];
+        if (!endpoint) {
+            endpoint = toEndpointV1(await getEndpointFromInstructions(params, PutObjectCommand, {
+                ...clientConfig,
+            }));
+        }
+        if (!endpoint) {
+            throw new Error('Could not resolve endpoint from S3 "client.config.endpoint()" nor EndpointsV2.');
+        }
+        if (eventEmitter !== null) {
+            eventEmitter.off("xhr.upload.progress", uploadEventListener);
+        }
+        const locationKey = this.params
+            .Key.split("/")
+            .map((segment) => extendedEncodeURIComponent(segment))
+            .join("/");
+        const locationBucket = extendedEncodeURIComponent(this.params.Bucket);
+        const Location = (() => {
+            const endpointHostnameIncludesBucket = endpoint.hostname.startsWith(`${locationBucket}.`);
+            const forcePathStyle = this.client.config.forcePathStyle;
+            const optionalPort = endpoint.port ? `:${endpoint.port}` : ``;
+            if (forcePathStyle) {
+                return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationBucket}/${locationKey}`;
+            }
+            if (endpointHostnameIncludesBucket) {
+                return `${endpoint.protocol}//${endpoint.hostname}${optionalPort}/${locationKey}`;
+            }
+            return `${endpoint.protocol}//${locationBucket}.${endpoint.hostname}${optionalPort}/${locationKey}`;
+        })();
+        this.singleUploadResult = {
+            ...putResult,
+            Bucket: this.params.Bucket,
+            Key: this.params.Key,
+            Location,
+        };
+        const totalSize = byteLength(dataPart.data);
+        this.__notifyProgress({
+            loaded: totalSize,
+            total: totalSize,
+            part: 1,
+            Key: this.params.Key,
+            Bucket: this.params.Bucket,
+        });
+    }
+    async __createMultipartUpload() {
+        const requestChecksumCalculation = await this.client.config.requestChecksumCalculation();
+        if (!this.createMultiPartPromise) {
+            const createCommandParams = { ...this.params, Body: undefined };
+            if (requestChecksumCalculation === "WHEN_SUPPORTED") {
+                createCommandParams.ChecksumAlgorithm = this.params.ChecksumAlgorithm || ChecksumAlgorithm.CRC32;
+            }
+            this.createMultiPartPromise = this.client
+                .send(new CreateMultipartUploadCommand(createCommandParams))
+                .then((createMpuResponse) => {
+                this.abortMultipartUploadCommand = new AbortMultipartUploadCommand({
+                    Bucket: this.params.Bucket,
+                    Key: this.params.Key,
+                    UploadId: createMpuResponse.UploadId,
+                });
+                return createMpuResponse;
+            });
+        }
+        return this.createMultiPartPromise;
+    }
+    async __doConcurrentUpload(dataFeeder) {
+        for await (const dataPart of dataFeeder) {
+            if (this.uploadEnqueuedPartsCount > this.MAX_PARTS) {
+                throw new Error(`Exceeded ${this.MAX_PARTS} parts in multipart upload to Bucket: ${this.params.Bucket} Key: ${this.params.Key}.`);
+            }
+            if (this.abortController.signal.aborted) {
+                return;
+            }
+            if (dataPart.partNumber === 1 && dataPart.lastPart) {
+                return await this.__uploadUsingPut(dataPart);
+            }
+            if (!this.uploadId) {
+                const { UploadId } = await this.__createMultipartUpload();
+                this.uploadId = UploadId;
+                if (this.abortController.signal.aborted) {
+                    return;
+                }
+            }
+            const partSize = byteLength(dataPart.data) || 0;
+            const requestHandler = this.client.config.requestHandler;
+            const eventEmitter = requestHandler instanceof EventEmitter ? requestHandler : null;
+            let lastSeenBytes = 0;
+            const uploadEventListener = (event, request) => {
+                const requestPartSize = Number(request.query["partNumber"]) || -1;
+                if (requestPartSize !== dataPart.partNumber) {
+                    return;
+                }
+                if (event.total && partSize) {
+                    this.bytesUploadedSoFar += event.loaded - lastSeenBytes;
+                    lastSeenBytes = event.loaded;
+                }
+                this.__notifyProgress({
+                    loaded: this.bytesUploadedSoFar,
+                    total: this.totalBytes,
+                    part: dataPart.partNumber,
+                    Key: this.params.Key,
+                    Bucket: this.params.Bucket,
+                });
+            };
+            if (eventEmitter !== null) {
+                eventEmitter.on("xhr.upload.progress", uploadEventListener);
+            }
+            this.uploadEnqueuedPartsCount += 1;
+            this.__validateUploadPart(dataPart);
+            const partResult = await this.client.send(new UploadPartCommand({
+                ...this.params,
+                ContentLength: undefined,
+                UploadId: this.uploadId,
+                Body: dataPart.data,
+                PartNumber: dataPart.partNumber,
+            }));
+            if (eventEmitter !== null) {
+                eventEmitter.off("xhr.upload.progress", uploadEventListener);
+            }
+            if (this.abortController.signal.aborted) {
+                return;
+            }
+            if (!partResult.ETag) {
+                throw new Error(`Part ${dataPart.partNumber} is missing ETag in UploadPart response. Missing Bucket CORS configuration for ETag header?`);
+            }
+            this.uploadedParts.push({
+                PartNumber: dataPart.partNumber,
+                ETag: partResult.ETag,
+                ...(partResult.ChecksumCRC32 && { ChecksumCRC32: partResult.ChecksumCRC32 }),
+                ...(partResult.ChecksumCRC32C && { ChecksumCRC32C: partResult.ChecksumCRC32C }),
+                ...(partResult.ChecksumSHA1 && { ChecksumSHA1: partResult.ChecksumSHA1 }),
+                ...(partResult.ChecksumSHA256 && { ChecksumSHA256: partResult.ChecksumSHA256 }),
+            });
+            if (eventEmitter === null) {
+                this.bytesUploadedSoFar += partSize;
+            }
+            this.__notifyProgress({
+                loaded: this.bytesUploadedSoFar,
+                total: this.totalBytes,
+                part: dataPart.partNumber,
+                Key: this.params.Key,
+                Bucket: this.params.Bucket,
+            });
+        }
+    }
+    async __doMultipartUpload() {
+        const dataFeeder = getChunk(this.params.Body, this.partSize);
+        const concurrentUploaderFailures = [];
+        for (let index = 0; index < this.queueSize; index++) {
+            const currentUpload = this.__doConcurrentUpload(dataFeeder).catch((err) => {
+                concurrentUploaderFailures.push(err);
+            });
+            this.concurrentUploaders.push(currentUpload);
+        }
+        await Promise.all(this.concurrentUploaders);
+        if (concurrentUploaderFailures.length >= 1) {
+            await this.markUploadAsAborted();
+            throw concurrentUploaderFailures[0];
+        }
+        if (this.abortController.signal.aborted) {
+            await this.markUploadAsAborted();
+            throw Object.assign(new Error("Upload aborted."), { name: "AbortError" });
+        }
+        let result;
+        if (this.isMultiPart) {
+            const { expectedPartsCount, uploadedParts, totalBytes, totalBytesSource } = this;
+            if (totalBytes !== undefined && expectedPartsCount !== undefined && uploadedParts.length !== expectedPartsCount) {
+                await this.markUploadAsAborted();
+                throw new Error(`Expected ${expectedPartsCount} part(s) but uploaded ${uploadedParts.length} part(s).
+The expected part count is based on the byte-count of the input.params.Body,
+which was read from ${totalBytesSource} and is ${totalBytes}.
+If this is not correct, provide an override value by setting a number
+to input.params.ContentLength in bytes.
+`);
+            }
+            this.uploadedParts.sort((a, b) => a.PartNumber - b.PartNumber);
+            const uploadCompleteParams = {
+                ...this.params,
+                Body: undefined,
+                UploadId: this.uploadId,
+                MultipartUpload: {
+                    Parts: this.uploadedParts,
+                },
+            };
+            try {
+                result = await this.client.send(new CompleteMultipartUploadCommand(uploadCompleteParams));
+            }
+            catch (e) {
+                await this.markUploadAsAborted().catch((abortError) => {
+                    if (e instanceof Error && e.cause === undefined) {
+                        e.cause = abortError;
+                    }
+                });
+                throw e;
+            }
+            if (typeof result?.Location === "string" && result.Location.includes("%2F")) {
+                result.Location = result.Location.replace(/%2F/g, "/");
+            }
+        }
+        else {
+            result = this.singleUploadResult;
+        }
+        this.abortMultipartUploadCommand = null;
+        if (this.tags.length) {
+            await this.client.send(new PutObjectTaggingCommand({
+                ...this.params,
+                Tagging: {
+                    TagSet: this.tags,
+                },
+            }));
+        }
+        return result;
+    }
+    async markUploadAsAborted() {
+        if (this.uploadId && !this.leavePartsOnError && null !== this.abortMultipartUploadCommand) {
+            await this.client.send(this.abortMultipartUploadCommand);
+            this.abortMultipartUploadCommand = null;
+        }
+    }
+    __notifyProgress(progress) {
+        if (this.uploadEvent) {
+            this.emit(this.uploadEvent, progress);
+        }
+    }
+    async __abortTimeout(abortSignal) {
+        return new Promise((resolve, reject) => {
+            abortSignal.onabort = () => {
+                const abortError = new Error("Upload aborted.");
+                abortError.name = "AbortError";
+                reject(abortError);
+            };
+        });
+    }
+    __validateUploadPart(dataPart) {
+        const actualPartSize = byteLength(dataPart.data);
+        if (actualPartSize === undefined) {
+            throw new Error(`A dataPart was generated without a measurable data chunk size for part number ${dataPart.partNumber}`);
+        }
+        if (dataPart.partNumber === 1 && dataPart.lastPart) {
+            return;
+        }
+        if (!dataPart.lastPart && actualPartSize !== this.partSize) {
+            throw new Error(`The byte size for part number ${dataPart.partNumber}, size ${actualPartSize} does not match expected size ${this.partSize}`);
+        }
+    }
+    __validateInput() {
+        if (!this.client) {
+            throw new Error(`InputError: Upload requires a AWS client to do uploads with.`);
+        }
+        if (this.partSize < Upload.MIN_PART_SIZE) {
+            throw new Error(`EntityTooSmall: Your proposed upload part size [${this.partSize}] is smaller than the minimum allowed size [${Upload.MIN_PART_SIZE}] (5MB)`);
+        }
+        if (this.queueSize < 1) {
+            throw new Error(`Queue size: Must have at least one uploading queue.`);
+        }
+    }
+}
+
+exports._ = Upload;
 
 
 /***/ }),
@@ -43248,6 +43790,2510 @@ exports.resolveDefaultRuntimeConfig = resolveDefaultRuntimeConfig;
   	* MIT License | (c) Denis Demchenko 2015-2026
   	*/
 function(e,t){for(var r=0;r<t.length;r++){var i=t[r];i.enumerable=i.enumerable||!1,i.configurable=!0,"value"in i&&(i.writable=!0),Object.defineProperty(e,b(i.key),i)}}(s,o),Object.defineProperty(s,"prototype",{writable:!1}),s;var s,o}();return l.parse,l.getParser,l});
+
+/***/ }),
+
+/***/ 4006:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const pico = __nccwpck_require__(8016);
+const utils = __nccwpck_require__(4059);
+
+function picomatch(glob, options, returnState = false) {
+  // default to os.platform()
+  if (options && (options.windows === null || options.windows === undefined)) {
+    // don't mutate the original options object
+    options = { ...options, windows: utils.isWindows() };
+  }
+
+  return pico(glob, options, returnState);
+}
+
+Object.assign(picomatch, pico);
+module.exports = picomatch;
+
+
+/***/ }),
+
+/***/ 5595:
+/***/ ((module) => {
+
+
+
+const WIN_SLASH = '\\\\/';
+const WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+
+const DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+
+/**
+ * Posix glob regex
+ */
+
+const DOT_LITERAL = '\\.';
+const PLUS_LITERAL = '\\+';
+const QMARK_LITERAL = '\\?';
+const SLASH_LITERAL = '\\/';
+const ONE_CHAR = '(?=.)';
+const QMARK = '[^/]';
+const END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+const START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+const DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+const NO_DOT = `(?!${DOT_LITERAL})`;
+const NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+const NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+const NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+const QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+const STAR = `${QMARK}*?`;
+const SEP = '/';
+
+const POSIX_CHARS = {
+  DOT_LITERAL,
+  PLUS_LITERAL,
+  QMARK_LITERAL,
+  SLASH_LITERAL,
+  ONE_CHAR,
+  QMARK,
+  END_ANCHOR,
+  DOTS_SLASH,
+  NO_DOT,
+  NO_DOTS,
+  NO_DOT_SLASH,
+  NO_DOTS_SLASH,
+  QMARK_NO_DOT,
+  STAR,
+  START_ANCHOR,
+  SEP
+};
+
+/**
+ * Windows glob regex
+ */
+
+const WINDOWS_CHARS = {
+  ...POSIX_CHARS,
+
+  SLASH_LITERAL: `[${WIN_SLASH}]`,
+  QMARK: WIN_NO_SLASH,
+  STAR: `${WIN_NO_SLASH}*?`,
+  DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+  NO_DOT: `(?!${DOT_LITERAL})`,
+  NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+  NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+  NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+  QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+  START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+  END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+  SEP: '\\'
+};
+
+/**
+ * POSIX Bracket Regex
+ */
+
+const POSIX_REGEX_SOURCE = {
+  __proto__: null,
+  alnum: 'a-zA-Z0-9',
+  alpha: 'a-zA-Z',
+  ascii: '\\x00-\\x7F',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '\\x21-\\x7E',
+  lower: 'a-z',
+  print: '\\x20-\\x7E ',
+  punct: '\\-!"#$%&\'()\\*+,./:;<=>?@[\\]^_`{|}~',
+  space: ' \\t\\r\\n\\v\\f',
+  upper: 'A-Z',
+  word: 'A-Za-z0-9_',
+  xdigit: 'A-Fa-f0-9'
+};
+
+module.exports = {
+  DEFAULT_MAX_EXTGLOB_RECURSION,
+  MAX_LENGTH: 1024 * 64,
+  POSIX_REGEX_SOURCE,
+
+  // regular expressions
+  REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+  REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+  REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+  REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+  REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+  REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+
+  // Replace globs with equivalent patterns to reduce parsing time.
+  REPLACEMENTS: {
+    __proto__: null,
+    '***': '*',
+    '**/**': '**',
+    '**/**/**': '**'
+  },
+
+  // Digits
+  CHAR_0: 48, /* 0 */
+  CHAR_9: 57, /* 9 */
+
+  // Alphabet chars.
+  CHAR_UPPERCASE_A: 65, /* A */
+  CHAR_LOWERCASE_A: 97, /* a */
+  CHAR_UPPERCASE_Z: 90, /* Z */
+  CHAR_LOWERCASE_Z: 122, /* z */
+
+  CHAR_LEFT_PARENTHESES: 40, /* ( */
+  CHAR_RIGHT_PARENTHESES: 41, /* ) */
+
+  CHAR_ASTERISK: 42, /* * */
+
+  // Non-alphabetic chars.
+  CHAR_AMPERSAND: 38, /* & */
+  CHAR_AT: 64, /* @ */
+  CHAR_BACKWARD_SLASH: 92, /* \ */
+  CHAR_CARRIAGE_RETURN: 13, /* \r */
+  CHAR_CIRCUMFLEX_ACCENT: 94, /* ^ */
+  CHAR_COLON: 58, /* : */
+  CHAR_COMMA: 44, /* , */
+  CHAR_DOT: 46, /* . */
+  CHAR_DOUBLE_QUOTE: 34, /* " */
+  CHAR_EQUAL: 61, /* = */
+  CHAR_EXCLAMATION_MARK: 33, /* ! */
+  CHAR_FORM_FEED: 12, /* \f */
+  CHAR_FORWARD_SLASH: 47, /* / */
+  CHAR_GRAVE_ACCENT: 96, /* ` */
+  CHAR_HASH: 35, /* # */
+  CHAR_HYPHEN_MINUS: 45, /* - */
+  CHAR_LEFT_ANGLE_BRACKET: 60, /* < */
+  CHAR_LEFT_CURLY_BRACE: 123, /* { */
+  CHAR_LEFT_SQUARE_BRACKET: 91, /* [ */
+  CHAR_LINE_FEED: 10, /* \n */
+  CHAR_NO_BREAK_SPACE: 160, /* \u00A0 */
+  CHAR_PERCENT: 37, /* % */
+  CHAR_PLUS: 43, /* + */
+  CHAR_QUESTION_MARK: 63, /* ? */
+  CHAR_RIGHT_ANGLE_BRACKET: 62, /* > */
+  CHAR_RIGHT_CURLY_BRACE: 125, /* } */
+  CHAR_RIGHT_SQUARE_BRACKET: 93, /* ] */
+  CHAR_SEMICOLON: 59, /* ; */
+  CHAR_SINGLE_QUOTE: 39, /* ' */
+  CHAR_SPACE: 32, /*   */
+  CHAR_TAB: 9, /* \t */
+  CHAR_UNDERSCORE: 95, /* _ */
+  CHAR_VERTICAL_LINE: 124, /* | */
+  CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279, /* \uFEFF */
+
+  /**
+   * Create EXTGLOB_CHARS
+   */
+
+  extglobChars(chars) {
+    return {
+      '!': { type: 'negate', open: '(?:(?!(?:', close: `))${chars.STAR})` },
+      '?': { type: 'qmark', open: '(?:', close: ')?' },
+      '+': { type: 'plus', open: '(?:', close: ')+' },
+      '*': { type: 'star', open: '(?:', close: ')*' },
+      '@': { type: 'at', open: '(?:', close: ')' }
+    };
+  },
+
+  /**
+   * Create GLOB_CHARS
+   */
+
+  globChars(win32) {
+    return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+  }
+};
+
+
+/***/ }),
+
+/***/ 8265:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const constants = __nccwpck_require__(5595);
+const utils = __nccwpck_require__(4059);
+
+/**
+ * Constants
+ */
+
+const {
+  MAX_LENGTH,
+  POSIX_REGEX_SOURCE,
+  REGEX_NON_SPECIAL_CHARS,
+  REGEX_SPECIAL_CHARS_BACKREF,
+  REPLACEMENTS
+} = constants;
+
+/**
+ * Helpers
+ */
+
+const expandRange = (args, options) => {
+  if (typeof options.expandRange === 'function') {
+    return options.expandRange(...args, options);
+  }
+
+  args.sort();
+  const value = `[${args.join('-')}]`;
+
+  try {
+    /* eslint-disable-next-line no-new */
+    new RegExp(value);
+  } catch (ex) {
+    return args.map(v => utils.escapeRegex(v)).join('..');
+  }
+
+  return value;
+};
+
+/**
+ * Create the message for a syntax error
+ */
+
+const syntaxError = (type, char) => {
+  return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
+};
+
+const splitTopLevel = input => {
+  const parts = [];
+  let bracket = 0;
+  let paren = 0;
+  let quote = 0;
+  let value = '';
+  let escaped = false;
+
+  for (const ch of input) {
+    if (escaped === true) {
+      value += ch;
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      value += ch;
+      escaped = true;
+      continue;
+    }
+
+    if (ch === '"') {
+      quote = quote === 1 ? 0 : 1;
+      value += ch;
+      continue;
+    }
+
+    if (quote === 0) {
+      if (ch === '[') {
+        bracket++;
+      } else if (ch === ']' && bracket > 0) {
+        bracket--;
+      } else if (bracket === 0) {
+        if (ch === '(') {
+          paren++;
+        } else if (ch === ')' && paren > 0) {
+          paren--;
+        } else if (ch === '|' && paren === 0) {
+          parts.push(value);
+          value = '';
+          continue;
+        }
+      }
+    }
+
+    value += ch;
+  }
+
+  parts.push(value);
+  return parts;
+};
+
+const isPlainBranch = branch => {
+  let escaped = false;
+
+  for (const ch of branch) {
+    if (escaped === true) {
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      escaped = true;
+      continue;
+    }
+
+    if (/[?*+@!()[\]{}]/.test(ch)) {
+      return false;
+    }
+  }
+
+  return true;
+};
+
+const normalizeSimpleBranch = branch => {
+  let value = branch.trim();
+  let changed = true;
+
+  while (changed === true) {
+    changed = false;
+
+    if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
+      value = value.slice(2, -1);
+      changed = true;
+    }
+  }
+
+  if (!isPlainBranch(value)) {
+    return;
+  }
+
+  return value.replace(/\\(.)/g, '$1');
+};
+
+const hasRepeatedCharPrefixOverlap = branches => {
+  const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+
+  for (let i = 0; i < values.length; i++) {
+    for (let j = i + 1; j < values.length; j++) {
+      const a = values[i];
+      const b = values[j];
+      const char = a[0];
+
+      if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
+        continue;
+      }
+
+      if (a === b || a.startsWith(b) || b.startsWith(a)) {
+        return true;
+      }
+    }
+  }
+
+  return false;
+};
+
+const parseRepeatedExtglob = (pattern, requireEnd = true) => {
+  if ((pattern[0] !== '+' && pattern[0] !== '*') || pattern[1] !== '(') {
+    return;
+  }
+
+  let bracket = 0;
+  let paren = 0;
+  let quote = 0;
+  let escaped = false;
+
+  for (let i = 1; i < pattern.length; i++) {
+    const ch = pattern[i];
+
+    if (escaped === true) {
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      escaped = true;
+      continue;
+    }
+
+    if (ch === '"') {
+      quote = quote === 1 ? 0 : 1;
+      continue;
+    }
+
+    if (quote === 1) {
+      continue;
+    }
+
+    if (ch === '[') {
+      bracket++;
+      continue;
+    }
+
+    if (ch === ']' && bracket > 0) {
+      bracket--;
+      continue;
+    }
+
+    if (bracket > 0) {
+      continue;
+    }
+
+    if (ch === '(') {
+      paren++;
+      continue;
+    }
+
+    if (ch === ')') {
+      paren--;
+
+      if (paren === 0) {
+        if (requireEnd === true && i !== pattern.length - 1) {
+          return;
+        }
+
+        return {
+          type: pattern[0],
+          body: pattern.slice(2, i),
+          end: i
+        };
+      }
+    }
+  }
+};
+
+const buildCharClassStar = chars => {
+  const source = chars.length === 1
+    ? utils.escapeRegex(chars[0])
+    : `[${chars.map(ch => utils.escapeRegex(ch)).join('')}]`;
+
+  return `${source}*`;
+};
+
+const getStarExtglobSequenceChars = pattern => {
+  let index = 0;
+  const chars = [];
+
+  while (index < pattern.length) {
+    const match = parseRepeatedExtglob(pattern.slice(index), false);
+
+    if (!match || match.type !== '*') {
+      return;
+    }
+
+    const branches = splitTopLevel(match.body).map(branch => branch.trim());
+    if (branches.length !== 1) {
+      return;
+    }
+
+    const branch = normalizeSimpleBranch(branches[0]);
+    if (!branch || branch.length !== 1) {
+      return;
+    }
+
+    chars.push(branch);
+    index += match.end + 1;
+  }
+
+  if (chars.length < 1) {
+    return;
+  }
+
+  return chars;
+};
+
+const repeatedExtglobRecursion = pattern => {
+  let depth = 0;
+  let value = pattern.trim();
+  let match = parseRepeatedExtglob(value);
+
+  while (match) {
+    depth++;
+    value = match.body.trim();
+    match = parseRepeatedExtglob(value);
+  }
+
+  return depth;
+};
+
+const analyzeRepeatedExtglob = (body, options) => {
+  if (options.maxExtglobRecursion === false) {
+    return { risky: false };
+  }
+
+  const max =
+    typeof options.maxExtglobRecursion === 'number'
+      ? options.maxExtglobRecursion
+      : constants.DEFAULT_MAX_EXTGLOB_RECURSION;
+
+  const branches = splitTopLevel(body).map(branch => branch.trim());
+
+  if (branches.length > 1) {
+    if (
+      branches.some(branch => branch === '') ||
+      branches.some(branch => /^[*?]+$/.test(branch)) ||
+      hasRepeatedCharPrefixOverlap(branches)
+    ) {
+      return { risky: true };
+    }
+  }
+
+  // A repeated extglob is "risky" (prone to catastrophic backtracking) when a
+  // branch is itself a `*(...)` sequence, since that nests an unbounded quantifier
+  // inside the outer `+(...)`/`*(...)`. When *every* branch reduces to single
+  // characters we can emit one flat, ReDoS-safe character class that preserves the
+  // meaning of ALL branches (e.g. `+(*(a)|*(b))` -> `[ab]*`), rather than dropping
+  // every branch but the first.
+  const safeChars = [];
+  let sawStarSequence = false;
+  let combinable = true;
+
+  for (const branch of branches) {
+    const chars = getStarExtglobSequenceChars(branch);
+    if (chars) {
+      sawStarSequence = true;
+      safeChars.push(...chars);
+      continue;
+    }
+
+    const literal = normalizeSimpleBranch(branch);
+    if (literal && literal.length === 1) {
+      safeChars.push(literal);
+      continue;
+    }
+
+    combinable = false;
+
+    if (repeatedExtglobRecursion(branch) > max) {
+      return { risky: true };
+    }
+  }
+
+  if (sawStarSequence) {
+    return combinable
+      ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) }
+      : { risky: true };
+  }
+
+  return { risky: false };
+};
+
+/**
+ * Parse the given input string.
+ * @param {String} input
+ * @param {Object} options
+ * @return {Object}
+ */
+
+const parse = (input, options) => {
+  if (typeof input !== 'string') {
+    throw new TypeError('Expected a string');
+  }
+
+  input = REPLACEMENTS[input] || input;
+
+  const opts = { ...options };
+  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+
+  let len = input.length;
+  if (len > max) {
+    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+  }
+
+  const bos = { type: 'bos', value: '', output: opts.prepend || '' };
+  const tokens = [bos];
+
+  const capture = opts.capture ? '' : '?:';
+
+  // create constants based on platform, for windows or posix
+  const PLATFORM_CHARS = constants.globChars(opts.windows);
+  const EXTGLOB_CHARS = constants.extglobChars(PLATFORM_CHARS);
+
+  const {
+    DOT_LITERAL,
+    PLUS_LITERAL,
+    SLASH_LITERAL,
+    ONE_CHAR,
+    DOTS_SLASH,
+    NO_DOT,
+    NO_DOT_SLASH,
+    NO_DOTS_SLASH,
+    QMARK,
+    QMARK_NO_DOT,
+    STAR,
+    START_ANCHOR
+  } = PLATFORM_CHARS;
+
+  const globstar = opts => {
+    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+  };
+
+  const nodot = opts.dot ? '' : NO_DOT;
+  const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+  let star = opts.bash === true ? globstar(opts) : STAR;
+
+  if (opts.capture) {
+    star = `(${star})`;
+  }
+
+  // minimatch options support
+  if (typeof opts.noext === 'boolean') {
+    opts.noextglob = opts.noext;
+  }
+
+  const state = {
+    input,
+    index: -1,
+    start: 0,
+    dot: opts.dot === true,
+    consumed: '',
+    output: '',
+    prefix: '',
+    backtrack: false,
+    negated: false,
+    brackets: 0,
+    braces: 0,
+    parens: 0,
+    quotes: 0,
+    globstar: false,
+    tokens
+  };
+
+  input = utils.removePrefix(input, state);
+  len = input.length;
+
+  const extglobs = [];
+  const braces = [];
+  const stack = [];
+  let prev = bos;
+  let value;
+
+  /**
+   * Tokenizing helpers
+   */
+
+  const eos = () => state.index === len - 1;
+  const peek = state.peek = (n = 1) => input[state.index + n];
+  const advance = state.advance = () => input[++state.index] || '';
+  const remaining = () => input.slice(state.index + 1);
+  const consume = (value = '', num = 0) => {
+    state.consumed += value;
+    state.index += num;
+  };
+
+  const append = token => {
+    state.output += token.output != null ? token.output : token.value;
+    consume(token.value);
+  };
+
+  const negate = () => {
+    let count = 1;
+
+    while (peek() === '!' && (peek(2) !== '(' || peek(3) === '?')) {
+      advance();
+      state.start++;
+      count++;
+    }
+
+    if (count % 2 === 0) {
+      return false;
+    }
+
+    state.negated = true;
+    state.start++;
+    return true;
+  };
+
+  const increment = type => {
+    state[type]++;
+    stack.push(type);
+  };
+
+  const decrement = type => {
+    state[type]--;
+    stack.pop();
+  };
+
+  /**
+   * Push tokens onto the tokens array. This helper speeds up
+   * tokenizing by 1) helping us avoid backtracking as much as possible,
+   * and 2) helping us avoid creating extra tokens when consecutive
+   * characters are plain text. This improves performance and simplifies
+   * lookbehinds.
+   */
+
+  const push = tok => {
+    if (prev.type === 'globstar') {
+      const isBrace = state.braces > 0 && (tok.type === 'comma' || tok.type === 'brace');
+      const isExtglob = tok.extglob === true || (extglobs.length && (tok.type === 'pipe' || tok.type === 'paren'));
+
+      if (tok.type !== 'slash' && tok.type !== 'paren' && !isBrace && !isExtglob) {
+        state.output = state.output.slice(0, -prev.output.length);
+        prev.type = 'star';
+        prev.value = '*';
+        prev.output = star;
+        state.output += prev.output;
+      }
+    }
+
+    if (extglobs.length && tok.type !== 'paren') {
+      extglobs[extglobs.length - 1].inner += tok.value;
+    }
+
+    if (tok.value || tok.output) append(tok);
+    if (prev && prev.type === 'text' && tok.type === 'text') {
+      prev.output = (prev.output || prev.value) + tok.value;
+      prev.value += tok.value;
+      return;
+    }
+
+    tok.prev = prev;
+    tokens.push(tok);
+    prev = tok;
+  };
+
+  const extglobOpen = (type, value) => {
+    const token = { ...EXTGLOB_CHARS[value], conditions: 1, inner: '' };
+
+    token.prev = prev;
+    token.parens = state.parens;
+    token.output = state.output;
+    token.startIndex = state.index;
+    token.tokensIndex = tokens.length;
+    const output = (opts.capture ? '(' : '') + token.open;
+
+    increment('parens');
+    push({ type, value, output: state.output ? '' : ONE_CHAR });
+    push({ type: 'paren', extglob: true, value: advance(), output });
+    extglobs.push(token);
+  };
+
+  const extglobClose = token => {
+    const literal = input.slice(token.startIndex, state.index + 1);
+    const body = input.slice(token.startIndex + 2, state.index);
+    const analysis = analyzeRepeatedExtglob(body, opts);
+
+    if ((token.type === 'plus' || token.type === 'star') && analysis.risky) {
+      const safeOutput = analysis.safeOutput
+        ? (token.output ? '' : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput)
+        : undefined;
+      const open = tokens[token.tokensIndex];
+
+      open.type = 'text';
+      open.value = literal;
+      open.output = safeOutput || utils.escapeRegex(literal);
+
+      for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
+        tokens[i].value = '';
+        tokens[i].output = '';
+        delete tokens[i].suffix;
+      }
+
+      state.output = token.output + open.output;
+      state.backtrack = true;
+
+      push({ type: 'paren', extglob: true, value, output: '' });
+      decrement('parens');
+      return;
+    }
+
+    let output = token.close + (opts.capture ? ')' : '');
+    let rest;
+
+    if (token.type === 'negate') {
+      let extglobStar = star;
+
+      if (token.inner && token.inner.length > 1 && token.inner.includes('/')) {
+        extglobStar = globstar(opts);
+      }
+
+      if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+        output = token.close = `)$))${extglobStar}`;
+      }
+
+      if (token.inner.includes('*') && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+        // Any non-magical string (`.ts`) or even nested expression (`.{ts,tsx}`) can follow after the closing parenthesis.
+        // In this case, we need to parse the string and use it in the output of the original pattern.
+        // Suitable patterns: `/!(*.d).ts`, `/!(*.d).{ts,tsx}`, `**/!(*-dbg).@(js)`.
+        //
+        // Disabling the `fastpaths` option due to a problem with parsing strings as `.ts` in the pattern like `**/!(*.d).ts`.
+        const expression = parse(rest, { ...options, fastpaths: false }).output;
+
+        output = token.close = `)${expression})${extglobStar})`;
+      }
+
+      if (token.prev.type === 'bos') {
+        state.negatedExtglob = true;
+      }
+    }
+
+    push({ type: 'paren', extglob: true, value, output });
+    decrement('parens');
+  };
+
+  /**
+   * Fast paths
+   */
+
+  if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
+    let backslashes = false;
+
+    let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc, chars, first, rest, index) => {
+      if (first === '\\') {
+        backslashes = true;
+        return m;
+      }
+
+      if (first === '?') {
+        if (esc) {
+          return esc + first + (rest ? QMARK.repeat(rest.length) : '');
+        }
+        if (index === 0) {
+          return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : '');
+        }
+        return QMARK.repeat(chars.length);
+      }
+
+      if (first === '.') {
+        return DOT_LITERAL.repeat(chars.length);
+      }
+
+      if (first === '*') {
+        if (esc) {
+          return esc + first + (rest ? star : '');
+        }
+        return star;
+      }
+      return esc ? m : `\\${m}`;
+    });
+
+    if (backslashes === true) {
+      if (opts.unescape === true) {
+        output = output.replace(/\\/g, '');
+      } else {
+        output = output.replace(/\\+/g, m => {
+          return m.length % 2 === 0 ? '\\\\' : (m ? '\\' : '');
+        });
+      }
+    }
+
+    if (output === input && opts.contains === true) {
+      state.output = input;
+      return state;
+    }
+
+    state.output = utils.wrapOutput(output, state, options);
+    return state;
+  }
+
+  /**
+   * Tokenize input until we reach end-of-string
+   */
+
+  while (!eos()) {
+    value = advance();
+
+    if (value === '\u0000') {
+      continue;
+    }
+
+    /**
+     * Escaped characters
+     */
+
+    if (value === '\\') {
+      const next = peek();
+
+      if (next === '/' && opts.bash !== true) {
+        continue;
+      }
+
+      if (next === '.' || next === ';') {
+        continue;
+      }
+
+      if (!next) {
+        value += '\\';
+        push({ type: 'text', value });
+        continue;
+      }
+
+      // collapse slashes to reduce potential for exploits
+      const match = /^\\+/.exec(remaining());
+      let slashes = 0;
+
+      if (match && match[0].length > 2) {
+        slashes = match[0].length;
+        state.index += slashes;
+        if (slashes % 2 !== 0) {
+          value += '\\';
+        }
+      }
+
+      if (opts.unescape === true) {
+        value = advance();
+      } else {
+        value += advance();
+      }
+
+      if (state.brackets === 0) {
+        push({ type: 'text', value });
+        continue;
+      }
+    }
+
+    /**
+     * If we're inside a regex character class, continue
+     * until we reach the closing bracket.
+     */
+
+    if (state.brackets > 0 && (value !== ']' || prev.value === '[' || prev.value === '[^')) {
+      if (opts.posix !== false && value === ':') {
+        const inner = prev.value.slice(1);
+        if (inner.includes('[')) {
+          prev.posix = true;
+
+          if (inner.includes(':')) {
+            const idx = prev.value.lastIndexOf('[');
+            const pre = prev.value.slice(0, idx);
+            const rest = prev.value.slice(idx + 2);
+            const posix = POSIX_REGEX_SOURCE[rest];
+            if (posix) {
+              prev.value = pre + posix;
+              state.backtrack = true;
+              advance();
+
+              if (!bos.output && tokens.indexOf(prev) === 1) {
+                bos.output = ONE_CHAR;
+              }
+              continue;
+            }
+          }
+        }
+      }
+
+      if ((value === '[' && peek() !== ':') || (value === '-' && peek() === ']')) {
+        value = `\\${value}`;
+      }
+
+      if (value === ']' && (prev.value === '[' || prev.value === '[^')) {
+        value = `\\${value}`;
+      }
+
+      if (opts.posix === true && value === '!' && prev.value === '[') {
+        value = '^';
+      }
+
+      prev.value += value;
+      append({ value });
+      continue;
+    }
+
+    /**
+     * If we're inside a quoted string, continue
+     * until we reach the closing double quote.
+     */
+
+    if (state.quotes === 1 && value !== '"') {
+      value = utils.escapeRegex(value);
+      prev.value += value;
+      append({ value });
+      continue;
+    }
+
+    /**
+     * Double quotes
+     */
+
+    if (value === '"') {
+      state.quotes = state.quotes === 1 ? 0 : 1;
+      if (opts.keepQuotes === true) {
+        push({ type: 'text', value });
+      }
+      continue;
+    }
+
+    /**
+     * Parentheses
+     */
+
+    if (value === '(') {
+      increment('parens');
+      push({ type: 'paren', value });
+      continue;
+    }
+
+    if (value === ')') {
+      if (state.parens === 0 && opts.strictBrackets === true) {
+        throw new SyntaxError(syntaxError('opening', '('));
+      }
+
+      const extglob = extglobs[extglobs.length - 1];
+      if (extglob && state.parens === extglob.parens + 1) {
+        extglobClose(extglobs.pop());
+        continue;
+      }
+
+      push({ type: 'paren', value, output: state.parens ? ')' : '\\)' });
+      decrement('parens');
+      continue;
+    }
+
+    /**
+     * Square brackets
+     */
+
+    if (value === '[') {
+      if (opts.nobracket === true || !remaining().includes(']')) {
+        if (opts.nobracket !== true && opts.strictBrackets === true) {
+          throw new SyntaxError(syntaxError('closing', ']'));
+        }
+
+        value = `\\${value}`;
+      } else {
+        increment('brackets');
+      }
+
+      push({ type: 'bracket', value });
+      continue;
+    }
+
+    if (value === ']') {
+      if (opts.nobracket === true || (prev && prev.type === 'bracket' && prev.value.length === 1)) {
+        push({ type: 'text', value, output: `\\${value}` });
+        continue;
+      }
+
+      if (state.brackets === 0) {
+        if (opts.strictBrackets === true) {
+          throw new SyntaxError(syntaxError('opening', '['));
+        }
+
+        push({ type: 'text', value, output: `\\${value}` });
+        continue;
+      }
+
+      decrement('brackets');
+
+      const prevValue = prev.value.slice(1);
+      if (prev.posix !== true && prevValue[0] === '^' && !prevValue.includes('/')) {
+        value = `/${value}`;
+      }
+
+      prev.value += value;
+      append({ value });
+
+      // when literal brackets are explicitly disabled
+      // assume we should match with a regex character class
+      if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+        continue;
+      }
+
+      const escaped = utils.escapeRegex(prev.value);
+      state.output = state.output.slice(0, -prev.value.length);
+
+      // when literal brackets are explicitly enabled
+      // assume we should escape the brackets to match literal characters
+      if (opts.literalBrackets === true) {
+        state.output += escaped;
+        prev.value = escaped;
+        continue;
+      }
+
+      // when the user specifies nothing, try to match both
+      prev.value = `(${capture}${escaped}|${prev.value})`;
+      state.output += prev.value;
+      continue;
+    }
+
+    /**
+     * Braces
+     */
+
+    if (value === '{' && opts.nobrace !== true) {
+      increment('braces');
+
+      const open = {
+        type: 'brace',
+        value,
+        output: '(',
+        outputIndex: state.output.length,
+        tokensIndex: state.tokens.length
+      };
+
+      braces.push(open);
+      push(open);
+      continue;
+    }
+
+    if (value === '}') {
+      const brace = braces[braces.length - 1];
+
+      if (opts.nobrace === true || !brace) {
+        push({ type: 'text', value, output: value });
+        continue;
+      }
+
+      let output = ')';
+
+      if (brace.dots === true) {
+        const arr = tokens.slice();
+        const range = [];
+
+        for (let i = arr.length - 1; i >= 0; i--) {
+          tokens.pop();
+          if (arr[i].type === 'brace') {
+            break;
+          }
+          if (arr[i].type !== 'dots') {
+            range.unshift(arr[i].value);
+          }
+        }
+
+        output = expandRange(range, opts);
+        state.backtrack = true;
+      }
+
+      if (brace.comma !== true && brace.dots !== true) {
+        const out = state.output.slice(0, brace.outputIndex);
+        const toks = state.tokens.slice(brace.tokensIndex);
+        brace.value = brace.output = '\\{';
+        value = output = '\\}';
+        state.output = out;
+        for (const t of toks) {
+          state.output += (t.output || t.value);
+        }
+      }
+
+      push({ type: 'brace', value, output });
+      decrement('braces');
+      braces.pop();
+      continue;
+    }
+
+    /**
+     * Pipes
+     */
+
+    if (value === '|') {
+      if (extglobs.length > 0) {
+        extglobs[extglobs.length - 1].conditions++;
+      }
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Commas
+     */
+
+    if (value === ',') {
+      let output = value;
+
+      const brace = braces[braces.length - 1];
+      if (brace && stack[stack.length - 1] === 'braces') {
+        brace.comma = true;
+        output = '|';
+      }
+
+      push({ type: 'comma', value, output });
+      continue;
+    }
+
+    /**
+     * Slashes
+     */
+
+    if (value === '/') {
+      // if the beginning of the glob is "./", advance the start
+      // to the current index, and don't add the "./" characters
+      // to the state. This greatly simplifies lookbehinds when
+      // checking for BOS characters like "!" and "." (not "./")
+      if (prev.type === 'dot' && state.index === state.start + 1) {
+        state.start = state.index + 1;
+        state.consumed = '';
+        state.output = '';
+        tokens.pop();
+        prev = bos; // reset "prev" to the first token
+        continue;
+      }
+
+      push({ type: 'slash', value, output: SLASH_LITERAL });
+      continue;
+    }
+
+    /**
+     * Dots
+     */
+
+    if (value === '.') {
+      if (state.braces > 0 && prev.type === 'dot') {
+        if (prev.value === '.') prev.output = DOT_LITERAL;
+        const brace = braces[braces.length - 1];
+        prev.type = 'dots';
+        prev.output += value;
+        prev.value += value;
+        brace.dots = true;
+        continue;
+      }
+
+      if ((state.braces + state.parens) === 0 && prev.type !== 'bos' && prev.type !== 'slash') {
+        push({ type: 'text', value, output: DOT_LITERAL });
+        continue;
+      }
+
+      push({ type: 'dot', value, output: DOT_LITERAL });
+      continue;
+    }
+
+    /**
+     * Question marks
+     */
+
+    if (value === '?') {
+      const isGroup = prev && prev.value === '(';
+      if (!isGroup && opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        extglobOpen('qmark', value);
+        continue;
+      }
+
+      if (prev && prev.type === 'paren') {
+        const next = peek();
+        let output = value;
+
+        if ((prev.value === '(' && !/[!=<:]/.test(next)) || (next === '<' && !/<([!=]|\w+>)/.test(remaining()))) {
+          output = `\\${value}`;
+        }
+
+        push({ type: 'text', value, output });
+        continue;
+      }
+
+      if (opts.dot !== true && (prev.type === 'slash' || prev.type === 'bos')) {
+        push({ type: 'qmark', value, output: QMARK_NO_DOT });
+        continue;
+      }
+
+      push({ type: 'qmark', value, output: QMARK });
+      continue;
+    }
+
+    /**
+     * Exclamation
+     */
+
+    if (value === '!') {
+      if (opts.noextglob !== true && peek() === '(') {
+        if (peek(2) !== '?' || !/[!=<:]/.test(peek(3))) {
+          extglobOpen('negate', value);
+          continue;
+        }
+      }
+
+      if (opts.nonegate !== true && state.index === 0) {
+        negate();
+        continue;
+      }
+    }
+
+    /**
+     * Plus
+     */
+
+    if (value === '+') {
+      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        extglobOpen('plus', value);
+        continue;
+      }
+
+      if ((prev && prev.value === '(') || opts.regex === false) {
+        push({ type: 'plus', value, output: PLUS_LITERAL });
+        continue;
+      }
+
+      if ((prev && (prev.type === 'bracket' || prev.type === 'paren' || prev.type === 'brace')) || state.parens > 0) {
+        push({ type: 'plus', value });
+        continue;
+      }
+
+      push({ type: 'plus', value: PLUS_LITERAL });
+      continue;
+    }
+
+    /**
+     * Plain text
+     */
+
+    if (value === '@') {
+      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        push({ type: 'at', extglob: true, value, output: '' });
+        continue;
+      }
+
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Plain text
+     */
+
+    if (value !== '*') {
+      if (value === '$' || value === '^') {
+        value = `\\${value}`;
+      }
+
+      const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+      if (match) {
+        value += match[0];
+        state.index += match[0].length;
+      }
+
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Stars
+     */
+
+    if (prev && (prev.type === 'globstar' || prev.star === true)) {
+      prev.type = 'star';
+      prev.star = true;
+      prev.value += value;
+      prev.output = star;
+      state.backtrack = true;
+      state.globstar = true;
+      consume(value);
+      continue;
+    }
+
+    let rest = remaining();
+    if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+      extglobOpen('star', value);
+      continue;
+    }
+
+    if (prev.type === 'star') {
+      if (opts.noglobstar === true) {
+        consume(value);
+        continue;
+      }
+
+      const prior = prev.prev;
+      const before = prior.prev;
+      const isStart = prior.type === 'slash' || prior.type === 'bos';
+      const afterStar = before && (before.type === 'star' || before.type === 'globstar');
+
+      if (opts.bash === true && (!isStart || (rest[0] && rest[0] !== '/'))) {
+        push({ type: 'star', value, output: '' });
+        continue;
+      }
+
+      const isBrace = state.braces > 0 && (prior.type === 'comma' || prior.type === 'brace');
+      const isExtglob = extglobs.length && (prior.type === 'pipe' || prior.type === 'paren');
+      if (!isStart && prior.type !== 'paren' && !isBrace && !isExtglob) {
+        push({ type: 'star', value, output: '' });
+        continue;
+      }
+
+      // strip consecutive `/**/`
+      while (rest.slice(0, 3) === '/**') {
+        const after = input[state.index + 4];
+        if (after && after !== '/') {
+          break;
+        }
+        rest = rest.slice(3);
+        consume('/**', 3);
+      }
+
+      // A globstar followed only by balanced closing parens is at the logical end of patterns like
+      // `test(/utils/**)` and `test?(/utils/**)`. Treat it as EOS so the trailing `/**` can match its
+      // parent path, except in negated extglobs where that would change the exclusion semantics.
+      const isEnd = eos() || (
+        state.parens > 0
+        && rest === ')'.repeat(state.parens)
+        && !extglobs.some(extglob => extglob.type === 'negate')
+      );
+
+      if (prior.type === 'bos' && eos()) {
+        prev.type = 'globstar';
+        prev.value += value;
+        prev.output = globstar(opts);
+        state.output = prev.output;
+        state.globstar = true;
+        consume(value);
+        continue;
+      }
+
+      if (prior.type === 'slash' && prior.prev.type !== 'bos' && !afterStar && isEnd) {
+        state.output = state.output.slice(0, -(prior.output + prev.output).length);
+        prior.output = `(?:${prior.output}`;
+
+        prev.type = 'globstar';
+        prev.output = globstar(opts) + (opts.strictSlashes ? ')' : '|$)');
+        prev.value += value;
+        state.globstar = true;
+        state.output += prior.output + prev.output;
+        consume(value);
+        continue;
+      }
+
+      if (prior.type === 'slash' && prior.prev.type !== 'bos' && rest[0] === '/') {
+        const end = rest[1] !== void 0 ? '|$' : '';
+
+        state.output = state.output.slice(0, -(prior.output + prev.output).length);
+        prior.output = `(?:${prior.output}`;
+
+        prev.type = 'globstar';
+        prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+        prev.value += value;
+
+        state.output += prior.output + prev.output;
+        state.globstar = true;
+
+        consume(value + advance());
+
+        push({ type: 'slash', value: '/', output: '' });
+        continue;
+      }
+
+      if (prior.type === 'bos' && rest[0] === '/') {
+        prev.type = 'globstar';
+        prev.value += value;
+        prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+        state.output = prev.output;
+        state.globstar = true;
+        consume(value + advance());
+        push({ type: 'slash', value: '/', output: '' });
+        continue;
+      }
+
+      // remove single star from output
+      state.output = state.output.slice(0, -prev.output.length);
+
+      // reset previous token to globstar
+      prev.type = 'globstar';
+      prev.output = globstar(opts);
+      prev.value += value;
+
+      // reset output with globstar
+      state.output += prev.output;
+      state.globstar = true;
+      consume(value);
+      continue;
+    }
+
+    const token = { type: 'star', value, output: star };
+
+    if (opts.bash === true) {
+      token.output = '.*?';
+      if (prev.type === 'bos' || prev.type === 'slash') {
+        token.output = nodot + token.output;
+      }
+      push(token);
+      continue;
+    }
+
+    if (prev && (prev.type === 'bracket' || prev.type === 'paren') && opts.regex === true) {
+      token.output = value;
+      push(token);
+      continue;
+    }
+
+    if (state.index === state.start || prev.type === 'slash' || prev.type === 'dot') {
+      if (prev.type === 'dot') {
+        state.output += NO_DOT_SLASH;
+        prev.output += NO_DOT_SLASH;
+
+      } else if (opts.dot === true) {
+        state.output += NO_DOTS_SLASH;
+        prev.output += NO_DOTS_SLASH;
+
+      } else {
+        state.output += nodot;
+        prev.output += nodot;
+      }
+
+      if (peek() !== '*') {
+        state.output += ONE_CHAR;
+        prev.output += ONE_CHAR;
+      }
+    }
+
+    push(token);
+  }
+
+  while (state.brackets > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ']'));
+    state.output = utils.escapeLast(state.output, '[');
+    decrement('brackets');
+  }
+
+  while (state.parens > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ')'));
+    state.output = utils.escapeLast(state.output, '(');
+    decrement('parens');
+  }
+
+  while (state.braces > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', '}'));
+    state.output = utils.escapeLast(state.output, '{');
+    decrement('braces');
+  }
+
+  if (opts.strictSlashes !== true && (prev.type === 'star' || prev.type === 'bracket')) {
+    push({ type: 'maybe_slash', value: '', output: `${SLASH_LITERAL}?` });
+  }
+
+  // rebuild the output if we had to backtrack at any point
+  if (state.backtrack === true) {
+    state.output = '';
+
+    for (const token of state.tokens) {
+      state.output += token.output != null ? token.output : token.value;
+
+      if (token.suffix) {
+        state.output += token.suffix;
+      }
+    }
+  }
+
+  return state;
+};
+
+/**
+ * Fast paths for creating regular expressions for common glob patterns.
+ * This can significantly speed up processing and has very little downside
+ * impact when none of the fast paths match.
+ */
+
+parse.fastpaths = (input, options) => {
+  const opts = { ...options };
+  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+  const len = input.length;
+  if (len > max) {
+    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+  }
+
+  input = REPLACEMENTS[input] || input;
+
+  // create constants based on platform, for windows or posix
+  const {
+    DOT_LITERAL,
+    SLASH_LITERAL,
+    ONE_CHAR,
+    DOTS_SLASH,
+    NO_DOT,
+    NO_DOTS,
+    NO_DOTS_SLASH,
+    STAR,
+    START_ANCHOR
+  } = constants.globChars(opts.windows);
+
+  const nodot = opts.dot ? NO_DOTS : NO_DOT;
+  const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+  const capture = opts.capture ? '' : '?:';
+  const state = { negated: false, prefix: '' };
+  let star = opts.bash === true ? '.*?' : STAR;
+
+  if (opts.capture) {
+    star = `(${star})`;
+  }
+
+  const globstar = opts => {
+    if (opts.noglobstar === true) return star;
+    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+  };
+
+  const create = str => {
+    switch (str) {
+      case '*':
+        return `${nodot}${ONE_CHAR}${star}`;
+
+      case '.*':
+        return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '*.*':
+        return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '*/*':
+        return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+
+      case '**':
+        return nodot + globstar(opts);
+
+      case '**/*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+
+      case '**/*.*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '**/.*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      default: {
+        const match = /^(.*?)\.(\w+)$/.exec(str);
+        if (!match) return;
+
+        const source = create(match[1]);
+        if (!source) return;
+
+        return source + DOT_LITERAL + match[2];
+      }
+    }
+  };
+
+  const output = utils.removePrefix(input, state);
+  let source = create(output);
+
+  if (source && opts.strictSlashes !== true) {
+    source += `${SLASH_LITERAL}?`;
+  }
+
+  return source;
+};
+
+module.exports = parse;
+
+
+/***/ }),
+
+/***/ 8016:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const scan = __nccwpck_require__(1781);
+const parse = __nccwpck_require__(8265);
+const utils = __nccwpck_require__(4059);
+const constants = __nccwpck_require__(5595);
+const isObject = val => val && typeof val === 'object' && !Array.isArray(val);
+
+/**
+ * Creates a matcher function from one or more glob patterns. The
+ * returned function takes a string to match as its first argument,
+ * and returns true if the string is a match. The returned matcher
+ * function also takes a boolean as the second argument that, when true,
+ * returns an object with additional information.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch(glob[, options]);
+ *
+ * const isMatch = picomatch('*.!(*a)');
+ * console.log(isMatch('a.a')); //=> false
+ * console.log(isMatch('a.b')); //=> true
+ *
+ * // For environments without `node.js`, `picomatch/posix` provides you a dependency-free matcher, without automatic OS detection.
+ * const picomatch = require('picomatch/posix');
+ * // the same API, defaulting to posix paths
+ * const isMatch = picomatch('a/*');
+ * console.log(isMatch('a\\b')); //=> false
+ * console.log(isMatch('a/b')); //=> true
+ *
+ * // you can still configure the matcher function to accept windows paths
+ * const isMatch = picomatch('a/*', { options: windows });
+ * console.log(isMatch('a\\b')); //=> true
+ * console.log(isMatch('a/b')); //=> true
+ * ```
+ * @name picomatch
+ * @param {String|Array} `globs` One or more glob patterns.
+ * @param {Object=} `options`
+ * @return {Function=} Returns a matcher function.
+ * @api public
+ */
+
+const picomatch = (glob, options, returnState = false) => {
+  if (Array.isArray(glob)) {
+    const fns = glob.map(input => picomatch(input, options, returnState));
+    const arrayMatcher = str => {
+      for (const isMatch of fns) {
+        const state = isMatch(str);
+        if (state) return state;
+      }
+      return false;
+    };
+    return arrayMatcher;
+  }
+
+  const isState = isObject(glob) && glob.tokens && glob.input;
+
+  if (glob === '' || (typeof glob !== 'string' && !isState)) {
+    throw new TypeError('Expected pattern to be a non-empty string');
+  }
+
+  const opts = options || {};
+  const posix = opts.windows;
+  const regex = isState
+    ? picomatch.compileRe(glob, options)
+    : picomatch.makeRe(glob, options, false, true);
+
+  const state = regex.state;
+  delete regex.state;
+
+  let isIgnored = () => false;
+  if (opts.ignore) {
+    const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+    isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
+  }
+
+  const matcher = (input, returnObject = false) => {
+    const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix });
+    const result = { glob, state, regex, posix, input, output, match, isMatch };
+
+    if (typeof opts.onResult === 'function') {
+      opts.onResult(result);
+    }
+
+    if (isMatch === false) {
+      result.isMatch = false;
+      return returnObject ? result : false;
+    }
+
+    if (isIgnored(input)) {
+      if (typeof opts.onIgnore === 'function') {
+        opts.onIgnore(result);
+      }
+      result.isMatch = false;
+      return returnObject ? result : false;
+    }
+
+    if (typeof opts.onMatch === 'function') {
+      opts.onMatch(result);
+    }
+    return returnObject ? result : true;
+  };
+
+  if (returnState) {
+    matcher.state = state;
+  }
+
+  return matcher;
+};
+
+/**
+ * Test `input` with the given `regex`. This is used by the main
+ * `picomatch()` function to test the input string.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.test(input, regex[, options]);
+ *
+ * console.log(picomatch.test('foo/bar', /^(?:([^/]*?)\/([^/]*?))$/));
+ * // { isMatch: true, match: [ 'foo/', 'foo', 'bar' ], output: 'foo/bar' }
+ * ```
+ * @param {String} `input` String to test.
+ * @param {RegExp} `regex`
+ * @return {Object} Returns an object with matching info.
+ * @api public
+ */
+
+picomatch.test = (input, regex, options, { glob, posix } = {}) => {
+  if (typeof input !== 'string') {
+    throw new TypeError('Expected input to be a string');
+  }
+
+  if (input === '') {
+    return { isMatch: false, output: '' };
+  }
+
+  const opts = options || {};
+  const format = opts.format || (posix ? utils.toPosixSlashes : null);
+  let match = input === glob;
+  let output = (match && format) ? format(input) : input;
+
+  if (match === false) {
+    output = format ? format(input) : input;
+    match = output === glob;
+  }
+
+  if (match === false || opts.capture === true) {
+    if (opts.matchBase === true || opts.basename === true) {
+      match = picomatch.matchBase(input, regex, options, posix);
+    } else {
+      match = regex.exec(output);
+    }
+  }
+
+  return { isMatch: Boolean(match), match, output };
+};
+
+/**
+ * Match the basename of a filepath.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.matchBase(input, glob[, options]);
+ * console.log(picomatch.matchBase('foo/bar.js', '*.js'); // true
+ * ```
+ * @param {String} `input` String to test.
+ * @param {RegExp|String} `glob` Glob pattern or regex created by [.makeRe](#makeRe).
+ * @return {Boolean}
+ * @api public
+ */
+
+picomatch.matchBase = (input, glob, options, posix = options && options.windows) => {
+  const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
+  return regex.test(utils.basename(input, { windows: posix }));
+};
+
+/**
+ * Returns true if **any** of the given glob `patterns` match the specified `string`.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.isMatch(string, patterns[, options]);
+ *
+ * console.log(picomatch.isMatch('a.a', ['b.*', '*.a'])); //=> true
+ * console.log(picomatch.isMatch('a.a', 'b.*')); //=> false
+ * ```
+ * @param {String|Array} str The string to test.
+ * @param {String|Array} patterns One or more glob patterns to use for matching.
+ * @param {Object} [options] See available [options](#options).
+ * @return {Boolean} Returns true if any patterns match `str`
+ * @api public
+ */
+
+picomatch.isMatch = (str, patterns, options) => picomatch(patterns, options)(str);
+
+/**
+ * Parse a glob pattern to create the source string for a regular
+ * expression.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * const result = picomatch.parse(pattern[, options]);
+ * ```
+ * @param {String} `pattern`
+ * @param {Object} `options`
+ * @return {Object} Returns an object with useful properties and output to be used as a regex source string.
+ * @api public
+ */
+
+picomatch.parse = (pattern, options) => {
+  if (Array.isArray(pattern)) return pattern.map(p => picomatch.parse(p, options));
+  return parse(pattern, { ...options, fastpaths: false });
+};
+
+/**
+ * Scan a glob pattern to separate the pattern into segments.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.scan(input[, options]);
+ *
+ * const result = picomatch.scan('!./foo/*.js');
+ * console.log(result);
+ * { prefix: '!./',
+ *   input: '!./foo/*.js',
+ *   start: 3,
+ *   base: 'foo',
+ *   glob: '*.js',
+ *   isBrace: false,
+ *   isBracket: false,
+ *   isGlob: true,
+ *   isExtglob: false,
+ *   isGlobstar: false,
+ *   negated: true }
+ * ```
+ * @param {String} `input` Glob pattern to scan.
+ * @param {Object} `options`
+ * @return {Object} Returns an object with
+ * @api public
+ */
+
+picomatch.scan = (input, options) => scan(input, options);
+
+/**
+ * Compile a regular expression from the `state` object returned by the
+ * [parse()](#parse) method.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * const state = picomatch.parse('*.js');
+ * // picomatch.compileRe(state[, options]);
+ *
+ * console.log(picomatch.compileRe(state));
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {Object} `state`
+ * @param {Object} `options`
+ * @param {Boolean} `returnOutput` Intended for implementors, this argument allows you to return the raw output from the parser.
+ * @param {Boolean} `returnState` Adds the state to a `state` property on the returned regex. Useful for implementors and debugging.
+ * @return {RegExp}
+ * @api public
+ */
+
+picomatch.compileRe = (state, options, returnOutput = false, returnState = false) => {
+  if (returnOutput === true) {
+    return state.output;
+  }
+
+  const opts = options || {};
+  const prepend = opts.contains ? '' : '^';
+  const append = opts.contains ? '' : '$';
+
+  let source = `${prepend}(?:${state.output})${append}`;
+  if (state && state.negated === true) {
+    source = `^(?!${source}).*$`;
+  }
+
+  const regex = picomatch.toRegex(source, options);
+  if (returnState === true) {
+    regex.state = state;
+  }
+
+  return regex;
+};
+
+/**
+ * Create a regular expression from a parsed glob pattern.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.makeRe(state[, options]);
+ *
+ * const result = picomatch.makeRe('*.js');
+ * console.log(result);
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {String} `state` The object returned from the `.parse` method.
+ * @param {Object} `options`
+ * @param {Boolean} `returnOutput` Implementors may use this argument to return the compiled output, instead of a regular expression. This is not exposed on the options to prevent end-users from mutating the result.
+ * @param {Boolean} `returnState` Implementors may use this argument to return the state from the parsed glob with the returned regular expression.
+ * @return {RegExp} Returns a regex created from the given pattern.
+ * @api public
+ */
+
+picomatch.makeRe = (input, options = {}, returnOutput = false, returnState = false) => {
+  if (!input || typeof input !== 'string') {
+    throw new TypeError('Expected a non-empty string');
+  }
+
+  let parsed = { negated: false, fastpaths: true };
+
+  if (options.fastpaths !== false && (input[0] === '.' || input[0] === '*')) {
+    parsed.output = parse.fastpaths(input, options);
+  }
+
+  if (!parsed.output) {
+    parsed = parse(input, options);
+  }
+
+  return picomatch.compileRe(parsed, options, returnOutput, returnState);
+};
+
+/**
+ * Create a regular expression from the given regex source string.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.toRegex(source[, options]);
+ *
+ * const { output } = picomatch.parse('*.js');
+ * console.log(picomatch.toRegex(output));
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {String} `source` Regular expression source string.
+ * @param {Object} `options`
+ * @return {RegExp}
+ * @api public
+ */
+
+picomatch.toRegex = (source, options) => {
+  try {
+    const opts = options || {};
+    return new RegExp(source, opts.flags || (opts.nocase ? 'i' : ''));
+  } catch (err) {
+    if (options && options.debug === true) throw err;
+    return /$^/;
+  }
+};
+
+/**
+ * Picomatch constants.
+ * @return {Object}
+ */
+
+picomatch.constants = constants;
+
+/**
+ * Expose "picomatch"
+ */
+
+module.exports = picomatch;
+
+
+/***/ }),
+
+/***/ 1781:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+
+const utils = __nccwpck_require__(4059);
+const {
+  CHAR_ASTERISK,             /* * */
+  CHAR_AT,                   /* @ */
+  CHAR_BACKWARD_SLASH,       /* \ */
+  CHAR_COMMA,                /* , */
+  CHAR_DOT,                  /* . */
+  CHAR_EXCLAMATION_MARK,     /* ! */
+  CHAR_FORWARD_SLASH,        /* / */
+  CHAR_LEFT_CURLY_BRACE,     /* { */
+  CHAR_LEFT_PARENTHESES,     /* ( */
+  CHAR_LEFT_SQUARE_BRACKET,  /* [ */
+  CHAR_PLUS,                 /* + */
+  CHAR_QUESTION_MARK,        /* ? */
+  CHAR_RIGHT_CURLY_BRACE,    /* } */
+  CHAR_RIGHT_PARENTHESES,    /* ) */
+  CHAR_RIGHT_SQUARE_BRACKET  /* ] */
+} = __nccwpck_require__(5595);
+
+const isPathSeparator = code => {
+  return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
+};
+
+const depth = token => {
+  if (token.isPrefix !== true) {
+    token.depth = token.isGlobstar ? Infinity : 1;
+  }
+};
+
+/**
+ * Quickly scans a glob pattern and returns an object with a handful of
+ * useful properties, like `isGlob`, `path` (the leading non-glob, if it exists),
+ * `glob` (the actual pattern), `negated` (true if the path starts with `!` but not
+ * with `!(`) and `negatedExtglob` (true if the path starts with `!(`).
+ *
+ * ```js
+ * const pm = require('picomatch');
+ * console.log(pm.scan('foo/bar/*.js'));
+ * { isGlob: true, input: 'foo/bar/*.js', base: 'foo/bar', glob: '*.js' }
+ * ```
+ * @param {String} `str`
+ * @param {Object} `options`
+ * @return {Object} Returns an object with tokens and regex source string.
+ * @api public
+ */
+
+const scan = (input, options) => {
+  const opts = options || {};
+
+  const length = input.length - 1;
+  const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+  const slashes = [];
+  const tokens = [];
+  const parts = [];
+
+  let str = input;
+  let index = -1;
+  let start = 0;
+  let lastIndex = 0;
+  let isBrace = false;
+  let isBracket = false;
+  let isGlob = false;
+  let isExtglob = false;
+  let isGlobstar = false;
+  let braceEscaped = false;
+  let backslashes = false;
+  let negated = false;
+  let negatedExtglob = false;
+  let finished = false;
+  let braces = 0;
+  let prev;
+  let code;
+  let token = { value: '', depth: 0, isGlob: false };
+
+  const eos = () => index >= length;
+  const peek = () => str.charCodeAt(index + 1);
+  const advance = () => {
+    prev = code;
+    return str.charCodeAt(++index);
+  };
+
+  while (index < length) {
+    code = advance();
+    let next;
+
+    if (code === CHAR_BACKWARD_SLASH) {
+      backslashes = token.backslashes = true;
+      code = advance();
+
+      if (code === CHAR_LEFT_CURLY_BRACE) {
+        braceEscaped = true;
+      }
+      continue;
+    }
+
+    if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
+      braces++;
+
+      while (eos() !== true && (code = advance())) {
+        if (code === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          advance();
+          continue;
+        }
+
+        if (code === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          continue;
+        }
+
+        if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
+          isBrace = token.isBrace = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+
+          if (scanToEnd === true) {
+            continue;
+          }
+
+          break;
+        }
+
+        if (braceEscaped !== true && code === CHAR_COMMA) {
+          isBrace = token.isBrace = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+
+          if (scanToEnd === true) {
+            continue;
+          }
+
+          break;
+        }
+
+        if (code === CHAR_RIGHT_CURLY_BRACE) {
+          braces--;
+
+          if (braces === 0) {
+            braceEscaped = false;
+            isBrace = token.isBrace = true;
+            finished = true;
+            break;
+          }
+        }
+      }
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+
+    if (code === CHAR_FORWARD_SLASH) {
+      slashes.push(index);
+      tokens.push(token);
+      token = { value: '', depth: 0, isGlob: false };
+
+      if (finished === true) continue;
+      if (prev === CHAR_DOT && index === (start + 1)) {
+        start += 2;
+        continue;
+      }
+
+      lastIndex = index + 1;
+      continue;
+    }
+
+    if (opts.noext !== true) {
+      const isExtglobChar = code === CHAR_PLUS
+        || code === CHAR_AT
+        || code === CHAR_ASTERISK
+        || code === CHAR_QUESTION_MARK
+        || code === CHAR_EXCLAMATION_MARK;
+
+      if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+        isGlob = token.isGlob = true;
+        isExtglob = token.isExtglob = true;
+        finished = true;
+        if (code === CHAR_EXCLAMATION_MARK && index === start) {
+          negatedExtglob = true;
+        }
+
+        if (scanToEnd === true) {
+          let parens = 0;
+
+          while (eos() !== true && (code = advance())) {
+            if (code === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+
+            if (code === CHAR_LEFT_PARENTHESES) {
+              parens++;
+              continue;
+            }
+
+            if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+              finished = true;
+              break;
+            }
+          }
+          continue;
+        }
+        break;
+      }
+    }
+
+    if (code === CHAR_ASTERISK) {
+      if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+      isGlob = token.isGlob = true;
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+      break;
+    }
+
+    if (code === CHAR_QUESTION_MARK) {
+      isGlob = token.isGlob = true;
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+      break;
+    }
+
+    if (code === CHAR_LEFT_SQUARE_BRACKET) {
+      while (eos() !== true && (next = advance())) {
+        if (next === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          advance();
+          continue;
+        }
+
+        if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+          isBracket = token.isBracket = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          break;
+        }
+      }
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+
+    if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
+      negated = token.negated = true;
+      start++;
+      continue;
+    }
+
+    if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
+      isGlob = token.isGlob = true;
+
+      if (scanToEnd === true) {
+        let parens = 1;
+
+        while (eos() !== true && (code = advance())) {
+          if (code === CHAR_BACKWARD_SLASH) {
+            backslashes = token.backslashes = true;
+            advance();
+            continue;
+          }
+
+          if (code === CHAR_LEFT_PARENTHESES) {
+            parens++;
+            continue;
+          }
+
+          if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+            finished = true;
+            break;
+          }
+        }
+        continue;
+      }
+      break;
+    }
+
+    if (isGlob === true) {
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+  }
+
+  if (opts.noext === true) {
+    isExtglob = false;
+    isGlob = false;
+  }
+
+  let base = str;
+  let prefix = '';
+  let glob = '';
+
+  if (start > 0) {
+    prefix = str.slice(0, start);
+    str = str.slice(start);
+    lastIndex -= start;
+  }
+
+  if (base && isGlob === true && lastIndex > 0) {
+    base = str.slice(0, lastIndex);
+    glob = str.slice(lastIndex);
+  } else if (isGlob === true) {
+    base = '';
+    glob = str;
+  } else {
+    base = str;
+  }
+
+  if (base && base !== '' && base !== '/' && base !== str) {
+    if (isPathSeparator(base.charCodeAt(base.length - 1))) {
+      base = base.slice(0, -1);
+    }
+  }
+
+  if (opts.unescape === true) {
+    if (glob) glob = utils.removeBackslashes(glob);
+
+    if (base && backslashes === true) {
+      base = utils.removeBackslashes(base);
+    }
+  }
+
+  const state = {
+    prefix,
+    input,
+    start,
+    base,
+    glob,
+    isBrace,
+    isBracket,
+    isGlob,
+    isExtglob,
+    isGlobstar,
+    negated,
+    negatedExtglob
+  };
+
+  if (opts.tokens === true) {
+    state.maxDepth = 0;
+    if (!isPathSeparator(code)) {
+      tokens.push(token);
+    }
+    state.tokens = tokens;
+  }
+
+  if (opts.parts === true || opts.tokens === true) {
+    let prevIndex;
+
+    for (let idx = 0; idx < slashes.length; idx++) {
+      const n = prevIndex !== undefined ? prevIndex + 1 : start;
+      const i = slashes[idx];
+      const value = input.slice(n, i);
+      if (opts.tokens) {
+        if (idx === 0 && start !== 0) {
+          tokens[idx].isPrefix = true;
+          tokens[idx].value = prefix;
+        } else {
+          tokens[idx].value = value;
+        }
+        depth(tokens[idx]);
+        state.maxDepth += tokens[idx].depth;
+      }
+      if (i >= start) {
+        parts.push(value);
+        prevIndex = i;
+      }
+    }
+
+    const n = prevIndex !== undefined ? prevIndex + 1 : start;
+    const value = input.slice(n);
+    parts.push(value);
+
+    if (opts.tokens && prevIndex && prevIndex + 1 < input.length) {
+      tokens[tokens.length - 1].value = value;
+      depth(tokens[tokens.length - 1]);
+      state.maxDepth += tokens[tokens.length - 1].depth;
+    }
+
+    state.slashes = slashes;
+    state.parts = parts;
+  }
+
+  return state;
+};
+
+module.exports = scan;
+
+
+/***/ }),
+
+/***/ 4059:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+/*global navigator*/
+
+
+const {
+  REGEX_BACKSLASH,
+  REGEX_REMOVE_BACKSLASH,
+  REGEX_SPECIAL_CHARS,
+  REGEX_SPECIAL_CHARS_GLOBAL
+} = __nccwpck_require__(5595);
+
+exports.isObject = val => val !== null && typeof val === 'object' && !Array.isArray(val);
+exports.hasRegexChars = str => REGEX_SPECIAL_CHARS.test(str);
+exports.isRegexChar = str => str.length === 1 && exports.hasRegexChars(str);
+exports.escapeRegex = str => str.replace(REGEX_SPECIAL_CHARS_GLOBAL, '\\$1');
+exports.toPosixSlashes = str => str.replace(REGEX_BACKSLASH, '/');
+
+exports.isWindows = () => {
+  if (typeof navigator !== 'undefined' && navigator.platform) {
+    const platform = navigator.platform.toLowerCase();
+    return platform === 'win32' || platform === 'windows';
+  }
+
+  if (typeof process !== 'undefined' && process.platform) {
+    return process.platform === 'win32';
+  }
+
+  return false;
+};
+
+exports.removeBackslashes = str => {
+  return str.replace(REGEX_REMOVE_BACKSLASH, match => {
+    return match === '\\' ? '' : match;
+  });
+};
+
+exports.escapeLast = (input, char, lastIdx) => {
+  const idx = input.lastIndexOf(char, lastIdx);
+  if (idx === -1) return input;
+  if (input[idx - 1] === '\\') return exports.escapeLast(input, char, idx - 1);
+  return `${input.slice(0, idx)}\\${input.slice(idx)}`;
+};
+
+exports.removePrefix = (input, state = {}) => {
+  let output = input;
+  if (output.startsWith('./')) {
+    output = output.slice(2);
+    state.prefix = './';
+  }
+  return output;
+};
+
+exports.wrapOutput = (input, state = {}, options = {}) => {
+  const prepend = options.contains ? '' : '^';
+  const append = options.contains ? '' : '$';
+
+  let output = `${prepend}(?:${input})${append}`;
+  if (state.negated === true) {
+    output = `(?:^(?!${output}).*$)`;
+  }
+  return output;
+};
+
+exports.basename = (path, { windows } = {}) => {
+  const segs = path.split(windows ? /[\\/]/ : '/');
+  const last = segs[segs.length - 1];
+
+  if (last === '') {
+    return segs[segs.length - 2];
+  }
+
+  return last;
+};
+
 
 /***/ }),
 
@@ -71620,16 +74666,1119 @@ module.exports = {
 
 /***/ }),
 
+/***/ 3044:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+var __webpack_unused_export__;
+var fs = __nccwpck_require__(9896);
+var Transform = (__nccwpck_require__(2203).Transform);
+var PassThrough = (__nccwpck_require__(2203).PassThrough);
+var zlib = __nccwpck_require__(3106);
+var util = __nccwpck_require__(9023);
+var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
+var errorMonitor = (__nccwpck_require__(4434).errorMonitor);
+var crc32 = __nccwpck_require__(4928);
+
+exports.u = ZipFile;
+__webpack_unused_export__ = dateToDosDateTime;
+
+util.inherits(ZipFile, EventEmitter);
+function ZipFile() {
+  this.outputStream = new PassThrough();
+  this.entries = [];
+  this.outputStreamCursor = 0;
+  this.ended = false; // .end() sets this
+  this.allDone = false; // set when we've written the last bytes
+  this.forceZip64Eocd = false; // configurable in .end()
+  this.errored = false;
+  this.on(errorMonitor, function() {
+    this.errored = true;
+  });
+}
+
+ZipFile.prototype.addFile = function(realPath, metadataPath, options) {
+  var self = this;
+  metadataPath = validateMetadataPath(metadataPath, false);
+  if (options == null) options = {};
+
+  if (shouldIgnoreAdding(self)) return;
+  var entry = new Entry(metadataPath, false, options);
+  self.entries.push(entry);
+  fs.stat(realPath, function(err, stats) {
+    if (err) return self.emit("error", err);
+    if (!stats.isFile()) return self.emit("error", new Error("not a file: " + realPath));
+    entry.uncompressedSize = stats.size;
+    if (options.mtime == null) entry.setLastModDate(stats.mtime);
+    if (options.mode == null) entry.setFileAttributesMode(stats.mode);
+    entry.setFileDataPumpFunction(function() {
+      var readStream = fs.createReadStream(realPath);
+      entry.state = Entry.FILE_DATA_IN_PROGRESS;
+      readStream.on("error", function(err) {
+        self.emit("error", err);
+      });
+      pumpFileDataReadStream(self, entry, readStream);
+    });
+    pumpEntries(self);
+  });
+};
+
+ZipFile.prototype.addReadStream = function(readStream, metadataPath, options) {
+  this.addReadStreamLazy(metadataPath, options, function(cb) {
+    cb(null, readStream);
+  });
+};
+
+ZipFile.prototype.addReadStreamLazy = function(metadataPath, options, getReadStreamFunction) {
+  var self = this;
+  if (typeof options === "function") {
+    getReadStreamFunction = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  metadataPath = validateMetadataPath(metadataPath, false);
+
+  if (shouldIgnoreAdding(self)) return;
+  var entry = new Entry(metadataPath, false, options);
+  self.entries.push(entry);
+  entry.setFileDataPumpFunction(function() {
+    entry.state = Entry.FILE_DATA_IN_PROGRESS;
+    getReadStreamFunction(function(err, readStream) {
+      if (err) return self.emit("error", err);
+      pumpFileDataReadStream(self, entry, readStream);
+    });
+  });
+  pumpEntries(self);
+};
+
+ZipFile.prototype.addBuffer = function(buffer, metadataPath, options) {
+  var self = this;
+  metadataPath = validateMetadataPath(metadataPath, false);
+  if (buffer.length > 0x3fffffff) throw new Error("buffer too large: " + buffer.length + " > " + 0x3fffffff);
+  if (options == null) options = {};
+  if (options.size != null) throw new Error("options.size not allowed");
+
+  if (shouldIgnoreAdding(self)) return;
+  var entry = new Entry(metadataPath, false, options);
+  entry.uncompressedSize = buffer.length;
+  entry.crc32 = crc32.unsigned(buffer);
+  entry.crcAndFileSizeKnown = true;
+  self.entries.push(entry);
+  if (entry.compressionLevel === 0) {
+    setCompressedBuffer(buffer);
+  } else {
+    zlib.deflateRaw(buffer, {level:entry.compressionLevel}, function(err, compressedBuffer) {
+      setCompressedBuffer(compressedBuffer);
+    });
+  }
+  function setCompressedBuffer(compressedBuffer) {
+    entry.compressedSize = compressedBuffer.length;
+    entry.setFileDataPumpFunction(function() {
+      writeToOutputStream(self, compressedBuffer);
+      writeToOutputStream(self, entry.getDataDescriptor());
+      entry.state = Entry.FILE_DATA_DONE;
+
+      // don't call pumpEntries() recursively.
+      // (also, don't call process.nextTick recursively.)
+      setImmediate(function() {
+        pumpEntries(self);
+      });
+    });
+    pumpEntries(self);
+  }
+};
+
+ZipFile.prototype.addEmptyDirectory = function(metadataPath, options) {
+  var self = this;
+  metadataPath = validateMetadataPath(metadataPath, true);
+  if (options == null) options = {};
+  if (options.size != null) throw new Error("options.size not allowed");
+  if (options.compress != null) throw new Error("options.compress not allowed");
+  if (options.compressionLevel != null) throw new Error("options.compressionLevel not allowed");
+
+  if (shouldIgnoreAdding(self)) return;
+  var entry = new Entry(metadataPath, true, options);
+  self.entries.push(entry);
+  entry.setFileDataPumpFunction(function() {
+    writeToOutputStream(self, entry.getDataDescriptor());
+    entry.state = Entry.FILE_DATA_DONE;
+    pumpEntries(self);
+  });
+  pumpEntries(self);
+};
+
+var eocdrSignatureBuffer = bufferFrom([0x50, 0x4b, 0x05, 0x06]);
+
+ZipFile.prototype.end = function(options, calculatedTotalSizeCallback) {
+  if (typeof options === "function") {
+    calculatedTotalSizeCallback = options;
+    options = null;
+  }
+  if (options == null) options = {};
+  if (this.ended) return;
+  this.ended = true;
+  if (this.errored) return;
+  this.calculatedTotalSizeCallback = calculatedTotalSizeCallback;
+  this.forceZip64Eocd = !!options.forceZip64Format;
+  if (options.comment) {
+    if (typeof options.comment === "string") {
+      this.comment = encodeCp437(options.comment);
+    } else {
+      // It should be a Buffer
+      this.comment = options.comment;
+    }
+    if (this.comment.length > 0xffff) throw new Error("comment is too large");
+    // gotta check for this, because the zipfile format is actually ambiguous.
+    if (bufferIncludes(this.comment, eocdrSignatureBuffer)) throw new Error("comment contains end of central directory record signature");
+  } else {
+    // no comment.
+    this.comment = EMPTY_BUFFER;
+  }
+  pumpEntries(this);
+};
+
+function writeToOutputStream(self, buffer) {
+  self.outputStream.write(buffer);
+  self.outputStreamCursor += buffer.length;
+}
+
+function pumpFileDataReadStream(self, entry, readStream) {
+  var crc32Watcher = new Crc32Watcher();
+  var uncompressedSizeCounter = new ByteCounter();
+  var compressor = entry.compressionLevel !== 0 ? new zlib.DeflateRaw({level:entry.compressionLevel}) : new PassThrough();
+  var compressedSizeCounter = new ByteCounter();
+  readStream.pipe(crc32Watcher)
+            .pipe(uncompressedSizeCounter)
+            .pipe(compressor)
+            .pipe(compressedSizeCounter)
+            .pipe(self.outputStream, {end: false});
+  compressedSizeCounter.on("end", function() {
+    entry.crc32 = crc32Watcher.crc32;
+    if (entry.uncompressedSize == null) {
+      entry.uncompressedSize = uncompressedSizeCounter.byteCount;
+    } else {
+      if (entry.uncompressedSize !== uncompressedSizeCounter.byteCount) return self.emit("error", new Error("file data stream has unexpected number of bytes"));
+    }
+    entry.compressedSize = compressedSizeCounter.byteCount;
+    self.outputStreamCursor += entry.compressedSize;
+    writeToOutputStream(self, entry.getDataDescriptor());
+    entry.state = Entry.FILE_DATA_DONE;
+    pumpEntries(self);
+  });
+}
+
+function determineCompressionLevel(options) {
+  if (options.compress != null && options.compressionLevel != null) {
+    if (!!options.compress !== !!options.compressionLevel) throw new Error("conflicting settings for compress and compressionLevel");
+  }
+  if (options.compressionLevel != null) return options.compressionLevel;
+  if (options.compress === false) return 0;
+  return 6;
+}
+
+function pumpEntries(self) {
+  if (self.allDone || self.errored) return;
+  // first check if calculatedTotalSize is finally known
+  if (self.ended && self.calculatedTotalSizeCallback != null) {
+    var calculatedTotalSize = calculateTotalSize(self);
+    if (calculatedTotalSize != null) {
+      // we have an answer
+      self.calculatedTotalSizeCallback(calculatedTotalSize);
+      self.calculatedTotalSizeCallback = null;
+    }
+  }
+
+  // pump entries
+  var entry = getFirstNotDoneEntry();
+  function getFirstNotDoneEntry() {
+    for (var i = 0; i < self.entries.length; i++) {
+      var entry = self.entries[i];
+      if (entry.state < Entry.FILE_DATA_DONE) return entry;
+    }
+    return null;
+  }
+  if (entry != null) {
+    // this entry is not done yet
+    if (entry.state < Entry.READY_TO_PUMP_FILE_DATA) return; // input file not open yet
+    if (entry.state === Entry.FILE_DATA_IN_PROGRESS) return; // we'll get there
+    // start with local file header
+    entry.relativeOffsetOfLocalHeader = self.outputStreamCursor;
+    var localFileHeader = entry.getLocalFileHeader();
+    writeToOutputStream(self, localFileHeader);
+    entry.doFileDataPump();
+  } else {
+    // all cought up on writing entries
+    if (self.ended) {
+      // head for the exit
+      self.offsetOfStartOfCentralDirectory = self.outputStreamCursor;
+      self.entries.forEach(function(entry) {
+        var centralDirectoryRecord = entry.getCentralDirectoryRecord();
+        writeToOutputStream(self, centralDirectoryRecord);
+      });
+      writeToOutputStream(self, getEndOfCentralDirectoryRecord(self));
+      self.outputStream.end();
+      self.allDone = true;
+    }
+  }
+}
+
+function calculateTotalSize(self) {
+  var pretendOutputCursor = 0;
+  var centralDirectorySize = 0;
+  for (var i = 0; i < self.entries.length; i++) {
+    var entry = self.entries[i];
+    // compression is too hard to predict
+    if (entry.compressionLevel !== 0) return -1;
+    if (entry.state >= Entry.READY_TO_PUMP_FILE_DATA) {
+      // if addReadStream was called without providing the size, we can't predict the total size
+      if (entry.uncompressedSize == null) return -1;
+    } else {
+      // if we're still waiting for fs.stat, we might learn the size someday
+      if (entry.uncompressedSize == null) return null;
+    }
+    // we know this for sure, and this is important to know if we need ZIP64 format.
+    entry.relativeOffsetOfLocalHeader = pretendOutputCursor;
+    var useZip64Format = entry.useZip64Format();
+
+    pretendOutputCursor += LOCAL_FILE_HEADER_FIXED_SIZE + entry.utf8FileName.length;
+    pretendOutputCursor += entry.uncompressedSize;
+    if (!entry.crcAndFileSizeKnown) {
+      // use a data descriptor
+      if (useZip64Format) {
+        pretendOutputCursor += ZIP64_DATA_DESCRIPTOR_SIZE;
+      } else {
+        pretendOutputCursor += DATA_DESCRIPTOR_SIZE;
+      }
+    }
+
+    centralDirectorySize += CENTRAL_DIRECTORY_RECORD_FIXED_SIZE + entry.utf8FileName.length + entry.fileComment.length;
+    if (!entry.forceDosTimestamp) {
+      centralDirectorySize += INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE;
+    }
+    if (useZip64Format) {
+      centralDirectorySize += ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE;
+    }
+  }
+
+  var endOfCentralDirectorySize = 0;
+  if (self.forceZip64Eocd ||
+      self.entries.length >= 0xffff ||
+      centralDirectorySize >= 0xffff ||
+      pretendOutputCursor >= 0xffffffff) {
+    // use zip64 end of central directory stuff
+    endOfCentralDirectorySize += ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE + ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE;
+  }
+  endOfCentralDirectorySize += END_OF_CENTRAL_DIRECTORY_RECORD_SIZE + self.comment.length;
+  return pretendOutputCursor + centralDirectorySize + endOfCentralDirectorySize;
+}
+
+function shouldIgnoreAdding(self) {
+  if (self.ended) throw new Error("cannot add entries after calling end()");
+  if (self.errored) return true;
+  return false;
+}
+
+var ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE = 56;
+var ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE = 20;
+var END_OF_CENTRAL_DIRECTORY_RECORD_SIZE = 22;
+function getEndOfCentralDirectoryRecord(self, actuallyJustTellMeHowLongItWouldBe) {
+  var needZip64Format = false;
+  var normalEntriesLength = self.entries.length;
+  if (self.forceZip64Eocd || self.entries.length >= 0xffff) {
+    normalEntriesLength = 0xffff;
+    needZip64Format = true;
+  }
+  var sizeOfCentralDirectory = self.outputStreamCursor - self.offsetOfStartOfCentralDirectory;
+  var normalSizeOfCentralDirectory = sizeOfCentralDirectory;
+  if (self.forceZip64Eocd || sizeOfCentralDirectory >= 0xffffffff) {
+    normalSizeOfCentralDirectory = 0xffffffff;
+    needZip64Format = true;
+  }
+  var normalOffsetOfStartOfCentralDirectory = self.offsetOfStartOfCentralDirectory;
+  if (self.forceZip64Eocd || self.offsetOfStartOfCentralDirectory >= 0xffffffff) {
+    normalOffsetOfStartOfCentralDirectory = 0xffffffff;
+    needZip64Format = true;
+  }
+  if (actuallyJustTellMeHowLongItWouldBe) {
+    if (needZip64Format) {
+      return (
+        ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE +
+        ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE +
+        END_OF_CENTRAL_DIRECTORY_RECORD_SIZE
+      );
+    } else {
+      return END_OF_CENTRAL_DIRECTORY_RECORD_SIZE;
+    }
+  }
+
+  var eocdrBuffer = bufferAlloc(END_OF_CENTRAL_DIRECTORY_RECORD_SIZE + self.comment.length);
+  // end of central dir signature                       4 bytes  (0x06054b50)
+  eocdrBuffer.writeUInt32LE(0x06054b50, 0);
+  // number of this disk                                2 bytes
+  eocdrBuffer.writeUInt16LE(0, 4);
+  // number of the disk with the start of the central directory  2 bytes
+  eocdrBuffer.writeUInt16LE(0, 6);
+  // total number of entries in the central directory on this disk  2 bytes
+  eocdrBuffer.writeUInt16LE(normalEntriesLength, 8);
+  // total number of entries in the central directory   2 bytes
+  eocdrBuffer.writeUInt16LE(normalEntriesLength, 10);
+  // size of the central directory                      4 bytes
+  eocdrBuffer.writeUInt32LE(normalSizeOfCentralDirectory, 12);
+  // offset of start of central directory with respect to the starting disk number  4 bytes
+  eocdrBuffer.writeUInt32LE(normalOffsetOfStartOfCentralDirectory, 16);
+  // .ZIP file comment length                           2 bytes
+  eocdrBuffer.writeUInt16LE(self.comment.length, 20);
+  // .ZIP file comment                                  (variable size)
+  self.comment.copy(eocdrBuffer, 22);
+
+  if (!needZip64Format) return eocdrBuffer;
+
+  // ZIP64 format
+  // ZIP64 End of Central Directory Record
+  var zip64EocdrBuffer = bufferAlloc(ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE);
+  // zip64 end of central dir signature                                             4 bytes  (0x06064b50)
+  zip64EocdrBuffer.writeUInt32LE(0x06064b50, 0);
+  // size of zip64 end of central directory record                                  8 bytes
+  writeUInt64LE(zip64EocdrBuffer, ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE - 12, 4);
+  // version made by                                                                2 bytes
+  zip64EocdrBuffer.writeUInt16LE(VERSION_MADE_BY, 12);
+  // version needed to extract                                                      2 bytes
+  zip64EocdrBuffer.writeUInt16LE(VERSION_NEEDED_TO_EXTRACT_ZIP64, 14);
+  // number of this disk                                                            4 bytes
+  zip64EocdrBuffer.writeUInt32LE(0, 16);
+  // number of the disk with the start of the central directory                     4 bytes
+  zip64EocdrBuffer.writeUInt32LE(0, 20);
+  // total number of entries in the central directory on this disk                  8 bytes
+  writeUInt64LE(zip64EocdrBuffer, self.entries.length, 24);
+  // total number of entries in the central directory                               8 bytes
+  writeUInt64LE(zip64EocdrBuffer, self.entries.length, 32);
+  // size of the central directory                                                  8 bytes
+  writeUInt64LE(zip64EocdrBuffer, sizeOfCentralDirectory, 40);
+  // offset of start of central directory with respect to the starting disk number  8 bytes
+  writeUInt64LE(zip64EocdrBuffer, self.offsetOfStartOfCentralDirectory, 48);
+  // zip64 extensible data sector                                                   (variable size)
+  // nothing in the zip64 extensible data sector
+
+
+  // ZIP64 End of Central Directory Locator
+  var zip64EocdlBuffer = bufferAlloc(ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE);
+  // zip64 end of central dir locator signature                               4 bytes  (0x07064b50)
+  zip64EocdlBuffer.writeUInt32LE(0x07064b50, 0);
+  // number of the disk with the start of the zip64 end of central directory  4 bytes
+  zip64EocdlBuffer.writeUInt32LE(0, 4);
+  // relative offset of the zip64 end of central directory record             8 bytes
+  writeUInt64LE(zip64EocdlBuffer, self.outputStreamCursor, 8);
+  // total number of disks                                                    4 bytes
+  zip64EocdlBuffer.writeUInt32LE(1, 16);
+
+
+  return Buffer.concat([
+    zip64EocdrBuffer,
+    zip64EocdlBuffer,
+    eocdrBuffer,
+  ]);
+}
+
+function validateMetadataPath(metadataPath, isDirectory) {
+  if (metadataPath === "") throw new Error("empty metadataPath");
+  metadataPath = metadataPath.replace(/\\/g, "/");
+  if (/^[a-zA-Z]:/.test(metadataPath) || /^\//.test(metadataPath)) throw new Error("absolute path: " + metadataPath);
+  if (metadataPath.split("/").indexOf("..") !== -1) throw new Error("invalid relative path: " + metadataPath);
+  var looksLikeDirectory = /\/$/.test(metadataPath);
+  if (isDirectory) {
+    // append a trailing '/' if necessary.
+    if (!looksLikeDirectory) metadataPath += "/";
+  } else {
+    if (looksLikeDirectory) throw new Error("file path cannot end with '/': " + metadataPath);
+  }
+  return metadataPath;
+}
+
+var EMPTY_BUFFER = bufferAlloc(0);
+
+// this class is not part of the public API
+function Entry(metadataPath, isDirectory, options) {
+  this.utf8FileName = bufferFrom(metadataPath);
+  if (this.utf8FileName.length > 0xffff) throw new Error("utf8 file name too long. " + utf8FileName.length + " > " + 0xffff);
+  this.isDirectory = isDirectory;
+  this.state = Entry.WAITING_FOR_METADATA;
+  this.setLastModDate(options.mtime != null ? options.mtime : new Date());
+  this.forceDosTimestamp = !!options.forceDosTimestamp;
+  if (options.mode != null) {
+    this.setFileAttributesMode(options.mode);
+  } else {
+    this.setFileAttributesMode(isDirectory ? 0o40775 : 0o100664);
+  }
+  if (isDirectory) {
+    this.crcAndFileSizeKnown = true;
+    this.crc32 = 0;
+    this.uncompressedSize = 0;
+    this.compressedSize = 0;
+  } else {
+    // unknown so far
+    this.crcAndFileSizeKnown = false;
+    this.crc32 = null;
+    this.uncompressedSize = null;
+    this.compressedSize = null;
+    if (options.size != null) this.uncompressedSize = options.size;
+  }
+  if (isDirectory) {
+    this.compressionLevel = 0;
+  } else {
+    this.compressionLevel = determineCompressionLevel(options);
+  }
+  this.forceZip64Format = !!options.forceZip64Format;
+  if (options.fileComment) {
+    if (typeof options.fileComment === "string") {
+      this.fileComment = bufferFrom(options.fileComment, "utf-8");
+    } else {
+      // It should be a Buffer
+      this.fileComment = options.fileComment;
+    }
+    if (this.fileComment.length > 0xffff) throw new Error("fileComment is too large");
+  } else {
+    // no comment.
+    this.fileComment = EMPTY_BUFFER;
+  }
+}
+Entry.WAITING_FOR_METADATA = 0;
+Entry.READY_TO_PUMP_FILE_DATA = 1;
+Entry.FILE_DATA_IN_PROGRESS = 2;
+Entry.FILE_DATA_DONE = 3;
+Entry.prototype.setLastModDate = function(date) {
+  this.mtime = date;
+  var dosDateTime = dateToDosDateTime(date);
+  this.lastModFileTime = dosDateTime.time;
+  this.lastModFileDate = dosDateTime.date;
+};
+Entry.prototype.setFileAttributesMode = function(mode) {
+  if ((mode & 0xffff) !== mode) throw new Error("invalid mode. expected: 0 <= " + mode + " <= " + 0xffff);
+  // http://unix.stackexchange.com/questions/14705/the-zip-formats-external-file-attribute/14727#14727
+  this.externalFileAttributes = (mode << 16) >>> 0;
+};
+// doFileDataPump() should not call pumpEntries() directly. see issue #9.
+Entry.prototype.setFileDataPumpFunction = function(doFileDataPump) {
+  this.doFileDataPump = doFileDataPump;
+  this.state = Entry.READY_TO_PUMP_FILE_DATA;
+};
+Entry.prototype.useZip64Format = function() {
+  return (
+    (this.forceZip64Format) ||
+    (this.uncompressedSize != null && this.uncompressedSize > 0xfffffffe) ||
+    (this.compressedSize != null && this.compressedSize > 0xfffffffe) ||
+    (this.relativeOffsetOfLocalHeader != null && this.relativeOffsetOfLocalHeader > 0xfffffffe)
+  );
+}
+var LOCAL_FILE_HEADER_FIXED_SIZE = 30;
+var VERSION_NEEDED_TO_EXTRACT_UTF8 = 20;
+var VERSION_NEEDED_TO_EXTRACT_ZIP64 = 45;
+// 3 = unix. 63 = spec version 6.3
+var VERSION_MADE_BY = (3 << 8) | 63;
+var FILE_NAME_IS_UTF8 = 1 << 11;
+var UNKNOWN_CRC32_AND_FILE_SIZES = 1 << 3;
+Entry.prototype.getLocalFileHeader = function() {
+  var crc32 = 0;
+  var compressedSize = 0;
+  var uncompressedSize = 0;
+  if (this.crcAndFileSizeKnown) {
+    crc32 = this.crc32;
+    compressedSize = this.compressedSize;
+    uncompressedSize = this.uncompressedSize;
+  }
+
+  var fixedSizeStuff = bufferAlloc(LOCAL_FILE_HEADER_FIXED_SIZE);
+  var generalPurposeBitFlag = FILE_NAME_IS_UTF8;
+  if (!this.crcAndFileSizeKnown) generalPurposeBitFlag |= UNKNOWN_CRC32_AND_FILE_SIZES;
+
+  // local file header signature     4 bytes  (0x04034b50)
+  fixedSizeStuff.writeUInt32LE(0x04034b50, 0);
+  // version needed to extract       2 bytes
+  fixedSizeStuff.writeUInt16LE(VERSION_NEEDED_TO_EXTRACT_UTF8, 4);
+  // general purpose bit flag        2 bytes
+  fixedSizeStuff.writeUInt16LE(generalPurposeBitFlag, 6);
+  // compression method              2 bytes
+  fixedSizeStuff.writeUInt16LE(this.getCompressionMethod(), 8);
+  // last mod file time              2 bytes
+  fixedSizeStuff.writeUInt16LE(this.lastModFileTime, 10);
+  // last mod file date              2 bytes
+  fixedSizeStuff.writeUInt16LE(this.lastModFileDate, 12);
+  // crc-32                          4 bytes
+  fixedSizeStuff.writeUInt32LE(crc32, 14);
+  // compressed size                 4 bytes
+  fixedSizeStuff.writeUInt32LE(compressedSize, 18);
+  // uncompressed size               4 bytes
+  fixedSizeStuff.writeUInt32LE(uncompressedSize, 22);
+  // file name length                2 bytes
+  fixedSizeStuff.writeUInt16LE(this.utf8FileName.length, 26);
+  // extra field length              2 bytes
+  fixedSizeStuff.writeUInt16LE(0, 28);
+  return Buffer.concat([
+    fixedSizeStuff,
+    // file name (variable size)
+    this.utf8FileName,
+    // extra field (variable size)
+    // no extra fields
+  ]);
+};
+var DATA_DESCRIPTOR_SIZE = 16;
+var ZIP64_DATA_DESCRIPTOR_SIZE = 24;
+Entry.prototype.getDataDescriptor = function() {
+  if (this.crcAndFileSizeKnown) {
+    // the Mac Archive Utility requires this not be present unless we set general purpose bit 3
+    return EMPTY_BUFFER;
+  }
+  if (!this.useZip64Format()) {
+    var buffer = bufferAlloc(DATA_DESCRIPTOR_SIZE);
+    // optional signature (required according to Archive Utility)
+    buffer.writeUInt32LE(0x08074b50, 0);
+    // crc-32                          4 bytes
+    buffer.writeUInt32LE(this.crc32, 4);
+    // compressed size                 4 bytes
+    buffer.writeUInt32LE(this.compressedSize, 8);
+    // uncompressed size               4 bytes
+    buffer.writeUInt32LE(this.uncompressedSize, 12);
+    return buffer;
+  } else {
+    // ZIP64 format
+    var buffer = bufferAlloc(ZIP64_DATA_DESCRIPTOR_SIZE);
+    // optional signature (unknown if anyone cares about this)
+    buffer.writeUInt32LE(0x08074b50, 0);
+    // crc-32                          4 bytes
+    buffer.writeUInt32LE(this.crc32, 4);
+    // compressed size                 8 bytes
+    writeUInt64LE(buffer, this.compressedSize, 8);
+    // uncompressed size               8 bytes
+    writeUInt64LE(buffer, this.uncompressedSize, 16);
+    return buffer;
+  }
+};
+var CENTRAL_DIRECTORY_RECORD_FIXED_SIZE = 46;
+var INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE = 9;
+var ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE = 28;
+Entry.prototype.getCentralDirectoryRecord = function() {
+  var fixedSizeStuff = bufferAlloc(CENTRAL_DIRECTORY_RECORD_FIXED_SIZE);
+  var generalPurposeBitFlag = FILE_NAME_IS_UTF8;
+  if (!this.crcAndFileSizeKnown) generalPurposeBitFlag |= UNKNOWN_CRC32_AND_FILE_SIZES;
+
+  var izutefBuffer = EMPTY_BUFFER;
+  if (!this.forceDosTimestamp) {
+    // Here is one specification for this: https://commons.apache.org/proper/commons-compress/apidocs/org/apache/commons/compress/archivers/zip/X5455_ExtendedTimestamp.html
+    // See also the Info-ZIP source code unix/unix.c:set_extra_field() and zipfile.c:ef_scan_ut_time().
+    izutefBuffer = bufferAlloc(INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE);
+    // 0x5455        Short       tag for this extra block type ("UT")
+    izutefBuffer.writeUInt16LE(0x5455, 0);
+    // TSize         Short       total data size for this block
+    izutefBuffer.writeUInt16LE(INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE - 4, 2);
+    // See Info-ZIP source code zip.h for these constant values:
+    var EB_UT_FL_MTIME = (1 << 0);
+    var EB_UT_FL_ATIME = (1 << 1);
+    // Note that we set the atime flag despite not providing the atime field.
+    // The central directory version of this extra field is specified to never contain the atime field even when the flag is set.
+    // We set it to match the Info-ZIP behavior in order to minimize incompatibility with zip file readers that may have rigid input expectations.
+    // Flags         Byte        info bits
+    izutefBuffer.writeUInt8(EB_UT_FL_MTIME | EB_UT_FL_ATIME, 4);
+    // (ModTime)     Long        time of last modification (UTC/GMT)
+    var timestamp = Math.floor(this.mtime.getTime() / 1000);
+    if (timestamp < -0x80000000) timestamp = -0x80000000; // 1901-12-13T20:45:52.000Z
+    if (timestamp >  0x7fffffff) timestamp =  0x7fffffff; // 2038-01-19T03:14:07.000Z
+    izutefBuffer.writeUInt32LE(timestamp, 5);
+  }
+
+  var normalCompressedSize = this.compressedSize;
+  var normalUncompressedSize = this.uncompressedSize;
+  var normalRelativeOffsetOfLocalHeader = this.relativeOffsetOfLocalHeader;
+  var versionNeededToExtract = VERSION_NEEDED_TO_EXTRACT_UTF8;
+  var zeiefBuffer = EMPTY_BUFFER;
+  if (this.useZip64Format()) {
+    normalCompressedSize = 0xffffffff;
+    normalUncompressedSize = 0xffffffff;
+    normalRelativeOffsetOfLocalHeader = 0xffffffff;
+    versionNeededToExtract = VERSION_NEEDED_TO_EXTRACT_ZIP64;
+
+    // ZIP64 extended information extra field
+    zeiefBuffer = bufferAlloc(ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE);
+    // 0x0001                  2 bytes    Tag for this "extra" block type
+    zeiefBuffer.writeUInt16LE(0x0001, 0);
+    // Size                    2 bytes    Size of this "extra" block
+    zeiefBuffer.writeUInt16LE(ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE - 4, 2);
+    // Original Size           8 bytes    Original uncompressed file size
+    writeUInt64LE(zeiefBuffer, this.uncompressedSize, 4);
+    // Compressed Size         8 bytes    Size of compressed data
+    writeUInt64LE(zeiefBuffer, this.compressedSize, 12);
+    // Relative Header Offset  8 bytes    Offset of local header record
+    writeUInt64LE(zeiefBuffer, this.relativeOffsetOfLocalHeader, 20);
+    // Disk Start Number       4 bytes    Number of the disk on which this file starts
+    // (omit)
+  }
+
+  // central file header signature   4 bytes  (0x02014b50)
+  fixedSizeStuff.writeUInt32LE(0x02014b50, 0);
+  // version made by                 2 bytes
+  fixedSizeStuff.writeUInt16LE(VERSION_MADE_BY, 4);
+  // version needed to extract       2 bytes
+  fixedSizeStuff.writeUInt16LE(versionNeededToExtract, 6);
+  // general purpose bit flag        2 bytes
+  fixedSizeStuff.writeUInt16LE(generalPurposeBitFlag, 8);
+  // compression method              2 bytes
+  fixedSizeStuff.writeUInt16LE(this.getCompressionMethod(), 10);
+  // last mod file time              2 bytes
+  fixedSizeStuff.writeUInt16LE(this.lastModFileTime, 12);
+  // last mod file date              2 bytes
+  fixedSizeStuff.writeUInt16LE(this.lastModFileDate, 14);
+  // crc-32                          4 bytes
+  fixedSizeStuff.writeUInt32LE(this.crc32, 16);
+  // compressed size                 4 bytes
+  fixedSizeStuff.writeUInt32LE(normalCompressedSize, 20);
+  // uncompressed size               4 bytes
+  fixedSizeStuff.writeUInt32LE(normalUncompressedSize, 24);
+  // file name length                2 bytes
+  fixedSizeStuff.writeUInt16LE(this.utf8FileName.length, 28);
+  // extra field length              2 bytes
+  fixedSizeStuff.writeUInt16LE(izutefBuffer.length + zeiefBuffer.length, 30);
+  // file comment length             2 bytes
+  fixedSizeStuff.writeUInt16LE(this.fileComment.length, 32);
+  // disk number start               2 bytes
+  fixedSizeStuff.writeUInt16LE(0, 34);
+  // internal file attributes        2 bytes
+  fixedSizeStuff.writeUInt16LE(0, 36);
+  // external file attributes        4 bytes
+  fixedSizeStuff.writeUInt32LE(this.externalFileAttributes, 38);
+  // relative offset of local header 4 bytes
+  fixedSizeStuff.writeUInt32LE(normalRelativeOffsetOfLocalHeader, 42);
+
+  return Buffer.concat([
+    fixedSizeStuff,
+    // file name (variable size)
+    this.utf8FileName,
+    // extra field (variable size)
+    izutefBuffer,
+    zeiefBuffer,
+    // file comment (variable size)
+    this.fileComment,
+  ]);
+};
+Entry.prototype.getCompressionMethod = function() {
+  var NO_COMPRESSION = 0;
+  var DEFLATE_COMPRESSION = 8;
+  return this.compressionLevel === 0 ? NO_COMPRESSION : DEFLATE_COMPRESSION;
+};
+
+// These are intentionally computed in the current system timezone
+// to match how the DOS encoding operates in this library.
+var minDosDate = new Date(1980, 0, 1);
+var maxDosDate = new Date(2107, 11, 31, 23, 59, 58);
+function dateToDosDateTime(jsDate) {
+  // Clamp out of bounds timestamps.
+  if (jsDate < minDosDate) jsDate = minDosDate;
+  else if (jsDate > maxDosDate) jsDate = maxDosDate;
+
+  var date = 0;
+  date |= jsDate.getDate() & 0x1f; // 1-31
+  date |= ((jsDate.getMonth() + 1) & 0xf) << 5; // 0-11, 1-12
+  date |= ((jsDate.getFullYear() - 1980) & 0x7f) << 9; // 0-128, 1980-2108
+
+  var time = 0;
+  time |= Math.floor(jsDate.getSeconds() / 2); // 0-59, 0-29 (lose odd numbers)
+  time |= (jsDate.getMinutes() & 0x3f) << 5; // 0-59
+  time |= (jsDate.getHours() & 0x1f) << 11; // 0-23
+
+  return {date: date, time: time};
+}
+
+function writeUInt64LE(buffer, n, offset) {
+  // can't use bitshift here, because JavaScript only allows bitshifting on 32-bit integers.
+  var high = Math.floor(n / 0x100000000);
+  var low = n % 0x100000000;
+  buffer.writeUInt32LE(low, offset);
+  buffer.writeUInt32LE(high, offset + 4);
+}
+
+function defaultCallback(err) {
+  if (err) throw err;
+}
+
+util.inherits(ByteCounter, Transform);
+function ByteCounter(options) {
+  Transform.call(this, options);
+  this.byteCount = 0;
+}
+ByteCounter.prototype._transform = function(chunk, encoding, cb) {
+  this.byteCount += chunk.length;
+  cb(null, chunk);
+};
+
+util.inherits(Crc32Watcher, Transform);
+function Crc32Watcher(options) {
+  Transform.call(this, options);
+  this.crc32 = 0;
+}
+Crc32Watcher.prototype._transform = function(chunk, encoding, cb) {
+  this.crc32 = crc32.unsigned(chunk, this.crc32);
+  cb(null, chunk);
+};
+
+var cp437 = '\u0000☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼ !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~⌂ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■ ';
+if (cp437.length !== 256) throw new Error("assertion failure");
+var reverseCp437 = null;
+
+function encodeCp437(string) {
+  if (/^[\x20-\x7e]*$/.test(string)) {
+    // CP437, ASCII, and UTF-8 overlap in this range.
+    return bufferFrom(string, "utf-8");
+  }
+
+  // This is the slow path.
+  if (reverseCp437 == null) {
+    // cache this once
+    reverseCp437 = {};
+    for (var i = 0; i < cp437.length; i++) {
+      reverseCp437[cp437[i]] = i;
+    }
+  }
+
+  var result = bufferAlloc(string.length);
+  for (var i = 0; i < string.length; i++) {
+    var b = reverseCp437[string[i]];
+    if (b == null) throw new Error("character not encodable in CP437: " + JSON.stringify(string[i]));
+    result[i] = b;
+  }
+
+  return result;
+}
+
+function bufferAlloc(size) {
+  bufferAlloc = modern;
+  try {
+    return bufferAlloc(size);
+  } catch (e) {
+    bufferAlloc = legacy;
+    return bufferAlloc(size);
+  }
+  function modern(size) {
+    return Buffer.allocUnsafe(size);
+  }
+  function legacy(size) {
+    return new Buffer(size);
+  }
+}
+function bufferFrom(something, encoding) {
+  bufferFrom = modern;
+  try {
+    return bufferFrom(something, encoding);
+  } catch (e) {
+    bufferFrom = legacy;
+    return bufferFrom(something, encoding);
+  }
+  function modern(something, encoding) {
+    return Buffer.from(something, encoding);
+  }
+  function legacy(something, encoding) {
+    return new Buffer(something, encoding);
+  }
+}
+function bufferIncludes(buffer, content) {
+  bufferIncludes = modern;
+  try {
+    return bufferIncludes(buffer, content);
+  } catch (e) {
+    bufferIncludes = legacy;
+    return bufferIncludes(buffer, content);
+  }
+  function modern(buffer, content) {
+    return buffer.includes(content);
+  }
+  function legacy(buffer, content) {
+    for (var i = 0; i <= buffer.length - content.length; i++) {
+      for (var j = 0;; j++) {
+        if (j === content.length) return true;
+        if (buffer[i + j] !== content[j]) break;
+      }
+    }
+    return false;
+  }
+}
+
+
+/***/ }),
+
+/***/ 201:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Gv: () => (/* binding */ createAwsClients),
+/* harmony export */   QI: () => (/* binding */ destroyAwsClients)
+/* harmony export */ });
+/* unused harmony export USER_AGENT */
+/* harmony import */ var _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4085);
+/* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1696);
+/* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3711);
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1695);
+
+
+
+
+const USER_AGENT = 'lambda-ml-deploy';
+/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
+function createAwsClients(options) {
+    const common = {
+        region: options.region,
+        credentials: options.credentials,
+        endpoint: options.endpoint,
+        retryMode: 'adaptive',
+        maxAttempts: 4,
+        customUserAgent: options.userAgent ?? USER_AGENT,
+    };
+    return {
+        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(common),
+        // Path-style addressing works with every endpoint, custom ones included.
+        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
+        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(common),
+        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(common),
+    };
+}
+function destroyAwsClients(clients) {
+    for (const client of Object.values(clients))
+        client.destroy();
+}
+
+
+/***/ }),
+
+/***/ 4392:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Wg: () => (/* binding */ DEFAULT_EXCLUDES),
+/* harmony export */   gP: () => (/* binding */ collectBundleFiles)
+/* harmony export */ });
+/* unused harmony exports compileGlobs, normaliseModelDest */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4006);
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
+
+
+
+
+/**
+ * Which files go into the function bundle, and under which names.
+ *
+ * Glob rules (include / exclude), chosen to read like .gitignore:
+ * - patterns are matched against the posix path relative to `sourceDir` (or, for excludes inside
+ *   a model folder, relative to that folder); dot files match like any other file;
+ * - a pattern without a `/` matches the name at any depth (`*.pyc`, `tests`); a leading `/`
+ *   anchors it to the root (`/tests`); a trailing `/` is ignored;
+ * - a pattern that matches a folder covers everything below it (`tests`, `docs/**` both work).
+ * `include` empty means everything; `exclude` wins over `include`.
+ *
+ * The bundle holds files only (no folder entries: Lambda and Python do not need them).
+ * Symlinks are followed when they resolve inside the workspace or inside the folder being
+ * collected; any other symlink is refused, so a checked-in link cannot pull runner files
+ * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
+ * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
+ */
+/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
+const DEFAULT_EXCLUDES = ['**/.git', '**/__pycache__', '**/*.pyc', '**/tests'];
+const NEVER = () => false;
+/** Compiles the globs with the rules described above. */
+function compileGlobs(patterns) {
+    const matchers = [];
+    for (const raw of patterns) {
+        let pattern = raw.trim().replace(/\\/g, '/');
+        if (!pattern)
+            continue;
+        while (pattern.startsWith('./'))
+            pattern = pattern.slice(2);
+        const anchored = pattern.startsWith('/');
+        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
+        if (!pattern)
+            continue;
+        matchers.push(picomatch__WEBPACK_IMPORTED_MODULE_3___default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
+    }
+    if (matchers.length === 0)
+        return NEVER;
+    return (relPath) => matchers.some((match) => match(relPath));
+}
+/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
+function normaliseModelDest(modelDest) {
+    const cleaned = modelDest.trim().replace(/\\/g, '/');
+    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
+    }
+    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
+    }
+    return parts.join('/');
+}
+function joinZip(prefix, rel) {
+    return prefix ? `${prefix}/${rel}` : rel;
+}
+function isInside(root, candidate) {
+    return candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep);
+}
+function modeOf(stats) {
+    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
+}
+function describe(file) {
+    return `${file.origin === 'generated' ? 'generated file' : `${file.origin} file`} '${file.absPath}'`;
+}
+async function realpathOrFail(link) {
+    try {
+        return await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(link);
+    }
+    catch (error) {
+        const code = error.code ?? 'error';
+        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
+    }
+}
+async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
+    const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const entry of entries) {
+        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
+        const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+        if (ctx.exclude(rel))
+            continue;
+        let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
+        let stats;
+        if (entry.isSymbolicLink()) {
+            real = await realpathOrFail(abs);
+            if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
+                throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
+                    'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+            }
+            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
+        }
+        else {
+            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
+        }
+        if (ctx.skip.has(real))
+            continue;
+        const selected = included || (ctx.include?.(rel) ?? true);
+        if (stats.isDirectory()) {
+            if (ancestors.has(real)) {
+                throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
+            }
+            ancestors.add(real);
+            await walk(ctx, abs, real, rel, selected, ancestors);
+            ancestors.delete(real);
+        }
+        else if (stats.isFile()) {
+            if (selected) {
+                ctx.out.push({ zipPath: joinZip(ctx.zipPrefix, rel), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: ctx.origin });
+            }
+        }
+        else {
+            throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+        }
+    }
+}
+async function statInput(input, given, abs) {
+    try {
+        const real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(abs);
+        return { stats: await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real), real };
+    }
+    catch (error) {
+        const code = error.code;
+        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
+    }
+}
+function validateExtraZipPath(zipPath) {
+    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+    const parts = cleaned.split('/');
+    if (!cleaned || cleaned.startsWith('/') || parts.some((part) => part === '..' || part === '' || part === '.')) {
+        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
+    }
+    return cleaned;
+}
+/**
+ * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
+ * generated files. Sorted by zipPath (byte order), unique zipPaths, or an error naming both files.
+ */
+async function collectBundleFiles(options) {
+    const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
+    const modelDest = normaliseModelDest(options.modelDest);
+    const exclude = compileGlobs(options.exclude);
+    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
+    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
+    const out = [];
+    // Model paths first: they are placed under modelDest, and skipped by the source walk.
+    const modelReals = new Set();
+    for (const given of options.model) {
+        if (!given.trim())
+            continue;
+        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, given.trim());
+        const { stats, real } = await statInput('model', given, abs);
+        modelReals.add(real);
+        if (stats.isDirectory()) {
+            const ctx = { allowedRoots: [workspaceReal, real], exclude, include: undefined, skip: new Set(), zipPrefix: modelDest, origin: 'model', out };
+            await walk(ctx, abs, real, '', true, new Set([real]));
+        }
+        else if (stats.isFile()) {
+            out.push({ zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'model' });
+        }
+        else {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
+        }
+    }
+    const sourceAbs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, options.sourceDir);
+    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
+    if (!source.stats.isDirectory())
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
+    const sourceCtx = { allowedRoots: [workspaceReal, source.real], exclude, include, skip: modelReals, zipPrefix: '', origin: 'source', out };
+    await walk(sourceCtx, sourceAbs, source.real, '', false, new Set([source.real]));
+    for (const extra of options.extra ?? []) {
+        const zipPath = validateExtraZipPath(extra.zipPath);
+        let stats;
+        let real;
+        try {
+            real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(extra.absPath);
+            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
+        }
+        catch (error) {
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
+        }
+        if (!stats.isFile())
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
+        out.push({ zipPath, absPath: extra.absPath, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'generated' });
+    }
+    const byPath = new Map();
+    for (const file of out) {
+        const previous = byPath.get(file.zipPath);
+        if (!previous) {
+            byPath.set(file.zipPath, file);
+        }
+        else if (previous.realPath !== file.realPath) {
+            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
+                'Rename one, choose another model-dest, or exclude one of them.');
+        }
+    }
+    if (byPath.size === 0) {
+        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
+        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    }
+    return [...byPath.values()]
+        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
+        .map(({ zipPath, absPath, size, mode }) => ({ zipPath, absPath, size, mode }));
+}
+
+
+/***/ }),
+
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   CA: () => (/* binding */ errorCode),
+/* harmony export */   dz: () => (/* binding */ InputError),
 /* harmony export */   gJ: () => (/* binding */ errorMessage),
 /* harmony export */   lZ: () => (/* binding */ ActionError),
 /* harmony export */   nG: () => (/* binding */ httpStatus)
 /* harmony export */ });
-/* unused harmony export InputError */
 /** Turns anything thrown (Error, AWS service exception, string, object) into one readable line. */
 function errorMessage(error) {
     if (error instanceof Error) {
@@ -71691,12 +75840,53 @@ class InputError extends ActionError {
 
 /***/ }),
 
+/***/ 8886:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z: () => (/* binding */ readGithubContext)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+
+function readGithubContext(env) {
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    let payload = {};
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
+        try {
+            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
+        }
+        catch {
+            payload = {};
+        }
+    }
+    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY ?? '';
+    const runId = env.GITHUB_RUN_ID ?? '';
+    return {
+        eventName,
+        payload,
+        sha: env.GITHUB_SHA ?? '',
+        repository,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+        runId,
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
+        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
+    };
+}
+
+
+/***/ }),
+
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4588);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9433);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8038);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -71707,7 +75897,7 @@ if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 
 }
 else {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)();
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .VN)();
 }
 
 __webpack_async_result__();
@@ -71715,118 +75905,31 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 4588:
+/***/ 8038:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  V: () => (/* binding */ runMain)
+  Ng: () => (/* binding */ connect),
+  Wj: () => (/* binding */ coreLogger),
+  VN: () => (/* binding */ runMain)
 });
 
-// UNUSED EXPORTS: coreLogger
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 19 modules
+var core = __nccwpck_require__(9433);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(4085);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
-var client_lambda_dist_cjs = __nccwpck_require__(1696);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var client_s3_dist_cjs = __nccwpck_require__(3711);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var aws_clients = __nccwpck_require__(201);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var client_sts_dist_cjs = __nccwpck_require__(1695);
-;// CONCATENATED MODULE: ./src/aws/clients.ts
-
-
-
-
-const USER_AGENT = 'lambda-ml-deploy';
-/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
-function createAwsClients(options) {
-    const common = {
-        region: options.region,
-        credentials: options.credentials,
-        endpoint: options.endpoint,
-        retryMode: 'adaptive',
-        maxAttempts: 4,
-        customUserAgent: options.userAgent ?? USER_AGENT,
-    };
-    return {
-        sts: new client_sts_dist_cjs/* STSClient */.iM(common),
-        // Path-style addressing works with every endpoint, custom ones included.
-        s3: new client_s3_dist_cjs/* S3Client */.YxF({ ...common, forcePathStyle: options.endpoint !== undefined }),
-        lambda: new client_lambda_dist_cjs/* LambdaClient */.Nox(common),
-        cloudwatch: new dist_cjs/* CloudWatchClient */.WBn(common),
-    };
-}
-function destroyAwsClients(clients) {
-    for (const client of Object.values(clients))
-        client.destroy();
-}
-
+var dist_cjs = __nccwpck_require__(1695);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-;// CONCATENATED MODULE: ./src/retry.ts
-
-const realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const RETRYABLE_CODES = new Set([
-    'ThrottlingException',
-    'Throttling',
-    'TooManyRequestsException',
-    'RequestLimitExceeded',
-    'ProvisionedThroughputExceededException',
-    'ServiceUnavailable',
-    'ServiceUnavailableException',
-    'ServiceException',
-    'InternalFailure',
-    'InternalError',
-    'InternalServerError',
-    'ResourceConflictException',
-    'IDPCommunicationError',
-    'RequestTimeout',
-    'RequestTimeoutException',
-    'TimeoutError',
-    'ECONNRESET',
-    'ECONNREFUSED',
-    'EPIPE',
-    'ETIMEDOUT',
-]);
-/** Throttling, 5xx, "update in progress" conflicts and network resets are worth another try. */
-function isTransient(error) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    if (code && RETRYABLE_CODES.has(code))
-        return true;
-    const status = (0,errors/* httpStatus */.nG)(error);
-    return status !== undefined && (status === 429 || status >= 500);
-}
-/** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
-async function withRetry(fn, options = {}) {
-    const attempts = options.attempts ?? 5;
-    const base = options.baseDelayMs ?? 500;
-    const max = options.maxDelayMs ?? 20_000;
-    const isRetryable = options.isRetryable ?? isTransient;
-    const sleep = options.sleep ?? realSleep;
-    const random = options.random ?? Math.random;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await fn(attempt);
-        }
-        catch (error) {
-            if (attempt >= attempts || !isRetryable(error))
-                throw error;
-            const ceiling = Math.min(max, base * 2 ** (attempt - 1));
-            const delay = Math.round(ceiling / 2 + (random() * ceiling) / 2);
-            options.onRetry?.(error, attempt, delay);
-            await sleep(delay);
-        }
-    }
-}
-
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
 ;// CONCATENATED MODULE: ./src/aws/credentials.ts
 
 
@@ -71854,7 +75957,7 @@ async function resolveCredentials(auth, deps) {
     deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
     let response;
     try {
-        response = await withRetry(() => deps.sts.send(new client_sts_dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
+        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
             RoleArn: auth.roleToAssume,
             RoleSessionName: auth.roleSessionName,
             WebIdentityToken: token,
@@ -71862,7 +75965,7 @@ async function resolveCredentials(auth, deps) {
         })), {
             attempts: 5,
             sleep: deps.sleep,
-            isRetryable: (error) => isTransient(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
+            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
             onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
         });
     }
@@ -71921,7 +76024,7 @@ function describeClaims(token) {
 /** Confirms the credentials work before anything is built, and says whose they are. */
 async function verifyIdentity(sts, sleep) {
     try {
-        const response = await withRetry(() => sts.send(new client_sts_dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
+        const response = await (0,retry/* withRetry */.bD)(() => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
         return { account: response.Account ?? '', arn: response.Arn ?? '' };
     }
     catch (error) {
@@ -71977,37 +76080,8 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
     });
 });
 
-;// CONCATENATED MODULE: ./src/github-context.ts
-
-function readGithubContext(env) {
-    const eventName = env.GITHUB_EVENT_NAME ?? '';
-    let payload = {};
-    const eventPath = env.GITHUB_EVENT_PATH;
-    if (eventPath && external_node_fs_.existsSync(eventPath)) {
-        try {
-            payload = JSON.parse(external_node_fs_.readFileSync(eventPath, 'utf8'));
-        }
-        catch {
-            payload = {};
-        }
-    }
-    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const repository = env.GITHUB_REPOSITORY ?? '';
-    const runId = env.GITHUB_RUN_ID ?? '';
-    return {
-        eventName,
-        payload,
-        sha: env.GITHUB_SHA ?? '',
-        repository,
-        serverUrl,
-        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-        runId,
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
-        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
-    };
-}
-
+// EXTERNAL MODULE: ./src/github-context.ts
+var github_context = __nccwpck_require__(8886);
 ;// CONCATENATED MODULE: ./src/log.ts
 function memoryLogger() {
     const lines = [];
@@ -72053,23 +76127,2900 @@ function formatBytes(bytes) {
     return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
-;// CONCATENATED MODULE: ./src/pipelines/index.ts
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
+var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
+;// CONCATENATED MODULE: ./src/release/alarms.ts
 
-/** One orchestrator per mode. */
-function pipelineFor(mode) {
-    switch (mode) {
-        case 'deploy':
-            // The build and release steps arrive next; until then a deploy only verifies access.
-            return async (ctx) => {
-                ctx.logger.notice('The deploy pipeline is not implemented yet: credentials and identity were verified, nothing was changed.');
-            };
-        case 'preview':
-        case 'preview-cleanup':
-        case 'rollback':
-            return async () => {
-                throw new errors/* ActionError */.lZ(`Input 'mode': '${mode}' is not implemented yet; use mode: deploy.`);
-            };
+
+
+/** DescribeAlarms takes at most 100 names per call. */
+const NAMES_PER_CALL = 100;
+/** Reads the state of each named alarm (metric and composite), paginated and retried. */
+async function describeAlarms(cloudwatch, names, options = {}) {
+    const wanted = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
+    const found = [];
+    for (let i = 0; i < wanted.length; i += NAMES_PER_CALL) {
+        const chunk = wanted.slice(i, i + NAMES_PER_CALL);
+        let nextToken;
+        do {
+            const token = nextToken;
+            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new client_cloudwatch_dist_cjs/* DescribeAlarmsCommand */.zWD({
+                AlarmNames: chunk,
+                AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+                ...(token ? { NextToken: token } : {}),
+            })), {
+                attempts: options.attempts ?? 5,
+                baseDelayMs: options.baseDelayMs ?? 1000,
+                ...(options.sleep ? { sleep: options.sleep } : {}),
+                onRetry: (error, attempt, delay) => options.logger?.info(`DescribeAlarms: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
+            });
+            for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
+                if (!alarm.AlarmName)
+                    continue;
+                const status = { name: alarm.AlarmName, state: alarm.StateValue ?? 'UNKNOWN', reason: alarm.StateReason ?? '' };
+                if (alarm.StateUpdatedTimestamp)
+                    status.updatedAt = alarm.StateUpdatedTimestamp;
+                found.push(status);
+            }
+            nextToken = output.NextToken;
+        } while (nextToken);
     }
+    return found;
+}
+function missingNames(names, found) {
+    const seen = new Set(found.map((a) => a.name));
+    return [...new Set(names.map((n) => n.trim()).filter(Boolean))].filter((n) => !seen.has(n));
+}
+function missingError(missing) {
+    return new errors/* InputError */.dz('alarms', `${missing.length === 1 ? 'alarm' : 'alarms'} not found in this account and region: ${missing.join(', ')}. ` +
+        `A watched alarm that does not exist can never fire; fix the name or create the alarm.`);
+}
+/** Fails up front (before any traffic moves) when a watched alarm does not exist. */
+async function checkAlarmsExist(cloudwatch, names, options = {}) {
+    const found = await describeAlarms(cloudwatch, names, options);
+    const missing = missingNames(names, found);
+    if (missing.length > 0)
+        throw missingError(missing);
+    return found;
+}
+/** The watched alarms currently in ALARM, with their reason; a missing alarm is an error. */
+async function alarmsInAlarm(cloudwatch, names, options = {}) {
+    if (names.length === 0)
+        return [];
+    const found = await checkAlarmsExist(cloudwatch, names, options);
+    return found.filter((a) => a.state === 'ALARM');
+}
+
+// EXTERNAL MODULE: ./src/release/alias-plan.ts
+var alias_plan = __nccwpck_require__(129);
+// EXTERNAL MODULE: ./src/release/alias.ts
+var release_alias = __nccwpck_require__(4801);
+;// CONCATENATED MODULE: ./src/release/bake.ts
+
+
+
+
+async function pollOnce(options) {
+    if (options.checkAlarms) {
+        let firing;
+        try {
+            firing = await options.checkAlarms();
+        }
+        catch (error) {
+            return `could not read the watched alarms: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        }
+        if (firing.length > 0) {
+            return firing.map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`).join('; ');
+        }
+    }
+    if (options.reinvoke) {
+        let run;
+        try {
+            run = await options.reinvoke();
+        }
+        catch (error) {
+            return `re-running the smoke cases failed: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        }
+        if (!run.passed) {
+            return run.results
+                .filter((r) => !r.passed)
+                .map((r) => `smoke case ${r.name} failed during bake${r.reasons[0] ? `: ${r.reasons[0]}` : ''}`)
+                .join('; ');
+        }
+    }
+    return undefined;
+}
+/**
+ * Watches a shifted alias for `durationMs`: polls the alarms and re-runs the smoke cases right
+ * away, then every `pollMs`, and once more when the time is up. The first failure ends the bake.
+ */
+async function bake(options) {
+    const start = options.clock.now();
+    const pollMs = Math.max(1, options.pollMs);
+    const label = options.label ? `${options.label}: ` : '';
+    options.logger?.info(`${label}baking for ${formatDuration(options.durationMs)} (checks every ${formatDuration(pollMs)})`);
+    for (let polls = 1;; polls++) {
+        const failure = await pollOnce(options);
+        if (failure) {
+            options.logger?.warning(`${label}bake failed: ${failure}`);
+            return { failed: true, reason: failure, polls };
+        }
+        const elapsed = options.clock.now() - start;
+        if (elapsed >= options.durationMs) {
+            options.logger?.info(`${label}bake passed (${polls} ${polls === 1 ? 'check' : 'checks'})`);
+            return { failed: false, polls };
+        }
+        await options.clock.sleep(Math.min(pollMs, options.durationMs - elapsed));
+    }
+}
+/**
+ * Walks the traffic plan: for each step, reads the alias, checks nobody else moved it since, and
+ * points it with the revision just read; bakes after every step but the last. A failed bake or a
+ * failed step puts the alias back as the snapshot had it (restoreAlias) and returns the reason.
+ * An AliasConflictError (another writer) is thrown as is: that alias is not ours to restore.
+ */
+async function shiftTraffic(options) {
+    const { lambda, functionName, alias, newVersion, snapshot, logger } = options;
+    const aliasOptions = { logger, ...options.aliasOptions };
+    const emit = async (event) => options.onStep?.(event);
+    const oldVersion = snapshot.exists ? snapshot.functionVersion : undefined;
+    const description = options.description ?? (0,alias_plan/* formatAliasDescription */.KI)(snapshot.description, {
+        ...(oldVersion !== undefined ? { previous: oldVersion } : {}),
+        ...(options.commitSha !== undefined ? { sha: options.commitSha } : {}),
+    });
+    const promoted = { version: newVersion, weights: {} };
+    if ((0,alias_plan/* routesAs */.j)(snapshot, promoted)) {
+        logger.info(`${(0,alias_plan/* describeAliasState */.Tn)(snapshot)} already: nothing to shift`);
+        return { rolledBack: false, changed: false, state: snapshot };
+    }
+    if (!snapshot.exists) {
+        logger.info(`Alias '${alias}' does not exist yet: creating it at version ${newVersion} (first deploy, no traffic to shift from)`);
+        await emit({ phase: 'shifting', stepIndex: -1, percent: 100, target: promoted });
+        const state = await (0,release_alias/* createAlias */.lB)(lambda, { functionName, alias, version: newVersion, description }, aliasOptions);
+        await emit({ phase: 'shifted', stepIndex: -1, percent: 100, target: promoted, state });
+        return { rolledBack: false, changed: true, state };
+    }
+    let expected = { version: snapshot.functionVersion, weights: snapshot.weights };
+    let expectedRevision = snapshot.revisionId;
+    let state = snapshot;
+    for (const [stepIndex, step] of options.plan.entries()) {
+        const target = (0,alias_plan/* stepTarget */.aP)(step, oldVersion, newVersion);
+        const final = stepIndex === options.plan.length - 1;
+        try {
+            const current = await (0,release_alias/* readAlias */.Jd)(lambda, functionName, alias, aliasOptions);
+            const sameRevision = !expectedRevision || !current.revisionId || current.revisionId === expectedRevision;
+            if (!(0,alias_plan/* routesAs */.j)(current, expected) || !sameRevision) {
+                throw new release_alias/* AliasConflictError */.Xl(functionName, alias, `expected '${(0,alias_plan/* describeAliasState */.Tn)({ ...current, exists: true, functionVersion: expected.version, weights: expected.weights })}' before step ${stepIndex + 1} (${step.percent}%), found '${(0,alias_plan/* describeAliasState */.Tn)(current)}'` +
+                    (sameRevision ? '' : ` (revision ${current.revisionId}, expected ${expectedRevision})`));
+            }
+            await emit({ phase: 'shifting', stepIndex, percent: step.percent, target });
+            state = await (0,release_alias/* pointAlias */.LE)(lambda, { functionName, alias, version: target.version, weights: target.weights, revisionId: current.revisionId, description }, aliasOptions);
+            expected = target;
+            expectedRevision = state.revisionId;
+            logger.info(`Step ${stepIndex + 1}/${options.plan.length}: ${(0,alias_plan/* describeAliasState */.Tn)(state)}`);
+            await emit({ phase: 'shifted', stepIndex, percent: step.percent, target, state });
+            if (final)
+                break;
+            const outcome = await bake({ ...options.bake, durationMs: step.bakeMs, logger, label: `${alias} at ${step.percent}% on version ${newVersion}` });
+            if (outcome.failed)
+                return await rollBack(options, `${outcome.reason} (bake after ${step.percent}%)`, stepIndex, step.percent);
+        }
+        catch (error) {
+            if (error instanceof release_alias/* AliasConflictError */.Xl)
+                throw error;
+            return await rollBack(options, `step ${stepIndex + 1} (${step.percent}%) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, stepIndex, step.percent);
+        }
+    }
+    return { rolledBack: false, changed: true, state };
+}
+async function rollBack(options, reason, stepIndex, percent) {
+    const { lambda, snapshot, logger, newVersion } = options;
+    logger.warning(`Rolling back '${options.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}': ${reason}`);
+    await options.onStep?.({ phase: 'rolling-back', stepIndex, percent, reason });
+    let restore;
+    try {
+        restore = await (0,release_alias/* restoreAlias */.tP)(lambda, snapshot, { logger, ...options.aliasOptions, ownVersion: newVersion });
+    }
+    catch (error) {
+        const next = error instanceof release_alias/* AliasConflictError */.Xl
+            ? 'Another writer owns the alias now; it was left as that writer set it.'
+            : `The alias may still send traffic to version ${newVersion}; the post step retries the restore.`;
+        throw new errors/* ActionError */.lZ(`${reason}; then restoring alias '${options.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}' failed: ${(0,errors/* errorMessage */.gJ)(error)}. ${next}`);
+    }
+    logger.info(`Alias restored: ${(0,alias_plan/* describeAliasState */.Tn)(restore.after)} (${restore.action})`);
+    await options.onStep?.({ phase: 'rolled-back', stepIndex, percent, state: restore.after, reason });
+    return { rolledBack: true, reason, restore };
+}
+
+// EXTERNAL MODULE: ./src/release/shift-state.ts
+var shift_state = __nccwpck_require__(7529);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
+var client_lambda_dist_cjs = __nccwpck_require__(1696);
+;// CONCATENATED MODULE: ./src/release/invoke.ts
+
+
+
+
+const USER_AGENT = 'lambda-ml-deploy-smoke';
+/** Wraps an HTTP request from the spec as an API Gateway REST proxy event (v1). */
+function buildProxyEvent(http, options = {}) {
+    const stage = options.stage ?? 'smoke';
+    const headers = { 'User-Agent': USER_AGENT, ...(http.headers ?? {}) };
+    let body = null;
+    if (typeof http.body === 'string')
+        body = http.body;
+    else if (http.body !== undefined) {
+        body = JSON.stringify(http.body);
+        const hasContentType = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+        if (!hasContentType)
+            headers['Content-Type'] = 'application/json';
+    }
+    let query = null;
+    let multiQuery = null;
+    if (http.query && Object.keys(http.query).length > 0) {
+        query = {};
+        multiQuery = {};
+        for (const [key, value] of Object.entries(http.query)) {
+            const values = Array.isArray(value) ? value : [value];
+            query[key] = values[values.length - 1]; // API Gateway keeps the last value in the single-value map
+            multiQuery[key] = values;
+        }
+    }
+    const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+    return {
+        resource: http.path,
+        path: http.path,
+        httpMethod: http.method,
+        headers,
+        multiValueHeaders,
+        queryStringParameters: query,
+        multiValueQueryStringParameters: multiQuery,
+        pathParameters: null,
+        stageVariables: null,
+        requestContext: {
+            resourcePath: http.path,
+            httpMethod: http.method,
+            path: `/${stage}${http.path}`,
+            stage,
+            requestId: options.requestId ?? (0,external_node_crypto_.randomUUID)(),
+            requestTimeEpoch: options.now ?? Date.now(),
+            protocol: 'HTTP/1.1',
+            identity: { sourceIp: '127.0.0.1', userAgent: USER_AGENT },
+        },
+        body,
+        isBase64Encoded: false,
+    };
+}
+/** The payload a case sends: its raw event, or its HTTP request as a proxy event. */
+function buildInvokePayload(smokeCase, options = {}) {
+    if (smokeCase.http)
+        return buildProxyEvent(smokeCase.http, options);
+    return smokeCase.event;
+}
+const realTimer = (onTimeout, ms) => {
+    const handle = setTimeout(onTimeout, ms);
+    return () => clearTimeout(handle);
+};
+const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+class InvokeTimeout extends Error {
+    name = 'InvokeTimeout';
+}
+/** Invoke errors worth another try: throttling, 5xx, and a version still being prepared. */
+function isRetryableInvokeError(error) {
+    if (error instanceof InvokeTimeout)
+        return false;
+    const code = (0,errors/* errorCode */.CA)(error);
+    if (code === 'ResourceNotReadyException' || code === 'EC2ThrottledException')
+        return true;
+    return (0,retry/* isTransient */.dg)(error);
+}
+const decoder = new TextDecoder();
+function decodeLog(logResult) {
+    if (!logResult)
+        return undefined;
+    return Buffer.from(logResult, 'base64').toString('utf8');
+}
+/**
+ * Invokes one published version (RequestResponse, LogType Tail). Throttling and 5xx are retried
+ * with backoff; an attempt longer than `timeoutMs` is aborted and reported as `timedOut`.
+ * Other errors (missing function, access denied) are thrown.
+ */
+async function invokeVersion(lambda, functionName, qualifier, payload, options = {}) {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS;
+    const now = options.now ?? Date.now;
+    const startTimer = options.startTimer ?? realTimer;
+    const body = new TextEncoder().encode(JSON.stringify(payload ?? null));
+    let startedAt = now();
+    try {
+        const response = await (0,retry/* withRetry */.bD)(async () => {
+            const controller = new AbortController();
+            let cancel = () => undefined;
+            const timeout = new Promise((_, reject) => {
+                cancel = startTimer(() => {
+                    controller.abort();
+                    reject(new InvokeTimeout(`no answer within ${timeoutMs} ms`));
+                }, timeoutMs);
+            });
+            startedAt = now();
+            const call = lambda.send(new client_lambda_dist_cjs/* InvokeCommand */.mdN({
+                FunctionName: functionName,
+                Qualifier: qualifier,
+                InvocationType: 'RequestResponse',
+                LogType: 'Tail',
+                Payload: body,
+            }), { abortSignal: controller.signal });
+            call.catch(() => undefined); // the race below may leave it unobserved after a timeout
+            try {
+                return await Promise.race([call, timeout]);
+            }
+            finally {
+                cancel();
+            }
+        }, {
+            attempts: options.attempts ?? 4,
+            baseDelayMs: options.baseDelayMs ?? 500,
+            isRetryable: isRetryableInvokeError,
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+            onRetry: (error, attempt, delay) => options.logger?.info(`Invoke ${functionName}:${qualifier}: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
+        });
+        const latencyMs = Math.max(0, now() - startedAt);
+        const payloadText = response.Payload ? decoder.decode(response.Payload) : '';
+        const result = { payloadText, latencyMs, timeoutMs };
+        if (payloadText.trim() !== '') {
+            try {
+                result.parsed = JSON.parse(payloadText);
+            }
+            catch {
+                // not JSON: the matcher reports it when JSON was expected
+            }
+        }
+        if (response.FunctionError)
+            result.functionError = response.FunctionError;
+        const logTail = decodeLog(response.LogResult);
+        if (logTail !== undefined)
+            result.logTail = logTail;
+        if (response.ExecutedVersion)
+            result.executedVersion = response.ExecutedVersion;
+        return result;
+    }
+    catch (error) {
+        if (error instanceof InvokeTimeout) {
+            return { payloadText: '', latencyMs: Math.max(0, now() - startedAt), timedOut: true, timeoutMs };
+        }
+        throw error;
+    }
+}
+/** `(case) => InvocationResult` for runSmokeTests, bound to one function version. */
+function caseInvoker(options) {
+    const { lambda, functionName, version, defaultTimeoutMs, ...invokeOptions } = options;
+    if (!/^\d+$/.test(version)) {
+        throw new Error(`Smoke tests run against a published version number, got '${version}'`);
+    }
+    return (smokeCase) => invokeVersion(lambda, functionName, version, buildInvokePayload(smokeCase), {
+        ...invokeOptions,
+        timeoutMs: smokeCase.timeoutMs ?? defaultTimeoutMs ?? invokeOptions.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke-match.ts
+const MAX_SHOWN = 80;
+/** A value as JSON, shortened for one-line messages. */
+function show(value) {
+    let text;
+    if (value === undefined)
+        text = 'undefined';
+    else {
+        try {
+            text = JSON.stringify(value) ?? String(value);
+        }
+        catch {
+            text = String(value);
+        }
+    }
+    return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN - 3)}...` : text;
+}
+function kind(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'list';
+    return typeof value === 'object' ? 'object' : typeof value;
+}
+function isPlainObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function childPath(path, key) {
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+/** Numbers equal within an absolute tolerance; a hair of slack so 0.87 vs 0.86 at ±0.01 passes. */
+function numbersMatch(expected, actual, tolerance) {
+    if (expected === actual)
+        return true;
+    const slack = 1e-9 * Math.max(1, Math.abs(expected), Math.abs(actual));
+    return Math.abs(expected - actual) <= tolerance + slack;
+}
+/**
+ * Deep subset: objects by key (extra keys in `actual` are fine), lists element-wise with the same
+ * length, numbers within `tolerance`, everything else exactly. Returns every mismatch.
+ */
+function deepSubset(expected, actual, tolerance, path = '$') {
+    if (isPlainObject(expected)) {
+        if (!isPlainObject(actual))
+            return [{ path, message: `expected an object ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+        const out = [];
+        for (const [key, value] of Object.entries(expected)) {
+            const at = childPath(path, key);
+            if (!(key in actual))
+                out.push({ path: at, message: `missing (expected ${show(value)})` });
+            else
+                out.push(...deepSubset(value, actual[key], tolerance, at));
+        }
+        return out;
+    }
+    if (Array.isArray(expected)) {
+        if (!Array.isArray(actual))
+            return [{ path, message: `expected a list ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+        if (actual.length !== expected.length) {
+            return [{ path, message: `expected a list of ${expected.length}, got ${actual.length}: ${show(actual)}` }];
+        }
+        return expected.flatMap((value, i) => deepSubset(value, actual[i], tolerance, `${path}[${i}]`));
+    }
+    if (typeof expected === 'number') {
+        if (typeof actual !== 'number')
+            return [{ path, message: `expected ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+        if (numbersMatch(expected, actual, tolerance))
+            return [];
+        return [{ path, message: `expected ${expected}${tolerance > 0 ? ` ±${tolerance}` : ''}, got ${actual}` }];
+    }
+    if (expected === actual)
+        return [];
+    if (kind(expected) !== kind(actual)) {
+        return [{ path, message: `expected ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+    }
+    return [{ path, message: `expected ${show(expected)}, got ${show(actual)}` }];
+}
+function formatMismatches(mismatches) {
+    return mismatches.map((m) => `${m.path}: ${m.message}`).join('\n');
+}
+function summarize(what, mismatches) {
+    const first = mismatches[0];
+    const more = mismatches.length > 1 ? ` (+${mismatches.length - 1} more)` : '';
+    return `${what} does not match: ${first.path}: ${first.message}${more}`;
+}
+/** errorType: errorMessage from a Lambda error payload, or the raw text. */
+function describeFunctionError(result) {
+    const parsed = result.parsed;
+    if (isPlainObject(parsed) && (typeof parsed.errorMessage === 'string' || typeof parsed.errorType === 'string')) {
+        const type = typeof parsed.errorType === 'string' ? parsed.errorType : 'Error';
+        const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : '';
+        return message ? `${type}: ${message}` : type;
+    }
+    const text = result.payloadText.trim();
+    return text ? show(text) : '(no error payload)';
+}
+function decodeBody(response) {
+    const body = response.body;
+    if (body === undefined || body === null)
+        return undefined;
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    return response.isBase64Encoded === true ? Buffer.from(text, 'base64').toString('utf8') : text;
+}
+function parseJson(text) {
+    try {
+        return { ok: true, value: JSON.parse(text) };
+    }
+    catch {
+        return { ok: false };
+    }
+}
+/** Compares one case's expectations with what its invocation returned. Pure. */
+function matchCase(smokeCase, result) {
+    const expect = smokeCase.expect;
+    const tolerance = expect.tolerance ?? 0;
+    const reasons = [];
+    const mismatches = [];
+    if (result.timedOut) {
+        return {
+            passed: false,
+            reasons: [`timed out: no answer within ${result.timeoutMs ?? result.latencyMs} ms`],
+        };
+    }
+    const compare = (what, expected, actual, path) => {
+        const found = deepSubset(expected, actual, tolerance, path);
+        if (found.length > 0) {
+            reasons.push(summarize(what, found));
+            mismatches.push(...found);
+        }
+    };
+    if (result.functionError) {
+        if (expect.error !== true) {
+            reasons.push(`function error (${result.functionError}): ${describeFunctionError(result)}`);
+        }
+        else if (expect.payload !== undefined) {
+            compare('error payload', expect.payload, result.parsed, '$');
+        }
+    }
+    else {
+        if (expect.error === true) {
+            reasons.push(`expected a function error, but the function returned ${show(result.parsed ?? result.payloadText)}`);
+        }
+        if (expect.payload !== undefined) {
+            if (result.parsed === undefined && !(typeof expect.payload === 'string' && result.payloadText === expect.payload)) {
+                reasons.push(`payload is not JSON: ${show(result.payloadText)}`);
+            }
+            else if (result.parsed !== undefined) {
+                compare('payload', expect.payload, result.parsed, '$');
+            }
+        }
+        if (expect.status !== undefined || expect.body !== undefined) {
+            const response = result.parsed;
+            if (!isPlainObject(response) || !('statusCode' in response)) {
+                reasons.push(`expected an API Gateway proxy response {statusCode, body}, got ${show(response ?? result.payloadText)}`);
+            }
+            else {
+                if (expect.status !== undefined) {
+                    const status = Number(response.statusCode);
+                    if (status !== expect.status) {
+                        const mismatch = { path: '$.statusCode', message: `expected ${expect.status}, got ${show(response.statusCode)}` };
+                        reasons.push(`status ${show(response.statusCode)}, expected ${expect.status}`);
+                        mismatches.push(mismatch);
+                    }
+                }
+                if (expect.body !== undefined) {
+                    const text = decodeBody(response);
+                    const parsedBody = text === undefined ? undefined : parseJson(text);
+                    if (text === undefined) {
+                        reasons.push(`response has no body (expected ${show(expect.body)})`);
+                        mismatches.push({ path: '$.body', message: `missing (expected ${show(expect.body)})` });
+                    }
+                    else if (typeof expect.body === 'string') {
+                        const same = text === expect.body || (parsedBody?.ok === true && parsedBody.value === expect.body);
+                        if (!same) {
+                            const mismatch = { path: '$.body', message: `expected ${show(expect.body)}, got ${show(text)}` };
+                            reasons.push(summarize('body', [mismatch]));
+                            mismatches.push(mismatch);
+                        }
+                    }
+                    else if (!parsedBody?.ok) {
+                        reasons.push(`body is not JSON: ${show(text)}`);
+                        mismatches.push({ path: '$.body', message: `expected JSON ${show(expect.body)}, got ${show(text)}` });
+                    }
+                    else {
+                        compare('body', expect.body, parsedBody.value, '$.body');
+                    }
+                }
+            }
+        }
+    }
+    if (expect.maxLatencyMs !== undefined && result.latencyMs > expect.maxLatencyMs) {
+        reasons.push(`latency ${Math.round(result.latencyMs)} ms over the budget of ${expect.maxLatencyMs} ms`);
+    }
+    const verdict = { passed: reasons.length === 0, reasons };
+    if (mismatches.length > 0)
+        verdict.diff = formatMismatches(mismatches);
+    return verdict;
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke-run.ts
+
+
+const DEFAULT_SMOKE_CONCURRENCY = 4;
+/** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapBounded(items, limit, task) {
+    const results = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await task(items[index], index);
+        }
+    };
+    const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));
+    await Promise.all(Array.from({ length: workers }, worker));
+    return results;
+}
+function logResult(logger, result) {
+    if (!logger)
+        return;
+    const latency = result.latencyMs === undefined ? '' : ` (${Math.round(result.latencyMs)} ms)`;
+    if (result.passed) {
+        logger.info(`PASS ${result.name}${latency}`);
+        return;
+    }
+    logger.warning(`FAIL ${result.name}${latency}: ${result.reasons.join('; ')}`);
+    if (result.diff)
+        logger.info(`  diff for ${result.name}:\n${indent(result.diff)}`);
+    if (result.logTail && result.functionError)
+        logger.info(`  log tail for ${result.name}:\n${indent(result.logTail.trimEnd())}`);
+}
+function indent(text) {
+    return text
+        .split('\n')
+        .map((line) => `    ${line}`)
+        .join('\n');
+}
+/** Invokes every case (bounded parallelism), judges each, and keeps every result in spec order. */
+async function runSmokeTests(options) {
+    const concurrency = options.concurrency ?? DEFAULT_SMOKE_CONCURRENCY;
+    const results = await mapBounded(options.cases, concurrency, async (smokeCase) => {
+        let invocation;
+        try {
+            invocation = await options.invoke(smokeCase);
+        }
+        catch (error) {
+            const result = { name: smokeCase.name, passed: false, reasons: [`invocation failed: ${(0,errors/* errorMessage */.gJ)(error)}`] };
+            logResult(options.logger, result);
+            return result;
+        }
+        const verdict = matchCase(smokeCase, invocation);
+        const result = {
+            name: smokeCase.name,
+            passed: verdict.passed,
+            latencyMs: invocation.latencyMs,
+            reasons: verdict.reasons,
+        };
+        if (verdict.diff)
+            result.diff = verdict.diff;
+        if (invocation.functionError)
+            result.functionError = invocation.functionError;
+        if (invocation.logTail)
+            result.logTail = invocation.logTail;
+        logResult(options.logger, result);
+        return result;
+    });
+    return { passed: results.every((r) => r.passed), results };
+}
+/** One line for an error message: which cases failed and why (the first reason of each). */
+function describeSmokeFailure(run) {
+    const failed = run.results.filter((r) => !r.passed);
+    if (failed.length === 0)
+        return `all ${run.results.length} smoke cases passed`;
+    const parts = failed.map((r) => `'${r.name}' (${r.reasons[0] ?? 'failed'})`);
+    return `${failed.length} of ${run.results.length} smoke cases failed: ${parts.join(', ')}`;
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke.ts
+
+
+/** Runs every case of the spec against the version, a few at a time, and logs each result. */
+async function smokeTestVersion(spec, target) {
+    const invoke = caseInvoker({
+        lambda: target.lambda,
+        functionName: target.functionName,
+        version: target.version,
+        logger: target.logger,
+        ...(spec.defaults.timeoutMs !== undefined ? { defaultTimeoutMs: spec.defaults.timeoutMs } : {}),
+    });
+    const run = await runSmokeTests({ cases: spec.cases, invoke, concurrency: spec.concurrency, logger: target.logger });
+    for (const r of run.results) {
+        const latency = r.latencyMs === undefined ? '' : ` (${Math.round(r.latencyMs)} ms)`;
+        target.logger.info(`${r.passed ? 'PASS' : 'FAIL'} ${r.name}${latency}${r.passed ? '' : `: ${r.reasons.join('; ')}`}`);
+        if (!r.passed && r.diff)
+            target.logger.info(r.diff);
+    }
+    return run;
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: ./src/build/bundle-files.ts
+var bundle_files = __nccwpck_require__(4392);
+;// CONCATENATED MODULE: ./src/build/layer-docker.ts
+
+
+
+function dockerPlatform(architecture) {
+    return architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64';
+}
+/** The Python version a Lambda runtime name carries: python3.12 -> 3.12. */
+function layer_docker_runtimePythonVersion(runtime) {
+    const match = /^python(\d+)\.(\d+)$/.exec(runtime);
+    if (!match)
+        throw new errors/* InputError */.dz('runtime', `'${runtime}' is not a Python runtime (expected e.g. python3.12)`);
+    return `${match[1]}.${match[2]}`;
+}
+/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
+function currentUser() {
+    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
+        return undefined;
+    return { uid: process.getuid(), gid: process.getgid() };
+}
+/** `docker run` arguments for a spec. Pure. */
+function dockerRunArgs(spec) {
+    const args = ['run', '--rm', '--platform', spec.platform];
+    for (const mount of spec.mounts) {
+        if (!external_node_path_.isAbsolute(mount.source))
+            throw new Error(`docker mount source must be absolute: ${mount.source}`);
+        if (mount.source.includes(':')) {
+            throw new errors/* ActionError */.lZ(`The path ${mount.source} contains ':', which docker -v cannot mount. Move the files to a path without ':'.`);
+        }
+        args.push('-v', `${mount.source}:${mount.target}${mount.readOnly ? ':ro' : ''}`);
+    }
+    if (spec.user)
+        args.push('-u', `${spec.user.uid}:${spec.user.gid}`);
+    for (const [name, value] of Object.entries(spec.env ?? {}))
+        args.push('-e', `${name}=${value}`);
+    for (const name of spec.passEnv ?? [])
+        args.push('-e', name);
+    if (spec.workdir)
+        args.push('-w', spec.workdir);
+    if (spec.entrypoint)
+        args.push('--entrypoint', spec.entrypoint);
+    args.push(spec.image, ...spec.command);
+    return args;
+}
+/** Hides `user:password@` in URLs before a command line is logged. */
+function redactCredentials(text) {
+    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
+}
+/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
+function describeCommand(command, args) {
+    const shown = args.map((arg, i) => {
+        if (args[i - 1] === '-c' && arg.includes('\n'))
+            return '<script>';
+        const safe = redactCredentials(arg);
+        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
+    });
+    return [command, ...shown].join(' ');
+}
+/** Keeps the last lines of a stream of output, for error messages. */
+function tailKeeper(limit = 25) {
+    const lines = [];
+    return {
+        push(line) {
+            lines.push(line);
+            if (lines.length > limit)
+                lines.shift();
+        },
+        text: () => lines.join('\n'),
+    };
+}
+function dockerMissing(error) {
+    return new errors/* ActionError */.lZ(`build: docker needs the docker CLI and a running Docker engine on the runner (${(0,errors/* errorMessage */.gJ)(error)}). ` +
+        `Use a runner with Docker (ubuntu-latest has it), or set build: pip to build from binary wheels without Docker.`);
+}
+const ARCH_NAMES = { 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' };
+/**
+ * Makes sure the build image is available: a local image is used as it is (a locally built image
+ * works); it is pulled only when missing, or present for another architecture.
+ */
+async function ensureImage(options) {
+    const { run, image, platform, logger } = options;
+    let inspect;
+    try {
+        inspect = await run('docker', ['image', 'inspect', '--format', '{{.Architecture}}', image]);
+    }
+    catch (error) {
+        throw dockerMissing(error);
+    }
+    const wanted = ARCH_NAMES[platform];
+    if (inspect.exitCode === 0) {
+        const arch = inspect.stdout.trim();
+        if (!arch || arch === wanted) {
+            logger.info(`Build image ${image} is present locally (${arch || 'unknown architecture'}); not pulling.`);
+            return 'local';
+        }
+        logger.info(`Build image ${image} is present locally for ${arch}, but the layer is for ${wanted}: pulling the ${wanted} variant.`);
+    }
+    else if (/cannot connect to the docker daemon|is the docker daemon running|permission denied.*docker/i.test(inspect.stderr)) {
+        throw dockerMissing(inspect.stderr.trim());
+    }
+    else {
+        logger.info(`Build image ${image} is not present locally: pulling it for ${platform}.`);
+    }
+    const tail = tailKeeper(10);
+    const pull = await run('docker', ['pull', '--platform', platform, image], { onLine: (line) => (tail.push(line), logger.debug(line)) });
+    if (pull.exitCode !== 0) {
+        const detail = (pull.stderr.trim() || tail.text()).split('\n').slice(-5).join('\n');
+        throw new errors/* InputError */.dz('build-image', `the image ${image} (${platform}) is not available locally and could not be pulled:\n${detail}\n` +
+            `Check the image name and that the registry is reachable (and logged in, for a private registry), or build/pull it in an earlier step.`);
+    }
+    return 'pulled';
+}
+/**
+ * Runs inside the build image: checks that the image's Python is the runtime's, then runs pip with
+ * the arguments it was given. A fixed script; the inputs arrive as argv entries, never as code.
+ */
+const PIP_STEP_PY = `
+import subprocess, sys
+have = "%d.%d" % sys.version_info[:2]
+want = sys.argv[1]
+print("lmd-python=" + have, flush=True)
+if want and have != want:
+    print("lmd-python-mismatch: the build image runs Python %s, the runtime needs %s" % (have, want), flush=True)
+    sys.exit(86)
+sys.exit(subprocess.call([sys.executable, "-m", "pip"] + sys.argv[2:]))
+`;
+/** Proxy and index settings copied by name from the runner (values never appear in the command line). */
+const PASS_THROUGH_ENV = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+/** Fixed environment for pip in the container: HOME must be writable for a non-root user that has no home. */
+const CONTAINER_ENV = {
+    HOME: '/tmp',
+    PIP_NO_CACHE_DIR: '1',
+    PIP_DISABLE_PIP_VERSION_CHECK: '1',
+    PIP_NO_INPUT: '1',
+    PIP_ROOT_USER_ACTION: 'ignore',
+    PYTHONDONTWRITEBYTECODE: '1',
+};
+const CONTAINER_REQ_DIR = '/var/req';
+const CONTAINER_OUT_DIR = '/var/out';
+/** The full `docker run` argument list of the pip step. Pure. */
+function pipInstallRunArgs(options) {
+    const env = options.env ?? {};
+    const requirementsFile = external_node_path_.basename(options.requirementsPath);
+    return dockerRunArgs({
+        image: options.image,
+        platform: dockerPlatform(options.architecture),
+        mounts: [
+            { source: external_node_path_.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+            { source: options.outDir, target: CONTAINER_OUT_DIR },
+        ],
+        user: options.user,
+        env: CONTAINER_ENV,
+        passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
+        workdir: CONTAINER_REQ_DIR,
+        entrypoint: 'python3',
+        command: [
+            '-c',
+            PIP_STEP_PY,
+            layer_docker_runtimePythonVersion(options.runtime),
+            'install',
+            '--no-compile',
+            '-r',
+            requirementsFile,
+            '-t',
+            `${CONTAINER_OUT_DIR}/python`,
+            ...options.pipArgs,
+        ],
+    });
+}
+/** Hints for the common pip failures, added under the last lines of its output. */
+function pipFailureHints(output) {
+    const hints = [];
+    if (/read-only file system/i.test(output)) {
+        hints.push('A local package in the requirements is built in place, which needs a writable folder, but the requirements folder is mounted read-only. ' +
+            'Build it into a wheel first (pip wheel ./pkg -w wheels) and install it with --find-links ./wheels.');
+    }
+    const missing = /No matching distribution found for (\S+)/.exec(output);
+    if (missing) {
+        hints.push(`pip found no distribution for ${missing[1]}: check the name and version, and pip-args for the index (--extra-index-url, --find-links).`);
+    }
+    if (/Temporary failure in name resolution|NewConnectionError|Network is unreachable|ConnectTimeout/i.test(output)) {
+        hints.push('The package index was not reachable from the build container; check the network/proxy settings, or install from a local wheelhouse with pip-args: --no-index --find-links ./wheels.');
+    }
+    return hints;
+}
+/** Runs pip in the build image. Resolves with the container's Python version. */
+async function installInDocker(options) {
+    const { run, logger } = options;
+    await promises_.mkdir(options.outDir, { recursive: true });
+    const args = pipInstallRunArgs(options);
+    logger.info(describeCommand('docker', args));
+    const tail = tailKeeper(25);
+    let python = '';
+    let mismatch = '';
+    let result;
+    try {
+        result = await run('docker', args, {
+            onLine: (line) => {
+                const marker = /^lmd-python=(\S+)/.exec(line);
+                if (marker) {
+                    python = marker[1];
+                    return;
+                }
+                if (line.startsWith('lmd-python-mismatch'))
+                    mismatch = line;
+                tail.push(line);
+                logger.info(line);
+            },
+        });
+    }
+    catch (error) {
+        throw dockerMissing(error);
+    }
+    const requirementsName = external_node_path_.basename(options.requirementsPath);
+    if (result.exitCode !== 0) {
+        if (mismatch || result.exitCode === 86) {
+            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${layer_docker_runtimePythonVersion(options.runtime)}: ` +
+                `wheels and bytecode built with it would not load in Lambda. Use public.ecr.aws/sam/build-${options.runtime}:latest-${options.architecture} or an image with that Python.`);
+        }
+        const output = tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+        const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
+        throw new errors/* ActionError */.lZ(`pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
+            `Last lines of pip's output:\n${output}${hints.length ? `\n${hints.join('\n')}` : ''}`);
+    }
+    return { python };
+}
+
+;// CONCATENATED MODULE: ./src/build/bytecode.ts
+
+
+
+
+/**
+ * Bytecode that stays valid in Lambda. A reproducible zip gives every file the same fixed
+ * timestamp, so timestamp-based .pyc no longer match their sources; Lambda's /opt and /var/task
+ * are read-only, so Python recompiles such modules on every cold start. Hash-based .pyc (PEP 552,
+ * "unchecked-hash") do not depend on timestamps: they are compiled once, here, for the runtime's
+ * Python, and are loaded as they are.
+ *
+ * Both scripts are fixed strings run with `python -c`; paths arrive as argv entries.
+ */
+/**
+ * Compiles every .py under a folder (argv: root, the folder the root will be at in Lambda, workers).
+ * First removes .pyc that cannot be used: other Python versions, optimisation levels, orphans
+ * whose source is gone, and legacy .pyc next to their source. Prints one JSON report line.
+ */
+const COMPILE_TREE_PY = `
+import compileall, json, os, py_compile, sys
+root, ddir, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tag = sys.implementation.cache_tag
+removed = 0
+for dirpath, dirnames, filenames in os.walk(root):
+    if os.path.basename(dirpath) == "__pycache__":
+        parent = os.path.dirname(dirpath)
+        for name in filenames:
+            if not name.endswith(".pyc"):
+                continue
+            stem = name[:-4]
+            parts = stem.split(".")
+            usable = len(parts) >= 2 and parts[-1] == tag and os.path.isfile(os.path.join(parent, ".".join(parts[:-1]) + ".py"))
+            if not usable:
+                os.remove(os.path.join(dirpath, name))
+                removed += 1
+        continue
+    for name in filenames:
+        if name.endswith(".pyc") and os.path.isfile(os.path.join(dirpath, name[:-1])):
+            os.remove(os.path.join(dirpath, name))
+            removed += 1
+compileall.compile_dir(root, ddir=ddir, force=True, quiet=1, workers=workers,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+compiled, failed = 0, []
+for dirpath, dirnames, filenames in os.walk(root):
+    if os.path.basename(dirpath) == "__pycache__":
+        continue
+    for name in filenames:
+        if name.endswith(".py"):
+            pyc = os.path.join(dirpath, "__pycache__", name[:-3] + "." + tag + ".pyc")
+            if os.path.isfile(pyc):
+                compiled += 1
+            else:
+                failed.append(os.path.relpath(os.path.join(dirpath, name), root))
+failed.sort()
+print("lmd-bytecode " + json.dumps({"python": "%d.%d" % sys.version_info[:2], "compiled": compiled, "removed": removed, "failed": failed}), flush=True)
+`;
+/**
+ * Compiles chosen source files into a separate output folder, never writing next to the sources
+ * (argv: a JSON manifest {srcRoot, outRoot, prefix, items: [{src, zip}]}). Each .pyc lands at
+ * <outRoot>/<zip dir>/__pycache__/<name>.<tag>.pyc with the path it will have in Lambda.
+ */
+const COMPILE_FILES_PY = `
+import json, os, py_compile, sys
+with open(sys.argv[1]) as handle:
+    manifest = json.load(handle)
+tag = sys.implementation.cache_tag
+written, failed = [], []
+for item in manifest["items"]:
+    zip_path = item["zip"]
+    folder, name = os.path.split(zip_path)
+    rel = os.path.join(folder, "__pycache__", name[:-3] + "." + tag + ".pyc")
+    try:
+        py_compile.compile(os.path.join(manifest["srcRoot"], item["src"]), cfile=os.path.join(manifest["outRoot"], rel),
+                           dfile=manifest["prefix"] + zip_path, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        written.append({"zip": rel.replace(os.sep, "/")})
+    except py_compile.PyCompileError as error:
+        failed.append({"zip": zip_path, "error": str(error.msg).strip().splitlines()[-1] if str(error.msg).strip() else "syntax error"})
+print("lmd-bytecode " + json.dumps({"python": "%d.%d" % sys.version_info[:2], "written": written, "failed": failed}), flush=True)
+`;
+/** Finds the script's JSON report line in its output. */
+function parseBytecodeReport(output) {
+    const line = output.split('\n').find((candidate) => candidate.startsWith('lmd-bytecode '));
+    if (!line)
+        throw new errors/* ActionError */.lZ(`The bytecode step printed no report. Its output:\n${output.split('\n').slice(-15).join('\n')}`);
+    return JSON.parse(line.slice('lmd-bytecode '.length));
+}
+/** Python's cache tag for a runtime: python3.12 -> cpython-312. */
+function cacheTag(runtime) {
+    return `cpython-${runtimePythonVersion(runtime).replace('.', '')}`;
+}
+function checkVersion(report, runtime, where) {
+    const want = layer_docker_runtimePythonVersion(runtime);
+    if (report.python !== want) {
+        throw new errors/* ActionError */.lZ(`${where} compiled bytecode with Python ${report.python}, but runtime ${runtime} is Python ${want}; these .pyc would be ignored in Lambda.`);
+    }
+}
+async function runScript(run, command, args, logger, what) {
+    logger.debug(describeCommand(command, args));
+    const result = await run(command, args, { onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line) });
+    if (result.exitCode !== 0) {
+        const output = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
+        throw new errors/* ActionError */.lZ(`${what} failed (exit code ${result.exitCode}):\n${output}`);
+    }
+    return result.stdout;
+}
+/** `docker run` arguments that compile <outDir>/<subdir> inside the build image. Pure. */
+function compileTreeRunArgs(options) {
+    return dockerRunArgs({
+        image: options.image,
+        platform: dockerPlatform(options.architecture),
+        mounts: [{ source: options.outDir, target: '/var/out' }],
+        user: options.user,
+        env: { HOME: '/tmp', PYTHONDONTWRITEBYTECODE: '1' },
+        entrypoint: 'python3',
+        command: ['-c', COMPILE_TREE_PY, `/var/out/${options.subdir}`, options.lambdaDir, String(options.workers ?? 0)],
+    });
+}
+async function compileTreeInDocker(options) {
+    const stdout = await runScript(options.run, 'docker', compileTreeRunArgs(options), options.logger, `Compiling bytecode in ${options.image}`);
+    const report = parseBytecodeReport(stdout);
+    checkVersion(report, options.runtime, options.image);
+    return report;
+}
+async function compileTreeOnHost(options) {
+    const args = ['-c', COMPILE_TREE_PY, options.dir, options.lambdaDir, String(options.workers ?? 0)];
+    const stdout = await runScript(options.run, options.python, args, options.logger, `Compiling bytecode with ${options.python}`);
+    const report = parseBytecodeReport(stdout);
+    checkVersion(report, options.runtime, options.python);
+    return report;
+}
+/** Removes every .pyc and __pycache__ under a folder (when no Python of the runtime's version is at hand). */
+async function dropBytecode(dir) {
+    let removedFiles = 0;
+    let bytes = 0;
+    const walk = async (folder) => {
+        for (const entry of await promises_.readdir(folder, { withFileTypes: true })) {
+            const full = external_node_path_.join(folder, entry.name);
+            if (entry.isDirectory()) {
+                await walk(full);
+                if (entry.name === '__pycache__')
+                    await promises_.rm(full, { recursive: true, force: true });
+            }
+            else if (entry.isFile() && entry.name.endsWith('.pyc')) {
+                bytes += (await promises_.stat(full)).size;
+                removedFiles++;
+                await promises_.rm(full);
+            }
+        }
+    };
+    await walk(dir);
+    return { removedFiles, bytes };
+}
+/** Detects the major.minor of a host Python; undefined when it cannot be run. */
+async function hostPythonVersion(run, python) {
+    try {
+        const result = await run(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
+        return result.exitCode === 0 ? result.stdout.trim() : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Which bundle files can be compiled: .py files under sourceDir (the mount); others are skipped. Pure. */
+function bundleCompileItems(sourceDir, files) {
+    const root = external_node_path_.resolve(sourceDir);
+    const items = [];
+    for (const file of files) {
+        if (!file.zipPath.endsWith('.py'))
+            continue;
+        const rel = external_node_path_.relative(root, external_node_path_.resolve(file.absPath));
+        if (!rel || rel.startsWith('..') || external_node_path_.isAbsolute(rel))
+            continue;
+        items.push({ src: rel.split(external_node_path_.sep).join('/'), zip: file.zipPath });
+    }
+    return items.sort((a, b) => (a.zip < b.zip ? -1 : a.zip > b.zip ? 1 : 0));
+}
+async function collectBundleOutput(outDir, report) {
+    const entries = [];
+    for (const item of report.written) {
+        const absPath = external_node_path_.join(outDir, ...item.zip.split('/'));
+        const stat = await promises_.stat(absPath);
+        entries.push({ zipPath: item.zip, absPath, size: stat.size, mode: 0o644 });
+    }
+    return { entries, failed: report.failed, python: report.python };
+}
+const MANIFEST_NAME = '.lmd-compile.json';
+async function writeManifest(outDir, manifest) {
+    await promises_.mkdir(outDir, { recursive: true });
+    const file = external_node_path_.join(outDir, MANIFEST_NAME);
+    await promises_.writeFile(file, JSON.stringify(manifest));
+    return file;
+}
+/** Compiles the bundle's .py files inside the build image: the source folder is mounted read-only. */
+async function compileBundleInDocker(options) {
+    const items = bundleCompileItems(options.sourceDir, options.files);
+    if (items.length === 0)
+        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+    const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
+    const manifestFile = await writeManifest(options.outDir, { srcRoot: '/var/src', outRoot: '/var/out', prefix, items });
+    try {
+        const args = dockerRunArgs({
+            image: options.image,
+            platform: dockerPlatform(options.architecture),
+            mounts: [
+                { source: external_node_path_.resolve(options.sourceDir), target: '/var/src', readOnly: true },
+                { source: external_node_path_.resolve(options.outDir), target: '/var/out' },
+            ],
+            user: options.user,
+            env: { HOME: '/tmp', PYTHONDONTWRITEBYTECODE: '1' },
+            entrypoint: 'python3',
+            command: ['-c', COMPILE_FILES_PY, `/var/out/${MANIFEST_NAME}`],
+        });
+        const stdout = await runScript(options.run, 'docker', args, options.logger, `Compiling the bundle's bytecode in ${options.image}`);
+        const report = parseBytecodeReport(stdout);
+        checkVersion(report, options.runtime, options.image);
+        return await collectBundleOutput(options.outDir, report);
+    }
+    finally {
+        await promises_.rm(manifestFile, { force: true });
+    }
+}
+/** Compiles the bundle's .py files with a host Python whose version equals the runtime's. */
+async function compileBundleOnHost(options) {
+    const items = bundleCompileItems(options.sourceDir, options.files);
+    if (items.length === 0)
+        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+    const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
+    const outRoot = external_node_path_.resolve(options.outDir);
+    const manifestFile = await writeManifest(outRoot, { srcRoot: external_node_path_.resolve(options.sourceDir), outRoot, prefix, items });
+    try {
+        const stdout = await runScript(options.run, options.python, ['-c', COMPILE_FILES_PY, manifestFile], options.logger, `Compiling the bundle's bytecode with ${options.python}`);
+        const report = parseBytecodeReport(stdout);
+        checkVersion(report, options.runtime, options.python);
+        return await collectBundleOutput(outRoot, report);
+    }
+    finally {
+        await promises_.rm(manifestFile, { force: true });
+    }
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ./node_modules/yazl/index.js
+var yazl = __nccwpck_require__(3044);
+// EXTERNAL MODULE: external "node:stream"
+var external_node_stream_ = __nccwpck_require__(7075);
+;// CONCATENATED MODULE: ./src/build/hash.ts
+
+
+
+
+function toDigest(hash) {
+    const raw = hash.digest();
+    return { hex: raw.toString('hex'), base64: raw.toString('base64') };
+}
+/** sha256 hex of a string (UTF-8) or bytes. */
+function sha256Hex(data) {
+    return createHash('sha256').update(data).digest('hex');
+}
+/**
+ * sha256 hex over several strings without ambiguity: each part is length-prefixed, so
+ * ['ab', 'c'] and ['a', 'bc'] give different digests.
+ */
+function sha256OfParts(parts) {
+    const hash = createHash('sha256');
+    for (const part of parts) {
+        const bytes = Buffer.from(part, 'utf8');
+        hash.update(`${bytes.length}:`);
+        hash.update(bytes);
+    }
+    return hash.digest('hex');
+}
+/** Lambda's CodeSha256 spelling (base64 of the raw digest) of a hex sha256. */
+function hexToBase64(hex) {
+    if (!/^[0-9a-f]{64}$/i.test(hex))
+        throw new Error(`not a sha256 hex digest: '${hex}'`);
+    return Buffer.from(hex, 'hex').toString('base64');
+}
+/** sha256 of a file, streamed (constant memory whatever the file size), with its size. */
+async function sha256File(file) {
+    const counter = new HashingStream();
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), counter, async (source) => {
+        for await (const chunk of source)
+            void chunk; // drain
+    });
+    return { ...counter.digest(), bytes: counter.bytes };
+}
+/**
+ * A pass-through stream that hashes and counts what flows through it, so a file can be written
+ * and hashed in one pass. `digest()` is valid once the stream has ended.
+ */
+class HashingStream extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    result;
+    bytes = 0;
+    _transform(chunk, _encoding, callback) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        callback(null, chunk);
+    }
+    _flush(callback) {
+        this.result = toDigest(this.hash);
+        callback();
+    }
+    digest() {
+        if (!this.result)
+            throw new Error('HashingStream.digest() called before the stream ended');
+        return this.result;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/build/zip.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * Deterministic, streaming zip writer (yazl underneath).
+ *
+ * Same files, same bytes: entries in sorted order, one fixed timestamp, modes normalised to
+ * 0644/0755, no extra fields that vary (no Info-ZIP UT timestamp field), no comment.
+ * The timestamp is the DOS epoch, 1980-01-01 00:00:00. DOS dates have no time zone and yazl
+ * encodes them from a Date's *local* fields, so the Date is built from local fields as well:
+ * the encoded date is the same whatever TZ says.
+ *
+ * Per entry the content is stored or deflated: known compressed formats are stored unread; other
+ * files are sampled (first `sampleBytes`, deflated in memory at the real level) and stored when
+ * deflate would not shrink them enough. Float weights save only ~5-8% under deflate at ~35 MB/s,
+ * so weight formats need a larger gain to be deflated.
+ *
+ * The zip is streamed to a temp file next to the destination and renamed at the end; its sha256
+ * is computed from the same stream, so no file is read twice and nothing large is held in memory.
+ */
+/** Default deflate level: the fast end. Measured: level 6 is 3-4x slower for 1-10% smaller output (the zip size only costs upload time; Lambda limits the unzipped size). */
+const DEFAULT_DEFLATE_LEVEL = 1;
+/** How much of each file is deflated in memory to decide between store and deflate. */
+const DEFAULT_SAMPLE_BYTES = 1 << 20;
+/** Stored when the sample deflates to more than this fraction of its size. */
+const STORE_ABOVE_RATIO = 0.95;
+/** The same for float-weight formats: deflating them must save at least 10% to be worth the time. */
+const STORE_ABOVE_RATIO_WEIGHTS = 0.9;
+/** Formats that are compressed already: stored without sampling. */
+const COMPRESSED_EXTENSIONS = new Set([
+    '.zip', '.gz', '.tgz', '.bz2', '.tbz2', '.xz', '.txz', '.zst', '.zstd', '.lz4', '.lzma', '.br', '.7z', '.rar',
+    '.whl', '.jar', '.egg', '.jpg', '.jpeg', '.png', '.gif', '.webp', '.avif', '.mp3', '.mp4', '.ogg', '.flac', '.webm',
+]);
+/** Binary weight formats (mostly float arrays, compress poorly); sampled with the stricter threshold. */
+const WEIGHT_EXTENSIONS = new Set([
+    '.pt', '.pth', '.bin', '.safetensors', '.onnx', '.h5', '.hdf5', '.ckpt', '.pb', '.tflite', '.gguf', '.npy', '.keras', '.params',
+]);
+const READ_CHUNK = 1 << 18;
+const S_IFREG = 0o100000;
+/** Pure: what to do with a file before looking at its bytes. */
+function planCompression(zipPath, size) {
+    if (size === 0)
+        return { kind: 'store', reason: 'empty' };
+    const ext = external_node_path_.posix.extname(zipPath).toLowerCase();
+    if (COMPRESSED_EXTENSIONS.has(ext))
+        return { kind: 'store', reason: 'compressed-format' };
+    return { kind: 'sample', storeAboveRatio: WEIGHT_EXTENSIONS.has(ext) ? STORE_ABOVE_RATIO_WEIGHTS : STORE_ABOVE_RATIO };
+}
+/** Pure: the decision once the sample's deflated size is known. */
+function shouldStore(plan, sampleBytes, deflatedBytes) {
+    if (plan.kind === 'store')
+        return true;
+    if (sampleBytes === 0)
+        return true;
+    return deflatedBytes / sampleBytes > plan.storeAboveRatio;
+}
+/** The fixed entry timestamp: DOS epoch from local fields, so its DOS encoding ignores TZ. */
+function fixedZipDate() {
+    return new Date(1980, 0, 1, 0, 0, 0, 0);
+}
+const deflateRaw = (0,external_node_util_.promisify)(external_node_zlib_.deflateRaw);
+async function readSample(file, limit) {
+    const handle = await promises_.open(file, 'r');
+    try {
+        const buffer = Buffer.allocUnsafe(limit);
+        let filled = 0;
+        while (filled < limit) {
+            const { bytesRead } = await handle.read(buffer, filled, limit - filled, filled);
+            if (bytesRead === 0)
+                break;
+            filled += bytesRead;
+        }
+        return buffer.subarray(0, filled);
+    }
+    finally {
+        await handle.close();
+    }
+}
+/** Decides store (true) or deflate (false) for each file, sampling a few files at a time. */
+async function decideStored(files, level, sampleBytes, concurrency) {
+    const result = new Array(files.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < files.length) {
+            const index = next++;
+            const file = files[index];
+            const plan = planCompression(file.zipPath, file.size);
+            if (plan.kind === 'store') {
+                result[index] = true;
+                continue;
+            }
+            let sample;
+            try {
+                sample = await readSample(file.absPath, Math.min(sampleBytes, file.size));
+            }
+            catch (error) {
+                throw new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+            const deflated = await deflateRaw(sample, { level });
+            result[index] = shouldStore(plan, sample.length, deflated.length);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, worker));
+    return result;
+}
+function sortedUnique(files) {
+    const sorted = [...files].sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0));
+    for (let i = 1; i < sorted.length; i++) {
+        if (sorted[i].zipPath === sorted[i - 1].zipPath) {
+            throw new Error(`Two files would be stored at '${sorted[i].zipPath}': '${sorted[i - 1].absPath}' and '${sorted[i].absPath}'.`);
+        }
+    }
+    return sorted;
+}
+/** Writes the deterministic zip of `files` to `destPath`; returns its hashes and sizes. */
+async function writeDeterministicZip(options) {
+    const level = options.level ?? DEFAULT_DEFLATE_LEVEL;
+    if (!Number.isInteger(level) || level < 1 || level > 9)
+        throw new Error(`Deflate level must be an integer from 1 to 9, got ${level}.`);
+    const files = sortedUnique(options.files);
+    const stored = await decideStored(files, level, options.sampleBytes ?? DEFAULT_SAMPLE_BYTES, options.concurrency ?? 4);
+    const destPath = external_node_path_.resolve(options.destPath);
+    const tmpPath = external_node_path_.join(external_node_path_.dirname(destPath), `.${external_node_path_.basename(destPath)}.${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
+    const zipfile = new yazl/* ZipFile */.u();
+    const hasher = new HashingStream();
+    const mtime = fixedZipDate();
+    let failure;
+    const zipFailed = new Promise((_, reject) => {
+        zipfile.on('error', (error) => {
+            failure ??= error;
+            zipfile.outputStream.destroy(error);
+            reject(error);
+        });
+    });
+    zipFailed.catch(() => undefined);
+    const written = (0,external_node_stream_promises_namespaceObject.pipeline)(zipfile.outputStream, hasher, (0,external_node_fs_.createWriteStream)(tmpPath, { flags: 'wx' }));
+    written.catch(() => undefined);
+    let unzippedBytes = 0;
+    files.forEach((file, index) => {
+        unzippedBytes += file.size;
+        const common = { mtime, mode: S_IFREG | file.mode, forceDosTimestamp: true, size: file.size };
+        const entryOptions = stored[index] ? { ...common, compress: false } : { ...common, compress: true, compressionLevel: level };
+        zipfile.addReadStreamLazy(file.zipPath, entryOptions, (callback) => {
+            const stream = (0,external_node_fs_.createReadStream)(file.absPath, { highWaterMark: READ_CHUNK });
+            stream.on('error', (error) => zipfile.emit('error', new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`)));
+            callback(null, stream);
+        });
+    });
+    zipfile.end({ forceZip64Format: false, comment: '' });
+    try {
+        await Promise.race([written, zipFailed]);
+    }
+    catch (error) {
+        await promises_.rm(tmpPath, { force: true });
+        const cause = failure ?? error;
+        const hint = /unexpected number of bytes/.test((0,errors/* errorMessage */.gJ)(cause)) ? ' (a file changed size while it was being zipped)' : '';
+        throw new Error(`Writing zip '${destPath}' failed: ${(0,errors/* errorMessage */.gJ)(cause)}${hint}`);
+    }
+    await promises_.rename(tmpPath, destPath);
+    const digest = hasher.digest();
+    const storedCount = stored.filter(Boolean).length;
+    return {
+        path: destPath,
+        sha256Hex: digest.hex,
+        codeSha256: digest.base64,
+        zippedBytes: hasher.bytes,
+        unzippedBytes,
+        files: files.length,
+        stored: storedCount,
+        deflated: files.length - storedCount,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/build/bundle.ts
+
+
+
+
+
+
+/**
+ * The function bundle: source-dir (include/exclude) + model files under model-dest + hash-based
+ * .pyc for the handler's modules compiled for the runtime's Python, zipped deterministically.
+ */
+async function buildBundle(build, deps) {
+    const base = {
+        workspace: deps.workspace,
+        sourceDir: build.sourceDir,
+        include: build.include,
+        exclude: build.exclude,
+        model: build.model,
+        modelDest: build.modelDest,
+    };
+    const files = await (0,bundle_files/* collectBundleFiles */.gP)(base);
+    const outDir = external_node_path_.join(deps.workDir, 'bundle-pyc');
+    await promises_.mkdir(outDir, { recursive: true });
+    const compiled = await compileHandlerBytecode(build, files, outDir, deps);
+    const withPyc = compiled.result ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries }) : files;
+    const zip = await writeDeterministicZip({ files: withPyc, destPath: external_node_path_.join(deps.workDir, 'bundle.zip') });
+    const modelPrefix = build.modelDest ? `${build.modelDest}/` : '';
+    const modelBytes = build.model.length === 0 ? 0 : withPyc.filter((f) => f.zipPath.startsWith(modelPrefix)).reduce((sum, f) => sum + f.size, 0);
+    return {
+        ...zip,
+        modelBytes,
+        bytecode: { compiled: compiled.result?.entries.length ?? 0, python: compiled.result?.python, skipped: compiled.skipped },
+    };
+}
+async function compileHandlerBytecode(build, files, outDir, deps) {
+    const pyFiles = files.filter((f) => f.zipPath.endsWith('.py'));
+    if (pyFiles.length === 0)
+        return { skipped: 'no .py files' };
+    const common = { run: deps.run, logger: deps.logger, runtime: build.runtime, sourceDir: build.sourceDir, files: pyFiles, outDir };
+    if (build.build === 'docker') {
+        const user = currentUser();
+        return { result: await compileBundleInDocker({ ...common, image: build.buildImage, architecture: build.architecture, ...(user ? { user } : {}) }) };
+    }
+    const wanted = layer_docker_runtimePythonVersion(build.runtime);
+    const host = await hostPythonVersion(deps.run, 'python3');
+    if (host !== wanted) {
+        const why = `host Python is ${host ?? 'missing'}, the runtime is ${wanted}: the handler is shipped without .pyc`;
+        deps.logger.info(why);
+        return { skipped: why };
+    }
+    return { result: await compileBundleOnHost({ ...common, python: 'python3' }) };
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var client_s3_dist_cjs = __nccwpck_require__(3711);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(2358);
+;// CONCATENATED MODULE: ./src/release/upload.ts
+
+
+
+
+
+
+/**
+ * Content-addressed upload: the key already names the content (its sha256), so an object that is
+ * there with the same size is the same file and is not uploaded again.
+ */
+/** 8 MiB parts, 4 in flight: at most 32 MiB buffered, whatever the file size. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+function isMissing(error) {
+    const code = (0,errors/* errorCode */.CA)(error);
+    return code === 'NotFound' || code === 'NoSuchKey' || (0,errors/* httpStatus */.nG)(error) === 404;
+}
+function accessDenied(bucket, key, owner, error) {
+    const ownerHint = owner ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).` : '';
+    return new errors/* ActionError */.lZ(`Checking s3://${bucket}/${key} was denied (403). The role needs s3:GetObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')} ` +
+        `and s3:ListBucket on arn:aws:s3:::${bucket} (without ListBucket, S3 answers 403 instead of 404 for an object that does not exist), ` +
+        `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
+}
+/** The object's size (and recorded sha256) when it exists, undefined when it does not. */
+async function headObject(s3, bucket, key, expectedBucketOwner) {
+    try {
+        const head = await s3.send(new client_s3_dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }));
+        return { bytes: head.ContentLength ?? 0, ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}) };
+    }
+    catch (error) {
+        if (isMissing(error))
+            return undefined;
+        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'Forbidden' || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw accessDenied(bucket, key, expectedBucketOwner, error);
+        }
+        if ((0,errors/* errorCode */.CA)(error) === 'NoSuchBucket')
+            throw new errors/* ActionError */.lZ(`Input 's3-bucket': bucket ${bucket} does not exist (or is in another region).`);
+        throw error;
+    }
+}
+/** Logs progress each time another quarter of a large upload is done. Pure bookkeeping, no timers. */
+function progressReporter(total, log) {
+    let quartersLogged = 0;
+    return (loaded) => {
+        if (total <= 0)
+            return;
+        const done = Math.min(loaded, total);
+        const quarters = Math.floor((done * 4) / total);
+        if (quarters <= quartersLogged)
+            return;
+        quartersLogged = quarters;
+        log(`  uploaded ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / total)}%)`);
+    };
+}
+/**
+ * Uploads `file` to s3://bucket/key unless an object of the same size is already there.
+ * Multipart with bounded concurrency for large files, SSE (AES256), a SHA-256 checksum that S3
+ * verifies, and the content's sha256 in the object metadata.
+ */
+async function uploadContentAddressed(s3, options) {
+    const { bucket, key, file, logger } = options;
+    const bytes = (await promises_.stat(file)).size;
+    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
+    const sameContent = existing && existing.bytes === bytes && (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
+    if (sameContent) {
+        logger.info(`s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`);
+        return { uploaded: false, key, bytes };
+    }
+    if (existing) {
+        logger.warning(`s3://${bucket}/${key} exists but differs (${existing.bytes} bytes${existing.sha256 ? `, sha256 ${existing.sha256}` : ''}; ` +
+            `the file has ${bytes} bytes, sha256 ${options.sha256Hex}): uploading it again.`);
+    }
+    logger.info(`Uploading ${formatBytes(bytes)} to s3://${bucket}/${key}`);
+    const report = progressReporter(bytes, (message) => logger.info(message));
+    const upload = new lib_storage_dist_cjs/* Upload */._({
+        client: s3,
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+        leavePartsOnError: false,
+        params: {
+            Bucket: bucket,
+            Key: key,
+            Body: (0,external_node_fs_.createReadStream)(file),
+            ContentLength: bytes,
+            ContentType: options.contentType ?? 'application/zip',
+            ServerSideEncryption: 'AES256',
+            ChecksumAlgorithm: 'SHA256',
+            Metadata: { sha256: options.sha256Hex },
+            ExpectedBucketOwner: options.expectedBucketOwner,
+        },
+    });
+    if (bytes > PART_SIZE)
+        upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
+    try {
+        await upload.done();
+    }
+    catch (error) {
+        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
+        }
+        throw error;
+    }
+    return { uploaded: true, key, bytes };
+}
+
+;// CONCATENATED MODULE: ./src/build/layer-key.ts
+
+
+
+
+/**
+ * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
+ * layer's content. Two runs with the same key reuse the same published layer version; anything
+ * that may change the installed files changes the key.
+ *
+ * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
+ * so that layers built the old way are not reused.
+ */
+const LAYER_KEY_FORMAT = 1;
+/** Prefix of the description of every layer version this action publishes. */
+const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
+const MAX_DESCRIPTION = 256;
+/**
+ * pip's view of a requirements file, normalised so that edits that do not change its meaning
+ * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
+ * Order is kept: pip resolves in file order and options may depend on it.
+ */
+function normaliseRequirements(text) {
+    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
+    const lines = [];
+    for (const raw of joined.split('\n')) {
+        // pip: a comment starts at a `#` at the start of the line or after whitespace
+        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
+        const line = raw.replace(/(^|\s)#.*$/, '').trim().replace(/\s+/g, ' ');
+        if (line)
+            lines.push(line);
+    }
+    return lines;
+}
+const FILE_OPTIONS = [
+    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
+    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
+];
+const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
+const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
+/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
+function isLocalPath(value) {
+    if (/^file:/i.test(value))
+        return true;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+        return false;
+    return value.startsWith('./') || value.startsWith('../') || value.startsWith('/') || value === '.' || value === '..';
+}
+function stripFileScheme(value) {
+    return value.replace(/^file:(\/\/)?/i, '');
+}
+/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
+function parseReference(line) {
+    for (const [pattern, kind] of FILE_OPTIONS) {
+        const match = pattern.exec(line);
+        if (match)
+            return { kind, target: match[1].trim() };
+    }
+    const links = FIND_LINKS.exec(line);
+    if (links) {
+        const target = links[1].trim();
+        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target) ? { kind: 'find-links', target: stripFileScheme(target) } : undefined;
+    }
+    const editable = EDITABLE.exec(line);
+    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
+    if (candidate && isLocalPath(candidate))
+        return { kind: 'local-package', target: stripFileScheme(candidate) };
+    return undefined;
+}
+/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
+function pipArgReferences(pipArgs) {
+    const refs = [];
+    for (let i = 0; i < pipArgs.length; i++) {
+        const arg = pipArgs[i];
+        const next = pipArgs[i + 1];
+        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
+        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
+        if (takesValue)
+            i++;
+        if (!/^-/.test(line))
+            continue;
+        const ref = parseReference(line);
+        if (ref)
+            refs.push(ref);
+    }
+    return refs;
+}
+/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
+function computeLayerKey(material) {
+    const canonical = {
+        format: LAYER_KEY_FORMAT,
+        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
+        local: [...material.localSources].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+        runtime: material.runtime,
+        architecture: material.architecture,
+        build: material.build,
+        buildImage: material.build === 'docker' ? material.buildImage : null,
+        pipArgs: [...material.pipArgs],
+        slim: material.slim,
+    };
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
+function layerDescription(fields) {
+    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
+    if (fields.unzippedBytes !== undefined)
+        parts.push(`unzipped=${fields.unzippedBytes}`);
+    if (fields.runtime)
+        parts.push(fields.runtime);
+    if (fields.architecture)
+        parts.push(fields.architecture);
+    const text = parts.join(' ');
+    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
+}
+/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
+function parseLayerDescription(description) {
+    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
+        return undefined;
+    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
+    if (!key)
+        return undefined;
+    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
+    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
+}
+const SKIP_IN_LOCAL_TREES = new Set(['.git', '__pycache__', 'build', 'dist', '.tox', '.venv', 'node_modules', '.mypy_cache', '.pytest_cache']);
+async function readText(file, referencedFrom) {
+    try {
+        return await promises_.readFile(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
+        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
+    }
+}
+/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
+async function digestLocalPath(target, topLevelOnly) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let stat;
+    try {
+        stat = await promises_.stat(target);
+    }
+    catch {
+        return 'missing';
+    }
+    if (stat.isFile()) {
+        hash.update(await promises_.readFile(target));
+        return hash.digest('hex');
+    }
+    const files = [];
+    const walk = async (dir, rel) => {
+        const entries = await promises_.readdir(dir, { withFileTypes: true });
+        for (const entry of entries) {
+            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                if (!topLevelOnly && !SKIP_IN_LOCAL_TREES.has(entry.name) && !entry.name.endsWith('.egg-info')) {
+                    await walk(external_node_path_.join(dir, entry.name), childRel);
+                }
+            }
+            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
+                files.push(childRel);
+            }
+        }
+    };
+    await walk(target, '');
+    files.sort();
+    for (const rel of files) {
+        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
+        hash.update(`${rel}\0${content.length}\0`);
+        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
+    }
+    return hash.digest('hex');
+}
+/**
+ * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
+ * that names it, as pip does), and digests the local folders it installs from, so the key changes
+ * when a wheel in `--find-links ./wheels` or a local package changes.
+ */
+async function gatherRequirements(options) {
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+    const files = [];
+    const local = new Map();
+    const seen = new Set();
+    const addLocal = async (ref, baseDir) => {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            return;
+        const abs = external_node_path_.resolve(baseDir, ref.target);
+        const key = `${ref.kind}:${rel(abs)}`;
+        if (local.has(key))
+            return;
+        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
+    };
+    const visit = async (file, referencedFrom) => {
+        const abs = external_node_path_.resolve(file);
+        if (seen.has(abs))
+            return;
+        seen.add(abs);
+        const lines = normaliseRequirements(await readText(abs, referencedFrom));
+        files.push({ path: rel(abs), lines });
+        for (const line of lines) {
+            const ref = parseReference(line);
+            if (!ref)
+                continue;
+            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                    continue; // a URL: its text is already in the key
+                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
+            }
+            else {
+                await addLocal(ref, external_node_path_.dirname(abs));
+            }
+        }
+    };
+    await visit(options.requirementsPath, undefined);
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
+        }
+        else {
+            await addLocal(ref, root);
+        }
+    }
+    return { files, localSources: [...local.values()] };
+}
+
+;// CONCATENATED MODULE: ./src/build/layer-cache.ts
+
+
+
+
+function retryOptions(deps, what) {
+    return {
+        sleep: deps.sleep,
+        onRetry: (error, attempt, delayMs) => deps.logger?.info(`${what}: ${(0,errors/* errorMessage */.gJ)(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`),
+    };
+}
+function notFound(error) {
+    return (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException' || (0,errors/* httpStatus */.nG)(error) === 404;
+}
+/** Looks for a version of `layerName` whose description carries `key`; the newest one wins. */
+async function findCachedLayer(lambda, layerName, key, deps = {}) {
+    let marker;
+    let best;
+    do {
+        let page;
+        try {
+            page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), retryOptions(deps, `ListLayerVersions ${layerName}`));
+        }
+        catch (error) {
+            if (notFound(error))
+                return undefined;
+            if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
+                throw new errors/* ActionError */.lZ(`Listing the versions of layer ${layerName} was denied: the role needs lambda:ListLayerVersions (and lambda:PublishLayerVersion, lambda:GetLayerVersion) on arn:aws:lambda:*:*:layer:${layerName}. ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+            throw error;
+        }
+        for (const item of page.LayerVersions ?? []) {
+            if (parseLayerDescription(item.Description)?.key !== key)
+                continue;
+            if (!best || (item.Version ?? 0) > (best.Version ?? 0))
+                best = item;
+        }
+        marker = page.NextMarker;
+    } while (marker);
+    if (!best?.LayerVersionArn)
+        return undefined;
+    const parsed = parseLayerDescription(best.Description);
+    return {
+        layerVersionArn: best.LayerVersionArn,
+        version: best.Version ?? 0,
+        ...(parsed?.unzippedBytes !== undefined ? { unzippedBytes: parsed.unzippedBytes } : {}),
+    };
+}
+/** Publishes a layer version from the uploaded zip, with the runtime, architecture and key; retried on throttling. */
+async function publishLayer(lambda, options, deps = {}) {
+    const description = options.description ??
+        layerDescription({ key: options.key, unzippedBytes: options.unzippedBytes, runtime: options.runtime, architecture: options.architecture });
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
+        LayerName: options.layerName,
+        Description: description,
+        Content: { S3Bucket: options.s3Bucket, S3Key: options.s3Key },
+        CompatibleRuntimes: [options.runtime],
+        CompatibleArchitectures: [options.architecture],
+    })), retryOptions(deps, `PublishLayerVersion ${options.layerName}`)).catch((error) => {
+        if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
+            throw new errors/* ActionError */.lZ(`Publishing layer ${options.layerName} was denied: the role needs lambda:PublishLayerVersion on the layer and s3:GetObject on s3://${options.s3Bucket}/${options.s3Key}. ${(0,errors/* errorMessage */.gJ)(error)}`);
+        }
+        throw error;
+    });
+    if (!response.LayerVersionArn)
+        throw new errors/* ActionError */.lZ(`PublishLayerVersion for ${options.layerName} returned no LayerVersionArn.`);
+    return { layerVersionArn: response.LayerVersionArn, version: response.Version ?? 0, codeSize: response.Content?.CodeSize };
+}
+
+;// CONCATENATED MODULE: ./src/build/layer-pip.ts
+
+
+
+
+/**
+ * `build: pip`: the host's pip downloads binary wheels for Lambda's platform and Python instead of
+ * running in a build image. For runners without Docker. Only packages that publish manylinux wheels
+ * can be installed this way; the error names the first one that does not.
+ */
+const AMAZON_LINUX_2_GLIBC = 26; // python3.9 - python3.11
+const AMAZON_LINUX_2023_GLIBC = 34; // python3.12 and later
+/** The glibc minor version of the OS a Lambda Python runtime runs on. */
+function runtimeGlibcMinor(runtime) {
+    const [major, minor] = layer_docker_runtimePythonVersion(runtime).split('.').map(Number);
+    return major > 3 || minor >= 12 ? AMAZON_LINUX_2023_GLIBC : AMAZON_LINUX_2_GLIBC;
+}
+/**
+ * The `--platform` tags pip may pick for the runtime: every manylinux_2_N the runtime's glibc
+ * supports (newest first), then manylinux2014 (which pip widens to manylinux2010/1). pip does not
+ * widen a manylinux_2_N tag by itself, so without the list a wheel tagged only manylinux_2_28
+ * would be missed on python3.12+.
+ */
+function pipPlatforms(runtime, architecture) {
+    const arch = architecture === 'arm64' ? 'aarch64' : 'x86_64';
+    const platforms = [];
+    for (let minor = runtimeGlibcMinor(runtime); minor >= 17; minor--)
+        platforms.push(`manylinux_2_${minor}_${arch}`);
+    platforms.push(`manylinux2014_${arch}`);
+    return platforms;
+}
+/** Arguments after `python`: `-m pip install ...` for Lambda's platform. Pure. */
+function pipInstallArgs(options) {
+    const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-compile', '-r', options.requirementsFile, '-t', options.target];
+    for (const platform of pipPlatforms(options.runtime, options.architecture))
+        args.push('--platform', platform);
+    args.push('--only-binary=:all:', '--python-version', layer_docker_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
+    return args;
+}
+/** The package pip could not find a binary wheel for, from its output; undefined when that is not the failure. */
+function missingWheel(output) {
+    const match = /No matching distribution found for\s+(\S+)/.exec(output) ?? /Could not find a version that satisfies the requirement\s+(\S+)/.exec(output);
+    if (!match)
+        return undefined;
+    const requirement = match[1].replace(/[.,]$/, '');
+    const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(requirement)?.[0] ?? requirement;
+    return { requirement, name };
+}
+/** Installs the requirements with the host's pip for Lambda's platform; cwd is the requirements folder. */
+async function installWithHostPip(options) {
+    const { run, logger } = options;
+    const target = external_node_path_.join(options.outDir, 'python');
+    await promises_.mkdir(target, { recursive: true });
+    const requirementsFile = external_node_path_.basename(options.requirementsPath);
+    const args = pipInstallArgs({ requirementsFile, target, runtime: options.runtime, architecture: options.architecture, pipArgs: options.pipArgs });
+    logger.info(describeCommand(options.python, args));
+    const tail = tailKeeper(25);
+    let result;
+    try {
+        result = await run(options.python, args, {
+            cwd: external_node_path_.dirname(options.requirementsPath),
+            env: { ...(options.env ?? process.env), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+            onLine: (line) => {
+                tail.push(line);
+                logger.info(line);
+            },
+        });
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`build: pip needs a Python with pip on the runner ('${options.python}' could not be run: ${String(error.message ?? error)}). Add actions/setup-python, or use build: docker.`);
+    }
+    if (result.exitCode === 0)
+        return;
+    const output = `${result.stdout}\n${result.stderr}`;
+    const missing = missingWheel(output);
+    const platform = `${pipPlatforms(options.runtime, options.architecture)[0]} (or older manylinux)`;
+    const python = `CPython ${layer_docker_runtimePythonVersion(options.runtime)}`;
+    if (missing) {
+        throw new errors/* ActionError */.lZ(`build: pip could not install ${requirementsFile}: package ${missing.name} (${missing.requirement}) has no binary wheel for ${platform} / ${python} ` +
+            `(or it is not on the configured index). build: pip only installs pre-built wheels; use build: docker to build it from source in the Lambda build image, ` +
+            `or pin a version that publishes manylinux wheels.\nLast lines of pip's output:\n${tail.text()}`);
+    }
+    const hints = pipFailureHints(output);
+    throw new errors/* ActionError */.lZ(`pip install -r ${requirementsFile} failed (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
+        `Last lines of pip's output:\n${tail.text() || output.trim().split('\n').slice(-25).join('\n')}${hints.length ? `\n${hints.join('\n')}` : ''}`);
+}
+
+;// CONCATENATED MODULE: ./src/build/slim.ts
+
+
+const TEST_DIRS = new Set(['tests', 'test']);
+function parentOf(p) {
+    const index = p.lastIndexOf('/');
+    return index < 0 ? '' : p.slice(0, index);
+}
+function baseName(p) {
+    return p.slice(p.lastIndexOf('/') + 1);
+}
+function isUnder(p, dir) {
+    return p.startsWith(`${dir}/`);
+}
+/**
+ * What slimming removes from a tree (paths relative to the folder that holds the packages, i.e.
+ * `python/`). Pure: decided from the listing alone. Folders are returned once, not their content.
+ */
+function planSlim(entries) {
+    const dirs = entries.filter((e) => e.type === 'dir').map((e) => e.path).sort();
+    const files = entries.filter((e) => e.type === 'file');
+    const removals = [];
+    const removedDirs = new Set();
+    const covered = (p) => {
+        for (let dir = p; dir; dir = parentOf(dir))
+            if (removedDirs.has(dir))
+                return true;
+        return false;
+    };
+    // Folders that hold Python source somewhere below them.
+    const withPython = new Set();
+    for (const file of files) {
+        if (!file.path.endsWith('.py'))
+            continue;
+        for (let dir = parentOf(file.path); dir && !withPython.has(dir); dir = parentOf(dir))
+            withPython.add(dir);
+    }
+    for (const dir of dirs) {
+        if (covered(dir))
+            continue;
+        const name = baseName(dir);
+        const top = dir.split('/')[0];
+        const depth = dir.split('/').length;
+        if (depth === 1 && name.endsWith('-stubs')) {
+            removals.push({ path: dir, type: 'dir', rule: 'stub-package' });
+            removedDirs.add(dir);
+        }
+        else if (depth >= 2 && TEST_DIRS.has(name) && !top.endsWith('.dist-info') && withPython.has(dir)) {
+            removals.push({ path: dir, type: 'dir', rule: 'tests' });
+            removedDirs.add(dir);
+        }
+    }
+    const removedFiles = new Set();
+    for (const file of files) {
+        if (file.path.endsWith('.pyi') && !file.path.split('/')[0].endsWith('.dist-info') && !covered(file.path)) {
+            removals.push({ path: file.path, type: 'file', rule: 'stubs' });
+            removedFiles.add(file.path);
+        }
+    }
+    // __pycache__ folders with no source left beside them (after the removals above, or never shipped).
+    const foldersWithSource = new Set();
+    for (const file of files) {
+        if (file.path.endsWith('.py') && !removedFiles.has(file.path) && !covered(file.path))
+            foldersWithSource.add(parentOf(file.path));
+    }
+    for (const dir of dirs) {
+        if (baseName(dir) !== '__pycache__' || covered(dir))
+            continue;
+        if (!foldersWithSource.has(parentOf(dir))) {
+            removals.push({ path: dir, type: 'dir', rule: 'orphan-bytecode' });
+            removedDirs.add(dir);
+        }
+    }
+    return removals.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+/** Lists a folder recursively (symbolic links are listed as files and never followed). */
+async function listTree(root) {
+    const entries = [];
+    const walk = async (dir, rel) => {
+        for (const entry of await promises_.readdir(dir, { withFileTypes: true })) {
+            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+            const full = external_node_path_.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                entries.push({ path: childRel, type: 'dir', size: 0 });
+                await walk(full, childRel);
+            }
+            else {
+                entries.push({ path: childRel, type: 'file', size: (await promises_.lstat(full)).size });
+            }
+        }
+    };
+    await walk(root, '');
+    return entries;
+}
+/** Applies the slim rules to a folder of installed packages and reports what it saved. */
+async function slimTree(root) {
+    const entries = await listTree(root);
+    const removals = planSlim(entries);
+    const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
+    const files = entries.filter((e) => e.type === 'file');
+    for (const removal of removals) {
+        const affected = removal.type === 'file' ? files.filter((f) => f.path === removal.path) : files.filter((f) => isUnder(f.path, removal.path));
+        const bytes = affected.reduce((sum, f) => sum + f.size, 0);
+        const tally = (result.byRule[removal.rule] ??= { files: 0, bytes: 0 });
+        tally.files += affected.length;
+        tally.bytes += bytes;
+        result.removedFiles += affected.length;
+        result.bytesSaved += bytes;
+        await promises_.rm(external_node_path_.join(root, ...removal.path.split('/')), { recursive: true, force: true });
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/build/layer.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The dependency layer step: key -> cache lookup -> build (docker or host pip) -> slim ->
+ * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
+ * the lookup: no Docker run, no upload, no PublishLayerVersion.
+ */
+/** Lambda's limit on the unzipped size of a function and all its layers. */
+const UNZIPPED_LIMIT_BYTES = 262_144_000;
+/** Where Lambda extracts layers; packages live in /opt/python. */
+const LAYER_PYTHON_DIR = '/opt/python';
+/** `<prefix>/layers/<sha256>.zip`. Pure. */
+function layerS3Key(s3Prefix, sha256Hex) {
+    const prefix = s3Prefix.replace(/^\/+|\/+$/g, '');
+    return `${prefix ? `${prefix}/` : ''}layers/${sha256Hex}.zip`;
+}
+/** Sizes per top-level package (a package and its .dist-info / .libs folders counted together). Pure. */
+function largestPackages(files, count = 5) {
+    const sizes = new Map();
+    for (const file of files) {
+        const top = file.zipPath.split('/')[1] ?? file.zipPath;
+        const name = top.replace(/-[^-]+\.(dist-info|data)$/, '').replace(/\.libs$/, '').replace(/\.py$/, '').toLowerCase().replace(/-/g, '_');
+        sizes.set(name, (sizes.get(name) ?? 0) + file.size);
+    }
+    return [...sizes.entries()]
+        .map(([name, bytes]) => ({ name, bytes }))
+        .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1))
+        .slice(0, count);
+}
+/** The error for a layer over Lambda's unzipped limit, with the numbers and what to do. Pure. */
+function layerTooLargeMessage(unzippedBytes, largest, slim) {
+    const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
+    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
+        `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
+        `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
+        `load large models from S3 at run time, or use a container image (10 GB limit).`);
+}
+/** Every file under `root` as a zip entry under `python/...`; symlinks are followed only inside the tree. */
+async function collectLayerFiles(root) {
+    const files = [];
+    const realRoot = await promises_.realpath(root);
+    const walk = async (dir, rel) => {
+        for (const entry of await promises_.readdir(dir, { withFileTypes: true })) {
+            const full = external_node_path_.join(dir, entry.name);
+            const zipPath = rel ? `${rel}/${entry.name}` : entry.name;
+            let stat = await promises_.lstat(full);
+            if (stat.isSymbolicLink()) {
+                const target = await promises_.realpath(full).catch(() => undefined);
+                if (!target || !(target === realRoot || target.startsWith(realRoot + external_node_path_.sep))) {
+                    throw new errors/* ActionError */.lZ(`The installed package file ${zipPath} is a symbolic link that points outside the layer (${target ?? 'missing target'}).`);
+                }
+                stat = await promises_.stat(full);
+            }
+            if (stat.isDirectory())
+                await walk(full, zipPath);
+            else if (stat.isFile())
+                files.push({ zipPath, absPath: full, size: stat.size, mode: stat.mode & 0o111 ? 0o755 : 0o644 });
+        }
+    };
+    await walk(root, '');
+    return files;
+}
+async function buildTree(options, deps, buildDir) {
+    const { logger, run } = deps;
+    const requirementsPath = options.requirementsPath;
+    const pythonDir = external_node_path_.join(buildDir, 'python');
+    const user = deps.user === null ? undefined : (deps.user ?? currentUser());
+    const env = deps.env ?? process.env;
+    const python = options.python ?? 'python3';
+    if (options.build === 'docker') {
+        await ensureImage({ run, image: options.buildImage, platform: dockerPlatform(options.architecture), logger });
+        await installInDocker({
+            run,
+            logger,
+            image: options.buildImage,
+            architecture: options.architecture,
+            runtime: options.runtime,
+            requirementsPath,
+            outDir: buildDir,
+            pipArgs: options.pipArgs,
+            user,
+            env,
+        });
+    }
+    else {
+        await installWithHostPip({ run, logger, python, runtime: options.runtime, architecture: options.architecture, requirementsPath, outDir: buildDir, pipArgs: options.pipArgs, env });
+    }
+    await promises_.mkdir(pythonDir, { recursive: true });
+    let slim;
+    if (options.slim) {
+        slim = await slimTree(pythonDir);
+        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+    }
+    let report;
+    let bytecode;
+    if (options.build === 'docker') {
+        report = await compileTreeInDocker({
+            run,
+            logger,
+            image: options.buildImage,
+            architecture: options.architecture,
+            runtime: options.runtime,
+            outDir: buildDir,
+            subdir: 'python',
+            lambdaDir: LAYER_PYTHON_DIR,
+            user,
+        });
+    }
+    else {
+        const wanted = layer_docker_runtimePythonVersion(options.runtime);
+        const host = await hostPythonVersion(run, python);
+        if (host === wanted) {
+            report = await compileTreeOnHost({ run, logger, python, runtime: options.runtime, dir: pythonDir, lambdaDir: LAYER_PYTHON_DIR });
+        }
+        else {
+            const dropped = await dropBytecode(pythonDir);
+            const skipped = `host Python is ${host ?? 'not available'} but ${options.runtime} is Python ${wanted}: the layer ships without .pyc ` +
+                `(removed ${dropped.removedFiles}), so Lambda compiles its modules on every cold start. Use build: docker, or set up Python ${wanted} on the runner.`;
+            logger.warning(skipped);
+            bytecode = { compiled: 0, skipped };
+            return { bytecode, slim };
+        }
+    }
+    bytecode = { compiled: report.compiled, python: report.python, ...(report.failed.length ? { failed: report.failed } : {}) };
+    logger.info(`Compiled ${report.compiled} modules to hash-based .pyc for Python ${report.python}.`);
+    if (report.failed.length) {
+        logger.warning(`${report.failed.length} .py files in the layer do not compile (they cannot be imported either): ${report.failed.slice(0, 5).join(', ')}${report.failed.length > 5 ? ', ...' : ''}`);
+    }
+    return { bytecode, slim };
+}
+/** Everything up to a zip on disk (or a cache hit). No AWS writes: safe for dry runs. */
+async function prepareLayer(options, deps) {
+    const { logger, clock } = deps;
+    if (!options.requirementsPath) {
+        logger.info('No requirements file: no dependency layer.');
+        return { status: 'none' };
+    }
+    const material = await gatherRequirements({ requirementsPath: options.requirementsPath, pipArgs: options.pipArgs });
+    const key = computeLayerKey({
+        ...material,
+        runtime: options.runtime,
+        architecture: options.architecture,
+        build: options.build,
+        buildImage: options.buildImage,
+        pipArgs: options.pipArgs,
+        slim: options.slim,
+    });
+    logger.info(`Layer key ${key} (requirements, runtime ${options.runtime}, ${options.architecture}, ${options.build === 'docker' ? options.buildImage : 'host pip'}, pip-args, slim=${options.slim}).`);
+    const hit = await findCachedLayer(deps.lambda, options.layerName, key, { sleep: clock.sleep, logger });
+    if (hit) {
+        logger.info(`Layer ${options.layerName} version ${hit.version} already has this key: reusing ${hit.layerVersionArn} (no build, no upload, no publish).`);
+        return { status: 'cached', key, layerVersionArn: hit.layerVersionArn, ...(hit.unzippedBytes !== undefined ? { unzippedBytes: hit.unzippedBytes } : {}) };
+    }
+    const layerDir = external_node_path_.join(options.workDir, 'layer');
+    const buildDir = external_node_path_.join(layerDir, 'build');
+    await promises_.rm(layerDir, { recursive: true, force: true });
+    await promises_.mkdir(buildDir, { recursive: true });
+    const started = clock.now();
+    const { bytecode, slim } = await buildTree(options, deps, buildDir);
+    const files = await collectLayerFiles(buildDir);
+    const unzipped = files.reduce((sum, f) => sum + f.size, 0);
+    const largest = largestPackages(files);
+    if (unzipped > UNZIPPED_LIMIT_BYTES)
+        throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
+    const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
+    logger.info(`Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
+    return { status: 'ready', key, zip, s3Key: layerS3Key(options.s3Prefix, zip.sha256Hex), slim, bytecode, largest };
+}
+/** Uploads and publishes a prepared layer (or reports what would be done, in a dry run). */
+async function releaseLayer(prepared, options, deps) {
+    if (prepared.status === 'none')
+        return { status: 'none' };
+    if (prepared.status === 'cached') {
+        return { status: 'cached', key: prepared.key, layerVersionArn: prepared.layerVersionArn, unzippedBytes: prepared.unzippedBytes };
+    }
+    const { zip, s3Key, key } = prepared;
+    const base = {
+        status: 'planned',
+        key,
+        unzippedBytes: zip.unzippedBytes,
+        zippedBytes: zip.zippedBytes,
+        sha256Hex: zip.sha256Hex,
+        s3Key,
+        uploaded: false,
+        slim: prepared.slim,
+        slimSaved: prepared.slim?.bytesSaved,
+        bytecode: prepared.bytecode,
+        largest: prepared.largest,
+        zipPath: zip.path,
+    };
+    if (options.dryRun) {
+        deps.logger.info(`Dry run: would upload s3://${options.s3Bucket}/${s3Key} and publish a new version of layer ${options.layerName}.`);
+        return base;
+    }
+    const upload = await uploadContentAddressed(deps.s3, {
+        bucket: options.s3Bucket,
+        key: s3Key,
+        file: zip.path,
+        sha256Hex: zip.sha256Hex,
+        expectedBucketOwner: options.expectedBucketOwner,
+        logger: deps.logger,
+    });
+    const published = await publishLayer(deps.lambda, {
+        layerName: options.layerName,
+        s3Bucket: options.s3Bucket,
+        s3Key,
+        runtime: options.runtime,
+        architecture: options.architecture,
+        key,
+        unzippedBytes: zip.unzippedBytes,
+    }, { sleep: deps.clock.sleep, logger: deps.logger });
+    deps.logger.info(`Published ${published.layerVersionArn}.`);
+    return { ...base, status: 'built', uploaded: upload.uploaded, layerVersionArn: published.layerVersionArn };
+}
+/** The whole layer step. */
+async function buildLayer(options, deps) {
+    return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
+}
+
+;// CONCATENATED MODULE: ./src/build/limits.ts
+
+/**
+ * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
+ * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
+ * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
+ * go through S3, not a direct 50 MB upload.
+ */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
+const LAMBDA_MAX_LAYERS = 5;
+const CONTAINER_IMAGE_LIMIT = '10 GB';
+const MB = 1_048_576;
+/** An overflow of Lambda's limits: the message has the numbers and what to do. */
+class LambdaSizeLimitError extends errors/* ActionError */.lZ {
+    report;
+    name = 'LambdaSizeLimitError';
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** Pure: the per-part report (for the job summary), whether or not it fits. */
+function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
+    const reports = parts.map((part) => ({ name: part.name, kind: part.kind, bytes: part.bytes, share: part.bytes / limitBytes }));
+    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+    return {
+        limitBytes,
+        totalBytes,
+        headroomBytes: limitBytes - totalBytes,
+        share: totalBytes / limitBytes,
+        ok: totalBytes <= limitBytes,
+        parts: reports,
+        ...(largest ? { largest } : {}),
+    };
+}
+/** "262,144,000 bytes (250.0 MB)" */
+function bytesAndMb(bytes) {
+    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
+}
+function percent(share) {
+    return `${(share * 100).toFixed(1)}%`;
+}
+/** Pure: the advice lines, most relevant first. */
+function limitAdvice(parts, report, options = {}) {
+    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
+    const model = modelBytes > 0
+        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
+        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
+    const slim = options.slim === false
+        ? "Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB)."
+        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
+    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
+    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
+}
+/**
+ * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
+ * (or when there are more layers than Lambda allows); returns the report otherwise.
+ */
+function checkLambdaLimits(parts, options = {}) {
+    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
+    const layerCount = parts.filter((part) => part.kind === 'layer').length;
+    if (layerCount > LAMBDA_MAX_LAYERS) {
+        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
+    }
+    if (report.ok)
+        return report;
+    const lines = [
+        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
+            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
+        'Sizes (unzipped):',
+    ];
+    for (const part of report.parts) {
+        const largest = part === report.largest ? '  <- largest' : '';
+        const source = parts.find((candidate) => candidate.name === part.name);
+        const model = source?.modelBytes ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB` : '';
+        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
+    }
+    lines.push('What to do:');
+    for (const advice of limitAdvice(parts, report, options))
+        lines.push(`  - ${advice}`);
+    throw new LambdaSizeLimitError(lines.join('\n'), report);
+}
+
+;// CONCATENATED MODULE: ./src/release/change.ts
+/** What the release must do, from what is deployed now. Pure. */
+function decideChange(inputs) {
+    if (!inputs.fn.exists)
+        return { kind: 'create' };
+    const code = inputs.fn.codeSha256 !== inputs.codeSha256;
+    const config = inputs.configChanges !== undefined;
+    if (code || config)
+        return { kind: 'update', code, config };
+    const served = inputs.servedVersion;
+    const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
+    if (aliasSettled && served?.exists && served.codeSha256 === inputs.codeSha256 && sameLayers(served.layers, inputs.fn.layers)) {
+        return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
+    }
+    return { kind: 'publish-only' };
+}
+function sameLayers(a, b) {
+    return a.length === b.length && a.every((arn, i) => arn === b[i]);
+}
+
+;// CONCATENATED MODULE: ./src/release/function.ts
+
+
+
+const function_retry = (what, options) => ({
+    attempts: 6,
+    baseDelayMs: 1000,
+    isRetryable: retry/* isTransient */.dg,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
+});
+function toFunctionState(config) {
+    return {
+        exists: true,
+        arn: config.FunctionArn,
+        codeSha256: config.CodeSha256,
+        layers: (config.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),
+        runtime: config.Runtime,
+        handler: config.Handler,
+        architecture: config.Architectures?.[0] ?? 'x86_64',
+        memorySize: config.MemorySize,
+        timeout: config.Timeout,
+        environment: { ...(config.Environment?.Variables ?? {}) },
+        description: config.Description,
+        revisionId: config.RevisionId,
+    };
+}
+async function readFunction(lambda, name, options = {}, qualifier) {
+    try {
+        const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
+        return toFunctionState(config);
+    }
+    catch (error) {
+        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+            return { exists: false, layers: [], environment: {} };
+        throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
+function desiredLayers(current, layerName, layerArn) {
+    const ours = (arn) => arn.split(':')[6] === layerName;
+    const others = current.filter((arn) => !ours(arn));
+    return layerArn ? [...others, layerArn] : others;
+}
+/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
+function configChanges(current, desired) {
+    const changes = {};
+    const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
+    if (layers.join('\n') !== current.layers.join('\n'))
+        changes.Layers = layers;
+    if (desired.runtime !== current.runtime)
+        changes.Runtime = desired.runtime;
+    if (desired.handler !== current.handler)
+        changes.Handler = desired.handler;
+    if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
+        changes.MemorySize = desired.memorySize;
+    if (desired.timeout !== undefined && desired.timeout !== current.timeout)
+        changes.Timeout = desired.timeout;
+    if (desired.description !== undefined && desired.description !== current.description)
+        changes.Description = desired.description;
+    if (desired.environment) {
+        const merged = { ...current.environment, ...desired.environment };
+        const same = Object.keys(merged).length === Object.keys(current.environment).length && Object.entries(merged).every(([k, v]) => current.environment[k] === v);
+        if (!same)
+            changes.Environment = { Variables: merged };
+    }
+    return Object.keys(changes).length > 0 ? changes : undefined;
+}
+function missingFunctionError(name) {
+    return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
+        'with `execution-role` to let this action create it.');
+}
+async function createFunction(lambda, request, options = {}) {
+    const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+        FunctionName: request.functionName,
+        Role: request.role,
+        Runtime: request.runtime,
+        Handler: request.handler,
+        Architectures: [request.architecture],
+        Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
+        Layers: request.layerArn ? [request.layerArn] : undefined,
+        MemorySize: request.memorySize,
+        Timeout: request.timeout,
+        Environment: request.environment ? { Variables: request.environment } : undefined,
+        Description: request.description,
+        Publish: false,
+    })), 
+    // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
+    {
+        ...function_retry('CreateFunction', options),
+        isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || /cannot be assumed by Lambda/i.test((0,errors/* errorMessage */.gJ)(error)),
+    }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not create function '${request.functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
+    return toFunctionState(config);
+}
+async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({ FunctionName: name, S3Bucket: s3Bucket, S3Key: s3Key, Publish: false })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    await waitForUpdate(lambda, name, 'the code update', options);
+    return response.CodeSha256;
+}
+async function updateConfiguration(lambda, name, changes, options = {}) {
+    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), function_retry('UpdateFunctionConfiguration', options)).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    await waitForUpdate(lambda, name, 'the configuration update', options);
+}
+/**
+ * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
+ * between our update and this call, so the version we smoke-test is the bundle we built.
+ */
+async function publishVersion(lambda, name, codeSha256, description, options = {}) {
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({ FunctionName: name, CodeSha256: codeSha256, Description: description.slice(0, 256) })), function_retry('PublishVersion', options)).catch((error) => {
+        if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' && /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
+            throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
+        }
+        throw new errors/* ActionError */.lZ(`Could not publish a version of '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    if (!response.Version || response.Version === '$LATEST')
+        throw new errors/* ActionError */.lZ(`PublishVersion of '${name}' returned no version number.`);
+    if (response.CodeSha256 && response.CodeSha256 !== codeSha256) {
+        throw new errors/* ActionError */.lZ(`Published version ${response.Version} of '${name}' has CodeSha256 ${response.CodeSha256}, not the bundle's ${codeSha256}.`);
+    }
+    return { version: response.Version, arn: response.FunctionArn ?? '', codeSha256: response.CodeSha256 ?? codeSha256 };
+}
+async function waitForUpdate(lambda, name, what, options) {
+    let waitError;
+    try {
+        await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
+    }
+    catch (error) {
+        waitError = error;
+    }
+    const after = await readFunctionRaw(lambda, name).catch(() => undefined);
+    if (after?.LastUpdateStatus === 'Failed') {
+        throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
+    }
+    if (waitError)
+        throw waitError;
+}
+async function readFunctionRaw(lambda, name) {
+    return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
+}
+async function waitFor(what, name, options, waiter, lambda) {
+    const maxWaitTime = options.waitSeconds ?? 600;
+    try {
+        const result = await waiter({ client: lambda, maxWaitTime, minDelay: 1, maxDelay: 5 });
+        if (result.state !== 'SUCCESS')
+            throw new Error(`waiter ended in state ${result.state}`);
+    }
+    catch (error) {
+        const detail = (0,errors/* errorMessage */.gJ)(error);
+        if (/timeout|TimeoutError|exceeded/i.test(detail)) {
+            throw new errors/* ActionError */.lZ(`Timed out after ${maxWaitTime} s waiting for ${what} of '${name}'.`);
+        }
+        throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/release/smoke-spec.ts
+
+
+
+/** HTTP methods an API Gateway REST proxy event can carry. */
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+/** Every problem found in a spec, one line each, all reported at once. */
+class SmokeSpecError extends Error {
+    file;
+    problems;
+    name = 'SmokeSpecError';
+    constructor(file, problems) {
+        super(problems.length === 1
+            ? `Smoke-test spec ${problems[0]}`
+            : `Smoke-test spec ${file} has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.file = file;
+        this.problems = problems;
+    }
+}
+const TOP_KEYS = ['cases', 'defaults', 'concurrency'];
+const DEFAULT_KEYS = ['tolerance', 'max-latency-ms', 'timeout-ms'];
+const CASE_KEYS = ['name', 'event', 'http', 'expect', 'timeout-ms'];
+const HTTP_KEYS = ['method', 'path', 'body', 'headers', 'query'];
+const EXPECT_KEYS = ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'];
+const MAX_CONCURRENCY = 64;
+function isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function describeValue(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    if (typeof value === 'string')
+        return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
+    return `${typeof value} ${String(value)}`;
+}
+function editDistance(a, b) {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let diagonal = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const above = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+            diagonal = above;
+        }
+    }
+    return row[b.length];
+}
+/** The allowed key closest to a misspelt one (case, '-' and '_' ignored), if any is close. */
+function suggestKey(key, allowed) {
+    const normal = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
+    let best;
+    let bestScore = Infinity;
+    for (const candidate of allowed) {
+        const score = editDistance(normal(key), normal(candidate));
+        if (score < bestScore) {
+            best = candidate;
+            bestScore = score;
+        }
+    }
+    const limit = Math.max(1, Math.floor(normal(key).length / 3));
+    return bestScore <= limit ? best : undefined;
+}
+function checkKeys(record, allowed, where, report) {
+    for (const key of Object.keys(record)) {
+        if (allowed.includes(key))
+            continue;
+        const suggestion = suggestKey(key, allowed);
+        const hint = suggestion ? `did you mean '${suggestion}'?` : `allowed: ${allowed.join(', ')}`;
+        report(where ? `${where}.${key}` : key, `unknown field; ${hint}`);
+    }
+}
+function positiveInt(value, field, report, max = Number.MAX_SAFE_INTEGER) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+        report(field, `must be a positive whole number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    return value;
+}
+function tolerance(value, field, report) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        report(field, `must be a number >= 0 (absolute tolerance for numbers), got ${describeValue(value)}`);
+        return undefined;
+    }
+    return value;
+}
+function stringMap(value, field, report, allowLists) {
+    if (value === undefined)
+        return undefined;
+    if (!isRecord(value)) {
+        report(field, `must be a mapping of names to values, got ${describeValue(value)}`);
+        return undefined;
+    }
+    const result = {};
+    const scalar = (v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+    for (const [key, v] of Object.entries(value)) {
+        if (scalar(v))
+            result[key] = String(v);
+        else if (allowLists && Array.isArray(v) && v.length > 0 && v.every(scalar))
+            result[key] = v.map(String);
+        else
+            report(`${field}.${key}`, `must be a text${allowLists ? ' or a non-empty list of texts' : ''}, got ${describeValue(v)}`);
+    }
+    return result;
+}
+function parseHttp(value, where, report) {
+    if (!isRecord(value)) {
+        report(where, `must be a mapping {method, path, body?, headers?, query?}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    checkKeys(value, HTTP_KEYS, where, report);
+    let method;
+    const rawMethod = value.method;
+    if (rawMethod === undefined)
+        report(`${where}.method`, `is required (one of ${HTTP_METHODS.join(', ')})`);
+    else if (typeof rawMethod !== 'string' || !HTTP_METHODS.includes(rawMethod.toUpperCase())) {
+        report(`${where}.method`, `must be one of ${HTTP_METHODS.join(', ')}, got ${describeValue(rawMethod)}`);
+    }
+    else
+        method = rawMethod.toUpperCase();
+    let path;
+    const rawPath = value.path;
+    if (rawPath === undefined)
+        report(`${where}.path`, `is required (e.g. /predict)`);
+    else if (typeof rawPath !== 'string' || !rawPath.startsWith('/')) {
+        report(`${where}.path`, `must start with '/', got ${describeValue(rawPath)}`);
+    }
+    else if (rawPath.includes('?') || rawPath.includes('#')) {
+        report(`${where}.path`, `must not contain a query string; put parameters under '${where}.query'`);
+    }
+    else
+        path = rawPath;
+    const body = value.body;
+    if (body !== undefined && !(typeof body === 'string' || typeof body === 'object')) {
+        report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got ${describeValue(body)}`);
+    }
+    else if (body === null) {
+        report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got null; leave it out for no body`);
+    }
+    const headers = stringMap(value.headers, `${where}.headers`, report, false);
+    const query = stringMap(value.query, `${where}.query`, report, true);
+    if (!method || !path)
+        return undefined;
+    const http = { method, path };
+    if (body !== undefined && body !== null)
+        http.body = body;
+    if (headers)
+        http.headers = headers;
+    if (query)
+        http.query = query;
+    return http;
+}
+function parseExpect(value, where, report) {
+    const expect = {};
+    if (value === undefined)
+        return expect;
+    if (!isRecord(value)) {
+        report(where, `must be a mapping (payload, status, body, tolerance, max-latency-ms, error), got ${describeValue(value)}`);
+        return expect;
+    }
+    checkKeys(value, EXPECT_KEYS, where, report);
+    if ('payload' in value) {
+        if (value.payload === null || value.payload === undefined)
+            report(`${where}.payload`, 'must be a value to compare (a mapping, list, text, number or boolean), got null');
+        else
+            expect.payload = value.payload;
+    }
+    if (value.status !== undefined) {
+        const s = value.status;
+        if (typeof s !== 'number' || !Number.isInteger(s) || s < 100 || s > 599) {
+            report(`${where}.status`, `must be an HTTP status code (a whole number from 100 to 599), got ${describeValue(s)}`);
+        }
+        else
+            expect.status = s;
+    }
+    if ('body' in value) {
+        if (value.body === null || value.body === undefined)
+            report(`${where}.body`, 'must be a mapping or list (deep subset of the JSON body) or a text (compared with the body), got null');
+        else
+            expect.body = value.body;
+    }
+    const tol = tolerance(value.tolerance, `${where}.tolerance`, report);
+    if (tol !== undefined)
+        expect.tolerance = tol;
+    const latency = positiveInt(value['max-latency-ms'], `${where}.max-latency-ms`, report);
+    if (latency !== undefined)
+        expect.maxLatencyMs = latency;
+    if (value.error !== undefined) {
+        if (typeof value.error !== 'boolean')
+            report(`${where}.error`, `must be true or false, got ${describeValue(value.error)}`);
+        else
+            expect.error = value.error;
+    }
+    if (expect.error === true && (expect.status !== undefined || expect.body !== undefined)) {
+        report(`${where}.error`, `cannot be combined with status/body: a function error has no HTTP response (use 'payload' to check errorType/errorMessage)`);
+    }
+    return expect;
+}
+function parseDefaults(value, report) {
+    const defaults = {};
+    if (value === undefined)
+        return defaults;
+    if (!isRecord(value)) {
+        report('defaults', `must be a mapping (${DEFAULT_KEYS.join(', ')}), got ${describeValue(value)}`);
+        return defaults;
+    }
+    checkKeys(value, DEFAULT_KEYS, 'defaults', report);
+    const tol = tolerance(value.tolerance, 'defaults.tolerance', report);
+    if (tol !== undefined)
+        defaults.tolerance = tol;
+    const latency = positiveInt(value['max-latency-ms'], 'defaults.max-latency-ms', report);
+    if (latency !== undefined)
+        defaults.maxLatencyMs = latency;
+    const timeout = positiveInt(value['timeout-ms'], 'defaults.timeout-ms', report);
+    if (timeout !== undefined)
+        defaults.timeoutMs = timeout;
+    return defaults;
+}
+/** Validates already-parsed spec data. Throws SmokeSpecError listing every problem. */
+function validateSmokeSpec(data, file) {
+    const problems = [];
+    const topReport = (field, detail) => problems.push(`${file}: field '${field}' ${detail}`);
+    if (!isRecord(data)) {
+        throw new SmokeSpecError(file, [
+            `${file}: must be a mapping with a 'cases' list (see the smoke-test spec in the README), got ${describeValue(data)}`,
+        ]);
+    }
+    checkKeys(data, TOP_KEYS, '', topReport);
+    const defaults = parseDefaults(data.defaults, topReport);
+    const concurrency = positiveInt(data.concurrency, 'concurrency', topReport, MAX_CONCURRENCY);
+    const cases = [];
+    const rawCases = data.cases;
+    if (rawCases === undefined)
+        topReport('cases', 'is required: a list of test cases, each with a name and an event or http request');
+    else if (!Array.isArray(rawCases) || rawCases.length === 0) {
+        topReport('cases', `must be a non-empty list of test cases, got ${describeValue(rawCases)}`);
+    }
+    else {
+        const seen = new Map();
+        rawCases.forEach((raw, index) => {
+            const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim() ? raw.name.trim() : undefined;
+            const label = `cases[${index}]${name ? ` ("${name}")` : ''}`;
+            const report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
+            if (!isRecord(raw)) {
+                problems.push(`${file}: ${label}: must be a mapping with name, event or http, and expect; got ${describeValue(raw)}`);
+                return;
+            }
+            checkKeys(raw, CASE_KEYS, '', report);
+            if (!name)
+                report('name', raw.name === undefined ? 'is required (a unique, non-empty text)' : `must be a non-empty text, got ${describeValue(raw.name)}`);
+            else if (seen.has(name))
+                report('name', `duplicates the name of cases[${seen.get(name)}]; names must be unique`);
+            else
+                seen.set(name, index);
+            const hasEvent = 'event' in raw;
+            const hasHttp = 'http' in raw;
+            let event;
+            let http;
+            if (hasEvent && hasHttp)
+                report('event', "and 'http' are both set; give exactly one");
+            else if (!hasEvent && !hasHttp)
+                report('event', "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event");
+            else if (hasEvent) {
+                if (raw.event === null || raw.event === undefined)
+                    report('event', 'is empty (null); use {} for an empty event');
+                else
+                    event = raw.event;
+            }
+            else
+                http = parseHttp(raw.http, 'http', report);
+            const expect = parseExpect(raw.expect, 'expect', report);
+            const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
+            if (expect.tolerance === undefined && defaults.tolerance !== undefined)
+                expect.tolerance = defaults.tolerance;
+            if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
+                expect.maxLatencyMs = defaults.maxLatencyMs;
+            const smokeCase = { index, name: name ?? `cases[${index}]`, expect };
+            if (event !== undefined)
+                smokeCase.event = event;
+            if (http)
+                smokeCase.http = http;
+            if (timeoutMs !== undefined)
+                smokeCase.timeoutMs = timeoutMs;
+            cases.push(smokeCase);
+        });
+    }
+    if (problems.length > 0)
+        throw new SmokeSpecError(file, problems);
+    const spec = { file, cases, defaults };
+    if (concurrency !== undefined)
+        spec.concurrency = concurrency;
+    return spec;
+}
+/** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
+function parseSmokeSpec(text, file) {
+    const lines = new dist/* LineCounter */.HN();
+    const document = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+    if (document.errors.length > 0) {
+        throw new SmokeSpecError(file, document.errors.map((e) => {
+            const position = lines.linePos(e.pos[0]);
+            return `${file}${position ? `:${position.line}:${position.col}` : ''}: not valid YAML/JSON: ${e.message.split('\n')[0]}`;
+        }));
+    }
+    let data;
+    try {
+        data = document.toJS({ maxAliasCount: 100 });
+    }
+    catch (error) {
+        throw new SmokeSpecError(file, [`${file}: could not be read as YAML/JSON: ${(0,errors/* errorMessage */.gJ)(error)}`]);
+    }
+    return validateSmokeSpec(data, file);
+}
+/** Reads and validates a spec file. */
+async function loadSmokeSpec(path) {
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const detail = code === 'ENOENT' ? 'file not found' : (0,errors/* errorMessage */.gJ)(error);
+        throw new SmokeSpecError(path, [`${path}: cannot be read (${detail}); check the 'smoke-tests' input`]);
+    }
+    return parseSmokeSpec(text, path);
 }
 
 ;// CONCATENATED MODULE: ./src/report/job-report.ts
@@ -72117,6 +79068,1174 @@ function code(text) {
     return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
 }
 
+;// CONCATENATED MODULE: ./src/report/build-report.ts
+
+
+
+const build_report_percent = (share) => `${(share * 100).toFixed(1)}%`;
+/** What was built: layer (cached or built), bundle, and sizes against Lambda's limit. */
+function reportBuild(report, built, limits) {
+    const { layer, bundle } = built;
+    const rows = [];
+    if (layer.status === 'none') {
+        rows.push(['dependency layer', 'none (no requirements file)', '', '', '']);
+    }
+    else {
+        const how = layer.status === 'cached'
+            ? '♻️ cached: no build, no upload, no publish'
+            : layer.status === 'planned'
+                ? '🔍 built, not published (dry run)'
+                : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
+        const extra = [
+            layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+            layer.bytecode?.compiled ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})` : layer.bytecode?.skipped ?? '',
+        ].filter(Boolean);
+        rows.push([
+            'dependency layer',
+            [how, ...extra].join('; '),
+            layer.unzippedBytes !== undefined ? formatBytes(layer.unzippedBytes) : '?',
+            layer.zippedBytes !== undefined ? formatBytes(layer.zippedBytes) : '—',
+            `key ${code((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${code(layer.layerVersionArn)}` : ''}`,
+        ]);
+    }
+    rows.push([
+        'function bundle',
+        `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
+        formatBytes(bundle.unzippedBytes),
+        formatBytes(bundle.zippedBytes),
+        `sha256 ${code(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${code(bundle.codeSha256)}`,
+    ]);
+    report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
+    const sizeRows = limits.parts.map((p) => [p.name, formatBytes(p.bytes), build_report_percent(p.share)]);
+    sizeRows.push(['**total**', `**${formatBytes(limits.totalBytes)}**`, `**${build_report_percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`]);
+    report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
+}
+/** Dry run: what a real run would upload, publish and move. */
+function reportPlan(report, built, decision, alias, aliasName) {
+    const lines = [];
+    if (built.layer.status === 'planned')
+        lines.push(`- upload the layer to ${code(built.layer.s3Key ?? '')} and publish a new layer version`);
+    if (built.layer.status === 'cached')
+        lines.push(`- reuse layer ${code(built.layer.layerVersionArn ?? '')}`);
+    switch (decision.kind) {
+        case 'create':
+            lines.push(`- upload the bundle to ${code(built.bundleKey)}, create the function, publish version 1`);
+            break;
+        case 'update':
+            if (decision.code)
+                lines.push(`- upload the bundle to ${code(built.bundleKey)} (skipped if already there) and update the function code`);
+            if (decision.config)
+                lines.push('- update the function configuration');
+            lines.push('- publish a new version and run the smoke tests on it');
+            break;
+        case 'publish-only':
+            lines.push('- publish $LATEST (it already holds this bundle) and run the smoke tests on it');
+            break;
+        case 'unchanged':
+            lines.push(`- nothing: \`${aliasName}\` already serves version ${decision.version} with this bundle`);
+            break;
+    }
+    if (decision.kind !== 'unchanged') {
+        lines.push(`- then move \`${aliasName}\` (now: ${alias.exists ? (0,alias_plan/* describeAliasState */.Tn)(alias) : 'does not exist'}) to the new version`);
+    }
+    report.section('Dry run: what would happen', lines);
+}
+
+;// CONCATENATED MODULE: ./src/report/smoke-table.ts
+/** The smoke-test table: case, result, latency, and why a case failed. */
+function reportSmoke(report, heading, run) {
+    const rows = run.results.map((r) => [
+        r.name,
+        r.passed ? '✅ passed' : '❌ failed',
+        r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
+        r.passed ? '' : [...r.reasons, r.diff ?? ''].filter(Boolean).join('; ').slice(0, 600),
+    ]);
+    const passed = run.results.filter((r) => r.passed).length;
+    report.table(heading, ['case', 'result', 'latency', 'details'], rows, `${passed} of ${run.results.length} cases passed.`);
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/candidate.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+function loadSpec(ctx, steps) {
+    const file = ctx.settings.release.smokeTests;
+    if (!file) {
+        steps.skip('Smoke-test spec', 'no smoke-tests input');
+        return Promise.resolve(undefined);
+    }
+    return steps.run('Smoke-test spec', async () => {
+        const spec = await loadSmokeSpec(file);
+        ctx.logger.info(`${spec.cases.length} smoke cases in ${file}`);
+        return spec;
+    });
+}
+/** Layer and bundle, with the size limits checked before anything is uploaded. */
+async function buildArtifacts(ctx, steps) {
+    const { settings, clients, logger, run, workDir } = ctx;
+    const b = settings.build;
+    const layerOptions = {
+        requirementsPath: b.requirements,
+        runtime: b.runtime,
+        architecture: b.architecture,
+        build: b.build,
+        buildImage: b.buildImage,
+        pipArgs: b.pipArgs,
+        slim: b.slim,
+        layerName: b.layerName,
+        s3Bucket: b.s3Bucket,
+        s3Prefix: b.s3Prefix,
+        dryRun: settings.dryRun,
+        workDir,
+    };
+    const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
+    const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
+    const bundle = await steps.run('Bundle', async () => {
+        const result = await buildBundle(b, { run, logger, workspace: settings.workspace, workDir });
+        logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
+        return result;
+    });
+    // Before anything is uploaded: the bundle and the layer together must fit Lambda's limit.
+    const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+    const limits = checkLambdaLimits([
+        { name: 'function bundle', kind: 'function', bytes: bundle.unzippedBytes, modelBytes: bundle.modelBytes },
+        ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer', bytes: layerBytes }] : []),
+    ], { slim: b.slim });
+    const layer = prepared.status === 'ready'
+        ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
+        : await releaseLayer(prepared, layerOptions, layerDeps);
+    const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
+    reportBuild(ctx.report, built, limits);
+    ctx.outputs.set('code-sha256', bundle.codeSha256);
+    ctx.outputs.set('s3-key', built.bundleKey);
+    if (layer.layerVersionArn)
+        ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
+    return built;
+}
+function desiredConfig(settings, layerArn) {
+    return {
+        runtime: settings.build.runtime,
+        handler: settings.fn.handler,
+        architecture: settings.build.architecture,
+        layerArn,
+        layerName: settings.build.layerName,
+        memorySize: settings.fn.memorySize,
+        timeout: settings.fn.timeout,
+        environment: settings.fn.environment,
+        description: settings.fn.description,
+    };
+}
+/**
+ * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
+ * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
+ */
+async function publishCandidate(ctx, steps, built, spec, aliasName) {
+    const { settings, clients, logger } = ctx;
+    const fnName = settings.functionName;
+    const desired = desiredConfig(settings, built.layer.layerVersionArn);
+    const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
+        const fn = await readFunction(clients.lambda, fnName, { logger });
+        const aliasBefore = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
+            if (!fn.exists) {
+                const none = { functionName: fnName, alias: aliasName, exists: false, weights: {} };
+                return none;
+            }
+            throw error;
+        });
+        const changes = fn.exists ? configChanges(fn, desired) : undefined;
+        const served = await servedVersionConfig(ctx, aliasBefore);
+        const decision = decideChange({ fn, codeSha256: built.bundle.codeSha256, configChanges: changes, alias: aliasBefore, servedVersion: served, layerArn: desired.layerArn });
+        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
+        return { fn, aliasBefore, decision };
+    });
+    if (aliasBefore.functionVersion)
+        ctx.outputs.set('previous-version', aliasBefore.functionVersion);
+    if (fn.arn)
+        ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
+    if (decision.kind === 'create' && !settings.fn.createFunction)
+        throw missingFunctionError(fnName);
+    if (settings.dryRun) {
+        reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
+        ctx.outputs.set('changed', decision.kind !== 'unchanged');
+        ctx.outputs.set('smoke-result', 'skipped');
+        return undefined;
+    }
+    if (decision.kind === 'unchanged') {
+        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
+        return { built, decision, version: decision.version, functionArn: fn.arn ?? '', codeSha256: built.bundle.codeSha256, aliasBefore };
+    }
+    let upload;
+    if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
+        upload = await steps.run('Upload bundle', () => uploadContentAddressed(clients.s3, {
+            bucket: settings.build.s3Bucket,
+            key: built.bundleKey,
+            file: built.bundle.path,
+            sha256Hex: built.bundle.sha256Hex,
+            logger,
+        }));
+    }
+    else {
+        steps.skip('Upload bundle', 'the function already runs this bundle');
+    }
+    const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
+        if (decision.kind === 'create') {
+            const created = await createFunction(clients.lambda, { ...desired, functionName: fnName, role: settings.fn.executionRole ?? '', s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey }, { logger });
+            return created.arn ?? '';
+        }
+        if (decision.kind === 'update' && decision.code) {
+            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
+            if (sha && sha !== built.bundle.codeSha256) {
+                throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
+            }
+            logger.info(`Code updated: CodeSha256 ${sha}`);
+        }
+        const changes = configChanges(decision.kind === 'update' && decision.code ? await readFunction(clients.lambda, fnName, { logger }) : fn, desired);
+        if (changes) {
+            logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
+            await updateConfiguration(clients.lambda, fnName, changes, { logger });
+        }
+        return fn.arn ?? '';
+    });
+    if (functionArn)
+        ctx.outputs.set('function-arn', functionArn.replace(/:\$LATEST$/, ''));
+    const published = await steps.run('Publish version', async () => {
+        const description = [`lambda-ml-deploy`, ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`, `bundle ${built.bundle.sha256Hex.slice(0, 16)}`, ctx.github.runUrl]
+            .filter(Boolean)
+            .join(' | ');
+        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+        logger.info(`Published version ${result.version}`);
+        return result;
+    });
+    ctx.outputs.set('version', published.version);
+    const candidate = {
+        built,
+        decision,
+        version: published.version,
+        functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
+        codeSha256: published.codeSha256,
+        aliasBefore,
+        upload,
+    };
+    if (!spec) {
+        steps.skip('Smoke tests', 'no smoke-tests input');
+        ctx.outputs.set('smoke-result', 'skipped');
+        return candidate;
+    }
+    candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: fnName, version: published.version, logger }));
+    reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
+    ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
+    return candidate;
+}
+async function servedVersionConfig(ctx, alias) {
+    if (!alias.exists || !alias.functionVersion || Object.keys(alias.weights).length > 0)
+        return undefined;
+    return readFunction(ctx.clients.lambda, ctx.settings.functionName, { logger: ctx.logger }, alias.functionVersion);
+}
+function describeDecision(decision) {
+    switch (decision.kind) {
+        case 'create':
+            return 'create the function';
+        case 'update':
+            return `update ${[decision.code && 'code', decision.config && 'configuration'].filter(Boolean).join(' and ')}, publish a version`;
+        case 'publish-only':
+            return '$LATEST already holds this bundle; publish it';
+        case 'unchanged':
+            return `nothing changed (version ${decision.version} already serves this bundle)`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/release/versions.ts
+
+
+
+async function listVersions(lambda, functionName, sleep) {
+    const versions = [];
+    let marker;
+    do {
+        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
+        for (const v of page.Versions ?? []) {
+            if (v.Version && v.Version !== '$LATEST')
+                versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
+        }
+        marker = page.NextMarker;
+    } while (marker);
+    return versions;
+}
+async function listAliases(lambda, functionName, sleep) {
+    const aliases = [];
+    let marker;
+    do {
+        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
+        aliases.push(...(page.Aliases ?? []));
+        marker = page.NextMarker;
+    } while (marker);
+    return aliases;
+}
+/** Every version an alias routes to: its version and its weighted extra versions. Pure. */
+function referencedVersions(aliases) {
+    const referenced = new Set();
+    for (const alias of aliases) {
+        if (alias.FunctionVersion)
+            referenced.add(alias.FunctionVersion);
+        for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}))
+            referenced.add(version);
+    }
+    return referenced;
+}
+/** The unaliased versions beyond the newest `keep`, oldest first. Pure. */
+function versionsToDelete(versions, referenced, keep) {
+    const unaliased = versions.filter((v) => /^\d+$/.test(v) && !referenced.has(v)).sort((a, b) => Number(b) - Number(a));
+    return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
+}
+/** Deletes one version; one that is already gone counts as deleted. */
+async function deleteVersion(lambda, functionName, version, sleep) {
+    if (!/^\d+$/.test(version))
+        throw new Error(`refusing to delete '${version}': not a version number`);
+    try {
+        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
+    }
+    catch (error) {
+        if ((0,errors/* errorCode */.CA)(error) !== 'ResourceNotFoundException')
+            throw error;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/retention.ts
+
+/** keep-versions: after success, delete all but the newest N versions no alias references. */
+async function applyRetention(ctx, steps, keep) {
+    if (keep <= 0)
+        return;
+    const { clients, settings, logger } = ctx;
+    await steps.run(`Retention (keep ${keep})`, async () => {
+        // Read the aliases after the versions, so a version aliased in between is seen as referenced.
+        const versions = await listVersions(clients.lambda, settings.functionName);
+        const referenced = referencedVersions(await listAliases(clients.lambda, settings.functionName));
+        const doomed = versionsToDelete(versions.map((v) => v.version), referenced, keep);
+        for (const version of doomed) {
+            await deleteVersion(clients.lambda, settings.functionName, version);
+            logger.info(`Deleted version ${version}`);
+        }
+        const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
+        ctx.report.section('Retention', [
+            doomed.length > 0 ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.` : 'No version to delete.',
+            `Kept: ${kept.join(', ') || '(none)'} (aliased: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
+        ]);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/steps.ts
+
+
+/** Runs each pipeline step in a log group and keeps its duration and outcome for the summary. */
+class StepTimer {
+    logger;
+    clock;
+    records = [];
+    constructor(logger, clock) {
+        this.logger = logger;
+        this.clock = clock;
+    }
+    async run(name, fn) {
+        const started = this.clock.now();
+        try {
+            const result = await this.logger.group(name, fn);
+            this.records.push({ name, ms: this.clock.now() - started, outcome: 'ok' });
+            return result;
+        }
+        catch (error) {
+            this.records.push({ name, ms: this.clock.now() - started, outcome: 'failed', note: (0,errors/* errorMessage */.gJ)(error).split('\n')[0] });
+            throw error;
+        }
+    }
+    skip(name, note) {
+        this.logger.info(`${name}: skipped (${note})`);
+        this.records.push({ name, ms: 0, outcome: 'skipped', note });
+    }
+    rows() {
+        const icon = { ok: '✅', failed: '❌', skipped: '⏭️' };
+        return this.records.map((r) => [r.name, `${icon[r.outcome]} ${r.outcome}`, r.outcome === 'skipped' ? '' : formatDuration(r.ms), r.note ?? '']);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/deploy.ts
+
+
+
+
+
+
+
+
+
+
+/**
+ * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
+ * (all at once, canary or linear, rolled back on any failure) -> retention.
+ */
+async function deployPipeline(ctx) {
+    const { settings, clients, logger, report, outputs } = ctx;
+    const steps = new StepTimer(logger, ctx.clock);
+    const aliasName = settings.alias;
+    outputs.set('rolled-back', false);
+    try {
+        const spec = await loadSpec(ctx, steps);
+        const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+        if (watchAlarms) {
+            await steps.run('Check watched alarms', async () => {
+                const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, { logger });
+                logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+            });
+        }
+        const built = await buildArtifacts(ctx, steps);
+        const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
+        if (!candidate) {
+            report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved.`);
+            return;
+        }
+        const before = candidate.aliasBefore;
+        if (candidate.decision.kind === 'unchanged') {
+            outputs.set('changed', false);
+            outputs.set('smoke-result', 'skipped');
+            if (before.aliasArn)
+                outputs.set('alias-arn', before.aliasArn);
+            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
+            return;
+        }
+        outputs.set('changed', true);
+        if (candidate.smoke && !candidate.smoke.passed) {
+            outputs.set('rolled-back', true);
+            const where = before.exists ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}` : 'was not created';
+            report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
+            throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
+        }
+        if (!spec)
+            logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
+        const plan = (0,alias_plan/* planTraffic */.H6)({
+            strategy: settings.release.strategy,
+            canaryPercent: settings.release.canaryPercent,
+            linearSteps: settings.release.linearSteps,
+            intervalMs: settings.release.canaryIntervalMs,
+        });
+        const pollMs = Math.max(1000, Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)));
+        const shift = await steps.run(`Shift '${aliasName}' (${settings.release.strategy})`, () => shiftTraffic({
+            plan,
+            lambda: clients.lambda,
+            functionName: settings.functionName,
+            alias: aliasName,
+            newVersion: candidate.version,
+            snapshot: before,
+            commitSha: ctx.github.sha || undefined,
+            logger,
+            bake: {
+                pollMs,
+                clock: ctx.clock,
+                ...(watchAlarms ? { checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }) } : {}),
+                ...(spec
+                    ? { reinvoke: () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: settings.functionName, version: candidate.version, logger }) }
+                    : {}),
+            },
+            onStep: (event) => {
+                const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
+                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final));
+            },
+        }));
+        if (shift.rolledBack) {
+            outputs.set('rolled-back', true);
+            report.section('Rollback', [`Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`, '', `Why: ${shift.reason}`]);
+            report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} again.`);
+            throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
+        }
+        if (shift.state.aliasArn)
+            outputs.set('alias-arn', shift.state.aliasArn);
+        report.table('Alias', ['alias', 'before', 'after'], [[aliasName, before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)', (0,alias_plan/* describeAliasState */.Tn)(shift.state)]]);
+        report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
+        await applyRetention(ctx, steps, settings.release.keepVersions);
+    }
+    finally {
+        report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/index.ts
+
+
+/** One orchestrator per mode; the settings' mode picks it (and narrows the settings type). */
+async function runPipeline(ctx) {
+    const settings = ctx.settings;
+    switch (settings.mode) {
+        case 'deploy':
+            return deployPipeline({ ...ctx, settings });
+        case 'preview':
+        case 'preview-cleanup':
+        case 'rollback':
+            throw new errors/* ActionError */.lZ(`Input 'mode': '${settings.mode}' is not implemented yet; use mode: deploy.`);
+    }
+}
+
+// EXTERNAL MODULE: ./src/settings.ts + 1 modules
+var src_settings = __nccwpck_require__(5758);
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** A Logger over the runner's log: groups are collapsible and end with their duration. */
+function coreLogger() {
+    return {
+        info: (m) => core/* info */.pq(m),
+        warning: (m) => core/* warning */.$e(m),
+        notice: (m) => core/* notice */.lm(m),
+        debug: (m) => core/* debug */.Yz(m),
+        async group(title, fn) {
+            const started = Date.now();
+            core/* startGroup */.Oh(title);
+            try {
+                return await fn();
+            }
+            finally {
+                core/* info */.pq(`${title}: ${formatDuration(Date.now() - started)}`);
+                core/* endGroup */.N4();
+            }
+        },
+    };
+}
+/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
+async function runMain(env = process.env) {
+    const logger = coreLogger();
+    const github = (0,github_context/* readGithubContext */.z)(env);
+    const report = new JobReport('lambda-ml-deploy');
+    let clients;
+    let workDir;
+    try {
+        const settings = (0,src_settings/* readSettings */.s)((name) => core/* getInput */.V4(name), github, github.workspace);
+        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
+        clients = await connect(settings, env, logger);
+        const identity = await verifyIdentity(clients.sts);
+        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+        report.section('AWS identity', [`Deploying as \`${identity.arn}\` (account ${identity.account}).`]);
+        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: systemClock,
+            run: runCommand,
+            github,
+            report,
+            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
+            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
+            workDir,
+        };
+        await runPipeline(ctx);
+    }
+    catch (error) {
+        const message = (0,errors/* errorMessage */.gJ)(error);
+        report.section('Failed', ['```', message, '```']);
+        core/* setFailed */.C1(message);
+    }
+    finally {
+        if (clients)
+            (0,aws_clients/* destroyAwsClients */.QI)(clients);
+        if (workDir)
+            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+        await writeSummary(report);
+    }
+}
+async function connect(settings, env, logger) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
+        getIDToken: (audience) => core/* getIDToken */.V9(audience),
+        setSecret: (value) => core/* setSecret */.Pq(value),
+        sts: bootstrap.sts,
+        env,
+        logger,
+    }));
+    if (!resolved.credentials)
+        return bootstrap;
+    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+    return (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint, credentials: resolved.credentials });
+}
+async function writeSummary(report) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
+    }
+    catch (error) {
+        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 6661:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ runPost)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9433);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8038);
+/* harmony import */ var _release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(129);
+/* harmony import */ var _release_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4801);
+/* harmony import */ var _release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7529);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5758);
+
+
+
+
+
+
+
+
+
+/**
+ * The post step runs even when the job was cancelled or the main step was killed. If the main
+ * step died in the middle of a traffic shift, it puts the alias back as it was before the run.
+ */
+async function runPost(env = process.env) {
+    const pending = (0,_release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
+    if (!pending) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
+        return;
+    }
+    const logger = (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .Wj)();
+    let clients;
+    try {
+        const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
+        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .s)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
+        logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
+            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
+        clients = await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .Ng)(settings, env, logger);
+        const result = await (0,_release_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, { logger, ownVersion: pending.newVersion });
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
+            .addHeading('lambda-ml-deploy: post step', 3)
+            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
+            .write()
+            .catch(() => undefined);
+    }
+    catch (error) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
+    }
+    finally {
+        if (clients)
+            (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_8__/* .destroyAwsClients */ .QI)(clients);
+    }
+}
+
+
+/***/ }),
+
+/***/ 129:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   H6: () => (/* binding */ planTraffic),
+/* harmony export */   KI: () => (/* binding */ formatAliasDescription),
+/* harmony export */   Le: () => (/* binding */ isRestored),
+/* harmony export */   Tn: () => (/* binding */ describeAliasState),
+/* harmony export */   Vb: () => (/* binding */ servesVersion),
+/* harmony export */   aP: () => (/* binding */ stepTarget),
+/* harmony export */   j: () => (/* binding */ routesAs),
+/* harmony export */   k7: () => (/* binding */ restoreTarget)
+/* harmony export */ });
+/* unused harmony exports STRATEGIES, isMidShift, DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION, parseAliasDescription, userDescription */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+
+/** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
+const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+const round2 = (n) => Math.round(n * 100) / 100;
+function step(percent, bakeMs) {
+    const p = round2(percent);
+    return { percent: p, weight: Math.round(p * 100) / 10_000, bakeMs };
+}
+/** The traffic steps a strategy walks; the last one is always 100% with no bake. */
+function planTraffic(options) {
+    const interval = options.intervalMs ?? 300_000;
+    if (!Number.isFinite(interval) || interval < 0) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('canary-interval', `must be a duration >= 0, got ${interval} ms`);
+    }
+    switch (options.strategy) {
+        case 'all-at-once':
+            return [step(100, 0)];
+        case 'canary': {
+            const p = options.canaryPercent ?? 10;
+            if (!Number.isFinite(p) || p <= 0 || p >= 100) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('canary-percent', `must be a number above 0 and below 100, got ${p}`);
+            }
+            return [step(p, interval), step(100, 0)];
+        }
+        case 'linear': {
+            const n = options.linearSteps ?? 4;
+            if (!Number.isInteger(n) || n < 2 || n > 100) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
+            }
+            return Array.from({ length: n }, (_, i) => (i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval)));
+        }
+        default:
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`);
+    }
+}
+function formatPercent(share) {
+    return `${round2(share * 100)}%`;
+}
+/** "prod -> 12", "prod -> 12 (90%) + 13 (10%)", "prod does not exist". */
+function describeAliasState(state) {
+    if (!state.exists)
+        return `${state.alias} does not exist`;
+    const extra = Object.entries(state.weights).filter(([, w]) => w > 0);
+    if (extra.length === 0)
+        return `${state.alias} -> ${state.functionVersion}`;
+    const rest = 1 - extra.reduce((sum, [, w]) => sum + w, 0);
+    const parts = [`${state.functionVersion} (${formatPercent(rest)})`, ...extra.map(([v, w]) => `${v} (${formatPercent(w)})`)];
+    return `${state.alias} -> ${parts.join(' + ')}`;
+}
+/** True when the alias splits traffic (a shift in progress, ours or someone else's). */
+function isMidShift(state) {
+    return state.exists && Object.values(state.weights).some((w) => w > 0);
+}
+function normalWeights(weights) {
+    return Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0));
+}
+/** Whether the alias routes exactly as `target` says (version and weights; not description). */
+function routesAs(state, target) {
+    if (!state.exists || state.functionVersion !== target.version)
+        return false;
+    const a = normalWeights(state.weights);
+    const b = normalWeights(target.weights);
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9);
+}
+/** Whether `version` receives any traffic through the alias. */
+function servesVersion(state, version) {
+    if (!state.exists)
+        return false;
+    return state.functionVersion === version || (state.weights[version] ?? 0) > 0;
+}
+/** The alias target of one traffic step: old version primary with the new one weighted, or promoted. */
+function stepTarget(stepToTake, oldVersion, newVersion) {
+    if (stepToTake.percent >= 100 || oldVersion === undefined || oldVersion === newVersion) {
+        return { version: newVersion, weights: {} };
+    }
+    return { version: oldVersion, weights: { [newVersion]: stepToTake.weight } };
+}
+/**
+ * What restoring a snapshot means: the version it served with no routing weights (even if the
+ * snapshot itself was mid-shift), its description back; or, when the alias did not exist before
+ * this run, deleting it (so nothing is served through it that this run put there).
+ */
+function restoreTarget(snapshot) {
+    if (!snapshot.exists || !snapshot.functionVersion)
+        return { action: 'delete' };
+    return { action: 'point', version: snapshot.functionVersion, weights: {}, description: snapshot.description ?? '' };
+}
+/** Whether `current` already is what restoring `snapshot` would make it. */
+function isRestored(current, snapshot) {
+    const target = restoreTarget(snapshot);
+    if (target.action === 'delete')
+        return !current.exists;
+    return routesAs(current, { version: target.version, weights: {} }) && (current.description ?? '') === target.description;
+}
+// ---- description marker -------------------------------------------------------------------
+const DESCRIPTION_MARKER = 'lambda-ml-deploy:';
+const SEPARATOR = ' | ';
+/** Lambda's limit on alias descriptions. */
+const MAX_ALIAS_DESCRIPTION = 256;
+/** Parses the marker suffix `lambda-ml-deploy: previous=12 sha=abc`; undefined when absent. */
+function parseAliasDescription(description) {
+    if (!description)
+        return undefined;
+    const at = description.lastIndexOf(DESCRIPTION_MARKER);
+    if (at < 0)
+        return undefined;
+    const marker = { extra: {} };
+    for (const token of description.slice(at + DESCRIPTION_MARKER.length).trim().split(/\s+/)) {
+        const eq = token.indexOf('=');
+        if (eq <= 0)
+            continue;
+        const key = token.slice(0, eq);
+        const value = token.slice(eq + 1);
+        if (key === 'previous') {
+            if (/^\d+$/.test(value))
+                marker.previous = value;
+        }
+        else if (key === 'sha') {
+            if (value)
+                marker.sha = value;
+        }
+        else
+            marker.extra[key] = value;
+    }
+    return marker;
+}
+/** The user's part of a description, without any marker suffix. */
+function userDescription(description) {
+    if (!description)
+        return '';
+    const at = description.lastIndexOf(DESCRIPTION_MARKER);
+    const user = at < 0 ? description : description.slice(0, at);
+    return user.endsWith(SEPARATOR) ? user.slice(0, -SEPARATOR.length).trimEnd() : user.trimEnd();
+}
+/**
+ * A description that keeps the user's text and ends with the marker recording the previous
+ * version (replacing an older marker). The user's text is shortened to fit Lambda's 256 chars.
+ */
+function formatAliasDescription(existing, marker) {
+    const clean = (s) => s.replace(/\s+/g, '');
+    const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
+    if (marker.sha)
+        parts.push(`sha=${clean(marker.sha)}`);
+    const suffix = `${DESCRIPTION_MARKER} ${parts.join(' ')}`.slice(0, MAX_ALIAS_DESCRIPTION);
+    let user = userDescription(existing);
+    if (!user)
+        return suffix;
+    const room = MAX_ALIAS_DESCRIPTION - suffix.length - SEPARATOR.length;
+    if (room <= 0)
+        return suffix;
+    if (user.length > room)
+        user = `${user.slice(0, Math.max(0, room - 3))}...`;
+    return `${user}${SEPARATOR}${suffix}`;
+}
+
+
+/***/ }),
+
+/***/ 4801:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Jd: () => (/* binding */ readAlias),
+/* harmony export */   LE: () => (/* binding */ pointAlias),
+/* harmony export */   Xl: () => (/* binding */ AliasConflictError),
+/* harmony export */   lB: () => (/* binding */ createAlias),
+/* harmony export */   tP: () => (/* binding */ restoreAlias)
+/* harmony export */ });
+/* unused harmony export deleteAlias */
+/* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1696);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(129);
+
+
+
+
+/**
+ * Another run (or a person) changed the alias since this run read it. Never retried: the other
+ * writer's change must not be overwritten silently.
+ */
+class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+    functionName;
+    alias;
+    name = 'AliasConflictError';
+    constructor(functionName, alias, detail) {
+        super(`Alias '${alias}' of function '${functionName}' was changed by someone else (another deploy running at the same time?): ${detail}. ` +
+            `This run did not overwrite it; check the alias and re-run.`);
+        this.functionName = functionName;
+        this.alias = alias;
+    }
+}
+function retryOptions(what, options) {
+    return {
+        attempts: options.attempts ?? 6,
+        baseDelayMs: options.baseDelayMs ?? 1000,
+        isRetryable: (error) => !(error instanceof AliasConflictError) && (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
+    };
+}
+function toState(functionName, alias, config) {
+    const state = {
+        functionName,
+        alias,
+        exists: true,
+        weights: { ...(config.RoutingConfig?.AdditionalVersionWeights ?? {}) },
+    };
+    if (config.FunctionVersion !== undefined)
+        state.functionVersion = config.FunctionVersion;
+    if (config.RevisionId !== undefined)
+        state.revisionId = config.RevisionId;
+    if (config.Description !== undefined)
+        state.description = config.Description;
+    if (config.AliasArn !== undefined)
+        state.aliasArn = config.AliasArn;
+    return state;
+}
+const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
+const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
+/** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
+async function readAlias(lambda, functionName, alias, options = {}) {
+    try {
+        const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), retryOptions(`GetAlias ${functionName}:${alias}`, options));
+        return toState(functionName, alias, output);
+    }
+    catch (error) {
+        if (isFunctionMissing(error)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+        }
+        if (isNotFound(error))
+            return { functionName, alias, exists: false, weights: {} };
+        throw error;
+    }
+}
+/** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
+async function createAlias(lambda, request, options = {}) {
+    const { functionName, alias } = request;
+    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
+        try {
+            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
+                FunctionName: functionName,
+                Name: alias,
+                FunctionVersion: request.version,
+                Description: request.description ?? '',
+                ...(request.weights && Object.keys(request.weights).length > 0
+                    ? { RoutingConfig: { AdditionalVersionWeights: request.weights } }
+                    : {}),
+            }));
+        }
+        catch (error) {
+            const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+            if ((code === 'ResourceConflictException' || code === 'ConflictException') && /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+                throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
+            }
+            throw error;
+        }
+    }, retryOptions(`CreateAlias ${functionName}:${alias}`, options));
+    return toState(functionName, alias, output);
+}
+/**
+ * UpdateAlias guarded by RevisionId. RoutingConfig is always sent (an empty map clears it).
+ * PreconditionFailedException -> AliasConflictError (not retried); throttling, 5xx and
+ * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
+ * because the earlier attempt did land, the alias already routes as asked and that is success.
+ */
+async function pointAlias(lambda, request, options = {}) {
+    const { functionName, alias, version, revisionId } = request;
+    if (!revisionId)
+        throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
+    const weights = request.weights ?? {};
+    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+        try {
+            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
+                FunctionName: functionName,
+                Name: alias,
+                FunctionVersion: version,
+                RoutingConfig: { AdditionalVersionWeights: weights },
+                RevisionId: revisionId,
+                ...(request.description !== undefined ? { Description: request.description } : {}),
+            }));
+        }
+        catch (error) {
+            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
+                throw error;
+            if (attempt > 1) {
+                const now = await readAlias(lambda, functionName, alias, options);
+                const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
+                if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription) {
+                    return { FunctionVersion: now.functionVersion, RoutingConfig: { AdditionalVersionWeights: now.weights }, RevisionId: now.revisionId, Description: now.description, AliasArn: now.aliasArn };
+                }
+            }
+            throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
+        }
+    }, retryOptions(`UpdateAlias ${functionName}:${alias}`, options));
+    return toState(functionName, alias, output);
+}
+/** Deletes an alias (retried); an alias that is already gone is fine. */
+async function deleteAlias(lambda, functionName, alias, options = {}) {
+    try {
+        await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), retryOptions(`DeleteAlias ${functionName}:${alias}`, options));
+    }
+    catch (error) {
+        if (!isNotFound(error))
+            throw error;
+    }
+}
+/**
+ * Puts an alias back as the snapshot had it: its version with RoutingConfig cleared and its
+ * description; or deletes it when it did not exist before the run (first deploy). Guarded by the
+ * revision read just before.
+ */
+async function restoreAlias(lambda, snapshot, options = {}) {
+    const { functionName, alias } = snapshot;
+    const before = await readAlias(lambda, functionName, alias, options);
+    if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .isRestored */ .Le)(before, snapshot))
+        return { action: 'unchanged', before, after: before };
+    const untouched = snapshot.exists && before.exists && snapshot.functionVersion !== undefined
+        ? (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(before, { version: snapshot.functionVersion, weights: snapshot.weights })
+        : false;
+    if (options.ownVersion !== undefined && !untouched && !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
+        throw new AliasConflictError(functionName, alias, `it now reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(before)}', which is neither how it was before this run ('${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(snapshot)}') nor version ${options.ownVersion} of this run; not restoring`);
+    }
+    const target = (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreTarget */ .k7)(snapshot);
+    if (target.action === 'delete') {
+        await deleteAlias(lambda, functionName, alias, options);
+        return { action: 'deleted', before, after: { functionName, alias, exists: false, weights: {} } };
+    }
+    if (!before.exists) {
+        const after = await createAlias(lambda, { functionName, alias, version: target.version, description: target.description }, options);
+        return { action: 'restored', before, after };
+    }
+    const after = await pointAlias(lambda, {
+        functionName,
+        alias,
+        version: target.version,
+        weights: {},
+        revisionId: before.revisionId ?? '',
+        description: target.description,
+    }, options);
+    return { action: 'restored', before, after };
+}
+
+
+/***/ }),
+
+/***/ 7529:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   An: () => (/* binding */ pendingShift),
+/* harmony export */   Xh: () => (/* binding */ shiftStateValue),
+/* harmony export */   rb: () => (/* binding */ SHIFT_STATE)
+/* harmony export */ });
+/** Saved (core.saveState) while an alias is being moved; the post step reads it. */
+const SHIFT_STATE = 'alias-shift';
+/** What to save after each shift event: the record, or `done` once nothing needs undoing. */
+function shiftStateValue(snapshot, newVersion, event, isFinalStep) {
+    const finished = event.phase === 'rolled-back' || (event.phase === 'shifted' && isFinalStep);
+    if (finished)
+        return 'done';
+    const record = { snapshot, newVersion, phase: event.phase, percent: event.percent };
+    return JSON.stringify(record);
+}
+/** The record the post step must act on, or undefined when the main step finished its shift. */
+function pendingShift(saved) {
+    if (!saved || saved === 'done')
+        return undefined;
+    try {
+        const record = JSON.parse(saved);
+        return record.snapshot && record.newVersion ? record : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+
+
+/***/ }),
+
+/***/ 9809:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   bD: () => (/* binding */ withRetry),
+/* harmony export */   dg: () => (/* binding */ isTransient)
+/* harmony export */ });
+/* unused harmony export realSleep */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+
+const realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const RETRYABLE_CODES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'ProvisionedThroughputExceededException',
+    'ServiceUnavailable',
+    'ServiceUnavailableException',
+    'ServiceException',
+    'InternalFailure',
+    'InternalError',
+    'InternalServerError',
+    'ResourceConflictException',
+    'IDPCommunicationError',
+    'RequestTimeout',
+    'RequestTimeoutException',
+    'TimeoutError',
+    'ECONNRESET',
+    'ECONNREFUSED',
+    'EPIPE',
+    'ETIMEDOUT',
+]);
+/** Throttling, 5xx, "update in progress" conflicts and network resets are worth another try. */
+function isTransient(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if (code && RETRYABLE_CODES.has(code))
+        return true;
+    const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
+    return status !== undefined && (status === 429 || status >= 500);
+}
+/** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
+async function withRetry(fn, options = {}) {
+    const attempts = options.attempts ?? 5;
+    const base = options.baseDelayMs ?? 500;
+    const max = options.maxDelayMs ?? 20_000;
+    const isRetryable = options.isRetryable ?? isTransient;
+    const sleep = options.sleep ?? realSleep;
+    const random = options.random ?? Math.random;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn(attempt);
+        }
+        catch (error) {
+            if (attempt >= attempts || !isRetryable(error))
+                throw error;
+            const ceiling = Math.min(max, base * 2 ** (attempt - 1));
+            const delay = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+            options.onRetry?.(error, attempt, delay);
+            await sleep(delay);
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 5758:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  s: () => (/* binding */ readSettings)
+});
+
+// UNUSED EXPORTS: SettingsError
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/build/bundle-files.ts
+var bundle_files = __nccwpck_require__(4392);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/settings-parse.ts
@@ -72322,7 +80441,7 @@ function safeRealpath(p) {
 
 
 
-const DEFAULT_EXCLUDES = ['**/.git/**', '**/__pycache__/**', '**/*.pyc', '**/tests/**', '**/.DS_Store'];
+
 const RUNTIMES = ['python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14'];
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
@@ -72415,7 +80534,7 @@ function readBuild(r, functionShortName) {
         model: r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p),
         modelDest: modelDest.replace(/\/+$/, ''),
         include: r.lines('include'),
-        exclude: [...DEFAULT_EXCLUDES, ...r.lines('exclude')],
+        exclude: [...bundle_files/* DEFAULT_EXCLUDES */.Wg, ...r.lines('exclude')],
         requirements: readRequirements(r, sourceDir),
         runtime,
         architecture,
@@ -72499,141 +80618,6 @@ function readRollbackTo(r) {
     return 'previous';
 }
 
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** A Logger over the runner's log: groups are collapsible and end with their duration. */
-function coreLogger() {
-    return {
-        info: (m) => core/* info */.pq(m),
-        warning: (m) => core/* warning */.$e(m),
-        notice: (m) => core/* notice */.lm(m),
-        debug: (m) => core/* debug */.Yz(m),
-        async group(title, fn) {
-            const started = Date.now();
-            core/* startGroup */.Oh(title);
-            try {
-                return await fn();
-            }
-            finally {
-                core/* info */.pq(`${title}: ${formatDuration(Date.now() - started)}`);
-                core/* endGroup */.N4();
-            }
-        },
-    };
-}
-/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
-async function runMain(env = process.env) {
-    const logger = coreLogger();
-    const github = readGithubContext(env);
-    const report = new JobReport('lambda-ml-deploy');
-    let clients;
-    let workDir;
-    try {
-        const settings = readSettings((name) => core/* getInput */.V4(name), github, github.workspace);
-        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await connect(settings, env, logger);
-        const identity = await verifyIdentity(clients.sts);
-        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
-        report.section('AWS identity', [`Deploying as \`${identity.arn}\` (account ${identity.account}).`]);
-        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
-        const ctx = {
-            settings,
-            clients,
-            logger,
-            clock: systemClock,
-            run: runCommand,
-            github,
-            report,
-            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
-            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
-            workDir,
-        };
-        await pipelineFor(settings.mode)(ctx);
-    }
-    catch (error) {
-        const message = (0,errors/* errorMessage */.gJ)(error);
-        report.section('Failed', ['```', message, '```']);
-        core/* setFailed */.C1(message);
-    }
-    finally {
-        if (clients)
-            destroyAwsClients(clients);
-        if (workDir)
-            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
-        await writeSummary(report);
-    }
-}
-async function connect(settings, env, logger) {
-    const endpoint = env.AWS_ENDPOINT_URL || undefined;
-    if (endpoint)
-        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = createAwsClients({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
-        getIDToken: (audience) => core/* getIDToken */.V9(audience),
-        setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
-        env,
-        logger,
-    }));
-    if (!resolved.credentials)
-        return bootstrap;
-    destroyAwsClients(bootstrap);
-    return createAwsClients({ region: settings.auth.region, endpoint, credentials: resolved.credentials });
-}
-async function writeSummary(report) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    try {
-        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
-    }
-    catch (error) {
-        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-}
-
-
-/***/ }),
-
-/***/ 6661:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ runPost)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-
-
-/**
- * The post step: the safety net that puts the alias back if the main step died mid-shift.
- * It only acts on state the main step saved while an alias was being moved.
- */
-async function runPost() {
-    try {
-        const shift = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('alias-shift');
-        if (!shift) {
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to clean up: the main step left no traffic shift in progress.');
-            return;
-        }
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e('The main step stopped in the middle of a traffic shift, but alias restore is not implemented yet.');
-    }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Post step: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-    }
-}
-
 
 /***/ }),
 
@@ -72655,6 +80639,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("buffer");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 9896:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 
 /***/ }),
 
@@ -72875,6 +80866,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
 
 /***/ }),
 
+/***/ 2203:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+
+/***/ }),
+
 /***/ 3193:
 /***/ ((module) => {
 
@@ -72893,6 +80891,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
+
+/***/ }),
+
+/***/ 3106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
@@ -75543,11 +83548,11 @@ __webpack_unused_export__ = YAMLMap.YAMLMap;
 __webpack_unused_export__ = YAMLSeq.YAMLSeq;
 __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
-__webpack_unused_export__ = lineCounter.LineCounter;
+exports.HN = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
 exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
-__webpack_unused_export__ = publicApi.parseDocument;
+exports.Tp = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;
 __webpack_unused_export__ = visit.visit;
 __webpack_unused_export__ = visit.visitAsync;
@@ -81463,7 +89468,320 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 3218:
+/***/ 4928:
+/***/ ((module) => {
+
+
+
+function getDefaultExportFromCjs (x) {
+	return x && x.__esModule && Object.prototype.hasOwnProperty.call(x, 'default') ? x['default'] : x;
+}
+
+const CRC_TABLE = new Int32Array([
+  0,
+  1996959894,
+  3993919788,
+  2567524794,
+  124634137,
+  1886057615,
+  3915621685,
+  2657392035,
+  249268274,
+  2044508324,
+  3772115230,
+  2547177864,
+  162941995,
+  2125561021,
+  3887607047,
+  2428444049,
+  498536548,
+  1789927666,
+  4089016648,
+  2227061214,
+  450548861,
+  1843258603,
+  4107580753,
+  2211677639,
+  325883990,
+  1684777152,
+  4251122042,
+  2321926636,
+  335633487,
+  1661365465,
+  4195302755,
+  2366115317,
+  997073096,
+  1281953886,
+  3579855332,
+  2724688242,
+  1006888145,
+  1258607687,
+  3524101629,
+  2768942443,
+  901097722,
+  1119000684,
+  3686517206,
+  2898065728,
+  853044451,
+  1172266101,
+  3705015759,
+  2882616665,
+  651767980,
+  1373503546,
+  3369554304,
+  3218104598,
+  565507253,
+  1454621731,
+  3485111705,
+  3099436303,
+  671266974,
+  1594198024,
+  3322730930,
+  2970347812,
+  795835527,
+  1483230225,
+  3244367275,
+  3060149565,
+  1994146192,
+  31158534,
+  2563907772,
+  4023717930,
+  1907459465,
+  112637215,
+  2680153253,
+  3904427059,
+  2013776290,
+  251722036,
+  2517215374,
+  3775830040,
+  2137656763,
+  141376813,
+  2439277719,
+  3865271297,
+  1802195444,
+  476864866,
+  2238001368,
+  4066508878,
+  1812370925,
+  453092731,
+  2181625025,
+  4111451223,
+  1706088902,
+  314042704,
+  2344532202,
+  4240017532,
+  1658658271,
+  366619977,
+  2362670323,
+  4224994405,
+  1303535960,
+  984961486,
+  2747007092,
+  3569037538,
+  1256170817,
+  1037604311,
+  2765210733,
+  3554079995,
+  1131014506,
+  879679996,
+  2909243462,
+  3663771856,
+  1141124467,
+  855842277,
+  2852801631,
+  3708648649,
+  1342533948,
+  654459306,
+  3188396048,
+  3373015174,
+  1466479909,
+  544179635,
+  3110523913,
+  3462522015,
+  1591671054,
+  702138776,
+  2966460450,
+  3352799412,
+  1504918807,
+  783551873,
+  3082640443,
+  3233442989,
+  3988292384,
+  2596254646,
+  62317068,
+  1957810842,
+  3939845945,
+  2647816111,
+  81470997,
+  1943803523,
+  3814918930,
+  2489596804,
+  225274430,
+  2053790376,
+  3826175755,
+  2466906013,
+  167816743,
+  2097651377,
+  4027552580,
+  2265490386,
+  503444072,
+  1762050814,
+  4150417245,
+  2154129355,
+  426522225,
+  1852507879,
+  4275313526,
+  2312317920,
+  282753626,
+  1742555852,
+  4189708143,
+  2394877945,
+  397917763,
+  1622183637,
+  3604390888,
+  2714866558,
+  953729732,
+  1340076626,
+  3518719985,
+  2797360999,
+  1068828381,
+  1219638859,
+  3624741850,
+  2936675148,
+  906185462,
+  1090812512,
+  3747672003,
+  2825379669,
+  829329135,
+  1181335161,
+  3412177804,
+  3160834842,
+  628085408,
+  1382605366,
+  3423369109,
+  3138078467,
+  570562233,
+  1426400815,
+  3317316542,
+  2998733608,
+  733239954,
+  1555261956,
+  3268935591,
+  3050360625,
+  752459403,
+  1541320221,
+  2607071920,
+  3965973030,
+  1969922972,
+  40735498,
+  2617837225,
+  3943577151,
+  1913087877,
+  83908371,
+  2512341634,
+  3803740692,
+  2075208622,
+  213261112,
+  2463272603,
+  3855990285,
+  2094854071,
+  198958881,
+  2262029012,
+  4057260610,
+  1759359992,
+  534414190,
+  2176718541,
+  4139329115,
+  1873836001,
+  414664567,
+  2282248934,
+  4279200368,
+  1711684554,
+  285281116,
+  2405801727,
+  4167216745,
+  1634467795,
+  376229701,
+  2685067896,
+  3608007406,
+  1308918612,
+  956543938,
+  2808555105,
+  3495958263,
+  1231636301,
+  1047427035,
+  2932959818,
+  3654703836,
+  1088359270,
+  936918e3,
+  2847714899,
+  3736837829,
+  1202900863,
+  817233897,
+  3183342108,
+  3401237130,
+  1404277552,
+  615818150,
+  3134207493,
+  3453421203,
+  1423857449,
+  601450431,
+  3009837614,
+  3294710456,
+  1567103746,
+  711928724,
+  3020668471,
+  3272380065,
+  1510334235,
+  755167117
+]);
+function ensureBuffer(input) {
+  if (Buffer.isBuffer(input)) {
+    return input;
+  }
+  if (typeof input === "number") {
+    return Buffer.alloc(input);
+  } else if (typeof input === "string") {
+    return Buffer.from(input);
+  } else {
+    throw new Error("input must be buffer, number, or string, received " + typeof input);
+  }
+}
+function bufferizeInt(num) {
+  const tmp = ensureBuffer(4);
+  tmp.writeInt32BE(num, 0);
+  return tmp;
+}
+function _crc32(buf, previous) {
+  buf = ensureBuffer(buf);
+  if (Buffer.isBuffer(previous)) {
+    previous = previous.readUInt32BE(0);
+  }
+  let crc = ~~previous ^ -1;
+  for (var n = 0; n < buf.length; n++) {
+    crc = CRC_TABLE[(crc ^ buf[n]) & 255] ^ crc >>> 8;
+  }
+  return crc ^ -1;
+}
+function crc32() {
+  return bufferizeInt(_crc32.apply(null, arguments));
+}
+crc32.signed = function() {
+  return _crc32.apply(null, arguments);
+};
+crc32.unsigned = function() {
+  return _crc32.apply(null, arguments) >>> 0;
+};
+var bufferCrc32 = crc32;
+
+const index = /*@__PURE__*/getDefaultExportFromCjs(bufferCrc32);
+
+module.exports = index;
+
+
+/***/ }),
+
+/***/ 9433:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -81619,8 +89937,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-;// CONCATENATED MODULE: external "fs"
-const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -81634,10 +89952,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_namespaceObject.existsSync(filePath)) {
+    if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -82618,7 +90936,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
+const { access, appendFile, writeFile } = external_fs_.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -82641,7 +90959,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -82941,7 +91259,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -82968,7 +91286,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
+const READONLY = external_fs_.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {
@@ -84539,6 +92857,18 @@ function getIDToken(aud) {
 /******/ 			return fn.r ? promise : getResult();
 /******/ 		}, (err) => ((err ? reject(promise[webpackError] = err) : outerResolve(exports)), resolveQueue(queue)));
 /******/ 		queue && queue.d < 0 && (queue.d = 0);
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
 /******/ 	};
 /******/ })();
 /******/ 

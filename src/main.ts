@@ -9,7 +9,7 @@ import { runCommand } from './exec.js';
 import { readGithubContext } from './github-context.js';
 import { formatDuration, systemClock, type Logger } from './log.js';
 import type { RunContext } from './pipelines/context.js';
-import { pipelineFor } from './pipelines/index.js';
+import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
 import type { OutputName } from './report/outputs.js';
 import { readSettings, type Settings } from './settings.js';
@@ -62,7 +62,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
       state: { save: (name, value) => core.saveState(name, value) },
       workDir,
     };
-    await pipelineFor(settings.mode)(ctx);
+    await runPipeline(ctx);
   } catch (error) {
     const message = errorMessage(error);
     report.section('Failed', ['```', message, '```']);
@@ -74,7 +74,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   }
 }
 
-async function connect(settings: Settings, env: NodeJS.ProcessEnv, logger: Logger): Promise<AwsClients> {
+export async function connect(settings: Settings, env: NodeJS.ProcessEnv, logger: Logger): Promise<AwsClients> {
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   if (endpoint) logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
   const bootstrap = createAwsClients({ region: settings.auth.region, endpoint });

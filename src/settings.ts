@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_EXCLUDES } from './build/bundle-files.js';
 import { ActionError } from './errors.js';
 import { InputReader } from './settings-parse.js';
 
@@ -106,8 +107,6 @@ export interface EventContext {
   eventName: string;
   payload: Record<string, unknown>;
 }
-
-export const DEFAULT_EXCLUDES = ['**/.git/**', '**/__pycache__/**', '**/*.pyc', '**/tests/**', '**/.DS_Store'];
 
 const RUNTIMES = ['python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14'];
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;

@@ -5,7 +5,8 @@
 - role `lambda-ml-deploy-exec` (the function's execution role; trusts lambda.amazonaws.com)
 - S3 bucket `lmd-sandbox-artifacts`
 
-Usage: python3 seed.py <endpoint-url>   (prints the created ARNs as JSON)
+Usage: python3 seed.py <endpoint-url>
+Prints SANDBOX_BUCKET=..., SANDBOX_ROLE_ARN=..., SANDBOX_DEPLOY_ROLE_ARN=... lines.
 boto3 ships with moto, so this needs nothing else.
 """
 
@@ -95,7 +96,9 @@ def main(endpoint):
     )
     ignore_exists(lambda: s3.create_bucket(Bucket=BUCKET), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
     s3.head_bucket(Bucket=BUCKET)
-    print(json.dumps({"bucket": BUCKET, "execRoleArn": exec_arn, "deployRoleArn": deploy_arn}))
+    print("SANDBOX_BUCKET=%s" % BUCKET)
+    print("SANDBOX_ROLE_ARN=%s" % exec_arn)
+    print("SANDBOX_DEPLOY_ROLE_ARN=%s" % deploy_arn)
 
 
 if __name__ == "__main__":

@@ -57,9 +57,12 @@ export interface BundleFile {
   size: number;
   /** 0o755 when the source has any executable bit, else 0o644. */
   mode: FileMode;
+  /** Where it came from (set by collectBundleFiles; e.g. to sum the model's bytes for the limits report). */
+  origin?: BundleFileOrigin;
 }
 
-type Origin = 'source' | 'model' | 'generated';
+export type BundleFileOrigin = 'source' | 'model' | 'generated';
+type Origin = BundleFileOrigin;
 
 interface Collected extends BundleFile {
   realPath: string;
@@ -112,7 +115,7 @@ function modeOf(stats: Stats): FileMode {
 }
 
 function describe(file: Collected): string {
-  return `${file.origin === 'generated' ? 'generated file' : `${file.origin} file`} '${file.absPath}'`;
+  return `${file.origin} file '${file.absPath}'`;
 }
 
 interface WalkContext {
@@ -201,7 +204,7 @@ function validateExtraZipPath(zipPath: string): string {
 
 /**
  * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
- * generated files. Sorted by zipPath (byte order), unique zipPaths, or an error naming both files.
+ * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
  */
 export async function collectBundleFiles(options: BundleFilesOptions): Promise<BundleFile[]> {
   const workspaceReal = await fs.realpath(path.resolve(options.workspace));
@@ -266,5 +269,5 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
   }
   return [...byPath.values()]
     .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
-    .map(({ zipPath, absPath, size, mode }) => ({ zipPath, absPath, size, mode }));
+    .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
 }

@@ -26,4 +26,4 @@ export interface RunContext<S extends Settings = Settings> {
   workDir: string;
 }
 
-export type Pipeline<S extends Settings = Settings> = (ctx: RunContext<S>) => Promise<void>;
+

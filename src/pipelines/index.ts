@@ -1,20 +1,16 @@
 import { ActionError } from '../errors.js';
-import type { Mode } from '../settings.js';
-import type { Pipeline } from './context.js';
+import type { RunContext } from './context.js';
+import { deployPipeline } from './deploy.js';
 
-/** One orchestrator per mode. */
-export function pipelineFor(mode: Mode): Pipeline {
-  switch (mode) {
+/** One orchestrator per mode; the settings' mode picks it (and narrows the settings type). */
+export async function runPipeline(ctx: RunContext): Promise<void> {
+  const settings = ctx.settings;
+  switch (settings.mode) {
     case 'deploy':
-      // The build and release steps arrive next; until then a deploy only verifies access.
-      return async (ctx) => {
-        ctx.logger.notice('The deploy pipeline is not implemented yet: credentials and identity were verified, nothing was changed.');
-      };
+      return deployPipeline({ ...ctx, settings });
     case 'preview':
     case 'preview-cleanup':
     case 'rollback':
-      return async () => {
-        throw new ActionError(`Input 'mode': '${mode}' is not implemented yet; use mode: deploy.`);
-      };
+      throw new ActionError(`Input 'mode': '${settings.mode}' is not implemented yet; use mode: deploy.`);
   }
 }

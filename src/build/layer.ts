@@ -1,0 +1,329 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ActionError } from '../errors.js';
+import type { CommandRunner } from '../exec.js';
+import { formatBytes, formatDuration, type Clock, type Logger } from '../log.js';
+import { uploadContentAddressed } from '../release/upload.js';
+import type { Architecture, BuildMethod } from '../settings.js';
+import type { BundleFile } from './bundle-files.js';
+import { compileTreeInDocker, compileTreeOnHost, dropBytecode, hostPythonVersion, type TreeBytecodeReport } from './bytecode.js';
+import { findCachedLayer, publishLayer } from './layer-cache.js';
+import { currentUser, dockerPlatform, ensureImage, installInDocker, runtimePythonVersion, type UserIds } from './layer-docker.js';
+import { computeLayerKey, gatherRequirements } from './layer-key.js';
+import { installWithHostPip } from './layer-pip.js';
+import { slimTree, type SlimResult } from './slim.js';
+import { writeDeterministicZip, type ZipResult } from './zip.js';
+
+/**
+ * The dependency layer step: key -> cache lookup -> build (docker or host pip) -> slim ->
+ * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
+ * the lookup: no Docker run, no upload, no PublishLayerVersion.
+ */
+
+/** Lambda's limit on the unzipped size of a function and all its layers. */
+export const UNZIPPED_LIMIT_BYTES = 262_144_000;
+/** Where Lambda extracts layers; packages live in /opt/python. */
+export const LAYER_PYTHON_DIR = '/opt/python';
+
+export interface LayerOptions {
+  /** Absolute path of the requirements file; undefined: no layer. */
+  requirementsPath?: string;
+  runtime: string;
+  architecture: Architecture;
+  build: BuildMethod;
+  buildImage: string;
+  pipArgs: readonly string[];
+  slim: boolean;
+  layerName: string;
+  s3Bucket: string;
+  s3Prefix: string;
+  dryRun: boolean;
+  /** A scratch folder for this run (e.g. under RUNNER_TEMP). */
+  workDir: string;
+  expectedBucketOwner?: string;
+  /** Host Python for `build: pip` (default python3). */
+  python?: string;
+}
+
+export interface LayerDeps {
+  lambda: LambdaClient;
+  s3: S3Client;
+  run: CommandRunner;
+  logger: Logger;
+  clock: Clock;
+  /** The user the container writes files as; default: the runner's uid/gid. null: the image's default user. */
+  user?: UserIds | null;
+  /** The runner's environment (pass-through of pip index and proxy variables). Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface PackageSize {
+  name: string;
+  bytes: number;
+}
+
+export interface LayerBytecode {
+  compiled: number;
+  python?: string;
+  /** Why no bytecode ships (build: pip with another host Python). */
+  skipped?: string;
+  failed?: string[];
+}
+
+export type PreparedLayer =
+  | { status: 'none' }
+  | { status: 'cached'; key: string; layerVersionArn: string; unzippedBytes?: number }
+  | {
+      status: 'ready';
+      key: string;
+      zip: ZipResult;
+      s3Key: string;
+      slim?: SlimResult;
+      bytecode: LayerBytecode;
+      largest: PackageSize[];
+    };
+
+export type LayerStatus = 'none' | 'cached' | 'built' | 'planned';
+
+export interface LayerResult {
+  status: LayerStatus;
+  key?: string;
+  layerVersionArn?: string;
+  unzippedBytes?: number;
+  zippedBytes?: number;
+  sha256Hex?: string;
+  s3Key?: string;
+  uploaded?: boolean;
+  slimSaved?: number;
+  slim?: SlimResult;
+  bytecode?: LayerBytecode;
+  /** The biggest top-level entries of the layer, for the summary and the size-limit message. */
+  largest?: PackageSize[];
+  zipPath?: string;
+}
+
+/** `<prefix>/layers/<sha256>.zip`. Pure. */
+export function layerS3Key(s3Prefix: string, sha256Hex: string): string {
+  const prefix = s3Prefix.replace(/^\/+|\/+$/g, '');
+  return `${prefix ? `${prefix}/` : ''}layers/${sha256Hex}.zip`;
+}
+
+/** Sizes per top-level package (a package and its .dist-info / .libs folders counted together). Pure. */
+export function largestPackages(files: readonly BundleFile[], count = 5): PackageSize[] {
+  const sizes = new Map<string, number>();
+  for (const file of files) {
+    const top = file.zipPath.split('/')[1] ?? file.zipPath;
+    const name = top.replace(/-[^-]+\.(dist-info|data)$/, '').replace(/\.libs$/, '').replace(/\.py$/, '').toLowerCase().replace(/-/g, '_');
+    sizes.set(name, (sizes.get(name) ?? 0) + file.size);
+  }
+  return [...sizes.entries()]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes || (a.name < b.name ? -1 : 1))
+    .slice(0, count);
+}
+
+/** The error for a layer over Lambda's unzipped limit, with the numbers and what to do. Pure. */
+export function layerTooLargeMessage(unzippedBytes: number, largest: readonly PackageSize[], slim: boolean): string {
+  const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
+  return (
+    `The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
+    `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
+    `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
+    `load large models from S3 at run time, or use a container image (10 GB limit).`
+  );
+}
+
+/** Every file under `root` as a zip entry under `python/...`; symlinks are followed only inside the tree. */
+export async function collectLayerFiles(root: string): Promise<BundleFile[]> {
+  const files: BundleFile[] = [];
+  const realRoot = await fs.realpath(root);
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      const zipPath = rel ? `${rel}/${entry.name}` : entry.name;
+      let stat = await fs.lstat(full);
+      if (stat.isSymbolicLink()) {
+        const target = await fs.realpath(full).catch(() => undefined);
+        if (!target || !(target === realRoot || target.startsWith(realRoot + path.sep))) {
+          throw new ActionError(`The installed package file ${zipPath} is a symbolic link that points outside the layer (${target ?? 'missing target'}).`);
+        }
+        stat = await fs.stat(full);
+      }
+      if (stat.isDirectory()) await walk(full, zipPath);
+      else if (stat.isFile()) files.push({ zipPath, absPath: full, size: stat.size, mode: stat.mode & 0o111 ? 0o755 : 0o644 });
+    }
+  };
+  await walk(root, '');
+  return files;
+}
+
+async function buildTree(options: LayerOptions, deps: LayerDeps, buildDir: string): Promise<{ bytecode: LayerBytecode; slim?: SlimResult }> {
+  const { logger, run } = deps;
+  const requirementsPath = options.requirementsPath as string;
+  const pythonDir = path.join(buildDir, 'python');
+  const user = deps.user === null ? undefined : (deps.user ?? currentUser());
+  const env = deps.env ?? process.env;
+  const python = options.python ?? 'python3';
+
+  if (options.build === 'docker') {
+    await ensureImage({ run, image: options.buildImage, platform: dockerPlatform(options.architecture), logger });
+    await installInDocker({
+      run,
+      logger,
+      image: options.buildImage,
+      architecture: options.architecture,
+      runtime: options.runtime,
+      requirementsPath,
+      outDir: buildDir,
+      pipArgs: options.pipArgs,
+      user,
+      env,
+    });
+  } else {
+    await installWithHostPip({ run, logger, python, runtime: options.runtime, architecture: options.architecture, requirementsPath, outDir: buildDir, pipArgs: options.pipArgs, env });
+  }
+  await fs.mkdir(pythonDir, { recursive: true });
+
+  let slim: SlimResult | undefined;
+  if (options.slim) {
+    slim = await slimTree(pythonDir);
+    logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+  }
+
+  let report: TreeBytecodeReport | undefined;
+  let bytecode: LayerBytecode;
+  if (options.build === 'docker') {
+    report = await compileTreeInDocker({
+      run,
+      logger,
+      image: options.buildImage,
+      architecture: options.architecture,
+      runtime: options.runtime,
+      outDir: buildDir,
+      subdir: 'python',
+      lambdaDir: LAYER_PYTHON_DIR,
+      user,
+    });
+  } else {
+    const wanted = runtimePythonVersion(options.runtime);
+    const host = await hostPythonVersion(run, python);
+    if (host === wanted) {
+      report = await compileTreeOnHost({ run, logger, python, runtime: options.runtime, dir: pythonDir, lambdaDir: LAYER_PYTHON_DIR });
+    } else {
+      const dropped = await dropBytecode(pythonDir);
+      const skipped =
+        `host Python is ${host ?? 'not available'} but ${options.runtime} is Python ${wanted}: the layer ships without .pyc ` +
+        `(removed ${dropped.removedFiles}), so Lambda compiles its modules on every cold start. Use build: docker, or set up Python ${wanted} on the runner.`;
+      logger.warning(skipped);
+      bytecode = { compiled: 0, skipped };
+      return { bytecode, slim };
+    }
+  }
+  bytecode = { compiled: report.compiled, python: report.python, ...(report.failed.length ? { failed: report.failed } : {}) };
+  logger.info(`Compiled ${report.compiled} modules to hash-based .pyc for Python ${report.python}.`);
+  if (report.failed.length) {
+    logger.warning(`${report.failed.length} .py files in the layer do not compile (they cannot be imported either): ${report.failed.slice(0, 5).join(', ')}${report.failed.length > 5 ? ', ...' : ''}`);
+  }
+  return { bytecode, slim };
+}
+
+/** Everything up to a zip on disk (or a cache hit). No AWS writes: safe for dry runs. */
+export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Promise<PreparedLayer> {
+  const { logger, clock } = deps;
+  if (!options.requirementsPath) {
+    logger.info('No requirements file: no dependency layer.');
+    return { status: 'none' };
+  }
+  const material = await gatherRequirements({ requirementsPath: options.requirementsPath, pipArgs: options.pipArgs });
+  const key = computeLayerKey({
+    ...material,
+    runtime: options.runtime,
+    architecture: options.architecture,
+    build: options.build,
+    buildImage: options.buildImage,
+    pipArgs: options.pipArgs,
+    slim: options.slim,
+  });
+  logger.info(`Layer key ${key} (requirements, runtime ${options.runtime}, ${options.architecture}, ${options.build === 'docker' ? options.buildImage : 'host pip'}, pip-args, slim=${options.slim}).`);
+
+  const hit = await findCachedLayer(deps.lambda, options.layerName, key, { sleep: clock.sleep, logger });
+  if (hit) {
+    logger.info(`Layer ${options.layerName} version ${hit.version} already has this key: reusing ${hit.layerVersionArn} (no build, no upload, no publish).`);
+    return { status: 'cached', key, layerVersionArn: hit.layerVersionArn, ...(hit.unzippedBytes !== undefined ? { unzippedBytes: hit.unzippedBytes } : {}) };
+  }
+
+  const layerDir = path.join(options.workDir, 'layer');
+  const buildDir = path.join(layerDir, 'build');
+  await fs.rm(layerDir, { recursive: true, force: true });
+  await fs.mkdir(buildDir, { recursive: true });
+
+  const started = clock.now();
+  const { bytecode, slim } = await buildTree(options, deps, buildDir);
+  const files = await collectLayerFiles(buildDir);
+  const unzipped = files.reduce((sum, f) => sum + f.size, 0);
+  const largest = largestPackages(files);
+  if (unzipped > UNZIPPED_LIMIT_BYTES) throw new ActionError(layerTooLargeMessage(unzipped, largest, options.slim));
+
+  const zip = await writeDeterministicZip({ files, destPath: path.join(layerDir, 'layer.zip') });
+  logger.info(
+    `Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`,
+  );
+  return { status: 'ready', key, zip, s3Key: layerS3Key(options.s3Prefix, zip.sha256Hex), slim, bytecode, largest };
+}
+
+/** Uploads and publishes a prepared layer (or reports what would be done, in a dry run). */
+export async function releaseLayer(prepared: PreparedLayer, options: LayerOptions, deps: LayerDeps): Promise<LayerResult> {
+  if (prepared.status === 'none') return { status: 'none' };
+  if (prepared.status === 'cached') {
+    return { status: 'cached', key: prepared.key, layerVersionArn: prepared.layerVersionArn, unzippedBytes: prepared.unzippedBytes };
+  }
+  const { zip, s3Key, key } = prepared;
+  const base: LayerResult = {
+    status: 'planned',
+    key,
+    unzippedBytes: zip.unzippedBytes,
+    zippedBytes: zip.zippedBytes,
+    sha256Hex: zip.sha256Hex,
+    s3Key,
+    uploaded: false,
+    slim: prepared.slim,
+    slimSaved: prepared.slim?.bytesSaved,
+    bytecode: prepared.bytecode,
+    largest: prepared.largest,
+    zipPath: zip.path,
+  };
+  if (options.dryRun) {
+    deps.logger.info(`Dry run: would upload s3://${options.s3Bucket}/${s3Key} and publish a new version of layer ${options.layerName}.`);
+    return base;
+  }
+  const upload = await uploadContentAddressed(deps.s3, {
+    bucket: options.s3Bucket,
+    key: s3Key,
+    file: zip.path,
+    sha256Hex: zip.sha256Hex,
+    expectedBucketOwner: options.expectedBucketOwner,
+    logger: deps.logger,
+  });
+  const published = await publishLayer(
+    deps.lambda,
+    {
+      layerName: options.layerName,
+      s3Bucket: options.s3Bucket,
+      s3Key,
+      runtime: options.runtime,
+      architecture: options.architecture,
+      key,
+      unzippedBytes: zip.unzippedBytes,
+    },
+    { sleep: deps.clock.sleep, logger: deps.logger },
+  );
+  deps.logger.info(`Published ${published.layerVersionArn}.`);
+  return { ...base, status: 'built', uploaded: upload.uploaded, layerVersionArn: published.layerVersionArn };
+}
+
+/** The whole layer step. */
+export async function buildLayer(options: LayerOptions, deps: LayerDeps): Promise<LayerResult> {
+  return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
+}

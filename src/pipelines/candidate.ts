@@ -1,0 +1,257 @@
+import { buildBundle, type BundleResult } from '../build/bundle.js';
+import { prepareLayer, releaseLayer, type LayerResult } from '../build/layer.js';
+import { checkLambdaLimits } from '../build/limits.js';
+import { formatBytes } from '../log.js';
+import { ActionError } from '../errors.js';
+import type { AliasState } from '../release/alias-plan.js';
+import { readAlias } from '../release/alias.js';
+import { decideChange, type ChangeDecision } from '../release/change.js';
+import {
+  configChanges,
+  createFunction,
+  missingFunctionError,
+  publishVersion,
+  readFunction,
+  updateCode,
+  updateConfiguration,
+  type DesiredConfig,
+  type FunctionState,
+} from '../release/function.js';
+import { smokeTestVersion } from '../release/smoke.js';
+import type { SmokeRunResult } from '../release/smoke-run.js';
+import { loadSmokeSpec, type SmokeSpec } from '../release/smoke-spec.js';
+import { uploadContentAddressed, type UploadResult } from '../release/upload.js';
+import { reportBuild, reportPlan } from '../report/build-report.js';
+import { reportSmoke } from '../report/smoke-table.js';
+import type { DeploySettings, PreviewModeSettings } from '../settings.js';
+import type { RunContext } from './context.js';
+import type { StepTimer } from './steps.js';
+
+type BuildingSettings = DeploySettings | PreviewModeSettings;
+
+export interface Built {
+  layer: LayerResult;
+  bundle: BundleResult;
+  bundleKey: string;
+}
+
+/** A published version that answered its smoke tests (or the unchanged one already served). */
+export interface Candidate {
+  built: Built;
+  decision: ChangeDecision;
+  version: string;
+  functionArn: string;
+  codeSha256: string;
+  /** Alias as it was before this run (the snapshot rollback restores). */
+  aliasBefore: AliasState;
+  smoke?: SmokeRunResult;
+  upload?: UploadResult;
+}
+
+export function loadSpec(ctx: RunContext<BuildingSettings>, steps: StepTimer): Promise<SmokeSpec | undefined> {
+  const file = ctx.settings.release.smokeTests;
+  if (!file) {
+    steps.skip('Smoke-test spec', 'no smoke-tests input');
+    return Promise.resolve(undefined);
+  }
+  return steps.run('Smoke-test spec', async () => {
+    const spec = await loadSmokeSpec(file);
+    ctx.logger.info(`${spec.cases.length} smoke cases in ${file}`);
+    return spec;
+  });
+}
+
+/** Layer and bundle, with the size limits checked before anything is uploaded. */
+export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: StepTimer): Promise<Built> {
+  const { settings, clients, logger, run, workDir } = ctx;
+  const b = settings.build;
+  const layerOptions = {
+    requirementsPath: b.requirements,
+    runtime: b.runtime,
+    architecture: b.architecture,
+    build: b.build,
+    buildImage: b.buildImage,
+    pipArgs: b.pipArgs,
+    slim: b.slim,
+    layerName: b.layerName,
+    s3Bucket: b.s3Bucket,
+    s3Prefix: b.s3Prefix,
+    dryRun: settings.dryRun,
+    workDir,
+  };
+  const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
+  const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
+  const bundle = await steps.run('Bundle', async () => {
+    const result = await buildBundle(b, { run, logger, workspace: settings.workspace, workDir });
+    logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
+    return result;
+  });
+  // Before anything is uploaded: the bundle and the layer together must fit Lambda's limit.
+  const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+  const limits = checkLambdaLimits(
+    [
+      { name: 'function bundle', kind: 'function', bytes: bundle.unzippedBytes, modelBytes: bundle.modelBytes },
+      ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer' as const, bytes: layerBytes }] : []),
+    ],
+    { slim: b.slim },
+  );
+  const layer =
+    prepared.status === 'ready'
+      ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
+      : await releaseLayer(prepared, layerOptions, layerDeps);
+  const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
+  reportBuild(ctx.report, built, limits);
+  ctx.outputs.set('code-sha256', bundle.codeSha256);
+  ctx.outputs.set('s3-key', built.bundleKey);
+  if (layer.layerVersionArn) ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
+  return built;
+}
+
+function desiredConfig(settings: BuildingSettings, layerArn: string | undefined): DesiredConfig {
+  return {
+    runtime: settings.build.runtime,
+    handler: settings.fn.handler,
+    architecture: settings.build.architecture,
+    layerArn,
+    layerName: settings.build.layerName,
+    memorySize: settings.fn.memorySize,
+    timeout: settings.fn.timeout,
+    environment: settings.fn.environment,
+    description: settings.fn.description,
+  };
+}
+
+/**
+ * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
+ * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
+ */
+export async function publishCandidate(
+  ctx: RunContext<BuildingSettings>,
+  steps: StepTimer,
+  built: Built,
+  spec: SmokeSpec | undefined,
+  aliasName: string,
+): Promise<Candidate | undefined> {
+  const { settings, clients, logger } = ctx;
+  const fnName = settings.functionName;
+  const desired = desiredConfig(settings, built.layer.layerVersionArn);
+
+  const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
+    const fn = await readFunction(clients.lambda, fnName, { logger });
+    const aliasBefore = await readAlias(clients.lambda, fnName, aliasName, { logger }).catch((error: unknown) => {
+      if (!fn.exists) { const none: AliasState = { functionName: fnName, alias: aliasName, exists: false, weights: {} }; return none; }
+      throw error;
+    });
+    const changes = fn.exists ? configChanges(fn, desired) : undefined;
+    const served = await servedVersionConfig(ctx, aliasBefore);
+    const decision = decideChange({ fn, codeSha256: built.bundle.codeSha256, configChanges: changes, alias: aliasBefore, servedVersion: served, layerArn: desired.layerArn });
+    logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
+    return { fn, aliasBefore, decision };
+  });
+  if (aliasBefore.functionVersion) ctx.outputs.set('previous-version', aliasBefore.functionVersion);
+  if (fn.arn) ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
+
+  if (decision.kind === 'create' && !settings.fn.createFunction) throw missingFunctionError(fnName);
+
+  if (settings.dryRun) {
+    reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
+    ctx.outputs.set('changed', decision.kind !== 'unchanged');
+    ctx.outputs.set('smoke-result', 'skipped');
+    return undefined;
+  }
+
+  if (decision.kind === 'unchanged') {
+    steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
+    ctx.outputs.set('version', decision.version);
+    return { built, decision, version: decision.version, functionArn: fn.arn ?? '', codeSha256: built.bundle.codeSha256, aliasBefore };
+  }
+
+  let upload: UploadResult | undefined;
+  if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
+    upload = await steps.run('Upload bundle', () =>
+      uploadContentAddressed(clients.s3, {
+        bucket: settings.build.s3Bucket,
+        key: built.bundleKey,
+        file: built.bundle.path,
+        sha256Hex: built.bundle.sha256Hex,
+        logger,
+      }),
+    );
+  } else {
+    steps.skip('Upload bundle', 'the function already runs this bundle');
+  }
+
+  const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
+    if (decision.kind === 'create') {
+      const created = await createFunction(
+        clients.lambda,
+        { ...desired, functionName: fnName, role: settings.fn.executionRole ?? '', s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey },
+        { logger },
+      );
+      return created.arn ?? '';
+    }
+    if (decision.kind === 'update' && decision.code) {
+      const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
+      if (sha && sha !== built.bundle.codeSha256) {
+        throw new ActionError(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
+      }
+      logger.info(`Code updated: CodeSha256 ${sha}`);
+    }
+    const changes = configChanges(decision.kind === 'update' && decision.code ? await readFunction(clients.lambda, fnName, { logger }) : fn, desired);
+    if (changes) {
+      logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
+      await updateConfiguration(clients.lambda, fnName, changes, { logger });
+    }
+    return fn.arn ?? '';
+  });
+  if (functionArn) ctx.outputs.set('function-arn', functionArn.replace(/:\$LATEST$/, ''));
+
+  const published = await steps.run('Publish version', async () => {
+    const description = [`lambda-ml-deploy`, ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`, `bundle ${built.bundle.sha256Hex.slice(0, 16)}`, ctx.github.runUrl]
+      .filter(Boolean)
+      .join(' | ');
+    const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+    logger.info(`Published version ${result.version}`);
+    return result;
+  });
+  ctx.outputs.set('version', published.version);
+
+  const candidate: Candidate = {
+    built,
+    decision,
+    version: published.version,
+    functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
+    codeSha256: published.codeSha256,
+    aliasBefore,
+    upload,
+  };
+  if (!spec) {
+    steps.skip('Smoke tests', 'no smoke-tests input');
+    ctx.outputs.set('smoke-result', 'skipped');
+    return candidate;
+  }
+  candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () =>
+    smokeTestVersion(spec, { lambda: clients.lambda, functionName: fnName, version: published.version, logger }),
+  );
+  reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
+  ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
+  return candidate;
+}
+
+async function servedVersionConfig(ctx: RunContext<BuildingSettings>, alias: AliasState): Promise<FunctionState | undefined> {
+  if (!alias.exists || !alias.functionVersion || Object.keys(alias.weights).length > 0) return undefined;
+  return readFunction(ctx.clients.lambda, ctx.settings.functionName, { logger: ctx.logger }, alias.functionVersion);
+}
+
+export function describeDecision(decision: ChangeDecision): string {
+  switch (decision.kind) {
+    case 'create':
+      return 'create the function';
+    case 'update':
+      return `update ${[decision.code && 'code', decision.config && 'configuration'].filter(Boolean).join(' and ')}, publish a version`;
+    case 'publish-only':
+      return '$LATEST already holds this bundle; publish it';
+    case 'unchanged':
+      return `nothing changed (version ${decision.version} already serves this bundle)`;
+  }
+}

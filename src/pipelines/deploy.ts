@@ -1,0 +1,102 @@
+import { ActionError } from '../errors.js';
+import { alarmsInAlarm, checkAlarmsExist } from '../release/alarms.js';
+import { describeAliasState, planTraffic } from '../release/alias-plan.js';
+import { shiftTraffic } from '../release/bake.js';
+import { SHIFT_STATE, shiftStateValue } from '../release/shift-state.js';
+import { smokeTestVersion } from '../release/smoke.js';
+import { describeSmokeFailure } from '../release/smoke-run.js';
+import type { DeploySettings } from '../settings.js';
+import type { RunContext } from './context.js';
+import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';
+import { applyRetention } from './retention.js';
+import { StepTimer } from './steps.js';
+
+/**
+ * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
+ * (all at once, canary or linear, rolled back on any failure) -> retention.
+ */
+export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<void> {
+  const { settings, clients, logger, report, outputs } = ctx;
+  const steps = new StepTimer(logger, ctx.clock);
+  const aliasName = settings.alias;
+  outputs.set('rolled-back', false);
+  try {
+    const spec = await loadSpec(ctx, steps);
+    const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+    if (watchAlarms) {
+      await steps.run('Check watched alarms', async () => {
+        const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, { logger });
+        logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+      });
+    }
+
+    const built = await buildArtifacts(ctx, steps);
+    const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
+    if (!candidate) {
+      report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved.`);
+      return;
+    }
+    const before = candidate.aliasBefore;
+    if (candidate.decision.kind === 'unchanged') {
+      outputs.set('changed', false);
+      outputs.set('smoke-result', 'skipped');
+      if (before.aliasArn) outputs.set('alias-arn', before.aliasArn);
+      report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
+      return;
+    }
+    outputs.set('changed', true);
+
+    if (candidate.smoke && !candidate.smoke.passed) {
+      outputs.set('rolled-back', true);
+      const where = before.exists ? `still serves ${describeAliasState(before)}` : 'was not created';
+      report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
+      throw new ActionError(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
+    }
+    if (!spec) logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
+
+    const plan = planTraffic({
+      strategy: settings.release.strategy,
+      canaryPercent: settings.release.canaryPercent,
+      linearSteps: settings.release.linearSteps,
+      intervalMs: settings.release.canaryIntervalMs,
+    });
+    const pollMs = Math.max(1000, Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)));
+    const shift = await steps.run(`Shift '${aliasName}' (${settings.release.strategy})`, () =>
+      shiftTraffic({
+        plan,
+        lambda: clients.lambda,
+        functionName: settings.functionName,
+        alias: aliasName,
+        newVersion: candidate.version,
+        snapshot: before,
+        commitSha: ctx.github.sha || undefined,
+        logger,
+        bake: {
+          pollMs,
+          clock: ctx.clock,
+          ...(watchAlarms ? { checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }) } : {}),
+          ...(spec
+            ? { reinvoke: () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: settings.functionName, version: candidate.version, logger }) }
+            : {}),
+        },
+        onStep: (event) => {
+          const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
+          ctx.state.save(SHIFT_STATE, shiftStateValue(before, candidate.version, event, final));
+        },
+      }),
+    );
+    if (shift.rolledBack) {
+      outputs.set('rolled-back', true);
+      report.section('Rollback', [`Alias \`${aliasName}\` was put back: ${describeAliasState(shift.restore.after)} (${shift.restore.action}).`, '', `Why: ${shift.reason}`]);
+      report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${describeAliasState(shift.restore.after)} again.`);
+      throw new ActionError(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
+    }
+    if (shift.state.aliasArn) outputs.set('alias-arn', shift.state.aliasArn);
+    report.table('Alias', ['alias', 'before', 'after'], [[aliasName, before.exists ? describeAliasState(before) : '(none)', describeAliasState(shift.state)]]);
+    report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
+
+    await applyRetention(ctx, steps, settings.release.keepVersions);
+  } finally {
+    report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+  }
+}

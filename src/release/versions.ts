@@ -1,0 +1,65 @@
+import {
+  DeleteFunctionCommand,
+  ListAliasesCommand,
+  ListVersionsByFunctionCommand,
+  type AliasConfiguration,
+  type LambdaClient,
+} from '@aws-sdk/client-lambda';
+import { errorCode } from '../errors.js';
+import { withRetry, type Sleep } from '../retry.js';
+
+export interface VersionInfo {
+  version: string;
+  codeSha256?: string;
+  description?: string;
+}
+
+export async function listVersions(lambda: LambdaClient, functionName: string, sleep?: Sleep): Promise<VersionInfo[]> {
+  const versions: VersionInfo[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await withRetry(() => lambda.send(new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker })), { sleep });
+    for (const v of page.Versions ?? []) {
+      if (v.Version && v.Version !== '$LATEST') versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  return versions;
+}
+
+export async function listAliases(lambda: LambdaClient, functionName: string, sleep?: Sleep): Promise<AliasConfiguration[]> {
+  const aliases: AliasConfiguration[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await withRetry(() => lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker: marker })), { sleep });
+    aliases.push(...(page.Aliases ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  return aliases;
+}
+
+/** Every version an alias routes to: its version and its weighted extra versions. Pure. */
+export function referencedVersions(aliases: readonly AliasConfiguration[]): Set<string> {
+  const referenced = new Set<string>();
+  for (const alias of aliases) {
+    if (alias.FunctionVersion) referenced.add(alias.FunctionVersion);
+    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) referenced.add(version);
+  }
+  return referenced;
+}
+
+/** The unaliased versions beyond the newest `keep`, oldest first. Pure. */
+export function versionsToDelete(versions: readonly string[], referenced: ReadonlySet<string>, keep: number): string[] {
+  const unaliased = versions.filter((v) => /^\d+$/.test(v) && !referenced.has(v)).sort((a, b) => Number(b) - Number(a));
+  return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
+}
+
+/** Deletes one version; one that is already gone counts as deleted. */
+export async function deleteVersion(lambda: LambdaClient, functionName: string, version: string, sleep?: Sleep): Promise<void> {
+  if (!/^\d+$/.test(version)) throw new Error(`refusing to delete '${version}': not a version number`);
+  try {
+    await withRetry(() => lambda.send(new DeleteFunctionCommand({ FunctionName: functionName, Qualifier: version })), { sleep });
+  } catch (error) {
+    if (errorCode(error) !== 'ResourceNotFoundException') throw error;
+  }
+}
