@@ -29,15 +29,21 @@ export const runCommand: CommandRunner = (command, args, options = {}) =>
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
+    // Splits output into lines for onLine; flush() passes on a last line with no newline.
     const lineSplitter = () => {
       let pending = '';
-      return (chunk: Buffer) => {
+      const push = (chunk: Buffer) => {
         if (!options.onLine) return;
         pending += chunk.toString('utf8');
         const lines = pending.split('\n');
         pending = lines.pop() ?? '';
         for (const line of lines) options.onLine(line);
       };
+      const flush = () => {
+        if (options.onLine && pending !== '') options.onLine(pending);
+        pending = '';
+      };
+      return Object.assign(push, { flush });
     };
     const onOut = lineSplitter();
     const onErr = lineSplitter();
@@ -53,6 +59,8 @@ export const runCommand: CommandRunner = (command, args, options = {}) =>
       reject(error.code === 'ENOENT' ? new Error(`'${command}' was not found on PATH`) : error);
     });
     child.on('close', (code, signal) => {
+      onOut.flush();
+      onErr.flush();
       resolve({
         exitCode: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString('utf8'),

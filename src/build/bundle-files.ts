@@ -152,6 +152,7 @@ async function walk(ctx: WalkContext, dirAbs: string, dirReal: string, dirRel: s
     let stats: Stats;
     if (entry.isSymbolicLink()) {
       real = await realpathOrFail(abs);
+      if (ctx.skip.has(real)) continue;
       if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
         throw new Error(
           `Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +

@@ -249,6 +249,8 @@ export function pipFailureHints(output: string): string[] {
 export async function installInDocker(options: DockerInstallOptions): Promise<{ python: string }> {
   const { run, logger } = options;
   await fs.mkdir(options.outDir, { recursive: true });
+  // A runner running as root that builds as another user: hand it the output folder.
+  if (options.user && process.getuid?.() === 0 && options.user.uid !== 0) await fs.chown(options.outDir, options.user.uid, options.user.gid);
   const args = pipInstallRunArgs(options);
   logger.info(describeCommand('docker', args));
   const tail = tailKeeper(25);

@@ -1,6 +1,8 @@
-import { ActionError } from '../errors.js';
 import type { RunContext } from './context.js';
 import { deployPipeline } from './deploy.js';
+import { previewCleanupPipeline } from './preview-cleanup.js';
+import { previewPipeline } from './preview.js';
+import { rollbackPipeline } from './rollback.js';
 
 /** One orchestrator per mode; the settings' mode picks it (and narrows the settings type). */
 export async function runPipeline(ctx: RunContext): Promise<void> {
@@ -9,8 +11,10 @@ export async function runPipeline(ctx: RunContext): Promise<void> {
     case 'deploy':
       return deployPipeline({ ...ctx, settings });
     case 'preview':
+      return previewPipeline({ ...ctx, settings });
     case 'preview-cleanup':
+      return previewCleanupPipeline({ ...ctx, settings });
     case 'rollback':
-      throw new ActionError(`Input 'mode': '${settings.mode}' is not implemented yet; use mode: deploy.`);
+      return rollbackPipeline({ ...ctx, settings });
   }
 }

@@ -247,7 +247,7 @@ describe('layer build in the sandbox', () => {
       expect(calls.filter((c) => c.command === 'docker' && c.args[0] === 'run')).toHaveLength(2);
       expect(calls.some((c) => c.args[0] === 'pull')).toBe(false);
       expect(built.slim?.byRule).toMatchObject({ tests: { files: 2 }, stubs: { files: 1 } });
-      expect(built.bytecode).toMatchObject({ python: '3.11', compiled: 5 });
+      expect(built.bytecode).toMatchObject({ python: '3.11', compiled: 4 });
 
       const versions = await lambda.send(new ListLayerVersionsCommand({ LayerName: `lmd-e2e-${suffix}-deps` }));
       expect(versions.LayerVersions?.[0]?.Description).toContain(`key=${built.key}`);
@@ -280,7 +280,7 @@ describe('layer build in the sandbox', () => {
       const opt = path.join(work, 'opt-1');
       const report = await checkInRuntime(opt, ['lmdprobe']);
       expect(report.bad).toEqual([]);
-      expect(report.sources).toBe(5);
+      expect(report.sources).toBe(4);
       expect(report.imported).toEqual(expect.arrayContaining(['lmdprobe', 'lmdprobe.core', 'lmdprobe.sub', 'lmdprobe.sub.deep']));
       expect(report.compiled).toEqual([]);
 

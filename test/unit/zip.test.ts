@@ -7,7 +7,6 @@ import ts from 'typescript';
 import { collectBundleFiles, DEFAULT_EXCLUDES, type BundleFile } from '../../src/build/bundle-files.js';
 import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from '../../src/build/hash.js';
 import {
-  fixedZipDate,
   planCompression,
   shouldStore,
   STORE_ABOVE_RATIO,

@@ -1,0 +1,162 @@
+import type { AliasConfiguration } from '@aws-sdk/client-lambda';
+import { parseAliasDescription, type AliasState } from '../release/alias-plan.js';
+import { deleteAlias, readAlias } from '../release/alias.js';
+import { deleteFunctionUrl } from '../release/function-url.js';
+import { deleteVersion, listAliases, listVersions } from '../release/versions.js';
+import { publishPreviewComment } from '../report/pr-comment.js';
+import type { PreviewCleanupSettings, PreviewSettings } from '../settings.js';
+import type { RunContext } from './context.js';
+import { StepTimer } from './steps.js';
+
+/** `pr-7`: the preview alias of a pull request. */
+export function previewAliasName(preview: Pick<PreviewSettings, 'aliasPrefix' | 'prNumber'>): string {
+  return `${preview.aliasPrefix}${preview.prNumber}`;
+}
+
+/** Versions a preview alias is responsible for: what it serves (weights too) and its recorded previous. Pure. */
+export function previewCandidates(alias: AliasState): string[] {
+  if (!alias.exists) return [];
+  const found = [alias.functionVersion, ...Object.keys(alias.weights), parseAliasDescription(alias.description)?.previous];
+  return [...new Set(found.filter((v): v is string => v !== undefined && /^\d+$/.test(v)))];
+}
+
+/**
+ * Why each version must stay, from every alias but `except`: it is served by an alias (weights
+ * included), or an alias records it as its `previous` version (what `rollback-to: previous` uses).
+ * Pure.
+ */
+export function protectedVersions(aliases: readonly AliasConfiguration[], except?: string): Map<string, string> {
+  const reasons = new Map<string, string>();
+  const protect = (version: string | undefined, why: string) => {
+    if (version && !reasons.has(version)) reasons.set(version, why);
+  };
+  for (const alias of aliases) {
+    if (alias.Name === except) continue;
+    protect(alias.FunctionVersion, `served by alias ${alias.Name}`);
+    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) protect(version, `weighted in alias ${alias.Name}`);
+  }
+  for (const alias of aliases) {
+    if (alias.Name === except) continue;
+    protect(parseAliasDescription(alias.Description)?.previous, `alias ${alias.Name} records it as its previous version (rollback target)`);
+  }
+  return reasons;
+}
+
+export interface VersionCleanupPlan {
+  /** Preview-only versions that exist and nothing else needs, oldest first. */
+  delete: string[];
+  /** Candidates that stay, and why. */
+  keep: Array<{ version: string; reason: string }>;
+}
+
+/**
+ * Which of a preview's versions can go: those that still exist and that no other alias serves or
+ * records as its previous version. Pure.
+ */
+export function planVersionCleanup(
+  candidates: readonly string[],
+  existing: readonly string[],
+  otherAliases: readonly AliasConfiguration[],
+  previewAlias: string,
+): VersionCleanupPlan {
+  const present = new Set(existing);
+  const reasons = protectedVersions(otherAliases, previewAlias);
+  const plan: VersionCleanupPlan = { delete: [], keep: [] };
+  for (const version of [...new Set(candidates)].sort((a, b) => Number(a) - Number(b))) {
+    if (!/^\d+$/.test(version) || !present.has(version)) continue;
+    const reason = reasons.get(version);
+    if (reason) plan.keep.push({ version, reason });
+    else plan.delete.push(version);
+  }
+  return plan;
+}
+
+/**
+ * preview-cleanup (pull_request closed): the preview alias's function URL, then the alias, then
+ * the versions only it needed; the PR comment says so. A second run finds nothing and succeeds.
+ */
+export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSettings>): Promise<void> {
+  const { settings, clients, logger, report, outputs } = ctx;
+  const steps = new StepTimer(logger, ctx.clock);
+  const fn = settings.functionName;
+  const aliasName = previewAliasName(settings.preview);
+  const options = { logger };
+  outputs.set('rolled-back', false);
+  outputs.set('smoke-result', 'skipped');
+  try {
+    const alias = await steps.run(`Read alias '${aliasName}'`, () => readAlias(clients.lambda, fn, aliasName, options));
+    if (alias.functionVersion) outputs.set('previous-version', alias.functionVersion);
+    const candidates = previewCandidates(alias);
+    logger.info(alias.exists ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}` : `'${aliasName}' does not exist.`);
+
+    if (settings.dryRun) {
+      const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+      const plan = planVersionCleanup(candidates, existing, await listAliases(clients.lambda, fn), aliasName);
+      report.section('Plan (dry run)', [
+        alias.exists ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.` : `\`${aliasName}\` does not exist: nothing to delete.`,
+        plan.delete.length > 0 ? `Would delete version(s) ${plan.delete.join(', ')}.` : 'No version to delete.',
+        ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
+      ]);
+      report.setHeadline(`🔍 Dry run: nothing was deleted.`);
+      outputs.set('changed', false);
+      return;
+    }
+
+    let urlDeleted = false;
+    if (alias.exists) {
+      const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, aliasName, options));
+      urlDeleted = url.deleted;
+      logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
+      await steps.run(`Delete alias '${aliasName}'`, () => deleteAlias(clients.lambda, fn, aliasName, options));
+    } else {
+      steps.skip('Delete function URL and alias', `'${aliasName}' does not exist (already cleaned up?)`);
+    }
+
+    let deleted: string[] = [];
+    if (candidates.length > 0) {
+      deleted = await steps.run('Delete preview-only versions', async () => {
+        // Read the versions first and the aliases after: a version aliased in between is seen as referenced.
+        const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+        const others = await listAliases(clients.lambda, fn);
+        const plan = planVersionCleanup(candidates, existing, others, aliasName);
+        for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+        for (const version of plan.delete) {
+          await deleteVersion(clients.lambda, fn, version);
+          logger.info(`Deleted version ${version}`);
+        }
+        return plan.delete;
+      });
+    } else {
+      steps.skip('Delete preview-only versions', 'no version to consider');
+    }
+
+    const changed = alias.exists || urlDeleted || deleted.length > 0;
+    outputs.set('changed', changed);
+    report.table('Cleanup', ['what', 'result'], [
+      ['alias', alias.exists ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted` : `\`${aliasName}\` was already gone`],
+      ['function URL', urlDeleted ? 'deleted' : 'none'],
+      ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
+    ]);
+    report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: \`${aliasName}\` was already gone.`);
+
+    await steps.run('PR comment', () =>
+      publishPreviewComment({
+        token: settings.githubToken,
+        apiUrl: ctx.github.apiUrl,
+        repository: ctx.github.repository,
+        prNumber: settings.preview.prNumber,
+        logger,
+        createIfMissing: false,
+        info: {
+          functionName: fn,
+          alias: aliasName,
+          status: 'cleaned-up',
+          removed: { alias: alias.exists, url: urlDeleted, versions: deleted },
+          ...(ctx.github.runUrl ? { runUrl: ctx.github.runUrl } : {}),
+        },
+      }),
+    );
+  } finally {
+    report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+  }
+}
