@@ -91,11 +91,11 @@ function fakeLambda(state: { versions: Record<string, { species: string; descrip
     Description: a.description,
     RoutingConfig: { AdditionalVersionWeights: a.weights },
   });
-  lambdaMock.on(GetAliasCommand).callsFake(() => {
+  lambdaMock.on(GetAliasCommand).callsFake(async () => {
     if (!state.prod) throw notFound('Cannot find alias arn: prod');
     return aliasOut(state.prod);
   });
-  lambdaMock.on(UpdateAliasCommand).callsFake((input) => {
+  lambdaMock.on(UpdateAliasCommand).callsFake(async (input) => {
     const current = state.prod!;
     if (input.RevisionId !== `rev-${current.revision}`) throw new PreconditionFailedException({ message: 'The RevisionId provided does not match', $metadata: {} });
     state.prod = {
@@ -106,12 +106,12 @@ function fakeLambda(state: { versions: Record<string, { species: string; descrip
     };
     return aliasOut(state.prod);
   });
-  lambdaMock.on(GetFunctionConfigurationCommand).callsFake((input) => {
+  lambdaMock.on(GetFunctionConfigurationCommand).callsFake(async (input) => {
     const v = state.versions[input.Qualifier ?? ''];
     if (!v) throw notFound(`Function not found: arn:aws:lambda:us-east-1:123456789012:function:iris:${input.Qualifier}`);
     return { FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:iris:${input.Qualifier}`, Version: input.Qualifier, Description: v.description, Layers: [], Environment: { Variables: {} } };
   });
-  lambdaMock.on(InvokeCommand).callsFake((input) => {
+  lambdaMock.on(InvokeCommand).callsFake(async (input) => {
     const v = state.versions[input.Qualifier ?? ''];
     return { StatusCode: 200, ExecutedVersion: input.Qualifier, Payload: encode({ species: v?.species ?? 'none' }) };
   });
@@ -246,7 +246,7 @@ describe('rollback pipeline', () => {
       versions: { '4': { species: 'virginica' }, '5': { species: 'virginica' }, '6': { species: 'virginica' } },
       prod: { version: '5', weights: {}, revision: 1, description: 'lambda-ml-deploy: previous=4' },
     });
-    lambdaMock.on(InvokeCommand).callsFake((input) => {
+    lambdaMock.on(InvokeCommand).callsFake(async (input) => {
       state.prod = { version: '6', weights: {}, revision: 2, description: 'lambda-ml-deploy: previous=5' }; // a deploy lands meanwhile
       return { StatusCode: 200, ExecutedVersion: input.Qualifier, Payload: encode({ species: 'virginica' }) };
     });
