@@ -20,6 +20,8 @@ export interface BundleDeps {
   logger: Logger;
   workspace: string;
   workDir: string;
+  /** Called with the sizes once the files are known, before anything is zipped (limit checks). */
+  beforeZip?: (sizes: { unzippedBytes: number; modelBytes: number }) => void;
 }
 
 /**
@@ -41,9 +43,10 @@ export async function buildBundle(build: BuildSettings, deps: BundleDeps): Promi
   const compiled = await compileHandlerBytecode(build, files, outDir, deps);
 
   const withPyc = compiled.result ? await collectBundleFiles({ ...base, extra: compiled.result.entries }) : files;
-  const zip = await writeDeterministicZip({ files: withPyc, destPath: path.join(deps.workDir, 'bundle.zip') });
   const modelPrefix = build.modelDest ? `${build.modelDest}/` : '';
   const modelBytes = build.model.length === 0 ? 0 : withPyc.filter((f) => f.zipPath.startsWith(modelPrefix)).reduce((sum, f) => sum + f.size, 0);
+  deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
+  const zip = await writeDeterministicZip({ files: withPyc, destPath: path.join(deps.workDir, 'bundle.zip') });
   return {
     ...zip,
     modelBytes,

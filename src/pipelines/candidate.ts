@@ -81,20 +81,24 @@ export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: S
   };
   const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
   const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
+  // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
+  const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+  const sizeParts = (bundleBytes: number, modelBytes: number) => [
+    { name: 'function bundle', kind: 'function' as const, bytes: bundleBytes, modelBytes },
+    ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer' as const, bytes: layerBytes }] : []),
+  ];
   const bundle = await steps.run('Bundle', async () => {
-    const result = await buildBundle(b, { run, logger, workspace: settings.workspace, workDir });
+    const result = await buildBundle(b, {
+      run,
+      logger,
+      workspace: settings.workspace,
+      workDir,
+      beforeZip: (sizes) => void checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim }),
+    });
     logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
     return result;
   });
-  // Before anything is uploaded: the bundle and the layer together must fit Lambda's limit.
-  const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
-  const limits = checkLambdaLimits(
-    [
-      { name: 'function bundle', kind: 'function', bytes: bundle.unzippedBytes, modelBytes: bundle.modelBytes },
-      ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer' as const, bytes: layerBytes }] : []),
-    ],
-    { slim: b.slim },
-  );
+  const limits = checkLambdaLimits(sizeParts(bundle.unzippedBytes, bundle.modelBytes), { slim: b.slim });
   const layer =
     prepared.status === 'ready'
       ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))

@@ -1,0 +1,42 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT, type Sandbox } from '../helpers/sandbox.js';
+
+export const IRIS = path.join(REPO_ROOT, 'examples', 'iris');
+
+/** A private copy of examples/iris (wheelhouse included) to deploy and edit. */
+export function irisWorkspace(): { root: string; app: string; handler: string; cleanup(): void } {
+  const wheel = path.join(IRIS, 'wheels');
+  if (!fs.existsSync(wheel) || fs.readdirSync(wheel).every((f) => !f.endsWith('.whl'))) {
+    throw new Error('examples/iris/wheels has no wheel: run `bash scripts/sandbox.sh up` (it builds the wheelhouse) first.');
+  }
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'iris-ws-'));
+  const app = path.join(root, 'iris');
+  fs.cpSync(IRIS, app, { recursive: true, filter: (src) => !src.includes(`${path.sep}__pycache__`) });
+  return { root, app, handler: path.join(app, 'lambda_function.py'), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+/** The inputs of a normal deploy of the iris example to `functionName` in the sandbox. */
+export function irisInputs(sandbox: Sandbox, functionName: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {
+    'aws-region': sandbox.region,
+    'role-to-assume': sandbox.deployRoleArn,
+    'function-name': functionName,
+    's3-bucket': sandbox.bucket,
+    'source-dir': 'iris',
+    include: 'lambda_function.py',
+    model: 'iris/model',
+    runtime: sandbox.runtime,
+    'build-image': sandbox.buildImage,
+    'create-function': 'true',
+    'execution-role': sandbox.roleArn,
+    'smoke-tests': 'iris/smoke-tests.yml',
+    ...extra,
+  };
+}
+
+/** Appends a harmless line, so the bundle (and nothing else) changes. */
+export function touchHandler(handler: string, marker: string): void {
+  fs.appendFileSync(handler, `\n# ${marker}\n`);
+}
