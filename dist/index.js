@@ -9536,7 +9536,7 @@ __webpack_unused_export__ = AddLayerVersionPermissionCommand;
 __webpack_unused_export__ = AddLayerVersionPermissionRequest$;
 __webpack_unused_export__ = AddLayerVersionPermissionResponse$;
 __webpack_unused_export__ = AddPermission$;
-__webpack_unused_export__ = AddPermissionCommand;
+exports.AL$ = AddPermissionCommand;
 __webpack_unused_export__ = AddPermissionRequest$;
 __webpack_unused_export__ = AddPermissionResponse$;
 __webpack_unused_export__ = AliasConfiguration$;
@@ -9619,7 +9619,7 @@ __webpack_unused_export__ = CreateFunction$;
 exports.Y8X = CreateFunctionCommand;
 __webpack_unused_export__ = CreateFunctionRequest$;
 __webpack_unused_export__ = CreateFunctionUrlConfig$;
-__webpack_unused_export__ = CreateFunctionUrlConfigCommand;
+exports.DJE = CreateFunctionUrlConfigCommand;
 __webpack_unused_export__ = CreateFunctionUrlConfigRequest$;
 __webpack_unused_export__ = CreateFunctionUrlConfigResponse$;
 __webpack_unused_export__ = DeadLetterConfig$;
@@ -9651,7 +9651,7 @@ __webpack_unused_export__ = DeleteFunctionEventInvokeConfigRequest$;
 __webpack_unused_export__ = DeleteFunctionRequest$;
 __webpack_unused_export__ = DeleteFunctionResponse$;
 __webpack_unused_export__ = DeleteFunctionUrlConfig$;
-__webpack_unused_export__ = DeleteFunctionUrlConfigCommand;
+exports.Ik0 = DeleteFunctionUrlConfigCommand;
 __webpack_unused_export__ = DeleteFunctionUrlConfigRequest$;
 __webpack_unused_export__ = DeleteLayerVersion$;
 __webpack_unused_export__ = DeleteLayerVersionCommand;
@@ -9787,7 +9787,7 @@ __webpack_unused_export__ = GetFunctionScalingConfigCommand;
 __webpack_unused_export__ = GetFunctionScalingConfigRequest$;
 __webpack_unused_export__ = GetFunctionScalingConfigResponse$;
 __webpack_unused_export__ = GetFunctionUrlConfig$;
-__webpack_unused_export__ = GetFunctionUrlConfigCommand;
+exports.Hcc = GetFunctionUrlConfigCommand;
 __webpack_unused_export__ = GetFunctionUrlConfigRequest$;
 __webpack_unused_export__ = GetFunctionUrlConfigResponse$;
 __webpack_unused_export__ = GetLayerVersion$;
@@ -9802,7 +9802,7 @@ __webpack_unused_export__ = GetLayerVersionPolicyResponse$;
 __webpack_unused_export__ = GetLayerVersionRequest$;
 __webpack_unused_export__ = GetLayerVersionResponse$;
 __webpack_unused_export__ = GetPolicy$;
-__webpack_unused_export__ = GetPolicyCommand;
+exports.s4W = GetPolicyCommand;
 __webpack_unused_export__ = GetPolicyRequest$;
 __webpack_unused_export__ = GetPolicyResponse$;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfig$;
@@ -10011,7 +10011,7 @@ __webpack_unused_export__ = RemoveLayerVersionPermission$;
 __webpack_unused_export__ = RemoveLayerVersionPermissionCommand;
 __webpack_unused_export__ = RemoveLayerVersionPermissionRequest$;
 __webpack_unused_export__ = RemovePermission$;
-__webpack_unused_export__ = RemovePermissionCommand;
+exports.h$5 = RemovePermissionCommand;
 __webpack_unused_export__ = RemovePermissionRequest$;
 __webpack_unused_export__ = RequestTooLargeException;
 __webpack_unused_export__ = RequestTooLargeException$;
@@ -10130,7 +10130,7 @@ __webpack_unused_export__ = UpdateFunctionEventInvokeConfig$;
 __webpack_unused_export__ = UpdateFunctionEventInvokeConfigCommand;
 __webpack_unused_export__ = UpdateFunctionEventInvokeConfigRequest$;
 __webpack_unused_export__ = UpdateFunctionUrlConfig$;
-__webpack_unused_export__ = UpdateFunctionUrlConfigCommand;
+exports.GQU = UpdateFunctionUrlConfigCommand;
 __webpack_unused_export__ = UpdateFunctionUrlConfigRequest$;
 __webpack_unused_export__ = UpdateFunctionUrlConfigResponse$;
 __webpack_unused_export__ = UpdateRuntimeOn;
@@ -74666,840 +74666,6 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3044:
-/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
-
-var __webpack_unused_export__;
-var fs = __nccwpck_require__(9896);
-var Transform = (__nccwpck_require__(2203).Transform);
-var PassThrough = (__nccwpck_require__(2203).PassThrough);
-var zlib = __nccwpck_require__(3106);
-var util = __nccwpck_require__(9023);
-var EventEmitter = (__nccwpck_require__(4434).EventEmitter);
-var errorMonitor = (__nccwpck_require__(4434).errorMonitor);
-var crc32 = __nccwpck_require__(4928);
-
-exports.u = ZipFile;
-__webpack_unused_export__ = dateToDosDateTime;
-
-util.inherits(ZipFile, EventEmitter);
-function ZipFile() {
-  this.outputStream = new PassThrough();
-  this.entries = [];
-  this.outputStreamCursor = 0;
-  this.ended = false; // .end() sets this
-  this.allDone = false; // set when we've written the last bytes
-  this.forceZip64Eocd = false; // configurable in .end()
-  this.errored = false;
-  this.on(errorMonitor, function() {
-    this.errored = true;
-  });
-}
-
-ZipFile.prototype.addFile = function(realPath, metadataPath, options) {
-  var self = this;
-  metadataPath = validateMetadataPath(metadataPath, false);
-  if (options == null) options = {};
-
-  if (shouldIgnoreAdding(self)) return;
-  var entry = new Entry(metadataPath, false, options);
-  self.entries.push(entry);
-  fs.stat(realPath, function(err, stats) {
-    if (err) return self.emit("error", err);
-    if (!stats.isFile()) return self.emit("error", new Error("not a file: " + realPath));
-    entry.uncompressedSize = stats.size;
-    if (options.mtime == null) entry.setLastModDate(stats.mtime);
-    if (options.mode == null) entry.setFileAttributesMode(stats.mode);
-    entry.setFileDataPumpFunction(function() {
-      var readStream = fs.createReadStream(realPath);
-      entry.state = Entry.FILE_DATA_IN_PROGRESS;
-      readStream.on("error", function(err) {
-        self.emit("error", err);
-      });
-      pumpFileDataReadStream(self, entry, readStream);
-    });
-    pumpEntries(self);
-  });
-};
-
-ZipFile.prototype.addReadStream = function(readStream, metadataPath, options) {
-  this.addReadStreamLazy(metadataPath, options, function(cb) {
-    cb(null, readStream);
-  });
-};
-
-ZipFile.prototype.addReadStreamLazy = function(metadataPath, options, getReadStreamFunction) {
-  var self = this;
-  if (typeof options === "function") {
-    getReadStreamFunction = options;
-    options = null;
-  }
-  if (options == null) options = {};
-  metadataPath = validateMetadataPath(metadataPath, false);
-
-  if (shouldIgnoreAdding(self)) return;
-  var entry = new Entry(metadataPath, false, options);
-  self.entries.push(entry);
-  entry.setFileDataPumpFunction(function() {
-    entry.state = Entry.FILE_DATA_IN_PROGRESS;
-    getReadStreamFunction(function(err, readStream) {
-      if (err) return self.emit("error", err);
-      pumpFileDataReadStream(self, entry, readStream);
-    });
-  });
-  pumpEntries(self);
-};
-
-ZipFile.prototype.addBuffer = function(buffer, metadataPath, options) {
-  var self = this;
-  metadataPath = validateMetadataPath(metadataPath, false);
-  if (buffer.length > 0x3fffffff) throw new Error("buffer too large: " + buffer.length + " > " + 0x3fffffff);
-  if (options == null) options = {};
-  if (options.size != null) throw new Error("options.size not allowed");
-
-  if (shouldIgnoreAdding(self)) return;
-  var entry = new Entry(metadataPath, false, options);
-  entry.uncompressedSize = buffer.length;
-  entry.crc32 = crc32.unsigned(buffer);
-  entry.crcAndFileSizeKnown = true;
-  self.entries.push(entry);
-  if (entry.compressionLevel === 0) {
-    setCompressedBuffer(buffer);
-  } else {
-    zlib.deflateRaw(buffer, {level:entry.compressionLevel}, function(err, compressedBuffer) {
-      setCompressedBuffer(compressedBuffer);
-    });
-  }
-  function setCompressedBuffer(compressedBuffer) {
-    entry.compressedSize = compressedBuffer.length;
-    entry.setFileDataPumpFunction(function() {
-      writeToOutputStream(self, compressedBuffer);
-      writeToOutputStream(self, entry.getDataDescriptor());
-      entry.state = Entry.FILE_DATA_DONE;
-
-      // don't call pumpEntries() recursively.
-      // (also, don't call process.nextTick recursively.)
-      setImmediate(function() {
-        pumpEntries(self);
-      });
-    });
-    pumpEntries(self);
-  }
-};
-
-ZipFile.prototype.addEmptyDirectory = function(metadataPath, options) {
-  var self = this;
-  metadataPath = validateMetadataPath(metadataPath, true);
-  if (options == null) options = {};
-  if (options.size != null) throw new Error("options.size not allowed");
-  if (options.compress != null) throw new Error("options.compress not allowed");
-  if (options.compressionLevel != null) throw new Error("options.compressionLevel not allowed");
-
-  if (shouldIgnoreAdding(self)) return;
-  var entry = new Entry(metadataPath, true, options);
-  self.entries.push(entry);
-  entry.setFileDataPumpFunction(function() {
-    writeToOutputStream(self, entry.getDataDescriptor());
-    entry.state = Entry.FILE_DATA_DONE;
-    pumpEntries(self);
-  });
-  pumpEntries(self);
-};
-
-var eocdrSignatureBuffer = bufferFrom([0x50, 0x4b, 0x05, 0x06]);
-
-ZipFile.prototype.end = function(options, calculatedTotalSizeCallback) {
-  if (typeof options === "function") {
-    calculatedTotalSizeCallback = options;
-    options = null;
-  }
-  if (options == null) options = {};
-  if (this.ended) return;
-  this.ended = true;
-  if (this.errored) return;
-  this.calculatedTotalSizeCallback = calculatedTotalSizeCallback;
-  this.forceZip64Eocd = !!options.forceZip64Format;
-  if (options.comment) {
-    if (typeof options.comment === "string") {
-      this.comment = encodeCp437(options.comment);
-    } else {
-      // It should be a Buffer
-      this.comment = options.comment;
-    }
-    if (this.comment.length > 0xffff) throw new Error("comment is too large");
-    // gotta check for this, because the zipfile format is actually ambiguous.
-    if (bufferIncludes(this.comment, eocdrSignatureBuffer)) throw new Error("comment contains end of central directory record signature");
-  } else {
-    // no comment.
-    this.comment = EMPTY_BUFFER;
-  }
-  pumpEntries(this);
-};
-
-function writeToOutputStream(self, buffer) {
-  self.outputStream.write(buffer);
-  self.outputStreamCursor += buffer.length;
-}
-
-function pumpFileDataReadStream(self, entry, readStream) {
-  var crc32Watcher = new Crc32Watcher();
-  var uncompressedSizeCounter = new ByteCounter();
-  var compressor = entry.compressionLevel !== 0 ? new zlib.DeflateRaw({level:entry.compressionLevel}) : new PassThrough();
-  var compressedSizeCounter = new ByteCounter();
-  readStream.pipe(crc32Watcher)
-            .pipe(uncompressedSizeCounter)
-            .pipe(compressor)
-            .pipe(compressedSizeCounter)
-            .pipe(self.outputStream, {end: false});
-  compressedSizeCounter.on("end", function() {
-    entry.crc32 = crc32Watcher.crc32;
-    if (entry.uncompressedSize == null) {
-      entry.uncompressedSize = uncompressedSizeCounter.byteCount;
-    } else {
-      if (entry.uncompressedSize !== uncompressedSizeCounter.byteCount) return self.emit("error", new Error("file data stream has unexpected number of bytes"));
-    }
-    entry.compressedSize = compressedSizeCounter.byteCount;
-    self.outputStreamCursor += entry.compressedSize;
-    writeToOutputStream(self, entry.getDataDescriptor());
-    entry.state = Entry.FILE_DATA_DONE;
-    pumpEntries(self);
-  });
-}
-
-function determineCompressionLevel(options) {
-  if (options.compress != null && options.compressionLevel != null) {
-    if (!!options.compress !== !!options.compressionLevel) throw new Error("conflicting settings for compress and compressionLevel");
-  }
-  if (options.compressionLevel != null) return options.compressionLevel;
-  if (options.compress === false) return 0;
-  return 6;
-}
-
-function pumpEntries(self) {
-  if (self.allDone || self.errored) return;
-  // first check if calculatedTotalSize is finally known
-  if (self.ended && self.calculatedTotalSizeCallback != null) {
-    var calculatedTotalSize = calculateTotalSize(self);
-    if (calculatedTotalSize != null) {
-      // we have an answer
-      self.calculatedTotalSizeCallback(calculatedTotalSize);
-      self.calculatedTotalSizeCallback = null;
-    }
-  }
-
-  // pump entries
-  var entry = getFirstNotDoneEntry();
-  function getFirstNotDoneEntry() {
-    for (var i = 0; i < self.entries.length; i++) {
-      var entry = self.entries[i];
-      if (entry.state < Entry.FILE_DATA_DONE) return entry;
-    }
-    return null;
-  }
-  if (entry != null) {
-    // this entry is not done yet
-    if (entry.state < Entry.READY_TO_PUMP_FILE_DATA) return; // input file not open yet
-    if (entry.state === Entry.FILE_DATA_IN_PROGRESS) return; // we'll get there
-    // start with local file header
-    entry.relativeOffsetOfLocalHeader = self.outputStreamCursor;
-    var localFileHeader = entry.getLocalFileHeader();
-    writeToOutputStream(self, localFileHeader);
-    entry.doFileDataPump();
-  } else {
-    // all cought up on writing entries
-    if (self.ended) {
-      // head for the exit
-      self.offsetOfStartOfCentralDirectory = self.outputStreamCursor;
-      self.entries.forEach(function(entry) {
-        var centralDirectoryRecord = entry.getCentralDirectoryRecord();
-        writeToOutputStream(self, centralDirectoryRecord);
-      });
-      writeToOutputStream(self, getEndOfCentralDirectoryRecord(self));
-      self.outputStream.end();
-      self.allDone = true;
-    }
-  }
-}
-
-function calculateTotalSize(self) {
-  var pretendOutputCursor = 0;
-  var centralDirectorySize = 0;
-  for (var i = 0; i < self.entries.length; i++) {
-    var entry = self.entries[i];
-    // compression is too hard to predict
-    if (entry.compressionLevel !== 0) return -1;
-    if (entry.state >= Entry.READY_TO_PUMP_FILE_DATA) {
-      // if addReadStream was called without providing the size, we can't predict the total size
-      if (entry.uncompressedSize == null) return -1;
-    } else {
-      // if we're still waiting for fs.stat, we might learn the size someday
-      if (entry.uncompressedSize == null) return null;
-    }
-    // we know this for sure, and this is important to know if we need ZIP64 format.
-    entry.relativeOffsetOfLocalHeader = pretendOutputCursor;
-    var useZip64Format = entry.useZip64Format();
-
-    pretendOutputCursor += LOCAL_FILE_HEADER_FIXED_SIZE + entry.utf8FileName.length;
-    pretendOutputCursor += entry.uncompressedSize;
-    if (!entry.crcAndFileSizeKnown) {
-      // use a data descriptor
-      if (useZip64Format) {
-        pretendOutputCursor += ZIP64_DATA_DESCRIPTOR_SIZE;
-      } else {
-        pretendOutputCursor += DATA_DESCRIPTOR_SIZE;
-      }
-    }
-
-    centralDirectorySize += CENTRAL_DIRECTORY_RECORD_FIXED_SIZE + entry.utf8FileName.length + entry.fileComment.length;
-    if (!entry.forceDosTimestamp) {
-      centralDirectorySize += INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE;
-    }
-    if (useZip64Format) {
-      centralDirectorySize += ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE;
-    }
-  }
-
-  var endOfCentralDirectorySize = 0;
-  if (self.forceZip64Eocd ||
-      self.entries.length >= 0xffff ||
-      centralDirectorySize >= 0xffff ||
-      pretendOutputCursor >= 0xffffffff) {
-    // use zip64 end of central directory stuff
-    endOfCentralDirectorySize += ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE + ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE;
-  }
-  endOfCentralDirectorySize += END_OF_CENTRAL_DIRECTORY_RECORD_SIZE + self.comment.length;
-  return pretendOutputCursor + centralDirectorySize + endOfCentralDirectorySize;
-}
-
-function shouldIgnoreAdding(self) {
-  if (self.ended) throw new Error("cannot add entries after calling end()");
-  if (self.errored) return true;
-  return false;
-}
-
-var ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE = 56;
-var ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE = 20;
-var END_OF_CENTRAL_DIRECTORY_RECORD_SIZE = 22;
-function getEndOfCentralDirectoryRecord(self, actuallyJustTellMeHowLongItWouldBe) {
-  var needZip64Format = false;
-  var normalEntriesLength = self.entries.length;
-  if (self.forceZip64Eocd || self.entries.length >= 0xffff) {
-    normalEntriesLength = 0xffff;
-    needZip64Format = true;
-  }
-  var sizeOfCentralDirectory = self.outputStreamCursor - self.offsetOfStartOfCentralDirectory;
-  var normalSizeOfCentralDirectory = sizeOfCentralDirectory;
-  if (self.forceZip64Eocd || sizeOfCentralDirectory >= 0xffffffff) {
-    normalSizeOfCentralDirectory = 0xffffffff;
-    needZip64Format = true;
-  }
-  var normalOffsetOfStartOfCentralDirectory = self.offsetOfStartOfCentralDirectory;
-  if (self.forceZip64Eocd || self.offsetOfStartOfCentralDirectory >= 0xffffffff) {
-    normalOffsetOfStartOfCentralDirectory = 0xffffffff;
-    needZip64Format = true;
-  }
-  if (actuallyJustTellMeHowLongItWouldBe) {
-    if (needZip64Format) {
-      return (
-        ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE +
-        ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE +
-        END_OF_CENTRAL_DIRECTORY_RECORD_SIZE
-      );
-    } else {
-      return END_OF_CENTRAL_DIRECTORY_RECORD_SIZE;
-    }
-  }
-
-  var eocdrBuffer = bufferAlloc(END_OF_CENTRAL_DIRECTORY_RECORD_SIZE + self.comment.length);
-  // end of central dir signature                       4 bytes  (0x06054b50)
-  eocdrBuffer.writeUInt32LE(0x06054b50, 0);
-  // number of this disk                                2 bytes
-  eocdrBuffer.writeUInt16LE(0, 4);
-  // number of the disk with the start of the central directory  2 bytes
-  eocdrBuffer.writeUInt16LE(0, 6);
-  // total number of entries in the central directory on this disk  2 bytes
-  eocdrBuffer.writeUInt16LE(normalEntriesLength, 8);
-  // total number of entries in the central directory   2 bytes
-  eocdrBuffer.writeUInt16LE(normalEntriesLength, 10);
-  // size of the central directory                      4 bytes
-  eocdrBuffer.writeUInt32LE(normalSizeOfCentralDirectory, 12);
-  // offset of start of central directory with respect to the starting disk number  4 bytes
-  eocdrBuffer.writeUInt32LE(normalOffsetOfStartOfCentralDirectory, 16);
-  // .ZIP file comment length                           2 bytes
-  eocdrBuffer.writeUInt16LE(self.comment.length, 20);
-  // .ZIP file comment                                  (variable size)
-  self.comment.copy(eocdrBuffer, 22);
-
-  if (!needZip64Format) return eocdrBuffer;
-
-  // ZIP64 format
-  // ZIP64 End of Central Directory Record
-  var zip64EocdrBuffer = bufferAlloc(ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE);
-  // zip64 end of central dir signature                                             4 bytes  (0x06064b50)
-  zip64EocdrBuffer.writeUInt32LE(0x06064b50, 0);
-  // size of zip64 end of central directory record                                  8 bytes
-  writeUInt64LE(zip64EocdrBuffer, ZIP64_END_OF_CENTRAL_DIRECTORY_RECORD_SIZE - 12, 4);
-  // version made by                                                                2 bytes
-  zip64EocdrBuffer.writeUInt16LE(VERSION_MADE_BY, 12);
-  // version needed to extract                                                      2 bytes
-  zip64EocdrBuffer.writeUInt16LE(VERSION_NEEDED_TO_EXTRACT_ZIP64, 14);
-  // number of this disk                                                            4 bytes
-  zip64EocdrBuffer.writeUInt32LE(0, 16);
-  // number of the disk with the start of the central directory                     4 bytes
-  zip64EocdrBuffer.writeUInt32LE(0, 20);
-  // total number of entries in the central directory on this disk                  8 bytes
-  writeUInt64LE(zip64EocdrBuffer, self.entries.length, 24);
-  // total number of entries in the central directory                               8 bytes
-  writeUInt64LE(zip64EocdrBuffer, self.entries.length, 32);
-  // size of the central directory                                                  8 bytes
-  writeUInt64LE(zip64EocdrBuffer, sizeOfCentralDirectory, 40);
-  // offset of start of central directory with respect to the starting disk number  8 bytes
-  writeUInt64LE(zip64EocdrBuffer, self.offsetOfStartOfCentralDirectory, 48);
-  // zip64 extensible data sector                                                   (variable size)
-  // nothing in the zip64 extensible data sector
-
-
-  // ZIP64 End of Central Directory Locator
-  var zip64EocdlBuffer = bufferAlloc(ZIP64_END_OF_CENTRAL_DIRECTORY_LOCATOR_SIZE);
-  // zip64 end of central dir locator signature                               4 bytes  (0x07064b50)
-  zip64EocdlBuffer.writeUInt32LE(0x07064b50, 0);
-  // number of the disk with the start of the zip64 end of central directory  4 bytes
-  zip64EocdlBuffer.writeUInt32LE(0, 4);
-  // relative offset of the zip64 end of central directory record             8 bytes
-  writeUInt64LE(zip64EocdlBuffer, self.outputStreamCursor, 8);
-  // total number of disks                                                    4 bytes
-  zip64EocdlBuffer.writeUInt32LE(1, 16);
-
-
-  return Buffer.concat([
-    zip64EocdrBuffer,
-    zip64EocdlBuffer,
-    eocdrBuffer,
-  ]);
-}
-
-function validateMetadataPath(metadataPath, isDirectory) {
-  if (metadataPath === "") throw new Error("empty metadataPath");
-  metadataPath = metadataPath.replace(/\\/g, "/");
-  if (/^[a-zA-Z]:/.test(metadataPath) || /^\//.test(metadataPath)) throw new Error("absolute path: " + metadataPath);
-  if (metadataPath.split("/").indexOf("..") !== -1) throw new Error("invalid relative path: " + metadataPath);
-  var looksLikeDirectory = /\/$/.test(metadataPath);
-  if (isDirectory) {
-    // append a trailing '/' if necessary.
-    if (!looksLikeDirectory) metadataPath += "/";
-  } else {
-    if (looksLikeDirectory) throw new Error("file path cannot end with '/': " + metadataPath);
-  }
-  return metadataPath;
-}
-
-var EMPTY_BUFFER = bufferAlloc(0);
-
-// this class is not part of the public API
-function Entry(metadataPath, isDirectory, options) {
-  this.utf8FileName = bufferFrom(metadataPath);
-  if (this.utf8FileName.length > 0xffff) throw new Error("utf8 file name too long. " + utf8FileName.length + " > " + 0xffff);
-  this.isDirectory = isDirectory;
-  this.state = Entry.WAITING_FOR_METADATA;
-  this.setLastModDate(options.mtime != null ? options.mtime : new Date());
-  this.forceDosTimestamp = !!options.forceDosTimestamp;
-  if (options.mode != null) {
-    this.setFileAttributesMode(options.mode);
-  } else {
-    this.setFileAttributesMode(isDirectory ? 0o40775 : 0o100664);
-  }
-  if (isDirectory) {
-    this.crcAndFileSizeKnown = true;
-    this.crc32 = 0;
-    this.uncompressedSize = 0;
-    this.compressedSize = 0;
-  } else {
-    // unknown so far
-    this.crcAndFileSizeKnown = false;
-    this.crc32 = null;
-    this.uncompressedSize = null;
-    this.compressedSize = null;
-    if (options.size != null) this.uncompressedSize = options.size;
-  }
-  if (isDirectory) {
-    this.compressionLevel = 0;
-  } else {
-    this.compressionLevel = determineCompressionLevel(options);
-  }
-  this.forceZip64Format = !!options.forceZip64Format;
-  if (options.fileComment) {
-    if (typeof options.fileComment === "string") {
-      this.fileComment = bufferFrom(options.fileComment, "utf-8");
-    } else {
-      // It should be a Buffer
-      this.fileComment = options.fileComment;
-    }
-    if (this.fileComment.length > 0xffff) throw new Error("fileComment is too large");
-  } else {
-    // no comment.
-    this.fileComment = EMPTY_BUFFER;
-  }
-}
-Entry.WAITING_FOR_METADATA = 0;
-Entry.READY_TO_PUMP_FILE_DATA = 1;
-Entry.FILE_DATA_IN_PROGRESS = 2;
-Entry.FILE_DATA_DONE = 3;
-Entry.prototype.setLastModDate = function(date) {
-  this.mtime = date;
-  var dosDateTime = dateToDosDateTime(date);
-  this.lastModFileTime = dosDateTime.time;
-  this.lastModFileDate = dosDateTime.date;
-};
-Entry.prototype.setFileAttributesMode = function(mode) {
-  if ((mode & 0xffff) !== mode) throw new Error("invalid mode. expected: 0 <= " + mode + " <= " + 0xffff);
-  // http://unix.stackexchange.com/questions/14705/the-zip-formats-external-file-attribute/14727#14727
-  this.externalFileAttributes = (mode << 16) >>> 0;
-};
-// doFileDataPump() should not call pumpEntries() directly. see issue #9.
-Entry.prototype.setFileDataPumpFunction = function(doFileDataPump) {
-  this.doFileDataPump = doFileDataPump;
-  this.state = Entry.READY_TO_PUMP_FILE_DATA;
-};
-Entry.prototype.useZip64Format = function() {
-  return (
-    (this.forceZip64Format) ||
-    (this.uncompressedSize != null && this.uncompressedSize > 0xfffffffe) ||
-    (this.compressedSize != null && this.compressedSize > 0xfffffffe) ||
-    (this.relativeOffsetOfLocalHeader != null && this.relativeOffsetOfLocalHeader > 0xfffffffe)
-  );
-}
-var LOCAL_FILE_HEADER_FIXED_SIZE = 30;
-var VERSION_NEEDED_TO_EXTRACT_UTF8 = 20;
-var VERSION_NEEDED_TO_EXTRACT_ZIP64 = 45;
-// 3 = unix. 63 = spec version 6.3
-var VERSION_MADE_BY = (3 << 8) | 63;
-var FILE_NAME_IS_UTF8 = 1 << 11;
-var UNKNOWN_CRC32_AND_FILE_SIZES = 1 << 3;
-Entry.prototype.getLocalFileHeader = function() {
-  var crc32 = 0;
-  var compressedSize = 0;
-  var uncompressedSize = 0;
-  if (this.crcAndFileSizeKnown) {
-    crc32 = this.crc32;
-    compressedSize = this.compressedSize;
-    uncompressedSize = this.uncompressedSize;
-  }
-
-  var fixedSizeStuff = bufferAlloc(LOCAL_FILE_HEADER_FIXED_SIZE);
-  var generalPurposeBitFlag = FILE_NAME_IS_UTF8;
-  if (!this.crcAndFileSizeKnown) generalPurposeBitFlag |= UNKNOWN_CRC32_AND_FILE_SIZES;
-
-  // local file header signature     4 bytes  (0x04034b50)
-  fixedSizeStuff.writeUInt32LE(0x04034b50, 0);
-  // version needed to extract       2 bytes
-  fixedSizeStuff.writeUInt16LE(VERSION_NEEDED_TO_EXTRACT_UTF8, 4);
-  // general purpose bit flag        2 bytes
-  fixedSizeStuff.writeUInt16LE(generalPurposeBitFlag, 6);
-  // compression method              2 bytes
-  fixedSizeStuff.writeUInt16LE(this.getCompressionMethod(), 8);
-  // last mod file time              2 bytes
-  fixedSizeStuff.writeUInt16LE(this.lastModFileTime, 10);
-  // last mod file date              2 bytes
-  fixedSizeStuff.writeUInt16LE(this.lastModFileDate, 12);
-  // crc-32                          4 bytes
-  fixedSizeStuff.writeUInt32LE(crc32, 14);
-  // compressed size                 4 bytes
-  fixedSizeStuff.writeUInt32LE(compressedSize, 18);
-  // uncompressed size               4 bytes
-  fixedSizeStuff.writeUInt32LE(uncompressedSize, 22);
-  // file name length                2 bytes
-  fixedSizeStuff.writeUInt16LE(this.utf8FileName.length, 26);
-  // extra field length              2 bytes
-  fixedSizeStuff.writeUInt16LE(0, 28);
-  return Buffer.concat([
-    fixedSizeStuff,
-    // file name (variable size)
-    this.utf8FileName,
-    // extra field (variable size)
-    // no extra fields
-  ]);
-};
-var DATA_DESCRIPTOR_SIZE = 16;
-var ZIP64_DATA_DESCRIPTOR_SIZE = 24;
-Entry.prototype.getDataDescriptor = function() {
-  if (this.crcAndFileSizeKnown) {
-    // the Mac Archive Utility requires this not be present unless we set general purpose bit 3
-    return EMPTY_BUFFER;
-  }
-  if (!this.useZip64Format()) {
-    var buffer = bufferAlloc(DATA_DESCRIPTOR_SIZE);
-    // optional signature (required according to Archive Utility)
-    buffer.writeUInt32LE(0x08074b50, 0);
-    // crc-32                          4 bytes
-    buffer.writeUInt32LE(this.crc32, 4);
-    // compressed size                 4 bytes
-    buffer.writeUInt32LE(this.compressedSize, 8);
-    // uncompressed size               4 bytes
-    buffer.writeUInt32LE(this.uncompressedSize, 12);
-    return buffer;
-  } else {
-    // ZIP64 format
-    var buffer = bufferAlloc(ZIP64_DATA_DESCRIPTOR_SIZE);
-    // optional signature (unknown if anyone cares about this)
-    buffer.writeUInt32LE(0x08074b50, 0);
-    // crc-32                          4 bytes
-    buffer.writeUInt32LE(this.crc32, 4);
-    // compressed size                 8 bytes
-    writeUInt64LE(buffer, this.compressedSize, 8);
-    // uncompressed size               8 bytes
-    writeUInt64LE(buffer, this.uncompressedSize, 16);
-    return buffer;
-  }
-};
-var CENTRAL_DIRECTORY_RECORD_FIXED_SIZE = 46;
-var INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE = 9;
-var ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE = 28;
-Entry.prototype.getCentralDirectoryRecord = function() {
-  var fixedSizeStuff = bufferAlloc(CENTRAL_DIRECTORY_RECORD_FIXED_SIZE);
-  var generalPurposeBitFlag = FILE_NAME_IS_UTF8;
-  if (!this.crcAndFileSizeKnown) generalPurposeBitFlag |= UNKNOWN_CRC32_AND_FILE_SIZES;
-
-  var izutefBuffer = EMPTY_BUFFER;
-  if (!this.forceDosTimestamp) {
-    // Here is one specification for this: https://commons.apache.org/proper/commons-compress/apidocs/org/apache/commons/compress/archivers/zip/X5455_ExtendedTimestamp.html
-    // See also the Info-ZIP source code unix/unix.c:set_extra_field() and zipfile.c:ef_scan_ut_time().
-    izutefBuffer = bufferAlloc(INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE);
-    // 0x5455        Short       tag for this extra block type ("UT")
-    izutefBuffer.writeUInt16LE(0x5455, 0);
-    // TSize         Short       total data size for this block
-    izutefBuffer.writeUInt16LE(INFO_ZIP_UNIVERSAL_TIMESTAMP_EXTRA_FIELD_SIZE - 4, 2);
-    // See Info-ZIP source code zip.h for these constant values:
-    var EB_UT_FL_MTIME = (1 << 0);
-    var EB_UT_FL_ATIME = (1 << 1);
-    // Note that we set the atime flag despite not providing the atime field.
-    // The central directory version of this extra field is specified to never contain the atime field even when the flag is set.
-    // We set it to match the Info-ZIP behavior in order to minimize incompatibility with zip file readers that may have rigid input expectations.
-    // Flags         Byte        info bits
-    izutefBuffer.writeUInt8(EB_UT_FL_MTIME | EB_UT_FL_ATIME, 4);
-    // (ModTime)     Long        time of last modification (UTC/GMT)
-    var timestamp = Math.floor(this.mtime.getTime() / 1000);
-    if (timestamp < -0x80000000) timestamp = -0x80000000; // 1901-12-13T20:45:52.000Z
-    if (timestamp >  0x7fffffff) timestamp =  0x7fffffff; // 2038-01-19T03:14:07.000Z
-    izutefBuffer.writeUInt32LE(timestamp, 5);
-  }
-
-  var normalCompressedSize = this.compressedSize;
-  var normalUncompressedSize = this.uncompressedSize;
-  var normalRelativeOffsetOfLocalHeader = this.relativeOffsetOfLocalHeader;
-  var versionNeededToExtract = VERSION_NEEDED_TO_EXTRACT_UTF8;
-  var zeiefBuffer = EMPTY_BUFFER;
-  if (this.useZip64Format()) {
-    normalCompressedSize = 0xffffffff;
-    normalUncompressedSize = 0xffffffff;
-    normalRelativeOffsetOfLocalHeader = 0xffffffff;
-    versionNeededToExtract = VERSION_NEEDED_TO_EXTRACT_ZIP64;
-
-    // ZIP64 extended information extra field
-    zeiefBuffer = bufferAlloc(ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE);
-    // 0x0001                  2 bytes    Tag for this "extra" block type
-    zeiefBuffer.writeUInt16LE(0x0001, 0);
-    // Size                    2 bytes    Size of this "extra" block
-    zeiefBuffer.writeUInt16LE(ZIP64_EXTENDED_INFORMATION_EXTRA_FIELD_SIZE - 4, 2);
-    // Original Size           8 bytes    Original uncompressed file size
-    writeUInt64LE(zeiefBuffer, this.uncompressedSize, 4);
-    // Compressed Size         8 bytes    Size of compressed data
-    writeUInt64LE(zeiefBuffer, this.compressedSize, 12);
-    // Relative Header Offset  8 bytes    Offset of local header record
-    writeUInt64LE(zeiefBuffer, this.relativeOffsetOfLocalHeader, 20);
-    // Disk Start Number       4 bytes    Number of the disk on which this file starts
-    // (omit)
-  }
-
-  // central file header signature   4 bytes  (0x02014b50)
-  fixedSizeStuff.writeUInt32LE(0x02014b50, 0);
-  // version made by                 2 bytes
-  fixedSizeStuff.writeUInt16LE(VERSION_MADE_BY, 4);
-  // version needed to extract       2 bytes
-  fixedSizeStuff.writeUInt16LE(versionNeededToExtract, 6);
-  // general purpose bit flag        2 bytes
-  fixedSizeStuff.writeUInt16LE(generalPurposeBitFlag, 8);
-  // compression method              2 bytes
-  fixedSizeStuff.writeUInt16LE(this.getCompressionMethod(), 10);
-  // last mod file time              2 bytes
-  fixedSizeStuff.writeUInt16LE(this.lastModFileTime, 12);
-  // last mod file date              2 bytes
-  fixedSizeStuff.writeUInt16LE(this.lastModFileDate, 14);
-  // crc-32                          4 bytes
-  fixedSizeStuff.writeUInt32LE(this.crc32, 16);
-  // compressed size                 4 bytes
-  fixedSizeStuff.writeUInt32LE(normalCompressedSize, 20);
-  // uncompressed size               4 bytes
-  fixedSizeStuff.writeUInt32LE(normalUncompressedSize, 24);
-  // file name length                2 bytes
-  fixedSizeStuff.writeUInt16LE(this.utf8FileName.length, 28);
-  // extra field length              2 bytes
-  fixedSizeStuff.writeUInt16LE(izutefBuffer.length + zeiefBuffer.length, 30);
-  // file comment length             2 bytes
-  fixedSizeStuff.writeUInt16LE(this.fileComment.length, 32);
-  // disk number start               2 bytes
-  fixedSizeStuff.writeUInt16LE(0, 34);
-  // internal file attributes        2 bytes
-  fixedSizeStuff.writeUInt16LE(0, 36);
-  // external file attributes        4 bytes
-  fixedSizeStuff.writeUInt32LE(this.externalFileAttributes, 38);
-  // relative offset of local header 4 bytes
-  fixedSizeStuff.writeUInt32LE(normalRelativeOffsetOfLocalHeader, 42);
-
-  return Buffer.concat([
-    fixedSizeStuff,
-    // file name (variable size)
-    this.utf8FileName,
-    // extra field (variable size)
-    izutefBuffer,
-    zeiefBuffer,
-    // file comment (variable size)
-    this.fileComment,
-  ]);
-};
-Entry.prototype.getCompressionMethod = function() {
-  var NO_COMPRESSION = 0;
-  var DEFLATE_COMPRESSION = 8;
-  return this.compressionLevel === 0 ? NO_COMPRESSION : DEFLATE_COMPRESSION;
-};
-
-// These are intentionally computed in the current system timezone
-// to match how the DOS encoding operates in this library.
-var minDosDate = new Date(1980, 0, 1);
-var maxDosDate = new Date(2107, 11, 31, 23, 59, 58);
-function dateToDosDateTime(jsDate) {
-  // Clamp out of bounds timestamps.
-  if (jsDate < minDosDate) jsDate = minDosDate;
-  else if (jsDate > maxDosDate) jsDate = maxDosDate;
-
-  var date = 0;
-  date |= jsDate.getDate() & 0x1f; // 1-31
-  date |= ((jsDate.getMonth() + 1) & 0xf) << 5; // 0-11, 1-12
-  date |= ((jsDate.getFullYear() - 1980) & 0x7f) << 9; // 0-128, 1980-2108
-
-  var time = 0;
-  time |= Math.floor(jsDate.getSeconds() / 2); // 0-59, 0-29 (lose odd numbers)
-  time |= (jsDate.getMinutes() & 0x3f) << 5; // 0-59
-  time |= (jsDate.getHours() & 0x1f) << 11; // 0-23
-
-  return {date: date, time: time};
-}
-
-function writeUInt64LE(buffer, n, offset) {
-  // can't use bitshift here, because JavaScript only allows bitshifting on 32-bit integers.
-  var high = Math.floor(n / 0x100000000);
-  var low = n % 0x100000000;
-  buffer.writeUInt32LE(low, offset);
-  buffer.writeUInt32LE(high, offset + 4);
-}
-
-function defaultCallback(err) {
-  if (err) throw err;
-}
-
-util.inherits(ByteCounter, Transform);
-function ByteCounter(options) {
-  Transform.call(this, options);
-  this.byteCount = 0;
-}
-ByteCounter.prototype._transform = function(chunk, encoding, cb) {
-  this.byteCount += chunk.length;
-  cb(null, chunk);
-};
-
-util.inherits(Crc32Watcher, Transform);
-function Crc32Watcher(options) {
-  Transform.call(this, options);
-  this.crc32 = 0;
-}
-Crc32Watcher.prototype._transform = function(chunk, encoding, cb) {
-  this.crc32 = crc32.unsigned(chunk, this.crc32);
-  cb(null, chunk);
-};
-
-var cp437 = '\u0000☺☻♥♦♣♠•◘○◙♂♀♪♫☼►◄↕‼¶§▬↨↑↓→←∟↔▲▼ !"#$%&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~⌂ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■ ';
-if (cp437.length !== 256) throw new Error("assertion failure");
-var reverseCp437 = null;
-
-function encodeCp437(string) {
-  if (/^[\x20-\x7e]*$/.test(string)) {
-    // CP437, ASCII, and UTF-8 overlap in this range.
-    return bufferFrom(string, "utf-8");
-  }
-
-  // This is the slow path.
-  if (reverseCp437 == null) {
-    // cache this once
-    reverseCp437 = {};
-    for (var i = 0; i < cp437.length; i++) {
-      reverseCp437[cp437[i]] = i;
-    }
-  }
-
-  var result = bufferAlloc(string.length);
-  for (var i = 0; i < string.length; i++) {
-    var b = reverseCp437[string[i]];
-    if (b == null) throw new Error("character not encodable in CP437: " + JSON.stringify(string[i]));
-    result[i] = b;
-  }
-
-  return result;
-}
-
-function bufferAlloc(size) {
-  bufferAlloc = modern;
-  try {
-    return bufferAlloc(size);
-  } catch (e) {
-    bufferAlloc = legacy;
-    return bufferAlloc(size);
-  }
-  function modern(size) {
-    return Buffer.allocUnsafe(size);
-  }
-  function legacy(size) {
-    return new Buffer(size);
-  }
-}
-function bufferFrom(something, encoding) {
-  bufferFrom = modern;
-  try {
-    return bufferFrom(something, encoding);
-  } catch (e) {
-    bufferFrom = legacy;
-    return bufferFrom(something, encoding);
-  }
-  function modern(something, encoding) {
-    return Buffer.from(something, encoding);
-  }
-  function legacy(something, encoding) {
-    return new Buffer(something, encoding);
-  }
-}
-function bufferIncludes(buffer, content) {
-  bufferIncludes = modern;
-  try {
-    return bufferIncludes(buffer, content);
-  } catch (e) {
-    bufferIncludes = legacy;
-    return bufferIncludes(buffer, content);
-  }
-  function modern(buffer, content) {
-    return buffer.includes(content);
-  }
-  function legacy(buffer, content) {
-    for (var i = 0; i <= buffer.length - content.length; i++) {
-      for (var j = 0;; j++) {
-        if (j === content.length) return true;
-        if (buffer[i + j] !== content[j]) break;
-      }
-    }
-    return false;
-  }
-}
-
-
-/***/ }),
-
 /***/ 201:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -75623,7 +74789,7 @@ function modeOf(stats) {
     return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
 }
 function describe(file) {
-    return `${file.origin === 'generated' ? 'generated file' : `${file.origin} file`} '${file.absPath}'`;
+    return `${file.origin} file '${file.absPath}'`;
 }
 async function realpathOrFail(link) {
     try {
@@ -75634,46 +74800,64 @@ async function realpathOrFail(link) {
         throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
     }
 }
+/** Entries of one folder stat-ed at the same time. */
+const STAT_BATCH = 64;
+/**
+ * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
+ * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
+ * result is sorted afterwards.
+ */
 async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
     const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
-        const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
-        if (ctx.exclude(rel))
-            continue;
-        let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
-        let stats;
-        if (entry.isSymbolicLink()) {
-            real = await realpathOrFail(abs);
-            if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-                throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                    'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
-            }
-            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-        }
-        else {
-            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
-        }
+    const subfolders = [];
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+        const batch = entries.slice(start, start + STAT_BATCH);
+        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
+    }
+    for (const subfolder of subfolders)
+        await subfolder();
+}
+async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
+    const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
+    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+    if (ctx.exclude(rel))
+        return;
+    let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
+    let stats;
+    if (!entry.isSymbolicLink()) {
         if (ctx.skip.has(real))
-            continue;
-        const selected = included || (ctx.include?.(rel) ?? true);
-        if (stats.isDirectory()) {
-            if (ancestors.has(real)) {
-                throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
-            }
-            ancestors.add(real);
-            await walk(ctx, abs, real, rel, selected, ancestors);
-            ancestors.delete(real);
+            return;
+        if (entry.isDirectory()) {
+            const selected = included || (ctx.include?.(rel) ?? true);
+            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+            return;
         }
-        else if (stats.isFile()) {
-            if (selected) {
-                ctx.out.push({ zipPath: joinZip(ctx.zipPrefix, rel), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: ctx.origin });
-            }
+        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
+    }
+    if (!stats || stats.isSymbolicLink()) {
+        real = await realpathOrFail(abs);
+        if (ctx.skip.has(real))
+            return;
+        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
+            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
+                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
         }
-        else {
-            throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
+    }
+    const selected = included || (ctx.include?.(rel) ?? true);
+    if (stats.isDirectory()) {
+        if (ancestors.includes(real)) {
+            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
         }
+        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+    }
+    else if (stats.isFile()) {
+        if (selected) {
+            ctx.out.push({ zipPath: joinZip(ctx.zipPrefix, rel), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: ctx.origin });
+        }
+    }
+    else {
+        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
     }
 }
 async function statInput(input, given, abs) {
@@ -75697,7 +74881,7 @@ function validateExtraZipPath(zipPath) {
 }
 /**
  * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
- * generated files. Sorted by zipPath (byte order), unique zipPaths, or an error naming both files.
+ * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
  */
 async function collectBundleFiles(options) {
     const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
@@ -75716,7 +74900,7 @@ async function collectBundleFiles(options) {
         modelReals.add(real);
         if (stats.isDirectory()) {
             const ctx = { allowedRoots: [workspaceReal, real], exclude, include: undefined, skip: new Set(), zipPrefix: modelDest, origin: 'model', out };
-            await walk(ctx, abs, real, '', true, new Set([real]));
+            await walk(ctx, abs, real, '', true, [real]);
         }
         else if (stats.isFile()) {
             out.push({ zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'model' });
@@ -75730,7 +74914,7 @@ async function collectBundleFiles(options) {
     if (!source.stats.isDirectory())
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
     const sourceCtx = { allowedRoots: [workspaceReal, source.real], exclude, include, skip: modelReals, zipPrefix: '', origin: 'source', out };
-    await walk(sourceCtx, sourceAbs, source.real, '', false, new Set([source.real]));
+    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
     for (const extra of options.extra ?? []) {
         const zipPath = validateExtraZipPath(extra.zipPath);
         let stats;
@@ -75763,7 +74947,7 @@ async function collectBundleFiles(options) {
     }
     return [...byPath.values()]
         .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
-        .map(({ zipPath, absPath, size, mode }) => ({ zipPath, absPath, size, mode }));
+        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
 }
 
 
@@ -75885,8 +75069,8 @@ function readGithubContext(env) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9433);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8038);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5383);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -75905,7 +75089,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8038:
+/***/ 5383:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75916,8 +75100,8 @@ __nccwpck_require__.d(__webpack_exports__, {
   VN: () => (/* binding */ runMain)
 });
 
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 19 modules
-var core = __nccwpck_require__(9433);
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
@@ -76046,9 +75230,10 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
     });
     const out = [];
     const err = [];
+    // Splits output into lines for onLine; flush() passes on a last line with no newline.
     const lineSplitter = () => {
         let pending = '';
-        return (chunk) => {
+        const push = (chunk) => {
             if (!options.onLine)
                 return;
             pending += chunk.toString('utf8');
@@ -76057,6 +75242,12 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
             for (const line of lines)
                 options.onLine(line);
         };
+        const flush = () => {
+            if (options.onLine && pending !== '')
+                options.onLine(pending);
+            pending = '';
+        };
+        return Object.assign(push, { flush });
     };
     const onOut = lineSplitter();
     const onErr = lineSplitter();
@@ -76072,6 +75263,8 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
         reject(error.code === 'ENOENT' ? new Error(`'${command}' was not found on PATH`) : error);
     });
     child.on('close', (code, signal) => {
+        onOut.flush();
+        onErr.flush();
         resolve({
             exitCode: code ?? (signal ? 128 : 1),
             stdout: Buffer.concat(out).toString('utf8'),
@@ -76794,12 +75987,6 @@ async function smokeTestVersion(spec, target) {
         ...(spec.defaults.timeoutMs !== undefined ? { defaultTimeoutMs: spec.defaults.timeoutMs } : {}),
     });
     const run = await runSmokeTests({ cases: spec.cases, invoke, concurrency: spec.concurrency, logger: target.logger });
-    for (const r of run.results) {
-        const latency = r.latencyMs === undefined ? '' : ` (${Math.round(r.latencyMs)} ms)`;
-        target.logger.info(`${r.passed ? 'PASS' : 'FAIL'} ${r.name}${latency}${r.passed ? '' : `: ${r.reasons.join('; ')}`}`);
-        if (!r.passed && r.diff)
-            target.logger.info(r.diff);
-    }
     return run;
 }
 
@@ -76996,6 +76183,9 @@ function pipFailureHints(output) {
 async function installInDocker(options) {
     const { run, logger } = options;
     await promises_.mkdir(options.outDir, { recursive: true });
+    // A runner running as root that builds as another user: hand it the output folder.
+    if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
+        await promises_.chown(options.outDir, options.user.uid, options.user.gid);
     const args = pipInstallRunArgs(options);
     logger.info(describeCommand('docker', args));
     const tail = tailKeeper(25);
@@ -77276,81 +76466,14 @@ async function compileBundleOnHost(options) {
     }
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-// EXTERNAL MODULE: external "node:util"
-var external_node_util_ = __nccwpck_require__(7975);
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./node_modules/yazl/index.js
-var yazl = __nccwpck_require__(3044);
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
-;// CONCATENATED MODULE: ./src/build/hash.ts
-
-
-
-
-function toDigest(hash) {
-    const raw = hash.digest();
-    return { hex: raw.toString('hex'), base64: raw.toString('base64') };
-}
-/** sha256 hex of a string (UTF-8) or bytes. */
-function sha256Hex(data) {
-    return createHash('sha256').update(data).digest('hex');
-}
-/**
- * sha256 hex over several strings without ambiguity: each part is length-prefixed, so
- * ['ab', 'c'] and ['a', 'bc'] give different digests.
- */
-function sha256OfParts(parts) {
-    const hash = createHash('sha256');
-    for (const part of parts) {
-        const bytes = Buffer.from(part, 'utf8');
-        hash.update(`${bytes.length}:`);
-        hash.update(bytes);
-    }
-    return hash.digest('hex');
-}
-/** Lambda's CodeSha256 spelling (base64 of the raw digest) of a hex sha256. */
-function hexToBase64(hex) {
-    if (!/^[0-9a-f]{64}$/i.test(hex))
-        throw new Error(`not a sha256 hex digest: '${hex}'`);
-    return Buffer.from(hex, 'hex').toString('base64');
-}
-/** sha256 of a file, streamed (constant memory whatever the file size), with its size. */
-async function sha256File(file) {
-    const counter = new HashingStream();
-    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), counter, async (source) => {
-        for await (const chunk of source)
-            void chunk; // drain
-    });
-    return { ...counter.digest(), bytes: counter.bytes };
-}
-/**
- * A pass-through stream that hashes and counts what flows through it, so a file can be written
- * and hashed in one pass. `digest()` is valid once the stream has ended.
- */
-class HashingStream extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    result;
-    bytes = 0;
-    _transform(chunk, _encoding, callback) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        callback(null, chunk);
-    }
-    _flush(callback) {
-        this.result = toDigest(this.hash);
-        callback();
-    }
-    digest() {
-        if (!this.result)
-            throw new Error('HashingStream.digest() called before the stream ended');
-        return this.result;
-    }
-}
-
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/build/zip.ts
 
 
@@ -77361,32 +76484,43 @@ class HashingStream extends external_node_stream_.Transform {
 
 
 
-
 /**
- * Deterministic, streaming zip writer (yazl underneath).
+ * Deterministic, streaming zip writer.
  *
- * Same files, same bytes: entries in sorted order, one fixed timestamp, modes normalised to
- * 0644/0755, no extra fields that vary (no Info-ZIP UT timestamp field), no comment.
- * The timestamp is the DOS epoch, 1980-01-01 00:00:00. DOS dates have no time zone and yazl
- * encodes them from a Date's *local* fields, so the Date is built from local fields as well:
- * the encoded date is the same whatever TZ says.
+ * Same files, same bytes: entries in sorted order; one fixed timestamp, the DOS epoch
+ * 1980-01-01 00:00:00, written as constant DOS fields (never derived from a Date, so TZ cannot
+ * change it); unix modes normalised to regular files 0644/0755; no extra fields except zip64 when
+ * sizes need it; no comment; UTF-8 names.
  *
- * Per entry the content is stored or deflated: known compressed formats are stored unread; other
- * files are sampled (first `sampleBytes`, deflated in memory at the real level) and stored when
- * deflate would not shrink them enough. Float weights save only ~5-8% under deflate at ~35 MB/s,
- * so weight formats need a larger gain to be deflated.
+ * Store or deflate, per entry: known compressed formats are stored unread. A file up to
+ * `sampleBytes` is read once, deflated in memory and stored as is when deflate would not shrink it
+ * enough. A larger file is decided on its first `sampleBytes` and then streamed (read once, never
+ * held in memory). Float weights save only ~5-8% under deflate at ~35 MB/s, so weight formats need a
+ * larger gain to be deflated.
  *
- * The zip is streamed to a temp file next to the destination and renamed at the end; its sha256
- * is computed from the same stream, so no file is read twice and nothing large is held in memory.
+ * Speed: small files are read ahead of the writer, several at a time (bounded by bytes and count),
+ * so thousands of small files do not pay their disk round trips in sequence; each is deflated in
+ * one synchronous call (for small buffers zlib's async API costs more than the deflate itself).
+ * Large files stream through zlib on the thread pool. crc32 and sha256 are native (zlib.crc32 needs
+ * Node 20.15+). The zip goes to a temp file next to the destination, renamed at the end; its sha256
+ * is computed from the bytes as they are written.
+ *
+ * Why not yazl: each of its entries goes through a strictly sequential stream pipeline (several
+ * disk and zlib round trips per file, a JavaScript crc32, an O(n^2) scan of the entry list). On a
+ * 29k-file, 349 MB site-packages tree it took 20 s where `zip -r` took 13 s and this writer ~10 s;
+ * storing a 300 MB file took 1.7 s with yazl, 0.7 s here (native crc32).
  */
 /** Default deflate level: the fast end. Measured: level 6 is 3-4x slower for 1-10% smaller output (the zip size only costs upload time; Lambda limits the unzipped size). */
 const DEFAULT_DEFLATE_LEVEL = 1;
-/** How much of each file is deflated in memory to decide between store and deflate. */
+/** Files up to this size are deflated whole in memory to decide; larger ones are decided on this much of their head. */
 const DEFAULT_SAMPLE_BYTES = 1 << 20;
 /** Stored when the sample deflates to more than this fraction of its size. */
 const STORE_ABOVE_RATIO = 0.95;
 /** The same for float-weight formats: deflating them must save at least 10% to be worth the time. */
 const STORE_ABOVE_RATIO_WEIGHTS = 0.9;
+/** DOS date 1980-01-01 ((year - 1980) << 9 | month << 5 | day) and time 00:00:00, for every entry. */
+const ZIP_DOS_DATE = (0 << 9) | (1 << 5) | 1;
+const ZIP_DOS_TIME = 0;
 /** Formats that are compressed already: stored without sampling. */
 const COMPRESSED_EXTENSIONS = new Set([
     '.zip', '.gz', '.tgz', '.bz2', '.tbz2', '.xz', '.txz', '.zst', '.zstd', '.lz4', '.lzma', '.br', '.7z', '.rar',
@@ -77396,8 +76530,13 @@ const COMPRESSED_EXTENSIONS = new Set([
 const WEIGHT_EXTENSIONS = new Set([
     '.pt', '.pth', '.bin', '.safetensors', '.onnx', '.h5', '.hdf5', '.ckpt', '.pb', '.tflite', '.gguf', '.npy', '.keras', '.params',
 ]);
-const READ_CHUNK = 1 << 18;
+const READ_CHUNK = 1 << 20;
+const WRITE_BUFFER = 4 << 20;
+/** Bytes of small files held ahead of the writer (read, or read and deflated). */
+const AHEAD_BYTES = 16 << 20;
 const S_IFREG = 0o100000;
+const METHOD_STORE = 0;
+const METHOD_DEFLATE = 8;
 /** Pure: what to do with a file before looking at its bytes. */
 function planCompression(zipPath, size) {
     if (size === 0)
@@ -77415,12 +76554,147 @@ function shouldStore(plan, sampleBytes, deflatedBytes) {
         return true;
     return deflatedBytes / sampleBytes > plan.storeAboveRatio;
 }
-/** The fixed entry timestamp: DOS epoch from local fields, so its DOS encoding ignores TZ. */
-function fixedZipDate() {
-    return new Date(1980, 0, 1, 0, 0, 0, 0);
+// ---------------------------------------------------------------------------------------------
+// Zip records (APPNOTE 6.3). Pure encoders.
+const UINT32_MAX = 0xffffffff;
+const FLAG_UTF8 = 1 << 11;
+const FLAG_DATA_DESCRIPTOR = 1 << 3;
+const VERSION_MADE_BY = (3 << 8) | 45; // unix, spec 4.5
+const VERSION_NEEDED = 20;
+const VERSION_NEEDED_ZIP64 = 45;
+function localHeader(name, method, flags, crc32, compressedSize, size) {
+    const header = Buffer.alloc(30);
+    header.writeUInt32LE(0x04034b50, 0);
+    header.writeUInt16LE(VERSION_NEEDED, 4);
+    header.writeUInt16LE(flags, 6);
+    header.writeUInt16LE(method, 8);
+    header.writeUInt16LE(ZIP_DOS_TIME, 10);
+    header.writeUInt16LE(ZIP_DOS_DATE, 12);
+    header.writeUInt32LE(crc32, 14);
+    header.writeUInt32LE(compressedSize, 18);
+    header.writeUInt32LE(size, 22);
+    header.writeUInt16LE(name.length, 26);
+    header.writeUInt16LE(0, 28);
+    return Buffer.concat([header, name]);
 }
-const deflateRaw = (0,external_node_util_.promisify)(external_node_zlib_.deflateRaw);
-async function readSample(file, limit) {
+function dataDescriptor(crc32, compressedSize, size, zip64) {
+    const descriptor = Buffer.alloc(zip64 ? 24 : 16);
+    descriptor.writeUInt32LE(0x08074b50, 0);
+    descriptor.writeUInt32LE(crc32, 4);
+    if (zip64) {
+        descriptor.writeBigUInt64LE(BigInt(compressedSize), 8);
+        descriptor.writeBigUInt64LE(BigInt(size), 16);
+    }
+    else {
+        descriptor.writeUInt32LE(compressedSize, 8);
+        descriptor.writeUInt32LE(size, 12);
+    }
+    return descriptor;
+}
+function centralRecord(entry) {
+    const extra = entry.zip64 ? Buffer.alloc(28) : Buffer.alloc(0);
+    if (entry.zip64) {
+        extra.writeUInt16LE(0x0001, 0);
+        extra.writeUInt16LE(24, 2);
+        extra.writeBigUInt64LE(BigInt(entry.size), 4);
+        extra.writeBigUInt64LE(BigInt(entry.compressedSize), 12);
+        extra.writeBigUInt64LE(BigInt(entry.offset), 20);
+    }
+    const record = Buffer.alloc(46);
+    record.writeUInt32LE(0x02014b50, 0);
+    record.writeUInt16LE(VERSION_MADE_BY, 4);
+    record.writeUInt16LE(entry.zip64 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED, 6);
+    record.writeUInt16LE(entry.flags, 8);
+    record.writeUInt16LE(entry.method, 10);
+    record.writeUInt16LE(ZIP_DOS_TIME, 12);
+    record.writeUInt16LE(ZIP_DOS_DATE, 14);
+    record.writeUInt32LE(entry.crc32, 16);
+    record.writeUInt32LE(entry.zip64 ? UINT32_MAX : entry.compressedSize, 20);
+    record.writeUInt32LE(entry.zip64 ? UINT32_MAX : entry.size, 24);
+    record.writeUInt16LE(entry.name.length, 28);
+    record.writeUInt16LE(extra.length, 30);
+    record.writeUInt16LE(0, 32); // comment length
+    record.writeUInt16LE(0, 34); // disk number
+    record.writeUInt16LE(0, 36); // internal attributes
+    record.writeUInt32LE(((S_IFREG | entry.mode) << 16) >>> 0, 38);
+    record.writeUInt32LE(entry.zip64 ? UINT32_MAX : entry.offset, 42);
+    return Buffer.concat([record, entry.name, extra]);
+}
+function endOfCentralDirectory(count, cdOffset, cdSize, forceZip64) {
+    const zip64 = forceZip64 || count >= 0xffff || cdOffset >= UINT32_MAX || cdSize >= UINT32_MAX;
+    const eocd = Buffer.alloc(22);
+    eocd.writeUInt32LE(0x06054b50, 0);
+    eocd.writeUInt16LE(zip64 ? 0xffff : count, 8);
+    eocd.writeUInt16LE(zip64 ? 0xffff : count, 10);
+    eocd.writeUInt32LE(zip64 ? UINT32_MAX : cdSize, 12);
+    eocd.writeUInt32LE(zip64 ? UINT32_MAX : cdOffset, 16);
+    if (!zip64)
+        return eocd;
+    const record = Buffer.alloc(56);
+    record.writeUInt32LE(0x06064b50, 0);
+    record.writeBigUInt64LE(44n, 4);
+    record.writeUInt16LE(VERSION_MADE_BY, 12);
+    record.writeUInt16LE(VERSION_NEEDED_ZIP64, 14);
+    record.writeBigUInt64LE(BigInt(count), 24);
+    record.writeBigUInt64LE(BigInt(count), 32);
+    record.writeBigUInt64LE(BigInt(cdSize), 40);
+    record.writeBigUInt64LE(BigInt(cdOffset), 48);
+    const locator = Buffer.alloc(20);
+    locator.writeUInt32LE(0x07064b50, 0);
+    locator.writeBigUInt64LE(BigInt(cdOffset + cdSize), 8);
+    locator.writeUInt32LE(1, 16);
+    return Buffer.concat([record, locator, eocd]);
+}
+// ---------------------------------------------------------------------------------------------
+// Effects: output, preparation of entries ahead of the writer, streaming of large entries.
+/** The zip's bytes: hashed and counted as they are written, write-behind with backpressure. */
+class ZipSink {
+    stream;
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    error;
+    offset = 0;
+    constructor(stream) {
+        this.stream = stream;
+        stream.on('error', (error) => {
+            this.error ??= error;
+        });
+    }
+    async write(chunk) {
+        if (this.error)
+            throw this.error;
+        this.hash.update(chunk);
+        this.offset += chunk.length;
+        if (!this.stream.write(chunk)) {
+            await new Promise((resolve, reject) => {
+                const done = (error) => {
+                    this.stream.off('drain', done);
+                    this.stream.off('error', done);
+                    if (error)
+                        reject(error);
+                    else
+                        resolve();
+                };
+                this.stream.on('drain', done);
+                this.stream.on('error', done);
+            });
+        }
+    }
+    async close() {
+        this.stream.end();
+        await (0,external_node_stream_promises_namespaceObject.finished)(this.stream);
+        if (this.error)
+            throw this.error;
+        const digest = this.hash.digest();
+        return { hex: digest.toString('hex'), base64: digest.toString('base64') };
+    }
+    destroy() {
+        this.stream.destroy();
+    }
+}
+function changedSize(file, actual) {
+    return new Error(`'${file.absPath}' (for '${file.zipPath}') changed size while it was being zipped: ${file.size} bytes expected, ${actual} read.`);
+}
+async function readHead(file, limit) {
     const handle = await promises_.open(file, 'r');
     try {
         const buffer = Buffer.allocUnsafe(limit);
@@ -77437,32 +76711,116 @@ async function readSample(file, limit) {
         await handle.close();
     }
 }
-/** Decides store (true) or deflate (false) for each file, sampling a few files at a time. */
-async function decideStored(files, level, sampleBytes, concurrency) {
-    const result = new Array(files.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < files.length) {
-            const index = next++;
-            const file = files[index];
-            const plan = planCompression(file.zipPath, file.size);
-            if (plan.kind === 'store') {
-                result[index] = true;
-                continue;
-            }
-            let sample;
-            try {
-                sample = await readSample(file.absPath, Math.min(sampleBytes, file.size));
-            }
-            catch (error) {
-                throw new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`);
-            }
-            const deflated = await deflateRaw(sample, { level });
-            result[index] = shouldStore(plan, sample.length, deflated.length);
+async function prepare(file, level, sampleBytes) {
+    const plan = planCompression(file.zipPath, file.size);
+    if (file.size > sampleBytes) {
+        if (plan.kind === 'store')
+            return { kind: 'stream', method: METHOD_STORE };
+        const sample = await readHead(file.absPath, sampleBytes);
+        const deflated = external_node_zlib_.deflateRawSync(sample, { level });
+        return { kind: 'stream', method: shouldStore(plan, sample.length, deflated.length) ? METHOD_STORE : METHOD_DEFLATE };
+    }
+    const data = file.size === 0 ? Buffer.alloc(0) : await promises_.readFile(file.absPath);
+    if (data.length !== file.size)
+        throw changedSize(file, data.length);
+    const crc32 = external_node_zlib_.crc32(data);
+    if (plan.kind === 'store')
+        return { kind: 'buffer', method: METHOD_STORE, crc32, payload: data };
+    // Sync on purpose: for buffers this size zlib's async API costs ~6x more than the deflate itself.
+    const deflated = external_node_zlib_.deflateRawSync(data, { level });
+    return shouldStore(plan, data.length, deflated.length)
+        ? { kind: 'buffer', method: METHOD_STORE, crc32, payload: data }
+        : { kind: 'buffer', method: METHOD_DEFLATE, crc32, payload: deflated };
+}
+/**
+ * Prepares entries in order, ahead of the writer: at most `concurrency` at a time and at most
+ * AHEAD_BYTES of file data held, except that the entry the writer waits for always starts.
+ */
+class Prefetcher {
+    files;
+    run;
+    concurrency;
+    sampleBytes;
+    results = new Map();
+    started = 0;
+    running = 0;
+    held = 0;
+    current = 0;
+    constructor(files, run, concurrency, sampleBytes) {
+        this.files = files;
+        this.run = run;
+        this.concurrency = concurrency;
+        this.sampleBytes = sampleBytes;
+    }
+    cost(index) {
+        return Math.max(4096, Math.min(this.files[index].size, this.sampleBytes));
+    }
+    get(index) {
+        this.current = index;
+        this.pump();
+        const result = this.results.get(index);
+        if (!result)
+            throw new Error(`internal: entry ${index} was not scheduled`);
+        return result;
+    }
+    release(index) {
+        this.results.delete(index);
+        this.held -= this.cost(index);
+        this.pump();
+    }
+    pump() {
+        while (this.started < this.files.length) {
+            const index = this.started;
+            const urgent = index === this.current;
+            if (!urgent && (this.running >= this.concurrency || this.held + this.cost(index) > AHEAD_BYTES))
+                return;
+            this.started++;
+            this.running++;
+            this.held += this.cost(index);
+            const result = this.run(this.files[index]).finally(() => {
+                this.running--;
+                this.pump();
+            });
+            result.catch(() => undefined); // awaited (and reported) by the writer in order
+            this.results.set(index, result);
+        }
+    }
+}
+/** Counts and checksums what passes through (the uncompressed side of a streamed entry). */
+class Crc32Counter extends external_node_stream_.Transform {
+    crc32 = 0;
+    bytes = 0;
+    _transform(chunk, _encoding, callback) {
+        this.crc32 = external_node_zlib_.crc32(chunk, this.crc32);
+        this.bytes += chunk.length;
+        callback(null, chunk);
+    }
+}
+/** Streams a large file into the sink; returns its crc32 and sizes. */
+async function streamEntry(sink, file, method, level) {
+    const counter = new Crc32Counter();
+    let compressedSize = 0;
+    const consume = async (source) => {
+        for await (const chunk of source) {
+            compressedSize += chunk.length;
+            await sink.write(chunk);
         }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, files.length)) }, worker));
-    return result;
+    const input = (0,external_node_fs_.createReadStream)(file.absPath, { highWaterMark: READ_CHUNK });
+    try {
+        if (method === METHOD_DEFLATE) {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(input, counter, external_node_zlib_.createDeflateRaw({ level, chunkSize: 256 << 10 }), consume);
+        }
+        else {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(input, counter, consume);
+        }
+    }
+    catch (error) {
+        throw new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    if (counter.bytes !== file.size)
+        throw changedSize(file, counter.bytes);
+    return { crc32: counter.crc32, size: counter.bytes, compressedSize };
 }
 function sortedUnique(files) {
     const sorted = [...files].sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0));
@@ -77473,58 +76831,89 @@ function sortedUnique(files) {
     }
     return sorted;
 }
+function validateZipPath(zipPath) {
+    const parts = zipPath.split('/');
+    if (!zipPath || zipPath.startsWith('/') || zipPath.includes('\\') || parts.some((part) => part === '' || part === '.' || part === '..')) {
+        throw new Error(`Invalid path inside the zip: '${zipPath}' (expected a relative posix path without '.', '..' or empty segments).`);
+    }
+    const name = Buffer.from(zipPath, 'utf8');
+    if (name.length > 0xffff)
+        throw new Error(`Path inside the zip is too long (${name.length} bytes): '${zipPath.slice(0, 80)}...'`);
+    return name;
+}
 /** Writes the deterministic zip of `files` to `destPath`; returns its hashes and sizes. */
 async function writeDeterministicZip(options) {
+    if (typeof external_node_zlib_.crc32 !== 'function')
+        throw new Error(`Zipping needs Node.js 20.15 or newer (zlib.crc32); this is ${process.version}.`);
     const level = options.level ?? DEFAULT_DEFLATE_LEVEL;
     if (!Number.isInteger(level) || level < 1 || level > 9)
         throw new Error(`Deflate level must be an integer from 1 to 9, got ${level}.`);
+    const sampleBytes = options.sampleBytes ?? DEFAULT_SAMPLE_BYTES;
+    const forceZip64 = options.forceZip64 ?? false;
     const files = sortedUnique(options.files);
-    const stored = await decideStored(files, level, options.sampleBytes ?? DEFAULT_SAMPLE_BYTES, options.concurrency ?? 4);
+    const names = files.map((file) => validateZipPath(file.zipPath));
     const destPath = external_node_path_.resolve(options.destPath);
     const tmpPath = external_node_path_.join(external_node_path_.dirname(destPath), `.${external_node_path_.basename(destPath)}.${process.pid}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}.tmp`);
-    const zipfile = new yazl/* ZipFile */.u();
-    const hasher = new HashingStream();
-    const mtime = fixedZipDate();
-    let failure;
-    const zipFailed = new Promise((_, reject) => {
-        zipfile.on('error', (error) => {
-            failure ??= error;
-            zipfile.outputStream.destroy(error);
-            reject(error);
-        });
-    });
-    zipFailed.catch(() => undefined);
-    const written = (0,external_node_stream_promises_namespaceObject.pipeline)(zipfile.outputStream, hasher, (0,external_node_fs_.createWriteStream)(tmpPath, { flags: 'wx' }));
-    written.catch(() => undefined);
-    let unzippedBytes = 0;
-    files.forEach((file, index) => {
-        unzippedBytes += file.size;
-        const common = { mtime, mode: S_IFREG | file.mode, forceDosTimestamp: true, size: file.size };
-        const entryOptions = stored[index] ? { ...common, compress: false } : { ...common, compress: true, compressionLevel: level };
-        zipfile.addReadStreamLazy(file.zipPath, entryOptions, (callback) => {
-            const stream = (0,external_node_fs_.createReadStream)(file.absPath, { highWaterMark: READ_CHUNK });
-            stream.on('error', (error) => zipfile.emit('error', new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`)));
-            callback(null, stream);
-        });
-    });
-    zipfile.end({ forceZip64Format: false, comment: '' });
+    const output = (0,external_node_fs_.createWriteStream)(tmpPath, { flags: 'wx', highWaterMark: WRITE_BUFFER });
     try {
-        await Promise.race([written, zipFailed]);
+        await (0,external_node_events_.once)(output, 'open');
     }
     catch (error) {
+        throw new Error(`Cannot create the zip next to '${destPath}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    const sink = new ZipSink(output);
+    const prefetch = new Prefetcher(files, (file) => prepare(file, level, sampleBytes).catch((error) => {
+        throw /changed size/.test((0,errors/* errorMessage */.gJ)(error)) ? error : new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }), Math.max(1, options.concurrency ?? 8), sampleBytes);
+    const central = [];
+    let unzippedBytes = 0;
+    let storedCount = 0;
+    let digest;
+    try {
+        for (let index = 0; index < files.length; index++) {
+            const file = files[index];
+            const name = names[index];
+            const prepared = await prefetch.get(index);
+            const offset = sink.offset;
+            let record;
+            if (prepared.kind === 'buffer') {
+                const zip64 = forceZip64 || offset >= UINT32_MAX;
+                await sink.write(localHeader(name, prepared.method, FLAG_UTF8, prepared.crc32, prepared.payload.length, file.size));
+                if (prepared.payload.length > 0)
+                    await sink.write(prepared.payload);
+                record = { name, method: prepared.method, flags: FLAG_UTF8, crc32: prepared.crc32, compressedSize: prepared.payload.length, size: file.size, offset, mode: file.mode, zip64 };
+            }
+            else {
+                const flags = FLAG_UTF8 | FLAG_DATA_DESCRIPTOR;
+                await sink.write(localHeader(name, prepared.method, flags, 0, 0, 0));
+                const streamed = await streamEntry(sink, file, prepared.method, level);
+                const zip64 = forceZip64 || offset >= UINT32_MAX || streamed.size >= UINT32_MAX || streamed.compressedSize >= UINT32_MAX;
+                await sink.write(dataDescriptor(streamed.crc32, streamed.compressedSize, streamed.size, zip64));
+                record = { name, method: prepared.method, flags, crc32: streamed.crc32, compressedSize: streamed.compressedSize, size: streamed.size, offset, mode: file.mode, zip64 };
+            }
+            prefetch.release(index);
+            central.push(centralRecord(record));
+            unzippedBytes += file.size;
+            if (record.method === METHOD_STORE)
+                storedCount++;
+        }
+        const cdOffset = sink.offset;
+        for (const record of central)
+            await sink.write(record);
+        await sink.write(endOfCentralDirectory(files.length, cdOffset, sink.offset - cdOffset, forceZip64));
+        digest = await sink.close();
+    }
+    catch (error) {
+        sink.destroy();
         await promises_.rm(tmpPath, { force: true });
-        const cause = failure ?? error;
-        const hint = /unexpected number of bytes/.test((0,errors/* errorMessage */.gJ)(cause)) ? ' (a file changed size while it was being zipped)' : '';
-        throw new Error(`Writing zip '${destPath}' failed: ${(0,errors/* errorMessage */.gJ)(cause)}${hint}`);
+        throw new Error(`Writing zip '${destPath}' failed: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
     await promises_.rename(tmpPath, destPath);
-    const digest = hasher.digest();
-    const storedCount = stored.filter(Boolean).length;
     return {
         path: destPath,
         sha256Hex: digest.hex,
         codeSha256: digest.base64,
-        zippedBytes: hasher.bytes,
+        zippedBytes: sink.offset,
         unzippedBytes,
         files: files.length,
         stored: storedCount,
@@ -77557,9 +76946,9 @@ async function buildBundle(build, deps) {
     await promises_.mkdir(outDir, { recursive: true });
     const compiled = await compileHandlerBytecode(build, files, outDir, deps);
     const withPyc = compiled.result ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries }) : files;
+    const modelBytes = withPyc.filter((f) => f.origin === 'model').reduce((sum, f) => sum + f.size, 0);
+    deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
     const zip = await writeDeterministicZip({ files: withPyc, destPath: external_node_path_.join(deps.workDir, 'bundle.zip') });
-    const modelPrefix = build.modelDest ? `${build.modelDest}/` : '';
-    const modelBytes = build.model.length === 0 ? 0 : withPyc.filter((f) => f.zipPath.startsWith(modelPrefix)).reduce((sum, f) => sum + f.size, 0);
     return {
         ...zip,
         modelBytes,
@@ -79200,17 +78589,24 @@ async function buildArtifacts(ctx, steps) {
     };
     const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
     const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
+    // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
+    const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+    const sizeParts = (bundleBytes, modelBytes) => [
+        { name: 'function bundle', kind: 'function', bytes: bundleBytes, modelBytes },
+        ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer', bytes: layerBytes }] : []),
+    ];
     const bundle = await steps.run('Bundle', async () => {
-        const result = await buildBundle(b, { run, logger, workspace: settings.workspace, workDir });
+        const result = await buildBundle(b, {
+            run,
+            logger,
+            workspace: settings.workspace,
+            workDir,
+            beforeZip: (sizes) => void checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim }),
+        });
         logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
         return result;
     });
-    // Before anything is uploaded: the bundle and the layer together must fit Lambda's limit.
-    const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
-    const limits = checkLambdaLimits([
-        { name: 'function bundle', kind: 'function', bytes: bundle.unzippedBytes, modelBytes: bundle.modelBytes },
-        ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer', bytes: layerBytes }] : []),
-    ], { slim: b.slim });
+    const limits = checkLambdaLimits(sizeParts(bundle.unzippedBytes, bundle.modelBytes), { slim: b.slim });
     const layer = prepared.status === 'ready'
         ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
         : await releaseLayer(prepared, layerOptions, layerDeps);
@@ -79272,6 +78668,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     }
     if (decision.kind === 'unchanged') {
         steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
+        ctx.outputs.set('version', decision.version);
         return { built, decision, version: decision.version, functionArn: fn.arn ?? '', codeSha256: built.bundle.codeSha256, aliasBefore };
     }
     let upload;
@@ -79358,6 +78755,7 @@ function describeDecision(decision) {
 
 
 
+
 async function listVersions(lambda, functionName, sleep) {
     const versions = [];
     let marker;
@@ -79381,18 +78779,32 @@ async function listAliases(lambda, functionName, sleep) {
     } while (marker);
     return aliases;
 }
-/** Every version an alias routes to: its version and its weighted extra versions. Pure. */
-function referencedVersions(aliases) {
-    const referenced = new Set();
+/**
+ * Why each version must stay, from every alias but `except`: it is served by an alias (weights
+ * included), or an alias records it as its `previous` version (what `rollback-to: previous` uses).
+ * Pure.
+ */
+function protectedVersions(aliases, except) {
+    const reasons = new Map();
+    const protect = (version, why) => {
+        if (version && !reasons.has(version))
+            reasons.set(version, why);
+    };
     for (const alias of aliases) {
-        if (alias.FunctionVersion)
-            referenced.add(alias.FunctionVersion);
+        if (alias.Name === except)
+            continue;
+        protect(alias.FunctionVersion, `served by alias ${alias.Name}`);
         for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}))
-            referenced.add(version);
+            protect(version, `weighted in alias ${alias.Name}`);
     }
-    return referenced;
+    for (const alias of aliases) {
+        if (alias.Name === except)
+            continue;
+        protect((0,alias_plan/* parseAliasDescription */.qr)(alias.Description)?.previous, `alias ${alias.Name} records it as its previous version (rollback target)`);
+    }
+    return reasons;
 }
-/** The unaliased versions beyond the newest `keep`, oldest first. Pure. */
+/** The unprotected versions beyond the newest `keep`, oldest first. Pure. */
 function versionsToDelete(versions, referenced, keep) {
     const unaliased = versions.filter((v) => /^\d+$/.test(v) && !referenced.has(v)).sort((a, b) => Number(b) - Number(a));
     return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
@@ -79412,7 +78824,10 @@ async function deleteVersion(lambda, functionName, version, sleep) {
 
 ;// CONCATENATED MODULE: ./src/pipelines/retention.ts
 
-/** keep-versions: after success, delete all but the newest N versions no alias references. */
+/**
+ * keep-versions: after success, delete all but the newest N versions that no alias serves, weights
+ * or records as its previous version (the rollback target).
+ */
 async function applyRetention(ctx, steps, keep) {
     if (keep <= 0)
         return;
@@ -79420,7 +78835,8 @@ async function applyRetention(ctx, steps, keep) {
     await steps.run(`Retention (keep ${keep})`, async () => {
         // Read the aliases after the versions, so a version aliased in between is seen as referenced.
         const versions = await listVersions(clients.lambda, settings.functionName);
-        const referenced = referencedVersions(await listAliases(clients.lambda, settings.functionName));
+        const protectedReasons = protectedVersions(await listAliases(clients.lambda, settings.functionName));
+        const referenced = new Set(protectedReasons.keys());
         const doomed = versionsToDelete(versions.map((v) => v.version), referenced, keep);
         for (const version of doomed) {
             await deleteVersion(clients.lambda, settings.functionName, version);
@@ -79429,7 +78845,7 @@ async function applyRetention(ctx, steps, keep) {
         const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
         ctx.report.section('Retention', [
             doomed.length > 0 ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.` : 'No version to delete.',
-            `Kept: ${kept.join(', ') || '(none)'} (aliased: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
+            `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
         ]);
     });
 }
@@ -79567,7 +78983,877 @@ async function deployPipeline(ctx) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/release/function-url.ts
+
+
+
+/**
+ * A function URL on one qualifier (a preview alias). With AuthType NONE the URL is public, which
+ * on Lambda takes two resource-policy statements on that qualifier: lambda:InvokeFunctionUrl
+ * (FunctionUrlAuthType NONE) and, since October 2025, lambda:InvokeFunction limited to calls made
+ * through the URL. Both carry fixed statement ids, so adding them again is a no-op, and they are
+ * removed when the URL goes back to AWS_IAM or is deleted.
+ */
+/** Statement ids this action owns on a preview qualifier's resource policy. */
+const PUBLIC_URL_STATEMENTS = {
+    invokeUrl: 'lambda-ml-deploy-url-public',
+    invokeFunction: 'lambda-ml-deploy-url-invoke',
+};
+const isNotFound = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException';
+const alreadyExists = (error) => ((0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' || (0,errors/* errorCode */.CA)(error) === 'ConflictException') &&
+    /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
+function function_url_retryOptions(what, options, retryable = retry/* isTransient */.dg) {
+    return {
+        attempts: options.attempts ?? 6,
+        baseDelayMs: options.baseDelayMs ?? 1000,
+        isRetryable: retryable,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}, retry ${attempt} in ${delay} ms`),
+    };
+}
+/** The URL config on `qualifier`, or undefined when there is none. */
+async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
+    try {
+        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
+        return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') };
+    }
+    catch (error) {
+        if (isNotFound(error))
+            return undefined;
+        throw error;
+    }
+}
+/**
+ * Makes sure `qualifier` has a function URL with `authType`: creates it, updates its auth type, or
+ * leaves it; then adds (NONE) the public-access statements, or removes them when a public URL goes
+ * back to AWS_IAM. Idempotent.
+ */
+async function ensureFunctionUrl(lambda, request, options = {}) {
+    const { functionName, qualifier, authType } = request;
+    const where = `${functionName}:${qualifier}`;
+    try {
+        const current = await readFunctionUrl(lambda, functionName, qualifier, options);
+        let state;
+        let action;
+        if (!current) {
+            const created = await (0,retry/* withRetry */.bD)(async () => {
+                try {
+                    return await lambda.send(new client_lambda_dist_cjs/* CreateFunctionUrlConfigCommand */.DJE({ FunctionName: functionName, Qualifier: qualifier, AuthType: authType }));
+                }
+                catch (error) {
+                    // Created by an earlier attempt (or a concurrent run) in the meantime: read it instead.
+                    if (alreadyExists(error)) {
+                        const existing = await readFunctionUrl(lambda, functionName, qualifier, options);
+                        if (existing)
+                            return { FunctionUrl: existing.url, AuthType: existing.authType };
+                    }
+                    throw error;
+                }
+            }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
+            state = { url: created.FunctionUrl ?? '', authType: (created.AuthType ?? authType) };
+            action = 'created';
+            if (state.authType !== authType) {
+                state = await updateAuth(lambda, functionName, qualifier, authType, options);
+                action = 'updated';
+            }
+        }
+        else if (current.authType !== authType) {
+            state = await updateAuth(lambda, functionName, qualifier, authType, options);
+            action = 'updated';
+        }
+        else {
+            state = current;
+            action = 'unchanged';
+        }
+        // The policy is only read when the URL is (or was) public, so AWS_IAM previews need no lambda:GetPolicy.
+        const wasPublic = current?.authType === 'NONE';
+        const permissions = authType === 'NONE'
+            ? { permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options), permissionsRemoved: [] }
+            : { permissionsAdded: [], permissionsRemoved: wasPublic ? await removePublicPermissions(lambda, functionName, qualifier, options) : [] };
+        return { ...state, action, ...permissions };
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Could not set up the function URL of '${where}' (AuthType ${authType}): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+async function updateAuth(lambda, functionName, qualifier, authType, options) {
+    const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({ FunctionName: functionName, Qualifier: qualifier, AuthType: authType })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
+    return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) };
+}
+/** Statement ids on the qualifier's resource policy (none when it has no policy). */
+async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
+    try {
+        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetPolicy ${functionName}:${qualifier}`, options));
+        return statementIds(output.Policy);
+    }
+    catch (error) {
+        if (isNotFound(error))
+            return new Set();
+        throw error;
+    }
+}
+/** The Sid of every statement of a policy document. Pure; unreadable JSON gives none. */
+function statementIds(policy) {
+    if (!policy)
+        return new Set();
+    try {
+        const parsed = JSON.parse(policy);
+        const statements = Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement ? [parsed.Statement] : [];
+        return new Set(statements.map((s) => s.Sid).filter((sid) => typeof sid === 'string'));
+    }
+    catch {
+        return new Set();
+    }
+}
+async function addPublicPermissions(lambda, functionName, qualifier, options) {
+    const present = await policyStatementIds(lambda, functionName, qualifier, options);
+    const added = [];
+    const statements = [
+        { StatementId: PUBLIC_URL_STATEMENTS.invokeUrl, Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE' },
+        { StatementId: PUBLIC_URL_STATEMENTS.invokeFunction, Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true },
+    ];
+    for (const statement of statements) {
+        if (present.has(statement.StatementId))
+            continue;
+        try {
+            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({ FunctionName: functionName, Qualifier: qualifier, Principal: '*', ...statement })), function_url_retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error)));
+            added.push(statement.StatementId);
+        }
+        catch (error) {
+            if (!alreadyExists(error))
+                throw error;
+        }
+    }
+    return added;
+}
+async function removePublicPermissions(lambda, functionName, qualifier, options) {
+    const present = await policyStatementIds(lambda, functionName, qualifier, options);
+    const removed = [];
+    for (const sid of Object.values(PUBLIC_URL_STATEMENTS)) {
+        if (!present.has(sid))
+            continue;
+        try {
+            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({ FunctionName: functionName, Qualifier: qualifier, StatementId: sid })), function_url_retryOptions(`RemovePermission ${functionName}:${qualifier}`, options));
+            removed.push(sid);
+        }
+        catch (error) {
+            if (!isNotFound(error))
+                throw error;
+        }
+    }
+    return removed;
+}
+/**
+ * Deletes the qualifier's function URL and, when it was public, this action's public-access
+ * statements. A URL, a qualifier or a statement that is already gone is fine.
+ */
+async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) {
+    const where = `${functionName}:${qualifier}`;
+    try {
+        const current = await readFunctionUrl(lambda, functionName, qualifier, options);
+        if (current) {
+            try {
+                await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`DeleteFunctionUrlConfig ${where}`, options));
+            }
+            catch (error) {
+                if (!isNotFound(error))
+                    throw error;
+            }
+        }
+        const permissionsRemoved = current?.authType === 'NONE'
+            ? await removePublicPermissions(lambda, functionName, qualifier, options).catch((error) => {
+                if (isNotFound(error))
+                    return [];
+                throw error;
+            })
+            : [];
+        return { deleted: current !== undefined, ...(current ? { url: current.url } : {}), permissionsRemoved };
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not delete the function URL of '${where}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/github-api.ts
+
+
+/** A GitHub REST call that answered with an error status (or could not be made: status 0). */
+class GitHubApiError extends Error {
+    status;
+    method;
+    path;
+    detail;
+    name = 'GitHubApiError';
+    constructor(status, method, path, detail) {
+        super(`${method} ${path}: ${status ? `HTTP ${status}` : 'no answer'}${detail ? ` (${detail})` : ''}`);
+        this.status = status;
+        this.method = method;
+        this.path = path;
+        this.detail = detail;
+    }
+}
+/** The rel="next" URL of a Link header. Pure. */
+function nextLink(link) {
+    if (!link)
+        return undefined;
+    for (const part of link.split(',')) {
+        const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim());
+        if (match && match[2].split(/\s+/).includes('next'))
+            return match[1];
+    }
+    return undefined;
+}
+const retryable = (error) => error instanceof GitHubApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+/**
+ * A small GitHub REST client over fetch: bearer token, JSON in and out, retries on 5xx / 429 /
+ * network errors, and pagination links followed only on the API's own origin (the token is never
+ * sent anywhere else).
+ */
+function githubApi(options) {
+    const base = options.apiUrl.replace(/\/+$/, '');
+    const origin = new URL(base).origin;
+    const doFetch = options.fetch ?? ((url, init) => fetch(url, init));
+    const headers = {
+        Accept: 'application/vnd.github+json',
+        Authorization: `Bearer ${options.token}`,
+        'X-GitHub-Api-Version': '2022-11-28',
+        'User-Agent': 'lambda-ml-deploy',
+    };
+    return {
+        async request(method, pathOrUrl, body) {
+            const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${base}${pathOrUrl}`;
+            if (new URL(url).origin !== origin)
+                throw new GitHubApiError(0, method, pathOrUrl, `refusing to send the token to ${new URL(url).origin}`);
+            const path = url.slice(origin.length);
+            return (0,retry/* withRetry */.bD)(async () => {
+                let response;
+                try {
+                    response = await doFetch(url, {
+                        method,
+                        headers: body === undefined ? headers : { ...headers, 'Content-Type': 'application/json' },
+                        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+                    });
+                }
+                catch (error) {
+                    throw new GitHubApiError(0, method, path, (0,errors/* errorMessage */.gJ)(error));
+                }
+                const text = await response.text();
+                if (!response.ok)
+                    throw new GitHubApiError(response.status, method, path, apiMessage(text));
+                const data = (text ? JSON.parse(text) : undefined);
+                const next = nextLink(response.headers.get('link'));
+                return next ? { data, next } : { data };
+            }, { attempts: options.attempts ?? 3, baseDelayMs: 1000, isRetryable: retryable, sleep: options.sleep ?? retry/* realSleep */.uk });
+        },
+    };
+}
+/** Every item of a paginated list (per_page 100, following rel="next"). */
+async function listAll(api, path, maxPages = 50) {
+    const items = [];
+    let next = `${path}${path.includes('?') ? '&' : '?'}per_page=100`;
+    for (let page = 0; next && page < maxPages; page++) {
+        const response = await api.request('GET', next);
+        items.push(...(response.data ?? []));
+        next = response.next;
+    }
+    return items;
+}
+function apiMessage(text) {
+    try {
+        const parsed = JSON.parse(text);
+        if (typeof parsed.message === 'string')
+            return parsed.message.split('\n')[0].slice(0, 200);
+    }
+    catch {
+        // not JSON
+    }
+    return text.slice(0, 200);
+}
+
+;// CONCATENATED MODULE: ./src/report/pr-comment.ts
+
+
+
+/**
+ * One sticky comment per pull request and function: found by a hidden marker, created once and
+ * then edited in place on every push (and when the PR closes), never a new comment per push.
+ */
+/** The hidden line that identifies this function's preview comment on a PR. */
+function previewCommentMarker(functionName) {
+    const short = functionName.split(':').pop() ?? functionName;
+    return `<!-- lambda-ml-deploy:preview:${short} -->`;
+}
+/** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
+const STATUS_MARKER = (status) => `<!-- lambda-ml-deploy:status:${status} -->`;
+function cell(text) {
+    return escapeCell(text);
+}
+function urlLine(url, auth) {
+    if (auth === 'NONE')
+        return `${url} (public)`;
+    return `${url} (AWS_IAM: requests must be SigV4-signed for service \`lambda\`, e.g. with \`awscurl\`)`;
+}
+function smokeTable(smoke) {
+    const failed = smoke.results.some((r) => !r.passed);
+    const header = failed ? ['case', 'result', 'latency', 'why'] : ['case', 'result', 'latency'];
+    const rows = smoke.results.map((r) => {
+        const row = [r.name, r.passed ? '✅ passed' : '❌ failed', r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`];
+        if (failed)
+            row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+        return row;
+    });
+    const passed = smoke.results.filter((r) => r.passed).length;
+    return [
+        `**Smoke tests**: ${passed} of ${smoke.results.length} passed`,
+        '',
+        `| ${header.join(' | ')} |`,
+        `| ${header.map(() => '---').join(' | ')} |`,
+        ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+    ];
+}
+/** The comment's Markdown. Pure. */
+function renderPreviewComment(info) {
+    const fn = info.functionName.split(':').pop() ?? info.functionName;
+    const lines = [previewCommentMarker(info.functionName), STATUS_MARKER(info.status)];
+    const details = [];
+    switch (info.status) {
+        case 'ready':
+            lines.push(`### ✅ Preview of \`${fn}\` is ready`, '');
+            details.push(['Alias', `\`${info.alias}\` → version ${info.version ?? '?'}${info.unchanged ? ' (unchanged: already served this bundle)' : ''}`]);
+            break;
+        case 'smoke-failed':
+            lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
+            lines.push(`The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`, '');
+            if (info.reason)
+                lines.push(`**Why:** ${info.reason}`, '');
+            details.push(['Failed version', info.version ?? '?']);
+            break;
+        case 'cleaned-up': {
+            lines.push(`### 🧹 Preview of \`${fn}\` cleaned up`, '');
+            const removed = info.removed;
+            const parts = [
+                removed?.alias ? `alias \`${info.alias}\`` : undefined,
+                removed?.url ? 'its function URL' : undefined,
+                removed && removed.versions.length > 0 ? `version${removed.versions.length > 1 ? 's' : ''} ${removed.versions.join(', ')}` : undefined,
+            ].filter(Boolean);
+            lines.push(parts.length > 0
+                ? `The pull request was closed: ${parts.join(', ')} deleted.`
+                : `The pull request was closed: nothing was left to delete (no alias \`${info.alias}\`).`, '');
+            break;
+        }
+    }
+    if (info.commit)
+        details.push(['Commit', `\`${info.commit.slice(0, 12)}\``]);
+    if (info.url && info.status !== 'cleaned-up')
+        details.push(['URL', urlLine(info.url, info.urlAuth)]);
+    if (info.runUrl)
+        details.push(['Run', `[workflow run](${info.runUrl})`]);
+    if (details.length > 0) {
+        lines.push('| | |', '| --- | --- |', ...details.map(([k, v]) => `| ${k} | ${cell(v)} |`), '');
+    }
+    if (info.smoke && info.status !== 'cleaned-up')
+        lines.push(...smokeTable(info.smoke), '');
+    lines.push(info.status === 'cleaned-up'
+        ? '<sub>lambda-ml-deploy</sub>'
+        : '<sub>lambda-ml-deploy updates this comment on every push and cleans the preview up when the pull request closes.</sub>');
+    return lines.join('\n');
+}
+/** The first comment on the issue whose body contains `marker` (every page is read). */
+async function findStickyComment(api, repository, issueNumber, marker) {
+    const comments = await listAll(api, `/repos/${repository}/issues/${issueNumber}/comments`);
+    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
+}
+/** Creates the sticky comment, or edits the one carrying the marker in place. */
+async function upsertStickyComment(api, request) {
+    const body = request.body.includes(request.marker) ? request.body : `${request.marker}\n${request.body}`;
+    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
+    if (existing) {
+        const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
+        if (existing.body === body || request.keep?.(existing.body ?? ''))
+            return { action: 'unchanged', ...found };
+        const { data } = await api.request('PATCH', `/repos/${request.repository}/issues/comments/${existing.id}`, { body });
+        return { action: 'updated', id: data?.id ?? existing.id, ...(data?.html_url ? { htmlUrl: data.html_url } : found.htmlUrl ? { htmlUrl: found.htmlUrl } : {}) };
+    }
+    if (request.createIfMissing === false)
+        return { action: 'none' };
+    const { data } = await api.request('POST', `/repos/${request.repository}/issues/${request.issueNumber}/comments`, { body });
+    return { action: 'created', id: data?.id, ...(data?.html_url ? { htmlUrl: data.html_url } : {}) };
+}
+/** What went wrong with a comment call, and what to do about it. Pure. */
+function commentFailureHint(error) {
+    if (error instanceof GitHubApiError) {
+        if (error.status === 401)
+            return 'the github-token input was rejected (HTTP 401); pass a valid token, e.g. `${{ github.token }}`';
+        if (error.status === 403 || error.status === 404) {
+            return (`HTTP ${error.status}${error.detail ? `: ${error.detail}` : ''}. The token needs \`pull-requests: write\`: add ` +
+                '`permissions: { pull-requests: write }` to the job (pull requests from forks only get a read-only token)');
+        }
+        return error.message;
+    }
+    return (0,errors/* errorMessage */.gJ)(error);
+}
+/**
+ * Creates or updates the preview comment. Never throws: a comment that cannot be written is a
+ * warning, not a failed preview. No token (or no repository): skipped with a notice.
+ */
+async function publishPreviewComment(options) {
+    const { logger, info } = options;
+    if (!options.token) {
+        logger.notice('No github-token input: the preview PR comment is skipped (the default `${{ github.token }}` with `pull-requests: write` enables it).');
+        return undefined;
+    }
+    if (!/^[^/\s]+\/[^/\s]+$/.test(options.repository)) {
+        logger.notice('GITHUB_REPOSITORY is not set: the preview PR comment is skipped.');
+        return undefined;
+    }
+    const marker = previewCommentMarker(info.functionName);
+    try {
+        const api = githubApi({ apiUrl: options.apiUrl, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) });
+        const result = await upsertStickyComment(api, {
+            repository: options.repository,
+            issueNumber: options.prNumber,
+            marker,
+            body: renderPreviewComment(info),
+            createIfMissing: options.createIfMissing ?? true,
+            ...(info.status === 'cleaned-up' ? { keep: (body) => body.includes(STATUS_MARKER('cleaned-up')) } : {}),
+        });
+        const where = result.htmlUrl ? ` (${result.htmlUrl})` : '';
+        if (result.action === 'none')
+            logger.info(`No preview comment on PR #${options.prNumber} to update.`);
+        else
+            logger.info(`Preview comment on PR #${options.prNumber} ${result.action}${where}.`);
+        return result;
+    }
+    catch (error) {
+        logger.warning(`Could not write the preview comment on PR #${options.prNumber}: ${commentFailureHint(error)}. The preview itself is not affected.`);
+        return undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/preview-cleanup.ts
+
+
+
+
+
+
+/** `pr-7`: the preview alias of a pull request. */
+function previewAliasName(preview) {
+    return `${preview.aliasPrefix}${preview.prNumber}`;
+}
+/** Versions a preview alias is responsible for: what it serves (weights too) and its recorded previous. Pure. */
+function previewCandidates(alias) {
+    if (!alias.exists)
+        return [];
+    const found = [alias.functionVersion, ...Object.keys(alias.weights), (0,alias_plan/* parseAliasDescription */.qr)(alias.description)?.previous];
+    return [...new Set(found.filter((v) => v !== undefined && /^\d+$/.test(v)))];
+}
+/**
+ * Which of a preview's versions can go: those that still exist and that no other alias serves or
+ * records as its previous version. Pure.
+ */
+function planVersionCleanup(candidates, existing, aliases, 
+/** The preview alias being removed: what it serves does not protect a version. */
+previewAlias) {
+    const present = new Set(existing);
+    const reasons = protectedVersions(aliases, previewAlias);
+    const plan = { delete: [], keep: [] };
+    for (const version of [...new Set(candidates)].sort((a, b) => Number(a) - Number(b))) {
+        if (!/^\d+$/.test(version) || !present.has(version))
+            continue;
+        const reason = reasons.get(version);
+        if (reason)
+            plan.keep.push({ version, reason });
+        else
+            plan.delete.push(version);
+    }
+    return plan;
+}
+/**
+ * preview-cleanup (pull_request closed): the preview alias's function URL, then the alias, then
+ * the versions only it needed; the PR comment says so. A second run finds nothing and succeeds.
+ */
+async function previewCleanupPipeline(ctx) {
+    const { settings, clients, logger, report, outputs } = ctx;
+    const steps = new StepTimer(logger, ctx.clock);
+    const fn = settings.functionName;
+    const aliasName = previewAliasName(settings.preview);
+    const options = { logger };
+    outputs.set('rolled-back', false);
+    outputs.set('smoke-result', 'skipped');
+    try {
+        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (alias.functionVersion)
+            outputs.set('previous-version', alias.functionVersion);
+        const candidates = previewCandidates(alias);
+        logger.info(alias.exists ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}` : `'${aliasName}' does not exist.`);
+        if (settings.dryRun) {
+            const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+            const plan = planVersionCleanup(candidates, existing, await listAliases(clients.lambda, fn), aliasName);
+            report.section('Plan (dry run)', [
+                alias.exists ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.` : `\`${aliasName}\` does not exist: nothing to delete.`,
+                plan.delete.length > 0 ? `Would delete version(s) ${plan.delete.join(', ')}.` : 'No version to delete.',
+                ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
+            ]);
+            report.setHeadline(`🔍 Dry run: nothing was deleted.`);
+            outputs.set('changed', false);
+            return;
+        }
+        let urlDeleted = false;
+        if (alias.exists) {
+            const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, aliasName, options));
+            urlDeleted = url.deleted;
+            logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
+            await steps.run(`Delete alias '${aliasName}'`, () => (0,release_alias/* deleteAlias */.Gd)(clients.lambda, fn, aliasName, options));
+        }
+        else {
+            steps.skip('Delete function URL and alias', `'${aliasName}' does not exist (already cleaned up?)`);
+        }
+        let deleted = [];
+        if (candidates.length > 0) {
+            deleted = await steps.run('Delete preview-only versions', async () => {
+                // Read the versions first and the aliases after: a version aliased in between is seen as referenced.
+                const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+                const others = await listAliases(clients.lambda, fn);
+                const plan = planVersionCleanup(candidates, existing, others, aliasName);
+                for (const k of plan.keep)
+                    logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+                for (const version of plan.delete) {
+                    await deleteVersion(clients.lambda, fn, version);
+                    logger.info(`Deleted version ${version}`);
+                }
+                return plan.delete;
+            });
+        }
+        else {
+            steps.skip('Delete preview-only versions', 'no version to consider');
+        }
+        const changed = alias.exists || urlDeleted || deleted.length > 0;
+        outputs.set('changed', changed);
+        report.table('Cleanup', ['what', 'result'], [
+            ['alias', alias.exists ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted` : `no alias \`${aliasName}\``],
+            ['function URL', urlDeleted ? 'deleted' : 'none'],
+            ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
+        ]);
+        report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
+        await steps.run('PR comment', () => publishPreviewComment({
+            token: settings.githubToken,
+            apiUrl: ctx.github.apiUrl,
+            fetch: ctx.fetch,
+            repository: ctx.github.repository,
+            prNumber: settings.preview.prNumber,
+            logger,
+            createIfMissing: false,
+            info: {
+                functionName: fn,
+                alias: aliasName,
+                status: 'cleaned-up',
+                removed: { alias: alias.exists, url: urlDeleted, versions: deleted },
+                ...(ctx.github.runUrl ? { runUrl: ctx.github.runUrl } : {}),
+            },
+        }));
+    }
+    finally {
+        report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/preview.ts
+
+
+
+
+
+
+
+
+
+
+
+/** The commit the preview was built from: the PR head when the event says, else GITHUB_SHA. Pure. */
+function previewCommit(github) {
+    const head = github.payload.pull_request?.head?.sha;
+    return typeof head === 'string' && head ? head : github.sha;
+}
+/**
+ * preview (pull_request opened / synchronize / reopened): the deploy's build -> publish -> smoke
+ * path, then `<prefix><PR number>` points at the new version (all at once; `alias` is never
+ * touched), a function URL on it, and one sticky PR comment. The version the preview served
+ * before, or a new one that failed its smoke tests, is deleted when nothing else needs it, so a PR
+ * has one version at most.
+ */
+async function previewPipeline(ctx) {
+    const { settings, clients, logger, report, outputs } = ctx;
+    const steps = new StepTimer(logger, ctx.clock);
+    const fn = settings.functionName;
+    const aliasName = previewAliasName(settings.preview);
+    const commit = previewCommit(ctx.github);
+    const aliasOptions = { logger };
+    outputs.set('rolled-back', false);
+    const comment = (info) => steps.run('PR comment', () => publishPreviewComment({
+        token: settings.githubToken,
+        apiUrl: ctx.github.apiUrl,
+        fetch: ctx.fetch,
+        repository: ctx.github.repository,
+        prNumber: settings.preview.prNumber,
+        logger,
+        info: {
+            functionName: fn,
+            alias: aliasName,
+            ...(commit ? { commit } : {}),
+            ...(ctx.github.runUrl ? { runUrl: ctx.github.runUrl } : {}),
+            ...info,
+        },
+    }));
+    try {
+        if (aliasName === settings.alias) {
+            throw new errors/* InputError */.dz('preview-alias-prefix', `makes the preview alias '${aliasName}' the same as alias '${settings.alias}', which previews must never touch; use a prefix such as pr-`);
+        }
+        if (aliasName.length > 128)
+            throw new errors/* InputError */.dz('preview-alias-prefix', `makes the preview alias '${aliasName}' longer than Lambda's 128 characters`);
+        const spec = await loadSpec(ctx, steps);
+        const built = await buildArtifacts(ctx, steps);
+        const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
+        if (!candidate) {
+            report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved; \`${aliasName}\` is unchanged.`);
+            return;
+        }
+        const before = candidate.aliasBefore;
+        const unchanged = candidate.decision.kind === 'unchanged';
+        outputs.set('changed', !unchanged);
+        if (candidate.smoke && !candidate.smoke.passed) {
+            const why = describeSmokeFailure(candidate.smoke);
+            const where = before.exists ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}` : 'was not created';
+            report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: preview alias \`${aliasName}\` ${where}.`);
+            await comment({ status: 'smoke-failed', version: candidate.version, aliasVersionAfter: before.functionVersion ?? 'none', smoke: candidate.smoke, reason: why });
+            await deleteFailedVersion(ctx, steps, candidate.version);
+            throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so preview alias '${aliasName}' ${where}: ${why}.`);
+        }
+        if (!spec)
+            logger.warning(`No smoke-tests input: preview version ${candidate.version} is served without being invoked first. Add a smoke-test spec.`);
+        let after = before;
+        if (unchanged) {
+            outputs.set('smoke-result', 'skipped');
+            steps.skip(`Point '${aliasName}'`, `it already serves version ${candidate.version} with this bundle`);
+        }
+        else {
+            after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
+                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || `Preview of PR #${settings.preview.prNumber}`, {
+                    ...(before.functionVersion ? { previous: before.functionVersion } : {}),
+                    ...(commit ? { sha: commit.slice(0, 12) } : {}),
+                });
+                if (!before.exists)
+                    return (0,release_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
+                // Guarded by the revision read before publishing: another run's change is never overwritten.
+                return (0,release_alias/* pointAlias */.LE)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, weights: {}, revisionId: before.revisionId ?? '', description }, aliasOptions);
+            });
+        }
+        if (after.aliasArn)
+            outputs.set('alias-arn', after.aliasArn);
+        let url;
+        if (settings.preview.url) {
+            const result = await steps.run(`Function URL (${settings.preview.urlAuth})`, () => ensureFunctionUrl(clients.lambda, { functionName: fn, qualifier: aliasName, authType: settings.preview.urlAuth }, aliasOptions));
+            url = result.url;
+            logger.info(`${result.url} (${result.authType}, ${result.action})`);
+            if (result.authType === 'NONE')
+                logger.warning(`The preview URL ${result.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`);
+            outputs.set('preview-url', url);
+        }
+        else {
+            steps.skip('Function URL', 'preview-url is false');
+        }
+        report.table('Preview', ['alias', 'before', 'after', 'URL'], [
+            [aliasName, before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)', (0,alias_plan/* describeAliasState */.Tn)(after), url ?? '—'],
+        ]);
+        report.setHeadline(unchanged
+            ? `✅ Unchanged: preview \`${aliasName}\` already serves version ${candidate.version} with this bundle${url ? ` at ${url}` : ''}.`
+            : `✅ Preview \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}${url ? ` at ${url}` : ''}; \`${settings.alias}\` was not touched.`);
+        await comment({
+            status: 'ready',
+            version: candidate.version,
+            unchanged,
+            ...(url ? { url, urlAuth: settings.preview.urlAuth } : {}),
+            ...(candidate.smoke ? { smoke: candidate.smoke } : {}),
+        });
+        const superseded = before.functionVersion;
+        if (!unchanged && superseded && superseded !== candidate.version) {
+            await steps.run(`Delete superseded preview version ${superseded}`, async () => {
+                const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, fn), aliasName);
+                for (const k of plan.keep)
+                    logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+                for (const version of plan.delete) {
+                    await deleteVersion(clients.lambda, fn, version);
+                    logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
+                }
+            });
+        }
+        await applyRetention(ctx, steps, settings.release.keepVersions);
+    }
+    finally {
+        report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+    }
+}
+/**
+ * A preview version that failed its smoke tests serves nobody: delete it, unless an alias serves it
+ * or records it as previous (PublishVersion returns an existing version when nothing changed).
+ * Best effort: the smoke failure is what the step reports.
+ */
+async function deleteFailedVersion(ctx, steps, version) {
+    const { clients, logger, settings } = ctx;
+    try {
+        await steps.run(`Delete failed version ${version}`, async () => {
+            const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
+            for (const k of plan.keep)
+                logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+            for (const v of plan.delete) {
+                await deleteVersion(clients.lambda, settings.functionName, v);
+                logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
+            }
+        });
+    }
+    catch (error) {
+        logger.warning(`Could not delete the failed preview version ${version}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/rollback.ts
+
+
+
+
+
+
+
+
+
+/**
+ * Where `rollback-to` sends the alias: a number as given, or `previous` from the alias's
+ * description marker (`lambda-ml-deploy: previous=N`, written on every shift). Pure; throws a
+ * message that says what to do when there is no target.
+ */
+function resolveRollbackTarget(alias, rollbackTo) {
+    if (!alias.exists) {
+        throw new errors/* ActionError */.lZ(`Alias '${alias.alias}' of function '${alias.functionName}' does not exist, so there is nothing to roll back. ` +
+            `Check the alias input (it names the alias that serves traffic, default prod).`);
+    }
+    let version;
+    let source;
+    if (rollbackTo === 'previous') {
+        const previous = (0,alias_plan/* parseAliasDescription */.qr)(alias.description)?.previous;
+        if (!previous) {
+            throw new errors/* InputError */.dz('rollback-to', `alias '${alias.alias}' has no recorded previous version (its description has no \`lambda-ml-deploy: previous=N\` marker: ` +
+                `it was not moved by this action yet, or it was created by it). Pass a version number instead, e.g. \`rollback-to: 12\`.`);
+        }
+        version = previous;
+        source = 'previous';
+    }
+    else {
+        version = String(rollbackTo);
+        source = 'input';
+    }
+    const served = (0,alias_plan/* routesAs */.j)(alias, { version, weights: {} });
+    return { kind: served ? 'noop' : 'move', version, source };
+}
+/** The commit a version was published from, when its description records one (`commit abc123`). Pure. */
+function commitOfVersion(description) {
+    return /(?:^|\|)\s*commit ([0-9a-f]{7,40})\b/i.exec(description ?? '')?.[1];
+}
+/**
+ * rollback (workflow_dispatch): resolve the target (a number, or `previous` from the alias
+ * description), check it exists, run the smoke tests against it, then move the alias to it in one
+ * RevisionId-guarded update that records the version served before (so rolling back again with
+ * `previous` rolls forward).
+ */
+async function rollbackPipeline(ctx) {
+    const { settings, clients, logger, report, outputs } = ctx;
+    const steps = new StepTimer(logger, ctx.clock);
+    const fn = settings.functionName;
+    const aliasName = settings.alias;
+    const options = { logger };
+    outputs.set('rolled-back', false);
+    try {
+        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (before.aliasArn)
+            outputs.set('alias-arn', before.aliasArn);
+        if (before.functionVersion)
+            outputs.set('previous-version', before.functionVersion);
+        const target = resolveRollbackTarget(before, settings.rollbackTo);
+        logger.info(`'${aliasName}': ${(0,alias_plan/* describeAliasState */.Tn)(before)}; target: version ${target.version} (${target.source === 'previous' ? 'recorded previous version' : 'rollback-to'})`);
+        const version = await steps.run(`Check version ${target.version}`, async () => {
+            const state = await readFunction(clients.lambda, fn, options, target.version);
+            if (!state.exists) {
+                const how = target.source === 'previous' ? `the previous version recorded on alias '${aliasName}'` : 'the rollback-to input';
+                throw new errors/* InputError */.dz('rollback-to', `version ${target.version} of function '${fn}' does not exist (${how}; deleted by keep-versions or by hand?). ` +
+                    `Pass a published version: \`aws lambda list-versions-by-function --function-name ${fn}\` lists them.`);
+            }
+            if (state.arn)
+                outputs.set('function-arn', state.arn.replace(/:[^:]+$/, ''));
+            return state;
+        });
+        outputs.set('version', target.version);
+        if (target.kind === 'noop') {
+            logger.notice(`Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`);
+            outputs.set('changed', false);
+            outputs.set('smoke-result', 'skipped');
+            report.setHeadline(`✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`);
+            return;
+        }
+        if ((0,alias_plan/* isMidShift */.zc)(before))
+            logger.warning(`'${aliasName}' is mid-shift (${(0,alias_plan/* describeAliasState */.Tn)(before)}); the rollback sends all traffic to version ${target.version}.`);
+        if (settings.dryRun) {
+            outputs.set('changed', false);
+            outputs.set('smoke-result', 'skipped');
+            report.section('Plan (dry run)', [`Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${(0,alias_plan/* describeAliasState */.Tn)(before)} → ${target.version}.`]);
+            report.setHeadline(`🔍 Dry run: \`${aliasName}\` was not moved.`);
+            return;
+        }
+        const smokeFile = settings.smokeTests;
+        if (smokeFile) {
+            const spec = await steps.run('Smoke-test spec', () => loadSmokeSpec(smokeFile));
+            const smoke = await steps.run(`Smoke tests on version ${target.version}`, () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: fn, version: target.version, logger }));
+            reportSmoke(report, `Smoke tests on version ${target.version}`, smoke);
+            outputs.set('smoke-result', smoke.passed ? 'passed' : 'failed');
+            if (!smoke.passed) {
+                outputs.set('changed', false);
+                report.setHeadline(`❌ Smoke tests failed on version ${target.version}: \`${aliasName}\` still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}.`);
+                throw new errors/* ActionError */.lZ(`Version ${target.version} failed its smoke tests, so alias '${aliasName}' was not moved (still ${(0,alias_plan/* describeAliasState */.Tn)(before)}): ${describeSmokeFailure(smoke)}.`);
+            }
+        }
+        else {
+            steps.skip('Smoke tests', 'no smoke-tests input');
+            outputs.set('smoke-result', 'skipped');
+            logger.warning(`No smoke-tests input: '${aliasName}' moves to version ${target.version} without it being invoked first.`);
+        }
+        const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
+            // The revision read just before the update: a deploy that moved the alias meanwhile wins.
+            const current = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
+            if (!current.exists || !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
+                throw new release_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
+            }
+            const sha = commitOfVersion(version.description);
+            const description = (0,alias_plan/* formatAliasDescription */.KI)(current.description, {
+                ...(current.functionVersion ? { previous: current.functionVersion } : {}),
+                ...(sha ? { sha } : {}),
+            });
+            return (0,release_alias/* pointAlias */.LE)(clients.lambda, { functionName: fn, alias: aliasName, version: target.version, weights: {}, revisionId: current.revisionId ?? '', description }, options);
+        });
+        outputs.set('changed', true);
+        if (after.aliasArn)
+            outputs.set('alias-arn', after.aliasArn);
+        report.table('Alias', ['alias', 'before', 'after'], [[aliasName, (0,alias_plan/* describeAliasState */.Tn)(before), (0,alias_plan/* describeAliasState */.Tn)(after)]]);
+        report.setHeadline(`✅ Rollback: \`${aliasName}\` ${before.functionVersion} → ${target.version}.`);
+        logger.info(`'${aliasName}' now serves version ${target.version} (was ${before.functionVersion}); rollback-to: previous would return to ${before.functionVersion}.`);
+    }
+    finally {
+        report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/pipelines/index.ts
+
+
 
 
 /** One orchestrator per mode; the settings' mode picks it (and narrows the settings type). */
@@ -79577,9 +79863,11 @@ async function runPipeline(ctx) {
         case 'deploy':
             return deployPipeline({ ...ctx, settings });
         case 'preview':
+            return previewPipeline({ ...ctx, settings });
         case 'preview-cleanup':
+            return previewCleanupPipeline({ ...ctx, settings });
         case 'rollback':
-            throw new errors/* ActionError */.lZ(`Input 'mode': '${settings.mode}' is not implemented yet; use mode: deploy.`);
+            return rollbackPipeline({ ...ctx, settings });
     }
 }
 
@@ -79644,6 +79932,7 @@ async function runMain(env = process.env) {
             report,
             outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
             state: { save: (name, value) => core/* saveState */.LZ(name, value) },
+            fetch: (url, init) => fetch(url, init),
             workDir,
         };
         await runPipeline(ctx);
@@ -79698,11 +79987,11 @@ async function writeSummary(report) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9433);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8038);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5383);
 /* harmony import */ var _release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(129);
 /* harmony import */ var _release_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4801);
 /* harmony import */ var _release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7529);
@@ -79765,9 +80054,12 @@ async function runPost(env = process.env) {
 /* harmony export */   Vb: () => (/* binding */ servesVersion),
 /* harmony export */   aP: () => (/* binding */ stepTarget),
 /* harmony export */   j: () => (/* binding */ routesAs),
-/* harmony export */   k7: () => (/* binding */ restoreTarget)
+/* harmony export */   k7: () => (/* binding */ restoreTarget),
+/* harmony export */   qr: () => (/* binding */ parseAliasDescription),
+/* harmony export */   yg: () => (/* binding */ userDescription),
+/* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
-/* unused harmony exports STRATEGIES, isMidShift, DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION, parseAliasDescription, userDescription */
+/* unused harmony exports STRATEGIES, DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 
 /** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
@@ -79932,13 +80224,13 @@ function formatAliasDescription(existing, marker) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Gd: () => (/* binding */ deleteAlias),
 /* harmony export */   Jd: () => (/* binding */ readAlias),
 /* harmony export */   LE: () => (/* binding */ pointAlias),
 /* harmony export */   Xl: () => (/* binding */ AliasConflictError),
 /* harmony export */   lB: () => (/* binding */ createAlias),
 /* harmony export */   tP: () => (/* binding */ restoreAlias)
 /* harmony export */ });
-/* unused harmony export deleteAlias */
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1696);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 /* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
@@ -80155,9 +80447,9 @@ function pendingShift(saved) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   bD: () => (/* binding */ withRetry),
-/* harmony export */   dg: () => (/* binding */ isTransient)
+/* harmony export */   dg: () => (/* binding */ isTransient),
+/* harmony export */   uk: () => (/* binding */ realSleep)
 /* harmony export */ });
-/* unused harmony export realSleep */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 
 const realSleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80642,13 +80934,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
 
 /***/ }),
 
-/***/ 9896:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-
-/***/ }),
-
 /***/ 8611:
 /***/ ((module) => {
 
@@ -80891,13 +81176,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
-
-/***/ }),
-
-/***/ 3106:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
@@ -89468,320 +89746,7 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 4928:
-/***/ ((module) => {
-
-
-
-function getDefaultExportFromCjs (x) {
-	return x && x.__esModule && Object.prototype.hasOwnProperty.call(x, 'default') ? x['default'] : x;
-}
-
-const CRC_TABLE = new Int32Array([
-  0,
-  1996959894,
-  3993919788,
-  2567524794,
-  124634137,
-  1886057615,
-  3915621685,
-  2657392035,
-  249268274,
-  2044508324,
-  3772115230,
-  2547177864,
-  162941995,
-  2125561021,
-  3887607047,
-  2428444049,
-  498536548,
-  1789927666,
-  4089016648,
-  2227061214,
-  450548861,
-  1843258603,
-  4107580753,
-  2211677639,
-  325883990,
-  1684777152,
-  4251122042,
-  2321926636,
-  335633487,
-  1661365465,
-  4195302755,
-  2366115317,
-  997073096,
-  1281953886,
-  3579855332,
-  2724688242,
-  1006888145,
-  1258607687,
-  3524101629,
-  2768942443,
-  901097722,
-  1119000684,
-  3686517206,
-  2898065728,
-  853044451,
-  1172266101,
-  3705015759,
-  2882616665,
-  651767980,
-  1373503546,
-  3369554304,
-  3218104598,
-  565507253,
-  1454621731,
-  3485111705,
-  3099436303,
-  671266974,
-  1594198024,
-  3322730930,
-  2970347812,
-  795835527,
-  1483230225,
-  3244367275,
-  3060149565,
-  1994146192,
-  31158534,
-  2563907772,
-  4023717930,
-  1907459465,
-  112637215,
-  2680153253,
-  3904427059,
-  2013776290,
-  251722036,
-  2517215374,
-  3775830040,
-  2137656763,
-  141376813,
-  2439277719,
-  3865271297,
-  1802195444,
-  476864866,
-  2238001368,
-  4066508878,
-  1812370925,
-  453092731,
-  2181625025,
-  4111451223,
-  1706088902,
-  314042704,
-  2344532202,
-  4240017532,
-  1658658271,
-  366619977,
-  2362670323,
-  4224994405,
-  1303535960,
-  984961486,
-  2747007092,
-  3569037538,
-  1256170817,
-  1037604311,
-  2765210733,
-  3554079995,
-  1131014506,
-  879679996,
-  2909243462,
-  3663771856,
-  1141124467,
-  855842277,
-  2852801631,
-  3708648649,
-  1342533948,
-  654459306,
-  3188396048,
-  3373015174,
-  1466479909,
-  544179635,
-  3110523913,
-  3462522015,
-  1591671054,
-  702138776,
-  2966460450,
-  3352799412,
-  1504918807,
-  783551873,
-  3082640443,
-  3233442989,
-  3988292384,
-  2596254646,
-  62317068,
-  1957810842,
-  3939845945,
-  2647816111,
-  81470997,
-  1943803523,
-  3814918930,
-  2489596804,
-  225274430,
-  2053790376,
-  3826175755,
-  2466906013,
-  167816743,
-  2097651377,
-  4027552580,
-  2265490386,
-  503444072,
-  1762050814,
-  4150417245,
-  2154129355,
-  426522225,
-  1852507879,
-  4275313526,
-  2312317920,
-  282753626,
-  1742555852,
-  4189708143,
-  2394877945,
-  397917763,
-  1622183637,
-  3604390888,
-  2714866558,
-  953729732,
-  1340076626,
-  3518719985,
-  2797360999,
-  1068828381,
-  1219638859,
-  3624741850,
-  2936675148,
-  906185462,
-  1090812512,
-  3747672003,
-  2825379669,
-  829329135,
-  1181335161,
-  3412177804,
-  3160834842,
-  628085408,
-  1382605366,
-  3423369109,
-  3138078467,
-  570562233,
-  1426400815,
-  3317316542,
-  2998733608,
-  733239954,
-  1555261956,
-  3268935591,
-  3050360625,
-  752459403,
-  1541320221,
-  2607071920,
-  3965973030,
-  1969922972,
-  40735498,
-  2617837225,
-  3943577151,
-  1913087877,
-  83908371,
-  2512341634,
-  3803740692,
-  2075208622,
-  213261112,
-  2463272603,
-  3855990285,
-  2094854071,
-  198958881,
-  2262029012,
-  4057260610,
-  1759359992,
-  534414190,
-  2176718541,
-  4139329115,
-  1873836001,
-  414664567,
-  2282248934,
-  4279200368,
-  1711684554,
-  285281116,
-  2405801727,
-  4167216745,
-  1634467795,
-  376229701,
-  2685067896,
-  3608007406,
-  1308918612,
-  956543938,
-  2808555105,
-  3495958263,
-  1231636301,
-  1047427035,
-  2932959818,
-  3654703836,
-  1088359270,
-  936918e3,
-  2847714899,
-  3736837829,
-  1202900863,
-  817233897,
-  3183342108,
-  3401237130,
-  1404277552,
-  615818150,
-  3134207493,
-  3453421203,
-  1423857449,
-  601450431,
-  3009837614,
-  3294710456,
-  1567103746,
-  711928724,
-  3020668471,
-  3272380065,
-  1510334235,
-  755167117
-]);
-function ensureBuffer(input) {
-  if (Buffer.isBuffer(input)) {
-    return input;
-  }
-  if (typeof input === "number") {
-    return Buffer.alloc(input);
-  } else if (typeof input === "string") {
-    return Buffer.from(input);
-  } else {
-    throw new Error("input must be buffer, number, or string, received " + typeof input);
-  }
-}
-function bufferizeInt(num) {
-  const tmp = ensureBuffer(4);
-  tmp.writeInt32BE(num, 0);
-  return tmp;
-}
-function _crc32(buf, previous) {
-  buf = ensureBuffer(buf);
-  if (Buffer.isBuffer(previous)) {
-    previous = previous.readUInt32BE(0);
-  }
-  let crc = ~~previous ^ -1;
-  for (var n = 0; n < buf.length; n++) {
-    crc = CRC_TABLE[(crc ^ buf[n]) & 255] ^ crc >>> 8;
-  }
-  return crc ^ -1;
-}
-function crc32() {
-  return bufferizeInt(_crc32.apply(null, arguments));
-}
-crc32.signed = function() {
-  return _crc32.apply(null, arguments);
-};
-crc32.unsigned = function() {
-  return _crc32.apply(null, arguments) >>> 0;
-};
-var bufferCrc32 = crc32;
-
-const index = /*@__PURE__*/getDefaultExportFromCjs(bufferCrc32);
-
-module.exports = index;
-
-
-/***/ }),
-
-/***/ 9433:
+/***/ 3218:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -89937,8 +89902,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: external "fs"
+const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -89952,10 +89917,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_.existsSync(filePath)) {
+    if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -90936,7 +90901,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_.promises;
+const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -90959,7 +90924,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -91259,7 +91224,7 @@ var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -91286,7 +91251,7 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
+const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
 function exists(fsPath) {
     return io_util_awaiter(this, void 0, void 0, function* () {
         try {

@@ -37,6 +37,9 @@ MOTO_REQUIREMENT='moto[server,awslambda]==5.2.1'
 LABEL_HASH=lmd.sandbox.hash
 LABEL_ROLE=lmd.sandbox.role
 PY=""
+# moto_server with Lambda-in-Docker needs these; find_spec is quick (importing moto.server takes ~1 s).
+# Prints the interpreter's real path (not a pyenv shim) when it has them.
+HAS_MOTO='import importlib.util as u, sys; ok = all(u.find_spec(m) for m in ("moto", "flask", "docker", "boto3")); print(sys.executable) if ok else sys.exit(1)'
 
 log() { printf '[sandbox] %s\n' "$*" >&2; }
 die() { printf '[sandbox] error: %s\n' "$*" >&2; exit 1; }
@@ -60,7 +63,8 @@ pid_matches() {
 spawn() {
   local pidfile=$1 logfile=$2
   shift 2
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null &
+  # 9>&-: the child must not inherit (and so hold) the sandbox lock.
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
   local waited=0
   while [[ ! -s $pidfile ]] && ((waited < 50)); do sleep 0.1; waited=$((waited + 1)); done
   [[ -s $pidfile ]] || die "could not start $1 (see $logfile)"
@@ -86,23 +90,28 @@ stop_pidfile() {
   log "$name: stopped (pid $pid)"
 }
 
-# wait_for TIMEOUT_S PIDFILE PATTERN WHAT LOGFILE COMMAND...: poll COMMAND until it succeeds.
-wait_for() {
+# wait_until TIMEOUT_S PIDFILE PATTERN WHAT LOGFILE COMMAND...: poll COMMAND until it succeeds;
+# returns 1 (with the log's tail shown) when the process exits or the time runs out.
+wait_until() {
   local timeout=$1 pidfile=$2 pattern=$3 what=$4 logfile=$5 tries=0
   shift 5
   until "$@" >/dev/null 2>&1; do
     if ! pid_matches "$pidfile" "$pattern"; then
       tail -n 20 "$logfile" >&2 || true
-      die "$what exited while starting (log: ${logfile#"$ROOT"/})"
+      log "$what exited while starting (log: ${logfile#"$ROOT"/})"
+      return 1
     fi
     tries=$((tries + 1))
     if ((tries > timeout * 4)); then
       tail -n 20 "$logfile" >&2 || true
-      die "$what did not answer within ${timeout}s (log: ${logfile#"$ROOT"/})"
+      log "$what did not answer within ${timeout}s (log: ${logfile#"$ROOT"/})"
+      return 1
     fi
     sleep 0.25
   done
 }
+
+wait_for() { wait_until "$@" || die "$4 could not be started"; }
 
 free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -140,8 +149,7 @@ apt_install() {
 ensure_python() {
   local candidate
   for candidate in ${SANDBOX_PYTHON:-} python3 python "$STATE/venv/bin/python"; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import moto.server, docker, boto3' 2>/dev/null; then
-      PY=$("$candidate" -c 'import sys; print(sys.executable)')
+    if command -v "$candidate" >/dev/null 2>&1 && PY=$("$candidate" -c "$HAS_MOTO" 2>/dev/null) && [[ -n $PY ]]; then
       return 0
     fi
   done
@@ -168,6 +176,16 @@ ensure_python() {
 
 docker_ready() { docker info >/dev/null 2>&1; }
 
+# docker_answers_within SECONDS: true once `docker info` answers (an engine that is starting up).
+docker_answers_within() {
+  local tries=0
+  until docker_ready; do
+    tries=$((tries + 1))
+    ((tries <= $1 * 4)) || return 1
+    sleep 0.25
+  done
+}
+
 ensure_docker() {
   if command -v docker >/dev/null && docker_ready; then
     if pid_matches "$STATE/dockerd.pid" dockerd; then
@@ -180,10 +198,21 @@ ensure_docker() {
   fi
   if ! command -v docker >/dev/null || ! command -v dockerd >/dev/null; then
     apt_install docker.io
+    # The package may have started the engine itself (systemd hosts): use that one.
+    if docker_answers_within 10; then
+      log "docker: using the engine the docker.io package started"
+      return 0
+    fi
   fi
   need_root "starting dockerd"
   if ! pid_matches "$STATE/dockerd.pid" dockerd; then
-    if [[ -f /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    if [[ -f /var/run/docker.pid ]]; then
+      if kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+        # Another dockerd is starting (or hung): wait for it rather than start a second one.
+        docker_answers_within 60 || die "a dockerd (pid $(cat /var/run/docker.pid)) runs but does not answer \`docker info\`; stop it or fix it"
+        log "docker: using the running engine"
+        return 0
+      fi
       rm -f /var/run/docker.pid # left by a dockerd that died; it refuses to start otherwise
     fi
     log "docker: starting dockerd (log: .sandbox/dockerd.log)"
@@ -320,21 +349,28 @@ ensure_images() {
 moto_answers() { http_answers "http://127.0.0.1:$1/moto-api/"; }
 
 ensure_moto() {
-  local port
+  local port attempt
   if pid_matches "$STATE/moto.pid" moto.server && [[ -s $STATE/moto.port ]] && moto_answers "$(<"$STATE/moto.port")"; then
     log "moto: running (pid $(<"$STATE/moto.pid"), port $(<"$STATE/moto.port"))"
     return 0
   fi
   stop_pidfile moto "$STATE/moto.pid" moto.server 5
-  port=$(free_port)
-  : >"$STATE/moto.log"
-  spawn "$STATE/moto.pid" "$STATE/moto.log" env \
-    MOTO_PORT="$port" MOTO_DOCKER_LAMBDA_IMAGE="$RUNTIME_REPO" \
-    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="$REGION" \
-    "$PY" -m moto.server -H 127.0.0.1 -p "$port"
-  wait_for 30 "$STATE/moto.pid" moto.server moto_server "$STATE/moto.log" moto_answers "$port"
-  printf '%s\n' "$port" >"$STATE/moto.port"
-  log "moto: started (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"
+  for attempt in 1 2 3; do
+    port=$(free_port)
+    : >"$STATE/moto.log"
+    spawn "$STATE/moto.pid" "$STATE/moto.log" env \
+      MOTO_PORT="$port" MOTO_DOCKER_LAMBDA_IMAGE="$RUNTIME_REPO" \
+      AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="$REGION" \
+      "$PY" -m moto.server -H 127.0.0.1 -p "$port"
+    if wait_until 30 "$STATE/moto.pid" moto.server moto_server "$STATE/moto.log" moto_answers "$port"; then
+      printf '%s\n' "$port" >"$STATE/moto.port"
+      log "moto: started (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"
+      return 0
+    fi
+    stop_pidfile moto "$STATE/moto.pid" moto.server 5
+    log "moto_server did not come up (attempt $attempt/3)"
+  done
+  die "moto_server could not be started (log: .sandbox/moto.log)"
 }
 
 # ---------------------------------------------------------------- GitHub side
@@ -425,11 +461,17 @@ cmd_up() {
   ensure_python
   ensure_docker
   ensure_images
-  bash "$HERE/build-wheels.sh" "$ROOT/examples/iris" >/dev/null
+  PYTHON="$PY" bash "$HERE/build-wheels.sh" "$ROOT/examples/iris" >/dev/null
   log "wheelhouse: examples/iris/wheels ready"
   ensure_moto
-  seeded=$("$PY" "$HERE/seed.py" "http://127.0.0.1:$(<"$STATE/moto.port")" 2>>"$STATE/moto.log") ||
-    die "seeding moto failed (log: .sandbox/moto.log)"
+  # moto keeps its state in memory: seed once per moto process.
+  if [[ -s $STATE/seeded && $(head -n 1 "$STATE/seeded") == "moto-pid=$(<"$STATE/moto.pid")" ]]; then
+    seeded=$(tail -n +2 "$STATE/seeded")
+  else
+    seeded=$("$PY" "$HERE/seed.py" "http://127.0.0.1:$(<"$STATE/moto.port")" 2>>"$STATE/moto.log") ||
+      die "seeding moto failed (log: .sandbox/moto.log)"
+    printf 'moto-pid=%s\n%s\n' "$(<"$STATE/moto.pid")" "$seeded" >"$STATE/seeded"
+  fi
   log "moto: role lambda-ml-deploy-exec, role github-deploy, bucket lmd-sandbox-artifacts ready"
   ensure_github
   # shellcheck disable=SC2086 # seed.py prints KEY=VALUE lines without spaces
@@ -469,7 +511,7 @@ cmd_down() {
   else
     log "docker: left running (the sandbox did not start it)"
   fi
-  rm -f "$STATE/env" "$STATE/env.json" "$STATE/moto.port" "$STATE/github.port" "$STATE/started-at"
+  rm -f "$STATE/env" "$STATE/env.json" "$STATE/moto.port" "$STATE/github.port" "$STATE/started-at" "$STATE/seeded"
   log "down"
 }
 

@@ -60,6 +60,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
       report,
       outputs: { set: (name: OutputName, value) => core.setOutput(name, String(value)) },
       state: { save: (name, value) => core.saveState(name, value) },
+      fetch: (url, init) => fetch(url, init),
       workDir,
     };
     await runPipeline(ctx);

@@ -43,8 +43,7 @@ export async function buildBundle(build: BuildSettings, deps: BundleDeps): Promi
   const compiled = await compileHandlerBytecode(build, files, outDir, deps);
 
   const withPyc = compiled.result ? await collectBundleFiles({ ...base, extra: compiled.result.entries }) : files;
-  const modelPrefix = build.modelDest ? `${build.modelDest}/` : '';
-  const modelBytes = build.model.length === 0 ? 0 : withPyc.filter((f) => f.zipPath.startsWith(modelPrefix)).reduce((sum, f) => sum + f.size, 0);
+  const modelBytes = withPyc.filter((f) => f.origin === 'model').reduce((sum, f) => sum + f.size, 0);
   deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
   const zip = await writeDeterministicZip({ files: withPyc, destPath: path.join(deps.workDir, 'bundle.zip') });
   return {

@@ -2,6 +2,7 @@ import type { AwsClients } from '../aws/clients.js';
 import type { CommandRunner } from '../exec.js';
 import type { GithubContext } from '../github-context.js';
 import type { Clock, Logger } from '../log.js';
+import type { FetchLike } from '../report/github-api.js';
 import type { JobReport } from '../report/job-report.js';
 import type { Outputs } from '../report/outputs.js';
 import type { Settings } from '../settings.js';
@@ -22,8 +23,8 @@ export interface RunContext<S extends Settings = Settings> {
   report: JobReport;
   outputs: Outputs;
   state: StateStore;
+  /** HTTP for the GitHub REST API (PR comments); the global fetch outside tests. */
+  fetch: FetchLike;
   /** A private folder for this run's build output, removed by main at the end. */
   workDir: string;
 }
-
-

@@ -2,7 +2,7 @@ import type { AliasConfiguration } from '@aws-sdk/client-lambda';
 import { parseAliasDescription, type AliasState } from '../release/alias-plan.js';
 import { deleteAlias, readAlias } from '../release/alias.js';
 import { deleteFunctionUrl } from '../release/function-url.js';
-import { deleteVersion, listAliases, listVersions } from '../release/versions.js';
+import { deleteVersion, listAliases, listVersions, protectedVersions } from '../release/versions.js';
 import { publishPreviewComment } from '../report/pr-comment.js';
 import type { PreviewCleanupSettings, PreviewSettings } from '../settings.js';
 import type { RunContext } from './context.js';
@@ -20,28 +20,6 @@ export function previewCandidates(alias: AliasState): string[] {
   return [...new Set(found.filter((v): v is string => v !== undefined && /^\d+$/.test(v)))];
 }
 
-/**
- * Why each version must stay, from every alias but `except`: it is served by an alias (weights
- * included), or an alias records it as its `previous` version (what `rollback-to: previous` uses).
- * Pure.
- */
-export function protectedVersions(aliases: readonly AliasConfiguration[], except?: string): Map<string, string> {
-  const reasons = new Map<string, string>();
-  const protect = (version: string | undefined, why: string) => {
-    if (version && !reasons.has(version)) reasons.set(version, why);
-  };
-  for (const alias of aliases) {
-    if (alias.Name === except) continue;
-    protect(alias.FunctionVersion, `served by alias ${alias.Name}`);
-    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) protect(version, `weighted in alias ${alias.Name}`);
-  }
-  for (const alias of aliases) {
-    if (alias.Name === except) continue;
-    protect(parseAliasDescription(alias.Description)?.previous, `alias ${alias.Name} records it as its previous version (rollback target)`);
-  }
-  return reasons;
-}
-
 export interface VersionCleanupPlan {
   /** Preview-only versions that exist and nothing else needs, oldest first. */
   delete: string[];
@@ -56,11 +34,12 @@ export interface VersionCleanupPlan {
 export function planVersionCleanup(
   candidates: readonly string[],
   existing: readonly string[],
-  otherAliases: readonly AliasConfiguration[],
-  previewAlias: string,
+  aliases: readonly AliasConfiguration[],
+  /** The preview alias being removed: what it serves does not protect a version. */
+  previewAlias?: string,
 ): VersionCleanupPlan {
   const present = new Set(existing);
-  const reasons = protectedVersions(otherAliases, previewAlias);
+  const reasons = protectedVersions(aliases, previewAlias);
   const plan: VersionCleanupPlan = { delete: [], keep: [] };
   for (const version of [...new Set(candidates)].sort((a, b) => Number(a) - Number(b))) {
     if (!/^\d+$/.test(version) || !present.has(version)) continue;
@@ -133,16 +112,17 @@ export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSetti
     const changed = alias.exists || urlDeleted || deleted.length > 0;
     outputs.set('changed', changed);
     report.table('Cleanup', ['what', 'result'], [
-      ['alias', alias.exists ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted` : `\`${aliasName}\` was already gone`],
+      ['alias', alias.exists ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted` : `no alias \`${aliasName}\``],
       ['function URL', urlDeleted ? 'deleted' : 'none'],
       ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
     ]);
-    report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: \`${aliasName}\` was already gone.`);
+    report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
 
     await steps.run('PR comment', () =>
       publishPreviewComment({
         token: settings.githubToken,
         apiUrl: ctx.github.apiUrl,
+        fetch: ctx.fetch,
         repository: ctx.github.repository,
         prNumber: settings.preview.prNumber,
         logger,

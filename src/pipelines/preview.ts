@@ -1,4 +1,4 @@
-import { ActionError, InputError } from '../errors.js';
+import { ActionError, errorMessage, InputError } from '../errors.js';
 import type { GithubContext } from '../github-context.js';
 import { describeAliasState, formatAliasDescription, userDescription, type AliasState } from '../release/alias-plan.js';
 import { createAlias, pointAlias } from '../release/alias.js';
@@ -23,7 +23,8 @@ export function previewCommit(github: Pick<GithubContext, 'payload' | 'sha'>): s
  * preview (pull_request opened / synchronize / reopened): the deploy's build -> publish -> smoke
  * path, then `<prefix><PR number>` points at the new version (all at once; `alias` is never
  * touched), a function URL on it, and one sticky PR comment. The version the preview served
- * before is deleted when nothing else needs it, so a PR leaves one version behind at most.
+ * before, or a new one that failed its smoke tests, is deleted when nothing else needs it, so a PR
+ * has one version at most.
  */
 export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Promise<void> {
   const { settings, clients, logger, report, outputs } = ctx;
@@ -39,6 +40,7 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
       publishPreviewComment({
         token: settings.githubToken,
         apiUrl: ctx.github.apiUrl,
+        fetch: ctx.fetch,
         repository: ctx.github.repository,
         prNumber: settings.preview.prNumber,
         logger,
@@ -74,6 +76,7 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
       const where = before.exists ? `still serves ${describeAliasState(before)}` : 'was not created';
       report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: preview alias \`${aliasName}\` ${where}.`);
       await comment({ status: 'smoke-failed', version: candidate.version, aliasVersionAfter: before.functionVersion ?? 'none', smoke: candidate.smoke, reason: why });
+      await deleteFailedVersion(ctx, steps, candidate.version);
       throw new ActionError(`Version ${candidate.version} failed its smoke tests, so preview alias '${aliasName}' ${where}: ${why}.`);
     }
     if (!spec) logger.warning(`No smoke-tests input: preview version ${candidate.version} is served without being invoked first. Add a smoke-test spec.`);
@@ -89,7 +92,7 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
           ...(commit ? { sha: commit.slice(0, 12) } : {}),
         });
         if (!before.exists) return createAlias(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
-        // Guarded by the revision read before the build: another run's change is never overwritten.
+        // Guarded by the revision read before publishing: another run's change is never overwritten.
         return pointAlias(
           clients.lambda,
           { functionName: fn, alias: aliasName, version: candidate.version, weights: {}, revisionId: before.revisionId ?? '', description },
@@ -144,5 +147,26 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
     await applyRetention(ctx, steps, settings.release.keepVersions);
   } finally {
     report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+  }
+}
+
+/**
+ * A preview version that failed its smoke tests serves nobody: delete it, unless an alias serves it
+ * or records it as previous (PublishVersion returns an existing version when nothing changed).
+ * Best effort: the smoke failure is what the step reports.
+ */
+async function deleteFailedVersion(ctx: RunContext<PreviewModeSettings>, steps: StepTimer, version: string): Promise<void> {
+  const { clients, logger, settings } = ctx;
+  try {
+    await steps.run(`Delete failed version ${version}`, async () => {
+      const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
+      for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+      for (const v of plan.delete) {
+        await deleteVersion(clients.lambda, settings.functionName, v);
+        logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
+      }
+    });
+  } catch (error) {
+    logger.warning(`Could not delete the failed preview version ${version}: ${errorMessage(error)}`);
   }
 }

@@ -86,7 +86,8 @@ export async function readFunctionUrl(
 
 /**
  * Makes sure `qualifier` has a function URL with `authType`: creates it, updates its auth type, or
- * leaves it; then adds (NONE) or removes (AWS_IAM) the public-access statements. Idempotent.
+ * leaves it; then adds (NONE) the public-access statements, or removes them when a public URL goes
+ * back to AWS_IAM. Idempotent.
  */
 export async function ensureFunctionUrl(
   lambda: LambdaClient,
@@ -127,9 +128,12 @@ export async function ensureFunctionUrl(
       state = current;
       action = 'unchanged';
     }
-    const permissions = authType === 'NONE'
-      ? { permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options), permissionsRemoved: [] }
-      : { permissionsAdded: [], permissionsRemoved: await removePublicPermissions(lambda, functionName, qualifier, options) };
+    // The policy is only read when the URL is (or was) public, so AWS_IAM previews need no lambda:GetPolicy.
+    const wasPublic = current?.authType === 'NONE';
+    const permissions =
+      authType === 'NONE'
+        ? { permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options), permissionsRemoved: [] }
+        : { permissionsAdded: [], permissionsRemoved: wasPublic ? await removePublicPermissions(lambda, functionName, qualifier, options) : [] };
     return { ...state, action, ...permissions };
   } catch (error) {
     if (error instanceof ActionError) throw error;
@@ -217,8 +221,8 @@ async function removePublicPermissions(lambda: LambdaClient, functionName: strin
 }
 
 /**
- * Deletes the qualifier's function URL and this action's public-access statements. A URL, a
- * qualifier or a statement that is already gone is fine. Returns whether a URL was deleted.
+ * Deletes the qualifier's function URL and, when it was public, this action's public-access
+ * statements. A URL, a qualifier or a statement that is already gone is fine.
  */
 export async function deleteFunctionUrl(
   lambda: LambdaClient,
@@ -239,10 +243,13 @@ export async function deleteFunctionUrl(
         if (!isNotFound(error)) throw error;
       }
     }
-    const permissionsRemoved = await removePublicPermissions(lambda, functionName, qualifier, options).catch((error: unknown) => {
-      if (isNotFound(error)) return [];
-      throw error;
-    });
+    const permissionsRemoved =
+      current?.authType === 'NONE'
+        ? await removePublicPermissions(lambda, functionName, qualifier, options).catch((error: unknown) => {
+            if (isNotFound(error)) return [];
+            throw error;
+          })
+        : [];
     return { deleted: current !== undefined, ...(current ? { url: current.url } : {}), permissionsRemoved };
   } catch (error) {
     throw new ActionError(`Could not delete the function URL of '${where}': ${errorMessage(error)}`);

@@ -6,6 +6,7 @@ import {
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { errorCode } from '../errors.js';
+import { parseAliasDescription } from './alias-plan.js';
 import { withRetry, type Sleep } from '../retry.js';
 
 export interface VersionInfo {
@@ -38,17 +39,29 @@ export async function listAliases(lambda: LambdaClient, functionName: string, sl
   return aliases;
 }
 
-/** Every version an alias routes to: its version and its weighted extra versions. Pure. */
-export function referencedVersions(aliases: readonly AliasConfiguration[]): Set<string> {
-  const referenced = new Set<string>();
+/**
+ * Why each version must stay, from every alias but `except`: it is served by an alias (weights
+ * included), or an alias records it as its `previous` version (what `rollback-to: previous` uses).
+ * Pure.
+ */
+export function protectedVersions(aliases: readonly AliasConfiguration[], except?: string): Map<string, string> {
+  const reasons = new Map<string, string>();
+  const protect = (version: string | undefined, why: string) => {
+    if (version && !reasons.has(version)) reasons.set(version, why);
+  };
   for (const alias of aliases) {
-    if (alias.FunctionVersion) referenced.add(alias.FunctionVersion);
-    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) referenced.add(version);
+    if (alias.Name === except) continue;
+    protect(alias.FunctionVersion, `served by alias ${alias.Name}`);
+    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) protect(version, `weighted in alias ${alias.Name}`);
   }
-  return referenced;
+  for (const alias of aliases) {
+    if (alias.Name === except) continue;
+    protect(parseAliasDescription(alias.Description)?.previous, `alias ${alias.Name} records it as its previous version (rollback target)`);
+  }
+  return reasons;
 }
 
-/** The unaliased versions beyond the newest `keep`, oldest first. Pure. */
+/** The unprotected versions beyond the newest `keep`, oldest first. Pure. */
 export function versionsToDelete(versions: readonly string[], referenced: ReadonlySet<string>, keep: number): string[] {
   const unaliased = versions.filter((v) => /^\d+$/.test(v) && !referenced.has(v)).sort((a, b) => Number(b) - Number(a));
   return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));

@@ -100,7 +100,7 @@ export function renderPreviewComment(info: PreviewCommentInfo): string {
       lines.push(
         parts.length > 0
           ? `The pull request was closed: ${parts.join(', ')} deleted.`
-          : `The pull request was closed: nothing was left to delete (\`${info.alias}\` was already gone).`,
+          : `The pull request was closed: nothing was left to delete (no alias \`${info.alias}\`).`,
         '',
       );
       break;

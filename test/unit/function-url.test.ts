@@ -30,15 +30,15 @@ beforeEach(() => {
 });
 
 describe('ensureFunctionUrl', () => {
-  test('creates an AWS_IAM URL on the qualifier when there is none, without touching the policy', async () => {
+  test('creates an AWS_IAM URL on the qualifier when there is none, without reading or touching the policy', async () => {
     lambdaMock.on(GetFunctionUrlConfigCommand).rejects(notFound());
     lambdaMock.on(CreateFunctionUrlConfigCommand).resolves({ FunctionUrl: URL, AuthType: 'AWS_IAM' });
-    lambdaMock.on(GetPolicyCommand).rejects(notFound());
     const result = await ensureFunctionUrl(lambda, { functionName: 'iris', qualifier: 'pr-7', authType: 'AWS_IAM' }, options);
     expect(result).toMatchObject({ url: URL, authType: 'AWS_IAM', action: 'created', permissionsAdded: [], permissionsRemoved: [] });
     expect(lambdaMock.commandCalls(CreateFunctionUrlConfigCommand)[0]!.args[0].input).toEqual({ FunctionName: 'iris', Qualifier: 'pr-7', AuthType: 'AWS_IAM' });
     expect(lambdaMock.commandCalls(AddPermissionCommand)).toHaveLength(0);
     expect(lambdaMock.commandCalls(RemovePermissionCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(GetPolicyCommand)).toHaveLength(0);
   });
 
   test('leaves a URL that already has the auth type alone', async () => {
@@ -151,6 +151,7 @@ describe('readFunctionUrl / deleteFunctionUrl', () => {
     lambdaMock.on(DeleteFunctionUrlConfigCommand).rejects(notFound());
     lambdaMock.on(GetPolicyCommand).rejects(notFound());
     expect((await deleteFunctionUrl(lambda, 'iris', 'pr-7', options)).deleted).toBe(true);
+    expect(lambdaMock.commandCalls(GetPolicyCommand)).toHaveLength(0); // an AWS_IAM URL has no statements of ours
   });
 });
 

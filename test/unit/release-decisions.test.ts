@@ -1,7 +1,7 @@
 import { decideChange } from '../../src/release/change.js';
 import { configChanges, desiredLayers, type FunctionState } from '../../src/release/function.js';
 import { pendingShift, shiftStateValue } from '../../src/release/shift-state.js';
-import { referencedVersions, versionsToDelete } from '../../src/release/versions.js';
+import { protectedVersions, versionsToDelete } from '../../src/release/versions.js';
 import type { AliasState } from '../../src/release/alias-plan.js';
 
 const layer = (name: string, v: number) => `arn:aws:lambda:us-east-1:123456789012:layer:${name}:${v}`;
@@ -61,13 +61,15 @@ describe('decideChange', () => {
 });
 
 describe('retention planning', () => {
-  it('keeps the newest N unaliased versions and every aliased one', () => {
-    const referenced = referencedVersions([
-      { Name: 'prod', FunctionVersion: '5', RoutingConfig: { AdditionalVersionWeights: { '7': 0.1 } } },
-      { Name: 'pr-3', FunctionVersion: '2' },
-    ]);
-    expect([...referenced].sort()).toEqual(['2', '5', '7']);
-    expect(versionsToDelete(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], referenced, 2)).toEqual(['1', '3', '4', '6', '8']);
+  it('keeps the newest N unprotected versions and every aliased or rollback-target one', () => {
+    const referenced = new Set(
+      protectedVersions([
+        { Name: 'prod', FunctionVersion: '5', RoutingConfig: { AdditionalVersionWeights: { '7': 0.1 } }, Description: 'lambda-ml-deploy: previous=4' },
+        { Name: 'pr-3', FunctionVersion: '2' },
+      ]).keys(),
+    );
+    expect([...referenced].sort()).toEqual(['2', '4', '5', '7']);
+    expect(versionsToDelete(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], referenced, 2)).toEqual(['1', '3', '6', '8']);
     expect(versionsToDelete(['1', '2'], new Set(), 5)).toEqual([]);
   });
 });

@@ -164,6 +164,9 @@ function context(over: Partial<RollbackSettings> = {}) {
     report,
     outputs,
     state: { save: () => undefined },
+    fetch: async () => {
+      throw new Error('rollback makes no GitHub calls');
+    },
     workDir: tmp,
   };
   return { ctx, logger, outputs, report };

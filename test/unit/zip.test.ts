@@ -134,7 +134,7 @@ async function zipTree(root: string, name = 'out.zip'): Promise<{ bytes: Buffer;
 /** src/build/zip.ts and what it imports, transpiled to plain ESM in a temp folder that sees node_modules. */
 async function transpiledZipModule(): Promise<string> {
   const dir = await freshDir('transpiled');
-  for (const rel of ['src/errors.ts', 'src/build/hash.ts', 'src/build/zip.ts']) {
+  for (const rel of ['src/errors.ts', 'src/build/zip.ts']) {
     const source = await fs.readFile(path.resolve(rel), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
@@ -178,9 +178,9 @@ describe('writeDeterministicZip: reproducible bytes', () => {
     const zipIn = (tz: string) => {
       const dest = path.join(out, `${tz.replace('/', '_')}.zip`);
       const script = [
-        `import { writeDeterministicZip, fixedZipDate } from './src/build/zip.js';`,
+        `import { writeDeterministicZip } from './src/build/zip.js';`,
         `const result = await writeDeterministicZip({ files: JSON.parse(process.argv[1]), destPath: process.argv[2] });`,
-        `console.log(JSON.stringify({ epoch: fixedZipDate().getTime(), offset: new Date(2024, 0, 1).getTimezoneOffset(), sha: result.sha256Hex }));`,
+        `console.log(JSON.stringify({ epoch: new Date(1980, 0, 1).getTime(), offset: new Date(2024, 0, 1).getTimezoneOffset(), sha: result.sha256Hex }));`,
       ].join('\n');
       const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(files), dest], {
         cwd: moduleDir,
@@ -252,6 +252,33 @@ describe('writeDeterministicZip: readable zips with the right content', () => {
       expect(unixMode).toBe(mode & 0o111 ? 0o100755 : 0o100644);
       expect(date).toEqual([1980, 1, 1, 0, 0, 0]);
     }
+  });
+
+  test.each([
+    ['streamed entries (files larger than the sample)', { sampleBytes: 1024 }],
+    ['zip64 records', { forceZip64: true }],
+    ['streamed entries with zip64 records', { sampleBytes: 1024, forceZip64: true }],
+  ])('%s read back with the right content', async (_label, extra) => {
+    const tree = await writeTree([0, 1, 2, 3, 4], new Date());
+    const files = await collectBundleFiles({ workspace: tree, sourceDir: '.', include: [], exclude: [], model: [], modelDest: 'model' });
+    const result = await writeDeterministicZip({ files, destPath: path.join(await freshDir('out'), 'x.zip'), ...extra });
+    const report = JSON.parse(
+      python(
+        [
+          'import hashlib, json, sys, zipfile',
+          'z = zipfile.ZipFile(sys.argv[1])',
+          'assert z.testzip() is None',
+          'print(json.dumps({i.filename: [hashlib.sha256(z.read(i)).hexdigest(), i.external_attr >> 16, i.compress_type] for i in z.infolist()}))',
+        ].join('\n'),
+        result.path,
+      ),
+    ) as Record<string, [string, number, number]>;
+    for (const [rel, content, mode] of TREE) {
+      expect(report[rel].slice(0, 2)).toEqual([sha256Hex(typeof content === 'string' ? Buffer.from(content) : content), mode & 0o111 ? 0o100755 : 0o100644]);
+    }
+    expect(Object.values(report).map((entry) => entry[2])).toContain(DEFLATE);
+    const unzip = spawnSync('unzip', ['-tqq', result.path], { encoding: 'utf8' });
+    if (!unzip.error) expect([unzip.status, unzip.stdout + unzip.stderr]).toEqual([0, '']);
   });
 
   test('CodeSha256 is base64(sha256(zip bytes)) and sizes are reported', async () => {
@@ -358,13 +385,24 @@ describe('writeDeterministicZip: failures', () => {
     expect(await fs.readdir(dest)).toEqual([]);
   });
 
-  test('a file that changed size while zipping is reported, no temp file left behind', async () => {
+  test.each([
+    ['read whole', 1 << 20],
+    ['streamed', 2],
+  ])('a file that changed size while zipping is reported (%s), no temp file left behind', async (_label, sampleBytes) => {
     const root = await freshDir('grew');
     const file = path.join(root, 'a.py');
     await fs.writeFile(file, 'x = 1\n');
     const dest = await freshDir('dest');
     const files: BundleFile[] = [{ zipPath: 'a.py', absPath: file, size: 3, mode: 0o644 }];
-    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip') })).rejects.toThrow(/changed size/);
+    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip'), sampleBytes })).rejects.toThrow(/'.*a\.py' \(for 'a\.py'\) changed size .* 3 bytes expected, 6 read/);
+    expect(await fs.readdir(dest)).toEqual([]);
+  });
+
+  test('a large file that cannot be read is reported by name', async () => {
+    const dest = await freshDir('dest');
+    const files: BundleFile[] = [{ zipPath: 'model/w.bin', absPath: path.join(dest, 'nope.bin'), size: 5 << 20, mode: 0o644 }];
+    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip') })).rejects.toThrow(/Cannot read '.*nope\.bin' \(for 'model\/w\.bin'\)/);
+    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'missing-folder', 'x.zip') })).rejects.toThrow(/Cannot create the zip/);
     expect(await fs.readdir(dest)).toEqual([]);
   });
 

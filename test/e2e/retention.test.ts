@@ -1,0 +1,80 @@
+/**
+ * keep-versions end to end: five deploys of a changing handler with `keep-versions: 2` leave the
+ * newest two unaliased versions plus every version an alias uses (`prod`, and a preview alias
+ * pinned to the first version). Needs `bash scripts/sandbox.sh up` and `npm run build`.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
+import { runAction, type ActionRun } from './helpers/run-action.js';
+import { assertSandboxUp, awsConfig, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
+
+const TIMEOUT = 600_000;
+
+let sandbox: Sandbox;
+let lambda: LambdaClient;
+let workspace: string;
+const fn = uniqueName('e2e-retention');
+
+async function deploy(n: number): Promise<ActionRun> {
+  fs.appendFileSync(path.join(workspace, 'lambda_function.py'), `\n# deploy ${n}\n`);
+  return runAction({
+    workspace,
+    event: { name: 'push' },
+    inputs: {
+      'aws-region': sandbox.region,
+      'function-name': fn,
+      's3-bucket': sandbox.bucket,
+      'create-function': 'true',
+      'execution-role': sandbox.roleArn,
+      runtime: sandbox.runtime,
+      'build-image': sandbox.buildImage,
+      'layer-name': 'lmd-e2e-iris-deps',
+      model: 'model',
+      timeout: '60',
+      'smoke-tests': 'smoke-tests.yml',
+      'keep-versions': '2',
+    },
+  });
+}
+
+async function versions(): Promise<string[]> {
+  const out = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
+  return (out.Versions ?? []).map((v) => v.Version!).filter((v) => v !== '$LATEST').sort((a, b) => Number(a) - Number(b));
+}
+
+beforeAll(async () => {
+  sandbox = loadSandbox();
+  await assertSandboxUp(sandbox);
+  lambda = new LambdaClient(awsConfig(sandbox));
+  workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'lmd-e2e-retention-'));
+  fs.cpSync(path.join(REPO_ROOT, 'examples', 'iris'), workspace, { recursive: true });
+});
+
+afterAll(() => {
+  lambda?.destroy();
+  if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+});
+
+test('keep-versions 2 after five deploys: the newest two unaliased versions plus every aliased one', async () => {
+  const published: string[] = [];
+  for (let n = 1; n <= 5; n++) {
+    const result = await deploy(n);
+    if (result.exitCode !== 0) throw new Error(`deploy ${n} failed: exit ${result.exitCode}\n${result.log.slice(-6000)}`);
+    published.push(result.outputs.version!);
+    if (n === 1) {
+      // A preview alias left on the first version: it must survive every retention pass.
+      await lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'pr-3', FunctionVersion: result.outputs.version! }));
+    }
+    if (n < 5) expect(result.summary).not.toContain('Deleted ');
+    if (n === 5) {
+      expect(result.summary).toContain(`Deleted 1 unaliased version(s): ${published[1]}.`);
+    }
+  }
+  expect(new Set(published).size).toBe(5);
+  const [v1, , v3, v4, v5] = published as [string, string, string, string, string];
+  expect((await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }))).FunctionVersion).toBe(v5);
+  // v1: pr-3; v5: prod; v3, v4: the newest two that no alias uses; v2 deleted.
+  expect(await versions()).toEqual([v1, v3, v4, v5].sort((a, b) => Number(a) - Number(b)));
+}, TIMEOUT);
