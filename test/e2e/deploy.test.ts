@@ -22,6 +22,7 @@ beforeAll(async () => {
   lambda = new LambdaClient(awsConfig(sandbox));
   cloudwatch = new CloudWatchClient(awsConfig(sandbox));
   ws = irisWorkspace();
+  fs.copyFileSync(ws.handler, `${ws.app}/lambda_function.py.orig`);
 });
 afterAll(() => {
   lambda?.destroy();
@@ -30,10 +31,7 @@ afterAll(() => {
 });
 
 const original = () => fs.readFileSync(`${ws.app}/lambda_function.py.orig`, 'utf8');
-beforeEach(() => {
-  if (!fs.existsSync(`${ws.app}/lambda_function.py.orig`)) fs.copyFileSync(ws.handler, `${ws.app}/lambda_function.py.orig`);
-  fs.writeFileSync(ws.handler, original());
-});
+beforeEach(() => fs.writeFileSync(ws.handler, original()));
 
 const inputs = (fn: string, extra: Record<string, string | undefined> = {}) => irisInputs(sandbox, fn, { exclude: '*.orig', ...extra });
 const deploy = (fn: string, extra: Record<string, string | undefined> = {}) => runAction({ inputs: inputs(fn, extra), workspace: ws.root });
@@ -100,6 +98,7 @@ describe('canary', () => {
   const alarm = `${fn}-errors`;
 
   beforeAll(async () => {
+    fs.writeFileSync(ws.handler, original());
     const first = await deploy(fn);
     expect(first.exitCode).toBe(0);
     await cloudwatch.send(
