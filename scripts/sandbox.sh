@@ -350,24 +350,24 @@ moto_answers() { http_answers "http://127.0.0.1:$1/moto-api/"; }
 
 ensure_moto() {
   local port attempt
-  if pid_matches "$STATE/moto.pid" moto.server && [[ -s $STATE/moto.port ]] && moto_answers "$(<"$STATE/moto.port")"; then
+  if pid_matches "$STATE/moto.pid" moto_launcher.py && [[ -s $STATE/moto.port ]] && moto_answers "$(<"$STATE/moto.port")"; then
     log "moto: running (pid $(<"$STATE/moto.pid"), port $(<"$STATE/moto.port"))"
     return 0
   fi
-  stop_pidfile moto "$STATE/moto.pid" moto.server 5
+  stop_pidfile moto "$STATE/moto.pid" moto_launcher.py 5
   for attempt in 1 2 3; do
     port=$(free_port)
     : >"$STATE/moto.log"
     spawn "$STATE/moto.pid" "$STATE/moto.log" env \
       MOTO_PORT="$port" MOTO_DOCKER_LAMBDA_IMAGE="$RUNTIME_REPO" \
       AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="$REGION" \
-      "$PY" -m moto.server -H 127.0.0.1 -p "$port"
-    if wait_until 30 "$STATE/moto.pid" moto.server moto_server "$STATE/moto.log" moto_answers "$port"; then
+      "$PY" "$HERE/moto_launcher.py" -H 127.0.0.1 -p "$port"
+    if wait_until 30 "$STATE/moto.pid" moto_launcher.py moto_server "$STATE/moto.log" moto_answers "$port"; then
       printf '%s\n' "$port" >"$STATE/moto.port"
       log "moto: started (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"
       return 0
     fi
-    stop_pidfile moto "$STATE/moto.pid" moto.server 5
+    stop_pidfile moto "$STATE/moto.pid" moto_launcher.py 5
     log "moto_server did not come up (attempt $attempt/3)"
   done
   die "moto_server could not be started (log: .sandbox/moto.log)"
@@ -503,7 +503,7 @@ remove_leftovers() {
 
 cmd_down() {
   lock
-  stop_pidfile moto "$STATE/moto.pid" moto.server 10
+  stop_pidfile moto "$STATE/moto.pid" moto_launcher.py 10
   stop_pidfile github "$STATE/github.pid" github-server.mjs 5
   remove_leftovers
   if [[ -f $STATE/dockerd.pid ]]; then
@@ -541,7 +541,7 @@ cmd_status() {
     all=1
   fi
   PY=$(command -v python3 || true)
-  if pid_matches "$STATE/moto.pid" moto.server; then
+  if pid_matches "$STATE/moto.pid" moto_launcher.py; then
     port=$(cat "$STATE/moto.port" 2>/dev/null || true)
     if [[ -n $port && -n $PY ]] && moto_answers "$port"; then
       echo "moto     running (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"

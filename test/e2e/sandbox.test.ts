@@ -19,6 +19,8 @@ import {
   InvokeCommand,
   LambdaClient,
   PublishLayerVersionCommand,
+  PublishVersionCommand,
+  UpdateFunctionConfigurationCommand,
   type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { parseFileCommands, runAction, runPost, startAction, type ActionRun } from './helpers/run-action.js';
@@ -339,4 +341,16 @@ describe('moto Lambda in Docker (iris example, SDK directly)', () => {
     },
     DOCKER_TIMEOUT,
   );
+
+  it('never reuses a version number after an older version is deleted (as Lambda)', async () => {
+    const name = uniqueName('versions');
+    await createFunction(name, await zipOf({ 'lambda_function.py': 'def lambda_handler(event, context):\n    return 1\n' }));
+    const publish = async (description: string) => {
+      await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Description: description }));
+      return (await lambda.send(new PublishVersionCommand({ FunctionName: name }))).Version;
+    };
+    expect([await publish('a'), await publish('b'), await publish('c')]).toEqual(['1', '2', '3']);
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: name, Qualifier: '2' }));
+    expect(await publish('d')).toBe('4');
+  });
 });
