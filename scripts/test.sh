@@ -13,6 +13,9 @@ fi
 results=$(mktemp -d)
 status=0
 
+echo "== typecheck"
+npm run --silent typecheck || status=1
+
 echo "== unit tests"
 NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects unit \
   --json --outputFile "$results/unit.json" || status=1

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseSmokeSpec } from '../../src/release/smoke-spec.js';
 
 /**
- * The example workflows (and the README snippets in docs/workflows.md) are valid YAML and use the
+ * The example workflows (and the README snippets in README.md) are valid YAML and use the
  * action only with inputs and outputs that action.yml declares, with the permissions, triggers and
  * concurrency each mode needs.
  */
@@ -128,14 +129,19 @@ test('rollback.yml: workflow_dispatch with a version input defaulting to previou
   expect(wf.concurrency?.group).toBe(load('deploy.yml').concurrency?.group);
 });
 
-test('docs/workflows.md: every YAML snippet parses and uses only declared inputs', () => {
-  const markdown = fs.readFileSync('docs/workflows.md', 'utf8');
+test('README.md: every YAML snippet parses; workflows use only declared inputs, smoke specs are valid', () => {
+  const markdown = fs.readFileSync('README.md', 'utf8');
   const snippets = [...markdown.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   expect(snippets.length).toBeGreaterThanOrEqual(3);
   for (const snippet of snippets) {
     const doc = parseAllDocuments(snippet)[0]!;
     expect(doc.errors).toEqual([]);
-    const wf = doc.toJS() as Workflow;
+    const wf = doc.toJS() as Workflow & { cases?: unknown };
+    if (wf.cases) {
+      // The smoke-test example is a valid spec.
+      expect(parseSmokeSpec(snippet, 'README.md').cases.length).toBeGreaterThan(0);
+      continue;
+    }
     for (const step of actionSteps(wf)) {
       expect(Object.keys(step.with ?? {}).filter((name) => !(name in action.inputs))).toEqual([]);
     }
@@ -147,7 +153,7 @@ test('docs/workflows.md: every YAML snippet parses and uses only declared inputs
 });
 
 test('the permissions policy in docs names every Lambda API the action calls', () => {
-  const markdown = fs.readFileSync('docs/workflows.md', 'utf8');
+  const markdown = fs.readFileSync('README.md', 'utf8');
   const source = fs
     .readdirSync('src', { recursive: true })
     .map(String)
