@@ -24,11 +24,28 @@ if [ "${SKIP_E2E:-}" != "1" ]; then
   echo "== build (e2e tests run dist/index.js as the runner does)"
   npm run build --silent
   echo "== sandbox up"
+  trap 'bash scripts/sandbox.sh down >/dev/null 2>&1 || true' EXIT
   bash scripts/sandbox.sh up
-  trap 'echo "== sandbox down"; bash scripts/sandbox.sh down || true' EXIT
   echo "== end-to-end tests"
   NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects e2e --runInBand \
     --json --outputFile "$results/e2e.json" || status=1
+
+  # `down` must leave no process the sandbox started (moto, the GitHub emulation, dockerd if it
+  # started it): counted as one more test.
+  echo "== sandbox down"
+  pids=$(node -e 'const e = require("./.sandbox/env.json"); console.log([e.SANDBOX_MOTO_PID, e.SANDBOX_GITHUB_PID, e.SANDBOX_DOCKERD_PID].filter(Boolean).join(" "))')
+  bash scripts/sandbox.sh down
+  trap - EXIT
+  left=""
+  for pid in $pids; do kill -0 "$pid" 2>/dev/null && left="$left $pid"; done
+  if [ -z "$left" ]; then
+    echo "sandbox down: none of the started processes ($pids) is left"
+    echo '{"numPassedTests":1,"numFailedTests":0,"numRuntimeErrorTestSuites":0,"numPendingTests":0,"numTodoTests":0}' >"$results/down.json"
+  else
+    echo "sandbox down: still running:$left"
+    echo '{"numPassedTests":0,"numFailedTests":1,"numRuntimeErrorTestSuites":0,"numPendingTests":0,"numTodoTests":0}' >"$results/down.json"
+    status=1
+  fi
 fi
 
 node -e '

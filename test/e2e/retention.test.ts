@@ -63,18 +63,25 @@ test('keep-versions 2 after five deploys: the newest two unaliased versions plus
     const result = await deploy(n);
     if (result.exitCode !== 0) throw new Error(`deploy ${n} failed: exit ${result.exitCode}\n${result.log.slice(-6000)}`);
     published.push(result.outputs.version!);
-    if (n === 1) {
-      // A preview alias left on the first version: it must survive every retention pass.
-      await lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'pr-3', FunctionVersion: result.outputs.version! }));
-    }
     if (n < 5) expect(result.summary).not.toContain('Deleted ');
     if (n === 5) {
-      expect(result.summary).toContain(`Deleted 1 unaliased version(s): ${published[1]}.`);
+      expect(result.summary).toContain(`Deleted 1 unaliased version(s): ${published[0]}.`);
     }
   }
   expect(new Set(published).size).toBe(5);
-  const [v1, , v3, v4, v5] = published as [string, string, string, string, string];
-  expect((await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }))).FunctionVersion).toBe(v5);
-  // v1: pr-3; v5: prod; v3, v4: the newest two that no alias uses; v2 deleted.
-  expect(await versions()).toEqual([v1, v3, v4, v5].sort((a, b) => Number(a) - Number(b)));
+  const [, v2, v3, v4, v5] = published as [string, string, string, string, string];
+  const prod = await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }));
+  expect(prod.FunctionVersion).toBe(v5);
+  // v5: served by prod; v4: prod's recorded previous version (the rollback target), kept like an
+  // aliased one; v2, v3: the newest two that no alias uses; v1 deleted.
+  expect(prod.Description).toContain(`previous=${v4}`);
+  expect(await versions()).toEqual([v2, v3, v4, v5].sort((a, b) => Number(a) - Number(b)));
+
+  // A preview alias on an old version survives retention too.
+  await lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'pr-3', FunctionVersion: v2 }));
+  const sixth = await deploy(6);
+  expect(sixth.exitCode).toBe(0);
+  const v6 = sixth.outputs.version!;
+  // Protected: v6 (prod), v5 (previous), v2 (pr-3); unaliased v3, v4: the newest two, kept.
+  expect(await versions()).toEqual([v2, v3, v4, v5, v6].sort((a, b) => Number(a) - Number(b)));
 }, TIMEOUT);
