@@ -27,6 +27,7 @@ import {
   type GetAliasCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun, type EventSpec } from './helpers/run-action.js';
+import { sharedIrisInputs } from './support/iris-workspace.js';
 import { assertSandboxUp, awsConfig, githubComments, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
 
 const TIMEOUT = 300_000;
@@ -38,22 +39,8 @@ let workspace: string;
 const fn = uniqueName('e2e-preview');
 const marker = `<!-- lambda-ml-deploy:preview:${fn} -->`;
 
-function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    'aws-region': sandbox.region,
-    'function-name': fn,
-    's3-bucket': sandbox.bucket,
-    'create-function': 'true',
-    'execution-role': sandbox.roleArn,
-    runtime: sandbox.runtime,
-    'build-image': sandbox.buildImage,
-    // Shared by the e2e tests: the layer is built once and found by its key afterwards.
-    'layer-name': 'lmd-e2e-iris-deps',
-    model: 'model',
-    'smoke-tests': 'smoke-tests.yml',
-    timeout: '60',
-    ...extra,
-  };
+function inputs(extra: Record<string, string> = {}) {
+  return sharedIrisInputs(sandbox, fn, extra);
 }
 
 const pullRequest = (action: 'opened' | 'synchronize' | 'closed'): EventSpec => ({ name: 'pull_request', number: PR, action });

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun } from './helpers/run-action.js';
+import { sharedIrisInputs } from './support/iris-workspace.js';
 import { assertSandboxUp, awsConfig, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
 
 const TIMEOUT = 600_000;
@@ -22,20 +23,7 @@ async function deploy(n: number): Promise<ActionRun> {
   return runAction({
     workspace,
     event: { name: 'push' },
-    inputs: {
-      'aws-region': sandbox.region,
-      'function-name': fn,
-      's3-bucket': sandbox.bucket,
-      'create-function': 'true',
-      'execution-role': sandbox.roleArn,
-      runtime: sandbox.runtime,
-      'build-image': sandbox.buildImage,
-      'layer-name': 'lmd-e2e-iris-deps',
-      model: 'model',
-      timeout: '60',
-      'smoke-tests': 'smoke-tests.yml',
-      'keep-versions': '2',
-    },
+    inputs: sharedIrisInputs(sandbox, fn, { 'keep-versions': '2' }),
   });
 }
 

@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetAliasCommand, LambdaClient, type GetAliasCommandOutput } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun } from './helpers/run-action.js';
+import { sharedIrisInputs } from './support/iris-workspace.js';
 import { assertSandboxUp, awsConfig, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
 
 const TIMEOUT = 300_000;
@@ -28,17 +29,7 @@ async function deploy(): Promise<ActionRun> {
   return runAction({
     workspace,
     event: { name: 'push' },
-    inputs: {
-      ...baseInputs(),
-      's3-bucket': sandbox.bucket,
-      'create-function': 'true',
-      'execution-role': sandbox.roleArn,
-      runtime: sandbox.runtime,
-      'build-image': sandbox.buildImage,
-      'layer-name': 'lmd-e2e-iris-deps',
-      model: 'model',
-      timeout: '60',
-    },
+    inputs: sharedIrisInputs(sandbox, fn),
   });
 }
 

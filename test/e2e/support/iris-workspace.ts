@@ -17,23 +17,37 @@ export function irisWorkspace(): { root: string; app: string; handler: string; c
   return { root, app, handler: path.join(app, 'lambda_function.py'), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
-/** The inputs of a normal deploy of the iris example to `functionName` in the sandbox. */
-export function irisInputs(sandbox: Sandbox, functionName: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+/**
+ * The inputs of a normal deploy of the iris example to `functionName` in the sandbox. `dir` is the
+ * example's folder in the workspace ('.' when the workspace is a copy of examples/iris itself).
+ */
+export function irisInputs(
+  sandbox: Sandbox,
+  functionName: string,
+  extra: Record<string, string | undefined> = {},
+  dir = 'iris',
+): Record<string, string | undefined> {
+  const at = (file: string) => (dir === '.' ? file : `${dir}/${file}`);
   return {
     'aws-region': sandbox.region,
     'role-to-assume': sandbox.deployRoleArn,
     'function-name': functionName,
     's3-bucket': sandbox.bucket,
-    'source-dir': 'iris',
+    'source-dir': dir,
     include: 'lambda_function.py',
-    model: 'iris/model',
+    model: at('model'),
     runtime: sandbox.runtime,
     'build-image': sandbox.buildImage,
     'create-function': 'true',
     'execution-role': sandbox.roleArn,
-    'smoke-tests': 'iris/smoke-tests.yml',
+    'smoke-tests': at('smoke-tests.yml'),
     ...extra,
   };
+}
+
+/** Inputs for tests whose workspace is a copy of examples/iris; they share one cached layer. */
+export function sharedIrisInputs(sandbox: Sandbox, functionName: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return irisInputs(sandbox, functionName, { 'layer-name': 'lmd-e2e-iris-deps', timeout: '60', ...extra }, '.');
 }
 
 /** Appends a harmless line, so the bundle (and nothing else) changes. */
