@@ -112,3 +112,21 @@ describe('size limit', () => {
     for (const op of ['PutObject', 'CreateMultipartUpload', 'CreateFunction', 'PublishVersion']) expect(ops).not.toContain(op);
   }, TIMEOUT);
 });
+
+describe('dry run', () => {
+  it('builds and hashes, reports what would be uploaded and published, and writes nothing', async () => {
+    const fn = uniqueName('iris-dry');
+    recorder.reset();
+    const run = await deploy(fn, { 'dry-run': 'true', 'layer-name': `${fn}-deps` });
+    expect(run.exitCode).toBe(0);
+    // POST / is STS (AssumeRoleWithWebIdentity, GetCallerIdentity): no resource is written there.
+    const writes = recorder.calls.filter((c) => c.method !== 'GET' && c.method !== 'HEAD' && c.operation !== 'POST /');
+    expect(writes.map((c) => c.operation)).toEqual([]);
+    expect(run.outputs['code-sha256']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(run.outputs).toMatchObject({ changed: 'true', 'smoke-result': 'skipped' });
+    expect(run.summary).toMatch(/Dry run: what would happen/);
+    expect(run.summary).toMatch(/upload the layer to `lambda-ml-deploy\/iris-dry-[^`]+\/layers\/[0-9a-f]{64}\.zip` and publish a new layer version/);
+    expect(run.summary).toMatch(/create the function, publish version 1/);
+    expect(run.summary).toMatch(/🔍 Dry run/);
+  }, TIMEOUT);
+});
