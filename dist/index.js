@@ -75070,7 +75070,7 @@ function readGithubContext(env) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5383);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9065);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -75089,7 +75089,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 5383:
+/***/ 9065:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -78591,6 +78591,7 @@ async function buildArtifacts(ctx, steps) {
     const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
     // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
     const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+    let limits;
     const sizeParts = (bundleBytes, modelBytes) => [
         { name: 'function bundle', kind: 'function', bytes: bundleBytes, modelBytes },
         ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer', bytes: layerBytes }] : []),
@@ -78601,12 +78602,15 @@ async function buildArtifacts(ctx, steps) {
             logger,
             workspace: settings.workspace,
             workDir,
-            beforeZip: (sizes) => void checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim }),
+            beforeZip: (sizes) => {
+                limits = checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim });
+            },
         });
         logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
         return result;
     });
-    const limits = checkLambdaLimits(sizeParts(bundle.unzippedBytes, bundle.modelBytes), { slim: b.slim });
+    if (!limits)
+        throw new Error('internal: the bundle was zipped without a size check');
     const layer = prepared.status === 'ready'
         ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
         : await releaseLayer(prepared, layerOptions, layerDeps);
@@ -78696,7 +78700,8 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             }
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
-        const changes = configChanges(decision.kind === 'update' && decision.code ? await readFunction(clients.lambda, fnName, { logger }) : fn, desired);
+        // A code update leaves the configuration as it was read above.
+        const changes = configChanges(fn, desired);
         if (changes) {
             logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
             await updateConfiguration(clients.lambda, fnName, changes, { logger });
@@ -79432,7 +79437,21 @@ async function publishPreviewComment(options) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/pipelines/preview-comment.ts
+/** Where the sticky preview comment goes, and with which token: the same for preview and cleanup. */
+function previewCommentTarget(ctx) {
+    return {
+        token: ctx.settings.githubToken,
+        apiUrl: ctx.github.apiUrl,
+        fetch: ctx.fetch,
+        repository: ctx.github.repository,
+        prNumber: ctx.settings.preview.prNumber,
+        logger: ctx.logger,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/pipelines/preview-cleanup.ts
+
 
 
 
@@ -79539,12 +79558,7 @@ async function previewCleanupPipeline(ctx) {
         ]);
         report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
         await steps.run('PR comment', () => publishPreviewComment({
-            token: settings.githubToken,
-            apiUrl: ctx.github.apiUrl,
-            fetch: ctx.fetch,
-            repository: ctx.github.repository,
-            prNumber: settings.preview.prNumber,
-            logger,
+            ...previewCommentTarget(ctx),
             createIfMissing: false,
             info: {
                 functionName: fn,
@@ -79561,6 +79575,7 @@ async function previewCleanupPipeline(ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/preview.ts
+
 
 
 
@@ -79593,12 +79608,7 @@ async function previewPipeline(ctx) {
     const aliasOptions = { logger };
     outputs.set('rolled-back', false);
     const comment = (info) => steps.run('PR comment', () => publishPreviewComment({
-        token: settings.githubToken,
-        apiUrl: ctx.github.apiUrl,
-        fetch: ctx.fetch,
-        repository: ctx.github.repository,
-        prNumber: settings.preview.prNumber,
-        logger,
+        ...previewCommentTarget(ctx),
         info: {
             functionName: fn,
             alias: aliasName,
@@ -79991,7 +80001,7 @@ async function writeSummary(report) {
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5383);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9065);
 /* harmony import */ var _release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(129);
 /* harmony import */ var _release_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4801);
 /* harmony import */ var _release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7529);

@@ -520,6 +520,23 @@ cmd_env() {
   cat "$STATE/env"
 }
 
+# service_status NAME PIDFILE PATTERN PORTFILE ANSWERS_FN: one status line; non-zero unless it answers.
+service_status() {
+  local label port
+  label=$(printf '%-8s' "$1")
+  if ! pid_matches "$2" "$3"; then
+    echo "$label stopped"
+    return 1
+  fi
+  port=$(cat "$4" 2>/dev/null || true)
+  if [[ -n $port && -n $PY ]] && "$5" "$port"; then
+    echo "$label running (pid $(<"$2"), http://127.0.0.1:$port)"
+    return 0
+  fi
+  echo "$label running (pid $(<"$2")) but NOT answering"
+  return 1
+}
+
 cmd_status() {
   local all=0 port image
   if command -v docker >/dev/null && docker_ready; then
@@ -541,30 +558,8 @@ cmd_status() {
     all=1
   fi
   PY=$(command -v python3 || true)
-  if pid_matches "$STATE/moto.pid" moto_launcher.py; then
-    port=$(cat "$STATE/moto.port" 2>/dev/null || true)
-    if [[ -n $port && -n $PY ]] && moto_answers "$port"; then
-      echo "moto     running (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"
-    else
-      echo "moto     running (pid $(<"$STATE/moto.pid")) but NOT answering"
-      all=1
-    fi
-  else
-    echo "moto     stopped"
-    all=1
-  fi
-  if pid_matches "$STATE/github.pid" github-server.mjs; then
-    port=$(cat "$STATE/github.port" 2>/dev/null || true)
-    if [[ -n $port && -n $PY ]] && github_answers "$port"; then
-      echo "github   running (pid $(<"$STATE/github.pid"), http://127.0.0.1:$port)"
-    else
-      echo "github   running (pid $(<"$STATE/github.pid")) but NOT answering"
-      all=1
-    fi
-  else
-    echo "github   stopped"
-    all=1
-  fi
+  service_status moto "$STATE/moto.pid" moto_launcher.py "$STATE/moto.port" moto_answers || all=1
+  service_status github "$STATE/github.pid" github-server.mjs "$STATE/github.port" github_answers || all=1
   if [[ -f $STATE/env.json ]]; then echo "env      .sandbox/env.json"; else echo "env      not written"; all=1; fi
   ((all == 0)) || return 3
 }

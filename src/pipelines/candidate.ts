@@ -1,6 +1,6 @@
 import { buildBundle, type BundleResult } from '../build/bundle.js';
 import { prepareLayer, releaseLayer, type LayerResult } from '../build/layer.js';
-import { checkLambdaLimits } from '../build/limits.js';
+import { checkLambdaLimits, type LimitReport } from '../build/limits.js';
 import { formatBytes } from '../log.js';
 import { ActionError } from '../errors.js';
 import type { AliasState } from '../release/alias-plan.js';
@@ -83,6 +83,7 @@ export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: S
   const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
   // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
   const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+  let limits: LimitReport | undefined;
   const sizeParts = (bundleBytes: number, modelBytes: number) => [
     { name: 'function bundle', kind: 'function' as const, bytes: bundleBytes, modelBytes },
     ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer' as const, bytes: layerBytes }] : []),
@@ -93,12 +94,14 @@ export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: S
       logger,
       workspace: settings.workspace,
       workDir,
-      beforeZip: (sizes) => void checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim }),
+      beforeZip: (sizes) => {
+        limits = checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim });
+      },
     });
     logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
     return result;
   });
-  const limits = checkLambdaLimits(sizeParts(bundle.unzippedBytes, bundle.modelBytes), { slim: b.slim });
+  if (!limits) throw new Error('internal: the bundle was zipped without a size check');
   const layer =
     prepared.status === 'ready'
       ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
@@ -201,7 +204,8 @@ export async function publishCandidate(
       }
       logger.info(`Code updated: CodeSha256 ${sha}`);
     }
-    const changes = configChanges(decision.kind === 'update' && decision.code ? await readFunction(clients.lambda, fnName, { logger }) : fn, desired);
+    // A code update leaves the configuration as it was read above.
+    const changes = configChanges(fn, desired);
     if (changes) {
       logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
       await updateConfiguration(clients.lambda, fnName, changes, { logger });

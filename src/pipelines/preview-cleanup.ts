@@ -6,6 +6,7 @@ import { deleteVersion, listAliases, listVersions, protectedVersions } from '../
 import { publishPreviewComment } from '../report/pr-comment.js';
 import type { PreviewCleanupSettings, PreviewSettings } from '../settings.js';
 import type { RunContext } from './context.js';
+import { previewCommentTarget } from './preview-comment.js';
 import { StepTimer } from './steps.js';
 
 /** `pr-7`: the preview alias of a pull request. */
@@ -120,12 +121,7 @@ export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSetti
 
     await steps.run('PR comment', () =>
       publishPreviewComment({
-        token: settings.githubToken,
-        apiUrl: ctx.github.apiUrl,
-        fetch: ctx.fetch,
-        repository: ctx.github.repository,
-        prNumber: settings.preview.prNumber,
-        logger,
+        ...previewCommentTarget(ctx),
         createIfMissing: false,
         info: {
           functionName: fn,

@@ -9,6 +9,7 @@ import { publishPreviewComment, type PreviewCommentInfo } from '../report/pr-com
 import type { PreviewModeSettings } from '../settings.js';
 import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';
 import type { RunContext } from './context.js';
+import { previewCommentTarget } from './preview-comment.js';
 import { planVersionCleanup, previewAliasName } from './preview-cleanup.js';
 import { applyRetention } from './retention.js';
 import { StepTimer } from './steps.js';
@@ -38,12 +39,7 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
   const comment = (info: Omit<PreviewCommentInfo, 'functionName' | 'alias' | 'commit' | 'runUrl'>) =>
     steps.run('PR comment', () =>
       publishPreviewComment({
-        token: settings.githubToken,
-        apiUrl: ctx.github.apiUrl,
-        fetch: ctx.fetch,
-        repository: ctx.github.repository,
-        prNumber: settings.preview.prNumber,
-        logger,
+        ...previewCommentTarget(ctx),
         info: {
           functionName: fn,
           alias: aliasName,
