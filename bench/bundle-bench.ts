@@ -54,12 +54,20 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { weightsMiB: 150, arraysMiB: 100, bigMiB: 300, skipBig: false, skipBaseline: false, keep: false };
+  const args: Args = {
+    weightsMiB: 150,
+    arraysMiB: 100,
+    bigMiB: 300,
+    skipBig: false,
+    skipBaseline: false,
+    keep: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const number = () => {
       const value = Number(argv[++i]);
-      if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag} expects a positive number`);
+      if (!Number.isFinite(value) || value <= 0)
+        throw new Error(`${flag} expects a positive number`);
       return value;
     };
     if (flag === '--weights-mib') args.weightsMiB = number();
@@ -69,7 +77,10 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--skip-big') args.skipBig = true;
     else if (flag === '--skip-baseline') args.skipBaseline = true;
     else if (flag === '--keep') args.keep = true;
-    else throw new Error(`unknown argument '${flag}' (expected --weights-mib N, --arrays-mib N, --big-mib N, --level N, --skip-big, --skip-baseline, --keep)`);
+    else
+      throw new Error(
+        `unknown argument '${flag}' (expected --weights-mib N, --arrays-mib N, --big-mib N, --level N, --skip-big, --skip-baseline, --keep)`,
+      );
   }
   return args;
 }
@@ -88,11 +99,20 @@ async function childMain(json: string): Promise<void> {
   });
   const collectMs = performance.now() - started;
   const zip = await writeDeterministicZip({ files, destPath: args.out, level: args.level });
-  const report: ChildReport = { ms: performance.now() - started, collectMs, maxRssBytes: process.resourceUsage().maxRSS * 1024, zip };
+  const report: ChildReport = {
+    ms: performance.now() - started,
+    collectMs,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    zip,
+  };
   process.stdout.write(JSON.stringify(report));
 }
 
-function runTimed(command: string, args: string[], cwd?: string): Promise<{ ms: number; exitCode: number; stdout: string; stderr: string }> {
+function runTimed(
+  command: string,
+  args: string[],
+  cwd?: string,
+): Promise<{ ms: number; exitCode: number; stdout: string; stderr: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -102,7 +122,12 @@ function runTimed(command: string, args: string[], cwd?: string): Promise<{ ms: 
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', reject);
     child.on('close', (code) =>
-      resolve({ ms: performance.now() - started, exitCode: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+      resolve({
+        ms: performance.now() - started,
+        exitCode: code ?? 1,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+      }),
     );
   });
 }
@@ -110,7 +135,8 @@ function runTimed(command: string, args: string[], cwd?: string): Promise<{ ms: 
 async function runOurs(args: ChildArgs): Promise<Measured & { report: ChildReport }> {
   const script = process.argv[1];
   const result = await runTimed(process.execPath, [script, '--child', JSON.stringify(args)]);
-  if (result.exitCode !== 0) throw new Error(`our zipper failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  if (result.exitCode !== 0)
+    throw new Error(`our zipper failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
   const report = JSON.parse(result.stdout) as ChildReport;
   return { ms: result.ms, bytes: report.zip.zippedBytes, rssBytes: report.maxRssBytes, report };
 }
@@ -134,7 +160,9 @@ async function ensureZip(): Promise<boolean> {
     await runCommand('apt-get', ['install', '-y', '-q', 'zip'], { env });
     if (await available('zip', ['-v'])) return true;
   }
-  console.log('`zip` is not installed (and could not be installed): skipping the `zip -r -X` baseline. Install it (apt-get install zip) to compare.');
+  console.log(
+    '`zip` is not installed (and could not be installed): skipping the `zip -r -X` baseline. Install it (apt-get install zip) to compare.',
+  );
   return false;
 }
 
@@ -142,18 +170,30 @@ async function runZipBaseline(workspace: string, out: string): Promise<Measured>
   const rssFile = `${out}.rss`;
   const withTime = await available('/usr/bin/time', ['-f', '%M', 'true']);
   const result = withTime
-    ? await runTimed('/usr/bin/time', ['-f', '%M', '-o', rssFile, 'zip', '-r', '-X', '-q', out, '.'], workspace)
+    ? await runTimed(
+        '/usr/bin/time',
+        ['-f', '%M', '-o', rssFile, 'zip', '-r', '-X', '-q', out, '.'],
+        workspace,
+      )
     : await runTimed('zip', ['-r', '-X', '-q', out, '.'], workspace);
-  if (result.exitCode !== 0) throw new Error(`zip -r -X failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  const rssKb = withTime ? Number((await fs.readFile(rssFile, 'utf8')).trim().split('\n').pop()) : NaN;
-  return { ms: result.ms, bytes: (await fs.stat(out)).size, rssBytes: Number.isFinite(rssKb) ? rssKb * 1024 : undefined };
+  if (result.exitCode !== 0)
+    throw new Error(`zip -r -X failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  const rssKb = withTime
+    ? Number((await fs.readFile(rssFile, 'utf8')).trim().split('\n').pop())
+    : NaN;
+  return {
+    ms: result.ms,
+    bytes: (await fs.stat(out)).size,
+    rssBytes: Number.isFinite(rssKb) ? rssKb * 1024 : undefined,
+  };
 }
 
 /** Checks our zip with `unzip -t` and compares its file list with the baseline's. */
 async function verify(ours: string, baseline: string | undefined): Promise<string> {
   if (!(await available('unzip', ['-v']))) return 'not verified (unzip missing)';
   const test = await runCommand('unzip', ['-tqq', ours]);
-  if (test.exitCode !== 0) throw new Error(`unzip -t rejects our zip: ${test.stdout}${test.stderr}`);
+  if (test.exitCode !== 0)
+    throw new Error(`unzip -t rejects our zip: ${test.stdout}${test.stderr}`);
   if (!baseline) return 'unzip -t OK';
   const list = async (zip: string) =>
     (await runCommand('unzip', ['-Z1', zip])).stdout
@@ -162,7 +202,8 @@ async function verify(ours: string, baseline: string | undefined): Promise<strin
       .sort()
       .join('\n');
   const [a, b] = await Promise.all([list(ours), list(baseline)]);
-  if (a !== b) throw new Error(`our zip and zip -r -X hold different files:\n--- ours\n${a}\n--- zip\n${b}`);
+  if (a !== b)
+    throw new Error(`our zip and zip -r -X hold different files:\n--- ours\n${a}\n--- zip\n${b}`);
   return 'unzip -t OK, same files as zip -r -X';
 }
 
@@ -173,13 +214,24 @@ async function mainBench(args: Args): Promise<void> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'lambda-ml-deploy-bench-'));
   try {
     const workspace = path.join(tmp, 'workspace');
-    console.log(`Generating the model: ${args.weightsMiB} MiB float32 weights (safetensors) + ${args.arraysMiB} MiB pickle-like arrays ...`);
-    await writeBenchWorkspace(workspace, Math.round(args.weightsMiB * MiB), Math.round(args.arraysMiB * MiB));
+    console.log(
+      `Generating the model: ${args.weightsMiB} MiB float32 weights (safetensors) + ${args.arraysMiB} MiB pickle-like arrays ...`,
+    );
+    await writeBenchWorkspace(
+      workspace,
+      Math.round(args.weightsMiB * MiB),
+      Math.round(args.arraysMiB * MiB),
+    );
 
     const hasZip = !args.skipBaseline && (await ensureZip());
     const baselineZip = path.join(tmp, 'baseline.zip');
     const zipFigures = hasZip ? await runZipBaseline(workspace, baselineZip) : undefined;
-    const ours = await runOurs({ workspace, model: ['model'], out: path.join(tmp, 'ours.zip'), level: args.level });
+    const ours = await runOurs({
+      workspace,
+      model: ['model'],
+      out: path.join(tmp, 'ours.zip'),
+      level: args.level,
+    });
     const verified = await verify(ours.report.zip.path, hasZip ? baselineZip : undefined);
 
     const { zip } = ours.report;
@@ -188,36 +240,67 @@ async function mainBench(args: Args): Promise<void> {
     const row = (name: string, m: Measured) =>
       `  ${name.padEnd(12)} ${formatDuration(m.ms).padStart(9)}  ${mb(m.bytes).padStart(11)}  peak RSS ${m.rssBytes === undefined ? 'n/a' : mb(m.rssBytes)}`;
     if (zipFigures) console.log(row('zip -r -X', zipFigures));
-    console.log(row('ours', ours) + `  (stored ${zip.stored}, deflated ${zip.deflated}; in-process ${formatDuration(ours.report.ms)}, of which listing files ${formatDuration(ours.report.collectMs)})`);
+    console.log(
+      row('ours', ours) +
+        `  (stored ${zip.stored}, deflated ${zip.deflated}; in-process ${formatDuration(ours.report.ms)}, of which listing files ${formatDuration(ours.report.collectMs)})`,
+    );
     console.log(`  check: ${verified}; CodeSha256 ${zip.codeSha256}`);
     console.log('');
     if (zipFigures) {
       const timeRatio = ours.ms / zipFigures.ms;
       const sizeRatio = ours.bytes / zipFigures.bytes;
-      console.log(`${verdict(timeRatio <= TARGET_TIME_RATIO)} time  ours/zip = ${timeRatio.toFixed(2)}x (target <= ${TARGET_TIME_RATIO}x)`);
-      console.log(`${verdict(sizeRatio <= TARGET_SIZE_RATIO)} size  ours/zip = ${sizeRatio.toFixed(3)}x (target <= ${TARGET_SIZE_RATIO.toFixed(2)}x)`);
+      console.log(
+        `${verdict(timeRatio <= TARGET_TIME_RATIO)} time  ours/zip = ${timeRatio.toFixed(2)}x (target <= ${TARGET_TIME_RATIO}x)`,
+      );
+      console.log(
+        `${verdict(sizeRatio <= TARGET_SIZE_RATIO)} size  ours/zip = ${sizeRatio.toFixed(3)}x (target <= ${TARGET_SIZE_RATIO.toFixed(2)}x)`,
+      );
     } else {
       console.log('SKIP time and size ratios (no zip baseline)');
     }
-    console.log(`${verdict((ours.rssBytes ?? Infinity) <= TARGET_RSS_BYTES)} RSS   ours = ${mb(ours.rssBytes ?? NaN)} (target <= ${mb(TARGET_RSS_BYTES)})`);
+    console.log(
+      `${verdict((ours.rssBytes ?? Infinity) <= TARGET_RSS_BYTES)} RSS   ours = ${mb(ours.rssBytes ?? NaN)} (target <= ${mb(TARGET_RSS_BYTES)})`,
+    );
     await fs.rm(workspace, { recursive: true, force: true });
     await fs.rm(baselineZip, { force: true });
     await fs.rm(zip.path, { force: true });
 
     if (!args.skipBig) {
       console.log('');
-      console.log(`One ${args.bigMiB} MiB model file, bundled alone (peak RSS of the bundling process):`);
+      console.log(
+        `One ${args.bigMiB} MiB model file, bundled alone (peak RSS of the bundling process):`,
+      );
       const big = path.join(tmp, 'big');
-      const cases: Array<{ label: string; name: string; write: (file: string) => Promise<number> }> = [
-        { label: 'float weights, stored', name: 'weights.safetensors', write: (file) => writeSafetensors(file, Math.round(args.bigMiB * MiB), 3) },
-        { label: 'pickle-like, deflated', name: 'arrays.pkl', write: (file) => writePickleLike(file, Math.round(args.bigMiB * MiB), 4) },
+      const cases: Array<{
+        label: string;
+        name: string;
+        write: (file: string) => Promise<number>;
+      }> = [
+        {
+          label: 'float weights, stored',
+          name: 'weights.safetensors',
+          write: (file) => writeSafetensors(file, Math.round(args.bigMiB * MiB), 3),
+        },
+        {
+          label: 'pickle-like, deflated',
+          name: 'arrays.pkl',
+          write: (file) => writePickleLike(file, Math.round(args.bigMiB * MiB), 4),
+        },
       ];
       for (const testCase of cases) {
         await fs.mkdir(path.join(big, 'model'), { recursive: true });
-        await fs.writeFile(path.join(big, 'lambda_function.py'), 'def lambda_handler(event, context):\n    return {}\n');
+        await fs.writeFile(
+          path.join(big, 'lambda_function.py'),
+          'def lambda_handler(event, context):\n    return {}\n',
+        );
         const file = path.join(big, 'model', testCase.name);
         const bytes = await testCase.write(file);
-        const run = await runOurs({ workspace: big, model: [file], out: path.join(tmp, 'big.zip'), level: args.level });
+        const run = await runOurs({
+          workspace: big,
+          model: [file],
+          out: path.join(tmp, 'big.zip'),
+          level: args.level,
+        });
         const share = ((run.rssBytes ?? 0) / bytes) * 100;
         console.log(
           `  ${testCase.label.padEnd(22)} ${mb(bytes)} -> ${mb(run.bytes)} in ${formatDuration(run.ms)}; peak RSS ${mb(run.rssBytes ?? NaN)} (${share.toFixed(0)}% of the file)`,
@@ -242,4 +325,3 @@ main().catch((error: unknown) => {
   console.error(`bench crashed: ${errorMessage(error)}`);
   process.exitCode = 1;
 });
-

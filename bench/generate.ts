@@ -49,7 +49,11 @@ export async function writeSafetensors(file: string, bytes: number, seed: number
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
   for (const tensor of tensors) {
-    header[tensor.name] = { dtype: 'F32', shape: [tensor.rows, 1024], data_offsets: [offset, offset + tensor.rows * row] };
+    header[tensor.name] = {
+      dtype: 'F32',
+      shape: [tensor.rows, 1024],
+      data_offsets: [offset, offset + tensor.rows * row],
+    };
     offset += tensor.rows * row;
   }
   let json = JSON.stringify(header);
@@ -144,7 +148,11 @@ def lambda_handler(event, context):
 `;
 
 /** The bench workspace: handler + requirements at the root, model files under model/. */
-export async function writeBenchWorkspace(root: string, weightsBytes: number, arraysBytes: number): Promise<void> {
+export async function writeBenchWorkspace(
+  root: string,
+  weightsBytes: number,
+  arraysBytes: number,
+): Promise<void> {
   await fs.mkdir(path.join(root, 'model'), { recursive: true });
   await fs.writeFile(path.join(root, 'lambda_function.py'), HANDLER_SOURCE);
   await fs.writeFile(path.join(root, 'requirements.txt'), 'numpy==2.1.3\n');

@@ -16,15 +16,33 @@ if (!existsSync(ncc)) {
 }
 const out = mkdtempSync(path.join(os.tmpdir(), 'lambda-ml-deploy-bench-build-'));
 try {
-  const build = spawnSync(process.execPath, [ncc, 'build', path.join('bench', 'bundle-bench.ts'), '-o', out, '--quiet', '--transpile-only', '--target', 'es2022'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const build = spawnSync(
+    process.execPath,
+    [
+      ncc,
+      'build',
+      path.join('bench', 'bundle-bench.ts'),
+      '-o',
+      out,
+      '--quiet',
+      '--transpile-only',
+      '--target',
+      'es2022',
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (build.status !== 0) {
     console.error('bench: compiling bench/bundle-bench.ts with ncc failed.');
     process.exitCode = build.status ?? 1;
   } else {
-    const run = spawnSync(process.execPath, [path.join(out, 'index.js'), ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(out, 'index.js'), ...process.argv.slice(2)],
+      { cwd: root, stdio: 'inherit' },
+    );
     process.exitCode = run.status ?? 1;
   }
 } finally {

@@ -74746,7 +74746,12 @@ function destroyAwsClients(clients) {
  * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
  */
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-const DEFAULT_EXCLUDES = ['**/.git', '**/__pycache__', '**/*.pyc', '**/tests'];
+const DEFAULT_EXCLUDES = [
+    '**/.git',
+    '**/__pycache__',
+    '**/*.pyc',
+    '**/tests',
+];
 const NEVER = () => false;
 /** Compiles the globs with the rules described above. */
 function compileGlobs(patterns) {
@@ -74783,7 +74788,7 @@ function joinZip(prefix, rel) {
     return prefix ? `${prefix}/${rel}` : rel;
 }
 function isInside(root, candidate) {
-    return candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep);
+    return (candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep));
 }
 function modeOf(stats) {
     return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
@@ -74853,7 +74858,14 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
     }
     else if (stats.isFile()) {
         if (selected) {
-            ctx.out.push({ zipPath: joinZip(ctx.zipPrefix, rel), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: ctx.origin });
+            ctx.out.push({
+                zipPath: joinZip(ctx.zipPrefix, rel),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: ctx.origin,
+            });
         }
     }
     else {
@@ -74874,7 +74886,9 @@ async function statInput(input, given, abs) {
 function validateExtraZipPath(zipPath) {
     const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
     const parts = cleaned.split('/');
-    if (!cleaned || cleaned.startsWith('/') || parts.some((part) => part === '..' || part === '' || part === '.')) {
+    if (!cleaned ||
+        cleaned.startsWith('/') ||
+        parts.some((part) => part === '..' || part === '' || part === '.')) {
         throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
     }
     return cleaned;
@@ -74899,11 +74913,26 @@ async function collectBundleFiles(options) {
         const { stats, real } = await statInput('model', given, abs);
         modelReals.add(real);
         if (stats.isDirectory()) {
-            const ctx = { allowedRoots: [workspaceReal, real], exclude, include: undefined, skip: new Set(), zipPrefix: modelDest, origin: 'model', out };
+            const ctx = {
+                allowedRoots: [workspaceReal, real],
+                exclude,
+                include: undefined,
+                skip: new Set(),
+                zipPrefix: modelDest,
+                origin: 'model',
+                out,
+            };
             await walk(ctx, abs, real, '', true, [real]);
         }
         else if (stats.isFile()) {
-            out.push({ zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'model' });
+            out.push({
+                zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: 'model',
+            });
         }
         else {
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
@@ -74913,7 +74942,15 @@ async function collectBundleFiles(options) {
     const source = await statInput('source-dir', options.sourceDir, sourceAbs);
     if (!source.stats.isDirectory())
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
-    const sourceCtx = { allowedRoots: [workspaceReal, source.real], exclude, include, skip: modelReals, zipPrefix: '', origin: 'source', out };
+    const sourceCtx = {
+        allowedRoots: [workspaceReal, source.real],
+        exclude,
+        include,
+        skip: modelReals,
+        zipPrefix: '',
+        origin: 'source',
+        out,
+    };
     await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
     for (const extra of options.extra ?? []) {
         const zipPath = validateExtraZipPath(extra.zipPath);
@@ -74928,7 +74965,14 @@ async function collectBundleFiles(options) {
         }
         if (!stats.isFile())
             throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
-        out.push({ zipPath, absPath: extra.absPath, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'generated' });
+        out.push({
+            zipPath,
+            absPath: extra.absPath,
+            realPath: real,
+            size: stats.size,
+            mode: modeOf(stats),
+            origin: 'generated',
+        });
     }
     const byPath = new Map();
     for (const file of out) {
@@ -75125,7 +75169,7 @@ async function resolveCredentials(auth, deps) {
         return { source: 'ambient' };
     }
     if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-        throw new errors/* ActionError */.lZ("role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). " +
+        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
             'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
             'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
     }
@@ -75350,7 +75394,11 @@ async function describeAlarms(cloudwatch, names, options = {}) {
             for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
                 if (!alarm.AlarmName)
                     continue;
-                const status = { name: alarm.AlarmName, state: alarm.StateValue ?? 'UNKNOWN', reason: alarm.StateReason ?? '' };
+                const status = {
+                    name: alarm.AlarmName,
+                    state: alarm.StateValue ?? 'UNKNOWN',
+                    reason: alarm.StateReason ?? '',
+                };
                 if (alarm.StateUpdatedTimestamp)
                     status.updatedAt = alarm.StateUpdatedTimestamp;
                 found.push(status);
@@ -75403,7 +75451,9 @@ async function pollOnce(options) {
             return `could not read the watched alarms: ${(0,errors/* errorMessage */.gJ)(error)}`;
         }
         if (firing.length > 0) {
-            return firing.map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`).join('; ');
+            return firing
+                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+                .join('; ');
         }
     }
     if (options.reinvoke) {
@@ -75457,10 +75507,11 @@ async function shiftTraffic(options) {
     const aliasOptions = { logger, ...options.aliasOptions };
     const emit = async (event) => options.onStep?.(event);
     const oldVersion = snapshot.exists ? snapshot.functionVersion : undefined;
-    const description = options.description ?? (0,alias_plan/* formatAliasDescription */.KI)(snapshot.description, {
-        ...(oldVersion !== undefined ? { previous: oldVersion } : {}),
-        ...(options.commitSha !== undefined ? { sha: options.commitSha } : {}),
-    });
+    const description = options.description ??
+        (0,alias_plan/* formatAliasDescription */.KI)(snapshot.description, {
+            ...(oldVersion !== undefined ? { previous: oldVersion } : {}),
+            ...(options.commitSha !== undefined ? { sha: options.commitSha } : {}),
+        });
     const promoted = { version: newVersion, weights: {} };
     if ((0,alias_plan/* routesAs */.j)(snapshot, promoted)) {
         logger.info(`${(0,alias_plan/* describeAliasState */.Tn)(snapshot)} already: nothing to shift`);
@@ -75487,14 +75538,26 @@ async function shiftTraffic(options) {
                     (sameRevision ? '' : ` (revision ${current.revisionId}, expected ${expectedRevision})`));
             }
             await emit({ phase: 'shifting', stepIndex, percent: step.percent, target });
-            state = await (0,release_alias/* pointAlias */.LE)(lambda, { functionName, alias, version: target.version, weights: target.weights, revisionId: current.revisionId, description }, aliasOptions);
+            state = await (0,release_alias/* pointAlias */.LE)(lambda, {
+                functionName,
+                alias,
+                version: target.version,
+                weights: target.weights,
+                revisionId: current.revisionId,
+                description,
+            }, aliasOptions);
             expected = target;
             expectedRevision = state.revisionId;
             logger.info(`Step ${stepIndex + 1}/${options.plan.length}: ${(0,alias_plan/* describeAliasState */.Tn)(state)}`);
             await emit({ phase: 'shifted', stepIndex, percent: step.percent, target, state });
             if (final)
                 break;
-            const outcome = await bake({ ...options.bake, durationMs: step.bakeMs, logger, label: `${alias} at ${step.percent}% on version ${newVersion}` });
+            const outcome = await bake({
+                ...options.bake,
+                durationMs: step.bakeMs,
+                logger,
+                label: `${alias} at ${step.percent}% on version ${newVersion}`,
+            });
             if (outcome.failed)
                 return await rollBack(options, `${outcome.reason} (bake after ${step.percent}%)`, stepIndex, step.percent);
         }
@@ -75512,7 +75575,11 @@ async function rollBack(options, reason, stepIndex, percent) {
     await options.onStep?.({ phase: 'rolling-back', stepIndex, percent, reason });
     let restore;
     try {
-        restore = await (0,release_alias/* restoreAlias */.tP)(lambda, snapshot, { logger, ...options.aliasOptions, ownVersion: newVersion });
+        restore = await (0,release_alias/* restoreAlias */.tP)(lambda, snapshot, {
+            logger,
+            ...options.aliasOptions,
+            ownVersion: newVersion,
+        });
     }
     catch (error) {
         const next = error instanceof release_alias/* AliasConflictError */.Xl
@@ -75521,7 +75588,13 @@ async function rollBack(options, reason, stepIndex, percent) {
         throw new errors/* ActionError */.lZ(`${reason}; then restoring alias '${options.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}' failed: ${(0,errors/* errorMessage */.gJ)(error)}. ${next}`);
     }
     logger.info(`Alias restored: ${(0,alias_plan/* describeAliasState */.Tn)(restore.after)} (${restore.action})`);
-    await options.onStep?.({ phase: 'rolled-back', stepIndex, percent, state: restore.after, reason });
+    await options.onStep?.({
+        phase: 'rolled-back',
+        stepIndex,
+        percent,
+        state: restore.after,
+        reason,
+    });
     return { rolledBack: true, reason, restore };
 }
 
@@ -75680,7 +75753,12 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
     }
     catch (error) {
         if (error instanceof InvokeTimeout) {
-            return { payloadText: '', latencyMs: Math.max(0, now() - startedAt), timedOut: true, timeoutMs };
+            return {
+                payloadText: '',
+                latencyMs: Math.max(0, now() - startedAt),
+                timedOut: true,
+                timeoutMs,
+            };
         }
         throw error;
     }
@@ -75693,7 +75771,10 @@ function caseInvoker(options) {
     }
     return (smokeCase) => invokeVersion(lambda, functionName, version, buildInvokePayload(smokeCase), {
         ...invokeOptions,
-        timeoutMs: smokeCase.timeoutMs ?? defaultTimeoutMs ?? invokeOptions.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS,
+        timeoutMs: smokeCase.timeoutMs ??
+            defaultTimeoutMs ??
+            invokeOptions.timeoutMs ??
+            DEFAULT_INVOKE_TIMEOUT_MS,
     });
 }
 
@@ -75741,7 +75822,12 @@ function numbersMatch(expected, actual, tolerance) {
 function deepSubset(expected, actual, tolerance, path = '$') {
     if (isPlainObject(expected)) {
         if (!isPlainObject(actual))
-            return [{ path, message: `expected an object ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+            return [
+                {
+                    path,
+                    message: `expected an object ${show(expected)}, got ${kind(actual)} ${show(actual)}`,
+                },
+            ];
         const out = [];
         for (const [key, value] of Object.entries(expected)) {
             const at = childPath(path, key);
@@ -75754,9 +75840,16 @@ function deepSubset(expected, actual, tolerance, path = '$') {
     }
     if (Array.isArray(expected)) {
         if (!Array.isArray(actual))
-            return [{ path, message: `expected a list ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+            return [
+                { path, message: `expected a list ${show(expected)}, got ${kind(actual)} ${show(actual)}` },
+            ];
         if (actual.length !== expected.length) {
-            return [{ path, message: `expected a list of ${expected.length}, got ${actual.length}: ${show(actual)}` }];
+            return [
+                {
+                    path,
+                    message: `expected a list of ${expected.length}, got ${actual.length}: ${show(actual)}`,
+                },
+            ];
         }
         return expected.flatMap((value, i) => deepSubset(value, actual[i], tolerance, `${path}[${i}]`));
     }
@@ -75765,7 +75858,12 @@ function deepSubset(expected, actual, tolerance, path = '$') {
             return [{ path, message: `expected ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
         if (numbersMatch(expected, actual, tolerance))
             return [];
-        return [{ path, message: `expected ${expected}${tolerance > 0 ? ` ±${tolerance}` : ''}, got ${actual}` }];
+        return [
+            {
+                path,
+                message: `expected ${expected}${tolerance > 0 ? ` ±${tolerance}` : ''}, got ${actual}`,
+            },
+        ];
     }
     if (expected === actual)
         return [];
@@ -75785,7 +75883,8 @@ function summarize(what, mismatches) {
 /** errorType: errorMessage from a Lambda error payload, or the raw text. */
 function describeFunctionError(result) {
     const parsed = result.parsed;
-    if (isPlainObject(parsed) && (typeof parsed.errorMessage === 'string' || typeof parsed.errorType === 'string')) {
+    if (isPlainObject(parsed) &&
+        (typeof parsed.errorMessage === 'string' || typeof parsed.errorType === 'string')) {
         const type = typeof parsed.errorType === 'string' ? parsed.errorType : 'Error';
         const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : '';
         return message ? `${type}: ${message}` : type;
@@ -75840,7 +75939,8 @@ function matchCase(smokeCase, result) {
             reasons.push(`expected a function error, but the function returned ${show(result.parsed ?? result.payloadText)}`);
         }
         if (expect.payload !== undefined) {
-            if (result.parsed === undefined && !(typeof expect.payload === 'string' && result.payloadText === expect.payload)) {
+            if (result.parsed === undefined &&
+                !(typeof expect.payload === 'string' && result.payloadText === expect.payload)) {
                 reasons.push(`payload is not JSON: ${show(result.payloadText)}`);
             }
             else if (result.parsed !== undefined) {
@@ -75856,7 +75956,10 @@ function matchCase(smokeCase, result) {
                 if (expect.status !== undefined) {
                     const status = Number(response.statusCode);
                     if (status !== expect.status) {
-                        const mismatch = { path: '$.statusCode', message: `expected ${expect.status}, got ${show(response.statusCode)}` };
+                        const mismatch = {
+                            path: '$.statusCode',
+                            message: `expected ${expect.status}, got ${show(response.statusCode)}`,
+                        };
                         reasons.push(`status ${show(response.statusCode)}, expected ${expect.status}`);
                         mismatches.push(mismatch);
                     }
@@ -75871,14 +75974,20 @@ function matchCase(smokeCase, result) {
                     else if (typeof expect.body === 'string') {
                         const same = text === expect.body || (parsedBody?.ok === true && parsedBody.value === expect.body);
                         if (!same) {
-                            const mismatch = { path: '$.body', message: `expected ${show(expect.body)}, got ${show(text)}` };
+                            const mismatch = {
+                                path: '$.body',
+                                message: `expected ${show(expect.body)}, got ${show(text)}`,
+                            };
                             reasons.push(summarize('body', [mismatch]));
                             mismatches.push(mismatch);
                         }
                     }
                     else if (!parsedBody?.ok) {
                         reasons.push(`body is not JSON: ${show(text)}`);
-                        mismatches.push({ path: '$.body', message: `expected JSON ${show(expect.body)}, got ${show(text)}` });
+                        mismatches.push({
+                            path: '$.body',
+                            message: `expected JSON ${show(expect.body)}, got ${show(text)}`,
+                        });
                     }
                     else {
                         compare('body', expect.body, parsedBody.value, '$.body');
@@ -75943,7 +76052,11 @@ async function runSmokeTests(options) {
             invocation = await options.invoke(smokeCase);
         }
         catch (error) {
-            const result = { name: smokeCase.name, passed: false, reasons: [`invocation failed: ${(0,errors/* errorMessage */.gJ)(error)}`] };
+            const result = {
+                name: smokeCase.name,
+                passed: false,
+                reasons: [`invocation failed: ${(0,errors/* errorMessage */.gJ)(error)}`],
+            };
             logResult(options.logger, result);
             return result;
         }
@@ -75986,7 +76099,12 @@ async function smokeTestVersion(spec, target) {
         logger: target.logger,
         ...(spec.defaults.timeoutMs !== undefined ? { defaultTimeoutMs: spec.defaults.timeoutMs } : {}),
     });
-    const run = await runSmokeTests({ cases: spec.cases, invoke, concurrency: spec.concurrency, logger: target.logger });
+    const run = await runSmokeTests({
+        cases: spec.cases,
+        invoke,
+        concurrency: spec.concurrency,
+        logger: target.logger,
+    });
     return run;
 }
 
@@ -76068,7 +76186,10 @@ function dockerMissing(error) {
     return new errors/* ActionError */.lZ(`build: docker needs the docker CLI and a running Docker engine on the runner (${(0,errors/* errorMessage */.gJ)(error)}). ` +
         `Use a runner with Docker (ubuntu-latest has it), or set build: pip to build from binary wheels without Docker.`);
 }
-const ARCH_NAMES = { 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' };
+const ARCH_NAMES = {
+    'linux/amd64': 'amd64',
+    'linux/arm64': 'arm64',
+};
 /**
  * Makes sure the build image is available: a local image is used as it is (a locally built image
  * works); it is pulled only when missing, or present for another architecture.
@@ -76098,7 +76219,9 @@ async function ensureImage(options) {
         logger.info(`Build image ${image} is not present locally: pulling it for ${platform}.`);
     }
     const tail = tailKeeper(10);
-    const pull = await run('docker', ['pull', '--platform', platform, image], { onLine: (line) => (tail.push(line), logger.debug(line)) });
+    const pull = await run('docker', ['pull', '--platform', platform, image], {
+        onLine: (line) => (tail.push(line), logger.debug(line)),
+    });
     if (pull.exitCode !== 0) {
         const detail = (pull.stderr.trim() || tail.text()).split('\n').slice(-5).join('\n');
         throw new errors/* InputError */.dz('build-image', `the image ${image} (${platform}) is not available locally and could not be pulled:\n${detail}\n` +
@@ -76121,7 +76244,17 @@ if want and have != want:
 sys.exit(subprocess.call([sys.executable, "-m", "pip"] + sys.argv[2:]))
 `;
 /** Proxy and index settings copied by name from the runner (values never appear in the command line). */
-const PASS_THROUGH_ENV = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+const PASS_THROUGH_ENV = [
+    'PIP_INDEX_URL',
+    'PIP_EXTRA_INDEX_URL',
+    'PIP_TRUSTED_HOST',
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'http_proxy',
+    'https_proxy',
+    'no_proxy',
+];
 /** Fixed environment for pip in the container: HOME must be writable for a non-root user that has no home. */
 const CONTAINER_ENV = {
     HOME: '/tmp',
@@ -76324,7 +76457,9 @@ function checkVersion(report, runtime, where) {
 }
 async function runScript(run, command, args, logger, what) {
     logger.debug(describeCommand(command, args));
-    const result = await run(command, args, { onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line) });
+    const result = await run(command, args, {
+        onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line),
+    });
     if (result.exitCode !== 0) {
         const output = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
         throw new errors/* ActionError */.lZ(`${what} failed (exit code ${result.exitCode}):\n${output}`);
@@ -76340,7 +76475,13 @@ function compileTreeRunArgs(options) {
         user: options.user,
         env: { HOME: '/tmp', PYTHONDONTWRITEBYTECODE: '1' },
         entrypoint: 'python3',
-        command: ['-c', COMPILE_TREE_PY, `/var/out/${options.subdir}`, options.lambdaDir, String(options.workers ?? 0)],
+        command: [
+            '-c',
+            COMPILE_TREE_PY,
+            `/var/out/${options.subdir}`,
+            options.lambdaDir,
+            String(options.workers ?? 0),
+        ],
     });
 }
 async function compileTreeInDocker(options) {
@@ -76350,7 +76491,13 @@ async function compileTreeInDocker(options) {
     return report;
 }
 async function compileTreeOnHost(options) {
-    const args = ['-c', COMPILE_TREE_PY, options.dir, options.lambdaDir, String(options.workers ?? 0)];
+    const args = [
+        '-c',
+        COMPILE_TREE_PY,
+        options.dir,
+        options.lambdaDir,
+        String(options.workers ?? 0),
+    ];
     const stdout = await runScript(options.run, options.python, args, options.logger, `Compiling bytecode with ${options.python}`);
     const report = parseBytecodeReport(stdout);
     checkVersion(report, options.runtime, options.python);
@@ -76424,7 +76571,12 @@ async function compileBundleInDocker(options) {
     if (items.length === 0)
         return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
-    const manifestFile = await writeManifest(options.outDir, { srcRoot: '/var/src', outRoot: '/var/out', prefix, items });
+    const manifestFile = await writeManifest(options.outDir, {
+        srcRoot: '/var/src',
+        outRoot: '/var/out',
+        prefix,
+        items,
+    });
     try {
         const args = dockerRunArgs({
             image: options.image,
@@ -76454,7 +76606,12 @@ async function compileBundleOnHost(options) {
         return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const outRoot = external_node_path_.resolve(options.outDir);
-    const manifestFile = await writeManifest(outRoot, { srcRoot: external_node_path_.resolve(options.sourceDir), outRoot, prefix, items });
+    const manifestFile = await writeManifest(outRoot, {
+        srcRoot: external_node_path_.resolve(options.sourceDir),
+        outRoot,
+        prefix,
+        items,
+    });
     try {
         const stdout = await runScript(options.run, options.python, ['-c', COMPILE_FILES_PY, manifestFile], options.logger, `Compiling the bundle's bytecode with ${options.python}`);
         const report = parseBytecodeReport(stdout);
@@ -76523,12 +76680,51 @@ const ZIP_DOS_DATE = (0 << 9) | (1 << 5) | 1;
 const ZIP_DOS_TIME = 0;
 /** Formats that are compressed already: stored without sampling. */
 const COMPRESSED_EXTENSIONS = new Set([
-    '.zip', '.gz', '.tgz', '.bz2', '.tbz2', '.xz', '.txz', '.zst', '.zstd', '.lz4', '.lzma', '.br', '.7z', '.rar',
-    '.whl', '.jar', '.egg', '.jpg', '.jpeg', '.png', '.gif', '.webp', '.avif', '.mp3', '.mp4', '.ogg', '.flac', '.webm',
+    '.zip',
+    '.gz',
+    '.tgz',
+    '.bz2',
+    '.tbz2',
+    '.xz',
+    '.txz',
+    '.zst',
+    '.zstd',
+    '.lz4',
+    '.lzma',
+    '.br',
+    '.7z',
+    '.rar',
+    '.whl',
+    '.jar',
+    '.egg',
+    '.jpg',
+    '.jpeg',
+    '.png',
+    '.gif',
+    '.webp',
+    '.avif',
+    '.mp3',
+    '.mp4',
+    '.ogg',
+    '.flac',
+    '.webm',
 ]);
 /** Binary weight formats (mostly float arrays, compress poorly); sampled with the stricter threshold. */
 const WEIGHT_EXTENSIONS = new Set([
-    '.pt', '.pth', '.bin', '.safetensors', '.onnx', '.h5', '.hdf5', '.ckpt', '.pb', '.tflite', '.gguf', '.npy', '.keras', '.params',
+    '.pt',
+    '.pth',
+    '.bin',
+    '.safetensors',
+    '.onnx',
+    '.h5',
+    '.hdf5',
+    '.ckpt',
+    '.pb',
+    '.tflite',
+    '.gguf',
+    '.npy',
+    '.keras',
+    '.params',
 ]);
 const READ_CHUNK = 1 << 20;
 const WRITE_BUFFER = 4 << 20;
@@ -76544,7 +76740,10 @@ function planCompression(zipPath, size) {
     const ext = external_node_path_.posix.extname(zipPath).toLowerCase();
     if (COMPRESSED_EXTENSIONS.has(ext))
         return { kind: 'store', reason: 'compressed-format' };
-    return { kind: 'sample', storeAboveRatio: WEIGHT_EXTENSIONS.has(ext) ? STORE_ABOVE_RATIO_WEIGHTS : STORE_ABOVE_RATIO };
+    return {
+        kind: 'sample',
+        storeAboveRatio: WEIGHT_EXTENSIONS.has(ext) ? STORE_ABOVE_RATIO_WEIGHTS : STORE_ABOVE_RATIO,
+    };
 }
 /** Pure: the decision once the sample's deflated size is known. */
 function shouldStore(plan, sampleBytes, deflatedBytes) {
@@ -76718,7 +76917,10 @@ async function prepare(file, level, sampleBytes) {
             return { kind: 'stream', method: METHOD_STORE };
         const sample = await readHead(file.absPath, sampleBytes);
         const deflated = external_node_zlib_.deflateRawSync(sample, { level });
-        return { kind: 'stream', method: shouldStore(plan, sample.length, deflated.length) ? METHOD_STORE : METHOD_DEFLATE };
+        return {
+            kind: 'stream',
+            method: shouldStore(plan, sample.length, deflated.length) ? METHOD_STORE : METHOD_DEFLATE,
+        };
     }
     const data = file.size === 0 ? Buffer.alloc(0) : await promises_.readFile(file.absPath);
     if (data.length !== file.size)
@@ -76772,7 +76974,8 @@ class Prefetcher {
         while (this.started < this.files.length) {
             const index = this.started;
             const urgent = index === this.current;
-            if (!urgent && (this.running >= this.concurrency || this.held + this.cost(index) > AHEAD_BYTES))
+            if (!urgent &&
+                (this.running >= this.concurrency || this.held + this.cost(index) > AHEAD_BYTES))
                 return;
             this.started++;
             this.running++;
@@ -76823,7 +77026,7 @@ async function streamEntry(sink, file, method, level) {
     return { crc32: counter.crc32, size: counter.bytes, compressedSize };
 }
 function sortedUnique(files) {
-    const sorted = [...files].sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0));
+    const sorted = [...files].sort((a, b) => a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0);
     for (let i = 1; i < sorted.length; i++) {
         if (sorted[i].zipPath === sorted[i - 1].zipPath) {
             throw new Error(`Two files would be stored at '${sorted[i].zipPath}': '${sorted[i - 1].absPath}' and '${sorted[i].absPath}'.`);
@@ -76833,7 +77036,10 @@ function sortedUnique(files) {
 }
 function validateZipPath(zipPath) {
     const parts = zipPath.split('/');
-    if (!zipPath || zipPath.startsWith('/') || zipPath.includes('\\') || parts.some((part) => part === '' || part === '.' || part === '..')) {
+    if (!zipPath ||
+        zipPath.startsWith('/') ||
+        zipPath.includes('\\') ||
+        parts.some((part) => part === '' || part === '.' || part === '..')) {
         throw new Error(`Invalid path inside the zip: '${zipPath}' (expected a relative posix path without '.', '..' or empty segments).`);
     }
     const name = Buffer.from(zipPath, 'utf8');
@@ -76863,7 +77069,9 @@ async function writeDeterministicZip(options) {
     }
     const sink = new ZipSink(output);
     const prefetch = new Prefetcher(files, (file) => prepare(file, level, sampleBytes).catch((error) => {
-        throw /changed size/.test((0,errors/* errorMessage */.gJ)(error)) ? error : new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`);
+        throw /changed size/.test((0,errors/* errorMessage */.gJ)(error))
+            ? error
+            : new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${(0,errors/* errorMessage */.gJ)(error)}`);
     }), Math.max(1, options.concurrency ?? 8), sampleBytes);
     const central = [];
     let unzippedBytes = 0;
@@ -76881,15 +77089,38 @@ async function writeDeterministicZip(options) {
                 await sink.write(localHeader(name, prepared.method, FLAG_UTF8, prepared.crc32, prepared.payload.length, file.size));
                 if (prepared.payload.length > 0)
                     await sink.write(prepared.payload);
-                record = { name, method: prepared.method, flags: FLAG_UTF8, crc32: prepared.crc32, compressedSize: prepared.payload.length, size: file.size, offset, mode: file.mode, zip64 };
+                record = {
+                    name,
+                    method: prepared.method,
+                    flags: FLAG_UTF8,
+                    crc32: prepared.crc32,
+                    compressedSize: prepared.payload.length,
+                    size: file.size,
+                    offset,
+                    mode: file.mode,
+                    zip64,
+                };
             }
             else {
                 const flags = FLAG_UTF8 | FLAG_DATA_DESCRIPTOR;
                 await sink.write(localHeader(name, prepared.method, flags, 0, 0, 0));
                 const streamed = await streamEntry(sink, file, prepared.method, level);
-                const zip64 = forceZip64 || offset >= UINT32_MAX || streamed.size >= UINT32_MAX || streamed.compressedSize >= UINT32_MAX;
+                const zip64 = forceZip64 ||
+                    offset >= UINT32_MAX ||
+                    streamed.size >= UINT32_MAX ||
+                    streamed.compressedSize >= UINT32_MAX;
                 await sink.write(dataDescriptor(streamed.crc32, streamed.compressedSize, streamed.size, zip64));
-                record = { name, method: prepared.method, flags, crc32: streamed.crc32, compressedSize: streamed.compressedSize, size: streamed.size, offset, mode: file.mode, zip64 };
+                record = {
+                    name,
+                    method: prepared.method,
+                    flags,
+                    crc32: streamed.crc32,
+                    compressedSize: streamed.compressedSize,
+                    size: streamed.size,
+                    offset,
+                    mode: file.mode,
+                    zip64,
+                };
             }
             prefetch.release(index);
             central.push(centralRecord(record));
@@ -76945,24 +77176,49 @@ async function buildBundle(build, deps) {
     const outDir = external_node_path_.join(deps.workDir, 'bundle-pyc');
     await promises_.mkdir(outDir, { recursive: true });
     const compiled = await compileHandlerBytecode(build, files, outDir, deps);
-    const withPyc = compiled.result ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries }) : files;
-    const modelBytes = withPyc.filter((f) => f.origin === 'model').reduce((sum, f) => sum + f.size, 0);
+    const withPyc = compiled.result
+        ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries })
+        : files;
+    const modelBytes = withPyc
+        .filter((f) => f.origin === 'model')
+        .reduce((sum, f) => sum + f.size, 0);
     deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
-    const zip = await writeDeterministicZip({ files: withPyc, destPath: external_node_path_.join(deps.workDir, 'bundle.zip') });
+    const zip = await writeDeterministicZip({
+        files: withPyc,
+        destPath: external_node_path_.join(deps.workDir, 'bundle.zip'),
+    });
     return {
         ...zip,
         modelBytes,
-        bytecode: { compiled: compiled.result?.entries.length ?? 0, python: compiled.result?.python, skipped: compiled.skipped },
+        bytecode: {
+            compiled: compiled.result?.entries.length ?? 0,
+            python: compiled.result?.python,
+            skipped: compiled.skipped,
+        },
     };
 }
 async function compileHandlerBytecode(build, files, outDir, deps) {
     const pyFiles = files.filter((f) => f.zipPath.endsWith('.py'));
     if (pyFiles.length === 0)
         return { skipped: 'no .py files' };
-    const common = { run: deps.run, logger: deps.logger, runtime: build.runtime, sourceDir: build.sourceDir, files: pyFiles, outDir };
+    const common = {
+        run: deps.run,
+        logger: deps.logger,
+        runtime: build.runtime,
+        sourceDir: build.sourceDir,
+        files: pyFiles,
+        outDir,
+    };
     if (build.build === 'docker') {
         const user = currentUser();
-        return { result: await compileBundleInDocker({ ...common, image: build.buildImage, architecture: build.architecture, ...(user ? { user } : {}) }) };
+        return {
+            result: await compileBundleInDocker({
+                ...common,
+                image: build.buildImage,
+                architecture: build.architecture,
+                ...(user ? { user } : {}),
+            }),
+        };
     }
     const wanted = layer_docker_runtimePythonVersion(build.runtime);
     const host = await hostPythonVersion(deps.run, 'python3');
@@ -76997,7 +77253,9 @@ function isMissing(error) {
     return code === 'NotFound' || code === 'NoSuchKey' || (0,errors/* httpStatus */.nG)(error) === 404;
 }
 function accessDenied(bucket, key, owner, error) {
-    const ownerHint = owner ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).` : '';
+    const ownerHint = owner
+        ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
+        : '';
     return new errors/* ActionError */.lZ(`Checking s3://${bucket}/${key} was denied (403). The role needs s3:GetObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')} ` +
         `and s3:ListBucket on arn:aws:s3:::${bucket} (without ListBucket, S3 answers 403 instead of 404 for an object that does not exist), ` +
         `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
@@ -77006,12 +77264,17 @@ function accessDenied(bucket, key, owner, error) {
 async function headObject(s3, bucket, key, expectedBucketOwner) {
     try {
         const head = await s3.send(new client_s3_dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }));
-        return { bytes: head.ContentLength ?? 0, ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}) };
+        return {
+            bytes: head.ContentLength ?? 0,
+            ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
+        };
     }
     catch (error) {
         if (isMissing(error))
             return undefined;
-        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'Forbidden' || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+        if ((0,errors/* httpStatus */.nG)(error) === 403 ||
+            (0,errors/* errorCode */.CA)(error) === 'Forbidden' ||
+            (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
             throw accessDenied(bucket, key, expectedBucketOwner, error);
         }
         if ((0,errors/* errorCode */.CA)(error) === 'NoSuchBucket')
@@ -77042,7 +77305,9 @@ async function uploadContentAddressed(s3, options) {
     const { bucket, key, file, logger } = options;
     const bytes = (await promises_.stat(file)).size;
     const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
-    const sameContent = existing && existing.bytes === bytes && (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
+    const sameContent = existing &&
+        existing.bytes === bytes &&
+        (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
     if (sameContent) {
         logger.info(`s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`);
         return { uploaded: false, key, bytes };
@@ -77112,7 +77377,10 @@ function normaliseRequirements(text) {
     for (const raw of joined.split('\n')) {
         // pip: a comment starts at a `#` at the start of the line or after whitespace
         // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
-        const line = raw.replace(/(^|\s)#.*$/, '').trim().replace(/\s+/g, ' ');
+        const line = raw
+            .replace(/(^|\s)#.*$/, '')
+            .trim()
+            .replace(/\s+/g, ' ');
         if (line)
             lines.push(line);
     }
@@ -77130,7 +77398,11 @@ function isLocalPath(value) {
         return true;
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
         return false;
-    return value.startsWith('./') || value.startsWith('../') || value.startsWith('/') || value === '.' || value === '..';
+    return (value.startsWith('./') ||
+        value.startsWith('../') ||
+        value.startsWith('/') ||
+        value === '.' ||
+        value === '..');
 }
 function stripFileScheme(value) {
     return value.replace(/^file:(\/\/)?/i, '');
@@ -77145,7 +77417,9 @@ function parseReference(line) {
     const links = FIND_LINKS.exec(line);
     if (links) {
         const target = links[1].trim();
-        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target) ? { kind: 'find-links', target: stripFileScheme(target) } : undefined;
+        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
+            ? { kind: 'find-links', target: stripFileScheme(target) }
+            : undefined;
     }
     const editable = EDITABLE.exec(line);
     const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
@@ -77176,7 +77450,7 @@ function computeLayerKey(material) {
     const canonical = {
         format: LAYER_KEY_FORMAT,
         requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
-        local: [...material.localSources].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
         runtime: material.runtime,
         architecture: material.architecture,
         build: material.build,
@@ -77208,7 +77482,17 @@ function parseLayerDescription(description) {
     const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
     return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
 }
-const SKIP_IN_LOCAL_TREES = new Set(['.git', '__pycache__', 'build', 'dist', '.tox', '.venv', 'node_modules', '.mypy_cache', '.pytest_cache']);
+const SKIP_IN_LOCAL_TREES = new Set([
+    '.git',
+    '__pycache__',
+    'build',
+    'dist',
+    '.tox',
+    '.venv',
+    'node_modules',
+    '.mypy_cache',
+    '.pytest_cache',
+]);
 async function readText(file, referencedFrom) {
     try {
         return await promises_.readFile(file, 'utf8');
@@ -77239,7 +77523,9 @@ async function digestLocalPath(target, topLevelOnly) {
         for (const entry of entries) {
             const childRel = rel ? `${rel}/${entry.name}` : entry.name;
             if (entry.isDirectory()) {
-                if (!topLevelOnly && !SKIP_IN_LOCAL_TREES.has(entry.name) && !entry.name.endsWith('.egg-info')) {
+                if (!topLevelOnly &&
+                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
+                    !entry.name.endsWith('.egg-info')) {
                     await walk(external_node_path_.join(dir, entry.name), childRel);
                 }
             }
@@ -77362,7 +77648,12 @@ async function findCachedLayer(lambda, layerName, key, deps = {}) {
 /** Publishes a layer version from the uploaded zip, with the runtime, architecture and key; retried on throttling. */
 async function publishLayer(lambda, options, deps = {}) {
     const description = options.description ??
-        layerDescription({ key: options.key, unzippedBytes: options.unzippedBytes, runtime: options.runtime, architecture: options.architecture });
+        layerDescription({
+            key: options.key,
+            unzippedBytes: options.unzippedBytes,
+            runtime: options.runtime,
+            architecture: options.architecture,
+        });
     const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
         LayerName: options.layerName,
         Description: description,
@@ -77377,7 +77668,11 @@ async function publishLayer(lambda, options, deps = {}) {
     });
     if (!response.LayerVersionArn)
         throw new errors/* ActionError */.lZ(`PublishLayerVersion for ${options.layerName} returned no LayerVersionArn.`);
-    return { layerVersionArn: response.LayerVersionArn, version: response.Version ?? 0, codeSize: response.Content?.CodeSize };
+    return {
+        layerVersionArn: response.LayerVersionArn,
+        version: response.Version ?? 0,
+        codeSize: response.Content?.CodeSize,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/build/layer-pip.ts
@@ -77413,7 +77708,17 @@ function pipPlatforms(runtime, architecture) {
 }
 /** Arguments after `python`: `-m pip install ...` for Lambda's platform. Pure. */
 function pipInstallArgs(options) {
-    const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-compile', '-r', options.requirementsFile, '-t', options.target];
+    const args = [
+        '-m',
+        'pip',
+        'install',
+        '--disable-pip-version-check',
+        '--no-compile',
+        '-r',
+        options.requirementsFile,
+        '-t',
+        options.target,
+    ];
     for (const platform of pipPlatforms(options.runtime, options.architecture))
         args.push('--platform', platform);
     args.push('--only-binary=:all:', '--python-version', layer_docker_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
@@ -77421,7 +77726,8 @@ function pipInstallArgs(options) {
 }
 /** The package pip could not find a binary wheel for, from its output; undefined when that is not the failure. */
 function missingWheel(output) {
-    const match = /No matching distribution found for\s+(\S+)/.exec(output) ?? /Could not find a version that satisfies the requirement\s+(\S+)/.exec(output);
+    const match = /No matching distribution found for\s+(\S+)/.exec(output) ??
+        /Could not find a version that satisfies the requirement\s+(\S+)/.exec(output);
     if (!match)
         return undefined;
     const requirement = match[1].replace(/[.,]$/, '');
@@ -77434,14 +77740,24 @@ async function installWithHostPip(options) {
     const target = external_node_path_.join(options.outDir, 'python');
     await promises_.mkdir(target, { recursive: true });
     const requirementsFile = external_node_path_.basename(options.requirementsPath);
-    const args = pipInstallArgs({ requirementsFile, target, runtime: options.runtime, architecture: options.architecture, pipArgs: options.pipArgs });
+    const args = pipInstallArgs({
+        requirementsFile,
+        target,
+        runtime: options.runtime,
+        architecture: options.architecture,
+        pipArgs: options.pipArgs,
+    });
     logger.info(describeCommand(options.python, args));
     const tail = tailKeeper(25);
     let result;
     try {
         result = await run(options.python, args, {
             cwd: external_node_path_.dirname(options.requirementsPath),
-            env: { ...(options.env ?? process.env), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+            env: {
+                ...(options.env ?? process.env),
+                PIP_NO_INPUT: '1',
+                PIP_DISABLE_PIP_VERSION_CHECK: '1',
+            },
             onLine: (line) => {
                 tail.push(line);
                 logger.info(line);
@@ -77486,7 +77802,10 @@ function isUnder(p, dir) {
  * `python/`). Pure: decided from the listing alone. Folders are returned once, not their content.
  */
 function planSlim(entries) {
-    const dirs = entries.filter((e) => e.type === 'dir').map((e) => e.path).sort();
+    const dirs = entries
+        .filter((e) => e.type === 'dir')
+        .map((e) => e.path)
+        .sort();
     const files = entries.filter((e) => e.type === 'file');
     const removals = [];
     const removedDirs = new Set();
@@ -77514,14 +77833,19 @@ function planSlim(entries) {
             removals.push({ path: dir, type: 'dir', rule: 'stub-package' });
             removedDirs.add(dir);
         }
-        else if (depth >= 2 && TEST_DIRS.has(name) && !top.endsWith('.dist-info') && withPython.has(dir)) {
+        else if (depth >= 2 &&
+            TEST_DIRS.has(name) &&
+            !top.endsWith('.dist-info') &&
+            withPython.has(dir)) {
             removals.push({ path: dir, type: 'dir', rule: 'tests' });
             removedDirs.add(dir);
         }
     }
     const removedFiles = new Set();
     for (const file of files) {
-        if (file.path.endsWith('.pyi') && !file.path.split('/')[0].endsWith('.dist-info') && !covered(file.path)) {
+        if (file.path.endsWith('.pyi') &&
+            !file.path.split('/')[0].endsWith('.dist-info') &&
+            !covered(file.path)) {
             removals.push({ path: file.path, type: 'file', rule: 'stubs' });
             removedFiles.add(file.path);
         }
@@ -77568,7 +77892,9 @@ async function slimTree(root) {
     const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
     const files = entries.filter((e) => e.type === 'file');
     for (const removal of removals) {
-        const affected = removal.type === 'file' ? files.filter((f) => f.path === removal.path) : files.filter((f) => isUnder(f.path, removal.path));
+        const affected = removal.type === 'file'
+            ? files.filter((f) => f.path === removal.path)
+            : files.filter((f) => isUnder(f.path, removal.path));
         const bytes = affected.reduce((sum, f) => sum + f.size, 0);
         const tally = (result.byRule[removal.rule] ??= { files: 0, bytes: 0 });
         tally.files += affected.length;
@@ -77612,7 +77938,12 @@ function largestPackages(files, count = 5) {
     const sizes = new Map();
     for (const file of files) {
         const top = file.zipPath.split('/')[1] ?? file.zipPath;
-        const name = top.replace(/-[^-]+\.(dist-info|data)$/, '').replace(/\.libs$/, '').replace(/\.py$/, '').toLowerCase().replace(/-/g, '_');
+        const name = top
+            .replace(/-[^-]+\.(dist-info|data)$/, '')
+            .replace(/\.libs$/, '')
+            .replace(/\.py$/, '')
+            .toLowerCase()
+            .replace(/-/g, '_');
         sizes.set(name, (sizes.get(name) ?? 0) + file.size);
     }
     return [...sizes.entries()]
@@ -77647,7 +77978,12 @@ async function collectLayerFiles(root) {
             if (stat.isDirectory())
                 await walk(full, zipPath);
             else if (stat.isFile())
-                files.push({ zipPath, absPath: full, size: stat.size, mode: stat.mode & 0o111 ? 0o755 : 0o644 });
+                files.push({
+                    zipPath,
+                    absPath: full,
+                    size: stat.size,
+                    mode: stat.mode & 0o111 ? 0o755 : 0o644,
+                });
         }
     };
     await walk(root, '');
@@ -77661,7 +77997,12 @@ async function buildTree(options, deps, buildDir) {
     const env = deps.env ?? process.env;
     const python = options.python ?? 'python3';
     if (options.build === 'docker') {
-        await ensureImage({ run, image: options.buildImage, platform: dockerPlatform(options.architecture), logger });
+        await ensureImage({
+            run,
+            image: options.buildImage,
+            platform: dockerPlatform(options.architecture),
+            logger,
+        });
         await installInDocker({
             run,
             logger,
@@ -77676,7 +78017,17 @@ async function buildTree(options, deps, buildDir) {
         });
     }
     else {
-        await installWithHostPip({ run, logger, python, runtime: options.runtime, architecture: options.architecture, requirementsPath, outDir: buildDir, pipArgs: options.pipArgs, env });
+        await installWithHostPip({
+            run,
+            logger,
+            python,
+            runtime: options.runtime,
+            architecture: options.architecture,
+            requirementsPath,
+            outDir: buildDir,
+            pipArgs: options.pipArgs,
+            env,
+        });
     }
     await promises_.mkdir(pythonDir, { recursive: true });
     let slim;
@@ -77703,7 +78054,14 @@ async function buildTree(options, deps, buildDir) {
         const wanted = layer_docker_runtimePythonVersion(options.runtime);
         const host = await hostPythonVersion(run, python);
         if (host === wanted) {
-            report = await compileTreeOnHost({ run, logger, python, runtime: options.runtime, dir: pythonDir, lambdaDir: LAYER_PYTHON_DIR });
+            report = await compileTreeOnHost({
+                run,
+                logger,
+                python,
+                runtime: options.runtime,
+                dir: pythonDir,
+                lambdaDir: LAYER_PYTHON_DIR,
+            });
         }
         else {
             const dropped = await dropBytecode(pythonDir);
@@ -77714,7 +78072,11 @@ async function buildTree(options, deps, buildDir) {
             return { bytecode, slim };
         }
     }
-    bytecode = { compiled: report.compiled, python: report.python, ...(report.failed.length ? { failed: report.failed } : {}) };
+    bytecode = {
+        compiled: report.compiled,
+        python: report.python,
+        ...(report.failed.length ? { failed: report.failed } : {}),
+    };
     logger.info(`Compiled ${report.compiled} modules to hash-based .pyc for Python ${report.python}.`);
     if (report.failed.length) {
         logger.warning(`${report.failed.length} .py files in the layer do not compile (they cannot be imported either): ${report.failed.slice(0, 5).join(', ')}${report.failed.length > 5 ? ', ...' : ''}`);
@@ -77728,7 +78090,10 @@ async function prepareLayer(options, deps) {
         logger.info('No requirements file: no dependency layer.');
         return { status: 'none' };
     }
-    const material = await gatherRequirements({ requirementsPath: options.requirementsPath, pipArgs: options.pipArgs });
+    const material = await gatherRequirements({
+        requirementsPath: options.requirementsPath,
+        pipArgs: options.pipArgs,
+    });
     const key = computeLayerKey({
         ...material,
         runtime: options.runtime,
@@ -77739,10 +78104,18 @@ async function prepareLayer(options, deps) {
         slim: options.slim,
     });
     logger.info(`Layer key ${key} (requirements, runtime ${options.runtime}, ${options.architecture}, ${options.build === 'docker' ? options.buildImage : 'host pip'}, pip-args, slim=${options.slim}).`);
-    const hit = await findCachedLayer(deps.lambda, options.layerName, key, { sleep: clock.sleep, logger });
+    const hit = await findCachedLayer(deps.lambda, options.layerName, key, {
+        sleep: clock.sleep,
+        logger,
+    });
     if (hit) {
         logger.info(`Layer ${options.layerName} version ${hit.version} already has this key: reusing ${hit.layerVersionArn} (no build, no upload, no publish).`);
-        return { status: 'cached', key, layerVersionArn: hit.layerVersionArn, ...(hit.unzippedBytes !== undefined ? { unzippedBytes: hit.unzippedBytes } : {}) };
+        return {
+            status: 'cached',
+            key,
+            layerVersionArn: hit.layerVersionArn,
+            ...(hit.unzippedBytes !== undefined ? { unzippedBytes: hit.unzippedBytes } : {}),
+        };
     }
     const layerDir = external_node_path_.join(options.workDir, 'layer');
     const buildDir = external_node_path_.join(layerDir, 'build');
@@ -77757,14 +78130,27 @@ async function prepareLayer(options, deps) {
         throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
     const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
     logger.info(`Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
-    return { status: 'ready', key, zip, s3Key: layerS3Key(options.s3Prefix, zip.sha256Hex), slim, bytecode, largest };
+    return {
+        status: 'ready',
+        key,
+        zip,
+        s3Key: layerS3Key(options.s3Prefix, zip.sha256Hex),
+        slim,
+        bytecode,
+        largest,
+    };
 }
 /** Uploads and publishes a prepared layer (or reports what would be done, in a dry run). */
 async function releaseLayer(prepared, options, deps) {
     if (prepared.status === 'none')
         return { status: 'none' };
     if (prepared.status === 'cached') {
-        return { status: 'cached', key: prepared.key, layerVersionArn: prepared.layerVersionArn, unzippedBytes: prepared.unzippedBytes };
+        return {
+            status: 'cached',
+            key: prepared.key,
+            layerVersionArn: prepared.layerVersionArn,
+            unzippedBytes: prepared.unzippedBytes,
+        };
     }
     const { zip, s3Key, key } = prepared;
     const base = {
@@ -77803,7 +78189,12 @@ async function releaseLayer(prepared, options, deps) {
         unzippedBytes: zip.unzippedBytes,
     }, { sleep: deps.clock.sleep, logger: deps.logger });
     deps.logger.info(`Published ${published.layerVersionArn}.`);
-    return { ...base, status: 'built', uploaded: upload.uploaded, layerVersionArn: published.layerVersionArn };
+    return {
+        ...base,
+        status: 'built',
+        uploaded: upload.uploaded,
+        layerVersionArn: published.layerVersionArn,
+    };
 }
 /** The whole layer step. */
 async function buildLayer(options, deps) {
@@ -77833,7 +78224,12 @@ class LambdaSizeLimitError extends errors/* ActionError */.lZ {
 }
 /** Pure: the per-part report (for the job summary), whether or not it fits. */
 function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
-    const reports = parts.map((part) => ({ name: part.name, kind: part.kind, bytes: part.bytes, share: part.bytes / limitBytes }));
+    const reports = parts.map((part) => ({
+        name: part.name,
+        kind: part.kind,
+        bytes: part.bytes,
+        share: part.bytes / limitBytes,
+    }));
     const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
     const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
     return {
@@ -77860,7 +78256,7 @@ function limitAdvice(parts, report, options = {}) {
         ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
         : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
     const slim = options.slim === false
-        ? "Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB)."
+        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
         : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
     const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
     return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
@@ -77885,7 +78281,9 @@ function checkLambdaLimits(parts, options = {}) {
     for (const part of report.parts) {
         const largest = part === report.largest ? '  <- largest' : '';
         const source = parts.find((candidate) => candidate.name === part.name);
-        const model = source?.modelBytes ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB` : '';
+        const model = source?.modelBytes
+            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
+            : '';
         lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
     }
     lines.push('What to do:');
@@ -77905,7 +78303,10 @@ function decideChange(inputs) {
         return { kind: 'update', code, config };
     const served = inputs.servedVersion;
     const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
-    if (aliasSettled && served?.exists && served.codeSha256 === inputs.codeSha256 && sameLayers(served.layers, inputs.fn.layers)) {
+    if (aliasSettled &&
+        served?.exists &&
+        served.codeSha256 === inputs.codeSha256 &&
+        sameLayers(served.layers, inputs.fn.layers)) {
         return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
     }
     return { kind: 'publish-only' };
@@ -77976,7 +78377,8 @@ function configChanges(current, desired) {
         changes.Description = desired.description;
     if (desired.environment) {
         const merged = { ...current.environment, ...desired.environment };
-        const same = Object.keys(merged).length === Object.keys(current.environment).length && Object.entries(merged).every(([k, v]) => current.environment[k] === v);
+        const same = Object.keys(merged).length === Object.keys(current.environment).length &&
+            Object.entries(merged).every(([k, v]) => current.environment[k] === v);
         if (!same)
             changes.Environment = { Variables: merged };
     }
@@ -78012,7 +78414,12 @@ async function createFunction(lambda, request, options = {}) {
     return toFunctionState(config);
 }
 async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({ FunctionName: name, S3Bucket: s3Bucket, S3Key: s3Key, Publish: false })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+        FunctionName: name,
+        S3Bucket: s3Bucket,
+        S3Key: s3Key,
+        Publish: false,
+    })), function_retry('UpdateFunctionCode', options)).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
     await waitForUpdate(lambda, name, 'the code update', options);
@@ -78029,8 +78436,13 @@ async function updateConfiguration(lambda, name, changes, options = {}) {
  * between our update and this call, so the version we smoke-test is the bundle we built.
  */
 async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({ FunctionName: name, CodeSha256: codeSha256, Description: description.slice(0, 256) })), function_retry('PublishVersion', options)).catch((error) => {
-        if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' && /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+        FunctionName: name,
+        CodeSha256: codeSha256,
+        Description: description.slice(0, 256),
+    })), function_retry('PublishVersion', options)).catch((error) => {
+        if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
+            /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
             throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
         }
         throw new errors/* ActionError */.lZ(`Could not publish a version of '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -78040,7 +78452,11 @@ async function publishVersion(lambda, name, codeSha256, description, options = {
     if (response.CodeSha256 && response.CodeSha256 !== codeSha256) {
         throw new errors/* ActionError */.lZ(`Published version ${response.Version} of '${name}' has CodeSha256 ${response.CodeSha256}, not the bundle's ${codeSha256}.`);
     }
-    return { version: response.Version, arn: response.FunctionArn ?? '', codeSha256: response.CodeSha256 ?? codeSha256 };
+    return {
+        version: response.Version,
+        arn: response.FunctionArn ?? '',
+        codeSha256: response.CodeSha256 ?? codeSha256,
+    };
 }
 async function waitForUpdate(lambda, name, what, options) {
     let waitError;
@@ -78201,7 +78617,8 @@ function parseHttp(value, where, report) {
     const rawMethod = value.method;
     if (rawMethod === undefined)
         report(`${where}.method`, `is required (one of ${HTTP_METHODS.join(', ')})`);
-    else if (typeof rawMethod !== 'string' || !HTTP_METHODS.includes(rawMethod.toUpperCase())) {
+    else if (typeof rawMethod !== 'string' ||
+        !HTTP_METHODS.includes(rawMethod.toUpperCase())) {
         report(`${where}.method`, `must be one of ${HTTP_METHODS.join(', ')}, got ${describeValue(rawMethod)}`);
     }
     else
@@ -78326,7 +78743,9 @@ function validateSmokeSpec(data, file) {
     else {
         const seen = new Map();
         rawCases.forEach((raw, index) => {
-            const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim() ? raw.name.trim() : undefined;
+            const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
+                ? raw.name.trim()
+                : undefined;
             const label = `cases[${index}]${name ? ` ("${name}")` : ''}`;
             const report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
             if (!isRecord(raw)) {
@@ -78335,7 +78754,9 @@ function validateSmokeSpec(data, file) {
             }
             checkKeys(raw, CASE_KEYS, '', report);
             if (!name)
-                report('name', raw.name === undefined ? 'is required (a unique, non-empty text)' : `must be a non-empty text, got ${describeValue(raw.name)}`);
+                report('name', raw.name === undefined
+                    ? 'is required (a unique, non-empty text)'
+                    : `must be a non-empty text, got ${describeValue(raw.name)}`);
             else if (seen.has(name))
                 report('name', `duplicates the name of cases[${seen.get(name)}]; names must be unique`);
             else
@@ -78382,7 +78803,11 @@ function validateSmokeSpec(data, file) {
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
 function parseSmokeSpec(text, file) {
     const lines = new dist/* LineCounter */.HN();
-    const document = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+    const document = (0,dist/* parseDocument */.Tp)(text, {
+        prettyErrors: false,
+        uniqueKeys: true,
+        lineCounter: lines,
+    });
     if (document.errors.length > 0) {
         throw new SmokeSpecError(file, document.errors.map((e) => {
             const position = lines.linePos(e.pos[0]);
@@ -78394,7 +78819,9 @@ function parseSmokeSpec(text, file) {
         data = document.toJS({ maxAliasCount: 100 });
     }
     catch (error) {
-        throw new SmokeSpecError(file, [`${file}: could not be read as YAML/JSON: ${(0,errors/* errorMessage */.gJ)(error)}`]);
+        throw new SmokeSpecError(file, [
+            `${file}: could not be read as YAML/JSON: ${(0,errors/* errorMessage */.gJ)(error)}`,
+        ]);
     }
     return validateSmokeSpec(data, file);
 }
@@ -78407,7 +78834,9 @@ async function loadSmokeSpec(path) {
     catch (error) {
         const code = error.code;
         const detail = code === 'ENOENT' ? 'file not found' : (0,errors/* errorMessage */.gJ)(error);
-        throw new SmokeSpecError(path, [`${path}: cannot be read (${detail}); check the 'smoke-tests' input`]);
+        throw new SmokeSpecError(path, [
+            `${path}: cannot be read (${detail}); check the 'smoke-tests' input`,
+        ]);
     }
     return parseSmokeSpec(text, path);
 }
@@ -78477,7 +78906,9 @@ function reportBuild(report, built, limits) {
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
             layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
-            layer.bytecode?.compiled ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})` : layer.bytecode?.skipped ?? '',
+            layer.bytecode?.compiled
+                ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
+                : (layer.bytecode?.skipped ?? ''),
         ].filter(Boolean);
         rows.push([
             'dependency layer',
@@ -78496,7 +78927,11 @@ function reportBuild(report, built, limits) {
     ]);
     report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
     const sizeRows = limits.parts.map((p) => [p.name, formatBytes(p.bytes), build_report_percent(p.share)]);
-    sizeRows.push(['**total**', `**${formatBytes(limits.totalBytes)}**`, `**${build_report_percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`]);
+    sizeRows.push([
+        '**total**',
+        `**${formatBytes(limits.totalBytes)}**`,
+        `**${build_report_percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`,
+    ]);
     report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
 }
 /** Dry run: what a real run would upload, publish and move. */
@@ -78590,11 +79025,17 @@ async function buildArtifacts(ctx, steps) {
     const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
     const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
     // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
-    const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+    const layerBytes = prepared.status === 'ready'
+        ? prepared.zip.unzippedBytes
+        : prepared.status === 'cached'
+            ? prepared.unzippedBytes
+            : undefined;
     let limits;
     const sizeParts = (bundleBytes, modelBytes) => [
         { name: 'function bundle', kind: 'function', bytes: bundleBytes, modelBytes },
-        ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer', bytes: layerBytes }] : []),
+        ...(layerBytes !== undefined
+            ? [{ name: `layer ${b.layerName}`, kind: 'layer', bytes: layerBytes }]
+            : []),
     ];
     const bundle = await steps.run('Bundle', async () => {
         const result = await buildBundle(b, {
@@ -78603,7 +79044,9 @@ async function buildArtifacts(ctx, steps) {
             workspace: settings.workspace,
             workDir,
             beforeZip: (sizes) => {
-                limits = checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim });
+                limits = checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), {
+                    slim: b.slim,
+                });
             },
         });
         logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
@@ -78647,14 +79090,26 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         const fn = await readFunction(clients.lambda, fnName, { logger });
         const aliasBefore = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
             if (!fn.exists) {
-                const none = { functionName: fnName, alias: aliasName, exists: false, weights: {} };
+                const none = {
+                    functionName: fnName,
+                    alias: aliasName,
+                    exists: false,
+                    weights: {},
+                };
                 return none;
             }
             throw error;
         });
         const changes = fn.exists ? configChanges(fn, desired) : undefined;
         const served = await servedVersionConfig(ctx, aliasBefore);
-        const decision = decideChange({ fn, codeSha256: built.bundle.codeSha256, configChanges: changes, alias: aliasBefore, servedVersion: served, layerArn: desired.layerArn });
+        const decision = decideChange({
+            fn,
+            codeSha256: built.bundle.codeSha256,
+            configChanges: changes,
+            alias: aliasBefore,
+            servedVersion: served,
+            layerArn: desired.layerArn,
+        });
         logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
         return { fn, aliasBefore, decision };
     });
@@ -78673,7 +79128,14 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     if (decision.kind === 'unchanged') {
         steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
         ctx.outputs.set('version', decision.version);
-        return { built, decision, version: decision.version, functionArn: fn.arn ?? '', codeSha256: built.bundle.codeSha256, aliasBefore };
+        return {
+            built,
+            decision,
+            version: decision.version,
+            functionArn: fn.arn ?? '',
+            codeSha256: built.bundle.codeSha256,
+            aliasBefore,
+        };
     }
     let upload;
     if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
@@ -78690,7 +79152,13 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     }
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
-            const created = await createFunction(clients.lambda, { ...desired, functionName: fnName, role: settings.fn.executionRole ?? '', s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey }, { logger });
+            const created = await createFunction(clients.lambda, {
+                ...desired,
+                functionName: fnName,
+                role: settings.fn.executionRole ?? '',
+                s3Bucket: settings.build.s3Bucket,
+                s3Key: built.bundleKey,
+            }, { logger });
             return created.arn ?? '';
         }
         if (decision.kind === 'update' && decision.code) {
@@ -78711,7 +79179,12 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     if (functionArn)
         ctx.outputs.set('function-arn', functionArn.replace(/:\$LATEST$/, ''));
     const published = await steps.run('Publish version', async () => {
-        const description = [`lambda-ml-deploy`, ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`, `bundle ${built.bundle.sha256Hex.slice(0, 16)}`, ctx.github.runUrl]
+        const description = [
+            `lambda-ml-deploy`,
+            ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`,
+            `bundle ${built.bundle.sha256Hex.slice(0, 16)}`,
+            ctx.github.runUrl,
+        ]
             .filter(Boolean)
             .join(' | ');
         const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
@@ -78733,7 +79206,12 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         ctx.outputs.set('smoke-result', 'skipped');
         return candidate;
     }
-    candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: fnName, version: published.version, logger }));
+    candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () => smokeTestVersion(spec, {
+        lambda: clients.lambda,
+        functionName: fnName,
+        version: published.version,
+        logger,
+    }));
     reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
     ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
     return candidate;
@@ -78811,7 +79289,9 @@ function protectedVersions(aliases, except) {
 }
 /** The unprotected versions beyond the newest `keep`, oldest first. Pure. */
 function versionsToDelete(versions, referenced, keep) {
-    const unaliased = versions.filter((v) => /^\d+$/.test(v) && !referenced.has(v)).sort((a, b) => Number(b) - Number(a));
+    const unaliased = versions
+        .filter((v) => /^\d+$/.test(v) && !referenced.has(v))
+        .sort((a, b) => Number(b) - Number(a));
     return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
 /** Deletes one version; one that is already gone counts as deleted. */
@@ -78849,7 +79329,9 @@ async function applyRetention(ctx, steps, keep) {
         }
         const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
         ctx.report.section('Retention', [
-            doomed.length > 0 ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.` : 'No version to delete.',
+            doomed.length > 0
+                ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.`
+                : 'No version to delete.',
             `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
         ]);
     });
@@ -78875,7 +79357,12 @@ class StepTimer {
             return result;
         }
         catch (error) {
-            this.records.push({ name, ms: this.clock.now() - started, outcome: 'failed', note: (0,errors/* errorMessage */.gJ)(error).split('\n')[0] });
+            this.records.push({
+                name,
+                ms: this.clock.now() - started,
+                outcome: 'failed',
+                note: (0,errors/* errorMessage */.gJ)(error).split('\n')[0],
+            });
             throw error;
         }
     }
@@ -78885,7 +79372,12 @@ class StepTimer {
     }
     rows() {
         const icon = { ok: '✅', failed: '❌', skipped: '⏭️' };
-        return this.records.map((r) => [r.name, `${icon[r.outcome]} ${r.outcome}`, r.outcome === 'skipped' ? '' : formatDuration(r.ms), r.note ?? '']);
+        return this.records.map((r) => [
+            r.name,
+            `${icon[r.outcome]} ${r.outcome}`,
+            r.outcome === 'skipped' ? '' : formatDuration(r.ms),
+            r.note ?? '',
+        ]);
     }
 }
 
@@ -78914,7 +79406,9 @@ async function deployPipeline(ctx) {
         const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
         if (watchAlarms) {
             await steps.run('Check watched alarms', async () => {
-                const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, { logger });
+                const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
+                    logger,
+                });
                 logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
             });
         }
@@ -78936,7 +79430,9 @@ async function deployPipeline(ctx) {
         outputs.set('changed', true);
         if (candidate.smoke && !candidate.smoke.passed) {
             outputs.set('rolled-back', true);
-            const where = before.exists ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}` : 'was not created';
+            const where = before.exists
+                ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}`
+                : 'was not created';
             report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
             throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
         }
@@ -78961,9 +79457,20 @@ async function deployPipeline(ctx) {
             bake: {
                 pollMs,
                 clock: ctx.clock,
-                ...(watchAlarms ? { checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }) } : {}),
+                ...(watchAlarms
+                    ? {
+                        checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+                    }
+                    : {}),
                 ...(spec
-                    ? { reinvoke: () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: settings.functionName, version: candidate.version, logger }) }
+                    ? {
+                        reinvoke: () => smokeTestVersion(spec, {
+                            lambda: clients.lambda,
+                            functionName: settings.functionName,
+                            version: candidate.version,
+                            logger,
+                        }),
+                    }
                     : {}),
             },
             onStep: (event) => {
@@ -78973,13 +79480,23 @@ async function deployPipeline(ctx) {
         }));
         if (shift.rolledBack) {
             outputs.set('rolled-back', true);
-            report.section('Rollback', [`Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`, '', `Why: ${shift.reason}`]);
+            report.section('Rollback', [
+                `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`,
+                '',
+                `Why: ${shift.reason}`,
+            ]);
             report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} again.`);
             throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
         }
         if (shift.state.aliasArn)
             outputs.set('alias-arn', shift.state.aliasArn);
-        report.table('Alias', ['alias', 'before', 'after'], [[aliasName, before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)', (0,alias_plan/* describeAliasState */.Tn)(shift.state)]]);
+        report.table('Alias', ['alias', 'before', 'after'], [
+            [
+                aliasName,
+                before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)',
+                (0,alias_plan/* describeAliasState */.Tn)(shift.state),
+            ],
+        ]);
         report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
         await applyRetention(ctx, steps, settings.release.keepVersions);
     }
@@ -79043,19 +79560,29 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
         if (!current) {
             const created = await (0,retry/* withRetry */.bD)(async () => {
                 try {
-                    return await lambda.send(new client_lambda_dist_cjs/* CreateFunctionUrlConfigCommand */.DJE({ FunctionName: functionName, Qualifier: qualifier, AuthType: authType }));
+                    return await lambda.send(new client_lambda_dist_cjs/* CreateFunctionUrlConfigCommand */.DJE({
+                        FunctionName: functionName,
+                        Qualifier: qualifier,
+                        AuthType: authType,
+                    }));
                 }
                 catch (error) {
                     // Created by an earlier attempt (or a concurrent run) in the meantime: read it instead.
                     if (alreadyExists(error)) {
                         const existing = await readFunctionUrl(lambda, functionName, qualifier, options);
                         if (existing)
-                            return { FunctionUrl: existing.url, AuthType: existing.authType };
+                            return {
+                                FunctionUrl: existing.url,
+                                AuthType: existing.authType,
+                            };
                     }
                     throw error;
                 }
             }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
-            state = { url: created.FunctionUrl ?? '', authType: (created.AuthType ?? authType) };
+            state = {
+                url: created.FunctionUrl ?? '',
+                authType: (created.AuthType ?? authType),
+            };
             action = 'created';
             if (state.authType !== authType) {
                 state = await updateAuth(lambda, functionName, qualifier, authType, options);
@@ -79073,8 +79600,16 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
         // The policy is only read when the URL is (or was) public, so AWS_IAM previews need no lambda:GetPolicy.
         const wasPublic = current?.authType === 'NONE';
         const permissions = authType === 'NONE'
-            ? { permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options), permissionsRemoved: [] }
-            : { permissionsAdded: [], permissionsRemoved: wasPublic ? await removePublicPermissions(lambda, functionName, qualifier, options) : [] };
+            ? {
+                permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options),
+                permissionsRemoved: [],
+            }
+            : {
+                permissionsAdded: [],
+                permissionsRemoved: wasPublic
+                    ? await removePublicPermissions(lambda, functionName, qualifier, options)
+                    : [],
+            };
         return { ...state, action, ...permissions };
     }
     catch (error) {
@@ -79084,7 +79619,11 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
     }
 }
 async function updateAuth(lambda, functionName, qualifier, authType, options) {
-    const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({ FunctionName: functionName, Qualifier: qualifier, AuthType: authType })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
+    const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
+        FunctionName: functionName,
+        Qualifier: qualifier,
+        AuthType: authType,
+    })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
     return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
@@ -79105,7 +79644,11 @@ function statementIds(policy) {
         return new Set();
     try {
         const parsed = JSON.parse(policy);
-        const statements = Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement ? [parsed.Statement] : [];
+        const statements = Array.isArray(parsed.Statement)
+            ? parsed.Statement
+            : parsed.Statement
+                ? [parsed.Statement]
+                : [];
         return new Set(statements.map((s) => s.Sid).filter((sid) => typeof sid === 'string'));
     }
     catch {
@@ -79116,14 +79659,27 @@ async function addPublicPermissions(lambda, functionName, qualifier, options) {
     const present = await policyStatementIds(lambda, functionName, qualifier, options);
     const added = [];
     const statements = [
-        { StatementId: PUBLIC_URL_STATEMENTS.invokeUrl, Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE' },
-        { StatementId: PUBLIC_URL_STATEMENTS.invokeFunction, Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true },
+        {
+            StatementId: PUBLIC_URL_STATEMENTS.invokeUrl,
+            Action: 'lambda:InvokeFunctionUrl',
+            FunctionUrlAuthType: 'NONE',
+        },
+        {
+            StatementId: PUBLIC_URL_STATEMENTS.invokeFunction,
+            Action: 'lambda:InvokeFunction',
+            InvokedViaFunctionUrl: true,
+        },
     ];
     for (const statement of statements) {
         if (present.has(statement.StatementId))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({ FunctionName: functionName, Qualifier: qualifier, Principal: '*', ...statement })), function_url_retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error)));
+            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
+                FunctionName: functionName,
+                Qualifier: qualifier,
+                Principal: '*',
+                ...statement,
+            })), function_url_retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error)));
             added.push(statement.StatementId);
         }
         catch (error) {
@@ -79140,7 +79696,11 @@ async function removePublicPermissions(lambda, functionName, qualifier, options)
         if (!present.has(sid))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({ FunctionName: functionName, Qualifier: qualifier, StatementId: sid })), function_url_retryOptions(`RemovePermission ${functionName}:${qualifier}`, options));
+            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
+                FunctionName: functionName,
+                Qualifier: qualifier,
+                StatementId: sid,
+            })), function_url_retryOptions(`RemovePermission ${functionName}:${qualifier}`, options));
             removed.push(sid);
         }
         catch (error) {
@@ -79160,7 +79720,10 @@ async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) 
         const current = await readFunctionUrl(lambda, functionName, qualifier, options);
         if (current) {
             try {
-                await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`DeleteFunctionUrlConfig ${where}`, options));
+                await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
+                    FunctionName: functionName,
+                    Qualifier: qualifier,
+                })), function_url_retryOptions(`DeleteFunctionUrlConfig ${where}`, options));
             }
             catch (error) {
                 if (!isNotFound(error))
@@ -79174,7 +79737,11 @@ async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) 
                 throw error;
             })
             : [];
-        return { deleted: current !== undefined, ...(current ? { url: current.url } : {}), permissionsRemoved };
+        return {
+            deleted: current !== undefined,
+            ...(current ? { url: current.url } : {}),
+            permissionsRemoved,
+        };
     }
     catch (error) {
         throw new errors/* ActionError */.lZ(`Could not delete the function URL of '${where}': ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -79210,7 +79777,8 @@ function nextLink(link) {
     }
     return undefined;
 }
-const retryable = (error) => error instanceof GitHubApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+const retryable = (error) => error instanceof GitHubApiError &&
+    (error.status === 0 || error.status === 429 || error.status >= 500);
 /**
  * A small GitHub REST client over fetch: bearer token, JSON in and out, retries on 5xx / 429 /
  * network errors, and pagination links followed only on the API's own origin (the token is never
@@ -79250,7 +79818,12 @@ function githubApi(options) {
                 const data = (text ? JSON.parse(text) : undefined);
                 const next = nextLink(response.headers.get('link'));
                 return next ? { data, next } : { data };
-            }, { attempts: options.attempts ?? 3, baseDelayMs: 1000, isRetryable: retryable, sleep: options.sleep ?? retry/* realSleep */.uk });
+            }, {
+                attempts: options.attempts ?? 3,
+                baseDelayMs: 1000,
+                isRetryable: retryable,
+                sleep: options.sleep ?? retry/* realSleep */.uk,
+            });
         },
     };
 }
@@ -79304,7 +79877,11 @@ function smokeTable(smoke) {
     const failed = smoke.results.some((r) => !r.passed);
     const header = failed ? ['case', 'result', 'latency', 'why'] : ['case', 'result', 'latency'];
     const rows = smoke.results.map((r) => {
-        const row = [r.name, r.passed ? '✅ passed' : '❌ failed', r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`];
+        const row = [
+            r.name,
+            r.passed ? '✅ passed' : '❌ failed',
+            r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
+        ];
         if (failed)
             row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
         return row;
@@ -79326,7 +79903,10 @@ function renderPreviewComment(info) {
     switch (info.status) {
         case 'ready':
             lines.push(`### ✅ Preview of \`${fn}\` is ready`, '');
-            details.push(['Alias', `\`${info.alias}\` → version ${info.version ?? '?'}${info.unchanged ? ' (unchanged: already served this bundle)' : ''}`]);
+            details.push([
+                'Alias',
+                `\`${info.alias}\` → version ${info.version ?? '?'}${info.unchanged ? ' (unchanged: already served this bundle)' : ''}`,
+            ]);
             break;
         case 'smoke-failed':
             lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
@@ -79341,7 +79921,9 @@ function renderPreviewComment(info) {
             const parts = [
                 removed?.alias ? `alias \`${info.alias}\`` : undefined,
                 removed?.url ? 'its function URL' : undefined,
-                removed && removed.versions.length > 0 ? `version${removed.versions.length > 1 ? 's' : ''} ${removed.versions.join(', ')}` : undefined,
+                removed && removed.versions.length > 0
+                    ? `version${removed.versions.length > 1 ? 's' : ''} ${removed.versions.join(', ')}`
+                    : undefined,
             ].filter(Boolean);
             lines.push(parts.length > 0
                 ? `The pull request was closed: ${parts.join(', ')} deleted.`
@@ -79372,14 +79954,24 @@ async function findStickyComment(api, repository, issueNumber, marker) {
 }
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
 async function upsertStickyComment(api, request) {
-    const body = request.body.includes(request.marker) ? request.body : `${request.marker}\n${request.body}`;
+    const body = request.body.includes(request.marker)
+        ? request.body
+        : `${request.marker}\n${request.body}`;
     const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
     if (existing) {
         const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
         if (existing.body === body || request.keep?.(existing.body ?? ''))
             return { action: 'unchanged', ...found };
         const { data } = await api.request('PATCH', `/repos/${request.repository}/issues/comments/${existing.id}`, { body });
-        return { action: 'updated', id: data?.id ?? existing.id, ...(data?.html_url ? { htmlUrl: data.html_url } : found.htmlUrl ? { htmlUrl: found.htmlUrl } : {}) };
+        return {
+            action: 'updated',
+            id: data?.id ?? existing.id,
+            ...(data?.html_url
+                ? { htmlUrl: data.html_url }
+                : found.htmlUrl
+                    ? { htmlUrl: found.htmlUrl }
+                    : {}),
+        };
     }
     if (request.createIfMissing === false)
         return { action: 'none' };
@@ -79415,14 +80007,21 @@ async function publishPreviewComment(options) {
     }
     const marker = previewCommentMarker(info.functionName);
     try {
-        const api = githubApi({ apiUrl: options.apiUrl, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) });
+        const api = githubApi({
+            apiUrl: options.apiUrl,
+            token: options.token,
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
         const result = await upsertStickyComment(api, {
             repository: options.repository,
             issueNumber: options.prNumber,
             marker,
             body: renderPreviewComment(info),
             createIfMissing: options.createIfMissing ?? true,
-            ...(info.status === 'cleaned-up' ? { keep: (body) => body.includes(STATUS_MARKER('cleaned-up')) } : {}),
+            ...(info.status === 'cleaned-up'
+                ? { keep: (body) => body.includes(STATUS_MARKER('cleaned-up')) }
+                : {}),
         });
         const where = result.htmlUrl ? ` (${result.htmlUrl})` : '';
         if (result.action === 'none')
@@ -79466,7 +80065,11 @@ function previewAliasName(preview) {
 function previewCandidates(alias) {
     if (!alias.exists)
         return [];
-    const found = [alias.functionVersion, ...Object.keys(alias.weights), (0,alias_plan/* parseAliasDescription */.qr)(alias.description)?.previous];
+    const found = [
+        alias.functionVersion,
+        ...Object.keys(alias.weights),
+        (0,alias_plan/* parseAliasDescription */.qr)(alias.description)?.previous,
+    ];
     return [...new Set(found.filter((v) => v !== undefined && /^\d+$/.test(v)))];
 }
 /**
@@ -79507,13 +80110,19 @@ async function previewCleanupPipeline(ctx) {
         if (alias.functionVersion)
             outputs.set('previous-version', alias.functionVersion);
         const candidates = previewCandidates(alias);
-        logger.info(alias.exists ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}` : `'${aliasName}' does not exist.`);
+        logger.info(alias.exists
+            ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}`
+            : `'${aliasName}' does not exist.`);
         if (settings.dryRun) {
             const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
             const plan = planVersionCleanup(candidates, existing, await listAliases(clients.lambda, fn), aliasName);
             report.section('Plan (dry run)', [
-                alias.exists ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.` : `\`${aliasName}\` does not exist: nothing to delete.`,
-                plan.delete.length > 0 ? `Would delete version(s) ${plan.delete.join(', ')}.` : 'No version to delete.',
+                alias.exists
+                    ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.`
+                    : `\`${aliasName}\` does not exist: nothing to delete.`,
+                plan.delete.length > 0
+                    ? `Would delete version(s) ${plan.delete.join(', ')}.`
+                    : 'No version to delete.',
                 ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
             ]);
             report.setHeadline(`🔍 Dry run: nothing was deleted.`);
@@ -79552,11 +80161,18 @@ async function previewCleanupPipeline(ctx) {
         const changed = alias.exists || urlDeleted || deleted.length > 0;
         outputs.set('changed', changed);
         report.table('Cleanup', ['what', 'result'], [
-            ['alias', alias.exists ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted` : `no alias \`${aliasName}\``],
+            [
+                'alias',
+                alias.exists
+                    ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted`
+                    : `no alias \`${aliasName}\``,
+            ],
             ['function URL', urlDeleted ? 'deleted' : 'none'],
             ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
         ]);
-        report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
+        report.setHeadline(changed
+            ? `🧹 Preview \`${aliasName}\` cleaned up.`
+            : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
         await steps.run('PR comment', () => publishPreviewComment({
             ...previewCommentTarget(ctx),
             createIfMissing: false,
@@ -79635,9 +80251,17 @@ async function previewPipeline(ctx) {
         outputs.set('changed', !unchanged);
         if (candidate.smoke && !candidate.smoke.passed) {
             const why = describeSmokeFailure(candidate.smoke);
-            const where = before.exists ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}` : 'was not created';
+            const where = before.exists
+                ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}`
+                : 'was not created';
             report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: preview alias \`${aliasName}\` ${where}.`);
-            await comment({ status: 'smoke-failed', version: candidate.version, aliasVersionAfter: before.functionVersion ?? 'none', smoke: candidate.smoke, reason: why });
+            await comment({
+                status: 'smoke-failed',
+                version: candidate.version,
+                aliasVersionAfter: before.functionVersion ?? 'none',
+                smoke: candidate.smoke,
+                reason: why,
+            });
             await deleteFailedVersion(ctx, steps, candidate.version);
             throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so preview alias '${aliasName}' ${where}: ${why}.`);
         }
@@ -79657,7 +80281,14 @@ async function previewPipeline(ctx) {
                 if (!before.exists)
                     return (0,release_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
                 // Guarded by the revision read before publishing: another run's change is never overwritten.
-                return (0,release_alias/* pointAlias */.LE)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, weights: {}, revisionId: before.revisionId ?? '', description }, aliasOptions);
+                return (0,release_alias/* pointAlias */.LE)(clients.lambda, {
+                    functionName: fn,
+                    alias: aliasName,
+                    version: candidate.version,
+                    weights: {},
+                    revisionId: before.revisionId ?? '',
+                    description,
+                }, aliasOptions);
             });
         }
         if (after.aliasArn)
@@ -79675,7 +80306,12 @@ async function previewPipeline(ctx) {
             steps.skip('Function URL', 'preview-url is false');
         }
         report.table('Preview', ['alias', 'before', 'after', 'URL'], [
-            [aliasName, before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)', (0,alias_plan/* describeAliasState */.Tn)(after), url ?? '—'],
+            [
+                aliasName,
+                before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)',
+                (0,alias_plan/* describeAliasState */.Tn)(after),
+                url ?? '—',
+            ],
         ]);
         report.setHeadline(unchanged
             ? `✅ Unchanged: preview \`${aliasName}\` already serves version ${candidate.version} with this bundle${url ? ` at ${url}` : ''}.`
@@ -79794,7 +80430,9 @@ async function rollbackPipeline(ctx) {
         const version = await steps.run(`Check version ${target.version}`, async () => {
             const state = await readFunction(clients.lambda, fn, options, target.version);
             if (!state.exists) {
-                const how = target.source === 'previous' ? `the previous version recorded on alias '${aliasName}'` : 'the rollback-to input';
+                const how = target.source === 'previous'
+                    ? `the previous version recorded on alias '${aliasName}'`
+                    : 'the rollback-to input';
                 throw new errors/* InputError */.dz('rollback-to', `version ${target.version} of function '${fn}' does not exist (${how}; deleted by keep-versions or by hand?). ` +
                     `Pass a published version: \`aws lambda list-versions-by-function --function-name ${fn}\` lists them.`);
             }
@@ -79815,14 +80453,21 @@ async function rollbackPipeline(ctx) {
         if (settings.dryRun) {
             outputs.set('changed', false);
             outputs.set('smoke-result', 'skipped');
-            report.section('Plan (dry run)', [`Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${(0,alias_plan/* describeAliasState */.Tn)(before)} → ${target.version}.`]);
+            report.section('Plan (dry run)', [
+                `Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${(0,alias_plan/* describeAliasState */.Tn)(before)} → ${target.version}.`,
+            ]);
             report.setHeadline(`🔍 Dry run: \`${aliasName}\` was not moved.`);
             return;
         }
         const smokeFile = settings.smokeTests;
         if (smokeFile) {
             const spec = await steps.run('Smoke-test spec', () => loadSmokeSpec(smokeFile));
-            const smoke = await steps.run(`Smoke tests on version ${target.version}`, () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: fn, version: target.version, logger }));
+            const smoke = await steps.run(`Smoke tests on version ${target.version}`, () => smokeTestVersion(spec, {
+                lambda: clients.lambda,
+                functionName: fn,
+                version: target.version,
+                logger,
+            }));
             reportSmoke(report, `Smoke tests on version ${target.version}`, smoke);
             outputs.set('smoke-result', smoke.passed ? 'passed' : 'failed');
             if (!smoke.passed) {
@@ -79839,7 +80484,8 @@ async function rollbackPipeline(ctx) {
         const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
             // The revision read just before the update: a deploy that moved the alias meanwhile wins.
             const current = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
-            if (!current.exists || !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
+            if (!current.exists ||
+                !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
                 throw new release_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
             }
             const sha = commitOfVersion(version.description);
@@ -79847,7 +80493,14 @@ async function rollbackPipeline(ctx) {
                 ...(current.functionVersion ? { previous: current.functionVersion } : {}),
                 ...(sha ? { sha } : {}),
             });
-            return (0,release_alias/* pointAlias */.LE)(clients.lambda, { functionName: fn, alias: aliasName, version: target.version, weights: {}, revisionId: current.revisionId ?? '', description }, options);
+            return (0,release_alias/* pointAlias */.LE)(clients.lambda, {
+                functionName: fn,
+                alias: aliasName,
+                version: target.version,
+                weights: {},
+                revisionId: current.revisionId ?? '',
+                description,
+            }, options);
         });
         outputs.set('changed', true);
         if (after.aliasArn)
@@ -79930,7 +80583,9 @@ async function runMain(env = process.env) {
         clients = await connect(settings, env, logger);
         const identity = await verifyIdentity(clients.sts);
         logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
-        report.section('AWS identity', [`Deploying as \`${identity.arn}\` (account ${identity.account}).`]);
+        report.section('AWS identity', [
+            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+        ]);
         workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
         const ctx = {
             settings,
@@ -79975,7 +80630,11 @@ async function connect(settings, env, logger) {
     if (!resolved.credentials)
         return bootstrap;
     (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
-    return (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint, credentials: resolved.credentials });
+    return (0,aws_clients/* createAwsClients */.Gv)({
+        region: settings.auth.region,
+        endpoint,
+        credentials: resolved.credentials,
+    });
 }
 async function writeSummary(report) {
     if (!process.env.GITHUB_STEP_SUMMARY)
@@ -80033,7 +80692,10 @@ async function runPost(env = process.env) {
         logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
             `restoring alias '${pending.snapshot.alias}' to '${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
         clients = await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .Ng)(settings, env, logger);
-        const result = await (0,_release_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, { logger, ownVersion: pending.newVersion });
+        const result = await (0,_release_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
+            logger,
+            ownVersion: pending.newVersion,
+        });
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
         await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
             .addHeading('lambda-ml-deploy: post step', 3)
@@ -80100,7 +80762,7 @@ function planTraffic(options) {
             if (!Number.isInteger(n) || n < 2 || n > 100) {
                 throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
             }
-            return Array.from({ length: n }, (_, i) => (i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval)));
+            return Array.from({ length: n }, (_, i) => i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval));
         }
         default:
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`);
@@ -80117,7 +80779,10 @@ function describeAliasState(state) {
     if (extra.length === 0)
         return `${state.alias} -> ${state.functionVersion}`;
     const rest = 1 - extra.reduce((sum, [, w]) => sum + w, 0);
-    const parts = [`${state.functionVersion} (${formatPercent(rest)})`, ...extra.map(([v, w]) => `${v} (${formatPercent(w)})`)];
+    const parts = [
+        `${state.functionVersion} (${formatPercent(rest)})`,
+        ...extra.map(([v, w]) => `${v} (${formatPercent(w)})`),
+    ];
     return `${state.alias} -> ${parts.join(' + ')}`;
 }
 /** True when the alias splits traffic (a shift in progress, ours or someone else's). */
@@ -80134,7 +80799,8 @@ function routesAs(state, target) {
     const a = normalWeights(state.weights);
     const b = normalWeights(target.weights);
     const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9);
+    return (keys.length === Object.keys(b).length &&
+        keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
 }
 /** Whether `version` receives any traffic through the alias. */
 function servesVersion(state, version) {
@@ -80157,14 +80823,20 @@ function stepTarget(stepToTake, oldVersion, newVersion) {
 function restoreTarget(snapshot) {
     if (!snapshot.exists || !snapshot.functionVersion)
         return { action: 'delete' };
-    return { action: 'point', version: snapshot.functionVersion, weights: {}, description: snapshot.description ?? '' };
+    return {
+        action: 'point',
+        version: snapshot.functionVersion,
+        weights: {},
+        description: snapshot.description ?? '',
+    };
 }
 /** Whether `current` already is what restoring `snapshot` would make it. */
 function isRestored(current, snapshot) {
     const target = restoreTarget(snapshot);
     if (target.action === 'delete')
         return !current.exists;
-    return routesAs(current, { version: target.version, weights: {} }) && (current.description ?? '') === target.description;
+    return (routesAs(current, { version: target.version, weights: {} }) &&
+        (current.description ?? '') === target.description);
 }
 // ---- description marker -------------------------------------------------------------------
 const DESCRIPTION_MARKER = 'lambda-ml-deploy:';
@@ -80179,7 +80851,10 @@ function parseAliasDescription(description) {
     if (at < 0)
         return undefined;
     const marker = { extra: {} };
-    for (const token of description.slice(at + DESCRIPTION_MARKER.length).trim().split(/\s+/)) {
+    for (const token of description
+        .slice(at + DESCRIPTION_MARKER.length)
+        .trim()
+        .split(/\s+/)) {
         const eq = token.indexOf('=');
         if (eq <= 0)
             continue;
@@ -80324,7 +80999,8 @@ async function createAlias(lambda, request, options = {}) {
         }
         catch (error) {
             const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
-            if ((code === 'ResourceConflictException' || code === 'ConflictException') && /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+            if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
+                /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
                 throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
             }
             throw error;
@@ -80361,7 +81037,13 @@ async function pointAlias(lambda, request, options = {}) {
                 const now = await readAlias(lambda, functionName, alias, options);
                 const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
                 if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription) {
-                    return { FunctionVersion: now.functionVersion, RoutingConfig: { AdditionalVersionWeights: now.weights }, RevisionId: now.revisionId, Description: now.description, AliasArn: now.aliasArn };
+                    return {
+                        FunctionVersion: now.functionVersion,
+                        RoutingConfig: { AdditionalVersionWeights: now.weights },
+                        RevisionId: now.revisionId,
+                        Description: now.description,
+                        AliasArn: now.aliasArn,
+                    };
                 }
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
@@ -80392,13 +81074,19 @@ async function restoreAlias(lambda, snapshot, options = {}) {
     const untouched = snapshot.exists && before.exists && snapshot.functionVersion !== undefined
         ? (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(before, { version: snapshot.functionVersion, weights: snapshot.weights })
         : false;
-    if (options.ownVersion !== undefined && !untouched && !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
+    if (options.ownVersion !== undefined &&
+        !untouched &&
+        !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
         throw new AliasConflictError(functionName, alias, `it now reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(before)}', which is neither how it was before this run ('${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(snapshot)}') nor version ${options.ownVersion} of this run; not restoring`);
     }
     const target = (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreTarget */ .k7)(snapshot);
     if (target.action === 'delete') {
         await deleteAlias(lambda, functionName, alias, options);
-        return { action: 'deleted', before, after: { functionName, alias, exists: false, weights: {} } };
+        return {
+            action: 'deleted',
+            before,
+            after: { functionName, alias, exists: false, weights: {} },
+        };
     }
     if (!before.exists) {
         const after = await createAlias(lambda, { functionName, alias, version: target.version, description: target.description }, options);
@@ -80744,7 +81432,14 @@ function safeRealpath(p) {
 
 
 
-const RUNTIMES = ['python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14'];
+const RUNTIMES = [
+    'python3.9',
+    'python3.10',
+    'python3.11',
+    'python3.12',
+    'python3.13',
+    'python3.14',
+];
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const FUNCTION_NAME = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$/;
@@ -80772,16 +81467,34 @@ function readSettings(getInput, event, workspace) {
     let settings;
     switch (mode) {
         case 'deploy':
-            settings = { ...base, mode, build: readBuild(r, shortName), fn: readFunction(r), release: readRelease(r) };
+            settings = {
+                ...base,
+                mode,
+                build: readBuild(r, shortName),
+                fn: readFunction(r),
+                release: readRelease(r),
+            };
             break;
         case 'preview':
-            settings = { ...base, mode, build: readBuild(r, shortName), fn: readFunction(r), release: readRelease(r), preview: readPreview(r, event) };
+            settings = {
+                ...base,
+                mode,
+                build: readBuild(r, shortName),
+                fn: readFunction(r),
+                release: readRelease(r),
+                preview: readPreview(r, event),
+            };
             break;
         case 'preview-cleanup':
             settings = { ...base, mode, preview: readPreview(r, event) };
             break;
         case 'rollback':
-            settings = { ...base, mode, rollbackTo: readRollbackTo(r), smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file') };
+            settings = {
+                ...base,
+                mode,
+                rollbackTo: readRollbackTo(r),
+                smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
+            };
             break;
     }
     if (r.problems.length > 0)
@@ -80793,7 +81506,9 @@ class SettingsError extends errors/* ActionError */.lZ {
     problems;
     name = 'SettingsError';
     constructor(problems) {
-        super(problems.length === 1 ? problems[0] : `${problems.length} inputs are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        super(problems.length === 1
+            ? problems[0]
+            : `${problems.length} inputs are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
         this.problems = problems;
     }
 }
@@ -80820,7 +81535,9 @@ function readBuild(r, functionShortName) {
     const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
     const architecture = r.oneOf('architecture', ['x86_64', 'arm64'], 'x86_64');
     const modelDest = r.raw('model-dest') || 'model';
-    if (modelDest.startsWith('/') || modelDest.split('/').includes('..') || !/^[\w./-]+$/.test(modelDest)) {
+    if (modelDest.startsWith('/') ||
+        modelDest.split('/').includes('..') ||
+        !/^[\w./-]+$/.test(modelDest)) {
         r.fail('model-dest', 'must be a relative folder inside the zip such as `model` (no leading /, no ..)', modelDest);
     }
     const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
@@ -80899,7 +81616,11 @@ function readPreview(r, event) {
         r.fail('preview-alias-prefix', 'must start an alias name: letters, digits, - and _, starting with a letter, - or _', aliasPrefix);
     }
     const pr = event.payload.pull_request;
-    const prNumber = typeof event.payload.number === 'number' ? event.payload.number : typeof pr?.number === 'number' ? pr.number : undefined;
+    const prNumber = typeof event.payload.number === 'number'
+        ? event.payload.number
+        : typeof pr?.number === 'number'
+            ? pr.number
+            : undefined;
     if (prNumber === undefined) {
         r.fail('mode', 'preview and preview-cleanup need a pull_request event (the PR number comes from it); run them `on: pull_request`');
     }

@@ -75,7 +75,12 @@ async function main() {
   }
   const output = runnerConsole();
   const started = Date.now();
-  const run = await runAction({ inputs, event: { name: 'push' }, env: QUIET_SDK, onLog: (chunk) => output.onLog(chunk) });
+  const run = await runAction({
+    inputs,
+    event: { name: 'push' },
+    env: QUIET_SDK,
+    onLog: (chunk) => output.onLog(chunk),
+  });
   output.flush();
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`  └ exit code ${run.exitCode ?? run.signal} after ${seconds}s`);
@@ -97,11 +102,18 @@ async function main() {
   const lambda = new LambdaClient({
     region: sandbox.AWS_REGION,
     endpoint: sandbox.AWS_ENDPOINT_URL,
-    credentials: { accessKeyId: sandbox.AWS_ACCESS_KEY_ID, secretAccessKey: sandbox.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: sandbox.AWS_ACCESS_KEY_ID,
+      secretAccessKey: sandbox.AWS_SECRET_ACCESS_KEY,
+    },
   });
   try {
     const response = await lambda.send(
-      new InvokeCommand({ FunctionName: FUNCTION, Qualifier: 'prod', Payload: Buffer.from(JSON.stringify(SAMPLE)) }),
+      new InvokeCommand({
+        FunctionName: FUNCTION,
+        Qualifier: 'prod',
+        Payload: Buffer.from(JSON.stringify(SAMPLE)),
+      }),
     );
     const payload = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');
     console.log(`  event:      ${JSON.stringify(SAMPLE)}`);
@@ -111,7 +123,9 @@ async function main() {
       process.exit(1);
     }
     const prediction = JSON.parse(payload);
-    console.log(`  prediction: ${prediction.species} ${JSON.stringify(prediction.probabilities)} (model ${prediction.model})`);
+    console.log(
+      `  prediction: ${prediction.species} ${JSON.stringify(prediction.probabilities)} (model ${prediction.model})`,
+    );
   } finally {
     lambda.destroy();
   }

@@ -17,7 +17,11 @@ export interface RunOptions {
  * Runs a program with an argument list: never a shell, so no input is ever parsed as shell.
  * Resolves with the exit code; the caller decides what a non-zero code means.
  */
-export type CommandRunner = (command: string, args: readonly string[], options?: RunOptions) => Promise<RunResult>;
+export type CommandRunner = (
+  command: string,
+  args: readonly string[],
+  options?: RunOptions,
+) => Promise<RunResult>;
 
 export const runCommand: CommandRunner = (command, args, options = {}) =>
   new Promise((resolve, reject) => {

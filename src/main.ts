@@ -43,11 +43,15 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   let workDir: string | undefined;
   try {
     const settings = readSettings((name) => core.getInput(name), github, github.workspace);
-    report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
+    report.setHeadline(
+      `Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`,
+    );
     clients = await connect(settings, env, logger);
     const identity = await verifyIdentity(clients.sts);
     logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
-    report.section('AWS identity', [`Deploying as \`${identity.arn}\` (account ${identity.account}).`]);
+    report.section('AWS identity', [
+      `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+    ]);
 
     workDir = fs.mkdtempSync(path.join(github.tempDir, 'lambda-ml-deploy-'));
     const ctx: RunContext = {
@@ -75,7 +79,11 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   }
 }
 
-export async function connect(settings: Settings, env: NodeJS.ProcessEnv, logger: Logger): Promise<AwsClients> {
+export async function connect(
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<AwsClients> {
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   if (endpoint) logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
   const bootstrap = createAwsClients({ region: settings.auth.region, endpoint });
@@ -90,7 +98,11 @@ export async function connect(settings: Settings, env: NodeJS.ProcessEnv, logger
   );
   if (!resolved.credentials) return bootstrap;
   destroyAwsClients(bootstrap);
-  return createAwsClients({ region: settings.auth.region, endpoint, credentials: resolved.credentials });
+  return createAwsClients({
+    region: settings.auth.region,
+    endpoint,
+    credentials: resolved.credentials,
+  });
 }
 
 async function writeSummary(report: JobReport): Promise<void> {

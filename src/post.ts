@@ -28,11 +28,17 @@ export async function runPost(env: NodeJS.ProcessEnv = process.env): Promise<voi
         `restoring alias '${pending.snapshot.alias}' to '${describeAliasState(pending.snapshot)}'.`,
     );
     clients = await connect(settings, env, logger);
-    const result = await restoreAlias(clients.lambda, pending.snapshot, { logger, ownVersion: pending.newVersion });
+    const result = await restoreAlias(clients.lambda, pending.snapshot, {
+      logger,
+      ownVersion: pending.newVersion,
+    });
     core.info(`Alias ${result.action}: ${describeAliasState(result.after)}.`);
     await core.summary
       .addHeading('lambda-ml-deploy: post step', 3)
-      .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${describeAliasState(result.after)}.`, true)
+      .addRaw(
+        `The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${describeAliasState(result.after)}.`,
+        true,
+      )
       .write()
       .catch(() => undefined);
   } catch (error) {

@@ -48,7 +48,10 @@ export function isTransient(error: unknown): boolean {
 }
 
 /** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
-export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
   const attempts = options.attempts ?? 5;
   const base = options.baseDelayMs ?? 500;
   const max = options.maxDelayMs ?? 20_000;

@@ -20,14 +20,16 @@ export class InputReader {
   }
 
   fail(name: string, expected: string, got?: string): undefined {
-    const shown = got === undefined ? '' : `, got '${got.length > 80 ? `${got.slice(0, 77)}...` : got}'`;
+    const shown =
+      got === undefined ? '' : `, got '${got.length > 80 ? `${got.slice(0, 77)}...` : got}'`;
     this.problems.push(`Input '${name}': ${expected}${shown}.`);
     return undefined;
   }
 
   required(name: string): string {
     const value = this.raw(name);
-    if (!value) this.fail(name, 'is required and was not set; add it under `with:` in the workflow step');
+    if (!value)
+      this.fail(name, 'is required and was not set; add it under `with:` in the workflow step');
     return value;
   }
 
@@ -36,7 +38,12 @@ export class InputReader {
     return value === '' ? undefined : value;
   }
 
-  pattern(name: string, value: string | undefined, regex: RegExp, expected: string): string | undefined {
+  pattern(
+    name: string,
+    value: string | undefined,
+    regex: RegExp,
+    expected: string,
+  ): string | undefined {
     if (value === undefined || value === '') return undefined;
     return regex.test(value) ? value : this.fail(name, expected, value);
   }
@@ -60,9 +67,11 @@ export class InputReader {
   int(name: string, min: number, max: number, fallback?: number): number | undefined {
     const value = this.raw(name);
     if (value === '') return fallback;
-    if (!/^-?\d+$/.test(value)) return this.fail(name, `must be a whole number from ${min} to ${max}`, value);
+    if (!/^-?\d+$/.test(value))
+      return this.fail(name, `must be a whole number from ${min} to ${max}`, value);
     const n = Number(value);
-    if (n < min || n > max) return this.fail(name, `must be a whole number from ${min} to ${max}`, value);
+    if (n < min || n > max)
+      return this.fail(name, `must be a whole number from ${min} to ${max}`, value);
     return n;
   }
 
@@ -91,7 +100,11 @@ export class InputReader {
   }
 
   /** A path that must exist and resolve (symlinks included) inside the workspace. */
-  existingPath(name: string, value: string | undefined, kind: 'file' | 'dir' | 'any'): string | undefined {
+  existingPath(
+    name: string,
+    value: string | undefined,
+    kind: 'file' | 'dir' | 'any',
+  ): string | undefined {
     if (value === undefined || value === '') return undefined;
     const absolute = path.resolve(this.workspace, value);
     let stat: fs.Stats;
@@ -100,14 +113,24 @@ export class InputReader {
       stat = fs.statSync(absolute);
       real = fs.realpathSync(absolute);
     } catch {
-      return this.fail(name, `must name an existing ${kind === 'any' ? 'file or folder' : kind === 'dir' ? 'folder' : 'file'} in the workspace (paths are relative to the repository root)`, value);
+      return this.fail(
+        name,
+        `must name an existing ${kind === 'any' ? 'file or folder' : kind === 'dir' ? 'folder' : 'file'} in the workspace (paths are relative to the repository root)`,
+        value,
+      );
     }
     const workspaceReal = safeRealpath(this.workspace);
     if (real !== workspaceReal && !real.startsWith(workspaceReal + path.sep)) {
-      return this.fail(name, 'must stay inside the workspace (no absolute paths elsewhere, no ../ or links leading out)', value);
+      return this.fail(
+        name,
+        'must stay inside the workspace (no absolute paths elsewhere, no ../ or links leading out)',
+        value,
+      );
     }
-    if (kind === 'file' && !stat.isFile()) return this.fail(name, 'must be a file, not a folder', value);
-    if (kind === 'dir' && !stat.isDirectory()) return this.fail(name, 'must be a folder, not a file', value);
+    if (kind === 'file' && !stat.isFile())
+      return this.fail(name, 'must be a file, not a folder', value);
+    if (kind === 'dir' && !stat.isDirectory())
+      return this.fail(name, 'must be a folder, not a file', value);
     return absolute;
   }
 
@@ -119,15 +142,24 @@ export class InputReader {
     try {
       parsed = parseYaml(value);
     } catch (error) {
-      return this.fail(name, `must be a YAML or JSON map (KEY: value); it does not parse: ${errorMessage(error).split('\n')[0]}`);
+      return this.fail(
+        name,
+        `must be a YAML or JSON map (KEY: value); it does not parse: ${errorMessage(error).split('\n')[0]}`,
+      );
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return this.fail(name, 'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`');
+      return this.fail(
+        name,
+        'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`',
+      );
     }
     const result: Record<string, string> = {};
     for (const [key, raw] of Object.entries(parsed as Record<string, unknown>)) {
       if (!/^[a-zA-Z]\w*$/.test(key)) {
-        this.fail(name, `has key '${key}': keys must start with a letter and hold only letters, digits and _`);
+        this.fail(
+          name,
+          `has key '${key}': keys must start with a letter and hold only letters, digits and _`,
+        );
         continue;
       }
       if (RESERVED_ENV_KEYS.has(key)) {
@@ -135,7 +167,10 @@ export class InputReader {
         continue;
       }
       if (raw !== null && typeof raw === 'object') {
-        this.fail(name, `has key '${key}' with a nested value; values must be strings, numbers or booleans`);
+        this.fail(
+          name,
+          `has key '${key}' with a nested value; values must be strings, numbers or booleans`,
+        );
         continue;
       }
       result[key] = raw === null || raw === undefined ? '' : String(raw);

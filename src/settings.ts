@@ -100,7 +100,8 @@ export interface RollbackSettings extends Base {
   smokeTests?: string;
 }
 
-export type Settings = DeploySettings | PreviewModeSettings | PreviewCleanupSettings | RollbackSettings;
+export type Settings =
+  DeploySettings | PreviewModeSettings | PreviewCleanupSettings | RollbackSettings;
 
 /** What the runner tells us about the triggering event (GITHUB_EVENT_NAME / GITHUB_EVENT_PATH). */
 export interface EventContext {
@@ -108,7 +109,14 @@ export interface EventContext {
   payload: Record<string, unknown>;
 }
 
-const RUNTIMES = ['python3.9', 'python3.10', 'python3.11', 'python3.12', 'python3.13', 'python3.14'];
+const RUNTIMES = [
+  'python3.9',
+  'python3.10',
+  'python3.11',
+  'python3.12',
+  'python3.13',
+  'python3.14',
+];
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const FUNCTION_NAME = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[a-zA-Z0-9_-]{1,64}$/;
@@ -121,17 +129,32 @@ const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const ALARM_NAME = /^[^\s][^\n]{0,254}$/;
 
 /** Reads every input once, validates it, and returns the typed settings for the resolved mode. */
-export function readSettings(getInput: (name: string) => string, event: EventContext, workspace: string): Settings {
+export function readSettings(
+  getInput: (name: string) => string,
+  event: EventContext,
+  workspace: string,
+): Settings {
   const r = new InputReader(getInput, workspace);
   const mode = resolveMode(r, event);
 
-  const functionName = r.pattern('function-name', r.required('function-name'), FUNCTION_NAME,
-    'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN') ?? '';
+  const functionName =
+    r.pattern(
+      'function-name',
+      r.required('function-name'),
+      FUNCTION_NAME,
+      'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN',
+    ) ?? '';
   const shortName = functionName.split(':').pop() ?? functionName;
   const base: Base = {
     auth: readAuth(r),
     functionName,
-    alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name (letters, digits, - and _, not only digits, at most 128)') ?? 'prod',
+    alias:
+      r.pattern(
+        'alias',
+        r.raw('alias') || 'prod',
+        ALIAS,
+        'must be an alias name (letters, digits, - and _, not only digits, at most 128)',
+      ) ?? 'prod',
     githubToken: r.optional('github-token'),
     dryRun: r.bool('dry-run', false),
     workspace,
@@ -140,16 +163,34 @@ export function readSettings(getInput: (name: string) => string, event: EventCon
   let settings: Settings;
   switch (mode) {
     case 'deploy':
-      settings = { ...base, mode, build: readBuild(r, shortName), fn: readFunction(r), release: readRelease(r) };
+      settings = {
+        ...base,
+        mode,
+        build: readBuild(r, shortName),
+        fn: readFunction(r),
+        release: readRelease(r),
+      };
       break;
     case 'preview':
-      settings = { ...base, mode, build: readBuild(r, shortName), fn: readFunction(r), release: readRelease(r), preview: readPreview(r, event) };
+      settings = {
+        ...base,
+        mode,
+        build: readBuild(r, shortName),
+        fn: readFunction(r),
+        release: readRelease(r),
+        preview: readPreview(r, event),
+      };
       break;
     case 'preview-cleanup':
       settings = { ...base, mode, preview: readPreview(r, event) };
       break;
     case 'rollback':
-      settings = { ...base, mode, rollbackTo: readRollbackTo(r), smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file') };
+      settings = {
+        ...base,
+        mode,
+        rollbackTo: readRollbackTo(r),
+        smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
+      };
       break;
   }
   if (r.problems.length > 0) throw new SettingsError(r.problems);
@@ -160,12 +201,20 @@ export function readSettings(getInput: (name: string) => string, event: EventCon
 export class SettingsError extends ActionError {
   override name = 'SettingsError';
   constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? problems[0] : `${problems.length} inputs are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `${problems.length} inputs are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
   }
 }
 
 function resolveMode(r: InputReader, event: EventContext): Mode {
-  const mode = r.oneOf('mode', ['deploy', 'preview', 'preview-cleanup', 'rollback', 'auto'] as const, 'deploy');
+  const mode = r.oneOf(
+    'mode',
+    ['deploy', 'preview', 'preview-cleanup', 'rollback', 'auto'] as const,
+    'deploy',
+  );
   if (mode !== 'auto') return mode;
   if (event.eventName === 'pull_request' || event.eventName === 'pull_request_target') {
     return event.payload.action === 'closed' ? 'preview-cleanup' : 'preview';
@@ -175,30 +224,70 @@ function resolveMode(r: InputReader, event: EventContext): Mode {
 
 function readAuth(r: InputReader): AuthSettings {
   return {
-    region: r.pattern('aws-region', r.required('aws-region'), REGION, 'must be an AWS region code such as us-east-1 or eu-west-3') ?? '',
-    roleToAssume: r.pattern('role-to-assume', r.optional('role-to-assume'), ROLE_ARN,
-      'must be an IAM role ARN such as arn:aws:iam::123456789012:role/github-deploy'),
+    region:
+      r.pattern(
+        'aws-region',
+        r.required('aws-region'),
+        REGION,
+        'must be an AWS region code such as us-east-1 or eu-west-3',
+      ) ?? '',
+    roleToAssume: r.pattern(
+      'role-to-assume',
+      r.optional('role-to-assume'),
+      ROLE_ARN,
+      'must be an IAM role ARN such as arn:aws:iam::123456789012:role/github-deploy',
+    ),
     audience: r.raw('audience') || 'sts.amazonaws.com',
-    roleSessionName: r.pattern('role-session-name', r.raw('role-session-name') || 'lambda-ml-deploy', SESSION_NAME,
-      'must be 2 to 64 characters: letters, digits and +=,.@_-') ?? 'lambda-ml-deploy',
+    roleSessionName:
+      r.pattern(
+        'role-session-name',
+        r.raw('role-session-name') || 'lambda-ml-deploy',
+        SESSION_NAME,
+        'must be 2 to 64 characters: letters, digits and +=,.@_-',
+      ) ?? 'lambda-ml-deploy',
     roleDurationSeconds: r.int('role-duration-seconds', 900, 43200, 3600) ?? 3600,
   };
 }
 
 function readBuild(r: InputReader, functionShortName: string): BuildSettings {
-  const sourceDir = r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
+  const sourceDir =
+    r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
   const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
   const architecture = r.oneOf('architecture', ['x86_64', 'arm64'] as const, 'x86_64');
   const modelDest = r.raw('model-dest') || 'model';
-  if (modelDest.startsWith('/') || modelDest.split('/').includes('..') || !/^[\w./-]+$/.test(modelDest)) {
-    r.fail('model-dest', 'must be a relative folder inside the zip such as `model` (no leading /, no ..)', modelDest);
+  if (
+    modelDest.startsWith('/') ||
+    modelDest.split('/').includes('..') ||
+    !/^[\w./-]+$/.test(modelDest)
+  ) {
+    r.fail(
+      'model-dest',
+      'must be a relative folder inside the zip such as `model` (no leading /, no ..)',
+      modelDest,
+    );
   }
   const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
-  const forbidden = pipArgs.find((arg) => /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(arg));
-  if (forbidden) r.fail('pip-args', `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`, forbidden);
-  const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(/\/+$/, '');
+  const forbidden = pipArgs.find((arg) =>
+    /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(
+      arg,
+    ),
+  );
+  if (forbidden)
+    r.fail(
+      'pip-args',
+      `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`,
+      forbidden,
+    );
+  const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(
+    /\/+$/,
+    '',
+  );
   if (s3Prefix.startsWith('/') || s3Prefix.split('/').includes('..')) {
-    r.fail('s3-prefix', 'must be a relative key prefix such as `lambda-ml-deploy/my-fn` (no leading /, no ..)', s3Prefix);
+    r.fail(
+      's3-prefix',
+      'must be a relative key prefix such as `lambda-ml-deploy/my-fn` (no leading /, no ..)',
+      s3Prefix,
+    );
   }
   return {
     sourceDir,
@@ -210,14 +299,29 @@ function readBuild(r: InputReader, functionShortName: string): BuildSettings {
     runtime,
     architecture,
     build: r.oneOf('build', ['docker', 'pip'] as const, 'docker'),
-    buildImage: r.pattern('build-image', r.raw('build-image') || `public.ecr.aws/sam/build-${runtime}:latest-${architecture}`, IMAGE_REF,
-      'must be a Docker image reference such as public.ecr.aws/sam/build-python3.12:latest-x86_64') ?? '',
+    buildImage:
+      r.pattern(
+        'build-image',
+        r.raw('build-image') || `public.ecr.aws/sam/build-${runtime}:latest-${architecture}`,
+        IMAGE_REF,
+        'must be a Docker image reference such as public.ecr.aws/sam/build-python3.12:latest-x86_64',
+      ) ?? '',
     pipArgs,
     slim: r.bool('slim', true),
-    layerName: r.pattern('layer-name', r.raw('layer-name') || `${functionShortName}-deps`, LAYER_NAME,
-      'must be a layer name (letters, digits, - and _, at most 140)') ?? '',
-    s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket'), BUCKET,
-      'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
+    layerName:
+      r.pattern(
+        'layer-name',
+        r.raw('layer-name') || `${functionShortName}-deps`,
+        LAYER_NAME,
+        'must be a layer name (letters, digits, - and _, at most 140)',
+      ) ?? '',
+    s3Bucket:
+      r.pattern(
+        's3-bucket',
+        r.required('s3-bucket'),
+        BUCKET,
+        'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
+      ) ?? '',
     s3Prefix,
   };
 }
@@ -233,19 +337,32 @@ function readRequirements(r: InputReader, sourceDir: string): string | undefined
 
 function readFunction(r: InputReader): FunctionSettings {
   const createFunction = r.bool('create-function', false);
-  const executionRole = r.pattern('execution-role', r.optional('execution-role'), ROLE_ARN,
-    'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-fn-exec');
+  const executionRole = r.pattern(
+    'execution-role',
+    r.optional('execution-role'),
+    ROLE_ARN,
+    'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-fn-exec',
+  );
   if (createFunction && !r.optional('execution-role')) {
-    r.fail('execution-role', 'is required when create-function is true: the role the new function runs as');
+    r.fail(
+      'execution-role',
+      'is required when create-function is true: the role the new function runs as',
+    );
   }
   const handlerRaw = r.raw('handler');
   const description = r.optional('description');
-  if (description && description.length > 256) r.fail('description', 'must be at most 256 characters', description);
+  if (description && description.length > 256)
+    r.fail('description', 'must be at most 256 characters', description);
   return {
     createFunction,
     executionRole,
-    handler: r.pattern('handler', handlerRaw || 'lambda_function.lambda_handler', HANDLER,
-      'must be module.function, e.g. lambda_function.lambda_handler or app/main.handler') ?? '',
+    handler:
+      r.pattern(
+        'handler',
+        handlerRaw || 'lambda_function.lambda_handler',
+        HANDLER,
+        'must be module.function, e.g. lambda_function.lambda_handler or app/main.handler',
+      ) ?? '',
     memorySize: r.int('memory-size', 128, 10240),
     timeout: r.int('timeout', 1, 900),
     environment: r.envMap('environment'),
@@ -255,7 +372,13 @@ function readFunction(r: InputReader): FunctionSettings {
 
 function readRelease(r: InputReader): ReleaseSettings {
   const alarms = r.lines('alarms');
-  for (const alarm of alarms) r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
+  for (const alarm of alarms)
+    r.pattern(
+      'alarms',
+      alarm,
+      ALARM_NAME,
+      'must list CloudWatch alarm names, one per line (at most 255 characters each)',
+    );
   return {
     smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
     strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'] as const, 'all-at-once'),
@@ -270,12 +393,24 @@ function readRelease(r: InputReader): ReleaseSettings {
 function readPreview(r: InputReader, event: EventContext): PreviewSettings {
   const aliasPrefix = r.raw('preview-alias-prefix') || 'pr-';
   if (!/^[a-zA-Z_-][a-zA-Z0-9_-]{0,100}$/.test(aliasPrefix)) {
-    r.fail('preview-alias-prefix', 'must start an alias name: letters, digits, - and _, starting with a letter, - or _', aliasPrefix);
+    r.fail(
+      'preview-alias-prefix',
+      'must start an alias name: letters, digits, - and _, starting with a letter, - or _',
+      aliasPrefix,
+    );
   }
   const pr = event.payload.pull_request as { number?: unknown } | undefined;
-  const prNumber = typeof event.payload.number === 'number' ? event.payload.number : typeof pr?.number === 'number' ? pr.number : undefined;
+  const prNumber =
+    typeof event.payload.number === 'number'
+      ? event.payload.number
+      : typeof pr?.number === 'number'
+        ? pr.number
+        : undefined;
   if (prNumber === undefined) {
-    r.fail('mode', 'preview and preview-cleanup need a pull_request event (the PR number comes from it); run them `on: pull_request`');
+    r.fail(
+      'mode',
+      'preview and preview-cleanup need a pull_request event (the PR number comes from it); run them `on: pull_request`',
+    );
   }
   return {
     aliasPrefix,

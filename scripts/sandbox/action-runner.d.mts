@@ -101,7 +101,10 @@ export interface ActionRun {
   visibleLog: string;
   annotations: Annotation[];
   job: PreparedJob;
-  files: Record<'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY' | 'GITHUB_ENV' | 'GITHUB_PATH', string>;
+  files: Record<
+    'GITHUB_OUTPUT' | 'GITHUB_STATE' | 'GITHUB_STEP_SUMMARY' | 'GITHUB_ENV' | 'GITHUB_PATH',
+    string
+  >;
 }
 
 export interface RunningStep {
@@ -129,7 +132,10 @@ export declare function parseMasks(log: string): string[];
 export declare function maskLog(log: string, masks?: string[]): string;
 export declare function describeEvent(event?: EventSpec, sha?: string): DescribedEvent;
 export declare function inputVariable(name: string): string;
-export declare function actionDefaults(actionYml: string | undefined, context: Record<string, string>): Record<string, string>;
+export declare function actionDefaults(
+  actionYml: string | undefined,
+  context: Record<string, string>,
+): Record<string, string>;
 export declare function prepareJob(options?: JobOptions): PreparedJob;
 export declare function startStep(job: PreparedJob, step?: StepOptions): RunningStep;
 export declare function runAction(options?: JobOptions): Promise<ActionRun>;
@@ -138,4 +144,6 @@ export declare function runPost(
   main: ActionRun,
   options?: Pick<StepOptions, 'env' | 'onLog' | 'killOn'>,
 ): Promise<ActionRun>;
-export declare function runActionWithPost(options?: JobOptions): Promise<{ main: ActionRun; post: ActionRun }>;
+export declare function runActionWithPost(
+  options?: JobOptions,
+): Promise<{ main: ActionRun; post: ActionRun }>;

@@ -78,7 +78,8 @@ export function parseFileCommands(text, file = 'file command') {
         }
         body.push(lines[i]);
       }
-      if (!closed) throw new Error(`${file}: matching delimiter '${delimiter}' not found for '${name}'`);
+      if (!closed)
+        throw new Error(`${file}: matching delimiter '${delimiter}' not found for '${name}'`);
       values[name] = body.join('\n');
       continue;
     }
@@ -113,7 +114,10 @@ export function parseAnnotations(log) {
   for (const line of log.split(/\r?\n/)) {
     const match = /^::(error|warning|notice)(?: [^:]*)?::(.*)$/.exec(line);
     if (match) {
-      annotations.push({ level: match[1], message: match[2].replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%') });
+      annotations.push({
+        level: match[1],
+        message: match[2].replace(/%0A/g, '\n').replace(/%0D/g, '\r').replace(/%25/g, '%'),
+      });
     }
   }
   return annotations;
@@ -167,7 +171,8 @@ export function describeEvent(event = { name: 'push' }, sha = DEFAULT_SHA) {
     }
     case 'pull_request': {
       const number = event.number;
-      if (!Number.isInteger(number) || number <= 0) throw new Error('pull_request events need a positive `number`');
+      if (!Number.isInteger(number) || number <= 0)
+        throw new Error('pull_request events need a positive `number`');
       const action = event.action ?? 'opened';
       const headRef = event.headRef ?? `feature/pr-${number}`;
       const baseRef = event.baseRef ?? 'main';
@@ -190,7 +195,11 @@ export function describeEvent(event = { name: 'push' }, sha = DEFAULT_SHA) {
             html_url: `https://github.com/${REPOSITORY}/pull/${number}`,
             user: SENDER,
             head: { ref: headRef, sha: headSha, repo: repository },
-            base: { ref: baseRef, sha: createHash('sha1').update(`base ${sha}`).digest('hex'), repo: repository },
+            base: {
+              ref: baseRef,
+              sha: createHash('sha1').update(`base ${sha}`).digest('hex'),
+              repo: repository,
+            },
           },
           repository,
           sender: SENDER,
@@ -203,7 +212,13 @@ export function describeEvent(event = { name: 'push' }, sha = DEFAULT_SHA) {
         name: 'workflow_dispatch',
         ref,
         sha,
-        payload: { inputs: event.inputs ?? {}, ref, repository, sender: SENDER, workflow: '.github/workflows/rollback.yml' },
+        payload: {
+          inputs: event.inputs ?? {},
+          ref,
+          repository,
+          sender: SENDER,
+          workflow: '.github/workflows/rollback.yml',
+        },
       };
     }
     default:
@@ -229,7 +244,8 @@ export function actionDefaults(actionYml, context) {
   const doc = parseYaml(fs.readFileSync(actionYml, 'utf8'));
   const defaults = {};
   for (const [name, spec] of Object.entries(doc?.inputs ?? {})) {
-    if (spec && spec.default !== undefined && spec.default !== null) defaults[name] = evaluateDefault(spec.default, context);
+    if (spec && spec.default !== undefined && spec.default !== null)
+      defaults[name] = evaluateDefault(spec.default, context);
   }
   return defaults;
 }
@@ -237,7 +253,8 @@ export function actionDefaults(actionYml, context) {
 function hostEnv() {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || HOST_DROP.has(key) || HOST_PREFIXES.some((p) => key.startsWith(p))) continue;
+    if (value === undefined || HOST_DROP.has(key) || HOST_PREFIXES.some((p) => key.startsWith(p)))
+      continue;
     env[key] = value;
   }
   return env;
@@ -251,7 +268,8 @@ function stringify(value) {
 
 /** Resolves the options of one job (shared by its main and post steps). */
 export function prepareJob(options = {}) {
-  const sandbox = options.sandbox === null ? {} : (options.sandbox ?? readSandboxEnv(options.root ?? REPO_ROOT));
+  const sandbox =
+    options.sandbox === null ? {} : (options.sandbox ?? readSandboxEnv(options.root ?? REPO_ROOT));
   const root = options.root ?? REPO_ROOT;
   const runnerTemp = options.runnerTemp ?? fs.mkdtempSync(path.join(os.tmpdir(), 'lmd-runner-'));
   const event = describeEvent(options.event, options.sha ?? DEFAULT_SHA);
@@ -370,9 +388,15 @@ export function startStep(job, step = {}) {
     else env[key] = value;
   }
   if (!fs.existsSync(job.entry)) {
-    throw new Error(`${path.relative(job.root, job.entry)} does not exist: run \`npm run build\` first.`);
+    throw new Error(
+      `${path.relative(job.root, job.entry)} does not exist: run \`npm run build\` first.`,
+    );
   }
-  const child = spawn(process.execPath, [job.entry], { cwd: env.GITHUB_WORKSPACE, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [job.entry], {
+    cwd: env.GITHUB_WORKSPACE,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   let killed = false;
   let timedOut = false;
@@ -404,7 +428,11 @@ export function startStep(job, step = {}) {
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
       for (const watcher of watchers.splice(0)) {
-        watcher.reject(new Error(`the step ended (exit ${exitCode ?? signal}) before its log matched ${watcher.pattern}`));
+        watcher.reject(
+          new Error(
+            `the step ended (exit ${exitCode ?? signal}) before its log matched ${watcher.pattern}`,
+          ),
+        );
       }
       try {
         const read = (file) => fs.readFileSync(file, 'utf8');
@@ -439,7 +467,11 @@ export function startStep(job, step = {}) {
     waitForLog(pattern, timeoutMs = job.timeoutMs) {
       if (matches(pattern, log)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const watcher = { pattern, resolve: () => (clearTimeout(t), resolve()), reject: (e) => (clearTimeout(t), reject(e)) };
+        const watcher = {
+          pattern,
+          resolve: () => (clearTimeout(t), resolve()),
+          reject: (e) => (clearTimeout(t), reject(e)),
+        };
         const t = setTimeout(() => {
           watchers.splice(watchers.indexOf(watcher), 1);
           reject(new Error(`no log line matched ${pattern} within ${timeoutMs} ms`));

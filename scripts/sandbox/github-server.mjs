@@ -23,7 +23,8 @@ if (!requestToken) {
 const base = {
   repository: process.env.SANDBOX_REPOSITORY || 'org/app',
   ref: process.env.SANDBOX_REF || 'refs/heads/main',
-  sha: process.env.SANDBOX_SHA || createHash('sha1').update('lambda-ml-deploy sandbox').digest('hex'),
+  sha:
+    process.env.SANDBOX_SHA || createHash('sha1').update('lambda-ml-deploy sandbox').digest('hex'),
   runId: process.env.SANDBOX_RUN_ID || '4242424242',
   serverUrl: 'https://github.com',
 };
@@ -38,7 +39,10 @@ const BOT = {
 };
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const kid = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 40);
+const kid = createHash('sha256')
+  .update(publicKey.export({ type: 'spki', format: 'der' }))
+  .digest('hex')
+  .slice(0, 40);
 
 const state = freshState();
 
@@ -56,8 +60,12 @@ function oidcClaims(audience) {
   const repository = overrides.repository ?? base.repository;
   const ref = overrides.ref ?? base.ref;
   const [owner] = repository.split('/');
-  const eventName = overrides.event_name ?? (ref.startsWith('refs/pull/') ? 'pull_request' : 'push');
-  const sub = eventName === 'pull_request' ? `repo:${repository}:pull_request` : `repo:${repository}:ref:${ref}`;
+  const eventName =
+    overrides.event_name ?? (ref.startsWith('refs/pull/') ? 'pull_request' : 'push');
+  const sub =
+    eventName === 'pull_request'
+      ? `repo:${repository}:pull_request`
+      : `repo:${repository}:ref:${ref}`;
   return {
     jti: randomUUID(),
     sub,
@@ -113,7 +121,11 @@ function send(res, status, body, headers = {}) {
 }
 
 function notFound(res) {
-  send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+  send(res, 404, {
+    message: 'Not Found',
+    documentation_url: 'https://docs.github.com/rest',
+    status: '404',
+  });
 }
 
 function bearer(req) {
@@ -149,7 +161,11 @@ function commentView(comment) {
 
 function requireAuth(req, res) {
   if (bearer(req)) return true;
-  send(res, 401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest', status: '401' });
+  send(res, 401, {
+    message: 'Requires authentication',
+    documentation_url: 'https://docs.github.com/rest',
+    status: '401',
+  });
   return false;
 }
 
@@ -187,10 +203,21 @@ async function issueComments(req, res, url, owner, repo, issue) {
     if (!requireAuth(req, res)) return;
     const body = await readJson(req);
     if (typeof body.body !== 'string' || body.body === '') {
-      return send(res, 422, { message: 'Invalid request.\n\n"body" wasn\'t supplied.', status: '422' });
+      return send(res, 422, {
+        message: 'Invalid request.\n\n"body" wasn\'t supplied.',
+        status: '422',
+      });
     }
     const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const comment = { id: state.nextId++, owner, repo, issue, body: body.body, created_at: now, updated_at: now };
+    const comment = {
+      id: state.nextId++,
+      owner,
+      repo,
+      issue,
+      body: body.body,
+      created_at: now,
+      updated_at: now,
+    };
     state.comments.set(comment.id, comment);
     return send(res, 201, commentView(comment), { location: commentView(comment).url });
   }
@@ -205,7 +232,10 @@ async function singleComment(req, res, owner, repo, id) {
     if (!requireAuth(req, res)) return;
     const body = await readJson(req);
     if (typeof body.body !== 'string' || body.body === '') {
-      return send(res, 422, { message: 'Invalid request.\n\n"body" wasn\'t supplied.', status: '422' });
+      return send(res, 422, {
+        message: 'Invalid request.\n\n"body" wasn\'t supplied.',
+        status: '422',
+      });
     }
     comment.body = body.body;
     comment.updated_at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -223,7 +253,9 @@ async function singleComment(req, res, owner, repo, id) {
 function idToken(req, res, url) {
   if (req.method !== 'GET') return send(res, 405, { message: 'Method Not Allowed' });
   if (bearer(req) !== requestToken) {
-    return send(res, 401, { message: 'Unauthorized: the bearer token does not match ACTIONS_ID_TOKEN_REQUEST_TOKEN' });
+    return send(res, 401, {
+      message: 'Unauthorized: the bearer token does not match ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+    });
   }
   const audience = url.searchParams.get('audience') ?? '';
   const claims = oidcClaims(audience);
@@ -235,7 +267,15 @@ function sandboxHooks(req, res, url) {
   const path = url.pathname;
   if (path === '/_sandbox/health') return send(res, 200, { ok: true });
   if (path === '/_sandbox/comments' && req.method === 'GET') {
-    return send(res, 200, [...state.comments.values()].map((c) => ({ ...commentView(c), repository: `${c.owner}/${c.repo}`, issue_number: c.issue })));
+    return send(
+      res,
+      200,
+      [...state.comments.values()].map((c) => ({
+        ...commentView(c),
+        repository: `${c.owner}/${c.repo}`,
+        issue_number: c.issue,
+      })),
+    );
   }
   if (path === '/_sandbox/requests' && req.method === 'GET') return send(res, 200, state.requests);
   if (path === '/_sandbox/tokens' && req.method === 'GET') return send(res, 200, state.tokens);
@@ -255,14 +295,21 @@ function sandboxHooks(req, res, url) {
 async function route(req, res) {
   const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
   const path = url.pathname.replace(/\/+$/, '') || '/';
-  if (!path.startsWith('/_sandbox/')) state.requests.push({ method: req.method, path, at: new Date().toISOString() });
+  if (!path.startsWith('/_sandbox/'))
+    state.requests.push({ method: req.method, path, at: new Date().toISOString() });
 
   if (path === '/_services/token/idtoken') return idToken(req, res, url);
   if (path === '/.well-known/openid-configuration') {
-    return send(res, 200, { issuer: ISSUER, jwks_uri: `http://${req.headers.host}/.well-known/jwks`, id_token_signing_alg_values_supported: ['RS256'] });
+    return send(res, 200, {
+      issuer: ISSUER,
+      jwks_uri: `http://${req.headers.host}/.well-known/jwks`,
+      id_token_signing_alg_values_supported: ['RS256'],
+    });
   }
   if (path === '/.well-known/jwks') {
-    return send(res, 200, { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] });
+    return send(res, 200, {
+      keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }],
+    });
   }
   if (path.startsWith('/_sandbox/')) return sandboxHooks(req, res, url);
 
@@ -283,7 +330,8 @@ const server = createServer((req, res) => {
 
 server.listen(Number(process.env.SANDBOX_GITHUB_PORT ?? 0), '127.0.0.1', () => {
   const { port } = server.address();
-  if (process.env.SANDBOX_GITHUB_PORT_FILE) writeFileSync(process.env.SANDBOX_GITHUB_PORT_FILE, `${port}\n`);
+  if (process.env.SANDBOX_GITHUB_PORT_FILE)
+    writeFileSync(process.env.SANDBOX_GITHUB_PORT_FILE, `${port}\n`);
   console.log(`github-server listening on http://127.0.0.1:${port}`);
 });
 

@@ -24,14 +24,19 @@ export interface ResolvedCredentials {
 }
 
 /** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
-export async function resolveCredentials(auth: AuthSettings, deps: CredentialDeps): Promise<ResolvedCredentials> {
+export async function resolveCredentials(
+  auth: AuthSettings,
+  deps: CredentialDeps,
+): Promise<ResolvedCredentials> {
   if (!auth.roleToAssume) {
-    deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
+    deps.logger.info(
+      'No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).',
+    );
     return { source: 'ambient' };
   }
   if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
     throw new ActionError(
-      "role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). " +
+      'role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
         'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
         'Pull requests from forks never get a token: deploy previews only from branches of this repository.',
     );
@@ -41,7 +46,9 @@ export async function resolveCredentials(auth: AuthSettings, deps: CredentialDep
   try {
     token = await deps.getIDToken(auth.audience);
   } catch (error) {
-    throw new ActionError(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${errorMessage(error)}`);
+    throw new ActionError(
+      `Could not get a GitHub OIDC token for audience '${auth.audience}': ${errorMessage(error)}`,
+    );
   }
   deps.setSecret(token);
 
@@ -65,7 +72,9 @@ export async function resolveCredentials(auth: AuthSettings, deps: CredentialDep
         sleep: deps.sleep,
         isRetryable: (error) => isTransient(error) || errorCode(error) === 'InvalidIdentityToken',
         onRetry: (error, attempt, delay) =>
-          deps.logger.warning(`AssumeRoleWithWebIdentity failed (${errorMessage(error)}); retry ${attempt} in ${delay} ms.`),
+          deps.logger.warning(
+            `AssumeRoleWithWebIdentity failed (${errorMessage(error)}); retry ${attempt} in ${delay} ms.`,
+          ),
       },
     );
   } catch (error) {
@@ -111,7 +120,10 @@ export function describeClaims(token: string): string {
   try {
     const payload = token.split('.')[1];
     if (!payload) return 'claims unreadable';
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
     return `sub '${String(claims.sub)}', aud '${aud}'`;
   } catch {

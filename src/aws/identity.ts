@@ -8,7 +8,10 @@ export interface CallerIdentity {
 }
 
 /** Confirms the credentials work before anything is built, and says whose they are. */
-export async function verifyIdentity(sts: Pick<STSClient, 'send'>, sleep?: Sleep): Promise<CallerIdentity> {
+export async function verifyIdentity(
+  sts: Pick<STSClient, 'send'>,
+  sleep?: Sleep,
+): Promise<CallerIdentity> {
   try {
     const response = await withRetry(() => sts.send(new GetCallerIdentityCommand({})), { sleep });
     return { account: response.Account ?? '', arn: response.Arn ?? '' };

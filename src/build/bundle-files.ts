@@ -23,7 +23,12 @@ import { InputError } from '../errors.js';
  */
 
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-export const DEFAULT_EXCLUDES: readonly string[] = ['**/.git', '**/__pycache__', '**/*.pyc', '**/tests'];
+export const DEFAULT_EXCLUDES: readonly string[] = [
+  '**/.git',
+  '**/__pycache__',
+  '**/*.pyc',
+  '**/tests',
+];
 
 /** A generated file added as is (for example hash-based .pyc compiled for the runtime). */
 export interface ExtraFile {
@@ -93,11 +98,17 @@ export function compileGlobs(patterns: readonly string[]): Matcher {
 export function normaliseModelDest(modelDest: string): string {
   const cleaned = modelDest.trim().replace(/\\/g, '/');
   if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
-    throw new InputError('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
+    throw new InputError(
+      'model-dest',
+      `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`,
+    );
   }
   const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
   if (parts.includes('..')) {
-    throw new InputError('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
+    throw new InputError(
+      'model-dest',
+      `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`,
+    );
   }
   return parts.join('/');
 }
@@ -107,7 +118,9 @@ function joinZip(prefix: string, rel: string): string {
 }
 
 function isInside(root: string, candidate: string): boolean {
-  return candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+  return (
+    candidate === root || candidate.startsWith(root.endsWith(path.sep) ? root : root + path.sep)
+  );
 }
 
 function modeOf(stats: Stats): FileMode {
@@ -136,7 +149,9 @@ async function realpathOrFail(link: string): Promise<string> {
     return await fs.realpath(link);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
+    throw new Error(
+      `Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`,
+    );
   }
 }
 
@@ -148,12 +163,23 @@ const STAT_BATCH = 64;
  * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
  * result is sorted afterwards.
  */
-async function walk(ctx: WalkContext, dirAbs: string, dirReal: string, dirRel: string, included: boolean, ancestors: readonly string[]): Promise<void> {
+async function walk(
+  ctx: WalkContext,
+  dirAbs: string,
+  dirReal: string,
+  dirRel: string,
+  included: boolean,
+  ancestors: readonly string[],
+): Promise<void> {
   const entries: Dirent[] = await fs.readdir(dirAbs, { withFileTypes: true });
   const subfolders: Array<() => Promise<void>> = [];
   for (let start = 0; start < entries.length; start += STAT_BATCH) {
     const batch = entries.slice(start, start + STAT_BATCH);
-    await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
+    await Promise.all(
+      batch.map((entry) =>
+        visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders),
+      ),
+    );
   }
   for (const subfolder of subfolders) await subfolder();
 }
@@ -198,25 +224,41 @@ async function visit(
   const selected = included || (ctx.include?.(rel) ?? true);
   if (stats.isDirectory()) {
     if (ancestors.includes(real)) {
-      throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
+      throw new Error(
+        `Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`,
+      );
     }
     subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
   } else if (stats.isFile()) {
     if (selected) {
-      ctx.out.push({ zipPath: joinZip(ctx.zipPrefix, rel), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: ctx.origin });
+      ctx.out.push({
+        zipPath: joinZip(ctx.zipPrefix, rel),
+        absPath: abs,
+        realPath: real,
+        size: stats.size,
+        mode: modeOf(stats),
+        origin: ctx.origin,
+      });
     }
   } else {
-    throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+    throw new Error(
+      `'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`,
+    );
   }
 }
 
-async function statInput(input: string, given: string, abs: string): Promise<{ stats: Stats; real: string }> {
+async function statInput(
+  input: string,
+  given: string,
+  abs: string,
+): Promise<{ stats: Stats; real: string }> {
   try {
     const real = await fs.realpath(abs);
     return { stats: await fs.stat(real), real };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+    const reason =
+      code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
     throw new InputError(input, `'${given}' ${reason} (resolved to '${abs}').`);
   }
 }
@@ -224,8 +266,14 @@ async function statInput(input: string, given: string, abs: string): Promise<{ s
 function validateExtraZipPath(zipPath: string): string {
   const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
   const parts = cleaned.split('/');
-  if (!cleaned || cleaned.startsWith('/') || parts.some((part) => part === '..' || part === '' || part === '.')) {
-    throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
+  if (
+    !cleaned ||
+    cleaned.startsWith('/') ||
+    parts.some((part) => part === '..' || part === '' || part === '.')
+  ) {
+    throw new Error(
+      `Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`,
+    );
   }
   return cleaned;
 }
@@ -250,10 +298,25 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
     const { stats, real } = await statInput('model', given, abs);
     modelReals.add(real);
     if (stats.isDirectory()) {
-      const ctx: WalkContext = { allowedRoots: [workspaceReal, real], exclude, include: undefined, skip: new Set(), zipPrefix: modelDest, origin: 'model', out };
+      const ctx: WalkContext = {
+        allowedRoots: [workspaceReal, real],
+        exclude,
+        include: undefined,
+        skip: new Set(),
+        zipPrefix: modelDest,
+        origin: 'model',
+        out,
+      };
       await walk(ctx, abs, real, '', true, [real]);
     } else if (stats.isFile()) {
-      out.push({ zipPath: joinZip(modelDest, path.basename(abs)), absPath: abs, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'model' });
+      out.push({
+        zipPath: joinZip(modelDest, path.basename(abs)),
+        absPath: abs,
+        realPath: real,
+        size: stats.size,
+        mode: modeOf(stats),
+        origin: 'model',
+      });
     } else {
       throw new InputError('model', `'${given}' is not a file or folder.`);
     }
@@ -261,8 +324,17 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
 
   const sourceAbs = path.resolve(workspaceReal, options.sourceDir);
   const source = await statInput('source-dir', options.sourceDir, sourceAbs);
-  if (!source.stats.isDirectory()) throw new InputError('source-dir', `'${options.sourceDir}' is not a folder.`);
-  const sourceCtx: WalkContext = { allowedRoots: [workspaceReal, source.real], exclude, include, skip: modelReals, zipPrefix: '', origin: 'source', out };
+  if (!source.stats.isDirectory())
+    throw new InputError('source-dir', `'${options.sourceDir}' is not a folder.`);
+  const sourceCtx: WalkContext = {
+    allowedRoots: [workspaceReal, source.real],
+    exclude,
+    include,
+    skip: modelReals,
+    zipPrefix: '',
+    origin: 'source',
+    out,
+  };
   await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
 
   for (const extra of options.extra ?? []) {
@@ -273,10 +345,22 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
       real = await fs.realpath(extra.absPath);
       stats = await fs.stat(real);
     } catch (error) {
-      throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`);
+      throw new Error(
+        `Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`,
+      );
     }
-    if (!stats.isFile()) throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
-    out.push({ zipPath, absPath: extra.absPath, realPath: real, size: stats.size, mode: modeOf(stats), origin: 'generated' });
+    if (!stats.isFile())
+      throw new Error(
+        `Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`,
+      );
+    out.push({
+      zipPath,
+      absPath: extra.absPath,
+      realPath: real,
+      size: stats.size,
+      mode: modeOf(stats),
+      origin: 'generated',
+    });
   }
 
   const byPath = new Map<string, Collected>();
@@ -292,8 +376,11 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
     }
   }
   if (byPath.size === 0) {
-    const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
-    throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    const filter =
+      includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
+    throw new Error(
+      `The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`,
+    );
   }
   return [...byPath.values()]
     .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))

@@ -4,7 +4,12 @@ import type { CommandRunner } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { BuildSettings } from '../settings.js';
 import { collectBundleFiles, type BundleFile } from './bundle-files.js';
-import { compileBundleInDocker, compileBundleOnHost, hostPythonVersion, type BundleBytecodeResult } from './bytecode.js';
+import {
+  compileBundleInDocker,
+  compileBundleOnHost,
+  hostPythonVersion,
+  type BundleBytecodeResult,
+} from './bytecode.js';
 import { currentUser, runtimePythonVersion } from './layer-docker.js';
 import { writeDeterministicZip, type ZipResult } from './zip.js';
 
@@ -42,14 +47,25 @@ export async function buildBundle(build: BuildSettings, deps: BundleDeps): Promi
   await fs.mkdir(outDir, { recursive: true });
   const compiled = await compileHandlerBytecode(build, files, outDir, deps);
 
-  const withPyc = compiled.result ? await collectBundleFiles({ ...base, extra: compiled.result.entries }) : files;
-  const modelBytes = withPyc.filter((f) => f.origin === 'model').reduce((sum, f) => sum + f.size, 0);
+  const withPyc = compiled.result
+    ? await collectBundleFiles({ ...base, extra: compiled.result.entries })
+    : files;
+  const modelBytes = withPyc
+    .filter((f) => f.origin === 'model')
+    .reduce((sum, f) => sum + f.size, 0);
   deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
-  const zip = await writeDeterministicZip({ files: withPyc, destPath: path.join(deps.workDir, 'bundle.zip') });
+  const zip = await writeDeterministicZip({
+    files: withPyc,
+    destPath: path.join(deps.workDir, 'bundle.zip'),
+  });
   return {
     ...zip,
     modelBytes,
-    bytecode: { compiled: compiled.result?.entries.length ?? 0, python: compiled.result?.python, skipped: compiled.skipped },
+    bytecode: {
+      compiled: compiled.result?.entries.length ?? 0,
+      python: compiled.result?.python,
+      skipped: compiled.skipped,
+    },
   };
 }
 
@@ -61,10 +77,24 @@ async function compileHandlerBytecode(
 ): Promise<{ result?: BundleBytecodeResult; skipped?: string }> {
   const pyFiles = files.filter((f) => f.zipPath.endsWith('.py'));
   if (pyFiles.length === 0) return { skipped: 'no .py files' };
-  const common = { run: deps.run, logger: deps.logger, runtime: build.runtime, sourceDir: build.sourceDir, files: pyFiles, outDir };
+  const common = {
+    run: deps.run,
+    logger: deps.logger,
+    runtime: build.runtime,
+    sourceDir: build.sourceDir,
+    files: pyFiles,
+    outDir,
+  };
   if (build.build === 'docker') {
     const user = currentUser();
-    return { result: await compileBundleInDocker({ ...common, image: build.buildImage, architecture: build.architecture, ...(user ? { user } : {}) }) };
+    return {
+      result: await compileBundleInDocker({
+        ...common,
+        image: build.buildImage,
+        architecture: build.architecture,
+        ...(user ? { user } : {}),
+      }),
+    };
   }
   const wanted = runtimePythonVersion(build.runtime);
   const host = await hostPythonVersion(deps.run, 'python3');

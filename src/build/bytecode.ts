@@ -4,7 +4,13 @@ import { ActionError } from '../errors.js';
 import type { CommandRunner } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
-import { describeCommand, dockerPlatform, dockerRunArgs, runtimePythonVersion, type UserIds } from './layer-docker.js';
+import {
+  describeCommand,
+  dockerPlatform,
+  dockerRunArgs,
+  runtimePythonVersion,
+  type UserIds,
+} from './layer-docker.js';
 
 /**
  * Bytecode that stays valid in Lambda. A reproducible zip gives every file the same fixed
@@ -102,7 +108,10 @@ export interface FilesBytecodeReport {
 /** Finds the script's JSON report line in its output. */
 export function parseBytecodeReport<T>(output: string): T {
   const line = output.split('\n').find((candidate) => candidate.startsWith('lmd-bytecode '));
-  if (!line) throw new ActionError(`The bytecode step printed no report. Its output:\n${output.split('\n').slice(-15).join('\n')}`);
+  if (!line)
+    throw new ActionError(
+      `The bytecode step printed no report. Its output:\n${output.split('\n').slice(-15).join('\n')}`,
+    );
   return JSON.parse(line.slice('lmd-bytecode '.length)) as T;
 }
 
@@ -114,13 +123,23 @@ export function cacheTag(runtime: string): string {
 function checkVersion(report: { python: string }, runtime: string, where: string): void {
   const want = runtimePythonVersion(runtime);
   if (report.python !== want) {
-    throw new ActionError(`${where} compiled bytecode with Python ${report.python}, but runtime ${runtime} is Python ${want}; these .pyc would be ignored in Lambda.`);
+    throw new ActionError(
+      `${where} compiled bytecode with Python ${report.python}, but runtime ${runtime} is Python ${want}; these .pyc would be ignored in Lambda.`,
+    );
   }
 }
 
-async function runScript(run: CommandRunner, command: string, args: string[], logger: Logger, what: string): Promise<string> {
+async function runScript(
+  run: CommandRunner,
+  command: string,
+  args: string[],
+  logger: Logger,
+  what: string,
+): Promise<string> {
   logger.debug(describeCommand(command, args));
-  const result = await run(command, args, { onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line) });
+  const result = await run(command, args, {
+    onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line),
+  });
   if (result.exitCode !== 0) {
     const output = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
     throw new ActionError(`${what} failed (exit code ${result.exitCode}):\n${output}`);
@@ -156,12 +175,24 @@ export function compileTreeRunArgs(options: Omit<DockerTreeOptions, 'run' | 'log
     user: options.user,
     env: { HOME: '/tmp', PYTHONDONTWRITEBYTECODE: '1' },
     entrypoint: 'python3',
-    command: ['-c', COMPILE_TREE_PY, `/var/out/${options.subdir}`, options.lambdaDir, String(options.workers ?? 0)],
+    command: [
+      '-c',
+      COMPILE_TREE_PY,
+      `/var/out/${options.subdir}`,
+      options.lambdaDir,
+      String(options.workers ?? 0),
+    ],
   });
 }
 
 export async function compileTreeInDocker(options: DockerTreeOptions): Promise<TreeBytecodeReport> {
-  const stdout = await runScript(options.run, 'docker', compileTreeRunArgs(options), options.logger, `Compiling bytecode in ${options.image}`);
+  const stdout = await runScript(
+    options.run,
+    'docker',
+    compileTreeRunArgs(options),
+    options.logger,
+    `Compiling bytecode in ${options.image}`,
+  );
   const report = parseBytecodeReport<TreeBytecodeReport>(stdout);
   checkVersion(report, options.runtime, options.image);
   return report;
@@ -179,8 +210,20 @@ export interface HostTreeOptions {
 }
 
 export async function compileTreeOnHost(options: HostTreeOptions): Promise<TreeBytecodeReport> {
-  const args = ['-c', COMPILE_TREE_PY, options.dir, options.lambdaDir, String(options.workers ?? 0)];
-  const stdout = await runScript(options.run, options.python, args, options.logger, `Compiling bytecode with ${options.python}`);
+  const args = [
+    '-c',
+    COMPILE_TREE_PY,
+    options.dir,
+    options.lambdaDir,
+    String(options.workers ?? 0),
+  ];
+  const stdout = await runScript(
+    options.run,
+    options.python,
+    args,
+    options.logger,
+    `Compiling bytecode with ${options.python}`,
+  );
   const report = parseBytecodeReport<TreeBytecodeReport>(stdout);
   checkVersion(report, options.runtime, options.python);
   return report;
@@ -208,7 +251,10 @@ export async function dropBytecode(dir: string): Promise<{ removedFiles: number;
 }
 
 /** Detects the major.minor of a host Python; undefined when it cannot be run. */
-export async function hostPythonVersion(run: CommandRunner, python: string): Promise<string | undefined> {
+export async function hostPythonVersion(
+  run: CommandRunner,
+  python: string,
+): Promise<string | undefined> {
   try {
     const result = await run(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])']);
     return result.exitCode === 0 ? result.stdout.trim() : undefined;
@@ -247,7 +293,10 @@ interface Manifest {
 }
 
 /** Which bundle files can be compiled: .py files under sourceDir (the mount); others are skipped. Pure. */
-export function bundleCompileItems(sourceDir: string, files: readonly BundlePyFile[]): Array<{ src: string; zip: string }> {
+export function bundleCompileItems(
+  sourceDir: string,
+  files: readonly BundlePyFile[],
+): Array<{ src: string; zip: string }> {
   const root = path.resolve(sourceDir);
   const items: Array<{ src: string; zip: string }> = [];
   for (const file of files) {
@@ -259,7 +308,10 @@ export function bundleCompileItems(sourceDir: string, files: readonly BundlePyFi
   return items.sort((a, b) => (a.zip < b.zip ? -1 : a.zip > b.zip ? 1 : 0));
 }
 
-async function collectBundleOutput(outDir: string, report: FilesBytecodeReport): Promise<BundleBytecodeResult> {
+async function collectBundleOutput(
+  outDir: string,
+  report: FilesBytecodeReport,
+): Promise<BundleBytecodeResult> {
   const entries: BytecodeEntry[] = [];
   for (const item of report.written) {
     const absPath = path.join(outDir, ...item.zip.split('/'));
@@ -295,9 +347,15 @@ export async function compileBundleInDocker(
   options: BundleBytecodeOptions & { image: string; architecture: Architecture; user?: UserIds },
 ): Promise<BundleBytecodeResult> {
   const items = bundleCompileItems(options.sourceDir, options.files);
-  if (items.length === 0) return { entries: [], failed: [], python: runtimePythonVersion(options.runtime) };
+  if (items.length === 0)
+    return { entries: [], failed: [], python: runtimePythonVersion(options.runtime) };
   const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
-  const manifestFile = await writeManifest(options.outDir, { srcRoot: '/var/src', outRoot: '/var/out', prefix, items });
+  const manifestFile = await writeManifest(options.outDir, {
+    srcRoot: '/var/src',
+    outRoot: '/var/out',
+    prefix,
+    items,
+  });
   try {
     const args = dockerRunArgs({
       image: options.image,
@@ -311,7 +369,13 @@ export async function compileBundleInDocker(
       entrypoint: 'python3',
       command: ['-c', COMPILE_FILES_PY, `/var/out/${MANIFEST_NAME}`],
     });
-    const stdout = await runScript(options.run, 'docker', args, options.logger, `Compiling the bundle's bytecode in ${options.image}`);
+    const stdout = await runScript(
+      options.run,
+      'docker',
+      args,
+      options.logger,
+      `Compiling the bundle's bytecode in ${options.image}`,
+    );
     const report = parseBytecodeReport<FilesBytecodeReport>(stdout);
     checkVersion(report, options.runtime, options.image);
     return await collectBundleOutput(options.outDir, report);
@@ -321,14 +385,28 @@ export async function compileBundleInDocker(
 }
 
 /** Compiles the bundle's .py files with a host Python whose version equals the runtime's. */
-export async function compileBundleOnHost(options: BundleBytecodeOptions & { python: string }): Promise<BundleBytecodeResult> {
+export async function compileBundleOnHost(
+  options: BundleBytecodeOptions & { python: string },
+): Promise<BundleBytecodeResult> {
   const items = bundleCompileItems(options.sourceDir, options.files);
-  if (items.length === 0) return { entries: [], failed: [], python: runtimePythonVersion(options.runtime) };
+  if (items.length === 0)
+    return { entries: [], failed: [], python: runtimePythonVersion(options.runtime) };
   const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
   const outRoot = path.resolve(options.outDir);
-  const manifestFile = await writeManifest(outRoot, { srcRoot: path.resolve(options.sourceDir), outRoot, prefix, items });
+  const manifestFile = await writeManifest(outRoot, {
+    srcRoot: path.resolve(options.sourceDir),
+    outRoot,
+    prefix,
+    items,
+  });
   try {
-    const stdout = await runScript(options.run, options.python, ['-c', COMPILE_FILES_PY, manifestFile], options.logger, `Compiling the bundle's bytecode with ${options.python}`);
+    const stdout = await runScript(
+      options.run,
+      options.python,
+      ['-c', COMPILE_FILES_PY, manifestFile],
+      options.logger,
+      `Compiling the bundle's bytecode with ${options.python}`,
+    );
     const report = parseBytecodeReport<FilesBytecodeReport>(stdout);
     checkVersion(report, options.runtime, options.python);
     return await collectBundleOutput(outRoot, report);

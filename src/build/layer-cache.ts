@@ -34,7 +34,9 @@ function retryOptions(deps: RetryDeps, what: string) {
   return {
     sleep: deps.sleep,
     onRetry: (error: unknown, attempt: number, delayMs: number) =>
-      deps.logger?.info(`${what}: ${errorMessage(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`),
+      deps.logger?.info(
+        `${what}: ${errorMessage(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`,
+      ),
   };
 }
 
@@ -43,14 +45,22 @@ function notFound(error: unknown): boolean {
 }
 
 /** Looks for a version of `layerName` whose description carries `key`; the newest one wins. */
-export async function findCachedLayer(lambda: LambdaClient, layerName: string, key: string, deps: RetryDeps = {}): Promise<CacheHit | undefined> {
+export async function findCachedLayer(
+  lambda: LambdaClient,
+  layerName: string,
+  key: string,
+  deps: RetryDeps = {},
+): Promise<CacheHit | undefined> {
   let marker: string | undefined;
   let best: LayerVersionsListItem | undefined;
   do {
     let page;
     try {
       page = await withRetry(
-        () => lambda.send(new ListLayerVersionsCommand({ LayerName: layerName, Marker: marker, MaxItems: 50 })),
+        () =>
+          lambda.send(
+            new ListLayerVersionsCommand({ LayerName: layerName, Marker: marker, MaxItems: 50 }),
+          ),
         retryOptions(deps, `ListLayerVersions ${layerName}`),
       );
     } catch (error) {
@@ -96,10 +106,19 @@ export interface PublishedLayer {
 }
 
 /** Publishes a layer version from the uploaded zip, with the runtime, architecture and key; retried on throttling. */
-export async function publishLayer(lambda: LambdaClient, options: PublishLayerOptions, deps: RetryDeps = {}): Promise<PublishedLayer> {
+export async function publishLayer(
+  lambda: LambdaClient,
+  options: PublishLayerOptions,
+  deps: RetryDeps = {},
+): Promise<PublishedLayer> {
   const description =
     options.description ??
-    layerDescription({ key: options.key, unzippedBytes: options.unzippedBytes, runtime: options.runtime, architecture: options.architecture });
+    layerDescription({
+      key: options.key,
+      unzippedBytes: options.unzippedBytes,
+      runtime: options.runtime,
+      architecture: options.architecture,
+    });
   const response = await withRetry(
     () =>
       lambda.send(
@@ -120,6 +139,13 @@ export async function publishLayer(lambda: LambdaClient, options: PublishLayerOp
     }
     throw error;
   });
-  if (!response.LayerVersionArn) throw new ActionError(`PublishLayerVersion for ${options.layerName} returned no LayerVersionArn.`);
-  return { layerVersionArn: response.LayerVersionArn, version: response.Version ?? 0, codeSize: response.Content?.CodeSize };
+  if (!response.LayerVersionArn)
+    throw new ActionError(
+      `PublishLayerVersion for ${options.layerName} returned no LayerVersionArn.`,
+    );
+  return {
+    layerVersionArn: response.LayerVersionArn,
+    version: response.Version ?? 0,
+    codeSize: response.Content?.CodeSize,
+  };
 }

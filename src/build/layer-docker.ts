@@ -20,7 +20,11 @@ export function dockerPlatform(architecture: Architecture): DockerPlatform {
 /** The Python version a Lambda runtime name carries: python3.12 -> 3.12. */
 export function runtimePythonVersion(runtime: string): string {
   const match = /^python(\d+)\.(\d+)$/.exec(runtime);
-  if (!match) throw new InputError('runtime', `'${runtime}' is not a Python runtime (expected e.g. python3.12)`);
+  if (!match)
+    throw new InputError(
+      'runtime',
+      `'${runtime}' is not a Python runtime (expected e.g. python3.12)`,
+    );
   return `${match[1]}.${match[2]}`;
 }
 
@@ -31,7 +35,8 @@ export interface UserIds {
 
 /** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
 export function currentUser(): UserIds | undefined {
-  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function') return undefined;
+  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
+    return undefined;
   return { uid: process.getuid(), gid: process.getgid() };
 }
 
@@ -59,9 +64,12 @@ export interface DockerRunSpec {
 export function dockerRunArgs(spec: DockerRunSpec): string[] {
   const args = ['run', '--rm', '--platform', spec.platform];
   for (const mount of spec.mounts) {
-    if (!path.isAbsolute(mount.source)) throw new Error(`docker mount source must be absolute: ${mount.source}`);
+    if (!path.isAbsolute(mount.source))
+      throw new Error(`docker mount source must be absolute: ${mount.source}`);
     if (mount.source.includes(':')) {
-      throw new ActionError(`The path ${mount.source} contains ':', which docker -v cannot mount. Move the files to a path without ':'.`);
+      throw new ActionError(
+        `The path ${mount.source} contains ':', which docker -v cannot mount. Move the files to a path without ':'.`,
+      );
     }
     args.push('-v', `${mount.source}:${mount.target}${mount.readOnly ? ':ro' : ''}`);
   }
@@ -108,13 +116,21 @@ function dockerMissing(error: unknown): ActionError {
   );
 }
 
-const ARCH_NAMES: Record<DockerPlatform, string> = { 'linux/amd64': 'amd64', 'linux/arm64': 'arm64' };
+const ARCH_NAMES: Record<DockerPlatform, string> = {
+  'linux/amd64': 'amd64',
+  'linux/arm64': 'arm64',
+};
 
 /**
  * Makes sure the build image is available: a local image is used as it is (a locally built image
  * works); it is pulled only when missing, or present for another architecture.
  */
-export async function ensureImage(options: { run: CommandRunner; image: string; platform: DockerPlatform; logger: Logger }): Promise<'local' | 'pulled'> {
+export async function ensureImage(options: {
+  run: CommandRunner;
+  image: string;
+  platform: DockerPlatform;
+  logger: Logger;
+}): Promise<'local' | 'pulled'> {
   const { run, image, platform, logger } = options;
   let inspect;
   try {
@@ -126,17 +142,27 @@ export async function ensureImage(options: { run: CommandRunner; image: string; 
   if (inspect.exitCode === 0) {
     const arch = inspect.stdout.trim();
     if (!arch || arch === wanted) {
-      logger.info(`Build image ${image} is present locally (${arch || 'unknown architecture'}); not pulling.`);
+      logger.info(
+        `Build image ${image} is present locally (${arch || 'unknown architecture'}); not pulling.`,
+      );
       return 'local';
     }
-    logger.info(`Build image ${image} is present locally for ${arch}, but the layer is for ${wanted}: pulling the ${wanted} variant.`);
-  } else if (/cannot connect to the docker daemon|is the docker daemon running|permission denied.*docker/i.test(inspect.stderr)) {
+    logger.info(
+      `Build image ${image} is present locally for ${arch}, but the layer is for ${wanted}: pulling the ${wanted} variant.`,
+    );
+  } else if (
+    /cannot connect to the docker daemon|is the docker daemon running|permission denied.*docker/i.test(
+      inspect.stderr,
+    )
+  ) {
     throw dockerMissing(inspect.stderr.trim());
   } else {
     logger.info(`Build image ${image} is not present locally: pulling it for ${platform}.`);
   }
   const tail = tailKeeper(10);
-  const pull = await run('docker', ['pull', '--platform', platform, image], { onLine: (line) => (tail.push(line), logger.debug(line)) });
+  const pull = await run('docker', ['pull', '--platform', platform, image], {
+    onLine: (line) => (tail.push(line), logger.debug(line)),
+  });
   if (pull.exitCode !== 0) {
     const detail = (pull.stderr.trim() || tail.text()).split('\n').slice(-5).join('\n');
     throw new InputError(
@@ -164,7 +190,17 @@ sys.exit(subprocess.call([sys.executable, "-m", "pip"] + sys.argv[2:]))
 `;
 
 /** Proxy and index settings copied by name from the runner (values never appear in the command line). */
-export const PASS_THROUGH_ENV = ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'PIP_TRUSTED_HOST', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+export const PASS_THROUGH_ENV = [
+  'PIP_INDEX_URL',
+  'PIP_EXTRA_INDEX_URL',
+  'PIP_TRUSTED_HOST',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+];
 
 /** Fixed environment for pip in the container: HOME must be writable for a non-root user that has no home. */
 export const CONTAINER_ENV: Record<string, string> = {
@@ -237,10 +273,18 @@ export function pipFailureHints(output: string): string[] {
   }
   const missing = /No matching distribution found for (\S+)/.exec(output);
   if (missing) {
-    hints.push(`pip found no distribution for ${missing[1]}: check the name and version, and pip-args for the index (--extra-index-url, --find-links).`);
+    hints.push(
+      `pip found no distribution for ${missing[1]}: check the name and version, and pip-args for the index (--extra-index-url, --find-links).`,
+    );
   }
-  if (/Temporary failure in name resolution|NewConnectionError|Network is unreachable|ConnectTimeout/i.test(output)) {
-    hints.push('The package index was not reachable from the build container; check the network/proxy settings, or install from a local wheelhouse with pip-args: --no-index --find-links ./wheels.');
+  if (
+    /Temporary failure in name resolution|NewConnectionError|Network is unreachable|ConnectTimeout/i.test(
+      output,
+    )
+  ) {
+    hints.push(
+      'The package index was not reachable from the build container; check the network/proxy settings, or install from a local wheelhouse with pip-args: --no-index --find-links ./wheels.',
+    );
   }
   return hints;
 }
@@ -250,7 +294,8 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
   const { run, logger } = options;
   await fs.mkdir(options.outDir, { recursive: true });
   // A runner running as root that builds as another user: hand it the output folder.
-  if (options.user && process.getuid?.() === 0 && options.user.uid !== 0) await fs.chown(options.outDir, options.user.uid, options.user.gid);
+  if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
+    await fs.chown(options.outDir, options.user.uid, options.user.gid);
   const args = pipInstallRunArgs(options);
   logger.info(describeCommand('docker', args));
   const tail = tailKeeper(25);
@@ -282,7 +327,8 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
           `wheels and bytecode built with it would not load in Lambda. Use public.ecr.aws/sam/build-${options.runtime}:latest-${options.architecture} or an image with that Python.`,
       );
     }
-    const output = tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+    const output =
+      tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
     const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
     throw new ActionError(
       `pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +

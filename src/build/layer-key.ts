@@ -53,7 +53,10 @@ export function normaliseRequirements(text: string): string[] {
   for (const raw of joined.split('\n')) {
     // pip: a comment starts at a `#` at the start of the line or after whitespace
     // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
-    const line = raw.replace(/(^|\s)#.*$/, '').trim().replace(/\s+/g, ' ');
+    const line = raw
+      .replace(/(^|\s)#.*$/, '')
+      .trim()
+      .replace(/\s+/g, ' ');
     if (line) lines.push(line);
   }
   return lines;
@@ -74,7 +77,13 @@ const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
 export function isLocalPath(value: string): boolean {
   if (/^file:/i.test(value)) return true;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return false;
-  return value.startsWith('./') || value.startsWith('../') || value.startsWith('/') || value === '.' || value === '..';
+  return (
+    value.startsWith('./') ||
+    value.startsWith('../') ||
+    value.startsWith('/') ||
+    value === '.' ||
+    value === '..'
+  );
 }
 
 function stripFileScheme(value: string): string {
@@ -90,11 +99,14 @@ export function parseReference(line: string): Reference | undefined {
   const links = FIND_LINKS.exec(line);
   if (links) {
     const target = links[1].trim();
-    return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target) ? { kind: 'find-links', target: stripFileScheme(target) } : undefined;
+    return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
+      ? { kind: 'find-links', target: stripFileScheme(target) }
+      : undefined;
   }
   const editable = EDITABLE.exec(line);
   const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
-  if (candidate && isLocalPath(candidate)) return { kind: 'local-package', target: stripFileScheme(candidate) };
+  if (candidate && isLocalPath(candidate))
+    return { kind: 'local-package', target: stripFileScheme(candidate) };
   return undefined;
 }
 
@@ -119,7 +131,9 @@ export function computeLayerKey(material: LayerKeyMaterial): string {
   const canonical = {
     format: LAYER_KEY_FORMAT,
     requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
-    local: [...material.localSources].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    local: [...material.localSources].sort((a, b) =>
+      a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+    ),
     runtime: material.runtime,
     architecture: material.architecture,
     build: material.build,
@@ -149,7 +163,9 @@ export function layerDescription(fields: LayerDescriptionFields): string {
 }
 
 /** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
-export function parseLayerDescription(description: string | undefined): { key: string; unzippedBytes?: number } | undefined {
+export function parseLayerDescription(
+  description: string | undefined,
+): { key: string; unzippedBytes?: number } | undefined {
   if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX)) return undefined;
   const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
   if (!key) return undefined;
@@ -166,7 +182,17 @@ export interface GatherOptions {
   pipArgs: readonly string[];
 }
 
-const SKIP_IN_LOCAL_TREES = new Set(['.git', '__pycache__', 'build', 'dist', '.tox', '.venv', 'node_modules', '.mypy_cache', '.pytest_cache']);
+const SKIP_IN_LOCAL_TREES = new Set([
+  '.git',
+  '__pycache__',
+  'build',
+  'dist',
+  '.tox',
+  '.venv',
+  'node_modules',
+  '.mypy_cache',
+  '.pytest_cache',
+]);
 
 async function readText(file: string, referencedFrom: string | undefined): Promise<string> {
   try {
@@ -174,7 +200,10 @@ async function readText(file: string, referencedFrom: string | undefined): Promi
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
-    throw new InputError('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
+    throw new InputError(
+      'requirements',
+      `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`,
+    );
   }
 }
 
@@ -197,7 +226,11 @@ export async function digestLocalPath(target: string, topLevelOnly: boolean): Pr
     for (const entry of entries) {
       const childRel = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
-        if (!topLevelOnly && !SKIP_IN_LOCAL_TREES.has(entry.name) && !entry.name.endsWith('.egg-info')) {
+        if (
+          !topLevelOnly &&
+          !SKIP_IN_LOCAL_TREES.has(entry.name) &&
+          !entry.name.endsWith('.egg-info')
+        ) {
           await walk(path.join(dir, entry.name), childRel);
         }
       } else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
@@ -220,7 +253,9 @@ export async function digestLocalPath(target: string, topLevelOnly: boolean): Pr
  * that names it, as pip does), and digests the local folders it installs from, so the key changes
  * when a wheel in `--find-links ./wheels` or a local package changes.
  */
-export async function gatherRequirements(options: GatherOptions): Promise<{ files: RequirementsFile[]; localSources: LocalSource[] }> {
+export async function gatherRequirements(
+  options: GatherOptions,
+): Promise<{ files: RequirementsFile[]; localSources: LocalSource[] }> {
   const root = path.dirname(options.requirementsPath);
   const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/') || '.';
   const files: RequirementsFile[] = [];
@@ -256,7 +291,8 @@ export async function gatherRequirements(options: GatherOptions): Promise<{ file
   await visit(options.requirementsPath, undefined);
   for (const ref of pipArgReferences(options.pipArgs)) {
     if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target)) await visit(path.resolve(root, stripFileScheme(ref.target)), 'pip-args');
+      if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+        await visit(path.resolve(root, stripFileScheme(ref.target)), 'pip-args');
     } else {
       await addLocal(ref, root);
     }

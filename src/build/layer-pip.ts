@@ -4,7 +4,12 @@ import { ActionError } from '../errors.js';
 import type { CommandRunner } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
-import { describeCommand, pipFailureHints, runtimePythonVersion, tailKeeper } from './layer-docker.js';
+import {
+  describeCommand,
+  pipFailureHints,
+  runtimePythonVersion,
+  tailKeeper,
+} from './layer-docker.js';
 
 /**
  * `build: pip`: the host's pip downloads binary wheels for Lambda's platform and Python instead of
@@ -30,23 +35,49 @@ export function runtimeGlibcMinor(runtime: string): number {
 export function pipPlatforms(runtime: string, architecture: Architecture): string[] {
   const arch = architecture === 'arm64' ? 'aarch64' : 'x86_64';
   const platforms: string[] = [];
-  for (let minor = runtimeGlibcMinor(runtime); minor >= 17; minor--) platforms.push(`manylinux_2_${minor}_${arch}`);
+  for (let minor = runtimeGlibcMinor(runtime); minor >= 17; minor--)
+    platforms.push(`manylinux_2_${minor}_${arch}`);
   platforms.push(`manylinux2014_${arch}`);
   return platforms;
 }
 
 /** Arguments after `python`: `-m pip install ...` for Lambda's platform. Pure. */
-export function pipInstallArgs(options: { requirementsFile: string; target: string; runtime: string; architecture: Architecture; pipArgs: readonly string[] }): string[] {
-  const args = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-compile', '-r', options.requirementsFile, '-t', options.target];
-  for (const platform of pipPlatforms(options.runtime, options.architecture)) args.push('--platform', platform);
-  args.push('--only-binary=:all:', '--python-version', runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
+export function pipInstallArgs(options: {
+  requirementsFile: string;
+  target: string;
+  runtime: string;
+  architecture: Architecture;
+  pipArgs: readonly string[];
+}): string[] {
+  const args = [
+    '-m',
+    'pip',
+    'install',
+    '--disable-pip-version-check',
+    '--no-compile',
+    '-r',
+    options.requirementsFile,
+    '-t',
+    options.target,
+  ];
+  for (const platform of pipPlatforms(options.runtime, options.architecture))
+    args.push('--platform', platform);
+  args.push(
+    '--only-binary=:all:',
+    '--python-version',
+    runtimePythonVersion(options.runtime),
+    '--implementation',
+    'cp',
+    ...options.pipArgs,
+  );
   return args;
 }
 
 /** The package pip could not find a binary wheel for, from its output; undefined when that is not the failure. */
 export function missingWheel(output: string): { requirement: string; name: string } | undefined {
   const match =
-    /No matching distribution found for\s+(\S+)/.exec(output) ?? /Could not find a version that satisfies the requirement\s+(\S+)/.exec(output);
+    /No matching distribution found for\s+(\S+)/.exec(output) ??
+    /Could not find a version that satisfies the requirement\s+(\S+)/.exec(output);
   if (!match) return undefined;
   const requirement = match[1].replace(/[.,]$/, '');
   const name = /^[A-Za-z0-9][A-Za-z0-9._-]*/.exec(requirement)?.[0] ?? requirement;
@@ -73,21 +104,33 @@ export async function installWithHostPip(options: PipInstallOptions): Promise<vo
   const target = path.join(options.outDir, 'python');
   await fs.mkdir(target, { recursive: true });
   const requirementsFile = path.basename(options.requirementsPath);
-  const args = pipInstallArgs({ requirementsFile, target, runtime: options.runtime, architecture: options.architecture, pipArgs: options.pipArgs });
+  const args = pipInstallArgs({
+    requirementsFile,
+    target,
+    runtime: options.runtime,
+    architecture: options.architecture,
+    pipArgs: options.pipArgs,
+  });
   logger.info(describeCommand(options.python, args));
   const tail = tailKeeper(25);
   let result;
   try {
     result = await run(options.python, args, {
       cwd: path.dirname(options.requirementsPath),
-      env: { ...(options.env ?? process.env), PIP_NO_INPUT: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+      env: {
+        ...(options.env ?? process.env),
+        PIP_NO_INPUT: '1',
+        PIP_DISABLE_PIP_VERSION_CHECK: '1',
+      },
       onLine: (line) => {
         tail.push(line);
         logger.info(line);
       },
     });
   } catch (error) {
-    throw new ActionError(`build: pip needs a Python with pip on the runner ('${options.python}' could not be run: ${String((error as Error).message ?? error)}). Add actions/setup-python, or use build: docker.`);
+    throw new ActionError(
+      `build: pip needs a Python with pip on the runner ('${options.python}' could not be run: ${String((error as Error).message ?? error)}). Add actions/setup-python, or use build: docker.`,
+    );
   }
   if (result.exitCode === 0) return;
   const output = `${result.stdout}\n${result.stderr}`;

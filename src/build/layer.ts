@@ -8,9 +8,22 @@ import { formatBytes, formatDuration, type Clock, type Logger } from '../log.js'
 import { uploadContentAddressed } from '../release/upload.js';
 import type { Architecture, BuildMethod } from '../settings.js';
 import type { BundleFile } from './bundle-files.js';
-import { compileTreeInDocker, compileTreeOnHost, dropBytecode, hostPythonVersion, type TreeBytecodeReport } from './bytecode.js';
+import {
+  compileTreeInDocker,
+  compileTreeOnHost,
+  dropBytecode,
+  hostPythonVersion,
+  type TreeBytecodeReport,
+} from './bytecode.js';
 import { findCachedLayer, publishLayer } from './layer-cache.js';
-import { currentUser, dockerPlatform, ensureImage, installInDocker, runtimePythonVersion, type UserIds } from './layer-docker.js';
+import {
+  currentUser,
+  dockerPlatform,
+  ensureImage,
+  installInDocker,
+  runtimePythonVersion,
+  type UserIds,
+} from './layer-docker.js';
 import { computeLayerKey, gatherRequirements } from './layer-key.js';
 import { installWithHostPip } from './layer-pip.js';
 import { slimTree, type SlimResult } from './slim.js';
@@ -115,7 +128,12 @@ export function largestPackages(files: readonly BundleFile[], count = 5): Packag
   const sizes = new Map<string, number>();
   for (const file of files) {
     const top = file.zipPath.split('/')[1] ?? file.zipPath;
-    const name = top.replace(/-[^-]+\.(dist-info|data)$/, '').replace(/\.libs$/, '').replace(/\.py$/, '').toLowerCase().replace(/-/g, '_');
+    const name = top
+      .replace(/-[^-]+\.(dist-info|data)$/, '')
+      .replace(/\.libs$/, '')
+      .replace(/\.py$/, '')
+      .toLowerCase()
+      .replace(/-/g, '_');
     sizes.set(name, (sizes.get(name) ?? 0) + file.size);
   }
   return [...sizes.entries()]
@@ -125,7 +143,11 @@ export function largestPackages(files: readonly BundleFile[], count = 5): Packag
 }
 
 /** The error for a layer over Lambda's unzipped limit, with the numbers and what to do. Pure. */
-export function layerTooLargeMessage(unzippedBytes: number, largest: readonly PackageSize[], slim: boolean): string {
+export function layerTooLargeMessage(
+  unzippedBytes: number,
+  largest: readonly PackageSize[],
+  slim: boolean,
+): string {
   const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
   return (
     `The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
@@ -147,19 +169,31 @@ export async function collectLayerFiles(root: string): Promise<BundleFile[]> {
       if (stat.isSymbolicLink()) {
         const target = await fs.realpath(full).catch(() => undefined);
         if (!target || !(target === realRoot || target.startsWith(realRoot + path.sep))) {
-          throw new ActionError(`The installed package file ${zipPath} is a symbolic link that points outside the layer (${target ?? 'missing target'}).`);
+          throw new ActionError(
+            `The installed package file ${zipPath} is a symbolic link that points outside the layer (${target ?? 'missing target'}).`,
+          );
         }
         stat = await fs.stat(full);
       }
       if (stat.isDirectory()) await walk(full, zipPath);
-      else if (stat.isFile()) files.push({ zipPath, absPath: full, size: stat.size, mode: stat.mode & 0o111 ? 0o755 : 0o644 });
+      else if (stat.isFile())
+        files.push({
+          zipPath,
+          absPath: full,
+          size: stat.size,
+          mode: stat.mode & 0o111 ? 0o755 : 0o644,
+        });
     }
   };
   await walk(root, '');
   return files;
 }
 
-async function buildTree(options: LayerOptions, deps: LayerDeps, buildDir: string): Promise<{ bytecode: LayerBytecode; slim?: SlimResult }> {
+async function buildTree(
+  options: LayerOptions,
+  deps: LayerDeps,
+  buildDir: string,
+): Promise<{ bytecode: LayerBytecode; slim?: SlimResult }> {
   const { logger, run } = deps;
   const requirementsPath = options.requirementsPath as string;
   const pythonDir = path.join(buildDir, 'python');
@@ -168,7 +202,12 @@ async function buildTree(options: LayerOptions, deps: LayerDeps, buildDir: strin
   const python = options.python ?? 'python3';
 
   if (options.build === 'docker') {
-    await ensureImage({ run, image: options.buildImage, platform: dockerPlatform(options.architecture), logger });
+    await ensureImage({
+      run,
+      image: options.buildImage,
+      platform: dockerPlatform(options.architecture),
+      logger,
+    });
     await installInDocker({
       run,
       logger,
@@ -182,14 +221,26 @@ async function buildTree(options: LayerOptions, deps: LayerDeps, buildDir: strin
       env,
     });
   } else {
-    await installWithHostPip({ run, logger, python, runtime: options.runtime, architecture: options.architecture, requirementsPath, outDir: buildDir, pipArgs: options.pipArgs, env });
+    await installWithHostPip({
+      run,
+      logger,
+      python,
+      runtime: options.runtime,
+      architecture: options.architecture,
+      requirementsPath,
+      outDir: buildDir,
+      pipArgs: options.pipArgs,
+      env,
+    });
   }
   await fs.mkdir(pythonDir, { recursive: true });
 
   let slim: SlimResult | undefined;
   if (options.slim) {
     slim = await slimTree(pythonDir);
-    logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+    logger.info(
+      `Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`,
+    );
   }
 
   let report: TreeBytecodeReport | undefined;
@@ -210,7 +261,14 @@ async function buildTree(options: LayerOptions, deps: LayerDeps, buildDir: strin
     const wanted = runtimePythonVersion(options.runtime);
     const host = await hostPythonVersion(run, python);
     if (host === wanted) {
-      report = await compileTreeOnHost({ run, logger, python, runtime: options.runtime, dir: pythonDir, lambdaDir: LAYER_PYTHON_DIR });
+      report = await compileTreeOnHost({
+        run,
+        logger,
+        python,
+        runtime: options.runtime,
+        dir: pythonDir,
+        lambdaDir: LAYER_PYTHON_DIR,
+      });
     } else {
       const dropped = await dropBytecode(pythonDir);
       const skipped =
@@ -221,10 +279,18 @@ async function buildTree(options: LayerOptions, deps: LayerDeps, buildDir: strin
       return { bytecode, slim };
     }
   }
-  bytecode = { compiled: report.compiled, python: report.python, ...(report.failed.length ? { failed: report.failed } : {}) };
-  logger.info(`Compiled ${report.compiled} modules to hash-based .pyc for Python ${report.python}.`);
+  bytecode = {
+    compiled: report.compiled,
+    python: report.python,
+    ...(report.failed.length ? { failed: report.failed } : {}),
+  };
+  logger.info(
+    `Compiled ${report.compiled} modules to hash-based .pyc for Python ${report.python}.`,
+  );
   if (report.failed.length) {
-    logger.warning(`${report.failed.length} .py files in the layer do not compile (they cannot be imported either): ${report.failed.slice(0, 5).join(', ')}${report.failed.length > 5 ? ', ...' : ''}`);
+    logger.warning(
+      `${report.failed.length} .py files in the layer do not compile (they cannot be imported either): ${report.failed.slice(0, 5).join(', ')}${report.failed.length > 5 ? ', ...' : ''}`,
+    );
   }
   return { bytecode, slim };
 }
@@ -236,7 +302,10 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
     logger.info('No requirements file: no dependency layer.');
     return { status: 'none' };
   }
-  const material = await gatherRequirements({ requirementsPath: options.requirementsPath, pipArgs: options.pipArgs });
+  const material = await gatherRequirements({
+    requirementsPath: options.requirementsPath,
+    pipArgs: options.pipArgs,
+  });
   const key = computeLayerKey({
     ...material,
     runtime: options.runtime,
@@ -246,12 +315,24 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
     pipArgs: options.pipArgs,
     slim: options.slim,
   });
-  logger.info(`Layer key ${key} (requirements, runtime ${options.runtime}, ${options.architecture}, ${options.build === 'docker' ? options.buildImage : 'host pip'}, pip-args, slim=${options.slim}).`);
+  logger.info(
+    `Layer key ${key} (requirements, runtime ${options.runtime}, ${options.architecture}, ${options.build === 'docker' ? options.buildImage : 'host pip'}, pip-args, slim=${options.slim}).`,
+  );
 
-  const hit = await findCachedLayer(deps.lambda, options.layerName, key, { sleep: clock.sleep, logger });
+  const hit = await findCachedLayer(deps.lambda, options.layerName, key, {
+    sleep: clock.sleep,
+    logger,
+  });
   if (hit) {
-    logger.info(`Layer ${options.layerName} version ${hit.version} already has this key: reusing ${hit.layerVersionArn} (no build, no upload, no publish).`);
-    return { status: 'cached', key, layerVersionArn: hit.layerVersionArn, ...(hit.unzippedBytes !== undefined ? { unzippedBytes: hit.unzippedBytes } : {}) };
+    logger.info(
+      `Layer ${options.layerName} version ${hit.version} already has this key: reusing ${hit.layerVersionArn} (no build, no upload, no publish).`,
+    );
+    return {
+      status: 'cached',
+      key,
+      layerVersionArn: hit.layerVersionArn,
+      ...(hit.unzippedBytes !== undefined ? { unzippedBytes: hit.unzippedBytes } : {}),
+    };
   }
 
   const layerDir = path.join(options.workDir, 'layer');
@@ -264,20 +345,38 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
   const files = await collectLayerFiles(buildDir);
   const unzipped = files.reduce((sum, f) => sum + f.size, 0);
   const largest = largestPackages(files);
-  if (unzipped > UNZIPPED_LIMIT_BYTES) throw new ActionError(layerTooLargeMessage(unzipped, largest, options.slim));
+  if (unzipped > UNZIPPED_LIMIT_BYTES)
+    throw new ActionError(layerTooLargeMessage(unzipped, largest, options.slim));
 
   const zip = await writeDeterministicZip({ files, destPath: path.join(layerDir, 'layer.zip') });
   logger.info(
     `Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`,
   );
-  return { status: 'ready', key, zip, s3Key: layerS3Key(options.s3Prefix, zip.sha256Hex), slim, bytecode, largest };
+  return {
+    status: 'ready',
+    key,
+    zip,
+    s3Key: layerS3Key(options.s3Prefix, zip.sha256Hex),
+    slim,
+    bytecode,
+    largest,
+  };
 }
 
 /** Uploads and publishes a prepared layer (or reports what would be done, in a dry run). */
-export async function releaseLayer(prepared: PreparedLayer, options: LayerOptions, deps: LayerDeps): Promise<LayerResult> {
+export async function releaseLayer(
+  prepared: PreparedLayer,
+  options: LayerOptions,
+  deps: LayerDeps,
+): Promise<LayerResult> {
   if (prepared.status === 'none') return { status: 'none' };
   if (prepared.status === 'cached') {
-    return { status: 'cached', key: prepared.key, layerVersionArn: prepared.layerVersionArn, unzippedBytes: prepared.unzippedBytes };
+    return {
+      status: 'cached',
+      key: prepared.key,
+      layerVersionArn: prepared.layerVersionArn,
+      unzippedBytes: prepared.unzippedBytes,
+    };
   }
   const { zip, s3Key, key } = prepared;
   const base: LayerResult = {
@@ -295,7 +394,9 @@ export async function releaseLayer(prepared: PreparedLayer, options: LayerOption
     zipPath: zip.path,
   };
   if (options.dryRun) {
-    deps.logger.info(`Dry run: would upload s3://${options.s3Bucket}/${s3Key} and publish a new version of layer ${options.layerName}.`);
+    deps.logger.info(
+      `Dry run: would upload s3://${options.s3Bucket}/${s3Key} and publish a new version of layer ${options.layerName}.`,
+    );
     return base;
   }
   const upload = await uploadContentAddressed(deps.s3, {
@@ -320,10 +421,17 @@ export async function releaseLayer(prepared: PreparedLayer, options: LayerOption
     { sleep: deps.clock.sleep, logger: deps.logger },
   );
   deps.logger.info(`Published ${published.layerVersionArn}.`);
-  return { ...base, status: 'built', uploaded: upload.uploaded, layerVersionArn: published.layerVersionArn };
+  return {
+    ...base,
+    status: 'built',
+    uploaded: upload.uploaded,
+    layerVersionArn: published.layerVersionArn,
+  };
 }
 
 /** The whole layer step. */
 export async function buildLayer(options: LayerOptions, deps: LayerDeps): Promise<LayerResult> {
-  return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
+  return deps.logger.group('Dependency layer', async () =>
+    releaseLayer(await prepareLayer(options, deps), options, deps),
+  );
 }

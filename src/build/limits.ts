@@ -61,10 +61,21 @@ export class LambdaSizeLimitError extends ActionError {
 }
 
 /** Pure: the per-part report (for the job summary), whether or not it fits. */
-export function sizeReport(parts: readonly SizePart[], limitBytes: number = LAMBDA_UNZIPPED_LIMIT_BYTES): LimitReport {
-  const reports = parts.map((part) => ({ name: part.name, kind: part.kind, bytes: part.bytes, share: part.bytes / limitBytes }));
+export function sizeReport(
+  parts: readonly SizePart[],
+  limitBytes: number = LAMBDA_UNZIPPED_LIMIT_BYTES,
+): LimitReport {
+  const reports = parts.map((part) => ({
+    name: part.name,
+    kind: part.kind,
+    bytes: part.bytes,
+    share: part.bytes / limitBytes,
+  }));
   const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
-  const largest = reports.reduce<PartReport | undefined>((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+  const largest = reports.reduce<PartReport | undefined>(
+    (best, part) => (best === undefined || part.bytes > best.bytes ? part : best),
+    undefined,
+  );
   return {
     limitBytes,
     totalBytes,
@@ -86,7 +97,11 @@ function percent(share: number): string {
 }
 
 /** Pure: the advice lines, most relevant first. */
-export function limitAdvice(parts: readonly SizePart[], report: LimitReport, options: LimitAdviceOptions = {}): string[] {
+export function limitAdvice(
+  parts: readonly SizePart[],
+  report: LimitReport,
+  options: LimitAdviceOptions = {},
+): string[] {
   const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
   const model =
     modelBytes > 0
@@ -94,7 +109,7 @@ export function limitAdvice(parts: readonly SizePart[], report: LimitReport, opt
       : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
   const slim =
     options.slim === false
-      ? "Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB)."
+      ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
       : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
   const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
   return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
@@ -104,7 +119,10 @@ export function limitAdvice(parts: readonly SizePart[], report: LimitReport, opt
  * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
  * (or when there are more layers than Lambda allows); returns the report otherwise.
  */
-export function checkLambdaLimits(parts: readonly SizePart[], options: LimitAdviceOptions = {}): LimitReport {
+export function checkLambdaLimits(
+  parts: readonly SizePart[],
+  options: LimitAdviceOptions = {},
+): LimitReport {
   const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
   const layerCount = parts.filter((part) => part.kind === 'layer').length;
   if (layerCount > LAMBDA_MAX_LAYERS) {
@@ -123,8 +141,12 @@ export function checkLambdaLimits(parts: readonly SizePart[], options: LimitAdvi
   for (const part of report.parts) {
     const largest = part === report.largest ? '  <- largest' : '';
     const source = parts.find((candidate) => candidate.name === part.name);
-    const model = source?.modelBytes ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB` : '';
-    lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
+    const model = source?.modelBytes
+      ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
+      : '';
+    lines.push(
+      `  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`,
+    );
   }
   lines.push('What to do:');
   for (const advice of limitAdvice(parts, report, options)) lines.push(`  - ${advice}`);

@@ -63,7 +63,10 @@ function isUnder(p: string, dir: string): boolean {
  * `python/`). Pure: decided from the listing alone. Folders are returned once, not their content.
  */
 export function planSlim(entries: readonly TreeEntry[]): SlimRemoval[] {
-  const dirs = entries.filter((e) => e.type === 'dir').map((e) => e.path).sort();
+  const dirs = entries
+    .filter((e) => e.type === 'dir')
+    .map((e) => e.path)
+    .sort();
   const files = entries.filter((e) => e.type === 'file');
   const removals: SlimRemoval[] = [];
   const removedDirs = new Set<string>();
@@ -75,7 +78,8 @@ export function planSlim(entries: readonly TreeEntry[]): SlimRemoval[] {
   const withPython = new Set<string>();
   for (const file of files) {
     if (!file.path.endsWith('.py')) continue;
-    for (let dir = parentOf(file.path); dir && !withPython.has(dir); dir = parentOf(dir)) withPython.add(dir);
+    for (let dir = parentOf(file.path); dir && !withPython.has(dir); dir = parentOf(dir))
+      withPython.add(dir);
   }
 
   for (const dir of dirs) {
@@ -86,14 +90,23 @@ export function planSlim(entries: readonly TreeEntry[]): SlimRemoval[] {
     if (depth === 1 && name.endsWith('-stubs')) {
       removals.push({ path: dir, type: 'dir', rule: 'stub-package' });
       removedDirs.add(dir);
-    } else if (depth >= 2 && TEST_DIRS.has(name) && !top.endsWith('.dist-info') && withPython.has(dir)) {
+    } else if (
+      depth >= 2 &&
+      TEST_DIRS.has(name) &&
+      !top.endsWith('.dist-info') &&
+      withPython.has(dir)
+    ) {
       removals.push({ path: dir, type: 'dir', rule: 'tests' });
       removedDirs.add(dir);
     }
   }
   const removedFiles = new Set<string>();
   for (const file of files) {
-    if (file.path.endsWith('.pyi') && !file.path.split('/')[0].endsWith('.dist-info') && !covered(file.path)) {
+    if (
+      file.path.endsWith('.pyi') &&
+      !file.path.split('/')[0].endsWith('.dist-info') &&
+      !covered(file.path)
+    ) {
       removals.push({ path: file.path, type: 'file', rule: 'stubs' });
       removedFiles.add(file.path);
     }
@@ -101,7 +114,8 @@ export function planSlim(entries: readonly TreeEntry[]): SlimRemoval[] {
   // __pycache__ folders with no source left beside them (after the removals above, or never shipped).
   const foldersWithSource = new Set<string>();
   for (const file of files) {
-    if (file.path.endsWith('.py') && !removedFiles.has(file.path) && !covered(file.path)) foldersWithSource.add(parentOf(file.path));
+    if (file.path.endsWith('.py') && !removedFiles.has(file.path) && !covered(file.path))
+      foldersWithSource.add(parentOf(file.path));
   }
   for (const dir of dirs) {
     if (baseName(dir) !== '__pycache__' || covered(dir)) continue;
@@ -139,7 +153,10 @@ export async function slimTree(root: string): Promise<SlimResult> {
   const result: SlimResult = { removedFiles: 0, bytesSaved: 0, byRule: {} };
   const files = entries.filter((e) => e.type === 'file');
   for (const removal of removals) {
-    const affected = removal.type === 'file' ? files.filter((f) => f.path === removal.path) : files.filter((f) => isUnder(f.path, removal.path));
+    const affected =
+      removal.type === 'file'
+        ? files.filter((f) => f.path === removal.path)
+        : files.filter((f) => isUnder(f.path, removal.path));
     const bytes = affected.reduce((sum, f) => sum + f.size, 0);
     const tally = (result.byRule[removal.rule] ??= { files: 0, bytes: 0 });
     tally.files += affected.length;

@@ -50,13 +50,52 @@ export const ZIP_DOS_TIME = 0;
 
 /** Formats that are compressed already: stored without sampling. */
 export const COMPRESSED_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.zip', '.gz', '.tgz', '.bz2', '.tbz2', '.xz', '.txz', '.zst', '.zstd', '.lz4', '.lzma', '.br', '.7z', '.rar',
-  '.whl', '.jar', '.egg', '.jpg', '.jpeg', '.png', '.gif', '.webp', '.avif', '.mp3', '.mp4', '.ogg', '.flac', '.webm',
+  '.zip',
+  '.gz',
+  '.tgz',
+  '.bz2',
+  '.tbz2',
+  '.xz',
+  '.txz',
+  '.zst',
+  '.zstd',
+  '.lz4',
+  '.lzma',
+  '.br',
+  '.7z',
+  '.rar',
+  '.whl',
+  '.jar',
+  '.egg',
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.gif',
+  '.webp',
+  '.avif',
+  '.mp3',
+  '.mp4',
+  '.ogg',
+  '.flac',
+  '.webm',
 ]);
 
 /** Binary weight formats (mostly float arrays, compress poorly); sampled with the stricter threshold. */
 export const WEIGHT_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.pt', '.pth', '.bin', '.safetensors', '.onnx', '.h5', '.hdf5', '.ckpt', '.pb', '.tflite', '.gguf', '.npy', '.keras', '.params',
+  '.pt',
+  '.pth',
+  '.bin',
+  '.safetensors',
+  '.onnx',
+  '.h5',
+  '.hdf5',
+  '.ckpt',
+  '.pb',
+  '.tflite',
+  '.gguf',
+  '.npy',
+  '.keras',
+  '.params',
 ]);
 
 const READ_CHUNK = 1 << 20;
@@ -67,18 +106,27 @@ const S_IFREG = 0o100000;
 const METHOD_STORE = 0;
 const METHOD_DEFLATE = 8;
 
-export type CompressionPlan = { kind: 'store'; reason: 'empty' | 'compressed-format' } | { kind: 'sample'; storeAboveRatio: number };
+export type CompressionPlan =
+  | { kind: 'store'; reason: 'empty' | 'compressed-format' }
+  | { kind: 'sample'; storeAboveRatio: number };
 
 /** Pure: what to do with a file before looking at its bytes. */
 export function planCompression(zipPath: string, size: number): CompressionPlan {
   if (size === 0) return { kind: 'store', reason: 'empty' };
   const ext = path.posix.extname(zipPath).toLowerCase();
   if (COMPRESSED_EXTENSIONS.has(ext)) return { kind: 'store', reason: 'compressed-format' };
-  return { kind: 'sample', storeAboveRatio: WEIGHT_EXTENSIONS.has(ext) ? STORE_ABOVE_RATIO_WEIGHTS : STORE_ABOVE_RATIO };
+  return {
+    kind: 'sample',
+    storeAboveRatio: WEIGHT_EXTENSIONS.has(ext) ? STORE_ABOVE_RATIO_WEIGHTS : STORE_ABOVE_RATIO,
+  };
 }
 
 /** Pure: the decision once the sample's deflated size is known. */
-export function shouldStore(plan: CompressionPlan, sampleBytes: number, deflatedBytes: number): boolean {
+export function shouldStore(
+  plan: CompressionPlan,
+  sampleBytes: number,
+  deflatedBytes: number,
+): boolean {
   if (plan.kind === 'store') return true;
   if (sampleBytes === 0) return true;
   return deflatedBytes / sampleBytes > plan.storeAboveRatio;
@@ -131,7 +179,14 @@ interface CentralRecord {
   zip64: boolean;
 }
 
-function localHeader(name: Buffer, method: number, flags: number, crc32: number, compressedSize: number, size: number): Buffer {
+function localHeader(
+  name: Buffer,
+  method: number,
+  flags: number,
+  crc32: number,
+  compressedSize: number,
+  size: number,
+): Buffer {
   const header = Buffer.alloc(30);
   header.writeUInt32LE(0x04034b50, 0);
   header.writeUInt16LE(VERSION_NEEDED, 4);
@@ -147,7 +202,12 @@ function localHeader(name: Buffer, method: number, flags: number, crc32: number,
   return Buffer.concat([header, name]);
 }
 
-function dataDescriptor(crc32: number, compressedSize: number, size: number, zip64: boolean): Buffer {
+function dataDescriptor(
+  crc32: number,
+  compressedSize: number,
+  size: number,
+  zip64: boolean,
+): Buffer {
   const descriptor = Buffer.alloc(zip64 ? 24 : 16);
   descriptor.writeUInt32LE(0x08074b50, 0);
   descriptor.writeUInt32LE(crc32, 4);
@@ -191,7 +251,12 @@ function centralRecord(entry: CentralRecord): Buffer {
   return Buffer.concat([record, entry.name, extra]);
 }
 
-function endOfCentralDirectory(count: number, cdOffset: number, cdSize: number, forceZip64: boolean): Buffer {
+function endOfCentralDirectory(
+  count: number,
+  cdOffset: number,
+  cdSize: number,
+  forceZip64: boolean,
+): Buffer {
   const zip64 = forceZip64 || count >= 0xffff || cdOffset >= UINT32_MAX || cdSize >= UINT32_MAX;
   const eocd = Buffer.alloc(22);
   eocd.writeUInt32LE(0x06054b50, 0);
@@ -269,7 +334,9 @@ type Prepared =
   | { kind: 'stream'; method: number };
 
 function changedSize(file: BundleFile, actual: number): Error {
-  return new Error(`'${file.absPath}' (for '${file.zipPath}') changed size while it was being zipped: ${file.size} bytes expected, ${actual} read.`);
+  return new Error(
+    `'${file.absPath}' (for '${file.zipPath}') changed size while it was being zipped: ${file.size} bytes expected, ${actual} read.`,
+  );
 }
 
 async function readHead(file: string, limit: number): Promise<Buffer> {
@@ -294,7 +361,10 @@ async function prepare(file: BundleFile, level: number, sampleBytes: number): Pr
     if (plan.kind === 'store') return { kind: 'stream', method: METHOD_STORE };
     const sample = await readHead(file.absPath, sampleBytes);
     const deflated = zlib.deflateRawSync(sample, { level });
-    return { kind: 'stream', method: shouldStore(plan, sample.length, deflated.length) ? METHOD_STORE : METHOD_DEFLATE };
+    return {
+      kind: 'stream',
+      method: shouldStore(plan, sample.length, deflated.length) ? METHOD_STORE : METHOD_DEFLATE,
+    };
   }
   const data = file.size === 0 ? Buffer.alloc(0) : await fs.readFile(file.absPath);
   if (data.length !== file.size) throw changedSize(file, data.length);
@@ -347,7 +417,11 @@ class Prefetcher {
     while (this.started < this.files.length) {
       const index = this.started;
       const urgent = index === this.current;
-      if (!urgent && (this.running >= this.concurrency || this.held + this.cost(index) > AHEAD_BYTES)) return;
+      if (
+        !urgent &&
+        (this.running >= this.concurrency || this.held + this.cost(index) > AHEAD_BYTES)
+      )
+        return;
       this.started++;
       this.running++;
       this.held += this.cost(index);
@@ -373,7 +447,12 @@ class Crc32Counter extends Transform {
 }
 
 /** Streams a large file into the sink; returns its crc32 and sizes. */
-async function streamEntry(sink: ZipSink, file: BundleFile, method: number, level: number): Promise<{ crc32: number; size: number; compressedSize: number }> {
+async function streamEntry(
+  sink: ZipSink,
+  file: BundleFile,
+  method: number,
+  level: number,
+): Promise<{ crc32: number; size: number; compressedSize: number }> {
   const counter = new Crc32Counter();
   let compressedSize = 0;
   const consume = async (source: AsyncIterable<Buffer>) => {
@@ -385,22 +464,33 @@ async function streamEntry(sink: ZipSink, file: BundleFile, method: number, leve
   const input = createReadStream(file.absPath, { highWaterMark: READ_CHUNK });
   try {
     if (method === METHOD_DEFLATE) {
-      await pipeline(input, counter, zlib.createDeflateRaw({ level, chunkSize: 256 << 10 }), consume);
+      await pipeline(
+        input,
+        counter,
+        zlib.createDeflateRaw({ level, chunkSize: 256 << 10 }),
+        consume,
+      );
     } else {
       await pipeline(input, counter, consume);
     }
   } catch (error) {
-    throw new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${errorMessage(error)}`);
+    throw new Error(
+      `Cannot read '${file.absPath}' (for '${file.zipPath}'): ${errorMessage(error)}`,
+    );
   }
   if (counter.bytes !== file.size) throw changedSize(file, counter.bytes);
   return { crc32: counter.crc32, size: counter.bytes, compressedSize };
 }
 
 function sortedUnique(files: readonly BundleFile[]): BundleFile[] {
-  const sorted = [...files].sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0));
+  const sorted = [...files].sort((a, b) =>
+    a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0,
+  );
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].zipPath === sorted[i - 1].zipPath) {
-      throw new Error(`Two files would be stored at '${sorted[i].zipPath}': '${sorted[i - 1].absPath}' and '${sorted[i].absPath}'.`);
+      throw new Error(
+        `Two files would be stored at '${sorted[i].zipPath}': '${sorted[i - 1].absPath}' and '${sorted[i].absPath}'.`,
+      );
     }
   }
   return sorted;
@@ -408,26 +498,43 @@ function sortedUnique(files: readonly BundleFile[]): BundleFile[] {
 
 function validateZipPath(zipPath: string): Buffer {
   const parts = zipPath.split('/');
-  if (!zipPath || zipPath.startsWith('/') || zipPath.includes('\\') || parts.some((part) => part === '' || part === '.' || part === '..')) {
-    throw new Error(`Invalid path inside the zip: '${zipPath}' (expected a relative posix path without '.', '..' or empty segments).`);
+  if (
+    !zipPath ||
+    zipPath.startsWith('/') ||
+    zipPath.includes('\\') ||
+    parts.some((part) => part === '' || part === '.' || part === '..')
+  ) {
+    throw new Error(
+      `Invalid path inside the zip: '${zipPath}' (expected a relative posix path without '.', '..' or empty segments).`,
+    );
   }
   const name = Buffer.from(zipPath, 'utf8');
-  if (name.length > 0xffff) throw new Error(`Path inside the zip is too long (${name.length} bytes): '${zipPath.slice(0, 80)}...'`);
+  if (name.length > 0xffff)
+    throw new Error(
+      `Path inside the zip is too long (${name.length} bytes): '${zipPath.slice(0, 80)}...'`,
+    );
   return name;
 }
 
 /** Writes the deterministic zip of `files` to `destPath`; returns its hashes and sizes. */
 export async function writeDeterministicZip(options: ZipOptions): Promise<ZipResult> {
-  if (typeof zlib.crc32 !== 'function') throw new Error(`Zipping needs Node.js 20.15 or newer (zlib.crc32); this is ${process.version}.`);
+  if (typeof zlib.crc32 !== 'function')
+    throw new Error(
+      `Zipping needs Node.js 20.15 or newer (zlib.crc32); this is ${process.version}.`,
+    );
   const level = options.level ?? DEFAULT_DEFLATE_LEVEL;
-  if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`Deflate level must be an integer from 1 to 9, got ${level}.`);
+  if (!Number.isInteger(level) || level < 1 || level > 9)
+    throw new Error(`Deflate level must be an integer from 1 to 9, got ${level}.`);
   const sampleBytes = options.sampleBytes ?? DEFAULT_SAMPLE_BYTES;
   const forceZip64 = options.forceZip64 ?? false;
   const files = sortedUnique(options.files);
   const names = files.map((file) => validateZipPath(file.zipPath));
 
   const destPath = path.resolve(options.destPath);
-  const tmpPath = path.join(path.dirname(destPath), `.${path.basename(destPath)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
+  const tmpPath = path.join(
+    path.dirname(destPath),
+    `.${path.basename(destPath)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`,
+  );
   const output = createWriteStream(tmpPath, { flags: 'wx', highWaterMark: WRITE_BUFFER });
   try {
     await once(output, 'open');
@@ -439,7 +546,11 @@ export async function writeDeterministicZip(options: ZipOptions): Promise<ZipRes
     files,
     (file) =>
       prepare(file, level, sampleBytes).catch((error: unknown) => {
-        throw /changed size/.test(errorMessage(error)) ? error : new Error(`Cannot read '${file.absPath}' (for '${file.zipPath}'): ${errorMessage(error)}`);
+        throw /changed size/.test(errorMessage(error))
+          ? error
+          : new Error(
+              `Cannot read '${file.absPath}' (for '${file.zipPath}'): ${errorMessage(error)}`,
+            );
       }),
     Math.max(1, options.concurrency ?? 8),
     sampleBytes,
@@ -458,16 +569,51 @@ export async function writeDeterministicZip(options: ZipOptions): Promise<ZipRes
       let record: CentralRecord;
       if (prepared.kind === 'buffer') {
         const zip64 = forceZip64 || offset >= UINT32_MAX;
-        await sink.write(localHeader(name, prepared.method, FLAG_UTF8, prepared.crc32, prepared.payload.length, file.size));
+        await sink.write(
+          localHeader(
+            name,
+            prepared.method,
+            FLAG_UTF8,
+            prepared.crc32,
+            prepared.payload.length,
+            file.size,
+          ),
+        );
         if (prepared.payload.length > 0) await sink.write(prepared.payload);
-        record = { name, method: prepared.method, flags: FLAG_UTF8, crc32: prepared.crc32, compressedSize: prepared.payload.length, size: file.size, offset, mode: file.mode, zip64 };
+        record = {
+          name,
+          method: prepared.method,
+          flags: FLAG_UTF8,
+          crc32: prepared.crc32,
+          compressedSize: prepared.payload.length,
+          size: file.size,
+          offset,
+          mode: file.mode,
+          zip64,
+        };
       } else {
         const flags = FLAG_UTF8 | FLAG_DATA_DESCRIPTOR;
         await sink.write(localHeader(name, prepared.method, flags, 0, 0, 0));
         const streamed = await streamEntry(sink, file, prepared.method, level);
-        const zip64 = forceZip64 || offset >= UINT32_MAX || streamed.size >= UINT32_MAX || streamed.compressedSize >= UINT32_MAX;
-        await sink.write(dataDescriptor(streamed.crc32, streamed.compressedSize, streamed.size, zip64));
-        record = { name, method: prepared.method, flags, crc32: streamed.crc32, compressedSize: streamed.compressedSize, size: streamed.size, offset, mode: file.mode, zip64 };
+        const zip64 =
+          forceZip64 ||
+          offset >= UINT32_MAX ||
+          streamed.size >= UINT32_MAX ||
+          streamed.compressedSize >= UINT32_MAX;
+        await sink.write(
+          dataDescriptor(streamed.crc32, streamed.compressedSize, streamed.size, zip64),
+        );
+        record = {
+          name,
+          method: prepared.method,
+          flags,
+          crc32: streamed.crc32,
+          compressedSize: streamed.compressedSize,
+          size: streamed.size,
+          offset,
+          mode: file.mode,
+          zip64,
+        };
       }
       prefetch.release(index);
       central.push(centralRecord(record));
@@ -476,7 +622,9 @@ export async function writeDeterministicZip(options: ZipOptions): Promise<ZipRes
     }
     const cdOffset = sink.offset;
     for (const record of central) await sink.write(record);
-    await sink.write(endOfCentralDirectory(files.length, cdOffset, sink.offset - cdOffset, forceZip64));
+    await sink.write(
+      endOfCentralDirectory(files.length, cdOffset, sink.offset - cdOffset, forceZip64),
+    );
     digest = await sink.close();
   } catch (error) {
     sink.destroy();

@@ -48,7 +48,10 @@ export interface Candidate {
   upload?: UploadResult;
 }
 
-export function loadSpec(ctx: RunContext<BuildingSettings>, steps: StepTimer): Promise<SmokeSpec | undefined> {
+export function loadSpec(
+  ctx: RunContext<BuildingSettings>,
+  steps: StepTimer,
+): Promise<SmokeSpec | undefined> {
   const file = ctx.settings.release.smokeTests;
   if (!file) {
     steps.skip('Smoke-test spec', 'no smoke-tests input');
@@ -62,7 +65,10 @@ export function loadSpec(ctx: RunContext<BuildingSettings>, steps: StepTimer): P
 }
 
 /** Layer and bundle, with the size limits checked before anything is uploaded. */
-export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: StepTimer): Promise<Built> {
+export async function buildArtifacts(
+  ctx: RunContext<BuildingSettings>,
+  steps: StepTimer,
+): Promise<Built> {
   const { settings, clients, logger, run, workDir } = ctx;
   const b = settings.build;
   const layerOptions = {
@@ -80,13 +86,22 @@ export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: S
     workDir,
   };
   const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
-  const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
+  const prepared = await steps.run('Dependency layer: build', () =>
+    prepareLayer(layerOptions, layerDeps),
+  );
   // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
-  const layerBytes = prepared.status === 'ready' ? prepared.zip.unzippedBytes : prepared.status === 'cached' ? prepared.unzippedBytes : undefined;
+  const layerBytes =
+    prepared.status === 'ready'
+      ? prepared.zip.unzippedBytes
+      : prepared.status === 'cached'
+        ? prepared.unzippedBytes
+        : undefined;
   let limits: LimitReport | undefined;
   const sizeParts = (bundleBytes: number, modelBytes: number) => [
     { name: 'function bundle', kind: 'function' as const, bytes: bundleBytes, modelBytes },
-    ...(layerBytes !== undefined ? [{ name: `layer ${b.layerName}`, kind: 'layer' as const, bytes: layerBytes }] : []),
+    ...(layerBytes !== undefined
+      ? [{ name: `layer ${b.layerName}`, kind: 'layer' as const, bytes: layerBytes }]
+      : []),
   ];
   const bundle = await steps.run('Bundle', async () => {
     const result = await buildBundle(b, {
@@ -95,16 +110,22 @@ export async function buildArtifacts(ctx: RunContext<BuildingSettings>, steps: S
       workspace: settings.workspace,
       workDir,
       beforeZip: (sizes) => {
-        limits = checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), { slim: b.slim });
+        limits = checkLambdaLimits(sizeParts(sizes.unzippedBytes, sizes.modelBytes), {
+          slim: b.slim,
+        });
       },
     });
-    logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
+    logger.info(
+      `${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`,
+    );
     return result;
   });
   if (!limits) throw new Error('internal: the bundle was zipped without a size check');
   const layer =
     prepared.status === 'ready'
-      ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
+      ? await steps.run('Dependency layer: upload and publish', () =>
+          releaseLayer(prepared, layerOptions, layerDeps),
+        )
       : await releaseLayer(prepared, layerOptions, layerDeps);
   const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
   reportBuild(ctx.report, built, limits);
@@ -143,18 +164,40 @@ export async function publishCandidate(
   const fnName = settings.functionName;
   const desired = desiredConfig(settings, built.layer.layerVersionArn);
 
-  const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
-    const fn = await readFunction(clients.lambda, fnName, { logger });
-    const aliasBefore = await readAlias(clients.lambda, fnName, aliasName, { logger }).catch((error: unknown) => {
-      if (!fn.exists) { const none: AliasState = { functionName: fnName, alias: aliasName, exists: false, weights: {} }; return none; }
-      throw error;
-    });
-    const changes = fn.exists ? configChanges(fn, desired) : undefined;
-    const served = await servedVersionConfig(ctx, aliasBefore);
-    const decision = decideChange({ fn, codeSha256: built.bundle.codeSha256, configChanges: changes, alias: aliasBefore, servedVersion: served, layerArn: desired.layerArn });
-    logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
-    return { fn, aliasBefore, decision };
-  });
+  const { fn, aliasBefore, decision } = await steps.run(
+    'Compare with what is deployed',
+    async () => {
+      const fn = await readFunction(clients.lambda, fnName, { logger });
+      const aliasBefore = await readAlias(clients.lambda, fnName, aliasName, { logger }).catch(
+        (error: unknown) => {
+          if (!fn.exists) {
+            const none: AliasState = {
+              functionName: fnName,
+              alias: aliasName,
+              exists: false,
+              weights: {},
+            };
+            return none;
+          }
+          throw error;
+        },
+      );
+      const changes = fn.exists ? configChanges(fn, desired) : undefined;
+      const served = await servedVersionConfig(ctx, aliasBefore);
+      const decision = decideChange({
+        fn,
+        codeSha256: built.bundle.codeSha256,
+        configChanges: changes,
+        alias: aliasBefore,
+        servedVersion: served,
+        layerArn: desired.layerArn,
+      });
+      logger.info(
+        `Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`,
+      );
+      return { fn, aliasBefore, decision };
+    },
+  );
   if (aliasBefore.functionVersion) ctx.outputs.set('previous-version', aliasBefore.functionVersion);
   if (fn.arn) ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
 
@@ -168,9 +211,19 @@ export async function publishCandidate(
   }
 
   if (decision.kind === 'unchanged') {
-    steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
+    steps.skip(
+      'Upload, update and publish',
+      `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`,
+    );
     ctx.outputs.set('version', decision.version);
-    return { built, decision, version: decision.version, functionArn: fn.arn ?? '', codeSha256: built.bundle.codeSha256, aliasBefore };
+    return {
+      built,
+      decision,
+      version: decision.version,
+      functionArn: fn.arn ?? '',
+      codeSha256: built.bundle.codeSha256,
+      aliasBefore,
+    };
   }
 
   let upload: UploadResult | undefined;
@@ -188,37 +241,65 @@ export async function publishCandidate(
     steps.skip('Upload bundle', 'the function already runs this bundle');
   }
 
-  const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
-    if (decision.kind === 'create') {
-      const created = await createFunction(
-        clients.lambda,
-        { ...desired, functionName: fnName, role: settings.fn.executionRole ?? '', s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey },
-        { logger },
-      );
-      return created.arn ?? '';
-    }
-    if (decision.kind === 'update' && decision.code) {
-      const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
-      if (sha && sha !== built.bundle.codeSha256) {
-        throw new ActionError(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
+  const functionArn = await steps.run(
+    decision.kind === 'create' ? 'Create function' : 'Update function',
+    async () => {
+      if (decision.kind === 'create') {
+        const created = await createFunction(
+          clients.lambda,
+          {
+            ...desired,
+            functionName: fnName,
+            role: settings.fn.executionRole ?? '',
+            s3Bucket: settings.build.s3Bucket,
+            s3Key: built.bundleKey,
+          },
+          { logger },
+        );
+        return created.arn ?? '';
       }
-      logger.info(`Code updated: CodeSha256 ${sha}`);
-    }
-    // A code update leaves the configuration as it was read above.
-    const changes = configChanges(fn, desired);
-    if (changes) {
-      logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-      await updateConfiguration(clients.lambda, fnName, changes, { logger });
-    }
-    return fn.arn ?? '';
-  });
+      if (decision.kind === 'update' && decision.code) {
+        const sha = await updateCode(
+          clients.lambda,
+          fnName,
+          settings.build.s3Bucket,
+          built.bundleKey,
+          { logger },
+        );
+        if (sha && sha !== built.bundle.codeSha256) {
+          throw new ActionError(
+            `Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`,
+          );
+        }
+        logger.info(`Code updated: CodeSha256 ${sha}`);
+      }
+      // A code update leaves the configuration as it was read above.
+      const changes = configChanges(fn, desired);
+      if (changes) {
+        logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
+        await updateConfiguration(clients.lambda, fnName, changes, { logger });
+      }
+      return fn.arn ?? '';
+    },
+  );
   if (functionArn) ctx.outputs.set('function-arn', functionArn.replace(/:\$LATEST$/, ''));
 
   const published = await steps.run('Publish version', async () => {
-    const description = [`lambda-ml-deploy`, ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`, `bundle ${built.bundle.sha256Hex.slice(0, 16)}`, ctx.github.runUrl]
+    const description = [
+      `lambda-ml-deploy`,
+      ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`,
+      `bundle ${built.bundle.sha256Hex.slice(0, 16)}`,
+      ctx.github.runUrl,
+    ]
       .filter(Boolean)
       .join(' | ');
-    const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+    const result = await publishVersion(
+      clients.lambda,
+      fnName,
+      built.bundle.codeSha256,
+      description,
+      { logger },
+    );
     logger.info(`Published version ${result.version}`);
     return result;
   });
@@ -239,16 +320,30 @@ export async function publishCandidate(
     return candidate;
   }
   candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () =>
-    smokeTestVersion(spec, { lambda: clients.lambda, functionName: fnName, version: published.version, logger }),
+    smokeTestVersion(spec, {
+      lambda: clients.lambda,
+      functionName: fnName,
+      version: published.version,
+      logger,
+    }),
   );
   reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
   ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
   return candidate;
 }
 
-async function servedVersionConfig(ctx: RunContext<BuildingSettings>, alias: AliasState): Promise<FunctionState | undefined> {
-  if (!alias.exists || !alias.functionVersion || Object.keys(alias.weights).length > 0) return undefined;
-  return readFunction(ctx.clients.lambda, ctx.settings.functionName, { logger: ctx.logger }, alias.functionVersion);
+async function servedVersionConfig(
+  ctx: RunContext<BuildingSettings>,
+  alias: AliasState,
+): Promise<FunctionState | undefined> {
+  if (!alias.exists || !alias.functionVersion || Object.keys(alias.weights).length > 0)
+    return undefined;
+  return readFunction(
+    ctx.clients.lambda,
+    ctx.settings.functionName,
+    { logger: ctx.logger },
+    alias.functionVersion,
+  );
 }
 
 export function describeDecision(decision: ChangeDecision): string {

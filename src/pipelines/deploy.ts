@@ -22,10 +22,13 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
   outputs.set('rolled-back', false);
   try {
     const spec = await loadSpec(ctx, steps);
-    const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+    const watchAlarms =
+      settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
     if (watchAlarms) {
       await steps.run('Check watched alarms', async () => {
-        const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, { logger });
+        const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
+          logger,
+        });
         logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
       });
     }
@@ -41,18 +44,29 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
       outputs.set('changed', false);
       outputs.set('smoke-result', 'skipped');
       if (before.aliasArn) outputs.set('alias-arn', before.aliasArn);
-      report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
+      report.setHeadline(
+        `✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`,
+      );
       return;
     }
     outputs.set('changed', true);
 
     if (candidate.smoke && !candidate.smoke.passed) {
       outputs.set('rolled-back', true);
-      const where = before.exists ? `still serves ${describeAliasState(before)}` : 'was not created';
-      report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
-      throw new ActionError(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
+      const where = before.exists
+        ? `still serves ${describeAliasState(before)}`
+        : 'was not created';
+      report.setHeadline(
+        `❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`,
+      );
+      throw new ActionError(
+        `Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`,
+      );
     }
-    if (!spec) logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
+    if (!spec)
+      logger.warning(
+        `No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`,
+      );
 
     const plan = planTraffic({
       strategy: settings.release.strategy,
@@ -60,7 +74,10 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
       linearSteps: settings.release.linearSteps,
       intervalMs: settings.release.canaryIntervalMs,
     });
-    const pollMs = Math.max(1000, Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)));
+    const pollMs = Math.max(
+      1000,
+      Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)),
+    );
     const shift = await steps.run(`Shift '${aliasName}' (${settings.release.strategy})`, () =>
       shiftTraffic({
         plan,
@@ -74,9 +91,22 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
         bake: {
           pollMs,
           clock: ctx.clock,
-          ...(watchAlarms ? { checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }) } : {}),
+          ...(watchAlarms
+            ? {
+                checkAlarms: () =>
+                  alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+              }
+            : {}),
           ...(spec
-            ? { reinvoke: () => smokeTestVersion(spec, { lambda: clients.lambda, functionName: settings.functionName, version: candidate.version, logger }) }
+            ? {
+                reinvoke: () =>
+                  smokeTestVersion(spec, {
+                    lambda: clients.lambda,
+                    functionName: settings.functionName,
+                    version: candidate.version,
+                    logger,
+                  }),
+              }
             : {}),
         },
         onStep: (event) => {
@@ -87,13 +117,33 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
     );
     if (shift.rolledBack) {
       outputs.set('rolled-back', true);
-      report.section('Rollback', [`Alias \`${aliasName}\` was put back: ${describeAliasState(shift.restore.after)} (${shift.restore.action}).`, '', `Why: ${shift.reason}`]);
-      report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${describeAliasState(shift.restore.after)} again.`);
-      throw new ActionError(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
+      report.section('Rollback', [
+        `Alias \`${aliasName}\` was put back: ${describeAliasState(shift.restore.after)} (${shift.restore.action}).`,
+        '',
+        `Why: ${shift.reason}`,
+      ]);
+      report.setHeadline(
+        `❌ Rolled back: \`${aliasName}\` serves ${describeAliasState(shift.restore.after)} again.`,
+      );
+      throw new ActionError(
+        `Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`,
+      );
     }
     if (shift.state.aliasArn) outputs.set('alias-arn', shift.state.aliasArn);
-    report.table('Alias', ['alias', 'before', 'after'], [[aliasName, before.exists ? describeAliasState(before) : '(none)', describeAliasState(shift.state)]]);
-    report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
+    report.table(
+      'Alias',
+      ['alias', 'before', 'after'],
+      [
+        [
+          aliasName,
+          before.exists ? describeAliasState(before) : '(none)',
+          describeAliasState(shift.state),
+        ],
+      ],
+    );
+    report.setHeadline(
+      `✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`,
+    );
 
     await applyRetention(ctx, steps, settings.release.keepVersions);
   } finally {

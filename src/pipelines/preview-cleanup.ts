@@ -2,7 +2,12 @@ import type { AliasConfiguration } from '@aws-sdk/client-lambda';
 import { parseAliasDescription, type AliasState } from '../release/alias-plan.js';
 import { deleteAlias, readAlias } from '../release/alias.js';
 import { deleteFunctionUrl } from '../release/function-url.js';
-import { deleteVersion, listAliases, listVersions, protectedVersions } from '../release/versions.js';
+import {
+  deleteVersion,
+  listAliases,
+  listVersions,
+  protectedVersions,
+} from '../release/versions.js';
 import { publishPreviewComment } from '../report/pr-comment.js';
 import type { PreviewCleanupSettings, PreviewSettings } from '../settings.js';
 import type { RunContext } from './context.js';
@@ -10,14 +15,20 @@ import { previewCommentTarget } from './preview-comment.js';
 import { StepTimer } from './steps.js';
 
 /** `pr-7`: the preview alias of a pull request. */
-export function previewAliasName(preview: Pick<PreviewSettings, 'aliasPrefix' | 'prNumber'>): string {
+export function previewAliasName(
+  preview: Pick<PreviewSettings, 'aliasPrefix' | 'prNumber'>,
+): string {
   return `${preview.aliasPrefix}${preview.prNumber}`;
 }
 
 /** Versions a preview alias is responsible for: what it serves (weights too) and its recorded previous. Pure. */
 export function previewCandidates(alias: AliasState): string[] {
   if (!alias.exists) return [];
-  const found = [alias.functionVersion, ...Object.keys(alias.weights), parseAliasDescription(alias.description)?.previous];
+  const found = [
+    alias.functionVersion,
+    ...Object.keys(alias.weights),
+    parseAliasDescription(alias.description)?.previous,
+  ];
   return [...new Set(found.filter((v): v is string => v !== undefined && /^\d+$/.test(v)))];
 }
 
@@ -55,7 +66,9 @@ export function planVersionCleanup(
  * preview-cleanup (pull_request closed): the preview alias's function URL, then the alias, then
  * the versions only it needed; the PR comment says so. A second run finds nothing and succeeds.
  */
-export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSettings>): Promise<void> {
+export async function previewCleanupPipeline(
+  ctx: RunContext<PreviewCleanupSettings>,
+): Promise<void> {
   const { settings, clients, logger, report, outputs } = ctx;
   const steps = new StepTimer(logger, ctx.clock);
   const fn = settings.functionName;
@@ -64,17 +77,32 @@ export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSetti
   outputs.set('rolled-back', false);
   outputs.set('smoke-result', 'skipped');
   try {
-    const alias = await steps.run(`Read alias '${aliasName}'`, () => readAlias(clients.lambda, fn, aliasName, options));
+    const alias = await steps.run(`Read alias '${aliasName}'`, () =>
+      readAlias(clients.lambda, fn, aliasName, options),
+    );
     if (alias.functionVersion) outputs.set('previous-version', alias.functionVersion);
     const candidates = previewCandidates(alias);
-    logger.info(alias.exists ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}` : `'${aliasName}' does not exist.`);
+    logger.info(
+      alias.exists
+        ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}`
+        : `'${aliasName}' does not exist.`,
+    );
 
     if (settings.dryRun) {
       const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
-      const plan = planVersionCleanup(candidates, existing, await listAliases(clients.lambda, fn), aliasName);
+      const plan = planVersionCleanup(
+        candidates,
+        existing,
+        await listAliases(clients.lambda, fn),
+        aliasName,
+      );
       report.section('Plan (dry run)', [
-        alias.exists ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.` : `\`${aliasName}\` does not exist: nothing to delete.`,
-        plan.delete.length > 0 ? `Would delete version(s) ${plan.delete.join(', ')}.` : 'No version to delete.',
+        alias.exists
+          ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.`
+          : `\`${aliasName}\` does not exist: nothing to delete.`,
+        plan.delete.length > 0
+          ? `Would delete version(s) ${plan.delete.join(', ')}.`
+          : 'No version to delete.',
         ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
       ]);
       report.setHeadline(`🔍 Dry run: nothing was deleted.`);
@@ -84,12 +112,19 @@ export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSetti
 
     let urlDeleted = false;
     if (alias.exists) {
-      const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, aliasName, options));
+      const url = await steps.run('Delete function URL', () =>
+        deleteFunctionUrl(clients.lambda, fn, aliasName, options),
+      );
       urlDeleted = url.deleted;
       logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
-      await steps.run(`Delete alias '${aliasName}'`, () => deleteAlias(clients.lambda, fn, aliasName, options));
+      await steps.run(`Delete alias '${aliasName}'`, () =>
+        deleteAlias(clients.lambda, fn, aliasName, options),
+      );
     } else {
-      steps.skip('Delete function URL and alias', `'${aliasName}' does not exist (already cleaned up?)`);
+      steps.skip(
+        'Delete function URL and alias',
+        `'${aliasName}' does not exist (already cleaned up?)`,
+      );
     }
 
     let deleted: string[] = [];
@@ -112,12 +147,25 @@ export async function previewCleanupPipeline(ctx: RunContext<PreviewCleanupSetti
 
     const changed = alias.exists || urlDeleted || deleted.length > 0;
     outputs.set('changed', changed);
-    report.table('Cleanup', ['what', 'result'], [
-      ['alias', alias.exists ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted` : `no alias \`${aliasName}\``],
-      ['function URL', urlDeleted ? 'deleted' : 'none'],
-      ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
-    ]);
-    report.setHeadline(changed ? `🧹 Preview \`${aliasName}\` cleaned up.` : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
+    report.table(
+      'Cleanup',
+      ['what', 'result'],
+      [
+        [
+          'alias',
+          alias.exists
+            ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted`
+            : `no alias \`${aliasName}\``,
+        ],
+        ['function URL', urlDeleted ? 'deleted' : 'none'],
+        ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
+      ],
+    );
+    report.setHeadline(
+      changed
+        ? `🧹 Preview \`${aliasName}\` cleaned up.`
+        : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`,
+    );
 
     await steps.run('PR comment', () =>
       publishPreviewComment({

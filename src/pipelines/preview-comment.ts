@@ -5,7 +5,10 @@ import type { RunContext } from './context.js';
 /** Where the sticky preview comment goes, and with which token: the same for preview and cleanup. */
 export function previewCommentTarget(
   ctx: RunContext<PreviewModeSettings | PreviewCleanupSettings>,
-): Pick<PreviewCommentOptions, 'token' | 'apiUrl' | 'fetch' | 'repository' | 'prNumber' | 'logger'> {
+): Pick<
+  PreviewCommentOptions,
+  'token' | 'apiUrl' | 'fetch' | 'repository' | 'prNumber' | 'logger'
+> {
   return {
     token: ctx.settings.githubToken,
     apiUrl: ctx.github.apiUrl,

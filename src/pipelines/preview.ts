@@ -1,6 +1,11 @@
 import { ActionError, errorMessage, InputError } from '../errors.js';
 import type { GithubContext } from '../github-context.js';
-import { describeAliasState, formatAliasDescription, userDescription, type AliasState } from '../release/alias-plan.js';
+import {
+  describeAliasState,
+  formatAliasDescription,
+  userDescription,
+  type AliasState,
+} from '../release/alias-plan.js';
 import { createAlias, pointAlias } from '../release/alias.js';
 import { ensureFunctionUrl } from '../release/function-url.js';
 import { describeSmokeFailure } from '../release/smoke-run.js';
@@ -36,7 +41,9 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
   const aliasOptions = { logger };
   outputs.set('rolled-back', false);
 
-  const comment = (info: Omit<PreviewCommentInfo, 'functionName' | 'alias' | 'commit' | 'runUrl'>) =>
+  const comment = (
+    info: Omit<PreviewCommentInfo, 'functionName' | 'alias' | 'commit' | 'runUrl'>,
+  ) =>
     steps.run('PR comment', () =>
       publishPreviewComment({
         ...previewCommentTarget(ctx),
@@ -52,15 +59,24 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
 
   try {
     if (aliasName === settings.alias) {
-      throw new InputError('preview-alias-prefix', `makes the preview alias '${aliasName}' the same as alias '${settings.alias}', which previews must never touch; use a prefix such as pr-`);
+      throw new InputError(
+        'preview-alias-prefix',
+        `makes the preview alias '${aliasName}' the same as alias '${settings.alias}', which previews must never touch; use a prefix such as pr-`,
+      );
     }
-    if (aliasName.length > 128) throw new InputError('preview-alias-prefix', `makes the preview alias '${aliasName}' longer than Lambda's 128 characters`);
+    if (aliasName.length > 128)
+      throw new InputError(
+        'preview-alias-prefix',
+        `makes the preview alias '${aliasName}' longer than Lambda's 128 characters`,
+      );
 
     const spec = await loadSpec(ctx, steps);
     const built = await buildArtifacts(ctx, steps);
     const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
     if (!candidate) {
-      report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved; \`${aliasName}\` is unchanged.`);
+      report.setHeadline(
+        `🔍 Dry run: nothing was uploaded, published or moved; \`${aliasName}\` is unchanged.`,
+      );
       return;
     }
     const before = candidate.aliasBefore;
@@ -69,29 +85,62 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
 
     if (candidate.smoke && !candidate.smoke.passed) {
       const why = describeSmokeFailure(candidate.smoke);
-      const where = before.exists ? `still serves ${describeAliasState(before)}` : 'was not created';
-      report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: preview alias \`${aliasName}\` ${where}.`);
-      await comment({ status: 'smoke-failed', version: candidate.version, aliasVersionAfter: before.functionVersion ?? 'none', smoke: candidate.smoke, reason: why });
+      const where = before.exists
+        ? `still serves ${describeAliasState(before)}`
+        : 'was not created';
+      report.setHeadline(
+        `❌ Smoke tests failed on version ${candidate.version}: preview alias \`${aliasName}\` ${where}.`,
+      );
+      await comment({
+        status: 'smoke-failed',
+        version: candidate.version,
+        aliasVersionAfter: before.functionVersion ?? 'none',
+        smoke: candidate.smoke,
+        reason: why,
+      });
       await deleteFailedVersion(ctx, steps, candidate.version);
-      throw new ActionError(`Version ${candidate.version} failed its smoke tests, so preview alias '${aliasName}' ${where}: ${why}.`);
+      throw new ActionError(
+        `Version ${candidate.version} failed its smoke tests, so preview alias '${aliasName}' ${where}: ${why}.`,
+      );
     }
-    if (!spec) logger.warning(`No smoke-tests input: preview version ${candidate.version} is served without being invoked first. Add a smoke-test spec.`);
+    if (!spec)
+      logger.warning(
+        `No smoke-tests input: preview version ${candidate.version} is served without being invoked first. Add a smoke-test spec.`,
+      );
 
     let after: AliasState = before;
     if (unchanged) {
       outputs.set('smoke-result', 'skipped');
-      steps.skip(`Point '${aliasName}'`, `it already serves version ${candidate.version} with this bundle`);
+      steps.skip(
+        `Point '${aliasName}'`,
+        `it already serves version ${candidate.version} with this bundle`,
+      );
     } else {
       after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
-        const description = formatAliasDescription(userDescription(before.description) || `Preview of PR #${settings.preview.prNumber}`, {
-          ...(before.functionVersion ? { previous: before.functionVersion } : {}),
-          ...(commit ? { sha: commit.slice(0, 12) } : {}),
-        });
-        if (!before.exists) return createAlias(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
+        const description = formatAliasDescription(
+          userDescription(before.description) || `Preview of PR #${settings.preview.prNumber}`,
+          {
+            ...(before.functionVersion ? { previous: before.functionVersion } : {}),
+            ...(commit ? { sha: commit.slice(0, 12) } : {}),
+          },
+        );
+        if (!before.exists)
+          return createAlias(
+            clients.lambda,
+            { functionName: fn, alias: aliasName, version: candidate.version, description },
+            aliasOptions,
+          );
         // Guarded by the revision read before publishing: another run's change is never overwritten.
         return pointAlias(
           clients.lambda,
-          { functionName: fn, alias: aliasName, version: candidate.version, weights: {}, revisionId: before.revisionId ?? '', description },
+          {
+            functionName: fn,
+            alias: aliasName,
+            version: candidate.version,
+            weights: {},
+            revisionId: before.revisionId ?? '',
+            description,
+          },
           aliasOptions,
         );
       });
@@ -101,19 +150,35 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
     let url: string | undefined;
     if (settings.preview.url) {
       const result = await steps.run(`Function URL (${settings.preview.urlAuth})`, () =>
-        ensureFunctionUrl(clients.lambda, { functionName: fn, qualifier: aliasName, authType: settings.preview.urlAuth }, aliasOptions),
+        ensureFunctionUrl(
+          clients.lambda,
+          { functionName: fn, qualifier: aliasName, authType: settings.preview.urlAuth },
+          aliasOptions,
+        ),
       );
       url = result.url;
       logger.info(`${result.url} (${result.authType}, ${result.action})`);
-      if (result.authType === 'NONE') logger.warning(`The preview URL ${result.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`);
+      if (result.authType === 'NONE')
+        logger.warning(
+          `The preview URL ${result.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`,
+        );
       outputs.set('preview-url', url);
     } else {
       steps.skip('Function URL', 'preview-url is false');
     }
 
-    report.table('Preview', ['alias', 'before', 'after', 'URL'], [
-      [aliasName, before.exists ? describeAliasState(before) : '(none)', describeAliasState(after), url ?? '—'],
-    ]);
+    report.table(
+      'Preview',
+      ['alias', 'before', 'after', 'URL'],
+      [
+        [
+          aliasName,
+          before.exists ? describeAliasState(before) : '(none)',
+          describeAliasState(after),
+          url ?? '—',
+        ],
+      ],
+    );
     report.setHeadline(
       unchanged
         ? `✅ Unchanged: preview \`${aliasName}\` already serves version ${candidate.version} with this bundle${url ? ` at ${url}` : ''}.`
@@ -131,7 +196,12 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
     const superseded = before.functionVersion;
     if (!unchanged && superseded && superseded !== candidate.version) {
       await steps.run(`Delete superseded preview version ${superseded}`, async () => {
-        const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, fn), aliasName);
+        const plan = planVersionCleanup(
+          [superseded],
+          [superseded],
+          await listAliases(clients.lambda, fn),
+          aliasName,
+        );
         for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
         for (const version of plan.delete) {
           await deleteVersion(clients.lambda, fn, version);
@@ -151,11 +221,19 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
  * or records it as previous (PublishVersion returns an existing version when nothing changed).
  * Best effort: the smoke failure is what the step reports.
  */
-async function deleteFailedVersion(ctx: RunContext<PreviewModeSettings>, steps: StepTimer, version: string): Promise<void> {
+async function deleteFailedVersion(
+  ctx: RunContext<PreviewModeSettings>,
+  steps: StepTimer,
+  version: string,
+): Promise<void> {
   const { clients, logger, settings } = ctx;
   try {
     await steps.run(`Delete failed version ${version}`, async () => {
-      const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
+      const plan = planVersionCleanup(
+        [version],
+        [version],
+        await listAliases(clients.lambda, settings.functionName),
+      );
       for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
       for (const v of plan.delete) {
         await deleteVersion(clients.lambda, settings.functionName, v);
@@ -163,6 +241,8 @@ async function deleteFailedVersion(ctx: RunContext<PreviewModeSettings>, steps: 
       }
     });
   } catch (error) {
-    logger.warning(`Could not delete the failed preview version ${version}: ${errorMessage(error)}`);
+    logger.warning(
+      `Could not delete the failed preview version ${version}: ${errorMessage(error)}`,
+    );
   }
 }

@@ -1,5 +1,12 @@
 import { ActionError, InputError } from '../errors.js';
-import { describeAliasState, formatAliasDescription, isMidShift, parseAliasDescription, routesAs, type AliasState } from '../release/alias-plan.js';
+import {
+  describeAliasState,
+  formatAliasDescription,
+  isMidShift,
+  parseAliasDescription,
+  routesAs,
+  type AliasState,
+} from '../release/alias-plan.js';
 import { AliasConflictError, pointAlias, readAlias } from '../release/alias.js';
 import { readFunction } from '../release/function.js';
 import { smokeTestVersion } from '../release/smoke.js';
@@ -21,7 +28,10 @@ export type RollbackTarget =
  * description marker (`lambda-ml-deploy: previous=N`, written on every shift). Pure; throws a
  * message that says what to do when there is no target.
  */
-export function resolveRollbackTarget(alias: AliasState, rollbackTo: 'previous' | number): RollbackTarget {
+export function resolveRollbackTarget(
+  alias: AliasState,
+  rollbackTo: 'previous' | number,
+): RollbackTarget {
   if (!alias.exists) {
     throw new ActionError(
       `Alias '${alias.alias}' of function '${alias.functionName}' does not exist, so there is nothing to roll back. ` +
@@ -68,16 +78,23 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
   const options = { logger };
   outputs.set('rolled-back', false);
   try {
-    const before = await steps.run(`Read alias '${aliasName}'`, () => readAlias(clients.lambda, fn, aliasName, options));
+    const before = await steps.run(`Read alias '${aliasName}'`, () =>
+      readAlias(clients.lambda, fn, aliasName, options),
+    );
     if (before.aliasArn) outputs.set('alias-arn', before.aliasArn);
     if (before.functionVersion) outputs.set('previous-version', before.functionVersion);
     const target = resolveRollbackTarget(before, settings.rollbackTo);
-    logger.info(`'${aliasName}': ${describeAliasState(before)}; target: version ${target.version} (${target.source === 'previous' ? 'recorded previous version' : 'rollback-to'})`);
+    logger.info(
+      `'${aliasName}': ${describeAliasState(before)}; target: version ${target.version} (${target.source === 'previous' ? 'recorded previous version' : 'rollback-to'})`,
+    );
 
     const version = await steps.run(`Check version ${target.version}`, async () => {
       const state = await readFunction(clients.lambda, fn, options, target.version);
       if (!state.exists) {
-        const how = target.source === 'previous' ? `the previous version recorded on alias '${aliasName}'` : 'the rollback-to input';
+        const how =
+          target.source === 'previous'
+            ? `the previous version recorded on alias '${aliasName}'`
+            : 'the rollback-to input';
         throw new InputError(
           'rollback-to',
           `version ${target.version} of function '${fn}' does not exist (${how}; deleted by keep-versions or by hand?). ` +
@@ -90,18 +107,27 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
     outputs.set('version', target.version);
 
     if (target.kind === 'noop') {
-      logger.notice(`Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`);
+      logger.notice(
+        `Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`,
+      );
       outputs.set('changed', false);
       outputs.set('smoke-result', 'skipped');
-      report.setHeadline(`✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`);
+      report.setHeadline(
+        `✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`,
+      );
       return;
     }
-    if (isMidShift(before)) logger.warning(`'${aliasName}' is mid-shift (${describeAliasState(before)}); the rollback sends all traffic to version ${target.version}.`);
+    if (isMidShift(before))
+      logger.warning(
+        `'${aliasName}' is mid-shift (${describeAliasState(before)}); the rollback sends all traffic to version ${target.version}.`,
+      );
 
     if (settings.dryRun) {
       outputs.set('changed', false);
       outputs.set('smoke-result', 'skipped');
-      report.section('Plan (dry run)', [`Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${describeAliasState(before)} → ${target.version}.`]);
+      report.section('Plan (dry run)', [
+        `Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${describeAliasState(before)} → ${target.version}.`,
+      ]);
       report.setHeadline(`🔍 Dry run: \`${aliasName}\` was not moved.`);
       return;
     }
@@ -110,26 +136,44 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
     if (smokeFile) {
       const spec = await steps.run('Smoke-test spec', () => loadSmokeSpec(smokeFile));
       const smoke = await steps.run(`Smoke tests on version ${target.version}`, () =>
-        smokeTestVersion(spec, { lambda: clients.lambda, functionName: fn, version: target.version, logger }),
+        smokeTestVersion(spec, {
+          lambda: clients.lambda,
+          functionName: fn,
+          version: target.version,
+          logger,
+        }),
       );
       reportSmoke(report, `Smoke tests on version ${target.version}`, smoke);
       outputs.set('smoke-result', smoke.passed ? 'passed' : 'failed');
       if (!smoke.passed) {
         outputs.set('changed', false);
-        report.setHeadline(`❌ Smoke tests failed on version ${target.version}: \`${aliasName}\` still serves ${describeAliasState(before)}.`);
-        throw new ActionError(`Version ${target.version} failed its smoke tests, so alias '${aliasName}' was not moved (still ${describeAliasState(before)}): ${describeSmokeFailure(smoke)}.`);
+        report.setHeadline(
+          `❌ Smoke tests failed on version ${target.version}: \`${aliasName}\` still serves ${describeAliasState(before)}.`,
+        );
+        throw new ActionError(
+          `Version ${target.version} failed its smoke tests, so alias '${aliasName}' was not moved (still ${describeAliasState(before)}): ${describeSmokeFailure(smoke)}.`,
+        );
       }
     } else {
       steps.skip('Smoke tests', 'no smoke-tests input');
       outputs.set('smoke-result', 'skipped');
-      logger.warning(`No smoke-tests input: '${aliasName}' moves to version ${target.version} without it being invoked first.`);
+      logger.warning(
+        `No smoke-tests input: '${aliasName}' moves to version ${target.version} without it being invoked first.`,
+      );
     }
 
     const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
       // The revision read just before the update: a deploy that moved the alias meanwhile wins.
       const current = await readAlias(clients.lambda, fn, aliasName, options);
-      if (!current.exists || !routesAs(current, { version: before.functionVersion ?? '', weights: before.weights })) {
-        throw new AliasConflictError(fn, aliasName, `it read '${describeAliasState(before)}' when this rollback started and '${describeAliasState(current)}' now`);
+      if (
+        !current.exists ||
+        !routesAs(current, { version: before.functionVersion ?? '', weights: before.weights })
+      ) {
+        throw new AliasConflictError(
+          fn,
+          aliasName,
+          `it read '${describeAliasState(before)}' when this rollback started and '${describeAliasState(current)}' now`,
+        );
       }
       const sha = commitOfVersion(version.description);
       const description = formatAliasDescription(current.description, {
@@ -138,15 +182,30 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
       });
       return pointAlias(
         clients.lambda,
-        { functionName: fn, alias: aliasName, version: target.version, weights: {}, revisionId: current.revisionId ?? '', description },
+        {
+          functionName: fn,
+          alias: aliasName,
+          version: target.version,
+          weights: {},
+          revisionId: current.revisionId ?? '',
+          description,
+        },
         options,
       );
     });
     outputs.set('changed', true);
     if (after.aliasArn) outputs.set('alias-arn', after.aliasArn);
-    report.table('Alias', ['alias', 'before', 'after'], [[aliasName, describeAliasState(before), describeAliasState(after)]]);
-    report.setHeadline(`✅ Rollback: \`${aliasName}\` ${before.functionVersion} → ${target.version}.`);
-    logger.info(`'${aliasName}' now serves version ${target.version} (was ${before.functionVersion}); rollback-to: previous would return to ${before.functionVersion}.`);
+    report.table(
+      'Alias',
+      ['alias', 'before', 'after'],
+      [[aliasName, describeAliasState(before), describeAliasState(after)]],
+    );
+    report.setHeadline(
+      `✅ Rollback: \`${aliasName}\` ${before.functionVersion} → ${target.version}.`,
+    );
+    logger.info(
+      `'${aliasName}' now serves version ${target.version} (was ${before.functionVersion}); rollback-to: previous would return to ${before.functionVersion}.`,
+    );
   } finally {
     report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
   }

@@ -24,7 +24,12 @@ export class StepTimer {
       this.records.push({ name, ms: this.clock.now() - started, outcome: 'ok' });
       return result;
     } catch (error) {
-      this.records.push({ name, ms: this.clock.now() - started, outcome: 'failed', note: errorMessage(error).split('\n')[0] });
+      this.records.push({
+        name,
+        ms: this.clock.now() - started,
+        outcome: 'failed',
+        note: errorMessage(error).split('\n')[0],
+      });
       throw error;
     }
   }
@@ -36,6 +41,11 @@ export class StepTimer {
 
   rows(): string[][] {
     const icon = { ok: '✅', failed: '❌', skipped: '⏭️' } as const;
-    return this.records.map((r) => [r.name, `${icon[r.outcome]} ${r.outcome}`, r.outcome === 'skipped' ? '' : formatDuration(r.ms), r.note ?? '']);
+    return this.records.map((r) => [
+      r.name,
+      `${icon[r.outcome]} ${r.outcome}`,
+      r.outcome === 'skipped' ? '' : formatDuration(r.ms),
+      r.note ?? '',
+    ]);
   }
 }

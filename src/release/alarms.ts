@@ -22,7 +22,11 @@ export interface AlarmCallOptions {
 const NAMES_PER_CALL = 100;
 
 /** Reads the state of each named alarm (metric and composite), paginated and retried. */
-export async function describeAlarms(cloudwatch: CloudWatchClient, names: readonly string[], options: AlarmCallOptions = {}): Promise<AlarmStatus[]> {
+export async function describeAlarms(
+  cloudwatch: CloudWatchClient,
+  names: readonly string[],
+  options: AlarmCallOptions = {},
+): Promise<AlarmStatus[]> {
   const wanted = [...new Set(names.map((n) => n.trim()).filter(Boolean))];
   const found: AlarmStatus[] = [];
   for (let i = 0; i < wanted.length; i += NAMES_PER_CALL) {
@@ -43,12 +47,19 @@ export async function describeAlarms(cloudwatch: CloudWatchClient, names: readon
           attempts: options.attempts ?? 5,
           baseDelayMs: options.baseDelayMs ?? 1000,
           ...(options.sleep ? { sleep: options.sleep } : {}),
-          onRetry: (error, attempt, delay) => options.logger?.info(`DescribeAlarms: ${errorCode(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
+          onRetry: (error, attempt, delay) =>
+            options.logger?.info(
+              `DescribeAlarms: ${errorCode(error) ?? 'error'}, retry ${attempt} in ${delay} ms`,
+            ),
         },
       );
       for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
         if (!alarm.AlarmName) continue;
-        const status: AlarmStatus = { name: alarm.AlarmName, state: alarm.StateValue ?? 'UNKNOWN', reason: alarm.StateReason ?? '' };
+        const status: AlarmStatus = {
+          name: alarm.AlarmName,
+          state: alarm.StateValue ?? 'UNKNOWN',
+          reason: alarm.StateReason ?? '',
+        };
         if (alarm.StateUpdatedTimestamp) status.updatedAt = alarm.StateUpdatedTimestamp;
         found.push(status);
       }
@@ -72,7 +83,11 @@ function missingError(missing: string[]): InputError {
 }
 
 /** Fails up front (before any traffic moves) when a watched alarm does not exist. */
-export async function checkAlarmsExist(cloudwatch: CloudWatchClient, names: readonly string[], options: AlarmCallOptions = {}): Promise<AlarmStatus[]> {
+export async function checkAlarmsExist(
+  cloudwatch: CloudWatchClient,
+  names: readonly string[],
+  options: AlarmCallOptions = {},
+): Promise<AlarmStatus[]> {
   const found = await describeAlarms(cloudwatch, names, options);
   const missing = missingNames(names, found);
   if (missing.length > 0) throw missingError(missing);
@@ -80,7 +95,11 @@ export async function checkAlarmsExist(cloudwatch: CloudWatchClient, names: read
 }
 
 /** The watched alarms currently in ALARM, with their reason; a missing alarm is an error. */
-export async function alarmsInAlarm(cloudwatch: CloudWatchClient, names: readonly string[], options: AlarmCallOptions = {}): Promise<AlarmStatus[]> {
+export async function alarmsInAlarm(
+  cloudwatch: CloudWatchClient,
+  names: readonly string[],
+  options: AlarmCallOptions = {},
+): Promise<AlarmStatus[]> {
   if (names.length === 0) return [];
   const found = await checkAlarmsExist(cloudwatch, names, options);
   return found.filter((a) => a.state === 'ALARM');

@@ -52,10 +52,15 @@ export function planTraffic(options: PlanOptions): TrafficStep[] {
       if (!Number.isInteger(n) || n < 2 || n > 100) {
         throw new InputError('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
       }
-      return Array.from({ length: n }, (_, i) => (i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval)));
+      return Array.from({ length: n }, (_, i) =>
+        i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval),
+      );
     }
     default:
-      throw new InputError('strategy', `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`);
+      throw new InputError(
+        'strategy',
+        `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`,
+      );
   }
 }
 
@@ -91,7 +96,10 @@ export function describeAliasState(state: AliasState): string {
   const extra = Object.entries(state.weights).filter(([, w]) => w > 0);
   if (extra.length === 0) return `${state.alias} -> ${state.functionVersion}`;
   const rest = 1 - extra.reduce((sum, [, w]) => sum + w, 0);
-  const parts = [`${state.functionVersion} (${formatPercent(rest)})`, ...extra.map(([v, w]) => `${v} (${formatPercent(w)})`)];
+  const parts = [
+    `${state.functionVersion} (${formatPercent(rest)})`,
+    ...extra.map(([v, w]) => `${v} (${formatPercent(w)})`),
+  ];
   return `${state.alias} -> ${parts.join(' + ')}`;
 }
 
@@ -110,7 +118,10 @@ export function routesAs(state: AliasState, target: AliasTarget): boolean {
   const a = normalWeights(state.weights);
   const b = normalWeights(target.weights);
   const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k]! - (b[k] ?? -1)) < 1e-9);
+  return (
+    keys.length === Object.keys(b).length &&
+    keys.every((k) => Math.abs(a[k]! - (b[k] ?? -1)) < 1e-9)
+  );
 }
 
 /** Whether `version` receives any traffic through the alias. */
@@ -120,7 +131,11 @@ export function servesVersion(state: AliasState, version: string): boolean {
 }
 
 /** The alias target of one traffic step: old version primary with the new one weighted, or promoted. */
-export function stepTarget(stepToTake: TrafficStep, oldVersion: string | undefined, newVersion: string): AliasTarget {
+export function stepTarget(
+  stepToTake: TrafficStep,
+  oldVersion: string | undefined,
+  newVersion: string,
+): AliasTarget {
   if (stepToTake.percent >= 100 || oldVersion === undefined || oldVersion === newVersion) {
     return { version: newVersion, weights: {} };
   }
@@ -138,14 +153,22 @@ export type RestoreTarget =
  */
 export function restoreTarget(snapshot: AliasSnapshot): RestoreTarget {
   if (!snapshot.exists || !snapshot.functionVersion) return { action: 'delete' };
-  return { action: 'point', version: snapshot.functionVersion, weights: {}, description: snapshot.description ?? '' };
+  return {
+    action: 'point',
+    version: snapshot.functionVersion,
+    weights: {},
+    description: snapshot.description ?? '',
+  };
 }
 
 /** Whether `current` already is what restoring `snapshot` would make it. */
 export function isRestored(current: AliasState, snapshot: AliasSnapshot): boolean {
   const target = restoreTarget(snapshot);
   if (target.action === 'delete') return !current.exists;
-  return routesAs(current, { version: target.version, weights: {} }) && (current.description ?? '') === target.description;
+  return (
+    routesAs(current, { version: target.version, weights: {} }) &&
+    (current.description ?? '') === target.description
+  );
 }
 
 // ---- description marker -------------------------------------------------------------------
@@ -170,7 +193,10 @@ export function parseAliasDescription(description: string | undefined): DeployMa
   const at = description.lastIndexOf(DESCRIPTION_MARKER);
   if (at < 0) return undefined;
   const marker: DeployMarker = { extra: {} };
-  for (const token of description.slice(at + DESCRIPTION_MARKER.length).trim().split(/\s+/)) {
+  for (const token of description
+    .slice(at + DESCRIPTION_MARKER.length)
+    .trim()
+    .split(/\s+/)) {
     const eq = token.indexOf('=');
     if (eq <= 0) continue;
     const key = token.slice(0, eq);
@@ -196,7 +222,10 @@ export function userDescription(description: string | undefined): string {
  * A description that keeps the user's text and ends with the marker recording the previous
  * version (replacing an older marker). The user's text is shortened to fit Lambda's 256 chars.
  */
-export function formatAliasDescription(existing: string | undefined, marker: { previous?: string; sha?: string }): string {
+export function formatAliasDescription(
+  existing: string | undefined,
+  marker: { previous?: string; sha?: string },
+): string {
   const clean = (s: string) => s.replace(/\s+/g, '');
   const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
   if (marker.sha) parts.push(`sha=${clean(marker.sha)}`);

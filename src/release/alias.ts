@@ -52,7 +52,9 @@ function retryOptions(what: string, options: AliasCallOptions) {
     isRetryable: (error: unknown) => !(error instanceof AliasConflictError) && isTransient(error),
     ...(options.sleep ? { sleep: options.sleep } : {}),
     onRetry: (error: unknown, attempt: number, delay: number) =>
-      options.logger?.info(`${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`),
+      options.logger?.info(
+        `${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`,
+      ),
   };
 }
 
@@ -71,7 +73,8 @@ function toState(functionName: string, alias: string, config: AliasConfiguration
 }
 
 const isNotFound = (error: unknown) => errorCode(error) === 'ResourceNotFoundException';
-const isFunctionMissing = (error: unknown) => isNotFound(error) && /function not found/i.test(errorMessage(error));
+const isFunctionMissing = (error: unknown) =>
+  isNotFound(error) && /function not found/i.test(errorMessage(error));
 
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
 export async function readAlias(
@@ -88,7 +91,9 @@ export async function readAlias(
     return toState(functionName, alias, output);
   } catch (error) {
     if (isFunctionMissing(error)) {
-      throw new ActionError(`Function '${functionName}' does not exist (reading alias '${alias}'): ${errorMessage(error)}`);
+      throw new ActionError(
+        `Function '${functionName}' does not exist (reading alias '${alias}'): ${errorMessage(error)}`,
+      );
     }
     if (isNotFound(error)) return { functionName, alias, exists: false, weights: {} };
     throw error;
@@ -104,29 +109,43 @@ export interface CreateAliasRequest {
 }
 
 /** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
-export async function createAlias(lambda: LambdaClient, request: CreateAliasRequest, options: AliasCallOptions = {}): Promise<AliasState> {
+export async function createAlias(
+  lambda: LambdaClient,
+  request: CreateAliasRequest,
+  options: AliasCallOptions = {},
+): Promise<AliasState> {
   const { functionName, alias } = request;
-  const output = await withRetry(async () => {
-    try {
-      return await lambda.send(
-        new CreateAliasCommand({
-          FunctionName: functionName,
-          Name: alias,
-          FunctionVersion: request.version,
-          Description: request.description ?? '',
-          ...(request.weights && Object.keys(request.weights).length > 0
-            ? { RoutingConfig: { AdditionalVersionWeights: request.weights } }
-            : {}),
-        }),
-      );
-    } catch (error) {
-      const code = errorCode(error);
-      if ((code === 'ResourceConflictException' || code === 'ConflictException') && /already exists/i.test(errorMessage(error))) {
-        throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
+  const output = await withRetry(
+    async () => {
+      try {
+        return await lambda.send(
+          new CreateAliasCommand({
+            FunctionName: functionName,
+            Name: alias,
+            FunctionVersion: request.version,
+            Description: request.description ?? '',
+            ...(request.weights && Object.keys(request.weights).length > 0
+              ? { RoutingConfig: { AdditionalVersionWeights: request.weights } }
+              : {}),
+          }),
+        );
+      } catch (error) {
+        const code = errorCode(error);
+        if (
+          (code === 'ResourceConflictException' || code === 'ConflictException') &&
+          /already exists/i.test(errorMessage(error))
+        ) {
+          throw new AliasConflictError(
+            functionName,
+            alias,
+            'it did not exist when this run started, but has been created since',
+          );
+        }
+        throw error;
       }
-      throw error;
-    }
-  }, retryOptions(`CreateAlias ${functionName}:${alias}`, options));
+    },
+    retryOptions(`CreateAlias ${functionName}:${alias}`, options),
+  );
   return toState(functionName, alias, output);
 }
 
@@ -148,39 +167,65 @@ export interface PointAliasRequest {
  * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
  * because the earlier attempt did land, the alias already routes as asked and that is success.
  */
-export async function pointAlias(lambda: LambdaClient, request: PointAliasRequest, options: AliasCallOptions = {}): Promise<AliasState> {
+export async function pointAlias(
+  lambda: LambdaClient,
+  request: PointAliasRequest,
+  options: AliasCallOptions = {},
+): Promise<AliasState> {
   const { functionName, alias, version, revisionId } = request;
-  if (!revisionId) throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
+  if (!revisionId)
+    throw new Error(
+      `pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`,
+    );
   const weights = request.weights ?? {};
-  const output = await withRetry(async (attempt) => {
-    try {
-      return await lambda.send(
-        new UpdateAliasCommand({
-          FunctionName: functionName,
-          Name: alias,
-          FunctionVersion: version,
-          RoutingConfig: { AdditionalVersionWeights: weights },
-          RevisionId: revisionId,
-          ...(request.description !== undefined ? { Description: request.description } : {}),
-        }),
-      );
-    } catch (error) {
-      if (errorCode(error) !== 'PreconditionFailedException') throw error;
-      if (attempt > 1) {
-        const now = await readAlias(lambda, functionName, alias, options);
-        const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
-        if (routesAs(now, { version, weights }) && sameDescription) {
-          return { FunctionVersion: now.functionVersion, RoutingConfig: { AdditionalVersionWeights: now.weights }, RevisionId: now.revisionId, Description: now.description, AliasArn: now.aliasArn };
+  const output = await withRetry(
+    async (attempt) => {
+      try {
+        return await lambda.send(
+          new UpdateAliasCommand({
+            FunctionName: functionName,
+            Name: alias,
+            FunctionVersion: version,
+            RoutingConfig: { AdditionalVersionWeights: weights },
+            RevisionId: revisionId,
+            ...(request.description !== undefined ? { Description: request.description } : {}),
+          }),
+        );
+      } catch (error) {
+        if (errorCode(error) !== 'PreconditionFailedException') throw error;
+        if (attempt > 1) {
+          const now = await readAlias(lambda, functionName, alias, options);
+          const sameDescription =
+            request.description === undefined || (now.description ?? '') === request.description;
+          if (routesAs(now, { version, weights }) && sameDescription) {
+            return {
+              FunctionVersion: now.functionVersion,
+              RoutingConfig: { AdditionalVersionWeights: now.weights },
+              RevisionId: now.revisionId,
+              Description: now.description,
+              AliasArn: now.aliasArn,
+            };
+          }
         }
+        throw new AliasConflictError(
+          functionName,
+          alias,
+          `its revision is no longer ${revisionId}`,
+        );
       }
-      throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
-    }
-  }, retryOptions(`UpdateAlias ${functionName}:${alias}`, options));
+    },
+    retryOptions(`UpdateAlias ${functionName}:${alias}`, options),
+  );
   return toState(functionName, alias, output);
 }
 
 /** Deletes an alias (retried); an alias that is already gone is fine. */
-export async function deleteAlias(lambda: LambdaClient, functionName: string, alias: string, options: AliasCallOptions = {}): Promise<void> {
+export async function deleteAlias(
+  lambda: LambdaClient,
+  functionName: string,
+  alias: string,
+  options: AliasCallOptions = {},
+): Promise<void> {
   try {
     await withRetry(
       () => lambda.send(new DeleteAliasCommand({ FunctionName: functionName, Name: alias })),
@@ -210,7 +255,11 @@ export interface RestoreResult {
  * description; or deletes it when it did not exist before the run (first deploy). Guarded by the
  * revision read just before.
  */
-export async function restoreAlias(lambda: LambdaClient, snapshot: AliasSnapshot, options: RestoreOptions = {}): Promise<RestoreResult> {
+export async function restoreAlias(
+  lambda: LambdaClient,
+  snapshot: AliasSnapshot,
+  options: RestoreOptions = {},
+): Promise<RestoreResult> {
   const { functionName, alias } = snapshot;
   const before = await readAlias(lambda, functionName, alias, options);
   if (isRestored(before, snapshot)) return { action: 'unchanged', before, after: before };
@@ -219,7 +268,11 @@ export async function restoreAlias(lambda: LambdaClient, snapshot: AliasSnapshot
     snapshot.exists && before.exists && snapshot.functionVersion !== undefined
       ? routesAs(before, { version: snapshot.functionVersion, weights: snapshot.weights })
       : false;
-  if (options.ownVersion !== undefined && !untouched && !servesVersion(before, options.ownVersion)) {
+  if (
+    options.ownVersion !== undefined &&
+    !untouched &&
+    !servesVersion(before, options.ownVersion)
+  ) {
     throw new AliasConflictError(
       functionName,
       alias,
@@ -230,10 +283,18 @@ export async function restoreAlias(lambda: LambdaClient, snapshot: AliasSnapshot
   const target = restoreTarget(snapshot);
   if (target.action === 'delete') {
     await deleteAlias(lambda, functionName, alias, options);
-    return { action: 'deleted', before, after: { functionName, alias, exists: false, weights: {} } };
+    return {
+      action: 'deleted',
+      before,
+      after: { functionName, alias, exists: false, weights: {} },
+    };
   }
   if (!before.exists) {
-    const after = await createAlias(lambda, { functionName, alias, version: target.version, description: target.description }, options);
+    const after = await createAlias(
+      lambda,
+      { functionName, alias, version: target.version, description: target.description },
+      options,
+    );
     return { action: 'restored', before, after };
   }
   const after = await pointAlias(

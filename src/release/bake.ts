@@ -11,7 +11,15 @@ import {
   type AliasTarget,
   type TrafficStep,
 } from './alias-plan.js';
-import { AliasConflictError, createAlias, pointAlias, readAlias, restoreAlias, type AliasCallOptions, type RestoreResult } from './alias.js';
+import {
+  AliasConflictError,
+  createAlias,
+  pointAlias,
+  readAlias,
+  restoreAlias,
+  type AliasCallOptions,
+  type RestoreResult,
+} from './alias.js';
 
 /** An alarm found in ALARM (alarms.ts's AlarmStatus fits). */
 export interface FiringAlarm {
@@ -39,7 +47,8 @@ export interface BakeOptions {
   label?: string;
 }
 
-export type BakeOutcome = { failed: false; polls: number } | { failed: true; reason: string; polls: number };
+export type BakeOutcome =
+  { failed: false; polls: number } | { failed: true; reason: string; polls: number };
 
 async function pollOnce(options: BakeOptions): Promise<string | undefined> {
   if (options.checkAlarms) {
@@ -50,7 +59,9 @@ async function pollOnce(options: BakeOptions): Promise<string | undefined> {
       return `could not read the watched alarms: ${errorMessage(error)}`;
     }
     if (firing.length > 0) {
-      return firing.map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`).join('; ');
+      return firing
+        .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+        .join('; ');
     }
   }
   if (options.reinvoke) {
@@ -63,7 +74,10 @@ async function pollOnce(options: BakeOptions): Promise<string | undefined> {
     if (!run.passed) {
       return run.results
         .filter((r) => !r.passed)
-        .map((r) => `smoke case ${r.name} failed during bake${r.reasons[0] ? `: ${r.reasons[0]}` : ''}`)
+        .map(
+          (r) =>
+            `smoke case ${r.name} failed during bake${r.reasons[0] ? `: ${r.reasons[0]}` : ''}`,
+        )
         .join('; ');
     }
   }
@@ -78,7 +92,9 @@ export async function bake(options: BakeOptions): Promise<BakeOutcome> {
   const start = options.clock.now();
   const pollMs = Math.max(1, options.pollMs);
   const label = options.label ? `${options.label}: ` : '';
-  options.logger?.info(`${label}baking for ${formatDuration(options.durationMs)} (checks every ${formatDuration(pollMs)})`);
+  options.logger?.info(
+    `${label}baking for ${formatDuration(options.durationMs)} (checks every ${formatDuration(pollMs)})`,
+  );
   for (let polls = 1; ; polls++) {
     const failure = await pollOnce(options);
     if (failure) {
@@ -142,10 +158,12 @@ export async function shiftTraffic(options: ShiftOptions): Promise<ShiftResult> 
   const aliasOptions: AliasCallOptions = { logger, ...options.aliasOptions };
   const emit = async (event: ShiftEvent) => options.onStep?.(event);
   const oldVersion = snapshot.exists ? snapshot.functionVersion : undefined;
-  const description = options.description ?? formatAliasDescription(snapshot.description, {
-    ...(oldVersion !== undefined ? { previous: oldVersion } : {}),
-    ...(options.commitSha !== undefined ? { sha: options.commitSha } : {}),
-  });
+  const description =
+    options.description ??
+    formatAliasDescription(snapshot.description, {
+      ...(oldVersion !== undefined ? { previous: oldVersion } : {}),
+      ...(options.commitSha !== undefined ? { sha: options.commitSha } : {}),
+    });
   const promoted: AliasTarget = { version: newVersion, weights: {} };
 
   if (routesAs(snapshot, promoted)) {
@@ -154,9 +172,15 @@ export async function shiftTraffic(options: ShiftOptions): Promise<ShiftResult> 
   }
 
   if (!snapshot.exists) {
-    logger.info(`Alias '${alias}' does not exist yet: creating it at version ${newVersion} (first deploy, no traffic to shift from)`);
+    logger.info(
+      `Alias '${alias}' does not exist yet: creating it at version ${newVersion} (first deploy, no traffic to shift from)`,
+    );
     await emit({ phase: 'shifting', stepIndex: -1, percent: 100, target: promoted });
-    const state = await createAlias(lambda, { functionName, alias, version: newVersion, description }, aliasOptions);
+    const state = await createAlias(
+      lambda,
+      { functionName, alias, version: newVersion, description },
+      aliasOptions,
+    );
     await emit({ phase: 'shifted', stepIndex: -1, percent: 100, target: promoted, state });
     return { rolledBack: false, changed: true, state };
   }
@@ -169,7 +193,8 @@ export async function shiftTraffic(options: ShiftOptions): Promise<ShiftResult> 
     const final = stepIndex === options.plan.length - 1;
     try {
       const current = await readAlias(lambda, functionName, alias, aliasOptions);
-      const sameRevision = !expectedRevision || !current.revisionId || current.revisionId === expectedRevision;
+      const sameRevision =
+        !expectedRevision || !current.revisionId || current.revisionId === expectedRevision;
       if (!routesAs(current, expected) || !sameRevision) {
         throw new AliasConflictError(
           functionName,
@@ -181,7 +206,14 @@ export async function shiftTraffic(options: ShiftOptions): Promise<ShiftResult> 
       await emit({ phase: 'shifting', stepIndex, percent: step.percent, target });
       state = await pointAlias(
         lambda,
-        { functionName, alias, version: target.version, weights: target.weights, revisionId: current.revisionId!, description },
+        {
+          functionName,
+          alias,
+          version: target.version,
+          weights: target.weights,
+          revisionId: current.revisionId!,
+          description,
+        },
         aliasOptions,
       );
       expected = target;
@@ -189,23 +221,48 @@ export async function shiftTraffic(options: ShiftOptions): Promise<ShiftResult> 
       logger.info(`Step ${stepIndex + 1}/${options.plan.length}: ${describeAliasState(state)}`);
       await emit({ phase: 'shifted', stepIndex, percent: step.percent, target, state });
       if (final) break;
-      const outcome = await bake({ ...options.bake, durationMs: step.bakeMs, logger, label: `${alias} at ${step.percent}% on version ${newVersion}` });
-      if (outcome.failed) return await rollBack(options, `${outcome.reason} (bake after ${step.percent}%)`, stepIndex, step.percent);
+      const outcome = await bake({
+        ...options.bake,
+        durationMs: step.bakeMs,
+        logger,
+        label: `${alias} at ${step.percent}% on version ${newVersion}`,
+      });
+      if (outcome.failed)
+        return await rollBack(
+          options,
+          `${outcome.reason} (bake after ${step.percent}%)`,
+          stepIndex,
+          step.percent,
+        );
     } catch (error) {
       if (error instanceof AliasConflictError) throw error;
-      return await rollBack(options, `step ${stepIndex + 1} (${step.percent}%) failed: ${errorMessage(error)}`, stepIndex, step.percent);
+      return await rollBack(
+        options,
+        `step ${stepIndex + 1} (${step.percent}%) failed: ${errorMessage(error)}`,
+        stepIndex,
+        step.percent,
+      );
     }
   }
   return { rolledBack: false, changed: true, state };
 }
 
-async function rollBack(options: ShiftOptions, reason: string, stepIndex: number, percent: number): Promise<ShiftResult> {
+async function rollBack(
+  options: ShiftOptions,
+  reason: string,
+  stepIndex: number,
+  percent: number,
+): Promise<ShiftResult> {
   const { lambda, snapshot, logger, newVersion } = options;
   logger.warning(`Rolling back '${options.alias}' to '${describeAliasState(snapshot)}': ${reason}`);
   await options.onStep?.({ phase: 'rolling-back', stepIndex, percent, reason });
   let restore: RestoreResult;
   try {
-    restore = await restoreAlias(lambda, snapshot, { logger, ...options.aliasOptions, ownVersion: newVersion });
+    restore = await restoreAlias(lambda, snapshot, {
+      logger,
+      ...options.aliasOptions,
+      ownVersion: newVersion,
+    });
   } catch (error) {
     const next =
       error instanceof AliasConflictError
@@ -216,6 +273,12 @@ async function rollBack(options: ShiftOptions, reason: string, stepIndex: number
     );
   }
   logger.info(`Alias restored: ${describeAliasState(restore.after)} (${restore.action})`);
-  await options.onStep?.({ phase: 'rolled-back', stepIndex, percent, state: restore.after, reason });
+  await options.onStep?.({
+    phase: 'rolled-back',
+    stepIndex,
+    percent,
+    state: restore.after,
+    reason,
+  });
   return { rolledBack: true, reason, restore };
 }

@@ -30,7 +30,12 @@ export function decideChange(inputs: ChangeInputs): ChangeDecision {
   if (code || config) return { kind: 'update', code, config };
   const served = inputs.servedVersion;
   const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
-  if (aliasSettled && served?.exists && served.codeSha256 === inputs.codeSha256 && sameLayers(served.layers, inputs.fn.layers)) {
+  if (
+    aliasSettled &&
+    served?.exists &&
+    served.codeSha256 === inputs.codeSha256 &&
+    sameLayers(served.layers, inputs.fn.layers)
+  ) {
     return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
   }
   return { kind: 'publish-only' };

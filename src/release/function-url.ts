@@ -54,14 +54,20 @@ const alreadyExists = (error: unknown) =>
   (errorCode(error) === 'ResourceConflictException' || errorCode(error) === 'ConflictException') &&
   /already exists|FunctionUrlConfig exists/i.test(errorMessage(error));
 
-function retryOptions(what: string, options: FunctionUrlCallOptions, retryable: (error: unknown) => boolean = isTransient) {
+function retryOptions(
+  what: string,
+  options: FunctionUrlCallOptions,
+  retryable: (error: unknown) => boolean = isTransient,
+) {
   return {
     attempts: options.attempts ?? 6,
     baseDelayMs: options.baseDelayMs ?? 1000,
     isRetryable: retryable,
     ...(options.sleep ? { sleep: options.sleep } : {}),
     onRetry: (error: unknown, attempt: number, delay: number) =>
-      options.logger?.info(`${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`),
+      options.logger?.info(
+        `${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`,
+      ),
   };
 }
 
@@ -74,7 +80,10 @@ export async function readFunctionUrl(
 ): Promise<FunctionUrlState | undefined> {
   try {
     const output = await withRetry(
-      () => lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: functionName, Qualifier: qualifier })),
+      () =>
+        lambda.send(
+          new GetFunctionUrlConfigCommand({ FunctionName: functionName, Qualifier: qualifier }),
+        ),
       retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options),
     );
     return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') as UrlAuth };
@@ -101,21 +110,35 @@ export async function ensureFunctionUrl(
     let state: FunctionUrlState;
     let action: EnsureUrlResult['action'];
     if (!current) {
-      const created = await withRetry(async () => {
-        try {
-          return await lambda.send(
-            new CreateFunctionUrlConfigCommand({ FunctionName: functionName, Qualifier: qualifier, AuthType: authType as FunctionUrlAuthType }),
-          );
-        } catch (error) {
-          // Created by an earlier attempt (or a concurrent run) in the meantime: read it instead.
-          if (alreadyExists(error)) {
-            const existing = await readFunctionUrl(lambda, functionName, qualifier, options);
-            if (existing) return { FunctionUrl: existing.url, AuthType: existing.authType as FunctionUrlAuthType };
+      const created = await withRetry(
+        async () => {
+          try {
+            return await lambda.send(
+              new CreateFunctionUrlConfigCommand({
+                FunctionName: functionName,
+                Qualifier: qualifier,
+                AuthType: authType as FunctionUrlAuthType,
+              }),
+            );
+          } catch (error) {
+            // Created by an earlier attempt (or a concurrent run) in the meantime: read it instead.
+            if (alreadyExists(error)) {
+              const existing = await readFunctionUrl(lambda, functionName, qualifier, options);
+              if (existing)
+                return {
+                  FunctionUrl: existing.url,
+                  AuthType: existing.authType as FunctionUrlAuthType,
+                };
+            }
+            throw error;
           }
-          throw error;
-        }
-      }, retryOptions(`CreateFunctionUrlConfig ${where}`, options));
-      state = { url: created.FunctionUrl ?? '', authType: (created.AuthType ?? authType) as UrlAuth };
+        },
+        retryOptions(`CreateFunctionUrlConfig ${where}`, options),
+      );
+      state = {
+        url: created.FunctionUrl ?? '',
+        authType: (created.AuthType ?? authType) as UrlAuth,
+      };
       action = 'created';
       if (state.authType !== authType) {
         state = await updateAuth(lambda, functionName, qualifier, authType, options);
@@ -132,18 +155,41 @@ export async function ensureFunctionUrl(
     const wasPublic = current?.authType === 'NONE';
     const permissions =
       authType === 'NONE'
-        ? { permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options), permissionsRemoved: [] }
-        : { permissionsAdded: [], permissionsRemoved: wasPublic ? await removePublicPermissions(lambda, functionName, qualifier, options) : [] };
+        ? {
+            permissionsAdded: await addPublicPermissions(lambda, functionName, qualifier, options),
+            permissionsRemoved: [],
+          }
+        : {
+            permissionsAdded: [],
+            permissionsRemoved: wasPublic
+              ? await removePublicPermissions(lambda, functionName, qualifier, options)
+              : [],
+          };
     return { ...state, action, ...permissions };
   } catch (error) {
     if (error instanceof ActionError) throw error;
-    throw new ActionError(`Could not set up the function URL of '${where}' (AuthType ${authType}): ${errorMessage(error)}`);
+    throw new ActionError(
+      `Could not set up the function URL of '${where}' (AuthType ${authType}): ${errorMessage(error)}`,
+    );
   }
 }
 
-async function updateAuth(lambda: LambdaClient, functionName: string, qualifier: string, authType: UrlAuth, options: FunctionUrlCallOptions): Promise<FunctionUrlState> {
+async function updateAuth(
+  lambda: LambdaClient,
+  functionName: string,
+  qualifier: string,
+  authType: UrlAuth,
+  options: FunctionUrlCallOptions,
+): Promise<FunctionUrlState> {
   const output = await withRetry(
-    () => lambda.send(new UpdateFunctionUrlConfigCommand({ FunctionName: functionName, Qualifier: qualifier, AuthType: authType as FunctionUrlAuthType })),
+    () =>
+      lambda.send(
+        new UpdateFunctionUrlConfigCommand({
+          FunctionName: functionName,
+          Qualifier: qualifier,
+          AuthType: authType as FunctionUrlAuthType,
+        }),
+      ),
     retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options),
   );
   return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) as UrlAuth };
@@ -172,27 +218,60 @@ export async function policyStatementIds(
 export function statementIds(policy: string | undefined): Set<string> {
   if (!policy) return new Set();
   try {
-    const parsed = JSON.parse(policy) as { Statement?: Array<{ Sid?: unknown }> | { Sid?: unknown } };
-    const statements = Array.isArray(parsed.Statement) ? parsed.Statement : parsed.Statement ? [parsed.Statement] : [];
-    return new Set(statements.map((s) => s.Sid).filter((sid): sid is string => typeof sid === 'string'));
+    const parsed = JSON.parse(policy) as {
+      Statement?: Array<{ Sid?: unknown }> | { Sid?: unknown };
+    };
+    const statements = Array.isArray(parsed.Statement)
+      ? parsed.Statement
+      : parsed.Statement
+        ? [parsed.Statement]
+        : [];
+    return new Set(
+      statements.map((s) => s.Sid).filter((sid): sid is string => typeof sid === 'string'),
+    );
   } catch {
     return new Set();
   }
 }
 
-async function addPublicPermissions(lambda: LambdaClient, functionName: string, qualifier: string, options: FunctionUrlCallOptions): Promise<string[]> {
+async function addPublicPermissions(
+  lambda: LambdaClient,
+  functionName: string,
+  qualifier: string,
+  options: FunctionUrlCallOptions,
+): Promise<string[]> {
   const present = await policyStatementIds(lambda, functionName, qualifier, options);
   const added: string[] = [];
   const statements = [
-    { StatementId: PUBLIC_URL_STATEMENTS.invokeUrl, Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'NONE' as FunctionUrlAuthType },
-    { StatementId: PUBLIC_URL_STATEMENTS.invokeFunction, Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true },
+    {
+      StatementId: PUBLIC_URL_STATEMENTS.invokeUrl,
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionUrlAuthType: 'NONE' as FunctionUrlAuthType,
+    },
+    {
+      StatementId: PUBLIC_URL_STATEMENTS.invokeFunction,
+      Action: 'lambda:InvokeFunction',
+      InvokedViaFunctionUrl: true,
+    },
   ];
   for (const statement of statements) {
     if (present.has(statement.StatementId)) continue;
     try {
       await withRetry(
-        () => lambda.send(new AddPermissionCommand({ FunctionName: functionName, Qualifier: qualifier, Principal: '*', ...statement })),
-        retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && isTransient(error)),
+        () =>
+          lambda.send(
+            new AddPermissionCommand({
+              FunctionName: functionName,
+              Qualifier: qualifier,
+              Principal: '*',
+              ...statement,
+            }),
+          ),
+        retryOptions(
+          `AddPermission ${functionName}:${qualifier}`,
+          options,
+          (error) => !alreadyExists(error) && isTransient(error),
+        ),
       );
       added.push(statement.StatementId);
     } catch (error) {
@@ -202,14 +281,26 @@ async function addPublicPermissions(lambda: LambdaClient, functionName: string, 
   return added;
 }
 
-async function removePublicPermissions(lambda: LambdaClient, functionName: string, qualifier: string, options: FunctionUrlCallOptions): Promise<string[]> {
+async function removePublicPermissions(
+  lambda: LambdaClient,
+  functionName: string,
+  qualifier: string,
+  options: FunctionUrlCallOptions,
+): Promise<string[]> {
   const present = await policyStatementIds(lambda, functionName, qualifier, options);
   const removed: string[] = [];
   for (const sid of Object.values(PUBLIC_URL_STATEMENTS)) {
     if (!present.has(sid)) continue;
     try {
       await withRetry(
-        () => lambda.send(new RemovePermissionCommand({ FunctionName: functionName, Qualifier: qualifier, StatementId: sid })),
+        () =>
+          lambda.send(
+            new RemovePermissionCommand({
+              FunctionName: functionName,
+              Qualifier: qualifier,
+              StatementId: sid,
+            }),
+          ),
         retryOptions(`RemovePermission ${functionName}:${qualifier}`, options),
       );
       removed.push(sid);
@@ -236,7 +327,13 @@ export async function deleteFunctionUrl(
     if (current) {
       try {
         await withRetry(
-          () => lambda.send(new DeleteFunctionUrlConfigCommand({ FunctionName: functionName, Qualifier: qualifier })),
+          () =>
+            lambda.send(
+              new DeleteFunctionUrlConfigCommand({
+                FunctionName: functionName,
+                Qualifier: qualifier,
+              }),
+            ),
           retryOptions(`DeleteFunctionUrlConfig ${where}`, options),
         );
       } catch (error) {
@@ -245,13 +342,21 @@ export async function deleteFunctionUrl(
     }
     const permissionsRemoved =
       current?.authType === 'NONE'
-        ? await removePublicPermissions(lambda, functionName, qualifier, options).catch((error: unknown) => {
-            if (isNotFound(error)) return [];
-            throw error;
-          })
+        ? await removePublicPermissions(lambda, functionName, qualifier, options).catch(
+            (error: unknown) => {
+              if (isNotFound(error)) return [];
+              throw error;
+            },
+          )
         : [];
-    return { deleted: current !== undefined, ...(current ? { url: current.url } : {}), permissionsRemoved };
+    return {
+      deleted: current !== undefined,
+      ...(current ? { url: current.url } : {}),
+      permissionsRemoved,
+    };
   } catch (error) {
-    throw new ActionError(`Could not delete the function URL of '${where}': ${errorMessage(error)}`);
+    throw new ActionError(
+      `Could not delete the function URL of '${where}': ${errorMessage(error)}`,
+    );
   }
 }

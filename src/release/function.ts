@@ -59,7 +59,9 @@ const retry = (what: string, options: FunctionCallOptions) => ({
   isRetryable: isTransient,
   ...(options.sleep ? { sleep: options.sleep } : {}),
   onRetry: (error: unknown, attempt: number, delay: number) =>
-    options.logger?.info(`${what}: ${errorCode(error) ?? errorMessage(error)}; retry ${attempt} in ${delay} ms`),
+    options.logger?.info(
+      `${what}: ${errorCode(error) ?? errorMessage(error)}; retry ${attempt} in ${delay} ms`,
+    ),
 });
 
 export function toFunctionState(config: FunctionConfiguration): FunctionState {
@@ -79,39 +81,60 @@ export function toFunctionState(config: FunctionConfiguration): FunctionState {
   };
 }
 
-export async function readFunction(lambda: LambdaClient, name: string, options: FunctionCallOptions = {}, qualifier?: string): Promise<FunctionState> {
+export async function readFunction(
+  lambda: LambdaClient,
+  name: string,
+  options: FunctionCallOptions = {},
+  qualifier?: string,
+): Promise<FunctionState> {
   try {
     const config = await withRetry(
-      () => lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: qualifier })),
+      () =>
+        lambda.send(
+          new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: qualifier }),
+        ),
       retry('GetFunctionConfiguration', options),
     );
     return toFunctionState(config);
   } catch (error) {
-    if (errorCode(error) === 'ResourceNotFoundException') return { exists: false, layers: [], environment: {} };
+    if (errorCode(error) === 'ResourceNotFoundException')
+      return { exists: false, layers: [], environment: {} };
     throw new ActionError(`Could not read function '${name}': ${errorMessage(error)}`);
   }
 }
 
 /** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-export function desiredLayers(current: readonly string[], layerName: string, layerArn: string | undefined): string[] {
+export function desiredLayers(
+  current: readonly string[],
+  layerName: string,
+  layerArn: string | undefined,
+): string[] {
   const ours = (arn: string) => arn.split(':')[6] === layerName;
   const others = current.filter((arn) => !ours(arn));
   return layerArn ? [...others, layerArn] : others;
 }
 
 /** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
-export function configChanges(current: FunctionState, desired: DesiredConfig): Record<string, unknown> | undefined {
+export function configChanges(
+  current: FunctionState,
+  desired: DesiredConfig,
+): Record<string, unknown> | undefined {
   const changes: Record<string, unknown> = {};
   const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
   if (layers.join('\n') !== current.layers.join('\n')) changes.Layers = layers;
   if (desired.runtime !== current.runtime) changes.Runtime = desired.runtime;
   if (desired.handler !== current.handler) changes.Handler = desired.handler;
-  if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize) changes.MemorySize = desired.memorySize;
-  if (desired.timeout !== undefined && desired.timeout !== current.timeout) changes.Timeout = desired.timeout;
-  if (desired.description !== undefined && desired.description !== current.description) changes.Description = desired.description;
+  if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
+    changes.MemorySize = desired.memorySize;
+  if (desired.timeout !== undefined && desired.timeout !== current.timeout)
+    changes.Timeout = desired.timeout;
+  if (desired.description !== undefined && desired.description !== current.description)
+    changes.Description = desired.description;
   if (desired.environment) {
     const merged = { ...current.environment, ...desired.environment };
-    const same = Object.keys(merged).length === Object.keys(current.environment).length && Object.entries(merged).every(([k, v]) => current.environment[k] === v);
+    const same =
+      Object.keys(merged).length === Object.keys(current.environment).length &&
+      Object.entries(merged).every(([k, v]) => current.environment[k] === v);
     if (!same) changes.Environment = { Variables: merged };
   }
   return Object.keys(changes).length > 0 ? changes : undefined;
@@ -131,7 +154,11 @@ export interface CreateRequest extends DesiredConfig {
   s3Key: string;
 }
 
-export async function createFunction(lambda: LambdaClient, request: CreateRequest, options: FunctionCallOptions = {}): Promise<FunctionState> {
+export async function createFunction(
+  lambda: LambdaClient,
+  request: CreateRequest,
+  options: FunctionCallOptions = {},
+): Promise<FunctionState> {
   const config = await withRetry(
     () =>
       lambda.send(
@@ -153,32 +180,65 @@ export async function createFunction(lambda: LambdaClient, request: CreateReques
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
     {
       ...retry('CreateFunction', options),
-      isRetryable: (error: unknown) => isTransient(error) || /cannot be assumed by Lambda/i.test(errorMessage(error)),
+      isRetryable: (error: unknown) =>
+        isTransient(error) || /cannot be assumed by Lambda/i.test(errorMessage(error)),
     },
   ).catch((error: unknown) => {
-    throw new ActionError(`Could not create function '${request.functionName}': ${errorMessage(error)}`);
+    throw new ActionError(
+      `Could not create function '${request.functionName}': ${errorMessage(error)}`,
+    );
   });
-  await waitFor('the new function to become Active', request.functionName, options, (params) => waitUntilFunctionActiveV2(params, { FunctionName: request.functionName }), lambda);
+  await waitFor(
+    'the new function to become Active',
+    request.functionName,
+    options,
+    (params) => waitUntilFunctionActiveV2(params, { FunctionName: request.functionName }),
+    lambda,
+  );
   return toFunctionState(config);
 }
 
-export async function updateCode(lambda: LambdaClient, name: string, s3Bucket: string, s3Key: string, options: FunctionCallOptions = {}): Promise<string | undefined> {
+export async function updateCode(
+  lambda: LambdaClient,
+  name: string,
+  s3Bucket: string,
+  s3Key: string,
+  options: FunctionCallOptions = {},
+): Promise<string | undefined> {
   const response = await withRetry(
-    () => lambda.send(new UpdateFunctionCodeCommand({ FunctionName: name, S3Bucket: s3Bucket, S3Key: s3Key, Publish: false })),
+    () =>
+      lambda.send(
+        new UpdateFunctionCodeCommand({
+          FunctionName: name,
+          S3Bucket: s3Bucket,
+          S3Key: s3Key,
+          Publish: false,
+        }),
+      ),
     retry('UpdateFunctionCode', options),
   ).catch((error: unknown) => {
-    throw new ActionError(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${errorMessage(error)}`);
+    throw new ActionError(
+      `Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${errorMessage(error)}`,
+    );
   });
   await waitForUpdate(lambda, name, 'the code update', options);
   return response.CodeSha256;
 }
 
-export async function updateConfiguration(lambda: LambdaClient, name: string, changes: Record<string, unknown>, options: FunctionCallOptions = {}): Promise<void> {
-  await withRetry(() => lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, ...changes })), retry('UpdateFunctionConfiguration', options)).catch(
-    (error: unknown) => {
-      throw new ActionError(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${errorMessage(error)}`);
-    },
-  );
+export async function updateConfiguration(
+  lambda: LambdaClient,
+  name: string,
+  changes: Record<string, unknown>,
+  options: FunctionCallOptions = {},
+): Promise<void> {
+  await withRetry(
+    () => lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, ...changes })),
+    retry('UpdateFunctionConfiguration', options),
+  ).catch((error: unknown) => {
+    throw new ActionError(
+      `Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${errorMessage(error)}`,
+    );
+  });
   await waitForUpdate(lambda, name, 'the configuration update', options);
 }
 
@@ -194,31 +254,63 @@ export async function publishVersion(
   options: FunctionCallOptions = {},
 ): Promise<{ version: string; arn: string; codeSha256: string }> {
   const response = await withRetry(
-    () => lambda.send(new PublishVersionCommand({ FunctionName: name, CodeSha256: codeSha256, Description: description.slice(0, 256) })),
+    () =>
+      lambda.send(
+        new PublishVersionCommand({
+          FunctionName: name,
+          CodeSha256: codeSha256,
+          Description: description.slice(0, 256),
+        }),
+      ),
     retry('PublishVersion', options),
   ).catch((error: unknown) => {
-    if (errorCode(error) === 'InvalidParameterValueException' && /CodeSha256/i.test(errorMessage(error))) {
-      throw new ActionError(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
+    if (
+      errorCode(error) === 'InvalidParameterValueException' &&
+      /CodeSha256/i.test(errorMessage(error))
+    ) {
+      throw new ActionError(
+        `Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`,
+      );
     }
     throw new ActionError(`Could not publish a version of '${name}': ${errorMessage(error)}`);
   });
-  if (!response.Version || response.Version === '$LATEST') throw new ActionError(`PublishVersion of '${name}' returned no version number.`);
+  if (!response.Version || response.Version === '$LATEST')
+    throw new ActionError(`PublishVersion of '${name}' returned no version number.`);
   if (response.CodeSha256 && response.CodeSha256 !== codeSha256) {
-    throw new ActionError(`Published version ${response.Version} of '${name}' has CodeSha256 ${response.CodeSha256}, not the bundle's ${codeSha256}.`);
+    throw new ActionError(
+      `Published version ${response.Version} of '${name}' has CodeSha256 ${response.CodeSha256}, not the bundle's ${codeSha256}.`,
+    );
   }
-  return { version: response.Version, arn: response.FunctionArn ?? '', codeSha256: response.CodeSha256 ?? codeSha256 };
+  return {
+    version: response.Version,
+    arn: response.FunctionArn ?? '',
+    codeSha256: response.CodeSha256 ?? codeSha256,
+  };
 }
 
-async function waitForUpdate(lambda: LambdaClient, name: string, what: string, options: FunctionCallOptions): Promise<void> {
+async function waitForUpdate(
+  lambda: LambdaClient,
+  name: string,
+  what: string,
+  options: FunctionCallOptions,
+): Promise<void> {
   let waitError: unknown;
   try {
-    await waitFor(what, name, options, (params) => waitUntilFunctionUpdatedV2(params, { FunctionName: name }), lambda);
+    await waitFor(
+      what,
+      name,
+      options,
+      (params) => waitUntilFunctionUpdatedV2(params, { FunctionName: name }),
+      lambda,
+    );
   } catch (error) {
     waitError = error;
   }
   const after = await readFunctionRaw(lambda, name).catch(() => undefined);
   if (after?.LastUpdateStatus === 'Failed') {
-    throw new ActionError(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
+    throw new ActionError(
+      `Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim(),
+    );
   }
   if (waitError) throw waitError;
 }
@@ -227,9 +319,20 @@ async function readFunctionRaw(lambda: LambdaClient, name: string): Promise<Func
   return withRetry(() => lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name })));
 }
 
-type Waiter = (params: { client: LambdaClient; maxWaitTime: number; minDelay?: number; maxDelay?: number }) => Promise<{ state: string; reason?: unknown }>;
+type Waiter = (params: {
+  client: LambdaClient;
+  maxWaitTime: number;
+  minDelay?: number;
+  maxDelay?: number;
+}) => Promise<{ state: string; reason?: unknown }>;
 
-async function waitFor(what: string, name: string, options: FunctionCallOptions, waiter: Waiter, lambda: LambdaClient): Promise<void> {
+async function waitFor(
+  what: string,
+  name: string,
+  options: FunctionCallOptions,
+  waiter: Waiter,
+  lambda: LambdaClient,
+): Promise<void> {
   const maxWaitTime = options.waitSeconds ?? 600;
   try {
     const result = await waiter({ client: lambda, maxWaitTime, minDelay: 1, maxDelay: 5 });

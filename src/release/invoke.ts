@@ -59,7 +59,10 @@ export interface ProxyEventOptions {
 const USER_AGENT = 'lambda-ml-deploy-smoke';
 
 /** Wraps an HTTP request from the spec as an API Gateway REST proxy event (v1). */
-export function buildProxyEvent(http: HttpRequestSpec, options: ProxyEventOptions = {}): ApiGatewayProxyEvent {
+export function buildProxyEvent(
+  http: HttpRequestSpec,
+  options: ProxyEventOptions = {},
+): ApiGatewayProxyEvent {
   const stage = options.stage ?? 'smoke';
   const headers: Record<string, string> = { 'User-Agent': USER_AGENT, ...(http.headers ?? {}) };
   let body: string | null = null;
@@ -204,7 +207,9 @@ export async function invokeVersion(
         isRetryable: isRetryableInvokeError,
         ...(options.sleep ? { sleep: options.sleep } : {}),
         onRetry: (error, attempt, delay) =>
-          options.logger?.info(`Invoke ${functionName}:${qualifier}: ${errorCode(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
+          options.logger?.info(
+            `Invoke ${functionName}:${qualifier}: ${errorCode(error) ?? 'error'}, retry ${attempt} in ${delay} ms`,
+          ),
       },
     );
     const latencyMs = Math.max(0, now() - startedAt);
@@ -224,7 +229,12 @@ export async function invokeVersion(
     return result;
   } catch (error) {
     if (error instanceof InvokeTimeout) {
-      return { payloadText: '', latencyMs: Math.max(0, now() - startedAt), timedOut: true, timeoutMs };
+      return {
+        payloadText: '',
+        latencyMs: Math.max(0, now() - startedAt),
+        timedOut: true,
+        timeoutMs,
+      };
     }
     throw error;
   }
@@ -240,7 +250,9 @@ export interface CaseInvokerOptions extends InvokeOptions {
 }
 
 /** `(case) => InvocationResult` for runSmokeTests, bound to one function version. */
-export function caseInvoker(options: CaseInvokerOptions): (smokeCase: SmokeCase) => Promise<InvocationResult> {
+export function caseInvoker(
+  options: CaseInvokerOptions,
+): (smokeCase: SmokeCase) => Promise<InvocationResult> {
   const { lambda, functionName, version, defaultTimeoutMs, ...invokeOptions } = options;
   if (!/^\d+$/.test(version)) {
     throw new Error(`Smoke tests run against a published version number, got '${version}'`);
@@ -248,6 +260,10 @@ export function caseInvoker(options: CaseInvokerOptions): (smokeCase: SmokeCase)
   return (smokeCase) =>
     invokeVersion(lambda, functionName, version, buildInvokePayload(smokeCase), {
       ...invokeOptions,
-      timeoutMs: smokeCase.timeoutMs ?? defaultTimeoutMs ?? invokeOptions.timeoutMs ?? DEFAULT_INVOKE_TIMEOUT_MS,
+      timeoutMs:
+        smokeCase.timeoutMs ??
+        defaultTimeoutMs ??
+        invokeOptions.timeoutMs ??
+        DEFAULT_INVOKE_TIMEOUT_MS,
     });
 }

@@ -12,7 +12,12 @@ export interface ShiftRecord {
 }
 
 /** What to save after each shift event: the record, or `done` once nothing needs undoing. */
-export function shiftStateValue(snapshot: AliasSnapshot, newVersion: string, event: ShiftEvent, isFinalStep: boolean): string {
+export function shiftStateValue(
+  snapshot: AliasSnapshot,
+  newVersion: string,
+  event: ShiftEvent,
+  isFinalStep: boolean,
+): string {
   const finished = event.phase === 'rolled-back' || (event.phase === 'shifted' && isFinalStep);
   if (finished) return 'done';
   const record: ShiftRecord = { snapshot, newVersion, phase: event.phase, percent: event.percent };

@@ -55,9 +55,20 @@ export function numbersMatch(expected: number, actual: number, tolerance: number
  * Deep subset: objects by key (extra keys in `actual` are fine), lists element-wise with the same
  * length, numbers within `tolerance`, everything else exactly. Returns every mismatch.
  */
-export function deepSubset(expected: unknown, actual: unknown, tolerance: number, path = '$'): Mismatch[] {
+export function deepSubset(
+  expected: unknown,
+  actual: unknown,
+  tolerance: number,
+  path = '$',
+): Mismatch[] {
   if (isPlainObject(expected)) {
-    if (!isPlainObject(actual)) return [{ path, message: `expected an object ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+    if (!isPlainObject(actual))
+      return [
+        {
+          path,
+          message: `expected an object ${show(expected)}, got ${kind(actual)} ${show(actual)}`,
+        },
+      ];
     const out: Mismatch[] = [];
     for (const [key, value] of Object.entries(expected)) {
       const at = childPath(path, key);
@@ -67,16 +78,30 @@ export function deepSubset(expected: unknown, actual: unknown, tolerance: number
     return out;
   }
   if (Array.isArray(expected)) {
-    if (!Array.isArray(actual)) return [{ path, message: `expected a list ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+    if (!Array.isArray(actual))
+      return [
+        { path, message: `expected a list ${show(expected)}, got ${kind(actual)} ${show(actual)}` },
+      ];
     if (actual.length !== expected.length) {
-      return [{ path, message: `expected a list of ${expected.length}, got ${actual.length}: ${show(actual)}` }];
+      return [
+        {
+          path,
+          message: `expected a list of ${expected.length}, got ${actual.length}: ${show(actual)}`,
+        },
+      ];
     }
     return expected.flatMap((value, i) => deepSubset(value, actual[i], tolerance, `${path}[${i}]`));
   }
   if (typeof expected === 'number') {
-    if (typeof actual !== 'number') return [{ path, message: `expected ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
+    if (typeof actual !== 'number')
+      return [{ path, message: `expected ${show(expected)}, got ${kind(actual)} ${show(actual)}` }];
     if (numbersMatch(expected, actual, tolerance)) return [];
-    return [{ path, message: `expected ${expected}${tolerance > 0 ? ` ±${tolerance}` : ''}, got ${actual}` }];
+    return [
+      {
+        path,
+        message: `expected ${expected}${tolerance > 0 ? ` ±${tolerance}` : ''}, got ${actual}`,
+      },
+    ];
   }
   if (expected === actual) return [];
   if (kind(expected) !== kind(actual)) {
@@ -98,7 +123,10 @@ function summarize(what: string, mismatches: Mismatch[]): string {
 /** errorType: errorMessage from a Lambda error payload, or the raw text. */
 export function describeFunctionError(result: InvocationResult): string {
   const parsed = result.parsed;
-  if (isPlainObject(parsed) && (typeof parsed.errorMessage === 'string' || typeof parsed.errorType === 'string')) {
+  if (
+    isPlainObject(parsed) &&
+    (typeof parsed.errorMessage === 'string' || typeof parsed.errorType === 'string')
+  ) {
     const type = typeof parsed.errorType === 'string' ? parsed.errorType : 'Error';
     const message = typeof parsed.errorMessage === 'string' ? parsed.errorMessage : '';
     return message ? `${type}: ${message}` : type;
@@ -152,10 +180,15 @@ export function matchCase(smokeCase: SmokeCase, result: InvocationResult): CaseV
     }
   } else {
     if (expect.error === true) {
-      reasons.push(`expected a function error, but the function returned ${show(result.parsed ?? result.payloadText)}`);
+      reasons.push(
+        `expected a function error, but the function returned ${show(result.parsed ?? result.payloadText)}`,
+      );
     }
     if (expect.payload !== undefined) {
-      if (result.parsed === undefined && !(typeof expect.payload === 'string' && result.payloadText === expect.payload)) {
+      if (
+        result.parsed === undefined &&
+        !(typeof expect.payload === 'string' && result.payloadText === expect.payload)
+      ) {
         reasons.push(`payload is not JSON: ${show(result.payloadText)}`);
       } else if (result.parsed !== undefined) {
         compare('payload', expect.payload, result.parsed, '$');
@@ -164,12 +197,17 @@ export function matchCase(smokeCase: SmokeCase, result: InvocationResult): CaseV
     if (expect.status !== undefined || expect.body !== undefined) {
       const response = result.parsed;
       if (!isPlainObject(response) || !('statusCode' in response)) {
-        reasons.push(`expected an API Gateway proxy response {statusCode, body}, got ${show(response ?? result.payloadText)}`);
+        reasons.push(
+          `expected an API Gateway proxy response {statusCode, body}, got ${show(response ?? result.payloadText)}`,
+        );
       } else {
         if (expect.status !== undefined) {
           const status = Number(response.statusCode);
           if (status !== expect.status) {
-            const mismatch = { path: '$.statusCode', message: `expected ${expect.status}, got ${show(response.statusCode)}` };
+            const mismatch = {
+              path: '$.statusCode',
+              message: `expected ${expect.status}, got ${show(response.statusCode)}`,
+            };
             reasons.push(`status ${show(response.statusCode)}, expected ${expect.status}`);
             mismatches.push(mismatch);
           }
@@ -181,15 +219,22 @@ export function matchCase(smokeCase: SmokeCase, result: InvocationResult): CaseV
             reasons.push(`response has no body (expected ${show(expect.body)})`);
             mismatches.push({ path: '$.body', message: `missing (expected ${show(expect.body)})` });
           } else if (typeof expect.body === 'string') {
-            const same = text === expect.body || (parsedBody?.ok === true && parsedBody.value === expect.body);
+            const same =
+              text === expect.body || (parsedBody?.ok === true && parsedBody.value === expect.body);
             if (!same) {
-              const mismatch = { path: '$.body', message: `expected ${show(expect.body)}, got ${show(text)}` };
+              const mismatch = {
+                path: '$.body',
+                message: `expected ${show(expect.body)}, got ${show(text)}`,
+              };
               reasons.push(summarize('body', [mismatch]));
               mismatches.push(mismatch);
             }
           } else if (!parsedBody?.ok) {
             reasons.push(`body is not JSON: ${show(text)}`);
-            mismatches.push({ path: '$.body', message: `expected JSON ${show(expect.body)}, got ${show(text)}` });
+            mismatches.push({
+              path: '$.body',
+              message: `expected JSON ${show(expect.body)}, got ${show(text)}`,
+            });
           } else {
             compare('body', expect.body, parsedBody.value, '$.body');
           }
@@ -199,7 +244,9 @@ export function matchCase(smokeCase: SmokeCase, result: InvocationResult): CaseV
   }
 
   if (expect.maxLatencyMs !== undefined && result.latencyMs > expect.maxLatencyMs) {
-    reasons.push(`latency ${Math.round(result.latencyMs)} ms over the budget of ${expect.maxLatencyMs} ms`);
+    reasons.push(
+      `latency ${Math.round(result.latencyMs)} ms over the budget of ${expect.maxLatencyMs} ms`,
+    );
   }
 
   const verdict: CaseVerdict = { passed: reasons.length === 0, reasons };

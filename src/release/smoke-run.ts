@@ -33,7 +33,11 @@ export interface SmokeRunOptions {
 export const DEFAULT_SMOKE_CONCURRENCY = 4;
 
 /** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -56,7 +60,8 @@ function logResult(logger: Logger | undefined, result: SmokeCaseResult): void {
   }
   logger.warning(`FAIL ${result.name}${latency}: ${result.reasons.join('; ')}`);
   if (result.diff) logger.info(`  diff for ${result.name}:\n${indent(result.diff)}`);
-  if (result.logTail && result.functionError) logger.info(`  log tail for ${result.name}:\n${indent(result.logTail.trimEnd())}`);
+  if (result.logTail && result.functionError)
+    logger.info(`  log tail for ${result.name}:\n${indent(result.logTail.trimEnd())}`);
 }
 
 function indent(text: string): string {
@@ -69,28 +74,36 @@ function indent(text: string): string {
 /** Invokes every case (bounded parallelism), judges each, and keeps every result in spec order. */
 export async function runSmokeTests(options: SmokeRunOptions): Promise<SmokeRunResult> {
   const concurrency = options.concurrency ?? DEFAULT_SMOKE_CONCURRENCY;
-  const results = await mapBounded(options.cases, concurrency, async (smokeCase): Promise<SmokeCaseResult> => {
-    let invocation: InvocationResult;
-    try {
-      invocation = await options.invoke(smokeCase);
-    } catch (error) {
-      const result: SmokeCaseResult = { name: smokeCase.name, passed: false, reasons: [`invocation failed: ${errorMessage(error)}`] };
+  const results = await mapBounded(
+    options.cases,
+    concurrency,
+    async (smokeCase): Promise<SmokeCaseResult> => {
+      let invocation: InvocationResult;
+      try {
+        invocation = await options.invoke(smokeCase);
+      } catch (error) {
+        const result: SmokeCaseResult = {
+          name: smokeCase.name,
+          passed: false,
+          reasons: [`invocation failed: ${errorMessage(error)}`],
+        };
+        logResult(options.logger, result);
+        return result;
+      }
+      const verdict = matchCase(smokeCase, invocation);
+      const result: SmokeCaseResult = {
+        name: smokeCase.name,
+        passed: verdict.passed,
+        latencyMs: invocation.latencyMs,
+        reasons: verdict.reasons,
+      };
+      if (verdict.diff) result.diff = verdict.diff;
+      if (invocation.functionError) result.functionError = invocation.functionError;
+      if (invocation.logTail) result.logTail = invocation.logTail;
       logResult(options.logger, result);
       return result;
-    }
-    const verdict = matchCase(smokeCase, invocation);
-    const result: SmokeCaseResult = {
-      name: smokeCase.name,
-      passed: verdict.passed,
-      latencyMs: invocation.latencyMs,
-      reasons: verdict.reasons,
-    };
-    if (verdict.diff) result.diff = verdict.diff;
-    if (invocation.functionError) result.functionError = invocation.functionError;
-    if (invocation.logTail) result.logTail = invocation.logTail;
-    logResult(options.logger, result);
-    return result;
-  });
+    },
+  );
   return { passed: results.every((r) => r.passed), results };
 }
 

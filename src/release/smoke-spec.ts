@@ -7,7 +7,8 @@ export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'O
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** A JSON value as it comes out of the spec (YAML is read into plain JSON data). */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface HttpRequestSpec {
   method: HttpMethod;
@@ -93,7 +94,8 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
+  if (typeof value === 'string')
+    return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
   return `${typeof value} ${String(value)}`;
 }
 
@@ -127,7 +129,12 @@ export function suggestKey(key: string, allowed: readonly string[]): string | un
   return bestScore <= limit ? best : undefined;
 }
 
-function checkKeys(record: Record<string, unknown>, allowed: readonly string[], where: string, report: Report): void {
+function checkKeys(
+  record: Record<string, unknown>,
+  allowed: readonly string[],
+  where: string,
+  report: Report,
+): void {
   for (const key of Object.keys(record)) {
     if (allowed.includes(key)) continue;
     const suggestion = suggestKey(key, allowed);
@@ -136,10 +143,18 @@ function checkKeys(record: Record<string, unknown>, allowed: readonly string[], 
   }
 }
 
-function positiveInt(value: unknown, field: string, report: Report, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function positiveInt(
+  value: unknown,
+  field: string,
+  report: Report,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
-    report(field, `must be a positive whole number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${describeValue(value)}`);
+    report(
+      field,
+      `must be a positive whole number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${describeValue(value)}`,
+    );
     return undefined;
   }
   return value;
@@ -148,7 +163,10 @@ function positiveInt(value: unknown, field: string, report: Report, max = Number
 function tolerance(value: unknown, field: string, report: Report): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    report(field, `must be a number >= 0 (absolute tolerance for numbers), got ${describeValue(value)}`);
+    report(
+      field,
+      `must be a number >= 0 (absolute tolerance for numbers), got ${describeValue(value)}`,
+    );
     return undefined;
   }
   return value;
@@ -166,26 +184,42 @@ function stringMap(
     return undefined;
   }
   const result: Record<string, string | string[]> = {};
-  const scalar = (v: unknown) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+  const scalar = (v: unknown) =>
+    typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
   for (const [key, v] of Object.entries(value)) {
     if (scalar(v)) result[key] = String(v);
-    else if (allowLists && Array.isArray(v) && v.length > 0 && v.every(scalar)) result[key] = v.map(String);
-    else report(`${field}.${key}`, `must be a text${allowLists ? ' or a non-empty list of texts' : ''}, got ${describeValue(v)}`);
+    else if (allowLists && Array.isArray(v) && v.length > 0 && v.every(scalar))
+      result[key] = v.map(String);
+    else
+      report(
+        `${field}.${key}`,
+        `must be a text${allowLists ? ' or a non-empty list of texts' : ''}, got ${describeValue(v)}`,
+      );
   }
   return result;
 }
 
 function parseHttp(value: unknown, where: string, report: Report): HttpRequestSpec | undefined {
   if (!isRecord(value)) {
-    report(where, `must be a mapping {method, path, body?, headers?, query?}, got ${describeValue(value)}`);
+    report(
+      where,
+      `must be a mapping {method, path, body?, headers?, query?}, got ${describeValue(value)}`,
+    );
     return undefined;
   }
   checkKeys(value, HTTP_KEYS, where, report);
   let method: HttpMethod | undefined;
   const rawMethod = value.method;
-  if (rawMethod === undefined) report(`${where}.method`, `is required (one of ${HTTP_METHODS.join(', ')})`);
-  else if (typeof rawMethod !== 'string' || !HTTP_METHODS.includes(rawMethod.toUpperCase() as HttpMethod)) {
-    report(`${where}.method`, `must be one of ${HTTP_METHODS.join(', ')}, got ${describeValue(rawMethod)}`);
+  if (rawMethod === undefined)
+    report(`${where}.method`, `is required (one of ${HTTP_METHODS.join(', ')})`);
+  else if (
+    typeof rawMethod !== 'string' ||
+    !HTTP_METHODS.includes(rawMethod.toUpperCase() as HttpMethod)
+  ) {
+    report(
+      `${where}.method`,
+      `must be one of ${HTTP_METHODS.join(', ')}, got ${describeValue(rawMethod)}`,
+    );
   } else method = rawMethod.toUpperCase() as HttpMethod;
 
   let path: string | undefined;
@@ -194,16 +228,26 @@ function parseHttp(value: unknown, where: string, report: Report): HttpRequestSp
   else if (typeof rawPath !== 'string' || !rawPath.startsWith('/')) {
     report(`${where}.path`, `must start with '/', got ${describeValue(rawPath)}`);
   } else if (rawPath.includes('?') || rawPath.includes('#')) {
-    report(`${where}.path`, `must not contain a query string; put parameters under '${where}.query'`);
+    report(
+      `${where}.path`,
+      `must not contain a query string; put parameters under '${where}.query'`,
+    );
   } else path = rawPath;
 
   const body = value.body;
-  if (body !== undefined && !(typeof body === 'string' || typeof body === 'object') ) {
-    report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got ${describeValue(body)}`);
+  if (body !== undefined && !(typeof body === 'string' || typeof body === 'object')) {
+    report(
+      `${where}.body`,
+      `must be a mapping or list (sent as JSON) or a text (sent as is), got ${describeValue(body)}`,
+    );
   } else if (body === null) {
-    report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got null; leave it out for no body`);
+    report(
+      `${where}.body`,
+      `must be a mapping or list (sent as JSON) or a text (sent as is), got null; leave it out for no body`,
+    );
   }
-  const headers = stringMap(value.headers, `${where}.headers`, report, false) as Record<string, string> | undefined;
+  const headers = stringMap(value.headers, `${where}.headers`, report, false) as
+    Record<string, string> | undefined;
   const query = stringMap(value.query, `${where}.query`, report, true);
   if (!method || !path) return undefined;
   const http: HttpRequestSpec = { method, path };
@@ -217,22 +261,36 @@ function parseExpect(value: unknown, where: string, report: Report): SmokeExpect
   const expect: SmokeExpect = {};
   if (value === undefined) return expect;
   if (!isRecord(value)) {
-    report(where, `must be a mapping (payload, status, body, tolerance, max-latency-ms, error), got ${describeValue(value)}`);
+    report(
+      where,
+      `must be a mapping (payload, status, body, tolerance, max-latency-ms, error), got ${describeValue(value)}`,
+    );
     return expect;
   }
   checkKeys(value, EXPECT_KEYS, where, report);
   if ('payload' in value) {
-    if (value.payload === null || value.payload === undefined) report(`${where}.payload`, 'must be a value to compare (a mapping, list, text, number or boolean), got null');
+    if (value.payload === null || value.payload === undefined)
+      report(
+        `${where}.payload`,
+        'must be a value to compare (a mapping, list, text, number or boolean), got null',
+      );
     else expect.payload = value.payload as JsonValue;
   }
   if (value.status !== undefined) {
     const s = value.status;
     if (typeof s !== 'number' || !Number.isInteger(s) || s < 100 || s > 599) {
-      report(`${where}.status`, `must be an HTTP status code (a whole number from 100 to 599), got ${describeValue(s)}`);
+      report(
+        `${where}.status`,
+        `must be an HTTP status code (a whole number from 100 to 599), got ${describeValue(s)}`,
+      );
     } else expect.status = s;
   }
   if ('body' in value) {
-    if (value.body === null || value.body === undefined) report(`${where}.body`, 'must be a mapping or list (deep subset of the JSON body) or a text (compared with the body), got null');
+    if (value.body === null || value.body === undefined)
+      report(
+        `${where}.body`,
+        'must be a mapping or list (deep subset of the JSON body) or a text (compared with the body), got null',
+      );
     else expect.body = value.body as JsonValue;
   }
   const tol = tolerance(value.tolerance, `${where}.tolerance`, report);
@@ -240,11 +298,15 @@ function parseExpect(value: unknown, where: string, report: Report): SmokeExpect
   const latency = positiveInt(value['max-latency-ms'], `${where}.max-latency-ms`, report);
   if (latency !== undefined) expect.maxLatencyMs = latency;
   if (value.error !== undefined) {
-    if (typeof value.error !== 'boolean') report(`${where}.error`, `must be true or false, got ${describeValue(value.error)}`);
+    if (typeof value.error !== 'boolean')
+      report(`${where}.error`, `must be true or false, got ${describeValue(value.error)}`);
     else expect.error = value.error;
   }
   if (expect.error === true && (expect.status !== undefined || expect.body !== undefined)) {
-    report(`${where}.error`, `cannot be combined with status/body: a function error has no HTTP response (use 'payload' to check errorType/errorMessage)`);
+    report(
+      `${where}.error`,
+      `cannot be combined with status/body: a function error has no HTTP response (use 'payload' to check errorType/errorMessage)`,
+    );
   }
   return expect;
 }
@@ -253,7 +315,10 @@ function parseDefaults(value: unknown, report: Report): SmokeDefaults {
   const defaults: SmokeDefaults = {};
   if (value === undefined) return defaults;
   if (!isRecord(value)) {
-    report('defaults', `must be a mapping (${DEFAULT_KEYS.join(', ')}), got ${describeValue(value)}`);
+    report(
+      'defaults',
+      `must be a mapping (${DEFAULT_KEYS.join(', ')}), got ${describeValue(value)}`,
+    );
     return defaults;
   }
   checkKeys(value, DEFAULT_KEYS, 'defaults', report);
@@ -282,22 +347,39 @@ export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
 
   const cases: SmokeCase[] = [];
   const rawCases = data.cases;
-  if (rawCases === undefined) topReport('cases', 'is required: a list of test cases, each with a name and an event or http request');
+  if (rawCases === undefined)
+    topReport(
+      'cases',
+      'is required: a list of test cases, each with a name and an event or http request',
+    );
   else if (!Array.isArray(rawCases) || rawCases.length === 0) {
     topReport('cases', `must be a non-empty list of test cases, got ${describeValue(rawCases)}`);
   } else {
     const seen = new Map<string, number>();
     rawCases.forEach((raw, index) => {
-      const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim() ? raw.name.trim() : undefined;
+      const name =
+        isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
+          ? raw.name.trim()
+          : undefined;
       const label = `cases[${index}]${name ? ` ("${name}")` : ''}`;
-      const report: Report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
+      const report: Report = (field, detail) =>
+        problems.push(`${file}: ${label}: field '${field}' ${detail}`);
       if (!isRecord(raw)) {
-        problems.push(`${file}: ${label}: must be a mapping with name, event or http, and expect; got ${describeValue(raw)}`);
+        problems.push(
+          `${file}: ${label}: must be a mapping with name, event or http, and expect; got ${describeValue(raw)}`,
+        );
         return;
       }
       checkKeys(raw, CASE_KEYS, '', report);
-      if (!name) report('name', raw.name === undefined ? 'is required (a unique, non-empty text)' : `must be a non-empty text, got ${describeValue(raw.name)}`);
-      else if (seen.has(name)) report('name', `duplicates the name of cases[${seen.get(name)}]; names must be unique`);
+      if (!name)
+        report(
+          'name',
+          raw.name === undefined
+            ? 'is required (a unique, non-empty text)'
+            : `must be a non-empty text, got ${describeValue(raw.name)}`,
+        );
+      else if (seen.has(name))
+        report('name', `duplicates the name of cases[${seen.get(name)}]; names must be unique`);
       else seen.set(name, index);
 
       const hasEvent = 'event' in raw;
@@ -305,16 +387,23 @@ export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
       let event: JsonValue | undefined;
       let http: HttpRequestSpec | undefined;
       if (hasEvent && hasHttp) report('event', "and 'http' are both set; give exactly one");
-      else if (!hasEvent && !hasHttp) report('event', "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event");
+      else if (!hasEvent && !hasHttp)
+        report(
+          'event',
+          "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event",
+        );
       else if (hasEvent) {
-        if (raw.event === null || raw.event === undefined) report('event', 'is empty (null); use {} for an empty event');
+        if (raw.event === null || raw.event === undefined)
+          report('event', 'is empty (null); use {} for an empty event');
         else event = raw.event as JsonValue;
       } else http = parseHttp(raw.http, 'http', report);
 
       const expect = parseExpect(raw.expect, 'expect', report);
       const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
-      if (expect.tolerance === undefined && defaults.tolerance !== undefined) expect.tolerance = defaults.tolerance;
-      if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined) expect.maxLatencyMs = defaults.maxLatencyMs;
+      if (expect.tolerance === undefined && defaults.tolerance !== undefined)
+        expect.tolerance = defaults.tolerance;
+      if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
+        expect.maxLatencyMs = defaults.maxLatencyMs;
 
       const smokeCase: SmokeCase = { index, name: name ?? `cases[${index}]`, expect };
       if (event !== undefined) smokeCase.event = event;
@@ -332,7 +421,11 @@ export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
 export function parseSmokeSpec(text: string, file: string): SmokeSpec {
   const lines = new LineCounter();
-  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  const document = parseDocument(text, {
+    prettyErrors: false,
+    uniqueKeys: true,
+    lineCounter: lines,
+  });
   if (document.errors.length > 0) {
     throw new SmokeSpecError(
       file,
@@ -346,7 +439,9 @@ export function parseSmokeSpec(text: string, file: string): SmokeSpec {
   try {
     data = document.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    throw new SmokeSpecError(file, [`${file}: could not be read as YAML/JSON: ${errorMessage(error)}`]);
+    throw new SmokeSpecError(file, [
+      `${file}: could not be read as YAML/JSON: ${errorMessage(error)}`,
+    ]);
   }
   return validateSmokeSpec(data, file);
 }
@@ -359,7 +454,9 @@ export async function loadSmokeSpec(path: string): Promise<SmokeSpec> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const detail = code === 'ENOENT' ? 'file not found' : errorMessage(error);
-    throw new SmokeSpecError(path, [`${path}: cannot be read (${detail}); check the 'smoke-tests' input`]);
+    throw new SmokeSpecError(path, [
+      `${path}: cannot be read (${detail}); check the 'smoke-tests' input`,
+    ]);
   }
   return parseSmokeSpec(text, path);
 }

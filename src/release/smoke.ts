@@ -13,7 +13,10 @@ export interface SmokeTarget {
 }
 
 /** Runs every case of the spec against the version, a few at a time, and logs each result. */
-export async function smokeTestVersion(spec: SmokeSpec, target: SmokeTarget): Promise<SmokeRunResult> {
+export async function smokeTestVersion(
+  spec: SmokeSpec,
+  target: SmokeTarget,
+): Promise<SmokeRunResult> {
   const invoke = caseInvoker({
     lambda: target.lambda,
     functionName: target.functionName,
@@ -21,6 +24,11 @@ export async function smokeTestVersion(spec: SmokeSpec, target: SmokeTarget): Pr
     logger: target.logger,
     ...(spec.defaults.timeoutMs !== undefined ? { defaultTimeoutMs: spec.defaults.timeoutMs } : {}),
   });
-  const run = await runSmokeTests({ cases: spec.cases, invoke, concurrency: spec.concurrency, logger: target.logger });
+  const run = await runSmokeTests({
+    cases: spec.cases,
+    invoke,
+    concurrency: spec.concurrency,
+    logger: target.logger,
+  });
   return run;
 }

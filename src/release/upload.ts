@@ -35,8 +35,15 @@ function isMissing(error: unknown): boolean {
   return code === 'NotFound' || code === 'NoSuchKey' || httpStatus(error) === 404;
 }
 
-function accessDenied(bucket: string, key: string, owner: string | undefined, error: unknown): ActionError {
-  const ownerHint = owner ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).` : '';
+function accessDenied(
+  bucket: string,
+  key: string,
+  owner: string | undefined,
+  error: unknown,
+): ActionError {
+  const ownerHint = owner
+    ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
+    : '';
   return new ActionError(
     `Checking s3://${bucket}/${key} was denied (403). The role needs s3:GetObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')} ` +
       `and s3:ListBucket on arn:aws:s3:::${bucket} (without ListBucket, S3 answers 403 instead of 404 for an object that does not exist), ` +
@@ -52,20 +59,35 @@ export async function headObject(
   expectedBucketOwner?: string,
 ): Promise<{ bytes: number; sha256?: string } | undefined> {
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }));
-    return { bytes: head.ContentLength ?? 0, ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}) };
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }),
+    );
+    return {
+      bytes: head.ContentLength ?? 0,
+      ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
+    };
   } catch (error) {
     if (isMissing(error)) return undefined;
-    if (httpStatus(error) === 403 || errorCode(error) === 'Forbidden' || errorCode(error) === 'AccessDenied') {
+    if (
+      httpStatus(error) === 403 ||
+      errorCode(error) === 'Forbidden' ||
+      errorCode(error) === 'AccessDenied'
+    ) {
       throw accessDenied(bucket, key, expectedBucketOwner, error);
     }
-    if (errorCode(error) === 'NoSuchBucket') throw new ActionError(`Input 's3-bucket': bucket ${bucket} does not exist (or is in another region).`);
+    if (errorCode(error) === 'NoSuchBucket')
+      throw new ActionError(
+        `Input 's3-bucket': bucket ${bucket} does not exist (or is in another region).`,
+      );
     throw error;
   }
 }
 
 /** Logs progress each time another quarter of a large upload is done. Pure bookkeeping, no timers. */
-export function progressReporter(total: number, log: (message: string) => void): (loaded: number) => void {
+export function progressReporter(
+  total: number,
+  log: (message: string) => void,
+): (loaded: number) => void {
   let quartersLogged = 0;
   return (loaded) => {
     if (total <= 0) return;
@@ -73,7 +95,9 @@ export function progressReporter(total: number, log: (message: string) => void):
     const quarters = Math.floor((done * 4) / total);
     if (quarters <= quartersLogged) return;
     quartersLogged = quarters;
-    log(`  uploaded ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / total)}%)`);
+    log(
+      `  uploaded ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / total)}%)`,
+    );
   };
 }
 
@@ -82,13 +106,21 @@ export function progressReporter(total: number, log: (message: string) => void):
  * Multipart with bounded concurrency for large files, SSE (AES256), a SHA-256 checksum that S3
  * verifies, and the content's sha256 in the object metadata.
  */
-export async function uploadContentAddressed(s3: S3Client, options: UploadOptions): Promise<UploadResult> {
+export async function uploadContentAddressed(
+  s3: S3Client,
+  options: UploadOptions,
+): Promise<UploadResult> {
   const { bucket, key, file, logger } = options;
   const bytes = (await fs.stat(file)).size;
   const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
-  const sameContent = existing && existing.bytes === bytes && (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
+  const sameContent =
+    existing &&
+    existing.bytes === bytes &&
+    (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
   if (sameContent) {
-    logger.info(`s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`);
+    logger.info(
+      `s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`,
+    );
     return { uploaded: false, key, bytes };
   }
   if (existing) {
@@ -116,12 +148,15 @@ export async function uploadContentAddressed(s3: S3Client, options: UploadOption
       ExpectedBucketOwner: options.expectedBucketOwner,
     },
   });
-  if (bytes > PART_SIZE) upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
+  if (bytes > PART_SIZE)
+    upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
   try {
     await upload.done();
   } catch (error) {
     if (httpStatus(error) === 403 || errorCode(error) === 'AccessDenied') {
-      throw new ActionError(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${errorMessage(error)})`);
+      throw new ActionError(
+        `Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${errorMessage(error)})`,
+      );
     }
     throw error;
   }

@@ -15,24 +15,42 @@ export interface VersionInfo {
   description?: string;
 }
 
-export async function listVersions(lambda: LambdaClient, functionName: string, sleep?: Sleep): Promise<VersionInfo[]> {
+export async function listVersions(
+  lambda: LambdaClient,
+  functionName: string,
+  sleep?: Sleep,
+): Promise<VersionInfo[]> {
   const versions: VersionInfo[] = [];
   let marker: string | undefined;
   do {
-    const page = await withRetry(() => lambda.send(new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker })), { sleep });
+    const page = await withRetry(
+      () =>
+        lambda.send(
+          new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker }),
+        ),
+      { sleep },
+    );
     for (const v of page.Versions ?? []) {
-      if (v.Version && v.Version !== '$LATEST') versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
+      if (v.Version && v.Version !== '$LATEST')
+        versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
     }
     marker = page.NextMarker;
   } while (marker);
   return versions;
 }
 
-export async function listAliases(lambda: LambdaClient, functionName: string, sleep?: Sleep): Promise<AliasConfiguration[]> {
+export async function listAliases(
+  lambda: LambdaClient,
+  functionName: string,
+  sleep?: Sleep,
+): Promise<AliasConfiguration[]> {
   const aliases: AliasConfiguration[] = [];
   let marker: string | undefined;
   do {
-    const page = await withRetry(() => lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker: marker })), { sleep });
+    const page = await withRetry(
+      () => lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker: marker })),
+      { sleep },
+    );
     aliases.push(...(page.Aliases ?? []));
     marker = page.NextMarker;
   } while (marker);
@@ -44,7 +62,10 @@ export async function listAliases(lambda: LambdaClient, functionName: string, sl
  * included), or an alias records it as its `previous` version (what `rollback-to: previous` uses).
  * Pure.
  */
-export function protectedVersions(aliases: readonly AliasConfiguration[], except?: string): Map<string, string> {
+export function protectedVersions(
+  aliases: readonly AliasConfiguration[],
+  except?: string,
+): Map<string, string> {
   const reasons = new Map<string, string>();
   const protect = (version: string | undefined, why: string) => {
     if (version && !reasons.has(version)) reasons.set(version, why);
@@ -52,26 +73,46 @@ export function protectedVersions(aliases: readonly AliasConfiguration[], except
   for (const alias of aliases) {
     if (alias.Name === except) continue;
     protect(alias.FunctionVersion, `served by alias ${alias.Name}`);
-    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {})) protect(version, `weighted in alias ${alias.Name}`);
+    for (const version of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}))
+      protect(version, `weighted in alias ${alias.Name}`);
   }
   for (const alias of aliases) {
     if (alias.Name === except) continue;
-    protect(parseAliasDescription(alias.Description)?.previous, `alias ${alias.Name} records it as its previous version (rollback target)`);
+    protect(
+      parseAliasDescription(alias.Description)?.previous,
+      `alias ${alias.Name} records it as its previous version (rollback target)`,
+    );
   }
   return reasons;
 }
 
 /** The unprotected versions beyond the newest `keep`, oldest first. Pure. */
-export function versionsToDelete(versions: readonly string[], referenced: ReadonlySet<string>, keep: number): string[] {
-  const unaliased = versions.filter((v) => /^\d+$/.test(v) && !referenced.has(v)).sort((a, b) => Number(b) - Number(a));
+export function versionsToDelete(
+  versions: readonly string[],
+  referenced: ReadonlySet<string>,
+  keep: number,
+): string[] {
+  const unaliased = versions
+    .filter((v) => /^\d+$/.test(v) && !referenced.has(v))
+    .sort((a, b) => Number(b) - Number(a));
   return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
 
 /** Deletes one version; one that is already gone counts as deleted. */
-export async function deleteVersion(lambda: LambdaClient, functionName: string, version: string, sleep?: Sleep): Promise<void> {
-  if (!/^\d+$/.test(version)) throw new Error(`refusing to delete '${version}': not a version number`);
+export async function deleteVersion(
+  lambda: LambdaClient,
+  functionName: string,
+  version: string,
+  sleep?: Sleep,
+): Promise<void> {
+  if (!/^\d+$/.test(version))
+    throw new Error(`refusing to delete '${version}': not a version number`);
   try {
-    await withRetry(() => lambda.send(new DeleteFunctionCommand({ FunctionName: functionName, Qualifier: version })), { sleep });
+    await withRetry(
+      () =>
+        lambda.send(new DeleteFunctionCommand({ FunctionName: functionName, Qualifier: version })),
+      { sleep },
+    );
   } catch (error) {
     if (errorCode(error) !== 'ResourceNotFoundException') throw error;
   }

@@ -22,7 +22,9 @@ export function reportBuild(report: JobReport, built: Built, limits: LimitReport
           : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
     const extra = [
       layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
-      layer.bytecode?.compiled ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})` : layer.bytecode?.skipped ?? '',
+      layer.bytecode?.compiled
+        ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
+        : (layer.bytecode?.skipped ?? ''),
     ].filter(Boolean);
     rows.push([
       'dependency layer',
@@ -42,21 +44,44 @@ export function reportBuild(report: JobReport, built: Built, limits: LimitReport
   report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
 
   const sizeRows = limits.parts.map((p) => [p.name, formatBytes(p.bytes), percent(p.share)]);
-  sizeRows.push(['**total**', `**${formatBytes(limits.totalBytes)}**`, `**${percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`]);
-  report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
+  sizeRows.push([
+    '**total**',
+    `**${formatBytes(limits.totalBytes)}**`,
+    `**${percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`,
+  ]);
+  report.table(
+    'Size against Lambda’s unzipped limit (250 MB)',
+    ['part', 'unzipped', 'share of limit'],
+    sizeRows,
+  );
 }
 
 /** Dry run: what a real run would upload, publish and move. */
-export function reportPlan(report: JobReport, built: Built, decision: ChangeDecision, alias: AliasState, aliasName: string): void {
+export function reportPlan(
+  report: JobReport,
+  built: Built,
+  decision: ChangeDecision,
+  alias: AliasState,
+  aliasName: string,
+): void {
   const lines: string[] = [];
-  if (built.layer.status === 'planned') lines.push(`- upload the layer to ${code(built.layer.s3Key ?? '')} and publish a new layer version`);
-  if (built.layer.status === 'cached') lines.push(`- reuse layer ${code(built.layer.layerVersionArn ?? '')}`);
+  if (built.layer.status === 'planned')
+    lines.push(
+      `- upload the layer to ${code(built.layer.s3Key ?? '')} and publish a new layer version`,
+    );
+  if (built.layer.status === 'cached')
+    lines.push(`- reuse layer ${code(built.layer.layerVersionArn ?? '')}`);
   switch (decision.kind) {
     case 'create':
-      lines.push(`- upload the bundle to ${code(built.bundleKey)}, create the function, publish version 1`);
+      lines.push(
+        `- upload the bundle to ${code(built.bundleKey)}, create the function, publish version 1`,
+      );
       break;
     case 'update':
-      if (decision.code) lines.push(`- upload the bundle to ${code(built.bundleKey)} (skipped if already there) and update the function code`);
+      if (decision.code)
+        lines.push(
+          `- upload the bundle to ${code(built.bundleKey)} (skipped if already there) and update the function code`,
+        );
       if (decision.config) lines.push('- update the function configuration');
       lines.push('- publish a new version and run the smoke tests on it');
       break;
@@ -64,11 +89,15 @@ export function reportPlan(report: JobReport, built: Built, decision: ChangeDeci
       lines.push('- publish $LATEST (it already holds this bundle) and run the smoke tests on it');
       break;
     case 'unchanged':
-      lines.push(`- nothing: \`${aliasName}\` already serves version ${decision.version} with this bundle`);
+      lines.push(
+        `- nothing: \`${aliasName}\` already serves version ${decision.version} with this bundle`,
+      );
       break;
   }
   if (decision.kind !== 'unchanged') {
-    lines.push(`- then move \`${aliasName}\` (now: ${alias.exists ? describeAliasState(alias) : 'does not exist'}) to the new version`);
+    lines.push(
+      `- then move \`${aliasName}\` (now: ${alias.exists ? describeAliasState(alias) : 'does not exist'}) to the new version`,
+    );
   }
   report.section('Dry run: what would happen', lines);
 }

@@ -2,7 +2,10 @@ import { errorMessage } from '../errors.js';
 import { realSleep, withRetry, type Sleep } from '../retry.js';
 
 /** The part of the Fetch API the client uses; tests pass their own. */
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body?: string }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+) => Promise<{
   status: number;
   ok: boolean;
   headers: { get(name: string): string | null };
@@ -18,7 +21,9 @@ export class GitHubApiError extends Error {
     readonly path: string,
     readonly detail: string,
   ) {
-    super(`${method} ${path}: ${status ? `HTTP ${status}` : 'no answer'}${detail ? ` (${detail})` : ''}`);
+    super(
+      `${method} ${path}: ${status ? `HTTP ${status}` : 'no answer'}${detail ? ` (${detail})` : ''}`,
+    );
   }
 }
 
@@ -53,7 +58,9 @@ export function nextLink(link: string | null | undefined): string | undefined {
   return undefined;
 }
 
-const retryable = (error: unknown) => error instanceof GitHubApiError && (error.status === 0 || error.status === 429 || error.status >= 500);
+const retryable = (error: unknown) =>
+  error instanceof GitHubApiError &&
+  (error.status === 0 || error.status === 429 || error.status >= 500);
 
 /**
  * A small GitHub REST client over fetch: bearer token, JSON in and out, retries on 5xx / 429 /
@@ -71,9 +78,19 @@ export function githubApi(options: GitHubApiOptions): GitHubApi {
     'User-Agent': 'lambda-ml-deploy',
   };
   return {
-    async request<T>(method: string, pathOrUrl: string, body?: unknown): Promise<GitHubResponse<T>> {
+    async request<T>(
+      method: string,
+      pathOrUrl: string,
+      body?: unknown,
+    ): Promise<GitHubResponse<T>> {
       const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${base}${pathOrUrl}`;
-      if (new URL(url).origin !== origin) throw new GitHubApiError(0, method, pathOrUrl, `refusing to send the token to ${new URL(url).origin}`);
+      if (new URL(url).origin !== origin)
+        throw new GitHubApiError(
+          0,
+          method,
+          pathOrUrl,
+          `refusing to send the token to ${new URL(url).origin}`,
+        );
       const path = url.slice(origin.length);
       return withRetry(
         async () => {
@@ -81,19 +98,26 @@ export function githubApi(options: GitHubApiOptions): GitHubApi {
           try {
             response = await doFetch(url, {
               method,
-              headers: body === undefined ? headers : { ...headers, 'Content-Type': 'application/json' },
+              headers:
+                body === undefined ? headers : { ...headers, 'Content-Type': 'application/json' },
               ...(body === undefined ? {} : { body: JSON.stringify(body) }),
             });
           } catch (error) {
             throw new GitHubApiError(0, method, path, errorMessage(error));
           }
           const text = await response.text();
-          if (!response.ok) throw new GitHubApiError(response.status, method, path, apiMessage(text));
+          if (!response.ok)
+            throw new GitHubApiError(response.status, method, path, apiMessage(text));
           const data = (text ? JSON.parse(text) : undefined) as T;
           const next = nextLink(response.headers.get('link'));
           return next ? { data, next } : { data };
         },
-        { attempts: options.attempts ?? 3, baseDelayMs: 1000, isRetryable: retryable, sleep: options.sleep ?? realSleep },
+        {
+          attempts: options.attempts ?? 3,
+          baseDelayMs: 1000,
+          isRetryable: retryable,
+          sleep: options.sleep ?? realSleep,
+        },
       );
     },
   };

@@ -3,7 +3,13 @@ import type { Logger } from '../log.js';
 import type { SmokeRunResult } from '../release/smoke-run.js';
 import type { Sleep } from '../retry.js';
 import type { UrlAuth } from '../settings.js';
-import { GitHubApiError, githubApi, listAll, type FetchLike, type GitHubApi } from './github-api.js';
+import {
+  GitHubApiError,
+  githubApi,
+  listAll,
+  type FetchLike,
+  type GitHubApi,
+} from './github-api.js';
 import { escapeCell } from './job-report.js';
 
 /**
@@ -18,7 +24,8 @@ export function previewCommentMarker(functionName: string): string {
 }
 
 /** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
-export const STATUS_MARKER = (status: PreviewStatus) => `<!-- lambda-ml-deploy:status:${status} -->`;
+export const STATUS_MARKER = (status: PreviewStatus) =>
+  `<!-- lambda-ml-deploy:status:${status} -->`;
 
 export type PreviewStatus = 'ready' | 'smoke-failed' | 'cleaned-up';
 
@@ -56,7 +63,11 @@ function smokeTable(smoke: SmokeRunResult): string[] {
   const failed = smoke.results.some((r) => !r.passed);
   const header = failed ? ['case', 'result', 'latency', 'why'] : ['case', 'result', 'latency'];
   const rows = smoke.results.map((r) => {
-    const row = [r.name, r.passed ? '✅ passed' : '❌ failed', r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`];
+    const row = [
+      r.name,
+      r.passed ? '✅ passed' : '❌ failed',
+      r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
+    ];
     if (failed) row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
     return row;
   });
@@ -78,10 +89,16 @@ export function renderPreviewComment(info: PreviewCommentInfo): string {
   switch (info.status) {
     case 'ready':
       lines.push(`### ✅ Preview of \`${fn}\` is ready`, '');
-      details.push(['Alias', `\`${info.alias}\` → version ${info.version ?? '?'}${info.unchanged ? ' (unchanged: already served this bundle)' : ''}`]);
+      details.push([
+        'Alias',
+        `\`${info.alias}\` → version ${info.version ?? '?'}${info.unchanged ? ' (unchanged: already served this bundle)' : ''}`,
+      ]);
       break;
     case 'smoke-failed':
-      lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
+      lines.push(
+        `### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`,
+        '',
+      );
       lines.push(
         `The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`,
         '',
@@ -95,7 +112,9 @@ export function renderPreviewComment(info: PreviewCommentInfo): string {
       const parts = [
         removed?.alias ? `alias \`${info.alias}\`` : undefined,
         removed?.url ? 'its function URL' : undefined,
-        removed && removed.versions.length > 0 ? `version${removed.versions.length > 1 ? 's' : ''} ${removed.versions.join(', ')}` : undefined,
+        removed && removed.versions.length > 0
+          ? `version${removed.versions.length > 1 ? 's' : ''} ${removed.versions.join(', ')}`
+          : undefined,
       ].filter(Boolean);
       lines.push(
         parts.length > 0
@@ -107,7 +126,8 @@ export function renderPreviewComment(info: PreviewCommentInfo): string {
     }
   }
   if (info.commit) details.push(['Commit', `\`${info.commit.slice(0, 12)}\``]);
-  if (info.url && info.status !== 'cleaned-up') details.push(['URL', urlLine(info.url, info.urlAuth)]);
+  if (info.url && info.status !== 'cleaned-up')
+    details.push(['URL', urlLine(info.url, info.urlAuth)]);
   if (info.runUrl) details.push(['Run', `[workflow run](${info.runUrl})`]);
   if (details.length > 0) {
     lines.push('| | |', '| --- | --- |', ...details.map(([k, v]) => `| ${k} | ${cell(v)} |`), '');
@@ -146,23 +166,58 @@ export interface StickyResult {
 }
 
 /** The first comment on the issue whose body contains `marker` (every page is read). */
-export async function findStickyComment(api: GitHubApi, repository: string, issueNumber: number, marker: string): Promise<IssueComment | undefined> {
-  const comments = await listAll<IssueComment>(api, `/repos/${repository}/issues/${issueNumber}/comments`);
+export async function findStickyComment(
+  api: GitHubApi,
+  repository: string,
+  issueNumber: number,
+  marker: string,
+): Promise<IssueComment | undefined> {
+  const comments = await listAll<IssueComment>(
+    api,
+    `/repos/${repository}/issues/${issueNumber}/comments`,
+  );
   return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
 }
 
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
-export async function upsertStickyComment(api: GitHubApi, request: StickyRequest): Promise<StickyResult> {
-  const body = request.body.includes(request.marker) ? request.body : `${request.marker}\n${request.body}`;
-  const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
+export async function upsertStickyComment(
+  api: GitHubApi,
+  request: StickyRequest,
+): Promise<StickyResult> {
+  const body = request.body.includes(request.marker)
+    ? request.body
+    : `${request.marker}\n${request.body}`;
+  const existing = await findStickyComment(
+    api,
+    request.repository,
+    request.issueNumber,
+    request.marker,
+  );
   if (existing) {
     const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
-    if (existing.body === body || request.keep?.(existing.body ?? '')) return { action: 'unchanged', ...found };
-    const { data } = await api.request<IssueComment>('PATCH', `/repos/${request.repository}/issues/comments/${existing.id}`, { body });
-    return { action: 'updated', id: data?.id ?? existing.id, ...(data?.html_url ? { htmlUrl: data.html_url } : found.htmlUrl ? { htmlUrl: found.htmlUrl } : {}) };
+    if (existing.body === body || request.keep?.(existing.body ?? ''))
+      return { action: 'unchanged', ...found };
+    const { data } = await api.request<IssueComment>(
+      'PATCH',
+      `/repos/${request.repository}/issues/comments/${existing.id}`,
+      { body },
+    );
+    return {
+      action: 'updated',
+      id: data?.id ?? existing.id,
+      ...(data?.html_url
+        ? { htmlUrl: data.html_url }
+        : found.htmlUrl
+          ? { htmlUrl: found.htmlUrl }
+          : {}),
+    };
   }
   if (request.createIfMissing === false) return { action: 'none' };
-  const { data } = await api.request<IssueComment>('POST', `/repos/${request.repository}/issues/${request.issueNumber}/comments`, { body });
+  const { data } = await api.request<IssueComment>(
+    'POST',
+    `/repos/${request.repository}/issues/${request.issueNumber}/comments`,
+    { body },
+  );
   return { action: 'created', id: data?.id, ...(data?.html_url ? { htmlUrl: data.html_url } : {}) };
 }
 
@@ -182,7 +237,8 @@ export interface PreviewCommentOptions {
 /** What went wrong with a comment call, and what to do about it. Pure. */
 export function commentFailureHint(error: unknown): string {
   if (error instanceof GitHubApiError) {
-    if (error.status === 401) return 'the github-token input was rejected (HTTP 401); pass a valid token, e.g. `${{ github.token }}`';
+    if (error.status === 401)
+      return 'the github-token input was rejected (HTTP 401); pass a valid token, e.g. `${{ github.token }}`';
     if (error.status === 403 || error.status === 404) {
       return (
         `HTTP ${error.status}${error.detail ? `: ${error.detail}` : ''}. The token needs \`pull-requests: write\`: add ` +
@@ -198,10 +254,14 @@ export function commentFailureHint(error: unknown): string {
  * Creates or updates the preview comment. Never throws: a comment that cannot be written is a
  * warning, not a failed preview. No token (or no repository): skipped with a notice.
  */
-export async function publishPreviewComment(options: PreviewCommentOptions): Promise<StickyResult | undefined> {
+export async function publishPreviewComment(
+  options: PreviewCommentOptions,
+): Promise<StickyResult | undefined> {
   const { logger, info } = options;
   if (!options.token) {
-    logger.notice('No github-token input: the preview PR comment is skipped (the default `${{ github.token }}` with `pull-requests: write` enables it).');
+    logger.notice(
+      'No github-token input: the preview PR comment is skipped (the default `${{ github.token }}` with `pull-requests: write` enables it).',
+    );
     return undefined;
   }
   if (!/^[^/\s]+\/[^/\s]+$/.test(options.repository)) {
@@ -210,21 +270,31 @@ export async function publishPreviewComment(options: PreviewCommentOptions): Pro
   }
   const marker = previewCommentMarker(info.functionName);
   try {
-    const api = githubApi({ apiUrl: options.apiUrl, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) });
+    const api = githubApi({
+      apiUrl: options.apiUrl,
+      token: options.token,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
     const result = await upsertStickyComment(api, {
       repository: options.repository,
       issueNumber: options.prNumber,
       marker,
       body: renderPreviewComment(info),
       createIfMissing: options.createIfMissing ?? true,
-      ...(info.status === 'cleaned-up' ? { keep: (body: string) => body.includes(STATUS_MARKER('cleaned-up')) } : {}),
+      ...(info.status === 'cleaned-up'
+        ? { keep: (body: string) => body.includes(STATUS_MARKER('cleaned-up')) }
+        : {}),
     });
     const where = result.htmlUrl ? ` (${result.htmlUrl})` : '';
-    if (result.action === 'none') logger.info(`No preview comment on PR #${options.prNumber} to update.`);
+    if (result.action === 'none')
+      logger.info(`No preview comment on PR #${options.prNumber} to update.`);
     else logger.info(`Preview comment on PR #${options.prNumber} ${result.action}${where}.`);
     return result;
   } catch (error) {
-    logger.warning(`Could not write the preview comment on PR #${options.prNumber}: ${commentFailureHint(error)}. The preview itself is not affected.`);
+    logger.warning(
+      `Could not write the preview comment on PR #${options.prNumber}: ${commentFailureHint(error)}. The preview itself is not affected.`,
+    );
     return undefined;
   }
 }

@@ -10,5 +10,10 @@ export function reportSmoke(report: JobReport, heading: string, run: SmokeRunRes
     r.passed ? '' : [...r.reasons, r.diff ?? ''].filter(Boolean).join('; ').slice(0, 600),
   ]);
   const passed = run.results.filter((r) => r.passed).length;
-  report.table(heading, ['case', 'result', 'latency', 'details'], rows, `${passed} of ${run.results.length} cases passed.`);
+  report.table(
+    heading,
+    ['case', 'result', 'latency', 'details'],
+    rows,
+    `${passed} of ${run.results.length} cases passed.`,
+  );
 }

@@ -4,10 +4,21 @@
  * failure, including a main step killed mid-canary whose post step restores the alias.
  */
 import * as fs from 'node:fs';
-import { CloudWatchClient, DeleteAlarmsCommand, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { runAction, runPost, startAction } from './helpers/run-action.js';
-import { assertSandboxUp, awsConfig, loadSandbox, uniqueName, type Sandbox } from './helpers/sandbox.js';
+import {
+  assertSandboxUp,
+  awsConfig,
+  loadSandbox,
+  uniqueName,
+  type Sandbox,
+} from './helpers/sandbox.js';
 import { irisInputs, irisWorkspace, touchHandler } from './support/iris-workspace.js';
 
 const TIMEOUT = 300_000;
@@ -33,12 +44,18 @@ afterAll(() => {
 const original = () => fs.readFileSync(`${ws.app}/lambda_function.py.orig`, 'utf8');
 beforeEach(() => fs.writeFileSync(ws.handler, original()));
 
-const inputs = (fn: string, extra: Record<string, string | undefined> = {}) => irisInputs(sandbox, fn, { exclude: '*.orig', ...extra });
-const deploy = (fn: string, extra: Record<string, string | undefined> = {}) => runAction({ inputs: inputs(fn, extra), workspace: ws.root });
+const inputs = (fn: string, extra: Record<string, string | undefined> = {}) =>
+  irisInputs(sandbox, fn, { exclude: '*.orig', ...extra });
+const deploy = (fn: string, extra: Record<string, string | undefined> = {}) =>
+  runAction({ inputs: inputs(fn, extra), workspace: ws.root });
 
 async function prod(fn: string) {
   const alias = await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }));
-  return { version: alias.FunctionVersion, weights: alias.RoutingConfig?.AdditionalVersionWeights ?? {}, description: alias.Description };
+  return {
+    version: alias.FunctionVersion,
+    weights: alias.RoutingConfig?.AdditionalVersionWeights ?? {},
+    description: alias.Description,
+  };
 }
 
 function errorOf(run: { annotations: Array<{ level: string; message: string }> }): string {
@@ -48,49 +65,87 @@ function errorOf(run: { annotations: Array<{ level: string; message: string }> }
 describe('all-at-once', () => {
   const fn = uniqueName('iris-rel');
 
-  it('first deploy with create-function on a missing function: creates it and prod', async () => {
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs).toMatchObject({ version: '1', 'smoke-result': 'passed', 'rolled-back': 'false', changed: 'true' });
-    expect(run.outputs['previous-version']).toBeUndefined();
-    expect(await prod(fn)).toMatchObject({ version: '1', weights: {} });
-    expect(run.summary).toMatch(/\| prod \| \(none\) \| prod -> 1 \|/);
-  }, TIMEOUT);
+  it(
+    'first deploy with create-function on a missing function: creates it and prod',
+    async () => {
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs).toMatchObject({
+        version: '1',
+        'smoke-result': 'passed',
+        'rolled-back': 'false',
+        changed: 'true',
+      });
+      expect(run.outputs['previous-version']).toBeUndefined();
+      expect(await prod(fn)).toMatchObject({ version: '1', weights: {} });
+      expect(run.summary).toMatch(/\| prod \| \(none\) \| prod -> 1 \|/);
+    },
+    TIMEOUT,
+  );
 
-  it('a good model moves prod to the new version', async () => {
-    touchHandler(ws.handler, 'v2');
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs).toMatchObject({ version: '2', 'previous-version': '1', 'smoke-result': 'passed', 'rolled-back': 'false' });
-    expect(run.outputs['alias-arn']).toMatch(new RegExp(`:function:${fn}:prod$`));
-    expect(await prod(fn)).toMatchObject({ version: '2', weights: {} });
-    // The previous version is recorded for rollback mode.
-    expect((await prod(fn)).description).toMatch(/lambda-ml-deploy: previous=1/);
-    expect(run.summary).toMatch(/virginica \| ✅ passed/);
-  }, TIMEOUT);
+  it(
+    'a good model moves prod to the new version',
+    async () => {
+      touchHandler(ws.handler, 'v2');
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs).toMatchObject({
+        version: '2',
+        'previous-version': '1',
+        'smoke-result': 'passed',
+        'rolled-back': 'false',
+      });
+      expect(run.outputs['alias-arn']).toMatch(new RegExp(`:function:${fn}:prod$`));
+      expect(await prod(fn)).toMatchObject({ version: '2', weights: {} });
+      // The previous version is recorded for rollback mode.
+      expect((await prod(fn)).description).toMatch(/lambda-ml-deploy: previous=1/);
+      expect(run.summary).toMatch(/virginica \| ✅ passed/);
+    },
+    TIMEOUT,
+  );
 
-  it('a handler that fails to import: smoke fails, prod stays, rolled-back=true, exit 1', async () => {
-    fs.writeFileSync(ws.handler, `import numpy_that_is_not_installed\n${original()}`);
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(1);
-    expect(run.outputs).toMatchObject({ version: '3', 'smoke-result': 'failed', 'rolled-back': 'true' });
-    expect(await prod(fn)).toMatchObject({ version: '2', weights: {} });
-    expect(errorOf(run)).toMatch(/Version 3 failed its smoke tests, so alias 'prod' still serves prod -> 2/);
-    expect(errorOf(run)).toMatch(/'virginica' \(function error/);
-    expect(run.summary).toMatch(/virginica \| ❌ failed/);
-    expect(run.summary).toMatch(/numpy_that_is_not_installed/);
-  }, TIMEOUT);
+  it(
+    'a handler that fails to import: smoke fails, prod stays, rolled-back=true, exit 1',
+    async () => {
+      fs.writeFileSync(ws.handler, `import numpy_that_is_not_installed\n${original()}`);
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(1);
+      expect(run.outputs).toMatchObject({
+        version: '3',
+        'smoke-result': 'failed',
+        'rolled-back': 'true',
+      });
+      expect(await prod(fn)).toMatchObject({ version: '2', weights: {} });
+      expect(errorOf(run)).toMatch(
+        /Version 3 failed its smoke tests, so alias 'prod' still serves prod -> 2/,
+      );
+      expect(errorOf(run)).toMatch(/'virginica' \(function error/);
+      expect(run.summary).toMatch(/virginica \| ❌ failed/);
+      expect(run.summary).toMatch(/numpy_that_is_not_installed/);
+    },
+    TIMEOUT,
+  );
 
-  it('a wrong prediction: smoke fails naming the case, prod stays', async () => {
-    fs.writeFileSync(ws.handler, original().replace('"species": MODEL["classes"][irisfeat.argmax(probabilities)]', '"species": "setosa"'));
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(1);
-    expect(run.outputs).toMatchObject({ 'smoke-result': 'failed', 'rolled-back': 'true' });
-    expect(await prod(fn)).toMatchObject({ version: '2', weights: {} });
-    expect(errorOf(run)).toMatch(/'virginica'/);
-    expect(errorOf(run)).not.toMatch(/'setosa'/);
-    expect(run.summary).toMatch(/\$\.species: expected "virginica", got "setosa"/);
-  }, TIMEOUT);
+  it(
+    'a wrong prediction: smoke fails naming the case, prod stays',
+    async () => {
+      fs.writeFileSync(
+        ws.handler,
+        original().replace(
+          '"species": MODEL["classes"][irisfeat.argmax(probabilities)]',
+          '"species": "setosa"',
+        ),
+      );
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(1);
+      expect(run.outputs).toMatchObject({ 'smoke-result': 'failed', 'rolled-back': 'true' });
+      expect(await prod(fn)).toMatchObject({ version: '2', weights: {} });
+      expect(errorOf(run)).toMatch(/'virginica'/);
+      expect(errorOf(run)).not.toMatch(/'setosa'/);
+      expect(run.summary).toMatch(/\$\.species: expected "virginica", got "setosa"/);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('canary', () => {
@@ -114,57 +169,94 @@ describe('canary', () => {
         Dimensions: [{ Name: 'FunctionName', Value: fn }],
       }),
     );
-    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'healthy' }));
+    await cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'healthy' }),
+    );
   }, TIMEOUT);
   afterAll(async () => {
     await cloudwatch.send(new DeleteAlarmsCommand({ AlarmNames: [alarm] }));
   });
 
-  const canary = { strategy: 'canary', 'canary-percent': '20', 'canary-interval': '6s', alarms: `${fn}-errors` };
+  const canary = {
+    strategy: 'canary',
+    'canary-percent': '20',
+    'canary-interval': '6s',
+    alarms: `${fn}-errors`,
+  };
 
-  it('an alarm in ALARM during the bake puts prod back on the old version with no weights', async () => {
-    touchHandler(ws.handler, 'canary bad');
-    const step = startAction({ inputs: inputs(fn, canary), workspace: ws.root });
-    await step.waitForLog(/Step 1\/2: prod -> 1 \(80%\) \+ 2 \(20%\)/, 240_000);
-    expect(await prod(fn)).toMatchObject({ version: '1', weights: { '2': 0.2 } });
-    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'ALARM', StateReason: 'Errors >= 1 on the canary' }));
-    const run = await step.done;
-    await cloudwatch.send(new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'healthy' }));
-    expect(run.exitCode).toBe(1);
-    expect(run.outputs['rolled-back']).toBe('true');
-    expect(await prod(fn)).toMatchObject({ version: '1', weights: {} });
-    expect(errorOf(run)).toMatch(new RegExp(`alarm ${alarm} in ALARM: Errors >= 1 on the canary`));
-    expect(run.summary).toMatch(/Rollback/);
-  }, TIMEOUT);
+  it(
+    'an alarm in ALARM during the bake puts prod back on the old version with no weights',
+    async () => {
+      touchHandler(ws.handler, 'canary bad');
+      const step = startAction({ inputs: inputs(fn, canary), workspace: ws.root });
+      await step.waitForLog(/Step 1\/2: prod -> 1 \(80%\) \+ 2 \(20%\)/, 240_000);
+      expect(await prod(fn)).toMatchObject({ version: '1', weights: { '2': 0.2 } });
+      await cloudwatch.send(
+        new SetAlarmStateCommand({
+          AlarmName: alarm,
+          StateValue: 'ALARM',
+          StateReason: 'Errors >= 1 on the canary',
+        }),
+      );
+      const run = await step.done;
+      await cloudwatch.send(
+        new SetAlarmStateCommand({ AlarmName: alarm, StateValue: 'OK', StateReason: 'healthy' }),
+      );
+      expect(run.exitCode).toBe(1);
+      expect(run.outputs['rolled-back']).toBe('true');
+      expect(await prod(fn)).toMatchObject({ version: '1', weights: {} });
+      expect(errorOf(run)).toMatch(
+        new RegExp(`alarm ${alarm} in ALARM: Errors >= 1 on the canary`),
+      );
+      expect(run.summary).toMatch(/Rollback/);
+    },
+    TIMEOUT,
+  );
 
-  it('a canary with healthy alarms ends at 100% on the new version', async () => {
-    touchHandler(ws.handler, 'canary good');
-    const run = await deploy(fn, canary);
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs).toMatchObject({ 'rolled-back': 'false', 'smoke-result': 'passed', 'previous-version': '1' });
-    const version = run.outputs.version!;
-    expect(await prod(fn)).toMatchObject({ version, weights: {} });
-    expect(run.log).toMatch(new RegExp(`Step 1/2: prod -> 1 \\(80%\\) \\+ ${version} \\(20%\\)`));
-    expect(run.log).toMatch(new RegExp(`Step 2/2: prod -> ${version}`));
-  }, TIMEOUT);
+  it(
+    'a canary with healthy alarms ends at 100% on the new version',
+    async () => {
+      touchHandler(ws.handler, 'canary good');
+      const run = await deploy(fn, canary);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs).toMatchObject({
+        'rolled-back': 'false',
+        'smoke-result': 'passed',
+        'previous-version': '1',
+      });
+      const version = run.outputs.version!;
+      expect(await prod(fn)).toMatchObject({ version, weights: {} });
+      expect(run.log).toMatch(new RegExp(`Step 1/2: prod -> 1 \\(80%\\) \\+ ${version} \\(20%\\)`));
+      expect(run.log).toMatch(new RegExp(`Step 2/2: prod -> ${version}`));
+    },
+    TIMEOUT,
+  );
 
-  it('the main step killed mid-canary: the post step restores the alias', async () => {
-    const before = (await prod(fn)).version!;
-    touchHandler(ws.handler, 'canary killed');
-    const step = startAction({ inputs: inputs(fn, { ...canary, 'canary-interval': '60s' }), workspace: ws.root, killOn: { pattern: /Step 1\/2: prod -> / } });
-    const main = await step.done;
-    expect(main.signal).toBe('SIGTERM');
-    const newVersion = main.outputs.version!;
-    expect(await prod(fn)).toMatchObject({ version: before, weights: { [newVersion]: 0.2 } });
+  it(
+    'the main step killed mid-canary: the post step restores the alias',
+    async () => {
+      const before = (await prod(fn)).version!;
+      touchHandler(ws.handler, 'canary killed');
+      const step = startAction({
+        inputs: inputs(fn, { ...canary, 'canary-interval': '60s' }),
+        workspace: ws.root,
+        killOn: { pattern: /Step 1\/2: prod -> / },
+      });
+      const main = await step.done;
+      expect(main.signal).toBe('SIGTERM');
+      const newVersion = main.outputs.version!;
+      expect(await prod(fn)).toMatchObject({ version: before, weights: { [newVersion]: 0.2 } });
 
-    const post = await runPost(main);
-    expect(post.exitCode).toBe(0);
-    expect(post.log).toMatch(/stopped during a traffic shift/);
-    expect(await prod(fn)).toMatchObject({ version: before, weights: {} });
+      const post = await runPost(main);
+      expect(post.exitCode).toBe(0);
+      expect(post.log).toMatch(/stopped during a traffic shift/);
+      expect(await prod(fn)).toMatchObject({ version: before, weights: {} });
 
-    // Running the post step again is harmless: the alias is already as it was.
-    const again = await runPost(main);
-    expect(again.exitCode).toBe(0);
-    expect(await prod(fn)).toMatchObject({ version: before, weights: {} });
-  }, TIMEOUT);
+      // Running the post step again is harmless: the alias is already as it was.
+      const again = await runPost(main);
+      expect(again.exitCode).toBe(0);
+      expect(await prod(fn)).toMatchObject({ version: before, weights: {} });
+    },
+    TIMEOUT,
+  );
 });

@@ -115,14 +115,23 @@ async function readSandbox(): Promise<Sandbox> {
   try {
     env = JSON.parse(await fs.readFile(path.join(ROOT, '.sandbox', 'env.json'), 'utf8'));
   } catch {
-    throw new Error('The sandbox is not up (.sandbox/env.json missing): run `bash scripts/sandbox.sh up` first.');
+    throw new Error(
+      'The sandbox is not up (.sandbox/env.json missing): run `bash scripts/sandbox.sh up` first.',
+    );
   }
-  return { endpoint: env.AWS_ENDPOINT_URL, bucket: env.SANDBOX_BUCKET, region: env.AWS_REGION ?? 'us-east-1' };
+  return {
+    endpoint: env.AWS_ENDPOINT_URL,
+    bucket: env.SANDBOX_BUCKET,
+    region: env.AWS_REGION ?? 'us-east-1',
+  };
 }
 
 async function mustRun(command: string, args: readonly string[]): Promise<string> {
   const result = await runCommand(command, args);
-  if (result.exitCode !== 0) throw new Error(`${command} ${args.slice(0, 3).join(' ')} failed (${result.exitCode}):\n${result.stderr}\n${result.stdout}`);
+  if (result.exitCode !== 0)
+    throw new Error(
+      `${command} ${args.slice(0, 3).join(' ')} failed (${result.exitCode}):\n${result.stderr}\n${result.stdout}`,
+    );
   return result.stdout;
 }
 
@@ -138,7 +147,10 @@ async function write(root: string, rel: string, content: string): Promise<void> 
 }
 
 /** A recording runner; `forbid` makes a command fail the test if it is ever run. */
-function recorder(forbid?: string): { run: CommandRunner; calls: Array<{ command: string; args: readonly string[] }> } {
+function recorder(forbid?: string): {
+  run: CommandRunner;
+  calls: Array<{ command: string; args: readonly string[] }>;
+} {
   const calls: Array<{ command: string; args: readonly string[] }> = [];
   const run: CommandRunner = async (command, args, options) => {
     calls.push({ command, args });
@@ -168,8 +180,24 @@ async function extract(zip: string, dest: string): Promise<void> {
   await mustRun('python3', ['-c', EXTRACT_PY, zip, dest]);
 }
 
-async function checkInRuntime(optDir: string, packages: string[]): Promise<{ sources: number; bad: string[][]; compiled: string[]; imported: string[] }> {
-  const stdout = await mustRun('docker', ['run', '--rm', '--platform', 'linux/amd64', '-v', `${optDir}:/opt:ro`, '--entrypoint', 'python3', checkImage, '-c', CHECK_LAYER_PY, ...packages]);
+async function checkInRuntime(
+  optDir: string,
+  packages: string[],
+): Promise<{ sources: number; bad: string[][]; compiled: string[]; imported: string[] }> {
+  const stdout = await mustRun('docker', [
+    'run',
+    '--rm',
+    '--platform',
+    'linux/amd64',
+    '-v',
+    `${optDir}:/opt:ro`,
+    '--entrypoint',
+    'python3',
+    checkImage,
+    '-c',
+    CHECK_LAYER_PY,
+    ...packages,
+  ]);
   return JSON.parse(stdout.trim().split('\n').at(-1) as string);
 }
 
@@ -193,31 +221,67 @@ function layerOptions(overrides: Partial<LayerOptions>): LayerOptions {
 
 beforeAll(async () => {
   sandbox = await readSandbox();
-  const version = await runCommand('docker', ['version', '--format', '{{.Server.Version}}']).catch((error: Error) => ({ exitCode: 1, stdout: '', stderr: error.message }));
-  if (version.exitCode !== 0) throw new Error(`Docker is not available: ${version.stderr.trim()}. Run \`bash scripts/sandbox.sh up\`.`);
-  if (!(await imageExists(BUILD_IMAGE))) throw new Error(`The sandbox build image ${BUILD_IMAGE} is missing. Run \`bash scripts/sandbox.sh up\`.`);
+  const version = await runCommand('docker', ['version', '--format', '{{.Server.Version}}']).catch(
+    (error: Error) => ({ exitCode: 1, stdout: '', stderr: error.message }),
+  );
+  if (version.exitCode !== 0)
+    throw new Error(
+      `Docker is not available: ${version.stderr.trim()}. Run \`bash scripts/sandbox.sh up\`.`,
+    );
+  if (!(await imageExists(BUILD_IMAGE)))
+    throw new Error(
+      `The sandbox build image ${BUILD_IMAGE} is missing. Run \`bash scripts/sandbox.sh up\`.`,
+    );
   checkImage = (await imageExists(RUNTIME_IMAGE)) ? RUNTIME_IMAGE : BUILD_IMAGE;
 
   const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
   lambda = new LambdaClient({ region: sandbox.region, endpoint: sandbox.endpoint, credentials });
-  s3 = new S3Client({ region: sandbox.region, endpoint: sandbox.endpoint, credentials, forcePathStyle: true });
+  s3 = new S3Client({
+    region: sandbox.region,
+    endpoint: sandbox.endpoint,
+    credentials,
+    forcePathStyle: true,
+  });
 
   // A small package with what slim removes (tests/, .pyi) and a wheelhouse next to the requirements.
   work = await fs.mkdtemp(path.join(os.tmpdir(), 'lmd-layer-e2e-'));
   await fs.chmod(work, 0o755);
   const pkg = path.join(work, 'pkg-src');
-  await write(pkg, 'lmdprobe/__init__.py', 'from .core import add\nfrom .sub import deep\n__version__ = "1.0.0"\n');
-  await write(pkg, 'lmdprobe/core.py', 'import json, os\n\ndef add(a, b):\n    return a + b\n\nTABLE = json.load(open(os.path.join(os.path.dirname(__file__), "data", "table.json")))\n');
+  await write(
+    pkg,
+    'lmdprobe/__init__.py',
+    'from .core import add\nfrom .sub import deep\n__version__ = "1.0.0"\n',
+  );
+  await write(
+    pkg,
+    'lmdprobe/core.py',
+    'import json, os\n\ndef add(a, b):\n    return a + b\n\nTABLE = json.load(open(os.path.join(os.path.dirname(__file__), "data", "table.json")))\n',
+  );
   await write(pkg, 'lmdprobe/core.pyi', 'def add(a: int, b: int) -> int: ...\n');
   await write(pkg, 'lmdprobe/data/table.json', '{"k": 1}\n');
   await write(pkg, 'lmdprobe/sub/__init__.py', '');
   await write(pkg, 'lmdprobe/sub/deep.py', 'from ..core import add\nVALUE = add(20, 22)\n');
   await write(pkg, 'lmdprobe/tests/__init__.py', '');
-  await write(pkg, 'lmdprobe/tests/test_core.py', 'from lmdprobe import add\n\ndef test_add():\n    assert add(1, 2) == 3\n');
+  await write(
+    pkg,
+    'lmdprobe/tests/test_core.py',
+    'from lmdprobe import add\n\ndef test_add():\n    assert add(1, 2) == 3\n',
+  );
   const app = path.join(work, 'app');
   await fs.mkdir(path.join(app, 'wheels'), { recursive: true });
-  await mustRun('python3', ['-c', MAKE_WHEEL_PY, pkg, path.join(app, 'wheels'), 'lmdprobe', '1.0.0']);
-  await write(app, 'requirements.txt', '# the probe package, from the local wheelhouse\n--no-index\n--find-links ./wheels\nlmdprobe==1.0.0\n');
+  await mustRun('python3', [
+    '-c',
+    MAKE_WHEEL_PY,
+    pkg,
+    path.join(app, 'wheels'),
+    'lmdprobe',
+    '1.0.0',
+  ]);
+  await write(
+    app,
+    'requirements.txt',
+    '# the probe package, from the local wheelhouse\n--no-index\n--find-links ./wheels\nlmdprobe==1.0.0\n',
+  );
   requirementsPath = path.join(app, 'requirements.txt');
 }, TIMEOUT);
 
@@ -239,7 +303,14 @@ describe('layer build in the sandbox', () => {
     async () => {
       const { run, calls } = recorder();
       const logger = memoryLogger();
-      built = await buildLayer(layerOptions({}), { lambda, s3, run, logger, clock: systemClock, ...(user ? { user } : {}) });
+      built = await buildLayer(layerOptions({}), {
+        lambda,
+        s3,
+        run,
+        logger,
+        clock: systemClock,
+        ...(user ? { user } : {}),
+      });
       expect(built.status).toBe('built');
       expect(built.uploaded).toBe(true);
       expect(built.layerVersionArn).toMatch(new RegExp(`:layer:lmd-e2e-${suffix}-deps:1$`));
@@ -249,7 +320,9 @@ describe('layer build in the sandbox', () => {
       expect(built.slim?.byRule).toMatchObject({ tests: { files: 2 }, stubs: { files: 1 } });
       expect(built.bytecode).toMatchObject({ python: '3.11', compiled: 4 });
 
-      const versions = await lambda.send(new ListLayerVersionsCommand({ LayerName: `lmd-e2e-${suffix}-deps` }));
+      const versions = await lambda.send(
+        new ListLayerVersionsCommand({ LayerName: `lmd-e2e-${suffix}-deps` }),
+      );
       expect(versions.LayerVersions?.[0]?.Description).toContain(`key=${built.key}`);
       expect(versions.LayerVersions?.[0]?.CompatibleRuntimes).toEqual([RUNTIME]);
     },
@@ -260,7 +333,11 @@ describe('layer build in the sandbox', () => {
     const tree = path.join(work, 'run-1', 'layer', 'build', 'python');
     const files = await listFiles(tree);
     expect(files.length).toBeGreaterThan(5);
-    for (const rel of files) expect({ rel, uid: (await fs.stat(path.join(tree, rel))).uid }).toEqual({ rel, uid: expectedUid });
+    for (const rel of files)
+      expect({ rel, uid: (await fs.stat(path.join(tree, rel))).uid }).toEqual({
+        rel,
+        uid: expectedUid,
+      });
   });
 
   it('ships python/..., slimmed, with dist-info kept', async () => {
@@ -281,13 +358,16 @@ describe('layer build in the sandbox', () => {
       const report = await checkInRuntime(opt, ['lmdprobe']);
       expect(report.bad).toEqual([]);
       expect(report.sources).toBe(4);
-      expect(report.imported).toEqual(expect.arrayContaining(['lmdprobe', 'lmdprobe.core', 'lmdprobe.sub', 'lmdprobe.sub.deep']));
+      expect(report.imported).toEqual(
+        expect.arrayContaining(['lmdprobe', 'lmdprobe.core', 'lmdprobe.sub', 'lmdprobe.sub.deep']),
+      );
       expect(report.compiled).toEqual([]);
 
       // The same check sees recompiles when the bytecode is missing (so the empty list above means something).
       const bare = path.join(work, 'opt-bare');
       await extract(built.zipPath as string, bare);
-      for (const f of await listFiles(bare)) if (f.endsWith('.pyc')) await fs.rm(path.join(bare, f));
+      for (const f of await listFiles(bare))
+        if (f.endsWith('.pyc')) await fs.rm(path.join(bare, f));
       const without = await checkInRuntime(bare, ['lmdprobe']);
       expect(without.compiled.length).toBeGreaterThanOrEqual(4);
     },
@@ -298,10 +378,23 @@ describe('layer build in the sandbox', () => {
     'a second run with nothing changed reuses the layer: no docker, no upload, no publish',
     async () => {
       const { run, calls } = recorder();
-      const again = await buildLayer(layerOptions({ workDir: path.join(work, 'run-2') }), { lambda, s3, run, logger: memoryLogger(), clock: systemClock });
-      expect(again).toMatchObject({ status: 'cached', key: built.key, layerVersionArn: built.layerVersionArn, unzippedBytes: built.unzippedBytes });
+      const again = await buildLayer(layerOptions({ workDir: path.join(work, 'run-2') }), {
+        lambda,
+        s3,
+        run,
+        logger: memoryLogger(),
+        clock: systemClock,
+      });
+      expect(again).toMatchObject({
+        status: 'cached',
+        key: built.key,
+        layerVersionArn: built.layerVersionArn,
+        unzippedBytes: built.unzippedBytes,
+      });
       expect(calls).toEqual([]);
-      const versions = await lambda.send(new ListLayerVersionsCommand({ LayerName: `lmd-e2e-${suffix}-deps` }));
+      const versions = await lambda.send(
+        new ListLayerVersionsCommand({ LayerName: `lmd-e2e-${suffix}-deps` }),
+      );
       expect(versions.LayerVersions).toHaveLength(1);
     },
     TIMEOUT,
@@ -310,14 +403,21 @@ describe('layer build in the sandbox', () => {
   it(
     'a rebuild in another folder gives a byte-identical zip',
     async () => {
-      const rebuilt = await buildLayer(layerOptions({ layerName: `lmd-e2e-${suffix}-rebuild`, dryRun: true, workDir: path.join(work, 'run-3') }), {
-        lambda,
-        s3,
-        run: runCommand,
-        logger: memoryLogger(),
-        clock: systemClock,
-        ...(user ? { user } : {}),
-      });
+      const rebuilt = await buildLayer(
+        layerOptions({
+          layerName: `lmd-e2e-${suffix}-rebuild`,
+          dryRun: true,
+          workDir: path.join(work, 'run-3'),
+        }),
+        {
+          lambda,
+          s3,
+          run: runCommand,
+          logger: memoryLogger(),
+          clock: systemClock,
+          ...(user ? { user } : {}),
+        },
+      );
       expect(rebuilt.status).toBe('planned');
       expect(rebuilt.sha256Hex).toBe(built.sha256Hex);
     },
@@ -328,13 +428,20 @@ describe('layer build in the sandbox', () => {
     'build: pip builds the same package from the wheelhouse without Docker, with valid bytecode',
     async () => {
       const { run, calls } = recorder('docker');
-      const pip = await buildLayer(layerOptions({ build: 'pip', layerName: `lmd-e2e-${suffix}-pip`, workDir: path.join(work, 'run-pip') }), {
-        lambda,
-        s3,
-        run,
-        logger: memoryLogger(),
-        clock: systemClock,
-      });
+      const pip = await buildLayer(
+        layerOptions({
+          build: 'pip',
+          layerName: `lmd-e2e-${suffix}-pip`,
+          workDir: path.join(work, 'run-pip'),
+        }),
+        {
+          lambda,
+          s3,
+          run,
+          logger: memoryLogger(),
+          clock: systemClock,
+        },
+      );
       expect(calls.some((c) => c.command === 'docker')).toBe(false);
       expect(pip.status).toBe('built');
       const opt = path.join(work, 'opt-pip');
@@ -358,8 +465,20 @@ describe('layer build in the sandbox', () => {
     async () => {
       const iris = path.join(ROOT, 'examples', 'iris', 'requirements.txt');
       const result = await buildLayer(
-        layerOptions({ requirementsPath: iris, layerName: `lmd-e2e-${suffix}-iris`, dryRun: true, workDir: path.join(work, 'run-iris') }),
-        { lambda, s3, run: runCommand, logger: memoryLogger(), clock: systemClock, ...(user ? { user } : {}) },
+        layerOptions({
+          requirementsPath: iris,
+          layerName: `lmd-e2e-${suffix}-iris`,
+          dryRun: true,
+          workDir: path.join(work, 'run-iris'),
+        }),
+        {
+          lambda,
+          s3,
+          run: runCommand,
+          logger: memoryLogger(),
+          clock: systemClock,
+          ...(user ? { user } : {}),
+        },
       );
       expect(result.status).toBe('planned');
       const opt = path.join(work, 'opt-iris');

@@ -14,9 +14,23 @@ let script: string;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memory-'));
-  const build = spawnSync(process.execPath, ['node_modules/@vercel/ncc/dist/ncc/cli.js', 'build', 'bench/bundle-bench.ts', '-o', path.join(dir, 'bench'), '--quiet', '--transpile-only', '--target', 'es2022'], {
-    encoding: 'utf8',
-  });
+  const build = spawnSync(
+    process.execPath,
+    [
+      'node_modules/@vercel/ncc/dist/ncc/cli.js',
+      'build',
+      'bench/bundle-bench.ts',
+      '-o',
+      path.join(dir, 'bench'),
+      '--quiet',
+      '--transpile-only',
+      '--target',
+      'es2022',
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (build.status !== 0) throw new Error(`ncc build of the bench failed: ${build.stderr}`);
   script = path.join(dir, 'bench', 'index.js');
 }, 120_000);
@@ -41,15 +55,27 @@ describe.each(['weights', 'arrays'] as const)('a 300 MB model of %s', (kind) => 
   it('is bundled with peak RSS far below the file size', () => {
     const workspace = path.join(dir, `ws-${kind}`);
     fs.mkdirSync(workspace);
-    fs.writeFileSync(path.join(workspace, 'lambda_function.py'), 'def lambda_handler(event, context):\n    return {}\n');
+    fs.writeFileSync(
+      path.join(workspace, 'lambda_function.py'),
+      'def lambda_handler(event, context):\n    return {}\n',
+    );
     const model = path.join(workspace, `model.${kind === 'weights' ? 'safetensors' : 'pkl'}`);
     writeModel(model, kind);
     const out = path.join(dir, `${kind}.zip`);
-    const run = spawnSync(process.execPath, [script, '--child', JSON.stringify({ workspace, model: [model], out, level: 1 })], { encoding: 'utf8', cwd: workspace });
+    const run = spawnSync(
+      process.execPath,
+      [script, '--child', JSON.stringify({ workspace, model: [model], out, level: 1 })],
+      { encoding: 'utf8', cwd: workspace },
+    );
     fs.rmSync(workspace, { recursive: true, force: true });
     expect(run.stderr).toBe('');
-    const report = JSON.parse(run.stdout) as { maxRssBytes: number; zip: { unzippedBytes: number; zippedBytes: number } };
-    console.log(`${kind}: ${(report.zip.unzippedBytes / MIB).toFixed(0)} MiB -> ${(report.zip.zippedBytes / MIB).toFixed(0)} MiB zipped, peak RSS ${(report.maxRssBytes / MIB).toFixed(0)} MiB`);
+    const report = JSON.parse(run.stdout) as {
+      maxRssBytes: number;
+      zip: { unzippedBytes: number; zippedBytes: number };
+    };
+    console.log(
+      `${kind}: ${(report.zip.unzippedBytes / MIB).toFixed(0)} MiB -> ${(report.zip.zippedBytes / MIB).toFixed(0)} MiB zipped, peak RSS ${(report.maxRssBytes / MIB).toFixed(0)} MiB`,
+    );
     expect(report.zip.unzippedBytes).toBeGreaterThan(300 * MIB);
     expect(report.maxRssBytes).toBeLessThan(150 * MIB);
     fs.rmSync(out, { force: true });

@@ -5,9 +5,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListLayerVersionsCommand } from '@aws-sdk/client-lambda';
+import {
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListLayerVersionsCommand,
+} from '@aws-sdk/client-lambda';
 import { runAction } from './helpers/run-action.js';
-import { assertSandboxUp, awsConfig, loadSandbox, uniqueName, type Sandbox } from './helpers/sandbox.js';
+import {
+  assertSandboxUp,
+  awsConfig,
+  loadSandbox,
+  uniqueName,
+  type Sandbox,
+} from './helpers/sandbox.js';
 import { startAwsRecorder } from './support/aws-recorder.js';
 import { irisInputs, irisWorkspace, touchHandler } from './support/iris-workspace.js';
 
@@ -31,102 +42,150 @@ afterAll(async () => {
 });
 
 const deploy = (fn: string, extra: Record<string, string | undefined> = {}) =>
-  runAction({ inputs: irisInputs(sandbox, fn, extra), workspace: ws.root, env: { AWS_ENDPOINT_URL: recorder.url } });
+  runAction({
+    inputs: irisInputs(sandbox, fn, extra),
+    workspace: ws.root,
+    env: { AWS_ENDPOINT_URL: recorder.url },
+  });
 const operations = () => recorder.calls.map((c) => c.operation);
 
 describe('packaging against the sandbox', () => {
   const fn = uniqueName('iris-pkg');
 
-  it('builds the layer in the build image; the deployed handler imports it from /opt/python', async () => {
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(0);
-    expect(run.log).toMatch(/docker run .*lmd-sandbox\/build-python3\.11/);
-    expect(run.log).toMatch(/Successfully installed irisfeat-0\.1\.0/);
-    expect(run.outputs['layer-version-arn']).toMatch(new RegExp(`:layer:${fn}-deps:1$`));
+  it(
+    'builds the layer in the build image; the deployed handler imports it from /opt/python',
+    async () => {
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(0);
+      expect(run.log).toMatch(/docker run .*lmd-sandbox\/build-python3\.11/);
+      expect(run.log).toMatch(/Successfully installed irisfeat-0\.1\.0/);
+      expect(run.outputs['layer-version-arn']).toMatch(new RegExp(`:layer:${fn}-deps:1$`));
 
-    const config = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'prod' }));
-    expect(config.Layers?.map((l) => l.Arn)).toEqual([run.outputs['layer-version-arn']]);
-    // CodeSha256 computed locally equals what Lambda reports for the uploaded zip.
-    expect(config.CodeSha256).toBe(run.outputs['code-sha256']);
+      const config = await lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: fn, Qualifier: 'prod' }),
+      );
+      expect(config.Layers?.map((l) => l.Arn)).toEqual([run.outputs['layer-version-arn']]);
+      // CodeSha256 computed locally equals what Lambda reports for the uploaded zip.
+      expect(config.CodeSha256).toBe(run.outputs['code-sha256']);
 
-    const answer = await lambda.send(
-      new InvokeCommand({ FunctionName: fn, Qualifier: 'prod', Payload: Buffer.from(JSON.stringify({ sl: 6.9, sw: 3.1, pl: 5.4, pw: 2.1 })) }),
-    );
-    expect(answer.FunctionError).toBeUndefined();
-    expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({ species: 'virginica' });
-    expect(run.summary).toMatch(/dependency layer \| 🔨 built, uploaded, published/);
-  }, TIMEOUT);
+      const answer = await lambda.send(
+        new InvokeCommand({
+          FunctionName: fn,
+          Qualifier: 'prod',
+          Payload: Buffer.from(JSON.stringify({ sl: 6.9, sw: 3.1, pl: 5.4, pw: 2.1 })),
+        }),
+      );
+      expect(answer.FunctionError).toBeUndefined();
+      expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({
+        species: 'virginica',
+      });
+      expect(run.summary).toMatch(/dependency layer \| 🔨 built, uploaded, published/);
+    },
+    TIMEOUT,
+  );
 
-  it('a second run with nothing changed uploads, builds and publishes nothing (changed=false)', async () => {
-    recorder.reset();
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs.changed).toBe('false');
-    expect(run.outputs.version).toBe('1');
-    const ops = operations();
-    for (const op of ['PutObject', 'CreateMultipartUpload', 'UploadPart', 'PublishLayerVersion', 'UpdateFunctionCode', 'UpdateFunctionConfiguration', 'PublishVersion', 'UpdateAlias']) {
-      expect(ops).not.toContain(op);
-    }
-    expect(run.log).not.toMatch(/docker run .*pip/);
-    expect(run.summary).toMatch(/♻️ cached/);
-  }, TIMEOUT);
+  it(
+    'a second run with nothing changed uploads, builds and publishes nothing (changed=false)',
+    async () => {
+      recorder.reset();
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs.changed).toBe('false');
+      expect(run.outputs.version).toBe('1');
+      const ops = operations();
+      for (const op of [
+        'PutObject',
+        'CreateMultipartUpload',
+        'UploadPart',
+        'PublishLayerVersion',
+        'UpdateFunctionCode',
+        'UpdateFunctionConfiguration',
+        'PublishVersion',
+        'UpdateAlias',
+      ]) {
+        expect(ops).not.toContain(op);
+      }
+      expect(run.log).not.toMatch(/docker run .*pip/);
+      expect(run.summary).toMatch(/♻️ cached/);
+    },
+    TIMEOUT,
+  );
 
-  it('changing one line of the handler re-uploads only the bundle, not the layer', async () => {
-    touchHandler(ws.handler, 'retrained threshold');
-    recorder.reset();
-    const run = await deploy(fn);
-    expect(run.exitCode).toBe(0);
-    expect(run.outputs.changed).toBe('true');
-    expect(run.outputs.version).toBe('2');
-    const puts = recorder.calls.filter((c) => c.operation === 'PutObject');
-    expect(puts).toHaveLength(1);
-    expect(puts[0]!.path).toContain(`/lambda-ml-deploy/${fn}/${run.outputs['s3-key']!.split('/').pop()}`);
-    expect(operations()).not.toContain('PublishLayerVersion');
-    expect(operations().filter((op) => op === 'UpdateFunctionCode')).toHaveLength(1);
-    const layers = await lambda.send(new ListLayerVersionsCommand({ LayerName: `${fn}-deps` }));
-    expect(layers.LayerVersions).toHaveLength(1);
-  }, TIMEOUT);
+  it(
+    'changing one line of the handler re-uploads only the bundle, not the layer',
+    async () => {
+      touchHandler(ws.handler, 'retrained threshold');
+      recorder.reset();
+      const run = await deploy(fn);
+      expect(run.exitCode).toBe(0);
+      expect(run.outputs.changed).toBe('true');
+      expect(run.outputs.version).toBe('2');
+      const puts = recorder.calls.filter((c) => c.operation === 'PutObject');
+      expect(puts).toHaveLength(1);
+      expect(puts[0]!.path).toContain(
+        `/lambda-ml-deploy/${fn}/${run.outputs['s3-key']!.split('/').pop()}`,
+      );
+      expect(operations()).not.toContain('PublishLayerVersion');
+      expect(operations().filter((op) => op === 'UpdateFunctionCode')).toHaveLength(1);
+      const layers = await lambda.send(new ListLayerVersionsCommand({ LayerName: `${fn}-deps` }));
+      expect(layers.LayerVersions).toHaveLength(1);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('size limit', () => {
-  it('a bundle over 250 MB unzipped fails before any upload, with the numbers and what to do', async () => {
-    const big = path.join(ws.root, 'big-model');
-    fs.mkdirSync(big);
-    // Sparse files: 2 x 132 MB on disk in no time; the check must fire before they are zipped.
-    for (const name of ['weights-a.bin', 'weights-b.bin']) {
-      const fd = fs.openSync(path.join(big, name), 'w');
-      fs.ftruncateSync(fd, 132_000_000);
-      fs.closeSync(fd);
-    }
-    const fn = uniqueName('iris-big');
-    recorder.reset();
-    const run = await deploy(fn, { model: 'big-model' });
-    fs.rmSync(big, { recursive: true, force: true });
-    expect(run.exitCode).toBe(1);
-    const error = run.annotations.find((a) => a.level === 'error')?.message ?? '';
-    expect(error).toMatch(/262,144,000 bytes/);
-    expect(error).toMatch(/function bundle/);
-    expect(error).toMatch(/S3/);
-    expect(error).toMatch(/container image/i);
-    const ops = operations();
-    for (const op of ['PutObject', 'CreateMultipartUpload', 'CreateFunction', 'PublishVersion']) expect(ops).not.toContain(op);
-  }, TIMEOUT);
+  it(
+    'a bundle over 250 MB unzipped fails before any upload, with the numbers and what to do',
+    async () => {
+      const big = path.join(ws.root, 'big-model');
+      fs.mkdirSync(big);
+      // Sparse files: 2 x 132 MB on disk in no time; the check must fire before they are zipped.
+      for (const name of ['weights-a.bin', 'weights-b.bin']) {
+        const fd = fs.openSync(path.join(big, name), 'w');
+        fs.ftruncateSync(fd, 132_000_000);
+        fs.closeSync(fd);
+      }
+      const fn = uniqueName('iris-big');
+      recorder.reset();
+      const run = await deploy(fn, { model: 'big-model' });
+      fs.rmSync(big, { recursive: true, force: true });
+      expect(run.exitCode).toBe(1);
+      const error = run.annotations.find((a) => a.level === 'error')?.message ?? '';
+      expect(error).toMatch(/262,144,000 bytes/);
+      expect(error).toMatch(/function bundle/);
+      expect(error).toMatch(/S3/);
+      expect(error).toMatch(/container image/i);
+      const ops = operations();
+      for (const op of ['PutObject', 'CreateMultipartUpload', 'CreateFunction', 'PublishVersion'])
+        expect(ops).not.toContain(op);
+    },
+    TIMEOUT,
+  );
 });
 
 describe('dry run', () => {
-  it('builds and hashes, reports what would be uploaded and published, and writes nothing', async () => {
-    const fn = uniqueName('iris-dry');
-    recorder.reset();
-    const run = await deploy(fn, { 'dry-run': 'true', 'layer-name': `${fn}-deps` });
-    expect(run.exitCode).toBe(0);
-    // POST / is STS (AssumeRoleWithWebIdentity, GetCallerIdentity): no resource is written there.
-    const writes = recorder.calls.filter((c) => c.method !== 'GET' && c.method !== 'HEAD' && c.operation !== 'POST /');
-    expect(writes.map((c) => c.operation)).toEqual([]);
-    expect(run.outputs['code-sha256']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
-    expect(run.outputs).toMatchObject({ changed: 'true', 'smoke-result': 'skipped' });
-    expect(run.summary).toMatch(/Dry run: what would happen/);
-    expect(run.summary).toMatch(/upload the layer to `lambda-ml-deploy\/iris-dry-[^`]+\/layers\/[0-9a-f]{64}\.zip` and publish a new layer version/);
-    expect(run.summary).toMatch(/create the function, publish version 1/);
-    expect(run.summary).toMatch(/🔍 Dry run/);
-  }, TIMEOUT);
+  it(
+    'builds and hashes, reports what would be uploaded and published, and writes nothing',
+    async () => {
+      const fn = uniqueName('iris-dry');
+      recorder.reset();
+      const run = await deploy(fn, { 'dry-run': 'true', 'layer-name': `${fn}-deps` });
+      expect(run.exitCode).toBe(0);
+      // POST / is STS (AssumeRoleWithWebIdentity, GetCallerIdentity): no resource is written there.
+      const writes = recorder.calls.filter(
+        (c) => c.method !== 'GET' && c.method !== 'HEAD' && c.operation !== 'POST /',
+      );
+      expect(writes.map((c) => c.operation)).toEqual([]);
+      expect(run.outputs['code-sha256']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+      expect(run.outputs).toMatchObject({ changed: 'true', 'smoke-result': 'skipped' });
+      expect(run.summary).toMatch(/Dry run: what would happen/);
+      expect(run.summary).toMatch(
+        /upload the layer to `lambda-ml-deploy\/iris-dry-[^`]+\/layers\/[0-9a-f]{64}\.zip` and publish a new layer version/,
+      );
+      expect(run.summary).toMatch(/create the function, publish version 1/);
+      expect(run.summary).toMatch(/🔍 Dry run/);
+    },
+    TIMEOUT,
+  );
 });

@@ -28,7 +28,15 @@ import {
 } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun, type EventSpec } from './helpers/run-action.js';
 import { sharedIrisInputs } from './support/iris-workspace.js';
-import { assertSandboxUp, awsConfig, githubComments, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
+import {
+  assertSandboxUp,
+  awsConfig,
+  githubComments,
+  loadSandbox,
+  REPO_ROOT,
+  uniqueName,
+  type Sandbox,
+} from './helpers/sandbox.js';
 
 const TIMEOUT = 300_000;
 const PR = 7;
@@ -43,7 +51,11 @@ function inputs(extra: Record<string, string> = {}) {
   return sharedIrisInputs(sandbox, fn, extra);
 }
 
-const pullRequest = (action: 'opened' | 'synchronize' | 'closed'): EventSpec => ({ name: 'pull_request', number: PR, action });
+const pullRequest = (action: 'opened' | 'synchronize' | 'closed'): EventSpec => ({
+  name: 'pull_request',
+  number: PR,
+  action,
+});
 
 async function run(event: EventSpec, extra: Record<string, string> = {}): Promise<ActionRun> {
   return runAction({ workspace, inputs: inputs(extra), event });
@@ -69,12 +81,19 @@ async function alias(name: string): Promise<GetAliasCommandOutput | undefined> {
 
 async function versions(): Promise<string[]> {
   const out = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
-  return (out.Versions ?? []).map((v) => v.Version!).filter((v) => v !== '$LATEST').sort((a, b) => Number(a) - Number(b));
+  return (out.Versions ?? [])
+    .map((v) => v.Version!)
+    .filter((v) => v !== '$LATEST')
+    .sort((a, b) => Number(a) - Number(b));
 }
 
 async function previewUrl(): Promise<string | undefined> {
   try {
-    return (await lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: fn, Qualifier: `pr-${PR}` }))).FunctionUrl;
+    return (
+      await lambda.send(
+        new GetFunctionUrlConfigCommand({ FunctionName: fn, Qualifier: `pr-${PR}` }),
+      )
+    ).FunctionUrl;
   } catch (error) {
     if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
     throw error;
@@ -82,13 +101,18 @@ async function previewUrl(): Promise<string | undefined> {
 }
 
 async function ourComments() {
-  return (await githubComments(sandbox)).filter((c) => c.issue_number === PR && c.body.includes(marker));
+  return (await githubComments(sandbox)).filter(
+    (c) => c.issue_number === PR && c.body.includes(marker),
+  );
 }
 
 let prod: GetAliasCommandOutput;
 const prodUnchanged = async () => {
   const now = await alias('prod');
-  expect({ version: now?.FunctionVersion, revision: now?.RevisionId }).toEqual({ version: prod.FunctionVersion, revision: prod.RevisionId });
+  expect({ version: now?.FunctionVersion, revision: now?.RevisionId }).toEqual({
+    version: prod.FunctionVersion,
+    revision: prod.RevisionId,
+  });
 };
 
 beforeAll(async () => {
@@ -113,96 +137,132 @@ describe('PR preview', () => {
   let firstVersion: string;
   let commentId: number;
 
-  test('opened: pr-7 on a new version, a function URL, one comment; prod untouched', async () => {
-    changeHandler('PR 7, first push');
-    const result = await run(pullRequest('opened'), { mode: 'auto' });
-    expect(result.exitCode).toBe(0);
-    firstVersion = result.outputs.version!;
-    expect(Number(firstVersion)).toBeGreaterThan(Number(prod.FunctionVersion));
-    expect(result.outputs).toMatchObject({ 'smoke-result': 'passed', changed: 'true', 'rolled-back': 'false' });
-    expect((await alias('pr-7'))?.FunctionVersion).toBe(firstVersion);
-    expect(result.outputs['alias-arn']).toMatch(new RegExp(`:function:${fn}:pr-7$`));
-    expect(result.outputs['preview-url']).toMatch(/^https:\/\/.+\.lambda-url\.us-east-1\.on\.aws/);
-    expect(await previewUrl()).toBe(result.outputs['preview-url']);
+  test(
+    'opened: pr-7 on a new version, a function URL, one comment; prod untouched',
+    async () => {
+      changeHandler('PR 7, first push');
+      const result = await run(pullRequest('opened'), { mode: 'auto' });
+      expect(result.exitCode).toBe(0);
+      firstVersion = result.outputs.version!;
+      expect(Number(firstVersion)).toBeGreaterThan(Number(prod.FunctionVersion));
+      expect(result.outputs).toMatchObject({
+        'smoke-result': 'passed',
+        changed: 'true',
+        'rolled-back': 'false',
+      });
+      expect((await alias('pr-7'))?.FunctionVersion).toBe(firstVersion);
+      expect(result.outputs['alias-arn']).toMatch(new RegExp(`:function:${fn}:pr-7$`));
+      expect(result.outputs['preview-url']).toMatch(
+        /^https:\/\/.+\.lambda-url\.us-east-1\.on\.aws/,
+      );
+      expect(await previewUrl()).toBe(result.outputs['preview-url']);
 
-    const comments = await ourComments();
-    expect(comments).toHaveLength(1);
-    commentId = comments[0]!.id;
-    expect(comments[0]!.body).toContain(`\`pr-7\` → version ${firstVersion}`);
-    expect(comments[0]!.body).toContain(result.outputs['preview-url']!);
-    expect(comments[0]!.body).toMatch(/\| virginica \| ✅ passed \| \d+ ms \|/);
-    expect(result.summary).toContain('`prod` was not touched');
-    await prodUnchanged();
-  }, TIMEOUT);
+      const comments = await ourComments();
+      expect(comments).toHaveLength(1);
+      commentId = comments[0]!.id;
+      expect(comments[0]!.body).toContain(`\`pr-7\` → version ${firstVersion}`);
+      expect(comments[0]!.body).toContain(result.outputs['preview-url']!);
+      expect(comments[0]!.body).toMatch(/\| virginica \| ✅ passed \| \d+ ms \|/);
+      expect(result.summary).toContain('`prod` was not touched');
+      await prodUnchanged();
+    },
+    TIMEOUT,
+  );
 
-  test('a push whose smoke tests fail: pr-7 stays, the comment says why, the step fails', async () => {
-    const served = (await alias('pr-7'))!;
-    const handler = path.join(workspace, 'lambda_function.py');
-    const good = fs.readFileSync(handler, 'utf8');
-    const broken = good.replace('"species": MODEL["classes"][irisfeat.argmax(probabilities)],', '"species": "broken",');
-    expect(broken).not.toBe(good);
-    fs.writeFileSync(handler, broken);
-    try {
+  test(
+    'a push whose smoke tests fail: pr-7 stays, the comment says why, the step fails',
+    async () => {
+      const served = (await alias('pr-7'))!;
+      const handler = path.join(workspace, 'lambda_function.py');
+      const good = fs.readFileSync(handler, 'utf8');
+      const broken = good.replace(
+        '"species": MODEL["classes"][irisfeat.argmax(probabilities)],',
+        '"species": "broken",',
+      );
+      expect(broken).not.toBe(good);
+      fs.writeFileSync(handler, broken);
+      try {
+        const result = await run(pullRequest('synchronize'), { mode: 'auto' });
+        expect(result.exitCode).toBe(1);
+        expect(result.outputs['smoke-result']).toBe('failed');
+        expect(result.annotations.find((a) => a.level === 'error')?.message).toMatch(
+          /failed its smoke tests, so preview alias 'pr-7' still serves pr-7 -> \d+/,
+        );
+        const now = (await alias('pr-7'))!;
+        expect({ version: now.FunctionVersion, revision: now.RevisionId }).toEqual({
+          version: served.FunctionVersion,
+          revision: served.RevisionId,
+        });
+        // The failed version serves nobody: deleted, so the PR still has one version.
+        expect(await versions()).toEqual([prod.FunctionVersion, served.FunctionVersion]);
+        const comments = await ourComments();
+        expect(comments.map((c) => c.id)).toEqual([commentId]);
+        expect(comments[0]!.body).toContain('smoke tests failed');
+        expect(comments[0]!.body).toContain(
+          `\`pr-7\` still serves version ${served.FunctionVersion}`,
+        );
+        expect(comments[0]!.body).toMatch(/\| virginica \| ❌ failed \| \d+ ms \|/);
+        await prodUnchanged();
+      } finally {
+        fs.writeFileSync(handler, good);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'synchronize: pr-7 moves to the next version, the same comment is edited',
+    async () => {
+      changeHandler('PR 7, second push');
       const result = await run(pullRequest('synchronize'), { mode: 'auto' });
-      expect(result.exitCode).toBe(1);
-      expect(result.outputs['smoke-result']).toBe('failed');
-      expect(result.annotations.find((a) => a.level === 'error')?.message).toMatch(/failed its smoke tests, so preview alias 'pr-7' still serves pr-7 -> \d+/);
-      const now = (await alias('pr-7'))!;
-      expect({ version: now.FunctionVersion, revision: now.RevisionId }).toEqual({ version: served.FunctionVersion, revision: served.RevisionId });
-      // The failed version serves nobody: deleted, so the PR still has one version.
-      expect(await versions()).toEqual([prod.FunctionVersion, served.FunctionVersion]);
+      expect(result.exitCode).toBe(0);
+      const secondVersion = result.outputs.version!;
+      expect(secondVersion).not.toBe(firstVersion);
+      expect(result.outputs['previous-version']).toBe(firstVersion);
+      expect((await alias('pr-7'))?.FunctionVersion).toBe(secondVersion);
+      // The superseded preview version served nobody else: gone.
+      expect(await versions()).toEqual([prod.FunctionVersion, secondVersion]);
+
       const comments = await ourComments();
       expect(comments.map((c) => c.id)).toEqual([commentId]);
-      expect(comments[0]!.body).toContain('smoke tests failed');
-      expect(comments[0]!.body).toContain(`\`pr-7\` still serves version ${served.FunctionVersion}`);
-      expect(comments[0]!.body).toMatch(/\| virginica \| ❌ failed \| \d+ ms \|/);
+      expect(comments[0]!.body).toContain(`\`pr-7\` → version ${secondVersion}`);
+      expect(comments[0]!.body).not.toContain(`version ${firstVersion} `);
       await prodUnchanged();
-    } finally {
-      fs.writeFileSync(handler, good);
-    }
-  }, TIMEOUT);
+    },
+    TIMEOUT,
+  );
 
-  test('synchronize: pr-7 moves to the next version, the same comment is edited', async () => {
-    changeHandler('PR 7, second push');
-    const result = await run(pullRequest('synchronize'), { mode: 'auto' });
-    expect(result.exitCode).toBe(0);
-    const secondVersion = result.outputs.version!;
-    expect(secondVersion).not.toBe(firstVersion);
-    expect(result.outputs['previous-version']).toBe(firstVersion);
-    expect((await alias('pr-7'))?.FunctionVersion).toBe(secondVersion);
-    // The superseded preview version served nobody else: gone.
-    expect(await versions()).toEqual([prod.FunctionVersion, secondVersion]);
+  test(
+    'closed: URL, alias and the preview-only versions are removed; the comment says so',
+    async () => {
+      const served = (await alias('pr-7'))!.FunctionVersion!;
+      const result = await run(pullRequest('closed'), { mode: 'auto' });
+      expect(result.exitCode).toBe(0);
+      expect(result.outputs).toMatchObject({ changed: 'true', 'previous-version': served });
+      expect(await alias('pr-7')).toBeUndefined();
+      expect(await previewUrl()).toBeUndefined();
+      expect(await versions()).toEqual([prod.FunctionVersion]);
+      const comments = await ourComments();
+      expect(comments.map((c) => c.id)).toEqual([commentId]);
+      expect(comments[0]!.body).toContain('cleaned up');
+      expect(comments[0]!.body).toContain(`version ${served} deleted`);
+      await prodUnchanged();
+    },
+    TIMEOUT,
+  );
 
-    const comments = await ourComments();
-    expect(comments.map((c) => c.id)).toEqual([commentId]);
-    expect(comments[0]!.body).toContain(`\`pr-7\` → version ${secondVersion}`);
-    expect(comments[0]!.body).not.toContain(`version ${firstVersion} `);
-    await prodUnchanged();
-  }, TIMEOUT);
-
-  test('closed: URL, alias and the preview-only versions are removed; the comment says so', async () => {
-    const served = (await alias('pr-7'))!.FunctionVersion!;
-    const result = await run(pullRequest('closed'), { mode: 'auto' });
-    expect(result.exitCode).toBe(0);
-    expect(result.outputs).toMatchObject({ changed: 'true', 'previous-version': served });
-    expect(await alias('pr-7')).toBeUndefined();
-    expect(await previewUrl()).toBeUndefined();
-    expect(await versions()).toEqual([prod.FunctionVersion]);
-    const comments = await ourComments();
-    expect(comments.map((c) => c.id)).toEqual([commentId]);
-    expect(comments[0]!.body).toContain('cleaned up');
-    expect(comments[0]!.body).toContain(`version ${served} deleted`);
-    await prodUnchanged();
-  }, TIMEOUT);
-
-  test('closed again: succeeds and changes nothing', async () => {
-    const before = { versions: await versions(), comments: await ourComments() };
-    const result = await run(pullRequest('closed'), { mode: 'auto' });
-    expect(result.exitCode).toBe(0);
-    expect(result.outputs.changed).toBe('false');
-    expect(result.summary).toContain('Nothing to clean up');
-    expect(await versions()).toEqual(before.versions);
-    expect(await ourComments()).toEqual(before.comments);
-    await prodUnchanged();
-  }, TIMEOUT);
+  test(
+    'closed again: succeeds and changes nothing',
+    async () => {
+      const before = { versions: await versions(), comments: await ourComments() };
+      const result = await run(pullRequest('closed'), { mode: 'auto' });
+      expect(result.exitCode).toBe(0);
+      expect(result.outputs.changed).toBe('false');
+      expect(result.summary).toContain('Nothing to clean up');
+      expect(await versions()).toEqual(before.versions);
+      expect(await ourComments()).toEqual(before.comments);
+      await prodUnchanged();
+    },
+    TIMEOUT,
+  );
 });

@@ -6,10 +6,22 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CreateAliasCommand, GetAliasCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
+import {
+  CreateAliasCommand,
+  GetAliasCommand,
+  LambdaClient,
+  ListVersionsByFunctionCommand,
+} from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun } from './helpers/run-action.js';
 import { sharedIrisInputs } from './support/iris-workspace.js';
-import { assertSandboxUp, awsConfig, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
+import {
+  assertSandboxUp,
+  awsConfig,
+  loadSandbox,
+  REPO_ROOT,
+  uniqueName,
+  type Sandbox,
+} from './helpers/sandbox.js';
 
 const TIMEOUT = 600_000;
 
@@ -29,7 +41,10 @@ async function deploy(n: number): Promise<ActionRun> {
 
 async function versions(): Promise<string[]> {
   const out = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
-  return (out.Versions ?? []).map((v) => v.Version!).filter((v) => v !== '$LATEST').sort((a, b) => Number(a) - Number(b));
+  return (out.Versions ?? [])
+    .map((v) => v.Version!)
+    .filter((v) => v !== '$LATEST')
+    .sort((a, b) => Number(a) - Number(b));
 }
 
 beforeAll(async () => {
@@ -45,31 +60,38 @@ afterAll(() => {
   if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
 });
 
-test('keep-versions 2 after five deploys: the newest two unaliased versions plus every aliased one', async () => {
-  const published: string[] = [];
-  for (let n = 1; n <= 5; n++) {
-    const result = await deploy(n);
-    if (result.exitCode !== 0) throw new Error(`deploy ${n} failed: exit ${result.exitCode}\n${result.log.slice(-6000)}`);
-    published.push(result.outputs.version!);
-    if (n < 5) expect(result.summary).not.toContain('Deleted ');
-    if (n === 5) {
-      expect(result.summary).toContain(`Deleted 1 unaliased version(s): ${published[0]}.`);
+test(
+  'keep-versions 2 after five deploys: the newest two unaliased versions plus every aliased one',
+  async () => {
+    const published: string[] = [];
+    for (let n = 1; n <= 5; n++) {
+      const result = await deploy(n);
+      if (result.exitCode !== 0)
+        throw new Error(`deploy ${n} failed: exit ${result.exitCode}\n${result.log.slice(-6000)}`);
+      published.push(result.outputs.version!);
+      if (n < 5) expect(result.summary).not.toContain('Deleted ');
+      if (n === 5) {
+        expect(result.summary).toContain(`Deleted 1 unaliased version(s): ${published[0]}.`);
+      }
     }
-  }
-  expect(new Set(published).size).toBe(5);
-  const [, v2, v3, v4, v5] = published as [string, string, string, string, string];
-  const prod = await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }));
-  expect(prod.FunctionVersion).toBe(v5);
-  // v5: served by prod; v4: prod's recorded previous version (the rollback target), kept like an
-  // aliased one; v2, v3: the newest two that no alias uses; v1 deleted.
-  expect(prod.Description).toContain(`previous=${v4}`);
-  expect(await versions()).toEqual([v2, v3, v4, v5].sort((a, b) => Number(a) - Number(b)));
+    expect(new Set(published).size).toBe(5);
+    const [, v2, v3, v4, v5] = published as [string, string, string, string, string];
+    const prod = await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }));
+    expect(prod.FunctionVersion).toBe(v5);
+    // v5: served by prod; v4: prod's recorded previous version (the rollback target), kept like an
+    // aliased one; v2, v3: the newest two that no alias uses; v1 deleted.
+    expect(prod.Description).toContain(`previous=${v4}`);
+    expect(await versions()).toEqual([v2, v3, v4, v5].sort((a, b) => Number(a) - Number(b)));
 
-  // A preview alias on an old version survives retention too.
-  await lambda.send(new CreateAliasCommand({ FunctionName: fn, Name: 'pr-3', FunctionVersion: v2 }));
-  const sixth = await deploy(6);
-  expect(sixth.exitCode).toBe(0);
-  const v6 = sixth.outputs.version!;
-  // Protected: v6 (prod), v5 (previous), v2 (pr-3); unaliased v3, v4: the newest two, kept.
-  expect(await versions()).toEqual([v2, v3, v4, v5, v6].sort((a, b) => Number(a) - Number(b)));
-}, TIMEOUT);
+    // A preview alias on an old version survives retention too.
+    await lambda.send(
+      new CreateAliasCommand({ FunctionName: fn, Name: 'pr-3', FunctionVersion: v2 }),
+    );
+    const sixth = await deploy(6);
+    expect(sixth.exitCode).toBe(0);
+    const v6 = sixth.outputs.version!;
+    // Protected: v6 (prod), v5 (previous), v2 (pr-3); unaliased v3, v4: the newest two, kept.
+    expect(await versions()).toEqual([v2, v3, v4, v5, v6].sort((a, b) => Number(a) - Number(b)));
+  },
+  TIMEOUT,
+);

@@ -12,7 +12,14 @@ import * as path from 'node:path';
 import { GetAliasCommand, LambdaClient, type GetAliasCommandOutput } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun } from './helpers/run-action.js';
 import { sharedIrisInputs } from './support/iris-workspace.js';
-import { assertSandboxUp, awsConfig, loadSandbox, REPO_ROOT, uniqueName, type Sandbox } from './helpers/sandbox.js';
+import {
+  assertSandboxUp,
+  awsConfig,
+  loadSandbox,
+  REPO_ROOT,
+  uniqueName,
+  type Sandbox,
+} from './helpers/sandbox.js';
 
 const TIMEOUT = 300_000;
 
@@ -43,7 +50,8 @@ async function rollback(to: string): Promise<ActionRun> {
 }
 
 const explain = (result: ActionRun) => `exit ${result.exitCode}\n${result.log.slice(-6000)}`;
-const errorOf = (result: ActionRun) => result.annotations.find((a) => a.level === 'error')?.message ?? '';
+const errorOf = (result: ActionRun) =>
+  result.annotations.find((a) => a.level === 'error')?.message ?? '';
 
 async function prod(): Promise<GetAliasCommandOutput> {
   return lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'prod' }));
@@ -77,78 +85,119 @@ afterAll(() => {
 });
 
 describe('rollback (workflow_dispatch)', () => {
-  test('previous after two deploys: prod back on the first version, smoke-tested first', async () => {
-    expect((await prod()).FunctionVersion).toBe(second);
-    const result = await rollback('previous');
-    expect(result.exitCode).toBe(0);
-    expect((await prod()).FunctionVersion).toBe(first);
-    expect(result.outputs).toMatchObject({
-      version: first,
-      'previous-version': second,
-      'smoke-result': 'passed',
-      'rolled-back': 'false',
-      changed: 'true',
-    });
-    expect(result.outputs['alias-arn']).toMatch(new RegExp(`:function:${fn}:prod$`));
-    expect(result.summary).toContain(`Rollback: \`prod\` ${second} → ${first}`);
-    expect(result.summary).toMatch(/\| virginica \| ✅ passed \| \d+ ms \|/);
-    // The rollback recorded what it replaced.
-    expect((await prod()).Description).toContain(`previous=${second}`);
-  }, TIMEOUT);
+  test(
+    'previous after two deploys: prod back on the first version, smoke-tested first',
+    async () => {
+      expect((await prod()).FunctionVersion).toBe(second);
+      const result = await rollback('previous');
+      expect(result.exitCode).toBe(0);
+      expect((await prod()).FunctionVersion).toBe(first);
+      expect(result.outputs).toMatchObject({
+        version: first,
+        'previous-version': second,
+        'smoke-result': 'passed',
+        'rolled-back': 'false',
+        changed: 'true',
+      });
+      expect(result.outputs['alias-arn']).toMatch(new RegExp(`:function:${fn}:prod$`));
+      expect(result.summary).toContain(`Rollback: \`prod\` ${second} → ${first}`);
+      expect(result.summary).toMatch(/\| virginica \| ✅ passed \| \d+ ms \|/);
+      // The rollback recorded what it replaced.
+      expect((await prod()).Description).toContain(`previous=${second}`);
+    },
+    TIMEOUT,
+  );
 
-  test('previous again rolls forward', async () => {
-    const result = await rollback('previous');
-    expect(result.exitCode).toBe(0);
-    expect((await prod()).FunctionVersion).toBe(second);
-  }, TIMEOUT);
+  test(
+    'previous again rolls forward',
+    async () => {
+      const result = await rollback('previous');
+      expect(result.exitCode).toBe(0);
+      expect((await prod()).FunctionVersion).toBe(second);
+    },
+    TIMEOUT,
+  );
 
-  test('the version prod already serves: a notice, success, nothing moved', async () => {
-    const before = await prod();
-    const result = await rollback(second);
-    expect(result.exitCode).toBe(0);
-    expect(result.outputs.changed).toBe('false');
-    expect(result.annotations).toContainEqual({ level: 'notice', message: `Alias 'prod' already serves version ${second}: nothing to roll back.` });
-    expect((await prod()).RevisionId).toBe(before.RevisionId);
-  }, TIMEOUT);
+  test(
+    'the version prod already serves: a notice, success, nothing moved',
+    async () => {
+      const before = await prod();
+      const result = await rollback(second);
+      expect(result.exitCode).toBe(0);
+      expect(result.outputs.changed).toBe('false');
+      expect(result.annotations).toContainEqual({
+        level: 'notice',
+        message: `Alias 'prod' already serves version ${second}: nothing to roll back.`,
+      });
+      expect((await prod()).RevisionId).toBe(before.RevisionId);
+    },
+    TIMEOUT,
+  );
 
-  test('a version whose smoke tests fail: prod stays where it was and the step fails', async () => {
-    // A deploy of a broken handler publishes a version that fails its smoke tests (and never goes live).
-    const good = fs.readFileSync(handler(), 'utf8');
-    const broken = good.replace('"species": MODEL["classes"][irisfeat.argmax(probabilities)],', '"species": "broken",');
-    expect(broken).not.toBe(good);
-    fs.writeFileSync(handler(), broken);
-    let bad: string;
-    try {
-      const failed = await deploy();
-      expect(failed.exitCode).toBe(1);
-      bad = failed.outputs.version!;
-      expect(bad).toBeTruthy();
-    } finally {
-      fs.writeFileSync(handler(), good);
-    }
-    const before = await prod();
-    expect(before.FunctionVersion).toBe(second);
+  test(
+    'a version whose smoke tests fail: prod stays where it was and the step fails',
+    async () => {
+      // A deploy of a broken handler publishes a version that fails its smoke tests (and never goes live).
+      const good = fs.readFileSync(handler(), 'utf8');
+      const broken = good.replace(
+        '"species": MODEL["classes"][irisfeat.argmax(probabilities)],',
+        '"species": "broken",',
+      );
+      expect(broken).not.toBe(good);
+      fs.writeFileSync(handler(), broken);
+      let bad: string;
+      try {
+        const failed = await deploy();
+        expect(failed.exitCode).toBe(1);
+        bad = failed.outputs.version!;
+        expect(bad).toBeTruthy();
+      } finally {
+        fs.writeFileSync(handler(), good);
+      }
+      const before = await prod();
+      expect(before.FunctionVersion).toBe(second);
 
-    const result = await rollback(bad);
-    expect(result.exitCode).toBe(1);
-    expect(result.outputs['smoke-result']).toBe('failed');
-    expect(errorOf(result)).toMatch(new RegExp(`Version ${bad} failed its smoke tests, so alias 'prod' was not moved \\(still prod -> ${second}\\)`));
-    const after = await prod();
-    expect({ version: after.FunctionVersion, revision: after.RevisionId }).toEqual({ version: before.FunctionVersion, revision: before.RevisionId });
-  }, TIMEOUT);
+      const result = await rollback(bad);
+      expect(result.exitCode).toBe(1);
+      expect(result.outputs['smoke-result']).toBe('failed');
+      expect(errorOf(result)).toMatch(
+        new RegExp(
+          `Version ${bad} failed its smoke tests, so alias 'prod' was not moved \\(still prod -> ${second}\\)`,
+        ),
+      );
+      const after = await prod();
+      expect({ version: after.FunctionVersion, revision: after.RevisionId }).toEqual({
+        version: before.FunctionVersion,
+        revision: before.RevisionId,
+      });
+    },
+    TIMEOUT,
+  );
 
-  test('a version that does not exist: a clear error naming rollback-to; prod untouched', async () => {
-    const before = await prod();
-    const result = await rollback('9999');
-    expect(result.exitCode).toBe(1);
-    expect(errorOf(result)).toMatch(new RegExp(`^Input 'rollback-to': version 9999 of function '${fn}' does not exist`));
-    expect(errorOf(result)).toContain('list-versions-by-function');
-    expect((await prod()).RevisionId).toBe(before.RevisionId);
-  }, TIMEOUT);
+  test(
+    'a version that does not exist: a clear error naming rollback-to; prod untouched',
+    async () => {
+      const before = await prod();
+      const result = await rollback('9999');
+      expect(result.exitCode).toBe(1);
+      expect(errorOf(result)).toMatch(
+        new RegExp(`^Input 'rollback-to': version 9999 of function '${fn}' does not exist`),
+      );
+      expect(errorOf(result)).toContain('list-versions-by-function');
+      expect((await prod()).RevisionId).toBe(before.RevisionId);
+    },
+    TIMEOUT,
+  );
 
-  test('a value that is neither previous nor a number is refused before any AWS call', async () => {
-    const result = await rollback('latest');
-    expect(result.exitCode).toBe(1);
-    expect(errorOf(result)).toContain("Input 'rollback-to': must be `previous` or a published version number");
-  }, TIMEOUT);
+  test(
+    'a value that is neither previous nor a number is refused before any AWS call',
+    async () => {
+      const result = await rollback('latest');
+      expect(result.exitCode).toBe(1);
+      expect(errorOf(result)).toContain(
+        "Input 'rollback-to': must be `previous` or a published version number",
+      );
+    },
+    TIMEOUT,
+  );
 });

@@ -23,7 +23,13 @@ import {
   UpdateFunctionConfigurationCommand,
   type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
-import { parseFileCommands, runAction, runPost, startAction, type ActionRun } from './helpers/run-action.js';
+import {
+  parseFileCommands,
+  runAction,
+  runPost,
+  startAction,
+  type ActionRun,
+} from './helpers/run-action.js';
 import {
   assertSandboxUp,
   awsConfig,
@@ -64,7 +70,10 @@ async function filesUnder(dir: string, prefix: string): Promise<Record<string, B
 }
 
 function payloadOf(response: InvokeCommandOutput): Record<string, unknown> {
-  return JSON.parse(Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 describe('runner file commands', () => {
@@ -82,7 +91,11 @@ describe('runner file commands', () => {
       'EOF\r',
       '',
     ].join('\n');
-    expect(parseFileCommands(text)).toEqual({ plain: 'again', multi: 'line one\n\nline=three', crlf: 'x' });
+    expect(parseFileCommands(text)).toEqual({
+      plain: 'again',
+      multi: 'line one\n\nline=three',
+      crlf: 'x',
+    });
   });
 
   it('names the missing delimiter', () => {
@@ -105,10 +118,15 @@ describe('sandbox GitHub emulation', () => {
     const bad = await fetch(url, { headers: { authorization: 'Bearer not-the-token' } });
     expect(bad.status).toBe(401);
 
-    const good = await fetch(url, { headers: { authorization: `Bearer ${sandbox.oidcRequestToken}` } });
+    const good = await fetch(url, {
+      headers: { authorization: `Bearer ${sandbox.oidcRequestToken}` },
+    });
     expect(good.status).toBe(200);
     const { value } = (await good.json()) as { value: string };
-    const [header, claims] = value.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    const [header, claims] = value
+      .split('.')
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
     expect(header).toMatchObject({ alg: 'RS256', typ: 'JWT' });
     expect(claims).toMatchObject({
       iss: 'https://token.actions.githubusercontent.com',
@@ -125,22 +143,45 @@ describe('sandbox GitHub emulation', () => {
     const api = `${sandbox.githubUrl}/repos/org/app`;
     const headers = { authorization: 'token ghs_test', 'content-type': 'application/json' };
 
-    const unauthenticated = await fetch(`${api}/issues/7/comments`, { method: 'POST', body: JSON.stringify({ body: 'x' }) });
+    const unauthenticated = await fetch(`${api}/issues/7/comments`, {
+      method: 'POST',
+      body: JSON.stringify({ body: 'x' }),
+    });
     expect(unauthenticated.status).toBe(401);
 
-    const created = await fetch(`${api}/issues/7/comments`, { method: 'POST', headers, body: JSON.stringify({ body: 'first' }) });
+    const created = await fetch(`${api}/issues/7/comments`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ body: 'first' }),
+    });
     expect(created.status).toBe(201);
-    const comment = (await created.json()) as { id: number; html_url: string; user: { login: string } };
+    const comment = (await created.json()) as {
+      id: number;
+      html_url: string;
+      user: { login: string };
+    };
     expect(comment.html_url).toBe(`https://github.com/org/app/pull/7#issuecomment-${comment.id}`);
     expect(comment.user.login).toBe('github-actions[bot]');
 
-    const patched = await fetch(`${api}/issues/comments/${comment.id}`, { method: 'PATCH', headers, body: JSON.stringify({ body: 'edited' }) });
+    const patched = await fetch(`${api}/issues/comments/${comment.id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ body: 'edited' }),
+    });
     expect(patched.status).toBe(200);
-    const listed = (await (await fetch(`${api}/issues/7/comments`)).json()) as Array<{ id: number; body: string }>;
+    const listed = (await (await fetch(`${api}/issues/7/comments`)).json()) as Array<{
+      id: number;
+      body: string;
+    }>;
     expect(listed).toEqual([expect.objectContaining({ id: comment.id, body: 'edited' })]);
-    expect(await githubComments(sandbox)).toEqual([expect.objectContaining({ id: comment.id, issue_number: 7, repository: 'org/app' })]);
+    expect(await githubComments(sandbox)).toEqual([
+      expect.objectContaining({ id: comment.id, issue_number: 7, repository: 'org/app' }),
+    ]);
 
-    const deleted = await fetch(`${api}/issues/comments/${comment.id}`, { method: 'DELETE', headers });
+    const deleted = await fetch(`${api}/issues/comments/${comment.id}`, {
+      method: 'DELETE',
+      headers,
+    });
     expect(deleted.status).toBe(204);
     expect(await githubComments(sandbox)).toEqual([]);
   });
@@ -183,10 +224,18 @@ describe('the action under the runner emulation', () => {
   });
 
   it('assumes role-to-assume with the GitHub OIDC token and reports the assumed-role identity', async () => {
-    expect({ exitCode: main.exitCode, errors: main.annotations.filter((a) => a.level === 'error') }).toEqual({ exitCode: 0, errors: [] });
-    expect(main.summary).toContain('arn:aws:sts::123456789012:assumed-role/github-deploy/lambda-ml-deploy');
+    expect({
+      exitCode: main.exitCode,
+      errors: main.annotations.filter((a) => a.level === 'error'),
+    }).toEqual({ exitCode: 0, errors: [] });
+    expect(main.summary).toContain(
+      'arn:aws:sts::123456789012:assumed-role/github-deploy/lambda-ml-deploy',
+    );
     expect(await oidcTokenRequests(sandbox)).toEqual([
-      expect.objectContaining({ audience: 'sts.amazonaws.com', sub: 'repo:org/app:ref:refs/heads/main' }),
+      expect.objectContaining({
+        audience: 'sts.amazonaws.com',
+        sub: 'repo:org/app:ref:refs/heads/main',
+      }),
     ]);
   });
 
@@ -195,26 +244,34 @@ describe('the action under the runner emulation', () => {
     for (const secret of main.masks) expect(main.visibleLog).not.toContain(secret);
   });
 
-  it('stops the step with SIGTERM once a log line appears, like a cancelled job', async () => {
-    const step = startAction({
-      workspace,
-      inputs: { ...main.job.inputs, 'function-name': uniqueName('killed') },
-      killOn: { pattern: /Assumed arn:aws:sts::\S+/ },
-      timeoutMs: DOCKER_TIMEOUT,
-    });
-    const killed = await step.done;
-    expect(killed.killed).toBe(true);
-    expect(killed.signal ?? killed.exitCode).not.toBe(0);
-    expect(killed.log).toMatch(/Assumed arn:aws:sts::/);
-    expect(killed.outputs.version).toBeUndefined();
-  }, DOCKER_TIMEOUT);
+  it(
+    'stops the step with SIGTERM once a log line appears, like a cancelled job',
+    async () => {
+      const step = startAction({
+        workspace,
+        inputs: { ...main.job.inputs, 'function-name': uniqueName('killed') },
+        killOn: { pattern: /Assumed arn:aws:sts::\S+/ },
+        timeoutMs: DOCKER_TIMEOUT,
+      });
+      const killed = await step.done;
+      expect(killed.killed).toBe(true);
+      expect(killed.signal ?? killed.exitCode).not.toBe(0);
+      expect(killed.log).toMatch(/Assumed arn:aws:sts::/);
+      expect(killed.outputs.version).toBeUndefined();
+    },
+    DOCKER_TIMEOUT,
+  );
 
-  it('runs the post step with STATE_* from the main step', async () => {
-    expect(main.state.isPost).toBe('true');
-    const post = await runPost(main);
-    expect(post.exitCode).toBe(0);
-    expect(post.annotations.filter((a) => a.level === 'error')).toEqual([]);
-  }, DOCKER_TIMEOUT);
+  it(
+    'runs the post step with STATE_* from the main step',
+    async () => {
+      expect(main.state.isPost).toBe('true');
+      const post = await runPost(main);
+      expect(post.exitCode).toBe(0);
+      expect(post.annotations.filter((a) => a.level === 'error')).toEqual([]);
+    },
+    DOCKER_TIMEOUT,
+  );
 });
 
 describe('moto Lambda in Docker (iris example, SDK directly)', () => {
@@ -230,14 +287,21 @@ describe('moto Lambda in Docker (iris example, SDK directly)', () => {
   });
 
   afterAll(async () => {
-    for (const name of functions) await lambda.send(new DeleteFunctionCommand({ FunctionName: name })).catch(() => undefined);
+    for (const name of functions)
+      await lambda.send(new DeleteFunctionCommand({ FunctionName: name })).catch(() => undefined);
     for (const { name, version } of layers) {
-      await lambda.send(new DeleteLayerVersionCommand({ LayerName: name, VersionNumber: version })).catch(() => undefined);
+      await lambda
+        .send(new DeleteLayerVersionCommand({ LayerName: name, VersionNumber: version }))
+        .catch(() => undefined);
     }
     lambda?.destroy();
   });
 
-  async function createFunction(name: string, code: Buffer, layerArns: string[] = []): Promise<void> {
+  async function createFunction(
+    name: string,
+    code: Buffer,
+    layerArns: string[] = [],
+  ): Promise<void> {
     await lambda.send(
       new CreateFunctionCommand({
         FunctionName: name,
@@ -256,13 +320,17 @@ describe('moto Lambda in Docker (iris example, SDK directly)', () => {
   }
 
   async function invoke(name: string, event: unknown): Promise<InvokeCommandOutput> {
-    return lambda.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }));
+    return lambda.send(
+      new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(event)) }),
+    );
   }
 
   it(
     'imports a dependency that only the layer (/opt/python) provides and predicts',
     async () => {
-      const layerZip = await zipOf(await filesUnder(path.join(IRIS, 'deps', 'irisfeat', 'irisfeat'), 'python/irisfeat/'));
+      const layerZip = await zipOf(
+        await filesUnder(path.join(IRIS, 'deps', 'irisfeat', 'irisfeat'), 'python/irisfeat/'),
+      );
       const layerName = uniqueName('irisfeat');
       const layer = await lambda.send(
         new PublishLayerVersionCommand({
@@ -309,14 +377,20 @@ describe('moto Lambda in Docker (iris example, SDK directly)', () => {
       await createFunction(
         name,
         await zipOf({
-          'lambda_function.py': 'def lambda_handler(event, context):\n    raise ValueError("model file is corrupt")\n',
+          'lambda_function.py':
+            'def lambda_handler(event, context):\n    raise ValueError("model file is corrupt")\n',
         }),
       );
       const response = await invoke(name, {});
       expect(response.FunctionError).toBeDefined();
       const error = payloadOf(response);
-      expect(error).toMatchObject({ errorType: 'ValueError', errorMessage: 'model file is corrupt' });
-      expect(error.stackTrace).toEqual([expect.stringContaining('lambda_function.py", line 2, in lambda_handler')]);
+      expect(error).toMatchObject({
+        errorType: 'ValueError',
+        errorMessage: 'model file is corrupt',
+      });
+      expect(error.stackTrace).toEqual([
+        expect.stringContaining('lambda_function.py", line 2, in lambda_handler'),
+      ]);
     },
     DOCKER_TIMEOUT,
   );
@@ -344,9 +418,14 @@ describe('moto Lambda in Docker (iris example, SDK directly)', () => {
 
   it('never reuses a version number after an older version is deleted (as Lambda)', async () => {
     const name = uniqueName('versions');
-    await createFunction(name, await zipOf({ 'lambda_function.py': 'def lambda_handler(event, context):\n    return 1\n' }));
+    await createFunction(
+      name,
+      await zipOf({ 'lambda_function.py': 'def lambda_handler(event, context):\n    return 1\n' }),
+    );
     const publish = async (description: string) => {
-      await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, Description: description }));
+      await lambda.send(
+        new UpdateFunctionConfigurationCommand({ FunctionName: name, Description: description }),
+      );
       return (await lambda.send(new PublishVersionCommand({ FunctionName: name }))).Version;
     };
     expect([await publish('a'), await publish('b'), await publish('c')]).toEqual(['1', '2', '3']);

@@ -32,7 +32,12 @@ describe('dist/index.js as the runner runs it', () => {
   });
 
   it('lists several bad inputs in one error', () => {
-    const r = runDist({ 'aws-region': 'mars-1', 'function-name': 'fn', 's3-bucket': 'artifacts', timeout: '2000' });
+    const r = runDist({
+      'aws-region': 'mars-1',
+      'function-name': 'fn',
+      's3-bucket': 'artifacts',
+      timeout: '2000',
+    });
     expect(r.status).toBe(1);
     const error = r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
     expect(error).toContain("Input 'aws-region'");
@@ -56,7 +61,19 @@ describe('action.yml', () => {
 
   it('declares the outputs of the contract', () => {
     expect(Object.keys(action.outputs).sort()).toEqual(
-      ['alias-arn', 'changed', 'code-sha256', 'function-arn', 'layer-version-arn', 'preview-url', 'previous-version', 'rolled-back', 's3-key', 'smoke-result', 'version'].sort(),
+      [
+        'alias-arn',
+        'changed',
+        'code-sha256',
+        'function-arn',
+        'layer-version-arn',
+        'preview-url',
+        'previous-version',
+        'rolled-back',
+        's3-key',
+        'smoke-result',
+        'version',
+      ].sort(),
     );
   });
 });

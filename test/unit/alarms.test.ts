@@ -1,4 +1,8 @@
-import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type MetricAlarm,
+} from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { alarmsInAlarm, checkAlarmsExist, describeAlarms } from '../../src/release/alarms.js';
 
@@ -6,17 +10,31 @@ const cwMock = mockClient(CloudWatchClient);
 const cloudwatch = new CloudWatchClient({ region: 'us-east-1' });
 const noSleep = { sleep: async () => undefined };
 
-const alarm = (name: string, state: string, reason = ''): MetricAlarm => ({ AlarmName: name, StateValue: state as MetricAlarm['StateValue'], StateReason: reason });
+const alarm = (name: string, state: string, reason = ''): MetricAlarm => ({
+  AlarmName: name,
+  StateValue: state as MetricAlarm['StateValue'],
+  StateReason: reason,
+});
 
 beforeEach(() => cwMock.reset());
 
 describe('alarmsInAlarm', () => {
   test('returns only those in ALARM, with the reason; metric and composite alarms both count', async () => {
     cwMock.on(DescribeAlarmsCommand).resolves({
-      MetricAlarms: [alarm('errors', 'ALARM', 'Threshold Crossed: 1 datapoint [5.0] > 1.0'), alarm('latency', 'OK'), alarm('quiet', 'INSUFFICIENT_DATA')],
-      CompositeAlarms: [{ AlarmName: 'health', StateValue: 'ALARM', StateReason: 'child in ALARM' }],
+      MetricAlarms: [
+        alarm('errors', 'ALARM', 'Threshold Crossed: 1 datapoint [5.0] > 1.0'),
+        alarm('latency', 'OK'),
+        alarm('quiet', 'INSUFFICIENT_DATA'),
+      ],
+      CompositeAlarms: [
+        { AlarmName: 'health', StateValue: 'ALARM', StateReason: 'child in ALARM' },
+      ],
     });
-    const firing = await alarmsInAlarm(cloudwatch, ['errors', 'latency', 'quiet', 'health'], noSleep);
+    const firing = await alarmsInAlarm(
+      cloudwatch,
+      ['errors', 'latency', 'quiet', 'health'],
+      noSleep,
+    );
     expect(firing.map((a) => [a.name, a.reason])).toEqual([
       ['errors', 'Threshold Crossed: 1 datapoint [5.0] > 1.0'],
       ['health', 'child in ALARM'],
@@ -34,7 +52,9 @@ describe('alarmsInAlarm', () => {
 
   test('a watched alarm that does not exist is an input error naming it', async () => {
     cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [alarm('errors', 'OK')] });
-    await expect(alarmsInAlarm(cloudwatch, ['errors', 'erors-typo', 'gone'], noSleep)).rejects.toThrow(
+    await expect(
+      alarmsInAlarm(cloudwatch, ['errors', 'erors-typo', 'gone'], noSleep),
+    ).rejects.toThrow(
       "Input 'alarms': alarms not found in this account and region: erors-typo, gone.",
     );
   });
@@ -43,14 +63,23 @@ describe('alarmsInAlarm', () => {
 describe('describeAlarms', () => {
   test('follows NextToken and chunks names by 100', async () => {
     const names = Array.from({ length: 150 }, (_, i) => `a${i}`);
-    cwMock.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames: string[]; NextToken?: string }) => {
-      const half = Math.ceil(input.AlarmNames.length / 2);
-      const page = input.NextToken ? input.AlarmNames.slice(half) : input.AlarmNames.slice(0, half);
-      return { MetricAlarms: page.map((n) => alarm(n, 'OK')), ...(input.NextToken ? {} : { NextToken: 'next' }) };
-    });
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .callsFake((input: { AlarmNames: string[]; NextToken?: string }) => {
+        const half = Math.ceil(input.AlarmNames.length / 2);
+        const page = input.NextToken
+          ? input.AlarmNames.slice(half)
+          : input.AlarmNames.slice(0, half);
+        return {
+          MetricAlarms: page.map((n) => alarm(n, 'OK')),
+          ...(input.NextToken ? {} : { NextToken: 'next' }),
+        };
+      });
     const found = await describeAlarms(cloudwatch, names, noSleep);
     expect(found.map((a) => a.name).sort()).toEqual([...names].sort());
-    const calls = cwMock.commandCalls(DescribeAlarmsCommand).map((c) => [c.args[0].input.AlarmNames!.length, c.args[0].input.NextToken]);
+    const calls = cwMock
+      .commandCalls(DescribeAlarmsCommand)
+      .map((c) => [c.args[0].input.AlarmNames!.length, c.args[0].input.NextToken]);
     expect(calls).toEqual([
       [100, undefined],
       [100, 'next'],
@@ -60,8 +89,14 @@ describe('describeAlarms', () => {
   });
 
   test('throttling is retried', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
-    cwMock.on(DescribeAlarmsCommand).rejectsOnce(throttled).resolves({ MetricAlarms: [alarm('errors', 'OK')] });
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'Throttling',
+      $metadata: { httpStatusCode: 400 },
+    });
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .rejectsOnce(throttled)
+      .resolves({ MetricAlarms: [alarm('errors', 'OK')] });
     expect(await describeAlarms(cloudwatch, ['errors'], noSleep)).toHaveLength(1);
     expect(cwMock.commandCalls(DescribeAlarmsCommand)).toHaveLength(2);
   });
@@ -69,14 +104,21 @@ describe('describeAlarms', () => {
 
 describe('checkAlarmsExist', () => {
   test('passes when all exist (names trimmed, blanks and duplicates ignored)', async () => {
-    cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [alarm('errors', 'ALARM'), alarm('latency', 'OK')] });
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [alarm('errors', 'ALARM'), alarm('latency', 'OK')] });
     const found = await checkAlarmsExist(cloudwatch, [' errors', 'latency', '', 'errors'], noSleep);
     expect(found).toHaveLength(2);
-    expect(cwMock.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual(['errors', 'latency']);
+    expect(cwMock.commandCalls(DescribeAlarmsCommand)[0]!.args[0].input.AlarmNames).toEqual([
+      'errors',
+      'latency',
+    ]);
   });
 
   test('one missing alarm is named in the singular', async () => {
     cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
-    await expect(checkAlarmsExist(cloudwatch, ['errors'], noSleep)).rejects.toThrow(/alarm not found in this account and region: errors\. A watched alarm that does not exist can never fire/);
+    await expect(checkAlarmsExist(cloudwatch, ['errors'], noSleep)).rejects.toThrow(
+      /alarm not found in this account and region: errors\. A watched alarm that does not exist can never fire/,
+    );
   });
 });

@@ -14,11 +14,21 @@ import {
   type AliasState,
 } from '../../src/release/alias-plan.js';
 
-const state = (over: Partial<AliasState>): AliasState => ({ functionName: 'iris', alias: 'prod', exists: true, functionVersion: '12', weights: {}, revisionId: 'r1', ...over });
+const state = (over: Partial<AliasState>): AliasState => ({
+  functionName: 'iris',
+  alias: 'prod',
+  exists: true,
+  functionVersion: '12',
+  weights: {},
+  revisionId: 'r1',
+  ...over,
+});
 
 describe('planTraffic', () => {
   test('all-at-once is a single step to 100% with no bake', () => {
-    expect(planTraffic({ strategy: 'all-at-once', intervalMs: 60_000 })).toEqual([{ percent: 100, weight: 1, bakeMs: 0 }]);
+    expect(planTraffic({ strategy: 'all-at-once', intervalMs: 60_000 })).toEqual([
+      { percent: 100, weight: 1, bakeMs: 0 },
+    ]);
   });
 
   test('canary: p% with a bake, then 100%', () => {
@@ -26,8 +36,16 @@ describe('planTraffic', () => {
       { percent: 10, weight: 0.1, bakeMs: 300_000 },
       { percent: 100, weight: 1, bakeMs: 0 },
     ]);
-    expect(planTraffic({ strategy: 'canary' })[0]).toEqual({ percent: 10, weight: 0.1, bakeMs: 300_000 });
-    expect(planTraffic({ strategy: 'canary', canaryPercent: 2.5, intervalMs: 1 })[0]).toEqual({ percent: 2.5, weight: 0.025, bakeMs: 1 });
+    expect(planTraffic({ strategy: 'canary' })[0]).toEqual({
+      percent: 10,
+      weight: 0.1,
+      bakeMs: 300_000,
+    });
+    expect(planTraffic({ strategy: 'canary', canaryPercent: 2.5, intervalMs: 1 })[0]).toEqual({
+      percent: 2.5,
+      weight: 0.025,
+      bakeMs: 1,
+    });
   });
 
   test('linear with 4 steps: 25, 50, 75, 100 with bakes in between', () => {
@@ -40,7 +58,12 @@ describe('planTraffic', () => {
   });
 
   test('linear with 3 steps rounds to two decimals', () => {
-    expect(planTraffic({ strategy: 'linear', linearSteps: 3, intervalMs: 5 }).map((s) => [s.percent, s.weight])).toEqual([
+    expect(
+      planTraffic({ strategy: 'linear', linearSteps: 3, intervalMs: 5 }).map((s) => [
+        s.percent,
+        s.weight,
+      ]),
+    ).toEqual([
       [33.33, 0.3333],
       [66.67, 0.6667],
       [100, 1],
@@ -48,12 +71,21 @@ describe('planTraffic', () => {
   });
 
   test.each([
-    [{ strategy: 'canary' as const, canaryPercent: 0 }, /Input 'canary-percent': must be a number above 0 and below 100, got 0/],
+    [
+      { strategy: 'canary' as const, canaryPercent: 0 },
+      /Input 'canary-percent': must be a number above 0 and below 100, got 0/,
+    ],
     [{ strategy: 'canary' as const, canaryPercent: 100 }, /canary-percent/],
-    [{ strategy: 'linear' as const, linearSteps: 1 }, /Input 'linear-steps': must be a whole number from 2 to 100, got 1/],
+    [
+      { strategy: 'linear' as const, linearSteps: 1 },
+      /Input 'linear-steps': must be a whole number from 2 to 100, got 1/,
+    ],
     [{ strategy: 'linear' as const, linearSteps: 2.5 }, /linear-steps/],
     [{ strategy: 'canary' as const, intervalMs: -1 }, /Input 'canary-interval'/],
-    [{ strategy: 'blue-green' as never }, /Input 'strategy': must be one of all-at-once, canary, linear/],
+    [
+      { strategy: 'blue-green' as never },
+      /Input 'strategy': must be one of all-at-once, canary, linear/,
+    ],
   ])('rejects %o', (options, pattern) => {
     expect(() => planTraffic(options)).toThrow(pattern);
   });
@@ -75,7 +107,9 @@ describe('stepTarget', () => {
 describe('alias states', () => {
   test('describeAliasState', () => {
     expect(describeAliasState(state({}))).toBe('prod -> 12');
-    expect(describeAliasState(state({ weights: { '13': 0.1 } }))).toBe('prod -> 12 (90%) + 13 (10%)');
+    expect(describeAliasState(state({ weights: { '13': 0.1 } }))).toBe(
+      'prod -> 12 (90%) + 13 (10%)',
+    );
     expect(describeAliasState(state({ exists: false }))).toBe('prod does not exist');
   });
 
@@ -85,13 +119,20 @@ describe('alias states', () => {
     expect(isMidShift(state({ weights: { '13': 0.25 } }))).toBe(true);
     expect(servesVersion(state({ weights: { '13': 0.25 } }), '13')).toBe(true);
     expect(servesVersion(state({}), '13')).toBe(false);
-    expect(routesAs(state({ weights: { '13': 0.1 } }), { version: '12', weights: { '13': 0.1 } })).toBe(true);
+    expect(
+      routesAs(state({ weights: { '13': 0.1 } }), { version: '12', weights: { '13': 0.1 } }),
+    ).toBe(true);
     expect(routesAs(state({ weights: { '13': 0.1 } }), { version: '12', weights: {} })).toBe(false);
     expect(routesAs(state({ exists: false }), { version: '12', weights: {} })).toBe(false);
   });
 
   test('restoreTarget: back to the snapshot version with no weights, or delete when it did not exist', () => {
-    expect(restoreTarget(state({ weights: { '11': 0.5 }, description: 'mine' }))).toEqual({ action: 'point', version: '12', weights: {}, description: 'mine' });
+    expect(restoreTarget(state({ weights: { '11': 0.5 }, description: 'mine' }))).toEqual({
+      action: 'point',
+      version: '12',
+      weights: {},
+      description: 'mine',
+    });
     expect(restoreTarget(state({ exists: false }))).toEqual({ action: 'delete' });
   });
 
@@ -115,7 +156,10 @@ describe('alias description marker', () => {
   test('an older marker is replaced, not stacked', () => {
     const first = formatAliasDescription('', { previous: '3', sha: 'aaa' });
     expect(first).toBe('lambda-ml-deploy: previous=3 sha=aaa');
-    const second = formatAliasDescription(formatAliasDescription('Prod', { previous: '3' }), { previous: '4', sha: 'bbb' });
+    const second = formatAliasDescription(formatAliasDescription('Prod', { previous: '3' }), {
+      previous: '4',
+      sha: 'bbb',
+    });
     expect(second).toBe('Prod | lambda-ml-deploy: previous=4 sha=bbb');
     expect(parseAliasDescription(second)?.previous).toBe('4');
   });
@@ -129,7 +173,10 @@ describe('alias description marker', () => {
   test('robust to user text: no marker, junk tokens, extra keys', () => {
     expect(parseAliasDescription(undefined)).toBeUndefined();
     expect(parseAliasDescription('previous=5 written by hand')).toBeUndefined();
-    expect(parseAliasDescription('see lambda-ml-deploy: previous=7 run=99 junk sha=')).toEqual({ previous: '7', extra: { run: '99' } });
+    expect(parseAliasDescription('see lambda-ml-deploy: previous=7 run=99 junk sha=')).toEqual({
+      previous: '7',
+      extra: { run: '99' },
+    });
     expect(parseAliasDescription('lambda-ml-deploy: previous=$LATEST')).toEqual({ extra: {} });
   });
 

@@ -11,7 +11,14 @@ import {
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { memoryLogger } from '../../src/log.js';
-import { AliasConflictError, createAlias, deleteAlias, pointAlias, readAlias, restoreAlias } from '../../src/release/alias.js';
+import {
+  AliasConflictError,
+  createAlias,
+  deleteAlias,
+  pointAlias,
+  readAlias,
+  restoreAlias,
+} from '../../src/release/alias.js';
 import type { AliasState } from '../../src/release/alias-plan.js';
 
 const lambdaMock = mockClient(LambdaClient);
@@ -20,7 +27,12 @@ const sleeps: number[] = [];
 const options = { sleep: async (ms: number) => void sleeps.push(ms) };
 const meta = (status: number) => ({ $metadata: { httpStatusCode: status } });
 
-const aliasConfig = (version: string, revision: string, weights?: Record<string, number>, description = '') => ({
+const aliasConfig = (
+  version: string,
+  revision: string,
+  weights?: Record<string, number>,
+  description = '',
+) => ({
   AliasArn: `arn:aws:lambda:us-east-1:123456789012:function:iris:prod`,
   Name: 'prod',
   FunctionVersion: version,
@@ -47,7 +59,9 @@ beforeEach(() => {
 
 describe('readAlias', () => {
   test('returns version, routing weights, revision and description', async () => {
-    lambdaMock.on(GetAliasCommand, { FunctionName: 'iris', Name: 'prod' }).resolves(aliasConfig('12', 'r1', { '13': 0.1 }, 'd'));
+    lambdaMock
+      .on(GetAliasCommand, { FunctionName: 'iris', Name: 'prod' })
+      .resolves(aliasConfig('12', 'r1', { '13': 0.1 }, 'd'));
     expect(await readAlias(lambda, 'iris', 'prod', options)).toEqual({
       functionName: 'iris',
       alias: 'prod',
@@ -61,13 +75,34 @@ describe('readAlias', () => {
   });
 
   test('a missing alias is exists: false', async () => {
-    lambdaMock.on(GetAliasCommand).rejects(new ResourceNotFoundException({ message: 'Cannot find alias arn: arn:...:iris:prod', ...meta(404) }));
-    expect(await readAlias(lambda, 'iris', 'prod', options)).toEqual({ functionName: 'iris', alias: 'prod', exists: false, weights: {} });
+    lambdaMock
+      .on(GetAliasCommand)
+      .rejects(
+        new ResourceNotFoundException({
+          message: 'Cannot find alias arn: arn:...:iris:prod',
+          ...meta(404),
+        }),
+      );
+    expect(await readAlias(lambda, 'iris', 'prod', options)).toEqual({
+      functionName: 'iris',
+      alias: 'prod',
+      exists: false,
+      weights: {},
+    });
   });
 
   test('a missing function is an error that names it', async () => {
-    lambdaMock.on(GetAliasCommand).rejects(new ResourceNotFoundException({ message: 'Function not found: arn:aws:lambda:...:iris', ...meta(404) }));
-    await expect(readAlias(lambda, 'iris', 'prod', options)).rejects.toThrow(/Function 'iris' does not exist \(reading alias 'prod'\)/);
+    lambdaMock
+      .on(GetAliasCommand)
+      .rejects(
+        new ResourceNotFoundException({
+          message: 'Function not found: arn:aws:lambda:...:iris',
+          ...meta(404),
+        }),
+      );
+    await expect(readAlias(lambda, 'iris', 'prod', options)).rejects.toThrow(
+      /Function 'iris' does not exist \(reading alias 'prod'\)/,
+    );
   });
 
   test('throttling is retried', async () => {
@@ -83,7 +118,18 @@ describe('readAlias', () => {
 describe('pointAlias', () => {
   test('always sends RevisionId and RoutingConfig (weights of the additional version)', async () => {
     lambdaMock.on(UpdateAliasCommand).resolves(aliasConfig('12', 'r2', { '13': 0.1 }, 'x'));
-    const state = await pointAlias(lambda, { functionName: 'iris', alias: 'prod', version: '12', weights: { '13': 0.1 }, revisionId: 'r1', description: 'x' }, options);
+    const state = await pointAlias(
+      lambda,
+      {
+        functionName: 'iris',
+        alias: 'prod',
+        version: '12',
+        weights: { '13': 0.1 },
+        revisionId: 'r1',
+        description: 'x',
+      },
+      options,
+    );
     expect(lambdaMock.commandCalls(UpdateAliasCommand)[0]!.args[0].input).toEqual({
       FunctionName: 'iris',
       Name: 'prod',
@@ -92,20 +138,43 @@ describe('pointAlias', () => {
       RevisionId: 'r1',
       Description: 'x',
     });
-    expect(state).toMatchObject({ functionVersion: '12', weights: { '13': 0.1 }, revisionId: 'r2' });
+    expect(state).toMatchObject({
+      functionVersion: '12',
+      weights: { '13': 0.1 },
+      revisionId: 'r2',
+    });
   });
 
   test('promoting clears the routing config with an empty weights map', async () => {
     lambdaMock.on(UpdateAliasCommand).resolves(aliasConfig('13', 'r3'));
-    await pointAlias(lambda, { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r2' }, options);
-    expect(lambdaMock.commandCalls(UpdateAliasCommand)[0]!.args[0].input.RoutingConfig).toEqual({ AdditionalVersionWeights: {} });
+    await pointAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r2' },
+      options,
+    );
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)[0]!.args[0].input.RoutingConfig).toEqual({
+      AdditionalVersionWeights: {},
+    });
   });
 
   test('PreconditionFailed (another run moved the alias) is reported and NOT retried', async () => {
-    lambdaMock.on(UpdateAliasCommand).rejects(new PreconditionFailedException({ message: 'The Revision Id provided does not match', ...meta(412) }));
-    const attempt = pointAlias(lambda, { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1' }, options);
+    lambdaMock
+      .on(UpdateAliasCommand)
+      .rejects(
+        new PreconditionFailedException({
+          message: 'The Revision Id provided does not match',
+          ...meta(412),
+        }),
+      );
+    const attempt = pointAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1' },
+      options,
+    );
     await expect(attempt).rejects.toBeInstanceOf(AliasConflictError);
-    await expect(attempt).rejects.toThrow(/Alias 'prod' of function 'iris' was changed by someone else.*its revision is no longer r1.*did not overwrite it/);
+    await expect(attempt).rejects.toThrow(
+      /Alias 'prod' of function 'iris' was changed by someone else.*its revision is no longer r1.*did not overwrite it/,
+    );
     expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
@@ -115,16 +184,24 @@ describe('pointAlias', () => {
     lambdaMock
       .on(UpdateAliasCommand)
       .rejectsOnce(new TooManyRequestsException({ message: 'Rate exceeded', ...meta(429) }))
-      .rejectsOnce(new ResourceConflictException({ message: 'An update is in progress', ...meta(409) }))
+      .rejectsOnce(
+        new ResourceConflictException({ message: 'An update is in progress', ...meta(409) }),
+      )
       .resolves(aliasConfig('13', 'r2'));
-    const state = await pointAlias(lambda, { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1' }, { ...options, logger });
+    const state = await pointAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1' },
+      { ...options, logger },
+    );
     expect(state.functionVersion).toBe('13');
     const calls = lambdaMock.commandCalls(UpdateAliasCommand);
     expect(calls).toHaveLength(3);
     expect(calls.map((c) => c.args[0].input.RevisionId)).toEqual(['r1', 'r1', 'r1']);
     expect(sleeps).toHaveLength(2);
     expect(sleeps[1]!).toBeGreaterThanOrEqual(sleeps[0]! / 2);
-    expect(logger.lines.some((l) => /UpdateAlias iris:prod: TooManyRequestsException, retry 1/.test(l))).toBe(true);
+    expect(
+      logger.lines.some((l) => /UpdateAlias iris:prod: TooManyRequestsException, retry 1/.test(l)),
+    ).toBe(true);
   });
 
   test('a retry that finds its own earlier attempt applied is a success, not a conflict', async () => {
@@ -133,12 +210,22 @@ describe('pointAlias', () => {
       .rejectsOnce(new TooManyRequestsException({ message: 'timeout after apply', ...meta(503) }))
       .rejects(new PreconditionFailedException({ message: 'revision mismatch', ...meta(412) }));
     lambdaMock.on(GetAliasCommand).resolves(aliasConfig('13', 'r9', undefined, 'd'));
-    const state = await pointAlias(lambda, { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1', description: 'd' }, options);
+    const state = await pointAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1', description: 'd' },
+      options,
+    );
     expect(state).toMatchObject({ functionVersion: '13', revisionId: 'r9' });
   });
 
   test('refuses to update without a revision', async () => {
-    await expect(pointAlias(lambda, { functionName: 'iris', alias: 'prod', version: '13', revisionId: '' }, options)).rejects.toThrow(/needs the RevisionId/);
+    await expect(
+      pointAlias(
+        lambda,
+        { functionName: 'iris', alias: 'prod', version: '13', revisionId: '' },
+        options,
+      ),
+    ).rejects.toThrow(/needs the RevisionId/);
     expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(0);
   });
 });
@@ -146,19 +233,39 @@ describe('pointAlias', () => {
 describe('createAlias / deleteAlias', () => {
   test('creates with version and description', async () => {
     lambdaMock.on(CreateAliasCommand).resolves(aliasConfig('1', 'r1', undefined, 'd'));
-    const state = await createAlias(lambda, { functionName: 'iris', alias: 'prod', version: '1', description: 'd' }, options);
-    expect(lambdaMock.commandCalls(CreateAliasCommand)[0]!.args[0].input).toEqual({ FunctionName: 'iris', Name: 'prod', FunctionVersion: '1', Description: 'd' });
+    const state = await createAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '1', description: 'd' },
+      options,
+    );
+    expect(lambdaMock.commandCalls(CreateAliasCommand)[0]!.args[0].input).toEqual({
+      FunctionName: 'iris',
+      Name: 'prod',
+      FunctionVersion: '1',
+      Description: 'd',
+    });
     expect(state).toMatchObject({ exists: true, functionVersion: '1' });
   });
 
   test('"already exists" means another run created it first: conflict, not retried', async () => {
-    lambdaMock.on(CreateAliasCommand).rejects(new ResourceConflictException({ message: 'Alias already exists: arn:...:prod', ...meta(409) }));
-    await expect(createAlias(lambda, { functionName: 'iris', alias: 'prod', version: '1' }, options)).rejects.toBeInstanceOf(AliasConflictError);
+    lambdaMock
+      .on(CreateAliasCommand)
+      .rejects(
+        new ResourceConflictException({
+          message: 'Alias already exists: arn:...:prod',
+          ...meta(409),
+        }),
+      );
+    await expect(
+      createAlias(lambda, { functionName: 'iris', alias: 'prod', version: '1' }, options),
+    ).rejects.toBeInstanceOf(AliasConflictError);
     expect(lambdaMock.commandCalls(CreateAliasCommand)).toHaveLength(1);
   });
 
   test('deleting an alias that is already gone is fine', async () => {
-    lambdaMock.on(DeleteAliasCommand).rejects(new ResourceNotFoundException({ message: 'gone', ...meta(404) }));
+    lambdaMock
+      .on(DeleteAliasCommand)
+      .rejects(new ResourceNotFoundException({ message: 'gone', ...meta(404) }));
     await expect(deleteAlias(lambda, 'iris', 'prod', options)).resolves.toBeUndefined();
   });
 });
@@ -183,8 +290,13 @@ describe('restoreAlias', () => {
   test('a snapshot that was itself mid-shift is restored without weights', async () => {
     lambdaMock.on(GetAliasCommand).resolves(aliasConfig('13', 'r5', undefined, 'x'));
     lambdaMock.on(UpdateAliasCommand).resolves(aliasConfig('12', 'r6'));
-    await restoreAlias(lambda, snapshot({ weights: { '11': 0.5 } }), { ...options, ownVersion: '13' });
-    expect(lambdaMock.commandCalls(UpdateAliasCommand)[0]!.args[0].input.RoutingConfig).toEqual({ AdditionalVersionWeights: {} });
+    await restoreAlias(lambda, snapshot({ weights: { '11': 0.5 } }), {
+      ...options,
+      ownVersion: '13',
+    });
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)[0]!.args[0].input.RoutingConfig).toEqual({
+      AdditionalVersionWeights: {},
+    });
   });
 
   test('nothing to do when the alias already is as it was', async () => {
@@ -196,14 +308,23 @@ describe('restoreAlias', () => {
   test('first deploy: the alias did not exist before, so restoring deletes it', async () => {
     lambdaMock.on(GetAliasCommand).resolves(aliasConfig('1', 'r1'));
     lambdaMock.on(DeleteAliasCommand).resolves({});
-    const result = await restoreAlias(lambda, snapshot({ exists: false, functionVersion: undefined, revisionId: undefined }), { ...options, ownVersion: '1' });
+    const result = await restoreAlias(
+      lambda,
+      snapshot({ exists: false, functionVersion: undefined, revisionId: undefined }),
+      { ...options, ownVersion: '1' },
+    );
     expect(result.action).toBe('deleted');
-    expect(lambdaMock.commandCalls(DeleteAliasCommand)[0]!.args[0].input).toEqual({ FunctionName: 'iris', Name: 'prod' });
+    expect(lambdaMock.commandCalls(DeleteAliasCommand)[0]!.args[0].input).toEqual({
+      FunctionName: 'iris',
+      Name: 'prod',
+    });
   });
 
   test('backs off when another run moved the alias to a third version', async () => {
     lambdaMock.on(GetAliasCommand).resolves(aliasConfig('14', 'r7'));
-    await expect(restoreAlias(lambda, snapshot(), { ...options, ownVersion: '13' })).rejects.toThrow(
+    await expect(
+      restoreAlias(lambda, snapshot(), { ...options, ownVersion: '13' }),
+    ).rejects.toThrow(
       /neither how it was before this run \('prod -> 12'\) nor version 13 of this run; not restoring/,
     );
     expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(0);
@@ -211,8 +332,12 @@ describe('restoreAlias', () => {
 
   test('a conflict during the restore update is reported, not retried', async () => {
     lambdaMock.on(GetAliasCommand).resolves(aliasConfig('13', 'r5'));
-    lambdaMock.on(UpdateAliasCommand).rejects(new PreconditionFailedException({ message: 'mismatch', ...meta(412) }));
-    await expect(restoreAlias(lambda, snapshot(), { ...options, ownVersion: '13' })).rejects.toBeInstanceOf(AliasConflictError);
+    lambdaMock
+      .on(UpdateAliasCommand)
+      .rejects(new PreconditionFailedException({ message: 'mismatch', ...meta(412) }));
+    await expect(
+      restoreAlias(lambda, snapshot(), { ...options, ownVersion: '13' }),
+    ).rejects.toBeInstanceOf(AliasConflictError);
     expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(1);
   });
 });

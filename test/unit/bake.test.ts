@@ -22,7 +22,8 @@ const lambda = new LambdaClient({ region: 'us-east-1' });
 const cloudwatch = new CloudWatchClient({ region: 'us-east-1' });
 const meta = (status: number) => ({ $metadata: { httpStatusCode: status } });
 const noSleep = async () => undefined;
-const accessDenied = (message: string) => Object.assign(new Error(message), { name: 'AccessDeniedException', ...meta(403) });
+const accessDenied = (message: string) =>
+  Object.assign(new Error(message), { name: 'AccessDeniedException', ...meta(403) });
 
 /** A clock whose sleep only moves time forward: tests never wait. */
 function fakeClock(): Clock & { slept: number[] } {
@@ -47,7 +48,10 @@ interface FakeAlias {
 
 /** An in-memory alias behind the Lambda mock that enforces RevisionId like the service does. */
 function fakeLambdaAlias(initial?: Omit<FakeAlias, 'revision'>) {
-  const store: { alias?: FakeAlias; writes: Array<{ version: string; weights: Record<string, number>; revisionSent?: string }> } = {
+  const store: {
+    alias?: FakeAlias;
+    writes: Array<{ version: string; weights: Record<string, number>; revisionSent?: string }>;
+  } = {
     writes: [],
   };
   if (initial) store.alias = { ...initial, revision: 1 };
@@ -57,26 +61,48 @@ function fakeLambdaAlias(initial?: Omit<FakeAlias, 'revision'>) {
     FunctionVersion: store.alias!.version,
     Description: store.alias!.description,
     RevisionId: `r${store.alias!.revision}`,
-    ...(Object.keys(store.alias!.weights).length ? { RoutingConfig: { AdditionalVersionWeights: store.alias!.weights } } : {}),
+    ...(Object.keys(store.alias!.weights).length
+      ? { RoutingConfig: { AdditionalVersionWeights: store.alias!.weights } }
+      : {}),
   });
   lambdaMock.on(GetAliasCommand).callsFake(() => {
-    if (!store.alias) throw new ResourceNotFoundException({ message: 'Cannot find alias arn: ...:prod', ...meta(404) });
+    if (!store.alias)
+      throw new ResourceNotFoundException({
+        message: 'Cannot find alias arn: ...:prod',
+        ...meta(404),
+      });
     return config();
   });
   lambdaMock.on(UpdateAliasCommand).callsFake((input: UpdateAliasCommandInput) => {
-    if (!store.alias) throw new ResourceNotFoundException({ message: 'Cannot find alias arn: ...:prod', ...meta(404) });
-    if (input.RevisionId !== `r${store.alias.revision}`) throw new PreconditionFailedException({ message: 'revision mismatch', ...meta(412) });
+    if (!store.alias)
+      throw new ResourceNotFoundException({
+        message: 'Cannot find alias arn: ...:prod',
+        ...meta(404),
+      });
+    if (input.RevisionId !== `r${store.alias.revision}`)
+      throw new PreconditionFailedException({ message: 'revision mismatch', ...meta(412) });
     store.alias = {
       version: input.FunctionVersion ?? store.alias.version,
-      weights: input.RoutingConfig ? { ...(input.RoutingConfig.AdditionalVersionWeights ?? {}) } : store.alias.weights,
+      weights: input.RoutingConfig
+        ? { ...(input.RoutingConfig.AdditionalVersionWeights ?? {}) }
+        : store.alias.weights,
       description: input.Description ?? store.alias.description,
       revision: store.alias.revision + 1,
     };
-    store.writes.push({ version: store.alias.version, weights: store.alias.weights, revisionSent: input.RevisionId! });
+    store.writes.push({
+      version: store.alias.version,
+      weights: store.alias.weights,
+      revisionSent: input.RevisionId!,
+    });
     return config();
   });
   lambdaMock.on(CreateAliasCommand).callsFake((input) => {
-    store.alias = { version: input.FunctionVersion, weights: {}, description: input.Description ?? '', revision: 1 };
+    store.alias = {
+      version: input.FunctionVersion,
+      weights: {},
+      description: input.Description ?? '',
+      revision: 1,
+    };
     store.writes.push({ version: input.FunctionVersion, weights: {} });
     return config();
   });
@@ -92,7 +118,9 @@ beforeEach(() => {
   cwMock.reset();
 });
 
-async function shiftOptions(over: Partial<ShiftOptions> & { clock?: Clock; events?: ShiftEvent[] } = {}): Promise<ShiftOptions> {
+async function shiftOptions(
+  over: Partial<ShiftOptions> & { clock?: Clock; events?: ShiftEvent[] } = {},
+): Promise<ShiftOptions> {
   const { clock = fakeClock(), events = [], ...rest } = over;
   const snapshot = await readAlias(lambda, 'iris', 'prod', { sleep: noSleep });
   return {
@@ -116,8 +144,18 @@ describe('shiftTraffic', () => {
     const store = fakeLambdaAlias({ version: '12', weights: {}, description: 'Production' });
     cwMock
       .on(DescribeAlarmsCommand)
-      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'iris-errors', StateValue: 'OK', StateReason: 'fine' }] })
-      .resolves({ MetricAlarms: [{ AlarmName: 'iris-errors', StateValue: 'ALARM', StateReason: 'Threshold Crossed: 3 errors' }] });
+      .resolvesOnce({
+        MetricAlarms: [{ AlarmName: 'iris-errors', StateValue: 'OK', StateReason: 'fine' }],
+      })
+      .resolves({
+        MetricAlarms: [
+          {
+            AlarmName: 'iris-errors',
+            StateValue: 'ALARM',
+            StateReason: 'Threshold Crossed: 3 errors',
+          },
+        ],
+      });
     const clock = fakeClock();
     const events: ShiftEvent[] = [];
     const options = await shiftOptions({ clock, events });
@@ -127,7 +165,9 @@ describe('shiftTraffic', () => {
 
     expect(result.rolledBack).toBe(true);
     if (!result.rolledBack) throw new Error('unreachable');
-    expect(result.reason).toBe('alarm iris-errors in ALARM: Threshold Crossed: 3 errors (bake after 10%)');
+    expect(result.reason).toBe(
+      'alarm iris-errors in ALARM: Threshold Crossed: 3 errors (bake after 10%)',
+    );
     expect(cwMock.commandCalls(DescribeAlarmsCommand)).toHaveLength(2);
     expect(clock.slept).toEqual([10_000]);
     expect(store.writes.map((w) => [w.version, w.weights])).toEqual([
@@ -135,33 +175,58 @@ describe('shiftTraffic', () => {
       ['12', {}],
     ]);
     expect(store.alias).toMatchObject({ version: '12', weights: {}, description: 'Production' });
-    expect(events.map((e) => `${e.phase}@${e.percent}`)).toEqual(['shifting@10', 'shifted@10', 'rolling-back@10', 'rolled-back@10']);
-    expect(lambdaMock.commandCalls(UpdateAliasCommand).some((c) => c.args[0].input.FunctionVersion === '13' && !c.args[0].input.RoutingConfig?.AdditionalVersionWeights?.['13'])).toBe(false);
+    expect(events.map((e) => `${e.phase}@${e.percent}`)).toEqual([
+      'shifting@10',
+      'shifted@10',
+      'rolling-back@10',
+      'rolled-back@10',
+    ]);
+    expect(
+      lambdaMock
+        .commandCalls(UpdateAliasCommand)
+        .some(
+          (c) =>
+            c.args[0].input.FunctionVersion === '13' &&
+            !c.args[0].input.RoutingConfig?.AdditionalVersionWeights?.['13'],
+        ),
+    ).toBe(false);
   });
 
   test('canary with healthy alarms bakes for the whole interval and ends at 100% on the new version, no weights', async () => {
     const store = fakeLambdaAlias({ version: '12', weights: {}, description: 'Production' });
-    cwMock.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'iris-errors', StateValue: 'OK' }] });
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [{ AlarmName: 'iris-errors', StateValue: 'OK' }] });
     const clock = fakeClock();
     const options = await shiftOptions({ clock });
     options.bake.checkAlarms = () => alarmsInAlarm(cloudwatch, ['iris-errors'], { sleep: noSleep });
 
     const result = await shiftTraffic(options);
 
-    expect(result).toMatchObject({ rolledBack: false, changed: true, state: { functionVersion: '13', weights: {} } });
+    expect(result).toMatchObject({
+      rolledBack: false,
+      changed: true,
+      state: { functionVersion: '13', weights: {} },
+    });
     expect(store.alias).toMatchObject({ version: '13', weights: {} });
     expect(clock.slept.reduce((a, b) => a + b, 0)).toBe(60_000);
     expect(cwMock.commandCalls(DescribeAlarmsCommand)).toHaveLength(7); // t = 0, 10 s, ..., 60 s
     const last = lambdaMock.commandCalls(UpdateAliasCommand).at(-1)!.args[0].input;
     expect(last.FunctionVersion).toBe('13');
     expect(last.RoutingConfig).toEqual({ AdditionalVersionWeights: {} });
-    expect(parseAliasDescription(store.alias!.description)).toEqual({ previous: '12', sha: 'abc1234', extra: {} });
+    expect(parseAliasDescription(store.alias!.description)).toEqual({
+      previous: '12',
+      sha: 'abc1234',
+      extra: {},
+    });
     expect(store.alias!.description.startsWith('Production | ')).toBe(true);
   });
 
   test('every UpdateAlias carries the RevisionId read just before it', async () => {
     const store = fakeLambdaAlias({ version: '12', weights: {}, description: '' });
-    const options = await shiftOptions({ plan: planTraffic({ strategy: 'linear', linearSteps: 4, intervalMs: 1000 }) });
+    const options = await shiftOptions({
+      plan: planTraffic({ strategy: 'linear', linearSteps: 4, intervalMs: 1000 }),
+    });
     await shiftTraffic(options);
     expect(store.writes.map((w) => [w.revisionSent, w.version, w.weights])).toEqual([
       ['r1', '12', { '13': 0.25 }],
@@ -179,10 +244,19 @@ describe('shiftTraffic', () => {
     options.bake.reinvoke = async () => {
       runs++;
       const ok = runs < 3;
-      return { passed: ok, results: [{ name: 'http predict', passed: ok, reasons: ok ? [] : ['status 500, expected 200'] }] };
+      return {
+        passed: ok,
+        results: [
+          { name: 'http predict', passed: ok, reasons: ok ? [] : ['status 500, expected 200'] },
+        ],
+      };
     };
     const result = await shiftTraffic(options);
-    expect(result).toMatchObject({ rolledBack: true, reason: 'smoke case http predict failed during bake: status 500, expected 200 (bake after 10%)' });
+    expect(result).toMatchObject({
+      rolledBack: true,
+      reason:
+        'smoke case http predict failed during bake: status 500, expected 200 (bake after 10%)',
+    });
     expect(store.alias).toMatchObject({ version: '12', weights: {} });
   });
 
@@ -205,8 +279,16 @@ describe('shiftTraffic', () => {
     const options = await shiftOptions({ events });
     expect(options.snapshot.exists).toBe(false);
     const result = await shiftTraffic(options);
-    expect(result).toMatchObject({ rolledBack: false, changed: true, state: { functionVersion: '13' } });
-    expect(store.alias).toMatchObject({ version: '13', weights: {}, description: 'lambda-ml-deploy: previous=none sha=abc1234' });
+    expect(result).toMatchObject({
+      rolledBack: false,
+      changed: true,
+      state: { functionVersion: '13' },
+    });
+    expect(store.alias).toMatchObject({
+      version: '13',
+      weights: {},
+      description: 'lambda-ml-deploy: previous=none sha=abc1234',
+    });
     expect(events.map((e) => e.phase)).toEqual(['shifting', 'shifted']);
   });
 
@@ -222,12 +304,19 @@ describe('shiftTraffic', () => {
     const options = await shiftOptions();
     options.bake.checkAlarms = async () => {
       // someone else promotes their own version while we bake
-      store.alias = { version: '14', weights: {}, description: 'other run', revision: store.alias!.revision + 1 };
+      store.alias = {
+        version: '14',
+        weights: {},
+        description: 'other run',
+        revision: store.alias!.revision + 1,
+      };
       return [];
     };
     const attempt = shiftTraffic(options);
     await expect(attempt).rejects.toBeInstanceOf(AliasConflictError);
-    await expect(attempt).rejects.toThrow(/expected 'prod -> 12 \(90%\) \+ 13 \(10%\)' before step 2 \(100%\), found 'prod -> 14'/);
+    await expect(attempt).rejects.toThrow(
+      /expected 'prod -> 12 \(90%\) \+ 13 \(10%\)' before step 2 \(100%\), found 'prod -> 14'/,
+    );
     expect(store.alias).toMatchObject({ version: '14', description: 'other run' });
   });
 
@@ -238,8 +327,17 @@ describe('shiftTraffic', () => {
     lambdaMock.on(UpdateAliasCommand).callsFake((input: UpdateAliasCommandInput) => {
       updates++;
       if (updates === 2) throw accessDenied('not authorized to perform lambda:UpdateAlias');
-      store.alias = { version: input.FunctionVersion!, weights: { ...(input.RoutingConfig?.AdditionalVersionWeights ?? {}) }, description: input.Description ?? '', revision: store.alias!.revision + 1 };
-      return { FunctionVersion: store.alias.version, RevisionId: `r${store.alias.revision}`, RoutingConfig: { AdditionalVersionWeights: store.alias.weights } };
+      store.alias = {
+        version: input.FunctionVersion!,
+        weights: { ...(input.RoutingConfig?.AdditionalVersionWeights ?? {}) },
+        description: input.Description ?? '',
+        revision: store.alias!.revision + 1,
+      };
+      return {
+        FunctionVersion: store.alias.version,
+        RevisionId: `r${store.alias.revision}`,
+        RoutingConfig: { AdditionalVersionWeights: store.alias.weights },
+      };
     });
     const result = await shiftTraffic(options);
     expect(result).toMatchObject({ rolledBack: true });
@@ -266,7 +364,12 @@ describe('bake', () => {
   test('polls at start, every pollMs and at the end; never sleeps past the duration', async () => {
     const clock = fakeClock();
     let polls = 0;
-    const outcome = await bake({ durationMs: 25_000, pollMs: 10_000, clock, checkAlarms: async () => (polls++, []) });
+    const outcome = await bake({
+      durationMs: 25_000,
+      pollMs: 10_000,
+      clock,
+      checkAlarms: async () => (polls++, []),
+    });
     expect(outcome).toEqual({ failed: false, polls: 4 });
     expect(polls).toBe(4);
     expect(clock.slept).toEqual([10_000, 10_000, 5_000]);
@@ -279,25 +382,48 @@ describe('bake', () => {
       durationMs: 60_000,
       pollMs: 10_000,
       clock,
-      checkAlarms: async () => (++polls === 2 ? [{ name: 'p99', reason: 'Threshold Crossed' }] : []),
+      checkAlarms: async () =>
+        ++polls === 2 ? [{ name: 'p99', reason: 'Threshold Crossed' }] : [],
     });
-    expect(outcome).toEqual({ failed: true, reason: 'alarm p99 in ALARM: Threshold Crossed', polls: 2 });
+    expect(outcome).toEqual({
+      failed: true,
+      reason: 'alarm p99 in ALARM: Threshold Crossed',
+      polls: 2,
+    });
     expect(clock.slept).toEqual([10_000]);
   });
 
   test('an alarm read that fails is a failed bake (the safe side)', async () => {
-    const outcome = await bake({ durationMs: 1, pollMs: 1, clock: fakeClock(), checkAlarms: async () => Promise.reject(new Error('AccessDenied')) });
-    expect(outcome).toMatchObject({ failed: true, reason: 'could not read the watched alarms: AccessDenied' });
+    const outcome = await bake({
+      durationMs: 1,
+      pollMs: 1,
+      clock: fakeClock(),
+      checkAlarms: async () => Promise.reject(new Error('AccessDenied')),
+    });
+    expect(outcome).toMatchObject({
+      failed: true,
+      reason: 'could not read the watched alarms: AccessDenied',
+    });
   });
 
   test('re-invocation errors fail the bake too', async () => {
-    const outcome = await bake({ durationMs: 1, pollMs: 1, clock: fakeClock(), reinvoke: async () => Promise.reject(new Error('throttled')) });
-    expect(outcome).toMatchObject({ failed: true, reason: 're-running the smoke cases failed: throttled' });
+    const outcome = await bake({
+      durationMs: 1,
+      pollMs: 1,
+      clock: fakeClock(),
+      reinvoke: async () => Promise.reject(new Error('throttled')),
+    });
+    expect(outcome).toMatchObject({
+      failed: true,
+      reason: 're-running the smoke cases failed: throttled',
+    });
   });
 
   test('a zero duration checks once', async () => {
     const clock = fakeClock();
-    expect(await bake({ durationMs: 0, pollMs: 1000, clock, checkAlarms: async () => [] })).toEqual({ failed: false, polls: 1 });
+    expect(await bake({ durationMs: 0, pollMs: 1000, clock, checkAlarms: async () => [] })).toEqual(
+      { failed: false, polls: 1 },
+    );
     expect(clock.slept).toEqual([]);
   });
 });

@@ -34,7 +34,15 @@ async function workspace(files: Record<string, string | [string, number]>): Prom
 }
 
 function options(root: string, overrides: Partial<BundleFilesOptions> = {}): BundleFilesOptions {
-  return { workspace: root, sourceDir: '.', include: [], exclude: DEFAULT_EXCLUDES, model: [], modelDest: 'model', ...overrides };
+  return {
+    workspace: root,
+    sourceDir: '.',
+    include: [],
+    exclude: DEFAULT_EXCLUDES,
+    model: [],
+    modelDest: 'model',
+    ...overrides,
+  };
 }
 
 async function zipPaths(opts: BundleFilesOptions): Promise<string[]> {
@@ -57,7 +65,16 @@ describe('compileGlobs', () => {
 
   test('DEFAULT_EXCLUDES match at any depth, dot folders included', () => {
     const match = compileGlobs(DEFAULT_EXCLUDES);
-    for (const excluded of ['.git', 'vendor/lib/.git', '__pycache__', 'pkg/__pycache__', 'x.pyc', 'pkg/sub/x.pyc', 'tests', 'pkg/tests']) {
+    for (const excluded of [
+      '.git',
+      'vendor/lib/.git',
+      '__pycache__',
+      'pkg/__pycache__',
+      'x.pyc',
+      'pkg/sub/x.pyc',
+      'tests',
+      'pkg/tests',
+    ]) {
       expect([excluded, match(excluded)]).toEqual([excluded, true]);
     }
     for (const kept of ['app.py', 'tests.py', 'pkg/test_utils.py', '.env.example', 'gitignore']) {
@@ -80,7 +97,13 @@ describe('collectBundleFiles: source selection', () => {
       '.env.example': 'A=1',
       'Zeta.txt': 'upper case sorts first',
     });
-    expect(await zipPaths(options(root))).toEqual(['.env.example', 'Zeta.txt', 'lambda_function.py', 'pkg/__init__.py', 'pkg/core.py']);
+    expect(await zipPaths(options(root))).toEqual([
+      '.env.example',
+      'Zeta.txt',
+      'lambda_function.py',
+      'pkg/__init__.py',
+      'pkg/core.py',
+    ]);
   });
 
   test('include narrows the selection: bare patterns at any depth, folders with their contents', async () => {
@@ -91,42 +114,97 @@ describe('collectBundleFiles: source selection', () => {
       'notes.md': 'n',
       'scripts/train.py': 't',
     });
-    expect(await zipPaths(options(root, { include: ['*.py'] }))).toEqual(['app/model.py', 'lambda_function.py', 'scripts/train.py']);
-    expect(await zipPaths(options(root, { include: ['app', '/lambda_function.py'] }))).toEqual(['app/assets/logo.svg', 'app/model.py', 'lambda_function.py']);
-    expect(await zipPaths(options(root, { include: ['app/**/*.svg'] }))).toEqual(['app/assets/logo.svg']);
+    expect(await zipPaths(options(root, { include: ['*.py'] }))).toEqual([
+      'app/model.py',
+      'lambda_function.py',
+      'scripts/train.py',
+    ]);
+    expect(await zipPaths(options(root, { include: ['app', '/lambda_function.py'] }))).toEqual([
+      'app/assets/logo.svg',
+      'app/model.py',
+      'lambda_function.py',
+    ]);
+    expect(await zipPaths(options(root, { include: ['app/**/*.svg'] }))).toEqual([
+      'app/assets/logo.svg',
+    ]);
   });
 
   test('exclude wins over include; user excludes add to the defaults', async () => {
-    const root = await workspace({ 'lambda_function.py': 'x', 'scripts/train.py': 't', 'data/big.csv': 'd', 'pkg/x.pyc': 'b' });
-    const opts = options(root, { include: ['*.py', 'data'], exclude: [...DEFAULT_EXCLUDES, 'scripts', '*.csv'] });
+    const root = await workspace({
+      'lambda_function.py': 'x',
+      'scripts/train.py': 't',
+      'data/big.csv': 'd',
+      'pkg/x.pyc': 'b',
+    });
+    const opts = options(root, {
+      include: ['*.py', 'data'],
+      exclude: [...DEFAULT_EXCLUDES, 'scripts', '*.csv'],
+    });
     expect(await zipPaths(opts)).toEqual(['lambda_function.py']);
   });
 
   test('source-dir becomes the zip root', async () => {
-    const root = await workspace({ 'README.md': 'r', 'src/handler/app.py': 'a', 'src/handler/lib/u.py': 'u' });
-    expect(await zipPaths(options(root, { sourceDir: 'src/handler' }))).toEqual(['app.py', 'lib/u.py']);
+    const root = await workspace({
+      'README.md': 'r',
+      'src/handler/app.py': 'a',
+      'src/handler/lib/u.py': 'u',
+    });
+    expect(await zipPaths(options(root, { sourceDir: 'src/handler' }))).toEqual([
+      'app.py',
+      'lib/u.py',
+    ]);
   });
 
   test('modes follow the executable bit; sizes and absolute paths are reported', async () => {
-    const root = await workspace({ 'run.sh': ['#!/bin/sh\n', 0o700], 'app.py': ['print(1)\n', 0o664], 'key.txt': ['k', 0o600] });
+    const root = await workspace({
+      'run.sh': ['#!/bin/sh\n', 0o700],
+      'app.py': ['print(1)\n', 0o664],
+      'key.txt': ['k', 0o600],
+    });
     const files = await collectBundleFiles(options(root));
     expect(files).toEqual([
-      { zipPath: 'app.py', absPath: path.join(root, 'app.py'), size: 9, mode: 0o644, origin: 'source' },
-      { zipPath: 'key.txt', absPath: path.join(root, 'key.txt'), size: 1, mode: 0o644, origin: 'source' },
-      { zipPath: 'run.sh', absPath: path.join(root, 'run.sh'), size: 10, mode: 0o755, origin: 'source' },
+      {
+        zipPath: 'app.py',
+        absPath: path.join(root, 'app.py'),
+        size: 9,
+        mode: 0o644,
+        origin: 'source',
+      },
+      {
+        zipPath: 'key.txt',
+        absPath: path.join(root, 'key.txt'),
+        size: 1,
+        mode: 0o644,
+        origin: 'source',
+      },
+      {
+        zipPath: 'run.sh',
+        absPath: path.join(root, 'run.sh'),
+        size: 10,
+        mode: 0o755,
+        origin: 'source',
+      },
     ]);
   });
 
   test('an empty selection is an error that names the folder and the include patterns', async () => {
     const root = await workspace({ 'a.txt': 'a' });
-    await expect(collectBundleFiles(options(root, { include: ['*.py'] }))).rejects.toThrow(/empty.*include \[\*\.py\]/);
+    await expect(collectBundleFiles(options(root, { include: ['*.py'] }))).rejects.toThrow(
+      /empty.*include \[\*\.py\]/,
+    );
   });
 
   test('a missing source-dir is an input error', async () => {
     const root = await workspace({ 'a.py': 'a' });
-    await expect(collectBundleFiles(options(root, { sourceDir: 'nope' }))).rejects.toThrow(InputError);
-    await expect(collectBundleFiles(options(root, { sourceDir: 'nope' }))).rejects.toThrow(/Input 'source-dir': 'nope' does not exist/);
-    await expect(collectBundleFiles(options(root, { sourceDir: 'a.py' }))).rejects.toThrow(/Input 'source-dir': 'a.py' is not a folder/);
+    await expect(collectBundleFiles(options(root, { sourceDir: 'nope' }))).rejects.toThrow(
+      InputError,
+    );
+    await expect(collectBundleFiles(options(root, { sourceDir: 'nope' }))).rejects.toThrow(
+      /Input 'source-dir': 'nope' does not exist/,
+    );
+    await expect(collectBundleFiles(options(root, { sourceDir: 'a.py' }))).rejects.toThrow(
+      /Input 'source-dir': 'a.py' is not a folder/,
+    );
   });
 });
 
@@ -140,7 +218,12 @@ describe('collectBundleFiles: model', () => {
       'exports/tokenizer.json': '{"v": 1}',
     });
     const files = await collectBundleFiles(
-      options(root, { sourceDir: '.', include: ['lambda_function.py'], model: ['artifacts/classifier', path.join(root, 'exports/tokenizer.json')], modelDest: 'opt/ml/' }),
+      options(root, {
+        sourceDir: '.',
+        include: ['lambda_function.py'],
+        model: ['artifacts/classifier', path.join(root, 'exports/tokenizer.json')],
+        modelDest: 'opt/ml/',
+      }),
     );
     expect(files.map((file) => [file.zipPath, file.origin])).toEqual([
       ['lambda_function.py', 'source'],
@@ -151,15 +234,30 @@ describe('collectBundleFiles: model', () => {
   });
 
   test('a model folder inside source-dir is bundled once, under model-dest', async () => {
-    const root = await workspace({ 'lambda_function.py': 'x', 'model/weights.bin': 'w', 'artifacts/clf.pkl': 'p' });
-    expect(await zipPaths(options(root, { model: ['model'] }))).toEqual(['artifacts/clf.pkl', 'lambda_function.py', 'model/weights.bin']);
+    const root = await workspace({
+      'lambda_function.py': 'x',
+      'model/weights.bin': 'w',
+      'artifacts/clf.pkl': 'p',
+    });
+    expect(await zipPaths(options(root, { model: ['model'] }))).toEqual([
+      'artifacts/clf.pkl',
+      'lambda_function.py',
+      'model/weights.bin',
+    ]);
     // A model elsewhere in the tree moves to model-dest rather than appearing twice.
-    expect(await zipPaths(options(root, { model: ['artifacts/clf.pkl'], exclude: [...DEFAULT_EXCLUDES, 'model'] }))).toEqual(['lambda_function.py', 'model/clf.pkl']);
+    expect(
+      await zipPaths(
+        options(root, { model: ['artifacts/clf.pkl'], exclude: [...DEFAULT_EXCLUDES, 'model'] }),
+      ),
+    ).toEqual(['lambda_function.py', 'model/clf.pkl']);
   });
 
   test("model-dest '.' puts model files at the zip root; model-dest that leaves the zip is refused", async () => {
     const root = await workspace({ 'lambda_function.py': 'x', 'm/weights.bin': 'w' });
-    expect(await zipPaths(options(root, { model: ['m'], modelDest: '.' }))).toEqual(['lambda_function.py', 'weights.bin']);
+    expect(await zipPaths(options(root, { model: ['m'], modelDest: '.' }))).toEqual([
+      'lambda_function.py',
+      'weights.bin',
+    ]);
     expect(normaliseModelDest('./a//b/')).toBe('a/b');
     expect(normaliseModelDest('')).toBe('');
     expect(() => normaliseModelDest('../up')).toThrow(/Input 'model-dest'.*'\.\.'/);
@@ -168,12 +266,20 @@ describe('collectBundleFiles: model', () => {
 
   test('a missing model path is an input error naming it', async () => {
     const root = await workspace({ 'lambda_function.py': 'x' });
-    await expect(collectBundleFiles(options(root, { model: ['models/missing.bin'] }))).rejects.toThrow(/Input 'model': 'models\/missing.bin' does not exist/);
+    await expect(
+      collectBundleFiles(options(root, { model: ['models/missing.bin'] })),
+    ).rejects.toThrow(/Input 'model': 'models\/missing.bin' does not exist/);
   });
 
   test('a model file colliding with a source file is refused, naming both', async () => {
-    const root = await workspace({ 'lambda_function.py': 'x', 'model/config.json': 'source', 'downloads/config.json': 'model' });
-    const error = await collectBundleFiles(options(root, { model: ['downloads/config.json'] })).catch((e: Error) => e);
+    const root = await workspace({
+      'lambda_function.py': 'x',
+      'model/config.json': 'source',
+      'downloads/config.json': 'model',
+    });
+    const error = await collectBundleFiles(
+      options(root, { model: ['downloads/config.json'] }),
+    ).catch((e: Error) => e);
     expect(error).toBeInstanceOf(Error);
     const message = (error as Error).message;
     expect(message).toContain("'model/config.json'");
@@ -184,17 +290,29 @@ describe('collectBundleFiles: model', () => {
 
   test('two model paths with the same file name collide', async () => {
     const root = await workspace({ 'a/w.bin': '1', 'b/w.bin': '2', 'h.py': 'x' });
-    await expect(collectBundleFiles(options(root, { model: ['a/w.bin', 'b/w.bin'] }))).rejects.toThrow(/'model\/w\.bin'.*a\/w\.bin.*b\/w\.bin/);
+    await expect(
+      collectBundleFiles(options(root, { model: ['a/w.bin', 'b/w.bin'] })),
+    ).rejects.toThrow(/'model\/w\.bin'.*a\/w\.bin.*b\/w\.bin/);
   });
 });
 
 describe('collectBundleFiles: symlinks', () => {
   test('links inside the workspace are followed (files and folders)', async () => {
-    const root = await workspace({ 'lambda_function.py': 'x', 'shared/util.py': 'u', 'shared/data/v.json': '{}' });
+    const root = await workspace({
+      'lambda_function.py': 'x',
+      'shared/util.py': 'u',
+      'shared/data/v.json': '{}',
+    });
     await fs.symlink('shared/util.py', path.join(root, 'util.py'));
     await fs.symlink(path.join(root, 'shared/data'), path.join(root, 'data'));
     const files = await collectBundleFiles(options(root));
-    expect(files.map((file) => file.zipPath)).toEqual(['data/v.json', 'lambda_function.py', 'shared/data/v.json', 'shared/util.py', 'util.py']);
+    expect(files.map((file) => file.zipPath)).toEqual([
+      'data/v.json',
+      'lambda_function.py',
+      'shared/data/v.json',
+      'shared/util.py',
+      'util.py',
+    ]);
     expect(files.find((file) => file.zipPath === 'util.py')?.size).toBe(1);
   });
 
@@ -203,21 +321,29 @@ describe('collectBundleFiles: symlinks', () => {
     const root = await workspace({ 'lambda_function.py': 'x' });
     await fs.mkdir(path.join(root, 'conf'));
     await fs.symlink(path.join(outside, 'secret.txt'), path.join(root, 'conf/creds'));
-    await expect(collectBundleFiles(options(root))).rejects.toThrow(/Symlink '.*conf\/creds' points outside the workspace/);
+    await expect(collectBundleFiles(options(root))).rejects.toThrow(
+      /Symlink '.*conf\/creds' points outside the workspace/,
+    );
   });
 
   test('a folder link pointing outside the workspace is refused too; excluding it avoids the error', async () => {
-    const outside = await workspace({ 'id_rsa': 'key' });
+    const outside = await workspace({ id_rsa: 'key' });
     const root = await workspace({ 'lambda_function.py': 'x' });
     await fs.symlink(outside, path.join(root, 'home'));
-    await expect(collectBundleFiles(options(root))).rejects.toThrow(/Symlink '.*home' points outside the workspace/);
-    expect(await zipPaths(options(root, { exclude: [...DEFAULT_EXCLUDES, 'home'] }))).toEqual(['lambda_function.py']);
+    await expect(collectBundleFiles(options(root))).rejects.toThrow(
+      /Symlink '.*home' points outside the workspace/,
+    );
+    expect(await zipPaths(options(root, { exclude: [...DEFAULT_EXCLUDES, 'home'] }))).toEqual([
+      'lambda_function.py',
+    ]);
   });
 
   test('broken links and link loops are errors naming the link', async () => {
     const root = await workspace({ 'lambda_function.py': 'x' });
     await fs.symlink('missing.py', path.join(root, 'dangling.py'));
-    await expect(collectBundleFiles(options(root))).rejects.toThrow(/Symlink '.*dangling\.py' cannot be followed/);
+    await expect(collectBundleFiles(options(root))).rejects.toThrow(
+      /Symlink '.*dangling\.py' cannot be followed/,
+    );
     await fs.rm(path.join(root, 'dangling.py'));
     await fs.mkdir(path.join(root, 'pkg'));
     await fs.symlink('..', path.join(root, 'pkg/loop'));
@@ -230,16 +356,23 @@ describe('collectBundleFiles: symlinks', () => {
     const root = await workspace({ 'lambda_function.py': 'x' });
     await fs.symlink(path.join(store, 'blobs/abc'), path.join(root, 'model.bin'));
     // An explicitly named file link is followed, named after the link.
-    expect(await zipPaths(options(root, { model: ['model.bin'] }))).toEqual(['lambda_function.py', 'model/model.bin']);
+    expect(await zipPaths(options(root, { model: ['model.bin'] }))).toEqual([
+      'lambda_function.py',
+      'model/model.bin',
+    ]);
     // A folder outside the workspace is fine, but a link inside it that escapes both is refused.
     await fs.rm(path.join(root, 'model.bin'));
-    await expect(collectBundleFiles(options(root, { model: [path.join(store, 'snap')] }))).rejects.toThrow(
-      /Symlink '.*snap\/model\.bin' points outside/,
-    );
+    await expect(
+      collectBundleFiles(options(root, { model: [path.join(store, 'snap')] })),
+    ).rejects.toThrow(/Symlink '.*snap\/model\.bin' points outside/);
     // Links that stay inside the named model folder are fine.
     await fs.rm(path.join(store, 'snap/model.bin'));
     await fs.symlink('config.json', path.join(store, 'snap/alias.json'));
-    expect(await zipPaths(options(root, { model: [path.join(store, 'snap')] }))).toEqual(['lambda_function.py', 'model/alias.json', 'model/config.json']);
+    expect(await zipPaths(options(root, { model: [path.join(store, 'snap')] }))).toEqual([
+      'lambda_function.py',
+      'model/alias.json',
+      'model/config.json',
+    ]);
   });
 });
 
@@ -248,7 +381,14 @@ describe('collectBundleFiles: extra (generated) files', () => {
     const root = await workspace({ 'lambda_function.py': 'x' });
     const generated = await workspace({ 'lambda_function.cpython-312.pyc': 'bytecode' });
     const files = await collectBundleFiles(
-      options(root, { extra: [{ zipPath: '__pycache__/lambda_function.cpython-312.pyc', absPath: path.join(generated, 'lambda_function.cpython-312.pyc') }] }),
+      options(root, {
+        extra: [
+          {
+            zipPath: '__pycache__/lambda_function.cpython-312.pyc',
+            absPath: path.join(generated, 'lambda_function.cpython-312.pyc'),
+          },
+        ],
+      }),
     );
     expect(files.map((file) => [file.zipPath, file.origin, file.size])).toEqual([
       ['__pycache__/lambda_function.cpython-312.pyc', 'generated', 8],
@@ -258,11 +398,23 @@ describe('collectBundleFiles: extra (generated) files', () => {
 
   test('invalid or colliding extra paths are refused', async () => {
     const root = await workspace({ 'lambda_function.py': 'x', 'other.py': 'y' });
-    await expect(collectBundleFiles(options(root, { extra: [{ zipPath: '../evil.py', absPath: path.join(root, 'other.py') }] }))).rejects.toThrow(/invalid zip path '\.\.\/evil\.py'/);
-    await expect(collectBundleFiles(options(root, { extra: [{ zipPath: 'lambda_function.py', absPath: path.join(root, 'other.py') }] }))).rejects.toThrow(
-      /'lambda_function\.py'.*source file.*generated file/,
-    );
+    await expect(
+      collectBundleFiles(
+        options(root, { extra: [{ zipPath: '../evil.py', absPath: path.join(root, 'other.py') }] }),
+      ),
+    ).rejects.toThrow(/invalid zip path '\.\.\/evil\.py'/);
+    await expect(
+      collectBundleFiles(
+        options(root, {
+          extra: [{ zipPath: 'lambda_function.py', absPath: path.join(root, 'other.py') }],
+        }),
+      ),
+    ).rejects.toThrow(/'lambda_function\.py'.*source file.*generated file/);
     // The same file reached twice is not a conflict.
-    expect(await zipPaths(options(root, { extra: [{ zipPath: 'other.py', absPath: path.join(root, 'other.py') }] }))).toEqual(['lambda_function.py', 'other.py']);
+    expect(
+      await zipPaths(
+        options(root, { extra: [{ zipPath: 'other.py', absPath: path.join(root, 'other.py') }] }),
+      ),
+    ).toEqual(['lambda_function.py', 'other.py']);
   });
 });

@@ -30,7 +30,10 @@ print(json.dumps({"magic": data[:4] == importlib.util.MAGIC_NUMBER, "flags": fla
                   "hashOk": data[8:16] == importlib.util.source_hash(source), "filename": code.co_filename}))
 `;
 
-async function checkPyc(pyc: string, src: string): Promise<{ magic: boolean; flags: number; hashOk: boolean; filename: string }> {
+async function checkPyc(
+  pyc: string,
+  src: string,
+): Promise<{ magic: boolean; flags: number; hashOk: boolean; filename: string }> {
   const result = await runCommand(PYTHON, ['-c', CHECK_PYC, pyc, src]);
   if (result.exitCode !== 0) throw new Error(result.stderr);
   return JSON.parse(result.stdout);
@@ -83,13 +86,34 @@ describe('compileTreeOnHost (layer)', () => {
   it('writes an unchecked-hash .pyc for every module, removes unusable .pyc and lists what does not compile', async () => {
     const root = path.join(dir, 'a', 'python');
     await makeTree(root);
-    const report = await compileTreeOnHost({ run: runCommand, logger: memoryLogger(), python: PYTHON, runtime, dir: root, lambdaDir: '/opt/python' });
+    const report = await compileTreeOnHost({
+      run: runCommand,
+      logger: memoryLogger(),
+      python: PYTHON,
+      runtime,
+      dir: root,
+      lambdaDir: '/opt/python',
+    });
     expect(report).toEqual({ python: version, compiled: 2, removed: 3, failed: ['pkg/broken.py'] });
     expect(await listFiles(root)).toEqual(
-      ['pkg/__init__.py', `pkg/__pycache__/__init__.${tag}.pyc`, `pkg/__pycache__/mod.${tag}.pyc`, 'pkg/broken.py', 'pkg/mod.py'].sort(),
+      [
+        'pkg/__init__.py',
+        `pkg/__pycache__/__init__.${tag}.pyc`,
+        `pkg/__pycache__/mod.${tag}.pyc`,
+        'pkg/broken.py',
+        'pkg/mod.py',
+      ].sort(),
     );
-    const check = await checkPyc(path.join(root, 'pkg', '__pycache__', `mod.${tag}.pyc`), path.join(root, 'pkg', 'mod.py'));
-    expect(check).toEqual({ magic: true, flags: 0b01, hashOk: true, filename: '/opt/python/pkg/mod.py' });
+    const check = await checkPyc(
+      path.join(root, 'pkg', '__pycache__', `mod.${tag}.pyc`),
+      path.join(root, 'pkg', 'mod.py'),
+    );
+    expect(check).toEqual({
+      magic: true,
+      flags: 0b01,
+      hashOk: true,
+      filename: '/opt/python/pkg/mod.py',
+    });
   });
 
   it('gives byte-identical .pyc wherever the tree is built', async () => {
@@ -98,7 +122,15 @@ describe('compileTreeOnHost (layer)', () => {
     await makeTree(first);
     await makeTree(second);
     for (const root of [first, second]) {
-      await compileTreeOnHost({ run: runCommand, logger: memoryLogger(), python: PYTHON, runtime, dir: root, lambdaDir: '/opt/python', workers: 2 });
+      await compileTreeOnHost({
+        run: runCommand,
+        logger: memoryLogger(),
+        python: PYTHON,
+        runtime,
+        dir: root,
+        lambdaDir: '/opt/python',
+        workers: 2,
+      });
     }
     const a = await fs.readFile(path.join(first, 'pkg', '__pycache__', `__init__.${tag}.pyc`));
     const b = await fs.readFile(path.join(second, 'pkg', '__pycache__', `__init__.${tag}.pyc`));
@@ -109,7 +141,14 @@ describe('compileTreeOnHost (layer)', () => {
     const root = path.join(dir, 'python');
     await write(root, 'x.py', 'x = 1\n');
     await expect(
-      compileTreeOnHost({ run: runCommand, logger: memoryLogger(), python: PYTHON, runtime: 'python3.99', dir: root, lambdaDir: '/opt/python' }),
+      compileTreeOnHost({
+        run: runCommand,
+        logger: memoryLogger(),
+        python: PYTHON,
+        runtime: 'python3.99',
+        dir: root,
+        lambdaDir: '/opt/python',
+      }),
     ).rejects.toThrow(/compiled bytecode with Python .*, but runtime python3\.99 is Python 3\.99/);
   });
 });
@@ -128,7 +167,11 @@ describe('handler bundle bytecode', () => {
   it('compiles into a separate folder, never writing into the source folder, with Lambda paths', async () => {
     const source = path.join(dir, 'src');
     const out = path.join(dir, 'out');
-    const handler = await write(source, 'lambda_function.py', 'def lambda_handler(event, context):\n    return 1\n');
+    const handler = await write(
+      source,
+      'lambda_function.py',
+      'def lambda_handler(event, context):\n    return 1\n',
+    );
     const util = await write(source, 'lib/util.py', 'X = 1\n');
     const broken = await write(source, 'bad.py', 'def (:\n');
     const model = await write(dir, 'model/weights.bin', 'w');
@@ -151,12 +194,25 @@ describe('handler bundle bytecode', () => {
 
     expect(await listFiles(source)).toEqual(before);
     expect(result.python).toBe(version);
-    expect(result.entries.map((e) => e.zipPath)).toEqual([`__pycache__/lambda_function.${tag}.pyc`, `lib/__pycache__/util.${tag}.pyc`]);
-    expect(result.entries.every((e) => e.mode === 0o644 && e.size > 16 && e.absPath.startsWith(out))).toBe(true);
+    expect(result.entries.map((e) => e.zipPath)).toEqual([
+      `__pycache__/lambda_function.${tag}.pyc`,
+      `lib/__pycache__/util.${tag}.pyc`,
+    ]);
+    expect(
+      result.entries.every((e) => e.mode === 0o644 && e.size > 16 && e.absPath.startsWith(out)),
+    ).toBe(true);
     expect(result.failed.map((f) => f.zip)).toEqual(['bad.py']);
     const check = await checkPyc(result.entries[1].absPath, util);
-    expect(check).toEqual({ magic: true, flags: 0b01, hashOk: true, filename: '/var/task/lib/util.py' });
-    expect(await listFiles(out)).toEqual([`__pycache__/lambda_function.${tag}.pyc`, `lib/__pycache__/util.${tag}.pyc`]);
+    expect(check).toEqual({
+      magic: true,
+      flags: 0b01,
+      hashOk: true,
+      filename: '/var/task/lib/util.py',
+    });
+    expect(await listFiles(out)).toEqual([
+      `__pycache__/lambda_function.${tag}.pyc`,
+      `lib/__pycache__/util.${tag}.pyc`,
+    ]);
   });
 
   it('only compiles .py files that are under the source folder', () => {
@@ -176,13 +232,18 @@ describe('handler bundle bytecode', () => {
     const source = path.join(dir, 'src');
     const out = path.join(dir, 'out');
     const handler = await write(source, 'app.py', 'x = 1\n');
-    let manifest: { srcRoot: string; outRoot: string; prefix: string; items: unknown[] } | undefined;
+    let manifest:
+      { srcRoot: string; outRoot: string; prefix: string; items: unknown[] } | undefined;
     let args: readonly string[] = [];
     const run: CommandRunner = async (_command, given) => {
       args = given;
       manifest = JSON.parse(await fs.readFile(path.join(out, '.lmd-compile.json'), 'utf8'));
       await write(out, `__pycache__/app.${tag}.pyc`, 'pyc-bytes');
-      const report = { python: version, written: [{ zip: `__pycache__/app.${tag}.pyc` }], failed: [] };
+      const report = {
+        python: version,
+        written: [{ zip: `__pycache__/app.${tag}.pyc` }],
+        failed: [],
+      };
       return { exitCode: 0, stdout: `lmd-bytecode ${JSON.stringify(report)}\n`, stderr: '' };
     };
     const result = await compileBundleInDocker({
@@ -199,23 +260,59 @@ describe('handler bundle bytecode', () => {
     expect(args).toContain(`${source}:/var/src:ro`);
     expect(args).toContain(`${out}:/var/out`);
     expect(args[args.indexOf('-u') + 1]).toBe('1000:1000');
-    expect(manifest).toEqual({ srcRoot: '/var/src', outRoot: '/var/out', prefix: '/var/task/', items: [{ src: 'app.py', zip: 'app.py' }] });
-    expect(result.entries).toEqual([{ zipPath: `__pycache__/app.${tag}.pyc`, absPath: path.join(out, '__pycache__', `app.${tag}.pyc`), size: 9, mode: 0o644 }]);
+    expect(manifest).toEqual({
+      srcRoot: '/var/src',
+      outRoot: '/var/out',
+      prefix: '/var/task/',
+      items: [{ src: 'app.py', zip: 'app.py' }],
+    });
+    expect(result.entries).toEqual([
+      {
+        zipPath: `__pycache__/app.${tag}.pyc`,
+        absPath: path.join(out, '__pycache__', `app.${tag}.pyc`),
+        size: 9,
+        mode: 0o644,
+      },
+    ]);
     await expect(fs.stat(path.join(out, '.lmd-compile.json'))).rejects.toThrow();
   });
 });
 
 describe('compileTreeRunArgs', () => {
   it('mounts only the output folder, read-write, and records /opt/python in the bytecode', () => {
-    const args = compileTreeRunArgs({ image: 'img', architecture: 'arm64', runtime: 'python3.12', outDir: '/w/out', subdir: 'python', lambdaDir: '/opt/python', user: { uid: 5, gid: 6 } });
-    expect(args).toEqual(expect.arrayContaining(['--platform', 'linux/arm64', '-v', '/w/out:/var/out', '-u', '5:6', '--entrypoint', 'python3', 'img']));
+    const args = compileTreeRunArgs({
+      image: 'img',
+      architecture: 'arm64',
+      runtime: 'python3.12',
+      outDir: '/w/out',
+      subdir: 'python',
+      lambdaDir: '/opt/python',
+      user: { uid: 5, gid: 6 },
+    });
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '--platform',
+        'linux/arm64',
+        '-v',
+        '/w/out:/var/out',
+        '-u',
+        '5:6',
+        '--entrypoint',
+        'python3',
+        'img',
+      ]),
+    );
     expect(args.slice(-3)).toEqual(['/var/out/python', '/opt/python', '0']);
   });
 });
 
 describe('parseBytecodeReport', () => {
   it('finds the report among other output and explains a missing one', () => {
-    expect(parseBytecodeReport('noise\nlmd-bytecode {"python":"3.12","compiled":1,"removed":0,"failed":[]}\n')).toEqual({
+    expect(
+      parseBytecodeReport(
+        'noise\nlmd-bytecode {"python":"3.12","compiled":1,"removed":0,"failed":[]}\n',
+      ),
+    ).toEqual({
       python: '3.12',
       compiled: 1,
       removed: 0,

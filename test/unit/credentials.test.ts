@@ -1,5 +1,9 @@
 import { jest } from '@jest/globals';
-import { AssumeRoleWithWebIdentityCommand, STSClient, STSServiceException } from '@aws-sdk/client-sts';
+import {
+  AssumeRoleWithWebIdentityCommand,
+  STSClient,
+  STSServiceException,
+} from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describeClaims, resolveCredentials } from '../../src/aws/credentials.js';
 import { memoryLogger } from '../../src/log.js';
@@ -10,7 +14,9 @@ const client = new STSClient({ region: 'us-east-1' });
 
 const jwt = [
   Buffer.from('{"alg":"RS256"}').toString('base64url'),
-  Buffer.from(JSON.stringify({ sub: 'repo:org/app:ref:refs/heads/main', aud: 'sts.amazonaws.com' })).toString('base64url'),
+  Buffer.from(
+    JSON.stringify({ sub: 'repo:org/app:ref:refs/heads/main', aud: 'sts.amazonaws.com' }),
+  ).toString('base64url'),
   'signature',
 ].join('.');
 
@@ -21,14 +27,32 @@ const auth: AuthSettings = {
   roleSessionName: 'deploy-session',
   roleDurationSeconds: 1800,
 };
-const oidcEnv = { ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1/token', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'req-token' };
-const credentials = { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'secret-key', SessionToken: 'session-token', Expiration: new Date('2030-01-01') };
+const oidcEnv = {
+  ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1/token',
+  ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'req-token',
+};
+const credentials = {
+  AccessKeyId: 'ASIAEXAMPLE',
+  SecretAccessKey: 'secret-key',
+  SessionToken: 'session-token',
+  Expiration: new Date('2030-01-01'),
+};
 
 function throttled(): Error {
-  return new STSServiceException({ name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+  return new STSServiceException({
+    name: 'Throttling',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Rate exceeded',
+  });
 }
 function denied(): Error {
-  return new STSServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity' });
+  return new STSServiceException({
+    name: 'AccessDenied',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 403 },
+    message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity',
+  });
 }
 
 function deps(overrides: Partial<Parameters<typeof resolveCredentials>[1]> = {}) {
@@ -57,7 +81,15 @@ beforeEach(() => sts.reset());
 
 describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
   it('sends the token, role, session name and duration, and masks all three secrets', async () => {
-    sts.on(AssumeRoleWithWebIdentityCommand).resolves({ Credentials: credentials, AssumedRoleUser: { Arn: 'arn:aws:sts::123456789012:assumed-role/github-deploy/deploy-session', AssumedRoleId: 'x' } });
+    sts
+      .on(AssumeRoleWithWebIdentityCommand)
+      .resolves({
+        Credentials: credentials,
+        AssumedRoleUser: {
+          Arn: 'arn:aws:sts::123456789012:assumed-role/github-deploy/deploy-session',
+          AssumedRoleId: 'x',
+        },
+      });
     const t = deps();
     const resolved = await resolveCredentials(auth, t.deps);
 
@@ -70,10 +102,17 @@ describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
       WebIdentityToken: jwt,
       DurationSeconds: 1800,
     });
-    expect(t.masked).toEqual(expect.arrayContaining(['ASIAEXAMPLE', 'secret-key', 'session-token']));
+    expect(t.masked).toEqual(
+      expect.arrayContaining(['ASIAEXAMPLE', 'secret-key', 'session-token']),
+    );
     expect(resolved).toEqual({
       source: 'oidc',
-      credentials: { accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret-key', sessionToken: 'session-token', expiration: credentials.Expiration },
+      credentials: {
+        accessKeyId: 'ASIAEXAMPLE',
+        secretAccessKey: 'secret-key',
+        sessionToken: 'session-token',
+        expiration: credentials.Expiration,
+      },
     });
     const log = t.logger.lines.join('\n');
     for (const secret of ['secret-key', 'session-token', jwt]) expect(log).not.toContain(secret);
@@ -90,13 +129,19 @@ describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
       logger: { ...t.logger, info: (m) => void order.push(`log:${m}`) },
     });
     const firstLogAfterCall = order.findIndex((e) => e.startsWith('log:Assumed'));
-    const lastMask = Math.max(...['ASIAEXAMPLE', 'secret-key', 'session-token'].map((s) => order.indexOf(`mask:${s}`)));
+    const lastMask = Math.max(
+      ...['ASIAEXAMPLE', 'secret-key', 'session-token'].map((s) => order.indexOf(`mask:${s}`)),
+    );
     expect(lastMask).toBeGreaterThanOrEqual(0);
     expect(lastMask).toBeLessThan(firstLogAfterCall);
   });
 
   it('retries a throttled call with backoff (no real waiting)', async () => {
-    sts.on(AssumeRoleWithWebIdentityCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({ Credentials: credentials });
+    sts
+      .on(AssumeRoleWithWebIdentityCommand)
+      .rejectsOnce(throttled())
+      .rejectsOnce(throttled())
+      .resolves({ Credentials: credentials });
     const t = deps();
     const resolved = await resolveCredentials(auth, t.deps);
     expect(resolved.source).toBe('oidc');
@@ -114,7 +159,9 @@ describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
     );
     expect(error?.message).toMatch(/sub 'repo:org\/app:ref:refs\/heads\/main'/);
     expect(error?.message).toMatch(/trust policy/);
-    expect(error?.message).toMatch(/token\.actions\.githubusercontent\.com:aud' must equal 'sts\.amazonaws\.com'/);
+    expect(error?.message).toMatch(
+      /token\.actions\.githubusercontent\.com:aud' must equal 'sts\.amazonaws\.com'/,
+    );
     expect(error?.message).toMatch(/token\.actions\.githubusercontent\.com:sub' must match/);
     expect(error?.message).toMatch(/id-token: write/);
     expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(1);
@@ -123,7 +170,9 @@ describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
 
   it('explains a missing OIDC token endpoint (permissions, forks)', async () => {
     const t = deps({ env: {} });
-    await expect(resolveCredentials(auth, t.deps)).rejects.toThrow(/permissions: id-token: write[\s\S]*forks/);
+    await expect(resolveCredentials(auth, t.deps)).rejects.toThrow(
+      /permissions: id-token: write[\s\S]*forks/,
+    );
     expect(t.getIDToken).not.toHaveBeenCalled();
     expect(sts.calls()).toHaveLength(0);
   });
@@ -131,7 +180,9 @@ describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
   it('gives up after the attempts run out on persistent throttling', async () => {
     sts.on(AssumeRoleWithWebIdentityCommand).rejects(throttled());
     const t = deps();
-    await expect(resolveCredentials(auth, t.deps)).rejects.toThrow(/Could not assume .*Rate exceeded/);
+    await expect(resolveCredentials(auth, t.deps)).rejects.toThrow(
+      /Could not assume .*Rate exceeded/,
+    );
     expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(5);
   });
 });
@@ -148,7 +199,9 @@ describe('resolveCredentials without role-to-assume', () => {
 
 describe('describeClaims', () => {
   it('reads sub and aud and never fails on garbage', () => {
-    expect(describeClaims(jwt)).toBe("sub 'repo:org/app:ref:refs/heads/main', aud 'sts.amazonaws.com'");
+    expect(describeClaims(jwt)).toBe(
+      "sub 'repo:org/app:ref:refs/heads/main', aud 'sts.amazonaws.com'",
+    );
     expect(describeClaims('not-a-jwt')).toBe('claims unreadable');
   });
 });

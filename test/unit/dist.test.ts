@@ -8,14 +8,34 @@ describe('dist/', () => {
   it('equals a fresh ncc build of src/', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-check-'));
     try {
-      execFileSync('npx', ['ncc', 'build', 'src/index.ts', '-o', out, '--license', 'licenses.txt', '--target', 'es2022', '--quiet'], {
-        stdio: 'pipe',
-      });
+      execFileSync(
+        'npx',
+        [
+          'ncc',
+          'build',
+          'src/index.ts',
+          '-o',
+          out,
+          '--license',
+          'licenses.txt',
+          '--target',
+          'es2022',
+          '--quiet',
+        ],
+        {
+          stdio: 'pipe',
+        },
+      );
       const built = fs.readdirSync(out).sort();
       expect(fs.readdirSync('dist').sort()).toEqual(built);
       for (const file of built) {
-        const same = fs.readFileSync(path.join(out, file)).equals(fs.readFileSync(path.join('dist', file)));
-        if (!same) throw new Error(`dist/${file} differs from a fresh build: run npm run build and commit dist/`);
+        const same = fs
+          .readFileSync(path.join(out, file))
+          .equals(fs.readFileSync(path.join('dist', file)));
+        if (!same)
+          throw new Error(
+            `dist/${file} differs from a fresh build: run npm run build and commit dist/`,
+          );
       }
     } finally {
       fs.rmSync(out, { recursive: true, force: true });

@@ -1,9 +1,17 @@
-import { LambdaClient, LambdaServiceException, ListLayerVersionsCommand, PublishLayerVersionCommand } from '@aws-sdk/client-lambda';
+import {
+  LambdaClient,
+  LambdaServiceException,
+  ListLayerVersionsCommand,
+  PublishLayerVersionCommand,
+} from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { findCachedLayer, publishLayer } from '../../src/build/layer-cache.js';
 import { layerDescription } from '../../src/build/layer-key.js';
 
-const client = new LambdaClient({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+const client = new LambdaClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
 const lambda = mockClient(client);
 const key = 'b'.repeat(64);
 const other = 'c'.repeat(64);
@@ -11,7 +19,12 @@ const arn = (v: number) => `arn:aws:lambda:us-east-1:123456789012:layer:fn-deps:
 const noSleep = async () => undefined;
 
 function lambdaError(name: string, status: number): LambdaServiceException {
-  return new LambdaServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: name });
+  return new LambdaServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
 }
 
 beforeEach(() => lambda.reset());
@@ -30,16 +43,30 @@ describe('findCachedLayer', () => {
       .on(ListLayerVersionsCommand, { LayerName: 'fn-deps', Marker: 'm1' })
       .resolves({
         LayerVersions: [
-          { LayerVersionArn: arn(7), Version: 7, Description: layerDescription({ key, unzippedBytes: 5000 }) },
+          {
+            LayerVersionArn: arn(7),
+            Version: 7,
+            Description: layerDescription({ key, unzippedBytes: 5000 }),
+          },
           { LayerVersionArn: arn(2), Version: 2, Description: 'someone else' },
         ],
       });
-    await expect(findCachedLayer(client, 'fn-deps', key, { sleep: noSleep })).resolves.toEqual({ layerVersionArn: arn(7), version: 7, unzippedBytes: 5000 });
+    await expect(findCachedLayer(client, 'fn-deps', key, { sleep: noSleep })).resolves.toEqual({
+      layerVersionArn: arn(7),
+      version: 7,
+      unzippedBytes: 5000,
+    });
     expect(lambda.commandCalls(ListLayerVersionsCommand)).toHaveLength(2);
   });
 
   it('returns undefined when no version has the key or the layer does not exist', async () => {
-    lambda.on(ListLayerVersionsCommand).resolves({ LayerVersions: [{ LayerVersionArn: arn(1), Version: 1, Description: layerDescription({ key: other }) }] });
+    lambda
+      .on(ListLayerVersionsCommand)
+      .resolves({
+        LayerVersions: [
+          { LayerVersionArn: arn(1), Version: 1, Description: layerDescription({ key: other }) },
+        ],
+      });
     await expect(findCachedLayer(client, 'fn-deps', key)).resolves.toBeUndefined();
     lambda.reset();
     lambda.on(ListLayerVersionsCommand).rejects(lambdaError('ResourceNotFoundException', 404));
@@ -50,14 +77,22 @@ describe('findCachedLayer', () => {
     lambda
       .on(ListLayerVersionsCommand)
       .rejectsOnce(lambdaError('TooManyRequestsException', 429))
-      .resolves({ LayerVersions: [{ LayerVersionArn: arn(3), Version: 3, Description: layerDescription({ key }) }] });
-    await expect(findCachedLayer(client, 'fn-deps', key, { sleep: noSleep })).resolves.toMatchObject({ version: 3 });
+      .resolves({
+        LayerVersions: [
+          { LayerVersionArn: arn(3), Version: 3, Description: layerDescription({ key }) },
+        ],
+      });
+    await expect(
+      findCachedLayer(client, 'fn-deps', key, { sleep: noSleep }),
+    ).resolves.toMatchObject({ version: 3 });
     expect(lambda.commandCalls(ListLayerVersionsCommand)).toHaveLength(2);
   });
 
   it('explains an access denial', async () => {
     lambda.on(ListLayerVersionsCommand).rejects(lambdaError('AccessDeniedException', 403));
-    await expect(findCachedLayer(client, 'fn-deps', key)).rejects.toThrow(/needs lambda:ListLayerVersions/);
+    await expect(findCachedLayer(client, 'fn-deps', key)).rejects.toThrow(
+      /needs lambda:ListLayerVersions/,
+    );
   });
 });
 
@@ -69,7 +104,15 @@ describe('publishLayer', () => {
       .resolves({ LayerVersionArn: arn(8), Version: 8, Content: { CodeSize: 1234 } });
     const published = await publishLayer(
       client,
-      { layerName: 'fn-deps', s3Bucket: 'bkt', s3Key: 'p/layers/x.zip', runtime: 'python3.12', architecture: 'arm64', key, unzippedBytes: 99 },
+      {
+        layerName: 'fn-deps',
+        s3Bucket: 'bkt',
+        s3Key: 'p/layers/x.zip',
+        runtime: 'python3.12',
+        architecture: 'arm64',
+        key,
+        unzippedBytes: 99,
+      },
       { sleep: noSleep },
     );
     expect(published).toEqual({ layerVersionArn: arn(8), version: 8, codeSize: 1234 });

@@ -20,14 +20,21 @@ interface Call {
   options?: RunOptions;
 }
 
-function scriptedRunner(respond: (call: Call) => Partial<RunResult> & { lines?: string[] }): { run: CommandRunner; calls: Call[] } {
+function scriptedRunner(respond: (call: Call) => Partial<RunResult> & { lines?: string[] }): {
+  run: CommandRunner;
+  calls: Call[];
+} {
   const calls: Call[] = [];
   const run: CommandRunner = async (command, args, options) => {
     const call = { command, args, options };
     calls.push(call);
     const result = respond(call);
     for (const line of result.lines ?? []) options?.onLine?.(line);
-    return { exitCode: result.exitCode ?? 0, stdout: result.stdout ?? (result.lines ?? []).join('\n'), stderr: result.stderr ?? '' };
+    return {
+      exitCode: result.exitCode ?? 0,
+      stdout: result.stdout ?? (result.lines ?? []).join('\n'),
+      stderr: result.stderr ?? '',
+    };
   };
   return { run, calls };
 }
@@ -39,7 +46,12 @@ const options = {
   runtime: 'python3.12',
   requirementsPath: path.join(reqDir, 'requirements.txt'),
   outDir: path.join(os.tmpdir(), 'out'),
-  pipArgs: ['--extra-index-url', 'https://example.com/simple', '--find-links', './wheels; rm -rf /'],
+  pipArgs: [
+    '--extra-index-url',
+    'https://example.com/simple',
+    '--find-links',
+    './wheels; rm -rf /',
+  ],
   user: { uid: 1001, gid: 121 },
   env: { PIP_INDEX_URL: 'https://user:secret@private/simple' },
 };
@@ -96,14 +108,25 @@ describe('pipInstallRunArgs', () => {
 
 describe('dockerRunArgs', () => {
   it('refuses a mount path with a colon (docker -v cannot express it)', () => {
-    expect(() => dockerRunArgs({ image: 'i', platform: 'linux/amd64', mounts: [{ source: '/a:b', target: '/x' }], command: [] })).toThrow(/contains ':'/);
+    expect(() =>
+      dockerRunArgs({
+        image: 'i',
+        platform: 'linux/amd64',
+        mounts: [{ source: '/a:b', target: '/x' }],
+        command: [],
+      }),
+    ).toThrow(/contains ':'/);
   });
 });
 
 describe('logging helpers', () => {
   it('redacts credentials in URLs', () => {
-    expect(redactCredentials('--index-url https://me:tok3n@pypi.example.com/simple')).toBe('--index-url https://***:***@pypi.example.com/simple');
-    expect(describeCommand('docker', ['run', '-c', 'import x\nprint(1)', 'a b'])).toBe("docker run -c <script> 'a b'");
+    expect(redactCredentials('--index-url https://me:tok3n@pypi.example.com/simple')).toBe(
+      '--index-url https://***:***@pypi.example.com/simple',
+    );
+    expect(describeCommand('docker', ['run', '-c', 'import x\nprint(1)', 'a b'])).toBe(
+      "docker run -c <script> 'a b'",
+    );
   });
 
   it('reads the Python version from a runtime name', () => {
@@ -115,35 +138,53 @@ describe('logging helpers', () => {
 describe('ensureImage', () => {
   it('uses a local image without pulling', async () => {
     const { run, calls } = scriptedRunner(() => ({ stdout: 'amd64\n' }));
-    await expect(ensureImage({ run, image: 'lmd/build:1', platform: 'linux/amd64', logger: memoryLogger() })).resolves.toBe('local');
+    await expect(
+      ensureImage({ run, image: 'lmd/build:1', platform: 'linux/amd64', logger: memoryLogger() }),
+    ).resolves.toBe('local');
     expect(calls.map((c) => c.args[0])).toEqual(['image']);
   });
 
   it('pulls a missing image for the platform', async () => {
-    const { run, calls } = scriptedRunner((call) => (call.args[0] === 'image' ? { exitCode: 1, stderr: 'Error: No such image: x' } : {}));
-    await expect(ensureImage({ run, image: 'x', platform: 'linux/arm64', logger: memoryLogger() })).resolves.toBe('pulled');
+    const { run, calls } = scriptedRunner((call) =>
+      call.args[0] === 'image' ? { exitCode: 1, stderr: 'Error: No such image: x' } : {},
+    );
+    await expect(
+      ensureImage({ run, image: 'x', platform: 'linux/arm64', logger: memoryLogger() }),
+    ).resolves.toBe('pulled');
     expect(calls[1].args).toEqual(['pull', '--platform', 'linux/arm64', 'x']);
   });
 
   it('names the build-image input when the pull fails', async () => {
     const { run } = scriptedRunner((call) =>
-      call.args[0] === 'image' ? { exitCode: 1, stderr: 'No such image' } : { exitCode: 1, stderr: 'Error response from daemon: pull access denied for x' },
+      call.args[0] === 'image'
+        ? { exitCode: 1, stderr: 'No such image' }
+        : { exitCode: 1, stderr: 'Error response from daemon: pull access denied for x' },
     );
-    await expect(ensureImage({ run, image: 'x', platform: 'linux/amd64', logger: memoryLogger() })).rejects.toThrow(
+    await expect(
+      ensureImage({ run, image: 'x', platform: 'linux/amd64', logger: memoryLogger() }),
+    ).rejects.toThrow(
       /Input 'build-image': the image x \(linux\/amd64\) is not available locally and could not be pulled:\n.*pull access denied/,
     );
   });
 
   it('explains a missing Docker engine', async () => {
-    const { run } = scriptedRunner(() => ({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' }));
-    await expect(ensureImage({ run, image: 'x', platform: 'linux/amd64', logger: memoryLogger() })).rejects.toThrow(/set build: pip/);
+    const { run } = scriptedRunner(() => ({
+      exitCode: 1,
+      stderr:
+        'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
+    }));
+    await expect(
+      ensureImage({ run, image: 'x', platform: 'linux/amd64', logger: memoryLogger() }),
+    ).rejects.toThrow(/set build: pip/);
   });
 
   it('explains a missing docker CLI', async () => {
     const run: CommandRunner = async () => {
       throw new Error("'docker' was not found on PATH");
     };
-    await expect(ensureImage({ run, image: 'x', platform: 'linux/amd64', logger: memoryLogger() })).rejects.toThrow(/needs the docker CLI/);
+    await expect(
+      ensureImage({ run, image: 'x', platform: 'linux/amd64', logger: memoryLogger() }),
+    ).rejects.toThrow(/needs the docker CLI/);
   });
 });
 
@@ -158,9 +199,13 @@ describe('installInDocker', () => {
 
   it('streams pip output to the log and creates the output folder on the host first', async () => {
     const logger = memoryLogger();
-    const { run, calls } = scriptedRunner(() => ({ lines: ['lmd-python=3.12', 'Collecting numpy', 'Successfully installed numpy-2.1.0'] }));
+    const { run, calls } = scriptedRunner(() => ({
+      lines: ['lmd-python=3.12', 'Collecting numpy', 'Successfully installed numpy-2.1.0'],
+    }));
     const out = path.join(dir, 'out');
-    await expect(installInDocker({ ...options, outDir: out, run, logger })).resolves.toEqual({ python: '3.12' });
+    await expect(installInDocker({ ...options, outDir: out, run, logger })).resolves.toEqual({
+      python: '3.12',
+    });
     expect((await fs.stat(out)).isDirectory()).toBe(true);
     expect(calls).toHaveLength(1);
     expect(logger.lines).toContain('Collecting numpy');
@@ -168,23 +213,46 @@ describe('installInDocker', () => {
   });
 
   it('shows the last lines of pip output and names the requirements file on failure', async () => {
-    const lines = ['lmd-python=3.12', ...Array.from({ length: 40 }, (_, i) => `line ${i}`), 'ERROR: No matching distribution found for nope==9'];
+    const lines = [
+      'lmd-python=3.12',
+      ...Array.from({ length: 40 }, (_, i) => `line ${i}`),
+      'ERROR: No matching distribution found for nope==9',
+    ];
     const { run } = scriptedRunner(() => ({ lines, exitCode: 1 }));
-    const failure = installInDocker({ ...options, outDir: path.join(dir, 'out'), run, logger: memoryLogger() });
-    await expect(failure).rejects.toThrow(/pip install -r requirements\.txt failed in .* \(exit code 1\) for requirements file .*requirements\.txt/);
-    await expect(failure).rejects.toThrow(/line 39\nERROR: No matching distribution found for nope==9\npip found no distribution for nope==9/);
+    const failure = installInDocker({
+      ...options,
+      outDir: path.join(dir, 'out'),
+      run,
+      logger: memoryLogger(),
+    });
+    await expect(failure).rejects.toThrow(
+      /pip install -r requirements\.txt failed in .* \(exit code 1\) for requirements file .*requirements\.txt/,
+    );
+    await expect(failure).rejects.toThrow(
+      /line 39\nERROR: No matching distribution found for nope==9\npip found no distribution for nope==9/,
+    );
     await expect(failure).rejects.not.toThrow(/line 5\n/);
   });
 
   it('explains a build image whose Python is not the runtime one', async () => {
-    const { run } = scriptedRunner(() => ({ lines: ['lmd-python=3.9', 'lmd-python-mismatch: ...'], exitCode: 86 }));
-    await expect(installInDocker({ ...options, outDir: path.join(dir, 'out'), run, logger: memoryLogger() })).rejects.toThrow(
+    const { run } = scriptedRunner(() => ({
+      lines: ['lmd-python=3.9', 'lmd-python-mismatch: ...'],
+      exitCode: 86,
+    }));
+    await expect(
+      installInDocker({ ...options, outDir: path.join(dir, 'out'), run, logger: memoryLogger() }),
+    ).rejects.toThrow(
       /Input 'build-image': .* runs Python 3\.9, but runtime python3\.12 needs Python 3\.12/,
     );
   });
 
   it('hints at wheels when a local package cannot be built on the read-only mount', async () => {
-    const { run } = scriptedRunner(() => ({ lines: ['lmd-python=3.12', "OSError: [Errno 30] Read-only file system: '/var/req/pkg/build'"], exitCode: 1 }));
-    await expect(installInDocker({ ...options, outDir: path.join(dir, 'out'), run, logger: memoryLogger() })).rejects.toThrow(/pip wheel \.\/pkg -w wheels/);
+    const { run } = scriptedRunner(() => ({
+      lines: ['lmd-python=3.12', "OSError: [Errno 30] Read-only file system: '/var/req/pkg/build'"],
+      exitCode: 1,
+    }));
+    await expect(
+      installInDocker({ ...options, outDir: path.join(dir, 'out'), run, logger: memoryLogger() }),
+    ).rejects.toThrow(/pip wheel \.\/pkg -w wheels/);
   });
 });

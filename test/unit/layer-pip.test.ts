@@ -2,7 +2,12 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CommandRunner, RunOptions } from '../../src/exec.js';
-import { installWithHostPip, missingWheel, pipInstallArgs, pipPlatforms } from '../../src/build/layer-pip.js';
+import {
+  installWithHostPip,
+  missingWheel,
+  pipInstallArgs,
+  pipPlatforms,
+} from '../../src/build/layer-pip.js';
 import { memoryLogger } from '../../src/log.js';
 
 describe('pipPlatforms', () => {
@@ -28,10 +33,28 @@ describe('pipInstallArgs', () => {
       architecture: 'x86_64',
       pipArgs: ['--find-links', './wheels x'],
     });
-    expect(args.slice(0, 9)).toEqual(['-m', 'pip', 'install', '--disable-pip-version-check', '--no-compile', '-r', 'requirements.txt', '-t', '/tmp/out/python']);
+    expect(args.slice(0, 9)).toEqual([
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--no-compile',
+      '-r',
+      'requirements.txt',
+      '-t',
+      '/tmp/out/python',
+    ]);
     expect(args).toContain('manylinux2014_x86_64');
     expect(args[args.indexOf('manylinux2014_x86_64') - 1]).toBe('--platform');
-    expect(args.slice(-7)).toEqual(['--only-binary=:all:', '--python-version', '3.12', '--implementation', 'cp', '--find-links', './wheels x']);
+    expect(args.slice(-7)).toEqual([
+      '--only-binary=:all:',
+      '--python-version',
+      '3.12',
+      '--implementation',
+      'cp',
+      '--find-links',
+      './wheels x',
+    ]);
   });
 });
 
@@ -41,8 +64,15 @@ describe('missingWheel', () => {
       'ERROR: Could not find a version that satisfies the requirement pycocotools==2.0.7 (from versions: none)',
       'ERROR: No matching distribution found for pycocotools==2.0.7',
     ].join('\n');
-    expect(missingWheel(output)).toEqual({ requirement: 'pycocotools==2.0.7', name: 'pycocotools' });
-    expect(missingWheel('ERROR: Could not find a version that satisfies the requirement scikit_learn[all]>=1.5 (from versions: none)')).toEqual({
+    expect(missingWheel(output)).toEqual({
+      requirement: 'pycocotools==2.0.7',
+      name: 'pycocotools',
+    });
+    expect(
+      missingWheel(
+        'ERROR: Could not find a version that satisfies the requirement scikit_learn[all]>=1.5 (from versions: none)',
+      ),
+    ).toEqual({
       requirement: 'scikit_learn[all]>=1.5',
       name: 'scikit_learn',
     });
@@ -59,11 +89,17 @@ describe('installWithHostPip', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  const run = (exitCode: number, lines: string[], seen: Array<{ command: string; args: readonly string[]; options?: RunOptions }>): CommandRunner => async (command, args, options) => {
-    seen.push({ command, args, options });
-    for (const line of lines) options?.onLine?.(line);
-    return { exitCode, stdout: lines.join('\n'), stderr: '' };
-  };
+  const run =
+    (
+      exitCode: number,
+      lines: string[],
+      seen: Array<{ command: string; args: readonly string[]; options?: RunOptions }>,
+    ): CommandRunner =>
+    async (command, args, options) => {
+      seen.push({ command, args, options });
+      for (const line of lines) options?.onLine?.(line);
+      return { exitCode, stdout: lines.join('\n'), stderr: '' };
+    };
 
   it('runs the host pip in the requirements folder, never docker', async () => {
     const seen: Array<{ command: string; args: readonly string[]; options?: RunOptions }> = [];

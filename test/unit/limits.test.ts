@@ -40,8 +40,12 @@ describe('sizeReport', () => {
   });
 
   test('exactly at the limit fits; one byte over does not; no parts is an empty report', () => {
-    expect(sizeReport([{ name: 'f', kind: 'function', bytes: LAMBDA_UNZIPPED_LIMIT_BYTES }]).ok).toBe(true);
-    expect(sizeReport([{ name: 'f', kind: 'function', bytes: LAMBDA_UNZIPPED_LIMIT_BYTES + 1 }]).ok).toBe(false);
+    expect(
+      sizeReport([{ name: 'f', kind: 'function', bytes: LAMBDA_UNZIPPED_LIMIT_BYTES }]).ok,
+    ).toBe(true);
+    expect(
+      sizeReport([{ name: 'f', kind: 'function', bytes: LAMBDA_UNZIPPED_LIMIT_BYTES + 1 }]).ok,
+    ).toBe(false);
     const empty = sizeReport([]);
     expect(empty).toMatchObject({ totalBytes: 0, ok: true, parts: [] });
     expect(empty.largest).toBeUndefined();
@@ -50,7 +54,9 @@ describe('sizeReport', () => {
 
 describe('checkLambdaLimits', () => {
   test('returns the report when everything fits', () => {
-    const report = checkLambdaLimits([{ name: 'function bundle', kind: 'function', bytes: 200 * MB }]);
+    const report = checkLambdaLimits([
+      { name: 'function bundle', kind: 'function', bytes: 200 * MB },
+    ]);
     expect(report.ok).toBe(true);
     expect(report.headroomBytes).toBe(50 * MB);
   });
@@ -63,16 +69,20 @@ describe('checkLambdaLimits', () => {
     expect(error).toBeInstanceOf(ActionError);
     const message = error.message;
     expect(message).toContain('unzip to 301,989,888 bytes (288.0 MB)');
-    expect(message).toContain("limit of 262,144,000 bytes (250.0 MB)");
+    expect(message).toContain('limit of 262,144,000 bytes (250.0 MB)');
     expect(message).toContain('by 39,845,888 bytes (38.0 MB)');
     expect(message).toContain('Nothing was uploaded');
-    expect(message).toMatch(/function bundle: 209,715,200 bytes \(200\.0 MB\), 80\.0% of the limit; model files 190\.0 MB {2}<- largest/);
+    expect(message).toMatch(
+      /function bundle: 209,715,200 bytes \(200\.0 MB\), 80\.0% of the limit; model files 190\.0 MB {2}<- largest/,
+    );
     expect(message).toMatch(/layer fn-deps: 92,274,688 bytes \(88\.0 MB\), 35\.2% of the limit\n/);
     expect(message).toMatch(/Move the model \(190\.0 MB\) to S3 and load it at init/);
     expect(message).toMatch(/container image \(up to 10 GB\)/);
     expect(message).toMatch(/requirements/);
     // The largest part decides which advice comes first.
-    expect(message.indexOf('Move the model')).toBeLessThan(message.indexOf('Trim the requirements'));
+    expect(message.indexOf('Move the model')).toBeLessThan(
+      message.indexOf('Trim the requirements'),
+    );
     expect(error.report.ok).toBe(false);
     expect(error.report.largest?.name).toBe('function bundle');
   });
@@ -100,8 +110,14 @@ describe('checkLambdaLimits', () => {
   });
 
   test('more than five layers is refused', () => {
-    const layers: SizePart[] = Array.from({ length: 6 }, (_, i) => ({ name: `layer ${i}`, kind: 'layer' as const, bytes: MB }));
-    expect(() => checkLambdaLimits([{ name: 'function bundle', kind: 'function', bytes: MB }, ...layers])).toThrow(/6 layers; Lambda allows at most 5/);
+    const layers: SizePart[] = Array.from({ length: 6 }, (_, i) => ({
+      name: `layer ${i}`,
+      kind: 'layer' as const,
+      bytes: MB,
+    }));
+    expect(() =>
+      checkLambdaLimits([{ name: 'function bundle', kind: 'function', bytes: MB }, ...layers]),
+    ).toThrow(/6 layers; Lambda allows at most 5/);
   });
 
   test('bytesAndMb formats both units', () => {

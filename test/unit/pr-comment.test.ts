@@ -22,7 +22,12 @@ interface Call {
 }
 
 /** A fake of the GitHub REST subset: issue comments, with per_page/page pagination and Link headers. */
-function fakeGithub(options: { perPageMax?: number; failWith?: { status: number; message: string; on?: string } } = {}) {
+function fakeGithub(
+  options: {
+    perPageMax?: number;
+    failWith?: { status: number; message: string; on?: string };
+  } = {},
+) {
   const comments: Array<{ id: number; issue: number; body: string }> = [];
   const calls: Call[] = [];
   let nextId = 100;
@@ -34,7 +39,12 @@ function fakeGithub(options: { perPageMax?: number; failWith?: { status: number;
   });
   const fetch: FetchLike = async (url, init) => {
     const body = init.body ? (JSON.parse(init.body) as unknown) : undefined;
-    calls.push({ method: init.method, url, auth: init.headers.Authorization, ...(body !== undefined ? { body } : {}) });
+    calls.push({
+      method: init.method,
+      url,
+      auth: init.headers.Authorization,
+      ...(body !== undefined ? { body } : {}),
+    });
     if (options.failWith && (!options.failWith.on || options.failWith.on === init.method)) {
       return respond(options.failWith.status, { message: options.failWith.message });
     }
@@ -42,25 +52,43 @@ function fakeGithub(options: { perPageMax?: number; failWith?: { status: number;
     let m = /^\/repos\/org\/app\/issues\/(\d+)\/comments$/.exec(u.pathname);
     if (m && init.method === 'GET') {
       const issue = Number(m[1]);
-      const perPage = Math.min(Number(u.searchParams.get('per_page') ?? 30), options.perPageMax ?? 100);
+      const perPage = Math.min(
+        Number(u.searchParams.get('per_page') ?? 30),
+        options.perPageMax ?? 100,
+      );
       const page = Number(u.searchParams.get('page') ?? 1);
       const all = comments.filter((c) => c.issue === issue);
-      const slice = all.slice((page - 1) * perPage, page * perPage).map((c) => ({ id: c.id, body: c.body, html_url: `https://github.test/org/app/pull/${issue}#issuecomment-${c.id}` }));
+      const slice = all
+        .slice((page - 1) * perPage, page * perPage)
+        .map((c) => ({
+          id: c.id,
+          body: c.body,
+          html_url: `https://github.test/org/app/pull/${issue}#issuecomment-${c.id}`,
+        }));
       const headers: Record<string, string> = {};
-      if (page * perPage < all.length) headers.link = `<${API}${u.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next", <${API}${u.pathname}?page=99>; rel="last"`;
+      if (page * perPage < all.length)
+        headers.link = `<${API}${u.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next", <${API}${u.pathname}?page=99>; rel="last"`;
       return respond(200, slice, headers);
     }
     if (m && init.method === 'POST') {
       const comment = { id: nextId++, issue: Number(m[1]), body: (body as { body: string }).body };
       comments.push(comment);
-      return respond(201, { id: comment.id, body: comment.body, html_url: `https://github.test/c/${comment.id}` });
+      return respond(201, {
+        id: comment.id,
+        body: comment.body,
+        html_url: `https://github.test/c/${comment.id}`,
+      });
     }
     m = /^\/repos\/org\/app\/issues\/comments\/(\d+)$/.exec(u.pathname);
     if (m && init.method === 'PATCH') {
       const comment = comments.find((c) => c.id === Number(m![1]));
       if (!comment) return respond(404, { message: 'Not Found' });
       comment.body = (body as { body: string }).body;
-      return respond(200, { id: comment.id, body: comment.body, html_url: `https://github.test/c/${comment.id}` });
+      return respond(200, {
+        id: comment.id,
+        body: comment.body,
+        html_url: `https://github.test/c/${comment.id}`,
+      });
     }
     return respond(404, { message: 'Not Found' });
   };
@@ -77,7 +105,12 @@ const smoke: SmokeRunResult = {
 const failedSmoke: SmokeRunResult = {
   passed: false,
   results: [
-    { name: 'virginica', passed: false, latencyMs: 90, reasons: ['payload.species: expected "virginica", got "setosa"'] },
+    {
+      name: 'virginica',
+      passed: false,
+      latencyMs: 90,
+      reasons: ['payload.species: expected "virginica", got "setosa"'],
+    },
     { name: 'setosa', passed: true, latencyMs: 70, reasons: [] },
   ],
 };
@@ -108,26 +141,49 @@ describe('renderPreviewComment', () => {
   });
 
   test('smoke failed: says the alias did not move and why, with a why column', () => {
-    const body = renderPreviewComment({ ...ready, status: 'smoke-failed', version: '6', aliasVersionAfter: '5', smoke: failedSmoke, reason: "1 of 2 smoke cases failed: 'virginica'" });
+    const body = renderPreviewComment({
+      ...ready,
+      status: 'smoke-failed',
+      version: '6',
+      aliasVersionAfter: '5',
+      smoke: failedSmoke,
+      reason: "1 of 2 smoke cases failed: 'virginica'",
+    });
     expect(body).toContain('smoke tests failed on version 6');
     expect(body).toContain('`pr-7` still serves version 5');
     expect(body).toContain("**Why:** 1 of 2 smoke cases failed: 'virginica'");
     expect(body).toContain('| case | result | latency | why |');
-    expect(body).toContain('| virginica | ❌ failed | 90 ms | payload.species: expected "virginica", got "setosa" |');
-    expect(renderPreviewComment({ ...ready, status: 'smoke-failed', aliasVersionAfter: 'none' })).toContain('does not exist yet');
+    expect(body).toContain(
+      '| virginica | ❌ failed | 90 ms | payload.species: expected "virginica", got "setosa" |',
+    );
+    expect(
+      renderPreviewComment({ ...ready, status: 'smoke-failed', aliasVersionAfter: 'none' }),
+    ).toContain('does not exist yet');
   });
 
   test('cleaned up: lists what was deleted; no URL or smoke table', () => {
-    const body = renderPreviewComment({ ...ready, status: 'cleaned-up', removed: { alias: true, url: true, versions: ['5', '6'] } });
+    const body = renderPreviewComment({
+      ...ready,
+      status: 'cleaned-up',
+      removed: { alias: true, url: true, versions: ['5', '6'] },
+    });
     expect(body).toContain(STATUS_MARKER('cleaned-up'));
     expect(body).toContain('alias `pr-7`, its function URL, versions 5, 6 deleted');
     expect(body).not.toContain('lambda-url');
     expect(body).not.toContain('| case |');
-    expect(renderPreviewComment({ ...ready, status: 'cleaned-up', removed: { alias: false, url: false, versions: [] } })).toContain('nothing was left to delete');
+    expect(
+      renderPreviewComment({
+        ...ready,
+        status: 'cleaned-up',
+        removed: { alias: false, url: false, versions: [] },
+      }),
+    ).toContain('nothing was left to delete');
   });
 
   test('marker uses the short name of a function ARN', () => {
-    expect(previewCommentMarker('arn:aws:lambda:us-east-1:123456789012:function:iris')).toBe('<!-- lambda-ml-deploy:preview:iris -->');
+    expect(previewCommentMarker('arn:aws:lambda:us-east-1:123456789012:function:iris')).toBe(
+      '<!-- lambda-ml-deploy:preview:iris -->',
+    );
   });
 });
 
@@ -141,30 +197,65 @@ describe('sticky comment', () => {
     gh.comments.push({ id: 50, issue: 8, body: `${marker}\nanother PR` });
     const api = githubApi({ apiUrl: API, token: TOKEN, fetch: gh.fetch });
 
-    const first = await upsertStickyComment(api, { repository: 'org/app', issueNumber: 7, marker, body: `${marker}\none` });
+    const first = await upsertStickyComment(api, {
+      repository: 'org/app',
+      issueNumber: 7,
+      marker,
+      body: `${marker}\none`,
+    });
     expect(first.action).toBe('created');
     gh.comments.push({ id: 60, issue: 7, body: 'later review' });
-    const second = await upsertStickyComment(api, { repository: 'org/app', issueNumber: 7, marker, body: `${marker}\ntwo` });
+    const second = await upsertStickyComment(api, {
+      repository: 'org/app',
+      issueNumber: 7,
+      marker,
+      body: `${marker}\ntwo`,
+    });
     expect(second).toMatchObject({ action: 'updated', id: first.id });
-    expect(gh.comments.filter((c) => c.issue === 7 && c.body.includes(marker))).toEqual([{ id: first.id, issue: 7, body: `${marker}\ntwo` }]);
-    expect(gh.calls.filter((c) => c.method === 'PATCH').map((c) => c.url)).toEqual([`${API}/repos/org/app/issues/comments/${first.id}`]);
+    expect(gh.comments.filter((c) => c.issue === 7 && c.body.includes(marker))).toEqual([
+      { id: first.id, issue: 7, body: `${marker}\ntwo` },
+    ]);
+    expect(gh.calls.filter((c) => c.method === 'PATCH').map((c) => c.url)).toEqual([
+      `${API}/repos/org/app/issues/comments/${first.id}`,
+    ]);
     expect(gh.calls.every((c) => c.auth === `Bearer ${TOKEN}`)).toBe(true);
     // Pagination was followed: more than one GET for the second lookup.
-    expect(gh.calls.filter((c) => c.method === 'GET' && c.url.includes('page=2')).length).toBeGreaterThan(0);
+    expect(
+      gh.calls.filter((c) => c.method === 'GET' && c.url.includes('page=2')).length,
+    ).toBeGreaterThan(0);
   });
 
   test('the same body again: no PATCH', async () => {
     const gh = fakeGithub();
     gh.comments.push({ id: 9, issue: 7, body: `${marker}\nsame` });
     const api = githubApi({ apiUrl: API, token: TOKEN, fetch: gh.fetch });
-    expect((await upsertStickyComment(api, { repository: 'org/app', issueNumber: 7, marker, body: `${marker}\nsame` })).action).toBe('unchanged');
+    expect(
+      (
+        await upsertStickyComment(api, {
+          repository: 'org/app',
+          issueNumber: 7,
+          marker,
+          body: `${marker}\nsame`,
+        })
+      ).action,
+    ).toBe('unchanged');
     expect(gh.calls.some((c) => c.method === 'PATCH')).toBe(false);
   });
 
   test('createIfMissing false: nothing is posted', async () => {
     const gh = fakeGithub();
     const api = githubApi({ apiUrl: API, token: TOKEN, fetch: gh.fetch });
-    expect((await upsertStickyComment(api, { repository: 'org/app', issueNumber: 7, marker, body: 'x', createIfMissing: false })).action).toBe('none');
+    expect(
+      (
+        await upsertStickyComment(api, {
+          repository: 'org/app',
+          issueNumber: 7,
+          marker,
+          body: 'x',
+          createIfMissing: false,
+        })
+      ).action,
+    ).toBe('none');
     expect(gh.comments).toEqual([]);
   });
 
@@ -188,9 +279,13 @@ describe('publishPreviewComment', () => {
   });
 
   test('403: a warning that names pull-requests: write, not an error; the token is not logged', async () => {
-    const gh = fakeGithub({ failWith: { status: 403, message: 'Resource not accessible by integration', on: 'POST' } });
+    const gh = fakeGithub({
+      failWith: { status: 403, message: 'Resource not accessible by integration', on: 'POST' },
+    });
     const logger = memoryLogger();
-    expect(await publishPreviewComment({ ...base, token: TOKEN, logger, fetch: gh.fetch })).toBeUndefined();
+    expect(
+      await publishPreviewComment({ ...base, token: TOKEN, logger, fetch: gh.fetch }),
+    ).toBeUndefined();
     const log = logger.lines.join('\n');
     expect(log).toContain('warning: Could not write the preview comment on PR #7');
     expect(log).toContain('Resource not accessible by integration');
@@ -202,11 +297,23 @@ describe('publishPreviewComment', () => {
     const gh = fakeGithub();
     let failures = 1;
     const flaky: FetchLike = async (url, init) => {
-      if (failures-- > 0) return { status: 502, ok: false, headers: { get: () => null }, text: async () => '{"message":"Bad Gateway"}' };
+      if (failures-- > 0)
+        return {
+          status: 502,
+          ok: false,
+          headers: { get: () => null },
+          text: async () => '{"message":"Bad Gateway"}',
+        };
       return gh.fetch(url, init);
     };
     const sleeps: number[] = [];
-    const result = await publishPreviewComment({ ...base, token: TOKEN, logger: memoryLogger(), fetch: flaky, sleep: async (ms) => void sleeps.push(ms) });
+    const result = await publishPreviewComment({
+      ...base,
+      token: TOKEN,
+      logger: memoryLogger(),
+      fetch: flaky,
+      sleep: async (ms) => void sleeps.push(ms),
+    });
     expect(result?.action).toBe('created');
     expect(sleeps).toHaveLength(1);
   });
@@ -216,9 +323,19 @@ describe('publishPreviewComment', () => {
     const logger = memoryLogger();
     const cleaned = { ...base, token: TOKEN, logger, fetch: gh.fetch, createIfMissing: false };
     await publishPreviewComment({ ...base, token: TOKEN, logger, fetch: gh.fetch });
-    const first = await publishPreviewComment({ ...cleaned, info: { ...ready, status: 'cleaned-up', removed: { alias: true, url: true, versions: ['5'] } } });
+    const first = await publishPreviewComment({
+      ...cleaned,
+      info: {
+        ...ready,
+        status: 'cleaned-up',
+        removed: { alias: true, url: true, versions: ['5'] },
+      },
+    });
     expect(first?.action).toBe('updated');
-    const second = await publishPreviewComment({ ...cleaned, info: { ...ready, status: 'cleaned-up', removed: { alias: false, url: false, versions: [] } } });
+    const second = await publishPreviewComment({
+      ...cleaned,
+      info: { ...ready, status: 'cleaned-up', removed: { alias: false, url: false, versions: [] } },
+    });
     expect(second?.action).toBe('unchanged');
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]!.body).toContain('version 5 deleted');
@@ -227,7 +344,9 @@ describe('publishPreviewComment', () => {
 
 describe('github api', () => {
   test('nextLink reads rel="next" only', () => {
-    expect(nextLink('<https://x/a?page=2>; rel="next", <https://x/a?page=5>; rel="last"')).toBe('https://x/a?page=2');
+    expect(nextLink('<https://x/a?page=2>; rel="next", <https://x/a?page=5>; rel="last"')).toBe(
+      'https://x/a?page=2',
+    );
     expect(nextLink('<https://x/a?page=1>; rel="prev"')).toBeUndefined();
     expect(nextLink(null)).toBeUndefined();
   });
@@ -236,10 +355,19 @@ describe('github api', () => {
     const calls: string[] = [];
     const fetch: FetchLike = async (url) => {
       calls.push(url);
-      return { status: 200, ok: true, headers: { get: (n) => (n === 'link' ? '<https://evil.test/steal?page=2>; rel="next"' : null) }, text: async () => '[]' };
+      return {
+        status: 200,
+        ok: true,
+        headers: {
+          get: (n) => (n === 'link' ? '<https://evil.test/steal?page=2>; rel="next"' : null),
+        },
+        text: async () => '[]',
+      };
     };
     const api = githubApi({ apiUrl: API, token: TOKEN, fetch });
-    await expect(listAll(api, '/repos/org/app/issues/7/comments')).rejects.toThrow(/refusing to send the token/);
+    await expect(listAll(api, '/repos/org/app/issues/7/comments')).rejects.toThrow(
+      /refusing to send the token/,
+    );
     expect(calls).toEqual([`${API}/repos/org/app/issues/7/comments?per_page=100`]);
   });
 });

@@ -37,7 +37,11 @@ import type { GithubContext } from '../../src/github-context.js';
 import { memoryLogger, type Clock } from '../../src/log.js';
 import type { RunContext } from '../../src/pipelines/context.js';
 import { runPipeline } from '../../src/pipelines/index.js';
-import { planVersionCleanup, previewAliasName, previewCandidates } from '../../src/pipelines/preview-cleanup.js';
+import {
+  planVersionCleanup,
+  previewAliasName,
+  previewCandidates,
+} from '../../src/pipelines/preview-cleanup.js';
 import { protectedVersions } from '../../src/release/versions.js';
 import { previewCommit } from '../../src/pipelines/preview.js';
 import type { AliasState } from '../../src/release/alias-plan.js';
@@ -48,25 +52,45 @@ import type { PreviewCleanupSettings, PreviewModeSettings, Settings } from '../.
 
 // ---- pure decisions ---------------------------------------------------------------------------
 
-const state = (over: Partial<AliasState> = {}): AliasState => ({ functionName: 'iris', alias: 'pr-7', exists: true, functionVersion: '9', weights: {}, ...over });
-const cfg = (Name: string, FunctionVersion: string, extra: Partial<AliasConfiguration> = {}): AliasConfiguration => ({ Name, FunctionVersion, ...extra });
+const state = (over: Partial<AliasState> = {}): AliasState => ({
+  functionName: 'iris',
+  alias: 'pr-7',
+  exists: true,
+  functionVersion: '9',
+  weights: {},
+  ...over,
+});
+const cfg = (
+  Name: string,
+  FunctionVersion: string,
+  extra: Partial<AliasConfiguration> = {},
+): AliasConfiguration => ({ Name, FunctionVersion, ...extra });
 
 describe('preview decisions', () => {
   test('previewAliasName and previewCommit (PR head, else GITHUB_SHA)', () => {
     expect(previewAliasName({ aliasPrefix: 'pr-', prNumber: 7 })).toBe('pr-7');
-    expect(previewCommit({ sha: 'merge', payload: { pull_request: { head: { sha: 'head' } } } })).toBe('head');
+    expect(
+      previewCommit({ sha: 'merge', payload: { pull_request: { head: { sha: 'head' } } } }),
+    ).toBe('head');
     expect(previewCommit({ sha: 'merge', payload: {} })).toBe('merge');
   });
 
   test('previewCandidates: served version, weighted versions, recorded previous', () => {
-    expect(previewCandidates(state({ weights: { '10': 0.1 }, description: 'x | lambda-ml-deploy: previous=8' }))).toEqual(['9', '10', '8']);
+    expect(
+      previewCandidates(
+        state({ weights: { '10': 0.1 }, description: 'x | lambda-ml-deploy: previous=8' }),
+      ),
+    ).toEqual(['9', '10', '8']);
     expect(previewCandidates(state({ exists: false, functionVersion: undefined }))).toEqual([]);
   });
 
   test('protectedVersions: served, weighted and recorded-previous versions of other aliases', () => {
     const reasons = protectedVersions(
       [
-        cfg('prod', '5', { RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } }, Description: 'lambda-ml-deploy: previous=3' }),
+        cfg('prod', '5', {
+          RoutingConfig: { AdditionalVersionWeights: { '6': 0.1 } },
+          Description: 'lambda-ml-deploy: previous=3',
+        }),
         cfg('pr-7', '9', { Description: 'lambda-ml-deploy: previous=8' }),
       ],
       'pr-7',
@@ -76,7 +100,12 @@ describe('preview decisions', () => {
   });
 
   test('planVersionCleanup never deletes what another alias needs, nor what no longer exists', () => {
-    const plan = planVersionCleanup(['9', '8', '5', '7'], ['5', '7', '9'], [cfg('prod', '5'), cfg('pr-8', '7'), cfg('pr-7', '9')], 'pr-7');
+    const plan = planVersionCleanup(
+      ['9', '8', '5', '7'],
+      ['5', '7', '9'],
+      [cfg('prod', '5'), cfg('pr-8', '7'), cfg('pr-7', '9')],
+      'pr-7',
+    );
     expect(plan.delete).toEqual(['9']);
     expect(plan.keep).toEqual([
       { version: '5', reason: 'served by alias prod' },
@@ -90,13 +119,18 @@ describe('preview decisions', () => {
 const lambdaMock = mockClient(LambdaClient);
 const s3Mock = mockClient(S3Client);
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:iris';
-const notFound = (message = 'The resource you requested does not exist.') => new ResourceNotFoundException({ message, $metadata: { httpStatusCode: 404 } });
-const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+const notFound = (message = 'The resource you requested does not exist.') =>
+  new ResourceNotFoundException({ message, $metadata: { httpStatusCode: 404 } });
+const encode = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 
 interface World {
   latest: { codeSha256: string; dirty: boolean };
   versions: Map<string, { codeSha256: string; species: string; description: string }>;
-  aliases: Map<string, { version: string; weights: Record<string, number>; revision: number; description: string }>;
+  aliases: Map<
+    string,
+    { version: string; weights: Record<string, number>; revision: number; description: string }
+  >;
   urls: Map<string, { url: string; auth: string }>;
   policies: Map<string, Set<string>>;
   lastVersion: number;
@@ -107,8 +141,15 @@ interface World {
 function fakeAws(): World {
   const world: World = {
     latest: { codeSha256: 'initial', dirty: false },
-    versions: new Map([['1', { codeSha256: 'initial', species: 'virginica', description: 'first' }]]),
-    aliases: new Map([['prod', { version: '1', weights: {}, revision: 1, description: 'lambda-ml-deploy: previous=none' }]]),
+    versions: new Map([
+      ['1', { codeSha256: 'initial', species: 'virginica', description: 'first' }],
+    ]),
+    aliases: new Map([
+      [
+        'prod',
+        { version: '1', weights: {}, revision: 1, description: 'lambda-ml-deploy: previous=none' },
+      ],
+    ]),
     urls: new Map(),
     policies: new Map(),
     lastVersion: 1,
@@ -116,7 +157,8 @@ function fakeAws(): World {
   };
   const config = (qualifier?: string) => {
     const v = qualifier && qualifier !== '$LATEST' ? world.versions.get(qualifier) : undefined;
-    if (qualifier && qualifier !== '$LATEST' && !v) throw notFound(`Function not found: ${ARN}:${qualifier}`);
+    if (qualifier && qualifier !== '$LATEST' && !v)
+      throw notFound(`Function not found: ${ARN}:${qualifier}`);
     return {
       FunctionName: 'iris',
       FunctionArn: qualifier ? `${ARN}:${qualifier}` : ARN,
@@ -134,10 +176,21 @@ function fakeAws(): World {
   };
   const aliasOut = (name: string) => {
     const a = world.aliases.get(name)!;
-    return { Name: name, AliasArn: `${ARN}:${name}`, FunctionVersion: a.version, RevisionId: `rev-${a.revision}`, Description: a.description, RoutingConfig: { AdditionalVersionWeights: a.weights } };
+    return {
+      Name: name,
+      AliasArn: `${ARN}:${name}`,
+      FunctionVersion: a.version,
+      RevisionId: `rev-${a.revision}`,
+      Description: a.description,
+      RoutingConfig: { AdditionalVersionWeights: a.weights },
+    };
   };
-  lambdaMock.on(GetFunctionConfigurationCommand).callsFake(async (input) => config(input.Qualifier));
-  lambdaMock.on(GetFunctionCommand).callsFake(async (input) => ({ Configuration: config(input.Qualifier) }));
+  lambdaMock
+    .on(GetFunctionConfigurationCommand)
+    .callsFake(async (input) => config(input.Qualifier));
+  lambdaMock
+    .on(GetFunctionCommand)
+    .callsFake(async (input) => ({ Configuration: config(input.Qualifier) }));
   lambdaMock.on(UpdateFunctionCodeCommand).callsFake(async (input) => {
     const hex = /([0-9a-f]{64})\.zip$/.exec(input.S3Key ?? '')![1]!;
     world.latest = { codeSha256: Buffer.from(hex, 'hex').toString('base64'), dirty: true };
@@ -148,10 +201,15 @@ function fakeAws(): World {
     return config();
   });
   lambdaMock.on(PublishVersionCommand).callsFake(async (input) => {
-    if (input.CodeSha256 && input.CodeSha256 !== world.latest.codeSha256) throw new Error('CodeSha256 mismatch');
+    if (input.CodeSha256 && input.CodeSha256 !== world.latest.codeSha256)
+      throw new Error('CodeSha256 mismatch');
     if (!world.latest.dirty) return { ...config(String(world.lastVersion)) };
     const version = String(++world.lastVersion);
-    world.versions.set(version, { codeSha256: world.latest.codeSha256, species: world.species, description: input.Description ?? '' });
+    world.versions.set(version, {
+      codeSha256: world.latest.codeSha256,
+      species: world.species,
+      description: input.Description ?? '',
+    });
     world.latest.dirty = false;
     return config(version);
   });
@@ -160,14 +218,21 @@ function fakeAws(): World {
     return aliasOut(input.Name!);
   });
   lambdaMock.on(CreateAliasCommand).callsFake(async (input) => {
-    if (world.aliases.has(input.Name!)) throw new ResourceConflictException({ message: 'Alias already exists', $metadata: {} });
-    world.aliases.set(input.Name!, { version: input.FunctionVersion!, weights: {}, revision: 1, description: input.Description ?? '' });
+    if (world.aliases.has(input.Name!))
+      throw new ResourceConflictException({ message: 'Alias already exists', $metadata: {} });
+    world.aliases.set(input.Name!, {
+      version: input.FunctionVersion!,
+      weights: {},
+      revision: 1,
+      description: input.Description ?? '',
+    });
     return aliasOut(input.Name!);
   });
   lambdaMock.on(UpdateAliasCommand).callsFake(async (input) => {
     const a = world.aliases.get(input.Name!);
     if (!a) throw notFound();
-    if (input.RevisionId && input.RevisionId !== `rev-${a.revision}`) throw new PreconditionFailedException({ message: 'RevisionId mismatch', $metadata: {} });
+    if (input.RevisionId && input.RevisionId !== `rev-${a.revision}`)
+      throw new PreconditionFailedException({ message: 'RevisionId mismatch', $metadata: {} });
     world.aliases.set(input.Name!, {
       version: input.FunctionVersion ?? a.version,
       weights: input.RoutingConfig?.AdditionalVersionWeights ?? {},
@@ -182,14 +247,26 @@ function fakeAws(): World {
     world.policies.delete(input.Name!);
     return {};
   });
-  lambdaMock.on(ListAliasesCommand).callsFake(async () => ({ Aliases: [...world.aliases.keys()].map(aliasOut) }));
+  lambdaMock
+    .on(ListAliasesCommand)
+    .callsFake(async () => ({ Aliases: [...world.aliases.keys()].map(aliasOut) }));
   lambdaMock.on(ListVersionsByFunctionCommand).callsFake(async () => ({
-    Versions: [{ Version: '$LATEST' }, ...[...world.versions.entries()].map(([Version, v]) => ({ Version, CodeSha256: v.codeSha256, Description: v.description }))],
+    Versions: [
+      { Version: '$LATEST' },
+      ...[...world.versions.entries()].map(([Version, v]) => ({
+        Version,
+        CodeSha256: v.codeSha256,
+        Description: v.description,
+      })),
+    ],
   }));
   lambdaMock.on(DeleteFunctionCommand).callsFake(async (input) => {
     const q = input.Qualifier!;
     if ([...world.aliases.values()].some((a) => a.version === q || q in a.weights)) {
-      throw new ResourceConflictException({ message: `Unable to delete version because the following aliases reference it: ${q}`, $metadata: {} });
+      throw new ResourceConflictException({
+        message: `Unable to delete version because the following aliases reference it: ${q}`,
+        $metadata: {},
+      });
     }
     if (!world.versions.delete(q)) throw notFound();
     return {};
@@ -206,7 +283,10 @@ function fakeAws(): World {
   });
   lambdaMock.on(CreateFunctionUrlConfigCommand).callsFake(async (input) => {
     if (!world.aliases.has(input.Qualifier!)) throw notFound();
-    const u = { url: `https://${input.Qualifier}-url.lambda-url.us-east-1.on.aws/`, auth: input.AuthType! };
+    const u = {
+      url: `https://${input.Qualifier}-url.lambda-url.us-east-1.on.aws/`,
+      auth: input.AuthType!,
+    };
     world.urls.set(input.Qualifier!, u);
     return { FunctionUrl: u.url, AuthType: u.auth as 'AWS_IAM' };
   });
@@ -221,7 +301,8 @@ function fakeAws(): World {
   });
   lambdaMock.on(GetPolicyCommand).callsFake(async (input) => {
     const sids = world.policies.get(input.Qualifier!);
-    if (!sids || sids.size === 0) throw notFound('No policy is associated with the given resource.');
+    if (!sids || sids.size === 0)
+      throw notFound('No policy is associated with the given resource.');
     return { Policy: JSON.stringify({ Statement: [...sids].map((Sid) => ({ Sid })) }) };
   });
   lambdaMock.on(AddPermissionCommand).callsFake(async (input) => {
@@ -234,7 +315,14 @@ function fakeAws(): World {
     if (!world.policies.get(input.Qualifier!)?.delete(input.StatementId!)) throw notFound();
     return {};
   });
-  s3Mock.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+  s3Mock
+    .on(HeadObjectCommand)
+    .rejects(
+      Object.assign(new Error('NotFound'), {
+        name: 'NotFound',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
   s3Mock.on(PutObjectCommand).resolves({});
   return world;
 }
@@ -242,12 +330,21 @@ function fakeAws(): World {
 /** Issue comments of org/app, as the REST API keeps them. */
 function fakeGithub() {
   const comments: Array<{ id: number; issue: number; body: string }> = [];
-  const respond = (status: number, body: unknown) => ({ status, ok: status < 300, headers: { get: () => null }, text: async () => JSON.stringify(body) });
+  const respond = (status: number, body: unknown) => ({
+    status,
+    ok: status < 300,
+    headers: { get: () => null },
+    text: async () => JSON.stringify(body),
+  });
   const fetch: FetchLike = async (url, init) => {
     const u = new URL(url);
     const body = init.body ? (JSON.parse(init.body) as { body: string }) : undefined;
     let m = /\/issues\/(\d+)\/comments$/.exec(u.pathname);
-    if (m && init.method === 'GET') return respond(200, comments.filter((c) => c.issue === Number(m![1])));
+    if (m && init.method === 'GET')
+      return respond(
+        200,
+        comments.filter((c) => c.issue === Number(m![1])),
+      );
     if (m && init.method === 'POST') {
       const c = { id: 1000 + comments.length, issue: Number(m[1]), body: body!.body };
       comments.push(c);
@@ -273,7 +370,10 @@ beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'preview-'));
   fs.mkdirSync(path.join(tmp, 'src'));
   writeHandler('v1');
-  fs.writeFileSync(path.join(tmp, 'smoke.yml'), 'cases:\n  - name: virginica\n    event: {sl: 6.9}\n    expect:\n      payload: {species: virginica}\n');
+  fs.writeFileSync(
+    path.join(tmp, 'smoke.yml'),
+    'cases:\n  - name: virginica\n    event: {sl: 6.9}\n    expect:\n      payload: {species: virginica}\n',
+  );
   gh = fakeGithub();
   fetchImpl = (url, init) => gh.fetch(url, init);
 });
@@ -282,7 +382,10 @@ afterEach(() => {
 });
 
 function writeHandler(tag: string) {
-  fs.writeFileSync(path.join(tmp, 'src', 'lambda_function.py'), `# ${tag}\ndef lambda_handler(event, context):\n    return {}\n`);
+  fs.writeFileSync(
+    path.join(tmp, 'src', 'lambda_function.py'),
+    `# ${tag}\ndef lambda_handler(event, context):\n    return {}\n`,
+  );
 }
 
 const preview = { aliasPrefix: 'pr-', url: true, urlAuth: 'AWS_IAM' as const, prNumber: 7 };
@@ -294,7 +397,11 @@ function context<S extends Settings>(settings: S) {
   const clock: Clock = { now: () => 0, sleep: async () => undefined };
   const github: GithubContext = {
     eventName: 'pull_request',
-    payload: { action: 'synchronize', number: 7, pull_request: { number: 7, head: { sha: 'abcdef0123456789abcdef0123456789abcdef01' } } },
+    payload: {
+      action: 'synchronize',
+      number: 7,
+      pull_request: { number: 7, head: { sha: 'abcdef0123456789abcdef0123456789abcdef01' } },
+    },
     sha: 'm'.repeat(40),
     repository: 'org/app',
     serverUrl: 'https://github.com',
@@ -307,7 +414,10 @@ function context<S extends Settings>(settings: S) {
   const workDir = fs.mkdtempSync(path.join(tmp, 'work-'));
   const ctx: RunContext<S> = {
     settings,
-    clients: { lambda: new LambdaClient({ region: 'us-east-1' }), s3: new S3Client({ region: 'us-east-1' }) } as unknown as AwsClients,
+    clients: {
+      lambda: new LambdaClient({ region: 'us-east-1' }),
+      s3: new S3Client({ region: 'us-east-1' }),
+    } as unknown as AwsClients,
     logger,
     clock,
     // No Python on purpose: the handler ships without .pyc, which these tests do not look at.
@@ -323,7 +433,12 @@ function context<S extends Settings>(settings: S) {
 }
 
 const base = {
-  auth: { region: 'us-east-1', audience: 'sts.amazonaws.com', roleSessionName: 's', roleDurationSeconds: 3600 },
+  auth: {
+    region: 'us-east-1',
+    audience: 'sts.amazonaws.com',
+    roleSessionName: 's',
+    roleDurationSeconds: 3600,
+  },
   functionName: 'iris',
   alias: 'prod',
   githubToken: 'ghs_token',
@@ -352,19 +467,40 @@ function previewSettings(over: Partial<PreviewModeSettings> = {}): PreviewModeSe
       s3Prefix: 'lambda-ml-deploy/iris',
     },
     fn: { createFunction: false, handler: 'lambda_function.lambda_handler' },
-    release: { smokeTests: path.join(tmp, 'smoke.yml'), strategy: 'all-at-once', canaryPercent: 10, canaryIntervalMs: 1000, linearSteps: 4, alarms: [], keepVersions: 0 },
+    release: {
+      smokeTests: path.join(tmp, 'smoke.yml'),
+      strategy: 'all-at-once',
+      canaryPercent: 10,
+      canaryIntervalMs: 1000,
+      linearSteps: 4,
+      alarms: [],
+      keepVersions: 0,
+    },
     preview,
     ...over,
   };
 }
 
-const cleanupSettings = (over: Partial<PreviewCleanupSettings> = {}): PreviewCleanupSettings => ({ ...base, workspace: tmp, mode: 'preview-cleanup', preview, ...over });
+const cleanupSettings = (over: Partial<PreviewCleanupSettings> = {}): PreviewCleanupSettings => ({
+  ...base,
+  workspace: tmp,
+  mode: 'preview-cleanup',
+  preview,
+  ...over,
+});
 
 const prodUntouched = (world: World) => {
-  expect(world.aliases.get('prod')).toEqual({ version: '1', weights: {}, revision: 1, description: 'lambda-ml-deploy: previous=none' });
-  const touched = [...lambdaMock.commandCalls(UpdateAliasCommand), ...lambdaMock.commandCalls(CreateAliasCommand), ...lambdaMock.commandCalls(DeleteAliasCommand)].map(
-    (c) => c.args[0].input.Name,
-  );
+  expect(world.aliases.get('prod')).toEqual({
+    version: '1',
+    weights: {},
+    revision: 1,
+    description: 'lambda-ml-deploy: previous=none',
+  });
+  const touched = [
+    ...lambdaMock.commandCalls(UpdateAliasCommand),
+    ...lambdaMock.commandCalls(CreateAliasCommand),
+    ...lambdaMock.commandCalls(DeleteAliasCommand),
+  ].map((c) => c.args[0].input.Name);
   expect(touched).not.toContain('prod');
 };
 
@@ -374,9 +510,16 @@ describe('preview pipeline', () => {
     const { ctx, outputs, report } = context(previewSettings());
     await runPipeline(ctx);
     expect(world.aliases.get('pr-7')).toMatchObject({ version: '2', weights: {} });
-    expect(world.aliases.get('pr-7')!.description).toBe('Preview of PR #7 | lambda-ml-deploy: previous=none sha=abcdef012345');
-    expect(world.urls.get('pr-7')).toEqual({ url: 'https://pr-7-url.lambda-url.us-east-1.on.aws/', auth: 'AWS_IAM' });
-    expect(lambdaMock.commandCalls(InvokeCommand).map((c) => c.args[0].input.Qualifier)).toEqual(['2']);
+    expect(world.aliases.get('pr-7')!.description).toBe(
+      'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abcdef012345',
+    );
+    expect(world.urls.get('pr-7')).toEqual({
+      url: 'https://pr-7-url.lambda-url.us-east-1.on.aws/',
+      auth: 'AWS_IAM',
+    });
+    expect(lambdaMock.commandCalls(InvokeCommand).map((c) => c.args[0].input.Qualifier)).toEqual([
+      '2',
+    ]);
     expect(outputs.values).toMatchObject({
       version: '2',
       'alias-arn': `${ARN}:pr-7`,
@@ -403,7 +546,11 @@ describe('preview pipeline', () => {
     const { ctx, outputs } = context(previewSettings());
     await runPipeline(ctx);
     expect(world.aliases.get('pr-7')!.version).toBe('3');
-    expect(lambdaMock.commandCalls(UpdateAliasCommand).at(-1)!.args[0].input).toMatchObject({ Name: 'pr-7', FunctionVersion: '3', RevisionId: 'rev-1' });
+    expect(lambdaMock.commandCalls(UpdateAliasCommand).at(-1)!.args[0].input).toMatchObject({
+      Name: 'pr-7',
+      FunctionVersion: '3',
+      RevisionId: 'rev-1',
+    });
     expect(world.aliases.get('pr-7')!.description).toContain('previous=2');
     expect([...world.versions.keys()]).toEqual(['1', '3']);
     expect(outputs.values).toMatchObject({ version: '3', 'previous-version': '2' });
@@ -421,7 +568,12 @@ describe('preview pipeline', () => {
     await runPipeline(ctx);
     expect(lambdaMock.commandCalls(PublishVersionCommand)).toHaveLength(0);
     expect(lambdaMock.commandCalls(GetFunctionUrlConfigCommand).length).toBeGreaterThan(0);
-    expect(outputs.values).toMatchObject({ changed: 'false', 'smoke-result': 'skipped', version: '2', 'preview-url': 'https://pr-7-url.lambda-url.us-east-1.on.aws/' });
+    expect(outputs.values).toMatchObject({
+      changed: 'false',
+      'smoke-result': 'skipped',
+      version: '2',
+      'preview-url': 'https://pr-7-url.lambda-url.us-east-1.on.aws/',
+    });
     expect(world.aliases.get('pr-7')!.revision).toBe(1);
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]!.body).toContain('unchanged');
@@ -433,7 +585,9 @@ describe('preview pipeline', () => {
     writeHandler('broken');
     world.species = 'setosa';
     const { ctx, outputs } = context(previewSettings());
-    await expect(runPipeline(ctx)).rejects.toThrow(/Version 3 failed its smoke tests, so preview alias 'pr-7' still serves pr-7 -> 2/);
+    await expect(runPipeline(ctx)).rejects.toThrow(
+      /Version 3 failed its smoke tests, so preview alias 'pr-7' still serves pr-7 -> 2/,
+    );
     expect(world.aliases.get('pr-7')!.version).toBe('2');
     expect([...world.versions.keys()]).toEqual(['1', '2']); // the failed version 3 serves nobody: deleted
     expect(outputs.values).toMatchObject({ 'smoke-result': 'failed', 'rolled-back': 'false' });
@@ -448,12 +602,19 @@ describe('preview pipeline', () => {
     const world = fakeAws();
     await runPipeline(context(previewSettings()).ctx);
     // prod now serves version 2 too, the preview alias is gone, and version 2 stops answering.
-    world.aliases.set('prod', { version: '2', weights: {}, revision: 2, description: 'lambda-ml-deploy: previous=1' });
+    world.aliases.set('prod', {
+      version: '2',
+      weights: {},
+      revision: 2,
+      description: 'lambda-ml-deploy: previous=1',
+    });
     world.aliases.delete('pr-7');
     world.versions.get('2')!.species = 'setosa';
     const { ctx, logger } = context(previewSettings());
     await expect(runPipeline(ctx)).rejects.toThrow(/Version 2 failed its smoke tests/);
-    expect(lambdaMock.commandCalls(PublishVersionCommand).at(-1)!.args[0].input.FunctionName).toBe('iris');
+    expect(lambdaMock.commandCalls(PublishVersionCommand).at(-1)!.args[0].input.FunctionName).toBe(
+      'iris',
+    );
     expect(world.versions.has('2')).toBe(true);
     expect(logger.lines).toContain('Keeping version 2: served by alias prod.');
     expect(lambdaMock.commandCalls(DeleteFunctionCommand)).toHaveLength(0);
@@ -461,11 +622,23 @@ describe('preview pipeline', () => {
 
   test('a comment that cannot be written is a warning; the preview still succeeds', async () => {
     fakeAws();
-    fetchImpl = async () => ({ status: 403, ok: false, headers: { get: () => null }, text: async () => '{"message":"Resource not accessible by integration"}' }) as unknown as Awaited<ReturnType<FetchLike>>;
+    fetchImpl = async () =>
+      ({
+        status: 403,
+        ok: false,
+        headers: { get: () => null },
+        text: async () => '{"message":"Resource not accessible by integration"}',
+      }) as unknown as Awaited<ReturnType<FetchLike>>;
     const { ctx, logger, outputs } = context(previewSettings());
     await runPipeline(ctx);
     expect(outputs.values.version).toBe('2');
-    expect(logger.lines.some((l) => l.startsWith('warning: Could not write the preview comment') && l.includes('pull-requests: write'))).toBe(true);
+    expect(
+      logger.lines.some(
+        (l) =>
+          l.startsWith('warning: Could not write the preview comment') &&
+          l.includes('pull-requests: write'),
+      ),
+    ).toBe(true);
   });
 
   test('preview-url false: no URL; NONE: public URL with both permissions', async () => {
@@ -476,22 +649,29 @@ describe('preview pipeline', () => {
     const { ctx, outputs } = context(previewSettings({ preview: { ...preview, urlAuth: 'NONE' } }));
     await runPipeline(ctx);
     expect(world.urls.get('pr-7')!.auth).toBe('NONE');
-    expect(world.policies.get('pr-7')).toEqual(new Set(['lambda-ml-deploy-url-public', 'lambda-ml-deploy-url-invoke']));
+    expect(world.policies.get('pr-7')).toEqual(
+      new Set(['lambda-ml-deploy-url-public', 'lambda-ml-deploy-url-invoke']),
+    );
     expect(outputs.values['preview-url']).toBe('https://pr-7-url.lambda-url.us-east-1.on.aws/');
   });
 
   test('a prefix that would make the preview alias `alias` is refused before anything is built', async () => {
     fakeAws();
     const { ctx } = context(previewSettings({ alias: 'pr-7' }));
-    await expect(runPipeline(ctx)).rejects.toThrow(/Input 'preview-alias-prefix': makes the preview alias 'pr-7' the same as alias 'pr-7'/);
+    await expect(runPipeline(ctx)).rejects.toThrow(
+      /Input 'preview-alias-prefix': makes the preview alias 'pr-7' the same as alias 'pr-7'/,
+    );
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
   test('keep-versions applies after a preview too', async () => {
     const world = fakeAws();
-    for (const v of ['2', '3', '4']) world.versions.set(v, { codeSha256: 'old', species: 'virginica', description: 'old' });
+    for (const v of ['2', '3', '4'])
+      world.versions.set(v, { codeSha256: 'old', species: 'virginica', description: 'old' });
     world.lastVersion = 4;
-    const { ctx, report } = context(previewSettings({ release: { ...previewSettings().release, keepVersions: 1 } }));
+    const { ctx, report } = context(
+      previewSettings({ release: { ...previewSettings().release, keepVersions: 1 } }),
+    );
     await runPipeline(ctx);
     // 1: prod, 5: pr-7; of the unaliased 2, 3, 4 the newest one stays.
     expect([...world.versions.keys()].sort()).toEqual(['1', '4', '5']);
@@ -512,7 +692,11 @@ describe('preview-cleanup pipeline', () => {
     expect(world.aliases.has('pr-7')).toBe(false);
     expect(world.urls.has('pr-7')).toBe(false);
     expect([...world.versions.keys()]).toEqual(['1']);
-    expect(outputs.values).toMatchObject({ changed: 'true', 'previous-version': '3', 'rolled-back': 'false' });
+    expect(outputs.values).toMatchObject({
+      changed: 'true',
+      'previous-version': '3',
+      'rolled-back': 'false',
+    });
     expect(report.toMarkdown()).toContain('Preview `pr-7` cleaned up');
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]!.body).toContain('alias `pr-7`, its function URL, version 3 deleted');
@@ -529,7 +713,13 @@ describe('preview-cleanup pipeline', () => {
     await runPipeline(ctx);
     expect(outputs.values.changed).toBe('false');
     expect(report.toMarkdown()).toContain('Nothing to clean up');
-    const writes = [DeleteAliasCommand, DeleteFunctionCommand, DeleteFunctionUrlConfigCommand, UpdateAliasCommand, RemovePermissionCommand];
+    const writes = [
+      DeleteAliasCommand,
+      DeleteFunctionCommand,
+      DeleteFunctionUrlConfigCommand,
+      UpdateAliasCommand,
+      RemovePermissionCommand,
+    ];
     const sent = lambdaMock.calls().map((c) => c.args[0]);
     expect(sent.filter((command) => writes.some((type) => command instanceof type))).toEqual([]);
     expect(gh.comments[0]!.body).toBe(body);
@@ -539,7 +729,12 @@ describe('preview-cleanup pipeline', () => {
   test('a version prod serves (or records as previous) is never deleted', async () => {
     const world = fakeAws();
     // The preview serves version 1, which prod serves too (an unchanged publish returns it).
-    world.aliases.set('pr-7', { version: '1', weights: {}, revision: 1, description: 'lambda-ml-deploy: previous=none' });
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 1,
+      description: 'lambda-ml-deploy: previous=none',
+    });
     await runPipeline(context(cleanupSettings()).ctx);
     expect(world.aliases.has('pr-7')).toBe(false);
     expect(world.versions.has('1')).toBe(true);

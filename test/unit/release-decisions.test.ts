@@ -4,7 +4,8 @@ import { pendingShift, shiftStateValue } from '../../src/release/shift-state.js'
 import { protectedVersions, versionsToDelete } from '../../src/release/versions.js';
 import type { AliasState } from '../../src/release/alias-plan.js';
 
-const layer = (name: string, v: number) => `arn:aws:lambda:us-east-1:123456789012:layer:${name}:${v}`;
+const layer = (name: string, v: number) =>
+  `arn:aws:lambda:us-east-1:123456789012:layer:${name}:${v}`;
 const fn: FunctionState = {
   exists: true,
   codeSha256: 'sha-A',
@@ -16,12 +17,27 @@ const fn: FunctionState = {
   timeout: 30,
   environment: { LOG_LEVEL: 'info' },
 };
-const desired = { runtime: 'python3.12', handler: 'lambda_function.lambda_handler', architecture: 'x86_64', layerArn: layer('iris-deps', 1), layerName: 'iris-deps' };
-const prod: AliasState = { functionName: 'iris', alias: 'prod', exists: true, functionVersion: '4', weights: {} };
+const desired = {
+  runtime: 'python3.12',
+  handler: 'lambda_function.lambda_handler',
+  architecture: 'x86_64',
+  layerArn: layer('iris-deps', 1),
+  layerName: 'iris-deps',
+};
+const prod: AliasState = {
+  functionName: 'iris',
+  alias: 'prod',
+  exists: true,
+  functionVersion: '4',
+  weights: {},
+};
 
 describe('desiredLayers', () => {
   it('replaces only our layer and keeps the others in order', () => {
-    expect(desiredLayers(fn.layers, 'iris-deps', layer('iris-deps', 2))).toEqual([layer('shared-utils', 3), layer('iris-deps', 2)]);
+    expect(desiredLayers(fn.layers, 'iris-deps', layer('iris-deps', 2))).toEqual([
+      layer('shared-utils', 3),
+      layer('iris-deps', 2),
+    ]);
     expect(desiredLayers(fn.layers, 'iris-deps', undefined)).toEqual([layer('shared-utils', 3)]);
     expect(desiredLayers([], 'iris-deps', layer('iris-deps', 1))).toEqual([layer('iris-deps', 1)]);
   });
@@ -30,33 +46,88 @@ describe('desiredLayers', () => {
 describe('configChanges', () => {
   it('is undefined when nothing differs', () => {
     expect(configChanges(fn, desired)).toBeUndefined();
-    expect(configChanges(fn, { ...desired, memorySize: 512, environment: { LOG_LEVEL: 'info' } })).toBeUndefined();
+    expect(
+      configChanges(fn, { ...desired, memorySize: 512, environment: { LOG_LEVEL: 'info' } }),
+    ).toBeUndefined();
   });
   it('lists only what differs, merging environment variables', () => {
-    expect(configChanges(fn, { ...desired, layerArn: layer('iris-deps', 2), memorySize: 1024, environment: { MODEL: 'v2' } })).toEqual({
+    expect(
+      configChanges(fn, {
+        ...desired,
+        layerArn: layer('iris-deps', 2),
+        memorySize: 1024,
+        environment: { MODEL: 'v2' },
+      }),
+    ).toEqual({
       Layers: [layer('shared-utils', 3), layer('iris-deps', 2)],
       MemorySize: 1024,
       Environment: { Variables: { LOG_LEVEL: 'info', MODEL: 'v2' } },
     });
-    expect(configChanges(fn, { ...desired, handler: 'app.handler', timeout: 60 })).toEqual({ Handler: 'app.handler', Timeout: 60 });
+    expect(configChanges(fn, { ...desired, handler: 'app.handler', timeout: 60 })).toEqual({
+      Handler: 'app.handler',
+      Timeout: 60,
+    });
   });
 });
 
 describe('decideChange', () => {
   const served: FunctionState = { ...fn };
   it('creates a missing function', () => {
-    expect(decideChange({ fn: { exists: false, layers: [], environment: {} }, codeSha256: 'x', alias: prod })).toEqual({ kind: 'create' });
+    expect(
+      decideChange({
+        fn: { exists: false, layers: [], environment: {} },
+        codeSha256: 'x',
+        alias: prod,
+      }),
+    ).toEqual({ kind: 'create' });
   });
   it('updates code and/or configuration', () => {
-    expect(decideChange({ fn, codeSha256: 'sha-B', alias: prod, servedVersion: served })).toEqual({ kind: 'update', code: true, config: false });
-    expect(decideChange({ fn, codeSha256: 'sha-A', configChanges: { MemorySize: 1024 }, alias: prod, servedVersion: served })).toEqual({ kind: 'update', code: false, config: true });
+    expect(decideChange({ fn, codeSha256: 'sha-B', alias: prod, servedVersion: served })).toEqual({
+      kind: 'update',
+      code: true,
+      config: false,
+    });
+    expect(
+      decideChange({
+        fn,
+        codeSha256: 'sha-A',
+        configChanges: { MemorySize: 1024 },
+        alias: prod,
+        servedVersion: served,
+      }),
+    ).toEqual({ kind: 'update', code: false, config: true });
   });
   it('is unchanged only when the alias already serves this bundle and layer with no weights', () => {
-    expect(decideChange({ fn, codeSha256: 'sha-A', alias: prod, servedVersion: served })).toEqual({ kind: 'unchanged', version: '4' });
-    expect(decideChange({ fn, codeSha256: 'sha-A', alias: { ...prod, weights: { '5': 0.1 } } })).toEqual({ kind: 'publish-only' });
-    expect(decideChange({ fn, codeSha256: 'sha-A', alias: prod, servedVersion: { ...served, codeSha256: 'sha-old' } })).toEqual({ kind: 'publish-only' });
-    expect(decideChange({ fn, codeSha256: 'sha-A', alias: prod, servedVersion: { ...served, layers: [layer('iris-deps', 0)] } })).toEqual({ kind: 'publish-only' });
-    expect(decideChange({ fn, codeSha256: 'sha-A', alias: { ...prod, exists: false, functionVersion: undefined } })).toEqual({ kind: 'publish-only' });
+    expect(decideChange({ fn, codeSha256: 'sha-A', alias: prod, servedVersion: served })).toEqual({
+      kind: 'unchanged',
+      version: '4',
+    });
+    expect(
+      decideChange({ fn, codeSha256: 'sha-A', alias: { ...prod, weights: { '5': 0.1 } } }),
+    ).toEqual({ kind: 'publish-only' });
+    expect(
+      decideChange({
+        fn,
+        codeSha256: 'sha-A',
+        alias: prod,
+        servedVersion: { ...served, codeSha256: 'sha-old' },
+      }),
+    ).toEqual({ kind: 'publish-only' });
+    expect(
+      decideChange({
+        fn,
+        codeSha256: 'sha-A',
+        alias: prod,
+        servedVersion: { ...served, layers: [layer('iris-deps', 0)] },
+      }),
+    ).toEqual({ kind: 'publish-only' });
+    expect(
+      decideChange({
+        fn,
+        codeSha256: 'sha-A',
+        alias: { ...prod, exists: false, functionVersion: undefined },
+      }),
+    ).toEqual({ kind: 'publish-only' });
   });
 });
 
@@ -64,12 +135,19 @@ describe('retention planning', () => {
   it('keeps the newest N unprotected versions and every aliased or rollback-target one', () => {
     const referenced = new Set(
       protectedVersions([
-        { Name: 'prod', FunctionVersion: '5', RoutingConfig: { AdditionalVersionWeights: { '7': 0.1 } }, Description: 'lambda-ml-deploy: previous=4' },
+        {
+          Name: 'prod',
+          FunctionVersion: '5',
+          RoutingConfig: { AdditionalVersionWeights: { '7': 0.1 } },
+          Description: 'lambda-ml-deploy: previous=4',
+        },
         { Name: 'pr-3', FunctionVersion: '2' },
       ]).keys(),
     );
     expect([...referenced].sort()).toEqual(['2', '4', '5', '7']);
-    expect(versionsToDelete(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], referenced, 2)).toEqual(['1', '3', '6', '8']);
+    expect(
+      versionsToDelete(['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], referenced, 2),
+    ).toEqual(['1', '3', '6', '8']);
     expect(versionsToDelete(['1', '2'], new Set(), 5)).toEqual([]);
   });
 });
@@ -77,11 +155,33 @@ describe('retention planning', () => {
 describe('shift state for the post step', () => {
   const snapshot: AliasState = { ...prod };
   it('records a shift in progress and clears it when done or rolled back', () => {
-    const mid = shiftStateValue(snapshot, '5', { phase: 'shifted', stepIndex: 0, percent: 10 }, false);
-    expect(pendingShift(mid)).toMatchObject({ newVersion: '5', phase: 'shifted', percent: 10, snapshot });
-    expect(pendingShift(shiftStateValue(snapshot, '5', { phase: 'shifted', stepIndex: 1, percent: 100 }, true))).toBeUndefined();
-    expect(pendingShift(shiftStateValue(snapshot, '5', { phase: 'rolled-back', stepIndex: 0, percent: 10 }, false))).toBeUndefined();
-    expect(pendingShift(shiftStateValue(snapshot, '5', { phase: 'rolling-back', stepIndex: 0, percent: 10 }, false))).toBeDefined();
+    const mid = shiftStateValue(
+      snapshot,
+      '5',
+      { phase: 'shifted', stepIndex: 0, percent: 10 },
+      false,
+    );
+    expect(pendingShift(mid)).toMatchObject({
+      newVersion: '5',
+      phase: 'shifted',
+      percent: 10,
+      snapshot,
+    });
+    expect(
+      pendingShift(
+        shiftStateValue(snapshot, '5', { phase: 'shifted', stepIndex: 1, percent: 100 }, true),
+      ),
+    ).toBeUndefined();
+    expect(
+      pendingShift(
+        shiftStateValue(snapshot, '5', { phase: 'rolled-back', stepIndex: 0, percent: 10 }, false),
+      ),
+    ).toBeUndefined();
+    expect(
+      pendingShift(
+        shiftStateValue(snapshot, '5', { phase: 'rolling-back', stepIndex: 0, percent: 10 }, false),
+      ),
+    ).toBeDefined();
     expect(pendingShift('')).toBeUndefined();
     expect(pendingShift('{broken')).toBeUndefined();
   });

@@ -16,7 +16,8 @@ describe('withRetry', () => {
     let n = 0;
     const result = await withRetry(
       async () => {
-        if (++n < 4) throw Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' });
+        if (++n < 4)
+          throw Object.assign(new Error('slow down'), { name: 'TooManyRequestsException' });
         return 'ok';
       },
       { baseDelayMs: 100, sleep: async (ms) => void sleeps.push(ms), random: () => 1 },
@@ -28,8 +29,12 @@ describe('withRetry', () => {
   it('treats 5xx, 429 and update conflicts as transient', () => {
     expect(isTransient({ $metadata: { httpStatusCode: 503 } })).toBe(true);
     expect(isTransient({ $metadata: { httpStatusCode: 429 } })).toBe(true);
-    expect(isTransient(Object.assign(new Error('x'), { name: 'ResourceConflictException' }))).toBe(true);
-    expect(isTransient(Object.assign(new Error('x'), { name: 'AccessDeniedException' }))).toBe(false);
+    expect(isTransient(Object.assign(new Error('x'), { name: 'ResourceConflictException' }))).toBe(
+      true,
+    );
+    expect(isTransient(Object.assign(new Error('x'), { name: 'AccessDeniedException' }))).toBe(
+      false,
+    );
     expect(isTransient({ $metadata: { httpStatusCode: 400 } })).toBe(false);
   });
 });
@@ -37,7 +42,9 @@ describe('withRetry', () => {
 describe('errorMessage', () => {
   it('reads anything thrown', () => {
     expect(errorMessage(new Error('plain'))).toBe('plain');
-    expect(errorMessage(Object.assign(new Error('denied'), { name: 'AccessDenied' }))).toBe('AccessDenied: denied');
+    expect(errorMessage(Object.assign(new Error('denied'), { name: 'AccessDenied' }))).toBe(
+      'AccessDenied: denied',
+    );
     expect(errorMessage('a string')).toBe('a string');
     expect(errorMessage({ message: 'from an object' })).toBe('from an object');
     expect(errorMessage({ code: 42 })).toBe('{"code":42}');

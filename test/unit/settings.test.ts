@@ -5,7 +5,10 @@ import { readSettings, SettingsError, type EventContext } from '../../src/settin
 
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'settings-'));
 fs.mkdirSync(path.join(workspace, 'app'));
-fs.writeFileSync(path.join(workspace, 'app', 'lambda_function.py'), 'def lambda_handler(e, c):\n  return 1\n');
+fs.writeFileSync(
+  path.join(workspace, 'app', 'lambda_function.py'),
+  'def lambda_handler(e, c):\n  return 1\n',
+);
 fs.writeFileSync(path.join(workspace, 'app', 'requirements.txt'), 'numpy\n');
 fs.writeFileSync(path.join(workspace, 'smoke.yml'), 'cases: []\n');
 fs.mkdirSync(path.join(workspace, 'model'));
@@ -43,7 +46,13 @@ describe('readSettings: valid inputs', () => {
   it('fills the documented defaults', () => {
     const s = read(valid);
     if (s.mode !== 'deploy') throw new Error('expected deploy');
-    expect(s.auth).toEqual({ region: 'eu-west-1', roleToAssume: undefined, audience: 'sts.amazonaws.com', roleSessionName: 'lambda-ml-deploy', roleDurationSeconds: 3600 });
+    expect(s.auth).toEqual({
+      region: 'eu-west-1',
+      roleToAssume: undefined,
+      audience: 'sts.amazonaws.com',
+      roleSessionName: 'lambda-ml-deploy',
+      roleDurationSeconds: 3600,
+    });
     expect(s.alias).toBe('prod');
     expect(s.build.runtime).toBe('python3.12');
     expect(s.build.buildImage).toBe('public.ecr.aws/sam/build-python3.12:latest-x86_64');
@@ -52,7 +61,15 @@ describe('readSettings: valid inputs', () => {
     expect(s.build.requirements).toBe(path.join(workspace, 'app', 'requirements.txt'));
     expect(s.build.modelDest).toBe('model');
     expect(s.build.slim).toBe(true);
-    expect(s.release).toEqual({ smokeTests: undefined, strategy: 'all-at-once', canaryPercent: 10, canaryIntervalMs: 300_000, linearSteps: 4, alarms: [], keepVersions: 0 });
+    expect(s.release).toEqual({
+      smokeTests: undefined,
+      strategy: 'all-at-once',
+      canaryPercent: 10,
+      canaryIntervalMs: 300_000,
+      linearSteps: 4,
+      alarms: [],
+      keepVersions: 0,
+    });
     expect(s.fn.handler).toBe('lambda_function.lambda_handler');
   });
 
@@ -72,23 +89,38 @@ describe('readSettings: valid inputs', () => {
     expect(s.release.canaryIntervalMs).toBe(5_400_000);
     expect(s.release.alarms).toEqual(['errors-high', 'latency-p99']);
     expect(s.fn.environment).toEqual({ MODEL_NAME: 'iris', THRESHOLD: '0.5', DEBUG: 'false' });
-    expect(s.build.pipArgs).toEqual(['--extra-index-url', 'https://example.org/simple', '--no-cache-dir']);
+    expect(s.build.pipArgs).toEqual([
+      '--extra-index-url',
+      'https://example.org/simple',
+      '--no-cache-dir',
+    ]);
     expect(s.build.requirements).toBeUndefined();
     expect(s.build.model).toEqual([path.join(workspace, 'model')]);
     expect(s.release.smokeTests).toBe(path.join(workspace, 'smoke.yml'));
   });
 
   it('auto mode picks preview on pull_request and cleanup when it closes', () => {
-    const opened = read({ ...valid, mode: 'auto' }, { eventName: 'pull_request', payload: { action: 'opened', number: 7 } });
+    const opened = read(
+      { ...valid, mode: 'auto' },
+      { eventName: 'pull_request', payload: { action: 'opened', number: 7 } },
+    );
     expect(opened.mode).toBe('preview');
     if (opened.mode === 'preview') expect(opened.preview.prNumber).toBe(7);
-    const closed = read({ ...valid, mode: 'auto' }, { eventName: 'pull_request', payload: { action: 'closed', number: 7 } });
+    const closed = read(
+      { ...valid, mode: 'auto' },
+      { eventName: 'pull_request', payload: { action: 'closed', number: 7 } },
+    );
     expect(closed.mode).toBe('preview-cleanup');
     expect(read({ ...valid, mode: 'auto' }).mode).toBe('deploy');
   });
 
   it('rollback mode needs no bucket and takes a version number', () => {
-    const s = read({ 'aws-region': 'us-east-1', 'function-name': 'fn', mode: 'rollback', 'rollback-to': '12' });
+    const s = read({
+      'aws-region': 'us-east-1',
+      'function-name': 'fn',
+      mode: 'rollback',
+      'rollback-to': '12',
+    });
     expect(s).toMatchObject({ mode: 'rollback', rollbackTo: 12 });
   });
 
@@ -102,15 +134,40 @@ describe('readSettings: valid inputs', () => {
 // Each row: inputs over the valid baseline, the input that must be named, and a phrase of the fix.
 const bad: Array<[string, Record<string, string>, string, RegExp]> = [
   ['missing function-name', { 'function-name': '' }, 'function-name', /is required/],
-  ['function-name with spaces', { 'function-name': 'my function' }, 'function-name', /function name/],
+  [
+    'function-name with spaces',
+    { 'function-name': 'my function' },
+    'function-name',
+    /function name/,
+  ],
   ['missing aws-region', { 'aws-region': '' }, 'aws-region', /is required/],
   ['bad region', { 'aws-region': 'europe' }, 'aws-region', /region code/],
   ['missing bucket', { 's3-bucket': '' }, 's3-bucket', /is required/],
   ['bucket with capitals', { 's3-bucket': 'My_Bucket' }, 's3-bucket', /bucket name/],
-  ['role ARN malformed', { 'role-to-assume': 'arn:aws:iam::123:role/x' }, 'role-to-assume', /IAM role ARN/],
-  ['role duration too short', { 'role-duration-seconds': '60' }, 'role-duration-seconds', /900 to 43200/],
-  ['role duration not a number', { 'role-duration-seconds': '1h' }, 'role-duration-seconds', /whole number/],
-  ['session name with spaces', { 'role-session-name': 'my session' }, 'role-session-name', /2 to 64/],
+  [
+    'role ARN malformed',
+    { 'role-to-assume': 'arn:aws:iam::123:role/x' },
+    'role-to-assume',
+    /IAM role ARN/,
+  ],
+  [
+    'role duration too short',
+    { 'role-duration-seconds': '60' },
+    'role-duration-seconds',
+    /900 to 43200/,
+  ],
+  [
+    'role duration not a number',
+    { 'role-duration-seconds': '1h' },
+    'role-duration-seconds',
+    /whole number/,
+  ],
+  [
+    'session name with spaces',
+    { 'role-session-name': 'my session' },
+    'role-session-name',
+    /2 to 64/,
+  ],
   ['unknown mode', { mode: 'ship-it' }, 'mode', /deploy, preview, preview-cleanup, rollback, auto/],
   ['memory too small', { 'memory-size': '64' }, 'memory-size', /128 to 10240/],
   ['memory too large', { 'memory-size': '20000' }, 'memory-size', /128 to 10240/],
@@ -130,7 +187,12 @@ const bad: Array<[string, Record<string, string>, string, RegExp]> = [
   ['source-dir missing', { 'source-dir': 'nope' }, 'source-dir', /existing folder/],
   ['source-dir is a file', { 'source-dir': 'smoke.yml' }, 'source-dir', /must be a folder/],
   ['source-dir outside workspace', { 'source-dir': '..' }, 'source-dir', /inside the workspace/],
-  ['model through a link out of the workspace', { model: 'escape' }, 'model', /inside the workspace/],
+  [
+    'model through a link out of the workspace',
+    { model: 'escape' },
+    'model',
+    /inside the workspace/,
+  ],
   ['model missing', { model: 'model/weights.bin' }, 'model', /existing file or folder/],
   ['requirements missing', { requirements: 'app/reqs.txt' }, 'requirements', /existing file/],
   ['smoke-tests missing', { 'smoke-tests': 'smoke.json' }, 'smoke-tests', /existing file/],
@@ -140,24 +202,51 @@ const bad: Array<[string, Record<string, string>, string, RegExp]> = [
   ['environment unparsable', { environment: '{a: [' }, 'environment', /does not parse/],
   ['environment reserved key', { environment: 'AWS_REGION: us-east-1' }, 'environment', /reserves/],
   ['environment nested value', { environment: 'CONFIG: {a: 1}' }, 'environment', /nested value/],
-  ['create-function without role', { 'create-function': 'true' }, 'execution-role', /required when create-function/],
+  [
+    'create-function without role',
+    { 'create-function': 'true' },
+    'execution-role',
+    /required when create-function/,
+  ],
   ['execution role malformed', { 'execution-role': 'my-role' }, 'execution-role', /IAM role ARN/],
   ['handler without function', { handler: 'lambda_function' }, 'handler', /module\.function/],
   ['alias only digits', { alias: '42' }, 'alias', /not only digits/],
   ['layer name with dots', { 'layer-name': 'my.layer' }, 'layer-name', /layer name/],
-  ['pip-args overriding target', { 'pip-args': '--target /tmp/x' }, 'pip-args', /must not set --target/],
+  [
+    'pip-args overriding target',
+    { 'pip-args': '--target /tmp/x' },
+    'pip-args',
+    /must not set --target/,
+  ],
   ['s3-prefix absolute', { 's3-prefix': '/abs' }, 's3-prefix', /relative key prefix/],
   ['keep-versions negative', { 'keep-versions': '-1' }, 'keep-versions', /0 to 1000/],
-  ['build-image with spaces', { 'build-image': 'my image' }, 'build-image', /Docker image reference/],
+  [
+    'build-image with spaces',
+    { 'build-image': 'my image' },
+    'build-image',
+    /Docker image reference/,
+  ],
   ['description too long', { description: 'x'.repeat(300) }, 'description', /at most 256/],
-  ['preview-url-auth unknown', { mode: 'preview', 'preview-url-auth': 'PUBLIC' }, 'preview-url-auth', /AWS_IAM, NONE/],
+  [
+    'preview-url-auth unknown',
+    { mode: 'preview', 'preview-url-auth': 'PUBLIC' },
+    'preview-url-auth',
+    /AWS_IAM, NONE/,
+  ],
   ['preview without a pull request', { mode: 'preview' }, 'mode', /pull_request event/],
-  ['rollback-to words', { mode: 'rollback', 'rollback-to': 'last-good' }, 'rollback-to', /previous.*version number/],
+  [
+    'rollback-to words',
+    { mode: 'rollback', 'rollback-to': 'last-good' },
+    'rollback-to',
+    /previous.*version number/,
+  ],
 ];
 
 describe('readSettings: each bad input is named with what is expected', () => {
   it.each(bad)('%s', (_title, override, input, fix) => {
-    const event: EventContext = override['preview-url-auth'] ? { eventName: 'pull_request', payload: { number: 3 } } : push;
+    const event: EventContext = override['preview-url-auth']
+      ? { eventName: 'pull_request', payload: { number: 3 } }
+      : push;
     const problems = problemsOf({ ...valid, ...override }, event);
     const mine = problems.filter((p) => p.startsWith(`Input '${input}'`));
     expect(mine).toHaveLength(1);

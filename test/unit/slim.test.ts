@@ -9,7 +9,10 @@ function tree(files: Record<string, number>): TreeEntry[] {
     const parts = file.split('/');
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
   }
-  return [...[...dirs].map((d) => ({ path: d, type: 'dir' as const, size: 0 })), ...Object.entries(files).map(([p, size]) => ({ path: p, type: 'file' as const, size }))];
+  return [
+    ...[...dirs].map((d) => ({ path: d, type: 'dir' as const, size: 0 })),
+    ...Object.entries(files).map(([p, size]) => ({ path: p, type: 'file' as const, size })),
+  ];
 }
 
 describe('planSlim', () => {
@@ -83,10 +86,22 @@ describe('slimTree', () => {
     expect(result).toEqual({
       removedFiles: 4,
       bytesSaved: 400,
-      byRule: { tests: { files: 2, bytes: 300 }, stubs: { files: 1, bytes: 40 }, 'stub-package': { files: 1, bytes: 60 } },
+      byRule: {
+        tests: { files: 2, bytes: 300 },
+        stubs: { files: 1, bytes: 40 },
+        'stub-package': { files: 1, bytes: 60 },
+      },
     });
-    const left = (await fs.readdir(dir, { recursive: true })).map((p) => p.split(path.sep).join('/')).sort();
-    expect(left).toEqual(['pkg', 'pkg-1.0.dist-info', 'pkg-1.0.dist-info/RECORD', 'pkg/__init__.py', 'pkg/lib.cpython-312-x86_64-linux-gnu.so']);
+    const left = (await fs.readdir(dir, { recursive: true }))
+      .map((p) => p.split(path.sep).join('/'))
+      .sort();
+    expect(left).toEqual([
+      'pkg',
+      'pkg-1.0.dist-info',
+      'pkg-1.0.dist-info/RECORD',
+      'pkg/__init__.py',
+      'pkg/lib.cpython-312-x86_64-linux-gnu.so',
+    ]);
   });
 
   it('does nothing on a tree with nothing to remove', async () => {

@@ -1,6 +1,19 @@
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput, ResourceNotFoundException, TooManyRequestsException, ServiceException } from '@aws-sdk/client-lambda';
+import {
+  InvokeCommand,
+  LambdaClient,
+  type InvokeCommandOutput,
+  ResourceNotFoundException,
+  TooManyRequestsException,
+  ServiceException,
+} from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { buildInvokePayload, buildProxyEvent, caseInvoker, invokeVersion, type StartTimer } from '../../src/release/invoke.js';
+import {
+  buildInvokePayload,
+  buildProxyEvent,
+  caseInvoker,
+  invokeVersion,
+  type StartTimer,
+} from '../../src/release/invoke.js';
 import type { SmokeCase } from '../../src/release/smoke-spec.js';
 
 const lambdaMock = mockClient(LambdaClient);
@@ -8,7 +21,9 @@ const lambda = new LambdaClient({ region: 'us-east-1' });
 const noSleep = async () => undefined;
 // The SDK wraps payloads in a Uint8Array adapter; the code under test only needs the bytes.
 const encode = (value: unknown) =>
-  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+  new TextEncoder().encode(
+    typeof value === 'string' ? value : JSON.stringify(value),
+  ) as unknown as InvokeCommandOutput['Payload'];
 
 function sentPayload(callIndex = 0): unknown {
   const input = lambdaMock.commandCalls(InvokeCommand)[callIndex]!.args[0].input;
@@ -30,7 +45,13 @@ beforeEach(() => lambdaMock.reset());
 describe('buildProxyEvent', () => {
   test('wraps an HTTP request as an API Gateway REST proxy event (v1)', () => {
     const event = buildProxyEvent(
-      { method: 'POST', path: '/predict', body: { f1: 1.5 }, headers: { 'X-Api-Key': 'k' }, query: { debug: 'true', tag: ['a', 'b'] } },
+      {
+        method: 'POST',
+        path: '/predict',
+        body: { f1: 1.5 },
+        headers: { 'X-Api-Key': 'k' },
+        query: { debug: 'true', tag: ['a', 'b'] },
+      },
       { stage: 'smoke', requestId: 'req-1', now: 1_700_000_000_000 },
     );
     expect(event).toMatchObject({
@@ -45,12 +66,26 @@ describe('buildProxyEvent', () => {
       stageVariables: null,
       body: '{"f1":1.5}',
       isBase64Encoded: false,
-      requestContext: { stage: 'smoke', requestId: 'req-1', httpMethod: 'POST', resourcePath: '/predict', path: '/smoke/predict', requestTimeEpoch: 1_700_000_000_000 },
+      requestContext: {
+        stage: 'smoke',
+        requestId: 'req-1',
+        httpMethod: 'POST',
+        resourcePath: '/predict',
+        path: '/smoke/predict',
+        requestTimeEpoch: 1_700_000_000_000,
+      },
     });
   });
 
   test('a text body is sent as is, a GET has null body and null query', () => {
-    expect(buildProxyEvent({ method: 'POST', path: '/', body: 'raw text', headers: { 'content-type': 'text/plain' } }).body).toBe('raw text');
+    expect(
+      buildProxyEvent({
+        method: 'POST',
+        path: '/',
+        body: 'raw text',
+        headers: { 'content-type': 'text/plain' },
+      }).body,
+    ).toBe('raw text');
     const get = buildProxyEvent({ method: 'GET', path: '/health' });
     expect(get.body).toBeNull();
     expect(get.queryStringParameters).toBeNull();
@@ -90,7 +125,13 @@ describe('invokeVersion', () => {
   });
 
   test('a function error is returned, not thrown', async () => {
-    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: 'Unhandled', Payload: encode({ errorType: 'ValueError', errorMessage: 'x' }) });
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: encode({ errorType: 'ValueError', errorMessage: 'x' }),
+      });
     const result = await invokeVersion(lambda, 'iris', '7', {});
     expect(result.functionError).toBe('Unhandled');
     expect(result.parsed).toEqual({ errorType: 'ValueError', errorMessage: 'x' });
@@ -107,18 +148,40 @@ describe('invokeVersion', () => {
     const sleeps: number[] = [];
     lambdaMock
       .on(InvokeCommand)
-      .rejectsOnce(new TooManyRequestsException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }))
-      .rejectsOnce(new ServiceException({ message: 'internal', $metadata: { httpStatusCode: 500 } }))
+      .rejectsOnce(
+        new TooManyRequestsException({
+          message: 'Rate exceeded',
+          $metadata: { httpStatusCode: 429 },
+        }),
+      )
+      .rejectsOnce(
+        new ServiceException({ message: 'internal', $metadata: { httpStatusCode: 500 } }),
+      )
       .resolves({ StatusCode: 200, Payload: encode({ ok: true }) });
-    const result = await invokeVersion(lambda, 'iris', '7', {}, { sleep: async (ms) => void sleeps.push(ms) });
+    const result = await invokeVersion(
+      lambda,
+      'iris',
+      '7',
+      {},
+      { sleep: async (ms) => void sleeps.push(ms) },
+    );
     expect(result.parsed).toEqual({ ok: true });
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(3);
     expect(sleeps).toHaveLength(2);
   });
 
   test('a missing function is thrown at once', async () => {
-    lambdaMock.on(InvokeCommand).rejects(new ResourceNotFoundException({ message: 'Function not found', $metadata: { httpStatusCode: 404 } }));
-    await expect(invokeVersion(lambda, 'iris', '7', {}, { sleep: noSleep })).rejects.toThrow('Function not found');
+    lambdaMock
+      .on(InvokeCommand)
+      .rejects(
+        new ResourceNotFoundException({
+          message: 'Function not found',
+          $metadata: { httpStatusCode: 404 },
+        }),
+      );
+    await expect(invokeVersion(lambda, 'iris', '7', {}, { sleep: noSleep })).rejects.toThrow(
+      'Function not found',
+    );
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 
@@ -131,10 +194,18 @@ describe('invokeVersion', () => {
       queueMicrotask(onTimeout);
       return () => undefined;
     };
-    const result = await invokeVersion(lambda, 'iris', '7', {}, { timeoutMs: 2500, startTimer: fireAtOnce, sleep: noSleep });
+    const result = await invokeVersion(
+      lambda,
+      'iris',
+      '7',
+      {},
+      { timeoutMs: 2500, startTimer: fireAtOnce, sleep: noSleep },
+    );
     expect(armedFor).toBe(2500);
     expect(result).toMatchObject({ timedOut: true, timeoutMs: 2500, payloadText: '' });
-    const signal = ((lambdaMock.send.getCall(0).args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined)?.abortSignal;
+    const signal = (
+      (lambdaMock.send.getCall(0).args as unknown[])[1] as { abortSignal?: AbortSignal } | undefined
+    )?.abortSignal;
     expect(signal?.aborted).toBe(true);
     expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(1);
   });
@@ -152,23 +223,48 @@ describe('invokeVersion', () => {
 
 describe('caseInvoker', () => {
   test('binds function and version, wraps http cases, applies the case timeout', async () => {
-    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode({ statusCode: 200, body: '{}' }) });
+    lambdaMock
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 200, Payload: encode({ statusCode: 200, body: '{}' }) });
     const budgets: number[] = [];
     const timer: StartTimer = (_fire, ms) => {
       budgets.push(ms);
       return () => undefined;
     };
-    const invoke = caseInvoker({ lambda, functionName: 'iris', version: '12', defaultTimeoutMs: 30_000, startTimer: timer });
-    await invoke({ index: 0, name: 'h', http: { method: 'GET', path: '/health' }, expect: {}, timeoutMs: 1234 });
+    const invoke = caseInvoker({
+      lambda,
+      functionName: 'iris',
+      version: '12',
+      defaultTimeoutMs: 30_000,
+      startTimer: timer,
+    });
+    await invoke({
+      index: 0,
+      name: 'h',
+      http: { method: 'GET', path: '/health' },
+      expect: {},
+      timeoutMs: 1234,
+    });
     await invoke({ index: 1, name: 'e', event: { a: 1 }, expect: {} });
     expect(budgets).toEqual([1234, 30_000]);
-    expect(lambdaMock.commandCalls(InvokeCommand).map((c) => c.args[0].input.Qualifier)).toEqual(['12', '12']);
-    expect(sentPayload(0)).toMatchObject({ httpMethod: 'GET', path: '/health', isBase64Encoded: false });
+    expect(lambdaMock.commandCalls(InvokeCommand).map((c) => c.args[0].input.Qualifier)).toEqual([
+      '12',
+      '12',
+    ]);
+    expect(sentPayload(0)).toMatchObject({
+      httpMethod: 'GET',
+      path: '/health',
+      isBase64Encoded: false,
+    });
     expect(sentPayload(1)).toEqual({ a: 1 });
   });
 
   test('refuses an alias or $LATEST: smoke tests run against a version number', () => {
-    expect(() => caseInvoker({ lambda, functionName: 'iris', version: 'prod' })).toThrow(/published version number, got 'prod'/);
-    expect(() => caseInvoker({ lambda, functionName: 'iris', version: '$LATEST' })).toThrow(/version number/);
+    expect(() => caseInvoker({ lambda, functionName: 'iris', version: 'prod' })).toThrow(
+      /published version number, got 'prod'/,
+    );
+    expect(() => caseInvoker({ lambda, functionName: 'iris', version: '$LATEST' })).toThrow(
+      /version number/,
+    );
   });
 });

@@ -4,7 +4,12 @@ import { describeSmokeFailure, mapBounded, runSmokeTests } from '../../src/relea
 import type { SmokeCase } from '../../src/release/smoke-spec.js';
 
 function cases(n: number): SmokeCase[] {
-  return Array.from({ length: n }, (_, i) => ({ index: i, name: `case ${i}`, event: { i }, expect: { payload: { i } } }));
+  return Array.from({ length: n }, (_, i) => ({
+    index: i,
+    name: `case ${i}`,
+    event: { i },
+    expect: { payload: { i } },
+  }));
 }
 
 /** Invocations that stay pending until released, so overlap can be observed without timers. */
@@ -68,11 +73,23 @@ describe('runSmokeTests', () => {
     expect(run.passed).toBe(false);
     expect(run.results).toEqual([
       { name: 'case 0', passed: true, latencyMs: 5, reasons: [] },
-      { name: 'case 1', passed: false, latencyMs: 7, reasons: ['payload does not match: $.i: expected 1, got 99'], diff: '$.i: expected 1, got 99' },
-      { name: 'case 2', passed: false, reasons: ['invocation failed: AccessDeniedException: not allowed'] },
+      {
+        name: 'case 1',
+        passed: false,
+        latencyMs: 7,
+        reasons: ['payload does not match: $.i: expected 1, got 99'],
+        diff: '$.i: expected 1, got 99',
+      },
+      {
+        name: 'case 2',
+        passed: false,
+        reasons: ['invocation failed: AccessDeniedException: not allowed'],
+      },
     ]);
     expect(logger.lines).toContain('PASS case 0 (5 ms)');
-    expect(logger.lines).toContain('warning: FAIL case 1 (7 ms): payload does not match: $.i: expected 1, got 99');
+    expect(logger.lines).toContain(
+      'warning: FAIL case 1 (7 ms): payload does not match: $.i: expected 1, got 99',
+    );
     expect(describeSmokeFailure(run)).toBe(
       "2 of 3 smoke cases failed: 'case 1' (payload does not match: $.i: expected 1, got 99), 'case 2' (invocation failed: AccessDeniedException: not allowed)",
     );
@@ -82,15 +99,22 @@ describe('runSmokeTests', () => {
     const run = await runSmokeTests({
       cases: cases(1),
       invoke: async () => ({
-        payloadText: '{"errorType":"Runtime.ImportModuleError","errorMessage":"No module named sklearn"}',
+        payloadText:
+          '{"errorType":"Runtime.ImportModuleError","errorMessage":"No module named sklearn"}',
         parsed: { errorType: 'Runtime.ImportModuleError', errorMessage: 'No module named sklearn' },
         functionError: 'Unhandled',
         logTail: 'Traceback...\n',
         latencyMs: 3,
       }),
     });
-    expect(run.results[0]).toMatchObject({ passed: false, functionError: 'Unhandled', logTail: 'Traceback...\n' });
-    expect(run.results[0]!.reasons[0]).toBe('function error (Unhandled): Runtime.ImportModuleError: No module named sklearn');
+    expect(run.results[0]).toMatchObject({
+      passed: false,
+      functionError: 'Unhandled',
+      logTail: 'Traceback...\n',
+    });
+    expect(run.results[0]!.reasons[0]).toBe(
+      'function error (Unhandled): Runtime.ImportModuleError: No module named sklearn',
+    );
   });
 });
 

@@ -15,10 +15,18 @@ import { PART_SIZE, progressReporter, uploadContentAddressed } from '../../src/r
 import { memoryLogger } from '../../src/log.js';
 
 function s3Error(name: string, status: number): S3ServiceException {
-  return new S3ServiceException({ name, $fault: 'client', $metadata: { httpStatusCode: status }, message: name });
+  return new S3ServiceException({
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
 }
 
-const client = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+const client = new S3Client({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
 const s3 = mockClient(client);
 let dir: string;
 let file: string;
@@ -33,27 +41,43 @@ afterEach(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-const base = () => ({ bucket: 'bkt', key: 'p/layers/abc.zip', file, sha256Hex: 'abc', logger: memoryLogger() });
+const base = () => ({
+  bucket: 'bkt',
+  key: 'p/layers/abc.zip',
+  file,
+  sha256Hex: 'abc',
+  logger: memoryLogger(),
+});
 
 describe('uploadContentAddressed', () => {
   it('skips the upload when the object is already there with the same size', async () => {
     s3.on(HeadObjectCommand).resolves({ ContentLength: 1000, Metadata: { sha256: 'abc' } });
     const options = base();
-    await expect(uploadContentAddressed(client, { ...options, expectedBucketOwner: '123456789012' })).resolves.toEqual({
+    await expect(
+      uploadContentAddressed(client, { ...options, expectedBucketOwner: '123456789012' }),
+    ).resolves.toEqual({
       uploaded: false,
       key: 'p/layers/abc.zip',
       bytes: 1000,
     });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(s3.commandCalls(CreateMultipartUploadCommand)).toHaveLength(0);
-    expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toEqual({ Bucket: 'bkt', Key: 'p/layers/abc.zip', ExpectedBucketOwner: '123456789012' });
+    expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'bkt',
+      Key: 'p/layers/abc.zip',
+      ExpectedBucketOwner: '123456789012',
+    });
     expect(options.logger.lines.join('\n')).toMatch(/already there/);
   });
 
   it('uploads when HeadObject says 404, with SSE, a SHA-256 checksum and the sha256 metadata', async () => {
     s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
     s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
-    await expect(uploadContentAddressed(client, base())).resolves.toEqual({ uploaded: true, key: 'p/layers/abc.zip', bytes: 1000 });
+    await expect(uploadContentAddressed(client, base())).resolves.toEqual({
+      uploaded: true,
+      key: 'p/layers/abc.zip',
+      bytes: 1000,
+    });
     const put = s3.commandCalls(PutObjectCommand);
     expect(put).toHaveLength(1);
     expect(put[0].args[0].input).toMatchObject({
@@ -70,7 +94,9 @@ describe('uploadContentAddressed', () => {
     s3.on(HeadObjectCommand).resolves({ ContentLength: 1000, Metadata: { sha256: 'other' } });
     s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
     const options = base();
-    await expect(uploadContentAddressed(client, options)).resolves.toMatchObject({ uploaded: true });
+    await expect(uploadContentAddressed(client, options)).resolves.toMatchObject({
+      uploaded: true,
+    });
     expect(options.logger.lines.join('\n')).toMatch(/exists but differs/);
   });
 
@@ -89,9 +115,15 @@ describe('uploadContentAddressed', () => {
     s3.on(UploadPartCommand).resolves({ ETag: '"p"' });
     s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"c"' });
     const options = base();
-    await expect(uploadContentAddressed(client, options)).resolves.toMatchObject({ uploaded: true, bytes: PART_SIZE * 2 + 10 });
+    await expect(uploadContentAddressed(client, options)).resolves.toMatchObject({
+      uploaded: true,
+      bytes: PART_SIZE * 2 + 10,
+    });
     expect(s3.commandCalls(UploadPartCommand)).toHaveLength(3);
-    expect(s3.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toMatchObject({ ServerSideEncryption: 'AES256', ChecksumAlgorithm: 'SHA256' });
+    expect(s3.commandCalls(CreateMultipartUploadCommand)[0].args[0].input).toMatchObject({
+      ServerSideEncryption: 'AES256',
+      ChecksumAlgorithm: 'SHA256',
+    });
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(options.logger.lines.some((l) => /uploaded .* \(100%\)/.test(l))).toBe(true);
   });
@@ -102,6 +134,10 @@ describe('progressReporter', () => {
     const lines: string[] = [];
     const report = progressReporter(400, (m) => lines.push(m));
     for (const loaded of [10, 50, 99, 100, 150, 390, 400, 400]) report(loaded);
-    expect(lines).toEqual(['  uploaded 100 B of 400 B (25%)', '  uploaded 390 B of 400 B (97%)', '  uploaded 400 B of 400 B (100%)']);
+    expect(lines).toEqual([
+      '  uploaded 100 B of 400 B (25%)',
+      '  uploaded 390 B of 400 B (97%)',
+      '  uploaded 400 B of 400 B (100%)',
+    ]);
   });
 });

@@ -33,8 +33,10 @@ const action = parse(fs.readFileSync('action.yml', 'utf8')) as ActionYml;
 const DIR = 'workflows-examples';
 const files = ['deploy.yml', 'pr-preview.yml', 'rollback.yml'];
 const load = (file: string) => parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Workflow;
-const isOurs = (step: Step) => typeof step.uses === 'string' && /(^|\/)lambda-ml-deploy@/.test(step.uses);
-const actionSteps = (wf: Workflow) => Object.values(wf.jobs).flatMap((job) => job.steps.filter(isOurs));
+const isOurs = (step: Step) =>
+  typeof step.uses === 'string' && /(^|\/)lambda-ml-deploy@/.test(step.uses);
+const actionSteps = (wf: Workflow) =>
+  Object.values(wf.jobs).flatMap((job) => job.steps.filter(isOurs));
 
 /** Inputs each mode really needs (settings.ts reads them as required for that mode). */
 const NEEDED: Record<string, string[]> = {
@@ -45,7 +47,10 @@ const NEEDED: Record<string, string[]> = {
 
 /** Every `steps.<id>.outputs.<name>` in a workflow names a declared output of one of our steps. */
 function outputReferences(text: string): Array<{ id: string; output: string }> {
-  return [...text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)].map((m) => ({ id: m[1]!, output: m[2]! }));
+  return [...text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)].map((m) => ({
+    id: m[1]!,
+    output: m[2]!,
+  }));
 }
 
 test('exactly the three example workflows exist', () => {
@@ -82,7 +87,11 @@ describe.each(files)('%s', (file) => {
 
   test('reads only declared outputs of its own steps', () => {
     const wf = load(file);
-    const ids = new Set(actionSteps(wf).map((s) => s.id).filter(Boolean));
+    const ids = new Set(
+      actionSteps(wf)
+        .map((s) => s.id)
+        .filter(Boolean),
+    );
     for (const ref of outputReferences(text)) {
       expect(ids.has(ref.id)).toBe(true);
       expect(Object.keys(action.outputs)).toContain(ref.output);
@@ -92,7 +101,9 @@ describe.each(files)('%s', (file) => {
   test('asks for an OIDC token and no more than it needs; one run per function / PR', () => {
     const wf = load(file);
     expect(wf.permissions).toMatchObject({ 'id-token': 'write', contents: 'read' });
-    expect(Object.values(wf.permissions ?? {}).filter((v) => v === 'write').length).toBeLessThanOrEqual(2);
+    expect(
+      Object.values(wf.permissions ?? {}).filter((v) => v === 'write').length,
+    ).toBeLessThanOrEqual(2);
     expect(wf.concurrency?.['cancel-in-progress']).toBe(false);
     expect(wf.concurrency?.group).toBeTruthy();
   });
@@ -112,7 +123,12 @@ test('deploy.yml: push to main', () => {
 
 test('pr-preview.yml: pull_request with close, mode auto, pull-requests: write, a group per PR', () => {
   const wf = load('pr-preview.yml');
-  expect((wf.on.pull_request as { types: string[] }).types.sort()).toEqual(['closed', 'opened', 'reopened', 'synchronize']);
+  expect((wf.on.pull_request as { types: string[] }).types.sort()).toEqual([
+    'closed',
+    'opened',
+    'reopened',
+    'synchronize',
+  ]);
   expect(actionSteps(wf)[0]!.with?.mode).toBe('auto');
   expect(wf.permissions?.['pull-requests']).toBe('write');
   expect(wf.concurrency?.group).toContain('${{ github.event.pull_request.number }}');
@@ -121,7 +137,9 @@ test('pr-preview.yml: pull_request with close, mode auto, pull-requests: write, 
 
 test('rollback.yml: workflow_dispatch with a version input defaulting to previous, passed as rollback-to', () => {
   const wf = load('rollback.yml');
-  const dispatch = wf.on.workflow_dispatch as { inputs: Record<string, { default?: string; required?: boolean }> };
+  const dispatch = wf.on.workflow_dispatch as {
+    inputs: Record<string, { default?: string; required?: boolean }>;
+  };
   expect(dispatch.inputs.version).toMatchObject({ default: 'previous', required: true });
   const step = actionSteps(wf)[0]!;
   expect(step.with).toMatchObject({ mode: 'rollback', 'rollback-to': '${{ inputs.version }}' });
@@ -147,7 +165,9 @@ test('README.md: every YAML snippet parses; workflows use only declared inputs, 
     }
   }
   // The JSON policies parse too.
-  const policies = [...markdown.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as { Statement: unknown[] });
+  const policies = [...markdown.matchAll(/```json\n([\s\S]*?)```/g)].map(
+    (m) => JSON.parse(m[1]!) as { Statement: unknown[] },
+  );
   expect(policies.length).toBeGreaterThanOrEqual(2);
   for (const policy of policies) expect(policy.Statement.length).toBeGreaterThan(0);
 });

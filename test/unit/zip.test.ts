@@ -4,7 +4,11 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
-import { collectBundleFiles, DEFAULT_EXCLUDES, type BundleFile } from '../../src/build/bundle-files.js';
+import {
+  collectBundleFiles,
+  DEFAULT_EXCLUDES,
+  type BundleFile,
+} from '../../src/build/bundle-files.js';
 import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from '../../src/build/hash.js';
 import {
   planCompression,
@@ -63,7 +67,8 @@ function readCentralDirectory(zip: Buffer): CentralEntry[] {
   return entries;
 }
 
-const byName = (entries: CentralEntry[]) => Object.fromEntries(entries.map((entry) => [entry.name, entry]));
+const byName = (entries: CentralEntry[]) =>
+  Object.fromEntries(entries.map((entry) => [entry.name, entry]));
 const STORE = 0;
 const DEFLATE = 8;
 
@@ -101,7 +106,8 @@ function floatWeights(count: number, seed = 7): Buffer {
   return Buffer.from(values.buffer);
 }
 
-const HANDLER = 'import json\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200, "body": json.dumps(event)}\n';
+const HANDLER =
+  'import json\n\ndef lambda_handler(event, context):\n    return {"statusCode": 200, "body": json.dumps(event)}\n';
 const TREE: Array<[string, string | Buffer, number]> = [
   ['lambda_function.py', HANDLER, 0o644],
   ['lib/util.py', 'def add(a, b):\n    return a + b\n'.repeat(20), 0o664],
@@ -124,8 +130,18 @@ async function writeTree(order: number[], mtime: Date): Promise<string> {
   return root;
 }
 
-async function zipTree(root: string, name = 'out.zip'): Promise<{ bytes: Buffer; result: Awaited<ReturnType<typeof writeDeterministicZip>> }> {
-  const files = await collectBundleFiles({ workspace: root, sourceDir: '.', include: [], exclude: DEFAULT_EXCLUDES, model: [], modelDest: 'model' });
+async function zipTree(
+  root: string,
+  name = 'out.zip',
+): Promise<{ bytes: Buffer; result: Awaited<ReturnType<typeof writeDeterministicZip>> }> {
+  const files = await collectBundleFiles({
+    workspace: root,
+    sourceDir: '.',
+    include: [],
+    exclude: DEFAULT_EXCLUDES,
+    model: [],
+    modelDest: 'model',
+  });
   const out = path.join(await freshDir('out'), name);
   const result = await writeDeterministicZip({ files, destPath: out });
   return { bytes: await fs.readFile(out), result };
@@ -137,7 +153,11 @@ async function transpiledZipModule(): Promise<string> {
   for (const rel of ['src/errors.ts', 'src/build/zip.ts']) {
     const source = await fs.readFile(path.resolve(rel), 'utf8');
     const { outputText } = ts.transpileModule(source, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+      },
     });
     const target = path.join(dir, rel.replace(/\.ts$/, '.js'));
     await fs.mkdir(path.dirname(target), { recursive: true });
@@ -172,7 +192,14 @@ describe('writeDeterministicZip: reproducible bytes', () => {
     // TZ is read when a process starts (jest's process.env is a copy), so each zone gets its own
     // Node process running the same zip module, transpiled as is.
     const tree = await writeTree([0, 1, 2, 3, 4], new Date('2024-03-01T12:00:00Z'));
-    const files = await collectBundleFiles({ workspace: tree, sourceDir: '.', include: [], exclude: [], model: [], modelDest: 'model' });
+    const files = await collectBundleFiles({
+      workspace: tree,
+      sourceDir: '.',
+      include: [],
+      exclude: [],
+      model: [],
+      modelDest: 'model',
+    });
     const moduleDir = await transpiledZipModule();
     const out = await freshDir('tz');
     const zipIn = (tz: string) => {
@@ -182,13 +209,20 @@ describe('writeDeterministicZip: reproducible bytes', () => {
         `const result = await writeDeterministicZip({ files: JSON.parse(process.argv[1]), destPath: process.argv[2] });`,
         `console.log(JSON.stringify({ epoch: new Date(1980, 0, 1).getTime(), offset: new Date(2024, 0, 1).getTimezoneOffset(), sha: result.sha256Hex }));`,
       ].join('\n');
-      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(files), dest], {
-        cwd: moduleDir,
-        env: { ...process.env, TZ: tz },
-        encoding: 'utf8',
-      });
+      const run = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', script, JSON.stringify(files), dest],
+        {
+          cwd: moduleDir,
+          env: { ...process.env, TZ: tz },
+          encoding: 'utf8',
+        },
+      );
       if (run.status !== 0) throw new Error(`zip in TZ=${tz} failed: ${run.stderr}`);
-      return { ...(JSON.parse(run.stdout) as { epoch: number; offset: number; sha: string }), dest };
+      return {
+        ...(JSON.parse(run.stdout) as { epoch: number; offset: number; sha: string }),
+        dest,
+      };
     };
     const east = zipIn('Pacific/Kiritimati');
     const west = zipIn('Pacific/Pago_Pago');
@@ -198,7 +232,10 @@ describe('writeDeterministicZip: reproducible bytes', () => {
     expect(new Set([east.epoch, west.epoch, utc.epoch]).size).toBe(3);
     expect(east.sha).toBe(west.sha);
     expect(utc.sha).toBe(west.sha);
-    const [eastBytes, westBytes] = await Promise.all([fs.readFile(east.dest), fs.readFile(west.dest)]);
+    const [eastBytes, westBytes] = await Promise.all([
+      fs.readFile(east.dest),
+      fs.readFile(west.dest),
+    ]);
     expect(eastBytes.equals(westBytes)).toBe(true);
     // ... and the same bytes as this (jest) process writes.
     const here = await writeDeterministicZip({ files, destPath: path.join(out, 'here.zip') });
@@ -212,7 +249,13 @@ describe('writeDeterministicZip: reproducible bytes', () => {
   test('no extra fields, entries sorted, unix modes normalised to 0644/0755 regular files', async () => {
     const tree = await writeTree([2, 0, 4, 1, 3], new Date());
     const entries = readCentralDirectory((await zipTree(tree)).bytes);
-    expect(entries.map((entry) => entry.name)).toEqual(['bin/run.sh', 'data/table.csv', 'lambda_function.py', 'lib/util.py', 'model/weights.bin']);
+    expect(entries.map((entry) => entry.name)).toEqual([
+      'bin/run.sh',
+      'data/table.csv',
+      'lambda_function.py',
+      'lib/util.py',
+      'model/weights.bin',
+    ]);
     for (const entry of entries) {
       expect(entry.extraLength).toBe(0);
       expect(entry.versionMadeBy >> 8).toBe(3); // unix, so the mode is honoured on extract
@@ -260,8 +303,19 @@ describe('writeDeterministicZip: readable zips with the right content', () => {
     ['streamed entries with zip64 records', { sampleBytes: 1024, forceZip64: true }],
   ])('%s read back with the right content', async (_label, extra) => {
     const tree = await writeTree([0, 1, 2, 3, 4], new Date());
-    const files = await collectBundleFiles({ workspace: tree, sourceDir: '.', include: [], exclude: [], model: [], modelDest: 'model' });
-    const result = await writeDeterministicZip({ files, destPath: path.join(await freshDir('out'), 'x.zip'), ...extra });
+    const files = await collectBundleFiles({
+      workspace: tree,
+      sourceDir: '.',
+      include: [],
+      exclude: [],
+      model: [],
+      modelDest: 'model',
+    });
+    const result = await writeDeterministicZip({
+      files,
+      destPath: path.join(await freshDir('out'), 'x.zip'),
+      ...extra,
+    });
     const report = JSON.parse(
       python(
         [
@@ -274,7 +328,10 @@ describe('writeDeterministicZip: readable zips with the right content', () => {
       ),
     ) as Record<string, [string, number, number]>;
     for (const [rel, content, mode] of TREE) {
-      expect(report[rel].slice(0, 2)).toEqual([sha256Hex(typeof content === 'string' ? Buffer.from(content) : content), mode & 0o111 ? 0o100755 : 0o100644]);
+      expect(report[rel].slice(0, 2)).toEqual([
+        sha256Hex(typeof content === 'string' ? Buffer.from(content) : content),
+        mode & 0o111 ? 0o100755 : 0o100644,
+      ]);
     }
     expect(Object.values(report).map((entry) => entry[2])).toContain(DEFLATE);
     const unzip = spawnSync('unzip', ['-tqq', result.path], { encoding: 'utf8' });
@@ -288,17 +345,30 @@ describe('writeDeterministicZip: readable zips with the right content', () => {
     expect(result.sha256Hex).toBe(digest.toString('hex'));
     expect(result.codeSha256).toBe(digest.toString('base64'));
     expect(result.zippedBytes).toBe(bytes.length);
-    expect(result.unzippedBytes).toBe(TREE.reduce((sum, [, content]) => sum + Buffer.byteLength(content), 0));
+    expect(result.unzippedBytes).toBe(
+      TREE.reduce((sum, [, content]) => sum + Buffer.byteLength(content), 0),
+    );
     expect(result.files).toBe(TREE.length);
     expect(result.stored + result.deflated).toBe(TREE.length);
     expect(hexToBase64(result.sha256Hex)).toBe(result.codeSha256);
     const streamed = await sha256File(result.path);
-    expect(streamed).toEqual({ hex: result.sha256Hex, base64: result.codeSha256, bytes: bytes.length });
+    expect(streamed).toEqual({
+      hex: result.sha256Hex,
+      base64: result.codeSha256,
+      bytes: bytes.length,
+    });
   });
 
   test('leaves only the zip in the destination folder (temp file renamed) and replaces an old zip', async () => {
     const tree = await writeTree([0, 1], new Date());
-    const files = await collectBundleFiles({ workspace: tree, sourceDir: '.', include: [], exclude: [], model: [], modelDest: 'model' });
+    const files = await collectBundleFiles({
+      workspace: tree,
+      sourceDir: '.',
+      include: [],
+      exclude: [],
+      model: [],
+      modelDest: 'model',
+    });
     const dir = await freshDir('dest');
     await fs.writeFile(path.join(dir, 'bundle.zip'), 'stale');
     const result = await writeDeterministicZip({ files, destPath: path.join(dir, 'bundle.zip') });
@@ -312,11 +382,26 @@ describe('writeDeterministicZip: readable zips with the right content', () => {
 describe('store or deflate', () => {
   test('planCompression: empty and compressed formats are stored unread, others sampled', () => {
     expect(planCompression('model/empty.txt', 0)).toEqual({ kind: 'store', reason: 'empty' });
-    expect(planCompression('model/vocab.json.GZ', 10)).toEqual({ kind: 'store', reason: 'compressed-format' });
-    expect(planCompression('deps/pkg.whl', 10)).toEqual({ kind: 'store', reason: 'compressed-format' });
-    expect(planCompression('model/model.safetensors', 10)).toEqual({ kind: 'sample', storeAboveRatio: STORE_ABOVE_RATIO_WEIGHTS });
-    expect(planCompression('model/arrays.npz', 10)).toEqual({ kind: 'sample', storeAboveRatio: STORE_ABOVE_RATIO });
-    expect(planCompression('app.py', 10)).toEqual({ kind: 'sample', storeAboveRatio: STORE_ABOVE_RATIO });
+    expect(planCompression('model/vocab.json.GZ', 10)).toEqual({
+      kind: 'store',
+      reason: 'compressed-format',
+    });
+    expect(planCompression('deps/pkg.whl', 10)).toEqual({
+      kind: 'store',
+      reason: 'compressed-format',
+    });
+    expect(planCompression('model/model.safetensors', 10)).toEqual({
+      kind: 'sample',
+      storeAboveRatio: STORE_ABOVE_RATIO_WEIGHTS,
+    });
+    expect(planCompression('model/arrays.npz', 10)).toEqual({
+      kind: 'sample',
+      storeAboveRatio: STORE_ABOVE_RATIO,
+    });
+    expect(planCompression('app.py', 10)).toEqual({
+      kind: 'sample',
+      storeAboveRatio: STORE_ABOVE_RATIO,
+    });
   });
 
   test('shouldStore compares the sample ratio with the threshold', () => {
@@ -338,15 +423,27 @@ describe('store or deflate', () => {
     await fs.writeFile(path.join(root, 'weights.dat'), weights); // same floats, generic name: 7% is worth it
     await fs.writeFile(path.join(root, 'text.gz'), 'not really gzip '.repeat(1000)); // trusted by extension
     await fs.writeFile(path.join(root, 'empty.txt'), '');
-    const files = await collectBundleFiles({ workspace: root, sourceDir: '.', include: [], exclude: [], model: [], modelDest: 'model' });
-    const result = await writeDeterministicZip({ files, destPath: path.join(await freshDir('out'), 'm.zip') });
+    const files = await collectBundleFiles({
+      workspace: root,
+      sourceDir: '.',
+      include: [],
+      exclude: [],
+      model: [],
+      modelDest: 'model',
+    });
+    const result = await writeDeterministicZip({
+      files,
+      destPath: path.join(await freshDir('out'), 'm.zip'),
+    });
     const entries = byName(readCentralDirectory(await fs.readFile(result.path)));
     expect(entries['handler.py'].method).toBe(DEFLATE);
     expect(entries['handler.py'].compressedSize).toBeLessThan(entries['handler.py'].size / 5);
     expect(entries['random.dat'].method).toBe(STORE);
     expect(entries['weights.safetensors'].method).toBe(STORE);
     expect(entries['weights.dat'].method).toBe(DEFLATE);
-    expect(entries['weights.dat'].compressedSize / entries['weights.dat'].size).toBeGreaterThan(0.85);
+    expect(entries['weights.dat'].compressedSize / entries['weights.dat'].size).toBeGreaterThan(
+      0.85,
+    );
     expect(entries['text.gz'].method).toBe(STORE);
     expect(entries['empty.txt'].method).toBe(STORE);
     expect(entries['empty.txt'].compressedSize).toBe(0);
@@ -361,9 +458,19 @@ describe('store or deflate', () => {
     const root = await freshDir('sample');
     const file = path.join(root, 'blob.dat');
     await fs.writeFile(file, Buffer.concat([randomBytes(64 * 1024), Buffer.alloc(1 << 20)]));
-    const files: BundleFile[] = [{ zipPath: 'blob.dat', absPath: file, size: (1 << 20) + 64 * 1024, mode: 0o644 }];
-    const small = await writeDeterministicZip({ files, destPath: path.join(root, 'small-sample.zip'), sampleBytes: 64 * 1024 });
-    const large = await writeDeterministicZip({ files, destPath: path.join(root, 'large-sample.zip'), sampleBytes: 1 << 20 });
+    const files: BundleFile[] = [
+      { zipPath: 'blob.dat', absPath: file, size: (1 << 20) + 64 * 1024, mode: 0o644 },
+    ];
+    const small = await writeDeterministicZip({
+      files,
+      destPath: path.join(root, 'small-sample.zip'),
+      sampleBytes: 64 * 1024,
+    });
+    const large = await writeDeterministicZip({
+      files,
+      destPath: path.join(root, 'large-sample.zip'),
+      sampleBytes: 1 << 20,
+    });
     expect(readCentralDirectory(await fs.readFile(small.path))[0].method).toBe(STORE);
     expect(readCentralDirectory(await fs.readFile(large.path))[0].method).toBe(DEFLATE);
   });
@@ -381,28 +488,41 @@ describe('writeDeterministicZip: failures', () => {
       { zipPath: 'a.py', absPath: present, size: 6, mode: 0o644 },
       { zipPath: 'b.bin.gz', absPath: path.join(root, 'gone.gz'), size: 10, mode: 0o644 },
     ];
-    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip') })).rejects.toThrow(/gone\.gz.*b\.bin\.gz|b\.bin\.gz.*gone\.gz/);
+    await expect(
+      writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip') }),
+    ).rejects.toThrow(/gone\.gz.*b\.bin\.gz|b\.bin\.gz.*gone\.gz/);
     expect(await fs.readdir(dest)).toEqual([]);
   });
 
   test.each([
     ['read whole', 1 << 20],
     ['streamed', 2],
-  ])('a file that changed size while zipping is reported (%s), no temp file left behind', async (_label, sampleBytes) => {
-    const root = await freshDir('grew');
-    const file = path.join(root, 'a.py');
-    await fs.writeFile(file, 'x = 1\n');
-    const dest = await freshDir('dest');
-    const files: BundleFile[] = [{ zipPath: 'a.py', absPath: file, size: 3, mode: 0o644 }];
-    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip'), sampleBytes })).rejects.toThrow(/'.*a\.py' \(for 'a\.py'\) changed size .* 3 bytes expected, 6 read/);
-    expect(await fs.readdir(dest)).toEqual([]);
-  });
+  ])(
+    'a file that changed size while zipping is reported (%s), no temp file left behind',
+    async (_label, sampleBytes) => {
+      const root = await freshDir('grew');
+      const file = path.join(root, 'a.py');
+      await fs.writeFile(file, 'x = 1\n');
+      const dest = await freshDir('dest');
+      const files: BundleFile[] = [{ zipPath: 'a.py', absPath: file, size: 3, mode: 0o644 }];
+      await expect(
+        writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip'), sampleBytes }),
+      ).rejects.toThrow(/'.*a\.py' \(for 'a\.py'\) changed size .* 3 bytes expected, 6 read/);
+      expect(await fs.readdir(dest)).toEqual([]);
+    },
+  );
 
   test('a large file that cannot be read is reported by name', async () => {
     const dest = await freshDir('dest');
-    const files: BundleFile[] = [{ zipPath: 'model/w.bin', absPath: path.join(dest, 'nope.bin'), size: 5 << 20, mode: 0o644 }];
-    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip') })).rejects.toThrow(/Cannot read '.*nope\.bin' \(for 'model\/w\.bin'\)/);
-    await expect(writeDeterministicZip({ files, destPath: path.join(dest, 'missing-folder', 'x.zip') })).rejects.toThrow(/Cannot create the zip/);
+    const files: BundleFile[] = [
+      { zipPath: 'model/w.bin', absPath: path.join(dest, 'nope.bin'), size: 5 << 20, mode: 0o644 },
+    ];
+    await expect(
+      writeDeterministicZip({ files, destPath: path.join(dest, 'x.zip') }),
+    ).rejects.toThrow(/Cannot read '.*nope\.bin' \(for 'model\/w\.bin'\)/);
+    await expect(
+      writeDeterministicZip({ files, destPath: path.join(dest, 'missing-folder', 'x.zip') }),
+    ).rejects.toThrow(/Cannot create the zip/);
     expect(await fs.readdir(dest)).toEqual([]);
   });
 
@@ -411,10 +531,15 @@ describe('writeDeterministicZip: failures', () => {
     const file = path.join(root, 'a.py');
     await fs.writeFile(file, 'x = 1\n');
     const entry: BundleFile = { zipPath: 'a.py', absPath: file, size: 6, mode: 0o644 };
-    await expect(writeDeterministicZip({ files: [entry, { ...entry, absPath: '/elsewhere/a.py' }], destPath: path.join(root, 'x.zip') })).rejects.toThrow(
-      /'a\.py'.*\/elsewhere\/a\.py/,
-    );
-    await expect(writeDeterministicZip({ files: [entry], destPath: path.join(root, 'x.zip'), level: 0 })).rejects.toThrow(/level/);
+    await expect(
+      writeDeterministicZip({
+        files: [entry, { ...entry, absPath: '/elsewhere/a.py' }],
+        destPath: path.join(root, 'x.zip'),
+      }),
+    ).rejects.toThrow(/'a\.py'.*\/elsewhere\/a\.py/);
+    await expect(
+      writeDeterministicZip({ files: [entry], destPath: path.join(root, 'x.zip'), level: 0 }),
+    ).rejects.toThrow(/level/);
   });
 });
 

@@ -3,7 +3,11 @@
  * .sandbox/env.json, ready-made AWS SDK client settings, and the GitHub emulation's test hooks.
  * Everything throws "run `bash scripts/sandbox.sh up` first" when the sandbox is not up.
  */
-import { readSandboxEnv, REPO_ROOT, SANDBOX_HINT } from '../../../scripts/sandbox/action-runner.mjs';
+import {
+  readSandboxEnv,
+  REPO_ROOT,
+  SANDBOX_HINT,
+} from '../../../scripts/sandbox/action-runner.mjs';
 
 export { REPO_ROOT };
 
@@ -99,7 +103,10 @@ async function call(url: string, init?: RequestInit): Promise<Response> {
   } catch (error) {
     throw new Error(`The sandbox does not answer at ${url} (${String(error)}): ${SANDBOX_HINT}.`);
   }
-  if (!response.ok) throw new Error(`${init?.method ?? 'GET'} ${url}: HTTP ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(
+      `${init?.method ?? 'GET'} ${url}: HTTP ${response.status} ${await response.text()}`,
+    );
   return response;
 }
 
@@ -120,7 +127,10 @@ export async function oidcTokenRequests(sandbox: Sandbox): Promise<OidcTokenRequ
 }
 
 /** Overrides claims of the OIDC tokens served from now on (e.g. { sub: 'repo:other/repo:ref:refs/heads/main' }). */
-export async function setOidcClaims(sandbox: Sandbox, claims: Record<string, string>): Promise<void> {
+export async function setOidcClaims(
+  sandbox: Sandbox,
+  claims: Record<string, string>,
+): Promise<void> {
   await call(`${sandbox.githubUrl}/_sandbox/oidc`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },

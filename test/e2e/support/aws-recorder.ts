@@ -11,13 +11,19 @@ export interface RecordedCall {
 /** Names the AWS operations the e2e tests care about, from the REST path and method. */
 export function operationOf(method: string, url: string): string {
   const [path = '', query = ''] = url.split('?');
-  if (/^\/2018-10-31\/layers\/[^/]+\/versions$/.test(path) && method === 'POST') return 'PublishLayerVersion';
-  if (/^\/2015-03-31\/functions\/[^/]+\/versions$/.test(path) && method === 'POST') return 'PublishVersion';
-  if (/^\/2015-03-31\/functions\/[^/]+\/code$/.test(path) && method === 'PUT') return 'UpdateFunctionCode';
-  if (/^\/2015-03-31\/functions\/[^/]+\/configuration$/.test(path) && method === 'PUT') return 'UpdateFunctionConfiguration';
+  if (/^\/2018-10-31\/layers\/[^/]+\/versions$/.test(path) && method === 'POST')
+    return 'PublishLayerVersion';
+  if (/^\/2015-03-31\/functions\/[^/]+\/versions$/.test(path) && method === 'POST')
+    return 'PublishVersion';
+  if (/^\/2015-03-31\/functions\/[^/]+\/code$/.test(path) && method === 'PUT')
+    return 'UpdateFunctionCode';
+  if (/^\/2015-03-31\/functions\/[^/]+\/configuration$/.test(path) && method === 'PUT')
+    return 'UpdateFunctionConfiguration';
   if (/^\/2015-03-31\/functions$/.test(path) && method === 'POST') return 'CreateFunction';
-  if (/^\/2015-03-31\/functions\/[^/]+\/aliases\/[^/]+$/.test(path) && method === 'PUT') return 'UpdateAlias';
-  if (/^\/2015-03-31\/functions\/[^/]+\/aliases$/.test(path) && method === 'POST') return 'CreateAlias';
+  if (/^\/2015-03-31\/functions\/[^/]+\/aliases\/[^/]+$/.test(path) && method === 'PUT')
+    return 'UpdateAlias';
+  if (/^\/2015-03-31\/functions\/[^/]+\/aliases$/.test(path) && method === 'POST')
+    return 'CreateAlias';
   if (/^\/2015-03-31\/functions\/[^/]+\/invocations$/.test(path)) return 'Invoke';
   // S3, path style: /bucket/key...
   if (/^\/[^/]+\/.+/.test(path)) {
@@ -33,7 +39,9 @@ export function operationOf(method: string, url: string): string {
  * A pass-through proxy in front of the sandbox's moto: the action under test gets the proxy as
  * AWS_ENDPOINT_URL, and the test reads which operations it really called.
  */
-export async function startAwsRecorder(target: string): Promise<{ url: string; calls: RecordedCall[]; reset(): void; close(): Promise<void> }> {
+export async function startAwsRecorder(
+  target: string,
+): Promise<{ url: string; calls: RecordedCall[]; reset(): void; close(): Promise<void> }> {
   const upstream = new URL(target);
   const calls: RecordedCall[] = [];
   const server = http.createServer((req, res) => {

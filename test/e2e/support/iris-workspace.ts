@@ -9,12 +9,22 @@ export const IRIS = path.join(REPO_ROOT, 'examples', 'iris');
 export function irisWorkspace(): { root: string; app: string; handler: string; cleanup(): void } {
   const wheel = path.join(IRIS, 'wheels');
   if (!fs.existsSync(wheel) || fs.readdirSync(wheel).every((f) => !f.endsWith('.whl'))) {
-    throw new Error('examples/iris/wheels has no wheel: run `bash scripts/sandbox.sh up` (it builds the wheelhouse) first.');
+    throw new Error(
+      'examples/iris/wheels has no wheel: run `bash scripts/sandbox.sh up` (it builds the wheelhouse) first.',
+    );
   }
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'iris-ws-'));
   const app = path.join(root, 'iris');
-  fs.cpSync(IRIS, app, { recursive: true, filter: (src) => !src.includes(`${path.sep}__pycache__`) });
-  return { root, app, handler: path.join(app, 'lambda_function.py'), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+  fs.cpSync(IRIS, app, {
+    recursive: true,
+    filter: (src) => !src.includes(`${path.sep}__pycache__`),
+  });
+  return {
+    root,
+    app,
+    handler: path.join(app, 'lambda_function.py'),
+    cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /**
@@ -46,8 +56,17 @@ export function irisInputs(
 }
 
 /** Inputs for tests whose workspace is a copy of examples/iris; they share one cached layer. */
-export function sharedIrisInputs(sandbox: Sandbox, functionName: string, extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return irisInputs(sandbox, functionName, { 'layer-name': 'lmd-e2e-iris-deps', timeout: '60', ...extra }, '.');
+export function sharedIrisInputs(
+  sandbox: Sandbox,
+  functionName: string,
+  extra: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return irisInputs(
+    sandbox,
+    functionName,
+    { 'layer-name': 'lmd-e2e-iris-deps', timeout: '60', ...extra },
+    '.',
+  );
 }
 
 /** Appends a harmless line, so the bundle (and nothing else) changes. */
