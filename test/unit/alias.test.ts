@@ -75,14 +75,12 @@ describe('readAlias', () => {
   });
 
   test('a missing alias is exists: false', async () => {
-    lambdaMock
-      .on(GetAliasCommand)
-      .rejects(
-        new ResourceNotFoundException({
-          message: 'Cannot find alias arn: arn:...:iris:prod',
-          ...meta(404),
-        }),
-      );
+    lambdaMock.on(GetAliasCommand).rejects(
+      new ResourceNotFoundException({
+        message: 'Cannot find alias arn: arn:...:iris:prod',
+        ...meta(404),
+      }),
+    );
     expect(await readAlias(lambda, 'iris', 'prod', options)).toEqual({
       functionName: 'iris',
       alias: 'prod',
@@ -92,14 +90,12 @@ describe('readAlias', () => {
   });
 
   test('a missing function is an error that names it', async () => {
-    lambdaMock
-      .on(GetAliasCommand)
-      .rejects(
-        new ResourceNotFoundException({
-          message: 'Function not found: arn:aws:lambda:...:iris',
-          ...meta(404),
-        }),
-      );
+    lambdaMock.on(GetAliasCommand).rejects(
+      new ResourceNotFoundException({
+        message: 'Function not found: arn:aws:lambda:...:iris',
+        ...meta(404),
+      }),
+    );
     await expect(readAlias(lambda, 'iris', 'prod', options)).rejects.toThrow(
       /Function 'iris' does not exist \(reading alias 'prod'\)/,
     );
@@ -158,14 +154,12 @@ describe('pointAlias', () => {
   });
 
   test('PreconditionFailed (another run moved the alias) is reported and NOT retried', async () => {
-    lambdaMock
-      .on(UpdateAliasCommand)
-      .rejects(
-        new PreconditionFailedException({
-          message: 'The Revision Id provided does not match',
-          ...meta(412),
-        }),
-      );
+    lambdaMock.on(UpdateAliasCommand).rejects(
+      new PreconditionFailedException({
+        message: 'The Revision Id provided does not match',
+        ...meta(412),
+      }),
+    );
     const attempt = pointAlias(
       lambda,
       { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1' },
@@ -248,14 +242,12 @@ describe('createAlias / deleteAlias', () => {
   });
 
   test('"already exists" means another run created it first: conflict, not retried', async () => {
-    lambdaMock
-      .on(CreateAliasCommand)
-      .rejects(
-        new ResourceConflictException({
-          message: 'Alias already exists: arn:...:prod',
-          ...meta(409),
-        }),
-      );
+    lambdaMock.on(CreateAliasCommand).rejects(
+      new ResourceConflictException({
+        message: 'Alias already exists: arn:...:prod',
+        ...meta(409),
+      }),
+    );
     await expect(
       createAlias(lambda, { functionName: 'iris', alias: 'prod', version: '1' }, options),
     ).rejects.toBeInstanceOf(AliasConflictError);

@@ -81,15 +81,13 @@ beforeEach(() => sts.reset());
 
 describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
   it('sends the token, role, session name and duration, and masks all three secrets', async () => {
-    sts
-      .on(AssumeRoleWithWebIdentityCommand)
-      .resolves({
-        Credentials: credentials,
-        AssumedRoleUser: {
-          Arn: 'arn:aws:sts::123456789012:assumed-role/github-deploy/deploy-session',
-          AssumedRoleId: 'x',
-        },
-      });
+    sts.on(AssumeRoleWithWebIdentityCommand).resolves({
+      Credentials: credentials,
+      AssumedRoleUser: {
+        Arn: 'arn:aws:sts::123456789012:assumed-role/github-deploy/deploy-session',
+        AssumedRoleId: 'x',
+      },
+    });
     const t = deps();
     const resolved = await resolveCredentials(auth, t.deps);
 

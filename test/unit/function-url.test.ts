@@ -138,14 +138,12 @@ describe('ensureFunctionUrl', () => {
   test('NONE: a statement id that already exists (added concurrently) is fine and not retried', async () => {
     lambdaMock.on(GetFunctionUrlConfigCommand).resolves({ FunctionUrl: URL, AuthType: 'NONE' });
     lambdaMock.on(GetPolicyCommand).rejects(notFound());
-    lambdaMock
-      .on(AddPermissionCommand)
-      .rejects(
-        new ResourceConflictException({
-          message: 'The statement id (lambda-ml-deploy-url-public) provided already exists.',
-          $metadata: {},
-        }),
-      );
+    lambdaMock.on(AddPermissionCommand).rejects(
+      new ResourceConflictException({
+        message: 'The statement id (lambda-ml-deploy-url-public) provided already exists.',
+        $metadata: {},
+      }),
+    );
     const result = await ensureFunctionUrl(
       lambda,
       { functionName: 'iris', qualifier: 'pr-7', authType: 'NONE' },
@@ -229,13 +227,11 @@ describe('ensureFunctionUrl', () => {
   });
 
   test('other errors name the qualifier and the auth type', async () => {
-    lambdaMock
-      .on(GetFunctionUrlConfigCommand)
-      .rejects(
-        Object.assign(new Error('User is not authorized to perform: lambda:GetFunctionUrlConfig'), {
-          name: 'AccessDeniedException',
-        }),
-      );
+    lambdaMock.on(GetFunctionUrlConfigCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: lambda:GetFunctionUrlConfig'), {
+        name: 'AccessDeniedException',
+      }),
+    );
     await expect(
       ensureFunctionUrl(
         lambda,

@@ -60,13 +60,11 @@ describe('findCachedLayer', () => {
   });
 
   it('returns undefined when no version has the key or the layer does not exist', async () => {
-    lambda
-      .on(ListLayerVersionsCommand)
-      .resolves({
-        LayerVersions: [
-          { LayerVersionArn: arn(1), Version: 1, Description: layerDescription({ key: other }) },
-        ],
-      });
+    lambda.on(ListLayerVersionsCommand).resolves({
+      LayerVersions: [
+        { LayerVersionArn: arn(1), Version: 1, Description: layerDescription({ key: other }) },
+      ],
+    });
     await expect(findCachedLayer(client, 'fn-deps', key)).resolves.toBeUndefined();
     lambda.reset();
     lambda.on(ListLayerVersionsCommand).rejects(lambdaError('ResourceNotFoundException', 404));

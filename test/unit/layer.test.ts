@@ -155,17 +155,15 @@ describe('buildLayer', () => {
   it('reuses a cached layer version: no docker run, no upload, no publish', async () => {
     const key = await expectedKey(options);
     const arn = 'arn:aws:lambda:us-east-1:123456789012:layer:fn-deps:3';
-    lambda
-      .on(ListLayerVersionsCommand)
-      .resolves({
-        LayerVersions: [
-          {
-            LayerVersionArn: arn,
-            Version: 3,
-            Description: layerDescription({ key, unzippedBytes: 777 }),
-          },
-        ],
-      });
+    lambda.on(ListLayerVersionsCommand).resolves({
+      LayerVersions: [
+        {
+          LayerVersionArn: arn,
+          Version: 3,
+          Description: layerDescription({ key, unzippedBytes: 777 }),
+        },
+      ],
+    });
     const { run, calls } = fakeRunner();
     const result = await buildLayer(options, {
       lambda: lambdaClient,
@@ -183,12 +181,10 @@ describe('buildLayer', () => {
   it('on a miss builds in docker, slims, compiles, zips, uploads and publishes with the key', async () => {
     const key = await expectedKey(options);
     lambda.on(ListLayerVersionsCommand).resolves({ LayerVersions: [] });
-    lambda
-      .on(PublishLayerVersionCommand)
-      .resolves({
-        LayerVersionArn: 'arn:aws:lambda:us-east-1:123456789012:layer:fn-deps:1',
-        Version: 1,
-      });
+    lambda.on(PublishLayerVersionCommand).resolves({
+      LayerVersionArn: 'arn:aws:lambda:us-east-1:123456789012:layer:fn-deps:1',
+      Version: 1,
+    });
     s3.on(HeadObjectCommand).rejects(notFound());
     s3.on(PutObjectCommand).resolves({});
     const { run, calls } = fakeRunner();

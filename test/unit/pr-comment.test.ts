@@ -58,13 +58,11 @@ function fakeGithub(
       );
       const page = Number(u.searchParams.get('page') ?? 1);
       const all = comments.filter((c) => c.issue === issue);
-      const slice = all
-        .slice((page - 1) * perPage, page * perPage)
-        .map((c) => ({
-          id: c.id,
-          body: c.body,
-          html_url: `https://github.test/org/app/pull/${issue}#issuecomment-${c.id}`,
-        }));
+      const slice = all.slice((page - 1) * perPage, page * perPage).map((c) => ({
+        id: c.id,
+        body: c.body,
+        html_url: `https://github.test/org/app/pull/${issue}#issuecomment-${c.id}`,
+      }));
       const headers: Record<string, string> = {};
       if (page * perPage < all.length)
         headers.link = `<${API}${u.pathname}?per_page=${perPage}&page=${page + 1}>; rel="next", <${API}${u.pathname}?page=99>; rel="last"`;

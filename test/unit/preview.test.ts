@@ -315,14 +315,12 @@ function fakeAws(): World {
     if (!world.policies.get(input.Qualifier!)?.delete(input.StatementId!)) throw notFound();
     return {};
   });
-  s3Mock
-    .on(HeadObjectCommand)
-    .rejects(
-      Object.assign(new Error('NotFound'), {
-        name: 'NotFound',
-        $metadata: { httpStatusCode: 404 },
-      }),
-    );
+  s3Mock.on(HeadObjectCommand).rejects(
+    Object.assign(new Error('NotFound'), {
+      name: 'NotFound',
+      $metadata: { httpStatusCode: 404 },
+    }),
+  );
   s3Mock.on(PutObjectCommand).resolves({});
   return world;
 }

@@ -125,13 +125,11 @@ describe('invokeVersion', () => {
   });
 
   test('a function error is returned, not thrown', async () => {
-    lambdaMock
-      .on(InvokeCommand)
-      .resolves({
-        StatusCode: 200,
-        FunctionError: 'Unhandled',
-        Payload: encode({ errorType: 'ValueError', errorMessage: 'x' }),
-      });
+    lambdaMock.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: encode({ errorType: 'ValueError', errorMessage: 'x' }),
+    });
     const result = await invokeVersion(lambda, 'iris', '7', {});
     expect(result.functionError).toBe('Unhandled');
     expect(result.parsed).toEqual({ errorType: 'ValueError', errorMessage: 'x' });
@@ -171,14 +169,12 @@ describe('invokeVersion', () => {
   });
 
   test('a missing function is thrown at once', async () => {
-    lambdaMock
-      .on(InvokeCommand)
-      .rejects(
-        new ResourceNotFoundException({
-          message: 'Function not found',
-          $metadata: { httpStatusCode: 404 },
-        }),
-      );
+    lambdaMock.on(InvokeCommand).rejects(
+      new ResourceNotFoundException({
+        message: 'Function not found',
+        $metadata: { httpStatusCode: 404 },
+      }),
+    );
     await expect(invokeVersion(lambda, 'iris', '7', {}, { sleep: noSleep })).rejects.toThrow(
       'Function not found',
     );
