@@ -74709,294 +74709,6 @@ function destroyAwsClients(clients) {
 
 /***/ }),
 
-/***/ 4392:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Wg: () => (/* binding */ DEFAULT_EXCLUDES),
-/* harmony export */   gP: () => (/* binding */ collectBundleFiles)
-/* harmony export */ });
-/* unused harmony exports compileGlobs, normaliseModelDest */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4006);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-
-
-
-
-/**
- * Which files go into the function bundle, and under which names.
- *
- * Glob rules (include / exclude), chosen to read like .gitignore:
- * - patterns are matched against the posix path relative to `sourceDir` (or, for excludes inside
- *   a model folder, relative to that folder); dot files match like any other file;
- * - a pattern without a `/` matches the name at any depth (`*.pyc`, `tests`); a leading `/`
- *   anchors it to the root (`/tests`); a trailing `/` is ignored;
- * - a pattern that matches a folder covers everything below it (`tests`, `docs/**` both work).
- * `include` empty means everything; `exclude` wins over `include`.
- *
- * The bundle holds files only (no folder entries: Lambda and Python do not need them).
- * Symlinks are followed when they resolve inside the workspace or inside the folder being
- * collected; any other symlink is refused, so a checked-in link cannot pull runner files
- * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
- * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
- */
-/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-const DEFAULT_EXCLUDES = [
-    '**/.git',
-    '**/__pycache__',
-    '**/*.pyc',
-    '**/tests',
-];
-const NEVER = () => false;
-/** Compiles the globs with the rules described above. */
-function compileGlobs(patterns) {
-    const matchers = [];
-    for (const raw of patterns) {
-        let pattern = raw.trim().replace(/\\/g, '/');
-        if (!pattern)
-            continue;
-        while (pattern.startsWith('./'))
-            pattern = pattern.slice(2);
-        const anchored = pattern.startsWith('/');
-        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
-        if (!pattern)
-            continue;
-        matchers.push(picomatch__WEBPACK_IMPORTED_MODULE_3___default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
-    }
-    if (matchers.length === 0)
-        return NEVER;
-    return (relPath) => matchers.some((match) => match(relPath));
-}
-/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
-function normaliseModelDest(modelDest) {
-    const cleaned = modelDest.trim().replace(/\\/g, '/');
-    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
-    }
-    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
-    if (parts.includes('..')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
-    }
-    return parts.join('/');
-}
-function joinZip(prefix, rel) {
-    return prefix ? `${prefix}/${rel}` : rel;
-}
-function isInside(root, candidate) {
-    return (candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep));
-}
-function modeOf(stats) {
-    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
-}
-function describe(file) {
-    return `${file.origin} file '${file.absPath}'`;
-}
-async function realpathOrFail(link) {
-    try {
-        return await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(link);
-    }
-    catch (error) {
-        const code = error.code ?? 'error';
-        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
-    }
-}
-/** Entries of one folder stat-ed at the same time. */
-const STAT_BATCH = 64;
-/**
- * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
- * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
- * result is sorted afterwards.
- */
-async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
-    const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
-    const subfolders = [];
-    for (let start = 0; start < entries.length; start += STAT_BATCH) {
-        const batch = entries.slice(start, start + STAT_BATCH);
-        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
-    }
-    for (const subfolder of subfolders)
-        await subfolder();
-}
-async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
-    const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
-    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
-    if (ctx.exclude(rel))
-        return;
-    let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
-    let stats;
-    if (!entry.isSymbolicLink()) {
-        if (ctx.skip.has(real))
-            return;
-        if (entry.isDirectory()) {
-            const selected = included || (ctx.include?.(rel) ?? true);
-            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-            return;
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
-    }
-    if (!stats || stats.isSymbolicLink()) {
-        real = await realpathOrFail(abs);
-        if (ctx.skip.has(real))
-            return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-    }
-    const selected = included || (ctx.include?.(rel) ?? true);
-    if (stats.isDirectory()) {
-        if (ancestors.includes(real)) {
-            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
-        }
-        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-    }
-    else if (stats.isFile()) {
-        if (selected) {
-            ctx.out.push({
-                zipPath: joinZip(ctx.zipPrefix, rel),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: ctx.origin,
-            });
-        }
-    }
-    else {
-        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
-    }
-}
-async function statInput(input, given, abs) {
-    try {
-        const real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(abs);
-        return { stats: await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real), real };
-    }
-    catch (error) {
-        const code = error.code;
-        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
-    }
-}
-function validateExtraZipPath(zipPath) {
-    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
-    const parts = cleaned.split('/');
-    if (!cleaned ||
-        cleaned.startsWith('/') ||
-        parts.some((part) => part === '..' || part === '' || part === '.')) {
-        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
-    }
-    return cleaned;
-}
-/**
- * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
- * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
- */
-async function collectBundleFiles(options) {
-    const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
-    const modelDest = normaliseModelDest(options.modelDest);
-    const exclude = compileGlobs(options.exclude);
-    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
-    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
-    const out = [];
-    // Model paths first: they are placed under modelDest, and skipped by the source walk.
-    const modelReals = new Set();
-    for (const given of options.model) {
-        if (!given.trim())
-            continue;
-        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, given.trim());
-        const { stats, real } = await statInput('model', given, abs);
-        modelReals.add(real);
-        if (stats.isDirectory()) {
-            const ctx = {
-                allowedRoots: [workspaceReal, real],
-                exclude,
-                include: undefined,
-                skip: new Set(),
-                zipPrefix: modelDest,
-                origin: 'model',
-                out,
-            };
-            await walk(ctx, abs, real, '', true, [real]);
-        }
-        else if (stats.isFile()) {
-            out.push({
-                zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: 'model',
-            });
-        }
-        else {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
-        }
-    }
-    const sourceAbs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, options.sourceDir);
-    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
-    if (!source.stats.isDirectory())
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
-    const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
-        exclude,
-        include,
-        skip: modelReals,
-        zipPrefix: '',
-        origin: 'source',
-        out,
-    };
-    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
-    for (const extra of options.extra ?? []) {
-        const zipPath = validateExtraZipPath(extra.zipPath);
-        let stats;
-        let real;
-        try {
-            real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(extra.absPath);
-            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-        }
-        catch (error) {
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
-        }
-        if (!stats.isFile())
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
-        out.push({
-            zipPath,
-            absPath: extra.absPath,
-            realPath: real,
-            size: stats.size,
-            mode: modeOf(stats),
-            origin: 'generated',
-        });
-    }
-    const byPath = new Map();
-    for (const file of out) {
-        const previous = byPath.get(file.zipPath);
-        if (!previous) {
-            byPath.set(file.zipPath, file);
-        }
-        else if (previous.realPath !== file.realPath) {
-            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
-                'Rename one, choose another model-dest, or exclude one of them.');
-        }
-    }
-    if (byPath.size === 0) {
-        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
-        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
-    }
-    return [...byPath.values()]
-        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
-        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
-}
-
-
-/***/ }),
-
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -75114,7 +74826,7 @@ function readGithubContext(env) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9065);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6144);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -75133,7 +74845,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9065:
+/***/ 6144:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75366,7 +75078,7 @@ function formatBytes(bytes) {
 
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
 var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
-;// CONCATENATED MODULE: ./src/release/alarms.ts
+;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
 
 
 
@@ -75432,11 +75144,11 @@ async function alarmsInAlarm(cloudwatch, names, options = {}) {
     return found.filter((a) => a.state === 'ALARM');
 }
 
-// EXTERNAL MODULE: ./src/release/alias-plan.ts
-var alias_plan = __nccwpck_require__(129);
-// EXTERNAL MODULE: ./src/release/alias.ts
-var release_alias = __nccwpck_require__(4801);
-;// CONCATENATED MODULE: ./src/release/bake.ts
+// EXTERNAL MODULE: ./src/release/traffic/alias-plan.ts
+var alias_plan = __nccwpck_require__(979);
+// EXTERNAL MODULE: ./src/release/traffic/alias.ts
+var traffic_alias = __nccwpck_require__(8027);
+;// CONCATENATED MODULE: ./src/release/traffic/bake.ts
 
 
 
@@ -75520,7 +75232,7 @@ async function shiftTraffic(options) {
     if (!snapshot.exists) {
         logger.info(`Alias '${alias}' does not exist yet: creating it at version ${newVersion} (first deploy, no traffic to shift from)`);
         await emit({ phase: 'shifting', stepIndex: -1, percent: 100, target: promoted });
-        const state = await (0,release_alias/* createAlias */.lB)(lambda, { functionName, alias, version: newVersion, description }, aliasOptions);
+        const state = await (0,traffic_alias/* createAlias */.lB)(lambda, { functionName, alias, version: newVersion, description }, aliasOptions);
         await emit({ phase: 'shifted', stepIndex: -1, percent: 100, target: promoted, state });
         return { rolledBack: false, changed: true, state };
     }
@@ -75531,14 +75243,14 @@ async function shiftTraffic(options) {
         const target = (0,alias_plan/* stepTarget */.aP)(step, oldVersion, newVersion);
         const final = stepIndex === options.plan.length - 1;
         try {
-            const current = await (0,release_alias/* readAlias */.Jd)(lambda, functionName, alias, aliasOptions);
+            const current = await (0,traffic_alias/* readAlias */.Jd)(lambda, functionName, alias, aliasOptions);
             const sameRevision = !expectedRevision || !current.revisionId || current.revisionId === expectedRevision;
             if (!(0,alias_plan/* routesAs */.j)(current, expected) || !sameRevision) {
-                throw new release_alias/* AliasConflictError */.Xl(functionName, alias, `expected '${(0,alias_plan/* describeAliasState */.Tn)({ ...current, exists: true, functionVersion: expected.version, weights: expected.weights })}' before step ${stepIndex + 1} (${step.percent}%), found '${(0,alias_plan/* describeAliasState */.Tn)(current)}'` +
+                throw new traffic_alias/* AliasConflictError */.Xl(functionName, alias, `expected '${(0,alias_plan/* describeAliasState */.Tn)({ ...current, exists: true, functionVersion: expected.version, weights: expected.weights })}' before step ${stepIndex + 1} (${step.percent}%), found '${(0,alias_plan/* describeAliasState */.Tn)(current)}'` +
                     (sameRevision ? '' : ` (revision ${current.revisionId}, expected ${expectedRevision})`));
             }
             await emit({ phase: 'shifting', stepIndex, percent: step.percent, target });
-            state = await (0,release_alias/* pointAlias */.LE)(lambda, {
+            state = await (0,traffic_alias/* pointAlias */.LE)(lambda, {
                 functionName,
                 alias,
                 version: target.version,
@@ -75562,7 +75274,7 @@ async function shiftTraffic(options) {
                 return await rollBack(options, `${outcome.reason} (bake after ${step.percent}%)`, stepIndex, step.percent);
         }
         catch (error) {
-            if (error instanceof release_alias/* AliasConflictError */.Xl)
+            if (error instanceof traffic_alias/* AliasConflictError */.Xl)
                 throw error;
             return await rollBack(options, `step ${stepIndex + 1} (${step.percent}%) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, stepIndex, step.percent);
         }
@@ -75575,14 +75287,14 @@ async function rollBack(options, reason, stepIndex, percent) {
     await options.onStep?.({ phase: 'rolling-back', stepIndex, percent, reason });
     let restore;
     try {
-        restore = await (0,release_alias/* restoreAlias */.tP)(lambda, snapshot, {
+        restore = await (0,traffic_alias/* restoreAlias */.tP)(lambda, snapshot, {
             logger,
             ...options.aliasOptions,
             ownVersion: newVersion,
         });
     }
     catch (error) {
-        const next = error instanceof release_alias/* AliasConflictError */.Xl
+        const next = error instanceof traffic_alias/* AliasConflictError */.Xl
             ? 'Another writer owns the alias now; it was left as that writer set it.'
             : `The alias may still send traffic to version ${newVersion}; the post step retries the restore.`;
         throw new errors/* ActionError */.lZ(`${reason}; then restoring alias '${options.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}' failed: ${(0,errors/* errorMessage */.gJ)(error)}. ${next}`);
@@ -75598,13 +75310,13 @@ async function rollBack(options, reason, stepIndex, percent) {
     return { rolledBack: true, reason, restore };
 }
 
-// EXTERNAL MODULE: ./src/release/shift-state.ts
-var shift_state = __nccwpck_require__(7529);
+// EXTERNAL MODULE: ./src/release/traffic/shift-state.ts
+var shift_state = __nccwpck_require__(5195);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
 var client_lambda_dist_cjs = __nccwpck_require__(1696);
-;// CONCATENATED MODULE: ./src/release/invoke.ts
+;// CONCATENATED MODULE: ./src/release/smoke/invoke.ts
 
 
 
@@ -75778,7 +75490,7 @@ function caseInvoker(options) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/release/smoke-match.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-match.ts
 const MAX_SHOWN = 80;
 /** A value as JSON, shortened for one-line messages. */
 function show(value) {
@@ -76005,7 +75717,7 @@ function matchCase(smokeCase, result) {
     return verdict;
 }
 
-;// CONCATENATED MODULE: ./src/release/smoke-run.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-run.ts
 
 
 const DEFAULT_SMOKE_CONCURRENCY = 4;
@@ -76087,7 +75799,7 @@ function describeSmokeFailure(run) {
     return `${failed.length} of ${run.results.length} smoke cases failed: ${parts.join(', ')}`;
 }
 
-;// CONCATENATED MODULE: ./src/release/smoke.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke.ts
 
 
 /** Runs every case of the spec against the version, a few at a time, and logs each result. */
@@ -76110,9 +75822,9 @@ async function smokeTestVersion(spec, target) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: ./src/build/bundle-files.ts
-var bundle_files = __nccwpck_require__(4392);
-;// CONCATENATED MODULE: ./src/build/layer-docker.ts
+// EXTERNAL MODULE: ./src/packaging/bundle-files.ts
+var bundle_files = __nccwpck_require__(4733);
+;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
 
 
 
@@ -76357,7 +76069,7 @@ async function installInDocker(options) {
     return { python };
 }
 
-;// CONCATENATED MODULE: ./src/build/bytecode.ts
+;// CONCATENATED MODULE: ./src/packaging/bytecode.ts
 
 
 
@@ -76631,7 +76343,7 @@ var external_node_stream_ = __nccwpck_require__(7075);
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/build/zip.ts
+;// CONCATENATED MODULE: ./src/packaging/zip.ts
 
 
 
@@ -77152,7 +76864,7 @@ async function writeDeterministicZip(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/build/bundle.ts
+;// CONCATENATED MODULE: ./src/packaging/bundle.ts
 
 
 
@@ -77234,7 +76946,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var lib_storage_dist_cjs = __nccwpck_require__(2358);
-;// CONCATENATED MODULE: ./src/release/upload.ts
+;// CONCATENATED MODULE: ./src/packaging/upload.ts
 
 
 
@@ -77349,7 +77061,7 @@ async function uploadContentAddressed(s3, options) {
     return { uploaded: true, key, bytes };
 }
 
-;// CONCATENATED MODULE: ./src/build/layer-key.ts
+;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
 
 
 
@@ -77597,7 +77309,7 @@ async function gatherRequirements(options) {
     return { files, localSources: [...local.values()] };
 }
 
-;// CONCATENATED MODULE: ./src/build/layer-cache.ts
+;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
 
 
 
@@ -77675,7 +77387,7 @@ async function publishLayer(lambda, options, deps = {}) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/build/layer-pip.ts
+;// CONCATENATED MODULE: ./src/packaging/layer-pip.ts
 
 
 
@@ -77783,7 +77495,7 @@ async function installWithHostPip(options) {
         `Last lines of pip's output:\n${tail.text() || output.trim().split('\n').slice(-25).join('\n')}${hints.length ? `\n${hints.join('\n')}` : ''}`);
 }
 
-;// CONCATENATED MODULE: ./src/build/slim.ts
+;// CONCATENATED MODULE: ./src/packaging/slim.ts
 
 
 const TEST_DIRS = new Set(['tests', 'test']);
@@ -77906,7 +77618,7 @@ async function slimTree(root) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/build/layer.ts
+;// CONCATENATED MODULE: ./src/packaging/layer.ts
 
 
 
@@ -78201,7 +77913,7 @@ async function buildLayer(options, deps) {
     return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
 }
 
-;// CONCATENATED MODULE: ./src/build/limits.ts
+;// CONCATENATED MODULE: ./src/packaging/limits.ts
 
 /**
  * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
@@ -78292,7 +78004,7 @@ function checkLambdaLimits(parts, options = {}) {
     throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
-;// CONCATENATED MODULE: ./src/release/change.ts
+;// CONCATENATED MODULE: ./src/release/function/change.ts
 /** What the release must do, from what is deployed now. Pure. */
 function decideChange(inputs) {
     if (!inputs.fn.exists)
@@ -78315,7 +78027,7 @@ function sameLayers(a, b) {
     return a.length === b.length && a.every((arn, i) => arn === b[i]);
 }
 
-;// CONCATENATED MODULE: ./src/release/function.ts
+;// CONCATENATED MODULE: ./src/release/function/function.ts
 
 
 
@@ -78494,7 +78206,7 @@ async function waitFor(what, name, options, waiter, lambda) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/release/smoke-spec.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-spec.ts
 
 
 
@@ -79088,7 +78800,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const desired = desiredConfig(settings, built.layer.layerVersionArn);
     const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
         const fn = await readFunction(clients.lambda, fnName, { logger });
-        const aliasBefore = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
+        const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
             if (!fn.exists) {
                 const none = {
                     functionName: fnName,
@@ -79234,7 +78946,7 @@ function describeDecision(decision) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/versions.ts
+;// CONCATENATED MODULE: ./src/release/function/versions.ts
 
 
 
@@ -79505,7 +79217,7 @@ async function deployPipeline(ctx) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/function-url.ts
+;// CONCATENATED MODULE: ./src/release/function/function-url.ts
 
 
 
@@ -80106,7 +79818,7 @@ async function previewCleanupPipeline(ctx) {
     outputs.set('rolled-back', false);
     outputs.set('smoke-result', 'skipped');
     try {
-        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
         if (alias.functionVersion)
             outputs.set('previous-version', alias.functionVersion);
         const candidates = previewCandidates(alias);
@@ -80134,7 +79846,7 @@ async function previewCleanupPipeline(ctx) {
             const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, aliasName, options));
             urlDeleted = url.deleted;
             logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
-            await steps.run(`Delete alias '${aliasName}'`, () => (0,release_alias/* deleteAlias */.Gd)(clients.lambda, fn, aliasName, options));
+            await steps.run(`Delete alias '${aliasName}'`, () => (0,traffic_alias/* deleteAlias */.Gd)(clients.lambda, fn, aliasName, options));
         }
         else {
             steps.skip('Delete function URL and alias', `'${aliasName}' does not exist (already cleaned up?)`);
@@ -80279,9 +79991,9 @@ async function previewPipeline(ctx) {
                     ...(commit ? { sha: commit.slice(0, 12) } : {}),
                 });
                 if (!before.exists)
-                    return (0,release_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
+                    return (0,traffic_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
                 // Guarded by the revision read before publishing: another run's change is never overwritten.
-                return (0,release_alias/* pointAlias */.LE)(clients.lambda, {
+                return (0,traffic_alias/* pointAlias */.LE)(clients.lambda, {
                     functionName: fn,
                     alias: aliasName,
                     version: candidate.version,
@@ -80420,7 +80132,7 @@ async function rollbackPipeline(ctx) {
     const options = { logger };
     outputs.set('rolled-back', false);
     try {
-        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
         if (before.aliasArn)
             outputs.set('alias-arn', before.aliasArn);
         if (before.functionVersion)
@@ -80483,17 +80195,17 @@ async function rollbackPipeline(ctx) {
         }
         const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
             // The revision read just before the update: a deploy that moved the alias meanwhile wins.
-            const current = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
+            const current = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
             if (!current.exists ||
                 !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
-                throw new release_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
+                throw new traffic_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
             }
             const sha = commitOfVersion(version.description);
             const description = (0,alias_plan/* formatAliasDescription */.KI)(current.description, {
                 ...(current.functionVersion ? { previous: current.functionVersion } : {}),
                 ...(sha ? { sha } : {}),
             });
-            return (0,release_alias/* pointAlias */.LE)(clients.lambda, {
+            return (0,traffic_alias/* pointAlias */.LE)(clients.lambda, {
                 functionName: fn,
                 alias: aliasName,
                 version: target.version,
@@ -80650,6 +80362,294 @@ async function writeSummary(report) {
 
 /***/ }),
 
+/***/ 4733:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Wg: () => (/* binding */ DEFAULT_EXCLUDES),
+/* harmony export */   gP: () => (/* binding */ collectBundleFiles)
+/* harmony export */ });
+/* unused harmony exports compileGlobs, normaliseModelDest */
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4006);
+/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
+
+
+
+
+/**
+ * Which files go into the function bundle, and under which names.
+ *
+ * Glob rules (include / exclude), chosen to read like .gitignore:
+ * - patterns are matched against the posix path relative to `sourceDir` (or, for excludes inside
+ *   a model folder, relative to that folder); dot files match like any other file;
+ * - a pattern without a `/` matches the name at any depth (`*.pyc`, `tests`); a leading `/`
+ *   anchors it to the root (`/tests`); a trailing `/` is ignored;
+ * - a pattern that matches a folder covers everything below it (`tests`, `docs/**` both work).
+ * `include` empty means everything; `exclude` wins over `include`.
+ *
+ * The bundle holds files only (no folder entries: Lambda and Python do not need them).
+ * Symlinks are followed when they resolve inside the workspace or inside the folder being
+ * collected; any other symlink is refused, so a checked-in link cannot pull runner files
+ * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
+ * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
+ */
+/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
+const DEFAULT_EXCLUDES = [
+    '**/.git',
+    '**/__pycache__',
+    '**/*.pyc',
+    '**/tests',
+];
+const NEVER = () => false;
+/** Compiles the globs with the rules described above. */
+function compileGlobs(patterns) {
+    const matchers = [];
+    for (const raw of patterns) {
+        let pattern = raw.trim().replace(/\\/g, '/');
+        if (!pattern)
+            continue;
+        while (pattern.startsWith('./'))
+            pattern = pattern.slice(2);
+        const anchored = pattern.startsWith('/');
+        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
+        if (!pattern)
+            continue;
+        matchers.push(picomatch__WEBPACK_IMPORTED_MODULE_3___default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
+    }
+    if (matchers.length === 0)
+        return NEVER;
+    return (relPath) => matchers.some((match) => match(relPath));
+}
+/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
+function normaliseModelDest(modelDest) {
+    const cleaned = modelDest.trim().replace(/\\/g, '/');
+    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
+    }
+    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
+    }
+    return parts.join('/');
+}
+function joinZip(prefix, rel) {
+    return prefix ? `${prefix}/${rel}` : rel;
+}
+function isInside(root, candidate) {
+    return (candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep));
+}
+function modeOf(stats) {
+    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
+}
+function describe(file) {
+    return `${file.origin} file '${file.absPath}'`;
+}
+async function realpathOrFail(link) {
+    try {
+        return await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(link);
+    }
+    catch (error) {
+        const code = error.code ?? 'error';
+        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
+    }
+}
+/** Entries of one folder stat-ed at the same time. */
+const STAT_BATCH = 64;
+/**
+ * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
+ * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
+ * result is sorted afterwards.
+ */
+async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
+    const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
+    const subfolders = [];
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+        const batch = entries.slice(start, start + STAT_BATCH);
+        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
+    }
+    for (const subfolder of subfolders)
+        await subfolder();
+}
+async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
+    const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
+    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+    if (ctx.exclude(rel))
+        return;
+    let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
+    let stats;
+    if (!entry.isSymbolicLink()) {
+        if (ctx.skip.has(real))
+            return;
+        if (entry.isDirectory()) {
+            const selected = included || (ctx.include?.(rel) ?? true);
+            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+            return;
+        }
+        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
+    }
+    if (!stats || stats.isSymbolicLink()) {
+        real = await realpathOrFail(abs);
+        if (ctx.skip.has(real))
+            return;
+        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
+            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
+                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+        }
+        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
+    }
+    const selected = included || (ctx.include?.(rel) ?? true);
+    if (stats.isDirectory()) {
+        if (ancestors.includes(real)) {
+            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
+        }
+        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+    }
+    else if (stats.isFile()) {
+        if (selected) {
+            ctx.out.push({
+                zipPath: joinZip(ctx.zipPrefix, rel),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: ctx.origin,
+            });
+        }
+    }
+    else {
+        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+    }
+}
+async function statInput(input, given, abs) {
+    try {
+        const real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(abs);
+        return { stats: await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real), real };
+    }
+    catch (error) {
+        const code = error.code;
+        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
+    }
+}
+function validateExtraZipPath(zipPath) {
+    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+    const parts = cleaned.split('/');
+    if (!cleaned ||
+        cleaned.startsWith('/') ||
+        parts.some((part) => part === '..' || part === '' || part === '.')) {
+        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
+    }
+    return cleaned;
+}
+/**
+ * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
+ * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
+ */
+async function collectBundleFiles(options) {
+    const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
+    const modelDest = normaliseModelDest(options.modelDest);
+    const exclude = compileGlobs(options.exclude);
+    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
+    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
+    const out = [];
+    // Model paths first: they are placed under modelDest, and skipped by the source walk.
+    const modelReals = new Set();
+    for (const given of options.model) {
+        if (!given.trim())
+            continue;
+        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, given.trim());
+        const { stats, real } = await statInput('model', given, abs);
+        modelReals.add(real);
+        if (stats.isDirectory()) {
+            const ctx = {
+                allowedRoots: [workspaceReal, real],
+                exclude,
+                include: undefined,
+                skip: new Set(),
+                zipPrefix: modelDest,
+                origin: 'model',
+                out,
+            };
+            await walk(ctx, abs, real, '', true, [real]);
+        }
+        else if (stats.isFile()) {
+            out.push({
+                zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: 'model',
+            });
+        }
+        else {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
+        }
+    }
+    const sourceAbs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, options.sourceDir);
+    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
+    if (!source.stats.isDirectory())
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
+    const sourceCtx = {
+        allowedRoots: [workspaceReal, source.real],
+        exclude,
+        include,
+        skip: modelReals,
+        zipPrefix: '',
+        origin: 'source',
+        out,
+    };
+    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
+    for (const extra of options.extra ?? []) {
+        const zipPath = validateExtraZipPath(extra.zipPath);
+        let stats;
+        let real;
+        try {
+            real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(extra.absPath);
+            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
+        }
+        catch (error) {
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
+        }
+        if (!stats.isFile())
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
+        out.push({
+            zipPath,
+            absPath: extra.absPath,
+            realPath: real,
+            size: stats.size,
+            mode: modeOf(stats),
+            origin: 'generated',
+        });
+    }
+    const byPath = new Map();
+    for (const file of out) {
+        const previous = byPath.get(file.zipPath);
+        if (!previous) {
+            byPath.set(file.zipPath, file);
+        }
+        else if (previous.realPath !== file.realPath) {
+            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
+                'Rename one, choose another model-dest, or exclude one of them.');
+        }
+    }
+    if (byPath.size === 0) {
+        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
+        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    }
+    return [...byPath.values()]
+        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
+        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
+}
+
+
+/***/ }),
+
 /***/ 6661:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -80660,10 +80660,10 @@ async function writeSummary(report) {
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9065);
-/* harmony import */ var _release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(129);
-/* harmony import */ var _release_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4801);
-/* harmony import */ var _release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7529);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6144);
+/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
+/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
+/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
 /* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5758);
 
 
@@ -80679,7 +80679,7 @@ async function writeSummary(report) {
  * step died in the middle of a traffic shift, it puts the alias back as it was before the run.
  */
 async function runPost(env = process.env) {
-    const pending = (0,_release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
+    const pending = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
     if (!pending) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
         return;
@@ -80690,16 +80690,16 @@ async function runPost(env = process.env) {
         const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
         const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .s)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
         logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
-            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
+            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
         clients = await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .Ng)(settings, env, logger);
-        const result = await (0,_release_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
+        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
             logger,
             ownVersion: pending.newVersion,
         });
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
         await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
             .addHeading('lambda-ml-deploy: post step', 3)
-            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
+            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
             .write()
             .catch(() => undefined);
     }
@@ -80715,7 +80715,7 @@ async function runPost(env = process.env) {
 
 /***/ }),
 
-/***/ 129:
+/***/ 979:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -80905,7 +80905,7 @@ function formatAliasDescription(existing, marker) {
 
 /***/ }),
 
-/***/ 4801:
+/***/ 8027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -80919,7 +80919,7 @@ function formatAliasDescription(existing, marker) {
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1696);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 /* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
-/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(129);
+/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(979);
 
 
 
@@ -81106,7 +81106,7 @@ async function restoreAlias(lambda, snapshot, options = {}) {
 
 /***/ }),
 
-/***/ 7529:
+/***/ 5195:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -81222,8 +81222,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/build/bundle-files.ts
-var bundle_files = __nccwpck_require__(4392);
+// EXTERNAL MODULE: ./src/packaging/bundle-files.ts
+var bundle_files = __nccwpck_require__(4733);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js

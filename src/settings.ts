@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_EXCLUDES } from './build/bundle-files.js';
+import { DEFAULT_EXCLUDES } from './packaging/bundle-files.js';
 import { ActionError } from './errors.js';
 import { InputReader } from './settings-parse.js';
 

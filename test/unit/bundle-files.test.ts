@@ -7,7 +7,7 @@ import {
   DEFAULT_EXCLUDES,
   normaliseModelDest,
   type BundleFilesOptions,
-} from '../../src/build/bundle-files.js';
+} from '../../src/packaging/bundle-files.js';
 import { InputError } from '../../src/errors.js';
 
 let tmp: string;

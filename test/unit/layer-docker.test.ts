@@ -11,7 +11,7 @@ import {
   pipInstallRunArgs,
   redactCredentials,
   runtimePythonVersion,
-} from '../../src/build/layer-docker.js';
+} from '../../src/packaging/layer-docker.js';
 import { memoryLogger } from '../../src/log.js';
 
 interface Call {

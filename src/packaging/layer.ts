@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ActionError } from '../errors.js';
 import type { CommandRunner } from '../exec.js';
 import { formatBytes, formatDuration, type Clock, type Logger } from '../log.js';
-import { uploadContentAddressed } from '../release/upload.js';
+import { uploadContentAddressed } from './upload.js';
 import type { Architecture, BuildMethod } from '../settings.js';
 import type { BundleFile } from './bundle-files.js';
 import {
