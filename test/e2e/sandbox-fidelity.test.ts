@@ -246,34 +246,38 @@ describe('guards the server enforces', () => {
     expect(after.Versions?.map((v) => v.Version)).toEqual(before.Versions?.map((v) => v.Version));
   });
 
-  it('PublishVersion, UpdateFunctionConfiguration and UpdateFunctionCode refuse a stale RevisionId', async () => {
-    const read = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
-    expect(read.RevisionId).toBeTruthy();
-    const updated = await lambda.send(
-      new UpdateFunctionConfigurationCommand({
-        FunctionName: fn,
-        Description: 'guarded update',
-        RevisionId: read.RevisionId,
-      }),
-    );
-    expect(updated.RevisionId).not.toBe(read.RevisionId);
-    const stale = { FunctionName: fn, RevisionId: read.RevisionId };
-    const refused = { name: 'PreconditionFailedException', status: 412 };
-    expect(
-      await failure(
-        lambda.send(new UpdateFunctionConfigurationCommand({ ...stale, Description: 'late' })),
-      ),
-    ).toEqual(refused);
-    expect(
-      await failure(
-        lambda.send(new UpdateFunctionCodeCommand({ ...stale, ZipFile: await zipOf('D') })),
-      ),
-    ).toEqual(refused);
-    expect(await failure(lambda.send(new PublishVersionCommand(stale)))).toEqual(refused);
-    const now = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
-    expect(now.Description).toBe('guarded update');
-    expect(payloadOf(await invoke())).toMatchObject({ tag: 'C' });
-  });
+  it(
+    'PublishVersion, UpdateFunctionConfiguration and UpdateFunctionCode refuse a stale RevisionId',
+    async () => {
+      const read = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      expect(read.RevisionId).toBeTruthy();
+      const updated = await lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: fn,
+          Description: 'guarded update',
+          RevisionId: read.RevisionId,
+        }),
+      );
+      expect(updated.RevisionId).not.toBe(read.RevisionId);
+      const stale = { FunctionName: fn, RevisionId: read.RevisionId };
+      const refused = { name: 'PreconditionFailedException', status: 412 };
+      expect(
+        await failure(
+          lambda.send(new UpdateFunctionConfigurationCommand({ ...stale, Description: 'late' })),
+        ),
+      ).toEqual(refused);
+      expect(
+        await failure(
+          lambda.send(new UpdateFunctionCodeCommand({ ...stale, ZipFile: await zipOf('D') })),
+        ),
+      ).toEqual(refused);
+      expect(await failure(lambda.send(new PublishVersionCommand(stale)))).toEqual(refused);
+      const now = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      expect(now.Description).toBe('guarded update');
+      expect(payloadOf(await invoke())).toMatchObject({ tag: 'C' });
+    },
+    TIMEOUT,
+  );
 });
 
 describe('function URLs', () => {
