@@ -282,18 +282,20 @@ describe('guards the server enforces', () => {
 
 describe('DeleteFunction', () => {
   it('refuses to delete a version an alias routes to, weights included (409)', async () => {
-    const alias = await lambda.send(new GetAliasCommand({ FunctionName: fn, Name: 'live' }));
-    expect(alias).toMatchObject({
-      FunctionVersion: v1,
-      RoutingConfig: { AdditionalVersionWeights: { [v2]: 0.5 } },
-    });
+    await lambda.send(
+      new CreateAliasCommand({
+        FunctionName: fn,
+        Name: 'held',
+        FunctionVersion: v1,
+        RoutingConfig: { AdditionalVersionWeights: { [v2]: 0.3 } },
+      }),
+    );
     const inUse = { name: 'ResourceConflictException', status: 409 };
     for (const version of [v1, v2]) {
-      expect(
-        await failure(
-          lambda.send(new DeleteFunctionCommand({ FunctionName: fn, Qualifier: version })),
-        ),
-      ).toEqual(inUse);
+      const deletion = lambda.send(
+        new DeleteFunctionCommand({ FunctionName: fn, Qualifier: version }),
+      );
+      expect(await failure(deletion)).toEqual(inUse);
     }
     const versions = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
     expect(versions.Versions?.map((v) => v.Version)).toEqual(expect.arrayContaining([v1, v2]));
