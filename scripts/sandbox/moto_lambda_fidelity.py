@@ -19,6 +19,8 @@ Each fix names what moto does and what Lambda does:
   nothing); Lambda refuses with ResourceConflictException (409) naming the aliases.
 Checks and updates run under one lock: two concurrent runs see the guard as on Lambda.
 """
+from __future__ import annotations
+
 import copy
 import json
 import random
@@ -254,7 +256,9 @@ def response_update_alias(self: Any) -> tuple[int, dict[str, Any], str]:
 
 # ---------------------------------------------------------------- invoke
 
-def split_qualifier(storage: Any, name_or_arn: str, qualifier: str | None) -> tuple[str, str | None]:
+def split_qualifier(
+    storage: Any, name_or_arn: str, qualifier: str | None
+) -> tuple[str, str | None]:
     """(function name, qualifier) from a name, `name:qualifier`, or a (qualified) ARN."""
     if name_or_arn.startswith("arn:"):
         _, name, in_arn = storage.split_function_arn(name_or_arn)

@@ -7,6 +7,8 @@ that made a smoke case of the iris example take over 10 s. The volumes are conte
 keeping them is safe; the next invoke of the same code finds them by name and runs one container.
 A volume without such a name (a function with no layers) is removed as before.
 """
+from __future__ import annotations
+
 from typing import Any
 
 from moto.awslambda import models

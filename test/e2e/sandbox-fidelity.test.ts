@@ -194,7 +194,7 @@ describe('Invoke', () => {
 });
 
 describe('guards the server enforces', () => {
-  it('UpdateAlias with a stale RevisionId fails with PreconditionFailedException (412)', async () => {
+  it('UpdateAlias with a stale RevisionId fails: PreconditionFailedException (412)', async () => {
     await lambda.send(
       new CreateAliasCommand({ FunctionName: fn, Name: 'guarded', FunctionVersion: v1 }),
     );
@@ -227,7 +227,7 @@ describe('guards the server enforces', () => {
     ).toBe(v2);
   });
 
-  it('PublishVersion with a CodeSha256 other than $LATEST’s fails and publishes nothing', async () => {
+  it('PublishVersion with a CodeSha256 not $LATEST’s fails and publishes nothing', async () => {
     const before = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
     await lambda.send(
       new UpdateFunctionConfigurationCommand({ FunctionName: fn, Description: 'x' }),
