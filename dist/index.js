@@ -77889,8 +77889,9 @@ async function listTree(root) {
 async function slimTree(root) {
     const entries = await listTree(root);
     const removals = planSlim(entries);
-    const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
     const files = entries.filter((e) => e.type === 'file');
+    const bytesBefore = files.reduce((sum, f) => sum + f.size, 0);
+    const result = { bytesBefore, removedFiles: 0, bytesSaved: 0, byRule: {} };
     for (const removal of removals) {
         const affected = removal.type === 'file'
             ? files.filter((f) => f.path === removal.path)
@@ -78033,7 +78034,7 @@ async function buildTree(options, deps, buildDir) {
     let slim;
     if (options.slim) {
         slim = await slimTree(pythonDir);
-        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+        logger.info(`Slimmed the layer from ${formatBytes(slim.bytesBefore)} to ${formatBytes(slim.bytesBefore - slim.bytesSaved)}: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
     }
     let report;
     let bytecode;
@@ -78905,7 +78906,9 @@ function reportBuild(report, built, limits) {
                 ? '🔍 built, not published (dry run)'
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
-            layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+            layer.slim?.bytesSaved
+                ? `slimmed ${formatBytes(layer.slim.bytesBefore)} → ${formatBytes(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+                : '',
             layer.bytecode?.compiled
                 ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
                 : (layer.bytecode?.skipped ?? ''),
