@@ -77783,8 +77783,9 @@ async function listTree(root) {
 async function slimTree(root) {
     const entries = await listTree(root);
     const removals = planSlim(entries);
-    const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
     const files = entries.filter((e) => e.type === 'file');
+    const bytesBefore = files.reduce((sum, f) => sum + f.size, 0);
+    const result = { bytesBefore, removedFiles: 0, bytesSaved: 0, byRule: {} };
     for (const removal of removals) {
         const affected = removal.type === 'file'
             ? files.filter((f) => f.path === removal.path)
@@ -77929,7 +77930,7 @@ async function buildTree(options, deps, buildDir) {
     let slim;
     if (options.slim) {
         slim = await slimTree(pythonDir);
-        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
+        logger.info(`Slimmed the layer from ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore)} to ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore - slim.bytesSaved)}: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
     }
     let report;
     let bytecode;
@@ -78801,7 +78802,9 @@ function reportBuild(report, built, limits) {
                 ? '🔍 built, not published (dry run)'
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
-            layer.slimSaved ? `slim saved ${(0,src_log/* formatBytes */.z3)(layer.slimSaved)}` : '',
+            layer.slim?.bytesSaved
+                ? `slimmed ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore)} → ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+                : '',
             layer.bytecode?.compiled
                 ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
                 : (layer.bytecode?.skipped ?? ''),
