@@ -193,6 +193,7 @@ export function readSettings(
       };
       break;
   }
+  if ('preview' in settings) checkPreviewPrefix(r, settings.preview.aliasPrefix, base.alias);
   if (r.problems.length > 0) throw new SettingsError(r.problems);
   return settings;
 }
@@ -418,6 +419,17 @@ function readPreview(r: InputReader, event: EventContext): PreviewSettings {
     urlAuth: r.oneOf('preview-url-auth', ['AWS_IAM', 'NONE'] as const, 'AWS_IAM'),
     prNumber: prNumber ?? 0,
   };
+}
+
+/** A prefix that can name `alias` (`v` + PR 2 = `v2`) is refused for every PR, not only PR 2. */
+function checkPreviewPrefix(r: InputReader, prefix: string, alias: string): void {
+  if (alias.startsWith(prefix) && /^\d+$/.test(alias.slice(prefix.length))) {
+    r.fail(
+      'preview-alias-prefix',
+      `must not be able to name alias '${alias}' (the preview of PR #${alias.slice(prefix.length)} would be it); use a prefix such as pr-`,
+      prefix,
+    );
+  }
 }
 
 function readRollbackTo(r: InputReader): 'previous' | number {

@@ -3,6 +3,8 @@ import type { GithubContext } from '../github-context.js';
 import {
   describeAliasState,
   formatAliasDescription,
+  isPreviewAliasOf,
+  previewDescription,
   userDescription,
   type AliasState,
 } from '../release/alias-plan.js';
@@ -80,6 +82,13 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
       return;
     }
     const before = candidate.aliasBefore;
+    if (before.exists && !isPreviewAliasOf(before, settings.preview.prNumber)) {
+      throw new ActionError(
+        `Alias '${aliasName}' exists but was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+          `(its description has no 'pr=${settings.preview.prNumber}' marker); it was left as it is. ` +
+          'Choose another preview-alias-prefix, or delete the alias if it is a stale one.',
+      );
+    }
     const unchanged = candidate.decision.kind === 'unchanged';
     outputs.set('changed', !unchanged);
 
@@ -118,10 +127,11 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
     } else {
       after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
         const description = formatAliasDescription(
-          userDescription(before.description) || `Preview of PR #${settings.preview.prNumber}`,
+          userDescription(before.description) || previewDescription(settings.preview.prNumber),
           {
             ...(before.functionVersion ? { previous: before.functionVersion } : {}),
             ...(commit ? { sha: commit.slice(0, 12) } : {}),
+            pr: settings.preview.prNumber,
           },
         );
         if (!before.exists)

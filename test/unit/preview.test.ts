@@ -509,7 +509,7 @@ describe('preview pipeline', () => {
     await runPipeline(ctx);
     expect(world.aliases.get('pr-7')).toMatchObject({ version: '2', weights: {} });
     expect(world.aliases.get('pr-7')!.description).toBe(
-      'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abcdef012345',
+      'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abcdef012345 pr=7',
     );
     expect(world.urls.get('pr-7')).toEqual({
       url: 'https://pr-7-url.lambda-url.us-east-1.on.aws/',
@@ -662,6 +662,17 @@ describe('preview pipeline', () => {
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
+  test('an existing alias named like the preview but not created by it is not taken over', async () => {
+    const world = fakeAws();
+    world.aliases.set('pr-7', { version: '1', weights: {}, revision: 3, description: 'manual' });
+    const { ctx } = context(previewSettings());
+    await expect(runPipeline(ctx)).rejects.toThrow(
+      /Alias 'pr-7' exists but was not created by this action as the preview of PR #7/,
+    );
+    expect(world.aliases.get('pr-7')).toMatchObject({ version: '1', revision: 3 });
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
   test('keep-versions applies after a preview too', async () => {
     const world = fakeAws();
     for (const v of ['2', '3', '4'])
@@ -731,7 +742,7 @@ describe('preview-cleanup pipeline', () => {
       version: '1',
       weights: {},
       revision: 1,
-      description: 'lambda-ml-deploy: previous=none',
+      description: 'lambda-ml-deploy: previous=none pr=7',
     });
     await runPipeline(context(cleanupSettings()).ctx);
     expect(world.aliases.has('pr-7')).toBe(false);
@@ -740,8 +751,72 @@ describe('preview-cleanup pipeline', () => {
 
   test('no comment yet: none is created on a closed PR', async () => {
     const world = fakeAws();
-    world.aliases.set('pr-7', { version: '1', weights: {}, revision: 1, description: '' });
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 1,
+      description: 'lambda-ml-deploy: previous=none pr=7',
+    });
     await runPipeline(context(cleanupSettings()).ctx);
     expect(gh.comments).toEqual([]);
+  });
+
+  test('an alias named like a preview but not created by this action is never deleted', async () => {
+    const world = fakeAws();
+    world.versions.set('2', { codeSha256: 'x', species: 'setosa', description: 'v2' });
+    // A serving alias that happens to match prefix + PR number (e.g. prefix `v`, alias `v2`).
+    world.aliases.set('pr-7', { version: '2', weights: {}, revision: 4, description: 'team B' });
+    const { ctx, logger, outputs } = context(cleanupSettings());
+    await runPipeline(ctx);
+    expect(world.aliases.get('pr-7')).toMatchObject({ version: '2', revision: 4 });
+    expect(world.versions.has('2')).toBe(true);
+    expect(lambdaMock.commandCalls(DeleteAliasCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(DeleteFunctionCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(DeleteFunctionUrlConfigCommand)).toHaveLength(0);
+    expect(outputs.values.changed).toBe('false');
+    expect(logger.lines.join('\n')).toMatch(/'pr-7' was not created by this action .* PR #7/);
+  });
+
+  test("another PR's preview alias is not this PR's to delete", async () => {
+    const world = fakeAws();
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 2,
+      description: 'lambda-ml-deploy: previous=none pr=70',
+    });
+    await runPipeline(context(cleanupSettings()).ctx);
+    expect(world.aliases.has('pr-7')).toBe(true);
+  });
+
+  test('aliases created before the pr= marker (default text + marker) are still cleaned up', async () => {
+    const world = fakeAws();
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 2,
+      description: 'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abc',
+    });
+    await runPipeline(context(cleanupSettings()).ctx);
+    expect(world.aliases.has('pr-7')).toBe(false);
+  });
+
+  test('cleanup never deletes `alias`, even when the settings were not validated', async () => {
+    const world = fakeAws();
+    const settings = cleanupSettings({
+      alias: 'v2',
+      preview: { ...preview, aliasPrefix: 'v', prNumber: 2 },
+    });
+    world.aliases.set('v2', {
+      version: '1',
+      weights: {},
+      revision: 2,
+      description: 'Preview of PR #2 | lambda-ml-deploy: previous=none pr=2',
+    });
+    await expect(runPipeline(context(settings).ctx)).rejects.toThrow(
+      /Refusing to clean up 'v2': it is the alias that serves traffic/,
+    );
+    expect(world.aliases.has('v2')).toBe(true);
+    expect(lambdaMock.commandCalls(DeleteAliasCommand)).toHaveLength(0);
   });
 });

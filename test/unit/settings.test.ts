@@ -257,3 +257,32 @@ describe('readSettings: each bad input is named with what is expected', () => {
     expect(bad.length).toBeGreaterThanOrEqual(20);
   });
 });
+
+describe('readSettings: safety checks', () => {
+  const pr = (action: string, number = 2): EventContext => ({
+    eventName: 'pull_request',
+    payload: { action, number },
+  });
+
+  it('a preview prefix that can name `alias` is refused for preview and cleanup, whatever the PR', () => {
+    for (const mode of ['preview', 'preview-cleanup']) {
+      for (const number of [2, 5]) {
+        const problems = problemsOf(
+          { ...valid, mode, alias: 'v2', 'preview-alias-prefix': 'v' },
+          pr('opened', number),
+        );
+        expect(problems).toEqual([
+          expect.stringMatching(
+            /^Input 'preview-alias-prefix': must not be able to name alias 'v2' .*PR #2/,
+          ),
+        ]);
+      }
+    }
+    expect(
+      problemsOf(
+        { ...valid, mode: 'preview', alias: 'v2x', 'preview-alias-prefix': 'v' },
+        pr('opened'),
+      ),
+    ).toEqual([]);
+  });
+});
