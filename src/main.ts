@@ -12,7 +12,7 @@ import type { RunContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
 import type { OutputName } from './report/outputs.js';
-import { readSettings, type Settings } from './settings.js';
+import { readSettings, type AuthSettings } from './settings.js';
 
 /** A Logger over the runner's log: groups are collapsible and end with their duration. */
 export function coreLogger(): Logger {
@@ -46,7 +46,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
     report.setHeadline(
       `Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`,
     );
-    clients = await connect(settings, env, logger);
+    clients = await connect(settings.auth, env, logger);
     const identity = await verifyIdentity(clients.sts);
     logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
     report.section('AWS identity', [
@@ -80,15 +80,15 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
 }
 
 export async function connect(
-  settings: Settings,
+  auth: AuthSettings,
   env: NodeJS.ProcessEnv,
   logger: Logger,
 ): Promise<AwsClients> {
   const endpoint = env.AWS_ENDPOINT_URL || undefined;
   if (endpoint) logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-  const bootstrap = createAwsClients({ region: settings.auth.region, endpoint });
+  const bootstrap = createAwsClients({ region: auth.region, endpoint });
   const resolved = await logger.group('Credentials', () =>
-    resolveCredentials(settings.auth, {
+    resolveCredentials(auth, {
       getIDToken: (audience) => core.getIDToken(audience),
       setSecret: (value) => core.setSecret(value),
       sts: bootstrap.sts,
@@ -99,7 +99,7 @@ export async function connect(
   if (!resolved.credentials) return bootstrap;
   destroyAwsClients(bootstrap);
   return createAwsClients({
-    region: settings.auth.region,
+    region: auth.region,
     endpoint,
     credentials: resolved.credentials,
   });

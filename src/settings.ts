@@ -198,6 +198,31 @@ export function readSettings(
   return settings;
 }
 
+/** What the post step needs when its saved state is unreadable: where to look at the alias. */
+export interface AliasLocation {
+  auth: AuthSettings;
+  functionName: string;
+  alias: string;
+}
+
+/** Reads only the inputs that locate the alias (no paths, nothing that a later step can remove). */
+export function readAliasLocation(getInput: (name: string) => string): AliasLocation {
+  const r = new InputReader(getInput, '.');
+  const location: AliasLocation = {
+    auth: readAuth(r),
+    functionName:
+      r.pattern(
+        'function-name',
+        r.required('function-name'),
+        FUNCTION_NAME,
+        'must be a Lambda function name or ARN',
+      ) ?? '',
+    alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name') ?? '',
+  };
+  if (r.problems.length > 0) throw new SettingsError(r.problems);
+  return location;
+}
+
 /** All validation problems at once; the message lists each on its own line. */
 export class SettingsError extends ActionError {
   override name = 'SettingsError';

@@ -111,7 +111,10 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
         },
         onStep: (event) => {
           const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-          ctx.state.save(SHIFT_STATE, shiftStateValue(before, candidate.version, event, final));
+          ctx.state.save(
+            SHIFT_STATE,
+            shiftStateValue(before, candidate.version, event, final, settings.auth),
+          );
         },
       }),
     );
