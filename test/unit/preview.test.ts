@@ -327,7 +327,7 @@ function fakeAws(): World {
 
 /** Issue comments of org/app, as the REST API keeps them. */
 function fakeGithub() {
-  const comments: Array<{ id: number; issue: number; body: string }> = [];
+  const comments: Array<{ id: number; issue: number; body: string; user: { login: string } }> = [];
   const respond = (status: number, body: unknown) => ({
     status,
     ok: status < 300,
@@ -337,6 +337,9 @@ function fakeGithub() {
   const fetch: FetchLike = async (url, init) => {
     const u = new URL(url);
     const body = init.body ? (JSON.parse(init.body) as { body: string }) : undefined;
+    // The workflow's installation token: no GET /user, comments by the Actions bot.
+    if (u.pathname === '/user')
+      return respond(403, { message: 'Resource not accessible by integration' });
     let m = /\/issues\/(\d+)\/comments$/.exec(u.pathname);
     if (m && init.method === 'GET')
       return respond(
@@ -344,7 +347,12 @@ function fakeGithub() {
         comments.filter((c) => c.issue === Number(m![1])),
       );
     if (m && init.method === 'POST') {
-      const c = { id: 1000 + comments.length, issue: Number(m[1]), body: body!.body };
+      const c = {
+        id: 1000 + comments.length,
+        issue: Number(m[1]),
+        body: body!.body,
+        user: { login: 'github-actions[bot]' },
+      };
       comments.push(c);
       return respond(201, c);
     }
