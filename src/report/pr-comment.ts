@@ -55,6 +55,25 @@ export interface PreviewCommentInfo {
   removed?: { alias: boolean; url: boolean; versions: string[] };
 }
 
+/**
+ * Text that came from the function (error messages, payloads) shown as plain text: no HTML, no
+ * Markdown formatting or links, no @mentions or #references, on one line. Pure.
+ */
+export function escapeUntrusted(text: string): string {
+  return text
+    .replace(/\r?\n/g, ' ')
+    .replace(/[&<>@#]/g, (c) => ENTITIES[c]!)
+    .replace(/[\\`*_[\]()!~]/g, (c) => `\\${c}`);
+}
+
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '@': '&#64;',
+  '#': '&#35;',
+};
+
 function cell(text: string): string {
   return escapeCell(text);
 }
@@ -73,7 +92,7 @@ function smokeTable(smoke: SmokeRunResult): string[] {
       r.passed ? '✅ passed' : '❌ failed',
       r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
     ];
-    if (failed) row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+    if (failed) row.push(r.passed ? '' : escapeUntrusted([...r.reasons].join('; ').slice(0, 300)));
     return row;
   });
   const passed = smoke.results.filter((r) => r.passed).length;
@@ -108,7 +127,7 @@ export function renderPreviewComment(info: PreviewCommentInfo): string {
         `The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`,
         '',
       );
-      if (info.reason) lines.push(`**Why:** ${info.reason}`, '');
+      if (info.reason) lines.push(`**Why:** ${escapeUntrusted(info.reason)}`, '');
       details.push(['Failed version', info.version ?? '?']);
       break;
     case 'cleaned-up': {

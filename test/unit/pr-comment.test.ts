@@ -179,6 +179,30 @@ describe('renderPreviewComment', () => {
     ).toContain('does not exist yet');
   });
 
+  test('function output in the Why line and the why column is plain text (no HTML, links or mentions)', () => {
+    const hostile =
+      'got "<img src=x onerror=alert(1)>" **[click](https://evil.example)** @org/team #12\n### Approved';
+    const body = renderPreviewComment({
+      ...ready,
+      status: 'smoke-failed',
+      version: '6',
+      aliasVersionAfter: '5',
+      smoke: {
+        passed: false,
+        results: [{ name: 'virginica', passed: false, latencyMs: 9, reasons: [hostile] }],
+      },
+      reason: `1 of 1 smoke cases failed: 'virginica' (${hostile})`,
+    });
+    const why = body.split('\n').find((line) => line.startsWith('**Why:**'))!;
+    expect(why).toContain('&lt;img src=x onerror=alert\\(1\\)&gt;');
+    expect(why).toContain('\\*\\*\\[click\\]\\(https://evil.example\\)\\*\\*');
+    expect(why).toContain('&#64;org/team &#35;12 &#35;&#35;&#35; Approved');
+    for (const raw of ['<img', '@org', '\n### Approved']) expect(body).not.toContain(raw);
+    const row = body.split('\n').find((line) => line.startsWith('| virginica |'))!;
+    expect(row).toContain('&lt;img');
+    for (const line of [why, row]) expect(line).not.toContain('](');
+  });
+
   test('cleaned up: lists what was deleted; no URL or smoke table', () => {
     const body = renderPreviewComment({
       ...ready,
