@@ -4,7 +4,7 @@ import { isPreviewAliasOf, parseAliasDescription, type AliasState } from '../rel
 import { deleteAlias, readAlias } from '../release/alias.js';
 import { deleteFunctionUrl } from '../release/function-url.js';
 import {
-  deleteVersion,
+  deleteVersions,
   listAliases,
   listVersions,
   protectedVersions,
@@ -153,11 +153,7 @@ export async function previewCleanupPipeline(
         const others = await listAliases(clients.lambda, fn);
         const plan = planVersionCleanup(candidates, existing, others, aliasName);
         for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-        for (const version of plan.delete) {
-          await deleteVersion(clients.lambda, fn, version);
-          logger.info(`Deleted version ${version}`);
-        }
-        return plan.delete;
+        return deleteVersions(clients.lambda, fn, plan.delete, logger);
       });
     } else {
       steps.skip('Delete preview-only versions', 'no version to consider');

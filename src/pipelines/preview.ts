@@ -11,7 +11,7 @@ import {
 import { createAlias, pointAlias } from '../release/alias.js';
 import { ensureFunctionUrl } from '../release/function-url.js';
 import { describeSmokeFailure } from '../release/smoke-run.js';
-import { deleteVersion, listAliases } from '../release/versions.js';
+import { deleteVersions, listAliases } from '../release/versions.js';
 import { publishPreviewComment, type PreviewCommentInfo } from '../report/pr-comment.js';
 import type { PreviewModeSettings } from '../settings.js';
 import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';
@@ -213,10 +213,13 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
           aliasName,
         );
         for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-        for (const version of plan.delete) {
-          await deleteVersion(clients.lambda, fn, version);
-          logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
-        }
+        await deleteVersions(
+          clients.lambda,
+          fn,
+          plan.delete,
+          logger,
+          `: only '${aliasName}' served it.`,
+        );
       });
     }
 
@@ -245,10 +248,13 @@ async function deleteFailedVersion(
         await listAliases(clients.lambda, settings.functionName),
       );
       for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-      for (const v of plan.delete) {
-        await deleteVersion(clients.lambda, settings.functionName, v);
-        logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
-      }
+      await deleteVersions(
+        clients.lambda,
+        settings.functionName,
+        plan.delete,
+        logger,
+        ': it failed its smoke tests and nothing serves it.',
+      );
     });
   } catch (error) {
     logger.warning(

@@ -694,6 +694,28 @@ describe('preview pipeline', () => {
     expect([...world.versions.keys()].sort()).toEqual(['1', '4', '5']);
     expect(report.toMarkdown()).toContain('Deleted 2 unaliased version(s): 2, 3.');
   });
+
+  test('a retention error after a successful release is a warning, not a failed job', async () => {
+    const world = fakeAws();
+    for (const v of ['2', '3', '4'])
+      world.versions.set(v, { codeSha256: 'old', species: 'virginica', description: 'old' });
+    world.lastVersion = 4;
+    lambdaMock.on(DeleteFunctionCommand).rejects(
+      Object.assign(new Error('not authorized to perform: lambda:DeleteFunction'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const { ctx, logger, report } = context(
+      previewSettings({ release: { ...previewSettings().release, keepVersions: 1 } }),
+    );
+    await expect(runPipeline(ctx)).resolves.toBeUndefined();
+    expect(world.aliases.get('pr-7')!.version).toBe('5');
+    expect(logger.lines.join('\n')).toMatch(
+      /warning: keep-versions 1: deleting old versions failed after a successful release/,
+    );
+    expect(report.toMarkdown()).toContain('Not applied');
+  });
 });
 
 describe('preview-cleanup pipeline', () => {
