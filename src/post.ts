@@ -3,10 +3,10 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { destroyAwsClients } from './aws/clients.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
-import { connect, coreLogger } from './main.js';
-import { describeAliasState } from './release/alias-plan.js';
-import { readAlias, restoreAlias } from './release/alias.js';
-import { readShiftState, SHIFT_STATE, type ShiftRecord } from './release/shift-state.js';
+import { connect, coreLogger } from './runner.js';
+import { describeAliasState } from './release/traffic/alias-plan.js';
+import { readAlias, restoreAlias } from './release/traffic/alias.js';
+import { readShiftState, SHIFT_STATE, type ShiftRecord } from './release/traffic/shift-state.js';
 import { readAliasLocation, type AuthSettings } from './settings.js';
 
 /** A Lambda client for the post step, and how to close it. */

@@ -1,14 +1,18 @@
 import type { AliasConfiguration } from '@aws-sdk/client-lambda';
 import { ActionError } from '../errors.js';
-import { isPreviewAliasOf, parseAliasDescription, type AliasState } from '../release/alias-plan.js';
-import { deleteAlias, readAlias } from '../release/alias.js';
-import { deleteFunctionUrl } from '../release/function-url.js';
+import {
+  isPreviewAliasOf,
+  parseAliasDescription,
+  type AliasState,
+} from '../release/traffic/alias-plan.js';
+import { deleteAlias, readAlias } from '../release/traffic/alias.js';
+import { deleteFunctionUrl } from '../release/function/function-url.js';
 import {
   deleteVersions,
   listAliases,
   listVersions,
   protectedVersions,
-} from '../release/versions.js';
+} from '../release/function/versions.js';
 import { publishPreviewComment } from '../report/pr-comment.js';
 import type { PreviewCleanupSettings, PreviewSettings } from '../settings.js';
 import type { RunContext } from './context.js';

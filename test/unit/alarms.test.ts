@@ -9,7 +9,7 @@ import {
   alarmWatch,
   checkAlarmsExist,
   describeAlarms,
-} from '../../src/release/alarms.js';
+} from '../../src/release/traffic/alarms.js';
 
 const cwMock = mockClient(CloudWatchClient);
 const cloudwatch = new CloudWatchClient({ region: 'us-east-1' });

@@ -2,8 +2,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CommandRunner } from '../../src/exec.js';
-import { installInDocker } from '../../src/build/layer-docker.js';
-import { stageRequirements } from '../../src/build/layer-stage.js';
+import { installInDocker } from '../../src/packaging/layer-docker.js';
+import { stageRequirements } from '../../src/packaging/layer-stage.js';
 import { memoryLogger } from '../../src/log.js';
 
 let ws: string;

@@ -7,7 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { memoryLogger } from '../../src/log.js';
 import { postStep, type PostDeps } from '../../src/post.js';
-import { shiftStateValue } from '../../src/release/shift-state.js';
+import { shiftStateValue } from '../../src/release/traffic/shift-state.js';
 import type { AuthSettings } from '../../src/settings.js';
 
 const lambdaMock = mockClient(LambdaClient);

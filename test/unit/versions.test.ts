@@ -6,7 +6,7 @@ import {
   TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { deleteVersion } from '../../src/release/versions.js';
+import { deleteVersion } from '../../src/release/function/versions.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });

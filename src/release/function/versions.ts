@@ -5,10 +5,10 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { errorCode, errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { parseAliasDescription } from './alias-plan.js';
-import { isTransient, withRetry, type Sleep } from '../retry.js';
+import { errorCode, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { parseAliasDescription } from '../traffic/alias-plan.js';
+import { isTransient, withRetry, type Sleep } from '../../retry.js';
 
 export interface VersionInfo {
   version: string;

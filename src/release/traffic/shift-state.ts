@@ -1,4 +1,4 @@
-import type { AuthSettings } from '../settings.js';
+import type { AuthSettings } from '../../settings.js';
 import type { AliasSnapshot } from './alias-plan.js';
 import type { ShiftEvent } from './bake.js';
 
