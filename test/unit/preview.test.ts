@@ -126,7 +126,12 @@ const encode = (value: unknown) =>
 
 interface World {
   latest: { codeSha256: string; dirty: boolean };
-  versions: Map<string, { codeSha256: string; species: string; description: string }>;
+  versions: Map<
+    string,
+    { codeSha256: string; species: string; description: string; layers?: string[] }
+  >;
+  /** Layers $LATEST has when a version is published (another run's change, for a race). */
+  latestLayers?: string[];
   aliases: Map<
     string,
     { version: string; weights: Record<string, number>; revision: number; description: string }
@@ -167,7 +172,7 @@ function fakeAws(): World {
       Runtime: 'python3.12' as const,
       Handler: 'lambda_function.lambda_handler',
       Architectures: ['x86_64' as const],
-      Layers: [],
+      Layers: (v?.layers ?? []).map((Arn) => ({ Arn })),
       Environment: { Variables: {} },
       State: 'Active' as const,
       LastUpdateStatus: 'Successful' as const,
@@ -209,6 +214,7 @@ function fakeAws(): World {
       codeSha256: world.latest.codeSha256,
       species: world.species,
       description: input.Description ?? '',
+      ...(world.latestLayers ? { layers: world.latestLayers } : {}),
     });
     world.latest.dirty = false;
     return config(version);
@@ -679,6 +685,27 @@ describe('preview pipeline', () => {
     );
     expect(world.aliases.get('pr-7')).toMatchObject({ version: '1', revision: 3 });
     expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
+  test("a version published with another run's configuration is refused before smoke tests; the alias is untouched", async () => {
+    const world = fakeAws();
+    // Another run swapped the layers on $LATEST between this run's update and its publish.
+    world.latestLayers = ['arn:aws:lambda:us-east-1:123456789012:layer:other-run-deps:7'];
+    const { ctx } = context(previewSettings());
+    await expect(runPipeline(ctx)).rejects.toThrow(
+      /Published version 2 of 'iris' is not what this run asked for .*layers: expected \[\], got \["arn:aws:lambda:us-east-1:123456789012:layer:other-run-deps:7"\].*alias 'pr-7' was not touched/,
+    );
+    expect(world.aliases.has('pr-7')).toBe(false);
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  test('every write to $LATEST carries the RevisionId of the previous read or answer', async () => {
+    fakeAws();
+    await runPipeline(context(previewSettings()).ctx);
+    const code = lambdaMock.commandCalls(UpdateFunctionCodeCommand)[0]!.args[0].input;
+    const publish = lambdaMock.commandCalls(PublishVersionCommand)[0]!.args[0].input;
+    expect(code.RevisionId).toBe('fn-rev');
+    expect(publish.RevisionId).toBe('fn-rev');
   });
 
   test('keep-versions applies after a preview too', async () => {
