@@ -2,7 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export interface AwsClients {
   sts: STSClient;
@@ -14,7 +14,7 @@ export interface AwsClients {
 export interface ClientOptions {
   region: string;
   /** Explicit credentials (from OIDC); undefined: the SDK's default chain. */
-  credentials?: AwsCredentialIdentity;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Custom endpoint (AWS_ENDPOINT_URL), e.g. a local emulator. */
   endpoint?: string;
   userAgent?: string;
