@@ -74671,9 +74671,9 @@ module.exports = {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Gv: () => (/* binding */ createAwsClients),
-/* harmony export */   QI: () => (/* binding */ destroyAwsClients)
+/* harmony export */   QI: () => (/* binding */ destroyAwsClients),
+/* harmony export */   _O: () => (/* binding */ USER_AGENT)
 /* harmony export */ });
-/* unused harmony export USER_AGENT */
 /* harmony import */ var _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4085);
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1696);
 /* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3711);
@@ -74689,16 +74689,20 @@ function createAwsClients(options) {
         region: options.region,
         credentials: options.credentials,
         endpoint: options.endpoint,
-        retryMode: 'adaptive',
-        maxAttempts: 4,
         customUserAgent: options.userAgent ?? USER_AGENT,
     };
+    // One retry layer for Lambda and CloudWatch: the action's (retry.ts), which re-reads after an
+    // unanswered write. SDK retries inside it would re-send a guarded write whose answer was lost
+    // (turning it into a conflict) and multiply the requests of one call. S3 (multipart upload of
+    // content-addressed keys, HEAD) and STS still rely on the SDK's own retries.
+    const single = { ...common, maxAttempts: 1 };
+    const sdkRetries = { ...common, retryMode: 'adaptive', maxAttempts: 4 };
     return {
-        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(common),
+        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(sdkRetries),
         // Path-style addressing works with every endpoint, custom ones included.
-        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
-        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(common),
-        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(common),
+        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...sdkRetries, forcePathStyle: options.endpoint !== undefined }),
+        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(single),
+        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(single),
     };
 }
 function destroyAwsClients(clients) {
@@ -74780,53 +74784,12 @@ class InputError extends ActionError {
 
 /***/ }),
 
-/***/ 8886:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   z: () => (/* binding */ readGithubContext)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-
-function readGithubContext(env) {
-    const eventName = env.GITHUB_EVENT_NAME ?? '';
-    let payload = {};
-    const eventPath = env.GITHUB_EVENT_PATH;
-    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
-        try {
-            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
-        }
-        catch {
-            payload = {};
-        }
-    }
-    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const repository = env.GITHUB_REPOSITORY ?? '';
-    const runId = env.GITHUB_RUN_ID ?? '';
-    return {
-        eventName,
-        payload,
-        sha: env.GITHUB_SHA ?? '',
-        repository,
-        serverUrl,
-        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-        runId,
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
-        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
-    };
-}
-
-
-/***/ }),
-
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(683);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1862);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -74901,7 +74864,7 @@ function formatBytes(bytes) {
 
 /***/ }),
 
-/***/ 683:
+/***/ 1862:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75028,8 +74991,37 @@ function tailKeeper(limit = 25) {
     };
 }
 
-// EXTERNAL MODULE: ./src/github-context.ts
-var github_context = __nccwpck_require__(8886);
+;// CONCATENATED MODULE: ./src/github-context.ts
+
+function readGithubContext(env) {
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    let payload = {};
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (eventPath && external_node_fs_.existsSync(eventPath)) {
+        try {
+            payload = JSON.parse(external_node_fs_.readFileSync(eventPath, 'utf8'));
+        }
+        catch {
+            payload = {};
+        }
+    }
+    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY ?? '';
+    const runId = env.GITHUB_RUN_ID ?? '';
+    return {
+        eventName,
+        payload,
+        sha: env.GITHUB_SHA ?? '',
+        repository,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+        runId,
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
+        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
+    };
+}
+
 // EXTERNAL MODULE: ./src/log.ts
 var src_log = __nccwpck_require__(5625);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
@@ -75099,6 +75091,36 @@ async function alarmsInAlarm(cloudwatch, names, options = {}) {
     const found = await checkAlarmsExist(cloudwatch, names, options);
     return found.filter((a) => a.state === 'ALARM');
 }
+/**
+ * The alarms that fail a bake, remembered across polls. ALARM always does. INSUFFICIENT_DATA does
+ * for an alarm that had data (OK or ALARM) earlier in this run: a metric that stops reporting
+ * after the shift (the new version stopped emitting it, or stopped running) is not a healthy
+ * sign. An alarm with no data since the start is reported but not acted on: a canary at low
+ * traffic often has none. How missing data is treated is the alarm's own setting
+ * (TreatMissingData), which decides whether it ever reaches INSUFFICIENT_DATA.
+ */
+function alarmWatch(cloudwatch, names, initial, options = {}) {
+    const hadData = new Set();
+    const remember = (found) => {
+        for (const a of found)
+            if (a.state === 'OK' || a.state === 'ALARM')
+                hadData.add(a.name);
+    };
+    remember(initial);
+    return async () => {
+        if (names.length === 0)
+            return [];
+        const found = await checkAlarmsExist(cloudwatch, names, options);
+        const failing = found.filter((a) => a.state === 'ALARM' || (a.state === 'INSUFFICIENT_DATA' && hadData.has(a.name)));
+        remember(found);
+        return failing.map((a) => a.state === 'ALARM'
+            ? a
+            : {
+                ...a,
+                reason: `it had data earlier in this run and has none now (${a.reason || 'no reason given'})`,
+            });
+    };
+}
 
 // EXTERNAL MODULE: ./src/release/traffic/alias-plan.ts
 var alias_plan = __nccwpck_require__(979);
@@ -75120,7 +75142,7 @@ async function pollOnce(options) {
         }
         if (firing.length > 0) {
             return firing
-                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+                .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
                 .join('; ');
         }
     }
@@ -75824,11 +75846,24 @@ function joinZip(prefix, rel) {
 function isInside(root, candidate) {
     return (candidate === root || candidate.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep));
 }
+/** Posix path of `real` relative to `root` ('' for the root itself). */
+function relativeTo(root, real) {
+    return external_node_path_.relative(root, real).split(external_node_path_.sep).join('/');
+}
+/** Whether a path or any folder above it is excluded (`.git/config` is under `.git`). */
+function excludedWithParents(exclude, rel) {
+    const parts = rel.split('/');
+    return parts.some((_, i) => exclude(parts.slice(0, i + 1).join('/')));
+}
 function modeOf(stats) {
     return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
 }
 function describe(file) {
     return `${file.origin} file '${file.absPath}'`;
+}
+/** A link inside a packaged root that resolves outside it. */
+class SymlinkEscapeError extends errors/* ActionError */.lZ {
+    name = 'SymlinkEscapeError';
 }
 async function realpathOrFail(link) {
     try {
@@ -75866,6 +75901,10 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
     if (!entry.isSymbolicLink()) {
         if (ctx.skip.has(real))
             return;
+        // Inside a linked folder the lexical path differs from the real one: exclude on both.
+        const realRel = relativeTo(ctx.root, real);
+        if (realRel !== rel && ctx.exclude(realRel))
+            return;
         if (entry.isDirectory()) {
             const selected = included || (ctx.include?.(rel) ?? true);
             subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
@@ -75877,10 +75916,13 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
         real = await realpathOrFail(abs);
         if (ctx.skip.has(real))
             return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+        if (!isInside(ctx.root, real)) {
+            throw new SymlinkEscapeError(`Symlink '${abs}' resolves to '${real}', outside ${ctx.rootLabel}; refusing to bundle it. ` +
+                `Links may only point inside the folder being packaged. Copy the file into ${ctx.rootLabel} ` +
+                '(cp -L), or remove the link or exclude it.');
         }
+        if (excludedWithParents(ctx.exclude, relativeTo(ctx.root, real)))
+            return;
         stats = await promises_.stat(real);
     }
     const selected = included || (ctx.include?.(rel) ?? true);
@@ -75948,7 +75990,8 @@ async function collectBundleFiles(options) {
         modelReals.add(real);
         if (stats.isDirectory()) {
             const ctx = {
-                allowedRoots: [workspaceReal, real],
+                root: real,
+                rootLabel: `model path '${given.trim()}'`,
                 exclude,
                 include: undefined,
                 skip: new Set(),
@@ -75977,7 +76020,8 @@ async function collectBundleFiles(options) {
     if (!source.stats.isDirectory())
         throw new errors/* InputError */.dz('source-dir', `'${options.sourceDir}' is not a folder.`);
     const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
+        root: source.real,
+        rootLabel: `source-dir '${options.sourceDir}'`,
         exclude,
         include,
         skip: modelReals,
@@ -76041,7 +76085,358 @@ function runtime_runtimePythonVersion(runtime) {
     return `${match[1]}.${match[2]}`;
 }
 
+;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
+
+
+
+
+/**
+ * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
+ * layer's content. Two runs with the same key reuse the same published layer version; anything
+ * that may change the installed files changes the key.
+ *
+ * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
+ * so that layers built the old way are not reused.
+ */
+const LAYER_KEY_FORMAT = 1;
+/** Prefix of the description of every layer version this action publishes. */
+const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
+const MAX_DESCRIPTION = 256;
+/**
+ * pip's view of a requirements file, normalised so that edits that do not change its meaning
+ * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
+ * Order is kept: pip resolves in file order and options may depend on it.
+ */
+function normaliseRequirements(text) {
+    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
+    const lines = [];
+    for (const raw of joined.split('\n')) {
+        // pip: a comment starts at a `#` at the start of the line or after whitespace
+        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
+        const line = raw
+            .replace(/(^|\s)#.*$/, '')
+            .trim()
+            .replace(/\s+/g, ' ');
+        if (line)
+            lines.push(line);
+    }
+    return lines;
+}
+const FILE_OPTIONS = [
+    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
+    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
+];
+const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
+const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
+/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
+function isLocalPath(value) {
+    if (/^file:/i.test(value))
+        return true;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+        return false;
+    return (value.startsWith('./') ||
+        value.startsWith('../') ||
+        value.startsWith('/') ||
+        value === '.' ||
+        value === '..');
+}
+function stripFileScheme(value) {
+    return value.replace(/^file:(\/\/)?/i, '');
+}
+/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
+function parseReference(line) {
+    for (const [pattern, kind] of FILE_OPTIONS) {
+        const match = pattern.exec(line);
+        if (match)
+            return { kind, target: match[1].trim() };
+    }
+    const links = FIND_LINKS.exec(line);
+    if (links) {
+        const target = links[1].trim();
+        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
+            ? { kind: 'find-links', target: stripFileScheme(target) }
+            : undefined;
+    }
+    const editable = EDITABLE.exec(line);
+    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
+    if (candidate && isLocalPath(candidate))
+        return { kind: 'local-package', target: stripFileScheme(candidate) };
+    return undefined;
+}
+/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
+function pipArgReferences(pipArgs) {
+    const refs = [];
+    for (let i = 0; i < pipArgs.length; i++) {
+        const arg = pipArgs[i];
+        const next = pipArgs[i + 1];
+        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
+        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
+        if (takesValue)
+            i++;
+        if (!/^-/.test(line))
+            continue;
+        const ref = parseReference(line);
+        if (ref)
+            refs.push(ref);
+    }
+    return refs;
+}
+/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
+function computeLayerKey(material) {
+    const canonical = {
+        format: LAYER_KEY_FORMAT,
+        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
+        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+        runtime: material.runtime,
+        architecture: material.architecture,
+        build: material.build,
+        buildImage: material.build === 'docker' ? material.buildImage : null,
+        pipArgs: [...material.pipArgs],
+        slim: material.slim,
+    };
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
+function layerDescription(fields) {
+    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
+    if (fields.unzippedBytes !== undefined)
+        parts.push(`unzipped=${fields.unzippedBytes}`);
+    if (fields.runtime)
+        parts.push(fields.runtime);
+    if (fields.architecture)
+        parts.push(fields.architecture);
+    const text = parts.join(' ');
+    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
+}
+/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
+function parseLayerDescription(description) {
+    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
+        return undefined;
+    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
+    if (!key)
+        return undefined;
+    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
+    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
+}
+const SKIP_IN_LOCAL_TREES = new Set([
+    '.git',
+    '__pycache__',
+    'build',
+    'dist',
+    '.tox',
+    '.venv',
+    'node_modules',
+    '.mypy_cache',
+    '.pytest_cache',
+]);
+async function readText(file, referencedFrom) {
+    try {
+        return await promises_.readFile(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
+        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
+    }
+}
+/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
+async function digestLocalPath(target, topLevelOnly) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let stat;
+    try {
+        stat = await promises_.stat(target);
+    }
+    catch {
+        return 'missing';
+    }
+    if (stat.isFile()) {
+        hash.update(await promises_.readFile(target));
+        return hash.digest('hex');
+    }
+    const files = [];
+    const walk = async (dir, rel) => {
+        const entries = await promises_.readdir(dir, { withFileTypes: true });
+        for (const entry of entries) {
+            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                if (!topLevelOnly &&
+                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
+                    !entry.name.endsWith('.egg-info')) {
+                    await walk(external_node_path_.join(dir, entry.name), childRel);
+                }
+            }
+            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
+                files.push(childRel);
+            }
+        }
+    };
+    await walk(target, '');
+    files.sort();
+    for (const rel of files) {
+        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
+        hash.update(`${rel}\0${content.length}\0`);
+        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
+    }
+    return hash.digest('hex');
+}
+/**
+ * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
+ * that names it, as pip does), and digests the local folders it installs from, so the key changes
+ * when a wheel in `--find-links ./wheels` or a local package changes.
+ */
+async function gatherRequirements(options) {
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+    const files = [];
+    const local = new Map();
+    const seen = new Set();
+    const addLocal = async (ref, baseDir) => {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            return;
+        const abs = external_node_path_.resolve(baseDir, ref.target);
+        const key = `${ref.kind}:${rel(abs)}`;
+        if (local.has(key))
+            return;
+        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
+    };
+    const visit = async (file, referencedFrom) => {
+        const abs = external_node_path_.resolve(file);
+        if (seen.has(abs))
+            return;
+        seen.add(abs);
+        const lines = normaliseRequirements(await readText(abs, referencedFrom));
+        files.push({ path: rel(abs), lines });
+        for (const line of lines) {
+            const ref = parseReference(line);
+            if (!ref)
+                continue;
+            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                    continue; // a URL: its text is already in the key
+                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
+            }
+            else {
+                await addLocal(ref, external_node_path_.dirname(abs));
+            }
+        }
+    };
+    await visit(options.requirementsPath, undefined);
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
+        }
+        else {
+            await addLocal(ref, root);
+        }
+    }
+    return { files, localSources: [...local.values()] };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-stage.ts
+
+
+
+/**
+ * What the Docker layer build may see. pip runs sdists' setup code in the build container, so it
+ * gets a copy of exactly what the requirements name (the file, the -r/-c files it pulls in, the
+ * --find-links folders and local packages), laid out as on disk, and never `.git` (which holds
+ * the checkout's token) nor anything else of the workspace.
+ */
+const NEVER_COPIED = new Set(['.git']);
+const isUrl = (target) => /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+/** Absolute paths of every file and folder the install reads: the requirements tree and its local sources. */
+async function requirementsInputs(requirementsPath, pipArgs) {
+    const files = new Set();
+    const folders = new Set();
+    const add = async (ref, baseDir) => {
+        if (isUrl(ref.target))
+            return;
+        const target = stripFileScheme(ref.target);
+        // An absolute path was never reachable from the container: pip reports it, as before.
+        if (external_node_path_.isAbsolute(target))
+            return;
+        const abs = external_node_path_.resolve(baseDir, target);
+        if (ref.kind === 'requirements' || ref.kind === 'constraints')
+            await visit(abs);
+        else
+            folders.add(abs);
+    };
+    const visit = async (file) => {
+        if (files.has(file))
+            return;
+        files.add(file);
+        let text;
+        try {
+            text = await promises_.readFile(file, 'utf8');
+        }
+        catch {
+            return; // pip names the missing file
+        }
+        for (const line of normaliseRequirements(text)) {
+            const ref = parseReference(line);
+            if (ref)
+                await add(ref, external_node_path_.dirname(file));
+        }
+    };
+    const main = external_node_path_.resolve(requirementsPath);
+    await visit(main);
+    for (const ref of pipArgReferences(pipArgs))
+        await add(ref, external_node_path_.dirname(main));
+    return { files: [...files], folders: [...folders] };
+}
+function commonAncestor(paths) {
+    let common = paths[0];
+    for (const p of paths.slice(1)) {
+        while (common !== p && !p.startsWith(common.endsWith(external_node_path_.sep) ? common : common + external_node_path_.sep))
+            common = external_node_path_.dirname(common);
+    }
+    return common;
+}
+async function exists(p) {
+    return promises_.stat(p).then(() => true, () => false);
+}
+/**
+ * Copies the requirements file and everything it references into `destDir`, keeping their
+ * relative layout (so `-r ../shared/base.txt` and `--find-links ./wheels` still resolve). Files
+ * are copied by content; links inside copied folders stay links (one leading out of the copy
+ * points at nothing in the container).
+ */
+async function stageRequirements(requirementsPath, pipArgs, destDir) {
+    const main = external_node_path_.resolve(requirementsPath);
+    const { files, folders } = await requirementsInputs(main, pipArgs);
+    const present = {
+        files: (await Promise.all(files.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+        folders: (await Promise.all(folders.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+    };
+    const root = commonAncestor([
+        external_node_path_.dirname(main),
+        ...present.files.map((f) => external_node_path_.dirname(f)),
+        ...present.folders,
+    ]);
+    const inCopy = (p) => external_node_path_.join(destDir, external_node_path_.relative(root, p));
+    await promises_.rm(destDir, { recursive: true, force: true });
+    await promises_.mkdir(destDir, { recursive: true });
+    for (const folder of present.folders) {
+        await promises_.cp(folder, inCopy(folder), {
+            recursive: true,
+            dereference: false,
+            verbatimSymlinks: true,
+            filter: (source) => !NEVER_COPIED.has(external_node_path_.basename(source)),
+        });
+    }
+    for (const file of present.files) {
+        if (!(await promises_.stat(file)).isFile())
+            continue;
+        await promises_.mkdir(external_node_path_.dirname(inCopy(file)), { recursive: true });
+        await promises_.copyFile(file, inCopy(file));
+    }
+    await promises_.mkdir(external_node_path_.dirname(inCopy(main)), { recursive: true });
+    return { root: destDir, requirementsPath: inCopy(main) };
+}
+
 ;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+
 
 
 
@@ -76159,17 +76554,19 @@ const CONTAINER_OUT_DIR = '/var/out';
 function pipInstallRunArgs(options) {
     const env = options.env ?? {};
     const requirementsFile = external_node_path_.basename(options.requirementsPath);
+    const mountDir = options.mountDir ?? external_node_path_.dirname(options.requirementsPath);
+    const fromMount = external_node_path_.relative(mountDir, external_node_path_.dirname(options.requirementsPath));
     return dockerRunArgs({
         image: options.image,
         platform: dockerPlatform(options.architecture),
         mounts: [
-            { source: external_node_path_.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+            { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
             { source: options.outDir, target: CONTAINER_OUT_DIR },
         ],
         user: options.user,
         env: CONTAINER_ENV,
         passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
-        workdir: CONTAINER_REQ_DIR,
+        workdir: external_node_path_.posix.join(CONTAINER_REQ_DIR, ...fromMount.split(external_node_path_.sep).filter(Boolean)),
         entrypoint: 'python3',
         command: [
             '-c',
@@ -76208,7 +76605,13 @@ async function installInDocker(options) {
     // A runner running as root that builds as another user: hand it the output folder.
     if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
         await promises_.chown(options.outDir, options.user.uid, options.user.gid);
-    const args = pipInstallRunArgs(options);
+    // pip sees a copy of what the requirements name, never the workspace (.git included).
+    const staged = await stageRequirements(options.requirementsPath, options.pipArgs, `${options.outDir}.req`);
+    const args = pipInstallRunArgs({
+        ...options,
+        requirementsPath: staged.requirementsPath,
+        mountDir: staged.root,
+    });
     logger.info(describeCommand('docker', args));
     const tail = tailKeeper(25);
     let python = '';
@@ -76231,6 +76634,9 @@ async function installInDocker(options) {
     }
     catch (error) {
         throw dockerMissing(error);
+    }
+    finally {
+        await promises_.rm(staged.root, { recursive: true, force: true });
     }
     const requirementsName = external_node_path_.basename(options.requirementsPath);
     if (result.exitCode !== 0) {
@@ -77241,254 +77647,6 @@ async function uploadContentAddressed(s3, options) {
     return { uploaded: true, key, bytes };
 }
 
-;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
-
-
-
-
-/**
- * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
- * layer's content. Two runs with the same key reuse the same published layer version; anything
- * that may change the installed files changes the key.
- *
- * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
- * so that layers built the old way are not reused.
- */
-const LAYER_KEY_FORMAT = 1;
-/** Prefix of the description of every layer version this action publishes. */
-const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
-const MAX_DESCRIPTION = 256;
-/**
- * pip's view of a requirements file, normalised so that edits that do not change its meaning
- * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
- * Order is kept: pip resolves in file order and options may depend on it.
- */
-function normaliseRequirements(text) {
-    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
-    const lines = [];
-    for (const raw of joined.split('\n')) {
-        // pip: a comment starts at a `#` at the start of the line or after whitespace
-        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
-        const line = raw
-            .replace(/(^|\s)#.*$/, '')
-            .trim()
-            .replace(/\s+/g, ' ');
-        if (line)
-            lines.push(line);
-    }
-    return lines;
-}
-const FILE_OPTIONS = [
-    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
-    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
-];
-const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
-const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
-/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
-function isLocalPath(value) {
-    if (/^file:/i.test(value))
-        return true;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
-        return false;
-    return (value.startsWith('./') ||
-        value.startsWith('../') ||
-        value.startsWith('/') ||
-        value === '.' ||
-        value === '..');
-}
-function stripFileScheme(value) {
-    return value.replace(/^file:(\/\/)?/i, '');
-}
-/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
-function parseReference(line) {
-    for (const [pattern, kind] of FILE_OPTIONS) {
-        const match = pattern.exec(line);
-        if (match)
-            return { kind, target: match[1].trim() };
-    }
-    const links = FIND_LINKS.exec(line);
-    if (links) {
-        const target = links[1].trim();
-        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
-            ? { kind: 'find-links', target: stripFileScheme(target) }
-            : undefined;
-    }
-    const editable = EDITABLE.exec(line);
-    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
-    if (candidate && isLocalPath(candidate))
-        return { kind: 'local-package', target: stripFileScheme(candidate) };
-    return undefined;
-}
-/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
-function pipArgReferences(pipArgs) {
-    const refs = [];
-    for (let i = 0; i < pipArgs.length; i++) {
-        const arg = pipArgs[i];
-        const next = pipArgs[i + 1];
-        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
-        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
-        if (takesValue)
-            i++;
-        if (!/^-/.test(line))
-            continue;
-        const ref = parseReference(line);
-        if (ref)
-            refs.push(ref);
-    }
-    return refs;
-}
-/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
-function computeLayerKey(material) {
-    const canonical = {
-        format: LAYER_KEY_FORMAT,
-        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
-        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-        runtime: material.runtime,
-        architecture: material.architecture,
-        build: material.build,
-        buildImage: material.build === 'docker' ? material.buildImage : null,
-        pipArgs: [...material.pipArgs],
-        slim: material.slim,
-    };
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
-function layerDescription(fields) {
-    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
-    if (fields.unzippedBytes !== undefined)
-        parts.push(`unzipped=${fields.unzippedBytes}`);
-    if (fields.runtime)
-        parts.push(fields.runtime);
-    if (fields.architecture)
-        parts.push(fields.architecture);
-    const text = parts.join(' ');
-    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
-}
-/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
-function parseLayerDescription(description) {
-    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
-        return undefined;
-    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
-    if (!key)
-        return undefined;
-    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
-    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
-}
-const SKIP_IN_LOCAL_TREES = new Set([
-    '.git',
-    '__pycache__',
-    'build',
-    'dist',
-    '.tox',
-    '.venv',
-    'node_modules',
-    '.mypy_cache',
-    '.pytest_cache',
-]);
-async function readText(file, referencedFrom) {
-    try {
-        return await promises_.readFile(file, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
-        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
-    }
-}
-/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
-async function digestLocalPath(target, topLevelOnly) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let stat;
-    try {
-        stat = await promises_.stat(target);
-    }
-    catch {
-        return 'missing';
-    }
-    if (stat.isFile()) {
-        hash.update(await promises_.readFile(target));
-        return hash.digest('hex');
-    }
-    const files = [];
-    const walk = async (dir, rel) => {
-        const entries = await promises_.readdir(dir, { withFileTypes: true });
-        for (const entry of entries) {
-            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory()) {
-                if (!topLevelOnly &&
-                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
-                    !entry.name.endsWith('.egg-info')) {
-                    await walk(external_node_path_.join(dir, entry.name), childRel);
-                }
-            }
-            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
-                files.push(childRel);
-            }
-        }
-    };
-    await walk(target, '');
-    files.sort();
-    for (const rel of files) {
-        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
-        hash.update(`${rel}\0${content.length}\0`);
-        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
-    }
-    return hash.digest('hex');
-}
-/**
- * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
- * that names it, as pip does), and digests the local folders it installs from, so the key changes
- * when a wheel in `--find-links ./wheels` or a local package changes.
- */
-async function gatherRequirements(options) {
-    const root = external_node_path_.dirname(options.requirementsPath);
-    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
-    const files = [];
-    const local = new Map();
-    const seen = new Set();
-    const addLocal = async (ref, baseDir) => {
-        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
-            return;
-        const abs = external_node_path_.resolve(baseDir, ref.target);
-        const key = `${ref.kind}:${rel(abs)}`;
-        if (local.has(key))
-            return;
-        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
-    };
-    const visit = async (file, referencedFrom) => {
-        const abs = external_node_path_.resolve(file);
-        if (seen.has(abs))
-            return;
-        seen.add(abs);
-        const lines = normaliseRequirements(await readText(abs, referencedFrom));
-        files.push({ path: rel(abs), lines });
-        for (const line of lines) {
-            const ref = parseReference(line);
-            if (!ref)
-                continue;
-            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                    continue; // a URL: its text is already in the key
-                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
-            }
-            else {
-                await addLocal(ref, external_node_path_.dirname(abs));
-            }
-        }
-    };
-    await visit(options.requirementsPath, undefined);
-    for (const ref of pipArgReferences(options.pipArgs)) {
-        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
-        }
-        else {
-            await addLocal(ref, root);
-        }
-    }
-    return { files, localSources: [...local.values()] };
-}
-
 ;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
 
 
@@ -78310,34 +78468,102 @@ async function createFunction(lambda, request, options = {}) {
     await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
     return toFunctionState(config);
 }
+/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
+class FunctionConflictError extends errors/* ActionError */.lZ {
+    name = 'FunctionConflictError';
+    constructor(name, what) {
+        super(`Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
+            'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.');
+    }
+}
+const isPreconditionFailed = (error) => (0,errors/* errorCode */.CA)(error) === 'PreconditionFailedException';
+/**
+ * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
+ * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
+ * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
+ * is a conflict, unless it follows an unanswered attempt that did land.
+ */
+async function guardedWrite(lambda, name, what, revisionId, send, landed, options) {
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readFunctionRaw(lambda, name);
+        if (landed(now))
+            return now;
+        if (revisionId === undefined || now.RevisionId === revisionId)
+            return 'resend';
+        throw new FunctionConflictError(name, what);
+    };
+    return (0,retry/* withRetry */.bD)(async () => {
+        try {
+            return await send();
+        }
+        catch (error) {
+            if ((0,retry/* isAmbiguous */.X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
+            if (isPreconditionFailed(error)) {
+                if (unanswered) {
+                    const decision = await decide();
+                    if (decision !== 'resend')
+                        return decision;
+                }
+                throw new FunctionConflictError(name, what);
+            }
+            throw error;
+        }
+    }, function_retry(what, options));
+}
+/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
 async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+    const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
         Publish: false,
-    })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the code update', options);
-    return response.CodeSha256;
+    const after = await waitForUpdate(lambda, name, 'the code update', options);
+    return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
 }
+/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
 async function updateConfiguration(lambda, name, changes, options = {}) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), function_retry('UpdateFunctionConfiguration', options)).catch((error) => {
+    const response = await guardedWrite(lambda, name, 'updating its configuration', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
+        FunctionName: name,
+        ...changes,
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.desired !== undefined &&
+        now.LastUpdateStatus !== 'Failed' &&
+        configChanges(toFunctionState(now), options.desired) === undefined, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the configuration update', options);
+    const after = await waitForUpdate(lambda, name, 'the configuration update', options);
+    return after?.RevisionId ?? response.RevisionId;
 }
 /**
  * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
  * between our update and this call, so the version we smoke-test is the bundle we built.
  */
 async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+    // Publishing $LATEST again when nothing changed returns the version already published, so an
+    // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
+    const response = await guardedWrite(lambda, name, 'publishing', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
         FunctionName: name,
         CodeSha256: codeSha256,
         Description: description.slice(0, 256),
-    })), function_retry('PublishVersion', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), () => false, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
             /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
             throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
@@ -78369,6 +78595,7 @@ async function waitForUpdate(lambda, name, what, options) {
     }
     if (waitError)
         throw waitError.error;
+    return after;
 }
 async function readFunctionRaw(lambda, name) {
     return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
@@ -78387,6 +78614,38 @@ async function waitFor(what, name, options, waiter, lambda) {
         }
         throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
     }
+}
+/**
+ * How a published version differs from what this run asked for: code, layers, environment,
+ * memory, timeout, handler, runtime, architecture. Empty when it is exactly that. Pure.
+ */
+function publishedDifferences(published, expected) {
+    const { before, desired } = expected;
+    const diffs = [];
+    const check = (what, want, got) => {
+        if (want === undefined)
+            return; // not managed by this run: whatever it is stays
+        if (JSON.stringify(want) !== JSON.stringify(got))
+            diffs.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+    };
+    check('code (CodeSha256)', expected.codeSha256, published.codeSha256);
+    const layers = before.exists
+        ? desiredLayers(before.layers, desired.layerName, desired.layerArn)
+        : desired.layerArn
+            ? [desired.layerArn]
+            : [];
+    check('layers', layers, published.layers);
+    const env = before.exists
+        ? { ...before.environment, ...(desired.environment ?? {}) }
+        : { ...(desired.environment ?? {}) };
+    const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
+    check('environment', sorted(env), sorted(published.environment));
+    check('memory', desired.memorySize ?? before.memorySize, published.memorySize);
+    check('timeout', desired.timeout ?? before.timeout, published.timeout);
+    check('handler', desired.handler, published.handler);
+    check('runtime', desired.runtime, published.runtime);
+    check('architecture', desired.architecture, published.architecture);
+    return diffs;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -79049,6 +79308,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     else {
         steps.skip('Upload bundle', 'the function already runs this bundle');
     }
+    let latestRevision;
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
             const created = await createFunction(clients.lambda, {
@@ -79058,20 +79318,29 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
                 s3Bucket: settings.build.s3Bucket,
                 s3Key: built.bundleKey,
             }, { logger });
+            latestRevision = created.revisionId;
             return created.arn ?? '';
         }
+        // Every write to $LATEST carries the RevisionId of the previous read or answer.
+        latestRevision = fn.revisionId;
         if (decision.kind === 'update' && decision.code) {
-            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
+            const updated = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 });
+            const sha = updated.codeSha256;
             if (sha && sha !== built.bundle.codeSha256) {
                 throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
             }
+            latestRevision = updated.revisionId;
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
         // A code update leaves the configuration as it was read above.
         const changes = configChanges(fn, desired);
         if (changes) {
             logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-            await updateConfiguration(clients.lambda, fnName, changes, { logger });
+            latestRevision = await updateConfiguration(clients.lambda, fnName, changes, {
+                logger,
+                revisionId: latestRevision,
+                desired,
+            });
         }
         return fn.arn ?? '';
     });
@@ -79086,8 +79355,20 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         ]
             .filter(Boolean)
             .join(' | ');
-        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger, ...(latestRevision ? { revisionId: latestRevision } : {}) });
         logger.info(`Published version ${result.version}`);
+        // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
+        // configuration that landed on $LATEST between our update and the publish.
+        const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
+        const diffs = publishedDifferences(publishedConfig, {
+            codeSha256: built.bundle.codeSha256,
+            before: fn,
+            desired,
+        });
+        if (diffs.length > 0) {
+            throw new errors/* ActionError */.lZ(`Published version ${result.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
+                `${diffs.join('; ')}. It was not smoke-tested and alias '${aliasName}' was not touched; re-run.`);
+        }
         return result;
     });
     ctx.outputs.set('version', published.version);
@@ -79193,20 +79474,50 @@ function versionsToDelete(versions, referenced, keep) {
         .sort((a, b) => Number(b) - Number(a));
     return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
-/** Deletes one version; one that is already gone counts as deleted. */
+/** Lambda's answer when a version to delete is still referenced by an alias. */
+const ALIASED = /aliases reference it/i;
+/**
+ * Deletes one version. One already gone is `gone`; one an alias references (Lambda refuses with a
+ * ResourceConflictException naming the aliases) is `in-use` at once: that is not transient, and
+ * the version must stay. Throttling and "update in progress" conflicts are retried.
+ */
 async function deleteVersion(lambda, functionName, version, sleep) {
     if (!/^\d+$/.test(version))
         throw new Error(`refusing to delete '${version}': not a version number`);
+    const inUse = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' && ALIASED.test((0,errors/* errorMessage */.gJ)(error));
     try {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
+        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep, isRetryable: (error) => !inUse(error) && (0,retry/* isTransient */.dg)(error) });
+        return 'deleted';
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) !== 'ResourceNotFoundException')
-            throw error;
+        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+            return 'gone';
+        if (inUse(error))
+            return 'in-use';
+        throw error;
     }
+}
+/**
+ * Deletes versions one by one; one an alias has started to reference since the plan was made
+ * stays (logged), one already gone is fine. Returns the versions actually deleted.
+ */
+async function deleteVersions(lambda, functionName, versions, logger, why = '') {
+    const deleted = [];
+    for (const version of versions) {
+        const outcome = await deleteVersion(lambda, functionName, version);
+        if (outcome === 'in-use') {
+            logger.info(`Keeping version ${version}: an alias references it now.`);
+            continue;
+        }
+        if (outcome === 'deleted')
+            deleted.push(version);
+        logger.info(`Deleted version ${version}${outcome === 'gone' ? ' (already gone)' : ''}${why}`);
+    }
+    return deleted;
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/retention.ts
+
 
 /**
  * keep-versions: after success, delete all but the newest N versions that no alias serves, weights
@@ -79215,6 +79526,17 @@ async function deleteVersion(lambda, functionName, version, sleep) {
 async function applyRetention(ctx, steps, keep) {
     if (keep <= 0)
         return;
+    try {
+        await retain(ctx, steps, keep);
+    }
+    catch (error) {
+        // The release itself succeeded: a cleanup that failed must not turn the job red.
+        ctx.logger.warning(`keep-versions ${keep}: deleting old versions failed after a successful release (${(0,errors/* errorMessage */.gJ)(error)}). ` +
+            'Nothing was undone; the old versions stay until the next run.');
+        ctx.report.section('Retention', [`⚠️ Not applied: ${(0,errors/* errorMessage */.gJ)(error)}`]);
+    }
+}
+async function retain(ctx, steps, keep) {
     const { clients, settings, logger } = ctx;
     await steps.run(`Retention (keep ${keep})`, async () => {
         // Read the aliases after the versions, so a version aliased in between is seen as referenced.
@@ -79222,14 +79544,11 @@ async function applyRetention(ctx, steps, keep) {
         const protectedReasons = protectedVersions(await listAliases(clients.lambda, settings.functionName));
         const referenced = new Set(protectedReasons.keys());
         const doomed = versionsToDelete(versions.map((v) => v.version), referenced, keep);
-        for (const version of doomed) {
-            await deleteVersion(clients.lambda, settings.functionName, version);
-            logger.info(`Deleted version ${version}`);
-        }
-        const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
+        const deleted = await deleteVersions(clients.lambda, settings.functionName, doomed, logger);
+        const kept = versions.map((v) => v.version).filter((v) => !deleted.includes(v));
         ctx.report.section('Retention', [
-            doomed.length > 0
-                ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.`
+            deleted.length > 0
+                ? `Deleted ${deleted.length} unaliased version(s): ${deleted.join(', ')}.`
                 : 'No version to delete.',
             `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
         ]);
@@ -79303,12 +79622,14 @@ async function deployPipeline(ctx) {
     try {
         const spec = await loadSpec(ctx, steps);
         const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+        let initialAlarms = [];
         if (watchAlarms) {
-            await steps.run('Check watched alarms', async () => {
+            initialAlarms = await steps.run('Check watched alarms', async () => {
                 const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
                     logger,
                 });
                 logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+                return alarms;
             });
         }
         const built = await buildArtifacts(ctx, steps);
@@ -79358,7 +79679,7 @@ async function deployPipeline(ctx) {
                 clock: ctx.clock,
                 ...(watchAlarms
                     ? {
-                        checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
                     }
                     : {}),
                 ...(spec
@@ -79374,7 +79695,7 @@ async function deployPipeline(ctx) {
             },
             onStep: (event) => {
                 const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final));
+                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
             },
         }));
         if (shift.rolledBack) {
@@ -79754,9 +80075,13 @@ function apiMessage(text) {
 
 
 /**
- * One sticky comment per pull request and function: found by a hidden marker, created once and
- * then edited in place on every push (and when the PR closes), never a new comment per push.
+ * One sticky comment per pull request and function: found by a hidden marker among the comments
+ * the token's own identity wrote, created once and then edited in place on every push (and when
+ * the PR closes), never a new comment per push. Another user's comment that quotes the marker is
+ * never a candidate, so it is not edited with the bot's token.
  */
+/** Who the workflow's GITHUB_TOKEN (an installation token) writes comments as. */
+const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 /** The hidden line that identifies this function's preview comment on a PR. */
 function previewCommentMarker(functionName) {
     const short = functionName.split(':').pop() ?? functionName;
@@ -79764,6 +80089,23 @@ function previewCommentMarker(functionName) {
 }
 /** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
 const STATUS_MARKER = (status) => `<!-- lambda-ml-deploy:status:${status} -->`;
+/**
+ * Text that came from the function (error messages, payloads) shown as plain text: no HTML, no
+ * Markdown formatting or links, no @mentions or #references, on one line. Pure.
+ */
+function escapeUntrusted(text) {
+    return text
+        .replace(/\r?\n/g, ' ')
+        .replace(/[&<>@#]/g, (c) => ENTITIES[c])
+        .replace(/[\\`*_[\]()!~]/g, (c) => `\\${c}`);
+}
+const ENTITIES = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '@': '&#64;',
+    '#': '&#35;',
+};
 function cell(text) {
     return escapeCell(text);
 }
@@ -79782,7 +80124,7 @@ function smokeTable(smoke) {
             r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
         ];
         if (failed)
-            row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+            row.push(r.passed ? '' : escapeUntrusted([...r.reasons].join('; ').slice(0, 300)));
         return row;
     });
     const passed = smoke.results.filter((r) => r.passed).length;
@@ -79811,7 +80153,7 @@ function renderPreviewComment(info) {
             lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
             lines.push(`The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`, '');
             if (info.reason)
-                lines.push(`**Why:** ${info.reason}`, '');
+                lines.push(`**Why:** ${escapeUntrusted(info.reason)}`, '');
             details.push(['Failed version', info.version ?? '?']);
             break;
         case 'cleaned-up': {
@@ -79846,17 +80188,36 @@ function renderPreviewComment(info) {
         : '<sub>lambda-ml-deploy updates this comment on every push and cleans the preview up when the pull request closes.</sub>');
     return lines.join('\n');
 }
-/** The first comment on the issue whose body contains `marker` (every page is read). */
-async function findStickyComment(api, repository, issueNumber, marker) {
+/**
+ * The login comments made with this token carry. GET /user answers for a personal or OAuth
+ * token; an installation token (the workflow's GITHUB_TOKEN) gets 403 "Resource not accessible
+ * by integration" there, and its comments are authored by github-actions[bot].
+ */
+async function tokenLogin(api) {
+    try {
+        const { data } = await api.request('GET', '/user');
+        if (typeof data?.login === 'string' && data.login)
+            return data.login;
+    }
+    catch (error) {
+        if (error instanceof GitHubApiError && error.status === 403)
+            return ACTIONS_BOT_LOGIN;
+        throw error;
+    }
+    throw new GitHubApiError(200, 'GET', '/user', 'the answer names no login');
+}
+/** The first comment by `author` whose body contains `marker` (every page is read). */
+async function findStickyComment(api, repository, issueNumber, marker, author) {
     const comments = await listAll(api, `/repos/${repository}/issues/${issueNumber}/comments`);
-    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
+    const mine = (c) => c.user?.login?.toLowerCase() === author.toLowerCase();
+    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker) && mine(c));
 }
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
 async function upsertStickyComment(api, request) {
     const body = request.body.includes(request.marker)
         ? request.body
         : `${request.marker}\n${request.body}`;
-    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
+    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker, request.author);
     if (existing) {
         const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
         if (existing.body === body || request.keep?.(existing.body ?? ''))
@@ -79916,6 +80277,7 @@ async function publishPreviewComment(options) {
             repository: options.repository,
             issueNumber: options.prNumber,
             marker,
+            author: await tokenLogin(api),
             body: renderPreviewComment(info),
             createIfMissing: options.createIfMissing ?? true,
             ...(info.status === 'cleaned-up'
@@ -79949,6 +80311,7 @@ function previewCommentTarget(ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/preview-cleanup.ts
+
 
 
 
@@ -80005,7 +80368,18 @@ async function previewCleanupPipeline(ctx) {
     outputs.set('rolled-back', false);
     outputs.set('smoke-result', 'skipped');
     try {
+        if (aliasName === settings.alias) {
+            throw new errors/* ActionError */.lZ(`Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
+                'Use a preview-alias-prefix such as pr- that no serving alias starts with.');
+        }
         const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (alias.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(alias, settings.preview.prNumber)) {
+            logger.warning(`Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`);
+            outputs.set('changed', false);
+            report.setHeadline(`⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`);
+            return;
+        }
         if (alias.functionVersion)
             outputs.set('previous-version', alias.functionVersion);
         const candidates = previewCandidates(alias);
@@ -80047,11 +80421,7 @@ async function previewCleanupPipeline(ctx) {
                 const plan = planVersionCleanup(candidates, existing, others, aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}`);
-                }
-                return plan.delete;
+                return deleteVersions(clients.lambda, fn, plan.delete, logger);
             });
         }
         else {
@@ -80146,6 +80516,11 @@ async function previewPipeline(ctx) {
             return;
         }
         const before = candidate.aliasBefore;
+        if (before.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(before, settings.preview.prNumber)) {
+            throw new errors/* ActionError */.lZ(`Alias '${aliasName}' exists but was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker); it was left as it is. ` +
+                'Choose another preview-alias-prefix, or delete the alias if it is a stale one.');
+        }
         const unchanged = candidate.decision.kind === 'unchanged';
         outputs.set('changed', !unchanged);
         if (candidate.smoke && !candidate.smoke.passed) {
@@ -80173,9 +80548,10 @@ async function previewPipeline(ctx) {
         }
         else {
             after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
-                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || `Preview of PR #${settings.preview.prNumber}`, {
+                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || (0,alias_plan/* previewDescription */.$Q)(settings.preview.prNumber), {
                     ...(before.functionVersion ? { previous: before.functionVersion } : {}),
                     ...(commit ? { sha: commit.slice(0, 12) } : {}),
+                    pr: settings.preview.prNumber,
                 });
                 if (!before.exists)
                     return (0,traffic_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
@@ -80228,10 +80604,7 @@ async function previewPipeline(ctx) {
                 const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, fn), aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
-                }
+                await deleteVersions(clients.lambda, fn, plan.delete, logger, `: only '${aliasName}' served it.`);
             });
         }
         await applyRetention(ctx, steps, settings.release.keepVersions);
@@ -80252,10 +80625,7 @@ async function deleteFailedVersion(ctx, steps, version) {
             const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
             for (const k of plan.keep)
                 logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-            for (const v of plan.delete) {
-                await deleteVersion(clients.lambda, settings.functionName, v);
-                logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
-            }
+            await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, ': it failed its smoke tests and nothing serves it.');
         });
     }
     catch (error) {
@@ -80454,14 +80824,14 @@ var src_settings = __nccwpck_require__(5758);
 /** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
 async function runMain(env = process.env) {
     const logger = (0,runner/* coreLogger */.W)();
-    const github = (0,github_context/* readGithubContext */.z)(env);
+    const github = readGithubContext(env);
     const report = new JobReport('lambda-ml-deploy');
     let clients;
     let workDir;
     try {
         const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
         report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await (0,runner/* connect */.N)(settings, env, logger);
+        clients = await (0,runner/* connect */.N)(settings.auth, env, logger);
         const identity = await verifyIdentity(clients.sts);
         logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
         report.section('AWS identity', [
@@ -80516,16 +80886,15 @@ async function writeSummary(report) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
+/* unused harmony export postStep */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(694);
-/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
-/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
-/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5758);
-
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(694);
+/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
+/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8027);
+/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5195);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5758);
 
 
 
@@ -80536,40 +80905,89 @@ async function writeSummary(report) {
 
 /**
  * The post step runs even when the job was cancelled or the main step was killed. If the main
- * step died in the middle of a traffic shift, it puts the alias back as it was before the run.
+ * step died in the middle of a traffic shift, it puts the alias back as it was before the run,
+ * from the saved state alone. A saved state it cannot read fails the step, showing how the alias
+ * routes now, rather than passing as "nothing to undo".
  */
-async function runPost(env = process.env) {
-    const pending = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
-    if (!pending) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
-        return;
+async function postStep(deps) {
+    const saved = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .readShiftState */ .Yb)(deps.saved);
+    if (saved.kind === 'none') {
+        deps.logger.info('Nothing to undo: no traffic shift was left in progress.');
+        return { outcome: 'nothing' };
     }
-    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .W)();
-    let clients;
+    if (saved.kind === 'corrupt')
+        return { outcome: 'failed', message: await corrupt(deps, saved.reason) };
     try {
-        const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
-        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .sb)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
-        logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
-            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
-        clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .N)(settings, env, logger);
-        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
+        await restore(deps, saved.record);
+        return { outcome: 'restored' };
+    }
+    catch (error) {
+        return {
+            outcome: 'failed',
+            message: `Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`,
+        };
+    }
+}
+async function restore(deps, pending) {
+    const { logger } = deps;
+    const { snapshot } = pending;
+    logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
+        `restoring alias '${snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(snapshot)}'.`);
+    const connection = await deps.connect(pending.auth);
+    try {
+        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .restoreAlias */ .tP)(connection.lambda, snapshot, {
             logger,
             ownVersion: pending.newVersion,
         });
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
-            .addHeading('lambda-ml-deploy: post step', 3)
-            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
-            .write()
+        logger.info(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`);
+        await deps
+            .summary(`The main step stopped mid-shift; alias \`${snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`)
             .catch(() => undefined);
     }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-    }
     finally {
-        if (clients)
-            (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_8__/* .destroyAwsClients */ .QI)(clients);
+        connection.close();
     }
+}
+async function corrupt(deps, reason) {
+    const head = `The saved traffic-shift state is unreadable (${reason}), so the post step cannot tell ` +
+        'whether the main step left an alias mid-shift, nor how to put it back.';
+    let routing;
+    try {
+        const where = (0,_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .readAliasLocation */ .Om)((name) => deps.getInput(name));
+        const connection = await deps.connect(where.auth);
+        try {
+            const now = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .readAlias */ .Jd)(connection.lambda, where.functionName, where.alias, {
+                logger: deps.logger,
+            });
+            routing = `Alias '${where.alias}' of function '${where.functionName}' now routes: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}.`;
+        }
+        finally {
+            connection.close();
+        }
+    }
+    catch (error) {
+        routing = `The alias's current routing could not be read either: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}.`;
+    }
+    return `${head} ${routing} Check it, and run this action with mode: rollback if it splits traffic or serves a version you did not test.`;
+}
+async function runPost(env = process.env) {
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .coreLogger */ .W)();
+    const result = await postStep({
+        saved: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .SHIFT_STATE */ .rb),
+        getInput: (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name),
+        connect: async (auth) => {
+            const clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .connect */ .N)(auth, env, logger);
+            return { lambda: clients.lambda, close: () => (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_7__/* .destroyAwsClients */ .QI)(clients) };
+        },
+        logger,
+        summary: (markdown) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
+            .addHeading('lambda-ml-deploy: post step', 3)
+            .addRaw(markdown, true)
+            .write()
+            .then(() => undefined),
+    });
+    if (result.outcome === 'failed')
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.message);
 }
 
 
@@ -80579,6 +80997,7 @@ async function runPost(env = process.env) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $Q: () => (/* binding */ previewDescription),
 /* harmony export */   H6: () => (/* binding */ planTraffic),
 /* harmony export */   KI: () => (/* binding */ formatAliasDescription),
 /* harmony export */   Le: () => (/* binding */ isRestored),
@@ -80588,6 +81007,7 @@ async function runPost(env = process.env) {
 /* harmony export */   j: () => (/* binding */ routesAs),
 /* harmony export */   k7: () => (/* binding */ restoreTarget),
 /* harmony export */   qr: () => (/* binding */ parseAliasDescription),
+/* harmony export */   yE: () => (/* binding */ isPreviewAliasOf),
 /* harmony export */   yg: () => (/* binding */ userDescription),
 /* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
@@ -80727,6 +81147,10 @@ function parseAliasDescription(description) {
             if (value)
                 marker.sha = value;
         }
+        else if (key === 'pr') {
+            if (/^\d+$/.test(value))
+                marker.pr = value;
+        }
         else
             marker.extra[key] = value;
     }
@@ -80749,6 +81173,8 @@ function formatAliasDescription(existing, marker) {
     const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
     if (marker.sha)
         parts.push(`sha=${clean(marker.sha)}`);
+    if (marker.pr !== undefined)
+        parts.push(`pr=${marker.pr}`);
     const suffix = `${DESCRIPTION_MARKER} ${parts.join(' ')}`.slice(0, MAX_ALIAS_DESCRIPTION);
     let user = userDescription(existing);
     if (!user)
@@ -80759,6 +81185,23 @@ function formatAliasDescription(existing, marker) {
     if (user.length > room)
         user = `${user.slice(0, Math.max(0, room - 3))}...`;
     return `${user}${SEPARATOR}${suffix}`;
+}
+/** The user description preview gives the aliases it creates (kept when the user edits nothing). */
+const previewDescription = (prNumber) => `Preview of PR #${prNumber}`;
+/**
+ * Whether this action created the alias as the preview of PR `prNumber`: its marker says `pr=N`,
+ * or (aliases created before the marker had `pr`) it carries the marker and the default text.
+ * Cleanup deletes nothing else, so an alias that only happens to be named like a preview is safe.
+ */
+function isPreviewAliasOf(state, prNumber) {
+    if (!state.exists)
+        return false;
+    const marker = parseAliasDescription(state.description);
+    if (!marker)
+        return false;
+    if (marker.pr !== undefined)
+        return marker.pr === String(prNumber);
+    return userDescription(state.description) === previewDescription(prNumber);
 }
 
 
@@ -80824,6 +81267,15 @@ function toState(functionName, alias, config) {
         state.aliasArn = config.AliasArn;
     return state;
 }
+function stateToConfig(now) {
+    return {
+        FunctionVersion: now.functionVersion,
+        RoutingConfig: { AdditionalVersionWeights: now.weights },
+        RevisionId: now.revisionId,
+        Description: now.description,
+        AliasArn: now.aliasArn,
+    };
+}
 const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
 const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
@@ -80844,6 +81296,19 @@ async function readAlias(lambda, functionName, alias, options = {}) {
 /** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
 async function createAlias(lambda, request, options = {}) {
     const { functionName, alias } = request;
+    const weights = request.weights ?? {};
+    const description = request.description ?? '';
+    // After an unanswered attempt the alias is read back: it may have been created by that attempt.
+    let unanswered = false;
+    const landed = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if (!now.exists)
+            return undefined;
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version: request.version, weights }) &&
+            (now.description ?? '') === description)
+            return stateToConfig(now);
+        throw new AliasConflictError(functionName, alias, `it did not exist when this run started, but has been created since (it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}')`);
+    };
     const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
@@ -80858,8 +81323,20 @@ async function createAlias(lambda, request, options = {}) {
         }
         catch (error) {
             const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const done = await landed();
+                if (done)
+                    return done;
+                throw error;
+            }
             if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
                 /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+                if (unanswered) {
+                    const done = await landed();
+                    if (done)
+                        return done;
+                }
                 throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
             }
             throw error;
@@ -80869,16 +81346,28 @@ async function createAlias(lambda, request, options = {}) {
 }
 /**
  * UpdateAlias guarded by RevisionId. RoutingConfig is always sent (an empty map clears it).
- * PreconditionFailedException -> AliasConflictError (not retried); throttling, 5xx and
- * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
- * because the earlier attempt did land, the alias already routes as asked and that is success.
+ * PreconditionFailedException -> AliasConflictError (not retried); throttling and
+ * ResourceConflictException are retried with backoff. After an unanswered attempt (5xx, lost
+ * connection) the alias is read back: routed as asked -> the write landed, success; still at our
+ * revision -> sent again; anything else -> someone else changed it, AliasConflictError.
  */
 async function pointAlias(lambda, request, options = {}) {
     const { functionName, alias, version, revisionId } = request;
     if (!revisionId)
         throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
     const weights = request.weights ?? {};
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+    const sameDescription = (now) => request.description === undefined || (now.description ?? '') === request.description;
+    // After an unanswered attempt the alias is read back: the attempt may have landed.
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription(now))
+            return stateToConfig(now);
+        if (now.exists && now.revisionId === revisionId)
+            return 'resend';
+        throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId} and it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}', not what this run asked for`);
+    };
+    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
                 FunctionName: functionName,
@@ -80890,20 +81379,19 @@ async function pointAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
             if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
                 throw error;
-            if (attempt > 1) {
-                const now = await readAlias(lambda, functionName, alias, options);
-                const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
-                if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription) {
-                    return {
-                        FunctionVersion: now.functionVersion,
-                        RoutingConfig: { AdditionalVersionWeights: now.weights },
-                        RevisionId: now.revisionId,
-                        Description: now.description,
-                        AliasArn: now.aliasArn,
-                    };
-                }
+            if (unanswered) {
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
         }
@@ -80969,31 +81457,64 @@ async function restoreAlias(lambda, snapshot, options = {}) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   An: () => (/* binding */ pendingShift),
 /* harmony export */   Xh: () => (/* binding */ shiftStateValue),
+/* harmony export */   Yb: () => (/* binding */ readShiftState),
 /* harmony export */   rb: () => (/* binding */ SHIFT_STATE)
 /* harmony export */ });
 /** Saved (core.saveState) while an alias is being moved; the post step reads it. */
 const SHIFT_STATE = 'alias-shift';
 /** What to save after each shift event: the record, or `done` once nothing needs undoing. */
-function shiftStateValue(snapshot, newVersion, event, isFinalStep) {
+function shiftStateValue(snapshot, newVersion, event, isFinalStep, auth) {
     const finished = event.phase === 'rolled-back' || (event.phase === 'shifted' && isFinalStep);
     if (finished)
         return 'done';
-    const record = { snapshot, newVersion, phase: event.phase, percent: event.percent };
+    const record = {
+        auth,
+        snapshot,
+        newVersion,
+        phase: event.phase,
+        percent: event.percent,
+    };
     return JSON.stringify(record);
 }
-/** The record the post step must act on, or undefined when the main step finished its shift. */
-function pendingShift(saved) {
+const isString = (value) => typeof value === 'string' && value !== '';
+/** Where the problem is in a parsed record, or undefined when it has all the post step uses. */
+function recordProblem(value) {
+    if (!value || typeof value !== 'object')
+        return 'not a JSON object';
+    const record = value;
+    const snapshot = record.snapshot;
+    if (!snapshot || typeof snapshot !== 'object')
+        return 'no alias snapshot';
+    if (!isString(snapshot.functionName) || !isString(snapshot.alias))
+        return 'the snapshot names no function or alias';
+    if (typeof snapshot.exists !== 'boolean')
+        return 'the snapshot does not say if the alias existed';
+    if (snapshot.exists && !isString(snapshot.functionVersion))
+        return 'the snapshot has no version';
+    if (!snapshot.weights || typeof snapshot.weights !== 'object')
+        return 'the snapshot has no weights';
+    if (!isString(record.newVersion) || !/^\d+$/.test(record.newVersion))
+        return 'no new version number';
+    if (!record.auth || !isString(record.auth.region))
+        return 'no region';
+    return undefined;
+}
+/** Reads the saved state: nothing to do, a shift to undo, or a record that cannot be trusted. */
+function readShiftState(saved) {
     if (!saved || saved === 'done')
-        return undefined;
+        return { kind: 'none' };
+    let parsed;
     try {
-        const record = JSON.parse(saved);
-        return record.snapshot && record.newVersion ? record : undefined;
+        parsed = JSON.parse(saved);
     }
-    catch {
-        return undefined;
+    catch (error) {
+        return { kind: 'corrupt', reason: `not JSON (${error.message})` };
     }
+    const problem = recordProblem(parsed);
+    if (problem)
+        return { kind: 'corrupt', reason: problem };
+    return { kind: 'pending', record: parsed };
 }
 
 
@@ -81003,6 +81524,7 @@ function pendingShift(saved) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   X2: () => (/* binding */ isAmbiguous),
 /* harmony export */   bD: () => (/* binding */ withRetry),
 /* harmony export */   dg: () => (/* binding */ isTransient),
 /* harmony export */   uk: () => (/* binding */ realSleep)
@@ -81039,6 +81561,28 @@ function isTransient(error) {
         return true;
     const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
     return status !== undefined && (status === 429 || status >= 500);
+}
+const NO_ANSWER = new Set([
+    'ECONNRESET',
+    'EPIPE',
+    'ETIMEDOUT',
+    'TimeoutError',
+    'RequestTimeout',
+    'RequestTimeoutException',
+]);
+/**
+ * Whether a failed write may have landed anyway: a 5xx or a lost connection / timeout after the
+ * request was sent. Throttling (429), conflicts and refused connections mean it did not. After an
+ * ambiguous failure a guarded write re-reads before it decides (success, retry or conflict).
+ */
+function isAmbiguous(error) {
+    const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
+    if (status === 429)
+        return false;
+    if (status !== undefined && status >= 500)
+        return true;
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code !== undefined && NO_ANSWER.has(code);
 }
 /** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
 async function withRetry(fn, options = {}) {
@@ -81078,10 +81622,10 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
 var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var clients = __nccwpck_require__(201);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(1695);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var clients = __nccwpck_require__(201);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/retry.ts
@@ -81090,6 +81634,31 @@ var retry = __nccwpck_require__(9809);
 
 
 
+/** Credentials this close to their expiry are refreshed before use. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+/**
+ * A provider that returns `first` until it is within REFRESH_MARGIN_MS of its expiration, then
+ * calls `refresh` (once, however many requests ask at the same time) and returns the new ones.
+ */
+function refreshingProvider(first, refresh, now, logger) {
+    let current = first;
+    let pending;
+    const expiring = () => current.expiration !== undefined && current.expiration.getTime() - now() <= REFRESH_MARGIN_MS;
+    return async () => {
+        if (!expiring())
+            return current;
+        pending ??= refresh()
+            .then((fresh) => {
+            logger.info(`Refreshed the assumed role's credentials with a new GitHub OIDC token (the previous ones expire at ${current.expiration?.toISOString()}).`);
+            current = fresh;
+            return fresh;
+        })
+            .finally(() => {
+            pending = undefined;
+        });
+        return pending;
+    };
+}
 /** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
 async function resolveCredentials(auth, deps) {
     if (!auth.roleToAssume) {
@@ -81101,6 +81670,15 @@ async function resolveCredentials(auth, deps) {
             'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
             'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
     }
+    const first = await assume(auth, deps);
+    return {
+        source: 'oidc',
+        credentials: first,
+        provider: refreshingProvider(first, () => assume(auth, deps), deps.now ?? (() => Date.now()), deps.logger),
+    };
+}
+/** GitHub OIDC token -> AssumeRoleWithWebIdentity -> masked credentials. */
+async function assume(auth, deps) {
     let token;
     try {
         token = await deps.getIDToken(auth.audience);
@@ -81138,13 +81716,10 @@ async function resolveCredentials(auth, deps) {
     deps.setSecret(c.SessionToken);
     deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
     return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
     };
 }
 function explainAssumeFailure(error, auth, claims) {
@@ -81180,6 +81755,7 @@ var log = __nccwpck_require__(5625);
 
 
 
+
 // What both entries (main and post) take from the Actions runner: its log and an AWS connection.
 /** A Logger over the runner's log: groups are collapsible and end with their duration. */
 function coreLogger() {
@@ -81202,26 +81778,42 @@ function coreLogger() {
     };
 }
 /** Credentials (OIDC or the ambient chain) -> the AWS clients every step uses. */
-async function connect(settings, env, logger) {
+async function connect(auth, env, logger) {
     const endpoint = env.AWS_ENDPOINT_URL || undefined;
     if (endpoint)
         logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
+    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => resolveCredentials(auth, {
         getIDToken: (audience) => core/* getIDToken */.V9(audience),
         setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
+        sts: oneShotSts(auth.region, endpoint),
         env,
         logger,
     }));
-    if (!resolved.credentials)
+    if (!resolved.provider)
         return bootstrap;
     (0,clients/* destroyAwsClients */.QI)(bootstrap);
     return (0,clients/* createAwsClients */.Gv)({
-        region: settings.auth.region,
+        region: auth.region,
         endpoint,
-        credentials: resolved.credentials,
+        credentials: resolved.provider,
     });
+}
+/**
+ * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
+ * a refresh hours into a bake does not depend on a client that was closed after the first one.
+ */
+function oneShotSts(region, endpoint) {
+    const send = async (command) => {
+        const client = new dist_cjs/* STSClient */.iM({ region, endpoint, customUserAgent: clients/* USER_AGENT */._O });
+        try {
+            return await client.send(command);
+        }
+        finally {
+            client.destroy();
+        }
+    };
+    return { send };
 }
 
 
@@ -81233,10 +81825,11 @@ async function connect(settings, env, logger) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  Om: () => (/* binding */ readAliasLocation),
   sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError, forbiddenPipOption
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -81480,8 +82073,13 @@ function readSettings(getInput, event, workspace) {
     const mode = resolveMode(r, event);
     const functionName = r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN') ?? '';
     const shortName = functionName.split(':').pop() ?? functionName;
+    const auth = readAuth(r);
+    const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(functionName)?.[1];
+    if (arnRegion && auth.region && arnRegion !== auth.region) {
+        r.fail('function-name', `is a function ARN in ${arnRegion}, but aws-region is ${auth.region}: the bundle bucket, the layer and every call would be in ${auth.region}; set aws-region: ${arnRegion} or pass the function's name`, functionName);
+    }
     const base = {
-        auth: readAuth(r),
+        auth,
         functionName,
         alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name (letters, digits, - and _, not only digits, at most 128)') ?? 'prod',
         githubToken: r.optional('github-token'),
@@ -81521,9 +82119,23 @@ function readSettings(getInput, event, workspace) {
             };
             break;
     }
+    if ('preview' in settings)
+        checkPreviewPrefix(r, settings.preview.aliasPrefix, base.alias);
     if (r.problems.length > 0)
         throw new SettingsError(r.problems);
     return settings;
+}
+/** Reads only the inputs that locate the alias (no paths, nothing that a later step can remove). */
+function readAliasLocation(getInput) {
+    const r = new InputReader(getInput, '.');
+    const location = {
+        auth: readAuth(r),
+        functionName: r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name or ARN') ?? '',
+        alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name') ?? '',
+    };
+    if (r.problems.length > 0)
+        throw new SettingsError(r.problems);
+    return location;
 }
 /** All validation problems at once; the message lists each on its own line. */
 class SettingsError extends errors/* ActionError */.lZ {
@@ -81540,7 +82152,13 @@ function resolveMode(r, event) {
     const mode = r.oneOf('mode', ['deploy', 'preview', 'preview-cleanup', 'rollback', 'auto'], 'deploy');
     if (mode !== 'auto')
         return mode;
-    if (event.eventName === 'pull_request' || event.eventName === 'pull_request_target') {
+    if (event.eventName === 'pull_request_target') {
+        r.fail('mode', "auto is refused on pull_request_target: that event runs with this repository's secrets and " +
+            'AWS role, so a preview would build and invoke code from the pull request (a fork, possibly) ' +
+            'with them. Run previews `on: pull_request`, or set mode explicitly once the code is vetted', 'auto');
+        return 'preview';
+    }
+    if (event.eventName === 'pull_request') {
         return event.payload.action === 'closed' ? 'preview-cleanup' : 'preview';
     }
     return 'deploy';
@@ -81565,9 +82183,11 @@ function readBuild(r, functionShortName) {
         r.fail('model-dest', 'must be a relative folder inside the zip such as `model` (no leading /, no ..)', modelDest);
     }
     const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
-    const forbidden = pipArgs.find((arg) => /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(arg));
-    if (forbidden)
-        r.fail('pip-args', `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`, forbidden);
+    for (const arg of pipArgs) {
+        const option = forbiddenPipOption(arg);
+        if (option)
+            r.fail('pip-args', `must not set ${option} (here as '${arg}'): the action sets the target, platform and interpreter itself`, arg);
+    }
     const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(/\/+$/, '');
     if (s3Prefix.startsWith('/') || s3Prefix.split('/').includes('..')) {
         r.fail('s3-prefix', 'must be a relative key prefix such as `lambda-ml-deploy/my-fn` (no leading /, no ..)', s3Prefix);
@@ -81589,6 +82209,45 @@ function readBuild(r, functionShortName) {
         s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket'), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
         s3Prefix,
     };
+}
+/** pip options that would move the install or change its platform: the action sets these. */
+const FORBIDDEN_PIP_OPTIONS = [
+    '--target',
+    '--platform',
+    '--only-binary',
+    '--python-version',
+    '--implementation',
+    '--abi',
+    '--user',
+    '--prefix',
+    '--root',
+    '--python',
+];
+/** Long options pip has whose names are prefixes of a forbidden one (pip takes exact names as is). */
+const ALLOWED_PREFIX_OPTIONS = new Set(['--pre']);
+/** pip's short options that take a value; after one, the rest of the cluster is its value. */
+const SHORT_WITH_VALUE = new Set(['r', 'c', 'e', 'i', 'f']);
+/**
+ * The forbidden option an argument sets, if any. pip (optparse) accepts any unambiguous prefix of
+ * a long option (`--targ /x`) and clusters of short options with an attached value (`-t/x`,
+ * `-qt/x`); an ambiguous prefix is refused too (pip would refuse it anyway). Pure.
+ */
+function forbiddenPipOption(arg) {
+    if (arg.startsWith('--')) {
+        const name = arg.split('=')[0];
+        if (name === '--' || ALLOWED_PREFIX_OPTIONS.has(name))
+            return undefined;
+        return FORBIDDEN_PIP_OPTIONS.find((option) => option.startsWith(name));
+    }
+    if (!/^-[a-zA-Z]/.test(arg))
+        return undefined;
+    for (const flag of arg.slice(1)) {
+        if (flag === 't')
+            return '-t (--target)';
+        if (SHORT_WITH_VALUE.has(flag) || !/[a-zA-Z]/.test(flag))
+            return undefined;
+    }
+    return undefined;
 }
 /** Unset: `requirements.txt` in source-dir when present. `none`: no layer. Otherwise a file. */
 function readRequirements(r, sourceDir) {
@@ -81624,9 +82283,13 @@ function readRelease(r) {
     const alarms = r.lines('alarms');
     for (const alarm of alarms)
         r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
+    const strategy = r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once');
+    if (strategy === 'all-at-once' && alarms.length > 0) {
+        r.fail('alarms', 'are watched during a canary or linear bake, and all-at-once has none, so they would be ignored; set strategy: canary (or linear), or remove alarms');
+    }
     return {
         smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
-        strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once'),
+        strategy,
         canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
         canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
         linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
@@ -81654,6 +82317,12 @@ function readPreview(r, event) {
         urlAuth: r.oneOf('preview-url-auth', ['AWS_IAM', 'NONE'], 'AWS_IAM'),
         prNumber: prNumber ?? 0,
     };
+}
+/** A prefix that can name `alias` (`v` + PR 2 = `v2`) is refused for every PR, not only PR 2. */
+function checkPreviewPrefix(r, prefix, alias) {
+    if (alias.startsWith(prefix) && /^\d+$/.test(alias.slice(prefix.length))) {
+        r.fail('preview-alias-prefix', `must not be able to name alias '${alias}' (the preview of PR #${alias.slice(prefix.length)} would be it); use a prefix such as pr-`, prefix);
+    }
 }
 function readRollbackTo(r) {
     const value = r.raw('rollback-to') || 'previous';
