@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { hashFailureMessage } from './pip-hash-errors.js';
 import { ActionError, InputError, errorMessage } from '../errors.js';
 import type { CommandRunner } from '../exec.js';
 import type { Logger } from '../log.js';
@@ -214,6 +215,8 @@ export const CONTAINER_ENV: Record<string, string> = {
 
 export const CONTAINER_REQ_DIR = '/var/req';
 export const CONTAINER_OUT_DIR = '/var/out';
+/** Where the requirements generated from a lock file are mounted (the lock's folder stays the cwd). */
+export const CONTAINER_LOCKED_FILE = '/var/locked/requirements.txt';
 
 export interface DockerInstallOptions {
   run: CommandRunner;
@@ -223,6 +226,8 @@ export interface DockerInstallOptions {
   runtime: string;
   /** Absolute path of the requirements file; its whole folder is mounted read-only. */
   requirementsPath: string;
+  /** The file pip reads when it is not requirementsPath (a lock file's generated requirements). */
+  requirementsFile?: string;
   /** Host folder mounted at /var/out; packages land in <outDir>/python. */
   outDir: string;
   pipArgs: readonly string[];
@@ -234,12 +239,19 @@ export interface DockerInstallOptions {
 /** The full `docker run` argument list of the pip step. Pure. */
 export function pipInstallRunArgs(options: Omit<DockerInstallOptions, 'run' | 'logger'>): string[] {
   const env = options.env ?? {};
-  const requirementsFile = path.basename(options.requirementsPath);
+  const generated =
+    options.requirementsFile && options.requirementsFile !== options.requirementsPath
+      ? options.requirementsFile
+      : undefined;
+  const requirementsFile = generated
+    ? CONTAINER_LOCKED_FILE
+    : path.basename(options.requirementsPath);
   return dockerRunArgs({
     image: options.image,
     platform: dockerPlatform(options.architecture),
     mounts: [
       { source: path.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+      ...(generated ? [{ source: generated, target: CONTAINER_LOCKED_FILE, readOnly: true }] : []),
       { source: options.outDir, target: CONTAINER_OUT_DIR },
     ],
     user: options.user,
@@ -329,6 +341,9 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
     }
     const output =
       tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+    const hashFailure = hashFailureMessage(`${result.stdout}\n${result.stderr}`, requirementsName);
+    if (hashFailure)
+      throw new ActionError(`${hashFailure}\nLast lines of pip's output:\n${output}`);
     const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
     throw new ActionError(
       `pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
