@@ -43,6 +43,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   let workDir: string | undefined;
   try {
     const settings = readSettings((name) => core.getInput(name), github, github.workspace);
+    core.setOutput('mode', settings.mode); // what `auto` resolved to, for later steps
     report.setHeadline(
       `Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`,
     );

@@ -67,6 +67,7 @@ describe('action.yml', () => {
         'code-sha256',
         'function-arn',
         'layer-version-arn',
+        'mode',
         'preview-url',
         'previous-version',
         'rolled-back',
