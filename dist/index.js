@@ -1,4 +1,4 @@
-import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
 /***/ 8282:
@@ -80318,11 +80318,19 @@ class SmokeSpecError extends Error {
         this.problems = problems;
     }
 }
-const TOP_KEYS = ['cases', 'defaults', 'concurrency'];
-const DEFAULT_KEYS = ['tolerance', 'max-latency-ms', 'timeout-ms'];
-const CASE_KEYS = ['name', 'event', 'http', 'expect', 'timeout-ms'];
-const HTTP_KEYS = ['method', 'path', 'body', 'headers', 'query'];
-const EXPECT_KEYS = ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'];
+/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
+const SPEC_FIELDS = {
+    top: ['cases', 'defaults', 'concurrency'],
+    defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
+    case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
+    http: ['method', 'path', 'body', 'headers', 'query'],
+    expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
+};
+const TOP_KEYS = SPEC_FIELDS.top;
+const DEFAULT_KEYS = SPEC_FIELDS.defaults;
+const CASE_KEYS = SPEC_FIELDS.case;
+const HTTP_KEYS = SPEC_FIELDS.http;
+const EXPECT_KEYS = SPEC_FIELDS.expect;
 const MAX_CONCURRENCY = 64;
 function isRecord(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -82384,6 +82392,7 @@ async function runMain(env = process.env) {
     let workDir;
     try {
         const settings = (0,src_settings/* readSettings */.s)((name) => core/* getInput */.V4(name), github, github.workspace);
+        core/* setOutput */.uH('mode', settings.mode); // what `auto` resolved to, for later steps
         report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
         clients = await connect(settings, env, logger);
         const identity = await verifyIdentity(clients.sts);
@@ -82409,6 +82418,9 @@ async function runMain(env = process.env) {
     }
     catch (error) {
         const message = (0,errors/* errorMessage */.gJ)(error);
+        // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
+        if (error instanceof Error && error.stack)
+            core/* debug */.Yz(error.stack);
         report.section('Failed', ['```', message, '```']);
         core/* setFailed */.C1(message);
     }
@@ -83058,10 +83070,11 @@ class InputReader {
         this.problems.push(`Input '${name}': ${expected}${shown}.`);
         return undefined;
     }
-    required(name) {
+    /** `because`: why this mode needs it, for inputs that only some modes need. */
+    required(name, because) {
         const value = this.raw(name);
         if (!value)
-            this.fail(name, 'is required and was not set; add it under `with:` in the workflow step');
+            this.fail(name, `is required${because ? ` ${because}` : ''} and was not set; add it under \`with:\` in the workflow step`);
         return value;
     }
     optional(name) {
@@ -83275,7 +83288,7 @@ function readSettings(getInput, event, workspace) {
             settings = {
                 ...base,
                 mode,
-                build: readBuild(r, shortName),
+                build: readBuild(r, shortName, mode),
                 fn: readFunction(r),
                 release: readRelease(r),
             };
@@ -83284,7 +83297,7 @@ function readSettings(getInput, event, workspace) {
             settings = {
                 ...base,
                 mode,
-                build: readBuild(r, shortName),
+                build: readBuild(r, shortName, mode),
                 fn: readFunction(r),
                 release: readRelease(r),
                 preview: readPreview(r, event),
@@ -83335,7 +83348,7 @@ function readAuth(r) {
         roleDurationSeconds: r.int('role-duration-seconds', 900, 43200, 3600) ?? 3600,
     };
 }
-function readBuild(r, functionShortName) {
+function readBuild(r, functionShortName, mode) {
     const sourceDir = r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
     const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
     const architecture = r.oneOf('architecture', ['x86_64', 'arm64'], 'x86_64');
@@ -83367,7 +83380,7 @@ function readBuild(r, functionShortName) {
         pipArgs,
         slim: r.bool('slim', true),
         layerName: r.pattern('layer-name', r.raw('layer-name') || `${functionShortName}-deps`, LAYER_NAME, 'must be a layer name (letters, digits, - and _, at most 140)') ?? '',
-        s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket'), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
+        s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket', `for mode ${mode} (the bundle and the layer are uploaded there; only rollback and preview-cleanup do without it)`), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
         s3Prefix,
     };
 }
@@ -95439,3 +95452,5 @@ function getIDToken(aud) {
 /******/ var __webpack_exports__ = __nccwpck_require__(9407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
+
+//# sourceMappingURL=index.js.map

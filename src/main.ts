@@ -71,6 +71,8 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
     await runPipeline(ctx);
   } catch (error) {
     const message = errorMessage(error);
+    // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
+    if (error instanceof Error && error.stack) core.debug(error.stack);
     report.section('Failed', ['```', message, '```']);
     core.setFailed(message);
   } finally {
