@@ -1,11 +1,11 @@
-import { buildBundle, type BundleResult } from '../build/bundle.js';
-import { prepareLayer, releaseLayer, type LayerResult } from '../build/layer.js';
-import { checkLambdaLimits, type LimitReport } from '../build/limits.js';
+import { buildBundle } from '../packaging/bundle.js';
+import { prepareLayer, releaseLayer } from '../packaging/layer.js';
+import { checkLambdaLimits, type LimitReport } from '../packaging/limits.js';
 import { formatBytes } from '../log.js';
 import { ActionError } from '../errors.js';
-import type { AliasState } from '../release/alias-plan.js';
-import { readAlias } from '../release/alias.js';
-import { decideChange, type ChangeDecision } from '../release/change.js';
+import type { AliasState } from '../release/traffic/alias-plan.js';
+import { readAlias } from '../release/traffic/alias.js';
+import { decideChange, type ChangeDecision } from '../release/function/change.js';
 import {
   configChanges,
   createFunction,
@@ -16,24 +16,19 @@ import {
   updateConfiguration,
   type DesiredConfig,
   type FunctionState,
-} from '../release/function.js';
-import { smokeTestVersion } from '../release/smoke.js';
-import type { SmokeRunResult } from '../release/smoke-run.js';
-import { loadSmokeSpec, type SmokeSpec } from '../release/smoke-spec.js';
-import { uploadContentAddressed, type UploadResult } from '../release/upload.js';
+} from '../release/function/function.js';
+import { smokeTestVersion } from '../release/smoke/smoke.js';
+import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
+import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
+import { uploadContentAddressed, type UploadResult } from '../packaging/upload.js';
 import { reportBuild, reportPlan } from '../report/build-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
+import type { Built } from '../packaging/built.js';
 import type { RunContext } from './context.js';
 import type { StepTimer } from './steps.js';
 
 type BuildingSettings = DeploySettings | PreviewModeSettings;
-
-export interface Built {
-  layer: LayerResult;
-  bundle: BundleResult;
-  bundleKey: string;
-}
 
 /** A published version that answered its smoke tests (or the unchanged one already served). */
 export interface Candidate {

@@ -1,10 +1,10 @@
 import { ActionError } from '../errors.js';
-import { alarmsInAlarm, checkAlarmsExist } from '../release/alarms.js';
-import { describeAliasState, planTraffic } from '../release/alias-plan.js';
-import { shiftTraffic } from '../release/bake.js';
-import { SHIFT_STATE, shiftStateValue } from '../release/shift-state.js';
-import { smokeTestVersion } from '../release/smoke.js';
-import { describeSmokeFailure } from '../release/smoke-run.js';
+import { alarmsInAlarm, checkAlarmsExist } from '../release/traffic/alarms.js';
+import { describeAliasState, planTraffic } from '../release/traffic/alias-plan.js';
+import { shiftTraffic } from '../release/traffic/bake.js';
+import { SHIFT_STATE, shiftStateValue } from '../release/traffic/shift-state.js';
+import { smokeTestVersion } from '../release/smoke/smoke.js';
+import { describeSmokeFailure } from '../release/smoke/smoke-run.js';
 import type { DeploySettings } from '../settings.js';
 import type { RunContext } from './context.js';
 import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';

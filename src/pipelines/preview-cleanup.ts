@@ -1,13 +1,13 @@
 import type { AliasConfiguration } from '@aws-sdk/client-lambda';
-import { parseAliasDescription, type AliasState } from '../release/alias-plan.js';
-import { deleteAlias, readAlias } from '../release/alias.js';
-import { deleteFunctionUrl } from '../release/function-url.js';
+import { parseAliasDescription, type AliasState } from '../release/traffic/alias-plan.js';
+import { deleteAlias, readAlias } from '../release/traffic/alias.js';
+import { deleteFunctionUrl } from '../release/function/function-url.js';
 import {
   deleteVersion,
   listAliases,
   listVersions,
   protectedVersions,
-} from '../release/versions.js';
+} from '../release/function/versions.js';
 import { publishPreviewComment } from '../report/pr-comment.js';
 import type { PreviewCleanupSettings, PreviewSettings } from '../settings.js';
 import type { RunContext } from './context.js';

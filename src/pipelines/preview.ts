@@ -5,11 +5,11 @@ import {
   formatAliasDescription,
   userDescription,
   type AliasState,
-} from '../release/alias-plan.js';
-import { createAlias, pointAlias } from '../release/alias.js';
-import { ensureFunctionUrl } from '../release/function-url.js';
-import { describeSmokeFailure } from '../release/smoke-run.js';
-import { deleteVersion, listAliases } from '../release/versions.js';
+} from '../release/traffic/alias-plan.js';
+import { createAlias, pointAlias } from '../release/traffic/alias.js';
+import { ensureFunctionUrl } from '../release/function/function-url.js';
+import { describeSmokeFailure } from '../release/smoke/smoke-run.js';
+import { deleteVersion, listAliases } from '../release/function/versions.js';
 import { publishPreviewComment, type PreviewCommentInfo } from '../report/pr-comment.js';
 import type { PreviewModeSettings } from '../settings.js';
 import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';

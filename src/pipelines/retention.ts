@@ -4,7 +4,7 @@ import {
   listVersions,
   protectedVersions,
   versionsToDelete,
-} from '../release/versions.js';
+} from '../release/function/versions.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
 import type { RunContext } from './context.js';
 import type { StepTimer } from './steps.js';

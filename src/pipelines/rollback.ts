@@ -6,12 +6,12 @@ import {
   parseAliasDescription,
   routesAs,
   type AliasState,
-} from '../release/alias-plan.js';
-import { AliasConflictError, pointAlias, readAlias } from '../release/alias.js';
-import { readFunction } from '../release/function.js';
-import { smokeTestVersion } from '../release/smoke.js';
-import { describeSmokeFailure } from '../release/smoke-run.js';
-import { loadSmokeSpec } from '../release/smoke-spec.js';
+} from '../release/traffic/alias-plan.js';
+import { AliasConflictError, pointAlias, readAlias } from '../release/traffic/alias.js';
+import { readFunction } from '../release/function/function.js';
+import { smokeTestVersion } from '../release/smoke/smoke.js';
+import { describeSmokeFailure } from '../release/smoke/smoke-run.js';
+import { loadSmokeSpec } from '../release/smoke/smoke-spec.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { RollbackSettings } from '../settings.js';
 import type { RunContext } from './context.js';

@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SmokeRunResult } from '../release/smoke-run.js';
+import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import type { Sleep } from '../retry.js';
 import type { UrlAuth } from '../settings.js';
 import {

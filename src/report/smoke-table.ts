@@ -1,4 +1,4 @@
-import type { SmokeRunResult } from '../release/smoke-run.js';
+import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import type { JobReport } from './job-report.js';
 
 /** The smoke-test table: case, result, latency, and why a case failed. */

@@ -4,7 +4,11 @@ import {
   type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { alarmsInAlarm, checkAlarmsExist, describeAlarms } from '../../src/release/alarms.js';
+import {
+  alarmsInAlarm,
+  checkAlarmsExist,
+  describeAlarms,
+} from '../../src/release/traffic/alarms.js';
 
 const cwMock = mockClient(CloudWatchClient);
 const cloudwatch = new CloudWatchClient({ region: 'us-east-1' });

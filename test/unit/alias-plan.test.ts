@@ -12,7 +12,7 @@ import {
   stepTarget,
   userDescription,
   type AliasState,
-} from '../../src/release/alias-plan.js';
+} from '../../src/release/traffic/alias-plan.js';
 
 const state = (over: Partial<AliasState>): AliasState => ({
   functionName: 'iris',

@@ -18,8 +18,8 @@ import {
   pointAlias,
   readAlias,
   restoreAlias,
-} from '../../src/release/alias.js';
-import type { AliasState } from '../../src/release/alias-plan.js';
+} from '../../src/release/traffic/alias.js';
+import type { AliasState } from '../../src/release/traffic/alias-plan.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });

@@ -11,10 +11,15 @@ import {
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { memoryLogger, type Clock } from '../../src/log.js';
-import { alarmsInAlarm } from '../../src/release/alarms.js';
-import { AliasConflictError, readAlias } from '../../src/release/alias.js';
-import { parseAliasDescription, planTraffic } from '../../src/release/alias-plan.js';
-import { bake, shiftTraffic, type ShiftEvent, type ShiftOptions } from '../../src/release/bake.js';
+import { alarmsInAlarm } from '../../src/release/traffic/alarms.js';
+import { AliasConflictError, readAlias } from '../../src/release/traffic/alias.js';
+import { parseAliasDescription, planTraffic } from '../../src/release/traffic/alias-plan.js';
+import {
+  bake,
+  shiftTraffic,
+  type ShiftEvent,
+  type ShiftOptions,
+} from '../../src/release/traffic/bake.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const cwMock = mockClient(CloudWatchClient);

@@ -11,7 +11,7 @@ import {
   dropBytecode,
   hostPythonVersion,
   parseBytecodeReport,
-} from '../../src/build/bytecode.js';
+} from '../../src/packaging/bytecode.js';
 import { runCommand, type CommandRunner } from '../../src/exec.js';
 import { memoryLogger } from '../../src/log.js';
 

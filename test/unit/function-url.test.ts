@@ -19,7 +19,7 @@ import {
   PUBLIC_URL_STATEMENTS,
   readFunctionUrl,
   statementIds,
-} from '../../src/release/function-url.js';
+} from '../../src/release/function/function-url.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });

@@ -5,8 +5,8 @@ import {
   PublishLayerVersionCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { findCachedLayer, publishLayer } from '../../src/build/layer-cache.js';
-import { layerDescription } from '../../src/build/layer-key.js';
+import { findCachedLayer, publishLayer } from '../../src/packaging/layer-cache.js';
+import { layerDescription } from '../../src/packaging/layer-key.js';
 
 const client = new LambdaClient({
   region: 'us-east-1',

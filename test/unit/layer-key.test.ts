@@ -10,7 +10,7 @@ import {
   parseReference,
   pipArgReferences,
   type LayerKeyMaterial,
-} from '../../src/build/layer-key.js';
+} from '../../src/packaging/layer-key.js';
 
 const base: LayerKeyMaterial = {
   files: [{ path: 'requirements.txt', lines: ['numpy==2.1.0', 'scipy==1.14.0'] }],

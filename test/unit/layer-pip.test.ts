@@ -7,7 +7,7 @@ import {
   missingWheel,
   pipInstallArgs,
   pipPlatforms,
-} from '../../src/build/layer-pip.js';
+} from '../../src/packaging/layer-pip.js';
 import { memoryLogger } from '../../src/log.js';
 
 describe('pipPlatforms', () => {

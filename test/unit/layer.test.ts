@@ -13,20 +13,20 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { COMPILE_TREE_PY } from '../../src/build/bytecode.js';
+import { COMPILE_TREE_PY } from '../../src/packaging/bytecode.js';
 import {
   buildLayer,
   largestPackages,
   layerS3Key,
   layerTooLargeMessage,
   type LayerOptions,
-} from '../../src/build/layer.js';
-import { PIP_STEP_PY } from '../../src/build/layer-docker.js';
+} from '../../src/packaging/layer.js';
+import { PIP_STEP_PY } from '../../src/packaging/layer-docker.js';
 import {
   computeLayerKey,
   gatherRequirements,
   layerDescription,
-} from '../../src/build/layer-key.js';
+} from '../../src/packaging/layer-key.js';
 import type { CommandRunner, RunOptions } from '../../src/exec.js';
 import { memoryLogger, type Clock } from '../../src/log.js';
 

@@ -7,7 +7,7 @@ import {
   limitAdvice,
   sizeReport,
   type SizePart,
-} from '../../src/build/limits.js';
+} from '../../src/packaging/limits.js';
 
 const MB = 1_048_576;
 

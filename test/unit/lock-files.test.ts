@@ -1,8 +1,8 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { computeLayerKey, gatherRequirements } from '../../src/build/layer-key.js';
-import { unpinnedWarning } from '../../src/build/layer.js';
+import { computeLayerKey, gatherRequirements } from '../../src/packaging/layer-key.js';
+import { unpinnedWarning } from '../../src/packaging/layer.js';
 import {
   LOCKED_SET_PATH,
   lockedRequirementsText,
@@ -12,8 +12,8 @@ import {
   requirementLine,
   unpinnedRequirements,
   type LockedRequirement,
-} from '../../src/build/lock-files.js';
-import { hashFailureMessage, hashMismatches } from '../../src/build/pip-hash-errors.js';
+} from '../../src/packaging/lock-files.js';
+import { hashFailureMessage, hashMismatches } from '../../src/packaging/pip-hash-errors.js';
 import { InputError } from '../../src/errors.js';
 
 const FIXTURES = path.join(process.cwd(), 'test', 'fixtures', 'locks');

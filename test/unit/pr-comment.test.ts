@@ -1,5 +1,5 @@
 import { memoryLogger } from '../../src/log.js';
-import type { SmokeRunResult } from '../../src/release/smoke-run.js';
+import type { SmokeRunResult } from '../../src/release/smoke/smoke-run.js';
 import { githubApi, listAll, nextLink, type FetchLike } from '../../src/report/github-api.js';
 import {
   findStickyComment,

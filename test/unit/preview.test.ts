@@ -32,7 +32,7 @@ import {
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../src/aws/clients.js';
-import { DEFAULT_EXCLUDES } from '../../src/build/bundle-files.js';
+import { DEFAULT_EXCLUDES } from '../../src/settings.js';
 import type { GithubContext } from '../../src/github-context.js';
 import { memoryLogger, type Clock } from '../../src/log.js';
 import type { RunContext } from '../../src/pipelines/context.js';
@@ -42,9 +42,9 @@ import {
   previewAliasName,
   previewCandidates,
 } from '../../src/pipelines/preview-cleanup.js';
-import { protectedVersions } from '../../src/release/versions.js';
+import { protectedVersions } from '../../src/release/function/versions.js';
 import { previewCommit } from '../../src/pipelines/preview.js';
-import type { AliasState } from '../../src/release/alias-plan.js';
+import type { AliasState } from '../../src/release/traffic/alias-plan.js';
 import type { FetchLike } from '../../src/report/github-api.js';
 import { JobReport } from '../../src/report/job-report.js';
 import { memoryOutputs } from '../../src/report/outputs.js';

@@ -1,8 +1,12 @@
-import { decideChange } from '../../src/release/change.js';
-import { configChanges, desiredLayers, type FunctionState } from '../../src/release/function.js';
-import { pendingShift, shiftStateValue } from '../../src/release/shift-state.js';
-import { protectedVersions, versionsToDelete } from '../../src/release/versions.js';
-import type { AliasState } from '../../src/release/alias-plan.js';
+import { decideChange } from '../../src/release/function/change.js';
+import {
+  configChanges,
+  desiredLayers,
+  type FunctionState,
+} from '../../src/release/function/function.js';
+import { pendingShift, shiftStateValue } from '../../src/release/traffic/shift-state.js';
+import { protectedVersions, versionsToDelete } from '../../src/release/function/versions.js';
+import type { AliasState } from '../../src/release/traffic/alias-plan.js';
 
 const layer = (name: string, v: number) =>
   `arn:aws:lambda:us-east-1:123456789012:layer:${name}:${v}`;

@@ -18,7 +18,7 @@ import { memoryLogger, type Clock } from '../../src/log.js';
 import type { RunContext } from '../../src/pipelines/context.js';
 import { runPipeline } from '../../src/pipelines/index.js';
 import { commitOfVersion, resolveRollbackTarget } from '../../src/pipelines/rollback.js';
-import { parseAliasDescription, type AliasState } from '../../src/release/alias-plan.js';
+import { parseAliasDescription, type AliasState } from '../../src/release/traffic/alias-plan.js';
 import { JobReport } from '../../src/report/job-report.js';
 import { memoryOutputs } from '../../src/report/outputs.js';
 import type { RollbackSettings } from '../../src/settings.js';

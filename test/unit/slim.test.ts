@@ -1,7 +1,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { planSlim, slimTree, type TreeEntry } from '../../src/build/slim.js';
+import { planSlim, slimTree, type TreeEntry } from '../../src/packaging/slim.js';
 
 function tree(files: Record<string, number>): TreeEntry[] {
   const dirs = new Set<string>();

@@ -13,8 +13,8 @@ import {
   caseInvoker,
   invokeVersion,
   type StartTimer,
-} from '../../src/release/invoke.js';
-import type { SmokeCase } from '../../src/release/smoke-spec.js';
+} from '../../src/release/smoke/invoke.js';
+import type { SmokeCase } from '../../src/release/smoke/smoke-spec.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });

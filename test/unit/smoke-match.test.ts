@@ -1,6 +1,6 @@
-import type { InvocationResult } from '../../src/release/invoke.js';
-import { deepSubset, matchCase, numbersMatch } from '../../src/release/smoke-match.js';
-import type { SmokeCase, SmokeExpect } from '../../src/release/smoke-spec.js';
+import type { InvocationResult } from '../../src/release/smoke/invoke.js';
+import { deepSubset, matchCase, numbersMatch } from '../../src/release/smoke/smoke-match.js';
+import type { SmokeCase, SmokeExpect } from '../../src/release/smoke/smoke-spec.js';
 
 function kase(expect: SmokeExpect, name = 'c'): SmokeCase {
   return { index: 0, name, event: {}, expect };

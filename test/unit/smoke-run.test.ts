@@ -1,7 +1,11 @@
 import { memoryLogger } from '../../src/log.js';
-import type { InvocationResult } from '../../src/release/invoke.js';
-import { describeSmokeFailure, mapBounded, runSmokeTests } from '../../src/release/smoke-run.js';
-import type { SmokeCase } from '../../src/release/smoke-spec.js';
+import type { InvocationResult } from '../../src/release/smoke/invoke.js';
+import {
+  describeSmokeFailure,
+  mapBounded,
+  runSmokeTests,
+} from '../../src/release/smoke/smoke-run.js';
+import type { SmokeCase } from '../../src/release/smoke/smoke-spec.js';
 
 function cases(n: number): SmokeCase[] {
   return Array.from({ length: n }, (_, i) => ({

@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { SPEC_FIELDS, parseSmokeSpec } from '../../src/release/smoke-spec.js';
+import { SPEC_FIELDS, parseSmokeSpec } from '../../src/release/smoke/smoke-spec.js';
 
 /**
  * schema/smoke-spec.schema.json is what editors validate specs with: it must accept every shipped

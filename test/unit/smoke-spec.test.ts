@@ -6,7 +6,7 @@ import {
   parseSmokeSpec,
   SmokeSpecError,
   suggestKey,
-} from '../../src/release/smoke-spec.js';
+} from '../../src/release/smoke/smoke-spec.js';
 
 const DESIGN_EXAMPLE = `
 cases:

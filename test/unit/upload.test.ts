@@ -11,7 +11,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PART_SIZE, progressReporter, uploadContentAddressed } from '../../src/release/upload.js';
+import { PART_SIZE, progressReporter, uploadContentAddressed } from '../../src/packaging/upload.js';
 import { memoryLogger } from '../../src/log.js';
 
 function s3Error(name: string, status: number): S3ServiceException {

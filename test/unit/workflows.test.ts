@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { parseSmokeSpec } from '../../src/release/smoke-spec.js';
+import { parseSmokeSpec } from '../../src/release/smoke/smoke-spec.js';
 
 /**
  * The example workflows (and the README snippets in README.md) are valid YAML and use the

@@ -4,19 +4,16 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
-import {
-  collectBundleFiles,
-  DEFAULT_EXCLUDES,
-  type BundleFile,
-} from '../../src/build/bundle-files.js';
-import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from '../../src/build/hash.js';
+import { collectBundleFiles, type BundleFile } from '../../src/packaging/bundle-files.js';
+import { DEFAULT_EXCLUDES } from '../../src/settings.js';
+import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from '../../src/packaging/hash.js';
 import {
   planCompression,
   shouldStore,
   STORE_ABOVE_RATIO,
   STORE_ABOVE_RATIO_WEIGHTS,
   writeDeterministicZip,
-} from '../../src/build/zip.js';
+} from '../../src/packaging/zip.js';
 
 // ---- a small reader of the zip's central directory, independent of the writer -------------
 
@@ -147,10 +144,10 @@ async function zipTree(
   return { bytes: await fs.readFile(out), result };
 }
 
-/** src/build/zip.ts and what it imports, transpiled to plain ESM in a temp folder that sees node_modules. */
+/** src/packaging/zip.ts and what it imports, transpiled to plain ESM in a temp folder that sees node_modules. */
 async function transpiledZipModule(): Promise<string> {
   const dir = await freshDir('transpiled');
-  for (const rel of ['src/errors.ts', 'src/build/zip.ts']) {
+  for (const rel of ['src/errors.ts', 'src/packaging/zip.ts']) {
     const source = await fs.readFile(path.resolve(rel), 'utf8');
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: {
@@ -205,7 +202,7 @@ describe('writeDeterministicZip: reproducible bytes', () => {
     const zipIn = (tz: string) => {
       const dest = path.join(out, `${tz.replace('/', '_')}.zip`);
       const script = [
-        `import { writeDeterministicZip } from './src/build/zip.js';`,
+        `import { writeDeterministicZip } from './src/packaging/zip.js';`,
         `const result = await writeDeterministicZip({ files: JSON.parse(process.argv[1]), destPath: process.argv[2] });`,
         `console.log(JSON.stringify({ epoch: new Date(1980, 0, 1).getTime(), offset: new Date(2024, 0, 1).getTimezoneOffset(), sha: result.sha256Hex }));`,
       ].join('\n');

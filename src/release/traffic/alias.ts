@@ -6,9 +6,9 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { ActionError, errorCode, errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { isTransient, withRetry, type Sleep } from '../retry.js';
+import { ActionError, errorCode, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { isTransient, withRetry, type Sleep } from '../../retry.js';
 import {
   describeAliasState,
   isRestored,

@@ -5,9 +5,9 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { errorCode } from '../errors.js';
-import { parseAliasDescription } from './alias-plan.js';
-import { withRetry, type Sleep } from '../retry.js';
+import { errorCode } from '../../errors.js';
+import { parseAliasDescription } from '../traffic/alias-plan.js';
+import { withRetry, type Sleep } from '../../retry.js';
 
 export interface VersionInfo {
   version: string;

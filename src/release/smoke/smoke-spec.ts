@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../../errors.js';
 
 /** HTTP methods an API Gateway REST proxy event can carry. */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;

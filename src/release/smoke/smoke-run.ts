@@ -1,5 +1,5 @@
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
 import type { InvocationResult } from './invoke.js';
 import { matchCase } from './smoke-match.js';
 import type { SmokeCase } from './smoke-spec.js';

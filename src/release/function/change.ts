@@ -1,4 +1,4 @@
-import type { AliasState } from './alias-plan.js';
+import type { AliasState } from '../traffic/alias-plan.js';
 import type { FunctionState } from './function.js';
 
 export interface ChangeInputs {

@@ -1,5 +1,5 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log.js';
 import { caseInvoker } from './invoke.js';
 import { runSmokeTests, type SmokeRunResult } from './smoke-run.js';
 import type { SmokeSpec } from './smoke-spec.js';

@@ -9,10 +9,10 @@ import {
   type FunctionUrlAuthType,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { ActionError, errorCode, errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { isTransient, withRetry, type Sleep } from '../retry.js';
-import type { UrlAuth } from '../settings.js';
+import { ActionError, errorCode, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import type { UrlAuth } from '../../settings.js';
 
 /**
  * A function URL on one qualifier (a preview alias). With AuthType NONE the URL is public, which

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { errorCode } from '../errors.js';
-import { isTransient, withRetry, type Sleep } from '../retry.js';
-import type { Logger } from '../log.js';
+import { errorCode } from '../../errors.js';
+import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import type { Logger } from '../../log.js';
 import type { HttpRequestSpec, SmokeCase } from './smoke-spec.js';
 
 /** What one invocation of a version returned. */

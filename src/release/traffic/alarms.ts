@@ -1,7 +1,7 @@
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { errorCode, InputError } from '../errors.js';
-import type { Logger } from '../log.js';
-import { withRetry, type Sleep } from '../retry.js';
+import { errorCode, InputError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { withRetry, type Sleep } from '../../retry.js';
 
 export interface AlarmStatus {
   name: string;

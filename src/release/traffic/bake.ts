@@ -1,6 +1,6 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { ActionError, errorMessage } from '../errors.js';
-import { formatDuration, type Clock, type Logger } from '../log.js';
+import { ActionError, errorMessage } from '../../errors.js';
+import { formatDuration, type Clock, type Logger } from '../../log.js';
 import {
   describeAliasState,
   formatAliasDescription,

@@ -11,9 +11,9 @@ import {
   type LambdaClient,
   type Runtime,
 } from '@aws-sdk/client-lambda';
-import { ActionError, errorCode, errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { isTransient, withRetry, type Sleep } from '../retry.js';
+import { ActionError, errorCode, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { isTransient, withRetry, type Sleep } from '../../retry.js';
 
 /** The parts of a function's configuration this action manages. */
 export interface FunctionState {

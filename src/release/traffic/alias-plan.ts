@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError } from '../../errors.js';
 
 /** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
 
