@@ -74709,6 +74709,640 @@ function destroyAwsClients(clients) {
 
 /***/ }),
 
+/***/ 6963:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z: () => (/* binding */ resolveCredentials)
+/* harmony export */ });
+/* unused harmony export describeClaims */
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+
+/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
+async function resolveCredentials(auth, deps) {
+    if (!auth.roleToAssume) {
+        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
+        return { source: 'ambient' };
+    }
+    if (!deps.tokenFile &&
+        (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
+            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
+            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
+    }
+    let token;
+    try {
+        token = await deps.getIDToken(auth.audience);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+    }
+    deps.setSecret(token);
+    const claims = describeClaims(token);
+    const from = deps.tokenFile
+        ? `the web-identity token in ${deps.tokenFile}`
+        : 'the GitHub OIDC token';
+    deps.logger.info(`Assuming ${auth.roleToAssume} with ${from} (${claims}).`);
+    let response;
+    try {
+        response = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => deps.sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .AssumeRoleWithWebIdentityCommand */ .WH({
+            RoleArn: auth.roleToAssume,
+            RoleSessionName: auth.roleSessionName,
+            WebIdentityToken: token,
+            DurationSeconds: auth.roleDurationSeconds,
+        })), {
+            attempts: 5,
+            sleep: deps.sleep,
+            isRetryable: (error) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'InvalidIdentityToken',
+            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}); retry ${attempt} in ${delay} ms.`),
+        });
+    }
+    catch (error) {
+        throw explainAssumeFailure(error, auth, claims);
+    }
+    const c = response.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('AssumeRoleWithWebIdentity returned no credentials.');
+    }
+    // Mask before anything else can print them.
+    deps.setSecret(c.AccessKeyId);
+    deps.setSecret(c.SecretAccessKey);
+    deps.setSecret(c.SessionToken);
+    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
+    return {
+        source: 'oidc',
+        credentials: {
+            accessKeyId: c.AccessKeyId,
+            secretAccessKey: c.SecretAccessKey,
+            sessionToken: c.SessionToken,
+            expiration: c.Expiration,
+        },
+    };
+}
+function explainAssumeFailure(error, auth, claims) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}. ` +
+            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
+            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
+            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
+            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
+    }
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Could not assume ${auth.roleToAssume}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+}
+/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
+function describeClaims(token) {
+    try {
+        const payload = token.split('.')[1];
+        if (!payload)
+            return 'claims unreadable';
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
+        return `sub '${String(claims.sub)}', aud '${aud}'`;
+    }
+    catch {
+        return 'claims unreadable';
+    }
+}
+
+
+/***/ }),
+
+/***/ 6367:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ verifyIdentity)
+/* harmony export */ });
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+
+/** Confirms the credentials work before anything is built, and says whose they are. */
+async function verifyIdentity(sts, sleep) {
+    try {
+        const response = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .GetCallerIdentityCommand */ .zI({})), { sleep });
+        return { account: response.Account ?? '', arn: response.Arn ?? '' };
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`The AWS credentials do not work (sts:GetCallerIdentity failed: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}). ` +
+            'Set role-to-assume for GitHub OIDC, or provide credentials in the environment.');
+    }
+}
+
+
+/***/ }),
+
+/***/ 8962:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  ak: () => (/* binding */ runCli)
+});
+
+// UNUSED EXPORTS: cliEvent, terminalLogger
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var aws_clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./src/aws/credentials.ts
+var credentials = __nccwpck_require__(6963);
+// EXTERNAL MODULE: ./src/aws/identity.ts
+var aws_identity = __nccwpck_require__(6367);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/cli-args.ts
+
+/**
+ * The command line's view of the action's inputs: one name per input (action.yml's), given as a
+ * flag (`--function-name fn`), an environment variable (`LAMBDA_ML_DEPLOY_FUNCTION_NAME=fn`) or a
+ * key of a YAML config file (`function-name: fn`), in that order of precedence. The values then go
+ * through the same settings reader as the action's inputs.
+ */
+/** action.yml's inputs (a test keeps the two equal). */
+const INPUT_NAMES = [
+    'mode',
+    'aws-region',
+    'role-to-assume',
+    'audience',
+    'role-session-name',
+    'role-duration-seconds',
+    'function-name',
+    'source-dir',
+    'model',
+    'model-dest',
+    'include',
+    'exclude',
+    'requirements',
+    'runtime',
+    'architecture',
+    'build',
+    'build-image',
+    'pip-args',
+    'slim',
+    'layer-name',
+    's3-bucket',
+    's3-prefix',
+    'create-function',
+    'execution-role',
+    'handler',
+    'memory-size',
+    'timeout',
+    'environment',
+    'description',
+    'alias',
+    'smoke-tests',
+    'strategy',
+    'canary-percent',
+    'canary-interval',
+    'linear-steps',
+    'alarms',
+    'preview-alias-prefix',
+    'preview-url',
+    'preview-url-auth',
+    'rollback-to',
+    'keep-versions',
+    'github-token',
+    'dry-run',
+];
+const COMMANDS = ['deploy', 'preview', 'preview-cleanup', 'rollback', 'plan'];
+/** Options of the command line itself (not action inputs). */
+const CLI_OPTIONS = [
+    'config',
+    'pr',
+    'repository',
+    'web-identity-token-file',
+    'summary-file',
+    'outputs-file',
+    'verbose',
+    'help',
+];
+/** Inputs that take several lines: a repeated flag adds one line each. */
+const LIST_INPUTS = new Set(['model', 'include', 'exclude', 'alarms']);
+const FLAG_ONLY = new Set(['verbose', 'help']);
+const ENV_PREFIX = 'LAMBDA_ML_DEPLOY_';
+const envName = (input) => `${ENV_PREFIX}${input.toUpperCase().replace(/-/g, '_')}`;
+const EXIT = {
+    ok: 0,
+    /** The run failed: nothing changed, or the alias was put back. */
+    failed: 1,
+    /** Bad command line, config file or input values: nothing was done. */
+    usage: 2,
+    /** No AWS credentials, or they were refused. */
+    credentials: 3,
+};
+class UsageError extends Error {
+    name = 'UsageError';
+}
+/** Parses `COMMAND [--name value | --name=value | --flag]...`. Pure. */
+function parseArgs(argv) {
+    const result = { flags: {}, options: {} };
+    let i = 0;
+    if (argv[0] !== undefined && !argv[0].startsWith('-')) {
+        if (!COMMANDS.includes(argv[0]))
+            throw new UsageError(`unknown command '${argv[0]}': use one of ${COMMANDS.join(', ')}`);
+        result.command = argv[0];
+        i = 1;
+    }
+    for (; i < argv.length; i++) {
+        const token = argv[i];
+        const match = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(token);
+        if (!match)
+            throw new UsageError(token === '-h'
+                ? 'use --help'
+                : `unexpected argument '${token}': give the command first, then --name value pairs`);
+        const name = match[1];
+        let value = match[2];
+        if (value === undefined) {
+            const next = argv[i + 1];
+            if (!FLAG_ONLY.has(name) && next !== undefined && !next.startsWith('--')) {
+                value = next;
+                i++;
+            }
+            else
+                value = 'true';
+        }
+        if (name === 'mode')
+            throw new UsageError('--mode is not an option here: the command is the mode (e.g. deploy)');
+        if (CLI_OPTIONS.includes(name)) {
+            result.options[name] = value;
+        }
+        else if (INPUT_NAMES.includes(name)) {
+            const previous = result.flags[name];
+            result.flags[name] =
+                previous !== undefined && LIST_INPUTS.has(name) ? `${previous}\n${value}` : value;
+        }
+        else {
+            throw new UsageError(`unknown option --${name}${closest(name)}`);
+        }
+    }
+    return result;
+}
+function closest(name) {
+    const all = [...INPUT_NAMES, ...CLI_OPTIONS];
+    const hit = all.find((candidate) => candidate.replace(/-/g, '') === name.replace(/[-_]/g, '')) ??
+        all.find((candidate) => candidate.startsWith(name) || name.startsWith(candidate));
+    return hit ? ` (did you mean --${hit}?)` : ' (lambda-ml-deploy --help lists them)';
+}
+/** A config file: a YAML (or JSON) mapping of input names to values. Pure. */
+function parseConfig(text, file) {
+    let data;
+    try {
+        data = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new UsageError(`config file ${file} is not valid YAML: ${error.message}`);
+    }
+    if (data === null || data === undefined)
+        return {};
+    if (typeof data !== 'object' || Array.isArray(data))
+        throw new UsageError(`config file ${file} must be a mapping of input names to values`);
+    const values = {};
+    for (const [key, value] of Object.entries(data)) {
+        if (key === 'mode')
+            throw new UsageError(`config file ${file}: 'mode' is the command, not a setting`);
+        if (!INPUT_NAMES.includes(key))
+            throw new UsageError(`config file ${file}: unknown input '${key}'${closest(key)}`);
+        if (value === null || value === undefined)
+            continue;
+        if (Array.isArray(value))
+            values[key] = value.map(String).join('\n');
+        else if (typeof value === 'object')
+            values[key] = JSON.stringify(value);
+        else
+            values[key] = String(value);
+    }
+    return values;
+}
+/** Ordinary variables the CLI also honours, after its own. */
+const FALLBACK_ENV = {
+    'aws-region': ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+    'github-token': ['GITHUB_TOKEN'],
+};
+/**
+ * The action's `getInput` for a command line: flag, then LAMBDA_ML_DEPLOY_* variable, then the
+ * config file, then (for a few inputs) the ordinary variable. `plan` is deploy with dry-run.
+ */
+function inputReader(command, flags, env, config) {
+    return (name) => {
+        if (name === 'mode')
+            return command === 'plan' ? 'deploy' : command;
+        if (name === 'dry-run' && command === 'plan')
+            return 'true';
+        const value = flags[name] ??
+            env[envName(name)] ??
+            config[name] ??
+            (FALLBACK_ENV[name] ?? []).map((v) => env[v]).find((v) => v !== undefined && v !== '');
+        return (value ?? '').trim();
+    };
+}
+/** Settings messages name inputs as the action knows them; say how to set them here. */
+function cliProblem(message) {
+    return message
+        .replace(/Input '([\w-]+)'/g, (_, name) => `--${name}`)
+        .replace(/add it under `with:` in the workflow step/g, `pass it as a flag, a ${ENV_PREFIX}* variable or in the --config file`);
+}
+const USAGE = `Usage: lambda-ml-deploy COMMAND [--input value]... [options]
+
+Ships a Python model to AWS Lambda with the same pipelines as the GitHub Action.
+
+Commands:
+  deploy            build, publish, smoke-test, shift the alias (rolls back on failure)
+  plan              build and hash, then print what deploy would change; writes nothing
+  preview           publish a version behind the pr-<N> alias (needs --pr N)
+  preview-cleanup   remove the preview of --pr N
+  rollback          put the alias back on --rollback-to (previous, or a version number)
+
+Inputs: every input of the action (action.yml) as --<name> <value>, e.g. --function-name fn
+  --aws-region eu-west-1 --s3-bucket my-artifacts --model models/iris --smoke-tests smoke.yml.
+  A repeated --model, --include, --exclude or --alarms adds a line. The same names work as
+  environment variables (${ENV_PREFIX}FUNCTION_NAME) and as keys of a YAML --config file;
+  a flag beats a variable, which beats the file. aws-region also reads AWS_REGION, github-token
+  GITHUB_TOKEN. Paths are relative to the current directory.
+
+Options:
+  --config FILE                   YAML file of inputs (e.g. lambda-ml-deploy.yml)
+  --pr N                          pull request number for preview / preview-cleanup
+  --repository OWNER/REPO         where the preview comment goes (or GITHUB_REPOSITORY)
+  --web-identity-token-file FILE  with --role-to-assume: an OIDC token to exchange for the role
+                                  (also AWS_WEB_IDENTITY_TOKEN_FILE); without --role-to-assume the
+                                  ordinary AWS chain is used (variables, profiles, SSO, instance role)
+  --summary-file FILE             also write the run summary there as Markdown
+  --outputs-file FILE             write the outputs (version, code-sha256, ...) there as JSON
+  --verbose                       debug lines too
+  Values that start with -- need the = form: --pip-args="--no-index --find-links ./wheels".
+  --help                          this text
+
+Exit codes: 0 done; 1 the run failed (the alias is where it was, or was put back);
+  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials.
+`;
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
+// EXTERNAL MODULE: ./src/log.ts
+var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 48 modules
+var pipelines = __nccwpck_require__(9983);
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/settings.ts + 1 modules
+var src_settings = __nccwpck_require__(5758);
+;// CONCATENATED MODULE: ./src/cli.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+const processIo = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+};
+/** A terminal logger; every secret registered with `mask` is replaced before anything is printed. */
+function terminalLogger(io, verbose) {
+    const secrets = [];
+    const clean = (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+    let depth = 0;
+    const line = (prefix, message) => io.stderr(`${'  '.repeat(depth)}${prefix}${clean(message).replace(/\n/g, `\n${'  '.repeat(depth)}`)}\n`);
+    return {
+        mask: (secret) => void (secret && secrets.push(secret)),
+        info: (m) => line('', m),
+        warning: (m) => line('warning: ', m),
+        notice: (m) => line('notice: ', m),
+        debug: (m) => void (verbose && line('debug: ', m)),
+        async group(title, fn) {
+            const started = Date.now();
+            line('▸ ', title);
+            depth++;
+            try {
+                return await fn();
+            }
+            finally {
+                depth--;
+                line('  ', `${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
+            }
+        },
+    };
+}
+/** The event a command stands for: previews are pull-request events, as on GitHub. */
+function cliEvent(command, pr) {
+    if (command === 'preview' || command === 'preview-cleanup') {
+        const action = command === 'preview' ? 'opened' : 'closed';
+        return {
+            eventName: 'pull_request',
+            payload: pr === undefined ? { action } : { action, number: pr, pull_request: { number: pr } },
+        };
+    }
+    return { eventName: 'workflow_dispatch', payload: {} };
+}
+function readPr(value, command) {
+    if (value === undefined) {
+        if (command === 'preview' || command === 'preview-cleanup')
+            throw new UsageError(`${command} needs --pr N: the pull request the preview belongs to`);
+        return undefined;
+    }
+    if (!/^[1-9]\d{0,9}$/.test(value))
+        throw new UsageError(`--pr must be a pull request number, got '${value}'`);
+    return Number(value);
+}
+async function gitHead(cwd) {
+    const result = await (0,exec/* runCommand */.d1)('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => undefined);
+    return result?.exitCode === 0 ? result.stdout.trim() : '';
+}
+/** Credentials the ordinary way, or a role assumed with a web-identity token file. */
+async function connectCli(settings, env, logger, tokenFile) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
+    if (settings.auth.roleToAssume && !tokenFile) {
+        (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+        throw new UsageError('--role-to-assume needs a web-identity token here: pass --web-identity-token-file FILE ' +
+            '(or set AWS_WEB_IDENTITY_TOKEN_FILE), or leave --role-to-assume out to use the ordinary ' +
+            'AWS credential chain (variables, profiles, SSO, instance role).');
+    }
+    const resolved = await logger.group('Credentials', () => (0,credentials/* resolveCredentials */.z)(settings.auth, {
+        getIDToken: async () => external_node_fs_.readFileSync(tokenFile, 'utf8').trim(),
+        setSecret: (value) => logger.mask(value),
+        sts: bootstrap.sts,
+        env,
+        logger,
+        tokenFile,
+    }));
+    if (!resolved.credentials)
+        return bootstrap;
+    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+    return (0,aws_clients/* createAwsClients */.Gv)({
+        region: settings.auth.region,
+        endpoint,
+        credentials: resolved.credentials,
+    });
+}
+class CredentialsError extends Error {
+}
+/** Runs one command; resolves with the exit code (it never calls process.exit itself). */
+async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd()) {
+    let args;
+    let getInput;
+    let pr;
+    try {
+        args = parseArgs(argv);
+        if (args.options.help !== undefined || !args.command) {
+            (args.command || args.options.help !== undefined ? io.stdout : io.stderr)(USAGE);
+            return args.options.help !== undefined ? EXIT.ok : EXIT.usage;
+        }
+        const configFile = args.options.config;
+        let config = {};
+        if (configFile) {
+            let text;
+            try {
+                text = external_node_fs_.readFileSync(external_node_path_.resolve(cwd, configFile), 'utf8');
+            }
+            catch (error) {
+                throw new UsageError(`cannot read the config file ${configFile}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+            config = parseConfig(text, configFile);
+        }
+        pr = readPr(args.options.pr, args.command);
+        getInput = inputReader(args.command, args.flags, env, config);
+    }
+    catch (error) {
+        if (!(error instanceof UsageError))
+            throw error;
+        io.stderr(`lambda-ml-deploy: ${error.message}\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+    const command = args.command;
+    const logger = terminalLogger(io, args.options.verbose !== undefined || env.RUNNER_DEBUG === '1');
+    const event = cliEvent(command, pr);
+    let settings;
+    try {
+        settings = (0,src_settings/* readSettings */.sb)(getInput, event, cwd);
+    }
+    catch (error) {
+        if (!(error instanceof src_settings/* SettingsError */.GN))
+            throw error;
+        io.stderr(`lambda-ml-deploy: ${cliProblem(error.message)}\n`);
+        return EXIT.usage;
+    }
+    const githubToken = getInput('github-token');
+    if (githubToken)
+        logger.mask(githubToken);
+    const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
+    const outputs = { mode: settings.mode };
+    let clients;
+    let workDir;
+    let code = EXIT.ok;
+    try {
+        report.setHeadline(`${command === 'plan' ? 'Plan' : `Mode **${settings.mode}**`} for function ` +
+            `\`${settings.functionName}\` in ${settings.auth.region}.`);
+        const tokenFile = args.options['web-identity-token-file'] || env.AWS_WEB_IDENTITY_TOKEN_FILE;
+        try {
+            clients = await connectCli(settings, env, logger, tokenFile || undefined);
+            const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
+            logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+            report.section('AWS identity', [
+                `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+            ]);
+        }
+        catch (error) {
+            if (error instanceof UsageError)
+                throw error;
+            throw new CredentialsError((0,errors/* errorMessage */.gJ)(error));
+        }
+        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(env.TMPDIR || external_node_os_.tmpdir(), 'lambda-ml-deploy-'));
+        const github = {
+            ...event,
+            sha: env.GITHUB_SHA || (await gitHead(cwd)),
+            repository: args.options.repository || env.GITHUB_REPOSITORY || '',
+            serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+            apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+            runId: '',
+            runUrl: '',
+            workspace: cwd,
+            tempDir: workDir,
+        };
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: log/* systemClock */.ml,
+            run: exec/* runCommand */.d1,
+            github,
+            report,
+            outputs: { set: (name, value) => void (outputs[name] = String(value)) },
+            // No post step outside GitHub: the pipelines' own rollback covers a failure they see.
+            state: { save: () => undefined },
+            fetch: (url, init) => fetch(url, init),
+            workDir,
+        };
+        await (0,pipelines/* runPipeline */.a)(ctx);
+    }
+    catch (error) {
+        const message = cliProblem((0,errors/* errorMessage */.gJ)(error));
+        if (error instanceof Error && error.stack)
+            logger.debug(error.stack);
+        report.section('Failed', ['```', message, '```']);
+        logger.warning(message);
+        code =
+            error instanceof UsageError
+                ? EXIT.usage
+                : error instanceof CredentialsError
+                    ? EXIT.credentials
+                    : EXIT.failed;
+    }
+    finally {
+        if (clients)
+            (0,aws_clients/* destroyAwsClients */.QI)(clients);
+        if (workDir)
+            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+    }
+    const summary = report.toMarkdown();
+    io.stdout(`${summary}\n`);
+    io.stdout(`### Outputs\n\n${Object.entries(outputs)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('\n')}\n`);
+    const write = (option, text) => {
+        if (!option)
+            return;
+        try {
+            external_node_fs_.writeFileSync(external_node_path_.resolve(cwd, option), text);
+        }
+        catch (error) {
+            logger.warning(`Could not write ${option}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            code = code || EXIT.failed;
+        }
+    };
+    write(args.options['summary-file'], summary);
+    write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
+    return code;
+}
+
+
+/***/ }),
+
 /***/ 3916:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -74780,172 +75414,21 @@ class InputError extends ActionError {
 
 /***/ }),
 
-/***/ 8886:
+/***/ 3190:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   z: () => (/* binding */ readGithubContext)
+/* harmony export */   L3: () => (/* binding */ tailKeeper),
+/* harmony export */   Ny: () => (/* binding */ currentUser),
+/* harmony export */   d1: () => (/* binding */ runCommand),
+/* harmony export */   vL: () => (/* binding */ describeCommand)
 /* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-
-function readGithubContext(env) {
-    const eventName = env.GITHUB_EVENT_NAME ?? '';
-    let payload = {};
-    const eventPath = env.GITHUB_EVENT_PATH;
-    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
-        try {
-            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
-        }
-        catch {
-            payload = {};
-        }
-    }
-    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const repository = env.GITHUB_REPOSITORY ?? '';
-    const runId = env.GITHUB_RUN_ID ?? '';
-    return {
-        eventName,
-        payload,
-        sha: env.GITHUB_SHA ?? '',
-        repository,
-        serverUrl,
-        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-        runId,
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
-        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
-    };
-}
-
-
-/***/ }),
-
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9897);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
-
-
-
-// action.yml runs this file as both `main` and `post`; the main step leaves a flag for the post.
-if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
-    await (0,_post_js__WEBPACK_IMPORTED_MODULE_2__/* .runPost */ .a)();
-}
-else {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)();
-}
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 5625:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a3: () => (/* binding */ formatDuration),
-/* harmony export */   ml: () => (/* binding */ systemClock),
-/* harmony export */   z3: () => (/* binding */ formatBytes)
-/* harmony export */ });
-/* unused harmony export memoryLogger */
-function memoryLogger() {
-    const lines = [];
-    return {
-        lines,
-        info: (m) => void lines.push(m),
-        warning: (m) => void lines.push(`warning: ${m}`),
-        notice: (m) => void lines.push(`notice: ${m}`),
-        debug: (m) => void lines.push(`debug: ${m}`),
-        async group(title, fn) {
-            lines.push(`::group::${title}`);
-            try {
-                return await fn();
-            }
-            finally {
-                lines.push('::endgroup::');
-            }
-        },
-    };
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const minutes = Math.floor(ms / 60_000);
-    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
-
-/***/ }),
-
-/***/ 9897:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  V: () => (/* binding */ runMain)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var aws_clients = __nccwpck_require__(201);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/identity.ts
-
-
-
-/** Confirms the credentials work before anything is built, and says whose they are. */
-async function verifyIdentity(sts, sleep) {
-    try {
-        const response = await (0,retry/* withRetry */.bD)(() => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
-        return { account: response.Account ?? '', arn: response.Arn ?? '' };
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`The AWS credentials do not work (sts:GetCallerIdentity failed: ${(0,errors/* errorMessage */.gJ)(error)}). ` +
-            'Set role-to-assume for GitHub OIDC, or provide credentials in the environment.');
-    }
-}
-
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: ./src/exec.ts
+/* unused harmony export redactCredentials */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 
 const runCommand = (command, args, options = {}) => new Promise((resolve, reject) => {
-    const child = (0,external_node_child_process_.spawn)(command, [...args], {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, [...args], {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -75028,12 +75511,250 @@ function tailKeeper(limit = 25) {
     };
 }
 
-// EXTERNAL MODULE: ./src/github-context.ts
-var github_context = __nccwpck_require__(8886);
-// EXTERNAL MODULE: ./src/log.ts
-var src_log = __nccwpck_require__(5625);
+
+/***/ }),
+
+/***/ 8886:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z: () => (/* binding */ readGithubContext)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+
+function readGithubContext(env) {
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    let payload = {};
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
+        try {
+            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
+        }
+        catch {
+            payload = {};
+        }
+    }
+    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY ?? '';
+    const runId = env.GITHUB_RUN_ID ?? '';
+    return {
+        eventName,
+        payload,
+        sha: env.GITHUB_SHA ?? '',
+        repository,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+        runId,
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
+        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
+    };
+}
+
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8962);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1730);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6661);
+
+
+
+
+// One bundle, two entries: bin/lambda-ml-deploy.mjs marks a command-line run before importing
+// it; otherwise action.yml runs this file as both `main` and `post`, and the main step leaves a
+// flag for the post.
+const cliRun = globalThis.lambdaMlDeployCli === true;
+if (cliRun) {
+    process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_1__/* .runCli */ .ak)(process.argv.slice(2));
+}
+else if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
+    await (0,_post_js__WEBPACK_IMPORTED_MODULE_3__/* .runPost */ .a)();
+}
+else {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .runMain */ .V)();
+}
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 5625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a3: () => (/* binding */ formatDuration),
+/* harmony export */   ml: () => (/* binding */ systemClock),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export memoryLogger */
+function memoryLogger() {
+    const lines = [];
+    return {
+        lines,
+        info: (m) => void lines.push(m),
+        warning: (m) => void lines.push(`warning: ${m}`),
+        notice: (m) => void lines.push(`notice: ${m}`),
+        debug: (m) => void lines.push(`debug: ${m}`),
+        async group(title, fn) {
+            lines.push(`::group::${title}`);
+            try {
+                return await fn();
+            }
+            finally {
+                lines.push('::endgroup::');
+            }
+        },
+    };
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const minutes = Math.floor(ms / 60_000);
+    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+
+/***/ }),
+
+/***/ 1730:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   V: () => (/* binding */ runMain)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_identity_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6367);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3916);
+/* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3190);
+/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(8886);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5625);
+/* harmony import */ var _pipelines_index_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(9983);
+/* harmony import */ var _report_job_report_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(3860);
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4813);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(5758);
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
+async function runMain(env = process.env) {
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_9__/* .coreLogger */ .W)();
+    const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_6__/* .readGithubContext */ .z)(env);
+    const report = new _report_job_report_js__WEBPACK_IMPORTED_MODULE_11__/* .JobReport */ .YS('lambda-ml-deploy');
+    let clients;
+    let workDir;
+    try {
+        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_10__/* .readSettings */ .sb)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH('mode', settings.mode); // what `auto` resolved to, for later steps
+        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
+        clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_9__/* .connect */ .N)(settings, env, logger);
+        const identity = await (0,_aws_identity_js__WEBPACK_IMPORTED_MODULE_3__/* .verifyIdentity */ .E)(clients.sts);
+        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+        report.section('AWS identity', [
+            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+        ]);
+        workDir = node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdtempSync(node_path__WEBPACK_IMPORTED_MODULE_2__.join(github.tempDir, 'lambda-ml-deploy-'));
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: _log_js__WEBPACK_IMPORTED_MODULE_7__/* .systemClock */ .ml,
+            run: _exec_js__WEBPACK_IMPORTED_MODULE_5__/* .runCommand */ .d1,
+            github,
+            report,
+            outputs: { set: (name, value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, String(value)) },
+            state: { save: (name, value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(name, value) },
+            fetch: (url, init) => fetch(url, init),
+            workDir,
+        };
+        await (0,_pipelines_index_js__WEBPACK_IMPORTED_MODULE_8__/* .runPipeline */ .a)(ctx);
+    }
+    catch (error) {
+        const message = (0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(error);
+        // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
+        if (error instanceof Error && error.stack)
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(error.stack);
+        report.section('Failed', ['```', message, '```']);
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(message);
+    }
+    finally {
+        if (clients)
+            (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_12__/* .destroyAwsClients */ .QI)(clients);
+        if (workDir)
+            node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync(workDir, { recursive: true, force: true });
+        await writeSummary(report);
+    }
+}
+async function writeSummary(report) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(report.toMarkdown(), true).write();
+    }
+    catch (error) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not write the job summary: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(error)}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 9983:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  a: () => (/* binding */ runPipeline)
+});
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
-var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
+var dist_cjs = __nccwpck_require__(4085);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
 ;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
 
 
@@ -75049,7 +75770,7 @@ async function describeAlarms(cloudwatch, names, options = {}) {
         let nextToken;
         do {
             const token = nextToken;
-            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new client_cloudwatch_dist_cjs/* DescribeAlarmsCommand */.zWD({
+            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new dist_cjs/* DescribeAlarmsCommand */.zWD({
                 AlarmNames: chunk,
                 AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
                 ...(token ? { NextToken: token } : {}),
@@ -75102,6 +75823,8 @@ async function alarmsInAlarm(cloudwatch, names, options = {}) {
 
 // EXTERNAL MODULE: ./src/release/traffic/alias-plan.ts
 var alias_plan = __nccwpck_require__(979);
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(5625);
 // EXTERNAL MODULE: ./src/release/traffic/alias.ts
 var traffic_alias = __nccwpck_require__(8027);
 ;// CONCATENATED MODULE: ./src/release/traffic/bake.ts
@@ -75778,6 +76501,10 @@ async function smokeTestVersion(spec, target) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
@@ -76179,7 +76906,7 @@ async function ensureImage(options) {
     else {
         logger.info(`Build image ${image} is not present locally: pulling it for ${platform}.`);
     }
-    const tail = tailKeeper(10);
+    const tail = (0,exec/* tailKeeper */.L3)(10);
     const pull = await run('docker', ['pull', '--platform', platform, image], {
         onLine: (line) => (tail.push(line), logger.debug(line)),
     });
@@ -76289,8 +77016,8 @@ async function installInDocker(options) {
     if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
         await promises_.chown(options.outDir, options.user.uid, options.user.gid);
     const args = pipInstallRunArgs(options);
-    logger.info(describeCommand('docker', args));
-    const tail = tailKeeper(25);
+    logger.info((0,exec/* describeCommand */.vL)('docker', args));
+    const tail = (0,exec/* tailKeeper */.L3)(25);
     let python = '';
     let mismatch = '';
     let result;
@@ -76430,7 +77157,7 @@ function checkVersion(report, runtime, where) {
     }
 }
 async function runScript(run, command, args, logger, what) {
-    logger.debug(describeCommand(command, args));
+    logger.debug((0,exec/* describeCommand */.vL)(command, args));
     const result = await run(command, args, {
         onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line),
     });
@@ -76599,6 +77326,8 @@ async function compileBundleOnHost(options) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -77185,7 +77914,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
         outDir,
     };
     if (build.build === 'docker') {
-        const user = currentUser();
+        const user = (0,exec/* currentUser */.Ny)();
         return {
             result: await compileBundleInDocker({
                 ...common,
@@ -79420,8 +80149,8 @@ async function installWithHostPip(options) {
         architecture: options.architecture,
         pipArgs: options.pipArgs,
     });
-    logger.info(describeCommand(options.python, args));
-    const tail = tailKeeper(25);
+    logger.info((0,exec/* describeCommand */.vL)(options.python, args));
+    const tail = (0,exec/* tailKeeper */.L3)(25);
     let result;
     try {
         result = await run(options.python, args, {
@@ -79681,7 +80410,7 @@ async function buildTree(options, deps, buildDir, requirementsFile) {
     const { logger, run } = deps;
     const requirementsPath = options.requirementsPath;
     const pythonDir = external_node_path_.join(buildDir, 'python');
-    const user = deps.user === null ? undefined : (deps.user ?? currentUser());
+    const user = deps.user === null ? undefined : (deps.user ?? (0,exec/* currentUser */.Ny)());
     const env = deps.env ?? process.env;
     const python = options.python ?? 'python3';
     if (options.build === 'docker') {
@@ -80550,51 +81279,8 @@ async function loadSmokeSpec(path) {
     return parseSmokeSpec(text, path);
 }
 
-;// CONCATENATED MODULE: ./src/report/job-report.ts
-/**
- * The job summary, built up as steps finish so that a failing run still shows everything that
- * happened before the failure. main.ts writes it once, in a finally block.
- */
-class JobReport {
-    title;
-    parts = [];
-    headline;
-    constructor(title) {
-        this.title = title;
-    }
-    /** One line under the title: the outcome, e.g. "✅ prod: 3 → 4". Set last wins. */
-    setHeadline(text) {
-        this.headline = text;
-    }
-    section(heading, body) {
-        const text = Array.isArray(body) ? body.join('\n') : body;
-        this.parts.push(`### ${heading}\n\n${text}\n`);
-    }
-    table(heading, header, rows, note) {
-        const lines = [
-            `| ${header.map(escapeCell).join(' | ')} |`,
-            `| ${header.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
-        ];
-        if (note)
-            lines.push('', note);
-        this.section(heading, lines);
-    }
-    toMarkdown() {
-        const head = [`## ${this.title}`, ''];
-        if (this.headline)
-            head.push(this.headline, '');
-        return [...head, ...this.parts].join('\n');
-    }
-}
-function escapeCell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-/** Inline code that survives backticks inside the value. */
-function code(text) {
-    return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
-}
-
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
 ;// CONCATENATED MODULE: ./src/report/build-report.ts
 
 
@@ -80624,7 +81310,7 @@ function reportBuild(report, built, limits) {
             [how, ...extra].join('; '),
             layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
             layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
-            `key ${code((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${code(layer.layerVersionArn)}` : ''}`,
+            `key ${(0,job_report/* code */.aY)((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${(0,job_report/* code */.aY)(layer.layerVersionArn)}` : ''}`,
         ]);
     }
     rows.push([
@@ -80632,7 +81318,7 @@ function reportBuild(report, built, limits) {
         `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
         (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
         (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
-        `sha256 ${code(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${code(bundle.codeSha256)}`,
+        `sha256 ${(0,job_report/* code */.aY)(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${(0,job_report/* code */.aY)(bundle.codeSha256)}`,
     ]);
     report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
     const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), build_report_percent(p.share)]);
@@ -80647,16 +81333,16 @@ function reportBuild(report, built, limits) {
 function reportPlan(report, built, decision, alias, aliasName) {
     const lines = [];
     if (built.layer.status === 'planned')
-        lines.push(`- upload the layer to ${code(built.layer.s3Key ?? '')} and publish a new layer version`);
+        lines.push(`- upload the layer to ${(0,job_report/* code */.aY)(built.layer.s3Key ?? '')} and publish a new layer version`);
     if (built.layer.status === 'cached')
-        lines.push(`- reuse layer ${code(built.layer.layerVersionArn ?? '')}`);
+        lines.push(`- reuse layer ${(0,job_report/* code */.aY)(built.layer.layerVersionArn ?? '')}`);
     switch (decision.kind) {
         case 'create':
-            lines.push(`- upload the bundle to ${code(built.bundleKey)}, create the function, publish version 1`);
+            lines.push(`- upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)}, create the function, publish version 1`);
             break;
         case 'update':
             if (decision.code)
-                lines.push(`- upload the bundle to ${code(built.bundleKey)} (skipped if already there) and update the function code`);
+                lines.push(`- upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)} (skipped if already there) and update the function code`);
             if (decision.config)
                 lines.push('- update the function configuration');
             lines.push('- publish a new version and run the smoke tests on it');
@@ -81575,7 +82261,7 @@ function previewCommentMarker(functionName) {
 /** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
 const STATUS_MARKER = (status) => `<!-- lambda-ml-deploy:status:${status} -->`;
 function cell(text) {
-    return escapeCell(text);
+    return (0,job_report/* escapeCell */.kq)(text);
 }
 function urlLine(url, auth) {
     if (auth === 'NONE')
@@ -82243,84 +82929,6 @@ async function runPipeline(ctx) {
     }
 }
 
-// EXTERNAL MODULE: ./src/runner.ts + 1 modules
-var runner = __nccwpck_require__(694);
-// EXTERNAL MODULE: ./src/settings.ts + 1 modules
-var src_settings = __nccwpck_require__(5758);
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
-async function runMain(env = process.env) {
-    const logger = (0,runner/* coreLogger */.W)();
-    const github = (0,github_context/* readGithubContext */.z)(env);
-    const report = new JobReport('lambda-ml-deploy');
-    let clients;
-    let workDir;
-    try {
-        const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
-        core/* setOutput */.uH('mode', settings.mode); // what `auto` resolved to, for later steps
-        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await (0,runner/* connect */.N)(settings, env, logger);
-        const identity = await verifyIdentity(clients.sts);
-        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
-        report.section('AWS identity', [
-            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
-        ]);
-        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
-        const ctx = {
-            settings,
-            clients,
-            logger,
-            clock: src_log/* systemClock */.ml,
-            run: runCommand,
-            github,
-            report,
-            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
-            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
-            fetch: (url, init) => fetch(url, init),
-            workDir,
-        };
-        await runPipeline(ctx);
-    }
-    catch (error) {
-        const message = (0,errors/* errorMessage */.gJ)(error);
-        // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
-        if (error instanceof Error && error.stack)
-            core/* debug */.Yz(error.stack);
-        report.section('Failed', ['```', message, '```']);
-        core/* setFailed */.C1(message);
-    }
-    finally {
-        if (clients)
-            (0,aws_clients/* destroyAwsClients */.QI)(clients);
-        if (workDir)
-            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
-        await writeSummary(report);
-    }
-}
-async function writeSummary(report) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    try {
-        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
-    }
-    catch (error) {
-        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-}
-
 
 /***/ }),
 
@@ -82334,7 +82942,7 @@ async function writeSummary(report) {
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(694);
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4813);
 /* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
 /* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
 /* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
@@ -82814,6 +83422,61 @@ function pendingShift(saved) {
 
 /***/ }),
 
+/***/ 3860:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   YS: () => (/* binding */ JobReport),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   kq: () => (/* binding */ escapeCell)
+/* harmony export */ });
+/**
+ * The job summary, built up as steps finish so that a failing run still shows everything that
+ * happened before the failure. main.ts writes it once, in a finally block.
+ */
+class JobReport {
+    title;
+    parts = [];
+    headline;
+    constructor(title) {
+        this.title = title;
+    }
+    /** One line under the title: the outcome, e.g. "✅ prod: 3 → 4". Set last wins. */
+    setHeadline(text) {
+        this.headline = text;
+    }
+    section(heading, body) {
+        const text = Array.isArray(body) ? body.join('\n') : body;
+        this.parts.push(`### ${heading}\n\n${text}\n`);
+    }
+    table(heading, header, rows, note) {
+        const lines = [
+            `| ${header.map(escapeCell).join(' | ')} |`,
+            `| ${header.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
+        ];
+        if (note)
+            lines.push('', note);
+        this.section(heading, lines);
+    }
+    toMarkdown() {
+        const head = [`## ${this.title}`, ''];
+        if (this.headline)
+            head.push(this.headline, '');
+        return [...head, ...this.parts].join('\n');
+    }
+}
+function escapeCell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** Inline code that survives backticks inside the value. */
+function code(text) {
+    return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
+}
+
+
+/***/ }),
+
 /***/ 9809:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -82881,116 +83544,17 @@ async function withRetry(fn, options = {}) {
 
 /***/ }),
 
-/***/ 694:
+/***/ 4813:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  N: () => (/* binding */ connect),
-  W: () => (/* binding */ coreLogger)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var clients = __nccwpck_require__(201);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/credentials.ts
-
-
-
-/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
-async function resolveCredentials(auth, deps) {
-    if (!auth.roleToAssume) {
-        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
-        return { source: 'ambient' };
-    }
-    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
-            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
-            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
-    }
-    let token;
-    try {
-        token = await deps.getIDToken(auth.audience);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    deps.setSecret(token);
-    const claims = describeClaims(token);
-    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
-    let response;
-    try {
-        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
-            RoleArn: auth.roleToAssume,
-            RoleSessionName: auth.roleSessionName,
-            WebIdentityToken: token,
-            DurationSeconds: auth.roleDurationSeconds,
-        })), {
-            attempts: 5,
-            sleep: deps.sleep,
-            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
-        });
-    }
-    catch (error) {
-        throw explainAssumeFailure(error, auth, claims);
-    }
-    const c = response.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
-    }
-    // Mask before anything else can print them.
-    deps.setSecret(c.AccessKeyId);
-    deps.setSecret(c.SecretAccessKey);
-    deps.setSecret(c.SessionToken);
-    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
-    return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
-    };
-}
-function explainAssumeFailure(error, auth, claims) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
-            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
-            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
-            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
-            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
-    }
-    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-}
-/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
-function describeClaims(token) {
-    try {
-        const payload = token.split('.')[1];
-        if (!payload)
-            return 'claims unreadable';
-        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
-        return `sub '${String(claims.sub)}', aud '${aud}'`;
-    }
-    catch {
-        return 'claims unreadable';
-    }
-}
-
-// EXTERNAL MODULE: ./src/log.ts
-var log = __nccwpck_require__(5625);
-;// CONCATENATED MODULE: ./src/runner.ts
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N: () => (/* binding */ connect),
+/* harmony export */   W: () => (/* binding */ coreLogger)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6963);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5625);
 
 
 
@@ -82999,19 +83563,19 @@ var log = __nccwpck_require__(5625);
 /** A Logger over the runner's log: groups are collapsible and end with their duration. */
 function coreLogger() {
     return {
-        info: (m) => core/* info */.pq(m),
-        warning: (m) => core/* warning */.$e(m),
-        notice: (m) => core/* notice */.lm(m),
-        debug: (m) => core/* debug */.Yz(m),
+        info: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(m),
+        warning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(m),
+        notice: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(m),
+        debug: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(m),
         async group(title, fn) {
             const started = Date.now();
-            core/* startGroup */.Oh(title);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .startGroup */ .Oh(title);
             try {
                 return await fn();
             }
             finally {
-                core/* info */.pq(`${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
-                core/* endGroup */.N4();
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${title}: ${(0,_log_js__WEBPACK_IMPORTED_MODULE_2__/* .formatDuration */ .a3)(Date.now() - started)}`);
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .endGroup */ .N4();
             }
         },
     };
@@ -83021,18 +83585,18 @@ async function connect(settings, env, logger) {
     const endpoint = env.AWS_ENDPOINT_URL || undefined;
     if (endpoint)
         logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
-        getIDToken: (audience) => core/* getIDToken */.V9(audience),
-        setSecret: (value) => core/* setSecret */.Pq(value),
+    const bootstrap = (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .createAwsClients */ .Gv)({ region: settings.auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => (0,_aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__/* .resolveCredentials */ .z)(settings.auth, {
+        getIDToken: (audience) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getIDToken */ .V9(audience),
+        setSecret: (value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value),
         sts: bootstrap.sts,
         env,
         logger,
     }));
     if (!resolved.credentials)
         return bootstrap;
-    (0,clients/* destroyAwsClients */.QI)(bootstrap);
-    return (0,clients/* createAwsClients */.Gv)({
+    (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .destroyAwsClients */ .QI)(bootstrap);
+    return (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .createAwsClients */ .Gv)({
         region: settings.auth.region,
         endpoint,
         credentials: resolved.credentials,
@@ -83048,10 +83612,11 @@ async function connect(settings, env, logger) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  GN: () => (/* binding */ SettingsError),
   sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError
+// UNUSED EXPORTS: DEFAULT_EXCLUDES
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);

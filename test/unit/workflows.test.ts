@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/cli-args.js';
 import { parseSmokeSpec } from '../../src/release/smoke/smoke-spec.js';
 
 /**
@@ -178,6 +179,11 @@ test('README.md: every YAML snippet parses; workflows use only declared inputs, 
     if (wf.cases) {
       // The smoke-test example is a valid spec.
       expect(parseSmokeSpec(snippet, 'README.md').cases.length).toBeGreaterThan(0);
+      continue;
+    }
+    if (!wf.jobs) {
+      // A command-line config file: every key is an input.
+      expect(Object.keys(parseConfig(snippet, 'README.md')).length).toBeGreaterThan(0);
       continue;
     }
     for (const step of actionSteps(wf)) {
