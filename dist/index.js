@@ -80294,8 +80294,9 @@ async function listTree(root) {
 async function slimTree(root) {
     const entries = await listTree(root);
     const removals = planSlim(entries);
-    const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
     const files = entries.filter((e) => e.type === 'file');
+    const bytesBefore = files.reduce((sum, f) => sum + f.size, 0);
+    const result = { bytesBefore, removedFiles: 0, bytesSaved: 0, byRule: {} };
     for (const removal of removals) {
         const affected = removal.type === 'file'
             ? files.filter((f) => f.path === removal.path)
@@ -80452,7 +80453,7 @@ async function buildTree(options, deps, buildDir, requirementsFile) {
     let slim;
     if (options.slim) {
         slim = await slimTree(pythonDir);
-        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
+        logger.info(`Slimmed the layer from ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore)} to ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore - slim.bytesSaved)}: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
     }
     let report;
     let bytecode;
@@ -80894,14 +80895,14 @@ async function waitForUpdate(lambda, name, what, options) {
         await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
     }
     catch (error) {
-        waitError = error;
+        waitError = { error };
     }
     const after = await readFunctionRaw(lambda, name).catch(() => undefined);
     if (after?.LastUpdateStatus === 'Failed') {
         throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
     }
     if (waitError)
-        throw waitError;
+        throw waitError.error;
 }
 async function readFunctionRaw(lambda, name) {
     return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
@@ -81300,7 +81301,9 @@ function reportBuild(report, built, limits) {
                 ? '🔍 built, not published (dry run)'
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
-            layer.slimSaved ? `slim saved ${(0,src_log/* formatBytes */.z3)(layer.slimSaved)}` : '',
+            layer.slim?.bytesSaved
+                ? `slimmed ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore)} → ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+                : '',
             layer.bytecode?.compiled
                 ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
                 : (layer.bytecode?.skipped ?? ''),
@@ -81932,7 +81935,7 @@ function function_url_retryOptions(what, options, retryable = retry/* isTransien
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
         const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
-        return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') };
+        return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
     }
     catch (error) {
         if (isNotFound(error))
@@ -81976,7 +81979,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
             }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
             state = {
                 url: created.FunctionUrl ?? '',
-                authType: (created.AuthType ?? authType),
+                authType: created.AuthType ?? authType,
             };
             action = 'created';
             if (state.authType !== authType) {
@@ -82019,7 +82022,7 @@ async function updateAuth(lambda, functionName, qualifier, authType, options) {
         Qualifier: qualifier,
         AuthType: authType,
     })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
-    return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) };
+    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
@@ -83081,8 +83084,7 @@ function routesAs(state, target) {
     const a = normalWeights(state.weights);
     const b = normalWeights(target.weights);
     const keys = Object.keys(a);
-    return (keys.length === Object.keys(b).length &&
-        keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
+    return (keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
 }
 /** Whether `version` receives any traffic through the alias. */
 function servesVersion(state, version) {
