@@ -75184,7 +75184,7 @@ async function connectCli(settings, env, logger, tokenFile) {
             'AWS credential chain (variables, profiles, SSO, instance role).');
     }
     const resolved = await logger.group('Credentials', () => (0,credentials/* resolveCredentials */.z)(settings.auth, {
-        getIDToken: async () => external_node_fs_.readFileSync(tokenFile, 'utf8').trim(),
+        getIDToken: () => external_node_fs_.promises.readFile(tokenFile, 'utf8').then((t) => t.trim()),
         setSecret: (value) => logger.mask(value),
         sts: bootstrap.sts,
         env,
@@ -79676,7 +79676,7 @@ function parsePylock(doc, file) {
             asRecord(pkg.archive),
             ...asArray(pkg.wheels).map(asRecord),
         ];
-        const hashes = artifacts.flatMap((a) => Object.entries(asRecord(a.hashes)).map(([algorithm, hex]) => pipHash(`${algorithm}:${hex}`)));
+        const hashes = artifacts.flatMap((a) => Object.entries(asRecord(a.hashes)).map(([algorithm, hex]) => pipHash(`${algorithm}:${String(hex)}`)));
         set.push({
             name,
             version,
@@ -79703,7 +79703,7 @@ function parsePipfileLock(text, file) {
                 throw unsupportedSource(file, name, `${kind} source`);
         const version = /^===?(.+)$/.exec(str(entry.version) ?? '')?.[1];
         if (!version)
-            throw lockError(file, `package ${name} is not pinned (version ${entry.version}).`);
+            throw lockError(file, `package ${name} is not pinned (version ${JSON.stringify(entry.version)}).`);
         const marker = str(entry.markers);
         set.push({
             name,

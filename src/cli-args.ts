@@ -109,7 +109,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     i = 1;
   }
   for (; i < argv.length; i++) {
-    const token = argv[i]!;
+    const token = argv[i];
     const match = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(token);
     if (!match)
       throw new UsageError(
@@ -117,7 +117,7 @@ export function parseArgs(argv: readonly string[]): CliArgs {
           ? 'use --help'
           : `unexpected argument '${token}': give the command first, then --name value pairs`,
       );
-    const name = match[1]!;
+    const name = match[1];
     let value = match[2];
     if (value === undefined) {
       const next = argv[i + 1];

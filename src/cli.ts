@@ -121,7 +121,7 @@ async function connectCli(
   }
   const resolved = await logger.group('Credentials', () =>
     resolveCredentials(settings.auth, {
-      getIDToken: async () => fs.readFileSync(tokenFile as string, 'utf8').trim(),
+      getIDToken: () => fs.promises.readFile(tokenFile as string, 'utf8').then((t) => t.trim()),
       setSecret: (value) => logger.mask(value),
       sts: bootstrap.sts,
       env,

@@ -176,7 +176,7 @@ export function parseLockFile(format: LockFormat, text: string, file: string): L
   } else {
     let doc: Record<string, unknown>;
     try {
-      doc = parseToml(text) as Record<string, unknown>;
+      doc = parseToml(text);
     } catch (error) {
       throw lockError(file, `is not valid TOML (${(error as Error).message.split('\n')[0]}).`);
     }
@@ -360,7 +360,9 @@ function parsePylock(doc: Record<string, unknown>, file: string): LockedRequirem
       ...asArray(pkg.wheels).map(asRecord),
     ];
     const hashes = artifacts.flatMap((a) =>
-      Object.entries(asRecord(a.hashes)).map(([algorithm, hex]) => pipHash(`${algorithm}:${hex}`)),
+      Object.entries(asRecord(a.hashes)).map(([algorithm, hex]) =>
+        pipHash(`${algorithm}:${String(hex)}`),
+      ),
     );
     set.push({
       name,
@@ -387,7 +389,10 @@ function parsePipfileLock(text: string, file: string): LockedRequirement[] {
       if (entry[kind] !== undefined) throw unsupportedSource(file, name, `${kind} source`);
     const version = /^===?(.+)$/.exec(str(entry.version) ?? '')?.[1];
     if (!version)
-      throw lockError(file, `package ${name} is not pinned (version ${entry.version}).`);
+      throw lockError(
+        file,
+        `package ${name} is not pinned (version ${JSON.stringify(entry.version)}).`,
+      );
     const marker = str(entry.markers);
     set.push({
       name,

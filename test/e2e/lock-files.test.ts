@@ -8,6 +8,7 @@
  * Needs the sandbox (`bash scripts/sandbox.sh up`).
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +29,9 @@ const TIMEOUT = 300_000;
 const BUILD_WHEEL = path.join(REPO_ROOT, 'scripts', 'sandbox', 'build-wheel.py');
 const IRISFEAT = path.join(REPO_ROOT, 'examples', 'iris', 'deps', 'irisfeat');
 const PIP_ARGS = ['--no-index', '--find-links', './wheels'];
+const VERSION = /^version = "([^"]+)"/m.exec(
+  readFileSync(path.join(IRISFEAT, 'pyproject.toml'), 'utf8'),
+)![1]!;
 
 let sandbox: Sandbox;
 let lambda: LambdaClient;
@@ -42,34 +46,34 @@ async function buildWheel(project: string, out: string): Promise<string> {
   return result.stdout.trim().split('\n').at(-1) as string;
 }
 
-/** The four lock formats and a hashed requirements.txt, all locking irisfeat 0.1.0 at `hex`. */
+/** The four lock formats and a hashed requirements.txt, all locking irisfeat at `hex`. */
 function lockFiles(hex: string): Record<string, string> {
   return {
-    'requirements.txt': `irisfeat==0.1.0 \\\n    --hash=sha256:${hex}\n`,
+    'requirements.txt': `irisfeat==${VERSION} \\\n    --hash=sha256:${hex}\n`,
     'uv.lock': [
       'version = 1',
       'requires-python = ">=3.11"',
       '',
       '[[package]]',
       'name = "iris-app"',
-      'version = "0.1.0"',
+      `version = "${VERSION}"`,
       'source = { virtual = "." }',
       'dependencies = [{ name = "irisfeat" }]',
       '',
       '[[package]]',
       'name = "irisfeat"',
-      'version = "0.1.0"',
+      `version = "${VERSION}"`,
       'source = { registry = "wheels" }',
-      `wheels = [{ path = "irisfeat-0.1.0-py3-none-any.whl", hash = "sha256:${hex}" }]`,
+      `wheels = [{ path = "irisfeat-${VERSION}-py3-none-any.whl", hash = "sha256:${hex}" }]`,
       '',
     ].join('\n'),
     'poetry.lock': [
       '[[package]]',
       'name = "irisfeat"',
-      'version = "0.1.0"',
+      `version = "${VERSION}"`,
       'optional = false',
       'groups = ["main"]',
-      `files = [{file = "irisfeat-0.1.0-py3-none-any.whl", hash = "sha256:${hex}"}]`,
+      `files = [{file = "irisfeat-${VERSION}-py3-none-any.whl", hash = "sha256:${hex}"}]`,
       '',
       '[metadata]',
       'lock-version = "2.1"',
@@ -81,12 +85,12 @@ function lockFiles(hex: string): Record<string, string> {
       '',
       '[[packages]]',
       'name = "irisfeat"',
-      'version = "0.1.0"',
-      `wheels = [{ name = "irisfeat-0.1.0-py3-none-any.whl", hashes = { sha256 = "${hex}" } }]`,
+      `version = "${VERSION}"`,
+      `wheels = [{ name = "irisfeat-${VERSION}-py3-none-any.whl", hashes = { sha256 = "${hex}" } }]`,
       '',
     ].join('\n'),
     'Pipfile.lock': JSON.stringify(
-      { _meta: {}, default: { irisfeat: { hashes: [`sha256:${hex}`], version: '==0.1.0' } } },
+      { _meta: {}, default: { irisfeat: { hashes: [`sha256:${hex}`], version: `==${VERSION}` } } },
       null,
       2,
     ),
@@ -182,7 +186,7 @@ describe('lock files in the sandbox build image', () => {
         'utf8',
       );
       expect(generated).toMatch(
-        /^--require-hashes\nirisfeat==0\.1\.0 --hash=sha256:[0-9a-f]{64}\n$/,
+        new RegExp(`^--require-hashes\nirisfeat==${VERSION} --hash=sha256:[0-9a-f]{64}\n$`),
       );
     },
     TIMEOUT,
