@@ -182,7 +182,7 @@ export function readSettings(
       settings = {
         ...base,
         mode,
-        build: readBuild(r, shortName),
+        build: readBuild(r, shortName, mode),
         fn: readFunction(r),
         release: readRelease(r),
       };
@@ -191,7 +191,7 @@ export function readSettings(
       settings = {
         ...base,
         mode,
-        build: readBuild(r, shortName),
+        build: readBuild(r, shortName, mode),
         fn: readFunction(r),
         release: readRelease(r),
         preview: readPreview(r, event),
@@ -301,7 +301,11 @@ function readAuth(r: InputReader): AuthSettings {
   };
 }
 
-function readBuild(r: InputReader, functionShortName: string): BuildSettings {
+function readBuild(
+  r: InputReader,
+  functionShortName: string,
+  mode: 'deploy' | 'preview',
+): BuildSettings {
   const sourceDir =
     r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
   const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
@@ -368,7 +372,10 @@ function readBuild(r: InputReader, functionShortName: string): BuildSettings {
     s3Bucket:
       r.pattern(
         's3-bucket',
-        r.required('s3-bucket'),
+        r.required(
+          's3-bucket',
+          `for mode ${mode} (the bundle and the layer are uploaded there; only rollback and preview-cleanup do without it)`,
+        ),
         BUCKET,
         'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
       ) ?? '',

@@ -17,6 +17,8 @@ export interface CredentialDeps {
   sleep?: Sleep;
   /** Milliseconds since the epoch (Date.now outside tests), to tell when credentials expire. */
   now?: () => number;
+  /** Where getIDToken reads the token: GitHub's OIDC endpoint (default) or a token file (CLI). */
+  tokenFile?: string;
 }
 
 export interface ResolvedCredentials {
@@ -75,7 +77,10 @@ export async function resolveCredentials(
     );
     return { source: 'ambient' };
   }
-  if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+  if (
+    !deps.tokenFile &&
+    (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+  ) {
     throw new ActionError(
       'role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
         'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
@@ -109,7 +114,10 @@ async function assume(auth: AuthSettings, deps: CredentialDeps): Promise<AwsCred
   deps.setSecret(token);
 
   const claims = describeClaims(token);
-  deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
+  const from = deps.tokenFile
+    ? `the web-identity token in ${deps.tokenFile}`
+    : 'the GitHub OIDC token';
+  deps.logger.info(`Assuming ${auth.roleToAssume} with ${from} (${claims}).`);
 
   let response;
   try {

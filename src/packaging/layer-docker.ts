@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { hashFailureMessage } from './pip-hash-errors.js';
 import { ActionError, InputError, errorMessage } from '../errors.js';
 import { describeCommand, tailKeeper, type CommandRunner, type UserIds } from '../exec.js';
 import type { Logger } from '../log.js';
@@ -160,6 +161,8 @@ export const CONTAINER_ENV: Record<string, string> = {
 
 export const CONTAINER_REQ_DIR = '/var/req';
 export const CONTAINER_OUT_DIR = '/var/out';
+/** Where the requirements generated from a lock file are mounted (the lock's folder stays the cwd). */
+export const CONTAINER_LOCKED_FILE = '/var/locked/requirements.txt';
 
 export interface DockerInstallOptions {
   run: CommandRunner;
@@ -171,6 +174,8 @@ export interface DockerInstallOptions {
   requirementsPath: string;
   /** The folder mounted read-only at /var/req (default: the requirements file's folder). */
   mountDir?: string;
+  /** The file pip reads when it is not requirementsPath (a lock file's generated requirements). */
+  requirementsFile?: string;
   /** Host folder mounted at /var/out; packages land in <outDir>/python. */
   outDir: string;
   pipArgs: readonly string[];
@@ -182,7 +187,13 @@ export interface DockerInstallOptions {
 /** The full `docker run` argument list of the pip step. Pure. */
 export function pipInstallRunArgs(options: Omit<DockerInstallOptions, 'run' | 'logger'>): string[] {
   const env = options.env ?? {};
-  const requirementsFile = path.basename(options.requirementsPath);
+  const generated =
+    options.requirementsFile && options.requirementsFile !== options.requirementsPath
+      ? options.requirementsFile
+      : undefined;
+  const requirementsFile = generated
+    ? CONTAINER_LOCKED_FILE
+    : path.basename(options.requirementsPath);
   const mountDir = options.mountDir ?? path.dirname(options.requirementsPath);
   const fromMount = path.relative(mountDir, path.dirname(options.requirementsPath));
   return dockerRunArgs({
@@ -190,6 +201,7 @@ export function pipInstallRunArgs(options: Omit<DockerInstallOptions, 'run' | 'l
     platform: dockerPlatform(options.architecture),
     mounts: [
       { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
+      ...(generated ? [{ source: generated, target: CONTAINER_LOCKED_FILE, readOnly: true }] : []),
       { source: options.outDir, target: CONTAINER_OUT_DIR },
     ],
     user: options.user,
@@ -291,6 +303,9 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
     }
     const output =
       tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+    const hashFailure = hashFailureMessage(`${result.stdout}\n${result.stderr}`, requirementsName);
+    if (hashFailure)
+      throw new ActionError(`${hashFailure}\nLast lines of pip's output:\n${output}`);
     const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
     throw new ActionError(
       `pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +

@@ -161,6 +161,7 @@ describe('PR preview', () => {
       firstVersion = result.outputs.version!;
       expect(Number(firstVersion)).toBeGreaterThan(Number(prod.FunctionVersion));
       expect(result.outputs).toMatchObject({
+        mode: 'preview', // what `auto` picked
         'smoke-result': 'passed',
         changed: 'true',
         'rolled-back': 'false',
@@ -255,6 +256,7 @@ describe('PR preview', () => {
     async () => {
       const served = (await alias('pr-7'))!.FunctionVersion!;
       const result = await run(pullRequest('closed'), { mode: 'auto' });
+      expect(result.outputs.mode).toBe('preview-cleanup');
       expect(result.exitCode).toBe(0);
       expect(result.outputs).toMatchObject({ changed: 'true', 'previous-version': served });
       expect(await alias('pr-7')).toBeUndefined();

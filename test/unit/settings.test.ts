@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { readSettings, SettingsError, type EventContext } from '../../src/settings.js';
 
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'settings-'));
@@ -342,4 +343,42 @@ describe('readSettings: safety checks', () => {
     ]);
     expect(problemsOf({ ...valid, alarms: 'errors', strategy: 'canary' })).toEqual([]);
   });
+});
+
+describe('action.yml `required` and the modes', () => {
+  const action = parse(fs.readFileSync('action.yml', 'utf8')) as {
+    inputs: Record<string, { required?: boolean }>;
+  };
+  const requiredInputs = Object.entries(action.inputs)
+    .filter(([, spec]) => spec.required)
+    .map(([name]) => name);
+  const pr: EventContext = { eventName: 'pull_request', payload: { action: 'closed', number: 7 } };
+  const only = (names: string[]) => Object.fromEntries(names.map((n) => [n, valid[n] ?? '']));
+
+  it('marks required only the inputs every mode needs', () => {
+    expect(requiredInputs.sort()).toEqual(['aws-region', 'function-name']);
+  });
+
+  it.each([
+    ['rollback', push],
+    ['preview-cleanup', pr],
+  ])('%s runs with just the required inputs (no s3-bucket)', (mode, event) => {
+    expect(problemsOf({ ...only(requiredInputs), mode }, event)).toEqual([]);
+  });
+
+  it.each(['deploy', 'preview'])(
+    '%s without s3-bucket fails naming the input and the mode',
+    (mode) => {
+      const problems = problemsOf(
+        { ...valid, 's3-bucket': '', mode },
+        {
+          eventName: 'pull_request',
+          payload: { action: 'opened', number: 7 },
+        },
+      );
+      expect(problems).toEqual([
+        expect.stringMatching(new RegExp(`'s3-bucket'.*for mode ${mode}`)),
+      ]);
+    },
+  );
 });

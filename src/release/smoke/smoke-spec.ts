@@ -77,12 +77,20 @@ export class SmokeSpecError extends Error {
   }
 }
 
-const TOP_KEYS = ['cases', 'defaults', 'concurrency'];
-const DEFAULT_KEYS = ['tolerance', 'max-latency-ms', 'timeout-ms'];
-const CASE_KEYS = ['name', 'event', 'http', 'expect', 'timeout-ms'];
-const HTTP_KEYS = ['method', 'path', 'body', 'headers', 'query'];
-const EXPECT_KEYS = ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'];
-const MAX_CONCURRENCY = 64;
+/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
+export const SPEC_FIELDS = {
+  top: ['cases', 'defaults', 'concurrency'],
+  defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
+  case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
+  http: ['method', 'path', 'body', 'headers', 'query'],
+  expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
+} as const;
+const TOP_KEYS = SPEC_FIELDS.top;
+const DEFAULT_KEYS = SPEC_FIELDS.defaults;
+const CASE_KEYS = SPEC_FIELDS.case;
+const HTTP_KEYS = SPEC_FIELDS.http;
+const EXPECT_KEYS = SPEC_FIELDS.expect;
+export const MAX_CONCURRENCY = 64;
 
 type Report = (where: string, detail: string) => void;
 
