@@ -74666,6 +74666,97 @@ module.exports = {
 
 /***/ }),
 
+/***/ 1373:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $6: () => (/* binding */ isFunctionMissing),
+/* harmony export */   IY: () => (/* binding */ callAws),
+/* harmony export */   W$: () => (/* binding */ isPreconditionFailed),
+/* harmony export */   c4: () => (/* binding */ isNotFound),
+/* harmony export */   dh: () => (/* binding */ isConflict)
+/* harmony export */ });
+/* unused harmony exports AWS_RETRY, failureKind */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+/**
+ * The one retry policy for AWS calls. The SDK clients make a single attempt each
+ * (`maxAttempts: 1` in clients.ts), so every retry is one of these, logged the same way, with
+ * a sleep that tests replace.
+ */
+const AWS_RETRY = { attempts: 6, baseDelayMs: 1000, maxDelayMs: 20_000 };
+const REJECTED_CODES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'ProvisionedThroughputExceededException',
+    'ResourceConflictException',
+    'IDPCommunicationError',
+]);
+function failureKind(error) {
+    if (!(0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error))
+        return 'final';
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if ((code && REJECTED_CODES.has(code)) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error) === 429)
+        return 'rejected';
+    return 'ambiguous';
+}
+/** Runs one AWS call under the policy; `fn` gets the attempt number (1 for the first). */
+async function callAws(label, fn, options = {}) {
+    let pendingCheck;
+    return (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+        if (pendingCheck !== undefined && options.onAmbiguous) {
+            const error = pendingCheck;
+            pendingCheck = undefined;
+            const landed = await options.onAmbiguous(error);
+            if (landed)
+                return landed.value;
+        }
+        try {
+            return await fn(attempt);
+        }
+        catch (error) {
+            if (failureKind(error) === 'ambiguous')
+                pendingCheck = error;
+            throw error;
+        }
+    }, {
+        attempts: options.attempts ?? AWS_RETRY.attempts,
+        baseDelayMs: options.baseDelayMs ?? AWS_RETRY.baseDelayMs,
+        maxDelayMs: AWS_RETRY.maxDelayMs,
+        isRetryable: options.isRetryable ?? _retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        onRetry: (error, attempt, delay) => options.logger?.info(`${label}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
+    });
+}
+/** The resource (function, alias, version, layer, URL config, policy, object) does not exist. */
+function isNotFound(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return (code === 'ResourceNotFoundException' ||
+        code === 'NotFound' ||
+        code === 'NoSuchKey' ||
+        (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error) === 404);
+}
+/** Lambda's "function not found" (as opposed to a missing alias or version of a function). */
+function isFunctionMissing(error) {
+    return isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
+}
+/** A create that met an existing resource, or an update that met one in progress. */
+function isConflict(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code === 'ResourceConflictException' || code === 'ConflictException';
+}
+/** The RevisionId a write carried is no longer current: someone else wrote in between. */
+function isPreconditionFailed(error) {
+    return (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'PreconditionFailedException';
+}
+
+
+/***/ }),
+
 /***/ 201:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -74683,14 +74774,17 @@ module.exports = {
 
 
 const USER_AGENT = 'lambda-ml-deploy';
-/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
+/**
+ * The one place clients are constructed: same region, user agent and endpoint for all. Each SDK
+ * call is a single attempt: retries are the action's own (callAws in call.ts), so one call is
+ * never a hidden burst of requests and an ambiguous write is seen by the code that can re-read.
+ */
 function createAwsClients(options) {
     const common = {
         region: options.region,
         credentials: options.credentials,
         endpoint: options.endpoint,
-        retryMode: 'adaptive',
-        maxAttempts: 4,
+        maxAttempts: 1,
         customUserAgent: options.userAgent ?? USER_AGENT,
     };
     return {
@@ -74922,8 +75016,8 @@ var aws_clients = __nccwpck_require__(201);
 var dist_cjs = __nccwpck_require__(1695);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
+// EXTERNAL MODULE: ./src/aws/call.ts
+var call = __nccwpck_require__(1373);
 ;// CONCATENATED MODULE: ./src/aws/identity.ts
 
 
@@ -74931,7 +75025,7 @@ var retry = __nccwpck_require__(9809);
 /** Confirms the credentials work before anything is built, and says whose they are. */
 async function verifyIdentity(sts, sleep) {
     try {
-        const response = await (0,retry/* withRetry */.bD)(() => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
+        const response = await (0,call/* callAws */.IY)('GetCallerIdentity', () => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
         return { account: response.Account ?? '', arn: response.Arn ?? '' };
     }
     catch (error) {
@@ -75049,16 +75143,11 @@ async function describeAlarms(cloudwatch, names, options = {}) {
         let nextToken;
         do {
             const token = nextToken;
-            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new client_cloudwatch_dist_cjs/* DescribeAlarmsCommand */.zWD({
+            const output = await (0,call/* callAws */.IY)('DescribeAlarms', () => cloudwatch.send(new client_cloudwatch_dist_cjs/* DescribeAlarmsCommand */.zWD({
                 AlarmNames: chunk,
                 AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
                 ...(token ? { NextToken: token } : {}),
-            })), {
-                attempts: options.attempts ?? 5,
-                baseDelayMs: options.baseDelayMs ?? 1000,
-                ...(options.sleep ? { sleep: options.sleep } : {}),
-                onRetry: (error, attempt, delay) => options.logger?.info(`DescribeAlarms: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
-            });
+            })), options);
             for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
                 if (!alarm.AlarmName)
                     continue;
@@ -75272,7 +75361,10 @@ var shift_state = __nccwpck_require__(5195);
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
 var client_lambda_dist_cjs = __nccwpck_require__(1696);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
 ;// CONCATENATED MODULE: ./src/release/smoke/invoke.ts
+
 
 
 
@@ -75338,6 +75430,7 @@ const realTimer = (onTimeout, ms) => {
     return () => clearTimeout(handle);
 };
 const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+const INVOKE_ATTEMPTS = 4;
 class InvokeTimeout extends Error {
     name = 'InvokeTimeout';
 }
@@ -75368,7 +75461,7 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
     const body = new TextEncoder().encode(JSON.stringify(payload ?? null));
     let startedAt = now();
     try {
-        const response = await (0,retry/* withRetry */.bD)(async () => {
+        const response = await (0,call/* callAws */.IY)(`Invoke ${functionName}:${qualifier}`, async () => {
             const controller = new AbortController();
             let cancel = () => undefined;
             const timeout = new Promise((_, reject) => {
@@ -75393,11 +75486,11 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
                 cancel();
             }
         }, {
-            attempts: options.attempts ?? 4,
+            ...options,
+            // A smoke case is a read: a shorter budget than writes, so a broken version fails fast.
+            attempts: options.attempts ?? INVOKE_ATTEMPTS,
             baseDelayMs: options.baseDelayMs ?? 500,
             isRetryable: isRetryableInvokeError,
-            ...(options.sleep ? { sleep: options.sleep } : {}),
-            onRetry: (error, attempt, delay) => options.logger?.info(`Invoke ${functionName}:${qualifier}: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
         });
         const latencyMs = Math.max(0, now() - startedAt);
         const payloadText = response.Payload ? decoder.decode(response.Payload) : '';
@@ -77133,6 +77226,7 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 
 
 
+
 /**
  * Content-addressed upload: the key already names the content (its sha256), so an object that is
  * there with the same size is the same file and is not uploaded again.
@@ -77140,10 +77234,6 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 /** 8 MiB parts, 4 in flight: at most 32 MiB buffered, whatever the file size. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-function isMissing(error) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    return code === 'NotFound' || code === 'NoSuchKey' || (0,errors/* httpStatus */.nG)(error) === 404;
-}
 function accessDenied(bucket, key, owner, error) {
     const ownerHint = owner
         ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
@@ -77153,16 +77243,20 @@ function accessDenied(bucket, key, owner, error) {
         `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
 }
 /** The object's size (and recorded sha256) when it exists, undefined when it does not. */
-async function headObject(s3, bucket, key, expectedBucketOwner) {
+async function headObject(s3, bucket, key, expectedBucketOwner, sleep) {
     try {
-        const head = await s3.send(new client_s3_dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }));
+        const head = await (0,call/* callAws */.IY)(`HeadObject s3://${bucket}/${key}`, () => s3.send(new client_s3_dist_cjs.HeadObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ExpectedBucketOwner: expectedBucketOwner,
+        })), sleep ? { sleep } : {});
         return {
             bytes: head.ContentLength ?? 0,
             ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
         };
     }
     catch (error) {
-        if (isMissing(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return undefined;
         if ((0,errors/* httpStatus */.nG)(error) === 403 ||
             (0,errors/* errorCode */.CA)(error) === 'Forbidden' ||
@@ -77196,7 +77290,7 @@ function progressReporter(total, log) {
 async function uploadContentAddressed(s3, options) {
     const { bucket, key, file, logger } = options;
     const bytes = (await promises_.stat(file)).size;
-    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
+    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner, options.sleep);
     const sameContent = existing &&
         existing.bytes === bytes &&
         (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
@@ -77210,6 +77304,23 @@ async function uploadContentAddressed(s3, options) {
     }
     logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
     const report = progressReporter(bytes, (message) => logger.info(message));
+    try {
+        // Retried as a whole: the key names the content, so a second attempt writes the same object.
+        await (0,call/* callAws */.IY)(`Upload s3://${bucket}/${key}`, () => uploadOnce(s3, options, bytes, report), {
+            logger,
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+    }
+    catch (error) {
+        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
+        }
+        throw error;
+    }
+    return { uploaded: true, key, bytes };
+}
+async function uploadOnce(s3, options, bytes, report) {
+    const { bucket, key, file } = options;
     const upload = new lib_storage_dist_cjs/* Upload */._({
         client: s3,
         partSize: PART_SIZE,
@@ -77229,16 +77340,7 @@ async function uploadContentAddressed(s3, options) {
     });
     if (bytes > PART_SIZE)
         upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
-    try {
-        await upload.done();
-    }
-    catch (error) {
-        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
-            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
-        }
-        throw error;
-    }
-    return { uploaded: true, key, bytes };
+    await upload.done();
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
@@ -77494,15 +77596,6 @@ async function gatherRequirements(options) {
 
 
 
-function retryOptions(deps, what) {
-    return {
-        sleep: deps.sleep,
-        onRetry: (error, attempt, delayMs) => deps.logger?.info(`${what}: ${(0,errors/* errorMessage */.gJ)(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`),
-    };
-}
-function notFound(error) {
-    return (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException' || (0,errors/* httpStatus */.nG)(error) === 404;
-}
 /** Looks for a version of `layerName` whose description carries `key`; the newest one wins. */
 async function findCachedLayer(lambda, layerName, key, deps = {}) {
     let marker;
@@ -77510,10 +77603,10 @@ async function findCachedLayer(lambda, layerName, key, deps = {}) {
     do {
         let page;
         try {
-            page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), retryOptions(deps, `ListLayerVersions ${layerName}`));
+            page = await (0,call/* callAws */.IY)(`ListLayerVersions ${layerName}`, () => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), deps);
         }
         catch (error) {
-            if (notFound(error))
+            if ((0,call/* isNotFound */.c4)(error))
                 return undefined;
             if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
                 throw new errors/* ActionError */.lZ(`Listing the versions of layer ${layerName} was denied: the role needs lambda:ListLayerVersions (and lambda:PublishLayerVersion, lambda:GetLayerVersion) on arn:aws:lambda:*:*:layer:${layerName}. ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -77546,13 +77639,13 @@ async function publishLayer(lambda, options, deps = {}) {
             runtime: options.runtime,
             architecture: options.architecture,
         });
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
+    const response = await (0,call/* callAws */.IY)(`PublishLayerVersion ${options.layerName}`, () => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
         LayerName: options.layerName,
         Description: description,
         Content: { S3Bucket: options.s3Bucket, S3Key: options.s3Key },
         CompatibleRuntimes: [options.runtime],
         CompatibleArchitectures: [options.architecture],
-    })), retryOptions(deps, `PublishLayerVersion ${options.layerName}`)).catch((error) => {
+    })), deps).catch((error) => {
         if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
             throw new errors/* ActionError */.lZ(`Publishing layer ${options.layerName} was denied: the role needs lambda:PublishLayerVersion on the layer and s3:GetObject on s3://${options.s3Bucket}/${options.s3Key}. ${(0,errors/* errorMessage */.gJ)(error)}`);
         }
@@ -78074,6 +78167,7 @@ async function releaseLayer(prepared, options, deps) {
         sha256Hex: zip.sha256Hex,
         expectedBucketOwner: options.expectedBucketOwner,
         logger: deps.logger,
+        sleep: deps.clock.sleep,
     });
     const published = await publishLayer(deps.lambda, {
         layerName: options.layerName,
@@ -78215,13 +78309,7 @@ function sameLayers(a, b) {
 
 
 
-const function_retry = (what, options) => ({
-    attempts: 6,
-    baseDelayMs: 1000,
-    isRetryable: retry/* isTransient */.dg,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
-});
+
 function toFunctionState(config) {
     return {
         exists: true,
@@ -78240,11 +78328,11 @@ function toFunctionState(config) {
 }
 async function readFunction(lambda, name, options = {}, qualifier) {
     try {
-        const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
+        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), options);
         return toFunctionState(config);
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+        if ((0,call/* isNotFound */.c4)(error))
             return { exists: false, layers: [], environment: {} };
         throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
@@ -78285,7 +78373,7 @@ function missingFunctionError(name) {
         'with `execution-role` to let this action create it.');
 }
 async function createFunction(lambda, request, options = {}) {
-    const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+    const config = await (0,call/* callAws */.IY)('CreateFunction', () => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
         FunctionName: request.functionName,
         Role: request.role,
         Runtime: request.runtime,
@@ -78301,7 +78389,7 @@ async function createFunction(lambda, request, options = {}) {
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
     {
-        ...function_retry('CreateFunction', options),
+        ...options,
         isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || /cannot be assumed by Lambda/i.test((0,errors/* errorMessage */.gJ)(error)),
     }).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not create function '${request.functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -78310,19 +78398,19 @@ async function createFunction(lambda, request, options = {}) {
     return toFunctionState(config);
 }
 async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+    const response = await (0,call/* callAws */.IY)('UpdateFunctionCode', () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
         Publish: false,
-    })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+    })), options).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
     await waitForUpdate(lambda, name, 'the code update', options);
     return response.CodeSha256;
 }
 async function updateConfiguration(lambda, name, changes, options = {}) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), function_retry('UpdateFunctionConfiguration', options)).catch((error) => {
+    await (0,call/* callAws */.IY)('UpdateFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), options).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
     await waitForUpdate(lambda, name, 'the configuration update', options);
@@ -78332,11 +78420,11 @@ async function updateConfiguration(lambda, name, changes, options = {}) {
  * between our update and this call, so the version we smoke-test is the bundle we built.
  */
 async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+    const response = await (0,call/* callAws */.IY)('PublishVersion', () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
         FunctionName: name,
         CodeSha256: codeSha256,
         Description: description.slice(0, 256),
-    })), function_retry('PublishVersion', options)).catch((error) => {
+    })), options).catch((error) => {
         if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
             /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
             throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
@@ -78370,7 +78458,7 @@ async function waitForUpdate(lambda, name, what, options) {
         throw waitError.error;
 }
 async function readFunctionRaw(lambda, name) {
-    return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
+    return (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
 }
 async function waitFor(what, name, options, waiter, lambda) {
     const maxWaitTime = options.waitSeconds ?? 600;
@@ -79041,6 +79129,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             file: built.bundle.path,
             sha256Hex: built.bundle.sha256Hex,
             logger,
+            sleep: ctx.clock.sleep,
         }));
     }
     else {
@@ -79134,12 +79223,11 @@ function describeDecision(decision) {
 
 
 
-
 async function listVersions(lambda, functionName, sleep) {
     const versions = [];
     let marker;
     do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
+        const page = await (0,call/* callAws */.IY)(`ListVersionsByFunction ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
         for (const v of page.Versions ?? []) {
             if (v.Version && v.Version !== '$LATEST')
                 versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
@@ -79152,7 +79240,7 @@ async function listAliases(lambda, functionName, sleep) {
     const aliases = [];
     let marker;
     do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
+        const page = await (0,call/* callAws */.IY)(`ListAliases ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
         aliases.push(...(page.Aliases ?? []));
         marker = page.NextMarker;
     } while (marker);
@@ -79195,10 +79283,10 @@ async function deleteVersion(lambda, functionName, version, sleep) {
     if (!/^\d+$/.test(version))
         throw new Error(`refusing to delete '${version}': not a version number`);
     try {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
+        await (0,call/* callAws */.IY)(`DeleteFunction ${functionName}:${version}`, () => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) !== 'ResourceNotFoundException')
+        if (!(0,call/* isNotFound */.c4)(error))
             throw error;
     }
 }
@@ -79405,6 +79493,7 @@ async function deployPipeline(ctx) {
 
 
 
+
 /**
  * A function URL on one qualifier (a preview alias). With AuthType NONE the URL is public, which
  * on Lambda takes two resource-policy statements on that qualifier: lambda:InvokeFunctionUrl
@@ -79417,26 +79506,15 @@ const PUBLIC_URL_STATEMENTS = {
     invokeUrl: 'lambda-ml-deploy-url-public',
     invokeFunction: 'lambda-ml-deploy-url-invoke',
 };
-const isNotFound = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException';
-const alreadyExists = (error) => ((0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' || (0,errors/* errorCode */.CA)(error) === 'ConflictException') &&
-    /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
-function function_url_retryOptions(what, options, retryable = retry/* isTransient */.dg) {
-    return {
-        attempts: options.attempts ?? 6,
-        baseDelayMs: options.baseDelayMs ?? 1000,
-        isRetryable: retryable,
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}, retry ${attempt} in ${delay} ms`),
-    };
-}
+const alreadyExists = (error) => (0,call/* isConflict */.dh)(error) && /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
 /** The URL config on `qualifier`, or undefined when there is none. */
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
-        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
+        const output = await (0,call/* callAws */.IY)(`GetFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), options);
         return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
     }
     catch (error) {
-        if (isNotFound(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return undefined;
         throw error;
     }
@@ -79454,7 +79532,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
         let state;
         let action;
         if (!current) {
-            const created = await (0,retry/* withRetry */.bD)(async () => {
+            const created = await (0,call/* callAws */.IY)(`CreateFunctionUrlConfig ${where}`, async () => {
                 try {
                     return await lambda.send(new client_lambda_dist_cjs/* CreateFunctionUrlConfigCommand */.DJE({
                         FunctionName: functionName,
@@ -79474,7 +79552,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
                     }
                     throw error;
                 }
-            }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
+            }, options);
             state = {
                 url: created.FunctionUrl ?? '',
                 authType: created.AuthType ?? authType,
@@ -79515,21 +79593,21 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
     }
 }
 async function updateAuth(lambda, functionName, qualifier, authType, options) {
-    const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
+    const output = await (0,call/* callAws */.IY)(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
         FunctionName: functionName,
         Qualifier: qualifier,
         AuthType: authType,
-    })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
+    })), options);
     return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
     try {
-        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetPolicy ${functionName}:${qualifier}`, options));
+        const output = await (0,call/* callAws */.IY)(`GetPolicy ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), options);
         return statementIds(output.Policy);
     }
     catch (error) {
-        if (isNotFound(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return new Set();
         throw error;
     }
@@ -79570,12 +79648,12 @@ async function addPublicPermissions(lambda, functionName, qualifier, options) {
         if (present.has(statement.StatementId))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
+            await (0,call/* callAws */.IY)(`AddPermission ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 Principal: '*',
                 ...statement,
-            })), function_url_retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error)));
+            })), { ...options, isRetryable: (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error) });
             added.push(statement.StatementId);
         }
         catch (error) {
@@ -79592,15 +79670,15 @@ async function removePublicPermissions(lambda, functionName, qualifier, options)
         if (!present.has(sid))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
+            await (0,call/* callAws */.IY)(`RemovePermission ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 StatementId: sid,
-            })), function_url_retryOptions(`RemovePermission ${functionName}:${qualifier}`, options));
+            })), options);
             removed.push(sid);
         }
         catch (error) {
-            if (!isNotFound(error))
+            if (!(0,call/* isNotFound */.c4)(error))
                 throw error;
         }
     }
@@ -79616,19 +79694,19 @@ async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) 
         const current = await readFunctionUrl(lambda, functionName, qualifier, options);
         if (current) {
             try {
-                await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
+                await (0,call/* callAws */.IY)(`DeleteFunctionUrlConfig ${where}`, () => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
                     FunctionName: functionName,
                     Qualifier: qualifier,
-                })), function_url_retryOptions(`DeleteFunctionUrlConfig ${where}`, options));
+                })), options);
             }
             catch (error) {
-                if (!isNotFound(error))
+                if (!(0,call/* isNotFound */.c4)(error))
                     throw error;
             }
         }
         const permissionsRemoved = current?.authType === 'NONE'
             ? await removePublicPermissions(lambda, functionName, qualifier, options).catch((error) => {
-                if (isNotFound(error))
+                if ((0,call/* isNotFound */.c4)(error))
                     return [];
                 throw error;
             })
@@ -80773,8 +80851,8 @@ function formatAliasDescription(existing, marker) {
 /* harmony export */   tP: () => (/* binding */ restoreAlias)
 /* harmony export */ });
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1696);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+/* harmony import */ var _aws_call_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1373);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(979);
 
 
@@ -80784,7 +80862,7 @@ function formatAliasDescription(existing, marker) {
  * Another run (or a person) changed the alias since this run read it. Never retried: the other
  * writer's change must not be overwritten silently.
  */
-class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
     functionName;
     alias;
     name = 'AliasConflictError';
@@ -80794,15 +80872,6 @@ class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .Acti
         this.functionName = functionName;
         this.alias = alias;
     }
-}
-function retryOptions(what, options) {
-    return {
-        attempts: options.attempts ?? 6,
-        baseDelayMs: options.baseDelayMs ?? 1000,
-        isRetryable: (error) => !(error instanceof AliasConflictError) && (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error),
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
-    };
 }
 function toState(functionName, alias, config) {
     const state = {
@@ -80821,19 +80890,17 @@ function toState(functionName, alias, config) {
         state.aliasArn = config.AliasArn;
     return state;
 }
-const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
-const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
 async function readAlias(lambda, functionName, alias, options = {}) {
     try {
-        const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), retryOptions(`GetAlias ${functionName}:${alias}`, options));
+        const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`GetAlias ${functionName}:${alias}`, () => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), options);
         return toState(functionName, alias, output);
     }
     catch (error) {
-        if (isFunctionMissing(error)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+        if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isFunctionMissing */ .$6)(error)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
         }
-        if (isNotFound(error))
+        if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
             return { functionName, alias, exists: false, weights: {} };
         throw error;
     }
@@ -80841,7 +80908,7 @@ async function readAlias(lambda, functionName, alias, options = {}) {
 /** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
 async function createAlias(lambda, request, options = {}) {
     const { functionName, alias } = request;
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
+    const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`CreateAlias ${functionName}:${alias}`, async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
                 FunctionName: functionName,
@@ -80854,14 +80921,12 @@ async function createAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
-            const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
-            if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
-                /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+            if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isConflict */ .dh)(error) && /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error))) {
                 throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
             }
             throw error;
         }
-    }, retryOptions(`CreateAlias ${functionName}:${alias}`, options));
+    }, options);
     return toState(functionName, alias, output);
 }
 /**
@@ -80875,7 +80940,7 @@ async function pointAlias(lambda, request, options = {}) {
     if (!revisionId)
         throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
     const weights = request.weights ?? {};
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+    const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`UpdateAlias ${functionName}:${alias}`, async (attempt) => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
                 FunctionName: functionName,
@@ -80887,7 +80952,7 @@ async function pointAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
-            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
+            if (!(0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isPreconditionFailed */ .W$)(error))
                 throw error;
             if (attempt > 1) {
                 const now = await readAlias(lambda, functionName, alias, options);
@@ -80904,16 +80969,16 @@ async function pointAlias(lambda, request, options = {}) {
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
         }
-    }, retryOptions(`UpdateAlias ${functionName}:${alias}`, options));
+    }, options);
     return toState(functionName, alias, output);
 }
 /** Deletes an alias (retried); an alias that is already gone is fine. */
 async function deleteAlias(lambda, functionName, alias, options = {}) {
     try {
-        await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), retryOptions(`DeleteAlias ${functionName}:${alias}`, options));
+        await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`DeleteAlias ${functionName}:${alias}`, () => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), options);
     }
     catch (error) {
-        if (!isNotFound(error))
+        if (!(0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
             throw error;
     }
 }
@@ -81083,7 +81148,10 @@ var dist_cjs = __nccwpck_require__(1695);
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/retry.ts
 var retry = __nccwpck_require__(9809);
+// EXTERNAL MODULE: ./src/aws/call.ts
+var call = __nccwpck_require__(1373);
 ;// CONCATENATED MODULE: ./src/aws/credentials.ts
+
 
 
 
@@ -81110,16 +81178,17 @@ async function resolveCredentials(auth, deps) {
     deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
     let response;
     try {
-        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
+        response = await (0,call/* callAws */.IY)('AssumeRoleWithWebIdentity', () => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
             RoleArn: auth.roleToAssume,
             RoleSessionName: auth.roleSessionName,
             WebIdentityToken: token,
             DurationSeconds: auth.roleDurationSeconds,
         })), {
             attempts: 5,
-            sleep: deps.sleep,
+            ...(deps.sleep ? { sleep: deps.sleep } : {}),
+            logger: deps.logger,
+            // A token minted this very second can be refused as not yet valid: worth another try.
             isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
         });
     }
     catch (error) {

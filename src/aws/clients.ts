@@ -22,14 +22,17 @@ export interface ClientOptions {
 
 export const USER_AGENT = 'lambda-ml-deploy';
 
-/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
+/**
+ * The one place clients are constructed: same region, user agent and endpoint for all. Each SDK
+ * call is a single attempt: retries are the action's own (callAws in call.ts), so one call is
+ * never a hidden burst of requests and an ambiguous write is seen by the code that can re-read.
+ */
 export function createAwsClients(options: ClientOptions): AwsClients {
   const common = {
     region: options.region,
     credentials: options.credentials,
     endpoint: options.endpoint,
-    retryMode: 'adaptive',
-    maxAttempts: 4,
+    maxAttempts: 1,
     customUserAgent: options.userAgent ?? USER_AGENT,
   };
   return {

@@ -400,6 +400,7 @@ export async function releaseLayer(
     sha256Hex: zip.sha256Hex,
     expectedBucketOwner: options.expectedBucketOwner,
     logger: deps.logger,
+    sleep: deps.clock.sleep,
   });
   const published = await publishLayer(
     deps.lambda,

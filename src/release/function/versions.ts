@@ -5,9 +5,9 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { errorCode } from '../../errors.js';
+import { callAws, isNotFound } from '../../aws/call.js';
+import type { Sleep } from '../../retry.js';
 import { parseAliasDescription } from '../traffic/alias-plan.js';
-import { withRetry, type Sleep } from '../../retry.js';
 
 export interface VersionInfo {
   version: string;
@@ -23,7 +23,8 @@ export async function listVersions(
   const versions: VersionInfo[] = [];
   let marker: string | undefined;
   do {
-    const page = await withRetry(
+    const page = await callAws(
+      `ListVersionsByFunction ${functionName}`,
       () =>
         lambda.send(
           new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker }),
@@ -47,7 +48,8 @@ export async function listAliases(
   const aliases: AliasConfiguration[] = [];
   let marker: string | undefined;
   do {
-    const page = await withRetry(
+    const page = await callAws(
+      `ListAliases ${functionName}`,
       () => lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker: marker })),
       { sleep },
     );
@@ -108,12 +110,13 @@ export async function deleteVersion(
   if (!/^\d+$/.test(version))
     throw new Error(`refusing to delete '${version}': not a version number`);
   try {
-    await withRetry(
+    await callAws(
+      `DeleteFunction ${functionName}:${version}`,
       () =>
         lambda.send(new DeleteFunctionCommand({ FunctionName: functionName, Qualifier: version })),
       { sleep },
     );
   } catch (error) {
-    if (errorCode(error) !== 'ResourceNotFoundException') throw error;
+    if (!isNotFound(error)) throw error;
   }
 }

@@ -6,9 +6,15 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { ActionError, errorCode, errorMessage } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import {
+  callAws,
+  isConflict,
+  isFunctionMissing,
+  isNotFound,
+  isPreconditionFailed,
+  type AwsCallOptions,
+} from '../../aws/call.js';
+import { ActionError, errorMessage } from '../../errors.js';
 import {
   describeAliasState,
   isRestored,
@@ -37,26 +43,8 @@ export class AliasConflictError extends ActionError {
   }
 }
 
-export interface AliasCallOptions {
-  /** Attempts in total for throttling / 5xx / ResourceConflictException (default 6). */
-  attempts?: number;
-  baseDelayMs?: number;
-  sleep?: Sleep;
-  logger?: Logger;
-}
-
-function retryOptions(what: string, options: AliasCallOptions) {
-  return {
-    attempts: options.attempts ?? 6,
-    baseDelayMs: options.baseDelayMs ?? 1000,
-    isRetryable: (error: unknown) => !(error instanceof AliasConflictError) && isTransient(error),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error: unknown, attempt: number, delay: number) =>
-      options.logger?.info(
-        `${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`,
-      ),
-  };
-}
+/** Retry budget, sleep and logger for alias calls (the policy in aws/call.ts). */
+export type AliasCallOptions = AwsCallOptions;
 
 function toState(functionName: string, alias: string, config: AliasConfiguration): AliasState {
   const state: AliasState = {
@@ -72,10 +60,6 @@ function toState(functionName: string, alias: string, config: AliasConfiguration
   return state;
 }
 
-const isNotFound = (error: unknown) => errorCode(error) === 'ResourceNotFoundException';
-const isFunctionMissing = (error: unknown) =>
-  isNotFound(error) && /function not found/i.test(errorMessage(error));
-
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
 export async function readAlias(
   lambda: LambdaClient,
@@ -84,9 +68,10 @@ export async function readAlias(
   options: AliasCallOptions = {},
 ): Promise<AliasState> {
   try {
-    const output = await withRetry(
+    const output = await callAws(
+      `GetAlias ${functionName}:${alias}`,
       () => lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: alias })),
-      retryOptions(`GetAlias ${functionName}:${alias}`, options),
+      options,
     );
     return toState(functionName, alias, output);
   } catch (error) {
@@ -115,7 +100,8 @@ export async function createAlias(
   options: AliasCallOptions = {},
 ): Promise<AliasState> {
   const { functionName, alias } = request;
-  const output = await withRetry(
+  const output = await callAws(
+    `CreateAlias ${functionName}:${alias}`,
     async () => {
       try {
         return await lambda.send(
@@ -130,11 +116,7 @@ export async function createAlias(
           }),
         );
       } catch (error) {
-        const code = errorCode(error);
-        if (
-          (code === 'ResourceConflictException' || code === 'ConflictException') &&
-          /already exists/i.test(errorMessage(error))
-        ) {
+        if (isConflict(error) && /already exists/i.test(errorMessage(error))) {
           throw new AliasConflictError(
             functionName,
             alias,
@@ -144,7 +126,7 @@ export async function createAlias(
         throw error;
       }
     },
-    retryOptions(`CreateAlias ${functionName}:${alias}`, options),
+    options,
   );
   return toState(functionName, alias, output);
 }
@@ -178,7 +160,8 @@ export async function pointAlias(
       `pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`,
     );
   const weights = request.weights ?? {};
-  const output = await withRetry(
+  const output = await callAws(
+    `UpdateAlias ${functionName}:${alias}`,
     async (attempt) => {
       try {
         return await lambda.send(
@@ -192,7 +175,7 @@ export async function pointAlias(
           }),
         );
       } catch (error) {
-        if (errorCode(error) !== 'PreconditionFailedException') throw error;
+        if (!isPreconditionFailed(error)) throw error;
         if (attempt > 1) {
           const now = await readAlias(lambda, functionName, alias, options);
           const sameDescription =
@@ -214,7 +197,7 @@ export async function pointAlias(
         );
       }
     },
-    retryOptions(`UpdateAlias ${functionName}:${alias}`, options),
+    options,
   );
   return toState(functionName, alias, output);
 }
@@ -227,9 +210,10 @@ export async function deleteAlias(
   options: AliasCallOptions = {},
 ): Promise<void> {
   try {
-    await withRetry(
+    await callAws(
+      `DeleteAlias ${functionName}:${alias}`,
       () => lambda.send(new DeleteAliasCommand({ FunctionName: functionName, Name: alias })),
-      retryOptions(`DeleteAlias ${functionName}:${alias}`, options),
+      options,
     );
   } catch (error) {
     if (!isNotFound(error)) throw error;
