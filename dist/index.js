@@ -77660,6 +77660,97 @@ async function publishLayer(lambda, options, deps = {}) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/packaging/limits.ts
+
+/**
+ * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
+ * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
+ * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
+ * go through S3, not a direct 50 MB upload.
+ */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
+const LAMBDA_MAX_LAYERS = 5;
+const CONTAINER_IMAGE_LIMIT = '10 GB';
+const MB = 1_048_576;
+/** An overflow of Lambda's limits: the message has the numbers and what to do. */
+class LambdaSizeLimitError extends errors/* ActionError */.lZ {
+    report;
+    name = 'LambdaSizeLimitError';
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** Pure: the per-part report (for the job summary), whether or not it fits. */
+function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
+    const reports = parts.map((part) => ({
+        name: part.name,
+        kind: part.kind,
+        bytes: part.bytes,
+        share: part.bytes / limitBytes,
+    }));
+    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+    return {
+        limitBytes,
+        totalBytes,
+        headroomBytes: limitBytes - totalBytes,
+        share: totalBytes / limitBytes,
+        ok: totalBytes <= limitBytes,
+        parts: reports,
+        ...(largest ? { largest } : {}),
+    };
+}
+/** "262,144,000 bytes (250.0 MB)" */
+function bytesAndMb(bytes) {
+    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
+}
+function percent(share) {
+    return `${(share * 100).toFixed(1)}%`;
+}
+/** Pure: the advice lines, most relevant first. */
+function limitAdvice(parts, report, options = {}) {
+    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
+    const model = modelBytes > 0
+        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
+        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
+    const slim = options.slim === false
+        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
+        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
+    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
+    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
+}
+/**
+ * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
+ * (or when there are more layers than Lambda allows); returns the report otherwise.
+ */
+function checkLambdaLimits(parts, options = {}) {
+    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
+    const layerCount = parts.filter((part) => part.kind === 'layer').length;
+    if (layerCount > LAMBDA_MAX_LAYERS) {
+        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
+    }
+    if (report.ok)
+        return report;
+    const lines = [
+        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
+            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
+        'Sizes (unzipped):',
+    ];
+    for (const part of report.parts) {
+        const largest = part === report.largest ? '  <- largest' : '';
+        const source = parts.find((candidate) => candidate.name === part.name);
+        const model = source?.modelBytes
+            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
+            : '';
+        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
+    }
+    lines.push('What to do:');
+    for (const advice of limitAdvice(parts, report, options))
+        lines.push(`  - ${advice}`);
+    throw new LambdaSizeLimitError(lines.join('\n'), report);
+}
+
 ;// CONCATENATED MODULE: ./src/packaging/layer-pip.ts
 
 
@@ -77908,13 +77999,12 @@ async function slimTree(root) {
 
 
 
+
 /**
  * The dependency layer step: key -> cache lookup -> build (docker or host pip) -> slim ->
  * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
  * the lookup: no Docker run, no upload, no PublishLayerVersion.
  */
-/** Lambda's limit on the unzipped size of a function and all its layers. */
-const UNZIPPED_LIMIT_BYTES = 262_144_000;
 /** Where Lambda extracts layers; packages live in /opt/python. */
 const LAYER_PYTHON_DIR = '/opt/python';
 /** `<prefix>/layers/<sha256>.zip`. Pure. */
@@ -77944,7 +78034,7 @@ function largestPackages(files, count = 5) {
 function layerTooLargeMessage(unzippedBytes, largest, slim) {
     const top = largest.map((p) => `${p.name} ${(0,src_log/* formatBytes */.z3)(p.bytes)}`).join(', ');
     return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${(0,src_log/* formatBytes */.z3)(unzippedBytes)}), over Lambda's limit of ` +
-        `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
+        `${LAMBDA_UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
         `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
         `load large models from S3 at run time, or use a container image (10 GB limit).`);
 }
@@ -78115,7 +78205,9 @@ async function prepareLayer(options, deps) {
     const files = await collectLayerFiles(buildDir);
     const unzipped = files.reduce((sum, f) => sum + f.size, 0);
     const largest = largestPackages(files);
-    if (unzipped > UNZIPPED_LIMIT_BYTES)
+    // The layer alone over the limit can never fit: stop before zipping it (the total with the
+    // bundle is checked by checkLambdaLimits in the pipeline).
+    if (unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES)
         throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
     const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
     logger.info(`Layer built in ${(0,src_log/* formatDuration */.a3)(clock.now() - started)}: ${zip.files} files, ${(0,src_log/* formatBytes */.z3)(zip.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
@@ -78185,101 +78277,6 @@ async function releaseLayer(prepared, options, deps) {
         uploaded: upload.uploaded,
         layerVersionArn: published.layerVersionArn,
     };
-}
-/** The whole layer step. */
-async function buildLayer(options, deps) {
-    return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
-}
-
-;// CONCATENATED MODULE: ./src/packaging/limits.ts
-
-/**
- * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
- * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
- * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
- * go through S3, not a direct 50 MB upload.
- */
-const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
-const LAMBDA_MAX_LAYERS = 5;
-const CONTAINER_IMAGE_LIMIT = '10 GB';
-const MB = 1_048_576;
-/** An overflow of Lambda's limits: the message has the numbers and what to do. */
-class LambdaSizeLimitError extends errors/* ActionError */.lZ {
-    report;
-    name = 'LambdaSizeLimitError';
-    constructor(message, report) {
-        super(message);
-        this.report = report;
-    }
-}
-/** Pure: the per-part report (for the job summary), whether or not it fits. */
-function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
-    const reports = parts.map((part) => ({
-        name: part.name,
-        kind: part.kind,
-        bytes: part.bytes,
-        share: part.bytes / limitBytes,
-    }));
-    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
-    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
-    return {
-        limitBytes,
-        totalBytes,
-        headroomBytes: limitBytes - totalBytes,
-        share: totalBytes / limitBytes,
-        ok: totalBytes <= limitBytes,
-        parts: reports,
-        ...(largest ? { largest } : {}),
-    };
-}
-/** "262,144,000 bytes (250.0 MB)" */
-function bytesAndMb(bytes) {
-    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
-}
-function percent(share) {
-    return `${(share * 100).toFixed(1)}%`;
-}
-/** Pure: the advice lines, most relevant first. */
-function limitAdvice(parts, report, options = {}) {
-    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
-    const model = modelBytes > 0
-        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
-        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
-    const slim = options.slim === false
-        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
-        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
-    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
-    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
-}
-/**
- * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
- * (or when there are more layers than Lambda allows); returns the report otherwise.
- */
-function checkLambdaLimits(parts, options = {}) {
-    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
-    const layerCount = parts.filter((part) => part.kind === 'layer').length;
-    if (layerCount > LAMBDA_MAX_LAYERS) {
-        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
-    }
-    if (report.ok)
-        return report;
-    const lines = [
-        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
-            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
-        'Sizes (unzipped):',
-    ];
-    for (const part of report.parts) {
-        const largest = part === report.largest ? '  <- largest' : '';
-        const source = parts.find((candidate) => candidate.name === part.name);
-        const model = source?.modelBytes
-            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
-            : '';
-        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
-    }
-    lines.push('What to do:');
-    for (const advice of limitAdvice(parts, report, options))
-        lines.push(`  - ${advice}`);
-    throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
 ;// CONCATENATED MODULE: ./src/release/function/change.ts
@@ -80666,11 +80663,11 @@ async function runPost(env = process.env) {
 /* harmony export */   yg: () => (/* binding */ userDescription),
 /* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
-/* unused harmony exports STRATEGIES, DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
+/* unused harmony exports DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5758);
 
-/** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
-const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+
 const round2 = (n) => Math.round(n * 100) / 100;
 function step(percent, bakeMs) {
     const p = round2(percent);
@@ -80693,14 +80690,15 @@ function planTraffic(options) {
             return [step(p, interval), step(100, 0)];
         }
         case 'linear': {
-            const n = options.linearSteps ?? 4;
-            if (!Number.isInteger(n) || n < 2 || n > 100) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
+            const n = options.linearSteps ?? _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .LINEAR_STEPS */ .A3.fallback;
+            const { min, max } = _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .LINEAR_STEPS */ .A3;
+            if (!Number.isInteger(n) || n < min || n > max) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from ${min} to ${max}, got ${n}`);
             }
             return Array.from({ length: n }, (_, i) => i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval));
         }
         default:
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${_settings_js__WEBPACK_IMPORTED_MODULE_1__/* .STRATEGIES */ .YL.join(', ')}, got '${String(options.strategy)}'`);
     }
 }
 function formatPercent(share) {
@@ -81299,6 +81297,8 @@ async function connect(settings, env, logger) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  A3: () => (/* binding */ LINEAR_STEPS),
+  YL: () => (/* binding */ STRATEGIES),
   sb: () => (/* binding */ readSettings)
 });
 
@@ -81522,6 +81522,9 @@ const DEFAULT_EXCLUDES = [
     '**/*.pyc',
     '**/tests',
 ];
+const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+/** linear-steps: the number of equal steps of a linear shift (the input and the planner agree). */
+const LINEAR_STEPS = { min: 2, max: 20, fallback: 4 };
 const RUNTIMES = [
     'python3.9',
     'python3.10',
@@ -81692,10 +81695,11 @@ function readRelease(r) {
         r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
     return {
         smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
-        strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once'),
+        strategy: r.oneOf('strategy', STRATEGIES, 'all-at-once'),
         canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
         canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
-        linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
+        linearSteps: r.int('linear-steps', LINEAR_STEPS.min, LINEAR_STEPS.max, LINEAR_STEPS.fallback) ??
+            LINEAR_STEPS.fallback,
         alarms,
         keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
     };
