@@ -74666,14 +74666,106 @@ module.exports = {
 
 /***/ }),
 
+/***/ 1373:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $6: () => (/* binding */ isFunctionMissing),
+/* harmony export */   IY: () => (/* binding */ callAws),
+/* harmony export */   W$: () => (/* binding */ isPreconditionFailed),
+/* harmony export */   c4: () => (/* binding */ isNotFound),
+/* harmony export */   dh: () => (/* binding */ isConflict)
+/* harmony export */ });
+/* unused harmony exports AWS_RETRY, failureKind */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+/**
+ * The one retry policy for AWS calls. The SDK clients make a single attempt each
+ * (`maxAttempts: 1` in clients.ts), so every retry is one of these, logged the same way, with
+ * a sleep that tests replace.
+ */
+const AWS_RETRY = { attempts: 6, baseDelayMs: 1000, maxDelayMs: 20_000 };
+const REJECTED_CODES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'ProvisionedThroughputExceededException',
+    'ResourceConflictException',
+    'IDPCommunicationError',
+]);
+function failureKind(error) {
+    if (!(0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error))
+        return 'final';
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if ((code && REJECTED_CODES.has(code)) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error) === 429)
+        return 'rejected';
+    return 'ambiguous';
+}
+/** Runs one AWS call under the policy; `fn` gets the attempt number (1 for the first). */
+async function callAws(label, fn, options = {}) {
+    let pendingCheck;
+    return (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+        if (pendingCheck !== undefined && options.onAmbiguous) {
+            const error = pendingCheck;
+            pendingCheck = undefined;
+            const landed = await options.onAmbiguous(error);
+            if (landed)
+                return landed.value;
+        }
+        try {
+            return await fn(attempt);
+        }
+        catch (error) {
+            if (failureKind(error) === 'ambiguous')
+                pendingCheck = error;
+            throw error;
+        }
+    }, {
+        attempts: options.attempts ?? AWS_RETRY.attempts,
+        baseDelayMs: options.baseDelayMs ?? AWS_RETRY.baseDelayMs,
+        maxDelayMs: AWS_RETRY.maxDelayMs,
+        isRetryable: options.isRetryable ?? _retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        onRetry: (error, attempt, delay) => options.logger?.info(`${label}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
+    });
+}
+/** The resource (function, alias, version, layer, URL config, policy, object) does not exist. */
+function isNotFound(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return (code === 'ResourceNotFoundException' ||
+        code === 'NotFound' ||
+        code === 'NoSuchKey' ||
+        (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error) === 404);
+}
+/** Lambda's "function not found" (as opposed to a missing alias or version of a function). */
+function isFunctionMissing(error) {
+    return isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
+}
+/** A create that met an existing resource, or an update that met one in progress. */
+function isConflict(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code === 'ResourceConflictException' || code === 'ConflictException';
+}
+/** The RevisionId a write carried is no longer current: someone else wrote in between. */
+function isPreconditionFailed(error) {
+    return (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'PreconditionFailedException';
+}
+
+
+/***/ }),
+
 /***/ 201:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Gv: () => (/* binding */ createAwsClients),
 /* harmony export */   QI: () => (/* binding */ destroyAwsClients),
-/* harmony export */   _O: () => (/* binding */ USER_AGENT)
+/* harmony export */   Ri: () => (/* binding */ oneShotSts)
 /* harmony export */ });
+/* unused harmony export USER_AGENT */
 /* harmony import */ var _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4085);
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1696);
 /* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3711);
@@ -74683,31 +74775,46 @@ module.exports = {
 
 
 const USER_AGENT = 'lambda-ml-deploy';
-/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
+/**
+ * The one place clients are constructed: same region, user agent and endpoint for all. Each SDK
+ * call is a single attempt: retries are the action's own (callAws in call.ts), so one call is
+ * never a hidden burst of requests and an ambiguous write is seen by the code that can re-read.
+ */
 function createAwsClients(options) {
     const common = {
         region: options.region,
         credentials: options.credentials,
         endpoint: options.endpoint,
+        maxAttempts: 1,
         customUserAgent: options.userAgent ?? USER_AGENT,
     };
-    // One retry layer for Lambda and CloudWatch: the action's (retry.ts), which re-reads after an
-    // unanswered write. SDK retries inside it would re-send a guarded write whose answer was lost
-    // (turning it into a conflict) and multiply the requests of one call. S3 (multipart upload of
-    // content-addressed keys, HEAD) and STS still rely on the SDK's own retries.
-    const single = { ...common, maxAttempts: 1 };
-    const sdkRetries = { ...common, retryMode: 'adaptive', maxAttempts: 4 };
     return {
-        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(sdkRetries),
+        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(common),
         // Path-style addressing works with every endpoint, custom ones included.
-        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...sdkRetries, forcePathStyle: options.endpoint !== undefined }),
-        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(single),
-        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(single),
+        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
+        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(common),
+        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(common),
     };
 }
 function destroyAwsClients(clients) {
     for (const client of Object.values(clients))
         client.destroy();
+}
+/**
+ * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
+ * a refresh hours into a bake does not depend on a client that was closed after the first one.
+ */
+function oneShotSts(region, endpoint) {
+    const send = async (command) => {
+        const client = new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM({ region, endpoint, maxAttempts: 1, customUserAgent: USER_AGENT });
+        try {
+            return await client.send(command);
+        }
+        finally {
+            client.destroy();
+        }
+    };
+    return { send };
 }
 
 
@@ -74720,9 +74827,11 @@ function destroyAwsClients(clients) {
 /* harmony export */   z8: () => (/* binding */ resolveCredentials)
 /* harmony export */ });
 /* unused harmony exports REFRESH_MARGIN_MS, refreshingProvider, describeClaims */
-/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1695);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
 /* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+/* harmony import */ var _call_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1373);
+
 
 
 
@@ -74787,16 +74896,17 @@ async function assume(auth, deps) {
     deps.logger.info(`Assuming ${auth.roleToAssume} with ${from} (${claims}).`);
     let response;
     try {
-        response = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => deps.sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .AssumeRoleWithWebIdentityCommand */ .WH({
+        response = await (0,_call_js__WEBPACK_IMPORTED_MODULE_2__/* .callAws */ .IY)('AssumeRoleWithWebIdentity', () => deps.sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_3__/* .AssumeRoleWithWebIdentityCommand */ .WH({
             RoleArn: auth.roleToAssume,
             RoleSessionName: auth.roleSessionName,
             WebIdentityToken: token,
             DurationSeconds: auth.roleDurationSeconds,
         })), {
             attempts: 5,
-            sleep: deps.sleep,
+            ...(deps.sleep ? { sleep: deps.sleep } : {}),
+            logger: deps.logger,
+            // A token minted this very second can be refused as not yet valid: worth another try.
             isRetryable: (error) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}); retry ${attempt} in ${delay} ms.`),
         });
     }
     catch (error) {
@@ -74855,14 +74965,14 @@ function describeClaims(token) {
 /* harmony export */ });
 /* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+/* harmony import */ var _call_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1373);
 
 
 
 /** Confirms the credentials work before anything is built, and says whose they are. */
 async function verifyIdentity(sts, sleep) {
     try {
-        const response = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .GetCallerIdentityCommand */ .zI({})), { sleep });
+        const response = await (0,_call_js__WEBPACK_IMPORTED_MODULE_1__/* .callAws */ .IY)('GetCallerIdentity', () => sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .GetCallerIdentityCommand */ .zI({})), { sleep });
         return { account: response.Account ?? '', arn: response.Arn ?? '' };
     }
     catch (error) {
@@ -75791,8 +75901,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(4085);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
+// EXTERNAL MODULE: ./src/aws/call.ts
+var call = __nccwpck_require__(1373);
 ;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
 
 
@@ -75808,16 +75918,11 @@ async function describeAlarms(cloudwatch, names, options = {}) {
         let nextToken;
         do {
             const token = nextToken;
-            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new dist_cjs/* DescribeAlarmsCommand */.zWD({
+            const output = await (0,call/* callAws */.IY)('DescribeAlarms', () => cloudwatch.send(new dist_cjs/* DescribeAlarmsCommand */.zWD({
                 AlarmNames: chunk,
                 AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
                 ...(token ? { NextToken: token } : {}),
-            })), {
-                attempts: options.attempts ?? 5,
-                baseDelayMs: options.baseDelayMs ?? 1000,
-                ...(options.sleep ? { sleep: options.sleep } : {}),
-                onRetry: (error, attempt, delay) => options.logger?.info(`DescribeAlarms: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
-            });
+            })), options);
             for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
                 if (!alarm.AlarmName)
                     continue;
@@ -76063,7 +76168,10 @@ var shift_state = __nccwpck_require__(5195);
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
 var client_lambda_dist_cjs = __nccwpck_require__(1696);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
 ;// CONCATENATED MODULE: ./src/release/smoke/invoke.ts
+
 
 
 
@@ -76129,6 +76237,7 @@ const realTimer = (onTimeout, ms) => {
     return () => clearTimeout(handle);
 };
 const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+const INVOKE_ATTEMPTS = 4;
 class InvokeTimeout extends Error {
     name = 'InvokeTimeout';
 }
@@ -76159,7 +76268,7 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
     const body = new TextEncoder().encode(JSON.stringify(payload ?? null));
     let startedAt = now();
     try {
-        const response = await (0,retry/* withRetry */.bD)(async () => {
+        const response = await (0,call/* callAws */.IY)(`Invoke ${functionName}:${qualifier}`, async () => {
             const controller = new AbortController();
             let cancel = () => undefined;
             const timeout = new Promise((_, reject) => {
@@ -76184,11 +76293,11 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
                 cancel();
             }
         }, {
-            attempts: options.attempts ?? 4,
+            ...options,
+            // A smoke case is a read: a shorter budget than writes, so a broken version fails fast.
+            attempts: options.attempts ?? INVOKE_ATTEMPTS,
             baseDelayMs: options.baseDelayMs ?? 500,
             isRetryable: isRetryableInvokeError,
-            ...(options.sleep ? { sleep: options.sleep } : {}),
-            onRetry: (error, attempt, delay) => options.logger?.info(`Invoke ${functionName}:${qualifier}: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
         });
         const latencyMs = Math.max(0, now() - startedAt);
         const payloadText = response.Payload ? decoder.decode(response.Payload) : '';
@@ -80092,6 +80201,7 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 
 
 
+
 /**
  * Content-addressed upload: the key already names the content (its sha256), so an object that is
  * there with the same size is the same file and is not uploaded again.
@@ -80099,10 +80209,6 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 /** 8 MiB parts, 4 in flight: at most 32 MiB buffered, whatever the file size. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-function isMissing(error) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    return code === 'NotFound' || code === 'NoSuchKey' || (0,errors/* httpStatus */.nG)(error) === 404;
-}
 function accessDenied(bucket, key, owner, error) {
     const ownerHint = owner
         ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
@@ -80112,16 +80218,20 @@ function accessDenied(bucket, key, owner, error) {
         `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
 }
 /** The object's size (and recorded sha256) when it exists, undefined when it does not. */
-async function headObject(s3, bucket, key, expectedBucketOwner) {
+async function headObject(s3, bucket, key, expectedBucketOwner, sleep) {
     try {
-        const head = await s3.send(new client_s3_dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }));
+        const head = await (0,call/* callAws */.IY)(`HeadObject s3://${bucket}/${key}`, () => s3.send(new client_s3_dist_cjs.HeadObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ExpectedBucketOwner: expectedBucketOwner,
+        })), sleep ? { sleep } : {});
         return {
             bytes: head.ContentLength ?? 0,
             ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
         };
     }
     catch (error) {
-        if (isMissing(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return undefined;
         if ((0,errors/* httpStatus */.nG)(error) === 403 ||
             (0,errors/* errorCode */.CA)(error) === 'Forbidden' ||
@@ -80155,7 +80265,7 @@ function progressReporter(total, log) {
 async function uploadContentAddressed(s3, options) {
     const { bucket, key, file, logger } = options;
     const bytes = (await promises_.stat(file)).size;
-    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
+    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner, options.sleep);
     const sameContent = existing &&
         existing.bytes === bytes &&
         (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
@@ -80169,6 +80279,23 @@ async function uploadContentAddressed(s3, options) {
     }
     logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
     const report = progressReporter(bytes, (message) => logger.info(message));
+    try {
+        // Retried as a whole: the key names the content, so a second attempt writes the same object.
+        await (0,call/* callAws */.IY)(`Upload s3://${bucket}/${key}`, () => uploadOnce(s3, options, bytes, report), {
+            logger,
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+    }
+    catch (error) {
+        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
+        }
+        throw error;
+    }
+    return { uploaded: true, key, bytes };
+}
+async function uploadOnce(s3, options, bytes, report) {
+    const { bucket, key, file } = options;
     const upload = new lib_storage_dist_cjs/* Upload */._({
         client: s3,
         partSize: PART_SIZE,
@@ -80188,16 +80315,7 @@ async function uploadContentAddressed(s3, options) {
     });
     if (bytes > PART_SIZE)
         upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
-    try {
-        await upload.done();
-    }
-    catch (error) {
-        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
-            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
-        }
-        throw error;
-    }
-    return { uploaded: true, key, bytes };
+    await upload.done();
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
@@ -80205,15 +80323,6 @@ async function uploadContentAddressed(s3, options) {
 
 
 
-function retryOptions(deps, what) {
-    return {
-        sleep: deps.sleep,
-        onRetry: (error, attempt, delayMs) => deps.logger?.info(`${what}: ${(0,errors/* errorMessage */.gJ)(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`),
-    };
-}
-function notFound(error) {
-    return (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException' || (0,errors/* httpStatus */.nG)(error) === 404;
-}
 /** Looks for a version of `layerName` whose description carries `key`; the newest one wins. */
 async function findCachedLayer(lambda, layerName, key, deps = {}) {
     let marker;
@@ -80221,10 +80330,10 @@ async function findCachedLayer(lambda, layerName, key, deps = {}) {
     do {
         let page;
         try {
-            page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), retryOptions(deps, `ListLayerVersions ${layerName}`));
+            page = await (0,call/* callAws */.IY)(`ListLayerVersions ${layerName}`, () => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), deps);
         }
         catch (error) {
-            if (notFound(error))
+            if ((0,call/* isNotFound */.c4)(error))
                 return undefined;
             if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
                 throw new errors/* ActionError */.lZ(`Listing the versions of layer ${layerName} was denied: the role needs lambda:ListLayerVersions (and lambda:PublishLayerVersion, lambda:GetLayerVersion) on arn:aws:lambda:*:*:layer:${layerName}. ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -80257,13 +80366,13 @@ async function publishLayer(lambda, options, deps = {}) {
             runtime: options.runtime,
             architecture: options.architecture,
         });
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
+    const response = await (0,call/* callAws */.IY)(`PublishLayerVersion ${options.layerName}`, () => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
         LayerName: options.layerName,
         Description: description,
         Content: { S3Bucket: options.s3Bucket, S3Key: options.s3Key },
         CompatibleRuntimes: [options.runtime],
         CompatibleArchitectures: [options.architecture],
-    })), retryOptions(deps, `PublishLayerVersion ${options.layerName}`)).catch((error) => {
+    })), deps).catch((error) => {
         if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
             throw new errors/* ActionError */.lZ(`Publishing layer ${options.layerName} was denied: the role needs lambda:PublishLayerVersion on the layer and s3:GetObject on s3://${options.s3Bucket}/${options.s3Key}. ${(0,errors/* errorMessage */.gJ)(error)}`);
         }
@@ -80276,6 +80385,97 @@ async function publishLayer(lambda, options, deps = {}) {
         version: response.Version ?? 0,
         codeSize: response.Content?.CodeSize,
     };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/limits.ts
+
+/**
+ * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
+ * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
+ * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
+ * go through S3, not a direct 50 MB upload.
+ */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
+const LAMBDA_MAX_LAYERS = 5;
+const CONTAINER_IMAGE_LIMIT = '10 GB';
+const MB = 1_048_576;
+/** An overflow of Lambda's limits: the message has the numbers and what to do. */
+class LambdaSizeLimitError extends errors/* ActionError */.lZ {
+    report;
+    name = 'LambdaSizeLimitError';
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** Pure: the per-part report (for the job summary), whether or not it fits. */
+function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
+    const reports = parts.map((part) => ({
+        name: part.name,
+        kind: part.kind,
+        bytes: part.bytes,
+        share: part.bytes / limitBytes,
+    }));
+    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+    return {
+        limitBytes,
+        totalBytes,
+        headroomBytes: limitBytes - totalBytes,
+        share: totalBytes / limitBytes,
+        ok: totalBytes <= limitBytes,
+        parts: reports,
+        ...(largest ? { largest } : {}),
+    };
+}
+/** "262,144,000 bytes (250.0 MB)" */
+function bytesAndMb(bytes) {
+    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
+}
+function percent(share) {
+    return `${(share * 100).toFixed(1)}%`;
+}
+/** Pure: the advice lines, most relevant first. */
+function limitAdvice(parts, report, options = {}) {
+    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
+    const model = modelBytes > 0
+        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
+        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
+    const slim = options.slim === false
+        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
+        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
+    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
+    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
+}
+/**
+ * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
+ * (or when there are more layers than Lambda allows); returns the report otherwise.
+ */
+function checkLambdaLimits(parts, options = {}) {
+    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
+    const layerCount = parts.filter((part) => part.kind === 'layer').length;
+    if (layerCount > LAMBDA_MAX_LAYERS) {
+        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
+    }
+    if (report.ok)
+        return report;
+    const lines = [
+        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
+            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
+        'Sizes (unzipped):',
+    ];
+    for (const part of report.parts) {
+        const largest = part === report.largest ? '  <- largest' : '';
+        const source = parts.find((candidate) => candidate.name === part.name);
+        const model = source?.modelBytes
+            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
+            : '';
+        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
+    }
+    lines.push('What to do:');
+    for (const advice of limitAdvice(parts, report, options))
+        lines.push(`  - ${advice}`);
+    throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/layer-pip.ts
@@ -80532,13 +80732,12 @@ async function slimTree(root) {
 
 
 
+
 /**
  * The dependency layer step: key -> cache lookup -> build (docker or host pip) -> slim ->
  * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
  * the lookup: no Docker run, no upload, no PublishLayerVersion.
  */
-/** Lambda's limit on the unzipped size of a function and all its layers. */
-const UNZIPPED_LIMIT_BYTES = 262_144_000;
 /** Where Lambda extracts layers; packages live in /opt/python. */
 const LAYER_PYTHON_DIR = '/opt/python';
 /** What unpinned requirements mean for the layer cache. Pure. */
@@ -80577,7 +80776,7 @@ function largestPackages(files, count = 5) {
 function layerTooLargeMessage(unzippedBytes, largest, slim) {
     const top = largest.map((p) => `${p.name} ${(0,src_log/* formatBytes */.z3)(p.bytes)}`).join(', ');
     return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${(0,src_log/* formatBytes */.z3)(unzippedBytes)}), over Lambda's limit of ` +
-        `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
+        `${LAMBDA_UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
         `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
         `load large models from S3 at run time, or use a container image (10 GB limit).`);
 }
@@ -80761,7 +80960,9 @@ async function prepareLayer(options, deps) {
     const files = await collectLayerFiles(buildDir);
     const unzipped = files.reduce((sum, f) => sum + f.size, 0);
     const largest = largestPackages(files);
-    if (unzipped > UNZIPPED_LIMIT_BYTES)
+    // The layer alone over the limit can never fit: stop before zipping it (the total with the
+    // bundle is checked by checkLambdaLimits in the pipeline).
+    if (unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES)
         throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
     const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
     logger.info(`Layer built in ${(0,src_log/* formatDuration */.a3)(clock.now() - started)}: ${zip.files} files, ${(0,src_log/* formatBytes */.z3)(zip.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
@@ -80813,6 +81014,7 @@ async function releaseLayer(prepared, options, deps) {
         sha256Hex: zip.sha256Hex,
         expectedBucketOwner: options.expectedBucketOwner,
         logger: deps.logger,
+        sleep: deps.clock.sleep,
     });
     const published = await publishLayer(deps.lambda, {
         layerName: options.layerName,
@@ -80830,101 +81032,6 @@ async function releaseLayer(prepared, options, deps) {
         uploaded: upload.uploaded,
         layerVersionArn: published.layerVersionArn,
     };
-}
-/** The whole layer step. */
-async function buildLayer(options, deps) {
-    return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
-}
-
-;// CONCATENATED MODULE: ./src/packaging/limits.ts
-
-/**
- * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
- * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
- * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
- * go through S3, not a direct 50 MB upload.
- */
-const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
-const LAMBDA_MAX_LAYERS = 5;
-const CONTAINER_IMAGE_LIMIT = '10 GB';
-const MB = 1_048_576;
-/** An overflow of Lambda's limits: the message has the numbers and what to do. */
-class LambdaSizeLimitError extends errors/* ActionError */.lZ {
-    report;
-    name = 'LambdaSizeLimitError';
-    constructor(message, report) {
-        super(message);
-        this.report = report;
-    }
-}
-/** Pure: the per-part report (for the job summary), whether or not it fits. */
-function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
-    const reports = parts.map((part) => ({
-        name: part.name,
-        kind: part.kind,
-        bytes: part.bytes,
-        share: part.bytes / limitBytes,
-    }));
-    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
-    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
-    return {
-        limitBytes,
-        totalBytes,
-        headroomBytes: limitBytes - totalBytes,
-        share: totalBytes / limitBytes,
-        ok: totalBytes <= limitBytes,
-        parts: reports,
-        ...(largest ? { largest } : {}),
-    };
-}
-/** "262,144,000 bytes (250.0 MB)" */
-function bytesAndMb(bytes) {
-    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
-}
-function percent(share) {
-    return `${(share * 100).toFixed(1)}%`;
-}
-/** Pure: the advice lines, most relevant first. */
-function limitAdvice(parts, report, options = {}) {
-    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
-    const model = modelBytes > 0
-        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
-        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
-    const slim = options.slim === false
-        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
-        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
-    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
-    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
-}
-/**
- * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
- * (or when there are more layers than Lambda allows); returns the report otherwise.
- */
-function checkLambdaLimits(parts, options = {}) {
-    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
-    const layerCount = parts.filter((part) => part.kind === 'layer').length;
-    if (layerCount > LAMBDA_MAX_LAYERS) {
-        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
-    }
-    if (report.ok)
-        return report;
-    const lines = [
-        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
-            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
-        'Sizes (unzipped):',
-    ];
-    for (const part of report.parts) {
-        const largest = part === report.largest ? '  <- largest' : '';
-        const source = parts.find((candidate) => candidate.name === part.name);
-        const model = source?.modelBytes
-            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
-            : '';
-        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
-    }
-    lines.push('What to do:');
-    for (const advice of limitAdvice(parts, report, options))
-        lines.push(`  - ${advice}`);
-    throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
 ;// CONCATENATED MODULE: ./src/release/function/change.ts
@@ -80954,13 +81061,7 @@ function sameLayers(a, b) {
 
 
 
-const function_retry = (what, options) => ({
-    attempts: 6,
-    baseDelayMs: 1000,
-    isRetryable: retry/* isTransient */.dg,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
-});
+
 function toFunctionState(config) {
     return {
         exists: true,
@@ -80979,11 +81080,11 @@ function toFunctionState(config) {
 }
 async function readFunction(lambda, name, options = {}, qualifier) {
     try {
-        const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
+        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), options);
         return toFunctionState(config);
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+        if ((0,call/* isNotFound */.c4)(error))
             return { exists: false, layers: [], environment: {} };
         throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
@@ -81024,7 +81125,7 @@ function missingFunctionError(name) {
         'with `execution-role` to let this action create it.');
 }
 async function createFunction(lambda, request, options = {}) {
-    const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+    const config = await (0,call/* callAws */.IY)('CreateFunction', () => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
         FunctionName: request.functionName,
         Role: request.role,
         Runtime: request.runtime,
@@ -81040,7 +81141,7 @@ async function createFunction(lambda, request, options = {}) {
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
     {
-        ...function_retry('CreateFunction', options),
+        ...options,
         isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || /cannot be assumed by Lambda/i.test((0,errors/* errorMessage */.gJ)(error)),
     }).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not create function '${request.functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -81073,7 +81174,7 @@ async function guardedWrite(lambda, name, what, revisionId, send, landed, option
             return 'resend';
         throw new FunctionConflictError(name, what);
     };
-    return (0,retry/* withRetry */.bD)(async () => {
+    return (0,call/* callAws */.IY)(what, async () => {
         try {
             return await send();
         }
@@ -81095,7 +81196,7 @@ async function guardedWrite(lambda, name, what, revisionId, send, landed, option
             }
             throw error;
         }
-    }, function_retry(what, options));
+    }, options);
 }
 /** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
 async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
@@ -81178,7 +81279,7 @@ async function waitForUpdate(lambda, name, what, options) {
     return after;
 }
 async function readFunctionRaw(lambda, name) {
-    return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
+    return (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
 }
 async function waitFor(what, name, options, waiter, lambda) {
     const maxWaitTime = options.waitSeconds ?? 600;
@@ -81848,6 +81949,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             file: built.bundle.path,
             sha256Hex: built.bundle.sha256Hex,
             logger,
+            sleep: ctx.clock.sleep,
         }));
     }
     else {
@@ -81964,11 +82066,12 @@ function describeDecision(decision) {
 
 
 
+
 async function listVersions(lambda, functionName, sleep) {
     const versions = [];
     let marker;
     do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
+        const page = await (0,call/* callAws */.IY)(`ListVersionsByFunction ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
         for (const v of page.Versions ?? []) {
             if (v.Version && v.Version !== '$LATEST')
                 versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
@@ -81981,7 +82084,7 @@ async function listAliases(lambda, functionName, sleep) {
     const aliases = [];
     let marker;
     do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
+        const page = await (0,call/* callAws */.IY)(`ListAliases ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
         aliases.push(...(page.Aliases ?? []));
         marker = page.NextMarker;
     } while (marker);
@@ -82031,11 +82134,11 @@ async function deleteVersion(lambda, functionName, version, sleep) {
         throw new Error(`refusing to delete '${version}': not a version number`);
     const inUse = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' && ALIASED.test((0,errors/* errorMessage */.gJ)(error));
     try {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep, isRetryable: (error) => !inUse(error) && (0,retry/* isTransient */.dg)(error) });
+        await (0,call/* callAws */.IY)(`DeleteFunction ${functionName}:${version}`, () => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep, isRetryable: (error) => !inUse(error) && (0,retry/* isTransient */.dg)(error) });
         return 'deleted';
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+        if ((0,call/* isNotFound */.c4)(error))
             return 'gone';
         if (inUse(error))
             return 'in-use';
@@ -82274,6 +82377,7 @@ async function deployPipeline(ctx) {
 
 
 
+
 /**
  * A function URL on one qualifier (a preview alias). With AuthType NONE the URL is public, which
  * on Lambda takes two resource-policy statements on that qualifier: lambda:InvokeFunctionUrl
@@ -82286,26 +82390,15 @@ const PUBLIC_URL_STATEMENTS = {
     invokeUrl: 'lambda-ml-deploy-url-public',
     invokeFunction: 'lambda-ml-deploy-url-invoke',
 };
-const isNotFound = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException';
-const alreadyExists = (error) => ((0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' || (0,errors/* errorCode */.CA)(error) === 'ConflictException') &&
-    /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
-function function_url_retryOptions(what, options, retryable = retry/* isTransient */.dg) {
-    return {
-        attempts: options.attempts ?? 6,
-        baseDelayMs: options.baseDelayMs ?? 1000,
-        isRetryable: retryable,
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}, retry ${attempt} in ${delay} ms`),
-    };
-}
+const alreadyExists = (error) => (0,call/* isConflict */.dh)(error) && /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
 /** The URL config on `qualifier`, or undefined when there is none. */
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
-        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
+        const output = await (0,call/* callAws */.IY)(`GetFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), options);
         return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
     }
     catch (error) {
-        if (isNotFound(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return undefined;
         throw error;
     }
@@ -82323,7 +82416,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
         let state;
         let action;
         if (!current) {
-            const created = await (0,retry/* withRetry */.bD)(async () => {
+            const created = await (0,call/* callAws */.IY)(`CreateFunctionUrlConfig ${where}`, async () => {
                 try {
                     return await lambda.send(new client_lambda_dist_cjs/* CreateFunctionUrlConfigCommand */.DJE({
                         FunctionName: functionName,
@@ -82343,7 +82436,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
                     }
                     throw error;
                 }
-            }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
+            }, options);
             state = {
                 url: created.FunctionUrl ?? '',
                 authType: created.AuthType ?? authType,
@@ -82384,21 +82477,21 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
     }
 }
 async function updateAuth(lambda, functionName, qualifier, authType, options) {
-    const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
+    const output = await (0,call/* callAws */.IY)(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
         FunctionName: functionName,
         Qualifier: qualifier,
         AuthType: authType,
-    })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
+    })), options);
     return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
     try {
-        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetPolicy ${functionName}:${qualifier}`, options));
+        const output = await (0,call/* callAws */.IY)(`GetPolicy ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), options);
         return statementIds(output.Policy);
     }
     catch (error) {
-        if (isNotFound(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return new Set();
         throw error;
     }
@@ -82439,12 +82532,12 @@ async function addPublicPermissions(lambda, functionName, qualifier, options) {
         if (present.has(statement.StatementId))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
+            await (0,call/* callAws */.IY)(`AddPermission ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 Principal: '*',
                 ...statement,
-            })), function_url_retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error)));
+            })), { ...options, isRetryable: (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error) });
             added.push(statement.StatementId);
         }
         catch (error) {
@@ -82461,15 +82554,15 @@ async function removePublicPermissions(lambda, functionName, qualifier, options)
         if (!present.has(sid))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
+            await (0,call/* callAws */.IY)(`RemovePermission ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 StatementId: sid,
-            })), function_url_retryOptions(`RemovePermission ${functionName}:${qualifier}`, options));
+            })), options);
             removed.push(sid);
         }
         catch (error) {
-            if (!isNotFound(error))
+            if (!(0,call/* isNotFound */.c4)(error))
                 throw error;
         }
     }
@@ -82485,19 +82578,19 @@ async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) 
         const current = await readFunctionUrl(lambda, functionName, qualifier, options);
         if (current) {
             try {
-                await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
+                await (0,call/* callAws */.IY)(`DeleteFunctionUrlConfig ${where}`, () => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
                     FunctionName: functionName,
                     Qualifier: qualifier,
-                })), function_url_retryOptions(`DeleteFunctionUrlConfig ${where}`, options));
+                })), options);
             }
             catch (error) {
-                if (!isNotFound(error))
+                if (!(0,call/* isNotFound */.c4)(error))
                     throw error;
             }
         }
         const permissionsRemoved = current?.authType === 'NONE'
             ? await removePublicPermissions(lambda, functionName, qualifier, options).catch((error) => {
-                if (isNotFound(error))
+                if ((0,call/* isNotFound */.c4)(error))
                     return [];
                 throw error;
             })
@@ -83482,11 +83575,11 @@ async function runPost(env = process.env) {
 /* harmony export */   yg: () => (/* binding */ userDescription),
 /* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
-/* unused harmony exports STRATEGIES, DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
+/* unused harmony exports DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5758);
 
-/** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
-const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+
 const round2 = (n) => Math.round(n * 100) / 100;
 function step(percent, bakeMs) {
     const p = round2(percent);
@@ -83509,14 +83602,15 @@ function planTraffic(options) {
             return [step(p, interval), step(100, 0)];
         }
         case 'linear': {
-            const n = options.linearSteps ?? 4;
-            if (!Number.isInteger(n) || n < 2 || n > 100) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
+            const n = options.linearSteps ?? _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .LINEAR_STEPS */ .A3.fallback;
+            const { min, max } = _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .LINEAR_STEPS */ .A3;
+            if (!Number.isInteger(n) || n < min || n > max) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from ${min} to ${max}, got ${n}`);
             }
             return Array.from({ length: n }, (_, i) => i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval));
         }
         default:
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${_settings_js__WEBPACK_IMPORTED_MODULE_1__/* .STRATEGIES */ .YL.join(', ')}, got '${String(options.strategy)}'`);
     }
 }
 function formatPercent(share) {
@@ -83689,10 +83783,12 @@ function isPreviewAliasOf(state, prNumber) {
 /* harmony export */   lB: () => (/* binding */ createAlias),
 /* harmony export */   tP: () => (/* binding */ restoreAlias)
 /* harmony export */ });
-/* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1696);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
-/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(979);
+/* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1696);
+/* harmony import */ var _aws_call_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1373);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9809);
+/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
+
 
 
 
@@ -83701,7 +83797,7 @@ function isPreviewAliasOf(state, prNumber) {
  * Another run (or a person) changed the alias since this run read it. Never retried: the other
  * writer's change must not be overwritten silently.
  */
-class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
     functionName;
     alias;
     name = 'AliasConflictError';
@@ -83711,15 +83807,6 @@ class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .Acti
         this.functionName = functionName;
         this.alias = alias;
     }
-}
-function retryOptions(what, options) {
-    return {
-        attempts: options.attempts ?? 6,
-        baseDelayMs: options.baseDelayMs ?? 1000,
-        isRetryable: (error) => !(error instanceof AliasConflictError) && (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error),
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
-    };
 }
 function toState(functionName, alias, config) {
     const state = {
@@ -83747,19 +83834,17 @@ function stateToConfig(now) {
         AliasArn: now.aliasArn,
     };
 }
-const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
-const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
 async function readAlias(lambda, functionName, alias, options = {}) {
     try {
-        const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), retryOptions(`GetAlias ${functionName}:${alias}`, options));
+        const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`GetAlias ${functionName}:${alias}`, () => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), options);
         return toState(functionName, alias, output);
     }
     catch (error) {
-        if (isFunctionMissing(error)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+        if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isFunctionMissing */ .$6)(error)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
         }
-        if (isNotFound(error))
+        if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
             return { functionName, alias, exists: false, weights: {} };
         throw error;
     }
@@ -83775,14 +83860,14 @@ async function createAlias(lambda, request, options = {}) {
         const now = await readAlias(lambda, functionName, alias, options);
         if (!now.exists)
             return undefined;
-        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version: request.version, weights }) &&
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .routesAs */ .j)(now, { version: request.version, weights }) &&
             (now.description ?? '') === description)
             return stateToConfig(now);
-        throw new AliasConflictError(functionName, alias, `it did not exist when this run started, but has been created since (it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}')`);
+        throw new AliasConflictError(functionName, alias, `it did not exist when this run started, but has been created since (it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}')`);
     };
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
+    const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`CreateAlias ${functionName}:${alias}`, async () => {
         try {
-            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
+            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .CreateAliasCommand */ .W_e({
                 FunctionName: functionName,
                 Name: alias,
                 FunctionVersion: request.version,
@@ -83793,16 +83878,14 @@ async function createAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
-            const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
-            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .isAmbiguous */ .X2)(error)) {
                 unanswered = true;
                 const done = await landed();
                 if (done)
                     return done;
                 throw error;
             }
-            if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
-                /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+            if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isConflict */ .dh)(error) && /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error))) {
                 if (unanswered) {
                     const done = await landed();
                     if (done)
@@ -83812,7 +83895,7 @@ async function createAlias(lambda, request, options = {}) {
             }
             throw error;
         }
-    }, retryOptions(`CreateAlias ${functionName}:${alias}`, options));
+    }, options);
     return toState(functionName, alias, output);
 }
 /**
@@ -83832,15 +83915,15 @@ async function pointAlias(lambda, request, options = {}) {
     let unanswered = false;
     const decide = async () => {
         const now = await readAlias(lambda, functionName, alias, options);
-        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription(now))
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .routesAs */ .j)(now, { version, weights }) && sameDescription(now))
             return stateToConfig(now);
         if (now.exists && now.revisionId === revisionId)
             return 'resend';
-        throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId} and it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}', not what this run asked for`);
+        throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId} and it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}', not what this run asked for`);
     };
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
+    const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`UpdateAlias ${functionName}:${alias}`, async () => {
         try {
-            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
+            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .UpdateAliasCommand */ .lqC({
                 FunctionName: functionName,
                 Name: alias,
                 FunctionVersion: version,
@@ -83850,14 +83933,14 @@ async function pointAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
-            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .isAmbiguous */ .X2)(error)) {
                 unanswered = true;
                 const decision = await decide();
                 if (decision !== 'resend')
                     return decision;
                 throw error;
             }
-            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
+            if (!(0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isPreconditionFailed */ .W$)(error))
                 throw error;
             if (unanswered) {
                 const decision = await decide();
@@ -83866,16 +83949,16 @@ async function pointAlias(lambda, request, options = {}) {
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
         }
-    }, retryOptions(`UpdateAlias ${functionName}:${alias}`, options));
+    }, options);
     return toState(functionName, alias, output);
 }
 /** Deletes an alias (retried); an alias that is already gone is fine. */
 async function deleteAlias(lambda, functionName, alias, options = {}) {
     try {
-        await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), retryOptions(`DeleteAlias ${functionName}:${alias}`, options));
+        await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`DeleteAlias ${functionName}:${alias}`, () => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), options);
     }
     catch (error) {
-        if (!isNotFound(error))
+        if (!(0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
             throw error;
     }
 }
@@ -83887,17 +83970,17 @@ async function deleteAlias(lambda, functionName, alias, options = {}) {
 async function restoreAlias(lambda, snapshot, options = {}) {
     const { functionName, alias } = snapshot;
     const before = await readAlias(lambda, functionName, alias, options);
-    if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .isRestored */ .Le)(before, snapshot))
+    if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .isRestored */ .Le)(before, snapshot))
         return { action: 'unchanged', before, after: before };
     const untouched = snapshot.exists && before.exists && snapshot.functionVersion !== undefined
-        ? (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(before, { version: snapshot.functionVersion, weights: snapshot.weights })
+        ? (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .routesAs */ .j)(before, { version: snapshot.functionVersion, weights: snapshot.weights })
         : false;
     if (options.ownVersion !== undefined &&
         !untouched &&
-        !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
-        throw new AliasConflictError(functionName, alias, `it now reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(before)}', which is neither how it was before this run ('${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(snapshot)}') nor version ${options.ownVersion} of this run; not restoring`);
+        !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
+        throw new AliasConflictError(functionName, alias, `it now reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(before)}', which is neither how it was before this run ('${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(snapshot)}') nor version ${options.ownVersion} of this run; not restoring`);
     }
-    const target = (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreTarget */ .k7)(snapshot);
+    const target = (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .restoreTarget */ .k7)(snapshot);
     if (target.action === 'delete') {
         await deleteAlias(lambda, functionName, alias, options);
         return {
@@ -84144,11 +84227,9 @@ async function withRetry(fn, options = {}) {
 /* harmony export */   W: () => (/* binding */ coreLogger)
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1695);
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(201);
 /* harmony import */ var _aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6963);
 /* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5625);
-
 
 
 
@@ -84183,7 +84264,7 @@ async function connect(auth, env, logger) {
     const resolved = await logger.group('Credentials', () => (0,_aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__/* .resolveCredentials */ .z8)(auth, {
         getIDToken: (audience) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getIDToken */ .V9(audience),
         setSecret: (value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value),
-        sts: oneShotSts(auth.region, endpoint),
+        sts: (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .oneShotSts */ .Ri)(auth.region, endpoint),
         env,
         logger,
     }));
@@ -84196,22 +84277,6 @@ async function connect(auth, env, logger) {
         credentials: resolved.provider,
     });
 }
-/**
- * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
- * a refresh hours into a bake does not depend on a client that was closed after the first one.
- */
-function oneShotSts(region, endpoint) {
-    const send = async (command) => {
-        const client = new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_4__/* .STSClient */ .iM({ region, endpoint, customUserAgent: _aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .USER_AGENT */ ._O });
-        try {
-            return await client.send(command);
-        }
-        finally {
-            client.destroy();
-        }
-    };
-    return { send };
-}
 
 
 /***/ }),
@@ -84222,6 +84287,8 @@ function oneShotSts(region, endpoint) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  A3: () => (/* binding */ LINEAR_STEPS),
+  YL: () => (/* binding */ STRATEGIES),
   GN: () => (/* binding */ SettingsError),
   Om: () => (/* binding */ readAliasLocation),
   sb: () => (/* binding */ readSettings)
@@ -84448,6 +84515,9 @@ const DEFAULT_EXCLUDES = [
     '**/*.pyc',
     '**/tests',
 ];
+const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+/** linear-steps: the number of equal steps of a linear shift (the input and the planner agree). */
+const LINEAR_STEPS = { min: 2, max: 20, fallback: 4 };
 const RUNTIMES = [
     'python3.9',
     'python3.10',
@@ -84682,7 +84752,7 @@ function readRelease(r) {
     const alarms = r.lines('alarms');
     for (const alarm of alarms)
         r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
-    const strategy = r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once');
+    const strategy = r.oneOf('strategy', STRATEGIES, 'all-at-once');
     if (strategy === 'all-at-once' && alarms.length > 0) {
         r.fail('alarms', 'are watched during a canary or linear bake, and all-at-once has none, so they would be ignored; set strategy: canary (or linear), or remove alarms');
     }
@@ -84691,7 +84761,8 @@ function readRelease(r) {
         strategy,
         canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
         canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
-        linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
+        linearSteps: r.int('linear-steps', LINEAR_STEPS.min, LINEAR_STEPS.max, LINEAR_STEPS.fallback) ??
+            LINEAR_STEPS.fallback,
         alarms,
         keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
     };

@@ -1,6 +1,5 @@
 import * as core from '@actions/core';
-import { STSClient } from '@aws-sdk/client-sts';
-import { createAwsClients, destroyAwsClients, USER_AGENT, type AwsClients } from './aws/clients.js';
+import { createAwsClients, destroyAwsClients, oneShotSts, type AwsClients } from './aws/clients.js';
 import { resolveCredentials } from './aws/credentials.js';
 import { formatDuration, type Logger } from './log.js';
 import type { AuthSettings } from './settings.js';
@@ -52,20 +51,4 @@ export async function connect(
     endpoint,
     credentials: resolved.provider,
   });
-}
-
-/**
- * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
- * a refresh hours into a bake does not depend on a client that was closed after the first one.
- */
-function oneShotSts(region: string, endpoint: string | undefined): Pick<STSClient, 'send'> {
-  const send = async (command: Parameters<STSClient['send']>[0]) => {
-    const client = new STSClient({ region, endpoint, customUserAgent: USER_AGENT });
-    try {
-      return await client.send(command);
-    } finally {
-      client.destroy();
-    }
-  };
-  return { send } as Pick<STSClient, 'send'>;
 }

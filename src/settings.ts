@@ -14,7 +14,10 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
 export type Mode = 'deploy' | 'preview' | 'preview-cleanup' | 'rollback';
 export type Architecture = 'x86_64' | 'arm64';
 export type BuildMethod = 'docker' | 'pip';
-export type Strategy = 'all-at-once' | 'canary' | 'linear';
+export const STRATEGIES = ['all-at-once', 'canary', 'linear'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+/** linear-steps: the number of equal steps of a linear shift (the input and the planner agree). */
+export const LINEAR_STEPS = { min: 2, max: 20, fallback: 4 } as const;
 export type UrlAuth = 'AWS_IAM' | 'NONE';
 
 export interface AuthSettings {
@@ -473,7 +476,7 @@ function readRelease(r: InputReader): ReleaseSettings {
       ALARM_NAME,
       'must list CloudWatch alarm names, one per line (at most 255 characters each)',
     );
-  const strategy = r.oneOf('strategy', ['all-at-once', 'canary', 'linear'] as const, 'all-at-once');
+  const strategy = r.oneOf('strategy', STRATEGIES, 'all-at-once');
   if (strategy === 'all-at-once' && alarms.length > 0) {
     r.fail(
       'alarms',
@@ -485,7 +488,9 @@ function readRelease(r: InputReader): ReleaseSettings {
     strategy,
     canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
     canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
-    linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
+    linearSteps:
+      r.int('linear-steps', LINEAR_STEPS.min, LINEAR_STEPS.max, LINEAR_STEPS.fallback) ??
+      LINEAR_STEPS.fallback,
     alarms,
     keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
   };

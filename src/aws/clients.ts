@@ -22,29 +22,44 @@ export interface ClientOptions {
 
 export const USER_AGENT = 'lambda-ml-deploy';
 
-/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
+/**
+ * The one place clients are constructed: same region, user agent and endpoint for all. Each SDK
+ * call is a single attempt: retries are the action's own (callAws in call.ts), so one call is
+ * never a hidden burst of requests and an ambiguous write is seen by the code that can re-read.
+ */
 export function createAwsClients(options: ClientOptions): AwsClients {
   const common = {
     region: options.region,
     credentials: options.credentials,
     endpoint: options.endpoint,
+    maxAttempts: 1,
     customUserAgent: options.userAgent ?? USER_AGENT,
   };
-  // One retry layer for Lambda and CloudWatch: the action's (retry.ts), which re-reads after an
-  // unanswered write. SDK retries inside it would re-send a guarded write whose answer was lost
-  // (turning it into a conflict) and multiply the requests of one call. S3 (multipart upload of
-  // content-addressed keys, HEAD) and STS still rely on the SDK's own retries.
-  const single = { ...common, maxAttempts: 1 };
-  const sdkRetries = { ...common, retryMode: 'adaptive', maxAttempts: 4 };
   return {
-    sts: new STSClient(sdkRetries),
+    sts: new STSClient(common),
     // Path-style addressing works with every endpoint, custom ones included.
-    s3: new S3Client({ ...sdkRetries, forcePathStyle: options.endpoint !== undefined }),
-    lambda: new LambdaClient(single),
-    cloudwatch: new CloudWatchClient(single),
+    s3: new S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
+    lambda: new LambdaClient(common),
+    cloudwatch: new CloudWatchClient(common),
   };
 }
 
 export function destroyAwsClients(clients: AwsClients): void {
   for (const client of Object.values(clients) as { destroy(): void }[]) client.destroy();
+}
+
+/**
+ * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
+ * a refresh hours into a bake does not depend on a client that was closed after the first one.
+ */
+export function oneShotSts(region: string, endpoint: string | undefined): Pick<STSClient, 'send'> {
+  const send = async (command: Parameters<STSClient['send']>[0]) => {
+    const client = new STSClient({ region, endpoint, maxAttempts: 1, customUserAgent: USER_AGENT });
+    try {
+      return await client.send(command);
+    } finally {
+      client.destroy();
+    }
+  };
+  return { send } as Pick<STSClient, 'send'>;
 }

@@ -2,7 +2,8 @@ import { AssumeRoleWithWebIdentityCommand, type STSClient } from '@aws-sdk/clien
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ActionError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isTransient, withRetry, type Sleep } from '../retry.js';
+import { isTransient, type Sleep } from '../retry.js';
+import { callAws } from './call.js';
 import type { AuthSettings } from '../settings.js';
 
 export interface CredentialDeps {
@@ -121,7 +122,8 @@ async function assume(auth: AuthSettings, deps: CredentialDeps): Promise<AwsCred
 
   let response;
   try {
-    response = await withRetry(
+    response = await callAws(
+      'AssumeRoleWithWebIdentity',
       () =>
         deps.sts.send(
           new AssumeRoleWithWebIdentityCommand({
@@ -133,12 +135,10 @@ async function assume(auth: AuthSettings, deps: CredentialDeps): Promise<AwsCred
         ),
       {
         attempts: 5,
-        sleep: deps.sleep,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        logger: deps.logger,
+        // A token minted this very second can be refused as not yet valid: worth another try.
         isRetryable: (error) => isTransient(error) || errorCode(error) === 'InvalidIdentityToken',
-        onRetry: (error, attempt, delay) =>
-          deps.logger.warning(
-            `AssumeRoleWithWebIdentity failed (${errorMessage(error)}); retry ${attempt} in ${delay} ms.`,
-          ),
       },
     );
   } catch (error) {

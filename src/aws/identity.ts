@@ -1,6 +1,7 @@
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { ActionError, errorMessage } from '../errors.js';
-import { withRetry, type Sleep } from '../retry.js';
+import type { Sleep } from '../retry.js';
+import { callAws } from './call.js';
 
 export interface CallerIdentity {
   account: string;
@@ -13,7 +14,11 @@ export async function verifyIdentity(
   sleep?: Sleep,
 ): Promise<CallerIdentity> {
   try {
-    const response = await withRetry(() => sts.send(new GetCallerIdentityCommand({})), { sleep });
+    const response = await callAws(
+      'GetCallerIdentity',
+      () => sts.send(new GetCallerIdentityCommand({})),
+      { sleep },
+    );
     return { account: response.Account ?? '', arn: response.Arn ?? '' };
   } catch (error) {
     throw new ActionError(

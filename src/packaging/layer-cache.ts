@@ -5,9 +5,8 @@ import {
   type LayerVersionsListItem,
   type Runtime,
 } from '@aws-sdk/client-lambda';
+import { callAws, isNotFound, type AwsCallOptions } from '../aws/call.js';
 import { ActionError, errorCode, errorMessage, httpStatus } from '../errors.js';
-import type { Logger } from '../log.js';
-import { withRetry, type Sleep } from '../retry.js';
 import type { Architecture } from '../settings.js';
 import { layerDescription, parseLayerDescription } from './layer-key.js';
 
@@ -24,24 +23,8 @@ export interface CacheHit {
   unzippedBytes?: number;
 }
 
-export interface RetryDeps {
-  sleep?: Sleep;
-  logger?: Logger;
-}
-
-function retryOptions(deps: RetryDeps, what: string) {
-  return {
-    sleep: deps.sleep,
-    onRetry: (error: unknown, attempt: number, delayMs: number) =>
-      deps.logger?.info(
-        `${what}: ${errorMessage(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`,
-      ),
-  };
-}
-
-function notFound(error: unknown): boolean {
-  return errorCode(error) === 'ResourceNotFoundException' || httpStatus(error) === 404;
-}
+/** Sleep and logger for the layer calls (the retry policy in aws/call.ts). */
+export type RetryDeps = AwsCallOptions;
 
 /** Looks for a version of `layerName` whose description carries `key`; the newest one wins. */
 export async function findCachedLayer(
@@ -55,15 +38,16 @@ export async function findCachedLayer(
   do {
     let page;
     try {
-      page = await withRetry(
+      page = await callAws(
+        `ListLayerVersions ${layerName}`,
         () =>
           lambda.send(
             new ListLayerVersionsCommand({ LayerName: layerName, Marker: marker, MaxItems: 50 }),
           ),
-        retryOptions(deps, `ListLayerVersions ${layerName}`),
+        deps,
       );
     } catch (error) {
-      if (notFound(error)) return undefined;
+      if (isNotFound(error)) return undefined;
       if (errorCode(error) === 'AccessDeniedException' || httpStatus(error) === 403) {
         throw new ActionError(
           `Listing the versions of layer ${layerName} was denied: the role needs lambda:ListLayerVersions (and lambda:PublishLayerVersion, lambda:GetLayerVersion) on arn:aws:lambda:*:*:layer:${layerName}. ${errorMessage(error)}`,
@@ -118,7 +102,8 @@ export async function publishLayer(
       runtime: options.runtime,
       architecture: options.architecture,
     });
-  const response = await withRetry(
+  const response = await callAws(
+    `PublishLayerVersion ${options.layerName}`,
     () =>
       lambda.send(
         new PublishLayerVersionCommand({
@@ -129,7 +114,7 @@ export async function publishLayer(
           CompatibleArchitectures: [options.architecture],
         }),
       ),
-    retryOptions(deps, `PublishLayerVersion ${options.layerName}`),
+    deps,
   ).catch((error: unknown) => {
     if (errorCode(error) === 'AccessDeniedException' || httpStatus(error) === 403) {
       throw new ActionError(

@@ -16,6 +16,7 @@ import {
   type TreeBytecodeReport,
 } from './bytecode.js';
 import { findCachedLayer, publishLayer } from './layer-cache.js';
+import { LAMBDA_UNZIPPED_LIMIT_BYTES } from './limits.js';
 import { dockerPlatform, runtimePythonVersion } from './runtime.js';
 import { ensureImage, installInDocker } from './layer-docker.js';
 import { computeLayerKey, gatherRequirements } from './layer-key.js';
@@ -30,8 +31,6 @@ import { writeDeterministicZip, type ZipResult } from './zip.js';
  * the lookup: no Docker run, no upload, no PublishLayerVersion.
  */
 
-/** Lambda's limit on the unzipped size of a function and all its layers. */
-export const UNZIPPED_LIMIT_BYTES = 262_144_000;
 /** Where Lambda extracts layers; packages live in /opt/python. */
 export const LAYER_PYTHON_DIR = '/opt/python';
 
@@ -158,7 +157,7 @@ export function layerTooLargeMessage(
   const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
   return (
     `The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
-    `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
+    `${LAMBDA_UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
     `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
     `load large models from S3 at run time, or use a container image (10 GB limit).`
   );
@@ -368,7 +367,9 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
   const files = await collectLayerFiles(buildDir);
   const unzipped = files.reduce((sum, f) => sum + f.size, 0);
   const largest = largestPackages(files);
-  if (unzipped > UNZIPPED_LIMIT_BYTES)
+  // The layer alone over the limit can never fit: stop before zipping it (the total with the
+  // bundle is checked by checkLambdaLimits in the pipeline).
+  if (unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES)
     throw new ActionError(layerTooLargeMessage(unzipped, largest, options.slim));
 
   const zip = await writeDeterministicZip({ files, destPath: path.join(layerDir, 'layer.zip') });
@@ -429,6 +430,7 @@ export async function releaseLayer(
     sha256Hex: zip.sha256Hex,
     expectedBucketOwner: options.expectedBucketOwner,
     logger: deps.logger,
+    sleep: deps.clock.sleep,
   });
   const published = await publishLayer(
     deps.lambda,
@@ -450,11 +452,4 @@ export async function releaseLayer(
     uploaded: upload.uploaded,
     layerVersionArn: published.layerVersionArn,
   };
-}
-
-/** The whole layer step. */
-export async function buildLayer(options: LayerOptions, deps: LayerDeps): Promise<LayerResult> {
-  return deps.logger.group('Dependency layer', async () =>
-    releaseLayer(await prepareLayer(options, deps), options, deps),
-  );
 }

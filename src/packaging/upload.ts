@@ -2,8 +2,10 @@ import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { callAws, isNotFound } from '../aws/call.js';
 import { ActionError, errorCode, errorMessage, httpStatus } from '../errors.js';
 import { formatBytes, type Logger } from '../log.js';
+import type { Sleep } from '../retry.js';
 
 /**
  * Content-addressed upload: the key already names the content (its sha256), so an object that is
@@ -22,17 +24,14 @@ export interface UploadOptions {
   expectedBucketOwner?: string;
   logger: Logger;
   contentType?: string;
+  /** Backoff between attempts (tests pass a fake). */
+  sleep?: Sleep;
 }
 
 export interface UploadResult {
   uploaded: boolean;
   key: string;
   bytes: number;
-}
-
-function isMissing(error: unknown): boolean {
-  const code = errorCode(error);
-  return code === 'NotFound' || code === 'NoSuchKey' || httpStatus(error) === 404;
 }
 
 function accessDenied(
@@ -57,17 +56,27 @@ export async function headObject(
   bucket: string,
   key: string,
   expectedBucketOwner?: string,
+  sleep?: Sleep,
 ): Promise<{ bytes: number; sha256?: string } | undefined> {
   try {
-    const head = await s3.send(
-      new HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }),
+    const head = await callAws(
+      `HeadObject s3://${bucket}/${key}`,
+      () =>
+        s3.send(
+          new HeadObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ExpectedBucketOwner: expectedBucketOwner,
+          }),
+        ),
+      sleep ? { sleep } : {},
     );
     return {
       bytes: head.ContentLength ?? 0,
       ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
     };
   } catch (error) {
-    if (isMissing(error)) return undefined;
+    if (isNotFound(error)) return undefined;
     if (
       httpStatus(error) === 403 ||
       errorCode(error) === 'Forbidden' ||
@@ -112,7 +121,7 @@ export async function uploadContentAddressed(
 ): Promise<UploadResult> {
   const { bucket, key, file, logger } = options;
   const bytes = (await fs.stat(file)).size;
-  const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
+  const existing = await headObject(s3, bucket, key, options.expectedBucketOwner, options.sleep);
   const sameContent =
     existing &&
     existing.bytes === bytes &&
@@ -131,6 +140,30 @@ export async function uploadContentAddressed(
   }
   logger.info(`Uploading ${formatBytes(bytes)} to s3://${bucket}/${key}`);
   const report = progressReporter(bytes, (message) => logger.info(message));
+  try {
+    // Retried as a whole: the key names the content, so a second attempt writes the same object.
+    await callAws(`Upload s3://${bucket}/${key}`, () => uploadOnce(s3, options, bytes, report), {
+      logger,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
+  } catch (error) {
+    if (httpStatus(error) === 403 || errorCode(error) === 'AccessDenied') {
+      throw new ActionError(
+        `Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${errorMessage(error)})`,
+      );
+    }
+    throw error;
+  }
+  return { uploaded: true, key, bytes };
+}
+
+async function uploadOnce(
+  s3: S3Client,
+  options: UploadOptions,
+  bytes: number,
+  report: (loaded: number) => void,
+): Promise<void> {
+  const { bucket, key, file } = options;
   const upload = new Upload({
     client: s3,
     partSize: PART_SIZE,
@@ -150,15 +183,5 @@ export async function uploadContentAddressed(
   });
   if (bytes > PART_SIZE)
     upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
-  try {
-    await upload.done();
-  } catch (error) {
-    if (httpStatus(error) === 403 || errorCode(error) === 'AccessDenied') {
-      throw new ActionError(
-        `Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${errorMessage(error)})`,
-      );
-    }
-    throw error;
-  }
-  return { uploaded: true, key, bytes };
+  await upload.done();
 }

@@ -231,6 +231,7 @@ export async function publishCandidate(
         file: built.bundle.path,
         sha256Hex: built.bundle.sha256Hex,
         logger,
+        sleep: ctx.clock.sleep,
       }),
     );
   } else {

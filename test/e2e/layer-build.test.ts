@@ -14,7 +14,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LambdaClient, ListLayerVersionsCommand } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
-import { buildLayer, type LayerOptions, type LayerResult } from '../../src/packaging/layer.js';
+import type { LayerOptions, LayerResult } from '../../src/packaging/layer.js';
+import { buildLayer } from '../support/build-layer.js';
 import { runCommand, type CommandRunner } from '../../src/exec.js';
 import { memoryLogger, systemClock } from '../../src/log.js';
 

@@ -13,6 +13,7 @@ import {
   userDescription,
   type AliasState,
 } from '../../src/release/traffic/alias-plan.js';
+import { LINEAR_STEPS } from '../../src/settings.js';
 
 const state = (over: Partial<AliasState>): AliasState => ({
   functionName: 'iris',
@@ -78,7 +79,7 @@ describe('planTraffic', () => {
     [{ strategy: 'canary' as const, canaryPercent: 100 }, /canary-percent/],
     [
       { strategy: 'linear' as const, linearSteps: 1 },
-      /Input 'linear-steps': must be a whole number from 2 to 100, got 1/,
+      /Input 'linear-steps': must be a whole number from 2 to 20, got 1/,
     ],
     [{ strategy: 'linear' as const, linearSteps: 2.5 }, /linear-steps/],
     [{ strategy: 'canary' as const, intervalMs: -1 }, /Input 'canary-interval'/],
@@ -89,6 +90,15 @@ describe('planTraffic', () => {
   ])('rejects %o', (options, pattern) => {
     expect(() => planTraffic(options)).toThrow(pattern);
   });
+});
+
+test('linear-steps: the planner accepts exactly what the input accepts (one definition)', () => {
+  const { min, max } = LINEAR_STEPS;
+  expect(planTraffic({ strategy: 'linear', linearSteps: min, intervalMs: 1 })).toHaveLength(min);
+  expect(planTraffic({ strategy: 'linear', linearSteps: max, intervalMs: 1 })).toHaveLength(max);
+  expect(() => planTraffic({ strategy: 'linear', linearSteps: max + 1, intervalMs: 1 })).toThrow(
+    `from ${min} to ${max}`,
+  );
 });
 
 describe('stepTarget', () => {

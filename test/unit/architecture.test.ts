@@ -99,6 +99,26 @@ describe('import structure of src/', () => {
     expect(findCycles(graph).map((cycle) => cycle.map(rel).join(' -> '))).toEqual([]);
   });
 
+  test('every AWS SDK call goes through callAws (aws/call.ts): one retry policy', () => {
+    const callAws = path.join(SRC, 'aws', 'call.ts');
+    // clients.ts builds the clients (its one-shot STS adapter forwards send, it calls nothing);
+    // guardedWrite (function.ts) is callAws plus the read-back of a guarded $LATEST write.
+    const direct = [...graph.keys()].filter((file) => {
+      if (path.relative(SRC, file) === path.join('aws', 'clients.ts')) return false;
+      const text = fs.readFileSync(file, 'utf8');
+      const sends = (text.match(/\.send\(/g) ?? []).length;
+      const wrapped = (text.match(/\b(callAws|guardedWrite)\(/g) ?? []).length;
+      return sends > 0 && (wrapped < sends || !graph.get(file)?.includes(callAws));
+    });
+    expect(direct.map(rel)).toEqual([]);
+    const ownLoops = [...graph.keys()].filter(
+      (file) =>
+        /\bwithRetry\(/.test(fs.readFileSync(file, 'utf8')) &&
+        !['aws/call.ts', 'retry.ts', 'report/github-api.ts'].includes(path.relative(SRC, file)),
+    );
+    expect(ownLoops.map(rel)).toEqual([]);
+  });
+
   test('the checker sees an upward import and a cycle when there is one', () => {
     const a = path.join(SRC, 'aws', 'a.ts');
     const b = path.join(SRC, 'pipelines', 'b.ts');

@@ -15,13 +15,13 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { COMPILE_TREE_PY } from '../../src/packaging/bytecode.js';
 import {
-  buildLayer,
   largestPackages,
+  type LayerOptions,
   layerS3Key,
   layerTooLargeMessage,
-  type LayerOptions,
 } from '../../src/packaging/layer.js';
 import { PIP_STEP_PY } from '../../src/packaging/layer-docker.js';
+import { buildLayer } from '../support/build-layer.js';
 import {
   computeLayerKey,
   gatherRequirements,

@@ -31,10 +31,6 @@ import {
 } from '@aws-sdk/client-lambda';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { AwsClients } from '../../src/aws/clients.js';
-import type { GithubContext } from '../../src/github-context.js';
-import { memoryLogger, type Clock } from '../../src/log.js';
-import type { RunContext } from '../../src/pipelines/context.js';
 import { runPipeline } from '../../src/pipelines/index.js';
 import {
   planVersionCleanup,
@@ -45,8 +41,7 @@ import { protectedVersions } from '../../src/release/function/versions.js';
 import { previewCommit } from '../../src/pipelines/preview.js';
 import type { AliasState } from '../../src/release/traffic/alias-plan.js';
 import type { FetchLike } from '../../src/report/github-api.js';
-import { JobReport } from '../../src/report/job-report.js';
-import { memoryOutputs } from '../../src/report/outputs.js';
+import { fakeRunContext } from './support/run-context.js';
 import {
   DEFAULT_EXCLUDES,
   type PreviewCleanupSettings,
@@ -407,45 +402,22 @@ function writeHandler(tag: string) {
 const preview = { aliasPrefix: 'pr-', url: true, urlAuth: 'AWS_IAM' as const, prNumber: 7 };
 
 function context<S extends Settings>(settings: S) {
-  const logger = memoryLogger();
-  const outputs = memoryOutputs();
-  const report = new JobReport('lambda-ml-deploy');
-  const clock: Clock = { now: () => 0, sleep: async () => undefined };
-  const github: GithubContext = {
-    eventName: 'pull_request',
-    payload: {
-      action: 'synchronize',
-      number: 7,
-      pull_request: { number: 7, head: { sha: 'abcdef0123456789abcdef0123456789abcdef01' } },
-    },
-    sha: 'm'.repeat(40),
-    repository: 'org/app',
-    serverUrl: 'https://github.com',
-    apiUrl: 'https://api.github.test',
-    runId: '1',
-    runUrl: 'https://github.com/org/app/actions/runs/1',
-    workspace: tmp,
-    tempDir: tmp,
-  };
-  const workDir = fs.mkdtempSync(path.join(tmp, 'work-'));
-  const ctx: RunContext<S> = {
+  return fakeRunContext({
     settings,
-    clients: {
-      lambda: new LambdaClient({ region: 'us-east-1' }),
-      s3: new S3Client({ region: 'us-east-1' }),
-    } as unknown as AwsClients,
-    logger,
-    clock,
-    // No Python on purpose: the handler ships without .pyc, which these tests do not look at.
-    run: async () => ({ exitCode: 127, stdout: '', stderr: 'not found' }),
-    github,
-    report,
-    outputs,
-    state: { save: () => undefined },
+    workspace: tmp,
+    workDir: fs.mkdtempSync(path.join(tmp, 'work-')),
+    github: {
+      eventName: 'pull_request',
+      payload: {
+        action: 'synchronize',
+        number: 7,
+        pull_request: { number: 7, head: { sha: 'abcdef0123456789abcdef0123456789abcdef01' } },
+      },
+      sha: 'm'.repeat(40),
+      apiUrl: 'https://api.github.test',
+    },
     fetch: (url, init) => fetchImpl(url, init),
-    workDir,
-  };
-  return { ctx, logger, outputs, report };
+  });
 }
 
 const base = {

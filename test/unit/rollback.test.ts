@@ -12,15 +12,10 @@ import {
   type InvokeCommandOutput,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { AwsClients } from '../../src/aws/clients.js';
-import type { GithubContext } from '../../src/github-context.js';
-import { memoryLogger, type Clock } from '../../src/log.js';
-import type { RunContext } from '../../src/pipelines/context.js';
 import { runPipeline } from '../../src/pipelines/index.js';
 import { commitOfVersion, resolveRollbackTarget } from '../../src/pipelines/rollback.js';
 import { parseAliasDescription, type AliasState } from '../../src/release/traffic/alias-plan.js';
-import { JobReport } from '../../src/report/job-report.js';
-import { memoryOutputs } from '../../src/report/outputs.js';
+import { fakeRunContext } from './support/run-context.js';
 import type { RollbackSettings } from '../../src/settings.js';
 
 const alias = (over: Partial<AliasState> = {}): AliasState => ({
@@ -187,38 +182,12 @@ function context(over: Partial<RollbackSettings> = {}) {
     smokeTests: path.join(tmp, 'smoke.yml'),
     ...over,
   };
-  const logger = memoryLogger();
-  const outputs = memoryOutputs();
-  const report = new JobReport('lambda-ml-deploy');
-  const clock: Clock = { now: () => 0, sleep: async () => undefined };
-  const github: GithubContext = {
-    eventName: 'workflow_dispatch',
-    payload: { inputs: { version: 'previous' } },
-    sha: 'f'.repeat(40),
-    repository: 'org/app',
-    serverUrl: 'https://github.com',
-    apiUrl: 'https://api.github.com',
-    runId: '1',
-    runUrl: 'https://github.com/org/app/actions/runs/1',
-    workspace: tmp,
-    tempDir: tmp,
-  };
-  const ctx: RunContext<RollbackSettings> = {
+  return fakeRunContext({
     settings,
-    clients: { lambda: new LambdaClient({ region: 'us-east-1' }) } as unknown as AwsClients,
-    logger,
-    clock,
+    workspace: tmp,
+    github: { payload: { inputs: { version: 'previous' } } },
     run: async () => ({ exitCode: 1, stdout: '', stderr: 'no commands in this test' }),
-    github,
-    report,
-    outputs,
-    state: { save: () => undefined },
-    fetch: async () => {
-      throw new Error('rollback makes no GitHub calls');
-    },
-    workDir: tmp,
-  };
-  return { ctx, logger, outputs, report };
+  });
 }
 
 describe('rollback pipeline', () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { collectBundleFiles, type BundleFile } from '../../src/packaging/bundle-files.js';
 import { DEFAULT_EXCLUDES } from '../../src/settings.js';
-import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from '../../src/packaging/hash.js';
+import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from './support/hash.js';
 import {
   planCompression,
   shouldStore,

@@ -9,9 +9,9 @@ import {
   type FunctionUrlAuthType,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { ActionError, errorCode, errorMessage } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import { callAws, isConflict, isNotFound, type AwsCallOptions } from '../../aws/call.js';
+import { ActionError, errorMessage } from '../../errors.js';
+import { isTransient } from '../../retry.js';
 import type { UrlAuth } from '../../settings.js';
 
 /**
@@ -28,13 +28,8 @@ export const PUBLIC_URL_STATEMENTS = {
   invokeFunction: 'lambda-ml-deploy-url-invoke',
 } as const;
 
-export interface FunctionUrlCallOptions {
-  /** Attempts in total for throttling / 5xx / conflicts (default 6). */
-  attempts?: number;
-  baseDelayMs?: number;
-  sleep?: Sleep;
-  logger?: Logger;
-}
+/** Retry budget, sleep and logger for URL calls (the policy in aws/call.ts). */
+export type FunctionUrlCallOptions = AwsCallOptions;
 
 export interface FunctionUrlState {
   url: string;
@@ -49,27 +44,8 @@ export interface EnsureUrlResult extends FunctionUrlState {
   permissionsRemoved: string[];
 }
 
-const isNotFound = (error: unknown) => errorCode(error) === 'ResourceNotFoundException';
 const alreadyExists = (error: unknown) =>
-  (errorCode(error) === 'ResourceConflictException' || errorCode(error) === 'ConflictException') &&
-  /already exists|FunctionUrlConfig exists/i.test(errorMessage(error));
-
-function retryOptions(
-  what: string,
-  options: FunctionUrlCallOptions,
-  retryable: (error: unknown) => boolean = isTransient,
-) {
-  return {
-    attempts: options.attempts ?? 6,
-    baseDelayMs: options.baseDelayMs ?? 1000,
-    isRetryable: retryable,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error: unknown, attempt: number, delay: number) =>
-      options.logger?.info(
-        `${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`,
-      ),
-  };
-}
+  isConflict(error) && /already exists|FunctionUrlConfig exists/i.test(errorMessage(error));
 
 /** The URL config on `qualifier`, or undefined when there is none. */
 export async function readFunctionUrl(
@@ -79,12 +55,13 @@ export async function readFunctionUrl(
   options: FunctionUrlCallOptions = {},
 ): Promise<FunctionUrlState | undefined> {
   try {
-    const output = await withRetry(
+    const output = await callAws(
+      `GetFunctionUrlConfig ${functionName}:${qualifier}`,
       () =>
         lambda.send(
           new GetFunctionUrlConfigCommand({ FunctionName: functionName, Qualifier: qualifier }),
         ),
-      retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options),
+      options,
     );
     return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
   } catch (error) {
@@ -110,7 +87,8 @@ export async function ensureFunctionUrl(
     let state: FunctionUrlState;
     let action: EnsureUrlResult['action'];
     if (!current) {
-      const created = await withRetry(
+      const created = await callAws(
+        `CreateFunctionUrlConfig ${where}`,
         async () => {
           try {
             return await lambda.send(
@@ -133,7 +111,7 @@ export async function ensureFunctionUrl(
             throw error;
           }
         },
-        retryOptions(`CreateFunctionUrlConfig ${where}`, options),
+        options,
       );
       state = {
         url: created.FunctionUrl ?? '',
@@ -181,7 +159,8 @@ async function updateAuth(
   authType: UrlAuth,
   options: FunctionUrlCallOptions,
 ): Promise<FunctionUrlState> {
-  const output = await withRetry(
+  const output = await callAws(
+    `UpdateFunctionUrlConfig ${functionName}:${qualifier}`,
     () =>
       lambda.send(
         new UpdateFunctionUrlConfigCommand({
@@ -190,7 +169,7 @@ async function updateAuth(
           AuthType: authType,
         }),
       ),
-    retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options),
+    options,
   );
   return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
@@ -203,9 +182,10 @@ export async function policyStatementIds(
   options: FunctionUrlCallOptions = {},
 ): Promise<Set<string>> {
   try {
-    const output = await withRetry(
+    const output = await callAws(
+      `GetPolicy ${functionName}:${qualifier}`,
       () => lambda.send(new GetPolicyCommand({ FunctionName: functionName, Qualifier: qualifier })),
-      retryOptions(`GetPolicy ${functionName}:${qualifier}`, options),
+      options,
     );
     return statementIds(output.Policy);
   } catch (error) {
@@ -257,7 +237,8 @@ async function addPublicPermissions(
   for (const statement of statements) {
     if (present.has(statement.StatementId)) continue;
     try {
-      await withRetry(
+      await callAws(
+        `AddPermission ${functionName}:${qualifier}`,
         () =>
           lambda.send(
             new AddPermissionCommand({
@@ -267,11 +248,7 @@ async function addPublicPermissions(
               ...statement,
             }),
           ),
-        retryOptions(
-          `AddPermission ${functionName}:${qualifier}`,
-          options,
-          (error) => !alreadyExists(error) && isTransient(error),
-        ),
+        { ...options, isRetryable: (error) => !alreadyExists(error) && isTransient(error) },
       );
       added.push(statement.StatementId);
     } catch (error) {
@@ -292,7 +269,8 @@ async function removePublicPermissions(
   for (const sid of Object.values(PUBLIC_URL_STATEMENTS)) {
     if (!present.has(sid)) continue;
     try {
-      await withRetry(
+      await callAws(
+        `RemovePermission ${functionName}:${qualifier}`,
         () =>
           lambda.send(
             new RemovePermissionCommand({
@@ -301,7 +279,7 @@ async function removePublicPermissions(
               StatementId: sid,
             }),
           ),
-        retryOptions(`RemovePermission ${functionName}:${qualifier}`, options),
+        options,
       );
       removed.push(sid);
     } catch (error) {
@@ -326,7 +304,8 @@ export async function deleteFunctionUrl(
     const current = await readFunctionUrl(lambda, functionName, qualifier, options);
     if (current) {
       try {
-        await withRetry(
+        await callAws(
+          `DeleteFunctionUrlConfig ${where}`,
           () =>
             lambda.send(
               new DeleteFunctionUrlConfigCommand({
@@ -334,7 +313,7 @@ export async function deleteFunctionUrl(
                 Qualifier: qualifier,
               }),
             ),
-          retryOptions(`DeleteFunctionUrlConfig ${where}`, options),
+          options,
         );
       } catch (error) {
         if (!isNotFound(error)) throw error;

@@ -12,8 +12,8 @@ import {
   type Runtime,
 } from '@aws-sdk/client-lambda';
 import { ActionError, errorCode, errorMessage } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { isAmbiguous, isTransient, withRetry, type Sleep } from '../../retry.js';
+import { isAmbiguous, isTransient } from '../../retry.js';
+import { callAws, isNotFound, type AwsCallOptions } from '../../aws/call.js';
 
 /** The parts of a function's configuration this action manages. */
 export interface FunctionState {
@@ -46,23 +46,10 @@ export interface DesiredConfig {
   description?: string;
 }
 
-export interface FunctionCallOptions {
-  sleep?: Sleep;
-  logger?: Logger;
+export interface FunctionCallOptions extends AwsCallOptions {
   /** Longest wait for a function to become Active / finish an update (default 10 min). */
   waitSeconds?: number;
 }
-
-const retry = (what: string, options: FunctionCallOptions) => ({
-  attempts: 6,
-  baseDelayMs: 1000,
-  isRetryable: isTransient,
-  ...(options.sleep ? { sleep: options.sleep } : {}),
-  onRetry: (error: unknown, attempt: number, delay: number) =>
-    options.logger?.info(
-      `${what}: ${errorCode(error) ?? errorMessage(error)}; retry ${attempt} in ${delay} ms`,
-    ),
-});
 
 export function toFunctionState(config: FunctionConfiguration): FunctionState {
   return {
@@ -88,17 +75,17 @@ export async function readFunction(
   qualifier?: string,
 ): Promise<FunctionState> {
   try {
-    const config = await withRetry(
+    const config = await callAws(
+      'GetFunctionConfiguration',
       () =>
         lambda.send(
           new GetFunctionConfigurationCommand({ FunctionName: name, Qualifier: qualifier }),
         ),
-      retry('GetFunctionConfiguration', options),
+      options,
     );
     return toFunctionState(config);
   } catch (error) {
-    if (errorCode(error) === 'ResourceNotFoundException')
-      return { exists: false, layers: [], environment: {} };
+    if (isNotFound(error)) return { exists: false, layers: [], environment: {} };
     throw new ActionError(`Could not read function '${name}': ${errorMessage(error)}`);
   }
 }
@@ -159,7 +146,8 @@ export async function createFunction(
   request: CreateRequest,
   options: FunctionCallOptions = {},
 ): Promise<FunctionState> {
-  const config = await withRetry(
+  const config = await callAws(
+    'CreateFunction',
     () =>
       lambda.send(
         new CreateFunctionCommand({
@@ -179,7 +167,7 @@ export async function createFunction(
       ),
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
     {
-      ...retry('CreateFunction', options),
+      ...options,
       isRetryable: (error: unknown) =>
         isTransient(error) || /cannot be assumed by Lambda/i.test(errorMessage(error)),
     },
@@ -233,7 +221,8 @@ async function guardedWrite<T>(
     if (revisionId === undefined || now.RevisionId === revisionId) return 'resend';
     throw new FunctionConflictError(name, what);
   };
-  return withRetry(
+  return callAws<T | FunctionConfiguration>(
+    what,
     async () => {
       try {
         return await send();
@@ -254,7 +243,7 @@ async function guardedWrite<T>(
         throw error;
       }
     },
-    retry(what, options),
+    options,
   );
 }
 
@@ -417,7 +406,9 @@ async function waitForUpdate(
 }
 
 async function readFunctionRaw(lambda: LambdaClient, name: string): Promise<FunctionConfiguration> {
-  return withRetry(() => lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name })));
+  return callAws('GetFunctionConfiguration', () =>
+    lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name })),
+  );
 }
 
 type Waiter = (params: {

@@ -5,10 +5,11 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
+import { callAws, isNotFound } from '../../aws/call.js';
 import { errorCode, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { isTransient, type Sleep } from '../../retry.js';
 import { parseAliasDescription } from '../traffic/alias-plan.js';
-import { isTransient, withRetry, type Sleep } from '../../retry.js';
 
 export interface VersionInfo {
   version: string;
@@ -24,7 +25,8 @@ export async function listVersions(
   const versions: VersionInfo[] = [];
   let marker: string | undefined;
   do {
-    const page = await withRetry(
+    const page = await callAws(
+      `ListVersionsByFunction ${functionName}`,
       () =>
         lambda.send(
           new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker }),
@@ -48,7 +50,8 @@ export async function listAliases(
   const aliases: AliasConfiguration[] = [];
   let marker: string | undefined;
   do {
-    const page = await withRetry(
+    const page = await callAws(
+      `ListAliases ${functionName}`,
       () => lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker: marker })),
       { sleep },
     );
@@ -120,14 +123,15 @@ export async function deleteVersion(
   const inUse = (error: unknown) =>
     errorCode(error) === 'ResourceConflictException' && ALIASED.test(errorMessage(error));
   try {
-    await withRetry(
+    await callAws(
+      `DeleteFunction ${functionName}:${version}`,
       () =>
         lambda.send(new DeleteFunctionCommand({ FunctionName: functionName, Qualifier: version })),
       { sleep, isRetryable: (error) => !inUse(error) && isTransient(error) },
     );
     return 'deleted';
   } catch (error) {
-    if (errorCode(error) === 'ResourceNotFoundException') return 'gone';
+    if (isNotFound(error)) return 'gone';
     if (inUse(error)) return 'in-use';
     throw error;
   }

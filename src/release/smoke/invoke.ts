@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { callAws, type AwsCallOptions } from '../../aws/call.js';
 import { errorCode } from '../../errors.js';
-import { isTransient, withRetry, type Sleep } from '../../retry.js';
-import type { Logger } from '../../log.js';
+import { isTransient } from '../../retry.js';
 import type { HttpRequestSpec, SmokeCase } from './smoke-spec.js';
 
 /** What one invocation of a version returned. */
@@ -122,19 +122,16 @@ const realTimer: StartTimer = (onTimeout, ms) => {
   return () => clearTimeout(handle);
 };
 
-export interface InvokeOptions {
+/** `attempts` on throttling / 5xx / not-ready default to 4 here. */
+export interface InvokeOptions extends AwsCallOptions {
   /** Budget per attempt; longer is a timeout (a failure, not retried). Default 60 s. */
   timeoutMs?: number;
-  /** Attempts on throttling / 5xx / not-ready (default 4). */
-  attempts?: number;
-  baseDelayMs?: number;
-  sleep?: Sleep;
   now?: () => number;
   startTimer?: StartTimer;
-  logger?: Logger;
 }
 
 export const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+const INVOKE_ATTEMPTS = 4;
 
 class InvokeTimeout extends Error {
   override name = 'InvokeTimeout';
@@ -173,7 +170,8 @@ export async function invokeVersion(
   const body = new TextEncoder().encode(JSON.stringify(payload ?? null));
   let startedAt = now();
   try {
-    const response = await withRetry(
+    const response = await callAws(
+      `Invoke ${functionName}:${qualifier}`,
       async () => {
         const controller = new AbortController();
         let cancel: () => void = () => undefined;
@@ -202,14 +200,11 @@ export async function invokeVersion(
         }
       },
       {
-        attempts: options.attempts ?? 4,
+        ...options,
+        // A smoke case is a read: a shorter budget than writes, so a broken version fails fast.
+        attempts: options.attempts ?? INVOKE_ATTEMPTS,
         baseDelayMs: options.baseDelayMs ?? 500,
         isRetryable: isRetryableInvokeError,
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) =>
-          options.logger?.info(
-            `Invoke ${functionName}:${qualifier}: ${errorCode(error) ?? 'error'}, retry ${attempt} in ${delay} ms`,
-          ),
       },
     );
     const latencyMs = Math.max(0, now() - startedAt);

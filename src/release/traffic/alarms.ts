@@ -1,7 +1,6 @@
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { errorCode, InputError } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { withRetry, type Sleep } from '../../retry.js';
+import { callAws, type AwsCallOptions } from '../../aws/call.js';
+import { InputError } from '../../errors.js';
 
 export interface AlarmStatus {
   name: string;
@@ -11,12 +10,8 @@ export interface AlarmStatus {
   updatedAt?: Date;
 }
 
-export interface AlarmCallOptions {
-  attempts?: number;
-  baseDelayMs?: number;
-  sleep?: Sleep;
-  logger?: Logger;
-}
+/** Retry budget, sleep and logger for CloudWatch calls (the policy in aws/call.ts). */
+export type AlarmCallOptions = AwsCallOptions;
 
 /** DescribeAlarms takes at most 100 names per call. */
 const NAMES_PER_CALL = 100;
@@ -34,7 +29,8 @@ export async function describeAlarms(
     let nextToken: string | undefined;
     do {
       const token = nextToken;
-      const output = await withRetry(
+      const output = await callAws(
+        'DescribeAlarms',
         () =>
           cloudwatch.send(
             new DescribeAlarmsCommand({
@@ -43,15 +39,7 @@ export async function describeAlarms(
               ...(token ? { NextToken: token } : {}),
             }),
           ),
-        {
-          attempts: options.attempts ?? 5,
-          baseDelayMs: options.baseDelayMs ?? 1000,
-          ...(options.sleep ? { sleep: options.sleep } : {}),
-          onRetry: (error, attempt, delay) =>
-            options.logger?.info(
-              `DescribeAlarms: ${errorCode(error) ?? 'error'}, retry ${attempt} in ${delay} ms`,
-            ),
-        },
+        options,
       );
       for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
         if (!alarm.AlarmName) continue;

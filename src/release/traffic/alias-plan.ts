@@ -1,9 +1,7 @@
 import { InputError } from '../../errors.js';
+import { LINEAR_STEPS, STRATEGIES, type Strategy } from '../../settings.js';
 
 /** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
-
-export const STRATEGIES = ['all-at-once', 'canary', 'linear'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
 
 export interface TrafficStep {
   /** Share of traffic on the new version after this step, in percent (100: promoted). */
@@ -48,9 +46,13 @@ export function planTraffic(options: PlanOptions): TrafficStep[] {
       return [step(p, interval), step(100, 0)];
     }
     case 'linear': {
-      const n = options.linearSteps ?? 4;
-      if (!Number.isInteger(n) || n < 2 || n > 100) {
-        throw new InputError('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
+      const n = options.linearSteps ?? LINEAR_STEPS.fallback;
+      const { min, max } = LINEAR_STEPS;
+      if (!Number.isInteger(n) || n < min || n > max) {
+        throw new InputError(
+          'linear-steps',
+          `must be a whole number from ${min} to ${max}, got ${n}`,
+        );
       }
       return Array.from({ length: n }, (_, i) =>
         i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval),

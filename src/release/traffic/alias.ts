@@ -6,9 +6,16 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { ActionError, errorCode, errorMessage } from '../../errors.js';
-import type { Logger } from '../../log.js';
-import { isAmbiguous, isTransient, withRetry, type Sleep } from '../../retry.js';
+import {
+  callAws,
+  isConflict,
+  isFunctionMissing,
+  isNotFound,
+  isPreconditionFailed,
+  type AwsCallOptions,
+} from '../../aws/call.js';
+import { ActionError, errorMessage } from '../../errors.js';
+import { isAmbiguous } from '../../retry.js';
 import {
   describeAliasState,
   isRestored,
@@ -37,26 +44,8 @@ export class AliasConflictError extends ActionError {
   }
 }
 
-export interface AliasCallOptions {
-  /** Attempts in total for throttling / 5xx / ResourceConflictException (default 6). */
-  attempts?: number;
-  baseDelayMs?: number;
-  sleep?: Sleep;
-  logger?: Logger;
-}
-
-function retryOptions(what: string, options: AliasCallOptions) {
-  return {
-    attempts: options.attempts ?? 6,
-    baseDelayMs: options.baseDelayMs ?? 1000,
-    isRetryable: (error: unknown) => !(error instanceof AliasConflictError) && isTransient(error),
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error: unknown, attempt: number, delay: number) =>
-      options.logger?.info(
-        `${what}: ${errorCode(error) ?? errorMessage(error)}, retry ${attempt} in ${delay} ms`,
-      ),
-  };
-}
+/** Retry budget, sleep and logger for alias calls (the policy in aws/call.ts). */
+export type AliasCallOptions = AwsCallOptions;
 
 function toState(functionName: string, alias: string, config: AliasConfiguration): AliasState {
   const state: AliasState = {
@@ -82,10 +71,6 @@ function stateToConfig(now: AliasState): AliasConfiguration {
   };
 }
 
-const isNotFound = (error: unknown) => errorCode(error) === 'ResourceNotFoundException';
-const isFunctionMissing = (error: unknown) =>
-  isNotFound(error) && /function not found/i.test(errorMessage(error));
-
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
 export async function readAlias(
   lambda: LambdaClient,
@@ -94,9 +79,10 @@ export async function readAlias(
   options: AliasCallOptions = {},
 ): Promise<AliasState> {
   try {
-    const output = await withRetry(
+    const output = await callAws(
+      `GetAlias ${functionName}:${alias}`,
       () => lambda.send(new GetAliasCommand({ FunctionName: functionName, Name: alias })),
-      retryOptions(`GetAlias ${functionName}:${alias}`, options),
+      options,
     );
     return toState(functionName, alias, output);
   } catch (error) {
@@ -143,7 +129,8 @@ export async function createAlias(
       `it did not exist when this run started, but has been created since (it reads '${describeAliasState(now)}')`,
     );
   };
-  const output = await withRetry(
+  const output = await callAws(
+    `CreateAlias ${functionName}:${alias}`,
     async () => {
       try {
         return await lambda.send(
@@ -158,17 +145,13 @@ export async function createAlias(
           }),
         );
       } catch (error) {
-        const code = errorCode(error);
         if (isAmbiguous(error)) {
           unanswered = true;
           const done = await landed();
           if (done) return done;
           throw error;
         }
-        if (
-          (code === 'ResourceConflictException' || code === 'ConflictException') &&
-          /already exists/i.test(errorMessage(error))
-        ) {
+        if (isConflict(error) && /already exists/i.test(errorMessage(error))) {
           if (unanswered) {
             const done = await landed();
             if (done) return done;
@@ -182,7 +165,7 @@ export async function createAlias(
         throw error;
       }
     },
-    retryOptions(`CreateAlias ${functionName}:${alias}`, options),
+    options,
   );
   return toState(functionName, alias, output);
 }
@@ -231,7 +214,8 @@ export async function pointAlias(
       `its revision is no longer ${revisionId} and it reads '${describeAliasState(now)}', not what this run asked for`,
     );
   };
-  const output = await withRetry(
+  const output = await callAws(
+    `UpdateAlias ${functionName}:${alias}`,
     async () => {
       try {
         return await lambda.send(
@@ -251,7 +235,7 @@ export async function pointAlias(
           if (decision !== 'resend') return decision;
           throw error;
         }
-        if (errorCode(error) !== 'PreconditionFailedException') throw error;
+        if (!isPreconditionFailed(error)) throw error;
         if (unanswered) {
           const decision = await decide();
           if (decision !== 'resend') return decision;
@@ -263,7 +247,7 @@ export async function pointAlias(
         );
       }
     },
-    retryOptions(`UpdateAlias ${functionName}:${alias}`, options),
+    options,
   );
   return toState(functionName, alias, output);
 }
@@ -276,9 +260,10 @@ export async function deleteAlias(
   options: AliasCallOptions = {},
 ): Promise<void> {
   try {
-    await withRetry(
+    await callAws(
+      `DeleteAlias ${functionName}:${alias}`,
       () => lambda.send(new DeleteAliasCommand({ FunctionName: functionName, Name: alias })),
-      retryOptions(`DeleteAlias ${functionName}:${alias}`, options),
+      options,
     );
   } catch (error) {
     if (!isNotFound(error)) throw error;
