@@ -75441,21 +75441,8 @@ var release_alias = __nccwpck_require__(4801);
 
 
 
+/** Re-invokes first, then reads the alarms: the last read of a bake is never older than its end. */
 async function pollOnce(options) {
-    if (options.checkAlarms) {
-        let firing;
-        try {
-            firing = await options.checkAlarms();
-        }
-        catch (error) {
-            return `could not read the watched alarms: ${(0,errors/* errorMessage */.gJ)(error)}`;
-        }
-        if (firing.length > 0) {
-            return firing
-                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
-                .join('; ');
-        }
-    }
     if (options.reinvoke) {
         let run;
         try {
@@ -75468,6 +75455,20 @@ async function pollOnce(options) {
             return run.results
                 .filter((r) => !r.passed)
                 .map((r) => `smoke case ${r.name} failed during bake${r.reasons[0] ? `: ${r.reasons[0]}` : ''}`)
+                .join('; ');
+        }
+    }
+    if (options.checkAlarms) {
+        let firing;
+        try {
+            firing = await options.checkAlarms();
+        }
+        catch (error) {
+            return `could not read the watched alarms: ${(0,errors/* errorMessage */.gJ)(error)}`;
+        }
+        if (firing.length > 0) {
+            return firing
+                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
                 .join('; ');
         }
     }
