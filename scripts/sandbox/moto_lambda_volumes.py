@@ -1,11 +1,13 @@
 """Lambda code and layer volumes kept between invokes, as Lambda keeps a warm sandbox's files.
 
 For every Invoke moto 5.2 fills a Docker volume with the function's code (named by its sha256)
-and one with its layers (named by the layer ARNs), each through a helper container, and removes
-both when no invoke uses them any more: three containers per Invoke. On a loaded 2-core machine
-that made a smoke case of the iris example take over 10 s. The volumes are content-addressed, so
-keeping them is safe; the next invoke of the same code finds them by name and runs one container.
-A volume without such a name (a function with no layers) is removed as before.
+and one with its layers, each through a helper container, and removes both when no invoke uses
+them any more: three containers per Invoke. On a loaded 2-core machine that made a smoke case of
+the iris example take over 10 s. Here both volumes are named by content (moto names the layer
+volume by layer name and version, which another moto on the same Docker engine, or this one
+after a restart, gives to other content), so keeping them is safe: the next invoke of the same
+code finds them by name and runs one container. A function with no layers gets an anonymous
+layer volume, removed as before.
 
 The volumes are also filled when the code or the layers change (CreateFunction,
 UpdateFunctionCode, UpdateFunctionConfiguration), as Lambda prepares a function before it reports
@@ -13,6 +15,7 @@ the update done, so a new version's first invoke (a smoke test's cold start) doe
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -29,6 +32,18 @@ def keep_named_volume(original_exit: Any, name_of: Any) -> Any:
             self._vol_ref.refcount -= 1
 
     return exit_keeping
+
+
+def layer_volume_name(self: Any) -> str:
+    """lmd-layers-<sha256 over the layers' code hashes, in order>; empty without layers."""
+    if not self._layers:
+        return ""
+    backend = models.lambda_backends[self._lambda_func.account_id][self._lambda_func.region]
+    digest = hashlib.sha256()
+    for layer in self._layers:
+        version = backend.layers_versions_by_arn(layer["Arn"])
+        digest.update((version.code_digest if version else layer["Arn"]).encode() + b"\n")
+    return "lmd-layers-" + digest.hexdigest()
 
 
 def prepare(fn: Any) -> None:
@@ -61,6 +76,7 @@ def apply() -> None:
     code = models._DockerDataVolumeContext
     layers = models._DockerDataVolumeLayerContext
     code.__exit__ = keep_named_volume(code.__exit__, lambda ctx: ctx._lambda_func.code_digest)
+    layers.hash = property(layer_volume_name)
     layers.__exit__ = keep_named_volume(layers.__exit__, lambda ctx: ctx.hash)
     backend = models.LambdaBackend
     backend.create_function = preparing(backend.create_function)

@@ -88,7 +88,8 @@ test(
       new CreateAliasCommand({ FunctionName: fn, Name: 'pr-3', FunctionVersion: v2 }),
     );
     const sixth = await deploy(6);
-    expect(sixth.exitCode).toBe(0);
+    if (sixth.exitCode !== 0)
+      throw new Error(`deploy 6 failed: exit ${sixth.exitCode}\n${sixth.log.slice(-6000)}`);
     const v6 = sixth.outputs.version!;
     // Protected: v6 (prod), v5 (previous), v2 (pr-3); unaliased v3, v4: the newest two, kept.
     expect(await versions()).toEqual([v2, v3, v4, v5, v6].sort((a, b) => Number(a) - Number(b)));

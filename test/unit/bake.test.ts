@@ -424,6 +424,29 @@ describe('bake', () => {
     });
   });
 
+  test('an alarm that fires while the smoke cases are re-run is seen before the bake passes', async () => {
+    // Re-running the cases outlasts the window (cold starts of a big model): the alarm state read
+    // before them is stale by the time the window is over.
+    const clock = fakeClock();
+    let firing = false;
+    const outcome = await bake({
+      durationMs: 6_000,
+      pollMs: 1_200,
+      clock,
+      checkAlarms: async () => (firing ? [{ name: 'errors', reason: 'Errors >= 1' }] : []),
+      reinvoke: async () => {
+        await clock.sleep(8_000);
+        firing = true;
+        return { passed: true, results: [] };
+      },
+    });
+    expect(outcome).toEqual({
+      failed: true,
+      reason: 'alarm errors in ALARM: Errors >= 1',
+      polls: 1,
+    });
+  });
+
   test('a zero duration checks once', async () => {
     const clock = fakeClock();
     expect(await bake({ durationMs: 0, pollMs: 1000, clock, checkAlarms: async () => [] })).toEqual(

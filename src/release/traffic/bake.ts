@@ -52,20 +52,8 @@ export interface BakeOptions {
 export type BakeOutcome =
   { failed: false; polls: number } | { failed: true; reason: string; polls: number };
 
+/** Re-invokes first, then reads the alarms: the last read of a bake is never older than its end. */
 async function pollOnce(options: BakeOptions): Promise<string | undefined> {
-  if (options.checkAlarms) {
-    let firing: readonly FiringAlarm[];
-    try {
-      firing = await options.checkAlarms();
-    } catch (error) {
-      return `could not read the watched alarms: ${errorMessage(error)}`;
-    }
-    if (firing.length > 0) {
-      return firing
-        .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
-        .join('; ');
-    }
-  }
   if (options.reinvoke) {
     let run: ReinvokeResult;
     try {
@@ -80,6 +68,19 @@ async function pollOnce(options: BakeOptions): Promise<string | undefined> {
           (r) =>
             `smoke case ${r.name} failed during bake${r.reasons[0] ? `: ${r.reasons[0]}` : ''}`,
         )
+        .join('; ');
+    }
+  }
+  if (options.checkAlarms) {
+    let firing: readonly FiringAlarm[];
+    try {
+      firing = await options.checkAlarms();
+    } catch (error) {
+      return `could not read the watched alarms: ${errorMessage(error)}`;
+    }
+    if (firing.length > 0) {
+      return firing
+        .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
         .join('; ');
     }
   }
