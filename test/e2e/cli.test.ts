@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun } from './helpers/run-action.js';
 import {
   assertSandboxUp,
@@ -200,10 +200,11 @@ describe('lambda-ml-deploy on the command line', () => {
   test(
     'plan prints what would change and writes nothing (the recording proxy sees no write)',
     async () => {
-      touch('a change to plan');
+      // Its own function, so it does not depend on the deploys above: a plan to create it.
+      const fnPlan = uniqueName('e2e-cli-plan');
       const recorder = await startAwsRecorder(sandbox.endpoint);
       try {
-        const run = await cli(['plan', ...flags(deployInputs(fnCli))], {
+        const run = await cli(['plan', ...flags(deployInputs(fnPlan))], {
           AWS_ENDPOINT_URL: recorder.url,
         });
         if (run.code !== 0) throw new Error(`cli plan: ${explainCli(run)}`);
@@ -218,7 +219,9 @@ describe('lambda-ml-deploy on the command line', () => {
       } finally {
         await recorder.close();
       }
-      expect(await prodVersion(fnCli)).toBe('1');
+      await expect(
+        lambda.send(new GetFunctionCommand({ FunctionName: fnPlan })),
+      ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     },
     TIMEOUT,
   );
