@@ -103,6 +103,11 @@ export function checkRun(record) {
   }
   if (!record.killed && main.exitCode === 0 && record.expectRed)
     add('c', `green, but this run had to fail (${record.expectRed})`);
+  if (record.post?.outputs?.version)
+    add(
+      'restore',
+      `the post step ran the whole pipeline again (published version ${record.post.outputs.version}): the main step was killed before it saved the isPost flag`,
+    );
   if (record.post && record.post.exitCode !== 0)
     add('c', `post step failed: ${errorOf(record.post) || `exit ${record.post.exitCode}`}`);
 

@@ -57,7 +57,7 @@ const summary = await runChaos({
     done++;
     const what = r.harnessError
       ? `HARNESS ERROR ${r.harnessError}`
-      : `${r.green ? 'green' : 'red  '} faults=${r.faults.length}${r.killed ? ' SIGTERM' : ''}${r.flipped ? ' alarm' : ''} ${r.ms} ms` +
+      : `${r.green ? 'green' : 'red  '} faults=${r.faults.length}${r.killed ? (r.killAtStart ? ' SIGTERM@start' : ` SIGTERM@${r.killAtMs}ms`) : ''}${r.flipped ? ' alarm' : ''} ${r.ms} ms` +
         (r.violations.length
           ? ` VIOLATIONS: ${r.violations.map((v) => `(${v.invariant}) ${v.message}`).join(' | ')}`
           : '');

@@ -2,6 +2,8 @@
 // version, the action's main step through the fault proxy (SIGTERMed at a seeded moment in some
 // runs), the post step, then the invariant checker. And one concurrent pair: two deploys of
 // different versions started together on one function.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   CloudWatchClient,
   PutMetricAlarmCommand,
@@ -27,24 +29,36 @@ import { chaosInputs, chaosWorkspace } from './workspace.mjs';
 export const SCENARIOS = ['all-at-once', 'canary', 'rollback', 'preview', 'cleanup'];
 export const VARIANTS = ['good', 'bad'];
 
-/** How long a main step of each scenario usually runs: SIGTERM lands somewhere in it. */
+/**
+ * How long the main step of each scenario usually runs after its first log line (lightly loaded
+ * machine): a SIGTERM lands somewhere in it, or, in some runs, before the step printed anything.
+ */
 const KILL_WINDOW_MS = {
-  'all-at-once': 6000,
+  'all-at-once': 5000,
   canary: 12000,
-  rollback: 5000,
+  rollback: 4000,
   preview: 6000,
-  cleanup: 3000,
+  cleanup: 2500,
 };
 const CANARY = { strategy: 'canary', 'canary-percent': '20', 'canary-interval': '4s' };
 const STEP_TIMEOUT_MS = 180_000;
 
-/** What a seed decides for a run besides the faults: a SIGTERM moment, an alarm flip. */
+/**
+ * What a seed decides for a run besides the faults: whether and when a SIGTERM comes (`killAtMs`
+ * after the step's first log line, or `killAtStart`: before it printed anything, as a job
+ * cancelled while the action starts), and whether the canary's alarm flips to ALARM mid-bake.
+ */
 export function planRun(seed, scenario, variant, options = {}) {
   const unit = seededUnit(seed, 'plan');
-  const kill = unit() < (options.killRate ?? 0.15);
-  const killAtMs = Math.round(300 + unit() * KILL_WINDOW_MS[scenario]);
+  // Canary runs get more SIGTERMs: killed mid-bake is where the post step has work to do.
+  const killRate = (options.killRate ?? 0.15) * (scenario === 'canary' ? 2 : 1);
+  const kill = unit() < killRate;
+  const atStart = unit() < 0.1 && options.startKills !== false;
+  const killAtMs = Math.round(unit() * KILL_WINDOW_MS[scenario]);
   const flip = scenario === 'canary' && variant === 'good' && unit() < 0.5;
-  return { seed, scenario, variant, killAtMs: kill ? killAtMs : undefined, flip };
+  const plan = { seed, scenario, variant, flip };
+  if (kill && atStart) return { ...plan, killAtStart: true };
+  return kill ? { ...plan, killAtMs } : plan;
 }
 
 /** A lane: its own functions and workspace; lanes can run side by side. */
@@ -74,6 +88,27 @@ export function createLane(options = {}) {
       this.ws.cleanup();
     },
   };
+}
+
+/** Logs of a run kept for a look (violations only, unless asked): .chaos/<name>/ (gitignored). */
+function keepLogs(lane, name, { plan, main, post, proxy, before, after, violations }) {
+  const dir = path.join(lane.root, '.chaos', name);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'main.log'), main.log);
+  if (post) fs.writeFileSync(path.join(dir, 'post.log'), post.log);
+  const facts = {
+    plan,
+    violations,
+    faults: proxy.faults,
+    aliasWrites: proxy.aliasWrites,
+    versionDeletes: proxy.versionDeletes,
+    calls: proxy.calls.map((c) => `${c.seq} ${c.operation} ${c.status ?? ''} ${c.fault ?? ''}`),
+    before,
+    after,
+    state: main.state,
+    outputs: main.outputs,
+  };
+  fs.writeFileSync(path.join(dir, 'run.json'), JSON.stringify(facts, null, 2));
 }
 
 const errorOf = (run) => run.annotations.find((a) => a.level === 'error')?.message ?? '';
@@ -263,6 +298,7 @@ export async function runScenario(lane, plan) {
     rate: lane.rate,
   });
   try {
+    let timer;
     const step = startAction({
       root: lane.root,
       workspace: lane.ws.root,
@@ -270,24 +306,30 @@ export async function runScenario(lane, plan) {
       event: prepared.event,
       env: { AWS_ENDPOINT_URL: proxy.url },
       timeoutMs: STEP_TIMEOUT_MS,
+      onLog: () => {
+        if (plan.killAtMs !== undefined && timer === undefined)
+          timer = setTimeout(() => step.kill('SIGTERM'), plan.killAtMs);
+      },
     });
+    if (plan.killAtStart) step.kill('SIGTERM');
+    // The flip counts when it landed before the last step of the shift began.
     let flipped = false;
     if (plan.flip)
       step.waitForLog(/Step 1\/2: prod -> /, STEP_TIMEOUT_MS).then(
-        () => setAlarm(lane, info.alarm, 'ALARM').then(() => (flipped = true)),
+        () =>
+          setAlarm(lane, info.alarm, 'ALARM').then(
+            () => (flipped = !/Step 2\/2|rolled back|Rollback/.test(step.log)),
+          ),
         () => undefined,
       );
-    const timer =
-      plan.killAtMs !== undefined
-        ? setTimeout(() => step.kill('SIGTERM'), plan.killAtMs)
-        : undefined;
     const main = await step.done;
     clearTimeout(timer);
     const killed = main.killed && main.signal === 'SIGTERM';
     const post = await runPost(main);
     const after = await readState(lane.lambda, info.fn);
     const published = proxy.published.map((p) => p.version);
-    const passed = passedVersions(main);
+    // The post step runs the pipeline again when the main step died before flagging it as main.
+    const passed = [...passedVersions(main), ...passedVersions(post)];
     const bad = [
       ...prepared.bad,
       ...(plan.variant === 'bad' && plan.scenario !== 'cleanup' ? published : []),
@@ -315,6 +357,8 @@ export async function runScenario(lane, plan) {
       expectRed,
       secrets,
     });
+    if (violations.length > 0 || lane.keepLogs)
+      keepLogs(lane, `seed-${plan.seed}`, { plan, main, post, proxy, before, after, violations });
     return {
       ...plan,
       flipped,
