@@ -155,7 +155,11 @@ export function checkPair(pair) {
     const label = `run ${i === 0 ? 'A' : 'B'} (version ${run.main.outputs.version ?? '?'})`;
     if (run.main.exitCode !== 0) {
       const message = errorOf(run.main);
-      if (!/changed by someone else|another (deploy|run)|conflict|concurrent/i.test(message))
+      // moto runs concurrent invocations of one function in containers that share a volume;
+      // when one removes it under the other, that is the sandbox failing, not the action.
+      if (/error running docker: 404/.test(message))
+        add('sandbox', `${label}: the sandbox's Lambda container failed: ${message}`);
+      else if (!/changed by someone else|another (deploy|run)|conflict|concurrent/i.test(message))
         add('conflict', `${label} failed without a clear conflict: ${message || 'no message'}`);
     }
     const { version, 'code-sha256': sha } = run.main.outputs;

@@ -2,7 +2,7 @@
 export interface Violation {
   seed: number;
   scenario: string;
-  invariant: 'a' | 'b' | 'c' | 'd' | 'restore' | 'conflict' | 'lost-update';
+  invariant: 'a' | 'b' | 'c' | 'd' | 'restore' | 'conflict' | 'lost-update' | 'sandbox';
   message: string;
 }
 
@@ -49,6 +49,8 @@ export interface ChaosSummary {
   greenDespiteFaults: { green: number; of: number };
   killed: { restored: number; of: number };
   pairs: { count: number; bothLive: number; oneConflict: number; bothConflict: number };
+  /** Failures of the sandbox itself (moto's containers), listed apart from violations. */
+  sandboxErrors: Violation[];
   redDespiteGood: Array<{ seed: number; scenario: string; error?: string }>;
   harnessErrors: Array<{ seed: number; error: string }>;
   results: RunResult[];

@@ -67,12 +67,14 @@ export function summarize(results, pairs = [], harnessErrors = []) {
   }
   const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
   for (const r of results) for (const kind of r.faults) faultsByKind[kind]++;
-  const violations = [
+  const found = [
     ...results.flatMap((r) =>
       r.violations.map((v) => ({ seed: r.seed, scenario: `${r.scenario}/${r.variant}`, ...v })),
     ),
     ...pairs.flatMap((p) => p.violations.map((v) => ({ seed: p.seed, scenario: 'pair', ...v }))),
   ];
+  const violations = found.filter((v) => v.invariant !== 'sandbox');
+  const sandboxErrors = found.filter((v) => v.invariant === 'sandbox');
   const faultedGreenExpected = results.filter((r) => r.expectGreen && r.faults.length > 0);
   const killed = results.filter((r) => r.killed);
   return {
@@ -96,6 +98,7 @@ export function summarize(results, pairs = [], harnessErrors = []) {
         .length,
       bothConflict: pairs.filter((p) => p.outcomes.every((o) => o === 'conflict')).length,
     },
+    sandboxErrors,
     redDespiteGood: faultedGreenExpected
       .filter((r) => !r.green)
       .map((r) => ({ seed: r.seed, scenario: `${r.scenario}/${r.variant}`, error: r.error })),
@@ -135,10 +138,18 @@ export function formatTable(summary) {
   lines.push(
     `Concurrent pairs: ${p.count} (both live ${p.bothLive}, one clear conflict ${p.oneConflict}, both conflict ${p.bothConflict})`,
   );
-  if (summary.harnessErrors.length > 0)
+  if (summary.sandboxErrors.length > 0) {
+    lines.push(`Sandbox failures (not counted as violations): ${summary.sandboxErrors.length}`);
+    for (const v of summary.sandboxErrors)
+      lines.push(`  seed ${v.seed} ${v.scenario}: ${v.message.slice(0, 200)}`);
+  }
+  if (summary.harnessErrors.length > 0) {
     lines.push(
-      `Harness errors: ${summary.harnessErrors.length} (seeds ${summary.harnessErrors.map((e) => e.seed).join(', ')})`,
+      `Harness errors (the run could not be set up or checked): ${summary.harnessErrors.length}`,
     );
+    for (const e of summary.harnessErrors)
+      lines.push(`  seed ${e.seed}: ${e.error.split('\n')[0].slice(0, 300)}`);
+  }
   if (summary.violations.length > 0) {
     lines.push('Violations (replay with `npm run chaos -- --seeds <seed>`):');
     for (const v of summary.violations)

@@ -255,5 +255,18 @@ describe('invariant checker', () => {
       secrets: [],
     });
     expect(found.map((v) => v.invariant).sort()).toEqual(['a', 'conflict', 'lost-update']);
+
+    const sandboxFailure = run('2', 'A', '1', 1, false);
+    sandboxFailure.main.annotations = [
+      { level: 'error', message: 'smoke cases failed: error running docker: 404 Client Error' },
+    ];
+    const apart = checkPair({
+      alias: 'prod',
+      before: base.before,
+      after: { aliases: [alias('prod', '1')], versions: ['1', '2'] },
+      runs: [{ ...sandboxFailure, aliasWrites: [] }],
+      secrets: [],
+    });
+    expect(apart.map((v) => v.invariant)).toEqual(['sandbox']);
   });
 });
