@@ -9,42 +9,19 @@ import {
   type Architecture,
   type FunctionConfiguration,
   type LambdaClient,
-  type Runtime,
 } from '@aws-sdk/client-lambda';
 import { ActionError, errorCode, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import { createConfigurationInput, type UpdateInput } from './config-diff.js';
+import {
+  MISSING_FUNCTION,
+  toFunctionState,
+  type FunctionConfig,
+  type FunctionState,
+} from './function-state.js';
 
-/** The parts of a function's configuration this action manages. */
-export interface FunctionState {
-  exists: boolean;
-  arn?: string;
-  codeSha256?: string;
-  layers: string[];
-  runtime?: string;
-  handler?: string;
-  architecture?: string;
-  memorySize?: number;
-  timeout?: number;
-  environment: Record<string, string>;
-  description?: string;
-  revisionId?: string;
-}
-
-/** What this run wants the function to look like (undefined: leave as it is). */
-export interface DesiredConfig {
-  runtime: string;
-  handler: string;
-  architecture: string;
-  /** Our dependency layer (replaces a previous version of the same layer); undefined: no layer. */
-  layerArn?: string;
-  layerName: string;
-  memorySize?: number;
-  timeout?: number;
-  /** Merged into the function's variables (given keys win; others kept). */
-  environment?: Record<string, string>;
-  description?: string;
-}
+export { MISSING_FUNCTION, toFunctionState, type FunctionState } from './function-state.js';
 
 export interface FunctionCallOptions {
   sleep?: Sleep;
@@ -64,23 +41,6 @@ const retry = (what: string, options: FunctionCallOptions) => ({
     ),
 });
 
-export function toFunctionState(config: FunctionConfiguration): FunctionState {
-  return {
-    exists: true,
-    arn: config.FunctionArn,
-    codeSha256: config.CodeSha256,
-    layers: (config.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),
-    runtime: config.Runtime,
-    handler: config.Handler,
-    architecture: config.Architectures?.[0] ?? 'x86_64',
-    memorySize: config.MemorySize,
-    timeout: config.Timeout,
-    environment: { ...(config.Environment?.Variables ?? {}) },
-    description: config.Description,
-    revisionId: config.RevisionId,
-  };
-}
-
 export async function readFunction(
   lambda: LambdaClient,
   name: string,
@@ -97,47 +57,9 @@ export async function readFunction(
     );
     return toFunctionState(config);
   } catch (error) {
-    if (errorCode(error) === 'ResourceNotFoundException')
-      return { exists: false, layers: [], environment: {} };
+    if (errorCode(error) === 'ResourceNotFoundException') return MISSING_FUNCTION;
     throw new ActionError(`Could not read function '${name}': ${errorMessage(error)}`);
   }
-}
-
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-export function desiredLayers(
-  current: readonly string[],
-  layerName: string,
-  layerArn: string | undefined,
-): string[] {
-  const ours = (arn: string) => arn.split(':')[6] === layerName;
-  const others = current.filter((arn) => !ours(arn));
-  return layerArn ? [...others, layerArn] : others;
-}
-
-/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
-export function configChanges(
-  current: FunctionState,
-  desired: DesiredConfig,
-): Record<string, unknown> | undefined {
-  const changes: Record<string, unknown> = {};
-  const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
-  if (layers.join('\n') !== current.layers.join('\n')) changes.Layers = layers;
-  if (desired.runtime !== current.runtime) changes.Runtime = desired.runtime;
-  if (desired.handler !== current.handler) changes.Handler = desired.handler;
-  if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
-    changes.MemorySize = desired.memorySize;
-  if (desired.timeout !== undefined && desired.timeout !== current.timeout)
-    changes.Timeout = desired.timeout;
-  if (desired.description !== undefined && desired.description !== current.description)
-    changes.Description = desired.description;
-  if (desired.environment) {
-    const merged = { ...current.environment, ...desired.environment };
-    const same =
-      Object.keys(merged).length === Object.keys(current.environment).length &&
-      Object.entries(merged).every(([k, v]) => current.environment[k] === v);
-    if (!same) changes.Environment = { Variables: merged };
-  }
-  return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
 export function missingFunctionError(name: string): ActionError {
@@ -147,11 +69,17 @@ export function missingFunctionError(name: string): ActionError {
   );
 }
 
-export interface CreateRequest extends DesiredConfig {
+export interface CreateRequest {
   functionName: string;
   role: string;
   s3Bucket: string;
   s3Key: string;
+  architecture: string;
+  /** The whole target configuration (config-diff.ts resolveTarget against no function). */
+  target: FunctionConfig;
+  codeSigningConfigArn?: string;
+  /** Tags as they should be on the new function, the managed-keys record included. */
+  tags?: Record<string, string>;
 }
 
 export async function createFunction(
@@ -163,17 +91,13 @@ export async function createFunction(
     () =>
       lambda.send(
         new CreateFunctionCommand({
+          ...createConfigurationInput(request.target),
           FunctionName: request.functionName,
           Role: request.role,
-          Runtime: request.runtime as Runtime,
-          Handler: request.handler,
           Architectures: [request.architecture as Architecture],
           Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
-          Layers: request.layerArn ? [request.layerArn] : undefined,
-          MemorySize: request.memorySize,
-          Timeout: request.timeout,
-          Environment: request.environment ? { Variables: request.environment } : undefined,
-          Description: request.description,
+          CodeSigningConfigArn: request.codeSigningConfigArn,
+          Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
           Publish: false,
         }),
       ),
@@ -203,6 +127,7 @@ export async function updateCode(
   name: string,
   s3Bucket: string,
   s3Key: string,
+  architecture: string,
   options: FunctionCallOptions = {},
 ): Promise<string | undefined> {
   const response = await withRetry(
@@ -212,6 +137,8 @@ export async function updateCode(
           FunctionName: name,
           S3Bucket: s3Bucket,
           S3Key: s3Key,
+          // Code and architecture change together: an arm64 bundle never runs as x86_64.
+          Architectures: [architecture as Architecture],
           Publish: false,
         }),
       ),
@@ -228,7 +155,7 @@ export async function updateCode(
 export async function updateConfiguration(
   lambda: LambdaClient,
   name: string,
-  changes: Record<string, unknown>,
+  changes: UpdateInput,
   options: FunctionCallOptions = {},
 ): Promise<void> {
   await withRetry(
