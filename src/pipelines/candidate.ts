@@ -191,9 +191,10 @@ export async function publishCandidate(
 
   if (decision.kind === 'create' && !settings.fn.createFunction) throw missingFunctionError(fnName);
 
-  // Tags and code signing belong to the function, not to a version: synced on every run.
+  // Tags and code signing belong to the function, not to a version: synced on every deploy run
+  // (a preview for a pull request leaves what the function itself carries alone).
   const functionLevel =
-    fn.exists && (desired.tags || desired.codeSigningConfigArn)
+    settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
       ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
       : [];
   reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
