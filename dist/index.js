@@ -9762,7 +9762,7 @@ __webpack_unused_export__ = GetEventSourceMappingCommand;
 __webpack_unused_export__ = GetEventSourceMappingRequest$;
 __webpack_unused_export__ = GetFunction$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfig$;
-exports.uSr = GetFunctionCodeSigningConfigCommand;
+__webpack_unused_export__ = GetFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = GetFunctionCommand;
@@ -9932,7 +9932,7 @@ __webpack_unused_export__ = ListProvisionedConcurrencyConfigsCommand;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsRequest$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsResponse$;
 __webpack_unused_export__ = ListTags$;
-exports.bvr = ListTagsCommand;
+__webpack_unused_export__ = ListTagsCommand;
 __webpack_unused_export__ = ListTagsRequest$;
 __webpack_unused_export__ = ListTagsResponse$;
 __webpack_unused_export__ = ListVersionsByFunction$;
@@ -9975,7 +9975,7 @@ __webpack_unused_export__ = PublishVersion$;
 exports.D3m = PublishVersionCommand;
 __webpack_unused_export__ = PublishVersionRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfig$;
-exports.nD1 = PutFunctionCodeSigningConfigCommand;
+__webpack_unused_export__ = PutFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = PutFunctionConcurrency$;
@@ -10088,7 +10088,7 @@ __webpack_unused_export__ = SubnetIPAddressLimitReachedException;
 __webpack_unused_export__ = SubnetIPAddressLimitReachedException$;
 __webpack_unused_export__ = SystemLogLevel;
 __webpack_unused_export__ = TagResource$;
-exports.eqU = TagResourceCommand;
+__webpack_unused_export__ = TagResourceCommand;
 __webpack_unused_export__ = TagResourceRequest$;
 __webpack_unused_export__ = TagsError$;
 __webpack_unused_export__ = TargetTrackingScalingPolicy$;
@@ -10104,7 +10104,7 @@ __webpack_unused_export__ = TracingMode;
 __webpack_unused_export__ = UnsupportedMediaTypeException;
 __webpack_unused_export__ = UnsupportedMediaTypeException$;
 __webpack_unused_export__ = UntagResource$;
-exports.RP$ = UntagResourceCommand;
+__webpack_unused_export__ = UntagResourceCommand;
 __webpack_unused_export__ = UntagResourceRequest$;
 __webpack_unused_export__ = UpdateAlias$;
 exports.lqC = UpdateAliasCommand;
@@ -74826,7 +74826,7 @@ function readGithubContext(env) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(24);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(683);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -74837,7 +74837,7 @@ if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 
 }
 else {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .VN)();
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)();
 }
 
 __webpack_async_result__();
@@ -74845,15 +74845,69 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 24:
+/***/ 5625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a3: () => (/* binding */ formatDuration),
+/* harmony export */   ml: () => (/* binding */ systemClock),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export memoryLogger */
+function memoryLogger() {
+    const lines = [];
+    return {
+        lines,
+        info: (m) => void lines.push(m),
+        warning: (m) => void lines.push(`warning: ${m}`),
+        notice: (m) => void lines.push(`notice: ${m}`),
+        debug: (m) => void lines.push(`debug: ${m}`),
+        async group(title, fn) {
+            lines.push(`::group::${title}`);
+            try {
+                return await fn();
+            }
+            finally {
+                lines.push('::endgroup::');
+            }
+        },
+    };
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const minutes = Math.floor(ms / 60_000);
+    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+
+/***/ }),
+
+/***/ 683:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Ng: () => (/* binding */ connect),
-  Wj: () => (/* binding */ coreLogger),
-  VN: () => (/* binding */ runMain)
+  V: () => (/* binding */ runMain)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
@@ -74870,93 +74924,6 @@ var dist_cjs = __nccwpck_require__(1695);
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/retry.ts
 var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/credentials.ts
-
-
-
-/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
-async function resolveCredentials(auth, deps) {
-    if (!auth.roleToAssume) {
-        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
-        return { source: 'ambient' };
-    }
-    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
-            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
-            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
-    }
-    let token;
-    try {
-        token = await deps.getIDToken(auth.audience);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    deps.setSecret(token);
-    const claims = describeClaims(token);
-    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
-    let response;
-    try {
-        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
-            RoleArn: auth.roleToAssume,
-            RoleSessionName: auth.roleSessionName,
-            WebIdentityToken: token,
-            DurationSeconds: auth.roleDurationSeconds,
-        })), {
-            attempts: 5,
-            sleep: deps.sleep,
-            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
-        });
-    }
-    catch (error) {
-        throw explainAssumeFailure(error, auth, claims);
-    }
-    const c = response.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
-    }
-    // Mask before anything else can print them.
-    deps.setSecret(c.AccessKeyId);
-    deps.setSecret(c.SecretAccessKey);
-    deps.setSecret(c.SessionToken);
-    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
-    return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
-    };
-}
-function explainAssumeFailure(error, auth, claims) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
-            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
-            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
-            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
-            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
-    }
-    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-}
-/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
-function describeClaims(token) {
-    try {
-        const payload = token.split('.')[1];
-        if (!payload)
-            return 'claims unreadable';
-        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
-        return `sub '${String(claims.sub)}', aud '${aud}'`;
-    }
-    catch {
-        return 'claims unreadable';
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/aws/identity.ts
 
 
@@ -75028,54 +74995,43 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
         });
     });
 });
+/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
+function currentUser() {
+    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
+        return undefined;
+    return { uid: process.getuid(), gid: process.getgid() };
+}
+/** Hides `user:password@` in URLs before a command line is logged. */
+function redactCredentials(text) {
+    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
+}
+/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
+function describeCommand(command, args) {
+    const shown = args.map((arg, i) => {
+        if (args[i - 1] === '-c' && arg.includes('\n'))
+            return '<script>';
+        const safe = redactCredentials(arg);
+        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
+    });
+    return [command, ...shown].join(' ');
+}
+/** Keeps the last lines of a stream of output, for error messages. */
+function tailKeeper(limit = 25) {
+    const lines = [];
+    return {
+        push(line) {
+            lines.push(line);
+            if (lines.length > limit)
+                lines.shift();
+        },
+        text: () => lines.join('\n'),
+    };
+}
 
 // EXTERNAL MODULE: ./src/github-context.ts
 var github_context = __nccwpck_require__(8886);
-;// CONCATENATED MODULE: ./src/log.ts
-function memoryLogger() {
-    const lines = [];
-    return {
-        lines,
-        info: (m) => void lines.push(m),
-        warning: (m) => void lines.push(`warning: ${m}`),
-        notice: (m) => void lines.push(`notice: ${m}`),
-        debug: (m) => void lines.push(`debug: ${m}`),
-        async group(title, fn) {
-            lines.push(`::group::${title}`);
-            try {
-                return await fn();
-            }
-            finally {
-                lines.push('::endgroup::');
-            }
-        },
-    };
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const minutes = Math.floor(ms / 60_000);
-    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(5625);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
 var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
 ;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
@@ -75193,7 +75149,7 @@ async function bake(options) {
     const start = options.clock.now();
     const pollMs = Math.max(1, options.pollMs);
     const label = options.label ? `${options.label}: ` : '';
-    options.logger?.info(`${label}baking for ${formatDuration(options.durationMs)} (checks every ${formatDuration(pollMs)})`);
+    options.logger?.info(`${label}baking for ${(0,src_log/* formatDuration */.a3)(options.durationMs)} (checks every ${(0,src_log/* formatDuration */.a3)(pollMs)})`);
     for (let polls = 1;; polls++) {
         const failure = await pollOnce(options);
         if (failure) {
@@ -75822,28 +75778,275 @@ async function smokeTestVersion(spec, target) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: ./src/packaging/bundle-files.ts
-var bundle_files = __nccwpck_require__(4733);
-;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/packaging/bundle-files.ts
 
 
+
+
+const NEVER = () => false;
+/** Compiles the globs with the rules described above. */
+function compileGlobs(patterns) {
+    const matchers = [];
+    for (const raw of patterns) {
+        let pattern = raw.trim().replace(/\\/g, '/');
+        if (!pattern)
+            continue;
+        while (pattern.startsWith('./'))
+            pattern = pattern.slice(2);
+        const anchored = pattern.startsWith('/');
+        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
+        if (!pattern)
+            continue;
+        matchers.push(picomatch_default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
+    }
+    if (matchers.length === 0)
+        return NEVER;
+    return (relPath) => matchers.some((match) => match(relPath));
+}
+/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
+function normaliseModelDest(modelDest) {
+    const cleaned = modelDest.trim().replace(/\\/g, '/');
+    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
+        throw new errors/* InputError */.dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
+    }
+    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) {
+        throw new errors/* InputError */.dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
+    }
+    return parts.join('/');
+}
+function joinZip(prefix, rel) {
+    return prefix ? `${prefix}/${rel}` : rel;
+}
+function isInside(root, candidate) {
+    return (candidate === root || candidate.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep));
+}
+function modeOf(stats) {
+    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
+}
+function describe(file) {
+    return `${file.origin} file '${file.absPath}'`;
+}
+async function realpathOrFail(link) {
+    try {
+        return await promises_.realpath(link);
+    }
+    catch (error) {
+        const code = error.code ?? 'error';
+        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
+    }
+}
+/** Entries of one folder stat-ed at the same time. */
+const STAT_BATCH = 64;
+/**
+ * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
+ * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
+ * result is sorted afterwards.
+ */
+async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
+    const entries = await promises_.readdir(dirAbs, { withFileTypes: true });
+    const subfolders = [];
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+        const batch = entries.slice(start, start + STAT_BATCH);
+        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
+    }
+    for (const subfolder of subfolders)
+        await subfolder();
+}
+async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
+    const abs = external_node_path_.join(dirAbs, entry.name);
+    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+    if (ctx.exclude(rel))
+        return;
+    let real = external_node_path_.join(dirReal, entry.name);
+    let stats;
+    if (!entry.isSymbolicLink()) {
+        if (ctx.skip.has(real))
+            return;
+        if (entry.isDirectory()) {
+            const selected = included || (ctx.include?.(rel) ?? true);
+            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+            return;
+        }
+        stats = await promises_.lstat(abs);
+    }
+    if (!stats || stats.isSymbolicLink()) {
+        real = await realpathOrFail(abs);
+        if (ctx.skip.has(real))
+            return;
+        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
+            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
+                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+        }
+        stats = await promises_.stat(real);
+    }
+    const selected = included || (ctx.include?.(rel) ?? true);
+    if (stats.isDirectory()) {
+        if (ancestors.includes(real)) {
+            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
+        }
+        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+    }
+    else if (stats.isFile()) {
+        if (selected) {
+            ctx.out.push({
+                zipPath: joinZip(ctx.zipPrefix, rel),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: ctx.origin,
+            });
+        }
+    }
+    else {
+        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+    }
+}
+async function statInput(input, given, abs) {
+    try {
+        const real = await promises_.realpath(abs);
+        return { stats: await promises_.stat(real), real };
+    }
+    catch (error) {
+        const code = error.code;
+        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+        throw new errors/* InputError */.dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
+    }
+}
+function validateExtraZipPath(zipPath) {
+    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+    const parts = cleaned.split('/');
+    if (!cleaned ||
+        cleaned.startsWith('/') ||
+        parts.some((part) => part === '..' || part === '' || part === '.')) {
+        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
+    }
+    return cleaned;
+}
+/**
+ * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
+ * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
+ */
+async function collectBundleFiles(options) {
+    const workspaceReal = await promises_.realpath(external_node_path_.resolve(options.workspace));
+    const modelDest = normaliseModelDest(options.modelDest);
+    const exclude = compileGlobs(options.exclude);
+    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
+    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
+    const out = [];
+    // Model paths first: they are placed under modelDest, and skipped by the source walk.
+    const modelReals = new Set();
+    for (const given of options.model) {
+        if (!given.trim())
+            continue;
+        const abs = external_node_path_.resolve(workspaceReal, given.trim());
+        const { stats, real } = await statInput('model', given, abs);
+        modelReals.add(real);
+        if (stats.isDirectory()) {
+            const ctx = {
+                allowedRoots: [workspaceReal, real],
+                exclude,
+                include: undefined,
+                skip: new Set(),
+                zipPrefix: modelDest,
+                origin: 'model',
+                out,
+            };
+            await walk(ctx, abs, real, '', true, [real]);
+        }
+        else if (stats.isFile()) {
+            out.push({
+                zipPath: joinZip(modelDest, external_node_path_.basename(abs)),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: 'model',
+            });
+        }
+        else {
+            throw new errors/* InputError */.dz('model', `'${given}' is not a file or folder.`);
+        }
+    }
+    const sourceAbs = external_node_path_.resolve(workspaceReal, options.sourceDir);
+    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
+    if (!source.stats.isDirectory())
+        throw new errors/* InputError */.dz('source-dir', `'${options.sourceDir}' is not a folder.`);
+    const sourceCtx = {
+        allowedRoots: [workspaceReal, source.real],
+        exclude,
+        include,
+        skip: modelReals,
+        zipPrefix: '',
+        origin: 'source',
+        out,
+    };
+    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
+    for (const extra of options.extra ?? []) {
+        const zipPath = validateExtraZipPath(extra.zipPath);
+        let stats;
+        let real;
+        try {
+            real = await promises_.realpath(extra.absPath);
+            stats = await promises_.stat(real);
+        }
+        catch (error) {
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
+        }
+        if (!stats.isFile())
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
+        out.push({
+            zipPath,
+            absPath: extra.absPath,
+            realPath: real,
+            size: stats.size,
+            mode: modeOf(stats),
+            origin: 'generated',
+        });
+    }
+    const byPath = new Map();
+    for (const file of out) {
+        const previous = byPath.get(file.zipPath);
+        if (!previous) {
+            byPath.set(file.zipPath, file);
+        }
+        else if (previous.realPath !== file.realPath) {
+            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
+                'Rename one, choose another model-dest, or exclude one of them.');
+        }
+    }
+    if (byPath.size === 0) {
+        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
+        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    }
+    return [...byPath.values()]
+        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
+        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
+}
+
+;// CONCATENATED MODULE: ./src/packaging/runtime.ts
 
 function dockerPlatform(architecture) {
     return architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64';
 }
 /** The Python version a Lambda runtime name carries: python3.12 -> 3.12. */
-function layer_docker_runtimePythonVersion(runtime) {
+function runtime_runtimePythonVersion(runtime) {
     const match = /^python(\d+)\.(\d+)$/.exec(runtime);
     if (!match)
         throw new errors/* InputError */.dz('runtime', `'${runtime}' is not a Python runtime (expected e.g. python3.12)`);
     return `${match[1]}.${match[2]}`;
 }
-/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
-function currentUser() {
-    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
-        return undefined;
-    return { uid: process.getuid(), gid: process.getgid() };
-}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+
+
+
+
+
 /** `docker run` arguments for a spec. Pure. */
 function dockerRunArgs(spec) {
     const args = ['run', '--rm', '--platform', spec.platform];
@@ -75867,32 +76070,6 @@ function dockerRunArgs(spec) {
         args.push('--entrypoint', spec.entrypoint);
     args.push(spec.image, ...spec.command);
     return args;
-}
-/** Hides `user:password@` in URLs before a command line is logged. */
-function redactCredentials(text) {
-    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
-}
-/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
-function describeCommand(command, args) {
-    const shown = args.map((arg, i) => {
-        if (args[i - 1] === '-c' && arg.includes('\n'))
-            return '<script>';
-        const safe = redactCredentials(arg);
-        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
-    });
-    return [command, ...shown].join(' ');
-}
-/** Keeps the last lines of a stream of output, for error messages. */
-function tailKeeper(limit = 25) {
-    const lines = [];
-    return {
-        push(line) {
-            lines.push(line);
-            if (lines.length > limit)
-                lines.shift();
-        },
-        text: () => lines.join('\n'),
-    };
 }
 function dockerMissing(error) {
     return new errors/* ActionError */.lZ(`build: docker needs the docker CLI and a running Docker engine on the runner (${(0,errors/* errorMessage */.gJ)(error)}). ` +
@@ -75997,7 +76174,7 @@ function pipInstallRunArgs(options) {
         command: [
             '-c',
             PIP_STEP_PY,
-            layer_docker_runtimePythonVersion(options.runtime),
+            runtime_runtimePythonVersion(options.runtime),
             'install',
             '--no-compile',
             '-r',
@@ -76058,7 +76235,7 @@ async function installInDocker(options) {
     const requirementsName = external_node_path_.basename(options.requirementsPath);
     if (result.exitCode !== 0) {
         if (mismatch || result.exitCode === 86) {
-            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${layer_docker_runtimePythonVersion(options.runtime)}: ` +
+            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${runtime_runtimePythonVersion(options.runtime)}: ` +
                 `wheels and bytecode built with it would not load in Lambda. Use public.ecr.aws/sam/build-${options.runtime}:latest-${options.architecture} or an image with that Python.`);
         }
         const output = tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
@@ -76070,6 +76247,8 @@ async function installInDocker(options) {
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/bytecode.ts
+
+
 
 
 
@@ -76162,7 +76341,7 @@ function cacheTag(runtime) {
     return `cpython-${runtimePythonVersion(runtime).replace('.', '')}`;
 }
 function checkVersion(report, runtime, where) {
-    const want = layer_docker_runtimePythonVersion(runtime);
+    const want = runtime_runtimePythonVersion(runtime);
     if (report.python !== want) {
         throw new errors/* ActionError */.lZ(`${where} compiled bytecode with Python ${report.python}, but runtime ${runtime} is Python ${want}; these .pyc would be ignored in Lambda.`);
     }
@@ -76281,7 +76460,7 @@ async function writeManifest(outDir, manifest) {
 async function compileBundleInDocker(options) {
     const items = bundleCompileItems(options.sourceDir, options.files);
     if (items.length === 0)
-        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+        return { entries: [], failed: [], python: runtime_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const manifestFile = await writeManifest(options.outDir, {
         srcRoot: '/var/src',
@@ -76315,7 +76494,7 @@ async function compileBundleInDocker(options) {
 async function compileBundleOnHost(options) {
     const items = bundleCompileItems(options.sourceDir, options.files);
     if (items.length === 0)
-        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+        return { entries: [], failed: [], python: runtime_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const outRoot = external_node_path_.resolve(options.outDir);
     const manifestFile = await writeManifest(outRoot, {
@@ -76871,6 +77050,7 @@ async function writeDeterministicZip(options) {
 
 
 
+
 /**
  * The function bundle: source-dir (include/exclude) + model files under model-dest + hash-based
  * .pyc for the handler's modules compiled for the runtime's Python, zipped deterministically.
@@ -76884,12 +77064,12 @@ async function buildBundle(build, deps) {
         model: build.model,
         modelDest: build.modelDest,
     };
-    const files = await (0,bundle_files/* collectBundleFiles */.gP)(base);
+    const files = await collectBundleFiles(base);
     const outDir = external_node_path_.join(deps.workDir, 'bundle-pyc');
     await promises_.mkdir(outDir, { recursive: true });
     const compiled = await compileHandlerBytecode(build, files, outDir, deps);
     const withPyc = compiled.result
-        ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries })
+        ? await collectBundleFiles({ ...base, extra: compiled.result.entries })
         : files;
     const modelBytes = withPyc
         .filter((f) => f.origin === 'model')
@@ -76932,7 +77112,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
             }),
         };
     }
-    const wanted = layer_docker_runtimePythonVersion(build.runtime);
+    const wanted = runtime_runtimePythonVersion(build.runtime);
     const host = await hostPythonVersion(deps.run, 'python3');
     if (host !== wanted) {
         const why = `host Python is ${host ?? 'missing'}, the runtime is ${wanted}: the handler is shipped without .pyc`;
@@ -77005,7 +77185,7 @@ function progressReporter(total, log) {
         if (quarters <= quartersLogged)
             return;
         quartersLogged = quarters;
-        log(`  uploaded ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / total)}%)`);
+        log(`  uploaded ${(0,src_log/* formatBytes */.z3)(done)} of ${(0,src_log/* formatBytes */.z3)(total)} (${Math.floor((done * 100) / total)}%)`);
     };
 }
 /**
@@ -77021,14 +77201,14 @@ async function uploadContentAddressed(s3, options) {
         existing.bytes === bytes &&
         (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
     if (sameContent) {
-        logger.info(`s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`);
+        logger.info(`s3://${bucket}/${key} is already there (${(0,src_log/* formatBytes */.z3)(bytes)}): not uploading it again.`);
         return { uploaded: false, key, bytes };
     }
     if (existing) {
         logger.warning(`s3://${bucket}/${key} exists but differs (${existing.bytes} bytes${existing.sha256 ? `, sha256 ${existing.sha256}` : ''}; ` +
             `the file has ${bytes} bytes, sha256 ${options.sha256Hex}): uploading it again.`);
     }
-    logger.info(`Uploading ${formatBytes(bytes)} to s3://${bucket}/${key}`);
+    logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
     const report = progressReporter(bytes, (message) => logger.info(message));
     const upload = new lib_storage_dist_cjs/* Upload */._({
         client: s3,
@@ -77392,6 +77572,8 @@ async function publishLayer(lambda, options, deps = {}) {
 
 
 
+
+
 /**
  * `build: pip`: the host's pip downloads binary wheels for Lambda's platform and Python instead of
  * running in a build image. For runners without Docker. Only packages that publish manylinux wheels
@@ -77401,7 +77583,7 @@ const AMAZON_LINUX_2_GLIBC = 26; // python3.9 - python3.11
 const AMAZON_LINUX_2023_GLIBC = 34; // python3.12 and later
 /** The glibc minor version of the OS a Lambda Python runtime runs on. */
 function runtimeGlibcMinor(runtime) {
-    const [major, minor] = layer_docker_runtimePythonVersion(runtime).split('.').map(Number);
+    const [major, minor] = runtime_runtimePythonVersion(runtime).split('.').map(Number);
     return major > 3 || minor >= 12 ? AMAZON_LINUX_2023_GLIBC : AMAZON_LINUX_2_GLIBC;
 }
 /**
@@ -77433,7 +77615,7 @@ function pipInstallArgs(options) {
     ];
     for (const platform of pipPlatforms(options.runtime, options.architecture))
         args.push('--platform', platform);
-    args.push('--only-binary=:all:', '--python-version', layer_docker_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
+    args.push('--only-binary=:all:', '--python-version', runtime_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
     return args;
 }
 /** The package pip could not find a binary wheel for, from its output; undefined when that is not the failure. */
@@ -77484,7 +77666,7 @@ async function installWithHostPip(options) {
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = missingWheel(output);
     const platform = `${pipPlatforms(options.runtime, options.architecture)[0]} (or older manylinux)`;
-    const python = `CPython ${layer_docker_runtimePythonVersion(options.runtime)}`;
+    const python = `CPython ${runtime_runtimePythonVersion(options.runtime)}`;
     if (missing) {
         throw new errors/* ActionError */.lZ(`build: pip could not install ${requirementsFile}: package ${missing.name} (${missing.requirement}) has no binary wheel for ${platform} / ${python} ` +
             `(or it is not on the configured index). build: pip only installs pre-built wheels; use build: docker to build it from source in the Lambda build image, ` +
@@ -77601,8 +77783,9 @@ async function listTree(root) {
 async function slimTree(root) {
     const entries = await listTree(root);
     const removals = planSlim(entries);
-    const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
     const files = entries.filter((e) => e.type === 'file');
+    const bytesBefore = files.reduce((sum, f) => sum + f.size, 0);
+    const result = { bytesBefore, removedFiles: 0, bytesSaved: 0, byRule: {} };
     for (const removal of removals) {
         const affected = removal.type === 'file'
             ? files.filter((f) => f.path === removal.path)
@@ -77619,6 +77802,8 @@ async function slimTree(root) {
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/layer.ts
+
+
 
 
 
@@ -77665,8 +77850,8 @@ function largestPackages(files, count = 5) {
 }
 /** The error for a layer over Lambda's unzipped limit, with the numbers and what to do. Pure. */
 function layerTooLargeMessage(unzippedBytes, largest, slim) {
-    const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
-    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
+    const top = largest.map((p) => `${p.name} ${(0,src_log/* formatBytes */.z3)(p.bytes)}`).join(', ');
+    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${(0,src_log/* formatBytes */.z3)(unzippedBytes)}), over Lambda's limit of ` +
         `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
         `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
         `load large models from S3 at run time, or use a container image (10 GB limit).`);
@@ -77745,7 +77930,7 @@ async function buildTree(options, deps, buildDir) {
     let slim;
     if (options.slim) {
         slim = await slimTree(pythonDir);
-        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+        logger.info(`Slimmed the layer from ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore)} to ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore - slim.bytesSaved)}: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
     }
     let report;
     let bytecode;
@@ -77763,7 +77948,7 @@ async function buildTree(options, deps, buildDir) {
         });
     }
     else {
-        const wanted = layer_docker_runtimePythonVersion(options.runtime);
+        const wanted = runtime_runtimePythonVersion(options.runtime);
         const host = await hostPythonVersion(run, python);
         if (host === wanted) {
             report = await compileTreeOnHost({
@@ -77841,7 +78026,7 @@ async function prepareLayer(options, deps) {
     if (unzipped > UNZIPPED_LIMIT_BYTES)
         throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
     const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
-    logger.info(`Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
+    logger.info(`Layer built in ${(0,src_log/* formatDuration */.a3)(clock.now() - started)}: ${zip.files} files, ${(0,src_log/* formatBytes */.z3)(zip.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
     return {
         status: 'ready',
         key,
@@ -78004,249 +78189,41 @@ function checkLambdaLimits(parts, options = {}) {
     throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
-;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
-const NOT_SET = '(not set)';
-const showScalar = (value) => (value === undefined ? NOT_SET : String(value));
-const sameScalar = (current, target) => target === undefined || current === target;
-function scalar(key, label, input, versioned = true) {
-    return { key, label, versioned, same: sameScalar, show: showScalar, input };
-}
-const sameList = (a, b) => a.length === b.length && a.every((item, i) => item === b[i]);
-const sorted = (list) => [...list].sort();
-/** `name:version` of a layer version ARN, the readable part. */
-const layerLabel = (arn) => arn.split(':').slice(6).join(':') || arn;
-const FIELDS = [
-    {
-        key: 'architecture',
-        label: 'architecture',
-        versioned: true,
-        same: sameScalar,
-        show: showScalar,
-    },
-    scalar('runtime', 'runtime', (t) => ({ Runtime: t.runtime })),
-    scalar('handler', 'handler', (t) => ({ Handler: t.handler })),
-    {
-        key: 'layers',
-        label: 'layers',
-        versioned: true,
-        same: (c, t) => t === undefined || sameList(c, t),
-        show: (v) => (v.length ? v.map(layerLabel).join('\n') : '(none)'),
-        input: (t) => ({ Layers: t.layers }),
-    },
-    scalar('memorySize', 'memory (MB)', (t) => ({ MemorySize: t.memorySize })),
-    scalar('timeout', 'timeout (s)', (t) => ({ Timeout: t.timeout })),
-    {
-        key: 'environment',
-        label: 'environment',
-        versioned: true,
-        same: (c, t) => t === undefined || sameEnvironment(c, t),
-        show: (v) => showEnvironment(v),
-        input: (t) => ({ Environment: { Variables: t.environment } }),
-    },
-    scalar('ephemeralStorage', 'ephemeral storage (MB)', (t) => ({
-        EphemeralStorage: { Size: t.ephemeralStorage ?? 512 },
-    })),
-    {
-        key: 'vpc',
-        label: 'VPC',
-        versioned: true,
-        same: (c, t) => t === undefined || sameVpc(c, t),
-        show: (v) => showVpc(v),
-        input: (t) => ({
-            VpcConfig: {
-                SubnetIds: t.vpc?.subnetIds ?? [],
-                SecurityGroupIds: t.vpc?.securityGroupIds ?? [],
-                ...(t.vpc?.ipv6DualStack ? { Ipv6AllowedForDualStack: true } : {}),
-            },
-        }),
-    },
-    scalar('deadLetterTargetArn', 'dead-letter target', (t) => ({
-        DeadLetterConfig: { TargetArn: t.deadLetterTargetArn },
-    })),
-    scalar('kmsKeyArn', 'KMS key', (t) => ({ KMSKeyArn: t.kmsKeyArn })),
-    scalar('tracing', 'X-Ray tracing', (t) => ({
-        TracingConfig: { Mode: t.tracing },
-    })),
-    {
-        key: 'fileSystems',
-        label: 'file systems',
-        versioned: true,
-        same: (c, t) => t === undefined ||
-            sameList(fileSystemKeys(c), fileSystemKeys(t)),
-        show: (v) => fileSystemKeys(v).join('\n') || '(none)',
-        input: (t) => ({
-            FileSystemConfigs: (t.fileSystems ?? []).map((f) => ({
-                Arn: f.arn,
-                LocalMountPath: f.localMountPath,
-            })),
-        }),
-    },
-    {
-        key: 'logging',
-        label: 'logging',
-        versioned: true,
-        same: (c, t) => t === undefined || sameLogging(c, t),
-        show: (v) => showLogging(v),
-        input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
-    },
-    scalar('description', 'description', (t) => ({ Description: t.description }), false),
-];
-function sameEnvironment(current, target) {
-    const keys = Object.keys(target);
-    return (keys.length === Object.keys(current).length && keys.every((key) => current[key] === target[key]));
-}
-function showEnvironment(env) {
-    const keys = Object.keys(env).sort();
-    return keys.length ? keys.map((key) => `${key}=${env[key]}`).join('\n') : '(none)';
-}
-function sameVpc(current, target) {
-    const c = current ?? { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
-    return (sameList(sorted(c.subnetIds), sorted(target.subnetIds)) &&
-        sameList(sorted(c.securityGroupIds), sorted(target.securityGroupIds)) &&
-        c.ipv6DualStack === target.ipv6DualStack);
-}
-function showVpc(vpc) {
-    if (!vpc || (vpc.subnetIds.length === 0 && vpc.securityGroupIds.length === 0))
-        return '(none)';
-    return [
-        `subnets ${sorted(vpc.subnetIds).join(', ')}`,
-        `security groups ${sorted(vpc.securityGroupIds).join(', ')}`,
-        ...(vpc.ipv6DualStack ? ['IPv6 dual stack'] : []),
-    ].join('\n');
-}
-function fileSystemKeys(list) {
-    return (list ?? []).map((f) => `${f.arn} at ${f.localMountPath}`);
-}
-const LOGGING_PARTS = [
-    ['format', 'format'],
-    ['logGroup', 'log group'],
-    ['applicationLevel', 'application level'],
-    ['systemLevel', 'system level'],
-];
-function sameLogging(current, target) {
-    return LOGGING_PARTS.every(([part]) => target[part] === undefined || current?.[part] === target[part]);
-}
-function showLogging(logging) {
-    const parts = LOGGING_PARTS.filter(([part]) => logging?.[part] !== undefined).map(([part, name]) => `${name} ${logging?.[part]}`);
-    return parts.join('\n') || NOT_SET;
-}
-function loggingInput(logging) {
-    const json = logging.format === 'JSON';
-    return {
-        ...(logging.format ? { LogFormat: logging.format } : {}),
-        ...(logging.logGroup ? { LogGroup: logging.logGroup } : {}),
-        ...(json && logging.applicationLevel
-            ? { ApplicationLogLevel: logging.applicationLevel }
-            : {}),
-        ...(json && logging.systemLevel ? { SystemLogLevel: logging.systemLevel } : {}),
-    };
-}
-/** Layers after this run: extras around ours when given, otherwise ours replaced in place. */
-function targetLayers(current, desired) {
-    const ours = desired.layerArn ? [desired.layerArn] : [];
-    if (desired.extraLayers)
-        return [...desired.extraLayers.before, ...ours, ...desired.extraLayers.after];
-    return desiredLayers(current, desired.layerName, desired.layerArn);
-}
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-function desiredLayers(current, layerName, layerArn) {
-    const isOurs = (arn) => arn.split(':')[6] === layerName;
-    const others = current.filter((arn) => !isOurs(arn));
-    return layerArn ? [...others, layerArn] : others;
-}
-function targetLogging(latest, desired) {
-    if (!desired)
-        return latest;
-    const format = desired.format ?? latest?.format;
-    const json = format === 'JSON';
-    return {
-        format,
-        logGroup: desired.logGroup ?? latest?.logGroup,
-        applicationLevel: json ? (desired.applicationLevel ?? latest?.applicationLevel) : undefined,
-        systemLevel: json ? (desired.systemLevel ?? latest?.systemLevel) : undefined,
-    };
-}
-/**
- * What the function should look like after this run: the desired settings, and for each one left
- * unset what $LATEST has now. Pure.
- */
-function resolveTarget(latest, desired) {
-    return {
-        layers: targetLayers(latest.layers, desired),
-        runtime: desired.runtime,
-        handler: desired.handler,
-        architecture: desired.architecture,
-        memorySize: desired.memorySize ?? latest.memorySize,
-        timeout: desired.timeout ?? latest.timeout,
-        environment: { ...latest.environment, ...(desired.environment ?? {}) },
-        description: desired.description ?? latest.description,
-        ephemeralStorage: desired.ephemeralStorage ?? latest.ephemeralStorage,
-        vpc: desired.vpc
-            ? {
-                subnetIds: desired.vpc.subnetIds,
-                securityGroupIds: desired.vpc.securityGroupIds,
-                ipv6DualStack: desired.vpc.ipv6DualStack ?? latest.vpc?.ipv6DualStack ?? false,
-            }
-            : latest.vpc,
-        deadLetterTargetArn: desired.deadLetterTargetArn ?? latest.deadLetterTargetArn,
-        kmsKeyArn: desired.kmsKeyArn ?? latest.kmsKeyArn,
-        tracing: desired.tracing ?? latest.tracing,
-        fileSystems: desired.fileSystems ?? latest.fileSystems,
-        logging: targetLogging(latest.logging, desired.logging),
-    };
-}
-/**
- * The settings where `current` is not what `target` asks for. `scope: 'version'` compares a
- * published version, whose description is the one given at publish, so it is left out. Pure.
- */
-function diffConfig(current, target, scope = 'latest') {
-    const changes = [];
-    for (const field of FIELDS) {
-        if (scope === 'version' && !field.versioned)
-            continue;
-        const before = current[field.key];
-        const after = target[field.key];
-        if (field.same(before, after))
-            continue;
-        changes.push({
-            field: field.key,
-            label: field.label,
-            before: field.show(before),
-            after: field.show(after),
-        });
+;// CONCATENATED MODULE: ./src/release/function/change.ts
+/** What the release must do, from what is deployed now. Pure. */
+function decideChange(inputs) {
+    if (!inputs.fn.exists)
+        return { kind: 'create' };
+    const code = inputs.fn.codeSha256 !== inputs.codeSha256;
+    const config = inputs.configChanges !== undefined;
+    if (code || config)
+        return { kind: 'update', code, config };
+    const served = inputs.servedVersion;
+    const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
+    if (aliasSettled &&
+        served?.exists &&
+        served.codeSha256 === inputs.codeSha256 &&
+        sameLayers(served.layers, inputs.fn.layers)) {
+        return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
     }
-    return changes;
+    return { kind: 'publish-only' };
 }
-/** UpdateFunctionConfiguration parameters for these changes; undefined when none apply. Pure. */
-function updateConfigurationInput(target, changes) {
-    const changed = new Set(changes.map((c) => c.field));
-    const input = {};
-    for (const field of FIELDS) {
-        if (changed.has(field.key) && field.input)
-            Object.assign(input, field.input(target));
-    }
-    return Object.keys(input).length > 0 ? input : undefined;
-}
-/** CreateFunction parameters for every setting the target gives (Architectures aside). Pure. */
-function createConfigurationInput(target) {
-    const input = {};
-    for (const field of FIELDS) {
-        const value = target[field.key];
-        const empty = value === undefined ||
-            (Array.isArray(value) && value.length === 0) ||
-            (field.key === 'environment' && Object.keys(value).length === 0);
-        if (!empty && field.input)
-            Object.assign(input, field.input(target));
-    }
-    return input;
+function sameLayers(a, b) {
+    return a.length === b.length && a.every((arn, i) => arn === b[i]);
 }
 
-;// CONCATENATED MODULE: ./src/release/function/function-state.ts
-const MISSING_FUNCTION = { exists: false, layers: [], environment: {} };
+;// CONCATENATED MODULE: ./src/release/function/function.ts
+
+
+
+const function_retry = (what, options) => ({
+    attempts: 6,
+    baseDelayMs: 1000,
+    isRetryable: retry/* isTransient */.dg,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
+});
 function toFunctionState(config) {
-    const vpc = config.VpcConfig;
-    const inVpc = (vpc?.SubnetIds?.length ?? 0) > 0 || (vpc?.SecurityGroupIds?.length ?? 0) > 0;
-    const logging = config.LoggingConfig;
     return {
         exists: true,
         arn: config.FunctionArn,
@@ -78260,130 +78237,8 @@ function toFunctionState(config) {
         environment: { ...(config.Environment?.Variables ?? {}) },
         description: config.Description,
         revisionId: config.RevisionId,
-        ephemeralStorage: config.EphemeralStorage?.Size,
-        vpc: inVpc
-            ? {
-                subnetIds: [...(vpc?.SubnetIds ?? [])],
-                securityGroupIds: [...(vpc?.SecurityGroupIds ?? [])],
-                ipv6DualStack: vpc?.Ipv6AllowedForDualStack ?? false,
-            }
-            : undefined,
-        deadLetterTargetArn: config.DeadLetterConfig?.TargetArn || undefined,
-        kmsKeyArn: config.KMSKeyArn || undefined,
-        tracing: config.TracingConfig?.Mode,
-        fileSystems: (config.FileSystemConfigs ?? []).map((fs) => ({
-            arn: fs.Arn ?? '',
-            localMountPath: fs.LocalMountPath ?? '',
-        })),
-        logging: logging
-            ? {
-                format: logging.LogFormat,
-                logGroup: logging.LogGroup,
-                applicationLevel: logging.ApplicationLogLevel,
-                systemLevel: logging.SystemLogLevel,
-            }
-            : undefined,
     };
 }
-
-;// CONCATENATED MODULE: ./src/release/function/change.ts
-
-
-/**
- * What the release must do, from what is deployed now: the whole desired state (code, layers,
- * architecture, configuration) against $LATEST, and against the version the alias serves. $LATEST
- * may already hold the new configuration (a run stopped after updating it): the served version
- * still lacks it, so this run publishes. Pure.
- */
-function planChange(inputs) {
-    const { fn, codeSha256, alias } = inputs;
-    const target = resolveTarget(fn.exists ? fn : MISSING_FUNCTION, inputs.desired);
-    const codeRow = (before) => before === codeSha256
-        ? []
-        : [
-            {
-                field: 'code',
-                label: 'code (CodeSha256)',
-                before: before ?? '(none)',
-                after: codeSha256,
-            },
-        ];
-    if (!fn.exists) {
-        return {
-            decision: { kind: 'create' },
-            target,
-            rows: [...codeRow(undefined), ...diffConfig(MISSING_FUNCTION, target)],
-        };
-    }
-    const latestChanges = diffConfig(fn, target);
-    const update = updateConfigurationInput(target, latestChanges);
-    const code = fn.codeSha256 !== codeSha256 || latestChanges.some((c) => c.field === 'architecture');
-    const served = inputs.servedVersion?.exists ? inputs.servedVersion : undefined;
-    const servedChanges = served ? diffConfig(served, target, 'version') : [];
-    const rows = served
-        ? [
-            ...codeRow(served.codeSha256),
-            ...servedChanges,
-            // A version's description is the one given at publish: $LATEST's is compared instead.
-            ...latestChanges.filter((c) => c.field === 'description'),
-        ]
-        : [...codeRow(fn.codeSha256), ...latestChanges];
-    let decision;
-    if (code || update) {
-        decision = { kind: 'update', code, config: update !== undefined };
-    }
-    else if (alias.exists &&
-        Object.keys(alias.weights).length === 0 &&
-        served?.codeSha256 === codeSha256 &&
-        servedChanges.length === 0) {
-        decision = { kind: 'unchanged', version: alias.functionVersion ?? '' };
-    }
-    else {
-        decision = { kind: 'publish-only' };
-    }
-    return { decision, target, update, rows };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
-/** The one desired configuration of a deploy or preview run. Pure. */
-function desiredConfigFrom(build, fn, layerArn) {
-    return {
-        runtime: build.runtime,
-        handler: fn.handler,
-        architecture: build.architecture,
-        layerArn,
-        layerName: build.layerName,
-        extraLayers: fn.layers,
-        memorySize: fn.memorySize,
-        timeout: fn.timeout,
-        environment: fn.environment,
-        description: fn.description,
-        ephemeralStorage: fn.ephemeralStorage,
-        vpc: fn.vpc,
-        deadLetterTargetArn: fn.deadLetterTargetArn,
-        kmsKeyArn: fn.kmsKeyArn,
-        tracing: fn.tracing,
-        fileSystems: fn.fileSystems,
-        logging: fn.logging,
-        codeSigningConfigArn: fn.codeSigningConfigArn,
-        tags: fn.tags,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/function.ts
-
-
-
-
-
-
-const function_retry = (what, options) => ({
-    attempts: 6,
-    baseDelayMs: 1000,
-    isRetryable: retry/* isTransient */.dg,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
-});
 async function readFunction(lambda, name, options = {}, qualifier) {
     try {
         const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
@@ -78391,9 +78246,40 @@ async function readFunction(lambda, name, options = {}, qualifier) {
     }
     catch (error) {
         if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
-            return MISSING_FUNCTION;
+            return { exists: false, layers: [], environment: {} };
         throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
+}
+/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
+function desiredLayers(current, layerName, layerArn) {
+    const ours = (arn) => arn.split(':')[6] === layerName;
+    const others = current.filter((arn) => !ours(arn));
+    return layerArn ? [...others, layerArn] : others;
+}
+/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
+function configChanges(current, desired) {
+    const changes = {};
+    const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
+    if (layers.join('\n') !== current.layers.join('\n'))
+        changes.Layers = layers;
+    if (desired.runtime !== current.runtime)
+        changes.Runtime = desired.runtime;
+    if (desired.handler !== current.handler)
+        changes.Handler = desired.handler;
+    if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
+        changes.MemorySize = desired.memorySize;
+    if (desired.timeout !== undefined && desired.timeout !== current.timeout)
+        changes.Timeout = desired.timeout;
+    if (desired.description !== undefined && desired.description !== current.description)
+        changes.Description = desired.description;
+    if (desired.environment) {
+        const merged = { ...current.environment, ...desired.environment };
+        const same = Object.keys(merged).length === Object.keys(current.environment).length &&
+            Object.entries(merged).every(([k, v]) => current.environment[k] === v);
+        if (!same)
+            changes.Environment = { Variables: merged };
+    }
+    return Object.keys(changes).length > 0 ? changes : undefined;
 }
 function missingFunctionError(name) {
     return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
@@ -78401,13 +78287,17 @@ function missingFunctionError(name) {
 }
 async function createFunction(lambda, request, options = {}) {
     const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
-        ...createConfigurationInput(request.target),
         FunctionName: request.functionName,
         Role: request.role,
+        Runtime: request.runtime,
+        Handler: request.handler,
         Architectures: [request.architecture],
         Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
-        CodeSigningConfigArn: request.codeSigningConfigArn,
-        Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
+        Layers: request.layerArn ? [request.layerArn] : undefined,
+        MemorySize: request.memorySize,
+        Timeout: request.timeout,
+        Environment: request.environment ? { Variables: request.environment } : undefined,
+        Description: request.description,
         Publish: false,
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
@@ -78420,13 +78310,11 @@ async function createFunction(lambda, request, options = {}) {
     await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
     return toFunctionState(config);
 }
-async function updateCode(lambda, name, s3Bucket, s3Key, architecture, options = {}) {
+async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
     const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
-        // Code and architecture change together: an arm64 bundle never runs as x86_64.
-        Architectures: [architecture],
         Publish: false,
     })), function_retry('UpdateFunctionCode', options)).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -78473,14 +78361,14 @@ async function waitForUpdate(lambda, name, what, options) {
         await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
     }
     catch (error) {
-        waitError = error;
+        waitError = { error };
     }
     const after = await readFunctionRaw(lambda, name).catch(() => undefined);
     if (after?.LastUpdateStatus === 'Failed') {
         throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
     }
     if (waitError)
-        throw waitError;
+        throw waitError.error;
 }
 async function readFunctionRaw(lambda, name) {
     return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
@@ -78499,135 +78387,6 @@ async function waitFor(what, name, options, waiter, lambda) {
         }
         throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
     }
-}
-
-// EXTERNAL MODULE: ./src/settings-function.ts
-var settings_function = __nccwpck_require__(651);
-;// CONCATENATED MODULE: ./src/release/function/tags.ts
-
-
-
-
-const managedKeys = (tags) => (tags[settings_function/* MANAGED_TAGS_KEY */.Ic] ?? '').split(' ').filter(Boolean);
-/** The tags of a function created by this run: the input plus the managed-keys record. Pure. */
-function tagsForCreate(desired) {
-    const keys = Object.keys(desired).sort();
-    return keys.length ? { ...desired, [settings_function/* MANAGED_TAGS_KEY */.Ic]: keys.join(' ') } : {};
-}
-/** TagResource / UntagResource calls that bring `current` to the input `desired`. Pure. */
-function planTags(current, desired) {
-    const set = {};
-    const rows = [];
-    for (const [key, value] of Object.entries(desired)) {
-        if (current[key] === value)
-            continue;
-        set[key] = value;
-        rows.push({
-            field: 'tags',
-            label: `tag ${key}`,
-            before: current[key] ?? '(not set)',
-            after: value,
-        });
-    }
-    const remove = managedKeys(current).filter((key) => !(key in desired) && key in current);
-    for (const key of remove)
-        rows.push({ field: 'tags', label: `tag ${key}`, before: current[key], after: '(removed)' });
-    const record = Object.keys(desired).sort().join(' ');
-    if (record === '') {
-        if (settings_function/* MANAGED_TAGS_KEY */.Ic in current)
-            remove.push(settings_function/* MANAGED_TAGS_KEY */.Ic);
-    }
-    else if (current[settings_function/* MANAGED_TAGS_KEY */.Ic] !== record) {
-        set[settings_function/* MANAGED_TAGS_KEY */.Ic] = record;
-    }
-    return { set, remove, rows };
-}
-async function readTags(lambda, functionArn, sleep) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: functionArn })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not read the tags of ${functionArn} (the role needs lambda:ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    return { ...(response.Tags ?? {}) };
-}
-async function applyTags(lambda, functionArn, plan, sleep) {
-    const fail = (what) => (error) => {
-        throw new errors/* ActionError */.lZ(`Could not ${what} on ${functionArn} (the role needs lambda:TagResource and lambda:UntagResource): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    };
-    if (Object.keys(plan.set).length > 0) {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({ Resource: functionArn, Tags: plan.set })), { sleep }).catch(fail('set tags'));
-    }
-    if (plan.remove.length > 0) {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: functionArn, TagKeys: plan.remove })), { sleep }).catch(fail('remove tags'));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/config-report.ts
-/** Before -> after of every setting this run changes (or, on a dry run, would change). */
-function reportConfigChanges(report, rows, created) {
-    if (rows.length === 0)
-        return;
-    report.table(created ? 'Configuration of the new function' : 'Configuration changes', ['setting', 'before', 'after'], rows.map((row) => [row.label, row.before, row.after]), created
-        ? undefined
-        : 'Before: the version the alias serves ($LATEST when it serves none; tags and code signing: the function).');
-}
-
-;// CONCATENATED MODULE: ./src/release/function/code-signing.ts
-
-
-
-/**
- * The code signing configuration belongs to the function, not to a version: it is read and put
- * beside the configuration, before the code update it then governs.
- */
-async function readCodeSigningConfig(lambda, functionName, sleep) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionCodeSigningConfigCommand */.uSr({ FunctionName: functionName })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not read the code signing configuration of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    return response.CodeSigningConfigArn || undefined;
-}
-async function putCodeSigningConfig(lambda, functionName, arn, sleep) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PutFunctionCodeSigningConfigCommand */.nD1({
-        FunctionName: functionName,
-        CodeSigningConfigArn: arn,
-    })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not set code signing configuration ${arn} on '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/pipelines/function-level.ts
-
-
-/**
- * Tags and the code signing configuration of an existing function: read, compared and (unless a
- * dry run) applied. They are not part of a version, so they never make a run publish. Returns
- * what changed, for the summary.
- */
-async function syncFunctionLevel(ctx, fn, desired) {
-    const { clients, logger, settings } = ctx;
-    const name = settings.functionName;
-    const rows = [];
-    if (desired.codeSigningConfigArn) {
-        const current = await readCodeSigningConfig(clients.lambda, name);
-        if (current !== desired.codeSigningConfigArn) {
-            rows.push({
-                field: 'codeSigning',
-                label: 'code signing config',
-                before: current ?? '(not set)',
-                after: desired.codeSigningConfigArn,
-            });
-            if (!settings.dryRun)
-                await putCodeSigningConfig(clients.lambda, name, desired.codeSigningConfigArn);
-        }
-    }
-    if (desired.tags) {
-        const arn = (fn.arn ?? '').replace(/:\$LATEST$/, '');
-        const plan = planTags(await readTags(clients.lambda, arn), desired.tags);
-        rows.push(...plan.rows);
-        if (!settings.dryRun)
-            await applyTags(clients.lambda, arn, plan);
-        if (plan.rows.length > 0)
-            logger.info(`Tags: ${plan.rows.map((r) => `${r.label.slice(4)}=${r.after}`).join(', ')}`);
-    }
-    return rows;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -79043,7 +78802,9 @@ function reportBuild(report, built, limits) {
                 ? '🔍 built, not published (dry run)'
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
-            layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+            layer.slim?.bytesSaved
+                ? `slimmed ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore)} → ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+                : '',
             layer.bytecode?.compiled
                 ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
                 : (layer.bytecode?.skipped ?? ''),
@@ -79051,24 +78812,24 @@ function reportBuild(report, built, limits) {
         rows.push([
             'dependency layer',
             [how, ...extra].join('; '),
-            layer.unzippedBytes !== undefined ? formatBytes(layer.unzippedBytes) : '?',
-            layer.zippedBytes !== undefined ? formatBytes(layer.zippedBytes) : '—',
+            layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
+            layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
             `key ${code((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${code(layer.layerVersionArn)}` : ''}`,
         ]);
     }
     rows.push([
         'function bundle',
         `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
-        formatBytes(bundle.unzippedBytes),
-        formatBytes(bundle.zippedBytes),
+        (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
+        (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
         `sha256 ${code(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${code(bundle.codeSha256)}`,
     ]);
     report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
-    const sizeRows = limits.parts.map((p) => [p.name, formatBytes(p.bytes), build_report_percent(p.share)]);
+    const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), build_report_percent(p.share)]);
     sizeRows.push([
         '**total**',
-        `**${formatBytes(limits.totalBytes)}**`,
-        `**${build_report_percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`,
+        `**${(0,src_log/* formatBytes */.z3)(limits.totalBytes)}**`,
+        `**${build_report_percent(limits.share)}** of ${(0,src_log/* formatBytes */.z3)(limits.limitBytes)}`,
     ]);
     report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
 }
@@ -79117,10 +78878,6 @@ function reportSmoke(report, heading, run) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/candidate.ts
-
-
-
-
 
 
 
@@ -79191,7 +78948,7 @@ async function buildArtifacts(ctx, steps) {
                 });
             },
         });
-        logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
+        logger.info(`${result.files} files, ${(0,src_log/* formatBytes */.z3)(result.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
         return result;
     });
     if (!limits)
@@ -79207,6 +78964,19 @@ async function buildArtifacts(ctx, steps) {
         ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
     return built;
 }
+function desiredConfig(settings, layerArn) {
+    return {
+        runtime: settings.build.runtime,
+        handler: settings.fn.handler,
+        architecture: settings.build.architecture,
+        layerArn,
+        layerName: settings.build.layerName,
+        memorySize: settings.fn.memorySize,
+        timeout: settings.fn.timeout,
+        environment: settings.fn.environment,
+        description: settings.fn.description,
+    };
+}
 /**
  * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
  * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
@@ -79214,8 +78984,8 @@ async function buildArtifacts(ctx, steps) {
 async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const { settings, clients, logger } = ctx;
     const fnName = settings.functionName;
-    const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
-    const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
+    const desired = desiredConfig(settings, built.layer.layerVersionArn);
+    const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
         const fn = await readFunction(clients.lambda, fnName, { logger });
         const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
             if (!fn.exists) {
@@ -79229,31 +78999,25 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             }
             throw error;
         });
+        const changes = fn.exists ? configChanges(fn, desired) : undefined;
         const served = await servedVersionConfig(ctx, aliasBefore);
-        const plan = planChange({
+        const decision = decideChange({
             fn,
             codeSha256: built.bundle.codeSha256,
-            desired,
+            configChanges: changes,
             alias: aliasBefore,
             servedVersion: served,
+            layerArn: desired.layerArn,
         });
-        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`);
-        for (const row of plan.rows)
-            logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
-        return { fn, aliasBefore, plan };
+        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
+        return { fn, aliasBefore, decision };
     });
-    const decision = plan.decision;
     if (aliasBefore.functionVersion)
         ctx.outputs.set('previous-version', aliasBefore.functionVersion);
     if (fn.arn)
         ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
     if (decision.kind === 'create' && !settings.fn.createFunction)
         throw missingFunctionError(fnName);
-    // Tags and code signing belong to the function, not to a version: synced on every run.
-    const functionLevel = fn.exists && (desired.tags || desired.codeSigningConfigArn)
-        ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
-        : [];
-    reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
     if (settings.dryRun) {
         reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
         ctx.outputs.set('changed', decision.kind !== 'unchanged');
@@ -79261,12 +79025,11 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         return undefined;
     }
     if (decision.kind === 'unchanged') {
-        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`);
+        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
         ctx.outputs.set('version', decision.version);
         return {
             built,
             decision,
-            plan,
             version: decision.version,
             functionArn: fn.arn ?? '',
             codeSha256: built.bundle.codeSha256,
@@ -79289,28 +79052,26 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
             const created = await createFunction(clients.lambda, {
+                ...desired,
                 functionName: fnName,
                 role: settings.fn.executionRole ?? '',
                 s3Bucket: settings.build.s3Bucket,
                 s3Key: built.bundleKey,
-                architecture: desired.architecture,
-                target: plan.target,
-                codeSigningConfigArn: desired.codeSigningConfigArn,
-                tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
             }, { logger });
             return created.arn ?? '';
         }
         if (decision.kind === 'update' && decision.code) {
-            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, desired.architecture, { logger });
+            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
             if (sha && sha !== built.bundle.codeSha256) {
                 throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
             }
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
-        // A code update leaves the configuration as it was read above: the plan still holds.
-        if (plan.update) {
-            logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
-            await updateConfiguration(clients.lambda, fnName, plan.update, { logger });
+        // A code update leaves the configuration as it was read above.
+        const changes = configChanges(fn, desired);
+        if (changes) {
+            logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
+            await updateConfiguration(clients.lambda, fnName, changes, { logger });
         }
         return fn.arn ?? '';
     });
@@ -79333,7 +79094,6 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const candidate = {
         built,
         decision,
-        plan,
         version: published.version,
         functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
         codeSha256: published.codeSha256,
@@ -79514,7 +79274,7 @@ class StepTimer {
         return this.records.map((r) => [
             r.name,
             `${icon[r.outcome]} ${r.outcome}`,
-            r.outcome === 'skipped' ? '' : formatDuration(r.ms),
+            r.outcome === 'skipped' ? '' : (0,src_log/* formatDuration */.a3)(r.ms),
             r.note ?? '',
         ]);
     }
@@ -79563,7 +79323,7 @@ async function deployPipeline(ctx) {
             outputs.set('smoke-result', 'skipped');
             if (before.aliasArn)
                 outputs.set('alias-arn', before.aliasArn);
-            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
+            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
             return;
         }
         outputs.set('changed', true);
@@ -79676,7 +79436,7 @@ function function_url_retryOptions(what, options, retryable = retry/* isTransien
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
         const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
-        return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') };
+        return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
     }
     catch (error) {
         if (isNotFound(error))
@@ -79720,7 +79480,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
             }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
             state = {
                 url: created.FunctionUrl ?? '',
-                authType: (created.AuthType ?? authType),
+                authType: created.AuthType ?? authType,
             };
             action = 'created';
             if (state.authType !== authType) {
@@ -79763,7 +79523,7 @@ async function updateAuth(lambda, functionName, qualifier, authType, options) {
         Qualifier: qualifier,
         AuthType: authType,
     })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
-    return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) };
+    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
@@ -80673,8 +80433,10 @@ async function runPipeline(ctx) {
     }
 }
 
-// EXTERNAL MODULE: ./src/settings.ts + 2 modules
-var src_settings = __nccwpck_require__(1659);
+// EXTERNAL MODULE: ./src/runner.ts + 1 modules
+var runner = __nccwpck_require__(694);
+// EXTERNAL MODULE: ./src/settings.ts + 1 modules
+var src_settings = __nccwpck_require__(5758);
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -80689,37 +80451,17 @@ var src_settings = __nccwpck_require__(1659);
 
 
 
-/** A Logger over the runner's log: groups are collapsible and end with their duration. */
-function coreLogger() {
-    return {
-        info: (m) => core/* info */.pq(m),
-        warning: (m) => core/* warning */.$e(m),
-        notice: (m) => core/* notice */.lm(m),
-        debug: (m) => core/* debug */.Yz(m),
-        async group(title, fn) {
-            const started = Date.now();
-            core/* startGroup */.Oh(title);
-            try {
-                return await fn();
-            }
-            finally {
-                core/* info */.pq(`${title}: ${formatDuration(Date.now() - started)}`);
-                core/* endGroup */.N4();
-            }
-        },
-    };
-}
 /** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
 async function runMain(env = process.env) {
-    const logger = coreLogger();
+    const logger = (0,runner/* coreLogger */.W)();
     const github = (0,github_context/* readGithubContext */.z)(env);
     const report = new JobReport('lambda-ml-deploy');
     let clients;
     let workDir;
     try {
-        const settings = (0,src_settings/* readSettings */.s)((name) => core/* getInput */.V4(name), github, github.workspace);
+        const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
         report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await connect(settings, env, logger);
+        clients = await (0,runner/* connect */.N)(settings, env, logger);
         const identity = await verifyIdentity(clients.sts);
         logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
         report.section('AWS identity', [
@@ -80730,7 +80472,7 @@ async function runMain(env = process.env) {
             settings,
             clients,
             logger,
-            clock: systemClock,
+            clock: src_log/* systemClock */.ml,
             run: runCommand,
             github,
             report,
@@ -80754,27 +80496,6 @@ async function runMain(env = process.env) {
         await writeSummary(report);
     }
 }
-async function connect(settings, env, logger) {
-    const endpoint = env.AWS_ENDPOINT_URL || undefined;
-    if (endpoint)
-        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
-        getIDToken: (audience) => core/* getIDToken */.V9(audience),
-        setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
-        env,
-        logger,
-    }));
-    if (!resolved.credentials)
-        return bootstrap;
-    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
-    return (0,aws_clients/* createAwsClients */.Gv)({
-        region: settings.auth.region,
-        endpoint,
-        credentials: resolved.credentials,
-    });
-}
 async function writeSummary(report) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
@@ -80784,294 +80505,6 @@ async function writeSummary(report) {
     catch (error) {
         core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
-}
-
-
-/***/ }),
-
-/***/ 4733:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Wg: () => (/* binding */ DEFAULT_EXCLUDES),
-/* harmony export */   gP: () => (/* binding */ collectBundleFiles)
-/* harmony export */ });
-/* unused harmony exports compileGlobs, normaliseModelDest */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4006);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-
-
-
-
-/**
- * Which files go into the function bundle, and under which names.
- *
- * Glob rules (include / exclude), chosen to read like .gitignore:
- * - patterns are matched against the posix path relative to `sourceDir` (or, for excludes inside
- *   a model folder, relative to that folder); dot files match like any other file;
- * - a pattern without a `/` matches the name at any depth (`*.pyc`, `tests`); a leading `/`
- *   anchors it to the root (`/tests`); a trailing `/` is ignored;
- * - a pattern that matches a folder covers everything below it (`tests`, `docs/**` both work).
- * `include` empty means everything; `exclude` wins over `include`.
- *
- * The bundle holds files only (no folder entries: Lambda and Python do not need them).
- * Symlinks are followed when they resolve inside the workspace or inside the folder being
- * collected; any other symlink is refused, so a checked-in link cannot pull runner files
- * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
- * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
- */
-/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-const DEFAULT_EXCLUDES = [
-    '**/.git',
-    '**/__pycache__',
-    '**/*.pyc',
-    '**/tests',
-];
-const NEVER = () => false;
-/** Compiles the globs with the rules described above. */
-function compileGlobs(patterns) {
-    const matchers = [];
-    for (const raw of patterns) {
-        let pattern = raw.trim().replace(/\\/g, '/');
-        if (!pattern)
-            continue;
-        while (pattern.startsWith('./'))
-            pattern = pattern.slice(2);
-        const anchored = pattern.startsWith('/');
-        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
-        if (!pattern)
-            continue;
-        matchers.push(picomatch__WEBPACK_IMPORTED_MODULE_3___default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
-    }
-    if (matchers.length === 0)
-        return NEVER;
-    return (relPath) => matchers.some((match) => match(relPath));
-}
-/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
-function normaliseModelDest(modelDest) {
-    const cleaned = modelDest.trim().replace(/\\/g, '/');
-    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
-    }
-    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
-    if (parts.includes('..')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
-    }
-    return parts.join('/');
-}
-function joinZip(prefix, rel) {
-    return prefix ? `${prefix}/${rel}` : rel;
-}
-function isInside(root, candidate) {
-    return (candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep));
-}
-function modeOf(stats) {
-    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
-}
-function describe(file) {
-    return `${file.origin} file '${file.absPath}'`;
-}
-async function realpathOrFail(link) {
-    try {
-        return await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(link);
-    }
-    catch (error) {
-        const code = error.code ?? 'error';
-        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
-    }
-}
-/** Entries of one folder stat-ed at the same time. */
-const STAT_BATCH = 64;
-/**
- * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
- * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
- * result is sorted afterwards.
- */
-async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
-    const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
-    const subfolders = [];
-    for (let start = 0; start < entries.length; start += STAT_BATCH) {
-        const batch = entries.slice(start, start + STAT_BATCH);
-        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
-    }
-    for (const subfolder of subfolders)
-        await subfolder();
-}
-async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
-    const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
-    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
-    if (ctx.exclude(rel))
-        return;
-    let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
-    let stats;
-    if (!entry.isSymbolicLink()) {
-        if (ctx.skip.has(real))
-            return;
-        if (entry.isDirectory()) {
-            const selected = included || (ctx.include?.(rel) ?? true);
-            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-            return;
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
-    }
-    if (!stats || stats.isSymbolicLink()) {
-        real = await realpathOrFail(abs);
-        if (ctx.skip.has(real))
-            return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-    }
-    const selected = included || (ctx.include?.(rel) ?? true);
-    if (stats.isDirectory()) {
-        if (ancestors.includes(real)) {
-            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
-        }
-        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-    }
-    else if (stats.isFile()) {
-        if (selected) {
-            ctx.out.push({
-                zipPath: joinZip(ctx.zipPrefix, rel),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: ctx.origin,
-            });
-        }
-    }
-    else {
-        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
-    }
-}
-async function statInput(input, given, abs) {
-    try {
-        const real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(abs);
-        return { stats: await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real), real };
-    }
-    catch (error) {
-        const code = error.code;
-        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
-    }
-}
-function validateExtraZipPath(zipPath) {
-    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
-    const parts = cleaned.split('/');
-    if (!cleaned ||
-        cleaned.startsWith('/') ||
-        parts.some((part) => part === '..' || part === '' || part === '.')) {
-        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
-    }
-    return cleaned;
-}
-/**
- * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
- * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
- */
-async function collectBundleFiles(options) {
-    const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
-    const modelDest = normaliseModelDest(options.modelDest);
-    const exclude = compileGlobs(options.exclude);
-    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
-    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
-    const out = [];
-    // Model paths first: they are placed under modelDest, and skipped by the source walk.
-    const modelReals = new Set();
-    for (const given of options.model) {
-        if (!given.trim())
-            continue;
-        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, given.trim());
-        const { stats, real } = await statInput('model', given, abs);
-        modelReals.add(real);
-        if (stats.isDirectory()) {
-            const ctx = {
-                allowedRoots: [workspaceReal, real],
-                exclude,
-                include: undefined,
-                skip: new Set(),
-                zipPrefix: modelDest,
-                origin: 'model',
-                out,
-            };
-            await walk(ctx, abs, real, '', true, [real]);
-        }
-        else if (stats.isFile()) {
-            out.push({
-                zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: 'model',
-            });
-        }
-        else {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
-        }
-    }
-    const sourceAbs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, options.sourceDir);
-    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
-    if (!source.stats.isDirectory())
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
-    const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
-        exclude,
-        include,
-        skip: modelReals,
-        zipPrefix: '',
-        origin: 'source',
-        out,
-    };
-    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
-    for (const extra of options.extra ?? []) {
-        const zipPath = validateExtraZipPath(extra.zipPath);
-        let stats;
-        let real;
-        try {
-            real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(extra.absPath);
-            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-        }
-        catch (error) {
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
-        }
-        if (!stats.isFile())
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
-        out.push({
-            zipPath,
-            absPath: extra.absPath,
-            realPath: real,
-            size: stats.size,
-            mode: modeOf(stats),
-            origin: 'generated',
-        });
-    }
-    const byPath = new Map();
-    for (const file of out) {
-        const previous = byPath.get(file.zipPath);
-        if (!previous) {
-            byPath.set(file.zipPath, file);
-        }
-        else if (previous.realPath !== file.realPath) {
-            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
-                'Rename one, choose another model-dest, or exclude one of them.');
-        }
-    }
-    if (byPath.size === 0) {
-        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
-        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
-    }
-    return [...byPath.values()]
-        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
-        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
 }
 
 
@@ -81087,11 +80520,11 @@ async function collectBundleFiles(options) {
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(24);
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(694);
 /* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
 /* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
 /* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1659);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5758);
 
 
 
@@ -81111,14 +80544,14 @@ async function runPost(env = process.env) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
         return;
     }
-    const logger = (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .Wj)();
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .W)();
     let clients;
     try {
         const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
-        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .s)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
+        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .sb)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
         logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
             `restoring alias '${pending.snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
-        clients = await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .Ng)(settings, env, logger);
+        clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .N)(settings, env, logger);
         const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
             logger,
             ownVersion: pending.newVersion,
@@ -81226,8 +80659,7 @@ function routesAs(state, target) {
     const a = normalWeights(state.weights);
     const b = normalWeights(target.weights);
     const keys = Object.keys(a);
-    return (keys.length === Object.keys(b).length &&
-        keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
+    return (keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
 }
 /** Whether `version` receives any traffic through the alias. */
 function servesVersion(state, version) {
@@ -81634,276 +81066,188 @@ async function withRetry(fn, options = {}) {
 
 /***/ }),
 
-/***/ 651:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ic: () => (/* binding */ MANAGED_TAGS_KEY),
-/* harmony export */   r: () => (/* binding */ readFunctionConfig)
-/* harmony export */ });
-/* unused harmony export OUR_LAYER */
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8815);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-
-
-/** The line in `layers` that stands for this action's dependency layer. */
-const OUR_LAYER = '{deps}';
-/** The tag recording which tag keys this action manages (space-separated). */
-const MANAGED_TAGS_KEY = 'lambda-ml-deploy:managed-tags';
-const ARN = 'arn:aws[a-z-]*';
-const REGION = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2}';
-const LAYER_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:layer:[a-zA-Z0-9_-]{1,140}:\\d+$`);
-const DLQ_ARN = new RegExp(`^${ARN}:(sqs|sns):${REGION}:\\d{12}:[\\w.-]{1,256}$`);
-const KMS_ARN = new RegExp(`^${ARN}:kms:${REGION}:\\d{12}:key/[\\w-]{1,128}$`);
-const EFS_ARN = new RegExp(`^${ARN}:elasticfilesystem:${REGION}:\\d{12}:access-point/fsap-[a-f0-9]{8,40}$`);
-const CSC_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}$`);
-const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
-const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
-const MOUNT_PATH = /^\/mnt\/[a-zA-Z0-9._-]{1,150}$/;
-const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
-const TAG_TEXT = /^[\p{L}\p{N}\p{Z}_.:/=+\-@]*$/u;
-/** Reads and validates the configuration inputs; problems land in `r.problems`. */
-function readFunctionConfig(r, hasDependencyLayer) {
-    return {
-        ephemeralStorage: r.int('ephemeral-storage', 512, 10240),
-        vpc: readVpc(r),
-        deadLetterTargetArn: r.pattern('dead-letter-target-arn', r.optional('dead-letter-target-arn'), DLQ_ARN, 'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq'),
-        kmsKeyArn: r.pattern('kms-key-arn', r.optional('kms-key-arn'), KMS_ARN, 'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
-        tracing: r.optional('tracing')
-            ? r.oneOf('tracing', ['Active', 'PassThrough'], 'PassThrough')
-            : undefined,
-        layers: readLayers(r, hasDependencyLayer),
-        fileSystems: readFileSystems(r),
-        logging: readLogging(r),
-        codeSigningConfigArn: r.pattern('code-signing-config-arn', r.optional('code-signing-config-arn'), CSC_ARN, 'must be a code signing configuration ARN such as arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0'),
-        tags: readTags(r),
-    };
-}
-/** Comma-, space- or newline-separated items. */
-function items(r, name) {
-    return r
-        .lines(name)
-        .flatMap((line) => line.split(/[\s,]+/))
-        .filter(Boolean);
-}
-function readVpc(r) {
-    const subnetIds = items(r, 'vpc-subnet-ids');
-    const securityGroupIds = items(r, 'vpc-security-group-ids');
-    const dualStack = r.optional('vpc-ipv6-dual-stack');
-    if (subnetIds.length === 0 && securityGroupIds.length === 0) {
-        if (dualStack)
-            r.fail('vpc-ipv6-dual-stack', 'needs vpc-subnet-ids and vpc-security-group-ids as well');
-        return undefined;
-    }
-    if (subnetIds.length === 0)
-        r.fail('vpc-subnet-ids', 'is required with vpc-security-group-ids (the function needs both)');
-    if (securityGroupIds.length === 0)
-        r.fail('vpc-security-group-ids', 'is required with vpc-subnet-ids (the function needs both)');
-    if (subnetIds.length > 16)
-        r.fail('vpc-subnet-ids', 'must list at most 16 subnets');
-    if (securityGroupIds.length > 5)
-        r.fail('vpc-security-group-ids', 'must list at most 5 groups');
-    for (const id of subnetIds)
-        r.pattern('vpc-subnet-ids', id, SUBNET, 'must list subnet IDs such as subnet-0123abcd');
-    for (const id of securityGroupIds)
-        r.pattern('vpc-security-group-ids', id, SECURITY_GROUP, 'must list group IDs such as sg-0123abcd');
-    return {
-        subnetIds,
-        securityGroupIds,
-        ipv6DualStack: dualStack === undefined ? undefined : r.bool('vpc-ipv6-dual-stack', false),
-    };
-}
-function readLayers(r, hasDependencyLayer) {
-    const lines = items(r, 'layers');
-    if (lines.length === 0)
-        return undefined;
-    const ours = lines.indexOf(OUR_LAYER);
-    if (ours !== lines.lastIndexOf(OUR_LAYER))
-        r.fail('layers', `must name ${OUR_LAYER} (the dependency layer) at most once`);
-    const arns = lines.filter((line) => line !== OUR_LAYER);
-    for (const arn of arns)
-        r.pattern('layers', arn, LAYER_ARN, `must list layer version ARNs such as arn:aws:lambda:us-east-1:123456789012:layer:otel:3, one per line, and ${OUR_LAYER} where the dependency layer goes`);
-    const names = arns.map((arn) => arn.split(':')[6]);
-    const repeated = names.find((name, i) => names.indexOf(name) !== i);
-    if (repeated)
-        r.fail('layers', `names layer ${repeated} twice; a function takes one version of it`);
-    const total = arns.length + (hasDependencyLayer ? 1 : 0);
-    if (total > 5) {
-        r.fail('layers', `adds up to ${total} layers with the dependency layer; Lambda allows at most 5 per function`);
-    }
-    if (ours === -1)
-        return { before: arns, after: [] };
-    return {
-        before: lines.slice(0, ours).filter((line) => line !== OUR_LAYER),
-        after: lines.slice(ours + 1).filter((line) => line !== OUR_LAYER),
-    };
-}
-function readFileSystems(r) {
-    const text = r.raw('file-systems');
-    if (text === '')
-        return undefined;
-    const example = '[{arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0, local-mount-path: /mnt/models}]';
-    let parsed;
-    try {
-        parsed = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(text);
-    }
-    catch (error) {
-        return r.fail('file-systems', `does not parse as YAML or JSON: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
-    }
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    if (list.length > 1)
-        return r.fail('file-systems', 'must list at most one file system (a Lambda limit)');
-    const result = [];
-    for (const entry of list) {
-        const record = (entry && typeof entry === 'object' ? entry : {});
-        const arn = record.arn ?? record.Arn;
-        const mount = record['local-mount-path'] ?? record.LocalMountPath;
-        if (typeof arn !== 'string' || typeof mount !== 'string') {
-            r.fail('file-systems', `must be a list of {arn, local-mount-path}, e.g. ${example}`);
-            continue;
-        }
-        r.pattern('file-systems', arn, EFS_ARN, 'must give an EFS access point ARN (…:elasticfilesystem:<region>:<account>:access-point/fsap-…) as arn');
-        r.pattern('file-systems', mount, MOUNT_PATH, 'must give local-mount-path as a folder directly under /mnt, such as /mnt/models');
-        result.push({ arn, localMountPath: mount });
-    }
-    return result;
-}
-function readLogging(r) {
-    const given = ['log-format', 'log-group', 'application-log-level', 'system-log-level'].some((name) => r.raw(name) !== '');
-    if (!given)
-        return undefined;
-    const choice = (name, allowed) => r.raw(name) === '' ? undefined : r.oneOf(name, allowed, allowed[0]);
-    const logging = {
-        format: choice('log-format', ['Text', 'JSON']),
-        logGroup: r.pattern('log-group', r.optional('log-group'), LOG_GROUP, 'must be a CloudWatch log group name such as /aws/lambda/my-fn (letters, digits and ._-/#)'),
-        applicationLevel: choice('application-log-level', [
-            'TRACE',
-            'DEBUG',
-            'INFO',
-            'WARN',
-            'ERROR',
-            'FATAL',
-        ]),
-        systemLevel: choice('system-log-level', ['DEBUG', 'INFO', 'WARN']),
-    };
-    for (const name of ['application-log-level', 'system-log-level']) {
-        if (r.raw(name) !== '' && logging.format !== 'JSON')
-            r.fail(name, 'needs log-format: JSON (Lambda filters log levels only for JSON logs)');
-    }
-    return logging;
-}
-function readTags(r) {
-    const entries = r.textMap('tags', '{team: ml, cost-center: "1234"}');
-    if (entries === undefined)
-        return undefined;
-    const tags = {};
-    for (const [key, value] of entries) {
-        if (key.length > 128 || !TAG_TEXT.test(key) || /\s/.test(key)) {
-            r.fail('tags', `has key '${key}': tag keys here are 1 to 128 letters, digits and _.:/=+-@ (no spaces)`);
-        }
-        else if (/^aws:/i.test(key) || key === MANAGED_TAGS_KEY) {
-            r.fail('tags', `has key '${key}', which is reserved; pick another key`);
-        }
-        else if (value.length > 256 || !TAG_TEXT.test(value)) {
-            r.fail('tags', `has key '${key}' with a value that is not 0 to 256 letters, digits, spaces and _.:/=+-@`);
-        }
-        else {
-            tags[key] = value;
-        }
-    }
-    const keys = Object.keys(tags);
-    if (keys.length > 49)
-        r.fail('tags', 'must hold at most 49 tags (Lambda allows 50, one records the managed keys)');
-    if (keys.join(' ').length > 256) {
-        r.fail('tags', `has keys that add up to more than 256 characters; they are recorded in the ${MANAGED_TAGS_KEY} tag, whose value Lambda limits to 256`);
-    }
-    return tags;
-}
-
-
-/***/ }),
-
-/***/ 1659:
+/***/ 694:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  s: () => (/* binding */ readSettings)
+  N: () => (/* binding */ connect),
+  W: () => (/* binding */ coreLogger)
 });
 
-// UNUSED EXPORTS: SettingsError
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(1695);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
+;// CONCATENATED MODULE: ./src/aws/credentials.ts
+
+
+
+/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
+async function resolveCredentials(auth, deps) {
+    if (!auth.roleToAssume) {
+        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
+        return { source: 'ambient' };
+    }
+    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
+            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
+            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
+    }
+    let token;
+    try {
+        token = await deps.getIDToken(auth.audience);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    deps.setSecret(token);
+    const claims = describeClaims(token);
+    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
+    let response;
+    try {
+        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
+            RoleArn: auth.roleToAssume,
+            RoleSessionName: auth.roleSessionName,
+            WebIdentityToken: token,
+            DurationSeconds: auth.roleDurationSeconds,
+        })), {
+            attempts: 5,
+            sleep: deps.sleep,
+            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
+            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
+        });
+    }
+    catch (error) {
+        throw explainAssumeFailure(error, auth, claims);
+    }
+    const c = response.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
+    }
+    // Mask before anything else can print them.
+    deps.setSecret(c.AccessKeyId);
+    deps.setSecret(c.SecretAccessKey);
+    deps.setSecret(c.SessionToken);
+    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
+    return {
+        source: 'oidc',
+        credentials: {
+            accessKeyId: c.AccessKeyId,
+            secretAccessKey: c.SecretAccessKey,
+            sessionToken: c.SessionToken,
+            expiration: c.Expiration,
+        },
+    };
+}
+function explainAssumeFailure(error, auth, claims) {
+    const code = (0,errors/* errorCode */.CA)(error);
+    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
+            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
+            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
+            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
+            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
+    }
+    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+}
+/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
+function describeClaims(token) {
+    try {
+        const payload = token.split('.')[1];
+        if (!payload)
+            return 'claims unreadable';
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
+        return `sub '${String(claims.sub)}', aud '${aud}'`;
+    }
+    catch {
+        return 'claims unreadable';
+    }
+}
+
+// EXTERNAL MODULE: ./src/log.ts
+var log = __nccwpck_require__(5625);
+;// CONCATENATED MODULE: ./src/runner.ts
+
+
+
+
+// What both entries (main and post) take from the Actions runner: its log and an AWS connection.
+/** A Logger over the runner's log: groups are collapsible and end with their duration. */
+function coreLogger() {
+    return {
+        info: (m) => core/* info */.pq(m),
+        warning: (m) => core/* warning */.$e(m),
+        notice: (m) => core/* notice */.lm(m),
+        debug: (m) => core/* debug */.Yz(m),
+        async group(title, fn) {
+            const started = Date.now();
+            core/* startGroup */.Oh(title);
+            try {
+                return await fn();
+            }
+            finally {
+                core/* info */.pq(`${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
+                core/* endGroup */.N4();
+            }
+        },
+    };
+}
+/** Credentials (OIDC or the ambient chain) -> the AWS clients every step uses. */
+async function connect(settings, env, logger) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
+        getIDToken: (audience) => core/* getIDToken */.V9(audience),
+        setSecret: (value) => core/* setSecret */.Pq(value),
+        sts: bootstrap.sts,
+        env,
+        logger,
+    }));
+    if (!resolved.credentials)
+        return bootstrap;
+    (0,clients/* destroyAwsClients */.QI)(bootstrap);
+    return (0,clients/* createAwsClients */.Gv)({
+        region: settings.auth.region,
+        endpoint,
+        credentials: resolved.credentials,
+    });
+}
+
+
+/***/ }),
+
+/***/ 5758:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  sb: () => (/* binding */ readSettings)
+});
+
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/packaging/bundle-files.ts
-var bundle_files = __nccwpck_require__(4733);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/settings-function.ts
-var settings_function = __nccwpck_require__(651);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/settings-yaml.ts
-
-
-// What YAML's core schema reads as null: the user's text is lost, so we ask for quotes instead.
-const YAML_NULL = /^(~|null|Null|NULL|)$/;
-/**
- * A YAML or JSON map of string values, keeping each value's text as written: `1.10` stays
- * `1.10`, `0123` stays `0123`, `yes` stays `yes` (YAML would read numbers and booleans).
- * Quoted values are taken as given. A plain value YAML reads as null (`~`, `null`, nothing) is a
- * problem: nobody can tell whether the text or an empty value was meant.
- */
-function parseTextMap(text) {
-    const doc = (0,dist/* parseDocument */.Tp)(text);
-    if (doc.errors.length > 0) {
-        return {
-            error: `does not parse: ${(0,errors/* errorMessage */.gJ)(doc.errors[0]).split('\n')[0]}`,
-        };
-    }
-    if (!(0,dist/* isMap */.jh)(doc.contents))
-        return { error: 'is not a map' };
-    const entries = [];
-    const problems = [];
-    for (const pair of doc.contents.items) {
-        const key = (0,dist/* isScalar */.jn)(pair.key) ? scalarText(pair.key) : undefined;
-        if (key === undefined || key === '') {
-            problems.push('has a key that is not plain text');
-            continue;
-        }
-        const value = pair.value;
-        if (value === null || value === undefined) {
-            problems.push(nullProblem(key, ''));
-            continue;
-        }
-        if (!(0,dist/* isScalar */.jn)(value)) {
-            problems.push(`has key '${key}' with a nested value; values must be text, numbers or booleans`);
-            continue;
-        }
-        if (value.type === 'PLAIN' && YAML_NULL.test(String(value.source ?? ''))) {
-            problems.push(nullProblem(key, String(value.source ?? '')));
-            continue;
-        }
-        entries.push([key, scalarText(value)]);
-    }
-    return { entries, problems };
-}
-function nullProblem(key, written) {
-    const shown = written === '' ? 'no value' : `\`${written}\``;
-    return (`has key '${key}' with ${shown}, which YAML reads as null; quote the value ` +
-        `(${key}: '${written}') to mean that text, or write ${key}: '' for an empty value`);
-}
-/** The text as written for a plain scalar; the decoded string for quoted and block ones. */
-function scalarText(node) {
-    if (node.type === 'PLAIN' && typeof node.source === 'string')
-        return node.source;
-    return typeof node.value === 'string' ? node.value : String(node.value);
-}
-
 ;// CONCATENATED MODULE: ./src/settings-parse.ts
+
 
 
 
@@ -82017,26 +81361,23 @@ class InputReader {
             return this.fail(name, 'must be a folder, not a file', value);
         return absolute;
     }
-    /** A YAML or JSON map of text values, each kept as written (see parseTextMap). */
-    textMap(name, example) {
+    /** A YAML or JSON map of environment variables (string keys, scalar values). */
+    envMap(name) {
         const value = this.raw(name);
         if (value === '')
             return undefined;
-        const parsed = parseTextMap(value);
-        if ('error' in parsed) {
-            return this.fail(name, `must be a YAML or JSON map such as \`${example}\`; it ${parsed.error}`);
+        let parsed;
+        try {
+            parsed = (0,dist/* parse */.qg)(value);
         }
-        for (const problem of parsed.problems)
-            this.fail(name, problem);
-        return parsed.entries;
-    }
-    /** A YAML or JSON map of environment variables; values keep the text as written. */
-    envMap(name) {
-        const entries = this.textMap(name, '{MODEL_NAME: iris, LOG_LEVEL: info}');
-        if (entries === undefined)
-            return undefined;
+        catch (error) {
+            return this.fail(name, `must be a YAML or JSON map (KEY: value); it does not parse: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            return this.fail(name, 'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`');
+        }
         const result = {};
-        for (const [key, text] of entries) {
+        for (const [key, raw] of Object.entries(parsed)) {
             if (!/^[a-zA-Z]\w*$/.test(key)) {
                 this.fail(name, `has key '${key}': keys must start with a letter and hold only letters, digits and _`);
                 continue;
@@ -82045,7 +81386,11 @@ class InputReader {
                 this.fail(name, `has key '${key}', which Lambda reserves; pick another name`);
                 continue;
             }
-            result[key] = text;
+            if (raw !== null && typeof raw === 'object') {
+                this.fail(name, `has key '${key}' with a nested value; values must be strings, numbers or booleans`);
+                continue;
+            }
+            result[key] = raw === null || raw === undefined ? '' : String(raw);
         }
         return result;
     }
@@ -82104,8 +81449,13 @@ function safeRealpath(p) {
 
 
 
-
-
+/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
+const DEFAULT_EXCLUDES = [
+    '**/.git',
+    '**/__pycache__',
+    '**/*.pyc',
+    '**/tests',
+];
 const RUNTIMES = [
     'python3.9',
     'python3.10',
@@ -82140,23 +81490,25 @@ function readSettings(getInput, event, workspace) {
     };
     let settings;
     switch (mode) {
-        case 'deploy': {
-            const build = readBuild(r, shortName);
-            settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
-            break;
-        }
-        case 'preview': {
-            const build = readBuild(r, shortName);
+        case 'deploy':
             settings = {
                 ...base,
                 mode,
-                build,
-                fn: readFunction(r, build),
+                build: readBuild(r, shortName),
+                fn: readFunction(r),
+                release: readRelease(r),
+            };
+            break;
+        case 'preview':
+            settings = {
+                ...base,
+                mode,
+                build: readBuild(r, shortName),
+                fn: readFunction(r),
                 release: readRelease(r),
                 preview: readPreview(r, event),
             };
             break;
-        }
         case 'preview-cleanup':
             settings = { ...base, mode, preview: readPreview(r, event) };
             break;
@@ -82225,7 +81577,7 @@ function readBuild(r, functionShortName) {
         model: r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p),
         modelDest: modelDest.replace(/\/+$/, ''),
         include: r.lines('include'),
-        exclude: [...bundle_files/* DEFAULT_EXCLUDES */.Wg, ...r.lines('exclude')],
+        exclude: [...DEFAULT_EXCLUDES, ...r.lines('exclude')],
         requirements: readRequirements(r, sourceDir),
         runtime,
         architecture,
@@ -82248,7 +81600,7 @@ function readRequirements(r, sourceDir) {
     const fallback = external_node_path_.join(sourceDir, 'requirements.txt');
     return external_node_fs_.existsSync(fallback) && external_node_fs_.statSync(fallback).isFile() ? fallback : undefined;
 }
-function readFunction(r, build) {
+function readFunction(r) {
     const createFunction = r.bool('create-function', false);
     const executionRole = r.pattern('execution-role', r.optional('execution-role'), ROLE_ARN, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-fn-exec');
     if (createFunction && !r.optional('execution-role')) {
@@ -82266,7 +81618,6 @@ function readFunction(r, build) {
         timeout: r.int('timeout', 1, 900),
         environment: r.envMap('environment'),
         description,
-        ...(0,settings_function/* readFunctionConfig */.r)(r, build.requirements !== undefined),
     };
 }
 function readRelease(r) {
@@ -85219,10 +84570,10 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-exports.jh = identity.isMap;
+__webpack_unused_export__ = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-exports.jn = identity.isScalar;
+__webpack_unused_export__ = identity.isScalar;
 __webpack_unused_export__ = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;

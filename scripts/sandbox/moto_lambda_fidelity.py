@@ -15,8 +15,12 @@ Each fix names what moto does and what Lambda does:
 - Function errors: moto says `Handled`; Lambda says `Unhandled` for an uncaught exception (and
   for every runtime error of the runtimes this sandbox stands in for).
 - UpdateFunctionCode Architectures: moto drops them; Lambda stores them.
+- DeleteFunction of a version an alias routes to: moto deletes it (the alias then points at
+  nothing); Lambda refuses with ResourceConflictException (409) naming the aliases.
 Checks and updates run under one lock: two concurrent runs see the guard as on Lambda.
 """
+from __future__ import annotations
+
 import copy
 import json
 import random
@@ -27,10 +31,24 @@ from typing import Any
 from moto.awslambda import models, responses
 from moto.awslambda.exceptions import (
     InvalidParameterValueException,
+    LambdaClientError,
     PreconditionFailedException,
 )
 
 LOCK = threading.RLock()
+_original_del_function = models.LambdaStorage.del_function
+
+
+class VersionInUse(LambdaClientError):
+    code = 409
+
+    def __init__(self, aliases: list[str]) -> None:
+        super().__init__(
+            "ResourceConflictException",
+            "Unable to delete version because the following aliases reference it: "
+            f"[{', '.join(aliases)}]",
+        )
+
 STALE_REVISION = (
     "The RevisionId provided does not match the latest RevisionId for the Lambda function or"
     " alias. Call the GetFunction or the GetAlias API to retrieve the latest RevisionId for your"
@@ -169,6 +187,21 @@ def response_publish_version(self: Any) -> tuple[int, dict[str, Any], str]:
     return 201, {"status": 201}, json.dumps(fn.get_configuration())
 
 
+def del_function(self: Any, name_or_arn: str, qualifier: str | None = None) -> None:
+    with LOCK:
+        name, qualifier = split_qualifier(self, name_or_arn, qualifier)
+        if qualifier and qualifier.isdigit() and name in self._functions:
+            referencing = sorted(
+                alias.name
+                for alias in self._get_function_aliases(name).values()
+                if qualifier == str(alias.function_version)
+                or qualifier in ((alias.routing_config or {}).get("AdditionalVersionWeights") or {})
+            )
+            if referencing:
+                raise VersionInUse(referencing)
+        _original_del_function(self, name_or_arn, qualifier)
+
+
 # ---------------------------------------------------------------- aliases
 
 def storage_update_alias(
@@ -223,7 +256,9 @@ def response_update_alias(self: Any) -> tuple[int, dict[str, Any], str]:
 
 # ---------------------------------------------------------------- invoke
 
-def split_qualifier(storage: Any, name_or_arn: str, qualifier: str | None) -> tuple[str, str | None]:
+def split_qualifier(
+    storage: Any, name_or_arn: str, qualifier: str | None
+) -> tuple[str, str | None]:
     """(function name, qualifier) from a name, `name:qualifier`, or a (qualified) ARN."""
     if name_or_arn.startswith("arn:"):
         _, name, in_arn = storage.split_function_arn(name_or_arn)
@@ -302,6 +337,7 @@ def apply() -> None:
     models.LambdaFunction.invoke = function_invoke
     models.LambdaStorage.publish_version = publish_version
     models.LambdaStorage.update_alias = storage_update_alias
+    models.LambdaStorage.del_function = del_function
     models.LambdaBackend.publish_version = backend_publish_version
     models.LambdaBackend.update_alias = backend_update_alias
     models.LambdaBackend.update_function_configuration = backend_update_function_configuration

@@ -7,6 +7,8 @@ is served as Lambda serves a function URL: a payload format 2.0 event to the ver
 alias routes to (its weights included), the result mapped to an HTTP response, a function error
 to a 502. AuthType is stored but not enforced (moto checks no signatures anywhere).
 """
+from __future__ import annotations
+
 import base64
 import json
 import re

@@ -2,7 +2,7 @@ import type { LimitReport } from '../packaging/limits.js';
 import { formatBytes } from '../log.js';
 import { describeAliasState, type AliasState } from '../release/traffic/alias-plan.js';
 import type { ChangeDecision } from '../release/function/change.js';
-import type { Built } from '../pipelines/candidate.js';
+import type { Built } from '../packaging/built.js';
 import { code, type JobReport } from './job-report.js';
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
@@ -21,7 +21,9 @@ export function reportBuild(report: JobReport, built: Built, limits: LimitReport
           ? '🔍 built, not published (dry run)'
           : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
     const extra = [
-      layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+      layer.slim?.bytesSaved
+        ? `slimmed ${formatBytes(layer.slim.bytesBefore)} → ${formatBytes(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+        : '',
       layer.bytecode?.compiled
         ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
         : (layer.bytecode?.skipped ?? ''),

@@ -194,7 +194,7 @@ describe('Invoke', () => {
 });
 
 describe('guards the server enforces', () => {
-  it('UpdateAlias with a stale RevisionId fails with PreconditionFailedException (412)', async () => {
+  it('UpdateAlias with a stale RevisionId fails: PreconditionFailedException (412)', async () => {
     await lambda.send(
       new CreateAliasCommand({ FunctionName: fn, Name: 'guarded', FunctionVersion: v1 }),
     );
@@ -227,7 +227,7 @@ describe('guards the server enforces', () => {
     ).toBe(v2);
   });
 
-  it('PublishVersion with a CodeSha256 other than $LATEST’s fails and publishes nothing', async () => {
+  it('PublishVersion with a CodeSha256 not $LATEST’s fails and publishes nothing', async () => {
     const before = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
     await lambda.send(
       new UpdateFunctionConfigurationCommand({ FunctionName: fn, Description: 'x' }),
@@ -246,33 +246,59 @@ describe('guards the server enforces', () => {
     expect(after.Versions?.map((v) => v.Version)).toEqual(before.Versions?.map((v) => v.Version));
   });
 
-  it('PublishVersion, UpdateFunctionConfiguration and UpdateFunctionCode refuse a stale RevisionId', async () => {
-    const read = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
-    expect(read.RevisionId).toBeTruthy();
-    const updated = await lambda.send(
-      new UpdateFunctionConfigurationCommand({
+  it(
+    'PublishVersion, UpdateFunctionConfiguration and UpdateFunctionCode refuse a stale RevisionId',
+    async () => {
+      const read = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      expect(read.RevisionId).toBeTruthy();
+      const updated = await lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: fn,
+          Description: 'guarded update',
+          RevisionId: read.RevisionId,
+        }),
+      );
+      expect(updated.RevisionId).not.toBe(read.RevisionId);
+      const stale = { FunctionName: fn, RevisionId: read.RevisionId };
+      const refused = { name: 'PreconditionFailedException', status: 412 };
+      expect(
+        await failure(
+          lambda.send(new UpdateFunctionConfigurationCommand({ ...stale, Description: 'late' })),
+        ),
+      ).toEqual(refused);
+      expect(
+        await failure(
+          lambda.send(new UpdateFunctionCodeCommand({ ...stale, ZipFile: await zipOf('D') })),
+        ),
+      ).toEqual(refused);
+      expect(await failure(lambda.send(new PublishVersionCommand(stale)))).toEqual(refused);
+      const now = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
+      expect(now.Description).toBe('guarded update');
+      expect(payloadOf(await invoke())).toMatchObject({ tag: 'C' });
+    },
+    TIMEOUT,
+  );
+});
+
+describe('DeleteFunction', () => {
+  it('refuses to delete a version an alias routes to, weights included (409)', async () => {
+    await lambda.send(
+      new CreateAliasCommand({
         FunctionName: fn,
-        Description: 'guarded update',
-        RevisionId: read.RevisionId,
+        Name: 'held',
+        FunctionVersion: v1,
+        RoutingConfig: { AdditionalVersionWeights: { [v2]: 0.3 } },
       }),
     );
-    expect(updated.RevisionId).not.toBe(read.RevisionId);
-    const stale = { FunctionName: fn, RevisionId: read.RevisionId };
-    const refused = { name: 'PreconditionFailedException', status: 412 };
-    expect(
-      await failure(
-        lambda.send(new UpdateFunctionConfigurationCommand({ ...stale, Description: 'late' })),
-      ),
-    ).toEqual(refused);
-    expect(
-      await failure(
-        lambda.send(new UpdateFunctionCodeCommand({ ...stale, ZipFile: await zipOf('D') })),
-      ),
-    ).toEqual(refused);
-    expect(await failure(lambda.send(new PublishVersionCommand(stale)))).toEqual(refused);
-    const now = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: fn }));
-    expect(now.Description).toBe('guarded update');
-    expect(payloadOf(await invoke())).toMatchObject({ tag: 'C' });
+    const inUse = { name: 'ResourceConflictException', status: 409 };
+    for (const version of [v1, v2]) {
+      const deletion = lambda.send(
+        new DeleteFunctionCommand({ FunctionName: fn, Qualifier: version }),
+      );
+      expect(await failure(deletion)).toEqual(inUse);
+    }
+    const versions = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
+    expect(versions.Versions?.map((v) => v.Version)).toEqual(expect.arrayContaining([v1, v2]));
   });
 });
 

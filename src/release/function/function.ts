@@ -221,7 +221,7 @@ async function waitForUpdate(
   what: string,
   options: FunctionCallOptions,
 ): Promise<void> {
-  let waitError: unknown;
+  let waitError: { error: unknown } | undefined;
   try {
     await waitFor(
       what,
@@ -231,7 +231,7 @@ async function waitForUpdate(
       lambda,
     );
   } catch (error) {
-    waitError = error;
+    waitError = { error };
   }
   const after = await readFunctionRaw(lambda, name).catch(() => undefined);
   if (after?.LastUpdateStatus === 'Failed') {
@@ -239,7 +239,7 @@ async function waitForUpdate(
       `Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim(),
     );
   }
-  if (waitError) throw waitError;
+  if (waitError) throw waitError.error;
 }
 
 async function readFunctionRaw(lambda: LambdaClient, name: string): Promise<FunctionConfiguration> {
