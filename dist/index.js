@@ -9762,7 +9762,7 @@ __webpack_unused_export__ = GetEventSourceMappingCommand;
 __webpack_unused_export__ = GetEventSourceMappingRequest$;
 __webpack_unused_export__ = GetFunction$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfig$;
-exports.uSr = GetFunctionCodeSigningConfigCommand;
+__webpack_unused_export__ = GetFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = GetFunctionCommand;
@@ -9932,7 +9932,7 @@ __webpack_unused_export__ = ListProvisionedConcurrencyConfigsCommand;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsRequest$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsResponse$;
 __webpack_unused_export__ = ListTags$;
-exports.bvr = ListTagsCommand;
+__webpack_unused_export__ = ListTagsCommand;
 __webpack_unused_export__ = ListTagsRequest$;
 __webpack_unused_export__ = ListTagsResponse$;
 __webpack_unused_export__ = ListVersionsByFunction$;
@@ -9975,7 +9975,7 @@ __webpack_unused_export__ = PublishVersion$;
 exports.D3m = PublishVersionCommand;
 __webpack_unused_export__ = PublishVersionRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfig$;
-exports.nD1 = PutFunctionCodeSigningConfigCommand;
+__webpack_unused_export__ = PutFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = PutFunctionConcurrency$;
@@ -10088,7 +10088,7 @@ __webpack_unused_export__ = SubnetIPAddressLimitReachedException;
 __webpack_unused_export__ = SubnetIPAddressLimitReachedException$;
 __webpack_unused_export__ = SystemLogLevel;
 __webpack_unused_export__ = TagResource$;
-exports.eqU = TagResourceCommand;
+__webpack_unused_export__ = TagResourceCommand;
 __webpack_unused_export__ = TagResourceRequest$;
 __webpack_unused_export__ = TagsError$;
 __webpack_unused_export__ = TargetTrackingScalingPolicy$;
@@ -10104,7 +10104,7 @@ __webpack_unused_export__ = TracingMode;
 __webpack_unused_export__ = UnsupportedMediaTypeException;
 __webpack_unused_export__ = UnsupportedMediaTypeException$;
 __webpack_unused_export__ = UntagResource$;
-exports.RP$ = UntagResourceCommand;
+__webpack_unused_export__ = UntagResourceCommand;
 __webpack_unused_export__ = UntagResourceRequest$;
 __webpack_unused_export__ = UpdateAlias$;
 exports.lqC = UpdateAliasCommand;
@@ -74671,9 +74671,9 @@ module.exports = {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Gv: () => (/* binding */ createAwsClients),
-/* harmony export */   QI: () => (/* binding */ destroyAwsClients)
+/* harmony export */   QI: () => (/* binding */ destroyAwsClients),
+/* harmony export */   _O: () => (/* binding */ USER_AGENT)
 /* harmony export */ });
-/* unused harmony export USER_AGENT */
 /* harmony import */ var _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4085);
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1696);
 /* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3711);
@@ -74689,16 +74689,20 @@ function createAwsClients(options) {
         region: options.region,
         credentials: options.credentials,
         endpoint: options.endpoint,
-        retryMode: 'adaptive',
-        maxAttempts: 4,
         customUserAgent: options.userAgent ?? USER_AGENT,
     };
+    // One retry layer for Lambda and CloudWatch: the action's (retry.ts), which re-reads after an
+    // unanswered write. SDK retries inside it would re-send a guarded write whose answer was lost
+    // (turning it into a conflict) and multiply the requests of one call. S3 (multipart upload of
+    // content-addressed keys, HEAD) and STS still rely on the SDK's own retries.
+    const single = { ...common, maxAttempts: 1 };
+    const sdkRetries = { ...common, retryMode: 'adaptive', maxAttempts: 4 };
     return {
-        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(common),
+        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(sdkRetries),
         // Path-style addressing works with every endpoint, custom ones included.
-        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
-        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(common),
-        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(common),
+        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...sdkRetries, forcePathStyle: options.endpoint !== undefined }),
+        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(single),
+        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(single),
     };
 }
 function destroyAwsClients(clients) {
@@ -74780,53 +74784,12 @@ class InputError extends ActionError {
 
 /***/ }),
 
-/***/ 8886:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   z: () => (/* binding */ readGithubContext)
-/* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-
-function readGithubContext(env) {
-    const eventName = env.GITHUB_EVENT_NAME ?? '';
-    let payload = {};
-    const eventPath = env.GITHUB_EVENT_PATH;
-    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
-        try {
-            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
-        }
-        catch {
-            payload = {};
-        }
-    }
-    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const repository = env.GITHUB_REPOSITORY ?? '';
-    const runId = env.GITHUB_RUN_ID ?? '';
-    return {
-        eventName,
-        payload,
-        sha: env.GITHUB_SHA ?? '',
-        repository,
-        serverUrl,
-        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-        runId,
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
-        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
-    };
-}
-
-
-/***/ }),
-
 /***/ 9407:
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4196);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1862);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -74901,7 +74864,7 @@ function formatBytes(bytes) {
 
 /***/ }),
 
-/***/ 4196:
+/***/ 1862:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75028,8 +74991,37 @@ function tailKeeper(limit = 25) {
     };
 }
 
-// EXTERNAL MODULE: ./src/github-context.ts
-var github_context = __nccwpck_require__(8886);
+;// CONCATENATED MODULE: ./src/github-context.ts
+
+function readGithubContext(env) {
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    let payload = {};
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (eventPath && external_node_fs_.existsSync(eventPath)) {
+        try {
+            payload = JSON.parse(external_node_fs_.readFileSync(eventPath, 'utf8'));
+        }
+        catch {
+            payload = {};
+        }
+    }
+    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY ?? '';
+    const runId = env.GITHUB_RUN_ID ?? '';
+    return {
+        eventName,
+        payload,
+        sha: env.GITHUB_SHA ?? '',
+        repository,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+        runId,
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
+        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
+    };
+}
+
 // EXTERNAL MODULE: ./src/log.ts
 var src_log = __nccwpck_require__(5625);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
@@ -75099,6 +75091,36 @@ async function alarmsInAlarm(cloudwatch, names, options = {}) {
     const found = await checkAlarmsExist(cloudwatch, names, options);
     return found.filter((a) => a.state === 'ALARM');
 }
+/**
+ * The alarms that fail a bake, remembered across polls. ALARM always does. INSUFFICIENT_DATA does
+ * for an alarm that had data (OK or ALARM) earlier in this run: a metric that stops reporting
+ * after the shift (the new version stopped emitting it, or stopped running) is not a healthy
+ * sign. An alarm with no data since the start is reported but not acted on: a canary at low
+ * traffic often has none. How missing data is treated is the alarm's own setting
+ * (TreatMissingData), which decides whether it ever reaches INSUFFICIENT_DATA.
+ */
+function alarmWatch(cloudwatch, names, initial, options = {}) {
+    const hadData = new Set();
+    const remember = (found) => {
+        for (const a of found)
+            if (a.state === 'OK' || a.state === 'ALARM')
+                hadData.add(a.name);
+    };
+    remember(initial);
+    return async () => {
+        if (names.length === 0)
+            return [];
+        const found = await checkAlarmsExist(cloudwatch, names, options);
+        const failing = found.filter((a) => a.state === 'ALARM' || (a.state === 'INSUFFICIENT_DATA' && hadData.has(a.name)));
+        remember(found);
+        return failing.map((a) => a.state === 'ALARM'
+            ? a
+            : {
+                ...a,
+                reason: `it had data earlier in this run and has none now (${a.reason || 'no reason given'})`,
+            });
+    };
+}
 
 // EXTERNAL MODULE: ./src/release/traffic/alias-plan.ts
 var alias_plan = __nccwpck_require__(979);
@@ -75120,7 +75142,7 @@ async function pollOnce(options) {
         }
         if (firing.length > 0) {
             return firing
-                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+                .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
                 .join('; ');
         }
     }
@@ -75824,11 +75846,24 @@ function joinZip(prefix, rel) {
 function isInside(root, candidate) {
     return (candidate === root || candidate.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep));
 }
+/** Posix path of `real` relative to `root` ('' for the root itself). */
+function relativeTo(root, real) {
+    return external_node_path_.relative(root, real).split(external_node_path_.sep).join('/');
+}
+/** Whether a path or any folder above it is excluded (`.git/config` is under `.git`). */
+function excludedWithParents(exclude, rel) {
+    const parts = rel.split('/');
+    return parts.some((_, i) => exclude(parts.slice(0, i + 1).join('/')));
+}
 function modeOf(stats) {
     return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
 }
 function describe(file) {
     return `${file.origin} file '${file.absPath}'`;
+}
+/** A link inside a packaged root that resolves outside it. */
+class SymlinkEscapeError extends errors/* ActionError */.lZ {
+    name = 'SymlinkEscapeError';
 }
 async function realpathOrFail(link) {
     try {
@@ -75866,6 +75901,10 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
     if (!entry.isSymbolicLink()) {
         if (ctx.skip.has(real))
             return;
+        // Inside a linked folder the lexical path differs from the real one: exclude on both.
+        const realRel = relativeTo(ctx.root, real);
+        if (realRel !== rel && ctx.exclude(realRel))
+            return;
         if (entry.isDirectory()) {
             const selected = included || (ctx.include?.(rel) ?? true);
             subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
@@ -75877,10 +75916,13 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
         real = await realpathOrFail(abs);
         if (ctx.skip.has(real))
             return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+        if (!isInside(ctx.root, real)) {
+            throw new SymlinkEscapeError(`Symlink '${abs}' resolves to '${real}', outside ${ctx.rootLabel}; refusing to bundle it. ` +
+                `Links may only point inside the folder being packaged. Copy the file into ${ctx.rootLabel} ` +
+                '(cp -L), or remove the link or exclude it.');
         }
+        if (excludedWithParents(ctx.exclude, relativeTo(ctx.root, real)))
+            return;
         stats = await promises_.stat(real);
     }
     const selected = included || (ctx.include?.(rel) ?? true);
@@ -75948,7 +75990,8 @@ async function collectBundleFiles(options) {
         modelReals.add(real);
         if (stats.isDirectory()) {
             const ctx = {
-                allowedRoots: [workspaceReal, real],
+                root: real,
+                rootLabel: `model path '${given.trim()}'`,
                 exclude,
                 include: undefined,
                 skip: new Set(),
@@ -75977,7 +76020,8 @@ async function collectBundleFiles(options) {
     if (!source.stats.isDirectory())
         throw new errors/* InputError */.dz('source-dir', `'${options.sourceDir}' is not a folder.`);
     const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
+        root: source.real,
+        rootLabel: `source-dir '${options.sourceDir}'`,
         exclude,
         include,
         skip: modelReals,
@@ -76041,7 +76085,358 @@ function runtime_runtimePythonVersion(runtime) {
     return `${match[1]}.${match[2]}`;
 }
 
+;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
+
+
+
+
+/**
+ * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
+ * layer's content. Two runs with the same key reuse the same published layer version; anything
+ * that may change the installed files changes the key.
+ *
+ * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
+ * so that layers built the old way are not reused.
+ */
+const LAYER_KEY_FORMAT = 1;
+/** Prefix of the description of every layer version this action publishes. */
+const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
+const MAX_DESCRIPTION = 256;
+/**
+ * pip's view of a requirements file, normalised so that edits that do not change its meaning
+ * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
+ * Order is kept: pip resolves in file order and options may depend on it.
+ */
+function normaliseRequirements(text) {
+    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
+    const lines = [];
+    for (const raw of joined.split('\n')) {
+        // pip: a comment starts at a `#` at the start of the line or after whitespace
+        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
+        const line = raw
+            .replace(/(^|\s)#.*$/, '')
+            .trim()
+            .replace(/\s+/g, ' ');
+        if (line)
+            lines.push(line);
+    }
+    return lines;
+}
+const FILE_OPTIONS = [
+    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
+    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
+];
+const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
+const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
+/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
+function isLocalPath(value) {
+    if (/^file:/i.test(value))
+        return true;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+        return false;
+    return (value.startsWith('./') ||
+        value.startsWith('../') ||
+        value.startsWith('/') ||
+        value === '.' ||
+        value === '..');
+}
+function stripFileScheme(value) {
+    return value.replace(/^file:(\/\/)?/i, '');
+}
+/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
+function parseReference(line) {
+    for (const [pattern, kind] of FILE_OPTIONS) {
+        const match = pattern.exec(line);
+        if (match)
+            return { kind, target: match[1].trim() };
+    }
+    const links = FIND_LINKS.exec(line);
+    if (links) {
+        const target = links[1].trim();
+        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
+            ? { kind: 'find-links', target: stripFileScheme(target) }
+            : undefined;
+    }
+    const editable = EDITABLE.exec(line);
+    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
+    if (candidate && isLocalPath(candidate))
+        return { kind: 'local-package', target: stripFileScheme(candidate) };
+    return undefined;
+}
+/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
+function pipArgReferences(pipArgs) {
+    const refs = [];
+    for (let i = 0; i < pipArgs.length; i++) {
+        const arg = pipArgs[i];
+        const next = pipArgs[i + 1];
+        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
+        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
+        if (takesValue)
+            i++;
+        if (!/^-/.test(line))
+            continue;
+        const ref = parseReference(line);
+        if (ref)
+            refs.push(ref);
+    }
+    return refs;
+}
+/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
+function computeLayerKey(material) {
+    const canonical = {
+        format: LAYER_KEY_FORMAT,
+        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
+        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+        runtime: material.runtime,
+        architecture: material.architecture,
+        build: material.build,
+        buildImage: material.build === 'docker' ? material.buildImage : null,
+        pipArgs: [...material.pipArgs],
+        slim: material.slim,
+    };
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
+function layerDescription(fields) {
+    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
+    if (fields.unzippedBytes !== undefined)
+        parts.push(`unzipped=${fields.unzippedBytes}`);
+    if (fields.runtime)
+        parts.push(fields.runtime);
+    if (fields.architecture)
+        parts.push(fields.architecture);
+    const text = parts.join(' ');
+    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
+}
+/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
+function parseLayerDescription(description) {
+    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
+        return undefined;
+    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
+    if (!key)
+        return undefined;
+    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
+    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
+}
+const SKIP_IN_LOCAL_TREES = new Set([
+    '.git',
+    '__pycache__',
+    'build',
+    'dist',
+    '.tox',
+    '.venv',
+    'node_modules',
+    '.mypy_cache',
+    '.pytest_cache',
+]);
+async function readText(file, referencedFrom) {
+    try {
+        return await promises_.readFile(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
+        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
+    }
+}
+/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
+async function digestLocalPath(target, topLevelOnly) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let stat;
+    try {
+        stat = await promises_.stat(target);
+    }
+    catch {
+        return 'missing';
+    }
+    if (stat.isFile()) {
+        hash.update(await promises_.readFile(target));
+        return hash.digest('hex');
+    }
+    const files = [];
+    const walk = async (dir, rel) => {
+        const entries = await promises_.readdir(dir, { withFileTypes: true });
+        for (const entry of entries) {
+            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                if (!topLevelOnly &&
+                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
+                    !entry.name.endsWith('.egg-info')) {
+                    await walk(external_node_path_.join(dir, entry.name), childRel);
+                }
+            }
+            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
+                files.push(childRel);
+            }
+        }
+    };
+    await walk(target, '');
+    files.sort();
+    for (const rel of files) {
+        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
+        hash.update(`${rel}\0${content.length}\0`);
+        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
+    }
+    return hash.digest('hex');
+}
+/**
+ * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
+ * that names it, as pip does), and digests the local folders it installs from, so the key changes
+ * when a wheel in `--find-links ./wheels` or a local package changes.
+ */
+async function gatherRequirements(options) {
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+    const files = [];
+    const local = new Map();
+    const seen = new Set();
+    const addLocal = async (ref, baseDir) => {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            return;
+        const abs = external_node_path_.resolve(baseDir, ref.target);
+        const key = `${ref.kind}:${rel(abs)}`;
+        if (local.has(key))
+            return;
+        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
+    };
+    const visit = async (file, referencedFrom) => {
+        const abs = external_node_path_.resolve(file);
+        if (seen.has(abs))
+            return;
+        seen.add(abs);
+        const lines = normaliseRequirements(await readText(abs, referencedFrom));
+        files.push({ path: rel(abs), lines });
+        for (const line of lines) {
+            const ref = parseReference(line);
+            if (!ref)
+                continue;
+            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                    continue; // a URL: its text is already in the key
+                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
+            }
+            else {
+                await addLocal(ref, external_node_path_.dirname(abs));
+            }
+        }
+    };
+    await visit(options.requirementsPath, undefined);
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
+        }
+        else {
+            await addLocal(ref, root);
+        }
+    }
+    return { files, localSources: [...local.values()] };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-stage.ts
+
+
+
+/**
+ * What the Docker layer build may see. pip runs sdists' setup code in the build container, so it
+ * gets a copy of exactly what the requirements name (the file, the -r/-c files it pulls in, the
+ * --find-links folders and local packages), laid out as on disk, and never `.git` (which holds
+ * the checkout's token) nor anything else of the workspace.
+ */
+const NEVER_COPIED = new Set(['.git']);
+const isUrl = (target) => /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+/** Absolute paths of every file and folder the install reads: the requirements tree and its local sources. */
+async function requirementsInputs(requirementsPath, pipArgs) {
+    const files = new Set();
+    const folders = new Set();
+    const add = async (ref, baseDir) => {
+        if (isUrl(ref.target))
+            return;
+        const target = stripFileScheme(ref.target);
+        // An absolute path was never reachable from the container: pip reports it, as before.
+        if (external_node_path_.isAbsolute(target))
+            return;
+        const abs = external_node_path_.resolve(baseDir, target);
+        if (ref.kind === 'requirements' || ref.kind === 'constraints')
+            await visit(abs);
+        else
+            folders.add(abs);
+    };
+    const visit = async (file) => {
+        if (files.has(file))
+            return;
+        files.add(file);
+        let text;
+        try {
+            text = await promises_.readFile(file, 'utf8');
+        }
+        catch {
+            return; // pip names the missing file
+        }
+        for (const line of normaliseRequirements(text)) {
+            const ref = parseReference(line);
+            if (ref)
+                await add(ref, external_node_path_.dirname(file));
+        }
+    };
+    const main = external_node_path_.resolve(requirementsPath);
+    await visit(main);
+    for (const ref of pipArgReferences(pipArgs))
+        await add(ref, external_node_path_.dirname(main));
+    return { files: [...files], folders: [...folders] };
+}
+function commonAncestor(paths) {
+    let common = paths[0];
+    for (const p of paths.slice(1)) {
+        while (common !== p && !p.startsWith(common.endsWith(external_node_path_.sep) ? common : common + external_node_path_.sep))
+            common = external_node_path_.dirname(common);
+    }
+    return common;
+}
+async function exists(p) {
+    return promises_.stat(p).then(() => true, () => false);
+}
+/**
+ * Copies the requirements file and everything it references into `destDir`, keeping their
+ * relative layout (so `-r ../shared/base.txt` and `--find-links ./wheels` still resolve). Files
+ * are copied by content; links inside copied folders stay links (one leading out of the copy
+ * points at nothing in the container).
+ */
+async function stageRequirements(requirementsPath, pipArgs, destDir) {
+    const main = external_node_path_.resolve(requirementsPath);
+    const { files, folders } = await requirementsInputs(main, pipArgs);
+    const present = {
+        files: (await Promise.all(files.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+        folders: (await Promise.all(folders.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+    };
+    const root = commonAncestor([
+        external_node_path_.dirname(main),
+        ...present.files.map((f) => external_node_path_.dirname(f)),
+        ...present.folders,
+    ]);
+    const inCopy = (p) => external_node_path_.join(destDir, external_node_path_.relative(root, p));
+    await promises_.rm(destDir, { recursive: true, force: true });
+    await promises_.mkdir(destDir, { recursive: true });
+    for (const folder of present.folders) {
+        await promises_.cp(folder, inCopy(folder), {
+            recursive: true,
+            dereference: false,
+            verbatimSymlinks: true,
+            filter: (source) => !NEVER_COPIED.has(external_node_path_.basename(source)),
+        });
+    }
+    for (const file of present.files) {
+        if (!(await promises_.stat(file)).isFile())
+            continue;
+        await promises_.mkdir(external_node_path_.dirname(inCopy(file)), { recursive: true });
+        await promises_.copyFile(file, inCopy(file));
+    }
+    await promises_.mkdir(external_node_path_.dirname(inCopy(main)), { recursive: true });
+    return { root: destDir, requirementsPath: inCopy(main) };
+}
+
 ;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+
 
 
 
@@ -76159,17 +76554,19 @@ const CONTAINER_OUT_DIR = '/var/out';
 function pipInstallRunArgs(options) {
     const env = options.env ?? {};
     const requirementsFile = external_node_path_.basename(options.requirementsPath);
+    const mountDir = options.mountDir ?? external_node_path_.dirname(options.requirementsPath);
+    const fromMount = external_node_path_.relative(mountDir, external_node_path_.dirname(options.requirementsPath));
     return dockerRunArgs({
         image: options.image,
         platform: dockerPlatform(options.architecture),
         mounts: [
-            { source: external_node_path_.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+            { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
             { source: options.outDir, target: CONTAINER_OUT_DIR },
         ],
         user: options.user,
         env: CONTAINER_ENV,
         passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
-        workdir: CONTAINER_REQ_DIR,
+        workdir: external_node_path_.posix.join(CONTAINER_REQ_DIR, ...fromMount.split(external_node_path_.sep).filter(Boolean)),
         entrypoint: 'python3',
         command: [
             '-c',
@@ -76208,7 +76605,13 @@ async function installInDocker(options) {
     // A runner running as root that builds as another user: hand it the output folder.
     if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
         await promises_.chown(options.outDir, options.user.uid, options.user.gid);
-    const args = pipInstallRunArgs(options);
+    // pip sees a copy of what the requirements name, never the workspace (.git included).
+    const staged = await stageRequirements(options.requirementsPath, options.pipArgs, `${options.outDir}.req`);
+    const args = pipInstallRunArgs({
+        ...options,
+        requirementsPath: staged.requirementsPath,
+        mountDir: staged.root,
+    });
     logger.info(describeCommand('docker', args));
     const tail = tailKeeper(25);
     let python = '';
@@ -76231,6 +76634,9 @@ async function installInDocker(options) {
     }
     catch (error) {
         throw dockerMissing(error);
+    }
+    finally {
+        await promises_.rm(staged.root, { recursive: true, force: true });
     }
     const requirementsName = external_node_path_.basename(options.requirementsPath);
     if (result.exitCode !== 0) {
@@ -77241,254 +77647,6 @@ async function uploadContentAddressed(s3, options) {
     return { uploaded: true, key, bytes };
 }
 
-;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
-
-
-
-
-/**
- * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
- * layer's content. Two runs with the same key reuse the same published layer version; anything
- * that may change the installed files changes the key.
- *
- * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
- * so that layers built the old way are not reused.
- */
-const LAYER_KEY_FORMAT = 1;
-/** Prefix of the description of every layer version this action publishes. */
-const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
-const MAX_DESCRIPTION = 256;
-/**
- * pip's view of a requirements file, normalised so that edits that do not change its meaning
- * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
- * Order is kept: pip resolves in file order and options may depend on it.
- */
-function normaliseRequirements(text) {
-    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
-    const lines = [];
-    for (const raw of joined.split('\n')) {
-        // pip: a comment starts at a `#` at the start of the line or after whitespace
-        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
-        const line = raw
-            .replace(/(^|\s)#.*$/, '')
-            .trim()
-            .replace(/\s+/g, ' ');
-        if (line)
-            lines.push(line);
-    }
-    return lines;
-}
-const FILE_OPTIONS = [
-    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
-    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
-];
-const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
-const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
-/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
-function isLocalPath(value) {
-    if (/^file:/i.test(value))
-        return true;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
-        return false;
-    return (value.startsWith('./') ||
-        value.startsWith('../') ||
-        value.startsWith('/') ||
-        value === '.' ||
-        value === '..');
-}
-function stripFileScheme(value) {
-    return value.replace(/^file:(\/\/)?/i, '');
-}
-/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
-function parseReference(line) {
-    for (const [pattern, kind] of FILE_OPTIONS) {
-        const match = pattern.exec(line);
-        if (match)
-            return { kind, target: match[1].trim() };
-    }
-    const links = FIND_LINKS.exec(line);
-    if (links) {
-        const target = links[1].trim();
-        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
-            ? { kind: 'find-links', target: stripFileScheme(target) }
-            : undefined;
-    }
-    const editable = EDITABLE.exec(line);
-    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
-    if (candidate && isLocalPath(candidate))
-        return { kind: 'local-package', target: stripFileScheme(candidate) };
-    return undefined;
-}
-/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
-function pipArgReferences(pipArgs) {
-    const refs = [];
-    for (let i = 0; i < pipArgs.length; i++) {
-        const arg = pipArgs[i];
-        const next = pipArgs[i + 1];
-        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
-        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
-        if (takesValue)
-            i++;
-        if (!/^-/.test(line))
-            continue;
-        const ref = parseReference(line);
-        if (ref)
-            refs.push(ref);
-    }
-    return refs;
-}
-/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
-function computeLayerKey(material) {
-    const canonical = {
-        format: LAYER_KEY_FORMAT,
-        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
-        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-        runtime: material.runtime,
-        architecture: material.architecture,
-        build: material.build,
-        buildImage: material.build === 'docker' ? material.buildImage : null,
-        pipArgs: [...material.pipArgs],
-        slim: material.slim,
-    };
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
-function layerDescription(fields) {
-    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
-    if (fields.unzippedBytes !== undefined)
-        parts.push(`unzipped=${fields.unzippedBytes}`);
-    if (fields.runtime)
-        parts.push(fields.runtime);
-    if (fields.architecture)
-        parts.push(fields.architecture);
-    const text = parts.join(' ');
-    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
-}
-/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
-function parseLayerDescription(description) {
-    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
-        return undefined;
-    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
-    if (!key)
-        return undefined;
-    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
-    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
-}
-const SKIP_IN_LOCAL_TREES = new Set([
-    '.git',
-    '__pycache__',
-    'build',
-    'dist',
-    '.tox',
-    '.venv',
-    'node_modules',
-    '.mypy_cache',
-    '.pytest_cache',
-]);
-async function readText(file, referencedFrom) {
-    try {
-        return await promises_.readFile(file, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
-        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
-    }
-}
-/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
-async function digestLocalPath(target, topLevelOnly) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let stat;
-    try {
-        stat = await promises_.stat(target);
-    }
-    catch {
-        return 'missing';
-    }
-    if (stat.isFile()) {
-        hash.update(await promises_.readFile(target));
-        return hash.digest('hex');
-    }
-    const files = [];
-    const walk = async (dir, rel) => {
-        const entries = await promises_.readdir(dir, { withFileTypes: true });
-        for (const entry of entries) {
-            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory()) {
-                if (!topLevelOnly &&
-                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
-                    !entry.name.endsWith('.egg-info')) {
-                    await walk(external_node_path_.join(dir, entry.name), childRel);
-                }
-            }
-            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
-                files.push(childRel);
-            }
-        }
-    };
-    await walk(target, '');
-    files.sort();
-    for (const rel of files) {
-        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
-        hash.update(`${rel}\0${content.length}\0`);
-        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
-    }
-    return hash.digest('hex');
-}
-/**
- * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
- * that names it, as pip does), and digests the local folders it installs from, so the key changes
- * when a wheel in `--find-links ./wheels` or a local package changes.
- */
-async function gatherRequirements(options) {
-    const root = external_node_path_.dirname(options.requirementsPath);
-    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
-    const files = [];
-    const local = new Map();
-    const seen = new Set();
-    const addLocal = async (ref, baseDir) => {
-        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
-            return;
-        const abs = external_node_path_.resolve(baseDir, ref.target);
-        const key = `${ref.kind}:${rel(abs)}`;
-        if (local.has(key))
-            return;
-        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
-    };
-    const visit = async (file, referencedFrom) => {
-        const abs = external_node_path_.resolve(file);
-        if (seen.has(abs))
-            return;
-        seen.add(abs);
-        const lines = normaliseRequirements(await readText(abs, referencedFrom));
-        files.push({ path: rel(abs), lines });
-        for (const line of lines) {
-            const ref = parseReference(line);
-            if (!ref)
-                continue;
-            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                    continue; // a URL: its text is already in the key
-                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
-            }
-            else {
-                await addLocal(ref, external_node_path_.dirname(abs));
-            }
-        }
-    };
-    await visit(options.requirementsPath, undefined);
-    for (const ref of pipArgReferences(options.pipArgs)) {
-        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
-        }
-        else {
-            await addLocal(ref, root);
-        }
-    }
-    return { files, localSources: [...local.values()] };
-}
-
 ;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
 
 
@@ -78189,249 +78347,41 @@ function checkLambdaLimits(parts, options = {}) {
     throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
-;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
-const NOT_SET = '(not set)';
-const showScalar = (value) => (value === undefined ? NOT_SET : String(value));
-const sameScalar = (current, target) => target === undefined || current === target;
-function scalar(key, label, input, versioned = true) {
-    return { key, label, versioned, same: sameScalar, show: showScalar, input };
-}
-const sameList = (a, b) => a.length === b.length && a.every((item, i) => item === b[i]);
-const sorted = (list) => [...list].sort();
-/** `name:version` of a layer version ARN, the readable part. */
-const layerLabel = (arn) => arn.split(':').slice(6).join(':') || arn;
-const FIELDS = [
-    {
-        key: 'architecture',
-        label: 'architecture',
-        versioned: true,
-        same: sameScalar,
-        show: showScalar,
-    },
-    scalar('runtime', 'runtime', (t) => ({ Runtime: t.runtime })),
-    scalar('handler', 'handler', (t) => ({ Handler: t.handler })),
-    {
-        key: 'layers',
-        label: 'layers',
-        versioned: true,
-        same: (c, t) => t === undefined || sameList(c, t),
-        show: (v) => (v.length ? v.map(layerLabel).join('\n') : '(none)'),
-        input: (t) => ({ Layers: t.layers }),
-    },
-    scalar('memorySize', 'memory (MB)', (t) => ({ MemorySize: t.memorySize })),
-    scalar('timeout', 'timeout (s)', (t) => ({ Timeout: t.timeout })),
-    {
-        key: 'environment',
-        label: 'environment',
-        versioned: true,
-        same: (c, t) => t === undefined || sameEnvironment(c, t),
-        show: (v) => showEnvironment(v),
-        input: (t) => ({ Environment: { Variables: t.environment } }),
-    },
-    scalar('ephemeralStorage', 'ephemeral storage (MB)', (t) => ({
-        EphemeralStorage: { Size: t.ephemeralStorage ?? 512 },
-    })),
-    {
-        key: 'vpc',
-        label: 'VPC',
-        versioned: true,
-        same: (c, t) => t === undefined || sameVpc(c, t),
-        show: (v) => showVpc(v),
-        input: (t) => ({
-            VpcConfig: {
-                SubnetIds: t.vpc?.subnetIds ?? [],
-                SecurityGroupIds: t.vpc?.securityGroupIds ?? [],
-                ...(t.vpc?.ipv6DualStack ? { Ipv6AllowedForDualStack: true } : {}),
-            },
-        }),
-    },
-    scalar('deadLetterTargetArn', 'dead-letter target', (t) => ({
-        DeadLetterConfig: { TargetArn: t.deadLetterTargetArn },
-    })),
-    scalar('kmsKeyArn', 'KMS key', (t) => ({ KMSKeyArn: t.kmsKeyArn })),
-    scalar('tracing', 'X-Ray tracing', (t) => ({
-        TracingConfig: { Mode: t.tracing },
-    })),
-    {
-        key: 'fileSystems',
-        label: 'file systems',
-        versioned: true,
-        same: (c, t) => t === undefined ||
-            sameList(fileSystemKeys(c), fileSystemKeys(t)),
-        show: (v) => fileSystemKeys(v).join('\n') || '(none)',
-        input: (t) => ({
-            FileSystemConfigs: (t.fileSystems ?? []).map((f) => ({
-                Arn: f.arn,
-                LocalMountPath: f.localMountPath,
-            })),
-        }),
-    },
-    {
-        key: 'logging',
-        label: 'logging',
-        versioned: true,
-        same: (c, t) => t === undefined || sameLogging(c, t),
-        show: (v) => showLogging(v),
-        input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
-    },
-    scalar('description', 'description', (t) => ({ Description: t.description }), false),
-];
-function sameEnvironment(current, target) {
-    const keys = Object.keys(target);
-    return (keys.length === Object.keys(current).length && keys.every((key) => current[key] === target[key]));
-}
-function showEnvironment(env) {
-    const keys = Object.keys(env).sort();
-    return keys.length ? keys.map((key) => `${key}=${env[key]}`).join('\n') : '(none)';
-}
-function sameVpc(current, target) {
-    const c = current ?? { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
-    return (sameList(sorted(c.subnetIds), sorted(target.subnetIds)) &&
-        sameList(sorted(c.securityGroupIds), sorted(target.securityGroupIds)) &&
-        c.ipv6DualStack === target.ipv6DualStack);
-}
-function showVpc(vpc) {
-    if (!vpc || (vpc.subnetIds.length === 0 && vpc.securityGroupIds.length === 0))
-        return '(none)';
-    return [
-        `subnets ${sorted(vpc.subnetIds).join(', ')}`,
-        `security groups ${sorted(vpc.securityGroupIds).join(', ')}`,
-        ...(vpc.ipv6DualStack ? ['IPv6 dual stack'] : []),
-    ].join('\n');
-}
-function fileSystemKeys(list) {
-    return (list ?? []).map((f) => `${f.arn} at ${f.localMountPath}`);
-}
-const LOGGING_PARTS = [
-    ['format', 'format'],
-    ['logGroup', 'log group'],
-    ['applicationLevel', 'application level'],
-    ['systemLevel', 'system level'],
-];
-function sameLogging(current, target) {
-    return LOGGING_PARTS.every(([part]) => target[part] === undefined || current?.[part] === target[part]);
-}
-function showLogging(logging) {
-    const parts = LOGGING_PARTS.filter(([part]) => logging?.[part] !== undefined).map(([part, name]) => `${name} ${logging?.[part]}`);
-    return parts.join('\n') || NOT_SET;
-}
-function loggingInput(logging) {
-    const json = logging.format === 'JSON';
-    return {
-        ...(logging.format ? { LogFormat: logging.format } : {}),
-        ...(logging.logGroup ? { LogGroup: logging.logGroup } : {}),
-        ...(json && logging.applicationLevel
-            ? { ApplicationLogLevel: logging.applicationLevel }
-            : {}),
-        ...(json && logging.systemLevel ? { SystemLogLevel: logging.systemLevel } : {}),
-    };
-}
-/** Layers after this run: extras around ours when given, otherwise ours replaced in place. */
-function targetLayers(current, desired) {
-    const ours = desired.layerArn ? [desired.layerArn] : [];
-    if (desired.extraLayers)
-        return [...desired.extraLayers.before, ...ours, ...desired.extraLayers.after];
-    return desiredLayers(current, desired.layerName, desired.layerArn);
-}
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-function desiredLayers(current, layerName, layerArn) {
-    const isOurs = (arn) => arn.split(':')[6] === layerName;
-    const others = current.filter((arn) => !isOurs(arn));
-    return layerArn ? [...others, layerArn] : others;
-}
-function targetLogging(latest, desired) {
-    if (!desired)
-        return latest;
-    const format = desired.format ?? latest?.format;
-    const json = format === 'JSON';
-    return {
-        format,
-        logGroup: desired.logGroup ?? latest?.logGroup,
-        applicationLevel: json ? (desired.applicationLevel ?? latest?.applicationLevel) : undefined,
-        systemLevel: json ? (desired.systemLevel ?? latest?.systemLevel) : undefined,
-    };
-}
-/**
- * What the function should look like after this run: the desired settings, and for each one left
- * unset what $LATEST has now. Pure.
- */
-function resolveTarget(latest, desired) {
-    return {
-        layers: targetLayers(latest.layers, desired),
-        runtime: desired.runtime,
-        handler: desired.handler,
-        architecture: desired.architecture,
-        memorySize: desired.memorySize ?? latest.memorySize,
-        timeout: desired.timeout ?? latest.timeout,
-        environment: { ...latest.environment, ...(desired.environment ?? {}) },
-        description: desired.description ?? latest.description,
-        ephemeralStorage: desired.ephemeralStorage ?? latest.ephemeralStorage,
-        vpc: desired.vpc
-            ? {
-                subnetIds: desired.vpc.subnetIds,
-                securityGroupIds: desired.vpc.securityGroupIds,
-                ipv6DualStack: desired.vpc.ipv6DualStack ?? latest.vpc?.ipv6DualStack ?? false,
-            }
-            : latest.vpc,
-        deadLetterTargetArn: desired.deadLetterTargetArn ?? latest.deadLetterTargetArn,
-        kmsKeyArn: desired.kmsKeyArn ?? latest.kmsKeyArn,
-        tracing: desired.tracing ?? latest.tracing,
-        fileSystems: desired.fileSystems ?? latest.fileSystems,
-        logging: targetLogging(latest.logging, desired.logging),
-    };
-}
-/**
- * The settings where `current` is not what `target` asks for. `scope: 'version'` compares a
- * published version, whose description is the one given at publish, so it is left out. Pure.
- */
-function diffConfig(current, target, scope = 'latest') {
-    const changes = [];
-    for (const field of FIELDS) {
-        if (scope === 'version' && !field.versioned)
-            continue;
-        const before = current[field.key];
-        const after = target[field.key];
-        if (field.same(before, after))
-            continue;
-        changes.push({
-            field: field.key,
-            label: field.label,
-            before: field.show(before),
-            after: field.show(after),
-        });
+;// CONCATENATED MODULE: ./src/release/function/change.ts
+/** What the release must do, from what is deployed now. Pure. */
+function decideChange(inputs) {
+    if (!inputs.fn.exists)
+        return { kind: 'create' };
+    const code = inputs.fn.codeSha256 !== inputs.codeSha256;
+    const config = inputs.configChanges !== undefined;
+    if (code || config)
+        return { kind: 'update', code, config };
+    const served = inputs.servedVersion;
+    const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
+    if (aliasSettled &&
+        served?.exists &&
+        served.codeSha256 === inputs.codeSha256 &&
+        sameLayers(served.layers, inputs.fn.layers)) {
+        return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
     }
-    return changes;
+    return { kind: 'publish-only' };
 }
-/** UpdateFunctionConfiguration parameters for these changes; undefined when none apply. Pure. */
-function updateConfigurationInput(target, changes) {
-    const changed = new Set(changes.map((c) => c.field));
-    const input = {};
-    for (const field of FIELDS) {
-        if (changed.has(field.key) && field.input)
-            Object.assign(input, field.input(target));
-    }
-    return Object.keys(input).length > 0 ? input : undefined;
-}
-/** CreateFunction parameters for every setting the target gives (Architectures aside). Pure. */
-function createConfigurationInput(target) {
-    const input = {};
-    for (const field of FIELDS) {
-        const value = target[field.key];
-        const empty = value === undefined ||
-            (Array.isArray(value) && value.length === 0) ||
-            (field.key === 'environment' && Object.keys(value).length === 0);
-        if (!empty && field.input)
-            Object.assign(input, field.input(target));
-    }
-    return input;
+function sameLayers(a, b) {
+    return a.length === b.length && a.every((arn, i) => arn === b[i]);
 }
 
-;// CONCATENATED MODULE: ./src/release/function/function-state.ts
-const MISSING_FUNCTION = { exists: false, layers: [], environment: {} };
+;// CONCATENATED MODULE: ./src/release/function/function.ts
+
+
+
+const function_retry = (what, options) => ({
+    attempts: 6,
+    baseDelayMs: 1000,
+    isRetryable: retry/* isTransient */.dg,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
+});
 function toFunctionState(config) {
-    const vpc = config.VpcConfig;
-    const inVpc = (vpc?.SubnetIds?.length ?? 0) > 0 || (vpc?.SecurityGroupIds?.length ?? 0) > 0;
-    const logging = config.LoggingConfig;
     return {
         exists: true,
         arn: config.FunctionArn,
@@ -78445,130 +78395,8 @@ function toFunctionState(config) {
         environment: { ...(config.Environment?.Variables ?? {}) },
         description: config.Description,
         revisionId: config.RevisionId,
-        ephemeralStorage: config.EphemeralStorage?.Size,
-        vpc: inVpc
-            ? {
-                subnetIds: [...(vpc?.SubnetIds ?? [])],
-                securityGroupIds: [...(vpc?.SecurityGroupIds ?? [])],
-                ipv6DualStack: vpc?.Ipv6AllowedForDualStack ?? false,
-            }
-            : undefined,
-        deadLetterTargetArn: config.DeadLetterConfig?.TargetArn || undefined,
-        kmsKeyArn: config.KMSKeyArn || undefined,
-        tracing: config.TracingConfig?.Mode,
-        fileSystems: (config.FileSystemConfigs ?? []).map((fs) => ({
-            arn: fs.Arn ?? '',
-            localMountPath: fs.LocalMountPath ?? '',
-        })),
-        logging: logging
-            ? {
-                format: logging.LogFormat,
-                logGroup: logging.LogGroup,
-                applicationLevel: logging.ApplicationLogLevel,
-                systemLevel: logging.SystemLogLevel,
-            }
-            : undefined,
     };
 }
-
-;// CONCATENATED MODULE: ./src/release/function/change.ts
-
-
-/**
- * What the release must do, from what is deployed now: the whole desired state (code, layers,
- * architecture, configuration) against $LATEST, and against the version the alias serves. $LATEST
- * may already hold the new configuration (a run stopped after updating it): the served version
- * still lacks it, so this run publishes. Pure.
- */
-function planChange(inputs) {
-    const { fn, codeSha256, alias } = inputs;
-    const target = resolveTarget(fn.exists ? fn : MISSING_FUNCTION, inputs.desired);
-    const codeRow = (before) => before === codeSha256
-        ? []
-        : [
-            {
-                field: 'code',
-                label: 'code (CodeSha256)',
-                before: before ?? '(none)',
-                after: codeSha256,
-            },
-        ];
-    if (!fn.exists) {
-        return {
-            decision: { kind: 'create' },
-            target,
-            rows: [...codeRow(undefined), ...diffConfig(MISSING_FUNCTION, target)],
-        };
-    }
-    const latestChanges = diffConfig(fn, target);
-    const update = updateConfigurationInput(target, latestChanges);
-    const code = fn.codeSha256 !== codeSha256 || latestChanges.some((c) => c.field === 'architecture');
-    const served = inputs.servedVersion?.exists ? inputs.servedVersion : undefined;
-    const servedChanges = served ? diffConfig(served, target, 'version') : [];
-    const rows = served
-        ? [
-            ...codeRow(served.codeSha256),
-            ...servedChanges,
-            // A version's description is the one given at publish: $LATEST's is compared instead.
-            ...latestChanges.filter((c) => c.field === 'description'),
-        ]
-        : [...codeRow(fn.codeSha256), ...latestChanges];
-    let decision;
-    if (code || update) {
-        decision = { kind: 'update', code, config: update !== undefined };
-    }
-    else if (alias.exists &&
-        Object.keys(alias.weights).length === 0 &&
-        served?.codeSha256 === codeSha256 &&
-        servedChanges.length === 0) {
-        decision = { kind: 'unchanged', version: alias.functionVersion ?? '' };
-    }
-    else {
-        decision = { kind: 'publish-only' };
-    }
-    return { decision, target, update, rows };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
-/** The one desired configuration of a deploy or preview run. Pure. */
-function desiredConfigFrom(build, fn, layerArn) {
-    return {
-        runtime: build.runtime,
-        handler: fn.handler,
-        architecture: build.architecture,
-        layerArn,
-        layerName: build.layerName,
-        extraLayers: fn.layers,
-        memorySize: fn.memorySize,
-        timeout: fn.timeout,
-        environment: fn.environment,
-        description: fn.description,
-        ephemeralStorage: fn.ephemeralStorage,
-        vpc: fn.vpc,
-        deadLetterTargetArn: fn.deadLetterTargetArn,
-        kmsKeyArn: fn.kmsKeyArn,
-        tracing: fn.tracing,
-        fileSystems: fn.fileSystems,
-        logging: fn.logging,
-        codeSigningConfigArn: fn.codeSigningConfigArn,
-        tags: fn.tags,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/function.ts
-
-
-
-
-
-
-const function_retry = (what, options) => ({
-    attempts: 6,
-    baseDelayMs: 1000,
-    isRetryable: retry/* isTransient */.dg,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
-});
 async function readFunction(lambda, name, options = {}, qualifier) {
     try {
         const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
@@ -78576,9 +78404,40 @@ async function readFunction(lambda, name, options = {}, qualifier) {
     }
     catch (error) {
         if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
-            return MISSING_FUNCTION;
+            return { exists: false, layers: [], environment: {} };
         throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
+}
+/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
+function desiredLayers(current, layerName, layerArn) {
+    const ours = (arn) => arn.split(':')[6] === layerName;
+    const others = current.filter((arn) => !ours(arn));
+    return layerArn ? [...others, layerArn] : others;
+}
+/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
+function configChanges(current, desired) {
+    const changes = {};
+    const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
+    if (layers.join('\n') !== current.layers.join('\n'))
+        changes.Layers = layers;
+    if (desired.runtime !== current.runtime)
+        changes.Runtime = desired.runtime;
+    if (desired.handler !== current.handler)
+        changes.Handler = desired.handler;
+    if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
+        changes.MemorySize = desired.memorySize;
+    if (desired.timeout !== undefined && desired.timeout !== current.timeout)
+        changes.Timeout = desired.timeout;
+    if (desired.description !== undefined && desired.description !== current.description)
+        changes.Description = desired.description;
+    if (desired.environment) {
+        const merged = { ...current.environment, ...desired.environment };
+        const same = Object.keys(merged).length === Object.keys(current.environment).length &&
+            Object.entries(merged).every(([k, v]) => current.environment[k] === v);
+        if (!same)
+            changes.Environment = { Variables: merged };
+    }
+    return Object.keys(changes).length > 0 ? changes : undefined;
 }
 function missingFunctionError(name) {
     return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
@@ -78586,13 +78445,17 @@ function missingFunctionError(name) {
 }
 async function createFunction(lambda, request, options = {}) {
     const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
-        ...createConfigurationInput(request.target),
         FunctionName: request.functionName,
         Role: request.role,
+        Runtime: request.runtime,
+        Handler: request.handler,
         Architectures: [request.architecture],
         Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
-        CodeSigningConfigArn: request.codeSigningConfigArn,
-        Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
+        Layers: request.layerArn ? [request.layerArn] : undefined,
+        MemorySize: request.memorySize,
+        Timeout: request.timeout,
+        Environment: request.environment ? { Variables: request.environment } : undefined,
+        Description: request.description,
         Publish: false,
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
@@ -78605,36 +78468,102 @@ async function createFunction(lambda, request, options = {}) {
     await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
     return toFunctionState(config);
 }
-async function updateCode(lambda, name, s3Bucket, s3Key, architecture, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
+class FunctionConflictError extends errors/* ActionError */.lZ {
+    name = 'FunctionConflictError';
+    constructor(name, what) {
+        super(`Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
+            'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.');
+    }
+}
+const isPreconditionFailed = (error) => (0,errors/* errorCode */.CA)(error) === 'PreconditionFailedException';
+/**
+ * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
+ * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
+ * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
+ * is a conflict, unless it follows an unanswered attempt that did land.
+ */
+async function guardedWrite(lambda, name, what, revisionId, send, landed, options) {
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readFunctionRaw(lambda, name);
+        if (landed(now))
+            return now;
+        if (revisionId === undefined || now.RevisionId === revisionId)
+            return 'resend';
+        throw new FunctionConflictError(name, what);
+    };
+    return (0,retry/* withRetry */.bD)(async () => {
+        try {
+            return await send();
+        }
+        catch (error) {
+            if ((0,retry/* isAmbiguous */.X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
+            if (isPreconditionFailed(error)) {
+                if (unanswered) {
+                    const decision = await decide();
+                    if (decision !== 'resend')
+                        return decision;
+                }
+                throw new FunctionConflictError(name, what);
+            }
+            throw error;
+        }
+    }, function_retry(what, options));
+}
+/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
+async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
+    const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
-        // Code and architecture change together: an arm64 bundle never runs as x86_64.
-        Architectures: [architecture],
         Publish: false,
-    })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the code update', options);
-    return response.CodeSha256;
+    const after = await waitForUpdate(lambda, name, 'the code update', options);
+    return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
 }
+/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
 async function updateConfiguration(lambda, name, changes, options = {}) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), function_retry('UpdateFunctionConfiguration', options)).catch((error) => {
+    const response = await guardedWrite(lambda, name, 'updating its configuration', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
+        FunctionName: name,
+        ...changes,
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.desired !== undefined &&
+        now.LastUpdateStatus !== 'Failed' &&
+        configChanges(toFunctionState(now), options.desired) === undefined, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the configuration update', options);
+    const after = await waitForUpdate(lambda, name, 'the configuration update', options);
+    return after?.RevisionId ?? response.RevisionId;
 }
 /**
  * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
  * between our update and this call, so the version we smoke-test is the bundle we built.
  */
 async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+    // Publishing $LATEST again when nothing changed returns the version already published, so an
+    // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
+    const response = await guardedWrite(lambda, name, 'publishing', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
         FunctionName: name,
         CodeSha256: codeSha256,
         Description: description.slice(0, 256),
-    })), function_retry('PublishVersion', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), () => false, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
             /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
             throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
@@ -78666,6 +78595,7 @@ async function waitForUpdate(lambda, name, what, options) {
     }
     if (waitError)
         throw waitError.error;
+    return after;
 }
 async function readFunctionRaw(lambda, name) {
     return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
@@ -78685,134 +78615,37 @@ async function waitFor(what, name, options, waiter, lambda) {
         throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
     }
 }
-
-// EXTERNAL MODULE: ./src/settings-function.ts
-var settings_function = __nccwpck_require__(651);
-;// CONCATENATED MODULE: ./src/release/function/tags.ts
-
-
-
-
-const managedKeys = (tags) => (tags[settings_function/* MANAGED_TAGS_KEY */.Ic] ?? '').split(' ').filter(Boolean);
-/** The tags of a function created by this run: the input plus the managed-keys record. Pure. */
-function tagsForCreate(desired) {
-    const keys = Object.keys(desired).sort();
-    return keys.length ? { ...desired, [settings_function/* MANAGED_TAGS_KEY */.Ic]: keys.join(' ') } : {};
-}
-/** TagResource / UntagResource calls that bring `current` to the input `desired`. Pure. */
-function planTags(current, desired) {
-    const set = {};
-    const rows = [];
-    for (const [key, value] of Object.entries(desired)) {
-        if (current[key] === value)
-            continue;
-        set[key] = value;
-        rows.push({
-            field: 'tags',
-            label: `tag ${key}`,
-            before: current[key] ?? '(not set)',
-            after: value,
-        });
-    }
-    const remove = managedKeys(current).filter((key) => !(key in desired) && key in current);
-    for (const key of remove)
-        rows.push({ field: 'tags', label: `tag ${key}`, before: current[key], after: '(removed)' });
-    const record = Object.keys(desired).sort().join(' ');
-    if (record === '') {
-        if (settings_function/* MANAGED_TAGS_KEY */.Ic in current)
-            remove.push(settings_function/* MANAGED_TAGS_KEY */.Ic);
-    }
-    else if (current[settings_function/* MANAGED_TAGS_KEY */.Ic] !== record) {
-        set[settings_function/* MANAGED_TAGS_KEY */.Ic] = record;
-    }
-    return { set, remove, rows };
-}
-async function readTags(lambda, functionArn, sleep) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: functionArn })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not read the tags of ${functionArn} (the role needs lambda:ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    return { ...(response.Tags ?? {}) };
-}
-async function applyTags(lambda, functionArn, plan, sleep) {
-    const fail = (what) => (error) => {
-        throw new errors/* ActionError */.lZ(`Could not ${what} on ${functionArn} (the role needs lambda:TagResource and lambda:UntagResource): ${(0,errors/* errorMessage */.gJ)(error)}`);
+/**
+ * How a published version differs from what this run asked for: code, layers, environment,
+ * memory, timeout, handler, runtime, architecture. Empty when it is exactly that. Pure.
+ */
+function publishedDifferences(published, expected) {
+    const { before, desired } = expected;
+    const diffs = [];
+    const check = (what, want, got) => {
+        if (want === undefined)
+            return; // not managed by this run: whatever it is stays
+        if (JSON.stringify(want) !== JSON.stringify(got))
+            diffs.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
     };
-    if (Object.keys(plan.set).length > 0) {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({ Resource: functionArn, Tags: plan.set })), { sleep }).catch(fail('set tags'));
-    }
-    if (plan.remove.length > 0) {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: functionArn, TagKeys: plan.remove })), { sleep }).catch(fail('remove tags'));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/config-report.ts
-/** Before -> after of every setting this run changes (or, on a dry run, would change). */
-function reportConfigChanges(report, rows, created) {
-    if (rows.length === 0)
-        return;
-    report.table(created ? 'Configuration of the new function' : 'Configuration changes', ['setting', 'before', 'after'], rows.map((row) => [row.label, row.before, row.after]), created
-        ? undefined
-        : 'Before: the version the alias serves ($LATEST when it serves none; tags and code signing: the function).');
-}
-
-;// CONCATENATED MODULE: ./src/release/function/code-signing.ts
-
-
-
-/**
- * The code signing configuration belongs to the function, not to a version: it is read and put
- * beside the configuration, before the code update it then governs.
- */
-async function readCodeSigningConfig(lambda, functionName, sleep) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionCodeSigningConfigCommand */.uSr({ FunctionName: functionName })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not read the code signing configuration of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    return response.CodeSigningConfigArn || undefined;
-}
-async function putCodeSigningConfig(lambda, functionName, arn, sleep) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PutFunctionCodeSigningConfigCommand */.nD1({
-        FunctionName: functionName,
-        CodeSigningConfigArn: arn,
-    })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not set code signing configuration ${arn} on '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/pipelines/function-level.ts
-
-
-/**
- * Tags and the code signing configuration of an existing function: read, compared and (unless a
- * dry run) applied. They are not part of a version, so they never make a run publish. Returns
- * what changed, for the summary.
- */
-async function syncFunctionLevel(ctx, fn, desired) {
-    const { clients, logger, settings } = ctx;
-    const name = settings.functionName;
-    const rows = [];
-    if (desired.codeSigningConfigArn) {
-        const current = await readCodeSigningConfig(clients.lambda, name);
-        if (current !== desired.codeSigningConfigArn) {
-            rows.push({
-                field: 'codeSigning',
-                label: 'code signing config',
-                before: current ?? '(not set)',
-                after: desired.codeSigningConfigArn,
-            });
-            if (!settings.dryRun)
-                await putCodeSigningConfig(clients.lambda, name, desired.codeSigningConfigArn);
-        }
-    }
-    if (desired.tags) {
-        const arn = (fn.arn ?? '').replace(/:\$LATEST$/, '');
-        const plan = planTags(await readTags(clients.lambda, arn), desired.tags);
-        rows.push(...plan.rows);
-        if (!settings.dryRun)
-            await applyTags(clients.lambda, arn, plan);
-        if (plan.rows.length > 0)
-            logger.info(`Tags: ${plan.rows.map((r) => `${r.label.slice(4)}=${r.after}`).join(', ')}`);
-    }
-    return rows;
+    check('code (CodeSha256)', expected.codeSha256, published.codeSha256);
+    const layers = before.exists
+        ? desiredLayers(before.layers, desired.layerName, desired.layerArn)
+        : desired.layerArn
+            ? [desired.layerArn]
+            : [];
+    check('layers', layers, published.layers);
+    const env = before.exists
+        ? { ...before.environment, ...(desired.environment ?? {}) }
+        : { ...(desired.environment ?? {}) };
+    const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
+    check('environment', sorted(env), sorted(published.environment));
+    check('memory', desired.memorySize ?? before.memorySize, published.memorySize);
+    check('timeout', desired.timeout ?? before.timeout, published.timeout);
+    check('handler', desired.handler, published.handler);
+    check('runtime', desired.runtime, published.runtime);
+    check('architecture', desired.architecture, published.architecture);
+    return diffs;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -79317,10 +79150,6 @@ function reportSmoke(report, heading, run) {
 
 
 
-
-
-
-
 function loadSpec(ctx, steps) {
     const file = ctx.settings.release.smokeTests;
     if (!file) {
@@ -79394,6 +79223,19 @@ async function buildArtifacts(ctx, steps) {
         ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
     return built;
 }
+function desiredConfig(settings, layerArn) {
+    return {
+        runtime: settings.build.runtime,
+        handler: settings.fn.handler,
+        architecture: settings.build.architecture,
+        layerArn,
+        layerName: settings.build.layerName,
+        memorySize: settings.fn.memorySize,
+        timeout: settings.fn.timeout,
+        environment: settings.fn.environment,
+        description: settings.fn.description,
+    };
+}
 /**
  * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
  * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
@@ -79401,8 +79243,8 @@ async function buildArtifacts(ctx, steps) {
 async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const { settings, clients, logger } = ctx;
     const fnName = settings.functionName;
-    const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
-    const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
+    const desired = desiredConfig(settings, built.layer.layerVersionArn);
+    const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
         const fn = await readFunction(clients.lambda, fnName, { logger });
         const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
             if (!fn.exists) {
@@ -79416,32 +79258,25 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             }
             throw error;
         });
+        const changes = fn.exists ? configChanges(fn, desired) : undefined;
         const served = await servedVersionConfig(ctx, aliasBefore);
-        const plan = planChange({
+        const decision = decideChange({
             fn,
             codeSha256: built.bundle.codeSha256,
-            desired,
+            configChanges: changes,
             alias: aliasBefore,
             servedVersion: served,
+            layerArn: desired.layerArn,
         });
-        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`);
-        for (const row of plan.rows)
-            logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
-        return { fn, aliasBefore, plan };
+        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
+        return { fn, aliasBefore, decision };
     });
-    const decision = plan.decision;
     if (aliasBefore.functionVersion)
         ctx.outputs.set('previous-version', aliasBefore.functionVersion);
     if (fn.arn)
         ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
     if (decision.kind === 'create' && !settings.fn.createFunction)
         throw missingFunctionError(fnName);
-    // Tags and code signing belong to the function, not to a version: synced on every deploy run
-    // (a preview for a pull request leaves what the function itself carries alone).
-    const functionLevel = settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
-        ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
-        : [];
-    reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
     if (settings.dryRun) {
         reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
         ctx.outputs.set('changed', decision.kind !== 'unchanged');
@@ -79449,12 +79284,11 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         return undefined;
     }
     if (decision.kind === 'unchanged') {
-        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`);
+        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
         ctx.outputs.set('version', decision.version);
         return {
             built,
             decision,
-            plan,
             version: decision.version,
             functionArn: fn.arn ?? '',
             codeSha256: built.bundle.codeSha256,
@@ -79474,31 +79308,39 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     else {
         steps.skip('Upload bundle', 'the function already runs this bundle');
     }
+    let latestRevision;
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
             const created = await createFunction(clients.lambda, {
+                ...desired,
                 functionName: fnName,
                 role: settings.fn.executionRole ?? '',
                 s3Bucket: settings.build.s3Bucket,
                 s3Key: built.bundleKey,
-                architecture: desired.architecture,
-                target: plan.target,
-                codeSigningConfigArn: desired.codeSigningConfigArn,
-                tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
             }, { logger });
+            latestRevision = created.revisionId;
             return created.arn ?? '';
         }
+        // Every write to $LATEST carries the RevisionId of the previous read or answer.
+        latestRevision = fn.revisionId;
         if (decision.kind === 'update' && decision.code) {
-            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, desired.architecture, { logger });
+            const updated = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 });
+            const sha = updated.codeSha256;
             if (sha && sha !== built.bundle.codeSha256) {
                 throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
             }
+            latestRevision = updated.revisionId;
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
-        // A code update leaves the configuration as it was read above: the plan still holds.
-        if (plan.update) {
-            logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
-            await updateConfiguration(clients.lambda, fnName, plan.update, { logger });
+        // A code update leaves the configuration as it was read above.
+        const changes = configChanges(fn, desired);
+        if (changes) {
+            logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
+            latestRevision = await updateConfiguration(clients.lambda, fnName, changes, {
+                logger,
+                revisionId: latestRevision,
+                desired,
+            });
         }
         return fn.arn ?? '';
     });
@@ -79513,15 +79355,26 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         ]
             .filter(Boolean)
             .join(' | ');
-        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger, ...(latestRevision ? { revisionId: latestRevision } : {}) });
         logger.info(`Published version ${result.version}`);
+        // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
+        // configuration that landed on $LATEST between our update and the publish.
+        const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
+        const diffs = publishedDifferences(publishedConfig, {
+            codeSha256: built.bundle.codeSha256,
+            before: fn,
+            desired,
+        });
+        if (diffs.length > 0) {
+            throw new errors/* ActionError */.lZ(`Published version ${result.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
+                `${diffs.join('; ')}. It was not smoke-tested and alias '${aliasName}' was not touched; re-run.`);
+        }
         return result;
     });
     ctx.outputs.set('version', published.version);
     const candidate = {
         built,
         decision,
-        plan,
         version: published.version,
         functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
         codeSha256: published.codeSha256,
@@ -79621,20 +79474,50 @@ function versionsToDelete(versions, referenced, keep) {
         .sort((a, b) => Number(b) - Number(a));
     return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
-/** Deletes one version; one that is already gone counts as deleted. */
+/** Lambda's answer when a version to delete is still referenced by an alias. */
+const ALIASED = /aliases reference it/i;
+/**
+ * Deletes one version. One already gone is `gone`; one an alias references (Lambda refuses with a
+ * ResourceConflictException naming the aliases) is `in-use` at once: that is not transient, and
+ * the version must stay. Throttling and "update in progress" conflicts are retried.
+ */
 async function deleteVersion(lambda, functionName, version, sleep) {
     if (!/^\d+$/.test(version))
         throw new Error(`refusing to delete '${version}': not a version number`);
+    const inUse = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' && ALIASED.test((0,errors/* errorMessage */.gJ)(error));
     try {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
+        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep, isRetryable: (error) => !inUse(error) && (0,retry/* isTransient */.dg)(error) });
+        return 'deleted';
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) !== 'ResourceNotFoundException')
-            throw error;
+        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+            return 'gone';
+        if (inUse(error))
+            return 'in-use';
+        throw error;
     }
+}
+/**
+ * Deletes versions one by one; one an alias has started to reference since the plan was made
+ * stays (logged), one already gone is fine. Returns the versions actually deleted.
+ */
+async function deleteVersions(lambda, functionName, versions, logger, why = '') {
+    const deleted = [];
+    for (const version of versions) {
+        const outcome = await deleteVersion(lambda, functionName, version);
+        if (outcome === 'in-use') {
+            logger.info(`Keeping version ${version}: an alias references it now.`);
+            continue;
+        }
+        if (outcome === 'deleted')
+            deleted.push(version);
+        logger.info(`Deleted version ${version}${outcome === 'gone' ? ' (already gone)' : ''}${why}`);
+    }
+    return deleted;
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/retention.ts
+
 
 /**
  * keep-versions: after success, delete all but the newest N versions that no alias serves, weights
@@ -79643,6 +79526,17 @@ async function deleteVersion(lambda, functionName, version, sleep) {
 async function applyRetention(ctx, steps, keep) {
     if (keep <= 0)
         return;
+    try {
+        await retain(ctx, steps, keep);
+    }
+    catch (error) {
+        // The release itself succeeded: a cleanup that failed must not turn the job red.
+        ctx.logger.warning(`keep-versions ${keep}: deleting old versions failed after a successful release (${(0,errors/* errorMessage */.gJ)(error)}). ` +
+            'Nothing was undone; the old versions stay until the next run.');
+        ctx.report.section('Retention', [`⚠️ Not applied: ${(0,errors/* errorMessage */.gJ)(error)}`]);
+    }
+}
+async function retain(ctx, steps, keep) {
     const { clients, settings, logger } = ctx;
     await steps.run(`Retention (keep ${keep})`, async () => {
         // Read the aliases after the versions, so a version aliased in between is seen as referenced.
@@ -79650,14 +79544,11 @@ async function applyRetention(ctx, steps, keep) {
         const protectedReasons = protectedVersions(await listAliases(clients.lambda, settings.functionName));
         const referenced = new Set(protectedReasons.keys());
         const doomed = versionsToDelete(versions.map((v) => v.version), referenced, keep);
-        for (const version of doomed) {
-            await deleteVersion(clients.lambda, settings.functionName, version);
-            logger.info(`Deleted version ${version}`);
-        }
-        const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
+        const deleted = await deleteVersions(clients.lambda, settings.functionName, doomed, logger);
+        const kept = versions.map((v) => v.version).filter((v) => !deleted.includes(v));
         ctx.report.section('Retention', [
-            doomed.length > 0
-                ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.`
+            deleted.length > 0
+                ? `Deleted ${deleted.length} unaliased version(s): ${deleted.join(', ')}.`
                 : 'No version to delete.',
             `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
         ]);
@@ -79731,12 +79622,14 @@ async function deployPipeline(ctx) {
     try {
         const spec = await loadSpec(ctx, steps);
         const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+        let initialAlarms = [];
         if (watchAlarms) {
-            await steps.run('Check watched alarms', async () => {
+            initialAlarms = await steps.run('Check watched alarms', async () => {
                 const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
                     logger,
                 });
                 logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+                return alarms;
             });
         }
         const built = await buildArtifacts(ctx, steps);
@@ -79751,7 +79644,7 @@ async function deployPipeline(ctx) {
             outputs.set('smoke-result', 'skipped');
             if (before.aliasArn)
                 outputs.set('alias-arn', before.aliasArn);
-            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
+            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
             return;
         }
         outputs.set('changed', true);
@@ -79786,7 +79679,7 @@ async function deployPipeline(ctx) {
                 clock: ctx.clock,
                 ...(watchAlarms
                     ? {
-                        checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
                     }
                     : {}),
                 ...(spec
@@ -79802,7 +79695,7 @@ async function deployPipeline(ctx) {
             },
             onStep: (event) => {
                 const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final));
+                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
             },
         }));
         if (shift.rolledBack) {
@@ -80182,9 +80075,13 @@ function apiMessage(text) {
 
 
 /**
- * One sticky comment per pull request and function: found by a hidden marker, created once and
- * then edited in place on every push (and when the PR closes), never a new comment per push.
+ * One sticky comment per pull request and function: found by a hidden marker among the comments
+ * the token's own identity wrote, created once and then edited in place on every push (and when
+ * the PR closes), never a new comment per push. Another user's comment that quotes the marker is
+ * never a candidate, so it is not edited with the bot's token.
  */
+/** Who the workflow's GITHUB_TOKEN (an installation token) writes comments as. */
+const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 /** The hidden line that identifies this function's preview comment on a PR. */
 function previewCommentMarker(functionName) {
     const short = functionName.split(':').pop() ?? functionName;
@@ -80192,6 +80089,23 @@ function previewCommentMarker(functionName) {
 }
 /** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
 const STATUS_MARKER = (status) => `<!-- lambda-ml-deploy:status:${status} -->`;
+/**
+ * Text that came from the function (error messages, payloads) shown as plain text: no HTML, no
+ * Markdown formatting or links, no @mentions or #references, on one line. Pure.
+ */
+function escapeUntrusted(text) {
+    return text
+        .replace(/\r?\n/g, ' ')
+        .replace(/[&<>@#]/g, (c) => ENTITIES[c])
+        .replace(/[\\`*_[\]()!~]/g, (c) => `\\${c}`);
+}
+const ENTITIES = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '@': '&#64;',
+    '#': '&#35;',
+};
 function cell(text) {
     return escapeCell(text);
 }
@@ -80210,7 +80124,7 @@ function smokeTable(smoke) {
             r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
         ];
         if (failed)
-            row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+            row.push(r.passed ? '' : escapeUntrusted([...r.reasons].join('; ').slice(0, 300)));
         return row;
     });
     const passed = smoke.results.filter((r) => r.passed).length;
@@ -80239,7 +80153,7 @@ function renderPreviewComment(info) {
             lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
             lines.push(`The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`, '');
             if (info.reason)
-                lines.push(`**Why:** ${info.reason}`, '');
+                lines.push(`**Why:** ${escapeUntrusted(info.reason)}`, '');
             details.push(['Failed version', info.version ?? '?']);
             break;
         case 'cleaned-up': {
@@ -80274,17 +80188,36 @@ function renderPreviewComment(info) {
         : '<sub>lambda-ml-deploy updates this comment on every push and cleans the preview up when the pull request closes.</sub>');
     return lines.join('\n');
 }
-/** The first comment on the issue whose body contains `marker` (every page is read). */
-async function findStickyComment(api, repository, issueNumber, marker) {
+/**
+ * The login comments made with this token carry. GET /user answers for a personal or OAuth
+ * token; an installation token (the workflow's GITHUB_TOKEN) gets 403 "Resource not accessible
+ * by integration" there, and its comments are authored by github-actions[bot].
+ */
+async function tokenLogin(api) {
+    try {
+        const { data } = await api.request('GET', '/user');
+        if (typeof data?.login === 'string' && data.login)
+            return data.login;
+    }
+    catch (error) {
+        if (error instanceof GitHubApiError && error.status === 403)
+            return ACTIONS_BOT_LOGIN;
+        throw error;
+    }
+    throw new GitHubApiError(200, 'GET', '/user', 'the answer names no login');
+}
+/** The first comment by `author` whose body contains `marker` (every page is read). */
+async function findStickyComment(api, repository, issueNumber, marker, author) {
     const comments = await listAll(api, `/repos/${repository}/issues/${issueNumber}/comments`);
-    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
+    const mine = (c) => c.user?.login?.toLowerCase() === author.toLowerCase();
+    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker) && mine(c));
 }
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
 async function upsertStickyComment(api, request) {
     const body = request.body.includes(request.marker)
         ? request.body
         : `${request.marker}\n${request.body}`;
-    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
+    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker, request.author);
     if (existing) {
         const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
         if (existing.body === body || request.keep?.(existing.body ?? ''))
@@ -80344,6 +80277,7 @@ async function publishPreviewComment(options) {
             repository: options.repository,
             issueNumber: options.prNumber,
             marker,
+            author: await tokenLogin(api),
             body: renderPreviewComment(info),
             createIfMissing: options.createIfMissing ?? true,
             ...(info.status === 'cleaned-up'
@@ -80377,6 +80311,7 @@ function previewCommentTarget(ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/preview-cleanup.ts
+
 
 
 
@@ -80433,7 +80368,18 @@ async function previewCleanupPipeline(ctx) {
     outputs.set('rolled-back', false);
     outputs.set('smoke-result', 'skipped');
     try {
+        if (aliasName === settings.alias) {
+            throw new errors/* ActionError */.lZ(`Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
+                'Use a preview-alias-prefix such as pr- that no serving alias starts with.');
+        }
         const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (alias.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(alias, settings.preview.prNumber)) {
+            logger.warning(`Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`);
+            outputs.set('changed', false);
+            report.setHeadline(`⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`);
+            return;
+        }
         if (alias.functionVersion)
             outputs.set('previous-version', alias.functionVersion);
         const candidates = previewCandidates(alias);
@@ -80475,11 +80421,7 @@ async function previewCleanupPipeline(ctx) {
                 const plan = planVersionCleanup(candidates, existing, others, aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}`);
-                }
-                return plan.delete;
+                return deleteVersions(clients.lambda, fn, plan.delete, logger);
             });
         }
         else {
@@ -80574,6 +80516,11 @@ async function previewPipeline(ctx) {
             return;
         }
         const before = candidate.aliasBefore;
+        if (before.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(before, settings.preview.prNumber)) {
+            throw new errors/* ActionError */.lZ(`Alias '${aliasName}' exists but was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker); it was left as it is. ` +
+                'Choose another preview-alias-prefix, or delete the alias if it is a stale one.');
+        }
         const unchanged = candidate.decision.kind === 'unchanged';
         outputs.set('changed', !unchanged);
         if (candidate.smoke && !candidate.smoke.passed) {
@@ -80601,9 +80548,10 @@ async function previewPipeline(ctx) {
         }
         else {
             after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
-                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || `Preview of PR #${settings.preview.prNumber}`, {
+                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || (0,alias_plan/* previewDescription */.$Q)(settings.preview.prNumber), {
                     ...(before.functionVersion ? { previous: before.functionVersion } : {}),
                     ...(commit ? { sha: commit.slice(0, 12) } : {}),
+                    pr: settings.preview.prNumber,
                 });
                 if (!before.exists)
                     return (0,traffic_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
@@ -80656,10 +80604,7 @@ async function previewPipeline(ctx) {
                 const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, fn), aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
-                }
+                await deleteVersions(clients.lambda, fn, plan.delete, logger, `: only '${aliasName}' served it.`);
             });
         }
         await applyRetention(ctx, steps, settings.release.keepVersions);
@@ -80680,10 +80625,7 @@ async function deleteFailedVersion(ctx, steps, version) {
             const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
             for (const k of plan.keep)
                 logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-            for (const v of plan.delete) {
-                await deleteVersion(clients.lambda, settings.functionName, v);
-                logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
-            }
+            await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, ': it failed its smoke tests and nothing serves it.');
         });
     }
     catch (error) {
@@ -80863,8 +80805,8 @@ async function runPipeline(ctx) {
 
 // EXTERNAL MODULE: ./src/runner.ts + 1 modules
 var runner = __nccwpck_require__(694);
-// EXTERNAL MODULE: ./src/settings.ts + 2 modules
-var src_settings = __nccwpck_require__(1659);
+// EXTERNAL MODULE: ./src/settings.ts + 1 modules
+var src_settings = __nccwpck_require__(5758);
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -80882,14 +80824,14 @@ var src_settings = __nccwpck_require__(1659);
 /** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
 async function runMain(env = process.env) {
     const logger = (0,runner/* coreLogger */.W)();
-    const github = (0,github_context/* readGithubContext */.z)(env);
+    const github = readGithubContext(env);
     const report = new JobReport('lambda-ml-deploy');
     let clients;
     let workDir;
     try {
         const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
         report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await (0,runner/* connect */.N)(settings, env, logger);
+        clients = await (0,runner/* connect */.N)(settings.auth, env, logger);
         const identity = await verifyIdentity(clients.sts);
         logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
         report.section('AWS identity', [
@@ -80944,16 +80886,15 @@ async function writeSummary(report) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
+/* unused harmony export postStep */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(694);
-/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
-/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
-/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1659);
-
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(694);
+/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
+/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8027);
+/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5195);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5758);
 
 
 
@@ -80964,40 +80905,89 @@ async function writeSummary(report) {
 
 /**
  * The post step runs even when the job was cancelled or the main step was killed. If the main
- * step died in the middle of a traffic shift, it puts the alias back as it was before the run.
+ * step died in the middle of a traffic shift, it puts the alias back as it was before the run,
+ * from the saved state alone. A saved state it cannot read fails the step, showing how the alias
+ * routes now, rather than passing as "nothing to undo".
  */
-async function runPost(env = process.env) {
-    const pending = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
-    if (!pending) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
-        return;
+async function postStep(deps) {
+    const saved = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .readShiftState */ .Yb)(deps.saved);
+    if (saved.kind === 'none') {
+        deps.logger.info('Nothing to undo: no traffic shift was left in progress.');
+        return { outcome: 'nothing' };
     }
-    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .W)();
-    let clients;
+    if (saved.kind === 'corrupt')
+        return { outcome: 'failed', message: await corrupt(deps, saved.reason) };
     try {
-        const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
-        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .sb)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
-        logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
-            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
-        clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .N)(settings, env, logger);
-        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
+        await restore(deps, saved.record);
+        return { outcome: 'restored' };
+    }
+    catch (error) {
+        return {
+            outcome: 'failed',
+            message: `Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`,
+        };
+    }
+}
+async function restore(deps, pending) {
+    const { logger } = deps;
+    const { snapshot } = pending;
+    logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
+        `restoring alias '${snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(snapshot)}'.`);
+    const connection = await deps.connect(pending.auth);
+    try {
+        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .restoreAlias */ .tP)(connection.lambda, snapshot, {
             logger,
             ownVersion: pending.newVersion,
         });
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
-            .addHeading('lambda-ml-deploy: post step', 3)
-            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
-            .write()
+        logger.info(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`);
+        await deps
+            .summary(`The main step stopped mid-shift; alias \`${snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`)
             .catch(() => undefined);
     }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-    }
     finally {
-        if (clients)
-            (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_8__/* .destroyAwsClients */ .QI)(clients);
+        connection.close();
     }
+}
+async function corrupt(deps, reason) {
+    const head = `The saved traffic-shift state is unreadable (${reason}), so the post step cannot tell ` +
+        'whether the main step left an alias mid-shift, nor how to put it back.';
+    let routing;
+    try {
+        const where = (0,_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .readAliasLocation */ .Om)((name) => deps.getInput(name));
+        const connection = await deps.connect(where.auth);
+        try {
+            const now = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .readAlias */ .Jd)(connection.lambda, where.functionName, where.alias, {
+                logger: deps.logger,
+            });
+            routing = `Alias '${where.alias}' of function '${where.functionName}' now routes: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}.`;
+        }
+        finally {
+            connection.close();
+        }
+    }
+    catch (error) {
+        routing = `The alias's current routing could not be read either: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}.`;
+    }
+    return `${head} ${routing} Check it, and run this action with mode: rollback if it splits traffic or serves a version you did not test.`;
+}
+async function runPost(env = process.env) {
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .coreLogger */ .W)();
+    const result = await postStep({
+        saved: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .SHIFT_STATE */ .rb),
+        getInput: (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name),
+        connect: async (auth) => {
+            const clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .connect */ .N)(auth, env, logger);
+            return { lambda: clients.lambda, close: () => (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_7__/* .destroyAwsClients */ .QI)(clients) };
+        },
+        logger,
+        summary: (markdown) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
+            .addHeading('lambda-ml-deploy: post step', 3)
+            .addRaw(markdown, true)
+            .write()
+            .then(() => undefined),
+    });
+    if (result.outcome === 'failed')
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.message);
 }
 
 
@@ -81007,6 +80997,7 @@ async function runPost(env = process.env) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $Q: () => (/* binding */ previewDescription),
 /* harmony export */   H6: () => (/* binding */ planTraffic),
 /* harmony export */   KI: () => (/* binding */ formatAliasDescription),
 /* harmony export */   Le: () => (/* binding */ isRestored),
@@ -81016,6 +81007,7 @@ async function runPost(env = process.env) {
 /* harmony export */   j: () => (/* binding */ routesAs),
 /* harmony export */   k7: () => (/* binding */ restoreTarget),
 /* harmony export */   qr: () => (/* binding */ parseAliasDescription),
+/* harmony export */   yE: () => (/* binding */ isPreviewAliasOf),
 /* harmony export */   yg: () => (/* binding */ userDescription),
 /* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
@@ -81155,6 +81147,10 @@ function parseAliasDescription(description) {
             if (value)
                 marker.sha = value;
         }
+        else if (key === 'pr') {
+            if (/^\d+$/.test(value))
+                marker.pr = value;
+        }
         else
             marker.extra[key] = value;
     }
@@ -81177,6 +81173,8 @@ function formatAliasDescription(existing, marker) {
     const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
     if (marker.sha)
         parts.push(`sha=${clean(marker.sha)}`);
+    if (marker.pr !== undefined)
+        parts.push(`pr=${marker.pr}`);
     const suffix = `${DESCRIPTION_MARKER} ${parts.join(' ')}`.slice(0, MAX_ALIAS_DESCRIPTION);
     let user = userDescription(existing);
     if (!user)
@@ -81187,6 +81185,23 @@ function formatAliasDescription(existing, marker) {
     if (user.length > room)
         user = `${user.slice(0, Math.max(0, room - 3))}...`;
     return `${user}${SEPARATOR}${suffix}`;
+}
+/** The user description preview gives the aliases it creates (kept when the user edits nothing). */
+const previewDescription = (prNumber) => `Preview of PR #${prNumber}`;
+/**
+ * Whether this action created the alias as the preview of PR `prNumber`: its marker says `pr=N`,
+ * or (aliases created before the marker had `pr`) it carries the marker and the default text.
+ * Cleanup deletes nothing else, so an alias that only happens to be named like a preview is safe.
+ */
+function isPreviewAliasOf(state, prNumber) {
+    if (!state.exists)
+        return false;
+    const marker = parseAliasDescription(state.description);
+    if (!marker)
+        return false;
+    if (marker.pr !== undefined)
+        return marker.pr === String(prNumber);
+    return userDescription(state.description) === previewDescription(prNumber);
 }
 
 
@@ -81252,6 +81267,15 @@ function toState(functionName, alias, config) {
         state.aliasArn = config.AliasArn;
     return state;
 }
+function stateToConfig(now) {
+    return {
+        FunctionVersion: now.functionVersion,
+        RoutingConfig: { AdditionalVersionWeights: now.weights },
+        RevisionId: now.revisionId,
+        Description: now.description,
+        AliasArn: now.aliasArn,
+    };
+}
 const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
 const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
@@ -81272,6 +81296,19 @@ async function readAlias(lambda, functionName, alias, options = {}) {
 /** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
 async function createAlias(lambda, request, options = {}) {
     const { functionName, alias } = request;
+    const weights = request.weights ?? {};
+    const description = request.description ?? '';
+    // After an unanswered attempt the alias is read back: it may have been created by that attempt.
+    let unanswered = false;
+    const landed = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if (!now.exists)
+            return undefined;
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version: request.version, weights }) &&
+            (now.description ?? '') === description)
+            return stateToConfig(now);
+        throw new AliasConflictError(functionName, alias, `it did not exist when this run started, but has been created since (it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}')`);
+    };
     const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
@@ -81286,8 +81323,20 @@ async function createAlias(lambda, request, options = {}) {
         }
         catch (error) {
             const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const done = await landed();
+                if (done)
+                    return done;
+                throw error;
+            }
             if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
                 /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+                if (unanswered) {
+                    const done = await landed();
+                    if (done)
+                        return done;
+                }
                 throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
             }
             throw error;
@@ -81297,16 +81346,28 @@ async function createAlias(lambda, request, options = {}) {
 }
 /**
  * UpdateAlias guarded by RevisionId. RoutingConfig is always sent (an empty map clears it).
- * PreconditionFailedException -> AliasConflictError (not retried); throttling, 5xx and
- * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
- * because the earlier attempt did land, the alias already routes as asked and that is success.
+ * PreconditionFailedException -> AliasConflictError (not retried); throttling and
+ * ResourceConflictException are retried with backoff. After an unanswered attempt (5xx, lost
+ * connection) the alias is read back: routed as asked -> the write landed, success; still at our
+ * revision -> sent again; anything else -> someone else changed it, AliasConflictError.
  */
 async function pointAlias(lambda, request, options = {}) {
     const { functionName, alias, version, revisionId } = request;
     if (!revisionId)
         throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
     const weights = request.weights ?? {};
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+    const sameDescription = (now) => request.description === undefined || (now.description ?? '') === request.description;
+    // After an unanswered attempt the alias is read back: the attempt may have landed.
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription(now))
+            return stateToConfig(now);
+        if (now.exists && now.revisionId === revisionId)
+            return 'resend';
+        throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId} and it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}', not what this run asked for`);
+    };
+    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
                 FunctionName: functionName,
@@ -81318,20 +81379,19 @@ async function pointAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
             if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
                 throw error;
-            if (attempt > 1) {
-                const now = await readAlias(lambda, functionName, alias, options);
-                const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
-                if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription) {
-                    return {
-                        FunctionVersion: now.functionVersion,
-                        RoutingConfig: { AdditionalVersionWeights: now.weights },
-                        RevisionId: now.revisionId,
-                        Description: now.description,
-                        AliasArn: now.aliasArn,
-                    };
-                }
+            if (unanswered) {
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
         }
@@ -81397,31 +81457,64 @@ async function restoreAlias(lambda, snapshot, options = {}) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   An: () => (/* binding */ pendingShift),
 /* harmony export */   Xh: () => (/* binding */ shiftStateValue),
+/* harmony export */   Yb: () => (/* binding */ readShiftState),
 /* harmony export */   rb: () => (/* binding */ SHIFT_STATE)
 /* harmony export */ });
 /** Saved (core.saveState) while an alias is being moved; the post step reads it. */
 const SHIFT_STATE = 'alias-shift';
 /** What to save after each shift event: the record, or `done` once nothing needs undoing. */
-function shiftStateValue(snapshot, newVersion, event, isFinalStep) {
+function shiftStateValue(snapshot, newVersion, event, isFinalStep, auth) {
     const finished = event.phase === 'rolled-back' || (event.phase === 'shifted' && isFinalStep);
     if (finished)
         return 'done';
-    const record = { snapshot, newVersion, phase: event.phase, percent: event.percent };
+    const record = {
+        auth,
+        snapshot,
+        newVersion,
+        phase: event.phase,
+        percent: event.percent,
+    };
     return JSON.stringify(record);
 }
-/** The record the post step must act on, or undefined when the main step finished its shift. */
-function pendingShift(saved) {
+const isString = (value) => typeof value === 'string' && value !== '';
+/** Where the problem is in a parsed record, or undefined when it has all the post step uses. */
+function recordProblem(value) {
+    if (!value || typeof value !== 'object')
+        return 'not a JSON object';
+    const record = value;
+    const snapshot = record.snapshot;
+    if (!snapshot || typeof snapshot !== 'object')
+        return 'no alias snapshot';
+    if (!isString(snapshot.functionName) || !isString(snapshot.alias))
+        return 'the snapshot names no function or alias';
+    if (typeof snapshot.exists !== 'boolean')
+        return 'the snapshot does not say if the alias existed';
+    if (snapshot.exists && !isString(snapshot.functionVersion))
+        return 'the snapshot has no version';
+    if (!snapshot.weights || typeof snapshot.weights !== 'object')
+        return 'the snapshot has no weights';
+    if (!isString(record.newVersion) || !/^\d+$/.test(record.newVersion))
+        return 'no new version number';
+    if (!record.auth || !isString(record.auth.region))
+        return 'no region';
+    return undefined;
+}
+/** Reads the saved state: nothing to do, a shift to undo, or a record that cannot be trusted. */
+function readShiftState(saved) {
     if (!saved || saved === 'done')
-        return undefined;
+        return { kind: 'none' };
+    let parsed;
     try {
-        const record = JSON.parse(saved);
-        return record.snapshot && record.newVersion ? record : undefined;
+        parsed = JSON.parse(saved);
     }
-    catch {
-        return undefined;
+    catch (error) {
+        return { kind: 'corrupt', reason: `not JSON (${error.message})` };
     }
+    const problem = recordProblem(parsed);
+    if (problem)
+        return { kind: 'corrupt', reason: problem };
+    return { kind: 'pending', record: parsed };
 }
 
 
@@ -81431,6 +81524,7 @@ function pendingShift(saved) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   X2: () => (/* binding */ isAmbiguous),
 /* harmony export */   bD: () => (/* binding */ withRetry),
 /* harmony export */   dg: () => (/* binding */ isTransient),
 /* harmony export */   uk: () => (/* binding */ realSleep)
@@ -81467,6 +81561,28 @@ function isTransient(error) {
         return true;
     const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
     return status !== undefined && (status === 429 || status >= 500);
+}
+const NO_ANSWER = new Set([
+    'ECONNRESET',
+    'EPIPE',
+    'ETIMEDOUT',
+    'TimeoutError',
+    'RequestTimeout',
+    'RequestTimeoutException',
+]);
+/**
+ * Whether a failed write may have landed anyway: a 5xx or a lost connection / timeout after the
+ * request was sent. Throttling (429), conflicts and refused connections mean it did not. After an
+ * ambiguous failure a guarded write re-reads before it decides (success, retry or conflict).
+ */
+function isAmbiguous(error) {
+    const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
+    if (status === 429)
+        return false;
+    if (status !== undefined && status >= 500)
+        return true;
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code !== undefined && NO_ANSWER.has(code);
 }
 /** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
 async function withRetry(fn, options = {}) {
@@ -81506,10 +81622,10 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
 var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var clients = __nccwpck_require__(201);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(1695);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var clients = __nccwpck_require__(201);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/retry.ts
@@ -81518,6 +81634,31 @@ var retry = __nccwpck_require__(9809);
 
 
 
+/** Credentials this close to their expiry are refreshed before use. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+/**
+ * A provider that returns `first` until it is within REFRESH_MARGIN_MS of its expiration, then
+ * calls `refresh` (once, however many requests ask at the same time) and returns the new ones.
+ */
+function refreshingProvider(first, refresh, now, logger) {
+    let current = first;
+    let pending;
+    const expiring = () => current.expiration !== undefined && current.expiration.getTime() - now() <= REFRESH_MARGIN_MS;
+    return async () => {
+        if (!expiring())
+            return current;
+        pending ??= refresh()
+            .then((fresh) => {
+            logger.info(`Refreshed the assumed role's credentials with a new GitHub OIDC token (the previous ones expire at ${current.expiration?.toISOString()}).`);
+            current = fresh;
+            return fresh;
+        })
+            .finally(() => {
+            pending = undefined;
+        });
+        return pending;
+    };
+}
 /** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
 async function resolveCredentials(auth, deps) {
     if (!auth.roleToAssume) {
@@ -81529,6 +81670,15 @@ async function resolveCredentials(auth, deps) {
             'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
             'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
     }
+    const first = await assume(auth, deps);
+    return {
+        source: 'oidc',
+        credentials: first,
+        provider: refreshingProvider(first, () => assume(auth, deps), deps.now ?? (() => Date.now()), deps.logger),
+    };
+}
+/** GitHub OIDC token -> AssumeRoleWithWebIdentity -> masked credentials. */
+async function assume(auth, deps) {
     let token;
     try {
         token = await deps.getIDToken(auth.audience);
@@ -81566,13 +81716,10 @@ async function resolveCredentials(auth, deps) {
     deps.setSecret(c.SessionToken);
     deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
     return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
     };
 }
 function explainAssumeFailure(error, auth, claims) {
@@ -81608,6 +81755,7 @@ var log = __nccwpck_require__(5625);
 
 
 
+
 // What both entries (main and post) take from the Actions runner: its log and an AWS connection.
 /** A Logger over the runner's log: groups are collapsible and end with their duration. */
 function coreLogger() {
@@ -81630,230 +81778,58 @@ function coreLogger() {
     };
 }
 /** Credentials (OIDC or the ambient chain) -> the AWS clients every step uses. */
-async function connect(settings, env, logger) {
+async function connect(auth, env, logger) {
     const endpoint = env.AWS_ENDPOINT_URL || undefined;
     if (endpoint)
         logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
+    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => resolveCredentials(auth, {
         getIDToken: (audience) => core/* getIDToken */.V9(audience),
         setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
+        sts: oneShotSts(auth.region, endpoint),
         env,
         logger,
     }));
-    if (!resolved.credentials)
+    if (!resolved.provider)
         return bootstrap;
     (0,clients/* destroyAwsClients */.QI)(bootstrap);
     return (0,clients/* createAwsClients */.Gv)({
-        region: settings.auth.region,
+        region: auth.region,
         endpoint,
-        credentials: resolved.credentials,
+        credentials: resolved.provider,
     });
 }
-
-
-/***/ }),
-
-/***/ 651:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ic: () => (/* binding */ MANAGED_TAGS_KEY),
-/* harmony export */   r: () => (/* binding */ readFunctionConfig)
-/* harmony export */ });
-/* unused harmony export OUR_LAYER */
-/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8815);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-
-
-/** The line in `layers` that stands for this action's dependency layer. */
-const OUR_LAYER = '{deps}';
-/** The tag recording which tag keys this action manages (space-separated). */
-const MANAGED_TAGS_KEY = 'lambda-ml-deploy:managed-tags';
-const ARN = 'arn:aws[a-z-]*';
-const REGION = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2}';
-const LAYER_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:layer:[a-zA-Z0-9_-]{1,140}:\\d+$`);
-const DLQ_ARN = new RegExp(`^${ARN}:(sqs|sns):${REGION}:\\d{12}:[\\w.-]{1,256}$`);
-const KMS_ARN = new RegExp(`^${ARN}:kms:${REGION}:\\d{12}:key/[\\w-]{1,128}$`);
-const EFS_ARN = new RegExp(`^${ARN}:elasticfilesystem:${REGION}:\\d{12}:access-point/fsap-[a-f0-9]{8,40}$`);
-const CSC_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}$`);
-const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
-const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
-const MOUNT_PATH = /^\/mnt\/[a-zA-Z0-9._-]{1,150}$/;
-const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
-const TAG_TEXT = /^[\p{L}\p{N}\p{Z}_.:/=+\-@]*$/u;
-/** Reads and validates the configuration inputs; problems land in `r.problems`. */
-function readFunctionConfig(r, hasDependencyLayer) {
-    return {
-        ephemeralStorage: r.int('ephemeral-storage', 512, 10240),
-        vpc: readVpc(r),
-        deadLetterTargetArn: r.pattern('dead-letter-target-arn', r.optional('dead-letter-target-arn'), DLQ_ARN, 'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq'),
-        kmsKeyArn: r.pattern('kms-key-arn', r.optional('kms-key-arn'), KMS_ARN, 'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
-        tracing: r.optional('tracing')
-            ? r.oneOf('tracing', ['Active', 'PassThrough'], 'PassThrough')
-            : undefined,
-        layers: readLayers(r, hasDependencyLayer),
-        fileSystems: readFileSystems(r),
-        logging: readLogging(r),
-        codeSigningConfigArn: r.pattern('code-signing-config-arn', r.optional('code-signing-config-arn'), CSC_ARN, 'must be a code signing configuration ARN such as arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0'),
-        tags: readTags(r),
+/**
+ * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
+ * a refresh hours into a bake does not depend on a client that was closed after the first one.
+ */
+function oneShotSts(region, endpoint) {
+    const send = async (command) => {
+        const client = new dist_cjs/* STSClient */.iM({ region, endpoint, customUserAgent: clients/* USER_AGENT */._O });
+        try {
+            return await client.send(command);
+        }
+        finally {
+            client.destroy();
+        }
     };
-}
-/** Comma-, space- or newline-separated items. */
-function items(r, name) {
-    return r
-        .lines(name)
-        .flatMap((line) => line.split(/[\s,]+/))
-        .filter(Boolean);
-}
-function readVpc(r) {
-    const subnetIds = items(r, 'vpc-subnet-ids');
-    const securityGroupIds = items(r, 'vpc-security-group-ids');
-    const dualStack = r.optional('vpc-ipv6-dual-stack');
-    if (subnetIds.length === 0 && securityGroupIds.length === 0) {
-        if (dualStack)
-            r.fail('vpc-ipv6-dual-stack', 'needs vpc-subnet-ids and vpc-security-group-ids as well');
-        return undefined;
-    }
-    if (subnetIds.length === 0)
-        r.fail('vpc-subnet-ids', 'is required with vpc-security-group-ids (the function needs both)');
-    if (securityGroupIds.length === 0)
-        r.fail('vpc-security-group-ids', 'is required with vpc-subnet-ids (the function needs both)');
-    if (subnetIds.length > 16)
-        r.fail('vpc-subnet-ids', 'must list at most 16 subnets');
-    if (securityGroupIds.length > 5)
-        r.fail('vpc-security-group-ids', 'must list at most 5 groups');
-    for (const id of subnetIds)
-        r.pattern('vpc-subnet-ids', id, SUBNET, 'must list subnet IDs such as subnet-0123abcd');
-    for (const id of securityGroupIds)
-        r.pattern('vpc-security-group-ids', id, SECURITY_GROUP, 'must list group IDs such as sg-0123abcd');
-    return {
-        subnetIds,
-        securityGroupIds,
-        ipv6DualStack: dualStack === undefined ? undefined : r.bool('vpc-ipv6-dual-stack', false),
-    };
-}
-function readLayers(r, hasDependencyLayer) {
-    const lines = items(r, 'layers');
-    if (lines.length === 0)
-        return undefined;
-    const ours = lines.indexOf(OUR_LAYER);
-    if (ours !== lines.lastIndexOf(OUR_LAYER))
-        r.fail('layers', `must name ${OUR_LAYER} (the dependency layer) at most once`);
-    const arns = lines.filter((line) => line !== OUR_LAYER);
-    for (const arn of arns)
-        r.pattern('layers', arn, LAYER_ARN, `must list layer version ARNs such as arn:aws:lambda:us-east-1:123456789012:layer:otel:3, one per line, and ${OUR_LAYER} where the dependency layer goes`);
-    const names = arns.map((arn) => arn.split(':')[6]);
-    const repeated = names.find((name, i) => names.indexOf(name) !== i);
-    if (repeated)
-        r.fail('layers', `names layer ${repeated} twice; a function takes one version of it`);
-    const total = arns.length + (hasDependencyLayer ? 1 : 0);
-    if (total > 5) {
-        r.fail('layers', `adds up to ${total} layers with the dependency layer; Lambda allows at most 5 per function`);
-    }
-    if (ours === -1)
-        return { before: arns, after: [] };
-    return {
-        before: lines.slice(0, ours).filter((line) => line !== OUR_LAYER),
-        after: lines.slice(ours + 1).filter((line) => line !== OUR_LAYER),
-    };
-}
-function readFileSystems(r) {
-    const text = r.raw('file-systems');
-    if (text === '')
-        return undefined;
-    const example = '[{arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0, local-mount-path: /mnt/models}]';
-    let parsed;
-    try {
-        parsed = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(text);
-    }
-    catch (error) {
-        return r.fail('file-systems', `does not parse as YAML or JSON: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
-    }
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    if (list.length > 1)
-        return r.fail('file-systems', 'must list at most one file system (a Lambda limit)');
-    const result = [];
-    for (const entry of list) {
-        const record = (entry && typeof entry === 'object' ? entry : {});
-        const arn = record.arn ?? record.Arn;
-        const mount = record['local-mount-path'] ?? record.LocalMountPath;
-        if (typeof arn !== 'string' || typeof mount !== 'string') {
-            r.fail('file-systems', `must be a list of {arn, local-mount-path}, e.g. ${example}`);
-            continue;
-        }
-        r.pattern('file-systems', arn, EFS_ARN, 'must give an EFS access point ARN (…:elasticfilesystem:<region>:<account>:access-point/fsap-…) as arn');
-        r.pattern('file-systems', mount, MOUNT_PATH, 'must give local-mount-path as a folder directly under /mnt, such as /mnt/models');
-        result.push({ arn, localMountPath: mount });
-    }
-    return result;
-}
-function readLogging(r) {
-    const given = ['log-format', 'log-group', 'application-log-level', 'system-log-level'].some((name) => r.raw(name) !== '');
-    if (!given)
-        return undefined;
-    const choice = (name, allowed) => r.raw(name) === '' ? undefined : r.oneOf(name, allowed, allowed[0]);
-    const logging = {
-        format: choice('log-format', ['Text', 'JSON']),
-        logGroup: r.pattern('log-group', r.optional('log-group'), LOG_GROUP, 'must be a CloudWatch log group name such as /aws/lambda/my-fn (letters, digits and ._-/#)'),
-        applicationLevel: choice('application-log-level', [
-            'TRACE',
-            'DEBUG',
-            'INFO',
-            'WARN',
-            'ERROR',
-            'FATAL',
-        ]),
-        systemLevel: choice('system-log-level', ['DEBUG', 'INFO', 'WARN']),
-    };
-    for (const name of ['application-log-level', 'system-log-level']) {
-        if (r.raw(name) !== '' && logging.format !== 'JSON')
-            r.fail(name, 'needs log-format: JSON (Lambda filters log levels only for JSON logs)');
-    }
-    return logging;
-}
-function readTags(r) {
-    const entries = r.textMap('tags', '{team: ml, cost-center: "1234"}');
-    if (entries === undefined)
-        return undefined;
-    const tags = {};
-    for (const [key, value] of entries) {
-        if (key.length > 128 || !TAG_TEXT.test(key) || /\s/.test(key)) {
-            r.fail('tags', `has key '${key}': tag keys here are 1 to 128 letters, digits and _.:/=+-@ (no spaces)`);
-        }
-        else if (/^aws:/i.test(key) || key === MANAGED_TAGS_KEY) {
-            r.fail('tags', `has key '${key}', which is reserved; pick another key`);
-        }
-        else if (value.length > 256 || !TAG_TEXT.test(value)) {
-            r.fail('tags', `has key '${key}' with a value that is not 0 to 256 letters, digits, spaces and _.:/=+-@`);
-        }
-        else {
-            tags[key] = value;
-        }
-    }
-    const keys = Object.keys(tags);
-    if (keys.length > 49)
-        r.fail('tags', 'must hold at most 49 tags (Lambda allows 50, one records the managed keys)');
-    if (keys.join(' ').length > 256) {
-        r.fail('tags', `has keys that add up to more than 256 characters; they are recorded in the ${MANAGED_TAGS_KEY} tag, whose value Lambda limits to 256`);
-    }
-    return tags;
+    return { send };
 }
 
 
 /***/ }),
 
-/***/ 1659:
+/***/ 5758:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  Om: () => (/* binding */ readAliasLocation),
   sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError, forbiddenPipOption
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -81861,68 +81837,10 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/settings-function.ts
-var settings_function = __nccwpck_require__(651);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/settings-yaml.ts
-
-
-// What YAML's core schema reads as null: the user's text is lost, so we ask for quotes instead.
-const YAML_NULL = /^(~|null|Null|NULL|)$/;
-/**
- * A YAML or JSON map of string values, keeping each value's text as written: `1.10` stays
- * `1.10`, `0123` stays `0123`, `yes` stays `yes` (YAML would read numbers and booleans).
- * Quoted values are taken as given. A plain value YAML reads as null (`~`, `null`, nothing) is a
- * problem: nobody can tell whether the text or an empty value was meant.
- */
-function parseTextMap(text) {
-    const doc = (0,dist/* parseDocument */.Tp)(text);
-    if (doc.errors.length > 0) {
-        return {
-            error: `does not parse: ${(0,errors/* errorMessage */.gJ)(doc.errors[0]).split('\n')[0]}`,
-        };
-    }
-    if (!(0,dist/* isMap */.jh)(doc.contents))
-        return { error: 'is not a map' };
-    const entries = [];
-    const problems = [];
-    for (const pair of doc.contents.items) {
-        const key = (0,dist/* isScalar */.jn)(pair.key) ? scalarText(pair.key) : undefined;
-        if (key === undefined || key === '') {
-            problems.push('has a key that is not plain text');
-            continue;
-        }
-        const value = pair.value;
-        if (value === null || value === undefined) {
-            problems.push(nullProblem(key, ''));
-            continue;
-        }
-        if (!(0,dist/* isScalar */.jn)(value)) {
-            problems.push(`has key '${key}' with a nested value; values must be text, numbers or booleans`);
-            continue;
-        }
-        if (value.type === 'PLAIN' && YAML_NULL.test(String(value.source ?? ''))) {
-            problems.push(nullProblem(key, String(value.source ?? '')));
-            continue;
-        }
-        entries.push([key, scalarText(value)]);
-    }
-    return { entries, problems };
-}
-function nullProblem(key, written) {
-    const shown = written === '' ? 'no value' : `\`${written}\``;
-    return (`has key '${key}' with ${shown}, which YAML reads as null; quote the value ` +
-        `(${key}: '${written}') to mean that text, or write ${key}: '' for an empty value`);
-}
-/** The text as written for a plain scalar; the decoded string for quoted and block ones. */
-function scalarText(node) {
-    if (node.type === 'PLAIN' && typeof node.source === 'string')
-        return node.source;
-    return typeof node.value === 'string' ? node.value : String(node.value);
-}
-
 ;// CONCATENATED MODULE: ./src/settings-parse.ts
+
 
 
 
@@ -82036,26 +81954,23 @@ class InputReader {
             return this.fail(name, 'must be a folder, not a file', value);
         return absolute;
     }
-    /** A YAML or JSON map of text values, each kept as written (see parseTextMap). */
-    textMap(name, example) {
+    /** A YAML or JSON map of environment variables (string keys, scalar values). */
+    envMap(name) {
         const value = this.raw(name);
         if (value === '')
             return undefined;
-        const parsed = parseTextMap(value);
-        if ('error' in parsed) {
-            return this.fail(name, `must be a YAML or JSON map such as \`${example}\`; it ${parsed.error}`);
+        let parsed;
+        try {
+            parsed = (0,dist/* parse */.qg)(value);
         }
-        for (const problem of parsed.problems)
-            this.fail(name, problem);
-        return parsed.entries;
-    }
-    /** A YAML or JSON map of environment variables; values keep the text as written. */
-    envMap(name) {
-        const entries = this.textMap(name, '{MODEL_NAME: iris, LOG_LEVEL: info}');
-        if (entries === undefined)
-            return undefined;
+        catch (error) {
+            return this.fail(name, `must be a YAML or JSON map (KEY: value); it does not parse: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+            return this.fail(name, 'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`');
+        }
         const result = {};
-        for (const [key, text] of entries) {
+        for (const [key, raw] of Object.entries(parsed)) {
             if (!/^[a-zA-Z]\w*$/.test(key)) {
                 this.fail(name, `has key '${key}': keys must start with a letter and hold only letters, digits and _`);
                 continue;
@@ -82064,7 +81979,11 @@ class InputReader {
                 this.fail(name, `has key '${key}', which Lambda reserves; pick another name`);
                 continue;
             }
-            result[key] = text;
+            if (raw !== null && typeof raw === 'object') {
+                this.fail(name, `has key '${key}' with a nested value; values must be strings, numbers or booleans`);
+                continue;
+            }
+            result[key] = raw === null || raw === undefined ? '' : String(raw);
         }
         return result;
     }
@@ -82123,7 +82042,6 @@ function safeRealpath(p) {
 
 
 
-
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
 const DEFAULT_EXCLUDES = [
     '**/.git',
@@ -82155,8 +82073,13 @@ function readSettings(getInput, event, workspace) {
     const mode = resolveMode(r, event);
     const functionName = r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN') ?? '';
     const shortName = functionName.split(':').pop() ?? functionName;
+    const auth = readAuth(r);
+    const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(functionName)?.[1];
+    if (arnRegion && auth.region && arnRegion !== auth.region) {
+        r.fail('function-name', `is a function ARN in ${arnRegion}, but aws-region is ${auth.region}: the bundle bucket, the layer and every call would be in ${auth.region}; set aws-region: ${arnRegion} or pass the function's name`, functionName);
+    }
     const base = {
-        auth: readAuth(r),
+        auth,
         functionName,
         alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name (letters, digits, - and _, not only digits, at most 128)') ?? 'prod',
         githubToken: r.optional('github-token'),
@@ -82165,23 +82088,25 @@ function readSettings(getInput, event, workspace) {
     };
     let settings;
     switch (mode) {
-        case 'deploy': {
-            const build = readBuild(r, shortName);
-            settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
-            break;
-        }
-        case 'preview': {
-            const build = readBuild(r, shortName);
+        case 'deploy':
             settings = {
                 ...base,
                 mode,
-                build,
-                fn: readFunction(r, build),
+                build: readBuild(r, shortName),
+                fn: readFunction(r),
+                release: readRelease(r),
+            };
+            break;
+        case 'preview':
+            settings = {
+                ...base,
+                mode,
+                build: readBuild(r, shortName),
+                fn: readFunction(r),
                 release: readRelease(r),
                 preview: readPreview(r, event),
             };
             break;
-        }
         case 'preview-cleanup':
             settings = { ...base, mode, preview: readPreview(r, event) };
             break;
@@ -82194,9 +82119,23 @@ function readSettings(getInput, event, workspace) {
             };
             break;
     }
+    if ('preview' in settings)
+        checkPreviewPrefix(r, settings.preview.aliasPrefix, base.alias);
     if (r.problems.length > 0)
         throw new SettingsError(r.problems);
     return settings;
+}
+/** Reads only the inputs that locate the alias (no paths, nothing that a later step can remove). */
+function readAliasLocation(getInput) {
+    const r = new InputReader(getInput, '.');
+    const location = {
+        auth: readAuth(r),
+        functionName: r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name or ARN') ?? '',
+        alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name') ?? '',
+    };
+    if (r.problems.length > 0)
+        throw new SettingsError(r.problems);
+    return location;
 }
 /** All validation problems at once; the message lists each on its own line. */
 class SettingsError extends errors/* ActionError */.lZ {
@@ -82213,7 +82152,13 @@ function resolveMode(r, event) {
     const mode = r.oneOf('mode', ['deploy', 'preview', 'preview-cleanup', 'rollback', 'auto'], 'deploy');
     if (mode !== 'auto')
         return mode;
-    if (event.eventName === 'pull_request' || event.eventName === 'pull_request_target') {
+    if (event.eventName === 'pull_request_target') {
+        r.fail('mode', "auto is refused on pull_request_target: that event runs with this repository's secrets and " +
+            'AWS role, so a preview would build and invoke code from the pull request (a fork, possibly) ' +
+            'with them. Run previews `on: pull_request`, or set mode explicitly once the code is vetted', 'auto');
+        return 'preview';
+    }
+    if (event.eventName === 'pull_request') {
         return event.payload.action === 'closed' ? 'preview-cleanup' : 'preview';
     }
     return 'deploy';
@@ -82238,9 +82183,11 @@ function readBuild(r, functionShortName) {
         r.fail('model-dest', 'must be a relative folder inside the zip such as `model` (no leading /, no ..)', modelDest);
     }
     const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
-    const forbidden = pipArgs.find((arg) => /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(arg));
-    if (forbidden)
-        r.fail('pip-args', `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`, forbidden);
+    for (const arg of pipArgs) {
+        const option = forbiddenPipOption(arg);
+        if (option)
+            r.fail('pip-args', `must not set ${option} (here as '${arg}'): the action sets the target, platform and interpreter itself`, arg);
+    }
     const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(/\/+$/, '');
     if (s3Prefix.startsWith('/') || s3Prefix.split('/').includes('..')) {
         r.fail('s3-prefix', 'must be a relative key prefix such as `lambda-ml-deploy/my-fn` (no leading /, no ..)', s3Prefix);
@@ -82263,6 +82210,45 @@ function readBuild(r, functionShortName) {
         s3Prefix,
     };
 }
+/** pip options that would move the install or change its platform: the action sets these. */
+const FORBIDDEN_PIP_OPTIONS = [
+    '--target',
+    '--platform',
+    '--only-binary',
+    '--python-version',
+    '--implementation',
+    '--abi',
+    '--user',
+    '--prefix',
+    '--root',
+    '--python',
+];
+/** Long options pip has whose names are prefixes of a forbidden one (pip takes exact names as is). */
+const ALLOWED_PREFIX_OPTIONS = new Set(['--pre']);
+/** pip's short options that take a value; after one, the rest of the cluster is its value. */
+const SHORT_WITH_VALUE = new Set(['r', 'c', 'e', 'i', 'f']);
+/**
+ * The forbidden option an argument sets, if any. pip (optparse) accepts any unambiguous prefix of
+ * a long option (`--targ /x`) and clusters of short options with an attached value (`-t/x`,
+ * `-qt/x`); an ambiguous prefix is refused too (pip would refuse it anyway). Pure.
+ */
+function forbiddenPipOption(arg) {
+    if (arg.startsWith('--')) {
+        const name = arg.split('=')[0];
+        if (name === '--' || ALLOWED_PREFIX_OPTIONS.has(name))
+            return undefined;
+        return FORBIDDEN_PIP_OPTIONS.find((option) => option.startsWith(name));
+    }
+    if (!/^-[a-zA-Z]/.test(arg))
+        return undefined;
+    for (const flag of arg.slice(1)) {
+        if (flag === 't')
+            return '-t (--target)';
+        if (SHORT_WITH_VALUE.has(flag) || !/[a-zA-Z]/.test(flag))
+            return undefined;
+    }
+    return undefined;
+}
 /** Unset: `requirements.txt` in source-dir when present. `none`: no layer. Otherwise a file. */
 function readRequirements(r, sourceDir) {
     const value = r.raw('requirements');
@@ -82273,7 +82259,7 @@ function readRequirements(r, sourceDir) {
     const fallback = external_node_path_.join(sourceDir, 'requirements.txt');
     return external_node_fs_.existsSync(fallback) && external_node_fs_.statSync(fallback).isFile() ? fallback : undefined;
 }
-function readFunction(r, build) {
+function readFunction(r) {
     const createFunction = r.bool('create-function', false);
     const executionRole = r.pattern('execution-role', r.optional('execution-role'), ROLE_ARN, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-fn-exec');
     if (createFunction && !r.optional('execution-role')) {
@@ -82291,16 +82277,19 @@ function readFunction(r, build) {
         timeout: r.int('timeout', 1, 900),
         environment: r.envMap('environment'),
         description,
-        ...(0,settings_function/* readFunctionConfig */.r)(r, build.requirements !== undefined),
     };
 }
 function readRelease(r) {
     const alarms = r.lines('alarms');
     for (const alarm of alarms)
         r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
+    const strategy = r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once');
+    if (strategy === 'all-at-once' && alarms.length > 0) {
+        r.fail('alarms', 'are watched during a canary or linear bake, and all-at-once has none, so they would be ignored; set strategy: canary (or linear), or remove alarms');
+    }
     return {
         smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
-        strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once'),
+        strategy,
         canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
         canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
         linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
@@ -82328,6 +82317,12 @@ function readPreview(r, event) {
         urlAuth: r.oneOf('preview-url-auth', ['AWS_IAM', 'NONE'], 'AWS_IAM'),
         prNumber: prNumber ?? 0,
     };
+}
+/** A prefix that can name `alias` (`v` + PR 2 = `v2`) is refused for every PR, not only PR 2. */
+function checkPreviewPrefix(r, prefix, alias) {
+    if (alias.startsWith(prefix) && /^\d+$/.test(alias.slice(prefix.length))) {
+        r.fail('preview-alias-prefix', `must not be able to name alias '${alias}' (the preview of PR #${alias.slice(prefix.length)} would be it); use a prefix such as pr-`, prefix);
+    }
 }
 function readRollbackTo(r) {
     const value = r.raw('rollback-to') || 'previous';
@@ -85244,10 +85239,10 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-exports.jh = identity.isMap;
+__webpack_unused_export__ = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-exports.jn = identity.isScalar;
+__webpack_unused_export__ = identity.isScalar;
 __webpack_unused_export__ = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;

@@ -26,7 +26,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
     report.setHeadline(
       `Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`,
     );
-    clients = await connect(settings, env, logger);
+    clients = await connect(settings.auth, env, logger);
     const identity = await verifyIdentity(clients.sts);
     logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
     report.section('AWS identity', [

@@ -5,10 +5,11 @@ import { describeCommand, tailKeeper, type CommandRunner, type UserIds } from '.
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
 import { dockerPlatform, runtimePythonVersion, type DockerPlatform } from './runtime.js';
+import { stageRequirements } from './layer-stage.js';
 
 /**
- * The Docker side of the layer build: `pip install` runs inside the build image with the
- * requirements folder mounted read-only and the output owned by the runner's user. Every docker
+ * The Docker side of the layer build: `pip install` runs inside the build image with a copy of
+ * the requirements (and what they reference) mounted read-only and the output owned by the runner's user. Every docker
  * command is an argument list; nothing from the inputs is ever parsed by a shell.
  */
 
@@ -166,8 +167,10 @@ export interface DockerInstallOptions {
   image: string;
   architecture: Architecture;
   runtime: string;
-  /** Absolute path of the requirements file; its whole folder is mounted read-only. */
+  /** Absolute path of the requirements file (in the staged copy, once installInDocker made it). */
   requirementsPath: string;
+  /** The folder mounted read-only at /var/req (default: the requirements file's folder). */
+  mountDir?: string;
   /** Host folder mounted at /var/out; packages land in <outDir>/python. */
   outDir: string;
   pipArgs: readonly string[];
@@ -180,17 +183,19 @@ export interface DockerInstallOptions {
 export function pipInstallRunArgs(options: Omit<DockerInstallOptions, 'run' | 'logger'>): string[] {
   const env = options.env ?? {};
   const requirementsFile = path.basename(options.requirementsPath);
+  const mountDir = options.mountDir ?? path.dirname(options.requirementsPath);
+  const fromMount = path.relative(mountDir, path.dirname(options.requirementsPath));
   return dockerRunArgs({
     image: options.image,
     platform: dockerPlatform(options.architecture),
     mounts: [
-      { source: path.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+      { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
       { source: options.outDir, target: CONTAINER_OUT_DIR },
     ],
     user: options.user,
     env: CONTAINER_ENV,
     passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
-    workdir: CONTAINER_REQ_DIR,
+    workdir: path.posix.join(CONTAINER_REQ_DIR, ...fromMount.split(path.sep).filter(Boolean)),
     entrypoint: 'python3',
     command: [
       '-c',
@@ -241,7 +246,17 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
   // A runner running as root that builds as another user: hand it the output folder.
   if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
     await fs.chown(options.outDir, options.user.uid, options.user.gid);
-  const args = pipInstallRunArgs(options);
+  // pip sees a copy of what the requirements name, never the workspace (.git included).
+  const staged = await stageRequirements(
+    options.requirementsPath,
+    options.pipArgs,
+    `${options.outDir}.req`,
+  );
+  const args = pipInstallRunArgs({
+    ...options,
+    requirementsPath: staged.requirementsPath,
+    mountDir: staged.root,
+  });
   logger.info(describeCommand('docker', args));
   const tail = tailKeeper(25);
   let python = '';
@@ -262,6 +277,8 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
     });
   } catch (error) {
     throw dockerMissing(error);
+  } finally {
+    await fs.rm(staged.root, { recursive: true, force: true });
   }
   const requirementsName = path.basename(options.requirementsPath);
   if (result.exitCode !== 0) {

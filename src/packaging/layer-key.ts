@@ -86,7 +86,7 @@ export function isLocalPath(value: string): boolean {
   );
 }
 
-function stripFileScheme(value: string): string {
+export function stripFileScheme(value: string): string {
   return value.replace(/^file:(\/\/)?/i, '');
 }
 
