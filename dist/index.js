@@ -9762,7 +9762,7 @@ __webpack_unused_export__ = GetEventSourceMappingCommand;
 __webpack_unused_export__ = GetEventSourceMappingRequest$;
 __webpack_unused_export__ = GetFunction$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfig$;
-__webpack_unused_export__ = GetFunctionCodeSigningConfigCommand;
+exports.uSr = GetFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = GetFunctionCommand;
@@ -9932,7 +9932,7 @@ __webpack_unused_export__ = ListProvisionedConcurrencyConfigsCommand;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsRequest$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsResponse$;
 __webpack_unused_export__ = ListTags$;
-__webpack_unused_export__ = ListTagsCommand;
+exports.bvr = ListTagsCommand;
 __webpack_unused_export__ = ListTagsRequest$;
 __webpack_unused_export__ = ListTagsResponse$;
 __webpack_unused_export__ = ListVersionsByFunction$;
@@ -9975,7 +9975,7 @@ __webpack_unused_export__ = PublishVersion$;
 exports.D3m = PublishVersionCommand;
 __webpack_unused_export__ = PublishVersionRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfig$;
-__webpack_unused_export__ = PutFunctionCodeSigningConfigCommand;
+exports.nD1 = PutFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = PutFunctionConcurrency$;
@@ -10088,7 +10088,7 @@ __webpack_unused_export__ = SubnetIPAddressLimitReachedException;
 __webpack_unused_export__ = SubnetIPAddressLimitReachedException$;
 __webpack_unused_export__ = SystemLogLevel;
 __webpack_unused_export__ = TagResource$;
-__webpack_unused_export__ = TagResourceCommand;
+exports.eqU = TagResourceCommand;
 __webpack_unused_export__ = TagResourceRequest$;
 __webpack_unused_export__ = TagsError$;
 __webpack_unused_export__ = TargetTrackingScalingPolicy$;
@@ -10104,7 +10104,7 @@ __webpack_unused_export__ = TracingMode;
 __webpack_unused_export__ = UnsupportedMediaTypeException;
 __webpack_unused_export__ = UnsupportedMediaTypeException$;
 __webpack_unused_export__ = UntagResource$;
-__webpack_unused_export__ = UntagResourceCommand;
+exports.RP$ = UntagResourceCommand;
 __webpack_unused_export__ = UntagResourceRequest$;
 __webpack_unused_export__ = UpdateAlias$;
 exports.lqC = UpdateAliasCommand;
@@ -74789,7 +74789,7 @@ class InputError extends ActionError {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1862);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8838);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -74864,7 +74864,7 @@ function formatBytes(bytes) {
 
 /***/ }),
 
-/***/ 1862:
+/***/ 8838:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -78347,41 +78347,249 @@ function checkLambdaLimits(parts, options = {}) {
     throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
-;// CONCATENATED MODULE: ./src/release/function/change.ts
-/** What the release must do, from what is deployed now. Pure. */
-function decideChange(inputs) {
-    if (!inputs.fn.exists)
-        return { kind: 'create' };
-    const code = inputs.fn.codeSha256 !== inputs.codeSha256;
-    const config = inputs.configChanges !== undefined;
-    if (code || config)
-        return { kind: 'update', code, config };
-    const served = inputs.servedVersion;
-    const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
-    if (aliasSettled &&
-        served?.exists &&
-        served.codeSha256 === inputs.codeSha256 &&
-        sameLayers(served.layers, inputs.fn.layers)) {
-        return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
+;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
+const NOT_SET = '(not set)';
+const showScalar = (value) => (value === undefined ? NOT_SET : String(value));
+const sameScalar = (current, target) => target === undefined || current === target;
+function scalar(key, label, input, versioned = true) {
+    return { key, label, versioned, same: sameScalar, show: showScalar, input };
+}
+const sameList = (a, b) => a.length === b.length && a.every((item, i) => item === b[i]);
+const sorted = (list) => [...list].sort();
+/** `name:version` of a layer version ARN, the readable part. */
+const layerLabel = (arn) => arn.split(':').slice(6).join(':') || arn;
+const FIELDS = [
+    {
+        key: 'architecture',
+        label: 'architecture',
+        versioned: true,
+        same: sameScalar,
+        show: showScalar,
+    },
+    scalar('runtime', 'runtime', (t) => ({ Runtime: t.runtime })),
+    scalar('handler', 'handler', (t) => ({ Handler: t.handler })),
+    {
+        key: 'layers',
+        label: 'layers',
+        versioned: true,
+        same: (c, t) => t === undefined || sameList(c, t),
+        show: (v) => (v.length ? v.map(layerLabel).join('\n') : '(none)'),
+        input: (t) => ({ Layers: t.layers }),
+    },
+    scalar('memorySize', 'memory (MB)', (t) => ({ MemorySize: t.memorySize })),
+    scalar('timeout', 'timeout (s)', (t) => ({ Timeout: t.timeout })),
+    {
+        key: 'environment',
+        label: 'environment',
+        versioned: true,
+        same: (c, t) => t === undefined || sameEnvironment(c, t),
+        show: (v) => showEnvironment(v),
+        input: (t) => ({ Environment: { Variables: t.environment } }),
+    },
+    scalar('ephemeralStorage', 'ephemeral storage (MB)', (t) => ({
+        EphemeralStorage: { Size: t.ephemeralStorage ?? 512 },
+    })),
+    {
+        key: 'vpc',
+        label: 'VPC',
+        versioned: true,
+        same: (c, t) => t === undefined || sameVpc(c, t),
+        show: (v) => showVpc(v),
+        input: (t) => ({
+            VpcConfig: {
+                SubnetIds: t.vpc?.subnetIds ?? [],
+                SecurityGroupIds: t.vpc?.securityGroupIds ?? [],
+                ...(t.vpc?.ipv6DualStack ? { Ipv6AllowedForDualStack: true } : {}),
+            },
+        }),
+    },
+    scalar('deadLetterTargetArn', 'dead-letter target', (t) => ({
+        DeadLetterConfig: { TargetArn: t.deadLetterTargetArn },
+    })),
+    scalar('kmsKeyArn', 'KMS key', (t) => ({ KMSKeyArn: t.kmsKeyArn })),
+    scalar('tracing', 'X-Ray tracing', (t) => ({
+        TracingConfig: { Mode: t.tracing },
+    })),
+    {
+        key: 'fileSystems',
+        label: 'file systems',
+        versioned: true,
+        same: (c, t) => t === undefined ||
+            sameList(fileSystemKeys(c), fileSystemKeys(t)),
+        show: (v) => fileSystemKeys(v).join('\n') || '(none)',
+        input: (t) => ({
+            FileSystemConfigs: (t.fileSystems ?? []).map((f) => ({
+                Arn: f.arn,
+                LocalMountPath: f.localMountPath,
+            })),
+        }),
+    },
+    {
+        key: 'logging',
+        label: 'logging',
+        versioned: true,
+        same: (c, t) => t === undefined || sameLogging(c, t),
+        show: (v) => showLogging(v),
+        input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
+    },
+    scalar('description', 'description', (t) => ({ Description: t.description }), false),
+];
+function sameEnvironment(current, target) {
+    const keys = Object.keys(target);
+    return (keys.length === Object.keys(current).length && keys.every((key) => current[key] === target[key]));
+}
+function showEnvironment(env) {
+    const keys = Object.keys(env).sort();
+    return keys.length ? keys.map((key) => `${key}=${env[key]}`).join('\n') : '(none)';
+}
+function sameVpc(current, target) {
+    const c = current ?? { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
+    return (sameList(sorted(c.subnetIds), sorted(target.subnetIds)) &&
+        sameList(sorted(c.securityGroupIds), sorted(target.securityGroupIds)) &&
+        c.ipv6DualStack === target.ipv6DualStack);
+}
+function showVpc(vpc) {
+    if (!vpc || (vpc.subnetIds.length === 0 && vpc.securityGroupIds.length === 0))
+        return '(none)';
+    return [
+        `subnets ${sorted(vpc.subnetIds).join(', ')}`,
+        `security groups ${sorted(vpc.securityGroupIds).join(', ')}`,
+        ...(vpc.ipv6DualStack ? ['IPv6 dual stack'] : []),
+    ].join('\n');
+}
+function fileSystemKeys(list) {
+    return (list ?? []).map((f) => `${f.arn} at ${f.localMountPath}`);
+}
+const LOGGING_PARTS = [
+    ['format', 'format'],
+    ['logGroup', 'log group'],
+    ['applicationLevel', 'application level'],
+    ['systemLevel', 'system level'],
+];
+function sameLogging(current, target) {
+    return LOGGING_PARTS.every(([part]) => target[part] === undefined || current?.[part] === target[part]);
+}
+function showLogging(logging) {
+    const parts = LOGGING_PARTS.filter(([part]) => logging?.[part] !== undefined).map(([part, name]) => `${name} ${logging?.[part]}`);
+    return parts.join('\n') || NOT_SET;
+}
+function loggingInput(logging) {
+    const json = logging.format === 'JSON';
+    return {
+        ...(logging.format ? { LogFormat: logging.format } : {}),
+        ...(logging.logGroup ? { LogGroup: logging.logGroup } : {}),
+        ...(json && logging.applicationLevel
+            ? { ApplicationLogLevel: logging.applicationLevel }
+            : {}),
+        ...(json && logging.systemLevel ? { SystemLogLevel: logging.systemLevel } : {}),
+    };
+}
+/** Layers after this run: extras around ours when given, otherwise ours replaced in place. */
+function targetLayers(current, desired) {
+    const ours = desired.layerArn ? [desired.layerArn] : [];
+    if (desired.extraLayers)
+        return [...desired.extraLayers.before, ...ours, ...desired.extraLayers.after];
+    return desiredLayers(current, desired.layerName, desired.layerArn);
+}
+/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
+function desiredLayers(current, layerName, layerArn) {
+    const isOurs = (arn) => arn.split(':')[6] === layerName;
+    const others = current.filter((arn) => !isOurs(arn));
+    return layerArn ? [...others, layerArn] : others;
+}
+function targetLogging(latest, desired) {
+    if (!desired)
+        return latest;
+    const format = desired.format ?? latest?.format;
+    const json = format === 'JSON';
+    return {
+        format,
+        logGroup: desired.logGroup ?? latest?.logGroup,
+        applicationLevel: json ? (desired.applicationLevel ?? latest?.applicationLevel) : undefined,
+        systemLevel: json ? (desired.systemLevel ?? latest?.systemLevel) : undefined,
+    };
+}
+/**
+ * What the function should look like after this run: the desired settings, and for each one left
+ * unset what $LATEST has now. Pure.
+ */
+function resolveTarget(latest, desired) {
+    return {
+        layers: targetLayers(latest.layers, desired),
+        runtime: desired.runtime,
+        handler: desired.handler,
+        architecture: desired.architecture,
+        memorySize: desired.memorySize ?? latest.memorySize,
+        timeout: desired.timeout ?? latest.timeout,
+        environment: { ...latest.environment, ...(desired.environment ?? {}) },
+        description: desired.description ?? latest.description,
+        ephemeralStorage: desired.ephemeralStorage ?? latest.ephemeralStorage,
+        vpc: desired.vpc
+            ? {
+                subnetIds: desired.vpc.subnetIds,
+                securityGroupIds: desired.vpc.securityGroupIds,
+                ipv6DualStack: desired.vpc.ipv6DualStack ?? latest.vpc?.ipv6DualStack ?? false,
+            }
+            : latest.vpc,
+        deadLetterTargetArn: desired.deadLetterTargetArn ?? latest.deadLetterTargetArn,
+        kmsKeyArn: desired.kmsKeyArn ?? latest.kmsKeyArn,
+        tracing: desired.tracing ?? latest.tracing,
+        fileSystems: desired.fileSystems ?? latest.fileSystems,
+        logging: targetLogging(latest.logging, desired.logging),
+    };
+}
+/**
+ * The settings where `current` is not what `target` asks for. `scope: 'version'` compares a
+ * published version, whose description is the one given at publish, so it is left out. Pure.
+ */
+function diffConfig(current, target, scope = 'latest') {
+    const changes = [];
+    for (const field of FIELDS) {
+        if (scope === 'version' && !field.versioned)
+            continue;
+        const before = current[field.key];
+        const after = target[field.key];
+        if (field.same(before, after))
+            continue;
+        changes.push({
+            field: field.key,
+            label: field.label,
+            before: field.show(before),
+            after: field.show(after),
+        });
     }
-    return { kind: 'publish-only' };
+    return changes;
 }
-function sameLayers(a, b) {
-    return a.length === b.length && a.every((arn, i) => arn === b[i]);
+/** UpdateFunctionConfiguration parameters for these changes; undefined when none apply. Pure. */
+function updateConfigurationInput(target, changes) {
+    const changed = new Set(changes.map((c) => c.field));
+    const input = {};
+    for (const field of FIELDS) {
+        if (changed.has(field.key) && field.input)
+            Object.assign(input, field.input(target));
+    }
+    return Object.keys(input).length > 0 ? input : undefined;
+}
+/** CreateFunction parameters for every setting the target gives (Architectures aside). Pure. */
+function createConfigurationInput(target) {
+    const input = {};
+    for (const field of FIELDS) {
+        const value = target[field.key];
+        const empty = value === undefined ||
+            (Array.isArray(value) && value.length === 0) ||
+            (field.key === 'environment' && Object.keys(value).length === 0);
+        if (!empty && field.input)
+            Object.assign(input, field.input(target));
+    }
+    return input;
 }
 
-;// CONCATENATED MODULE: ./src/release/function/function.ts
-
-
-
-const function_retry = (what, options) => ({
-    attempts: 6,
-    baseDelayMs: 1000,
-    isRetryable: retry/* isTransient */.dg,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
-});
+;// CONCATENATED MODULE: ./src/release/function/function-state.ts
+const MISSING_FUNCTION = { exists: false, layers: [], environment: {} };
 function toFunctionState(config) {
+    const vpc = config.VpcConfig;
+    const inVpc = (vpc?.SubnetIds?.length ?? 0) > 0 || (vpc?.SecurityGroupIds?.length ?? 0) > 0;
+    const logging = config.LoggingConfig;
     return {
         exists: true,
         arn: config.FunctionArn,
@@ -78395,8 +78603,130 @@ function toFunctionState(config) {
         environment: { ...(config.Environment?.Variables ?? {}) },
         description: config.Description,
         revisionId: config.RevisionId,
+        ephemeralStorage: config.EphemeralStorage?.Size,
+        vpc: inVpc
+            ? {
+                subnetIds: [...(vpc?.SubnetIds ?? [])],
+                securityGroupIds: [...(vpc?.SecurityGroupIds ?? [])],
+                ipv6DualStack: vpc?.Ipv6AllowedForDualStack ?? false,
+            }
+            : undefined,
+        deadLetterTargetArn: config.DeadLetterConfig?.TargetArn || undefined,
+        kmsKeyArn: config.KMSKeyArn || undefined,
+        tracing: config.TracingConfig?.Mode,
+        fileSystems: (config.FileSystemConfigs ?? []).map((fs) => ({
+            arn: fs.Arn ?? '',
+            localMountPath: fs.LocalMountPath ?? '',
+        })),
+        logging: logging
+            ? {
+                format: logging.LogFormat,
+                logGroup: logging.LogGroup,
+                applicationLevel: logging.ApplicationLogLevel,
+                systemLevel: logging.SystemLogLevel,
+            }
+            : undefined,
     };
 }
+
+;// CONCATENATED MODULE: ./src/release/function/change.ts
+
+
+/**
+ * What the release must do, from what is deployed now: the whole desired state (code, layers,
+ * architecture, configuration) against $LATEST, and against the version the alias serves. $LATEST
+ * may already hold the new configuration (a run stopped after updating it): the served version
+ * still lacks it, so this run publishes. Pure.
+ */
+function planChange(inputs) {
+    const { fn, codeSha256, alias } = inputs;
+    const target = resolveTarget(fn.exists ? fn : MISSING_FUNCTION, inputs.desired);
+    const codeRow = (before) => before === codeSha256
+        ? []
+        : [
+            {
+                field: 'code',
+                label: 'code (CodeSha256)',
+                before: before ?? '(none)',
+                after: codeSha256,
+            },
+        ];
+    if (!fn.exists) {
+        return {
+            decision: { kind: 'create' },
+            target,
+            rows: [...codeRow(undefined), ...diffConfig(MISSING_FUNCTION, target)],
+        };
+    }
+    const latestChanges = diffConfig(fn, target);
+    const update = updateConfigurationInput(target, latestChanges);
+    const code = fn.codeSha256 !== codeSha256 || latestChanges.some((c) => c.field === 'architecture');
+    const served = inputs.servedVersion?.exists ? inputs.servedVersion : undefined;
+    const servedChanges = served ? diffConfig(served, target, 'version') : [];
+    const rows = served
+        ? [
+            ...codeRow(served.codeSha256),
+            ...servedChanges,
+            // A version's description is the one given at publish: $LATEST's is compared instead.
+            ...latestChanges.filter((c) => c.field === 'description'),
+        ]
+        : [...codeRow(fn.codeSha256), ...latestChanges];
+    let decision;
+    if (code || update) {
+        decision = { kind: 'update', code, config: update !== undefined };
+    }
+    else if (alias.exists &&
+        Object.keys(alias.weights).length === 0 &&
+        served?.codeSha256 === codeSha256 &&
+        servedChanges.length === 0) {
+        decision = { kind: 'unchanged', version: alias.functionVersion ?? '' };
+    }
+    else {
+        decision = { kind: 'publish-only' };
+    }
+    return { decision, target, update, rows };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
+/** The one desired configuration of a deploy or preview run. Pure. */
+function desiredConfigFrom(build, fn, layerArn) {
+    return {
+        runtime: build.runtime,
+        handler: fn.handler,
+        architecture: build.architecture,
+        layerArn,
+        layerName: build.layerName,
+        extraLayers: fn.layers,
+        memorySize: fn.memorySize,
+        timeout: fn.timeout,
+        environment: fn.environment,
+        description: fn.description,
+        ephemeralStorage: fn.ephemeralStorage,
+        vpc: fn.vpc,
+        deadLetterTargetArn: fn.deadLetterTargetArn,
+        kmsKeyArn: fn.kmsKeyArn,
+        tracing: fn.tracing,
+        fileSystems: fn.fileSystems,
+        logging: fn.logging,
+        codeSigningConfigArn: fn.codeSigningConfigArn,
+        tags: fn.tags,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/function.ts
+
+
+
+
+
+
+const function_retry = (what, options) => ({
+    attempts: 6,
+    baseDelayMs: 1000,
+    isRetryable: retry/* isTransient */.dg,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
+});
 async function readFunction(lambda, name, options = {}, qualifier) {
     try {
         const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
@@ -78404,40 +78734,9 @@ async function readFunction(lambda, name, options = {}, qualifier) {
     }
     catch (error) {
         if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
-            return { exists: false, layers: [], environment: {} };
+            return MISSING_FUNCTION;
         throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
-}
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-function desiredLayers(current, layerName, layerArn) {
-    const ours = (arn) => arn.split(':')[6] === layerName;
-    const others = current.filter((arn) => !ours(arn));
-    return layerArn ? [...others, layerArn] : others;
-}
-/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
-function configChanges(current, desired) {
-    const changes = {};
-    const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
-    if (layers.join('\n') !== current.layers.join('\n'))
-        changes.Layers = layers;
-    if (desired.runtime !== current.runtime)
-        changes.Runtime = desired.runtime;
-    if (desired.handler !== current.handler)
-        changes.Handler = desired.handler;
-    if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
-        changes.MemorySize = desired.memorySize;
-    if (desired.timeout !== undefined && desired.timeout !== current.timeout)
-        changes.Timeout = desired.timeout;
-    if (desired.description !== undefined && desired.description !== current.description)
-        changes.Description = desired.description;
-    if (desired.environment) {
-        const merged = { ...current.environment, ...desired.environment };
-        const same = Object.keys(merged).length === Object.keys(current.environment).length &&
-            Object.entries(merged).every(([k, v]) => current.environment[k] === v);
-        if (!same)
-            changes.Environment = { Variables: merged };
-    }
-    return Object.keys(changes).length > 0 ? changes : undefined;
 }
 function missingFunctionError(name) {
     return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
@@ -78445,17 +78744,13 @@ function missingFunctionError(name) {
 }
 async function createFunction(lambda, request, options = {}) {
     const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+        ...createConfigurationInput(request.target),
         FunctionName: request.functionName,
         Role: request.role,
-        Runtime: request.runtime,
-        Handler: request.handler,
         Architectures: [request.architecture],
         Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
-        Layers: request.layerArn ? [request.layerArn] : undefined,
-        MemorySize: request.memorySize,
-        Timeout: request.timeout,
-        Environment: request.environment ? { Variables: request.environment } : undefined,
-        Description: request.description,
+        CodeSigningConfigArn: request.codeSigningConfigArn,
+        Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
         Publish: false,
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
@@ -78518,11 +78813,13 @@ async function guardedWrite(lambda, name, what, revisionId, send, landed, option
     }, function_retry(what, options));
 }
 /** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
-async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
+async function updateCode(lambda, name, s3Bucket, s3Key, architecture, options = {}) {
     const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
+        // Code and architecture change together: an arm64 bundle never runs as x86_64.
+        Architectures: [architecture],
         Publish: false,
         ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
     })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
@@ -78541,7 +78838,7 @@ async function updateConfiguration(lambda, name, changes, options = {}) {
         ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
     })), (now) => options.desired !== undefined &&
         now.LastUpdateStatus !== 'Failed' &&
-        configChanges(toFunctionState(now), options.desired) === undefined, options).catch((error) => {
+        satisfies(toFunctionState(now), options.desired), options).catch((error) => {
         if (error instanceof FunctionConflictError)
             throw error;
         throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -78616,36 +78913,150 @@ async function waitFor(what, name, options, waiter, lambda) {
     }
 }
 /**
- * How a published version differs from what this run asked for: code, layers, environment,
- * memory, timeout, handler, runtime, architecture. Empty when it is exactly that. Pure.
+ * How a published version differs from what this run asked for: code, and every versioned setting
+ * of the target (config-diff.ts). Empty when it is exactly that. Pure.
  */
+/** Whether a configuration already is what `desired` asks for (nothing left to update). Pure. */
+function satisfies(now, desired) {
+    return diffConfig(now, resolveTarget(now, desired)).length === 0;
+}
 function publishedDifferences(published, expected) {
-    const { before, desired } = expected;
+    const target = resolveTarget(expected.before.exists ? expected.before : MISSING_FUNCTION, expected.desired);
     const diffs = [];
-    const check = (what, want, got) => {
-        if (want === undefined)
-            return; // not managed by this run: whatever it is stays
-        if (JSON.stringify(want) !== JSON.stringify(got))
-            diffs.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
-    };
-    check('code (CodeSha256)', expected.codeSha256, published.codeSha256);
-    const layers = before.exists
-        ? desiredLayers(before.layers, desired.layerName, desired.layerArn)
-        : desired.layerArn
-            ? [desired.layerArn]
-            : [];
-    check('layers', layers, published.layers);
-    const env = before.exists
-        ? { ...before.environment, ...(desired.environment ?? {}) }
-        : { ...(desired.environment ?? {}) };
-    const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
-    check('environment', sorted(env), sorted(published.environment));
-    check('memory', desired.memorySize ?? before.memorySize, published.memorySize);
-    check('timeout', desired.timeout ?? before.timeout, published.timeout);
-    check('handler', desired.handler, published.handler);
-    check('runtime', desired.runtime, published.runtime);
-    check('architecture', desired.architecture, published.architecture);
+    if (published.codeSha256 !== expected.codeSha256)
+        diffs.push(`code (CodeSha256): expected "${expected.codeSha256}", got "${published.codeSha256}"`);
+    for (const change of diffConfig(published, target, 'version'))
+        diffs.push(`${change.label}: expected "${change.after}", got "${change.before}"`);
     return diffs;
+}
+
+// EXTERNAL MODULE: ./src/settings-function.ts
+var settings_function = __nccwpck_require__(651);
+;// CONCATENATED MODULE: ./src/release/function/tags.ts
+
+
+
+
+const managedKeys = (tags) => (tags[settings_function/* MANAGED_TAGS_KEY */.Ic] ?? '').split(' ').filter(Boolean);
+/** The tags of a function created by this run: the input plus the managed-keys record. Pure. */
+function tagsForCreate(desired) {
+    const keys = Object.keys(desired).sort();
+    return keys.length ? { ...desired, [settings_function/* MANAGED_TAGS_KEY */.Ic]: keys.join(' ') } : {};
+}
+/** TagResource / UntagResource calls that bring `current` to the input `desired`. Pure. */
+function planTags(current, desired) {
+    const set = {};
+    const rows = [];
+    for (const [key, value] of Object.entries(desired)) {
+        if (current[key] === value)
+            continue;
+        set[key] = value;
+        rows.push({
+            field: 'tags',
+            label: `tag ${key}`,
+            before: current[key] ?? '(not set)',
+            after: value,
+        });
+    }
+    const remove = managedKeys(current).filter((key) => !(key in desired) && key in current);
+    for (const key of remove)
+        rows.push({ field: 'tags', label: `tag ${key}`, before: current[key], after: '(removed)' });
+    const record = Object.keys(desired).sort().join(' ');
+    if (record === '') {
+        if (settings_function/* MANAGED_TAGS_KEY */.Ic in current)
+            remove.push(settings_function/* MANAGED_TAGS_KEY */.Ic);
+    }
+    else if (current[settings_function/* MANAGED_TAGS_KEY */.Ic] !== record) {
+        set[settings_function/* MANAGED_TAGS_KEY */.Ic] = record;
+    }
+    return { set, remove, rows };
+}
+async function readTags(lambda, functionArn, sleep) {
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: functionArn })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not read the tags of ${functionArn} (the role needs lambda:ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    return { ...(response.Tags ?? {}) };
+}
+async function applyTags(lambda, functionArn, plan, sleep) {
+    const fail = (what) => (error) => {
+        throw new errors/* ActionError */.lZ(`Could not ${what} on ${functionArn} (the role needs lambda:TagResource and lambda:UntagResource): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    };
+    if (Object.keys(plan.set).length > 0) {
+        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({ Resource: functionArn, Tags: plan.set })), { sleep }).catch(fail('set tags'));
+    }
+    if (plan.remove.length > 0) {
+        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: functionArn, TagKeys: plan.remove })), { sleep }).catch(fail('remove tags'));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/config-report.ts
+/** Before -> after of every setting this run changes (or, on a dry run, would change). */
+function reportConfigChanges(report, rows, created) {
+    if (rows.length === 0)
+        return;
+    report.table(created ? 'Configuration of the new function' : 'Configuration changes', ['setting', 'before', 'after'], rows.map((row) => [row.label, row.before, row.after]), created
+        ? undefined
+        : 'Before: the version the alias serves ($LATEST when it serves none; tags and code signing: the function).');
+}
+
+;// CONCATENATED MODULE: ./src/release/function/code-signing.ts
+
+
+
+/**
+ * The code signing configuration belongs to the function, not to a version: it is read and put
+ * beside the configuration, before the code update it then governs.
+ */
+async function readCodeSigningConfig(lambda, functionName, sleep) {
+    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionCodeSigningConfigCommand */.uSr({ FunctionName: functionName })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not read the code signing configuration of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    return response.CodeSigningConfigArn || undefined;
+}
+async function putCodeSigningConfig(lambda, functionName, arn, sleep) {
+    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PutFunctionCodeSigningConfigCommand */.nD1({
+        FunctionName: functionName,
+        CodeSigningConfigArn: arn,
+    })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not set code signing configuration ${arn} on '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/function-level.ts
+
+
+/**
+ * Tags and the code signing configuration of an existing function: read, compared and (unless a
+ * dry run) applied. They are not part of a version, so they never make a run publish. Returns
+ * what changed, for the summary.
+ */
+async function syncFunctionLevel(ctx, fn, desired) {
+    const { clients, logger, settings } = ctx;
+    const name = settings.functionName;
+    const rows = [];
+    if (desired.codeSigningConfigArn) {
+        const current = await readCodeSigningConfig(clients.lambda, name);
+        if (current !== desired.codeSigningConfigArn) {
+            rows.push({
+                field: 'codeSigning',
+                label: 'code signing config',
+                before: current ?? '(not set)',
+                after: desired.codeSigningConfigArn,
+            });
+            if (!settings.dryRun)
+                await putCodeSigningConfig(clients.lambda, name, desired.codeSigningConfigArn);
+        }
+    }
+    if (desired.tags) {
+        const arn = (fn.arn ?? '').replace(/:\$LATEST$/, '');
+        const plan = planTags(await readTags(clients.lambda, arn), desired.tags);
+        rows.push(...plan.rows);
+        if (!settings.dryRun)
+            await applyTags(clients.lambda, arn, plan);
+        if (plan.rows.length > 0)
+            logger.info(`Tags: ${plan.rows.map((r) => `${r.label.slice(4)}=${r.after}`).join(', ')}`);
+    }
+    return rows;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -79150,6 +79561,10 @@ function reportSmoke(report, heading, run) {
 
 
 
+
+
+
+
 function loadSpec(ctx, steps) {
     const file = ctx.settings.release.smokeTests;
     if (!file) {
@@ -79223,19 +79638,6 @@ async function buildArtifacts(ctx, steps) {
         ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
     return built;
 }
-function desiredConfig(settings, layerArn) {
-    return {
-        runtime: settings.build.runtime,
-        handler: settings.fn.handler,
-        architecture: settings.build.architecture,
-        layerArn,
-        layerName: settings.build.layerName,
-        memorySize: settings.fn.memorySize,
-        timeout: settings.fn.timeout,
-        environment: settings.fn.environment,
-        description: settings.fn.description,
-    };
-}
 /**
  * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
  * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
@@ -79243,8 +79645,8 @@ function desiredConfig(settings, layerArn) {
 async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const { settings, clients, logger } = ctx;
     const fnName = settings.functionName;
-    const desired = desiredConfig(settings, built.layer.layerVersionArn);
-    const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
+    const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
+    const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
         const fn = await readFunction(clients.lambda, fnName, { logger });
         const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
             if (!fn.exists) {
@@ -79258,25 +79660,32 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             }
             throw error;
         });
-        const changes = fn.exists ? configChanges(fn, desired) : undefined;
         const served = await servedVersionConfig(ctx, aliasBefore);
-        const decision = decideChange({
+        const plan = planChange({
             fn,
             codeSha256: built.bundle.codeSha256,
-            configChanges: changes,
+            desired,
             alias: aliasBefore,
             servedVersion: served,
-            layerArn: desired.layerArn,
         });
-        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
-        return { fn, aliasBefore, decision };
+        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`);
+        for (const row of plan.rows)
+            logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
+        return { fn, aliasBefore, plan };
     });
+    const decision = plan.decision;
     if (aliasBefore.functionVersion)
         ctx.outputs.set('previous-version', aliasBefore.functionVersion);
     if (fn.arn)
         ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
     if (decision.kind === 'create' && !settings.fn.createFunction)
         throw missingFunctionError(fnName);
+    // Tags and code signing belong to the function, not to a version: synced on every deploy run
+    // (a preview for a pull request leaves what the function itself carries alone).
+    const functionLevel = settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
+        ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
+        : [];
+    reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
     if (settings.dryRun) {
         reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
         ctx.outputs.set('changed', decision.kind !== 'unchanged');
@@ -79284,11 +79693,12 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         return undefined;
     }
     if (decision.kind === 'unchanged') {
-        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
+        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`);
         ctx.outputs.set('version', decision.version);
         return {
             built,
             decision,
+            plan,
             version: decision.version,
             functionArn: fn.arn ?? '',
             codeSha256: built.bundle.codeSha256,
@@ -79312,11 +79722,14 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
             const created = await createFunction(clients.lambda, {
-                ...desired,
                 functionName: fnName,
                 role: settings.fn.executionRole ?? '',
                 s3Bucket: settings.build.s3Bucket,
                 s3Key: built.bundleKey,
+                architecture: desired.architecture,
+                target: plan.target,
+                codeSigningConfigArn: desired.codeSigningConfigArn,
+                tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
             }, { logger });
             latestRevision = created.revisionId;
             return created.arn ?? '';
@@ -79324,7 +79737,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         // Every write to $LATEST carries the RevisionId of the previous read or answer.
         latestRevision = fn.revisionId;
         if (decision.kind === 'update' && decision.code) {
-            const updated = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 });
+            const updated = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, desired.architecture, { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 });
             const sha = updated.codeSha256;
             if (sha && sha !== built.bundle.codeSha256) {
                 throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
@@ -79332,11 +79745,10 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             latestRevision = updated.revisionId;
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
-        // A code update leaves the configuration as it was read above.
-        const changes = configChanges(fn, desired);
-        if (changes) {
-            logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-            latestRevision = await updateConfiguration(clients.lambda, fnName, changes, {
+        // A code update leaves the configuration as it was read above: the plan still holds.
+        if (plan.update) {
+            logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
+            latestRevision = await updateConfiguration(clients.lambda, fnName, plan.update, {
                 logger,
                 revisionId: latestRevision,
                 desired,
@@ -79375,6 +79787,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const candidate = {
         built,
         decision,
+        plan,
         version: published.version,
         functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
         codeSha256: published.codeSha256,
@@ -79644,7 +80057,7 @@ async function deployPipeline(ctx) {
             outputs.set('smoke-result', 'skipped');
             if (before.aliasArn)
                 outputs.set('alias-arn', before.aliasArn);
-            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
+            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
             return;
         }
         outputs.set('changed', true);
@@ -80805,8 +81218,8 @@ async function runPipeline(ctx) {
 
 // EXTERNAL MODULE: ./src/runner.ts + 1 modules
 var runner = __nccwpck_require__(694);
-// EXTERNAL MODULE: ./src/settings.ts + 1 modules
-var src_settings = __nccwpck_require__(5758);
+// EXTERNAL MODULE: ./src/settings.ts + 2 modules
+var src_settings = __nccwpck_require__(1659);
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -80894,7 +81307,7 @@ async function writeSummary(report) {
 /* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
 /* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8027);
 /* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5195);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5758);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1659);
 
 
 
@@ -81819,7 +82232,196 @@ function oneShotSts(region, endpoint) {
 
 /***/ }),
 
-/***/ 5758:
+/***/ 651:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ic: () => (/* binding */ MANAGED_TAGS_KEY),
+/* harmony export */   r: () => (/* binding */ readFunctionConfig)
+/* harmony export */ });
+/* unused harmony export OUR_LAYER */
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8815);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+
+
+/** The line in `layers` that stands for this action's dependency layer. */
+const OUR_LAYER = '{deps}';
+/** The tag recording which tag keys this action manages (space-separated). */
+const MANAGED_TAGS_KEY = 'lambda-ml-deploy:managed-tags';
+const ARN = 'arn:aws[a-z-]*';
+const REGION = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2}';
+const LAYER_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:layer:[a-zA-Z0-9_-]{1,140}:\\d+$`);
+const DLQ_ARN = new RegExp(`^${ARN}:(sqs|sns):${REGION}:\\d{12}:[\\w.-]{1,256}$`);
+const KMS_ARN = new RegExp(`^${ARN}:kms:${REGION}:\\d{12}:key/[\\w-]{1,128}$`);
+const EFS_ARN = new RegExp(`^${ARN}:elasticfilesystem:${REGION}:\\d{12}:access-point/fsap-[a-f0-9]{8,40}$`);
+const CSC_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}$`);
+const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
+const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
+const MOUNT_PATH = /^\/mnt\/[a-zA-Z0-9._-]{1,150}$/;
+const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+const TAG_TEXT = /^[\p{L}\p{N}\p{Z}_.:/=+\-@]*$/u;
+/** Reads and validates the configuration inputs; problems land in `r.problems`. */
+function readFunctionConfig(r, hasDependencyLayer) {
+    return {
+        ephemeralStorage: r.int('ephemeral-storage', 512, 10240),
+        vpc: readVpc(r),
+        deadLetterTargetArn: r.pattern('dead-letter-target-arn', r.optional('dead-letter-target-arn'), DLQ_ARN, 'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq'),
+        kmsKeyArn: r.pattern('kms-key-arn', r.optional('kms-key-arn'), KMS_ARN, 'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+        tracing: r.optional('tracing')
+            ? r.oneOf('tracing', ['Active', 'PassThrough'], 'PassThrough')
+            : undefined,
+        layers: readLayers(r, hasDependencyLayer),
+        fileSystems: readFileSystems(r),
+        logging: readLogging(r),
+        codeSigningConfigArn: r.pattern('code-signing-config-arn', r.optional('code-signing-config-arn'), CSC_ARN, 'must be a code signing configuration ARN such as arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0'),
+        tags: readTags(r),
+    };
+}
+/** Comma-, space- or newline-separated items. */
+function items(r, name) {
+    return r
+        .lines(name)
+        .flatMap((line) => line.split(/[\s,]+/))
+        .filter(Boolean);
+}
+function readVpc(r) {
+    const subnetIds = items(r, 'vpc-subnet-ids');
+    const securityGroupIds = items(r, 'vpc-security-group-ids');
+    const dualStack = r.optional('vpc-ipv6-dual-stack');
+    if (subnetIds.length === 0 && securityGroupIds.length === 0) {
+        if (dualStack)
+            r.fail('vpc-ipv6-dual-stack', 'needs vpc-subnet-ids and vpc-security-group-ids as well');
+        return undefined;
+    }
+    if (subnetIds.length === 0)
+        r.fail('vpc-subnet-ids', 'is required with vpc-security-group-ids (the function needs both)');
+    if (securityGroupIds.length === 0)
+        r.fail('vpc-security-group-ids', 'is required with vpc-subnet-ids (the function needs both)');
+    if (subnetIds.length > 16)
+        r.fail('vpc-subnet-ids', 'must list at most 16 subnets');
+    if (securityGroupIds.length > 5)
+        r.fail('vpc-security-group-ids', 'must list at most 5 groups');
+    for (const id of subnetIds)
+        r.pattern('vpc-subnet-ids', id, SUBNET, 'must list subnet IDs such as subnet-0123abcd');
+    for (const id of securityGroupIds)
+        r.pattern('vpc-security-group-ids', id, SECURITY_GROUP, 'must list group IDs such as sg-0123abcd');
+    return {
+        subnetIds,
+        securityGroupIds,
+        ipv6DualStack: dualStack === undefined ? undefined : r.bool('vpc-ipv6-dual-stack', false),
+    };
+}
+function readLayers(r, hasDependencyLayer) {
+    const lines = items(r, 'layers');
+    if (lines.length === 0)
+        return undefined;
+    const ours = lines.indexOf(OUR_LAYER);
+    if (ours !== lines.lastIndexOf(OUR_LAYER))
+        r.fail('layers', `must name ${OUR_LAYER} (the dependency layer) at most once`);
+    const arns = lines.filter((line) => line !== OUR_LAYER);
+    for (const arn of arns)
+        r.pattern('layers', arn, LAYER_ARN, `must list layer version ARNs such as arn:aws:lambda:us-east-1:123456789012:layer:otel:3, one per line, and ${OUR_LAYER} where the dependency layer goes`);
+    const names = arns.map((arn) => arn.split(':')[6]);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated)
+        r.fail('layers', `names layer ${repeated} twice; a function takes one version of it`);
+    const total = arns.length + (hasDependencyLayer ? 1 : 0);
+    if (total > 5) {
+        r.fail('layers', `adds up to ${total} layers with the dependency layer; Lambda allows at most 5 per function`);
+    }
+    if (ours === -1)
+        return { before: arns, after: [] };
+    return {
+        before: lines.slice(0, ours).filter((line) => line !== OUR_LAYER),
+        after: lines.slice(ours + 1).filter((line) => line !== OUR_LAYER),
+    };
+}
+function readFileSystems(r) {
+    const text = r.raw('file-systems');
+    if (text === '')
+        return undefined;
+    const example = '[{arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0, local-mount-path: /mnt/models}]';
+    let parsed;
+    try {
+        parsed = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(text);
+    }
+    catch (error) {
+        return r.fail('file-systems', `does not parse as YAML or JSON: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    if (list.length > 1)
+        return r.fail('file-systems', 'must list at most one file system (a Lambda limit)');
+    const result = [];
+    for (const entry of list) {
+        const record = (entry && typeof entry === 'object' ? entry : {});
+        const arn = record.arn ?? record.Arn;
+        const mount = record['local-mount-path'] ?? record.LocalMountPath;
+        if (typeof arn !== 'string' || typeof mount !== 'string') {
+            r.fail('file-systems', `must be a list of {arn, local-mount-path}, e.g. ${example}`);
+            continue;
+        }
+        r.pattern('file-systems', arn, EFS_ARN, 'must give an EFS access point ARN (…:elasticfilesystem:<region>:<account>:access-point/fsap-…) as arn');
+        r.pattern('file-systems', mount, MOUNT_PATH, 'must give local-mount-path as a folder directly under /mnt, such as /mnt/models');
+        result.push({ arn, localMountPath: mount });
+    }
+    return result;
+}
+function readLogging(r) {
+    const given = ['log-format', 'log-group', 'application-log-level', 'system-log-level'].some((name) => r.raw(name) !== '');
+    if (!given)
+        return undefined;
+    const choice = (name, allowed) => r.raw(name) === '' ? undefined : r.oneOf(name, allowed, allowed[0]);
+    const logging = {
+        format: choice('log-format', ['Text', 'JSON']),
+        logGroup: r.pattern('log-group', r.optional('log-group'), LOG_GROUP, 'must be a CloudWatch log group name such as /aws/lambda/my-fn (letters, digits and ._-/#)'),
+        applicationLevel: choice('application-log-level', [
+            'TRACE',
+            'DEBUG',
+            'INFO',
+            'WARN',
+            'ERROR',
+            'FATAL',
+        ]),
+        systemLevel: choice('system-log-level', ['DEBUG', 'INFO', 'WARN']),
+    };
+    for (const name of ['application-log-level', 'system-log-level']) {
+        if (r.raw(name) !== '' && logging.format !== 'JSON')
+            r.fail(name, 'needs log-format: JSON (Lambda filters log levels only for JSON logs)');
+    }
+    return logging;
+}
+function readTags(r) {
+    const entries = r.textMap('tags', '{team: ml, cost-center: "1234"}');
+    if (entries === undefined)
+        return undefined;
+    const tags = {};
+    for (const [key, value] of entries) {
+        if (key.length > 128 || !TAG_TEXT.test(key) || /\s/.test(key)) {
+            r.fail('tags', `has key '${key}': tag keys here are 1 to 128 letters, digits and _.:/=+-@ (no spaces)`);
+        }
+        else if (/^aws:/i.test(key) || key === MANAGED_TAGS_KEY) {
+            r.fail('tags', `has key '${key}', which is reserved; pick another key`);
+        }
+        else if (value.length > 256 || !TAG_TEXT.test(value)) {
+            r.fail('tags', `has key '${key}' with a value that is not 0 to 256 letters, digits, spaces and _.:/=+-@`);
+        }
+        else {
+            tags[key] = value;
+        }
+    }
+    const keys = Object.keys(tags);
+    if (keys.length > 49)
+        r.fail('tags', 'must hold at most 49 tags (Lambda allows 50, one records the managed keys)');
+    if (keys.join(' ').length > 256) {
+        r.fail('tags', `has keys that add up to more than 256 characters; they are recorded in the ${MANAGED_TAGS_KEY} tag, whose value Lambda limits to 256`);
+    }
+    return tags;
+}
+
+
+/***/ }),
+
+/***/ 1659:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -81837,10 +82439,68 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/settings-function.ts
+var settings_function = __nccwpck_require__(651);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/settings-parse.ts
+;// CONCATENATED MODULE: ./src/settings-yaml.ts
 
+
+// What YAML's core schema reads as null: the user's text is lost, so we ask for quotes instead.
+const YAML_NULL = /^(~|null|Null|NULL|)$/;
+/**
+ * A YAML or JSON map of string values, keeping each value's text as written: `1.10` stays
+ * `1.10`, `0123` stays `0123`, `yes` stays `yes` (YAML would read numbers and booleans).
+ * Quoted values are taken as given. A plain value YAML reads as null (`~`, `null`, nothing) is a
+ * problem: nobody can tell whether the text or an empty value was meant.
+ */
+function parseTextMap(text) {
+    const doc = (0,dist/* parseDocument */.Tp)(text);
+    if (doc.errors.length > 0) {
+        return {
+            error: `does not parse: ${(0,errors/* errorMessage */.gJ)(doc.errors[0]).split('\n')[0]}`,
+        };
+    }
+    if (!(0,dist/* isMap */.jh)(doc.contents))
+        return { error: 'is not a map' };
+    const entries = [];
+    const problems = [];
+    for (const pair of doc.contents.items) {
+        const key = (0,dist/* isScalar */.jn)(pair.key) ? scalarText(pair.key) : undefined;
+        if (key === undefined || key === '') {
+            problems.push('has a key that is not plain text');
+            continue;
+        }
+        const value = pair.value;
+        if (value === null || value === undefined) {
+            problems.push(nullProblem(key, ''));
+            continue;
+        }
+        if (!(0,dist/* isScalar */.jn)(value)) {
+            problems.push(`has key '${key}' with a nested value; values must be text, numbers or booleans`);
+            continue;
+        }
+        if (value.type === 'PLAIN' && YAML_NULL.test(String(value.source ?? ''))) {
+            problems.push(nullProblem(key, String(value.source ?? '')));
+            continue;
+        }
+        entries.push([key, scalarText(value)]);
+    }
+    return { entries, problems };
+}
+function nullProblem(key, written) {
+    const shown = written === '' ? 'no value' : `\`${written}\``;
+    return (`has key '${key}' with ${shown}, which YAML reads as null; quote the value ` +
+        `(${key}: '${written}') to mean that text, or write ${key}: '' for an empty value`);
+}
+/** The text as written for a plain scalar; the decoded string for quoted and block ones. */
+function scalarText(node) {
+    if (node.type === 'PLAIN' && typeof node.source === 'string')
+        return node.source;
+    return typeof node.value === 'string' ? node.value : String(node.value);
+}
+
+;// CONCATENATED MODULE: ./src/settings-parse.ts
 
 
 
@@ -81954,23 +82614,26 @@ class InputReader {
             return this.fail(name, 'must be a folder, not a file', value);
         return absolute;
     }
-    /** A YAML or JSON map of environment variables (string keys, scalar values). */
-    envMap(name) {
+    /** A YAML or JSON map of text values, each kept as written (see parseTextMap). */
+    textMap(name, example) {
         const value = this.raw(name);
         if (value === '')
             return undefined;
-        let parsed;
-        try {
-            parsed = (0,dist/* parse */.qg)(value);
+        const parsed = parseTextMap(value);
+        if ('error' in parsed) {
+            return this.fail(name, `must be a YAML or JSON map such as \`${example}\`; it ${parsed.error}`);
         }
-        catch (error) {
-            return this.fail(name, `must be a YAML or JSON map (KEY: value); it does not parse: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-        }
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            return this.fail(name, 'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`');
-        }
+        for (const problem of parsed.problems)
+            this.fail(name, problem);
+        return parsed.entries;
+    }
+    /** A YAML or JSON map of environment variables; values keep the text as written. */
+    envMap(name) {
+        const entries = this.textMap(name, '{MODEL_NAME: iris, LOG_LEVEL: info}');
+        if (entries === undefined)
+            return undefined;
         const result = {};
-        for (const [key, raw] of Object.entries(parsed)) {
+        for (const [key, text] of entries) {
             if (!/^[a-zA-Z]\w*$/.test(key)) {
                 this.fail(name, `has key '${key}': keys must start with a letter and hold only letters, digits and _`);
                 continue;
@@ -81979,11 +82642,7 @@ class InputReader {
                 this.fail(name, `has key '${key}', which Lambda reserves; pick another name`);
                 continue;
             }
-            if (raw !== null && typeof raw === 'object') {
-                this.fail(name, `has key '${key}' with a nested value; values must be strings, numbers or booleans`);
-                continue;
-            }
-            result[key] = raw === null || raw === undefined ? '' : String(raw);
+            result[key] = text;
         }
         return result;
     }
@@ -82042,6 +82701,7 @@ function safeRealpath(p) {
 
 
 
+
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
 const DEFAULT_EXCLUDES = [
     '**/.git',
@@ -82088,25 +82748,23 @@ function readSettings(getInput, event, workspace) {
     };
     let settings;
     switch (mode) {
-        case 'deploy':
-            settings = {
-                ...base,
-                mode,
-                build: readBuild(r, shortName),
-                fn: readFunction(r),
-                release: readRelease(r),
-            };
+        case 'deploy': {
+            const build = readBuild(r, shortName);
+            settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
             break;
-        case 'preview':
+        }
+        case 'preview': {
+            const build = readBuild(r, shortName);
             settings = {
                 ...base,
                 mode,
-                build: readBuild(r, shortName),
-                fn: readFunction(r),
+                build,
+                fn: readFunction(r, build),
                 release: readRelease(r),
                 preview: readPreview(r, event),
             };
             break;
+        }
         case 'preview-cleanup':
             settings = { ...base, mode, preview: readPreview(r, event) };
             break;
@@ -82259,7 +82917,7 @@ function readRequirements(r, sourceDir) {
     const fallback = external_node_path_.join(sourceDir, 'requirements.txt');
     return external_node_fs_.existsSync(fallback) && external_node_fs_.statSync(fallback).isFile() ? fallback : undefined;
 }
-function readFunction(r) {
+function readFunction(r, build) {
     const createFunction = r.bool('create-function', false);
     const executionRole = r.pattern('execution-role', r.optional('execution-role'), ROLE_ARN, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-fn-exec');
     if (createFunction && !r.optional('execution-role')) {
@@ -82277,6 +82935,7 @@ function readFunction(r) {
         timeout: r.int('timeout', 1, 900),
         environment: r.envMap('environment'),
         description,
+        ...(0,settings_function/* readFunctionConfig */.r)(r, build.requirements !== undefined),
     };
 }
 function readRelease(r) {
@@ -85239,10 +85898,10 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
+exports.jn = identity.isScalar;
 __webpack_unused_export__ = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
