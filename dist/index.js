@@ -1,4 +1,4 @@
-import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
 /***/ 8282:
@@ -9762,7 +9762,7 @@ __webpack_unused_export__ = GetEventSourceMappingCommand;
 __webpack_unused_export__ = GetEventSourceMappingRequest$;
 __webpack_unused_export__ = GetFunction$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfig$;
-__webpack_unused_export__ = GetFunctionCodeSigningConfigCommand;
+exports.uSr = GetFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = GetFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = GetFunctionCommand;
@@ -9932,7 +9932,7 @@ __webpack_unused_export__ = ListProvisionedConcurrencyConfigsCommand;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsRequest$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsResponse$;
 __webpack_unused_export__ = ListTags$;
-__webpack_unused_export__ = ListTagsCommand;
+exports.bvr = ListTagsCommand;
 __webpack_unused_export__ = ListTagsRequest$;
 __webpack_unused_export__ = ListTagsResponse$;
 __webpack_unused_export__ = ListVersionsByFunction$;
@@ -9975,7 +9975,7 @@ __webpack_unused_export__ = PublishVersion$;
 exports.D3m = PublishVersionCommand;
 __webpack_unused_export__ = PublishVersionRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfig$;
-__webpack_unused_export__ = PutFunctionCodeSigningConfigCommand;
+exports.nD1 = PutFunctionCodeSigningConfigCommand;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigRequest$;
 __webpack_unused_export__ = PutFunctionCodeSigningConfigResponse$;
 __webpack_unused_export__ = PutFunctionConcurrency$;
@@ -10088,7 +10088,7 @@ __webpack_unused_export__ = SubnetIPAddressLimitReachedException;
 __webpack_unused_export__ = SubnetIPAddressLimitReachedException$;
 __webpack_unused_export__ = SystemLogLevel;
 __webpack_unused_export__ = TagResource$;
-__webpack_unused_export__ = TagResourceCommand;
+exports.eqU = TagResourceCommand;
 __webpack_unused_export__ = TagResourceRequest$;
 __webpack_unused_export__ = TagsError$;
 __webpack_unused_export__ = TargetTrackingScalingPolicy$;
@@ -10104,7 +10104,7 @@ __webpack_unused_export__ = TracingMode;
 __webpack_unused_export__ = UnsupportedMediaTypeException;
 __webpack_unused_export__ = UnsupportedMediaTypeException$;
 __webpack_unused_export__ = UntagResource$;
-__webpack_unused_export__ = UntagResourceCommand;
+exports.RP$ = UntagResourceCommand;
 __webpack_unused_export__ = UntagResourceRequest$;
 __webpack_unused_export__ = UpdateAlias$;
 exports.lqC = UpdateAliasCommand;
@@ -74666,12 +74666,104 @@ module.exports = {
 
 /***/ }),
 
+/***/ 1373:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $6: () => (/* binding */ isFunctionMissing),
+/* harmony export */   IY: () => (/* binding */ callAws),
+/* harmony export */   W$: () => (/* binding */ isPreconditionFailed),
+/* harmony export */   c4: () => (/* binding */ isNotFound),
+/* harmony export */   dh: () => (/* binding */ isConflict)
+/* harmony export */ });
+/* unused harmony exports AWS_RETRY, failureKind */
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+/**
+ * The one retry policy for AWS calls. The SDK clients make a single attempt each
+ * (`maxAttempts: 1` in clients.ts), so every retry is one of these, logged the same way, with
+ * a sleep that tests replace.
+ */
+const AWS_RETRY = { attempts: 6, baseDelayMs: 1000, maxDelayMs: 20_000 };
+const REJECTED_CODES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'ProvisionedThroughputExceededException',
+    'ResourceConflictException',
+    'IDPCommunicationError',
+]);
+function failureKind(error) {
+    if (!(0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error))
+        return 'final';
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if ((code && REJECTED_CODES.has(code)) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error) === 429)
+        return 'rejected';
+    return 'ambiguous';
+}
+/** Runs one AWS call under the policy; `fn` gets the attempt number (1 for the first). */
+async function callAws(label, fn, options = {}) {
+    let pendingCheck;
+    return (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+        if (pendingCheck !== undefined && options.onAmbiguous) {
+            const error = pendingCheck;
+            pendingCheck = undefined;
+            const landed = await options.onAmbiguous(error);
+            if (landed)
+                return landed.value;
+        }
+        try {
+            return await fn(attempt);
+        }
+        catch (error) {
+            if (failureKind(error) === 'ambiguous')
+                pendingCheck = error;
+            throw error;
+        }
+    }, {
+        attempts: options.attempts ?? AWS_RETRY.attempts,
+        baseDelayMs: options.baseDelayMs ?? AWS_RETRY.baseDelayMs,
+        maxDelayMs: AWS_RETRY.maxDelayMs,
+        isRetryable: options.isRetryable ?? _retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        onRetry: (error, attempt, delay) => options.logger?.info(`${label}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
+    });
+}
+/** The resource (function, alias, version, layer, URL config, policy, object) does not exist. */
+function isNotFound(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return (code === 'ResourceNotFoundException' ||
+        code === 'NotFound' ||
+        code === 'NoSuchKey' ||
+        (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error) === 404);
+}
+/** Lambda's "function not found" (as opposed to a missing alias or version of a function). */
+function isFunctionMissing(error) {
+    return isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
+}
+/** A create that met an existing resource, or an update that met one in progress. */
+function isConflict(error) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code === 'ResourceConflictException' || code === 'ConflictException';
+}
+/** The RevisionId a write carried is no longer current: someone else wrote in between. */
+function isPreconditionFailed(error) {
+    return (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'PreconditionFailedException';
+}
+
+
+/***/ }),
+
 /***/ 201:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Gv: () => (/* binding */ createAwsClients),
-/* harmony export */   QI: () => (/* binding */ destroyAwsClients)
+/* harmony export */   QI: () => (/* binding */ destroyAwsClients),
+/* harmony export */   Ri: () => (/* binding */ oneShotSts)
 /* harmony export */ });
 /* unused harmony export USER_AGENT */
 /* harmony import */ var _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4085);
@@ -74683,14 +74775,17 @@ module.exports = {
 
 
 const USER_AGENT = 'lambda-ml-deploy';
-/** The one place clients are constructed: same region, retry mode, user agent and endpoint for all. */
+/**
+ * The one place clients are constructed: same region, user agent and endpoint for all. Each SDK
+ * call is a single attempt: retries are the action's own (callAws in call.ts), so one call is
+ * never a hidden burst of requests and an ambiguous write is seen by the code that can re-read.
+ */
 function createAwsClients(options) {
     const common = {
         region: options.region,
         credentials: options.credentials,
         endpoint: options.endpoint,
-        retryMode: 'adaptive',
-        maxAttempts: 4,
+        maxAttempts: 1,
         customUserAgent: options.userAgent ?? USER_AGENT,
     };
     return {
@@ -74705,293 +74800,689 @@ function destroyAwsClients(clients) {
     for (const client of Object.values(clients))
         client.destroy();
 }
+/**
+ * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
+ * a refresh hours into a bake does not depend on a client that was closed after the first one.
+ */
+function oneShotSts(region, endpoint) {
+    const send = async (command) => {
+        const client = new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM({ region, endpoint, maxAttempts: 1, customUserAgent: USER_AGENT });
+        try {
+            return await client.send(command);
+        }
+        finally {
+            client.destroy();
+        }
+    };
+    return { send };
+}
 
 
 /***/ }),
 
-/***/ 4392:
+/***/ 6963:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Wg: () => (/* binding */ DEFAULT_EXCLUDES),
-/* harmony export */   gP: () => (/* binding */ collectBundleFiles)
+/* harmony export */   z8: () => (/* binding */ resolveCredentials)
 /* harmony export */ });
-/* unused harmony exports compileGlobs, normaliseModelDest */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4006);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
+/* unused harmony exports REFRESH_MARGIN_MS, refreshingProvider, describeClaims */
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1695);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+/* harmony import */ var _call_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1373);
 
 
 
 
+/** Credentials this close to their expiry are refreshed before use. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
 /**
- * Which files go into the function bundle, and under which names.
- *
- * Glob rules (include / exclude), chosen to read like .gitignore:
- * - patterns are matched against the posix path relative to `sourceDir` (or, for excludes inside
- *   a model folder, relative to that folder); dot files match like any other file;
- * - a pattern without a `/` matches the name at any depth (`*.pyc`, `tests`); a leading `/`
- *   anchors it to the root (`/tests`); a trailing `/` is ignored;
- * - a pattern that matches a folder covers everything below it (`tests`, `docs/**` both work).
- * `include` empty means everything; `exclude` wins over `include`.
- *
- * The bundle holds files only (no folder entries: Lambda and Python do not need them).
- * Symlinks are followed when they resolve inside the workspace or inside the folder being
- * collected; any other symlink is refused, so a checked-in link cannot pull runner files
- * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
- * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
+ * A provider that returns `first` until it is within REFRESH_MARGIN_MS of its expiration, then
+ * calls `refresh` (once, however many requests ask at the same time) and returns the new ones.
  */
-/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-const DEFAULT_EXCLUDES = [
-    '**/.git',
-    '**/__pycache__',
-    '**/*.pyc',
-    '**/tests',
-];
-const NEVER = () => false;
-/** Compiles the globs with the rules described above. */
-function compileGlobs(patterns) {
-    const matchers = [];
-    for (const raw of patterns) {
-        let pattern = raw.trim().replace(/\\/g, '/');
-        if (!pattern)
-            continue;
-        while (pattern.startsWith('./'))
-            pattern = pattern.slice(2);
-        const anchored = pattern.startsWith('/');
-        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
-        if (!pattern)
-            continue;
-        matchers.push(picomatch__WEBPACK_IMPORTED_MODULE_3___default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
-    }
-    if (matchers.length === 0)
-        return NEVER;
-    return (relPath) => matchers.some((match) => match(relPath));
-}
-/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
-function normaliseModelDest(modelDest) {
-    const cleaned = modelDest.trim().replace(/\\/g, '/');
-    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
-    }
-    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
-    if (parts.includes('..')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
-    }
-    return parts.join('/');
-}
-function joinZip(prefix, rel) {
-    return prefix ? `${prefix}/${rel}` : rel;
-}
-function isInside(root, candidate) {
-    return (candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep));
-}
-function modeOf(stats) {
-    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
-}
-function describe(file) {
-    return `${file.origin} file '${file.absPath}'`;
-}
-async function realpathOrFail(link) {
-    try {
-        return await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(link);
-    }
-    catch (error) {
-        const code = error.code ?? 'error';
-        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
-    }
-}
-/** Entries of one folder stat-ed at the same time. */
-const STAT_BATCH = 64;
-/**
- * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
- * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
- * result is sorted afterwards.
- */
-async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
-    const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
-    const subfolders = [];
-    for (let start = 0; start < entries.length; start += STAT_BATCH) {
-        const batch = entries.slice(start, start + STAT_BATCH);
-        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
-    }
-    for (const subfolder of subfolders)
-        await subfolder();
-}
-async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
-    const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
-    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
-    if (ctx.exclude(rel))
-        return;
-    let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
-    let stats;
-    if (!entry.isSymbolicLink()) {
-        if (ctx.skip.has(real))
-            return;
-        if (entry.isDirectory()) {
-            const selected = included || (ctx.include?.(rel) ?? true);
-            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-            return;
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
-    }
-    if (!stats || stats.isSymbolicLink()) {
-        real = await realpathOrFail(abs);
-        if (ctx.skip.has(real))
-            return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-    }
-    const selected = included || (ctx.include?.(rel) ?? true);
-    if (stats.isDirectory()) {
-        if (ancestors.includes(real)) {
-            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
-        }
-        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-    }
-    else if (stats.isFile()) {
-        if (selected) {
-            ctx.out.push({
-                zipPath: joinZip(ctx.zipPrefix, rel),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: ctx.origin,
-            });
-        }
-    }
-    else {
-        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
-    }
-}
-async function statInput(input, given, abs) {
-    try {
-        const real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(abs);
-        return { stats: await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real), real };
-    }
-    catch (error) {
-        const code = error.code;
-        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
-    }
-}
-function validateExtraZipPath(zipPath) {
-    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
-    const parts = cleaned.split('/');
-    if (!cleaned ||
-        cleaned.startsWith('/') ||
-        parts.some((part) => part === '..' || part === '' || part === '.')) {
-        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
-    }
-    return cleaned;
-}
-/**
- * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
- * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
- */
-async function collectBundleFiles(options) {
-    const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
-    const modelDest = normaliseModelDest(options.modelDest);
-    const exclude = compileGlobs(options.exclude);
-    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
-    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
-    const out = [];
-    // Model paths first: they are placed under modelDest, and skipped by the source walk.
-    const modelReals = new Set();
-    for (const given of options.model) {
-        if (!given.trim())
-            continue;
-        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, given.trim());
-        const { stats, real } = await statInput('model', given, abs);
-        modelReals.add(real);
-        if (stats.isDirectory()) {
-            const ctx = {
-                allowedRoots: [workspaceReal, real],
-                exclude,
-                include: undefined,
-                skip: new Set(),
-                zipPrefix: modelDest,
-                origin: 'model',
-                out,
-            };
-            await walk(ctx, abs, real, '', true, [real]);
-        }
-        else if (stats.isFile()) {
-            out.push({
-                zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: 'model',
-            });
-        }
-        else {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
-        }
-    }
-    const sourceAbs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, options.sourceDir);
-    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
-    if (!source.stats.isDirectory())
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
-    const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
-        exclude,
-        include,
-        skip: modelReals,
-        zipPrefix: '',
-        origin: 'source',
-        out,
+function refreshingProvider(first, refresh, now, logger) {
+    let current = first;
+    let pending;
+    const expiring = () => current.expiration !== undefined && current.expiration.getTime() - now() <= REFRESH_MARGIN_MS;
+    return async () => {
+        if (!expiring())
+            return current;
+        pending ??= refresh()
+            .then((fresh) => {
+            logger.info(`Refreshed the assumed role's credentials with a new GitHub OIDC token (the previous ones expire at ${current.expiration?.toISOString()}).`);
+            current = fresh;
+            return fresh;
+        })
+            .finally(() => {
+            pending = undefined;
+        });
+        return pending;
     };
-    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
-    for (const extra of options.extra ?? []) {
-        const zipPath = validateExtraZipPath(extra.zipPath);
-        let stats;
-        let real;
-        try {
-            real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(extra.absPath);
-            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-        }
-        catch (error) {
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
-        }
-        if (!stats.isFile())
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
-        out.push({
-            zipPath,
-            absPath: extra.absPath,
-            realPath: real,
-            size: stats.size,
-            mode: modeOf(stats),
-            origin: 'generated',
+}
+/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
+async function resolveCredentials(auth, deps) {
+    if (!auth.roleToAssume) {
+        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
+        return { source: 'ambient' };
+    }
+    if (!deps.tokenFile &&
+        (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
+            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
+            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
+    }
+    const first = await assume(auth, deps);
+    return {
+        source: 'oidc',
+        credentials: first,
+        provider: refreshingProvider(first, () => assume(auth, deps), deps.now ?? (() => Date.now()), deps.logger),
+    };
+}
+/** GitHub OIDC token -> AssumeRoleWithWebIdentity -> masked credentials. */
+async function assume(auth, deps) {
+    let token;
+    try {
+        token = await deps.getIDToken(auth.audience);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+    }
+    deps.setSecret(token);
+    const claims = describeClaims(token);
+    const from = deps.tokenFile
+        ? `the web-identity token in ${deps.tokenFile}`
+        : 'the GitHub OIDC token';
+    deps.logger.info(`Assuming ${auth.roleToAssume} with ${from} (${claims}).`);
+    let response;
+    try {
+        response = await (0,_call_js__WEBPACK_IMPORTED_MODULE_2__/* .callAws */ .IY)('AssumeRoleWithWebIdentity', () => deps.sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_3__/* .AssumeRoleWithWebIdentityCommand */ .WH({
+            RoleArn: auth.roleToAssume,
+            RoleSessionName: auth.roleSessionName,
+            WebIdentityToken: token,
+            DurationSeconds: auth.roleDurationSeconds,
+        })), {
+            attempts: 5,
+            ...(deps.sleep ? { sleep: deps.sleep } : {}),
+            logger: deps.logger,
+            // A token minted this very second can be refused as not yet valid: worth another try.
+            isRetryable: (error) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'InvalidIdentityToken',
         });
     }
-    const byPath = new Map();
-    for (const file of out) {
-        const previous = byPath.get(file.zipPath);
-        if (!previous) {
-            byPath.set(file.zipPath, file);
+    catch (error) {
+        throw explainAssumeFailure(error, auth, claims);
+    }
+    const c = response.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('AssumeRoleWithWebIdentity returned no credentials.');
+    }
+    // Mask before anything else can print them.
+    deps.setSecret(c.AccessKeyId);
+    deps.setSecret(c.SecretAccessKey);
+    deps.setSecret(c.SessionToken);
+    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
+    return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
+    };
+}
+function explainAssumeFailure(error, auth, claims) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}. ` +
+            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
+            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
+            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
+            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
+    }
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Could not assume ${auth.roleToAssume}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+}
+/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
+function describeClaims(token) {
+    try {
+        const payload = token.split('.')[1];
+        if (!payload)
+            return 'claims unreadable';
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
+        return `sub '${String(claims.sub)}', aud '${aud}'`;
+    }
+    catch {
+        return 'claims unreadable';
+    }
+}
+
+
+/***/ }),
+
+/***/ 6367:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ verifyIdentity)
+/* harmony export */ });
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _call_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1373);
+
+
+
+/** Confirms the credentials work before anything is built, and says whose they are. */
+async function verifyIdentity(sts, sleep) {
+    try {
+        const response = await (0,_call_js__WEBPACK_IMPORTED_MODULE_1__/* .callAws */ .IY)('GetCallerIdentity', () => sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .GetCallerIdentityCommand */ .zI({})), { sleep });
+        return { account: response.Account ?? '', arn: response.Arn ?? '' };
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`The AWS credentials do not work (sts:GetCallerIdentity failed: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}). ` +
+            'Set role-to-assume for GitHub OIDC, or provide credentials in the environment.');
+    }
+}
+
+
+/***/ }),
+
+/***/ 8962:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  ak: () => (/* binding */ runCli)
+});
+
+// UNUSED EXPORTS: cliEvent, terminalLogger
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var aws_clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./src/aws/credentials.ts
+var credentials = __nccwpck_require__(6963);
+// EXTERNAL MODULE: ./src/aws/identity.ts
+var aws_identity = __nccwpck_require__(6367);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/cli-args.ts
+
+/**
+ * The command line's view of the action's inputs: one name per input (action.yml's), given as a
+ * flag (`--function-name fn`), an environment variable (`LAMBDA_ML_DEPLOY_FUNCTION_NAME=fn`) or a
+ * key of a YAML config file (`function-name: fn`), in that order of precedence. The values then go
+ * through the same settings reader as the action's inputs.
+ */
+/** action.yml's inputs (a test keeps the two equal). */
+const INPUT_NAMES = [
+    'mode',
+    'aws-region',
+    'role-to-assume',
+    'audience',
+    'role-session-name',
+    'role-duration-seconds',
+    'function-name',
+    'source-dir',
+    'model',
+    'model-dest',
+    'include',
+    'exclude',
+    'requirements',
+    'runtime',
+    'architecture',
+    'build',
+    'build-image',
+    'pip-args',
+    'slim',
+    'layer-name',
+    's3-bucket',
+    's3-prefix',
+    'create-function',
+    'execution-role',
+    'handler',
+    'memory-size',
+    'timeout',
+    'environment',
+    'description',
+    'alias',
+    'smoke-tests',
+    'strategy',
+    'canary-percent',
+    'canary-interval',
+    'linear-steps',
+    'alarms',
+    'preview-alias-prefix',
+    'preview-url',
+    'preview-url-auth',
+    'rollback-to',
+    'keep-versions',
+    'github-token',
+    'dry-run',
+];
+const COMMANDS = ['deploy', 'preview', 'preview-cleanup', 'rollback', 'plan'];
+/** Options of the command line itself (not action inputs). */
+const CLI_OPTIONS = [
+    'config',
+    'pr',
+    'repository',
+    'web-identity-token-file',
+    'summary-file',
+    'outputs-file',
+    'verbose',
+    'help',
+];
+/** Inputs that take several lines: a repeated flag adds one line each. */
+const LIST_INPUTS = new Set(['model', 'include', 'exclude', 'alarms']);
+const FLAG_ONLY = new Set(['verbose', 'help']);
+const ENV_PREFIX = 'LAMBDA_ML_DEPLOY_';
+const envName = (input) => `${ENV_PREFIX}${input.toUpperCase().replace(/-/g, '_')}`;
+const EXIT = {
+    ok: 0,
+    /** The run failed: nothing changed, or the alias was put back. */
+    failed: 1,
+    /** Bad command line, config file or input values: nothing was done. */
+    usage: 2,
+    /** No AWS credentials, or they were refused. */
+    credentials: 3,
+};
+class UsageError extends Error {
+    name = 'UsageError';
+}
+/** Parses `COMMAND [--name value | --name=value | --flag]...`. Pure. */
+function parseArgs(argv) {
+    const result = { flags: {}, options: {} };
+    let i = 0;
+    if (argv[0] !== undefined && !argv[0].startsWith('-')) {
+        if (!COMMANDS.includes(argv[0]))
+            throw new UsageError(`unknown command '${argv[0]}': use one of ${COMMANDS.join(', ')}`);
+        result.command = argv[0];
+        i = 1;
+    }
+    for (; i < argv.length; i++) {
+        const token = argv[i];
+        const match = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(token);
+        if (!match)
+            throw new UsageError(token === '-h'
+                ? 'use --help'
+                : `unexpected argument '${token}': give the command first, then --name value pairs`);
+        const name = match[1];
+        let value = match[2];
+        if (value === undefined) {
+            const next = argv[i + 1];
+            if (!FLAG_ONLY.has(name) && next !== undefined && !next.startsWith('--')) {
+                value = next;
+                i++;
+            }
+            else
+                value = 'true';
         }
-        else if (previous.realPath !== file.realPath) {
-            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
-                'Rename one, choose another model-dest, or exclude one of them.');
+        if (name === 'mode')
+            throw new UsageError('--mode is not an option here: the command is the mode (e.g. deploy)');
+        if (CLI_OPTIONS.includes(name)) {
+            result.options[name] = value;
+        }
+        else if (INPUT_NAMES.includes(name)) {
+            const previous = result.flags[name];
+            result.flags[name] =
+                previous !== undefined && LIST_INPUTS.has(name) ? `${previous}\n${value}` : value;
+        }
+        else {
+            throw new UsageError(`unknown option --${name}${closest(name)}`);
         }
     }
-    if (byPath.size === 0) {
-        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
-        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    return result;
+}
+function closest(name) {
+    const all = [...INPUT_NAMES, ...CLI_OPTIONS];
+    const hit = all.find((candidate) => candidate.replace(/-/g, '') === name.replace(/[-_]/g, '')) ??
+        all.find((candidate) => candidate.startsWith(name) || name.startsWith(candidate));
+    return hit ? ` (did you mean --${hit}?)` : ' (lambda-ml-deploy --help lists them)';
+}
+/** A config file: a YAML (or JSON) mapping of input names to values. Pure. */
+function parseConfig(text, file) {
+    let data;
+    try {
+        data = (0,dist/* parse */.qg)(text);
     }
-    return [...byPath.values()]
-        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
-        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
+    catch (error) {
+        throw new UsageError(`config file ${file} is not valid YAML: ${error.message}`);
+    }
+    if (data === null || data === undefined)
+        return {};
+    if (typeof data !== 'object' || Array.isArray(data))
+        throw new UsageError(`config file ${file} must be a mapping of input names to values`);
+    const values = {};
+    for (const [key, value] of Object.entries(data)) {
+        if (key === 'mode')
+            throw new UsageError(`config file ${file}: 'mode' is the command, not a setting`);
+        if (!INPUT_NAMES.includes(key))
+            throw new UsageError(`config file ${file}: unknown input '${key}'${closest(key)}`);
+        if (value === null || value === undefined)
+            continue;
+        if (Array.isArray(value))
+            values[key] = value.map(String).join('\n');
+        else if (typeof value === 'object')
+            values[key] = JSON.stringify(value);
+        else
+            values[key] = String(value);
+    }
+    return values;
+}
+/** Ordinary variables the CLI also honours, after its own. */
+const FALLBACK_ENV = {
+    'aws-region': ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+    'github-token': ['GITHUB_TOKEN'],
+};
+/**
+ * The action's `getInput` for a command line: flag, then LAMBDA_ML_DEPLOY_* variable, then the
+ * config file, then (for a few inputs) the ordinary variable. `plan` is deploy with dry-run.
+ */
+function inputReader(command, flags, env, config) {
+    return (name) => {
+        if (name === 'mode')
+            return command === 'plan' ? 'deploy' : command;
+        if (name === 'dry-run' && command === 'plan')
+            return 'true';
+        const value = flags[name] ??
+            env[envName(name)] ??
+            config[name] ??
+            (FALLBACK_ENV[name] ?? []).map((v) => env[v]).find((v) => v !== undefined && v !== '');
+        return (value ?? '').trim();
+    };
+}
+/** Settings messages name inputs as the action knows them; say how to set them here. */
+function cliProblem(message) {
+    return message
+        .replace(/Input '([\w-]+)'/g, (_, name) => `--${name}`)
+        .replace(/add it under `with:` in the workflow step/g, `pass it as a flag, a ${ENV_PREFIX}* variable or in the --config file`);
+}
+const USAGE = `Usage: lambda-ml-deploy COMMAND [--input value]... [options]
+
+Ships a Python model to AWS Lambda with the same pipelines as the GitHub Action.
+
+Commands:
+  deploy            build, publish, smoke-test, shift the alias (rolls back on failure)
+  plan              build and hash, then print what deploy would change; writes nothing
+  preview           publish a version behind the pr-<N> alias (needs --pr N)
+  preview-cleanup   remove the preview of --pr N
+  rollback          put the alias back on --rollback-to (previous, or a version number)
+
+Inputs: every input of the action (action.yml) as --<name> <value>, e.g. --function-name fn
+  --aws-region eu-west-1 --s3-bucket my-artifacts --model models/iris --smoke-tests smoke.yml.
+  A repeated --model, --include, --exclude or --alarms adds a line. The same names work as
+  environment variables (${ENV_PREFIX}FUNCTION_NAME) and as keys of a YAML --config file;
+  a flag beats a variable, which beats the file. aws-region also reads AWS_REGION, github-token
+  GITHUB_TOKEN. Paths are relative to the current directory.
+
+Options:
+  --config FILE                   YAML file of inputs (e.g. lambda-ml-deploy.yml)
+  --pr N                          pull request number for preview / preview-cleanup
+  --repository OWNER/REPO         where the preview comment goes (or GITHUB_REPOSITORY)
+  --web-identity-token-file FILE  with --role-to-assume: an OIDC token to exchange for the role
+                                  (also AWS_WEB_IDENTITY_TOKEN_FILE); without --role-to-assume the
+                                  ordinary AWS chain is used (variables, profiles, SSO, instance role)
+  --summary-file FILE             also write the run summary there as Markdown
+  --outputs-file FILE             write the outputs (version, code-sha256, ...) there as JSON
+  --verbose                       debug lines too
+  Values that start with -- need the = form: --pip-args="--no-index --find-links ./wheels".
+  --help                          this text
+
+Exit codes: 0 done; 1 the run failed (the alias is where it was, or was put back);
+  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials.
+`;
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
+// EXTERNAL MODULE: ./src/log.ts
+var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 56 modules
+var pipelines = __nccwpck_require__(5091);
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/settings.ts + 2 modules
+var src_settings = __nccwpck_require__(1659);
+;// CONCATENATED MODULE: ./src/cli.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+const processIo = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+};
+/** A terminal logger; every secret registered with `mask` is replaced before anything is printed. */
+function terminalLogger(io, verbose) {
+    const secrets = [];
+    const clean = (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+    let depth = 0;
+    const line = (prefix, message) => io.stderr(`${'  '.repeat(depth)}${prefix}${clean(message).replace(/\n/g, `\n${'  '.repeat(depth)}`)}\n`);
+    return {
+        mask: (secret) => void (secret && secrets.push(secret)),
+        info: (m) => line('', m),
+        warning: (m) => line('warning: ', m),
+        notice: (m) => line('notice: ', m),
+        debug: (m) => void (verbose && line('debug: ', m)),
+        async group(title, fn) {
+            const started = Date.now();
+            line('▸ ', title);
+            depth++;
+            try {
+                return await fn();
+            }
+            finally {
+                depth--;
+                line('  ', `${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
+            }
+        },
+    };
+}
+/** The event a command stands for: previews are pull-request events, as on GitHub. */
+function cliEvent(command, pr) {
+    if (command === 'preview' || command === 'preview-cleanup') {
+        const action = command === 'preview' ? 'opened' : 'closed';
+        return {
+            eventName: 'pull_request',
+            payload: pr === undefined ? { action } : { action, number: pr, pull_request: { number: pr } },
+        };
+    }
+    return { eventName: 'workflow_dispatch', payload: {} };
+}
+function readPr(value, command) {
+    if (value === undefined) {
+        if (command === 'preview' || command === 'preview-cleanup')
+            throw new UsageError(`${command} needs --pr N: the pull request the preview belongs to`);
+        return undefined;
+    }
+    if (!/^[1-9]\d{0,9}$/.test(value))
+        throw new UsageError(`--pr must be a pull request number, got '${value}'`);
+    return Number(value);
+}
+async function gitHead(cwd) {
+    const result = await (0,exec/* runCommand */.d1)('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => undefined);
+    return result?.exitCode === 0 ? result.stdout.trim() : '';
+}
+/** Credentials the ordinary way, or a role assumed with a web-identity token file. */
+async function connectCli(settings, env, logger, tokenFile) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
+    if (settings.auth.roleToAssume && !tokenFile) {
+        (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+        throw new UsageError('--role-to-assume needs a web-identity token here: pass --web-identity-token-file FILE ' +
+            '(or set AWS_WEB_IDENTITY_TOKEN_FILE), or leave --role-to-assume out to use the ordinary ' +
+            'AWS credential chain (variables, profiles, SSO, instance role).');
+    }
+    const resolved = await logger.group('Credentials', () => (0,credentials/* resolveCredentials */.z8)(settings.auth, {
+        getIDToken: () => external_node_fs_.promises.readFile(tokenFile, 'utf8').then((t) => t.trim()),
+        setSecret: (value) => logger.mask(value),
+        sts: bootstrap.sts,
+        env,
+        logger,
+        tokenFile,
+    }));
+    if (!resolved.credentials)
+        return bootstrap;
+    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+    return (0,aws_clients/* createAwsClients */.Gv)({
+        region: settings.auth.region,
+        endpoint,
+        credentials: resolved.credentials,
+    });
+}
+class CredentialsError extends Error {
+}
+/** Runs one command; resolves with the exit code (it never calls process.exit itself). */
+async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd()) {
+    let args;
+    let getInput;
+    let pr;
+    try {
+        args = parseArgs(argv);
+        if (args.options.help !== undefined || !args.command) {
+            (args.command || args.options.help !== undefined ? io.stdout : io.stderr)(USAGE);
+            return args.options.help !== undefined ? EXIT.ok : EXIT.usage;
+        }
+        const configFile = args.options.config;
+        let config = {};
+        if (configFile) {
+            let text;
+            try {
+                text = external_node_fs_.readFileSync(external_node_path_.resolve(cwd, configFile), 'utf8');
+            }
+            catch (error) {
+                throw new UsageError(`cannot read the config file ${configFile}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+            config = parseConfig(text, configFile);
+        }
+        pr = readPr(args.options.pr, args.command);
+        getInput = inputReader(args.command, args.flags, env, config);
+    }
+    catch (error) {
+        if (!(error instanceof UsageError))
+            throw error;
+        io.stderr(`lambda-ml-deploy: ${error.message}\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+    const command = args.command;
+    const logger = terminalLogger(io, args.options.verbose !== undefined || env.RUNNER_DEBUG === '1');
+    const event = cliEvent(command, pr);
+    let settings;
+    try {
+        settings = (0,src_settings/* readSettings */.sb)(getInput, event, cwd);
+    }
+    catch (error) {
+        if (!(error instanceof src_settings/* SettingsError */.GN))
+            throw error;
+        io.stderr(`lambda-ml-deploy: ${cliProblem(error.message)}\n`);
+        return EXIT.usage;
+    }
+    const githubToken = getInput('github-token');
+    if (githubToken)
+        logger.mask(githubToken);
+    const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
+    const outputs = { mode: settings.mode };
+    let clients;
+    let workDir;
+    let code = EXIT.ok;
+    try {
+        report.setHeadline(`${command === 'plan' ? 'Plan' : `Mode **${settings.mode}**`} for function ` +
+            `\`${settings.functionName}\` in ${settings.auth.region}.`);
+        const tokenFile = args.options['web-identity-token-file'] || env.AWS_WEB_IDENTITY_TOKEN_FILE;
+        try {
+            clients = await connectCli(settings, env, logger, tokenFile || undefined);
+            const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
+            logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+            report.section('AWS identity', [
+                `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+            ]);
+        }
+        catch (error) {
+            if (error instanceof UsageError)
+                throw error;
+            throw new CredentialsError((0,errors/* errorMessage */.gJ)(error));
+        }
+        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(env.TMPDIR || external_node_os_.tmpdir(), 'lambda-ml-deploy-'));
+        const github = {
+            ...event,
+            sha: env.GITHUB_SHA || (await gitHead(cwd)),
+            repository: args.options.repository || env.GITHUB_REPOSITORY || '',
+            serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+            apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+            runId: '',
+            runUrl: '',
+            workspace: cwd,
+            tempDir: workDir,
+        };
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: log/* systemClock */.ml,
+            run: exec/* runCommand */.d1,
+            github,
+            report,
+            outputs: { set: (name, value) => void (outputs[name] = String(value)) },
+            // No post step outside GitHub: the pipelines' own rollback covers a failure they see.
+            state: { save: () => undefined },
+            fetch: (url, init) => fetch(url, init),
+            workDir,
+        };
+        await (0,pipelines/* runPipeline */.a)(ctx);
+    }
+    catch (error) {
+        const message = cliProblem((0,errors/* errorMessage */.gJ)(error));
+        if (error instanceof Error && error.stack)
+            logger.debug(error.stack);
+        report.section('Failed', ['```', message, '```']);
+        logger.warning(message);
+        code =
+            error instanceof UsageError
+                ? EXIT.usage
+                : error instanceof CredentialsError
+                    ? EXIT.credentials
+                    : EXIT.failed;
+    }
+    finally {
+        if (clients)
+            (0,aws_clients/* destroyAwsClients */.QI)(clients);
+        if (workDir)
+            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+    }
+    const summary = report.toMarkdown();
+    io.stdout(`${summary}\n`);
+    io.stdout(`### Outputs\n\n${Object.entries(outputs)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('\n')}\n`);
+    const write = (option, text) => {
+        if (!option)
+            return;
+        try {
+            external_node_fs_.writeFileSync(external_node_path_.resolve(cwd, option), text);
+        }
+        catch (error) {
+            logger.warning(`Could not write ${option}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            code = code || EXIT.failed;
+        }
+    };
+    write(args.options['summary-file'], summary);
+    write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
+    return code;
 }
 
 
@@ -75068,205 +75559,21 @@ class InputError extends ActionError {
 
 /***/ }),
 
-/***/ 8886:
+/***/ 3190:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   z: () => (/* binding */ readGithubContext)
+/* harmony export */   L3: () => (/* binding */ tailKeeper),
+/* harmony export */   Ny: () => (/* binding */ currentUser),
+/* harmony export */   d1: () => (/* binding */ runCommand),
+/* harmony export */   vL: () => (/* binding */ describeCommand)
 /* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-
-function readGithubContext(env) {
-    const eventName = env.GITHUB_EVENT_NAME ?? '';
-    let payload = {};
-    const eventPath = env.GITHUB_EVENT_PATH;
-    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
-        try {
-            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
-        }
-        catch {
-            payload = {};
-        }
-    }
-    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const repository = env.GITHUB_REPOSITORY ?? '';
-    const runId = env.GITHUB_RUN_ID ?? '';
-    return {
-        eventName,
-        payload,
-        sha: env.GITHUB_SHA ?? '',
-        repository,
-        serverUrl,
-        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-        runId,
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
-        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
-    };
-}
-
-
-/***/ }),
-
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9065);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
-
-
-
-// action.yml runs this file as both `main` and `post`; the main step leaves a flag for the post.
-if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
-    await (0,_post_js__WEBPACK_IMPORTED_MODULE_2__/* .runPost */ .a)();
-}
-else {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .VN)();
-}
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 9065:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  Ng: () => (/* binding */ connect),
-  Wj: () => (/* binding */ coreLogger),
-  VN: () => (/* binding */ runMain)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var aws_clients = __nccwpck_require__(201);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/credentials.ts
-
-
-
-/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
-async function resolveCredentials(auth, deps) {
-    if (!auth.roleToAssume) {
-        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
-        return { source: 'ambient' };
-    }
-    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
-            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
-            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
-    }
-    let token;
-    try {
-        token = await deps.getIDToken(auth.audience);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    deps.setSecret(token);
-    const claims = describeClaims(token);
-    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
-    let response;
-    try {
-        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
-            RoleArn: auth.roleToAssume,
-            RoleSessionName: auth.roleSessionName,
-            WebIdentityToken: token,
-            DurationSeconds: auth.roleDurationSeconds,
-        })), {
-            attempts: 5,
-            sleep: deps.sleep,
-            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
-        });
-    }
-    catch (error) {
-        throw explainAssumeFailure(error, auth, claims);
-    }
-    const c = response.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
-    }
-    // Mask before anything else can print them.
-    deps.setSecret(c.AccessKeyId);
-    deps.setSecret(c.SecretAccessKey);
-    deps.setSecret(c.SessionToken);
-    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
-    return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
-    };
-}
-function explainAssumeFailure(error, auth, claims) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
-            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
-            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
-            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
-            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
-    }
-    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-}
-/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
-function describeClaims(token) {
-    try {
-        const payload = token.split('.')[1];
-        if (!payload)
-            return 'claims unreadable';
-        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
-        return `sub '${String(claims.sub)}', aud '${aud}'`;
-    }
-    catch {
-        return 'claims unreadable';
-    }
-}
-
-;// CONCATENATED MODULE: ./src/aws/identity.ts
-
-
-
-/** Confirms the credentials work before anything is built, and says whose they are. */
-async function verifyIdentity(sts, sleep) {
-    try {
-        const response = await (0,retry/* withRetry */.bD)(() => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
-        return { account: response.Account ?? '', arn: response.Arn ?? '' };
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`The AWS credentials do not work (sts:GetCallerIdentity failed: ${(0,errors/* errorMessage */.gJ)(error)}). ` +
-            'Set role-to-assume for GitHub OIDC, or provide credentials in the environment.');
-    }
-}
-
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: ./src/exec.ts
+/* unused harmony export redactCredentials */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 
 const runCommand = (command, args, options = {}) => new Promise((resolve, reject) => {
-    const child = (0,external_node_child_process_.spawn)(command, [...args], {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, [...args], {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -75316,10 +75623,83 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
         });
     });
 });
+/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
+function currentUser() {
+    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
+        return undefined;
+    return { uid: process.getuid(), gid: process.getgid() };
+}
+/** Hides `user:password@` in URLs before a command line is logged. */
+function redactCredentials(text) {
+    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
+}
+/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
+function describeCommand(command, args) {
+    const shown = args.map((arg, i) => {
+        if (args[i - 1] === '-c' && arg.includes('\n'))
+            return '<script>';
+        const safe = redactCredentials(arg);
+        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
+    });
+    return [command, ...shown].join(' ');
+}
+/** Keeps the last lines of a stream of output, for error messages. */
+function tailKeeper(limit = 25) {
+    const lines = [];
+    return {
+        push(line) {
+            lines.push(line);
+            if (lines.length > limit)
+                lines.shift();
+        },
+        text: () => lines.join('\n'),
+    };
+}
 
-// EXTERNAL MODULE: ./src/github-context.ts
-var github_context = __nccwpck_require__(8886);
-;// CONCATENATED MODULE: ./src/log.ts
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8962);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3320);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6661);
+
+
+
+
+// One bundle, two entries: bin/lambda-ml-deploy.mjs marks a command-line run before importing
+// it; otherwise action.yml runs this file as both `main` and `post`, and the main step leaves a
+// flag for the post.
+const cliRun = globalThis.lambdaMlDeployCli === true;
+if (cliRun) {
+    process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_1__/* .runCli */ .ak)(process.argv.slice(2));
+}
+else if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
+    await (0,_post_js__WEBPACK_IMPORTED_MODULE_3__/* .runPost */ .a)();
+}
+else {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .runMain */ .V)();
+}
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 5625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a3: () => (/* binding */ formatDuration),
+/* harmony export */   ml: () => (/* binding */ systemClock),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export memoryLogger */
 function memoryLogger() {
     const lines = [];
     return {
@@ -75364,9 +75744,166 @@ function formatBytes(bytes) {
     return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
+
+/***/ }),
+
+/***/ 3320:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  V: () => (/* binding */ runMain)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var aws_clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./src/aws/identity.ts
+var aws_identity = __nccwpck_require__(6367);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
+;// CONCATENATED MODULE: ./src/github-context.ts
+
+function readGithubContext(env) {
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    let payload = {};
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (eventPath && external_node_fs_.existsSync(eventPath)) {
+        try {
+            payload = JSON.parse(external_node_fs_.readFileSync(eventPath, 'utf8'));
+        }
+        catch {
+            payload = {};
+        }
+    }
+    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY ?? '';
+    const runId = env.GITHUB_RUN_ID ?? '';
+    return {
+        eventName,
+        payload,
+        sha: env.GITHUB_SHA ?? '',
+        repository,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+        runId,
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
+        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
+    };
+}
+
+// EXTERNAL MODULE: ./src/log.ts
+var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 56 modules
+var pipelines = __nccwpck_require__(5091);
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/runner.ts
+var runner = __nccwpck_require__(4813);
+// EXTERNAL MODULE: ./src/settings.ts + 2 modules
+var src_settings = __nccwpck_require__(1659);
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
+async function runMain(env = process.env) {
+    const logger = (0,runner/* coreLogger */.W)();
+    const github = readGithubContext(env);
+    const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
+    let clients;
+    let workDir;
+    try {
+        const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
+        core/* setOutput */.uH('mode', settings.mode); // what `auto` resolved to, for later steps
+        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
+        clients = await (0,runner/* connect */.N)(settings.auth, env, logger);
+        const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
+        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+        report.section('AWS identity', [
+            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+        ]);
+        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: log/* systemClock */.ml,
+            run: exec/* runCommand */.d1,
+            github,
+            report,
+            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
+            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
+            fetch: (url, init) => fetch(url, init),
+            workDir,
+        };
+        await (0,pipelines/* runPipeline */.a)(ctx);
+    }
+    catch (error) {
+        const message = (0,errors/* errorMessage */.gJ)(error);
+        // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
+        if (error instanceof Error && error.stack)
+            core/* debug */.Yz(error.stack);
+        report.section('Failed', ['```', message, '```']);
+        core/* setFailed */.C1(message);
+    }
+    finally {
+        if (clients)
+            (0,aws_clients/* destroyAwsClients */.QI)(clients);
+        if (workDir)
+            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+        await writeSummary(report);
+    }
+}
+async function writeSummary(report) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
+    }
+    catch (error) {
+        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 5091:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  a: () => (/* binding */ runPipeline)
+});
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
-var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
-;// CONCATENATED MODULE: ./src/release/alarms.ts
+var dist_cjs = __nccwpck_require__(4085);
+// EXTERNAL MODULE: ./src/aws/call.ts
+var call = __nccwpck_require__(1373);
+;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
 
 
 
@@ -75381,16 +75918,11 @@ async function describeAlarms(cloudwatch, names, options = {}) {
         let nextToken;
         do {
             const token = nextToken;
-            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new client_cloudwatch_dist_cjs/* DescribeAlarmsCommand */.zWD({
+            const output = await (0,call/* callAws */.IY)('DescribeAlarms', () => cloudwatch.send(new dist_cjs/* DescribeAlarmsCommand */.zWD({
                 AlarmNames: chunk,
                 AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
                 ...(token ? { NextToken: token } : {}),
-            })), {
-                attempts: options.attempts ?? 5,
-                baseDelayMs: options.baseDelayMs ?? 1000,
-                ...(options.sleep ? { sleep: options.sleep } : {}),
-                onRetry: (error, attempt, delay) => options.logger?.info(`DescribeAlarms: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
-            });
+            })), options);
             for (const alarm of [...(output.MetricAlarms ?? []), ...(output.CompositeAlarms ?? [])]) {
                 if (!alarm.AlarmName)
                     continue;
@@ -75431,12 +75963,44 @@ async function alarmsInAlarm(cloudwatch, names, options = {}) {
     const found = await checkAlarmsExist(cloudwatch, names, options);
     return found.filter((a) => a.state === 'ALARM');
 }
+/**
+ * The alarms that fail a bake, remembered across polls. ALARM always does. INSUFFICIENT_DATA does
+ * for an alarm that had data (OK or ALARM) earlier in this run: a metric that stops reporting
+ * after the shift (the new version stopped emitting it, or stopped running) is not a healthy
+ * sign. An alarm with no data since the start is reported but not acted on: a canary at low
+ * traffic often has none. How missing data is treated is the alarm's own setting
+ * (TreatMissingData), which decides whether it ever reaches INSUFFICIENT_DATA.
+ */
+function alarmWatch(cloudwatch, names, initial, options = {}) {
+    const hadData = new Set();
+    const remember = (found) => {
+        for (const a of found)
+            if (a.state === 'OK' || a.state === 'ALARM')
+                hadData.add(a.name);
+    };
+    remember(initial);
+    return async () => {
+        if (names.length === 0)
+            return [];
+        const found = await checkAlarmsExist(cloudwatch, names, options);
+        const failing = found.filter((a) => a.state === 'ALARM' || (a.state === 'INSUFFICIENT_DATA' && hadData.has(a.name)));
+        remember(found);
+        return failing.map((a) => a.state === 'ALARM'
+            ? a
+            : {
+                ...a,
+                reason: `it had data earlier in this run and has none now (${a.reason || 'no reason given'})`,
+            });
+    };
+}
 
-// EXTERNAL MODULE: ./src/release/alias-plan.ts
-var alias_plan = __nccwpck_require__(129);
-// EXTERNAL MODULE: ./src/release/alias.ts
-var release_alias = __nccwpck_require__(4801);
-;// CONCATENATED MODULE: ./src/release/bake.ts
+// EXTERNAL MODULE: ./src/release/traffic/alias-plan.ts
+var alias_plan = __nccwpck_require__(979);
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/release/traffic/alias.ts
+var traffic_alias = __nccwpck_require__(8027);
+;// CONCATENATED MODULE: ./src/release/traffic/bake.ts
 
 
 
@@ -75468,7 +76032,7 @@ async function pollOnce(options) {
         }
         if (firing.length > 0) {
             return firing
-                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+                .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
                 .join('; ');
         }
     }
@@ -75482,7 +76046,7 @@ async function bake(options) {
     const start = options.clock.now();
     const pollMs = Math.max(1, options.pollMs);
     const label = options.label ? `${options.label}: ` : '';
-    options.logger?.info(`${label}baking for ${formatDuration(options.durationMs)} (checks every ${formatDuration(pollMs)})`);
+    options.logger?.info(`${label}baking for ${(0,src_log/* formatDuration */.a3)(options.durationMs)} (checks every ${(0,src_log/* formatDuration */.a3)(pollMs)})`);
     for (let polls = 1;; polls++) {
         const failure = await pollOnce(options);
         if (failure) {
@@ -75521,7 +76085,7 @@ async function shiftTraffic(options) {
     if (!snapshot.exists) {
         logger.info(`Alias '${alias}' does not exist yet: creating it at version ${newVersion} (first deploy, no traffic to shift from)`);
         await emit({ phase: 'shifting', stepIndex: -1, percent: 100, target: promoted });
-        const state = await (0,release_alias/* createAlias */.lB)(lambda, { functionName, alias, version: newVersion, description }, aliasOptions);
+        const state = await (0,traffic_alias/* createAlias */.lB)(lambda, { functionName, alias, version: newVersion, description }, aliasOptions);
         await emit({ phase: 'shifted', stepIndex: -1, percent: 100, target: promoted, state });
         return { rolledBack: false, changed: true, state };
     }
@@ -75532,14 +76096,14 @@ async function shiftTraffic(options) {
         const target = (0,alias_plan/* stepTarget */.aP)(step, oldVersion, newVersion);
         const final = stepIndex === options.plan.length - 1;
         try {
-            const current = await (0,release_alias/* readAlias */.Jd)(lambda, functionName, alias, aliasOptions);
+            const current = await (0,traffic_alias/* readAlias */.Jd)(lambda, functionName, alias, aliasOptions);
             const sameRevision = !expectedRevision || !current.revisionId || current.revisionId === expectedRevision;
             if (!(0,alias_plan/* routesAs */.j)(current, expected) || !sameRevision) {
-                throw new release_alias/* AliasConflictError */.Xl(functionName, alias, `expected '${(0,alias_plan/* describeAliasState */.Tn)({ ...current, exists: true, functionVersion: expected.version, weights: expected.weights })}' before step ${stepIndex + 1} (${step.percent}%), found '${(0,alias_plan/* describeAliasState */.Tn)(current)}'` +
+                throw new traffic_alias/* AliasConflictError */.Xl(functionName, alias, `expected '${(0,alias_plan/* describeAliasState */.Tn)({ ...current, exists: true, functionVersion: expected.version, weights: expected.weights })}' before step ${stepIndex + 1} (${step.percent}%), found '${(0,alias_plan/* describeAliasState */.Tn)(current)}'` +
                     (sameRevision ? '' : ` (revision ${current.revisionId}, expected ${expectedRevision})`));
             }
             await emit({ phase: 'shifting', stepIndex, percent: step.percent, target });
-            state = await (0,release_alias/* pointAlias */.LE)(lambda, {
+            state = await (0,traffic_alias/* pointAlias */.LE)(lambda, {
                 functionName,
                 alias,
                 version: target.version,
@@ -75563,7 +76127,7 @@ async function shiftTraffic(options) {
                 return await rollBack(options, `${outcome.reason} (bake after ${step.percent}%)`, stepIndex, step.percent);
         }
         catch (error) {
-            if (error instanceof release_alias/* AliasConflictError */.Xl)
+            if (error instanceof traffic_alias/* AliasConflictError */.Xl)
                 throw error;
             return await rollBack(options, `step ${stepIndex + 1} (${step.percent}%) failed: ${(0,errors/* errorMessage */.gJ)(error)}`, stepIndex, step.percent);
         }
@@ -75576,14 +76140,14 @@ async function rollBack(options, reason, stepIndex, percent) {
     await options.onStep?.({ phase: 'rolling-back', stepIndex, percent, reason });
     let restore;
     try {
-        restore = await (0,release_alias/* restoreAlias */.tP)(lambda, snapshot, {
+        restore = await (0,traffic_alias/* restoreAlias */.tP)(lambda, snapshot, {
             logger,
             ...options.aliasOptions,
             ownVersion: newVersion,
         });
     }
     catch (error) {
-        const next = error instanceof release_alias/* AliasConflictError */.Xl
+        const next = error instanceof traffic_alias/* AliasConflictError */.Xl
             ? 'Another writer owns the alias now; it was left as that writer set it.'
             : `The alias may still send traffic to version ${newVersion}; the post step retries the restore.`;
         throw new errors/* ActionError */.lZ(`${reason}; then restoring alias '${options.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}' failed: ${(0,errors/* errorMessage */.gJ)(error)}. ${next}`);
@@ -75599,13 +76163,16 @@ async function rollBack(options, reason, stepIndex, percent) {
     return { rolledBack: true, reason, restore };
 }
 
-// EXTERNAL MODULE: ./src/release/shift-state.ts
-var shift_state = __nccwpck_require__(7529);
+// EXTERNAL MODULE: ./src/release/traffic/shift-state.ts
+var shift_state = __nccwpck_require__(5195);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-lambda/dist-cjs/index.js
 var client_lambda_dist_cjs = __nccwpck_require__(1696);
-;// CONCATENATED MODULE: ./src/release/invoke.ts
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
+;// CONCATENATED MODULE: ./src/release/smoke/invoke.ts
+
 
 
 
@@ -75671,6 +76238,7 @@ const realTimer = (onTimeout, ms) => {
     return () => clearTimeout(handle);
 };
 const DEFAULT_INVOKE_TIMEOUT_MS = 60_000;
+const INVOKE_ATTEMPTS = 4;
 class InvokeTimeout extends Error {
     name = 'InvokeTimeout';
 }
@@ -75701,7 +76269,7 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
     const body = new TextEncoder().encode(JSON.stringify(payload ?? null));
     let startedAt = now();
     try {
-        const response = await (0,retry/* withRetry */.bD)(async () => {
+        const response = await (0,call/* callAws */.IY)(`Invoke ${functionName}:${qualifier}`, async () => {
             const controller = new AbortController();
             let cancel = () => undefined;
             const timeout = new Promise((_, reject) => {
@@ -75726,11 +76294,11 @@ async function invokeVersion(lambda, functionName, qualifier, payload, options =
                 cancel();
             }
         }, {
-            attempts: options.attempts ?? 4,
+            ...options,
+            // A smoke case is a read: a shorter budget than writes, so a broken version fails fast.
+            attempts: options.attempts ?? INVOKE_ATTEMPTS,
             baseDelayMs: options.baseDelayMs ?? 500,
             isRetryable: isRetryableInvokeError,
-            ...(options.sleep ? { sleep: options.sleep } : {}),
-            onRetry: (error, attempt, delay) => options.logger?.info(`Invoke ${functionName}:${qualifier}: ${(0,errors/* errorCode */.CA)(error) ?? 'error'}, retry ${attempt} in ${delay} ms`),
         });
         const latencyMs = Math.max(0, now() - startedAt);
         const payloadText = response.Payload ? decoder.decode(response.Payload) : '';
@@ -75779,7 +76347,7 @@ function caseInvoker(options) {
     });
 }
 
-;// CONCATENATED MODULE: ./src/release/smoke-match.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-match.ts
 const MAX_SHOWN = 80;
 /** A value as JSON, shortened for one-line messages. */
 function show(value) {
@@ -76006,7 +76574,7 @@ function matchCase(smokeCase, result) {
     return verdict;
 }
 
-;// CONCATENATED MODULE: ./src/release/smoke-run.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-run.ts
 
 
 const DEFAULT_SMOKE_CONCURRENCY = 4;
@@ -76088,7 +76656,7 @@ function describeSmokeFailure(run) {
     return `${failed.length} of ${run.results.length} smoke cases failed: ${parts.join(', ')}`;
 }
 
-;// CONCATENATED MODULE: ./src/release/smoke.ts
+;// CONCATENATED MODULE: ./src/release/smoke/smoke.ts
 
 
 /** Runs every case of the spec against the version, a few at a time, and logs each result. */
@@ -76111,28 +76679,2419 @@ async function smokeTestVersion(spec, target) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: ./src/build/bundle-files.ts
-var bundle_files = __nccwpck_require__(4392);
-;// CONCATENATED MODULE: ./src/build/layer-docker.ts
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/packaging/bundle-files.ts
 
 
+
+
+const NEVER = () => false;
+/** Compiles the globs with the rules described above. */
+function compileGlobs(patterns) {
+    const matchers = [];
+    for (const raw of patterns) {
+        let pattern = raw.trim().replace(/\\/g, '/');
+        if (!pattern)
+            continue;
+        while (pattern.startsWith('./'))
+            pattern = pattern.slice(2);
+        const anchored = pattern.startsWith('/');
+        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
+        if (!pattern)
+            continue;
+        matchers.push(picomatch_default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
+    }
+    if (matchers.length === 0)
+        return NEVER;
+    return (relPath) => matchers.some((match) => match(relPath));
+}
+/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
+function normaliseModelDest(modelDest) {
+    const cleaned = modelDest.trim().replace(/\\/g, '/');
+    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
+        throw new errors/* InputError */.dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
+    }
+    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) {
+        throw new errors/* InputError */.dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
+    }
+    return parts.join('/');
+}
+function joinZip(prefix, rel) {
+    return prefix ? `${prefix}/${rel}` : rel;
+}
+function isInside(root, candidate) {
+    return (candidate === root || candidate.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep));
+}
+/** Posix path of `real` relative to `root` ('' for the root itself). */
+function relativeTo(root, real) {
+    return external_node_path_.relative(root, real).split(external_node_path_.sep).join('/');
+}
+/** Whether a path or any folder above it is excluded (`.git/config` is under `.git`). */
+function excludedWithParents(exclude, rel) {
+    const parts = rel.split('/');
+    return parts.some((_, i) => exclude(parts.slice(0, i + 1).join('/')));
+}
+function modeOf(stats) {
+    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
+}
+function describe(file) {
+    return `${file.origin} file '${file.absPath}'`;
+}
+/** A link inside a packaged root that resolves outside it. */
+class SymlinkEscapeError extends errors/* ActionError */.lZ {
+    name = 'SymlinkEscapeError';
+}
+async function realpathOrFail(link) {
+    try {
+        return await promises_.realpath(link);
+    }
+    catch (error) {
+        const code = error.code ?? 'error';
+        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
+    }
+}
+/** Entries of one folder stat-ed at the same time. */
+const STAT_BATCH = 64;
+/**
+ * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
+ * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
+ * result is sorted afterwards.
+ */
+async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
+    const entries = await promises_.readdir(dirAbs, { withFileTypes: true });
+    const subfolders = [];
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+        const batch = entries.slice(start, start + STAT_BATCH);
+        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
+    }
+    for (const subfolder of subfolders)
+        await subfolder();
+}
+async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
+    const abs = external_node_path_.join(dirAbs, entry.name);
+    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+    if (ctx.exclude(rel))
+        return;
+    let real = external_node_path_.join(dirReal, entry.name);
+    let stats;
+    if (!entry.isSymbolicLink()) {
+        if (ctx.skip.has(real))
+            return;
+        // Inside a linked folder the lexical path differs from the real one: exclude on both.
+        const realRel = relativeTo(ctx.root, real);
+        if (realRel !== rel && ctx.exclude(realRel))
+            return;
+        if (entry.isDirectory()) {
+            const selected = included || (ctx.include?.(rel) ?? true);
+            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+            return;
+        }
+        stats = await promises_.lstat(abs);
+    }
+    if (!stats || stats.isSymbolicLink()) {
+        real = await realpathOrFail(abs);
+        if (ctx.skip.has(real))
+            return;
+        if (!isInside(ctx.root, real)) {
+            throw new SymlinkEscapeError(`Symlink '${abs}' resolves to '${real}', outside ${ctx.rootLabel}; refusing to bundle it. ` +
+                `Links may only point inside the folder being packaged. Copy the file into ${ctx.rootLabel} ` +
+                '(cp -L), or remove the link or exclude it.');
+        }
+        if (excludedWithParents(ctx.exclude, relativeTo(ctx.root, real)))
+            return;
+        stats = await promises_.stat(real);
+    }
+    const selected = included || (ctx.include?.(rel) ?? true);
+    if (stats.isDirectory()) {
+        if (ancestors.includes(real)) {
+            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
+        }
+        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+    }
+    else if (stats.isFile()) {
+        if (selected) {
+            ctx.out.push({
+                zipPath: joinZip(ctx.zipPrefix, rel),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: ctx.origin,
+            });
+        }
+    }
+    else {
+        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+    }
+}
+async function statInput(input, given, abs) {
+    try {
+        const real = await promises_.realpath(abs);
+        return { stats: await promises_.stat(real), real };
+    }
+    catch (error) {
+        const code = error.code;
+        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+        throw new errors/* InputError */.dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
+    }
+}
+function validateExtraZipPath(zipPath) {
+    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+    const parts = cleaned.split('/');
+    if (!cleaned ||
+        cleaned.startsWith('/') ||
+        parts.some((part) => part === '..' || part === '' || part === '.')) {
+        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
+    }
+    return cleaned;
+}
+/**
+ * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
+ * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
+ */
+async function collectBundleFiles(options) {
+    const workspaceReal = await promises_.realpath(external_node_path_.resolve(options.workspace));
+    const modelDest = normaliseModelDest(options.modelDest);
+    const exclude = compileGlobs(options.exclude);
+    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
+    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
+    const out = [];
+    // Model paths first: they are placed under modelDest, and skipped by the source walk.
+    const modelReals = new Set();
+    for (const given of options.model) {
+        if (!given.trim())
+            continue;
+        const abs = external_node_path_.resolve(workspaceReal, given.trim());
+        const { stats, real } = await statInput('model', given, abs);
+        modelReals.add(real);
+        if (stats.isDirectory()) {
+            const ctx = {
+                root: real,
+                rootLabel: `model path '${given.trim()}'`,
+                exclude,
+                include: undefined,
+                skip: new Set(),
+                zipPrefix: modelDest,
+                origin: 'model',
+                out,
+            };
+            await walk(ctx, abs, real, '', true, [real]);
+        }
+        else if (stats.isFile()) {
+            out.push({
+                zipPath: joinZip(modelDest, external_node_path_.basename(abs)),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: 'model',
+            });
+        }
+        else {
+            throw new errors/* InputError */.dz('model', `'${given}' is not a file or folder.`);
+        }
+    }
+    const sourceAbs = external_node_path_.resolve(workspaceReal, options.sourceDir);
+    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
+    if (!source.stats.isDirectory())
+        throw new errors/* InputError */.dz('source-dir', `'${options.sourceDir}' is not a folder.`);
+    const sourceCtx = {
+        root: source.real,
+        rootLabel: `source-dir '${options.sourceDir}'`,
+        exclude,
+        include,
+        skip: modelReals,
+        zipPrefix: '',
+        origin: 'source',
+        out,
+    };
+    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
+    for (const extra of options.extra ?? []) {
+        const zipPath = validateExtraZipPath(extra.zipPath);
+        let stats;
+        let real;
+        try {
+            real = await promises_.realpath(extra.absPath);
+            stats = await promises_.stat(real);
+        }
+        catch (error) {
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
+        }
+        if (!stats.isFile())
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
+        out.push({
+            zipPath,
+            absPath: extra.absPath,
+            realPath: real,
+            size: stats.size,
+            mode: modeOf(stats),
+            origin: 'generated',
+        });
+    }
+    const byPath = new Map();
+    for (const file of out) {
+        const previous = byPath.get(file.zipPath);
+        if (!previous) {
+            byPath.set(file.zipPath, file);
+        }
+        else if (previous.realPath !== file.realPath) {
+            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
+                'Rename one, choose another model-dest, or exclude one of them.');
+        }
+    }
+    if (byPath.size === 0) {
+        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
+        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    }
+    return [...byPath.values()]
+        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
+        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
+}
+
+;// CONCATENATED MODULE: ./src/packaging/runtime.ts
 
 function dockerPlatform(architecture) {
     return architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64';
 }
 /** The Python version a Lambda runtime name carries: python3.12 -> 3.12. */
-function layer_docker_runtimePythonVersion(runtime) {
+function runtime_runtimePythonVersion(runtime) {
     const match = /^python(\d+)\.(\d+)$/.exec(runtime);
     if (!match)
         throw new errors/* InputError */.dz('runtime', `'${runtime}' is not a Python runtime (expected e.g. python3.12)`);
     return `${match[1]}.${match[2]}`;
 }
-/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
-function currentUser() {
-    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
-        return undefined;
-    return { uid: process.getuid(), gid: process.getgid() };
+
+;// CONCATENATED MODULE: ./src/packaging/pip-hash-errors.ts
+/**
+ * pip's hash-checking failures, read from its output and said plainly: which package, what the
+ * lock expected, what was downloaded, and what to do.
+ */
+/** Packages whose downloaded file did not match a locked hash. Pure. */
+function hashMismatches(output) {
+    const start = output.search(/THESE PACKAGES DO NOT MATCH THE HASHES/);
+    if (start < 0)
+        return [];
+    const found = [];
+    let current;
+    for (const line of output.slice(start).split('\n').slice(1)) {
+        const head = /^\s+(\S+?)(?:\s+from\s+\S+.*)?:\s*$/.exec(line);
+        if (head && !/^\s*(Expected|Got)\b/.test(line)) {
+            current = { requirement: head[1], expected: [] };
+            found.push(current);
+            continue;
+        }
+        const expected = /^\s*(?:Expected|or)\s+(\w+)\s+([0-9a-f]+)/.exec(line);
+        if (expected && current)
+            current.expected.push(`${expected[1]}:${expected[2]}`);
+        const got = /^\s*Got\s+([0-9a-f]+)/.exec(line);
+        if (got && current)
+            current.got = got[1];
+    }
+    return found;
 }
+/** Requirements pip found with no hash while hashes were required (a lock missing a dependency). */
+function missingHashes(output) {
+    const start = output.search(/Hashes are required in --require-hashes mode/);
+    if (start < 0)
+        return [];
+    const lines = [];
+    for (const line of output.slice(start).split('\n').slice(1)) {
+        const match = /^\s+(\S+==\S+)\s+--hash=/.exec(line);
+        if (match)
+            lines.push(match[1]);
+        else if (line.trim() && !/^\s/.test(line))
+            break;
+    }
+    return lines;
+}
+/**
+ * The head of the error for a failed pip install under hash checking; undefined when that is not
+ * the failure.
+ */
+function hashFailureMessage(output, requirementsName) {
+    const mismatches = hashMismatches(output);
+    if (mismatches.length > 0) {
+        const detail = mismatches
+            .map((m) => {
+            const expected = m.expected.join(' or ') || '(a locked hash)';
+            return `${m.requirement}: expected ${expected}, got sha256:${m.got ?? '?'}`;
+        })
+            .join('; ');
+        const names = mismatches.map((m) => m.requirement.split(/[=<>!~ ]/)[0]).join(', ');
+        return (`Hash check failed for ${names}: the file pip downloaded is not the one locked in ` +
+            `${requirementsName} (${detail}). Either the package was changed after it was locked ` +
+            '(do not deploy it: find out why) or the lock is stale: lock again (uv lock, poetry lock, ' +
+            'pipenv lock, pip-compile --generate-hashes) and review the diff.');
+    }
+    const missing = missingHashes(output);
+    if (missing.length > 0) {
+        return (`${requirementsName} does not lock ${missing.join(', ')}, which another locked package ` +
+            'needs; with hashes required, pip installs nothing unlocked. Lock again so the lock covers ' +
+            'every dependency.');
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/error.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+function getLineColFromPtr(string, ptr) {
+    let lines = string.slice(0, ptr).split(/\r?\n/);
+    return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string, line, column) {
+    let lines = string.split(/\r?\n/);
+    let codeblock = '';
+    let numberLen = (Math.log10(line + 1) | 0) + 1;
+    for (let i = line - 1; i <= line + 1; i++) {
+        let l = lines[i - 1];
+        if (!l)
+            continue;
+        codeblock += i.toString().padEnd(numberLen, ' ');
+        codeblock += ':  ';
+        codeblock += l;
+        codeblock += '\n';
+        if (i === line) {
+            codeblock += ' '.repeat(numberLen + column + 2);
+            codeblock += '^\n';
+        }
+    }
+    return codeblock;
+}
+class TomlError extends Error {
+    line;
+    column;
+    codeblock;
+    constructor(message, options) {
+        const [line, column] = getLineColFromPtr(options.toml, options.ptr);
+        const codeblock = makeCodeBlock(options.toml, line, column);
+        super(`Invalid TOML document: ${message}\n\n${codeblock}`, options);
+        this.line = line;
+        this.column = column;
+        this.codeblock = codeblock;
+    }
+    /** @internal */
+    static x(message, ctx, ptr) {
+        throw new TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/primitive.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/** @internal */
+function parseString(ctx) {
+    let startPtr = ctx.p;
+    let c = ctx.s.charCodeAt(ctx.p++);
+    let first = c;
+    let isLiteral = c === 0x27; /* ' */
+    let isMultiline = c === ctx.s.charCodeAt(ctx.p) && c === ctx.s.charCodeAt(ctx.p + 1);
+    if (isMultiline) {
+        // Trim initial newline
+        if ((c = ctx.s.charCodeAt(ctx.p += 2)) === 0xa /* \n */)
+            ctx.p++;
+        else if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)
+            ctx.p += 2;
+    }
+    // For the record: it is not worth it to use a fast-path for literal strings using `indexOf`.
+    // Doing a char-by-char iteration ends up dispatching less instructions, for the same wall-clock runtime.
+    let parsed = '';
+    let sliceStart = ctx.p;
+    // states:
+    //   0 - decoding
+    //   1 - decoding escape
+    //   2 - whitespace escape (no newline encountered yet, must fail on non-whitespace)
+    //   3 - whitespace escape (newline encountered, allowed to transition back to normal decode)
+    let state = 0;
+    for (; ctx.p < ctx.s.length; ctx.p++) {
+        c = ctx.s.charCodeAt(ctx.p);
+        // Deal with newlines first, since that simplifies control character checking and handling across all states
+        if (isMultiline && (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */))) {
+            state = state && 3;
+        }
+        // Control characters are banned in TOML, so we throw an error if we encounter them
+        else if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
+            TomlError.x('control characters are not allowed in strings', ctx);
+        }
+        // The string might terminate while we're parsing through a newline escape.
+        // It must have encountered a newline; otherwise, it'll simply fail in another branch.
+        else if ((!state || state === 3) && c === first && (!isMultiline || (ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first))) {
+            if (isMultiline) {
+                // If the string ends with 4-5 quotes, then the first 1-2 are part of the string
+                if (ctx.s.charCodeAt(ctx.p + 3) === first)
+                    ctx.p++;
+                if (ctx.s.charCodeAt(ctx.p + 3) === first)
+                    ctx.p++;
+            }
+            // If we're in a newline escape still, then there's nothing to add.
+            if (!state) {
+                // Avoid a useless concat operation if the string can be used as-is.
+                let s = ctx.s.slice(sliceStart, ctx.p);
+                parsed = parsed ? parsed + s : s;
+            }
+            ctx.p += isMultiline ? 3 : 1;
+            return parsed;
+        }
+        // Baseline state; keep moving forward unless an escape sequence starts
+        else if (!state) {
+            if (!isLiteral && c === 0x5c /* \ */) {
+                parsed += ctx.s.slice(sliceStart, (sliceStart = ctx.p));
+                state = 1;
+            }
+        }
+        else if (state === 1) {
+            if (c === 0x78 /* x */ || c === 0x75 /* u */ || c === 0x55 /* U */) { // Unicode escape
+                let errPtr = ctx.p++ - 1;
+                let value = 0;
+                let len = c === 0x78 /* x */ ? 2 : c === 0x75 /* u */ ? 4 : 8;
+                for (let j = 0; j < len; j++, ctx.p++) {
+                    let hex = ctx.s.charCodeAt(ctx.p);
+                    let digit = 
+                    /* 0-9 */ hex >= 0x30 && hex <= 0x39 ? hex - 0x30 :
+                        /* A-F */ hex >= 0x41 && hex <= 0x46 ? hex - 0x41 + 10 :
+                            /* a-f */ hex >= 0x61 && hex <= 0x66 ? hex - 0x61 + 10 : -1;
+                    if (digit < 0)
+                        TomlError.x('invalid non-hex character in unicode escape', ctx);
+                    value = (value << 4) | digit;
+                }
+                // Because JS does bitwise on signed 32bit integers, all 0xfzzzzzzz values are actually seen as negative
+                if (value < 0 || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
+                    TomlError.x('invalid unicode escape', ctx, errPtr);
+                }
+                parsed += String.fromCodePoint(value);
+                sliceStart = ctx.p--;
+                state = 0;
+            }
+            // Newline escape sequence. We only need to care about spaces and tabs; newlines are dealt with earlier
+            else if (isMultiline && (c === 0x20 || c === 0x9 /* \t */)) {
+                state = 2;
+            }
+            // Basic escape sequence
+            else {
+                if (c === 0x62 /* b */)
+                    parsed += '\b';
+                else if (c === 0x74 /* t */)
+                    parsed += '\t';
+                else if (c === 0x6e /* n */)
+                    parsed += '\n';
+                else if (c === 0x66 /* f */)
+                    parsed += '\f';
+                else if (c === 0x72 /* r */)
+                    parsed += '\r';
+                else if (c === 0x65 /* e */)
+                    parsed += '\x1b';
+                else if (c === 0x22 /* " */)
+                    parsed += '"';
+                else if (c === 0x5c /* \ */)
+                    parsed += '\\';
+                else
+                    TomlError.x('unrecognised escape sequence', ctx);
+                sliceStart = ctx.p + 1;
+                state = 0;
+            }
+        }
+        // Newline escape continuation: keep moving forward until the first non-whitespace char
+        else if (c !== 0x20 && c !== 0x9 /* \t */) {
+            if (state === 2)
+                TomlError.x('invalid escape: only line-ending whitespace may be escaped', ctx, sliceStart);
+            // State cannot be zero, or we'd have branched earlier already.
+            // If it's a backslash, immediately transition to the escape state so it can be processed.
+            state = !isLiteral && c === 0x5c /* \ */ ? 1 : 0;
+            sliceStart = ctx.p;
+        }
+    }
+    TomlError.x('unfinished string', ctx, startPtr);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/date.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+let DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+class TomlDate extends Date {
+    #hasDate = false;
+    #hasTime = false;
+    #offset = null;
+    constructor(date, fasttype, unsafeDelim) {
+        let hasDate = true;
+        let hasTime = true;
+        let offset = 'Z';
+        let c;
+        if (typeof date === 'string') {
+            if (fasttype)
+                prep: {
+                    // Date-time
+                    if (fasttype < 3) {
+                        if (+date.slice(11, 13) > 23) {
+                            date = '';
+                            break prep;
+                        }
+                        // Local
+                        if (fasttype === 2) {
+                            offset = null;
+                            date += 'Z';
+                        }
+                        // Offset; keep track of offset if not Z
+                        else if ((c = date.charCodeAt(date.length - 1)) !== 0x5a /* Z */ && c !== 0x7a /* z */) {
+                            offset = date.slice(date.length - 6);
+                        }
+                        if (unsafeDelim)
+                            date = date.slice(0, 10) + 'T' + date.slice(11);
+                    }
+                    // Time
+                    else if (fasttype === 4) {
+                        date = +date.slice(0, 2) > 23 ? '' : `0000-01-01T${date}Z`;
+                    }
+                    hasDate = fasttype !== 4;
+                    hasTime = fasttype !== 3;
+                }
+            else {
+                let match = date.match(DATE_TIME_RE);
+                if (match) {
+                    if (!match[1]) {
+                        hasDate = false;
+                        date = `0000-01-01T${date}`;
+                    }
+                    hasTime = !!match[2];
+                    // Make sure to use T instead of a space. Breaks in case of extreme values otherwise.
+                    hasTime && date[10] === ' ' && (date = date.replace(' ', 'T'));
+                    // Do not allow rollover hours.
+                    if (match[2] && +match[2] > 23) {
+                        date = '';
+                    }
+                    else {
+                        offset = match[3] || null;
+                        if (!offset && hasTime)
+                            date += 'Z';
+                    }
+                }
+                else {
+                    date = '';
+                }
+            }
+        }
+        super(date);
+        if (!isNaN(this.getTime())) {
+            this.#hasDate = hasDate;
+            this.#hasTime = hasTime;
+            this.#offset = offset;
+        }
+    }
+    isDateTime() {
+        return this.#hasDate && this.#hasTime;
+    }
+    isLocal() {
+        return !this.#hasDate || !this.#hasTime || !this.#offset;
+    }
+    isDate() {
+        return this.#hasDate && !this.#hasTime;
+    }
+    isTime() {
+        return this.#hasTime && !this.#hasDate;
+    }
+    isValid() {
+        return this.#hasDate || this.#hasTime;
+    }
+    toISOString() {
+        let iso = super.toISOString();
+        // Local Date
+        if (this.isDate())
+            return iso.slice(0, 10);
+        // Local Time
+        if (this.isTime())
+            return iso.slice(11, 23);
+        // Local DateTime
+        if (this.#offset === null)
+            return iso.slice(0, -1);
+        // Offset DateTime
+        if (this.#offset === 'Z' || this.#offset === 'z')
+            return iso;
+        // This part is quite annoying: JS strips the original timezone from the ISO string representation
+        // Instead of using a "modified" date and "Z", we restore the representation "as authored"
+        let offset = (+(this.#offset.slice(1, 3)) * 60) + +(this.#offset.slice(4, 6));
+        offset = this.#offset[0] === '-' ? offset : -offset;
+        let offsetDate = new Date(this.getTime() - (offset * 60e3));
+        return offsetDate.toISOString().slice(0, -1) + this.#offset;
+    }
+    static wrapAsOffsetDateTime(jsDate, offset = 'Z') {
+        let date = new TomlDate(jsDate);
+        date.#offset = offset;
+        return date;
+    }
+    static wrapAsLocalDateTime(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#offset = null;
+        return date;
+    }
+    static wrapAsLocalDate(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#hasTime = false;
+        date.#offset = null;
+        return date;
+    }
+    static wrapAsLocalTime(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#hasDate = false;
+        date.#offset = null;
+        return date;
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/extract.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+function isDigit(char, base = 10) {
+    return base === 16
+        ? (char > 0x2f && char < 0x3a) || (char > 0x40 && char < 0x47) || (char > 0x60 && char < 0x67)
+        : (char > 0x2f && char < 0x30 + base);
+}
+function isEndOfValue(char, delim) {
+    // Whitespace -- we're permissive on `\r` for performance; it'll be dealt with later anyway
+    return char === 0x20 || char === 0x9 /* \t */ || char === 0xa /* \n */ || char === 0xd /* \r */ ||
+        // Structure end or next value delimiter
+        (delim && (char === delim || char === 0x2c /* , */)) ||
+        // Comment
+        char === 0x23; /* # */
+}
+/** @internal */
+function extractValue(ctx, end) {
+    let errPtr = ctx.p;
+    let c = ctx.s.charCodeAt(ctx.p);
+    // Structs
+    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+        ctx.d-- || TomlError.x('document contains excessively nested structures. aborting.', ctx);
+        let value = c === 0x5b /* [ */
+            ? parseArray(ctx)
+            : parseInlineTable(ctx);
+        ctx.d++;
+        return value;
+    }
+    // Strings
+    if (c === 0x22 /* " */ || c === 0x27 /* ' */) {
+        return parseString(ctx);
+    }
+    // Booleans
+    // We can fast-path because the first character is enough to know the only possible value
+    if (c === 0x74 /* t */) { // Only possible valid value is `true`
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x72 || ctx.s.charCodeAt(++ctx.p) !== 0x75 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
+            TomlError.x('invalid value', ctx, errPtr);
+        return ctx.p++, true;
+    }
+    if (c === 0x66 /* f */) { // Only possible valid value is `false`
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6c || ctx.s.charCodeAt(++ctx.p) !== 0x73 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
+            TomlError.x('invalid value', ctx, errPtr);
+        return ctx.p++, false;
+    }
+    if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+        return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 0x2c - c, end);
+    }
+    // Rough heuristic, but `parseDate` falls back to number parsing if it's a false positive.
+    // e.g.: `a = 1\n-------------- = 1` would match this heuristic, but gracefully fallback to numbers.
+    if (ctx.s.charCodeAt(ctx.p + 4) === 0x2d /* - */ && ctx.s.charCodeAt(ctx.p + 7) === 0x2d /* - */) {
+        return parseDate(ctx, c, end);
+    }
+    // Same logic as above; `parseTime` falls back to number parsing if it's a false positive.
+    if (ctx.s.charCodeAt(ctx.p + 2) === 0x3a /* : */) {
+        return parseTime(ctx, c, end);
+    }
+    return parseNumber(ctx, ctx.p, c, 0, end);
+}
+// State:
+// 0: init
+// 1: integer
+// 2: fractional dot
+// 3: fractional
+// 4: exponent letter
+// 5: exponent
+// 6: exponent sign
+// 7: exponent with sign
+// >9: underscore; see below
+//     -> 12: was integer
+//     -> 14: was fractional
+//     -> 16: was exponent
+// states 2-5, 14, 16 are ONLY permitted iif base === 10
+function parseNumber(ctx, startPtr, startChr, sign, endChr) {
+    let c = startChr;
+    let state = 0;
+    let hasUnderscores = false;
+    // (+/-)inf
+    if (c === 0x69 /* i */) {
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x6e || ctx.s.charCodeAt(++ctx.p) !== 0x66)
+            TomlError.x('invalid value', ctx, startPtr);
+        return ctx.p++, (sign || 1) / 0;
+    }
+    // (+/-)nan
+    if (c === 0x6e /* n */) {
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6e)
+            TomlError.x('invalid value', ctx, startPtr);
+        return ctx.p++, NaN;
+    }
+    // Leading zero
+    // Only allowed cases: `0<EOV>`, `0.(...)`, `0e(...)`, `0x(...)`, `0b(...)`, `0o(...)`
+    // FWIW, `0e(...)` is a stupid case, but it's not banned per-se so we have to parse it
+    if (c === 0x30 /* 0 */) {
+        if (++ctx.p >= ctx.s.length || isEndOfValue(c = ctx.s.charCodeAt(ctx.p), endChr))
+            return ctx.bi === true ? 0n : 0; // note: conveniently deals with `-0`
+        if (!sign) {
+            if (c === 0x78 /* x */)
+                return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+            else if (c === 0x62 /* b */)
+                return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+            else if (c === 0x6f /* o */)
+                return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+        }
+        if (c === 0x2e /* . */)
+            state = 2;
+        else if (c === 0x65 /* e */ || c === 0x45 /* E */)
+            state = 4;
+        else
+            TomlError.x('illegal leading zero', ctx, startPtr);
+    }
+    // If the 1st char is not a digit by now, then it's not a valid TOML value at all
+    else if (!isDigit(c))
+        TomlError.x('invalid value', ctx, startPtr);
+    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+        if (!state)
+            state = 1; // Detects single-digit numbers we can use a fast parse path for
+        // The way the states are numbered is not random: underscores are always permitted in odd-numbered states and
+        // never permitted in even-numbered ones.
+        if (c === 0x5f /* _ */) {
+            if (!(state & 1))
+                TomlError.x('illegal underscore', ctx);
+            state += 11; // 11 is a marker that makes the state even and greater than 9; see the numbering + rationale above
+            hasUnderscores = true;
+        }
+        // Transition to fractional part.
+        else if (state === 1 && c === 0x2e /* . */)
+            state = 2;
+        // Transition to exponent part.
+        else if ((state === 1 || state === 3) && (c === 0x65 /* e */ || c === 0x45 /* E */))
+            state = 4;
+        // + and - are permitted in state 4 only (handled before entering the function for state 0)
+        else if (state === 4 && (c === 0x2b /* + */ || c === 0x2d /* - */)) {
+            state = 6;
+        }
+        // All special cases have been handled; only digits are allowed here
+        else if (!isDigit(c))
+            TomlError.x(`illegal character in numeric literal`, ctx);
+        // Clear state flags
+        else if (state > 9)
+            state -= 11;
+        else if (!(state & 1))
+            state++;
+    }
+    // Single-char number; we can fast-path these very easily.
+    if (!state) {
+        let val = (startChr - 0x30 /* 0 */) * (sign || 1);
+        return ctx.bi === true ? BigInt(val) : val;
+    }
+    // Even-numbered states absolutely require a digit next; not even end of value is permitted
+    if (!(state & 1))
+        TomlError.x('unfinished numeric value', ctx, startPtr);
+    let str = ctx.s.slice(startPtr, ctx.p);
+    if (hasUnderscores)
+        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
+    return state > 1
+        ? parseFloat(str)
+        : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+    let c, underscore = 1;
+    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+        if (c === 0x5f /* _ */) {
+            if (underscore & 1)
+                TomlError.x('illegal underscore', ctx);
+            underscore = 3;
+        }
+        // We only need to check if the number is a valid digit, nothing else is permitted
+        else if (!isDigit(c, base))
+            TomlError.x(`illegal character in numeric literal`, ctx);
+        // Clear underscore flag
+        else if (underscore & 1)
+            underscore--;
+    }
+    // Trailing underscore is not allowed
+    if (underscore & 1)
+        TomlError.x('unfinished numeric value', ctx);
+    let str = ctx.s.slice(startPtr + 2, ctx.p);
+    if (underscore)
+        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
+    return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+    if (ctx.bi !== true)
+        int: {
+            let val = parseInt(str, base);
+            if (!Number.isSafeInteger(val)) {
+                if (ctx.bi)
+                    break int;
+                TomlError.x('integer value cannot be represented losslessly', ctx, startPtr);
+            }
+            return val;
+        }
+    return base === 10 ? BigInt(str) : BigInt((base === 2 ? '0b' : base === 8 ? '0o' : '0x') + str);
+}
+function parseDate(ctx, c, endChr) {
+    let startPtr = ctx.p++, unsafeSeparator;
+    if (!isDigit(c) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+        return parseNumber(ctx, ctx.p = startPtr, c, 0, endChr);
+    }
+    ctx.p += 5;
+    if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+        TomlError.x('invalid date-time: date part is malformed', ctx, startPtr);
+    if (ctx.p >= ctx.s.length || (((c = ctx.s.charCodeAt(ctx.p)) !== 0x20 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c !== 0x54 /* T */ && c !== 0x74 /* t */)) {
+        let t = ctx.s.slice(startPtr, ctx.p);
+        return readDate(ctx, t, 3, false, startPtr);
+    }
+    if (ctx.s.charCodeAt(ctx.p += 3) !== 0x3a /* : */)
+        TomlError.x('invalid date-time: time part is malformed', ctx, startPtr);
+    if (ctx.s.charCodeAt(ctx.p += 3) === 0x3a /* : */)
+        ctx.p += 3;
+    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
+        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+            ;
+    if (c = ctx.s.charCodeAt(ctx.p)) {
+        if (c === 0x5a /* Z */ || c === 0x7a /* z */) {
+            let t = ctx.s.slice(startPtr, ++ctx.p);
+            return readDate(ctx, t, 1, unsafeSeparator, startPtr, '[+00:00]');
+        }
+        if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+            // Temporal's ZonedDateTime is weird asf when it comes to dealing with traditional offsets...
+            // It's 1.2x faster to allocate a new string to pass to ZDT than use Instant.toZonedDateTimeISO
+            let t = ctx.s.slice(startPtr, ctx.p += 6);
+            return readDate(ctx, t, 1, unsafeSeparator, startPtr, !ctx.ld && ('[' + ctx.s.slice(ctx.p - 6, ctx.p) + ']'));
+        }
+    }
+    let t = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c, endChr) {
+    let start = ctx.p;
+    if (!isDigit(c) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+        return parseNumber(ctx, --ctx.p, c, 0, endChr);
+    }
+    if (ctx.s.charCodeAt(ctx.p += 4) === 0x3a /* : */)
+        ctx.p += 3;
+    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
+        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+            ;
+    let t = ctx.s.slice(start, ctx.p);
+    return readDate(ctx, t, 4, false, start);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+    if (ctx.ld) {
+        let date = new TomlDate(str, type, unsafeDelim);
+        if (!date.isValid())
+            TomlError.x('invalid date', ctx, errPtr);
+        return date;
+    }
+    try {
+        if (temporalSuffix)
+            str += temporalSuffix;
+        switch (type) {
+            case 1: return Temporal.ZonedDateTime.from(str);
+            case 2: return Temporal.PlainDateTime.from(str);
+            case 3: return Temporal.PlainDate.from(str);
+            case 4: return Temporal.PlainTime.from(str);
+        }
+    }
+    catch (e) {
+        TomlError.x(e instanceof Error ? e.message : '' + e, ctx, errPtr);
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/util.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/** @internal */
+function skipComment(ctx) {
+    for (; ctx.p < ctx.s.length; ctx.p++) {
+        let c = ctx.s.charCodeAt(ctx.p);
+        if (c === 0xa /* \n */)
+            break;
+        if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */) {
+            ctx.p++;
+            break;
+        }
+        if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
+            TomlError.x('control characters are not allowed in comments', ctx);
+        }
+    }
+}
+/** @internal */
+function skipVoid(ctx, banNewLines, banComments) {
+    let c;
+    while (ctx.p < ctx.s.length) {
+        while (ctx.p < ctx.s.length && ((c = ctx.s.charCodeAt(ctx.p)) === 0x20 ||
+            c === 0x9 /* \t */ ||
+            (!banNewLines &&
+                (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)))))
+            ctx.p++;
+        if (banComments || c !== 0x23 /* # */)
+            break;
+        skipComment(ctx);
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/struct.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+/** @internal */
+function parseKey(ctx, end = 0x3d /* = */) {
+    // States:
+    // 0: before first char
+    // 1: parsing bare key
+    // 2: after key component
+    let startPtr;
+    let state = 0;
+    let parsed = [];
+    let sliceStart;
+    let c = ctx.s.charCodeAt(startPtr = ctx.p);
+    do {
+        // End of key
+        if (c === end) {
+            if (!state)
+                TomlError.x('unexpected end of key', ctx);
+            if (state === 1)
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+            return ctx.p++, parsed;
+        }
+        // Dotted key separator
+        else if (c === 0x2e /* . */) {
+            if (!state)
+                TomlError.x('illegal empty bare key', ctx);
+            if (state === 1)
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+            state = 0;
+        }
+        // Quoted key
+        else if (!state && (c === 0x22 /* " */ || c === 0x27 /* ' */)) {
+            if (c === ctx.s.charCodeAt(ctx.p + 1) && c === ctx.s.charCodeAt(ctx.p + 2))
+                TomlError.x('illegal quoted key: multiline strings are not allowed', ctx);
+            parsed.push(parseString(ctx));
+            state = 2;
+            ctx.p--;
+        }
+        // Whitespace; no-op in state 0 and 2, end of bare key in state 1
+        else if (c === 0x20 || c === 0x9 /* \t */) {
+            if (state === 1) {
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+                state = 2;
+            }
+        }
+        // If state is post-key, no character is allowed; otherwise ensure it's a bare-key component
+        else if (state === 2 || (c < 0x30 && c !== 0x2d /* - */) || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61 && c !== 0x5f /* _ */) || c > 0x7a) {
+            TomlError.x('illegal character in key', ctx);
+        }
+        // Illegal character
+        else if (!state) {
+            state = 1;
+            sliceStart = ctx.p;
+        }
+    } while (c = ctx.s.charCodeAt(++ctx.p));
+    TomlError.x('incomplete key-value: cannot find end of key', ctx, startPtr);
+}
+/** @internal */
+function parseInlineTable(ctx) {
+    let startPtr = ctx.p++;
+    let res = Object.create(null);
+    let seen = new Set();
+    let c;
+    while (ctx.p < ctx.s.length) {
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x7d /* } */) {
+            ctx.p++;
+            return res;
+        }
+        let k;
+        let t = res;
+        let hasOwn = false;
+        let errPtr = ctx.p;
+        let key = parseKey(ctx);
+        for (let i = 0; i < key.length; i++) {
+            if (i)
+                t = hasOwn ? t[k] : (t[k] = Object.create(null));
+            k = key[i];
+            if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== 'object' || seen.has(t[k]))) {
+                TomlError.x('trying to redefine an already defined value', ctx, errPtr);
+            }
+            let unsafe = k === '__proto__';
+            if (ctx.uk && (unsafe || k === 'constructor')) {
+                t = ctx.uk !== 1 && TomlError.x('document contains an unsafe property', ctx, errPtr);
+                break;
+            }
+            if (!hasOwn && unsafe) {
+                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+            }
+        }
+        if (hasOwn) {
+            TomlError.x('trying to redefine an already defined value', ctx, errPtr);
+        }
+        skipVoid(ctx, true, true);
+        let value = extractValue(ctx, 0x7d /* } */);
+        if (t && typeof (t[k] = value) === 'object')
+            seen.add(value);
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x7d /* } */) {
+            return res;
+        }
+        if (c !== 0x2c /* , */)
+            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
+    }
+    TomlError.x('unfinished table', ctx, startPtr);
+}
+/** @internal */
+function parseArray(ctx) {
+    let startPtr = ctx.p++;
+    let res = [];
+    let c;
+    while (ctx.p < ctx.s.length) {
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x5d /* ] */) {
+            ctx.p++;
+            return res;
+        }
+        res.push(extractValue(ctx, 0x5d /* ] */));
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x5d /* ] */) {
+            return res;
+        }
+        if (c !== 0x2c /* , */)
+            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
+    }
+    TomlError.x('unfinished array', ctx, startPtr);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/parse.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+function peekTable(ctx, key, table, meta, type) {
+    let t = table;
+    let m = meta;
+    let k;
+    let hasOwn = false;
+    let state;
+    for (let i = 0; i < key.length; i++) {
+        if (i) {
+            t = hasOwn ? t[k] : (t[k] = Object.create(null));
+            m = (state = m[k]).c;
+            if (type === 0 /* Type.DOTTED */ && (state.t === 1 /* Type.EXPLICIT */ || state.t === 2 /* Type.ARRAY */)) {
+                return null;
+            }
+            if (state.t === 2 /* Type.ARRAY */) {
+                let l = t.length - 1;
+                t = t[l];
+                m = m[l].c;
+            }
+        }
+        k = key[i];
+        if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 /* Type.DOTTED */ && m[k]?.d) {
+            return null;
+        }
+        if (!hasOwn) {
+            let unsafe = k === '__proto__';
+            if (ctx.uk && (unsafe || k === 'constructor'))
+                return false;
+            if (unsafe) {
+                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+                Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
+            }
+            m[k] = {
+                t: i < key.length - 1 && type === 2 /* Type.ARRAY */
+                    ? 3 /* Type.ARRAY_DOTTED */ : type,
+                d: false,
+                i: 0,
+                c: Object.create(null),
+            };
+        }
+    }
+    state = m[k];
+    if (state.t !== type && !(type === 1 /* Type.EXPLICIT */ && state.t === 3 /* Type.ARRAY_DOTTED */)) {
+        // Bad key type!
+        return null;
+    }
+    if (type === 2 /* Type.ARRAY */) {
+        if (!state.d) {
+            state.d = true;
+            t[k] = [];
+        }
+        t[k].push(t = Object.create(null));
+        state.c[state.i++] = (state = { t: 1 /* Type.EXPLICIT */, d: false, i: 0, c: Object.create(null) });
+    }
+    if (state.d) {
+        // Redefining a table!
+        return null;
+    }
+    state.d = true;
+    if (type === 1 /* Type.EXPLICIT */) {
+        t = hasOwn ? t[k] : (t[k] = Object.create(null));
+    }
+    else if (type === 0 /* Type.DOTTED */ && hasOwn) {
+        return null;
+    }
+    return [k, t, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+    if (peek === null || ctx.uk === 2)
+        TomlError.x(peek === null
+            ? 'trying to redefine an already defined table or value'
+            : 'document contains an unsafe property', ctx, ptr);
+}
+function parse(toml, options = {}) {
+    let ctx = {
+        s: toml,
+        p: 0,
+        d: options.maxDepth ?? 1000,
+        bi: options.integersAsBigInt ?? false,
+        ld: options.useLegacyDate ?? true,
+        uk: options.unsafeKeyBehaviour === 'throw' ? 2 : options.unsafeKeyBehaviour === 'drop' ? 1 : 0,
+    };
+    let res = Object.create(null);
+    let meta = Object.create(null);
+    let tmp;
+    let skipping = false;
+    let tbl = res;
+    let m = meta;
+    // BOM is allowed, skip.
+    // JS is UTF-16, so we have to check for the UTF-16 BOM instead of the UTF-8 BOM sequence!
+    if (toml.charCodeAt(0) === 0xfeff)
+        ctx.p++;
+    skipVoid(ctx);
+    while (ctx.p < toml.length) {
+        if (toml.charCodeAt(ctx.p) === 0x5b /* [ */) {
+            let isTableArray = toml.charCodeAt(++ctx.p) === 0x5b; /* [ */
+            tmp = ctx.p += +isTableArray;
+            skipping = false;
+            let k = parseKey(ctx, 0x5d /* ] */);
+            if (isTableArray) {
+                if (toml.charCodeAt(ctx.p) !== 0x5d /* ] */) {
+                    TomlError.x('expected end of table array declaration', ctx);
+                }
+                ctx.p++;
+            }
+            let p = peekTable(ctx, k, res, meta, isTableArray ? 2 /* Type.ARRAY */ : 1 /* Type.EXPLICIT */);
+            if (!p) {
+                validateTablePeek(ctx, p, tmp);
+                skipping = true;
+            }
+            else {
+                m = p[2];
+                tbl = p[1];
+            }
+        }
+        else {
+            tmp = ctx.p;
+            let k = parseKey(ctx);
+            let p = peekTable(ctx, k, tbl, m, 0 /* Type.DOTTED */);
+            if (!p && !skipping)
+                validateTablePeek(ctx, p, tmp);
+            skipVoid(ctx, true, true);
+            let v = extractValue(ctx, void 0);
+            if (p && !skipping)
+                p[1][p[0]] = v;
+        }
+        skipVoid(ctx, true);
+        if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 0xa /* \n */ && (tmp !== 0xd /* \r */ || toml.charCodeAt(ctx.p + 1) !== 0xa /* \n */)) {
+            TomlError.x('each key-value declaration must be followed by an end-of-line', ctx);
+        }
+        skipVoid(ctx);
+    }
+    return res;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/stringify.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+let BARE_KEY = /^[a-z0-9-_]+$/i;
+let HAS_WELLFORMED = !!(''.isWellFormed);
+function extendedTypeOf(obj) {
+    let type = typeof obj;
+    if (type === 'object') {
+        if (Array.isArray(obj))
+            return 'array';
+        if (typeof obj.getUTCDate === 'function' && obj instanceof Date)
+            return 'date';
+        if (globalThis.Temporal) {
+            if (obj.until) {
+                if (obj instanceof Temporal.ZonedDateTime)
+                    return 'temporal/tz+uc';
+                if (obj instanceof Temporal.PlainDateTime || obj instanceof Temporal.PlainDate)
+                    return 'temporal/uc';
+                if (obj instanceof Temporal.PlainTime || obj instanceof Temporal.Instant)
+                    return 'temporal';
+                if (obj instanceof Temporal.PlainYearMonth)
+                    return 'temporal/x';
+            }
+            else if ((obj.toPlainDate && obj instanceof Temporal.PlainMonthDay) ||
+                (obj.negated && obj instanceof Temporal.Duration)) {
+                return 'temporal/x';
+            }
+        }
+    }
+    return type;
+}
+function isArrayOfTables(obj) {
+    for (let i = 0; i < obj.length; i++) {
+        if (extendedTypeOf(obj[i]) !== 'object')
+            return false;
+    }
+    return obj.length != 0;
+}
+function formatWellFormedStringUnchecked(s) {
+    return JSON.stringify(s).replaceAll('\x7f', '\\u007f');
+}
+function formatString(s) {
+    return formatWellFormedStringUnchecked(HAS_WELLFORMED ? s.toWellFormed() : s);
+}
+function formatKey(s) {
+    if (BARE_KEY.test(s))
+        return s;
+    if (HAS_WELLFORMED && !s.isWellFormed())
+        throw new RangeError('key contains illegal lone surrogates');
+    return formatWellFormedStringUnchecked(s);
+}
+function stringifyValue(val, type, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    switch (type) {
+        // @ts-expect-error -- intentional fallthrough case
+        case 'number':
+            if (isNaN(val))
+                return 'nan';
+            if (val === Infinity)
+                return 'inf';
+            if (val === -Infinity)
+                return '-inf';
+            if (Number.isInteger(val) && (numberAsFloat || !Number.isSafeInteger(val)))
+                return val.toFixed(1);
+        case 'bigint':
+        case 'boolean':
+        case 'temporal':
+            return val.toString();
+        case 'string':
+            return formatString(val);
+        case 'date':
+            if (isNaN(val.getTime()))
+                throw new TypeError('cannot serialize invalid date');
+            return val.toISOString();
+        case 'object':
+            return stringifyInlineTable(val, depth, numberAsFloat, strictTemporal);
+        case 'array':
+            return stringifyArray(val, depth, numberAsFloat, strictTemporal);
+        // @ts-expect-error -- intentional fallthrough case
+        case 'temporal/tz+uc':
+            if (strictTemporal) {
+                let tz = val.timeZoneId;
+                let tzc = tz.charCodeAt(0);
+                if (
+                // Classic offset
+                tzc !== 0x2b /* + */ && tzc !== 0x2d /* - */ &&
+                    (
+                    // Fast pre-check pass; see below for the actually accepted values
+                    (tzc !== 0x55 /* U */ && tzc !== 0x47 /* G */ && tzc !== 0x5a /* Z */ && tzc !== 0x45 /* E */) ||
+                        (
+                        // UTC and its aliases; Temporal implementations don't all canonicalise unfortunately
+                        tz !== 'UTC' && tz !== 'UCT' && tz !== 'Universal' && tz !== 'Zulu' &&
+                            // GMT is a TZ but it's for all intents and purposes equivalent to UTC. Safe to downgrade.
+                            !tz.startsWith('GMT') && tz !== 'Greenwich' &&
+                            // Etc/* are all safe to downgrade to offset (either UTC, GMT, or offset)
+                            !tz.startsWith('Etc/')))) {
+                    throw new TypeError('Temporal objects with an IANA timezone are not allowed in Temporal strict mode');
+                }
+            }
+        case 'temporal/uc':
+            if (strictTemporal && val.calendarId !== 'iso8601')
+                throw new TypeError('Temporal objects with a non-default calendar are not allowed in Temporal strict mode');
+            return val.toString({
+                calendarName: 'never',
+                timeZoneName: 'never',
+            });
+        case 'temporal/x':
+            throw new TypeError('Unsupported ' + val[Symbol.toStringTag]);
+    }
+}
+function stringifyInlineTable(obj, depth, numberAsFloat, strictTemporal) {
+    let keys = Object.keys(obj);
+    if (keys.length === 0)
+        return '{}';
+    let res = '{ ';
+    for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        if (i)
+            res += ', ';
+        res += formatKey(k) + ' = ' + stringifyValue(obj[k], extendedTypeOf(obj[k]), depth - 1, numberAsFloat, strictTemporal);
+    }
+    return res + ' }';
+}
+function stringifyArray(array, depth, numberAsFloat, strictTemporal) {
+    if (array.length === 0)
+        return '[]';
+    let res = '[ ';
+    for (let i = 0; i < array.length; i++) {
+        if (i)
+            res += ', ';
+        if (array[i] === null || array[i] === void 0) {
+            throw new TypeError('arrays cannot contain null or undefined values');
+        }
+        res += stringifyValue(array[i], extendedTypeOf(array[i]), depth - 1, numberAsFloat, strictTemporal);
+    }
+    return res + ' ]';
+}
+function stringifyArrayTable(array, key, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    let res = '';
+    for (let i = 0; i < array.length; i++) {
+        res += `${res && '\n'}[[${key}]]\n`;
+        res += stringifyTable(0, array[i], key, depth, numberAsFloat, strictTemporal);
+    }
+    return res;
+}
+function stringifyTable(tableKey, obj, prefix, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    let preamble = '';
+    let tables = '';
+    let keys = Object.keys(obj);
+    for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        if (obj[k] !== null && obj[k] !== void 0) {
+            let type = extendedTypeOf(obj[k]);
+            if (type === 'symbol' || type === 'function') {
+                throw new TypeError(`cannot serialize values of type '${type}'`);
+            }
+            let key = formatKey(k);
+            if (type === 'array' && isArrayOfTables(obj[k])) {
+                tables += (tables && '\n') + stringifyArrayTable(obj[k], prefix ? `${prefix}.${key}` : key, depth - 1, numberAsFloat, strictTemporal);
+            }
+            else if (type === 'object') {
+                let tblKey = prefix ? `${prefix}.${key}` : key;
+                tables += (tables && '\n') + stringifyTable(tblKey, obj[k], tblKey, depth - 1, numberAsFloat, strictTemporal);
+            }
+            else {
+                preamble += key;
+                preamble += ' = ';
+                preamble += stringifyValue(obj[k], type, depth, numberAsFloat, strictTemporal);
+                preamble += '\n';
+            }
+        }
+    }
+    if (tableKey && (preamble || !tables)) // Create table only if necessary
+        preamble = preamble ? `[${tableKey}]\n${preamble}` : `[${tableKey}]`;
+    return preamble && tables
+        ? `${preamble}\n${tables}`
+        : preamble || tables;
+}
+function stringify(obj, { maxDepth = 1000, numbersAsFloat = false, strictTemporal = false } = {}) {
+    if (extendedTypeOf(obj) !== 'object') {
+        throw new TypeError('stringify can only be called with an object');
+    }
+    let str = stringifyTable(0, obj, '', maxDepth, numbersAsFloat, strictTemporal);
+    if (str[str.length - 1] !== '\n')
+        return str + '\n';
+    return str;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/index.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+
+/** @deprecated use `import * as ... from 'smol-toml'` instead */
+/* harmony default export */ const dist = ({ parse: parse, stringify: stringify, TomlDate: TomlDate, TomlError: TomlError });
+
+;// CONCATENATED MODULE: ./src/packaging/lock-files.ts
+
+
+
+/** The `path` under which a locked set enters the layer key, whatever file it came from. */
+const LOCKED_SET_PATH = '(locked)';
+const PIP_HASHES = ['sha256', 'sha384', 'sha512'];
+/** Which lock format a file is, by its name; undefined: a requirements file. */
+function lockFormat(file) {
+    const name = external_node_path_.basename(file);
+    if (name === 'uv.lock')
+        return 'uv';
+    if (name === 'poetry.lock')
+        return 'poetry';
+    if (name === 'Pipfile.lock')
+        return 'pipfile';
+    if (/^pylock(\.[^.\s]+)?\.toml$/.test(name))
+        return 'pylock';
+    return undefined;
+}
+/** PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`. */
+function normaliseName(name) {
+    return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+function lockError(file, message) {
+    return new errors/* InputError */.dz('requirements', `${file}: ${message}`);
+}
+function asArray(value) {
+    return Array.isArray(value) ? value : [];
+}
+function asRecord(value) {
+    return value && typeof value === 'object' && !Array.isArray(value)
+        ? value
+        : {};
+}
+function str(value) {
+    return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+/** `sha256:HEX` (or `sha256=HEX`) -> `sha256:hex`; undefined for algorithms pip does not check. */
+function pipHash(value) {
+    const match = /^(\w+)[:=]([0-9a-fA-F]+)$/.exec(str(value) ?? '');
+    if (!match || !PIP_HASHES.includes(match[1].toLowerCase()))
+        return undefined;
+    return `${match[1].toLowerCase()}:${match[2].toLowerCase()}`;
+}
+function andMarker(a, b) {
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return a === b ? a : `(${a}) and (${b})`;
+}
+function orMarkers(markers) {
+    if (markers.length === 0 || markers.some((m) => !m))
+        return undefined;
+    const unique = [...new Set(markers)];
+    return unique.length === 1 ? unique[0] : unique.map((m) => `(${m})`).join(' or ');
+}
+/** Normalises names, whitespace in markers, and sorts hashes and packages: one canonical form. */
+function canonicalLockedSet(requirements) {
+    return requirements
+        .map((req) => {
+        // Lockers differ in quoting ("win32" vs 'win32'): one style, so equal sets key equally.
+        const marker = req.marker
+            ?.replace(/\s+/g, ' ')
+            .replace(/"([^"']*)"/g, "'$1'")
+            .trim();
+        return {
+            name: normaliseName(req.name),
+            version: req.version.trim(),
+            hashes: [...new Set(req.hashes.map((h) => h.toLowerCase()))].sort(),
+            ...(marker ? { marker } : {}),
+        };
+    })
+        .sort((a, b) => a.name !== b.name
+        ? a.name < b.name
+            ? -1
+            : 1
+        : a.version !== b.version
+            ? a.version < b.version
+                ? -1
+                : 1
+            : (a.marker ?? '') < (b.marker ?? '')
+                ? -1
+                : 1);
+}
+/** One pip requirements line: `name==version ; marker --hash=sha256:...`. */
+function requirementLine(req) {
+    const marker = req.marker ? ` ; ${req.marker}` : '';
+    return `${req.name}==${req.version}${marker} ${req.hashes.map((h) => `--hash=${h}`).join(' ')}`;
+}
+/** The requirements file pip installs for a locked set; hashes are required for every line. */
+function lockedRequirementsText(requirements) {
+    return ['--require-hashes', ...requirements.map(requirementLine)].join('\n') + '\n';
+}
+// ---------------------------------------------------------------------------------------------
+// requirements.txt
+const HASHED_LINE = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*===?\s*([^\s;]+)\s*(?:;\s*(.*?))?\s*((?:--hash[= ]\S+\s*)+)$/;
+/**
+ * The locked set of a normalised requirements file when every line is `name==version` with at
+ * least one `--hash` (and nothing else: no options, no references); undefined otherwise.
+ */
+function lockedSetFromRequirements(lines) {
+    const set = [];
+    for (const line of lines) {
+        if (line === '--require-hashes')
+            continue;
+        const match = HASHED_LINE.exec(line);
+        if (!match)
+            return undefined;
+        const hashes = [...match[4].matchAll(/--hash[= ](\S+)/g)].map((m) => pipHash(m[1]));
+        if (hashes.some((h) => h === undefined))
+            return undefined;
+        set.push({
+            name: match[1],
+            version: match[2],
+            hashes: hashes,
+            ...(match[3] ? { marker: match[3] } : {}),
+        });
+    }
+    return set.length > 0 ? canonicalLockedSet(set) : undefined;
+}
+/**
+ * Requirement lines that do not pin one version (`numpy`, `pandas>=2`), as written. Options,
+ * references, URLs and local paths are not counted: they are not resolved against an index.
+ */
+function unpinnedRequirements(lines) {
+    return lines.filter((line) => {
+        if (line.startsWith('-') || line.startsWith('.') || line.startsWith('/'))
+            return false;
+        if (/^[a-z][a-z0-9+.-]*:/i.test(line) || /\s@\s|^[^\s;]+@/.test(line))
+            return false;
+        const requirement = line.split(';')[0].split(' --')[0];
+        return !/===?\s*[^\s,*]+\s*$/.test(requirement) || requirement.includes(',');
+    });
+}
+// ---------------------------------------------------------------------------------------------
+// Lock formats
+/** Parses a lock file into its canonical locked set (the packages a production install needs). */
+function parseLockFile(format, text, file) {
+    let set;
+    if (format === 'pipfile') {
+        set = parsePipfileLock(text, file);
+    }
+    else {
+        let doc;
+        try {
+            doc = parse(text);
+        }
+        catch (error) {
+            throw lockError(file, `is not valid TOML (${error.message.split('\n')[0]}).`);
+        }
+        if (format === 'uv')
+            set = parseUvLock(doc, file);
+        else if (format === 'poetry')
+            set = parsePoetryLock(doc, file);
+        else
+            set = parsePylock(doc, file);
+    }
+    if (set.length === 0)
+        throw lockError(file, 'locks no package to install. Add the dependencies (and lock again), ' +
+            'or set requirements: none.');
+    return canonicalLockedSet(set);
+}
+function needHashes(file, name, hashes) {
+    const kept = hashes.filter((h) => h !== undefined);
+    if (kept.length === 0)
+        throw lockError(file, `package ${name} has no sha256/sha384/sha512 hash, so it cannot be installed with ` +
+            '--require-hashes. Lock it from an index that serves hashes, ' +
+            'or pin it in a requirements file.');
+    return kept;
+}
+function unsupportedSource(file, name, kind) {
+    return lockError(file, `package ${name} comes from a ${kind}, which has no hash pip can check. Publish it as a ` +
+        'wheel (e.g. into a wheelhouse used with pip-args: --find-links ./wheels) and lock that.');
+}
+function uvDependencies(value) {
+    return asArray(value).map((entry) => {
+        const dep = asRecord(entry);
+        return {
+            name: normaliseName(str(dep.name) ?? ''),
+            version: str(dep.version),
+            marker: str(dep.marker),
+            extra: asArray(dep.extra).map(String),
+        };
+    });
+}
+/**
+ * uv.lock: the packages reachable from the workspace members (virtual or editable `.` sources)
+ * through their dependencies and the extras those name; dev groups are left out. A package's
+ * marker is the union over the paths that reach it of the markers along each path.
+ */
+function parseUvLock(doc, file) {
+    const packages = asArray(doc.package).map(asRecord);
+    const isMember = (pkg) => {
+        const source = asRecord(pkg.source);
+        return source.virtual !== undefined || source.editable !== undefined;
+    };
+    const roots = packages.filter(isMember);
+    if (roots.length === 0)
+        throw lockError(file, 'has no project package (a source that is virtual or editable).');
+    const find = (dep) => packages.filter((p) => normaliseName(str(p.name) ?? '') === dep.name &&
+        (dep.version === undefined || str(p.version) === dep.version));
+    const markers = new Map();
+    const seen = new Set();
+    const visit = (pkg, marker, extras) => {
+        const id = `${str(pkg.name)}@${str(pkg.version)}|${marker ?? ''}|${extras.join(',')}`;
+        if (seen.has(id))
+            return;
+        seen.add(id);
+        if (!roots.includes(pkg))
+            markers.set(pkg, [...(markers.get(pkg) ?? []), marker]);
+        const optional = asRecord(pkg['optional-dependencies']);
+        const deps = [
+            ...uvDependencies(pkg.dependencies),
+            ...extras.flatMap((extra) => uvDependencies(optional[extra])),
+        ];
+        for (const dep of deps) {
+            const targets = find(dep);
+            if (targets.length === 0)
+                throw lockError(file, `${str(pkg.name)} depends on ${dep.name}, which the lock lacks.`);
+            for (const target of targets)
+                visit(target, andMarker(marker, dep.marker), dep.extra);
+        }
+    };
+    for (const root of roots)
+        visit(root, undefined, []);
+    const set = [];
+    for (const [pkg, reached] of markers) {
+        const name = str(pkg.name) ?? '?';
+        const source = asRecord(pkg.source);
+        // registry and path (a wheel or sdist file) sources install by name==version; the others
+        // are not found that way or have no hash.
+        for (const kind of ['git', 'directory', 'editable', 'virtual', 'url']) {
+            if (source[kind] !== undefined)
+                throw unsupportedSource(file, name, `${kind} source`);
+        }
+        const version = str(pkg.version);
+        if (!version)
+            throw lockError(file, `package ${name} has no version.`);
+        const artifacts = [asRecord(pkg.sdist), ...asArray(pkg.wheels).map(asRecord)];
+        const marker = orMarkers(reached);
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, artifacts.map((a) => pipHash(a.hash))),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+/**
+ * poetry.lock: packages of the `main` group (Poetry 2 records `groups`; older locks `category`).
+ * A lock that records neither cannot tell dev packages apart: all non-optional ones are kept.
+ */
+function parsePoetryLock(doc, file) {
+    const set = [];
+    for (const pkg of asArray(doc.package).map(asRecord)) {
+        const name = str(pkg.name) ?? '?';
+        const groups = asArray(pkg.groups).map(String);
+        if (groups.length > 0 && !groups.includes('main'))
+            continue;
+        if (str(pkg.category) && str(pkg.category) !== 'main')
+            continue;
+        if (pkg.optional === true)
+            continue;
+        const source = asRecord(pkg.source);
+        const sourceType = str(source.type);
+        if (sourceType && sourceType !== 'legacy')
+            throw unsupportedSource(file, name, sourceType);
+        const version = str(pkg.version);
+        if (!version)
+            throw lockError(file, `package ${name} has no version.`);
+        const rawMarker = pkg.markers;
+        const marker = typeof rawMarker === 'string' ? str(rawMarker) : str(asRecord(rawMarker).main);
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, asArray(pkg.files).map((f) => pipHash(asRecord(f).hash))),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+/** pylock.toml (PEP 751): every package entry, hashes from its wheels, sdist or archive. */
+function parsePylock(doc, file) {
+    const lockVersion = str(doc['lock-version']);
+    if (!lockVersion || !lockVersion.startsWith('1.'))
+        throw lockError(file, `has lock-version ${lockVersion ?? '(none)'}; version 1.x is supported.`);
+    const set = [];
+    for (const pkg of asArray(doc.packages).map(asRecord)) {
+        const name = str(pkg.name) ?? '?';
+        if (pkg.vcs !== undefined)
+            throw unsupportedSource(file, name, 'version control checkout');
+        if (pkg.directory !== undefined)
+            throw unsupportedSource(file, name, 'local directory');
+        const version = str(pkg.version);
+        if (!version)
+            throw lockError(file, `package ${name} has no version, so it cannot be pinned for pip.`);
+        const marker = str(pkg.marker);
+        if (marker && /\b(extras|dependency_groups)\b/.test(marker))
+            throw lockError(file, `package ${name} has the marker "${marker}", which selects extras or dependency groups; ` +
+                'pip cannot evaluate it. Lock (or export) only the groups the function needs.');
+        const artifacts = [
+            asRecord(pkg.sdist),
+            asRecord(pkg.archive),
+            ...asArray(pkg.wheels).map(asRecord),
+        ];
+        const hashes = artifacts.flatMap((a) => Object.entries(asRecord(a.hashes)).map(([algorithm, hex]) => pipHash(`${algorithm}:${String(hex)}`)));
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, hashes),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+/** Pipfile.lock: the `default` section (`develop` is for development only). */
+function parsePipfileLock(text, file) {
+    let doc;
+    try {
+        doc = asRecord(JSON.parse(text));
+    }
+    catch (error) {
+        throw lockError(file, `is not valid JSON (${error.message}).`);
+    }
+    const set = [];
+    for (const [name, value] of Object.entries(asRecord(doc.default))) {
+        const entry = asRecord(value);
+        for (const kind of ['git', 'path', 'file', 'editable'])
+            if (entry[kind] !== undefined)
+                throw unsupportedSource(file, name, `${kind} source`);
+        const version = /^===?(.+)$/.exec(str(entry.version) ?? '')?.[1];
+        if (!version)
+            throw lockError(file, `package ${name} is not pinned (version ${JSON.stringify(entry.version)}).`);
+        const marker = str(entry.markers);
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, asArray(entry.hashes).map(pipHash)),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
+
+
+
+
+
+/**
+ * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
+ * layer's content. Two runs with the same key reuse the same published layer version; anything
+ * that may change the installed files changes the key.
+ *
+ * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
+ * so that layers built the old way are not reused.
+ */
+const LAYER_KEY_FORMAT = 1;
+/** Prefix of the description of every layer version this action publishes. */
+const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
+const MAX_DESCRIPTION = 256;
+/**
+ * pip's view of a requirements file, normalised so that edits that do not change its meaning
+ * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
+ * Order is kept: pip resolves in file order and options may depend on it.
+ */
+function normaliseRequirements(text) {
+    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
+    const lines = [];
+    for (const raw of joined.split('\n')) {
+        // pip: a comment starts at a `#` at the start of the line or after whitespace
+        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
+        const line = raw
+            .replace(/(^|\s)#.*$/, '')
+            .trim()
+            .replace(/\s+/g, ' ');
+        if (line)
+            lines.push(line);
+    }
+    return lines;
+}
+const FILE_OPTIONS = [
+    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
+    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
+];
+const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
+const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
+/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
+function isLocalPath(value) {
+    if (/^file:/i.test(value))
+        return true;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+        return false;
+    return (value.startsWith('./') ||
+        value.startsWith('../') ||
+        value.startsWith('/') ||
+        value === '.' ||
+        value === '..');
+}
+function stripFileScheme(value) {
+    return value.replace(/^file:(\/\/)?/i, '');
+}
+/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
+function parseReference(line) {
+    for (const [pattern, kind] of FILE_OPTIONS) {
+        const match = pattern.exec(line);
+        if (match)
+            return { kind, target: match[1].trim() };
+    }
+    const links = FIND_LINKS.exec(line);
+    if (links) {
+        const target = links[1].trim();
+        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
+            ? { kind: 'find-links', target: stripFileScheme(target) }
+            : undefined;
+    }
+    const editable = EDITABLE.exec(line);
+    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
+    if (candidate && isLocalPath(candidate))
+        return { kind: 'local-package', target: stripFileScheme(candidate) };
+    return undefined;
+}
+/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
+function pipArgReferences(pipArgs) {
+    const refs = [];
+    for (let i = 0; i < pipArgs.length; i++) {
+        const arg = pipArgs[i];
+        const next = pipArgs[i + 1];
+        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
+        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
+        if (takesValue)
+            i++;
+        if (!/^-/.test(line))
+            continue;
+        const ref = parseReference(line);
+        if (ref)
+            refs.push(ref);
+    }
+    return refs;
+}
+/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
+function computeLayerKey(material) {
+    const canonical = {
+        format: LAYER_KEY_FORMAT,
+        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
+        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+        runtime: material.runtime,
+        architecture: material.architecture,
+        build: material.build,
+        buildImage: material.build === 'docker' ? material.buildImage : null,
+        pipArgs: [...material.pipArgs],
+        slim: material.slim,
+    };
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
+function layerDescription(fields) {
+    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
+    if (fields.unzippedBytes !== undefined)
+        parts.push(`unzipped=${fields.unzippedBytes}`);
+    if (fields.runtime)
+        parts.push(fields.runtime);
+    if (fields.architecture)
+        parts.push(fields.architecture);
+    const text = parts.join(' ');
+    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
+}
+/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
+function parseLayerDescription(description) {
+    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
+        return undefined;
+    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
+    if (!key)
+        return undefined;
+    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
+    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
+}
+const SKIP_IN_LOCAL_TREES = new Set([
+    '.git',
+    '__pycache__',
+    'build',
+    'dist',
+    '.tox',
+    '.venv',
+    'node_modules',
+    '.mypy_cache',
+    '.pytest_cache',
+]);
+async function readText(file, referencedFrom) {
+    try {
+        return await promises_.readFile(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
+        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
+    }
+}
+/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
+async function digestLocalPath(target, topLevelOnly) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let stat;
+    try {
+        stat = await promises_.stat(target);
+    }
+    catch {
+        return 'missing';
+    }
+    if (stat.isFile()) {
+        hash.update(await promises_.readFile(target));
+        return hash.digest('hex');
+    }
+    const files = [];
+    const walk = async (dir, rel) => {
+        const entries = await promises_.readdir(dir, { withFileTypes: true });
+        for (const entry of entries) {
+            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                if (!topLevelOnly &&
+                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
+                    !entry.name.endsWith('.egg-info')) {
+                    await walk(external_node_path_.join(dir, entry.name), childRel);
+                }
+            }
+            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
+                files.push(childRel);
+            }
+        }
+    };
+    await walk(target, '');
+    files.sort();
+    for (const rel of files) {
+        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
+        hash.update(`${rel}\0${content.length}\0`);
+        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
+    }
+    return hash.digest('hex');
+}
+async function gatherRequirements(options) {
+    const format = lockFormat(options.requirementsPath);
+    if (format)
+        return gatherLockFile(options, format);
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+    const files = [];
+    const local = new Map();
+    const seen = new Set();
+    const addLocal = async (ref, baseDir) => {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            return;
+        const abs = external_node_path_.resolve(baseDir, ref.target);
+        const key = `${ref.kind}:${rel(abs)}`;
+        if (local.has(key))
+            return;
+        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
+    };
+    const visit = async (file, referencedFrom) => {
+        const abs = external_node_path_.resolve(file);
+        if (seen.has(abs))
+            return;
+        seen.add(abs);
+        const lines = normaliseRequirements(await readText(abs, referencedFrom));
+        files.push({ path: rel(abs), lines });
+        for (const line of lines) {
+            const ref = parseReference(line);
+            if (!ref)
+                continue;
+            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                    continue; // a URL: its text is already in the key
+                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
+            }
+            else {
+                await addLocal(ref, external_node_path_.dirname(abs));
+            }
+        }
+    };
+    await visit(options.requirementsPath, undefined);
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
+        }
+        else {
+            await addLocal(ref, root);
+        }
+    }
+    const unpinned = files.flatMap((file) => unpinnedRequirements(file.lines));
+    // A requirements file pinned with hashes throughout is a locked set: keyed like a lock file.
+    const locked = files.length === 1 ? lockedSetFromRequirements(files[0].lines) : undefined;
+    if (locked)
+        return {
+            files: [{ path: LOCKED_SET_PATH, lines: locked.map(requirementLine) }],
+            localSources: [...local.values()],
+            locked,
+            unpinned,
+        };
+    return { files, localSources: [...local.values()], unpinned };
+}
+/** A lock file: its locked set is the key's requirements; pip-args references are digested. */
+async function gatherLockFile(options, format) {
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const text = await readText(options.requirementsPath, undefined);
+    const locked = parseLockFile(format, text, external_node_path_.basename(options.requirementsPath));
+    const localSources = [];
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            continue;
+        const abs = external_node_path_.resolve(root, ref.target);
+        const rel = external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+        localSources.push({
+            path: `${ref.kind}:${rel}`,
+            digest: await digestLocalPath(abs, ref.kind === 'find-links'),
+        });
+    }
+    return {
+        files: [{ path: LOCKED_SET_PATH, lines: locked.map(requirementLine) }],
+        localSources,
+        lockFormat: format,
+        locked,
+        unpinned: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-stage.ts
+
+
+
+/**
+ * What the Docker layer build may see. pip runs sdists' setup code in the build container, so it
+ * gets a copy of exactly what the requirements name (the file, the -r/-c files it pulls in, the
+ * --find-links folders and local packages), laid out as on disk, and never `.git` (which holds
+ * the checkout's token) nor anything else of the workspace.
+ */
+const NEVER_COPIED = new Set(['.git']);
+const isUrl = (target) => /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+/** Absolute paths of every file and folder the install reads: the requirements tree and its local sources. */
+async function requirementsInputs(requirementsPath, pipArgs) {
+    const files = new Set();
+    const folders = new Set();
+    const add = async (ref, baseDir) => {
+        if (isUrl(ref.target))
+            return;
+        const target = stripFileScheme(ref.target);
+        // An absolute path was never reachable from the container: pip reports it, as before.
+        if (external_node_path_.isAbsolute(target))
+            return;
+        const abs = external_node_path_.resolve(baseDir, target);
+        if (ref.kind === 'requirements' || ref.kind === 'constraints')
+            await visit(abs);
+        else
+            folders.add(abs);
+    };
+    const visit = async (file) => {
+        if (files.has(file))
+            return;
+        files.add(file);
+        let text;
+        try {
+            text = await promises_.readFile(file, 'utf8');
+        }
+        catch {
+            return; // pip names the missing file
+        }
+        for (const line of normaliseRequirements(text)) {
+            const ref = parseReference(line);
+            if (ref)
+                await add(ref, external_node_path_.dirname(file));
+        }
+    };
+    const main = external_node_path_.resolve(requirementsPath);
+    await visit(main);
+    for (const ref of pipArgReferences(pipArgs))
+        await add(ref, external_node_path_.dirname(main));
+    return { files: [...files], folders: [...folders] };
+}
+function commonAncestor(paths) {
+    let common = paths[0];
+    for (const p of paths.slice(1)) {
+        while (common !== p && !p.startsWith(common.endsWith(external_node_path_.sep) ? common : common + external_node_path_.sep))
+            common = external_node_path_.dirname(common);
+    }
+    return common;
+}
+async function exists(p) {
+    return promises_.stat(p).then(() => true, () => false);
+}
+/**
+ * Copies the requirements file and everything it references into `destDir`, keeping their
+ * relative layout (so `-r ../shared/base.txt` and `--find-links ./wheels` still resolve). Files
+ * are copied by content; links inside copied folders stay links (one leading out of the copy
+ * points at nothing in the container).
+ */
+async function stageRequirements(requirementsPath, pipArgs, destDir) {
+    const main = external_node_path_.resolve(requirementsPath);
+    const { files, folders } = await requirementsInputs(main, pipArgs);
+    const present = {
+        files: (await Promise.all(files.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+        folders: (await Promise.all(folders.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+    };
+    const root = commonAncestor([
+        external_node_path_.dirname(main),
+        ...present.files.map((f) => external_node_path_.dirname(f)),
+        ...present.folders,
+    ]);
+    const inCopy = (p) => external_node_path_.join(destDir, external_node_path_.relative(root, p));
+    await promises_.rm(destDir, { recursive: true, force: true });
+    await promises_.mkdir(destDir, { recursive: true });
+    for (const folder of present.folders) {
+        await promises_.cp(folder, inCopy(folder), {
+            recursive: true,
+            dereference: false,
+            verbatimSymlinks: true,
+            filter: (source) => !NEVER_COPIED.has(external_node_path_.basename(source)),
+        });
+    }
+    for (const file of present.files) {
+        if (!(await promises_.stat(file)).isFile())
+            continue;
+        await promises_.mkdir(external_node_path_.dirname(inCopy(file)), { recursive: true });
+        await promises_.copyFile(file, inCopy(file));
+    }
+    await promises_.mkdir(external_node_path_.dirname(inCopy(main)), { recursive: true });
+    return { root: destDir, requirementsPath: inCopy(main) };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+
+
+
+
+
+
+
 /** `docker run` arguments for a spec. Pure. */
 function dockerRunArgs(spec) {
     const args = ['run', '--rm', '--platform', spec.platform];
@@ -76156,32 +79115,6 @@ function dockerRunArgs(spec) {
         args.push('--entrypoint', spec.entrypoint);
     args.push(spec.image, ...spec.command);
     return args;
-}
-/** Hides `user:password@` in URLs before a command line is logged. */
-function redactCredentials(text) {
-    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
-}
-/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
-function describeCommand(command, args) {
-    const shown = args.map((arg, i) => {
-        if (args[i - 1] === '-c' && arg.includes('\n'))
-            return '<script>';
-        const safe = redactCredentials(arg);
-        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
-    });
-    return [command, ...shown].join(' ');
-}
-/** Keeps the last lines of a stream of output, for error messages. */
-function tailKeeper(limit = 25) {
-    const lines = [];
-    return {
-        push(line) {
-            lines.push(line);
-            if (lines.length > limit)
-                lines.shift();
-        },
-        text: () => lines.join('\n'),
-    };
 }
 function dockerMissing(error) {
     return new errors/* ActionError */.lZ(`build: docker needs the docker CLI and a running Docker engine on the runner (${(0,errors/* errorMessage */.gJ)(error)}). ` +
@@ -76219,7 +79152,7 @@ async function ensureImage(options) {
     else {
         logger.info(`Build image ${image} is not present locally: pulling it for ${platform}.`);
     }
-    const tail = tailKeeper(10);
+    const tail = (0,exec/* tailKeeper */.L3)(10);
     const pull = await run('docker', ['pull', '--platform', platform, image], {
         onLine: (line) => (tail.push(line), logger.debug(line)),
     });
@@ -76267,26 +79200,36 @@ const CONTAINER_ENV = {
 };
 const CONTAINER_REQ_DIR = '/var/req';
 const CONTAINER_OUT_DIR = '/var/out';
+/** Where the requirements generated from a lock file are mounted (the lock's folder stays the cwd). */
+const CONTAINER_LOCKED_FILE = '/var/locked/requirements.txt';
 /** The full `docker run` argument list of the pip step. Pure. */
 function pipInstallRunArgs(options) {
     const env = options.env ?? {};
-    const requirementsFile = external_node_path_.basename(options.requirementsPath);
+    const generated = options.requirementsFile && options.requirementsFile !== options.requirementsPath
+        ? options.requirementsFile
+        : undefined;
+    const requirementsFile = generated
+        ? CONTAINER_LOCKED_FILE
+        : external_node_path_.basename(options.requirementsPath);
+    const mountDir = options.mountDir ?? external_node_path_.dirname(options.requirementsPath);
+    const fromMount = external_node_path_.relative(mountDir, external_node_path_.dirname(options.requirementsPath));
     return dockerRunArgs({
         image: options.image,
         platform: dockerPlatform(options.architecture),
         mounts: [
-            { source: external_node_path_.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+            { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
+            ...(generated ? [{ source: generated, target: CONTAINER_LOCKED_FILE, readOnly: true }] : []),
             { source: options.outDir, target: CONTAINER_OUT_DIR },
         ],
         user: options.user,
         env: CONTAINER_ENV,
         passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
-        workdir: CONTAINER_REQ_DIR,
+        workdir: external_node_path_.posix.join(CONTAINER_REQ_DIR, ...fromMount.split(external_node_path_.sep).filter(Boolean)),
         entrypoint: 'python3',
         command: [
             '-c',
             PIP_STEP_PY,
-            layer_docker_runtimePythonVersion(options.runtime),
+            runtime_runtimePythonVersion(options.runtime),
             'install',
             '--no-compile',
             '-r',
@@ -76320,9 +79263,15 @@ async function installInDocker(options) {
     // A runner running as root that builds as another user: hand it the output folder.
     if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
         await promises_.chown(options.outDir, options.user.uid, options.user.gid);
-    const args = pipInstallRunArgs(options);
-    logger.info(describeCommand('docker', args));
-    const tail = tailKeeper(25);
+    // pip sees a copy of what the requirements name, never the workspace (.git included).
+    const staged = await stageRequirements(options.requirementsPath, options.pipArgs, `${options.outDir}.req`);
+    const args = pipInstallRunArgs({
+        ...options,
+        requirementsPath: staged.requirementsPath,
+        mountDir: staged.root,
+    });
+    logger.info((0,exec/* describeCommand */.vL)('docker', args));
+    const tail = (0,exec/* tailKeeper */.L3)(25);
     let python = '';
     let mismatch = '';
     let result;
@@ -76344,13 +79293,19 @@ async function installInDocker(options) {
     catch (error) {
         throw dockerMissing(error);
     }
+    finally {
+        await promises_.rm(staged.root, { recursive: true, force: true });
+    }
     const requirementsName = external_node_path_.basename(options.requirementsPath);
     if (result.exitCode !== 0) {
         if (mismatch || result.exitCode === 86) {
-            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${layer_docker_runtimePythonVersion(options.runtime)}: ` +
+            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${runtime_runtimePythonVersion(options.runtime)}: ` +
                 `wheels and bytecode built with it would not load in Lambda. Use public.ecr.aws/sam/build-${options.runtime}:latest-${options.architecture} or an image with that Python.`);
         }
         const output = tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+        const hashFailure = hashFailureMessage(`${result.stdout}\n${result.stderr}`, requirementsName);
+        if (hashFailure)
+            throw new errors/* ActionError */.lZ(`${hashFailure}\nLast lines of pip's output:\n${output}`);
         const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
         throw new errors/* ActionError */.lZ(`pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
             `Last lines of pip's output:\n${output}${hints.length ? `\n${hints.join('\n')}` : ''}`);
@@ -76358,7 +79313,9 @@ async function installInDocker(options) {
     return { python };
 }
 
-;// CONCATENATED MODULE: ./src/build/bytecode.ts
+;// CONCATENATED MODULE: ./src/packaging/bytecode.ts
+
+
 
 
 
@@ -76451,13 +79408,13 @@ function cacheTag(runtime) {
     return `cpython-${runtimePythonVersion(runtime).replace('.', '')}`;
 }
 function checkVersion(report, runtime, where) {
-    const want = layer_docker_runtimePythonVersion(runtime);
+    const want = runtime_runtimePythonVersion(runtime);
     if (report.python !== want) {
         throw new errors/* ActionError */.lZ(`${where} compiled bytecode with Python ${report.python}, but runtime ${runtime} is Python ${want}; these .pyc would be ignored in Lambda.`);
     }
 }
 async function runScript(run, command, args, logger, what) {
-    logger.debug(describeCommand(command, args));
+    logger.debug((0,exec/* describeCommand */.vL)(command, args));
     const result = await run(command, args, {
         onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line),
     });
@@ -76570,7 +79527,7 @@ async function writeManifest(outDir, manifest) {
 async function compileBundleInDocker(options) {
     const items = bundleCompileItems(options.sourceDir, options.files);
     if (items.length === 0)
-        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+        return { entries: [], failed: [], python: runtime_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const manifestFile = await writeManifest(options.outDir, {
         srcRoot: '/var/src',
@@ -76604,7 +79561,7 @@ async function compileBundleInDocker(options) {
 async function compileBundleOnHost(options) {
     const items = bundleCompileItems(options.sourceDir, options.files);
     if (items.length === 0)
-        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+        return { entries: [], failed: [], python: runtime_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const outRoot = external_node_path_.resolve(options.outDir);
     const manifestFile = await writeManifest(outRoot, {
@@ -76626,13 +79583,15 @@ async function compileBundleOnHost(options) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
 const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-;// CONCATENATED MODULE: ./src/build/zip.ts
+;// CONCATENATED MODULE: ./src/packaging/zip.ts
 
 
 
@@ -77153,7 +80112,8 @@ async function writeDeterministicZip(options) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/build/bundle.ts
+;// CONCATENATED MODULE: ./src/packaging/bundle.ts
+
 
 
 
@@ -77173,12 +80133,12 @@ async function buildBundle(build, deps) {
         model: build.model,
         modelDest: build.modelDest,
     };
-    const files = await (0,bundle_files/* collectBundleFiles */.gP)(base);
+    const files = await collectBundleFiles(base);
     const outDir = external_node_path_.join(deps.workDir, 'bundle-pyc');
     await promises_.mkdir(outDir, { recursive: true });
     const compiled = await compileHandlerBytecode(build, files, outDir, deps);
     const withPyc = compiled.result
-        ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries })
+        ? await collectBundleFiles({ ...base, extra: compiled.result.entries })
         : files;
     const modelBytes = withPyc
         .filter((f) => f.origin === 'model')
@@ -77211,7 +80171,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
         outDir,
     };
     if (build.build === 'docker') {
-        const user = currentUser();
+        const user = (0,exec/* currentUser */.Ny)();
         return {
             result: await compileBundleInDocker({
                 ...common,
@@ -77221,7 +80181,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
             }),
         };
     }
-    const wanted = layer_docker_runtimePythonVersion(build.runtime);
+    const wanted = runtime_runtimePythonVersion(build.runtime);
     const host = await hostPythonVersion(deps.run, 'python3');
     if (host !== wanted) {
         const why = `host Python is ${host ?? 'missing'}, the runtime is ${wanted}: the handler is shipped without .pyc`;
@@ -77235,7 +80195,8 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
 var lib_storage_dist_cjs = __nccwpck_require__(2358);
-;// CONCATENATED MODULE: ./src/release/upload.ts
+;// CONCATENATED MODULE: ./src/packaging/upload.ts
+
 
 
 
@@ -77249,10 +80210,6 @@ var lib_storage_dist_cjs = __nccwpck_require__(2358);
 /** 8 MiB parts, 4 in flight: at most 32 MiB buffered, whatever the file size. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 4;
-function isMissing(error) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    return code === 'NotFound' || code === 'NoSuchKey' || (0,errors/* httpStatus */.nG)(error) === 404;
-}
 function accessDenied(bucket, key, owner, error) {
     const ownerHint = owner
         ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
@@ -77262,16 +80219,20 @@ function accessDenied(bucket, key, owner, error) {
         `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
 }
 /** The object's size (and recorded sha256) when it exists, undefined when it does not. */
-async function headObject(s3, bucket, key, expectedBucketOwner) {
+async function headObject(s3, bucket, key, expectedBucketOwner, sleep) {
     try {
-        const head = await s3.send(new client_s3_dist_cjs.HeadObjectCommand({ Bucket: bucket, Key: key, ExpectedBucketOwner: expectedBucketOwner }));
+        const head = await (0,call/* callAws */.IY)(`HeadObject s3://${bucket}/${key}`, () => s3.send(new client_s3_dist_cjs.HeadObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ExpectedBucketOwner: expectedBucketOwner,
+        })), sleep ? { sleep } : {});
         return {
             bytes: head.ContentLength ?? 0,
             ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
         };
     }
     catch (error) {
-        if (isMissing(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return undefined;
         if ((0,errors/* httpStatus */.nG)(error) === 403 ||
             (0,errors/* errorCode */.CA)(error) === 'Forbidden' ||
@@ -77294,7 +80255,7 @@ function progressReporter(total, log) {
         if (quarters <= quartersLogged)
             return;
         quartersLogged = quarters;
-        log(`  uploaded ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / total)}%)`);
+        log(`  uploaded ${(0,src_log/* formatBytes */.z3)(done)} of ${(0,src_log/* formatBytes */.z3)(total)} (${Math.floor((done * 100) / total)}%)`);
     };
 }
 /**
@@ -77305,20 +80266,37 @@ function progressReporter(total, log) {
 async function uploadContentAddressed(s3, options) {
     const { bucket, key, file, logger } = options;
     const bytes = (await promises_.stat(file)).size;
-    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner);
+    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner, options.sleep);
     const sameContent = existing &&
         existing.bytes === bytes &&
         (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
     if (sameContent) {
-        logger.info(`s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`);
+        logger.info(`s3://${bucket}/${key} is already there (${(0,src_log/* formatBytes */.z3)(bytes)}): not uploading it again.`);
         return { uploaded: false, key, bytes };
     }
     if (existing) {
         logger.warning(`s3://${bucket}/${key} exists but differs (${existing.bytes} bytes${existing.sha256 ? `, sha256 ${existing.sha256}` : ''}; ` +
             `the file has ${bytes} bytes, sha256 ${options.sha256Hex}): uploading it again.`);
     }
-    logger.info(`Uploading ${formatBytes(bytes)} to s3://${bucket}/${key}`);
+    logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
     const report = progressReporter(bytes, (message) => logger.info(message));
+    try {
+        // Retried as a whole: the key names the content, so a second attempt writes the same object.
+        await (0,call/* callAws */.IY)(`Upload s3://${bucket}/${key}`, () => uploadOnce(s3, options, bytes, report), {
+            logger,
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+    }
+    catch (error) {
+        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
+        }
+        throw error;
+    }
+    return { uploaded: true, key, bytes };
+}
+async function uploadOnce(s3, options, bytes, report) {
+    const { bucket, key, file } = options;
     const upload = new lib_storage_dist_cjs/* Upload */._({
         client: s3,
         partSize: PART_SIZE,
@@ -77338,280 +80316,14 @@ async function uploadContentAddressed(s3, options) {
     });
     if (bytes > PART_SIZE)
         upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
-    try {
-        await upload.done();
-    }
-    catch (error) {
-        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
-            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
-        }
-        throw error;
-    }
-    return { uploaded: true, key, bytes };
+    await upload.done();
 }
 
-;// CONCATENATED MODULE: ./src/build/layer-key.ts
+;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
 
 
 
 
-/**
- * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
- * layer's content. Two runs with the same key reuse the same published layer version; anything
- * that may change the installed files changes the key.
- *
- * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
- * so that layers built the old way are not reused.
- */
-const LAYER_KEY_FORMAT = 1;
-/** Prefix of the description of every layer version this action publishes. */
-const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
-const MAX_DESCRIPTION = 256;
-/**
- * pip's view of a requirements file, normalised so that edits that do not change its meaning
- * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
- * Order is kept: pip resolves in file order and options may depend on it.
- */
-function normaliseRequirements(text) {
-    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
-    const lines = [];
-    for (const raw of joined.split('\n')) {
-        // pip: a comment starts at a `#` at the start of the line or after whitespace
-        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
-        const line = raw
-            .replace(/(^|\s)#.*$/, '')
-            .trim()
-            .replace(/\s+/g, ' ');
-        if (line)
-            lines.push(line);
-    }
-    return lines;
-}
-const FILE_OPTIONS = [
-    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
-    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
-];
-const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
-const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
-/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
-function isLocalPath(value) {
-    if (/^file:/i.test(value))
-        return true;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
-        return false;
-    return (value.startsWith('./') ||
-        value.startsWith('../') ||
-        value.startsWith('/') ||
-        value === '.' ||
-        value === '..');
-}
-function stripFileScheme(value) {
-    return value.replace(/^file:(\/\/)?/i, '');
-}
-/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
-function parseReference(line) {
-    for (const [pattern, kind] of FILE_OPTIONS) {
-        const match = pattern.exec(line);
-        if (match)
-            return { kind, target: match[1].trim() };
-    }
-    const links = FIND_LINKS.exec(line);
-    if (links) {
-        const target = links[1].trim();
-        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
-            ? { kind: 'find-links', target: stripFileScheme(target) }
-            : undefined;
-    }
-    const editable = EDITABLE.exec(line);
-    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
-    if (candidate && isLocalPath(candidate))
-        return { kind: 'local-package', target: stripFileScheme(candidate) };
-    return undefined;
-}
-/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
-function pipArgReferences(pipArgs) {
-    const refs = [];
-    for (let i = 0; i < pipArgs.length; i++) {
-        const arg = pipArgs[i];
-        const next = pipArgs[i + 1];
-        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
-        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
-        if (takesValue)
-            i++;
-        if (!/^-/.test(line))
-            continue;
-        const ref = parseReference(line);
-        if (ref)
-            refs.push(ref);
-    }
-    return refs;
-}
-/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
-function computeLayerKey(material) {
-    const canonical = {
-        format: LAYER_KEY_FORMAT,
-        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
-        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-        runtime: material.runtime,
-        architecture: material.architecture,
-        build: material.build,
-        buildImage: material.build === 'docker' ? material.buildImage : null,
-        pipArgs: [...material.pipArgs],
-        slim: material.slim,
-    };
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
-function layerDescription(fields) {
-    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
-    if (fields.unzippedBytes !== undefined)
-        parts.push(`unzipped=${fields.unzippedBytes}`);
-    if (fields.runtime)
-        parts.push(fields.runtime);
-    if (fields.architecture)
-        parts.push(fields.architecture);
-    const text = parts.join(' ');
-    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
-}
-/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
-function parseLayerDescription(description) {
-    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
-        return undefined;
-    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
-    if (!key)
-        return undefined;
-    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
-    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
-}
-const SKIP_IN_LOCAL_TREES = new Set([
-    '.git',
-    '__pycache__',
-    'build',
-    'dist',
-    '.tox',
-    '.venv',
-    'node_modules',
-    '.mypy_cache',
-    '.pytest_cache',
-]);
-async function readText(file, referencedFrom) {
-    try {
-        return await promises_.readFile(file, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
-        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
-    }
-}
-/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
-async function digestLocalPath(target, topLevelOnly) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let stat;
-    try {
-        stat = await promises_.stat(target);
-    }
-    catch {
-        return 'missing';
-    }
-    if (stat.isFile()) {
-        hash.update(await promises_.readFile(target));
-        return hash.digest('hex');
-    }
-    const files = [];
-    const walk = async (dir, rel) => {
-        const entries = await promises_.readdir(dir, { withFileTypes: true });
-        for (const entry of entries) {
-            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory()) {
-                if (!topLevelOnly &&
-                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
-                    !entry.name.endsWith('.egg-info')) {
-                    await walk(external_node_path_.join(dir, entry.name), childRel);
-                }
-            }
-            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
-                files.push(childRel);
-            }
-        }
-    };
-    await walk(target, '');
-    files.sort();
-    for (const rel of files) {
-        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
-        hash.update(`${rel}\0${content.length}\0`);
-        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
-    }
-    return hash.digest('hex');
-}
-/**
- * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
- * that names it, as pip does), and digests the local folders it installs from, so the key changes
- * when a wheel in `--find-links ./wheels` or a local package changes.
- */
-async function gatherRequirements(options) {
-    const root = external_node_path_.dirname(options.requirementsPath);
-    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
-    const files = [];
-    const local = new Map();
-    const seen = new Set();
-    const addLocal = async (ref, baseDir) => {
-        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
-            return;
-        const abs = external_node_path_.resolve(baseDir, ref.target);
-        const key = `${ref.kind}:${rel(abs)}`;
-        if (local.has(key))
-            return;
-        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
-    };
-    const visit = async (file, referencedFrom) => {
-        const abs = external_node_path_.resolve(file);
-        if (seen.has(abs))
-            return;
-        seen.add(abs);
-        const lines = normaliseRequirements(await readText(abs, referencedFrom));
-        files.push({ path: rel(abs), lines });
-        for (const line of lines) {
-            const ref = parseReference(line);
-            if (!ref)
-                continue;
-            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                    continue; // a URL: its text is already in the key
-                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
-            }
-            else {
-                await addLocal(ref, external_node_path_.dirname(abs));
-            }
-        }
-    };
-    await visit(options.requirementsPath, undefined);
-    for (const ref of pipArgReferences(options.pipArgs)) {
-        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
-        }
-        else {
-            await addLocal(ref, root);
-        }
-    }
-    return { files, localSources: [...local.values()] };
-}
-
-;// CONCATENATED MODULE: ./src/build/layer-cache.ts
-
-
-
-
-function retryOptions(deps, what) {
-    return {
-        sleep: deps.sleep,
-        onRetry: (error, attempt, delayMs) => deps.logger?.info(`${what}: ${(0,errors/* errorMessage */.gJ)(error)}; retrying in ${Math.round(delayMs / 100) / 10} s (attempt ${attempt + 1})`),
-    };
-}
-function notFound(error) {
-    return (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException' || (0,errors/* httpStatus */.nG)(error) === 404;
-}
 /** Looks for a version of `layerName` whose description carries `key`; the newest one wins. */
 async function findCachedLayer(lambda, layerName, key, deps = {}) {
     let marker;
@@ -77619,10 +80331,10 @@ async function findCachedLayer(lambda, layerName, key, deps = {}) {
     do {
         let page;
         try {
-            page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), retryOptions(deps, `ListLayerVersions ${layerName}`));
+            page = await (0,call/* callAws */.IY)(`ListLayerVersions ${layerName}`, () => lambda.send(new client_lambda_dist_cjs/* ListLayerVersionsCommand */.icq({ LayerName: layerName, Marker: marker, MaxItems: 50 })), deps);
         }
         catch (error) {
-            if (notFound(error))
+            if ((0,call/* isNotFound */.c4)(error))
                 return undefined;
             if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
                 throw new errors/* ActionError */.lZ(`Listing the versions of layer ${layerName} was denied: the role needs lambda:ListLayerVersions (and lambda:PublishLayerVersion, lambda:GetLayerVersion) on arn:aws:lambda:*:*:layer:${layerName}. ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -77655,13 +80367,13 @@ async function publishLayer(lambda, options, deps = {}) {
             runtime: options.runtime,
             architecture: options.architecture,
         });
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
+    const response = await (0,call/* callAws */.IY)(`PublishLayerVersion ${options.layerName}`, () => lambda.send(new client_lambda_dist_cjs/* PublishLayerVersionCommand */.cl_({
         LayerName: options.layerName,
         Description: description,
         Content: { S3Bucket: options.s3Bucket, S3Key: options.s3Key },
         CompatibleRuntimes: [options.runtime],
         CompatibleArchitectures: [options.architecture],
-    })), retryOptions(deps, `PublishLayerVersion ${options.layerName}`)).catch((error) => {
+    })), deps).catch((error) => {
         if ((0,errors/* errorCode */.CA)(error) === 'AccessDeniedException' || (0,errors/* httpStatus */.nG)(error) === 403) {
             throw new errors/* ActionError */.lZ(`Publishing layer ${options.layerName} was denied: the role needs lambda:PublishLayerVersion on the layer and s3:GetObject on s3://${options.s3Bucket}/${options.s3Key}. ${(0,errors/* errorMessage */.gJ)(error)}`);
         }
@@ -77676,7 +80388,101 @@ async function publishLayer(lambda, options, deps = {}) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/build/layer-pip.ts
+;// CONCATENATED MODULE: ./src/packaging/limits.ts
+
+/**
+ * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
+ * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
+ * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
+ * go through S3, not a direct 50 MB upload.
+ */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
+const LAMBDA_MAX_LAYERS = 5;
+const CONTAINER_IMAGE_LIMIT = '10 GB';
+const MB = 1_048_576;
+/** An overflow of Lambda's limits: the message has the numbers and what to do. */
+class LambdaSizeLimitError extends errors/* ActionError */.lZ {
+    report;
+    name = 'LambdaSizeLimitError';
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** Pure: the per-part report (for the job summary), whether or not it fits. */
+function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
+    const reports = parts.map((part) => ({
+        name: part.name,
+        kind: part.kind,
+        bytes: part.bytes,
+        share: part.bytes / limitBytes,
+    }));
+    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+    return {
+        limitBytes,
+        totalBytes,
+        headroomBytes: limitBytes - totalBytes,
+        share: totalBytes / limitBytes,
+        ok: totalBytes <= limitBytes,
+        parts: reports,
+        ...(largest ? { largest } : {}),
+    };
+}
+/** "262,144,000 bytes (250.0 MB)" */
+function bytesAndMb(bytes) {
+    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
+}
+function percent(share) {
+    return `${(share * 100).toFixed(1)}%`;
+}
+/** Pure: the advice lines, most relevant first. */
+function limitAdvice(parts, report, options = {}) {
+    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
+    const model = modelBytes > 0
+        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
+        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
+    const slim = options.slim === false
+        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
+        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
+    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
+    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
+}
+/**
+ * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
+ * (or when there are more layers than Lambda allows); returns the report otherwise.
+ */
+function checkLambdaLimits(parts, options = {}) {
+    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
+    const layerCount = parts.filter((part) => part.kind === 'layer').length;
+    if (layerCount > LAMBDA_MAX_LAYERS) {
+        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
+    }
+    if (report.ok)
+        return report;
+    const lines = [
+        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
+            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
+        'Sizes (unzipped):',
+    ];
+    for (const part of report.parts) {
+        const largest = part === report.largest ? '  <- largest' : '';
+        const source = parts.find((candidate) => candidate.name === part.name);
+        const model = source?.modelBytes
+            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
+            : '';
+        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
+    }
+    lines.push('What to do:');
+    for (const advice of limitAdvice(parts, report, options))
+        lines.push(`  - ${advice}`);
+    throw new LambdaSizeLimitError(lines.join('\n'), report);
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-pip.ts
+
+
+
 
 
 
@@ -77690,7 +80496,7 @@ const AMAZON_LINUX_2_GLIBC = 26; // python3.9 - python3.11
 const AMAZON_LINUX_2023_GLIBC = 34; // python3.12 and later
 /** The glibc minor version of the OS a Lambda Python runtime runs on. */
 function runtimeGlibcMinor(runtime) {
-    const [major, minor] = layer_docker_runtimePythonVersion(runtime).split('.').map(Number);
+    const [major, minor] = runtime_runtimePythonVersion(runtime).split('.').map(Number);
     return major > 3 || minor >= 12 ? AMAZON_LINUX_2023_GLIBC : AMAZON_LINUX_2_GLIBC;
 }
 /**
@@ -77722,7 +80528,7 @@ function pipInstallArgs(options) {
     ];
     for (const platform of pipPlatforms(options.runtime, options.architecture))
         args.push('--platform', platform);
-    args.push('--only-binary=:all:', '--python-version', layer_docker_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
+    args.push('--only-binary=:all:', '--python-version', runtime_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
     return args;
 }
 /** The package pip could not find a binary wheel for, from its output; undefined when that is not the failure. */
@@ -77742,14 +80548,14 @@ async function installWithHostPip(options) {
     await promises_.mkdir(target, { recursive: true });
     const requirementsFile = external_node_path_.basename(options.requirementsPath);
     const args = pipInstallArgs({
-        requirementsFile,
+        requirementsFile: options.requirementsFile ?? requirementsFile,
         target,
         runtime: options.runtime,
         architecture: options.architecture,
         pipArgs: options.pipArgs,
     });
-    logger.info(describeCommand(options.python, args));
-    const tail = tailKeeper(25);
+    logger.info((0,exec/* describeCommand */.vL)(options.python, args));
+    const tail = (0,exec/* tailKeeper */.L3)(25);
     let result;
     try {
         result = await run(options.python, args, {
@@ -77773,18 +80579,21 @@ async function installWithHostPip(options) {
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = missingWheel(output);
     const platform = `${pipPlatforms(options.runtime, options.architecture)[0]} (or older manylinux)`;
-    const python = `CPython ${layer_docker_runtimePythonVersion(options.runtime)}`;
+    const python = `CPython ${runtime_runtimePythonVersion(options.runtime)}`;
     if (missing) {
         throw new errors/* ActionError */.lZ(`build: pip could not install ${requirementsFile}: package ${missing.name} (${missing.requirement}) has no binary wheel for ${platform} / ${python} ` +
             `(or it is not on the configured index). build: pip only installs pre-built wheels; use build: docker to build it from source in the Lambda build image, ` +
             `or pin a version that publishes manylinux wheels.\nLast lines of pip's output:\n${tail.text()}`);
     }
+    const hashFailure = hashFailureMessage(output, requirementsFile);
+    if (hashFailure)
+        throw new errors/* ActionError */.lZ(`${hashFailure}\nLast lines of pip's output:\n${tail.text()}`);
     const hints = pipFailureHints(output);
     throw new errors/* ActionError */.lZ(`pip install -r ${requirementsFile} failed (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
         `Last lines of pip's output:\n${tail.text() || output.trim().split('\n').slice(-25).join('\n')}${hints.length ? `\n${hints.join('\n')}` : ''}`);
 }
 
-;// CONCATENATED MODULE: ./src/build/slim.ts
+;// CONCATENATED MODULE: ./src/packaging/slim.ts
 
 
 const TEST_DIRS = new Set(['tests', 'test']);
@@ -77890,8 +80699,9 @@ async function listTree(root) {
 async function slimTree(root) {
     const entries = await listTree(root);
     const removals = planSlim(entries);
-    const result = { removedFiles: 0, bytesSaved: 0, byRule: {} };
     const files = entries.filter((e) => e.type === 'file');
+    const bytesBefore = files.reduce((sum, f) => sum + f.size, 0);
+    const result = { bytesBefore, removedFiles: 0, bytesSaved: 0, byRule: {} };
     for (const removal of removals) {
         const affected = removal.type === 'file'
             ? files.filter((f) => f.path === removal.path)
@@ -77907,7 +80717,11 @@ async function slimTree(root) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/build/layer.ts
+;// CONCATENATED MODULE: ./src/packaging/layer.ts
+
+
+
+
 
 
 
@@ -77925,10 +80739,17 @@ async function slimTree(root) {
  * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
  * the lookup: no Docker run, no upload, no PublishLayerVersion.
  */
-/** Lambda's limit on the unzipped size of a function and all its layers. */
-const UNZIPPED_LIMIT_BYTES = 262_144_000;
 /** Where Lambda extracts layers; packages live in /opt/python. */
 const LAYER_PYTHON_DIR = '/opt/python';
+/** What unpinned requirements mean for the layer cache. Pure. */
+function unpinnedWarning(unpinned) {
+    const shown = unpinned.slice(0, 5).join(', ') + (unpinned.length > 5 ? ', ...' : '');
+    return (`${unpinned.length} requirement${unpinned.length === 1 ? ' is' : 's are'} not pinned to one version (${shown}). ` +
+        'The layer cache key is the requirements text, so a new upstream release does not change it: ' +
+        'the cached layer keeps the versions it was built with, and the next rebuild takes whatever is newest then. ' +
+        'Pin with == and hashes (pip-compile --generate-hashes, uv pip compile --generate-hashes), ' +
+        'or point requirements at a lock file (uv.lock, poetry.lock, pylock.toml, Pipfile.lock).');
+}
 /** `<prefix>/layers/<sha256>.zip`. Pure. */
 function layerS3Key(s3Prefix, sha256Hex) {
     const prefix = s3Prefix.replace(/^\/+|\/+$/g, '');
@@ -77954,9 +80775,9 @@ function largestPackages(files, count = 5) {
 }
 /** The error for a layer over Lambda's unzipped limit, with the numbers and what to do. Pure. */
 function layerTooLargeMessage(unzippedBytes, largest, slim) {
-    const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
-    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
-        `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
+    const top = largest.map((p) => `${p.name} ${(0,src_log/* formatBytes */.z3)(p.bytes)}`).join(', ');
+    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${(0,src_log/* formatBytes */.z3)(unzippedBytes)}), over Lambda's limit of ` +
+        `${LAMBDA_UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
         `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
         `load large models from S3 at run time, or use a container image (10 GB limit).`);
 }
@@ -77990,11 +80811,11 @@ async function collectLayerFiles(root) {
     await walk(root, '');
     return files;
 }
-async function buildTree(options, deps, buildDir) {
+async function buildTree(options, deps, buildDir, requirementsFile) {
     const { logger, run } = deps;
     const requirementsPath = options.requirementsPath;
     const pythonDir = external_node_path_.join(buildDir, 'python');
-    const user = deps.user === null ? undefined : (deps.user ?? currentUser());
+    const user = deps.user === null ? undefined : (deps.user ?? (0,exec/* currentUser */.Ny)());
     const env = deps.env ?? process.env;
     const python = options.python ?? 'python3';
     if (options.build === 'docker') {
@@ -78011,6 +80832,7 @@ async function buildTree(options, deps, buildDir) {
             architecture: options.architecture,
             runtime: options.runtime,
             requirementsPath,
+            requirementsFile,
             outDir: buildDir,
             pipArgs: options.pipArgs,
             user,
@@ -78025,6 +80847,7 @@ async function buildTree(options, deps, buildDir) {
             runtime: options.runtime,
             architecture: options.architecture,
             requirementsPath,
+            requirementsFile,
             outDir: buildDir,
             pipArgs: options.pipArgs,
             env,
@@ -78034,7 +80857,7 @@ async function buildTree(options, deps, buildDir) {
     let slim;
     if (options.slim) {
         slim = await slimTree(pythonDir);
-        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+        logger.info(`Slimmed the layer from ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore)} to ${(0,src_log/* formatBytes */.z3)(slim.bytesBefore - slim.bytesSaved)}: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
     }
     let report;
     let bytecode;
@@ -78052,7 +80875,7 @@ async function buildTree(options, deps, buildDir) {
         });
     }
     else {
-        const wanted = layer_docker_runtimePythonVersion(options.runtime);
+        const wanted = runtime_runtimePythonVersion(options.runtime);
         const host = await hostPythonVersion(run, python);
         if (host === wanted) {
             report = await compileTreeOnHost({
@@ -78095,6 +80918,10 @@ async function prepareLayer(options, deps) {
         requirementsPath: options.requirementsPath,
         pipArgs: options.pipArgs,
     });
+    if (material.unpinned.length > 0)
+        logger.warning(unpinnedWarning(material.unpinned));
+    if (material.locked)
+        logger.info(`Locked set: ${material.locked.length} packages pinned with hashes${material.lockFormat ? ` from ${external_node_path_.basename(options.requirementsPath)}` : ''}; pip installs them with --require-hashes.`);
     const key = computeLayerKey({
         ...material,
         runtime: options.runtime,
@@ -78122,15 +80949,24 @@ async function prepareLayer(options, deps) {
     const buildDir = external_node_path_.join(layerDir, 'build');
     await promises_.rm(layerDir, { recursive: true, force: true });
     await promises_.mkdir(buildDir, { recursive: true });
+    let requirementsFile = options.requirementsPath;
+    if (material.lockFormat && material.locked) {
+        // Written outside the source tree, so it never lands in the bundle.
+        requirementsFile = external_node_path_.join(layerDir, 'locked', 'requirements.txt');
+        await promises_.mkdir(external_node_path_.dirname(requirementsFile), { recursive: true });
+        await promises_.writeFile(requirementsFile, lockedRequirementsText(material.locked));
+    }
     const started = clock.now();
-    const { bytecode, slim } = await buildTree(options, deps, buildDir);
+    const { bytecode, slim } = await buildTree(options, deps, buildDir, requirementsFile);
     const files = await collectLayerFiles(buildDir);
     const unzipped = files.reduce((sum, f) => sum + f.size, 0);
     const largest = largestPackages(files);
-    if (unzipped > UNZIPPED_LIMIT_BYTES)
+    // The layer alone over the limit can never fit: stop before zipping it (the total with the
+    // bundle is checked by checkLambdaLimits in the pipeline).
+    if (unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES)
         throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
     const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
-    logger.info(`Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
+    logger.info(`Layer built in ${(0,src_log/* formatDuration */.a3)(clock.now() - started)}: ${zip.files} files, ${(0,src_log/* formatBytes */.z3)(zip.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
     return {
         status: 'ready',
         key,
@@ -78179,6 +81015,7 @@ async function releaseLayer(prepared, options, deps) {
         sha256Hex: zip.sha256Hex,
         expectedBucketOwner: options.expectedBucketOwner,
         logger: deps.logger,
+        sleep: deps.clock.sleep,
     });
     const published = await publishLayer(deps.lambda, {
         layerName: options.layerName,
@@ -78197,137 +81034,250 @@ async function releaseLayer(prepared, options, deps) {
         layerVersionArn: published.layerVersionArn,
     };
 }
-/** The whole layer step. */
-async function buildLayer(options, deps) {
-    return deps.logger.group('Dependency layer', async () => releaseLayer(await prepareLayer(options, deps), options, deps));
-}
 
-;// CONCATENATED MODULE: ./src/build/limits.ts
-
-/**
- * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
- * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
- * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
- * go through S3, not a direct 50 MB upload.
- */
-const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
-const LAMBDA_MAX_LAYERS = 5;
-const CONTAINER_IMAGE_LIMIT = '10 GB';
-const MB = 1_048_576;
-/** An overflow of Lambda's limits: the message has the numbers and what to do. */
-class LambdaSizeLimitError extends errors/* ActionError */.lZ {
-    report;
-    name = 'LambdaSizeLimitError';
-    constructor(message, report) {
-        super(message);
-        this.report = report;
-    }
+;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
+const NOT_SET = '(not set)';
+const showScalar = (value) => (value === undefined ? NOT_SET : String(value));
+const sameScalar = (current, target) => target === undefined || current === target;
+function scalar(key, label, input, versioned = true) {
+    return { key, label, versioned, same: sameScalar, show: showScalar, input };
 }
-/** Pure: the per-part report (for the job summary), whether or not it fits. */
-function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
-    const reports = parts.map((part) => ({
-        name: part.name,
-        kind: part.kind,
-        bytes: part.bytes,
-        share: part.bytes / limitBytes,
-    }));
-    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
-    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+const sameList = (a, b) => a.length === b.length && a.every((item, i) => item === b[i]);
+const sorted = (list) => [...list].sort();
+/** `name:version` of a layer version ARN, the readable part. */
+const layerLabel = (arn) => arn.split(':').slice(6).join(':') || arn;
+const FIELDS = [
+    {
+        key: 'architecture',
+        label: 'architecture',
+        versioned: true,
+        same: sameScalar,
+        show: showScalar,
+    },
+    scalar('runtime', 'runtime', (t) => ({ Runtime: t.runtime })),
+    scalar('handler', 'handler', (t) => ({ Handler: t.handler })),
+    {
+        key: 'layers',
+        label: 'layers',
+        versioned: true,
+        same: (c, t) => t === undefined || sameList(c, t),
+        show: (v) => (v.length ? v.map(layerLabel).join('\n') : '(none)'),
+        input: (t) => ({ Layers: t.layers }),
+    },
+    scalar('memorySize', 'memory (MB)', (t) => ({ MemorySize: t.memorySize })),
+    scalar('timeout', 'timeout (s)', (t) => ({ Timeout: t.timeout })),
+    {
+        key: 'environment',
+        label: 'environment',
+        versioned: true,
+        same: (c, t) => t === undefined || sameEnvironment(c, t),
+        show: (v) => showEnvironment(v),
+        input: (t) => ({ Environment: { Variables: t.environment } }),
+    },
+    scalar('ephemeralStorage', 'ephemeral storage (MB)', (t) => ({
+        EphemeralStorage: { Size: t.ephemeralStorage ?? 512 },
+    })),
+    {
+        key: 'vpc',
+        label: 'VPC',
+        versioned: true,
+        same: (c, t) => t === undefined || sameVpc(c, t),
+        show: (v) => showVpc(v),
+        input: (t) => ({
+            VpcConfig: {
+                SubnetIds: t.vpc?.subnetIds ?? [],
+                SecurityGroupIds: t.vpc?.securityGroupIds ?? [],
+                ...(t.vpc?.ipv6DualStack ? { Ipv6AllowedForDualStack: true } : {}),
+            },
+        }),
+    },
+    scalar('deadLetterTargetArn', 'dead-letter target', (t) => ({
+        DeadLetterConfig: { TargetArn: t.deadLetterTargetArn },
+    })),
+    scalar('kmsKeyArn', 'KMS key', (t) => ({ KMSKeyArn: t.kmsKeyArn })),
+    scalar('tracing', 'X-Ray tracing', (t) => ({
+        TracingConfig: { Mode: t.tracing },
+    })),
+    {
+        key: 'fileSystems',
+        label: 'file systems',
+        versioned: true,
+        same: (c, t) => t === undefined ||
+            sameList(fileSystemKeys(c), fileSystemKeys(t)),
+        show: (v) => fileSystemKeys(v).join('\n') || '(none)',
+        input: (t) => ({
+            FileSystemConfigs: (t.fileSystems ?? []).map((f) => ({
+                Arn: f.arn,
+                LocalMountPath: f.localMountPath,
+            })),
+        }),
+    },
+    {
+        key: 'logging',
+        label: 'logging',
+        versioned: true,
+        same: (c, t) => t === undefined || sameLogging(c, t),
+        show: (v) => showLogging(v),
+        input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
+    },
+    scalar('description', 'description', (t) => ({ Description: t.description }), false),
+];
+function sameEnvironment(current, target) {
+    const keys = Object.keys(target);
+    return (keys.length === Object.keys(current).length && keys.every((key) => current[key] === target[key]));
+}
+function showEnvironment(env) {
+    const keys = Object.keys(env).sort();
+    return keys.length ? keys.map((key) => `${key}=${env[key]}`).join('\n') : '(none)';
+}
+function sameVpc(current, target) {
+    const c = current ?? { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
+    return (sameList(sorted(c.subnetIds), sorted(target.subnetIds)) &&
+        sameList(sorted(c.securityGroupIds), sorted(target.securityGroupIds)) &&
+        c.ipv6DualStack === target.ipv6DualStack);
+}
+function showVpc(vpc) {
+    if (!vpc || (vpc.subnetIds.length === 0 && vpc.securityGroupIds.length === 0))
+        return '(none)';
+    return [
+        `subnets ${sorted(vpc.subnetIds).join(', ')}`,
+        `security groups ${sorted(vpc.securityGroupIds).join(', ')}`,
+        ...(vpc.ipv6DualStack ? ['IPv6 dual stack'] : []),
+    ].join('\n');
+}
+function fileSystemKeys(list) {
+    return (list ?? []).map((f) => `${f.arn} at ${f.localMountPath}`);
+}
+const LOGGING_PARTS = [
+    ['format', 'format'],
+    ['logGroup', 'log group'],
+    ['applicationLevel', 'application level'],
+    ['systemLevel', 'system level'],
+];
+function sameLogging(current, target) {
+    return LOGGING_PARTS.every(([part]) => target[part] === undefined || current?.[part] === target[part]);
+}
+function showLogging(logging) {
+    const parts = LOGGING_PARTS.filter(([part]) => logging?.[part] !== undefined).map(([part, name]) => `${name} ${logging?.[part]}`);
+    return parts.join('\n') || NOT_SET;
+}
+function loggingInput(logging) {
+    const json = logging.format === 'JSON';
     return {
-        limitBytes,
-        totalBytes,
-        headroomBytes: limitBytes - totalBytes,
-        share: totalBytes / limitBytes,
-        ok: totalBytes <= limitBytes,
-        parts: reports,
-        ...(largest ? { largest } : {}),
+        ...(logging.format ? { LogFormat: logging.format } : {}),
+        ...(logging.logGroup ? { LogGroup: logging.logGroup } : {}),
+        ...(json && logging.applicationLevel
+            ? { ApplicationLogLevel: logging.applicationLevel }
+            : {}),
+        ...(json && logging.systemLevel ? { SystemLogLevel: logging.systemLevel } : {}),
     };
 }
-/** "262,144,000 bytes (250.0 MB)" */
-function bytesAndMb(bytes) {
-    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
+/** Layers after this run: extras around ours when given, otherwise ours replaced in place. */
+function targetLayers(current, desired) {
+    const ours = desired.layerArn ? [desired.layerArn] : [];
+    if (desired.extraLayers)
+        return [...desired.extraLayers.before, ...ours, ...desired.extraLayers.after];
+    return desiredLayers(current, desired.layerName, desired.layerArn);
 }
-function percent(share) {
-    return `${(share * 100).toFixed(1)}%`;
+/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
+function desiredLayers(current, layerName, layerArn) {
+    const isOurs = (arn) => arn.split(':')[6] === layerName;
+    const others = current.filter((arn) => !isOurs(arn));
+    return layerArn ? [...others, layerArn] : others;
 }
-/** Pure: the advice lines, most relevant first. */
-function limitAdvice(parts, report, options = {}) {
-    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
-    const model = modelBytes > 0
-        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
-        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
-    const slim = options.slim === false
-        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
-        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
-    const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
-    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
+function targetLogging(latest, desired) {
+    if (!desired)
+        return latest;
+    const format = desired.format ?? latest?.format;
+    const json = format === 'JSON';
+    return {
+        format,
+        logGroup: desired.logGroup ?? latest?.logGroup,
+        applicationLevel: json ? (desired.applicationLevel ?? latest?.applicationLevel) : undefined,
+        systemLevel: json ? (desired.systemLevel ?? latest?.systemLevel) : undefined,
+    };
 }
 /**
- * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
- * (or when there are more layers than Lambda allows); returns the report otherwise.
+ * What the function should look like after this run: the desired settings, and for each one left
+ * unset what $LATEST has now. Pure.
  */
-function checkLambdaLimits(parts, options = {}) {
-    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
-    const layerCount = parts.filter((part) => part.kind === 'layer').length;
-    if (layerCount > LAMBDA_MAX_LAYERS) {
-        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
+function resolveTarget(latest, desired) {
+    return {
+        layers: targetLayers(latest.layers, desired),
+        runtime: desired.runtime,
+        handler: desired.handler,
+        architecture: desired.architecture,
+        memorySize: desired.memorySize ?? latest.memorySize,
+        timeout: desired.timeout ?? latest.timeout,
+        environment: { ...latest.environment, ...(desired.environment ?? {}) },
+        description: desired.description ?? latest.description,
+        ephemeralStorage: desired.ephemeralStorage ?? latest.ephemeralStorage,
+        vpc: desired.vpc
+            ? {
+                subnetIds: desired.vpc.subnetIds,
+                securityGroupIds: desired.vpc.securityGroupIds,
+                ipv6DualStack: desired.vpc.ipv6DualStack ?? latest.vpc?.ipv6DualStack ?? false,
+            }
+            : latest.vpc,
+        deadLetterTargetArn: desired.deadLetterTargetArn ?? latest.deadLetterTargetArn,
+        kmsKeyArn: desired.kmsKeyArn ?? latest.kmsKeyArn,
+        tracing: desired.tracing ?? latest.tracing,
+        fileSystems: desired.fileSystems ?? latest.fileSystems,
+        logging: targetLogging(latest.logging, desired.logging),
+    };
+}
+/**
+ * The settings where `current` is not what `target` asks for. `scope: 'version'` compares a
+ * published version, whose description is the one given at publish, so it is left out. Pure.
+ */
+function diffConfig(current, target, scope = 'latest') {
+    const changes = [];
+    for (const field of FIELDS) {
+        if (scope === 'version' && !field.versioned)
+            continue;
+        const before = current[field.key];
+        const after = target[field.key];
+        if (field.same(before, after))
+            continue;
+        changes.push({
+            field: field.key,
+            label: field.label,
+            before: field.show(before),
+            after: field.show(after),
+        });
     }
-    if (report.ok)
-        return report;
-    const lines = [
-        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
-            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
-        'Sizes (unzipped):',
-    ];
-    for (const part of report.parts) {
-        const largest = part === report.largest ? '  <- largest' : '';
-        const source = parts.find((candidate) => candidate.name === part.name);
-        const model = source?.modelBytes
-            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
-            : '';
-        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
+    return changes;
+}
+/** UpdateFunctionConfiguration parameters for these changes; undefined when none apply. Pure. */
+function updateConfigurationInput(target, changes) {
+    const changed = new Set(changes.map((c) => c.field));
+    const input = {};
+    for (const field of FIELDS) {
+        if (changed.has(field.key) && field.input)
+            Object.assign(input, field.input(target));
     }
-    lines.push('What to do:');
-    for (const advice of limitAdvice(parts, report, options))
-        lines.push(`  - ${advice}`);
-    throw new LambdaSizeLimitError(lines.join('\n'), report);
+    return Object.keys(input).length > 0 ? input : undefined;
+}
+/** CreateFunction parameters for every setting the target gives (Architectures aside). Pure. */
+function createConfigurationInput(target) {
+    const input = {};
+    for (const field of FIELDS) {
+        const value = target[field.key];
+        const empty = value === undefined ||
+            (Array.isArray(value) && value.length === 0) ||
+            (field.key === 'environment' && Object.keys(value).length === 0);
+        if (!empty && field.input)
+            Object.assign(input, field.input(target));
+    }
+    return input;
 }
 
-;// CONCATENATED MODULE: ./src/release/change.ts
-/** What the release must do, from what is deployed now. Pure. */
-function decideChange(inputs) {
-    if (!inputs.fn.exists)
-        return { kind: 'create' };
-    const code = inputs.fn.codeSha256 !== inputs.codeSha256;
-    const config = inputs.configChanges !== undefined;
-    if (code || config)
-        return { kind: 'update', code, config };
-    const served = inputs.servedVersion;
-    const aliasSettled = inputs.alias.exists && Object.keys(inputs.alias.weights).length === 0;
-    if (aliasSettled &&
-        served?.exists &&
-        served.codeSha256 === inputs.codeSha256 &&
-        sameLayers(served.layers, inputs.fn.layers)) {
-        return { kind: 'unchanged', version: inputs.alias.functionVersion ?? '' };
-    }
-    return { kind: 'publish-only' };
-}
-function sameLayers(a, b) {
-    return a.length === b.length && a.every((arn, i) => arn === b[i]);
-}
-
-;// CONCATENATED MODULE: ./src/release/function.ts
-
-
-
-const function_retry = (what, options) => ({
-    attempts: 6,
-    baseDelayMs: 1000,
-    isRetryable: retry/* isTransient */.dg,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}; retry ${attempt} in ${delay} ms`),
-});
+;// CONCATENATED MODULE: ./src/release/function/function-state.ts
+const MISSING_FUNCTION = { exists: false, layers: [], environment: {} };
 function toFunctionState(config) {
+    const vpc = config.VpcConfig;
+    const inVpc = (vpc?.SubnetIds?.length ?? 0) > 0 || (vpc?.SecurityGroupIds?.length ?? 0) > 0;
+    const logging = config.LoggingConfig;
     return {
         exists: true,
         arn: config.FunctionArn,
@@ -78341,72 +81291,153 @@ function toFunctionState(config) {
         environment: { ...(config.Environment?.Variables ?? {}) },
         description: config.Description,
         revisionId: config.RevisionId,
+        ephemeralStorage: config.EphemeralStorage?.Size,
+        vpc: inVpc
+            ? {
+                subnetIds: [...(vpc?.SubnetIds ?? [])],
+                securityGroupIds: [...(vpc?.SecurityGroupIds ?? [])],
+                ipv6DualStack: vpc?.Ipv6AllowedForDualStack ?? false,
+            }
+            : undefined,
+        deadLetterTargetArn: config.DeadLetterConfig?.TargetArn || undefined,
+        kmsKeyArn: config.KMSKeyArn || undefined,
+        tracing: config.TracingConfig?.Mode,
+        fileSystems: (config.FileSystemConfigs ?? []).map((fs) => ({
+            arn: fs.Arn ?? '',
+            localMountPath: fs.LocalMountPath ?? '',
+        })),
+        logging: logging
+            ? {
+                format: logging.LogFormat,
+                logGroup: logging.LogGroup,
+                applicationLevel: logging.ApplicationLogLevel,
+                systemLevel: logging.SystemLogLevel,
+            }
+            : undefined,
     };
 }
+
+;// CONCATENATED MODULE: ./src/release/function/change.ts
+
+
+/**
+ * What the release must do, from what is deployed now: the whole desired state (code, layers,
+ * architecture, configuration) against $LATEST, and against the version the alias serves. $LATEST
+ * may already hold the new configuration (a run stopped after updating it): the served version
+ * still lacks it, so this run publishes. Pure.
+ */
+function planChange(inputs) {
+    const { fn, codeSha256, alias } = inputs;
+    const target = resolveTarget(fn.exists ? fn : MISSING_FUNCTION, inputs.desired);
+    const codeRow = (before) => before === codeSha256
+        ? []
+        : [
+            {
+                field: 'code',
+                label: 'code (CodeSha256)',
+                before: before ?? '(none)',
+                after: codeSha256,
+            },
+        ];
+    if (!fn.exists) {
+        return {
+            decision: { kind: 'create' },
+            target,
+            rows: [...codeRow(undefined), ...diffConfig(MISSING_FUNCTION, target)],
+        };
+    }
+    const latestChanges = diffConfig(fn, target);
+    const update = updateConfigurationInput(target, latestChanges);
+    const code = fn.codeSha256 !== codeSha256 || latestChanges.some((c) => c.field === 'architecture');
+    const served = inputs.servedVersion?.exists ? inputs.servedVersion : undefined;
+    const servedChanges = served ? diffConfig(served, target, 'version') : [];
+    const rows = served
+        ? [
+            ...codeRow(served.codeSha256),
+            ...servedChanges,
+            // A version's description is the one given at publish: $LATEST's is compared instead.
+            ...latestChanges.filter((c) => c.field === 'description'),
+        ]
+        : [...codeRow(fn.codeSha256), ...latestChanges];
+    let decision;
+    if (code || update) {
+        decision = { kind: 'update', code, config: update !== undefined };
+    }
+    else if (alias.exists &&
+        Object.keys(alias.weights).length === 0 &&
+        served?.codeSha256 === codeSha256 &&
+        servedChanges.length === 0) {
+        decision = { kind: 'unchanged', version: alias.functionVersion ?? '' };
+    }
+    else {
+        decision = { kind: 'publish-only' };
+    }
+    return { decision, target, update, rows };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
+/** The one desired configuration of a deploy or preview run. Pure. */
+function desiredConfigFrom(build, fn, layerArn) {
+    return {
+        runtime: build.runtime,
+        handler: fn.handler,
+        architecture: build.architecture,
+        layerArn,
+        layerName: build.layerName,
+        extraLayers: fn.layers,
+        memorySize: fn.memorySize,
+        timeout: fn.timeout,
+        environment: fn.environment,
+        description: fn.description,
+        ephemeralStorage: fn.ephemeralStorage,
+        vpc: fn.vpc,
+        deadLetterTargetArn: fn.deadLetterTargetArn,
+        kmsKeyArn: fn.kmsKeyArn,
+        tracing: fn.tracing,
+        fileSystems: fn.fileSystems,
+        logging: fn.logging,
+        codeSigningConfigArn: fn.codeSigningConfigArn,
+        tags: fn.tags,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/function.ts
+
+
+
+
+
+
+
 async function readFunction(lambda, name, options = {}, qualifier) {
     try {
-        const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), function_retry('GetFunctionConfiguration', options));
+        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), options);
         return toFunctionState(config);
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
-            return { exists: false, layers: [], environment: {} };
+        if ((0,call/* isNotFound */.c4)(error))
+            return MISSING_FUNCTION;
         throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
-}
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-function desiredLayers(current, layerName, layerArn) {
-    const ours = (arn) => arn.split(':')[6] === layerName;
-    const others = current.filter((arn) => !ours(arn));
-    return layerArn ? [...others, layerArn] : others;
-}
-/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
-function configChanges(current, desired) {
-    const changes = {};
-    const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
-    if (layers.join('\n') !== current.layers.join('\n'))
-        changes.Layers = layers;
-    if (desired.runtime !== current.runtime)
-        changes.Runtime = desired.runtime;
-    if (desired.handler !== current.handler)
-        changes.Handler = desired.handler;
-    if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
-        changes.MemorySize = desired.memorySize;
-    if (desired.timeout !== undefined && desired.timeout !== current.timeout)
-        changes.Timeout = desired.timeout;
-    if (desired.description !== undefined && desired.description !== current.description)
-        changes.Description = desired.description;
-    if (desired.environment) {
-        const merged = { ...current.environment, ...desired.environment };
-        const same = Object.keys(merged).length === Object.keys(current.environment).length &&
-            Object.entries(merged).every(([k, v]) => current.environment[k] === v);
-        if (!same)
-            changes.Environment = { Variables: merged };
-    }
-    return Object.keys(changes).length > 0 ? changes : undefined;
 }
 function missingFunctionError(name) {
     return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
         'with `execution-role` to let this action create it.');
 }
 async function createFunction(lambda, request, options = {}) {
-    const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+    const config = await (0,call/* callAws */.IY)('CreateFunction', () => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+        ...createConfigurationInput(request.target),
         FunctionName: request.functionName,
         Role: request.role,
-        Runtime: request.runtime,
-        Handler: request.handler,
         Architectures: [request.architecture],
         Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
-        Layers: request.layerArn ? [request.layerArn] : undefined,
-        MemorySize: request.memorySize,
-        Timeout: request.timeout,
-        Environment: request.environment ? { Variables: request.environment } : undefined,
-        Description: request.description,
+        CodeSigningConfigArn: request.codeSigningConfigArn,
+        Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
         Publish: false,
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
     {
-        ...function_retry('CreateFunction', options),
+        ...options,
         isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || /cannot be assumed by Lambda/i.test((0,errors/* errorMessage */.gJ)(error)),
     }).catch((error) => {
         throw new errors/* ActionError */.lZ(`Could not create function '${request.functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
@@ -78414,34 +81445,104 @@ async function createFunction(lambda, request, options = {}) {
     await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
     return toFunctionState(config);
 }
-async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
+class FunctionConflictError extends errors/* ActionError */.lZ {
+    name = 'FunctionConflictError';
+    constructor(name, what) {
+        super(`Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
+            'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.');
+    }
+}
+const isPreconditionFailed = (error) => (0,errors/* errorCode */.CA)(error) === 'PreconditionFailedException';
+/**
+ * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
+ * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
+ * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
+ * is a conflict, unless it follows an unanswered attempt that did land.
+ */
+async function guardedWrite(lambda, name, what, revisionId, send, landed, options) {
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readFunctionRaw(lambda, name);
+        if (landed(now))
+            return now;
+        if (revisionId === undefined || now.RevisionId === revisionId)
+            return 'resend';
+        throw new FunctionConflictError(name, what);
+    };
+    return (0,call/* callAws */.IY)(what, async () => {
+        try {
+            return await send();
+        }
+        catch (error) {
+            if ((0,retry/* isAmbiguous */.X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
+            if (isPreconditionFailed(error)) {
+                if (unanswered) {
+                    const decision = await decide();
+                    if (decision !== 'resend')
+                        return decision;
+                }
+                throw new FunctionConflictError(name, what);
+            }
+            throw error;
+        }
+    }, options);
+}
+/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
+async function updateCode(lambda, name, s3Bucket, s3Key, architecture, options = {}) {
+    const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
+        // Code and architecture change together: an arm64 bundle never runs as x86_64.
+        Architectures: [architecture],
         Publish: false,
-    })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the code update', options);
-    return response.CodeSha256;
+    const after = await waitForUpdate(lambda, name, 'the code update', options);
+    return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
 }
+/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
 async function updateConfiguration(lambda, name, changes, options = {}) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), function_retry('UpdateFunctionConfiguration', options)).catch((error) => {
+    const response = await guardedWrite(lambda, name, 'updating its configuration', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
+        FunctionName: name,
+        ...changes,
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.desired !== undefined &&
+        now.LastUpdateStatus !== 'Failed' &&
+        satisfies(toFunctionState(now), options.desired), options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the configuration update', options);
+    const after = await waitForUpdate(lambda, name, 'the configuration update', options);
+    return after?.RevisionId ?? response.RevisionId;
 }
 /**
  * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
  * between our update and this call, so the version we smoke-test is the bundle we built.
  */
 async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+    // Publishing $LATEST again when nothing changed returns the version already published, so an
+    // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
+    const response = await guardedWrite(lambda, name, 'publishing', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
         FunctionName: name,
         CodeSha256: codeSha256,
         Description: description.slice(0, 256),
-    })), function_retry('PublishVersion', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), () => false, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
             /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
             throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
@@ -78465,17 +81566,18 @@ async function waitForUpdate(lambda, name, what, options) {
         await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
     }
     catch (error) {
-        waitError = error;
+        waitError = { error };
     }
     const after = await readFunctionRaw(lambda, name).catch(() => undefined);
     if (after?.LastUpdateStatus === 'Failed') {
         throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
     }
     if (waitError)
-        throw waitError;
+        throw waitError.error;
+    return after;
 }
 async function readFunctionRaw(lambda, name) {
-    return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
+    return (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
 }
 async function waitFor(what, name, options, waiter, lambda) {
     const maxWaitTime = options.waitSeconds ?? 600;
@@ -78492,10 +81594,156 @@ async function waitFor(what, name, options, waiter, lambda) {
         throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
     }
 }
+/**
+ * How a published version differs from what this run asked for: code, and every versioned setting
+ * of the target (config-diff.ts). Empty when it is exactly that. Pure.
+ */
+/** Whether a configuration already is what `desired` asks for (nothing left to update). Pure. */
+function satisfies(now, desired) {
+    return diffConfig(now, resolveTarget(now, desired)).length === 0;
+}
+function publishedDifferences(published, expected) {
+    const target = resolveTarget(expected.before.exists ? expected.before : MISSING_FUNCTION, expected.desired);
+    const diffs = [];
+    if (published.codeSha256 !== expected.codeSha256)
+        diffs.push(`code (CodeSha256): expected "${expected.codeSha256}", got "${published.codeSha256}"`);
+    for (const change of diffConfig(published, target, 'version'))
+        diffs.push(`${change.label}: expected "${change.after}", got "${change.before}"`);
+    return diffs;
+}
+
+// EXTERNAL MODULE: ./src/settings-function.ts
+var settings_function = __nccwpck_require__(651);
+;// CONCATENATED MODULE: ./src/release/function/tags.ts
+
+
+
+
+const managedKeys = (tags) => (tags[settings_function/* MANAGED_TAGS_KEY */.Ic] ?? '').split(' ').filter(Boolean);
+/** The tags of a function created by this run: the input plus the managed-keys record. Pure. */
+function tagsForCreate(desired) {
+    const keys = Object.keys(desired).sort();
+    return keys.length ? { ...desired, [settings_function/* MANAGED_TAGS_KEY */.Ic]: keys.join(' ') } : {};
+}
+/** TagResource / UntagResource calls that bring `current` to the input `desired`. Pure. */
+function planTags(current, desired) {
+    const set = {};
+    const rows = [];
+    for (const [key, value] of Object.entries(desired)) {
+        if (current[key] === value)
+            continue;
+        set[key] = value;
+        rows.push({
+            field: 'tags',
+            label: `tag ${key}`,
+            before: current[key] ?? '(not set)',
+            after: value,
+        });
+    }
+    const remove = managedKeys(current).filter((key) => !(key in desired) && key in current);
+    for (const key of remove)
+        rows.push({ field: 'tags', label: `tag ${key}`, before: current[key], after: '(removed)' });
+    const record = Object.keys(desired).sort().join(' ');
+    if (record === '') {
+        if (settings_function/* MANAGED_TAGS_KEY */.Ic in current)
+            remove.push(settings_function/* MANAGED_TAGS_KEY */.Ic);
+    }
+    else if (current[settings_function/* MANAGED_TAGS_KEY */.Ic] !== record) {
+        set[settings_function/* MANAGED_TAGS_KEY */.Ic] = record;
+    }
+    return { set, remove, rows };
+}
+async function readTags(lambda, functionArn, sleep) {
+    const response = await (0,call/* callAws */.IY)('ListTags', () => lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: functionArn })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not read the tags of ${functionArn} (the role needs lambda:ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    return { ...(response.Tags ?? {}) };
+}
+async function applyTags(lambda, functionArn, plan, sleep) {
+    const fail = (what) => (error) => {
+        throw new errors/* ActionError */.lZ(`Could not ${what} on ${functionArn} (the role needs lambda:TagResource and lambda:UntagResource): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    };
+    if (Object.keys(plan.set).length > 0) {
+        await (0,call/* callAws */.IY)('TagResource', () => lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({ Resource: functionArn, Tags: plan.set })), { sleep }).catch(fail('set tags'));
+    }
+    if (plan.remove.length > 0) {
+        await (0,call/* callAws */.IY)('UntagResource', () => lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: functionArn, TagKeys: plan.remove })), { sleep }).catch(fail('remove tags'));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/config-report.ts
+/** Before -> after of every setting this run changes (or, on a dry run, would change). */
+function reportConfigChanges(report, rows, created) {
+    if (rows.length === 0)
+        return;
+    report.table(created ? 'Configuration of the new function' : 'Configuration changes', ['setting', 'before', 'after'], rows.map((row) => [row.label, row.before, row.after]), created
+        ? undefined
+        : 'Before: the version the alias serves ($LATEST when it serves none; tags and code signing: the function).');
+}
+
+;// CONCATENATED MODULE: ./src/release/function/code-signing.ts
+
+
+
+/**
+ * The code signing configuration belongs to the function, not to a version: it is read and put
+ * beside the configuration, before the code update it then governs.
+ */
+async function readCodeSigningConfig(lambda, functionName, sleep) {
+    const response = await (0,call/* callAws */.IY)('GetFunctionCodeSigningConfig', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionCodeSigningConfigCommand */.uSr({ FunctionName: functionName })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not read the code signing configuration of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    return response.CodeSigningConfigArn || undefined;
+}
+async function putCodeSigningConfig(lambda, functionName, arn, sleep) {
+    await (0,call/* callAws */.IY)('PutFunctionCodeSigningConfig', () => lambda.send(new client_lambda_dist_cjs/* PutFunctionCodeSigningConfigCommand */.nD1({
+        FunctionName: functionName,
+        CodeSigningConfigArn: arn,
+    })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not set code signing configuration ${arn} on '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/function-level.ts
+
+
+/**
+ * Tags and the code signing configuration of an existing function: read, compared and (unless a
+ * dry run) applied. They are not part of a version, so they never make a run publish. Returns
+ * what changed, for the summary.
+ */
+async function syncFunctionLevel(ctx, fn, desired) {
+    const { clients, logger, settings } = ctx;
+    const name = settings.functionName;
+    const rows = [];
+    if (desired.codeSigningConfigArn) {
+        const current = await readCodeSigningConfig(clients.lambda, name);
+        if (current !== desired.codeSigningConfigArn) {
+            rows.push({
+                field: 'codeSigning',
+                label: 'code signing config',
+                before: current ?? '(not set)',
+                after: desired.codeSigningConfigArn,
+            });
+            if (!settings.dryRun)
+                await putCodeSigningConfig(clients.lambda, name, desired.codeSigningConfigArn);
+        }
+    }
+    if (desired.tags) {
+        const arn = (fn.arn ?? '').replace(/:\$LATEST$/, '');
+        const plan = planTags(await readTags(clients.lambda, arn), desired.tags);
+        rows.push(...plan.rows);
+        if (!settings.dryRun)
+            await applyTags(clients.lambda, arn, plan);
+        if (plan.rows.length > 0)
+            logger.info(`Tags: ${plan.rows.map((r) => `${r.label.slice(4)}=${r.after}`).join(', ')}`);
+    }
+    return rows;
+}
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/release/smoke-spec.ts
+var yaml_dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-spec.ts
 
 
 
@@ -78514,11 +81762,19 @@ class SmokeSpecError extends Error {
         this.problems = problems;
     }
 }
-const TOP_KEYS = ['cases', 'defaults', 'concurrency'];
-const DEFAULT_KEYS = ['tolerance', 'max-latency-ms', 'timeout-ms'];
-const CASE_KEYS = ['name', 'event', 'http', 'expect', 'timeout-ms'];
-const HTTP_KEYS = ['method', 'path', 'body', 'headers', 'query'];
-const EXPECT_KEYS = ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'];
+/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
+const SPEC_FIELDS = {
+    top: ['cases', 'defaults', 'concurrency'],
+    defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
+    case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
+    http: ['method', 'path', 'body', 'headers', 'query'],
+    expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
+};
+const TOP_KEYS = SPEC_FIELDS.top;
+const DEFAULT_KEYS = SPEC_FIELDS.defaults;
+const CASE_KEYS = SPEC_FIELDS.case;
+const HTTP_KEYS = SPEC_FIELDS.http;
+const EXPECT_KEYS = SPEC_FIELDS.expect;
 const MAX_CONCURRENCY = 64;
 function isRecord(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -78803,8 +82059,8 @@ function validateSmokeSpec(data, file) {
 }
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
 function parseSmokeSpec(text, file) {
-    const lines = new dist/* LineCounter */.HN();
-    const document = (0,dist/* parseDocument */.Tp)(text, {
+    const lines = new yaml_dist/* LineCounter */.HN();
+    const document = (0,yaml_dist/* parseDocument */.Tp)(text, {
         prettyErrors: false,
         uniqueKeys: true,
         lineCounter: lines,
@@ -78842,51 +82098,8 @@ async function loadSmokeSpec(path) {
     return parseSmokeSpec(text, path);
 }
 
-;// CONCATENATED MODULE: ./src/report/job-report.ts
-/**
- * The job summary, built up as steps finish so that a failing run still shows everything that
- * happened before the failure. main.ts writes it once, in a finally block.
- */
-class JobReport {
-    title;
-    parts = [];
-    headline;
-    constructor(title) {
-        this.title = title;
-    }
-    /** One line under the title: the outcome, e.g. "✅ prod: 3 → 4". Set last wins. */
-    setHeadline(text) {
-        this.headline = text;
-    }
-    section(heading, body) {
-        const text = Array.isArray(body) ? body.join('\n') : body;
-        this.parts.push(`### ${heading}\n\n${text}\n`);
-    }
-    table(heading, header, rows, note) {
-        const lines = [
-            `| ${header.map(escapeCell).join(' | ')} |`,
-            `| ${header.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
-        ];
-        if (note)
-            lines.push('', note);
-        this.section(heading, lines);
-    }
-    toMarkdown() {
-        const head = [`## ${this.title}`, ''];
-        if (this.headline)
-            head.push(this.headline, '');
-        return [...head, ...this.parts].join('\n');
-    }
-}
-function escapeCell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-/** Inline code that survives backticks inside the value. */
-function code(text) {
-    return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
-}
-
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
 ;// CONCATENATED MODULE: ./src/report/build-report.ts
 
 
@@ -78906,7 +82119,9 @@ function reportBuild(report, built, limits) {
                 ? '🔍 built, not published (dry run)'
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
-            layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+            layer.slim?.bytesSaved
+                ? `slimmed ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore)} → ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+                : '',
             layer.bytecode?.compiled
                 ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
                 : (layer.bytecode?.skipped ?? ''),
@@ -78914,24 +82129,24 @@ function reportBuild(report, built, limits) {
         rows.push([
             'dependency layer',
             [how, ...extra].join('; '),
-            layer.unzippedBytes !== undefined ? formatBytes(layer.unzippedBytes) : '?',
-            layer.zippedBytes !== undefined ? formatBytes(layer.zippedBytes) : '—',
-            `key ${code((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${code(layer.layerVersionArn)}` : ''}`,
+            layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
+            layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
+            `key ${(0,job_report/* code */.aY)((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${(0,job_report/* code */.aY)(layer.layerVersionArn)}` : ''}`,
         ]);
     }
     rows.push([
         'function bundle',
         `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
-        formatBytes(bundle.unzippedBytes),
-        formatBytes(bundle.zippedBytes),
-        `sha256 ${code(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${code(bundle.codeSha256)}`,
+        (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
+        (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
+        `sha256 ${(0,job_report/* code */.aY)(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${(0,job_report/* code */.aY)(bundle.codeSha256)}`,
     ]);
     report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
-    const sizeRows = limits.parts.map((p) => [p.name, formatBytes(p.bytes), build_report_percent(p.share)]);
+    const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), build_report_percent(p.share)]);
     sizeRows.push([
         '**total**',
-        `**${formatBytes(limits.totalBytes)}**`,
-        `**${build_report_percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`,
+        `**${(0,src_log/* formatBytes */.z3)(limits.totalBytes)}**`,
+        `**${build_report_percent(limits.share)}** of ${(0,src_log/* formatBytes */.z3)(limits.limitBytes)}`,
     ]);
     report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
 }
@@ -78939,16 +82154,16 @@ function reportBuild(report, built, limits) {
 function reportPlan(report, built, decision, alias, aliasName) {
     const lines = [];
     if (built.layer.status === 'planned')
-        lines.push(`- upload the layer to ${code(built.layer.s3Key ?? '')} and publish a new layer version`);
+        lines.push(`- upload the layer to ${(0,job_report/* code */.aY)(built.layer.s3Key ?? '')} and publish a new layer version`);
     if (built.layer.status === 'cached')
-        lines.push(`- reuse layer ${code(built.layer.layerVersionArn ?? '')}`);
+        lines.push(`- reuse layer ${(0,job_report/* code */.aY)(built.layer.layerVersionArn ?? '')}`);
     switch (decision.kind) {
         case 'create':
-            lines.push(`- upload the bundle to ${code(built.bundleKey)}, create the function, publish version 1`);
+            lines.push(`- upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)}, create the function, publish version 1`);
             break;
         case 'update':
             if (decision.code)
-                lines.push(`- upload the bundle to ${code(built.bundleKey)} (skipped if already there) and update the function code`);
+                lines.push(`- upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)} (skipped if already there) and update the function code`);
             if (decision.config)
                 lines.push('- update the function configuration');
             lines.push('- publish a new version and run the smoke tests on it');
@@ -78980,6 +82195,10 @@ function reportSmoke(report, heading, run) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/candidate.ts
+
+
+
+
 
 
 
@@ -79050,7 +82269,7 @@ async function buildArtifacts(ctx, steps) {
                 });
             },
         });
-        logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
+        logger.info(`${result.files} files, ${(0,src_log/* formatBytes */.z3)(result.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
         return result;
     });
     if (!limits)
@@ -79066,19 +82285,6 @@ async function buildArtifacts(ctx, steps) {
         ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
     return built;
 }
-function desiredConfig(settings, layerArn) {
-    return {
-        runtime: settings.build.runtime,
-        handler: settings.fn.handler,
-        architecture: settings.build.architecture,
-        layerArn,
-        layerName: settings.build.layerName,
-        memorySize: settings.fn.memorySize,
-        timeout: settings.fn.timeout,
-        environment: settings.fn.environment,
-        description: settings.fn.description,
-    };
-}
 /**
  * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
  * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
@@ -79086,10 +82292,10 @@ function desiredConfig(settings, layerArn) {
 async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const { settings, clients, logger } = ctx;
     const fnName = settings.functionName;
-    const desired = desiredConfig(settings, built.layer.layerVersionArn);
-    const { fn, aliasBefore, decision } = await steps.run('Compare with what is deployed', async () => {
+    const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
+    const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
         const fn = await readFunction(clients.lambda, fnName, { logger });
-        const aliasBefore = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
+        const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
             if (!fn.exists) {
                 const none = {
                     functionName: fnName,
@@ -79101,25 +82307,32 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             }
             throw error;
         });
-        const changes = fn.exists ? configChanges(fn, desired) : undefined;
         const served = await servedVersionConfig(ctx, aliasBefore);
-        const decision = decideChange({
+        const plan = planChange({
             fn,
             codeSha256: built.bundle.codeSha256,
-            configChanges: changes,
+            desired,
             alias: aliasBefore,
             servedVersion: served,
-            layerArn: desired.layerArn,
         });
-        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`);
-        return { fn, aliasBefore, decision };
+        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`);
+        for (const row of plan.rows)
+            logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
+        return { fn, aliasBefore, plan };
     });
+    const decision = plan.decision;
     if (aliasBefore.functionVersion)
         ctx.outputs.set('previous-version', aliasBefore.functionVersion);
     if (fn.arn)
         ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
     if (decision.kind === 'create' && !settings.fn.createFunction)
         throw missingFunctionError(fnName);
+    // Tags and code signing belong to the function, not to a version: synced on every deploy run
+    // (a preview for a pull request leaves what the function itself carries alone).
+    const functionLevel = settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
+        ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
+        : [];
+    reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
     if (settings.dryRun) {
         reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
         ctx.outputs.set('changed', decision.kind !== 'unchanged');
@@ -79127,11 +82340,12 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         return undefined;
     }
     if (decision.kind === 'unchanged') {
-        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`);
+        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`);
         ctx.outputs.set('version', decision.version);
         return {
             built,
             decision,
+            plan,
             version: decision.version,
             functionArn: fn.arn ?? '',
             codeSha256: built.bundle.codeSha256,
@@ -79146,34 +82360,47 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             file: built.bundle.path,
             sha256Hex: built.bundle.sha256Hex,
             logger,
+            sleep: ctx.clock.sleep,
         }));
     }
     else {
         steps.skip('Upload bundle', 'the function already runs this bundle');
     }
+    let latestRevision;
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
             const created = await createFunction(clients.lambda, {
-                ...desired,
                 functionName: fnName,
                 role: settings.fn.executionRole ?? '',
                 s3Bucket: settings.build.s3Bucket,
                 s3Key: built.bundleKey,
+                architecture: desired.architecture,
+                target: plan.target,
+                codeSigningConfigArn: desired.codeSigningConfigArn,
+                tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
             }, { logger });
+            latestRevision = created.revisionId;
             return created.arn ?? '';
         }
+        // Every write to $LATEST carries the RevisionId of the previous read or answer.
+        latestRevision = fn.revisionId;
         if (decision.kind === 'update' && decision.code) {
-            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
+            const updated = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, desired.architecture, { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 });
+            const sha = updated.codeSha256;
             if (sha && sha !== built.bundle.codeSha256) {
                 throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
             }
+            latestRevision = updated.revisionId;
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
-        // A code update leaves the configuration as it was read above.
-        const changes = configChanges(fn, desired);
-        if (changes) {
-            logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-            await updateConfiguration(clients.lambda, fnName, changes, { logger });
+        // A code update leaves the configuration as it was read above: the plan still holds.
+        if (plan.update) {
+            logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
+            latestRevision = await updateConfiguration(clients.lambda, fnName, plan.update, {
+                logger,
+                revisionId: latestRevision,
+                desired,
+            });
         }
         return fn.arn ?? '';
     });
@@ -79188,14 +82415,27 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         ]
             .filter(Boolean)
             .join(' | ');
-        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger, ...(latestRevision ? { revisionId: latestRevision } : {}) });
         logger.info(`Published version ${result.version}`);
+        // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
+        // configuration that landed on $LATEST between our update and the publish.
+        const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
+        const diffs = publishedDifferences(publishedConfig, {
+            codeSha256: built.bundle.codeSha256,
+            before: fn,
+            desired,
+        });
+        if (diffs.length > 0) {
+            throw new errors/* ActionError */.lZ(`Published version ${result.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
+                `${diffs.join('; ')}. It was not smoke-tested and alias '${aliasName}' was not touched; re-run.`);
+        }
         return result;
     });
     ctx.outputs.set('version', published.version);
     const candidate = {
         built,
         decision,
+        plan,
         version: published.version,
         functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
         codeSha256: published.codeSha256,
@@ -79235,7 +82475,8 @@ function describeDecision(decision) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/versions.ts
+;// CONCATENATED MODULE: ./src/release/function/versions.ts
+
 
 
 
@@ -79244,7 +82485,7 @@ async function listVersions(lambda, functionName, sleep) {
     const versions = [];
     let marker;
     do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
+        const page = await (0,call/* callAws */.IY)(`ListVersionsByFunction ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
         for (const v of page.Versions ?? []) {
             if (v.Version && v.Version !== '$LATEST')
                 versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
@@ -79257,7 +82498,7 @@ async function listAliases(lambda, functionName, sleep) {
     const aliases = [];
     let marker;
     do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
+        const page = await (0,call/* callAws */.IY)(`ListAliases ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListAliasesCommand */.UZx({ FunctionName: functionName, Marker: marker })), { sleep });
         aliases.push(...(page.Aliases ?? []));
         marker = page.NextMarker;
     } while (marker);
@@ -79295,20 +82536,50 @@ function versionsToDelete(versions, referenced, keep) {
         .sort((a, b) => Number(b) - Number(a));
     return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
-/** Deletes one version; one that is already gone counts as deleted. */
+/** Lambda's answer when a version to delete is still referenced by an alias. */
+const ALIASED = /aliases reference it/i;
+/**
+ * Deletes one version. One already gone is `gone`; one an alias references (Lambda refuses with a
+ * ResourceConflictException naming the aliases) is `in-use` at once: that is not transient, and
+ * the version must stay. Throttling and "update in progress" conflicts are retried.
+ */
 async function deleteVersion(lambda, functionName, version, sleep) {
     if (!/^\d+$/.test(version))
         throw new Error(`refusing to delete '${version}': not a version number`);
+    const inUse = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' && ALIASED.test((0,errors/* errorMessage */.gJ)(error));
     try {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
+        await (0,call/* callAws */.IY)(`DeleteFunction ${functionName}:${version}`, () => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep, isRetryable: (error) => !inUse(error) && (0,retry/* isTransient */.dg)(error) });
+        return 'deleted';
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) !== 'ResourceNotFoundException')
-            throw error;
+        if ((0,call/* isNotFound */.c4)(error))
+            return 'gone';
+        if (inUse(error))
+            return 'in-use';
+        throw error;
     }
+}
+/**
+ * Deletes versions one by one; one an alias has started to reference since the plan was made
+ * stays (logged), one already gone is fine. Returns the versions actually deleted.
+ */
+async function deleteVersions(lambda, functionName, versions, logger, why = '') {
+    const deleted = [];
+    for (const version of versions) {
+        const outcome = await deleteVersion(lambda, functionName, version);
+        if (outcome === 'in-use') {
+            logger.info(`Keeping version ${version}: an alias references it now.`);
+            continue;
+        }
+        if (outcome === 'deleted')
+            deleted.push(version);
+        logger.info(`Deleted version ${version}${outcome === 'gone' ? ' (already gone)' : ''}${why}`);
+    }
+    return deleted;
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/retention.ts
+
 
 /**
  * keep-versions: after success, delete all but the newest N versions that no alias serves, weights
@@ -79317,6 +82588,17 @@ async function deleteVersion(lambda, functionName, version, sleep) {
 async function applyRetention(ctx, steps, keep) {
     if (keep <= 0)
         return;
+    try {
+        await retain(ctx, steps, keep);
+    }
+    catch (error) {
+        // The release itself succeeded: a cleanup that failed must not turn the job red.
+        ctx.logger.warning(`keep-versions ${keep}: deleting old versions failed after a successful release (${(0,errors/* errorMessage */.gJ)(error)}). ` +
+            'Nothing was undone; the old versions stay until the next run.');
+        ctx.report.section('Retention', [`⚠️ Not applied: ${(0,errors/* errorMessage */.gJ)(error)}`]);
+    }
+}
+async function retain(ctx, steps, keep) {
     const { clients, settings, logger } = ctx;
     await steps.run(`Retention (keep ${keep})`, async () => {
         // Read the aliases after the versions, so a version aliased in between is seen as referenced.
@@ -79324,14 +82606,11 @@ async function applyRetention(ctx, steps, keep) {
         const protectedReasons = protectedVersions(await listAliases(clients.lambda, settings.functionName));
         const referenced = new Set(protectedReasons.keys());
         const doomed = versionsToDelete(versions.map((v) => v.version), referenced, keep);
-        for (const version of doomed) {
-            await deleteVersion(clients.lambda, settings.functionName, version);
-            logger.info(`Deleted version ${version}`);
-        }
-        const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
+        const deleted = await deleteVersions(clients.lambda, settings.functionName, doomed, logger);
+        const kept = versions.map((v) => v.version).filter((v) => !deleted.includes(v));
         ctx.report.section('Retention', [
-            doomed.length > 0
-                ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.`
+            deleted.length > 0
+                ? `Deleted ${deleted.length} unaliased version(s): ${deleted.join(', ')}.`
                 : 'No version to delete.',
             `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
         ]);
@@ -79376,7 +82655,7 @@ class StepTimer {
         return this.records.map((r) => [
             r.name,
             `${icon[r.outcome]} ${r.outcome}`,
-            r.outcome === 'skipped' ? '' : formatDuration(r.ms),
+            r.outcome === 'skipped' ? '' : (0,src_log/* formatDuration */.a3)(r.ms),
             r.note ?? '',
         ]);
     }
@@ -79405,12 +82684,14 @@ async function deployPipeline(ctx) {
     try {
         const spec = await loadSpec(ctx, steps);
         const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+        let initialAlarms = [];
         if (watchAlarms) {
-            await steps.run('Check watched alarms', async () => {
+            initialAlarms = await steps.run('Check watched alarms', async () => {
                 const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
                     logger,
                 });
                 logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+                return alarms;
             });
         }
         const built = await buildArtifacts(ctx, steps);
@@ -79425,7 +82706,7 @@ async function deployPipeline(ctx) {
             outputs.set('smoke-result', 'skipped');
             if (before.aliasArn)
                 outputs.set('alias-arn', before.aliasArn);
-            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`);
+            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
             return;
         }
         outputs.set('changed', true);
@@ -79460,7 +82741,7 @@ async function deployPipeline(ctx) {
                 clock: ctx.clock,
                 ...(watchAlarms
                     ? {
-                        checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
                     }
                     : {}),
                 ...(spec
@@ -79476,7 +82757,7 @@ async function deployPipeline(ctx) {
             },
             onStep: (event) => {
                 const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final));
+                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
             },
         }));
         if (shift.rolledBack) {
@@ -79506,7 +82787,8 @@ async function deployPipeline(ctx) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/function-url.ts
+;// CONCATENATED MODULE: ./src/release/function/function-url.ts
+
 
 
 
@@ -79522,26 +82804,15 @@ const PUBLIC_URL_STATEMENTS = {
     invokeUrl: 'lambda-ml-deploy-url-public',
     invokeFunction: 'lambda-ml-deploy-url-invoke',
 };
-const isNotFound = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException';
-const alreadyExists = (error) => ((0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' || (0,errors/* errorCode */.CA)(error) === 'ConflictException') &&
-    /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
-function function_url_retryOptions(what, options, retryable = retry/* isTransient */.dg) {
-    return {
-        attempts: options.attempts ?? 6,
-        baseDelayMs: options.baseDelayMs ?? 1000,
-        isRetryable: retryable,
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,errors/* errorCode */.CA)(error) ?? (0,errors/* errorMessage */.gJ)(error)}, retry ${attempt} in ${delay} ms`),
-    };
-}
+const alreadyExists = (error) => (0,call/* isConflict */.dh)(error) && /already exists|FunctionUrlConfig exists/i.test((0,errors/* errorMessage */.gJ)(error));
 /** The URL config on `qualifier`, or undefined when there is none. */
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
-        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
-        return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') };
+        const output = await (0,call/* callAws */.IY)(`GetFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), options);
+        return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
     }
     catch (error) {
-        if (isNotFound(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return undefined;
         throw error;
     }
@@ -79559,7 +82830,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
         let state;
         let action;
         if (!current) {
-            const created = await (0,retry/* withRetry */.bD)(async () => {
+            const created = await (0,call/* callAws */.IY)(`CreateFunctionUrlConfig ${where}`, async () => {
                 try {
                     return await lambda.send(new client_lambda_dist_cjs/* CreateFunctionUrlConfigCommand */.DJE({
                         FunctionName: functionName,
@@ -79579,10 +82850,10 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
                     }
                     throw error;
                 }
-            }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
+            }, options);
             state = {
                 url: created.FunctionUrl ?? '',
-                authType: (created.AuthType ?? authType),
+                authType: created.AuthType ?? authType,
             };
             action = 'created';
             if (state.authType !== authType) {
@@ -79620,21 +82891,21 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
     }
 }
 async function updateAuth(lambda, functionName, qualifier, authType, options) {
-    const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
+    const output = await (0,call/* callAws */.IY)(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
         FunctionName: functionName,
         Qualifier: qualifier,
         AuthType: authType,
-    })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
-    return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) };
+    })), options);
+    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
     try {
-        const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetPolicy ${functionName}:${qualifier}`, options));
+        const output = await (0,call/* callAws */.IY)(`GetPolicy ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), options);
         return statementIds(output.Policy);
     }
     catch (error) {
-        if (isNotFound(error))
+        if ((0,call/* isNotFound */.c4)(error))
             return new Set();
         throw error;
     }
@@ -79675,12 +82946,12 @@ async function addPublicPermissions(lambda, functionName, qualifier, options) {
         if (present.has(statement.StatementId))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
+            await (0,call/* callAws */.IY)(`AddPermission ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 Principal: '*',
                 ...statement,
-            })), function_url_retryOptions(`AddPermission ${functionName}:${qualifier}`, options, (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error)));
+            })), { ...options, isRetryable: (error) => !alreadyExists(error) && (0,retry/* isTransient */.dg)(error) });
             added.push(statement.StatementId);
         }
         catch (error) {
@@ -79697,15 +82968,15 @@ async function removePublicPermissions(lambda, functionName, qualifier, options)
         if (!present.has(sid))
             continue;
         try {
-            await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
+            await (0,call/* callAws */.IY)(`RemovePermission ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 StatementId: sid,
-            })), function_url_retryOptions(`RemovePermission ${functionName}:${qualifier}`, options));
+            })), options);
             removed.push(sid);
         }
         catch (error) {
-            if (!isNotFound(error))
+            if (!(0,call/* isNotFound */.c4)(error))
                 throw error;
         }
     }
@@ -79721,19 +82992,19 @@ async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) 
         const current = await readFunctionUrl(lambda, functionName, qualifier, options);
         if (current) {
             try {
-                await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
+                await (0,call/* callAws */.IY)(`DeleteFunctionUrlConfig ${where}`, () => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionUrlConfigCommand */.Ik0({
                     FunctionName: functionName,
                     Qualifier: qualifier,
-                })), function_url_retryOptions(`DeleteFunctionUrlConfig ${where}`, options));
+                })), options);
             }
             catch (error) {
-                if (!isNotFound(error))
+                if (!(0,call/* isNotFound */.c4)(error))
                     throw error;
             }
         }
         const permissionsRemoved = current?.authType === 'NONE'
             ? await removePublicPermissions(lambda, functionName, qualifier, options).catch((error) => {
-                if (isNotFound(error))
+                if ((0,call/* isNotFound */.c4)(error))
                     return [];
                 throw error;
             })
@@ -79856,9 +83127,13 @@ function apiMessage(text) {
 
 
 /**
- * One sticky comment per pull request and function: found by a hidden marker, created once and
- * then edited in place on every push (and when the PR closes), never a new comment per push.
+ * One sticky comment per pull request and function: found by a hidden marker among the comments
+ * the token's own identity wrote, created once and then edited in place on every push (and when
+ * the PR closes), never a new comment per push. Another user's comment that quotes the marker is
+ * never a candidate, so it is not edited with the bot's token.
  */
+/** Who the workflow's GITHUB_TOKEN (an installation token) writes comments as. */
+const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 /** The hidden line that identifies this function's preview comment on a PR. */
 function previewCommentMarker(functionName) {
     const short = functionName.split(':').pop() ?? functionName;
@@ -79866,8 +83141,25 @@ function previewCommentMarker(functionName) {
 }
 /** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
 const STATUS_MARKER = (status) => `<!-- lambda-ml-deploy:status:${status} -->`;
+/**
+ * Text that came from the function (error messages, payloads) shown as plain text: no HTML, no
+ * Markdown formatting or links, no @mentions or #references, on one line. Pure.
+ */
+function escapeUntrusted(text) {
+    return text
+        .replace(/\r?\n/g, ' ')
+        .replace(/[&<>@#]/g, (c) => ENTITIES[c])
+        .replace(/[\\`*_[\]()!~]/g, (c) => `\\${c}`);
+}
+const ENTITIES = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '@': '&#64;',
+    '#': '&#35;',
+};
 function cell(text) {
-    return escapeCell(text);
+    return (0,job_report/* escapeCell */.kq)(text);
 }
 function urlLine(url, auth) {
     if (auth === 'NONE')
@@ -79884,7 +83176,7 @@ function smokeTable(smoke) {
             r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
         ];
         if (failed)
-            row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+            row.push(r.passed ? '' : escapeUntrusted([...r.reasons].join('; ').slice(0, 300)));
         return row;
     });
     const passed = smoke.results.filter((r) => r.passed).length;
@@ -79913,7 +83205,7 @@ function renderPreviewComment(info) {
             lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
             lines.push(`The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`, '');
             if (info.reason)
-                lines.push(`**Why:** ${info.reason}`, '');
+                lines.push(`**Why:** ${escapeUntrusted(info.reason)}`, '');
             details.push(['Failed version', info.version ?? '?']);
             break;
         case 'cleaned-up': {
@@ -79948,17 +83240,36 @@ function renderPreviewComment(info) {
         : '<sub>lambda-ml-deploy updates this comment on every push and cleans the preview up when the pull request closes.</sub>');
     return lines.join('\n');
 }
-/** The first comment on the issue whose body contains `marker` (every page is read). */
-async function findStickyComment(api, repository, issueNumber, marker) {
+/**
+ * The login comments made with this token carry. GET /user answers for a personal or OAuth
+ * token; an installation token (the workflow's GITHUB_TOKEN) gets 403 "Resource not accessible
+ * by integration" there, and its comments are authored by github-actions[bot].
+ */
+async function tokenLogin(api) {
+    try {
+        const { data } = await api.request('GET', '/user');
+        if (typeof data?.login === 'string' && data.login)
+            return data.login;
+    }
+    catch (error) {
+        if (error instanceof GitHubApiError && error.status === 403)
+            return ACTIONS_BOT_LOGIN;
+        throw error;
+    }
+    throw new GitHubApiError(200, 'GET', '/user', 'the answer names no login');
+}
+/** The first comment by `author` whose body contains `marker` (every page is read). */
+async function findStickyComment(api, repository, issueNumber, marker, author) {
     const comments = await listAll(api, `/repos/${repository}/issues/${issueNumber}/comments`);
-    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
+    const mine = (c) => c.user?.login?.toLowerCase() === author.toLowerCase();
+    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker) && mine(c));
 }
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
 async function upsertStickyComment(api, request) {
     const body = request.body.includes(request.marker)
         ? request.body
         : `${request.marker}\n${request.body}`;
-    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
+    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker, request.author);
     if (existing) {
         const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
         if (existing.body === body || request.keep?.(existing.body ?? ''))
@@ -80018,6 +83329,7 @@ async function publishPreviewComment(options) {
             repository: options.repository,
             issueNumber: options.prNumber,
             marker,
+            author: await tokenLogin(api),
             body: renderPreviewComment(info),
             createIfMissing: options.createIfMissing ?? true,
             ...(info.status === 'cleaned-up'
@@ -80051,6 +83363,7 @@ function previewCommentTarget(ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/preview-cleanup.ts
+
 
 
 
@@ -80107,7 +83420,18 @@ async function previewCleanupPipeline(ctx) {
     outputs.set('rolled-back', false);
     outputs.set('smoke-result', 'skipped');
     try {
-        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (aliasName === settings.alias) {
+            throw new errors/* ActionError */.lZ(`Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
+                'Use a preview-alias-prefix such as pr- that no serving alias starts with.');
+        }
+        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (alias.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(alias, settings.preview.prNumber)) {
+            logger.warning(`Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`);
+            outputs.set('changed', false);
+            report.setHeadline(`⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`);
+            return;
+        }
         if (alias.functionVersion)
             outputs.set('previous-version', alias.functionVersion);
         const candidates = previewCandidates(alias);
@@ -80135,7 +83459,7 @@ async function previewCleanupPipeline(ctx) {
             const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, aliasName, options));
             urlDeleted = url.deleted;
             logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
-            await steps.run(`Delete alias '${aliasName}'`, () => (0,release_alias/* deleteAlias */.Gd)(clients.lambda, fn, aliasName, options));
+            await steps.run(`Delete alias '${aliasName}'`, () => (0,traffic_alias/* deleteAlias */.Gd)(clients.lambda, fn, aliasName, options));
         }
         else {
             steps.skip('Delete function URL and alias', `'${aliasName}' does not exist (already cleaned up?)`);
@@ -80149,11 +83473,7 @@ async function previewCleanupPipeline(ctx) {
                 const plan = planVersionCleanup(candidates, existing, others, aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}`);
-                }
-                return plan.delete;
+                return deleteVersions(clients.lambda, fn, plan.delete, logger);
             });
         }
         else {
@@ -80248,6 +83568,11 @@ async function previewPipeline(ctx) {
             return;
         }
         const before = candidate.aliasBefore;
+        if (before.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(before, settings.preview.prNumber)) {
+            throw new errors/* ActionError */.lZ(`Alias '${aliasName}' exists but was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker); it was left as it is. ` +
+                'Choose another preview-alias-prefix, or delete the alias if it is a stale one.');
+        }
         const unchanged = candidate.decision.kind === 'unchanged';
         outputs.set('changed', !unchanged);
         if (candidate.smoke && !candidate.smoke.passed) {
@@ -80275,14 +83600,15 @@ async function previewPipeline(ctx) {
         }
         else {
             after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
-                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || `Preview of PR #${settings.preview.prNumber}`, {
+                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || (0,alias_plan/* previewDescription */.$Q)(settings.preview.prNumber), {
                     ...(before.functionVersion ? { previous: before.functionVersion } : {}),
                     ...(commit ? { sha: commit.slice(0, 12) } : {}),
+                    pr: settings.preview.prNumber,
                 });
                 if (!before.exists)
-                    return (0,release_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
+                    return (0,traffic_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
                 // Guarded by the revision read before publishing: another run's change is never overwritten.
-                return (0,release_alias/* pointAlias */.LE)(clients.lambda, {
+                return (0,traffic_alias/* pointAlias */.LE)(clients.lambda, {
                     functionName: fn,
                     alias: aliasName,
                     version: candidate.version,
@@ -80330,10 +83656,7 @@ async function previewPipeline(ctx) {
                 const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, fn), aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
-                }
+                await deleteVersions(clients.lambda, fn, plan.delete, logger, `: only '${aliasName}' served it.`);
             });
         }
         await applyRetention(ctx, steps, settings.release.keepVersions);
@@ -80354,10 +83677,7 @@ async function deleteFailedVersion(ctx, steps, version) {
             const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
             for (const k of plan.keep)
                 logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-            for (const v of plan.delete) {
-                await deleteVersion(clients.lambda, settings.functionName, v);
-                logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
-            }
+            await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, ': it failed its smoke tests and nothing serves it.');
         });
     }
     catch (error) {
@@ -80421,7 +83741,7 @@ async function rollbackPipeline(ctx) {
     const options = { logger };
     outputs.set('rolled-back', false);
     try {
-        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
         if (before.aliasArn)
             outputs.set('alias-arn', before.aliasArn);
         if (before.functionVersion)
@@ -80484,17 +83804,17 @@ async function rollbackPipeline(ctx) {
         }
         const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
             // The revision read just before the update: a deploy that moved the alias meanwhile wins.
-            const current = await (0,release_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
+            const current = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
             if (!current.exists ||
                 !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
-                throw new release_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
+                throw new traffic_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
             }
             const sha = commitOfVersion(version.description);
             const description = (0,alias_plan/* formatAliasDescription */.KI)(current.description, {
                 ...(current.functionVersion ? { previous: current.functionVersion } : {}),
                 ...(sha ? { sha } : {}),
             });
-            return (0,release_alias/* pointAlias */.LE)(clients.lambda, {
+            return (0,traffic_alias/* pointAlias */.LE)(clients.lambda, {
                 functionName: fn,
                 alias: aliasName,
                 version: target.version,
@@ -80535,119 +83855,6 @@ async function runPipeline(ctx) {
     }
 }
 
-// EXTERNAL MODULE: ./src/settings.ts + 1 modules
-var src_settings = __nccwpck_require__(5758);
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** A Logger over the runner's log: groups are collapsible and end with their duration. */
-function coreLogger() {
-    return {
-        info: (m) => core/* info */.pq(m),
-        warning: (m) => core/* warning */.$e(m),
-        notice: (m) => core/* notice */.lm(m),
-        debug: (m) => core/* debug */.Yz(m),
-        async group(title, fn) {
-            const started = Date.now();
-            core/* startGroup */.Oh(title);
-            try {
-                return await fn();
-            }
-            finally {
-                core/* info */.pq(`${title}: ${formatDuration(Date.now() - started)}`);
-                core/* endGroup */.N4();
-            }
-        },
-    };
-}
-/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
-async function runMain(env = process.env) {
-    const logger = coreLogger();
-    const github = (0,github_context/* readGithubContext */.z)(env);
-    const report = new JobReport('lambda-ml-deploy');
-    let clients;
-    let workDir;
-    try {
-        const settings = (0,src_settings/* readSettings */.s)((name) => core/* getInput */.V4(name), github, github.workspace);
-        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await connect(settings, env, logger);
-        const identity = await verifyIdentity(clients.sts);
-        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
-        report.section('AWS identity', [
-            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
-        ]);
-        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
-        const ctx = {
-            settings,
-            clients,
-            logger,
-            clock: systemClock,
-            run: runCommand,
-            github,
-            report,
-            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
-            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
-            fetch: (url, init) => fetch(url, init),
-            workDir,
-        };
-        await runPipeline(ctx);
-    }
-    catch (error) {
-        const message = (0,errors/* errorMessage */.gJ)(error);
-        report.section('Failed', ['```', message, '```']);
-        core/* setFailed */.C1(message);
-    }
-    finally {
-        if (clients)
-            (0,aws_clients/* destroyAwsClients */.QI)(clients);
-        if (workDir)
-            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
-        await writeSummary(report);
-    }
-}
-async function connect(settings, env, logger) {
-    const endpoint = env.AWS_ENDPOINT_URL || undefined;
-    if (endpoint)
-        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
-        getIDToken: (audience) => core/* getIDToken */.V9(audience),
-        setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
-        env,
-        logger,
-    }));
-    if (!resolved.credentials)
-        return bootstrap;
-    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
-    return (0,aws_clients/* createAwsClients */.Gv)({
-        region: settings.auth.region,
-        endpoint,
-        credentials: resolved.credentials,
-    });
-}
-async function writeSummary(report) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    try {
-        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
-    }
-    catch (error) {
-        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-}
-
 
 /***/ }),
 
@@ -80657,16 +83864,15 @@ async function writeSummary(report) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
+/* unused harmony export postStep */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9065);
-/* harmony import */ var _release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(129);
-/* harmony import */ var _release_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(4801);
-/* harmony import */ var _release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(7529);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5758);
-
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4813);
+/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
+/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8027);
+/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5195);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1659);
 
 
 
@@ -80677,49 +83883,99 @@ async function writeSummary(report) {
 
 /**
  * The post step runs even when the job was cancelled or the main step was killed. If the main
- * step died in the middle of a traffic shift, it puts the alias back as it was before the run.
+ * step died in the middle of a traffic shift, it puts the alias back as it was before the run,
+ * from the saved state alone. A saved state it cannot read fails the step, showing how the alias
+ * routes now, rather than passing as "nothing to undo".
  */
-async function runPost(env = process.env) {
-    const pending = (0,_release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
-    if (!pending) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
-        return;
+async function postStep(deps) {
+    const saved = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .readShiftState */ .Yb)(deps.saved);
+    if (saved.kind === 'none') {
+        deps.logger.info('Nothing to undo: no traffic shift was left in progress.');
+        return { outcome: 'nothing' };
     }
-    const logger = (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .Wj)();
-    let clients;
+    if (saved.kind === 'corrupt')
+        return { outcome: 'failed', message: await corrupt(deps, saved.reason) };
     try {
-        const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
-        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .s)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
-        logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
-            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
-        clients = await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .Ng)(settings, env, logger);
-        const result = await (0,_release_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
+        await restore(deps, saved.record);
+        return { outcome: 'restored' };
+    }
+    catch (error) {
+        return {
+            outcome: 'failed',
+            message: `Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`,
+        };
+    }
+}
+async function restore(deps, pending) {
+    const { logger } = deps;
+    const { snapshot } = pending;
+    logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
+        `restoring alias '${snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(snapshot)}'.`);
+    const connection = await deps.connect(pending.auth);
+    try {
+        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .restoreAlias */ .tP)(connection.lambda, snapshot, {
             logger,
             ownVersion: pending.newVersion,
         });
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
-            .addHeading('lambda-ml-deploy: post step', 3)
-            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
-            .write()
+        logger.info(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`);
+        await deps
+            .summary(`The main step stopped mid-shift; alias \`${snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`)
             .catch(() => undefined);
     }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-    }
     finally {
-        if (clients)
-            (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_8__/* .destroyAwsClients */ .QI)(clients);
+        connection.close();
     }
+}
+async function corrupt(deps, reason) {
+    const head = `The saved traffic-shift state is unreadable (${reason}), so the post step cannot tell ` +
+        'whether the main step left an alias mid-shift, nor how to put it back.';
+    let routing;
+    try {
+        const where = (0,_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .readAliasLocation */ .Om)((name) => deps.getInput(name));
+        const connection = await deps.connect(where.auth);
+        try {
+            const now = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .readAlias */ .Jd)(connection.lambda, where.functionName, where.alias, {
+                logger: deps.logger,
+            });
+            routing = `Alias '${where.alias}' of function '${where.functionName}' now routes: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}.`;
+        }
+        finally {
+            connection.close();
+        }
+    }
+    catch (error) {
+        routing = `The alias's current routing could not be read either: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}.`;
+    }
+    return `${head} ${routing} Check it, and run this action with mode: rollback if it splits traffic or serves a version you did not test.`;
+}
+async function runPost(env = process.env) {
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .coreLogger */ .W)();
+    const result = await postStep({
+        saved: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .SHIFT_STATE */ .rb),
+        getInput: (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name),
+        connect: async (auth) => {
+            const clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .connect */ .N)(auth, env, logger);
+            return { lambda: clients.lambda, close: () => (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_7__/* .destroyAwsClients */ .QI)(clients) };
+        },
+        logger,
+        summary: (markdown) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
+            .addHeading('lambda-ml-deploy: post step', 3)
+            .addRaw(markdown, true)
+            .write()
+            .then(() => undefined),
+    });
+    if (result.outcome === 'failed')
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.message);
 }
 
 
 /***/ }),
 
-/***/ 129:
+/***/ 979:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $Q: () => (/* binding */ previewDescription),
 /* harmony export */   H6: () => (/* binding */ planTraffic),
 /* harmony export */   KI: () => (/* binding */ formatAliasDescription),
 /* harmony export */   Le: () => (/* binding */ isRestored),
@@ -80729,14 +83985,15 @@ async function runPost(env = process.env) {
 /* harmony export */   j: () => (/* binding */ routesAs),
 /* harmony export */   k7: () => (/* binding */ restoreTarget),
 /* harmony export */   qr: () => (/* binding */ parseAliasDescription),
+/* harmony export */   yE: () => (/* binding */ isPreviewAliasOf),
 /* harmony export */   yg: () => (/* binding */ userDescription),
 /* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
-/* unused harmony exports STRATEGIES, DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
+/* unused harmony exports DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1659);
 
-/** Pure planning for alias moves: traffic steps, states, restore targets, description marker. */
-const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+
 const round2 = (n) => Math.round(n * 100) / 100;
 function step(percent, bakeMs) {
     const p = round2(percent);
@@ -80759,14 +84016,15 @@ function planTraffic(options) {
             return [step(p, interval), step(100, 0)];
         }
         case 'linear': {
-            const n = options.linearSteps ?? 4;
-            if (!Number.isInteger(n) || n < 2 || n > 100) {
-                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from 2 to 100, got ${n}`);
+            const n = options.linearSteps ?? _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .LINEAR_STEPS */ .A3.fallback;
+            const { min, max } = _settings_js__WEBPACK_IMPORTED_MODULE_1__/* .LINEAR_STEPS */ .A3;
+            if (!Number.isInteger(n) || n < min || n > max) {
+                throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('linear-steps', `must be a whole number from ${min} to ${max}, got ${n}`);
             }
             return Array.from({ length: n }, (_, i) => i === n - 1 ? step(100, 0) : step((100 * (i + 1)) / n, interval));
         }
         default:
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${STRATEGIES.join(', ')}, got '${String(options.strategy)}'`);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .InputError */ .dz('strategy', `must be one of ${_settings_js__WEBPACK_IMPORTED_MODULE_1__/* .STRATEGIES */ .YL.join(', ')}, got '${String(options.strategy)}'`);
     }
 }
 function formatPercent(share) {
@@ -80800,8 +84058,7 @@ function routesAs(state, target) {
     const a = normalWeights(state.weights);
     const b = normalWeights(target.weights);
     const keys = Object.keys(a);
-    return (keys.length === Object.keys(b).length &&
-        keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
+    return (keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
 }
 /** Whether `version` receives any traffic through the alias. */
 function servesVersion(state, version) {
@@ -80869,6 +84126,10 @@ function parseAliasDescription(description) {
             if (value)
                 marker.sha = value;
         }
+        else if (key === 'pr') {
+            if (/^\d+$/.test(value))
+                marker.pr = value;
+        }
         else
             marker.extra[key] = value;
     }
@@ -80891,6 +84152,8 @@ function formatAliasDescription(existing, marker) {
     const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
     if (marker.sha)
         parts.push(`sha=${clean(marker.sha)}`);
+    if (marker.pr !== undefined)
+        parts.push(`pr=${marker.pr}`);
     const suffix = `${DESCRIPTION_MARKER} ${parts.join(' ')}`.slice(0, MAX_ALIAS_DESCRIPTION);
     let user = userDescription(existing);
     if (!user)
@@ -80902,11 +84165,28 @@ function formatAliasDescription(existing, marker) {
         user = `${user.slice(0, Math.max(0, room - 3))}...`;
     return `${user}${SEPARATOR}${suffix}`;
 }
+/** The user description preview gives the aliases it creates (kept when the user edits nothing). */
+const previewDescription = (prNumber) => `Preview of PR #${prNumber}`;
+/**
+ * Whether this action created the alias as the preview of PR `prNumber`: its marker says `pr=N`,
+ * or (aliases created before the marker had `pr`) it carries the marker and the default text.
+ * Cleanup deletes nothing else, so an alias that only happens to be named like a preview is safe.
+ */
+function isPreviewAliasOf(state, prNumber) {
+    if (!state.exists)
+        return false;
+    const marker = parseAliasDescription(state.description);
+    if (!marker)
+        return false;
+    if (marker.pr !== undefined)
+        return marker.pr === String(prNumber);
+    return userDescription(state.description) === previewDescription(prNumber);
+}
 
 
 /***/ }),
 
-/***/ 4801:
+/***/ 8027:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
@@ -80917,10 +84197,12 @@ function formatAliasDescription(existing, marker) {
 /* harmony export */   lB: () => (/* binding */ createAlias),
 /* harmony export */   tP: () => (/* binding */ restoreAlias)
 /* harmony export */ });
-/* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1696);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
-/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(129);
+/* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1696);
+/* harmony import */ var _aws_call_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1373);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(9809);
+/* harmony import */ var _alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
+
 
 
 
@@ -80929,7 +84211,7 @@ function formatAliasDescription(existing, marker) {
  * Another run (or a person) changed the alias since this run read it. Never retried: the other
  * writer's change must not be overwritten silently.
  */
-class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ {
+class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ {
     functionName;
     alias;
     name = 'AliasConflictError';
@@ -80939,15 +84221,6 @@ class AliasConflictError extends _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .Acti
         this.functionName = functionName;
         this.alias = alias;
     }
-}
-function retryOptions(what, options) {
-    return {
-        attempts: options.attempts ?? 6,
-        baseDelayMs: options.baseDelayMs ?? 1000,
-        isRetryable: (error) => !(error instanceof AliasConflictError) && (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error),
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-        onRetry: (error, attempt, delay) => options.logger?.info(`${what}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) ?? (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}, retry ${attempt} in ${delay} ms`),
-    };
 }
 function toState(functionName, alias, config) {
     const state = {
@@ -80966,19 +84239,26 @@ function toState(functionName, alias, config) {
         state.aliasArn = config.AliasArn;
     return state;
 }
-const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
-const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
+function stateToConfig(now) {
+    return {
+        FunctionVersion: now.functionVersion,
+        RoutingConfig: { AdditionalVersionWeights: now.weights },
+        RevisionId: now.revisionId,
+        Description: now.description,
+        AliasArn: now.aliasArn,
+    };
+}
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
 async function readAlias(lambda, functionName, alias, options = {}) {
     try {
-        const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), retryOptions(`GetAlias ${functionName}:${alias}`, options));
+        const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`GetAlias ${functionName}:${alias}`, () => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .GetAliasCommand */ .MES({ FunctionName: functionName, Name: alias })), options);
         return toState(functionName, alias, output);
     }
     catch (error) {
-        if (isFunctionMissing(error)) {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+        if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isFunctionMissing */ .$6)(error)) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ActionError */ .lZ(`Function '${functionName}' does not exist (reading alias '${alias}'): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
         }
-        if (isNotFound(error))
+        if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
             return { functionName, alias, exists: false, weights: {} };
         throw error;
     }
@@ -80986,9 +84266,22 @@ async function readAlias(lambda, functionName, alias, options = {}) {
 /** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
 async function createAlias(lambda, request, options = {}) {
     const { functionName, alias } = request;
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
+    const weights = request.weights ?? {};
+    const description = request.description ?? '';
+    // After an unanswered attempt the alias is read back: it may have been created by that attempt.
+    let unanswered = false;
+    const landed = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if (!now.exists)
+            return undefined;
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .routesAs */ .j)(now, { version: request.version, weights }) &&
+            (now.description ?? '') === description)
+            return stateToConfig(now);
+        throw new AliasConflictError(functionName, alias, `it did not exist when this run started, but has been created since (it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}')`);
+    };
+    const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`CreateAlias ${functionName}:${alias}`, async () => {
         try {
-            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
+            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .CreateAliasCommand */ .W_e({
                 FunctionName: functionName,
                 Name: alias,
                 FunctionVersion: request.version,
@@ -80999,30 +84292,52 @@ async function createAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
-            const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
-            if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
-                /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const done = await landed();
+                if (done)
+                    return done;
+                throw error;
+            }
+            if ((0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isConflict */ .dh)(error) && /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error))) {
+                if (unanswered) {
+                    const done = await landed();
+                    if (done)
+                        return done;
+                }
                 throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
             }
             throw error;
         }
-    }, retryOptions(`CreateAlias ${functionName}:${alias}`, options));
+    }, options);
     return toState(functionName, alias, output);
 }
 /**
  * UpdateAlias guarded by RevisionId. RoutingConfig is always sent (an empty map clears it).
- * PreconditionFailedException -> AliasConflictError (not retried); throttling, 5xx and
- * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
- * because the earlier attempt did land, the alias already routes as asked and that is success.
+ * PreconditionFailedException -> AliasConflictError (not retried); throttling and
+ * ResourceConflictException are retried with backoff. After an unanswered attempt (5xx, lost
+ * connection) the alias is read back: routed as asked -> the write landed, success; still at our
+ * revision -> sent again; anything else -> someone else changed it, AliasConflictError.
  */
 async function pointAlias(lambda, request, options = {}) {
     const { functionName, alias, version, revisionId } = request;
     if (!revisionId)
         throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
     const weights = request.weights ?? {};
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+    const sameDescription = (now) => request.description === undefined || (now.description ?? '') === request.description;
+    // After an unanswered attempt the alias is read back: the attempt may have landed.
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .routesAs */ .j)(now, { version, weights }) && sameDescription(now))
+            return stateToConfig(now);
+        if (now.exists && now.revisionId === revisionId)
+            return 'resend';
+        throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId} and it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}', not what this run asked for`);
+    };
+    const output = await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`UpdateAlias ${functionName}:${alias}`, async () => {
         try {
-            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
+            return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .UpdateAliasCommand */ .lqC({
                 FunctionName: functionName,
                 Name: alias,
                 FunctionVersion: version,
@@ -81032,33 +84347,32 @@ async function pointAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
-            if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_2__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
                 throw error;
-            if (attempt > 1) {
-                const now = await readAlias(lambda, functionName, alias, options);
-                const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
-                if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription) {
-                    return {
-                        FunctionVersion: now.functionVersion,
-                        RoutingConfig: { AdditionalVersionWeights: now.weights },
-                        RevisionId: now.revisionId,
-                        Description: now.description,
-                        AliasArn: now.aliasArn,
-                    };
-                }
+            }
+            if (!(0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isPreconditionFailed */ .W$)(error))
+                throw error;
+            if (unanswered) {
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
         }
-    }, retryOptions(`UpdateAlias ${functionName}:${alias}`, options));
+    }, options);
     return toState(functionName, alias, output);
 }
 /** Deletes an alias (retried); an alias that is already gone is fine. */
 async function deleteAlias(lambda, functionName, alias, options = {}) {
     try {
-        await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), retryOptions(`DeleteAlias ${functionName}:${alias}`, options));
+        await (0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .callAws */ .IY)(`DeleteAlias ${functionName}:${alias}`, () => lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_4__/* .DeleteAliasCommand */ .Hou({ FunctionName: functionName, Name: alias })), options);
     }
     catch (error) {
-        if (!isNotFound(error))
+        if (!(0,_aws_call_js__WEBPACK_IMPORTED_MODULE_0__/* .isNotFound */ .c4)(error))
             throw error;
     }
 }
@@ -81070,17 +84384,17 @@ async function deleteAlias(lambda, functionName, alias, options = {}) {
 async function restoreAlias(lambda, snapshot, options = {}) {
     const { functionName, alias } = snapshot;
     const before = await readAlias(lambda, functionName, alias, options);
-    if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .isRestored */ .Le)(before, snapshot))
+    if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .isRestored */ .Le)(before, snapshot))
         return { action: 'unchanged', before, after: before };
     const untouched = snapshot.exists && before.exists && snapshot.functionVersion !== undefined
-        ? (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(before, { version: snapshot.functionVersion, weights: snapshot.weights })
+        ? (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .routesAs */ .j)(before, { version: snapshot.functionVersion, weights: snapshot.weights })
         : false;
     if (options.ownVersion !== undefined &&
         !untouched &&
-        !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
-        throw new AliasConflictError(functionName, alias, `it now reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(before)}', which is neither how it was before this run ('${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(snapshot)}') nor version ${options.ownVersion} of this run; not restoring`);
+        !(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .servesVersion */ .Vb)(before, options.ownVersion)) {
+        throw new AliasConflictError(functionName, alias, `it now reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(before)}', which is neither how it was before this run ('${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(snapshot)}') nor version ${options.ownVersion} of this run; not restoring`);
     }
-    const target = (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .restoreTarget */ .k7)(snapshot);
+    const target = (0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .restoreTarget */ .k7)(snapshot);
     if (target.action === 'delete') {
         await deleteAlias(lambda, functionName, alias, options);
         return {
@@ -81107,35 +84421,123 @@ async function restoreAlias(lambda, snapshot, options = {}) {
 
 /***/ }),
 
-/***/ 7529:
+/***/ 5195:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   An: () => (/* binding */ pendingShift),
 /* harmony export */   Xh: () => (/* binding */ shiftStateValue),
+/* harmony export */   Yb: () => (/* binding */ readShiftState),
 /* harmony export */   rb: () => (/* binding */ SHIFT_STATE)
 /* harmony export */ });
 /** Saved (core.saveState) while an alias is being moved; the post step reads it. */
 const SHIFT_STATE = 'alias-shift';
 /** What to save after each shift event: the record, or `done` once nothing needs undoing. */
-function shiftStateValue(snapshot, newVersion, event, isFinalStep) {
+function shiftStateValue(snapshot, newVersion, event, isFinalStep, auth) {
     const finished = event.phase === 'rolled-back' || (event.phase === 'shifted' && isFinalStep);
     if (finished)
         return 'done';
-    const record = { snapshot, newVersion, phase: event.phase, percent: event.percent };
+    const record = {
+        auth,
+        snapshot,
+        newVersion,
+        phase: event.phase,
+        percent: event.percent,
+    };
     return JSON.stringify(record);
 }
-/** The record the post step must act on, or undefined when the main step finished its shift. */
-function pendingShift(saved) {
+const isString = (value) => typeof value === 'string' && value !== '';
+/** Where the problem is in a parsed record, or undefined when it has all the post step uses. */
+function recordProblem(value) {
+    if (!value || typeof value !== 'object')
+        return 'not a JSON object';
+    const record = value;
+    const snapshot = record.snapshot;
+    if (!snapshot || typeof snapshot !== 'object')
+        return 'no alias snapshot';
+    if (!isString(snapshot.functionName) || !isString(snapshot.alias))
+        return 'the snapshot names no function or alias';
+    if (typeof snapshot.exists !== 'boolean')
+        return 'the snapshot does not say if the alias existed';
+    if (snapshot.exists && !isString(snapshot.functionVersion))
+        return 'the snapshot has no version';
+    if (!snapshot.weights || typeof snapshot.weights !== 'object')
+        return 'the snapshot has no weights';
+    if (!isString(record.newVersion) || !/^\d+$/.test(record.newVersion))
+        return 'no new version number';
+    if (!record.auth || !isString(record.auth.region))
+        return 'no region';
+    return undefined;
+}
+/** Reads the saved state: nothing to do, a shift to undo, or a record that cannot be trusted. */
+function readShiftState(saved) {
     if (!saved || saved === 'done')
-        return undefined;
+        return { kind: 'none' };
+    let parsed;
     try {
-        const record = JSON.parse(saved);
-        return record.snapshot && record.newVersion ? record : undefined;
+        parsed = JSON.parse(saved);
     }
-    catch {
-        return undefined;
+    catch (error) {
+        return { kind: 'corrupt', reason: `not JSON (${error.message})` };
     }
+    const problem = recordProblem(parsed);
+    if (problem)
+        return { kind: 'corrupt', reason: problem };
+    return { kind: 'pending', record: parsed };
+}
+
+
+/***/ }),
+
+/***/ 3860:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   YS: () => (/* binding */ JobReport),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   kq: () => (/* binding */ escapeCell)
+/* harmony export */ });
+/**
+ * The job summary, built up as steps finish so that a failing run still shows everything that
+ * happened before the failure. main.ts writes it once, in a finally block.
+ */
+class JobReport {
+    title;
+    parts = [];
+    headline;
+    constructor(title) {
+        this.title = title;
+    }
+    /** One line under the title: the outcome, e.g. "✅ prod: 3 → 4". Set last wins. */
+    setHeadline(text) {
+        this.headline = text;
+    }
+    section(heading, body) {
+        const text = Array.isArray(body) ? body.join('\n') : body;
+        this.parts.push(`### ${heading}\n\n${text}\n`);
+    }
+    table(heading, header, rows, note) {
+        const lines = [
+            `| ${header.map(escapeCell).join(' | ')} |`,
+            `| ${header.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
+        ];
+        if (note)
+            lines.push('', note);
+        this.section(heading, lines);
+    }
+    toMarkdown() {
+        const head = [`## ${this.title}`, ''];
+        if (this.headline)
+            head.push(this.headline, '');
+        return [...head, ...this.parts].join('\n');
+    }
+}
+function escapeCell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** Inline code that survives backticks inside the value. */
+function code(text) {
+    return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
 }
 
 
@@ -81145,6 +84547,7 @@ function pendingShift(saved) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   X2: () => (/* binding */ isAmbiguous),
 /* harmony export */   bD: () => (/* binding */ withRetry),
 /* harmony export */   dg: () => (/* binding */ isTransient),
 /* harmony export */   uk: () => (/* binding */ realSleep)
@@ -81182,6 +84585,28 @@ function isTransient(error) {
     const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
     return status !== undefined && (status === 429 || status >= 500);
 }
+const NO_ANSWER = new Set([
+    'ECONNRESET',
+    'EPIPE',
+    'ETIMEDOUT',
+    'TimeoutError',
+    'RequestTimeout',
+    'RequestTimeoutException',
+]);
+/**
+ * Whether a failed write may have landed anyway: a 5xx or a lost connection / timeout after the
+ * request was sent. Throttling (429), conflicts and refused connections mean it did not. After an
+ * ambiguous failure a guarded write re-reads before it decides (success, retry or conflict).
+ */
+function isAmbiguous(error) {
+    const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
+    if (status === 429)
+        return false;
+    if (status !== undefined && status >= 500)
+        return true;
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code !== undefined && NO_ANSWER.has(code);
+}
 /** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
 async function withRetry(fn, options = {}) {
     const attempts = options.attempts ?? 5;
@@ -81208,29 +84633,340 @@ async function withRetry(fn, options = {}) {
 
 /***/ }),
 
-/***/ 5758:
+/***/ 4813:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N: () => (/* binding */ connect),
+/* harmony export */   W: () => (/* binding */ coreLogger)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6963);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5625);
+
+
+
+
+// What both entries (main and post) take from the Actions runner: its log and an AWS connection.
+/** A Logger over the runner's log: groups are collapsible and end with their duration. */
+function coreLogger() {
+    return {
+        info: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(m),
+        warning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(m),
+        notice: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(m),
+        debug: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(m),
+        async group(title, fn) {
+            const started = Date.now();
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .startGroup */ .Oh(title);
+            try {
+                return await fn();
+            }
+            finally {
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${title}: ${(0,_log_js__WEBPACK_IMPORTED_MODULE_2__/* .formatDuration */ .a3)(Date.now() - started)}`);
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .endGroup */ .N4();
+            }
+        },
+    };
+}
+/** Credentials (OIDC or the ambient chain) -> the AWS clients every step uses. */
+async function connect(auth, env, logger) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .createAwsClients */ .Gv)({ region: auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => (0,_aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__/* .resolveCredentials */ .z8)(auth, {
+        getIDToken: (audience) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getIDToken */ .V9(audience),
+        setSecret: (value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value),
+        sts: (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .oneShotSts */ .Ri)(auth.region, endpoint),
+        env,
+        logger,
+    }));
+    if (!resolved.provider)
+        return bootstrap;
+    (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .destroyAwsClients */ .QI)(bootstrap);
+    return (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .createAwsClients */ .Gv)({
+        region: auth.region,
+        endpoint,
+        credentials: resolved.provider,
+    });
+}
+
+
+/***/ }),
+
+/***/ 651:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Ic: () => (/* binding */ MANAGED_TAGS_KEY),
+/* harmony export */   r: () => (/* binding */ readFunctionConfig)
+/* harmony export */ });
+/* unused harmony export OUR_LAYER */
+/* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8815);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
+
+
+/** The line in `layers` that stands for this action's dependency layer. */
+const OUR_LAYER = '{deps}';
+/** The tag recording which tag keys this action manages (space-separated). */
+const MANAGED_TAGS_KEY = 'lambda-ml-deploy:managed-tags';
+const ARN = 'arn:aws[a-z-]*';
+const REGION = '[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\\d{1,2}';
+const LAYER_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:layer:[a-zA-Z0-9_-]{1,140}:\\d+$`);
+const DLQ_ARN = new RegExp(`^${ARN}:(sqs|sns):${REGION}:\\d{12}:[\\w.-]{1,256}$`);
+const KMS_ARN = new RegExp(`^${ARN}:kms:${REGION}:\\d{12}:key/[\\w-]{1,128}$`);
+const EFS_ARN = new RegExp(`^${ARN}:elasticfilesystem:${REGION}:\\d{12}:access-point/fsap-[a-f0-9]{8,40}$`);
+const CSC_ARN = new RegExp(`^${ARN}:lambda:${REGION}:\\d{12}:code-signing-config:csc-[a-z0-9]{17}$`);
+const SUBNET = /^subnet-[0-9a-f]{8,17}$/;
+const SECURITY_GROUP = /^sg-[0-9a-f]{8,17}$/;
+const MOUNT_PATH = /^\/mnt\/[a-zA-Z0-9._-]{1,150}$/;
+const LOG_GROUP = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+const TAG_TEXT = /^[\p{L}\p{N}\p{Z}_.:/=+\-@]*$/u;
+/** Reads and validates the configuration inputs; problems land in `r.problems`. */
+function readFunctionConfig(r, hasDependencyLayer) {
+    return {
+        ephemeralStorage: r.int('ephemeral-storage', 512, 10240),
+        vpc: readVpc(r),
+        deadLetterTargetArn: r.pattern('dead-letter-target-arn', r.optional('dead-letter-target-arn'), DLQ_ARN, 'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq'),
+        kmsKeyArn: r.pattern('kms-key-arn', r.optional('kms-key-arn'), KMS_ARN, 'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+        tracing: r.optional('tracing')
+            ? r.oneOf('tracing', ['Active', 'PassThrough'], 'PassThrough')
+            : undefined,
+        layers: readLayers(r, hasDependencyLayer),
+        fileSystems: readFileSystems(r),
+        logging: readLogging(r),
+        codeSigningConfigArn: r.pattern('code-signing-config-arn', r.optional('code-signing-config-arn'), CSC_ARN, 'must be a code signing configuration ARN such as arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0'),
+        tags: readTags(r),
+    };
+}
+/** Comma-, space- or newline-separated items. */
+function items(r, name) {
+    return r
+        .lines(name)
+        .flatMap((line) => line.split(/[\s,]+/))
+        .filter(Boolean);
+}
+function readVpc(r) {
+    const subnetIds = items(r, 'vpc-subnet-ids');
+    const securityGroupIds = items(r, 'vpc-security-group-ids');
+    const dualStack = r.optional('vpc-ipv6-dual-stack');
+    if (subnetIds.length === 0 && securityGroupIds.length === 0) {
+        if (dualStack)
+            r.fail('vpc-ipv6-dual-stack', 'needs vpc-subnet-ids and vpc-security-group-ids as well');
+        return undefined;
+    }
+    if (subnetIds.length === 0)
+        r.fail('vpc-subnet-ids', 'is required with vpc-security-group-ids (the function needs both)');
+    if (securityGroupIds.length === 0)
+        r.fail('vpc-security-group-ids', 'is required with vpc-subnet-ids (the function needs both)');
+    if (subnetIds.length > 16)
+        r.fail('vpc-subnet-ids', 'must list at most 16 subnets');
+    if (securityGroupIds.length > 5)
+        r.fail('vpc-security-group-ids', 'must list at most 5 groups');
+    for (const id of subnetIds)
+        r.pattern('vpc-subnet-ids', id, SUBNET, 'must list subnet IDs such as subnet-0123abcd');
+    for (const id of securityGroupIds)
+        r.pattern('vpc-security-group-ids', id, SECURITY_GROUP, 'must list group IDs such as sg-0123abcd');
+    return {
+        subnetIds,
+        securityGroupIds,
+        ipv6DualStack: dualStack === undefined ? undefined : r.bool('vpc-ipv6-dual-stack', false),
+    };
+}
+function readLayers(r, hasDependencyLayer) {
+    const lines = items(r, 'layers');
+    if (lines.length === 0)
+        return undefined;
+    const ours = lines.indexOf(OUR_LAYER);
+    if (ours !== lines.lastIndexOf(OUR_LAYER))
+        r.fail('layers', `must name ${OUR_LAYER} (the dependency layer) at most once`);
+    const arns = lines.filter((line) => line !== OUR_LAYER);
+    for (const arn of arns)
+        r.pattern('layers', arn, LAYER_ARN, `must list layer version ARNs such as arn:aws:lambda:us-east-1:123456789012:layer:otel:3, one per line, and ${OUR_LAYER} where the dependency layer goes`);
+    const names = arns.map((arn) => arn.split(':')[6]);
+    const repeated = names.find((name, i) => names.indexOf(name) !== i);
+    if (repeated)
+        r.fail('layers', `names layer ${repeated} twice; a function takes one version of it`);
+    const total = arns.length + (hasDependencyLayer ? 1 : 0);
+    if (total > 5) {
+        r.fail('layers', `adds up to ${total} layers with the dependency layer; Lambda allows at most 5 per function`);
+    }
+    if (ours === -1)
+        return { before: arns, after: [] };
+    return {
+        before: lines.slice(0, ours).filter((line) => line !== OUR_LAYER),
+        after: lines.slice(ours + 1).filter((line) => line !== OUR_LAYER),
+    };
+}
+function readFileSystems(r) {
+    const text = r.raw('file-systems');
+    if (text === '')
+        return undefined;
+    const example = '[{arn: arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0, local-mount-path: /mnt/models}]';
+    let parsed;
+    try {
+        parsed = (0,yaml__WEBPACK_IMPORTED_MODULE_0__/* .parse */ .qg)(text);
+    }
+    catch (error) {
+        return r.fail('file-systems', `does not parse as YAML or JSON: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error).split('\n')[0]}`);
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    if (list.length > 1)
+        return r.fail('file-systems', 'must list at most one file system (a Lambda limit)');
+    const result = [];
+    for (const entry of list) {
+        const record = (entry && typeof entry === 'object' ? entry : {});
+        const arn = record.arn ?? record.Arn;
+        const mount = record['local-mount-path'] ?? record.LocalMountPath;
+        if (typeof arn !== 'string' || typeof mount !== 'string') {
+            r.fail('file-systems', `must be a list of {arn, local-mount-path}, e.g. ${example}`);
+            continue;
+        }
+        r.pattern('file-systems', arn, EFS_ARN, 'must give an EFS access point ARN (…:elasticfilesystem:<region>:<account>:access-point/fsap-…) as arn');
+        r.pattern('file-systems', mount, MOUNT_PATH, 'must give local-mount-path as a folder directly under /mnt, such as /mnt/models');
+        result.push({ arn, localMountPath: mount });
+    }
+    return result;
+}
+function readLogging(r) {
+    const given = ['log-format', 'log-group', 'application-log-level', 'system-log-level'].some((name) => r.raw(name) !== '');
+    if (!given)
+        return undefined;
+    const choice = (name, allowed) => r.raw(name) === '' ? undefined : r.oneOf(name, allowed, allowed[0]);
+    const logging = {
+        format: choice('log-format', ['Text', 'JSON']),
+        logGroup: r.pattern('log-group', r.optional('log-group'), LOG_GROUP, 'must be a CloudWatch log group name such as /aws/lambda/my-fn (letters, digits and ._-/#)'),
+        applicationLevel: choice('application-log-level', [
+            'TRACE',
+            'DEBUG',
+            'INFO',
+            'WARN',
+            'ERROR',
+            'FATAL',
+        ]),
+        systemLevel: choice('system-log-level', ['DEBUG', 'INFO', 'WARN']),
+    };
+    for (const name of ['application-log-level', 'system-log-level']) {
+        if (r.raw(name) !== '' && logging.format !== 'JSON')
+            r.fail(name, 'needs log-format: JSON (Lambda filters log levels only for JSON logs)');
+    }
+    return logging;
+}
+function readTags(r) {
+    const entries = r.textMap('tags', '{team: ml, cost-center: "1234"}');
+    if (entries === undefined)
+        return undefined;
+    const tags = {};
+    for (const [key, value] of entries) {
+        if (key.length > 128 || !TAG_TEXT.test(key) || /\s/.test(key)) {
+            r.fail('tags', `has key '${key}': tag keys here are 1 to 128 letters, digits and _.:/=+-@ (no spaces)`);
+        }
+        else if (/^aws:/i.test(key) || key === MANAGED_TAGS_KEY) {
+            r.fail('tags', `has key '${key}', which is reserved; pick another key`);
+        }
+        else if (value.length > 256 || !TAG_TEXT.test(value)) {
+            r.fail('tags', `has key '${key}' with a value that is not 0 to 256 letters, digits, spaces and _.:/=+-@`);
+        }
+        else {
+            tags[key] = value;
+        }
+    }
+    const keys = Object.keys(tags);
+    if (keys.length > 49)
+        r.fail('tags', 'must hold at most 49 tags (Lambda allows 50, one records the managed keys)');
+    if (keys.join(' ').length > 256) {
+        r.fail('tags', `has keys that add up to more than 256 characters; they are recorded in the ${MANAGED_TAGS_KEY} tag, whose value Lambda limits to 256`);
+    }
+    return tags;
+}
+
+
+/***/ }),
+
+/***/ 1659:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  s: () => (/* binding */ readSettings)
+  A3: () => (/* binding */ LINEAR_STEPS),
+  YL: () => (/* binding */ STRATEGIES),
+  GN: () => (/* binding */ SettingsError),
+  Om: () => (/* binding */ readAliasLocation),
+  sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: SettingsError
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, forbiddenPipOption
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/build/bundle-files.ts
-var bundle_files = __nccwpck_require__(4392);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/settings-function.ts
+var settings_function = __nccwpck_require__(651);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/settings-parse.ts
+;// CONCATENATED MODULE: ./src/settings-yaml.ts
 
+
+// What YAML's core schema reads as null: the user's text is lost, so we ask for quotes instead.
+const YAML_NULL = /^(~|null|Null|NULL|)$/;
+/**
+ * A YAML or JSON map of string values, keeping each value's text as written: `1.10` stays
+ * `1.10`, `0123` stays `0123`, `yes` stays `yes` (YAML would read numbers and booleans).
+ * Quoted values are taken as given. A plain value YAML reads as null (`~`, `null`, nothing) is a
+ * problem: nobody can tell whether the text or an empty value was meant.
+ */
+function parseTextMap(text) {
+    const doc = (0,dist/* parseDocument */.Tp)(text);
+    if (doc.errors.length > 0) {
+        return {
+            error: `does not parse: ${(0,errors/* errorMessage */.gJ)(doc.errors[0]).split('\n')[0]}`,
+        };
+    }
+    if (!(0,dist/* isMap */.jh)(doc.contents))
+        return { error: 'is not a map' };
+    const entries = [];
+    const problems = [];
+    for (const pair of doc.contents.items) {
+        const key = (0,dist/* isScalar */.jn)(pair.key) ? scalarText(pair.key) : undefined;
+        if (key === undefined || key === '') {
+            problems.push('has a key that is not plain text');
+            continue;
+        }
+        const value = pair.value;
+        if (value === null || value === undefined) {
+            problems.push(nullProblem(key, ''));
+            continue;
+        }
+        if (!(0,dist/* isScalar */.jn)(value)) {
+            problems.push(`has key '${key}' with a nested value; values must be text, numbers or booleans`);
+            continue;
+        }
+        if (value.type === 'PLAIN' && YAML_NULL.test(String(value.source ?? ''))) {
+            problems.push(nullProblem(key, String(value.source ?? '')));
+            continue;
+        }
+        entries.push([key, scalarText(value)]);
+    }
+    return { entries, problems };
+}
+function nullProblem(key, written) {
+    const shown = written === '' ? 'no value' : `\`${written}\``;
+    return (`has key '${key}' with ${shown}, which YAML reads as null; quote the value ` +
+        `(${key}: '${written}') to mean that text, or write ${key}: '' for an empty value`);
+}
+/** The text as written for a plain scalar; the decoded string for quoted and block ones. */
+function scalarText(node) {
+    if (node.type === 'PLAIN' && typeof node.source === 'string')
+        return node.source;
+    return typeof node.value === 'string' ? node.value : String(node.value);
+}
+
+;// CONCATENATED MODULE: ./src/settings-parse.ts
 
 
 
@@ -81254,10 +84990,11 @@ class InputReader {
         this.problems.push(`Input '${name}': ${expected}${shown}.`);
         return undefined;
     }
-    required(name) {
+    /** `because`: why this mode needs it, for inputs that only some modes need. */
+    required(name, because) {
         const value = this.raw(name);
         if (!value)
-            this.fail(name, 'is required and was not set; add it under `with:` in the workflow step');
+            this.fail(name, `is required${because ? ` ${because}` : ''} and was not set; add it under \`with:\` in the workflow step`);
         return value;
     }
     optional(name) {
@@ -81344,23 +85081,26 @@ class InputReader {
             return this.fail(name, 'must be a folder, not a file', value);
         return absolute;
     }
-    /** A YAML or JSON map of environment variables (string keys, scalar values). */
-    envMap(name) {
+    /** A YAML or JSON map of text values, each kept as written (see parseTextMap). */
+    textMap(name, example) {
         const value = this.raw(name);
         if (value === '')
             return undefined;
-        let parsed;
-        try {
-            parsed = (0,dist/* parse */.qg)(value);
+        const parsed = parseTextMap(value);
+        if ('error' in parsed) {
+            return this.fail(name, `must be a YAML or JSON map such as \`${example}\`; it ${parsed.error}`);
         }
-        catch (error) {
-            return this.fail(name, `must be a YAML or JSON map (KEY: value); it does not parse: ${(0,errors/* errorMessage */.gJ)(error).split('\n')[0]}`);
-        }
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-            return this.fail(name, 'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`');
-        }
+        for (const problem of parsed.problems)
+            this.fail(name, problem);
+        return parsed.entries;
+    }
+    /** A YAML or JSON map of environment variables; values keep the text as written. */
+    envMap(name) {
+        const entries = this.textMap(name, '{MODEL_NAME: iris, LOG_LEVEL: info}');
+        if (entries === undefined)
+            return undefined;
         const result = {};
-        for (const [key, raw] of Object.entries(parsed)) {
+        for (const [key, text] of entries) {
             if (!/^[a-zA-Z]\w*$/.test(key)) {
                 this.fail(name, `has key '${key}': keys must start with a letter and hold only letters, digits and _`);
                 continue;
@@ -81369,11 +85109,7 @@ class InputReader {
                 this.fail(name, `has key '${key}', which Lambda reserves; pick another name`);
                 continue;
             }
-            if (raw !== null && typeof raw === 'object') {
-                this.fail(name, `has key '${key}' with a nested value; values must be strings, numbers or booleans`);
-                continue;
-            }
-            result[key] = raw === null || raw === undefined ? '' : String(raw);
+            result[key] = text;
         }
         return result;
     }
@@ -81433,6 +85169,16 @@ function safeRealpath(p) {
 
 
 
+/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
+const DEFAULT_EXCLUDES = [
+    '**/.git',
+    '**/__pycache__',
+    '**/*.pyc',
+    '**/tests',
+];
+const STRATEGIES = ['all-at-once', 'canary', 'linear'];
+/** linear-steps: the number of equal steps of a linear shift (the input and the planner agree). */
+const LINEAR_STEPS = { min: 2, max: 20, fallback: 4 };
 const RUNTIMES = [
     'python3.9',
     'python3.10',
@@ -81457,8 +85203,13 @@ function readSettings(getInput, event, workspace) {
     const mode = resolveMode(r, event);
     const functionName = r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN') ?? '';
     const shortName = functionName.split(':').pop() ?? functionName;
+    const auth = readAuth(r);
+    const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(functionName)?.[1];
+    if (arnRegion && auth.region && arnRegion !== auth.region) {
+        r.fail('function-name', `is a function ARN in ${arnRegion}, but aws-region is ${auth.region}: the bundle bucket, the layer and every call would be in ${auth.region}; set aws-region: ${arnRegion} or pass the function's name`, functionName);
+    }
     const base = {
-        auth: readAuth(r),
+        auth,
         functionName,
         alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name (letters, digits, - and _, not only digits, at most 128)') ?? 'prod',
         githubToken: r.optional('github-token'),
@@ -81467,25 +85218,23 @@ function readSettings(getInput, event, workspace) {
     };
     let settings;
     switch (mode) {
-        case 'deploy':
-            settings = {
-                ...base,
-                mode,
-                build: readBuild(r, shortName),
-                fn: readFunction(r),
-                release: readRelease(r),
-            };
+        case 'deploy': {
+            const build = readBuild(r, shortName, mode);
+            settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
             break;
-        case 'preview':
+        }
+        case 'preview': {
+            const build = readBuild(r, shortName, mode);
             settings = {
                 ...base,
                 mode,
-                build: readBuild(r, shortName),
-                fn: readFunction(r),
+                build,
+                fn: readFunction(r, build),
                 release: readRelease(r),
                 preview: readPreview(r, event),
             };
             break;
+        }
         case 'preview-cleanup':
             settings = { ...base, mode, preview: readPreview(r, event) };
             break;
@@ -81498,9 +85247,23 @@ function readSettings(getInput, event, workspace) {
             };
             break;
     }
+    if ('preview' in settings)
+        checkPreviewPrefix(r, settings.preview.aliasPrefix, base.alias);
     if (r.problems.length > 0)
         throw new SettingsError(r.problems);
     return settings;
+}
+/** Reads only the inputs that locate the alias (no paths, nothing that a later step can remove). */
+function readAliasLocation(getInput) {
+    const r = new InputReader(getInput, '.');
+    const location = {
+        auth: readAuth(r),
+        functionName: r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name or ARN') ?? '',
+        alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name') ?? '',
+    };
+    if (r.problems.length > 0)
+        throw new SettingsError(r.problems);
+    return location;
 }
 /** All validation problems at once; the message lists each on its own line. */
 class SettingsError extends errors/* ActionError */.lZ {
@@ -81517,7 +85280,13 @@ function resolveMode(r, event) {
     const mode = r.oneOf('mode', ['deploy', 'preview', 'preview-cleanup', 'rollback', 'auto'], 'deploy');
     if (mode !== 'auto')
         return mode;
-    if (event.eventName === 'pull_request' || event.eventName === 'pull_request_target') {
+    if (event.eventName === 'pull_request_target') {
+        r.fail('mode', "auto is refused on pull_request_target: that event runs with this repository's secrets and " +
+            'AWS role, so a preview would build and invoke code from the pull request (a fork, possibly) ' +
+            'with them. Run previews `on: pull_request`, or set mode explicitly once the code is vetted', 'auto');
+        return 'preview';
+    }
+    if (event.eventName === 'pull_request') {
         return event.payload.action === 'closed' ? 'preview-cleanup' : 'preview';
     }
     return 'deploy';
@@ -81531,7 +85300,7 @@ function readAuth(r) {
         roleDurationSeconds: r.int('role-duration-seconds', 900, 43200, 3600) ?? 3600,
     };
 }
-function readBuild(r, functionShortName) {
+function readBuild(r, functionShortName, mode) {
     const sourceDir = r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
     const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
     const architecture = r.oneOf('architecture', ['x86_64', 'arm64'], 'x86_64');
@@ -81542,9 +85311,11 @@ function readBuild(r, functionShortName) {
         r.fail('model-dest', 'must be a relative folder inside the zip such as `model` (no leading /, no ..)', modelDest);
     }
     const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
-    const forbidden = pipArgs.find((arg) => /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(arg));
-    if (forbidden)
-        r.fail('pip-args', `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`, forbidden);
+    for (const arg of pipArgs) {
+        const option = forbiddenPipOption(arg);
+        if (option)
+            r.fail('pip-args', `must not set ${option} (here as '${arg}'): the action sets the target, platform and interpreter itself`, arg);
+    }
     const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(/\/+$/, '');
     if (s3Prefix.startsWith('/') || s3Prefix.split('/').includes('..')) {
         r.fail('s3-prefix', 'must be a relative key prefix such as `lambda-ml-deploy/my-fn` (no leading /, no ..)', s3Prefix);
@@ -81554,7 +85325,7 @@ function readBuild(r, functionShortName) {
         model: r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p),
         modelDest: modelDest.replace(/\/+$/, ''),
         include: r.lines('include'),
-        exclude: [...bundle_files/* DEFAULT_EXCLUDES */.Wg, ...r.lines('exclude')],
+        exclude: [...DEFAULT_EXCLUDES, ...r.lines('exclude')],
         requirements: readRequirements(r, sourceDir),
         runtime,
         architecture,
@@ -81563,9 +85334,48 @@ function readBuild(r, functionShortName) {
         pipArgs,
         slim: r.bool('slim', true),
         layerName: r.pattern('layer-name', r.raw('layer-name') || `${functionShortName}-deps`, LAYER_NAME, 'must be a layer name (letters, digits, - and _, at most 140)') ?? '',
-        s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket'), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
+        s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket', `for mode ${mode} (the bundle and the layer are uploaded there; only rollback and preview-cleanup do without it)`), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
         s3Prefix,
     };
+}
+/** pip options that would move the install or change its platform: the action sets these. */
+const FORBIDDEN_PIP_OPTIONS = [
+    '--target',
+    '--platform',
+    '--only-binary',
+    '--python-version',
+    '--implementation',
+    '--abi',
+    '--user',
+    '--prefix',
+    '--root',
+    '--python',
+];
+/** Long options pip has whose names are prefixes of a forbidden one (pip takes exact names as is). */
+const ALLOWED_PREFIX_OPTIONS = new Set(['--pre']);
+/** pip's short options that take a value; after one, the rest of the cluster is its value. */
+const SHORT_WITH_VALUE = new Set(['r', 'c', 'e', 'i', 'f']);
+/**
+ * The forbidden option an argument sets, if any. pip (optparse) accepts any unambiguous prefix of
+ * a long option (`--targ /x`) and clusters of short options with an attached value (`-t/x`,
+ * `-qt/x`); an ambiguous prefix is refused too (pip would refuse it anyway). Pure.
+ */
+function forbiddenPipOption(arg) {
+    if (arg.startsWith('--')) {
+        const name = arg.split('=')[0];
+        if (name === '--' || ALLOWED_PREFIX_OPTIONS.has(name))
+            return undefined;
+        return FORBIDDEN_PIP_OPTIONS.find((option) => option.startsWith(name));
+    }
+    if (!/^-[a-zA-Z]/.test(arg))
+        return undefined;
+    for (const flag of arg.slice(1)) {
+        if (flag === 't')
+            return '-t (--target)';
+        if (SHORT_WITH_VALUE.has(flag) || !/[a-zA-Z]/.test(flag))
+            return undefined;
+    }
+    return undefined;
 }
 /** Unset: `requirements.txt` in source-dir when present. `none`: no layer. Otherwise a file. */
 function readRequirements(r, sourceDir) {
@@ -81577,7 +85387,7 @@ function readRequirements(r, sourceDir) {
     const fallback = external_node_path_.join(sourceDir, 'requirements.txt');
     return external_node_fs_.existsSync(fallback) && external_node_fs_.statSync(fallback).isFile() ? fallback : undefined;
 }
-function readFunction(r) {
+function readFunction(r, build) {
     const createFunction = r.bool('create-function', false);
     const executionRole = r.pattern('execution-role', r.optional('execution-role'), ROLE_ARN, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/my-fn-exec');
     if (createFunction && !r.optional('execution-role')) {
@@ -81595,18 +85405,24 @@ function readFunction(r) {
         timeout: r.int('timeout', 1, 900),
         environment: r.envMap('environment'),
         description,
+        ...(0,settings_function/* readFunctionConfig */.r)(r, build.requirements !== undefined),
     };
 }
 function readRelease(r) {
     const alarms = r.lines('alarms');
     for (const alarm of alarms)
         r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
+    const strategy = r.oneOf('strategy', STRATEGIES, 'all-at-once');
+    if (strategy === 'all-at-once' && alarms.length > 0) {
+        r.fail('alarms', 'are watched during a canary or linear bake, and all-at-once has none, so they would be ignored; set strategy: canary (or linear), or remove alarms');
+    }
     return {
         smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
-        strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once'),
+        strategy,
         canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
         canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
-        linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
+        linearSteps: r.int('linear-steps', LINEAR_STEPS.min, LINEAR_STEPS.max, LINEAR_STEPS.fallback) ??
+            LINEAR_STEPS.fallback,
         alarms,
         keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
     };
@@ -81631,6 +85447,12 @@ function readPreview(r, event) {
         urlAuth: r.oneOf('preview-url-auth', ['AWS_IAM', 'NONE'], 'AWS_IAM'),
         prNumber: prNumber ?? 0,
     };
+}
+/** A prefix that can name `alias` (`v` + PR 2 = `v2`) is refused for every PR, not only PR 2. */
+function checkPreviewPrefix(r, prefix, alias) {
+    if (alias.startsWith(prefix) && /^\d+$/.test(alias.slice(prefix.length))) {
+        r.fail('preview-alias-prefix', `must not be able to name alias '${alias}' (the preview of PR #${alias.slice(prefix.length)} would be it); use a prefix such as pr-`, prefix);
+    }
 }
 function readRollbackTo(r) {
     const value = r.raw('rollback-to') || 'previous';
@@ -84547,10 +88369,10 @@ __webpack_unused_export__ = Alias.Alias;
 __webpack_unused_export__ = identity.isAlias;
 __webpack_unused_export__ = identity.isCollection;
 __webpack_unused_export__ = identity.isDocument;
-__webpack_unused_export__ = identity.isMap;
+exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
-__webpack_unused_export__ = identity.isScalar;
+exports.jn = identity.isScalar;
 __webpack_unused_export__ = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
@@ -93635,3 +97457,5 @@ function getIDToken(aud) {
 /******/ var __webpack_exports__ = __nccwpck_require__(9407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
+
+//# sourceMappingURL=index.js.map

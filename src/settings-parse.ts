@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { errorMessage } from './errors.js';
+import { parseTextMap } from './settings-yaml.js';
 
 /**
  * Reads raw inputs and collects every validation problem, so a user with three typos sees three
@@ -138,27 +137,27 @@ export class InputReader {
     return absolute;
   }
 
-  /** A YAML or JSON map of environment variables (string keys, scalar values). */
-  envMap(name: string): Record<string, string> | undefined {
+  /** A YAML or JSON map of text values, each kept as written (see parseTextMap). */
+  textMap(name: string, example: string): Array<[string, string]> | undefined {
     const value = this.raw(name);
     if (value === '') return undefined;
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(value);
-    } catch (error) {
+    const parsed = parseTextMap(value);
+    if ('error' in parsed) {
       return this.fail(
         name,
-        `must be a YAML or JSON map (KEY: value); it does not parse: ${errorMessage(error).split('\n')[0]}`,
+        `must be a YAML or JSON map such as \`${example}\`; it ${parsed.error}`,
       );
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return this.fail(
-        name,
-        'must be a YAML or JSON map such as `{MODEL_NAME: iris, LOG_LEVEL: info}`',
-      );
-    }
+    for (const problem of parsed.problems) this.fail(name, problem);
+    return parsed.entries;
+  }
+
+  /** A YAML or JSON map of environment variables; values keep the text as written. */
+  envMap(name: string): Record<string, string> | undefined {
+    const entries = this.textMap(name, '{MODEL_NAME: iris, LOG_LEVEL: info}');
+    if (entries === undefined) return undefined;
     const result: Record<string, string> = {};
-    for (const [key, raw] of Object.entries(parsed as Record<string, unknown>)) {
+    for (const [key, text] of entries) {
       if (!/^[a-zA-Z]\w*$/.test(key)) {
         this.fail(
           name,
@@ -170,14 +169,7 @@ export class InputReader {
         this.fail(name, `has key '${key}', which Lambda reserves; pick another name`);
         continue;
       }
-      if (raw !== null && typeof raw === 'object') {
-        this.fail(
-          name,
-          `has key '${key}' with a nested value; values must be strings, numbers or booleans`,
-        );
-        continue;
-      }
-      result[key] = raw === null || raw === undefined ? '' : String(raw);
+      result[key] = text;
     }
     return result;
   }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ActionError } from './errors.js';
+import { readFunctionConfig, type FunctionConfigSettings } from './settings-function.js';
 import { InputReader } from './settings-parse.js';
 
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
@@ -48,7 +49,7 @@ export interface BuildSettings {
   s3Prefix: string;
 }
 
-export interface FunctionSettings {
+export interface FunctionSettings extends FunctionConfigSettings {
   createFunction: boolean;
   executionRole?: string;
   handler: string;
@@ -181,25 +182,23 @@ export function readSettings(
 
   let settings: Settings;
   switch (mode) {
-    case 'deploy':
-      settings = {
-        ...base,
-        mode,
-        build: readBuild(r, shortName, mode),
-        fn: readFunction(r),
-        release: readRelease(r),
-      };
+    case 'deploy': {
+      const build = readBuild(r, shortName, mode);
+      settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
       break;
-    case 'preview':
+    }
+    case 'preview': {
+      const build = readBuild(r, shortName, mode);
       settings = {
         ...base,
         mode,
-        build: readBuild(r, shortName, mode),
-        fn: readFunction(r),
+        build,
+        fn: readFunction(r, build),
         release: readRelease(r),
         preview: readPreview(r, event),
       };
       break;
+    }
     case 'preview-cleanup':
       settings = { ...base, mode, preview: readPreview(r, event) };
       break;
@@ -432,7 +431,7 @@ function readRequirements(r: InputReader, sourceDir: string): string | undefined
   return fs.existsSync(fallback) && fs.statSync(fallback).isFile() ? fallback : undefined;
 }
 
-function readFunction(r: InputReader): FunctionSettings {
+function readFunction(r: InputReader, build: BuildSettings): FunctionSettings {
   const createFunction = r.bool('create-function', false);
   const executionRole = r.pattern(
     'execution-role',
@@ -464,6 +463,7 @@ function readFunction(r: InputReader): FunctionSettings {
     timeout: r.int('timeout', 1, 900),
     environment: r.envMap('environment'),
     description,
+    ...readFunctionConfig(r, build.requirements !== undefined),
   };
 }
 

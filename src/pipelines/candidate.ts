@@ -5,9 +5,9 @@ import { formatBytes } from '../log.js';
 import { ActionError } from '../errors.js';
 import type { AliasState } from '../release/traffic/alias-plan.js';
 import { readAlias } from '../release/traffic/alias.js';
-import { decideChange, type ChangeDecision } from '../release/function/change.js';
+import { planChange, type ChangeDecision, type ChangePlan } from '../release/function/change.js';
+import { desiredConfigFrom } from '../release/function/desired-config.js';
 import {
-  configChanges,
   createFunction,
   missingFunctionError,
   publishVersion,
@@ -15,9 +15,11 @@ import {
   readFunction,
   updateCode,
   updateConfiguration,
-  type DesiredConfig,
   type FunctionState,
 } from '../release/function/function.js';
+import { tagsForCreate } from '../release/function/tags.js';
+import { reportConfigChanges } from '../report/config-report.js';
+import { syncFunctionLevel } from './function-level.js';
 import { smokeTestVersion } from '../release/smoke/smoke.js';
 import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
@@ -35,6 +37,8 @@ type BuildingSettings = DeploySettings | PreviewModeSettings;
 export interface Candidate {
   built: Built;
   decision: ChangeDecision;
+  /** The desired state against what was deployed (rows: before -> after). */
+  plan: ChangePlan;
   version: string;
   functionArn: string;
   codeSha256: string;
@@ -131,20 +135,6 @@ export async function buildArtifacts(
   return built;
 }
 
-function desiredConfig(settings: BuildingSettings, layerArn: string | undefined): DesiredConfig {
-  return {
-    runtime: settings.build.runtime,
-    handler: settings.fn.handler,
-    architecture: settings.build.architecture,
-    layerArn,
-    layerName: settings.build.layerName,
-    memorySize: settings.fn.memorySize,
-    timeout: settings.fn.timeout,
-    environment: settings.fn.environment,
-    description: settings.fn.description,
-  };
-}
-
 /**
  * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
  * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
@@ -158,46 +148,52 @@ export async function publishCandidate(
 ): Promise<Candidate | undefined> {
   const { settings, clients, logger } = ctx;
   const fnName = settings.functionName;
-  const desired = desiredConfig(settings, built.layer.layerVersionArn);
+  const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
 
-  const { fn, aliasBefore, decision } = await steps.run(
-    'Compare with what is deployed',
-    async () => {
-      const fn = await readFunction(clients.lambda, fnName, { logger });
-      const aliasBefore = await readAlias(clients.lambda, fnName, aliasName, { logger }).catch(
-        (error: unknown) => {
-          if (!fn.exists) {
-            const none: AliasState = {
-              functionName: fnName,
-              alias: aliasName,
-              exists: false,
-              weights: {},
-            };
-            return none;
-          }
-          throw error;
-        },
-      );
-      const changes = fn.exists ? configChanges(fn, desired) : undefined;
-      const served = await servedVersionConfig(ctx, aliasBefore);
-      const decision = decideChange({
-        fn,
-        codeSha256: built.bundle.codeSha256,
-        configChanges: changes,
-        alias: aliasBefore,
-        servedVersion: served,
-        layerArn: desired.layerArn,
-      });
-      logger.info(
-        `Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(decision)}`,
-      );
-      return { fn, aliasBefore, decision };
-    },
-  );
+  const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
+    const fn = await readFunction(clients.lambda, fnName, { logger });
+    const aliasBefore = await readAlias(clients.lambda, fnName, aliasName, { logger }).catch(
+      (error: unknown) => {
+        if (!fn.exists) {
+          const none: AliasState = {
+            functionName: fnName,
+            alias: aliasName,
+            exists: false,
+            weights: {},
+          };
+          return none;
+        }
+        throw error;
+      },
+    );
+    const served = await servedVersionConfig(ctx, aliasBefore);
+    const plan = planChange({
+      fn,
+      codeSha256: built.bundle.codeSha256,
+      desired,
+      alias: aliasBefore,
+      servedVersion: served,
+    });
+    logger.info(
+      `Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`,
+    );
+    for (const row of plan.rows)
+      logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
+    return { fn, aliasBefore, plan };
+  });
+  const decision = plan.decision;
   if (aliasBefore.functionVersion) ctx.outputs.set('previous-version', aliasBefore.functionVersion);
   if (fn.arn) ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
 
   if (decision.kind === 'create' && !settings.fn.createFunction) throw missingFunctionError(fnName);
+
+  // Tags and code signing belong to the function, not to a version: synced on every deploy run
+  // (a preview for a pull request leaves what the function itself carries alone).
+  const functionLevel =
+    settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
+      ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
+      : [];
+  reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
 
   if (settings.dryRun) {
     reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
@@ -209,12 +205,13 @@ export async function publishCandidate(
   if (decision.kind === 'unchanged') {
     steps.skip(
       'Upload, update and publish',
-      `alias '${aliasName}' already serves version ${decision.version} with this bundle and layer`,
+      `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`,
     );
     ctx.outputs.set('version', decision.version);
     return {
       built,
       decision,
+      plan,
       version: decision.version,
       functionArn: fn.arn ?? '',
       codeSha256: built.bundle.codeSha256,
@@ -246,11 +243,14 @@ export async function publishCandidate(
         const created = await createFunction(
           clients.lambda,
           {
-            ...desired,
             functionName: fnName,
             role: settings.fn.executionRole ?? '',
             s3Bucket: settings.build.s3Bucket,
             s3Key: built.bundleKey,
+            architecture: desired.architecture,
+            target: plan.target,
+            codeSigningConfigArn: desired.codeSigningConfigArn,
+            tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
           },
           { logger },
         );
@@ -265,6 +265,7 @@ export async function publishCandidate(
           fnName,
           settings.build.s3Bucket,
           built.bundleKey,
+          desired.architecture,
           { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 },
         );
         const sha = updated.codeSha256;
@@ -276,11 +277,10 @@ export async function publishCandidate(
         latestRevision = updated.revisionId;
         logger.info(`Code updated: CodeSha256 ${sha}`);
       }
-      // A code update leaves the configuration as it was read above.
-      const changes = configChanges(fn, desired);
-      if (changes) {
-        logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-        latestRevision = await updateConfiguration(clients.lambda, fnName, changes, {
+      // A code update leaves the configuration as it was read above: the plan still holds.
+      if (plan.update) {
+        logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
+        latestRevision = await updateConfiguration(clients.lambda, fnName, plan.update, {
           logger,
           revisionId: latestRevision,
           desired,
@@ -329,6 +329,7 @@ export async function publishCandidate(
   const candidate: Candidate = {
     built,
     decision,
+    plan,
     version: published.version,
     functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
     codeSha256: published.codeSha256,

@@ -47,7 +47,7 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
       outputs.set('smoke-result', 'skipped');
       if (before.aliasArn) outputs.set('alias-arn', before.aliasArn);
       report.setHeadline(
-        `✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle and layer; nothing was published.`,
+        `✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`,
       );
       return;
     }

@@ -16,9 +16,9 @@ import {
   publishVersion,
   updateCode,
   updateConfiguration,
-  type DesiredConfig,
   type FunctionState,
 } from '../../src/release/function/function.js';
+import type { DesiredConfig } from '../../src/release/function/desired-config.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });
@@ -56,7 +56,10 @@ describe('writes to $LATEST carry RevisionId', () => {
       .resolves(latest({ CodeSha256: 'new-sha', RevisionId: 'r2' }));
     lambdaMock.on(UpdateFunctionConfigurationCommand).resolves(latest({ RevisionId: 'r3' }));
     lambdaMock.on(PublishVersionCommand).resolves({ Version: '5', CodeSha256: 'new-sha' });
-    const code = await updateCode(lambda, 'iris', 'b', 'k.zip', { ...options, revisionId: 'r1' });
+    const code = await updateCode(lambda, 'iris', 'b', 'k.zip', 'x86_64', {
+      ...options,
+      revisionId: 'r1',
+    });
     expect(code).toEqual({ codeSha256: 'new-sha', revisionId: 'r2' });
     await updateConfiguration(
       lambda,
@@ -94,7 +97,7 @@ describe('after an unanswered write $LATEST is read back', () => {
       .on(UpdateFunctionCodeCommand)
       .rejects(new ServiceException({ message: 'unavailable', ...meta(503) }));
     reads(latest({ CodeSha256: 'new-sha', RevisionId: 'r2' }));
-    const code = await updateCode(lambda, 'iris', 'b', 'k.zip', {
+    const code = await updateCode(lambda, 'iris', 'b', 'k.zip', 'x86_64', {
       ...options,
       revisionId: 'r1',
       codeSha256: 'new-sha',
@@ -135,7 +138,7 @@ describe('after an unanswered write $LATEST is read back', () => {
       .rejects(new ServiceException({ message: 'internal', ...meta(500) }));
     reads(latest({ CodeSha256: 'their-sha', RevisionId: 'r9' }));
     await expect(
-      updateCode(lambda, 'iris', 'b', 'k.zip', {
+      updateCode(lambda, 'iris', 'b', 'k.zip', 'x86_64', {
         ...options,
         revisionId: 'r1',
         codeSha256: 'new-sha',
@@ -195,10 +198,10 @@ describe('publishedDifferences', () => {
     );
     expect(diffs.map((d) => d.split(':')[0])).toEqual([
       'code (CodeSha256)',
-      'layers',
-      'environment',
-      'memory',
       'handler',
+      'layers',
+      'memory (MB)',
+      'environment',
     ]);
   });
 });

@@ -1,9 +1,12 @@
-import { decideChange } from '../../src/release/function/change.js';
+import { planChange, type ChangeInputs } from '../../src/release/function/change.js';
 import {
-  configChanges,
   desiredLayers,
-  type FunctionState,
-} from '../../src/release/function/function.js';
+  diffConfig,
+  resolveTarget,
+  updateConfigurationInput,
+} from '../../src/release/function/config-diff.js';
+import type { DesiredConfig } from '../../src/release/function/desired-config.js';
+import type { FunctionState } from '../../src/release/function/function.js';
 import { readShiftState, shiftStateValue } from '../../src/release/traffic/shift-state.js';
 import { protectedVersions, versionsToDelete } from '../../src/release/function/versions.js';
 import type { AliasState } from '../../src/release/traffic/alias-plan.js';
@@ -22,7 +25,7 @@ const fn: FunctionState = {
   timeout: 30,
   environment: { LOG_LEVEL: 'info' },
 };
-const desired = {
+const desired: DesiredConfig = {
   runtime: 'python3.12',
   handler: 'lambda_function.lambda_handler',
   architecture: 'x86_64',
@@ -47,6 +50,13 @@ describe('desiredLayers', () => {
     expect(desiredLayers([], 'iris-deps', layer('iris-deps', 1))).toEqual([layer('iris-deps', 1)]);
   });
 });
+
+const configChanges = (current: FunctionState, want: DesiredConfig) => {
+  const target = resolveTarget(current, want);
+  return updateConfigurationInput(target, diffConfig(current, target));
+};
+const decideChange = (inputs: Omit<ChangeInputs, 'desired'> & { desired?: DesiredConfig }) =>
+  planChange({ desired, ...inputs }).decision;
 
 describe('configChanges', () => {
   it('is undefined when nothing differs', () => {
@@ -96,7 +106,7 @@ describe('decideChange', () => {
       decideChange({
         fn,
         codeSha256: 'sha-A',
-        configChanges: { MemorySize: 1024 },
+        desired: { ...desired, memorySize: 1024 },
         alias: prod,
         servedVersion: served,
       }),

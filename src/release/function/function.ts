@@ -9,63 +9,29 @@ import {
   type Architecture,
   type FunctionConfiguration,
   type LambdaClient,
-  type Runtime,
 } from '@aws-sdk/client-lambda';
 import { ActionError, errorCode, errorMessage } from '../../errors.js';
 import { isAmbiguous, isTransient } from '../../retry.js';
 import { callAws, isNotFound, type AwsCallOptions } from '../../aws/call.js';
+import {
+  createConfigurationInput,
+  diffConfig,
+  resolveTarget,
+  type UpdateInput,
+} from './config-diff.js';
+import type { DesiredConfig } from './desired-config.js';
+import {
+  MISSING_FUNCTION,
+  toFunctionState,
+  type FunctionConfig,
+  type FunctionState,
+} from './function-state.js';
 
-/** The parts of a function's configuration this action manages. */
-export interface FunctionState {
-  exists: boolean;
-  arn?: string;
-  codeSha256?: string;
-  layers: string[];
-  runtime?: string;
-  handler?: string;
-  architecture?: string;
-  memorySize?: number;
-  timeout?: number;
-  environment: Record<string, string>;
-  description?: string;
-  revisionId?: string;
-}
-
-/** What this run wants the function to look like (undefined: leave as it is). */
-export interface DesiredConfig {
-  runtime: string;
-  handler: string;
-  architecture: string;
-  /** Our dependency layer (replaces a previous version of the same layer); undefined: no layer. */
-  layerArn?: string;
-  layerName: string;
-  memorySize?: number;
-  timeout?: number;
-  /** Merged into the function's variables (given keys win; others kept). */
-  environment?: Record<string, string>;
-  description?: string;
-}
+export { MISSING_FUNCTION, toFunctionState, type FunctionState } from './function-state.js';
 
 export interface FunctionCallOptions extends AwsCallOptions {
   /** Longest wait for a function to become Active / finish an update (default 10 min). */
   waitSeconds?: number;
-}
-
-export function toFunctionState(config: FunctionConfiguration): FunctionState {
-  return {
-    exists: true,
-    arn: config.FunctionArn,
-    codeSha256: config.CodeSha256,
-    layers: (config.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),
-    runtime: config.Runtime,
-    handler: config.Handler,
-    architecture: config.Architectures?.[0] ?? 'x86_64',
-    memorySize: config.MemorySize,
-    timeout: config.Timeout,
-    environment: { ...(config.Environment?.Variables ?? {}) },
-    description: config.Description,
-    revisionId: config.RevisionId,
-  };
 }
 
 export async function readFunction(
@@ -85,46 +51,9 @@ export async function readFunction(
     );
     return toFunctionState(config);
   } catch (error) {
-    if (isNotFound(error)) return { exists: false, layers: [], environment: {} };
+    if (isNotFound(error)) return MISSING_FUNCTION;
     throw new ActionError(`Could not read function '${name}': ${errorMessage(error)}`);
   }
-}
-
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-export function desiredLayers(
-  current: readonly string[],
-  layerName: string,
-  layerArn: string | undefined,
-): string[] {
-  const ours = (arn: string) => arn.split(':')[6] === layerName;
-  const others = current.filter((arn) => !ours(arn));
-  return layerArn ? [...others, layerArn] : others;
-}
-
-/** The UpdateFunctionConfiguration input for what differs; undefined when nothing does. Pure. */
-export function configChanges(
-  current: FunctionState,
-  desired: DesiredConfig,
-): Record<string, unknown> | undefined {
-  const changes: Record<string, unknown> = {};
-  const layers = desiredLayers(current.layers, desired.layerName, desired.layerArn);
-  if (layers.join('\n') !== current.layers.join('\n')) changes.Layers = layers;
-  if (desired.runtime !== current.runtime) changes.Runtime = desired.runtime;
-  if (desired.handler !== current.handler) changes.Handler = desired.handler;
-  if (desired.memorySize !== undefined && desired.memorySize !== current.memorySize)
-    changes.MemorySize = desired.memorySize;
-  if (desired.timeout !== undefined && desired.timeout !== current.timeout)
-    changes.Timeout = desired.timeout;
-  if (desired.description !== undefined && desired.description !== current.description)
-    changes.Description = desired.description;
-  if (desired.environment) {
-    const merged = { ...current.environment, ...desired.environment };
-    const same =
-      Object.keys(merged).length === Object.keys(current.environment).length &&
-      Object.entries(merged).every(([k, v]) => current.environment[k] === v);
-    if (!same) changes.Environment = { Variables: merged };
-  }
-  return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
 export function missingFunctionError(name: string): ActionError {
@@ -134,11 +63,17 @@ export function missingFunctionError(name: string): ActionError {
   );
 }
 
-export interface CreateRequest extends DesiredConfig {
+export interface CreateRequest {
   functionName: string;
   role: string;
   s3Bucket: string;
   s3Key: string;
+  architecture: string;
+  /** The whole target configuration (config-diff.ts resolveTarget against no function). */
+  target: FunctionConfig;
+  codeSigningConfigArn?: string;
+  /** Tags as they should be on the new function, the managed-keys record included. */
+  tags?: Record<string, string>;
 }
 
 export async function createFunction(
@@ -151,17 +86,13 @@ export async function createFunction(
     () =>
       lambda.send(
         new CreateFunctionCommand({
+          ...createConfigurationInput(request.target),
           FunctionName: request.functionName,
           Role: request.role,
-          Runtime: request.runtime as Runtime,
-          Handler: request.handler,
           Architectures: [request.architecture as Architecture],
           Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
-          Layers: request.layerArn ? [request.layerArn] : undefined,
-          MemorySize: request.memorySize,
-          Timeout: request.timeout,
-          Environment: request.environment ? { Variables: request.environment } : undefined,
-          Description: request.description,
+          CodeSigningConfigArn: request.codeSigningConfigArn,
+          Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
           Publish: false,
         }),
       ),
@@ -258,6 +189,7 @@ export async function updateCode(
   name: string,
   s3Bucket: string,
   s3Key: string,
+  architecture: string,
   options: WriteOptions & { codeSha256?: string } = {},
 ): Promise<{ codeSha256?: string; revisionId?: string }> {
   const response = await guardedWrite(
@@ -271,6 +203,8 @@ export async function updateCode(
           FunctionName: name,
           S3Bucket: s3Bucket,
           S3Key: s3Key,
+          // Code and architecture change together: an arm64 bundle never runs as x86_64.
+          Architectures: [architecture as Architecture],
           Publish: false,
           ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
         }),
@@ -291,7 +225,7 @@ export async function updateCode(
 export async function updateConfiguration(
   lambda: LambdaClient,
   name: string,
-  changes: Record<string, unknown>,
+  changes: UpdateInput,
   options: WriteOptions & { desired?: DesiredConfig } = {},
 ): Promise<string | undefined> {
   const response = await guardedWrite(
@@ -310,7 +244,7 @@ export async function updateConfiguration(
     (now) =>
       options.desired !== undefined &&
       now.LastUpdateStatus !== 'Failed' &&
-      configChanges(toFunctionState(now), options.desired) === undefined,
+      satisfies(toFunctionState(now), options.desired),
     options,
   ).catch((error: unknown) => {
     if (error instanceof FunctionConflictError) throw error;
@@ -439,36 +373,28 @@ async function waitFor(
 }
 
 /**
- * How a published version differs from what this run asked for: code, layers, environment,
- * memory, timeout, handler, runtime, architecture. Empty when it is exactly that. Pure.
+ * How a published version differs from what this run asked for: code, and every versioned setting
+ * of the target (config-diff.ts). Empty when it is exactly that. Pure.
  */
+/** Whether a configuration already is what `desired` asks for (nothing left to update). Pure. */
+function satisfies(now: FunctionState, desired: DesiredConfig): boolean {
+  return diffConfig(now, resolveTarget(now, desired)).length === 0;
+}
+
 export function publishedDifferences(
   published: FunctionState,
   expected: { codeSha256: string; before: FunctionState; desired: DesiredConfig },
 ): string[] {
-  const { before, desired } = expected;
+  const target = resolveTarget(
+    expected.before.exists ? expected.before : MISSING_FUNCTION,
+    expected.desired,
+  );
   const diffs: string[] = [];
-  const check = (what: string, want: unknown, got: unknown) => {
-    if (want === undefined) return; // not managed by this run: whatever it is stays
-    if (JSON.stringify(want) !== JSON.stringify(got))
-      diffs.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
-  };
-  check('code (CodeSha256)', expected.codeSha256, published.codeSha256);
-  const layers = before.exists
-    ? desiredLayers(before.layers, desired.layerName, desired.layerArn)
-    : desired.layerArn
-      ? [desired.layerArn]
-      : [];
-  check('layers', layers, published.layers);
-  const env = before.exists
-    ? { ...before.environment, ...(desired.environment ?? {}) }
-    : { ...(desired.environment ?? {}) };
-  const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort());
-  check('environment', sorted(env), sorted(published.environment));
-  check('memory', desired.memorySize ?? before.memorySize, published.memorySize);
-  check('timeout', desired.timeout ?? before.timeout, published.timeout);
-  check('handler', desired.handler, published.handler);
-  check('runtime', desired.runtime, published.runtime);
-  check('architecture', desired.architecture, published.architecture);
+  if (published.codeSha256 !== expected.codeSha256)
+    diffs.push(
+      `code (CodeSha256): expected "${expected.codeSha256}", got "${published.codeSha256}"`,
+    );
+  for (const change of diffConfig(published, target, 'version'))
+    diffs.push(`${change.label}: expected "${change.after}", got "${change.before}"`);
   return diffs;
 }

@@ -1,0 +1,67 @@
+import type { BuildSettings, FunctionSettings } from '../../settings.js';
+import type {
+  ExtraLayers,
+  FileSystemSetting,
+  LoggingSettings,
+  VpcSettings,
+} from '../../settings-function.js';
+
+/**
+ * What this run wants the function to look like. An undefined field means "leave it as it is";
+ * config-diff.ts resolves it against $LATEST into a complete target.
+ */
+export interface DesiredConfig {
+  runtime: string;
+  handler: string;
+  architecture: string;
+  /** Our dependency layer (replaces a previous version of the same layer); undefined: no layer. */
+  layerArn?: string;
+  layerName: string;
+  /** Other layers, ahead of and behind ours; undefined: keep the function's other layers. */
+  extraLayers?: ExtraLayers;
+  memorySize?: number;
+  timeout?: number;
+  /** Merged into the function's variables (given keys win; others kept). */
+  environment?: Record<string, string>;
+  description?: string;
+  ephemeralStorage?: number;
+  vpc?: VpcSettings;
+  deadLetterTargetArn?: string;
+  kmsKeyArn?: string;
+  tracing?: string;
+  fileSystems?: FileSystemSetting[];
+  logging?: LoggingSettings;
+  /** Function-level (not versioned): applied beside the configuration, see function-extras.ts. */
+  codeSigningConfigArn?: string;
+  /** Function-level (not versioned): merged onto the function's tags, see tags.ts. */
+  tags?: Record<string, string>;
+}
+
+/** The one desired configuration of a deploy or preview run. Pure. */
+export function desiredConfigFrom(
+  build: Pick<BuildSettings, 'runtime' | 'architecture' | 'layerName'>,
+  fn: FunctionSettings,
+  layerArn: string | undefined,
+): DesiredConfig {
+  return {
+    runtime: build.runtime,
+    handler: fn.handler,
+    architecture: build.architecture,
+    layerArn,
+    layerName: build.layerName,
+    extraLayers: fn.layers,
+    memorySize: fn.memorySize,
+    timeout: fn.timeout,
+    environment: fn.environment,
+    description: fn.description,
+    ephemeralStorage: fn.ephemeralStorage,
+    vpc: fn.vpc,
+    deadLetterTargetArn: fn.deadLetterTargetArn,
+    kmsKeyArn: fn.kmsKeyArn,
+    tracing: fn.tracing,
+    fileSystems: fn.fileSystems,
+    logging: fn.logging,
+    codeSigningConfigArn: fn.codeSigningConfigArn,
+    tags: fn.tags,
+  };
+}
