@@ -23,7 +23,7 @@ echo "== lint (eslint, type-aware)"
 npm run --silent lint || status=1
 
 echo "== unit tests"
-NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects unit \
+NODE_OPTIONS=--experimental-vm-modules npx jest --ci --forceExit --selectProjects unit \
   --json --outputFile "$results/unit.json" || status=1
 
 if [ "${SKIP_E2E:-}" != "1" ]; then
@@ -33,7 +33,7 @@ if [ "${SKIP_E2E:-}" != "1" ]; then
   trap 'bash scripts/sandbox.sh down >/dev/null 2>&1 || true' EXIT
   bash scripts/sandbox.sh up
   echo "== end-to-end tests"
-  NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects e2e --runInBand \
+  NODE_OPTIONS=--experimental-vm-modules npx jest --ci --forceExit --selectProjects e2e --runInBand \
     --json --outputFile "$results/e2e.json" || status=1
 
   # `down` must leave no process the sandbox started (moto, the GitHub emulation, dockerd if it
