@@ -18,6 +18,7 @@ import {
   type FunctionState,
 } from '../release/function/function.js';
 import { smokeTestVersion } from '../release/smoke/smoke.js';
+import { gateColdStart } from './cold-start.js';
 import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
 import { uploadContentAddressed, type UploadResult } from '../packaging/upload.js';
@@ -327,6 +328,7 @@ export async function publishCandidate(
       logger,
     }),
   );
+  await gateColdStart(ctx, candidate, spec);
   reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
   ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
   return candidate;

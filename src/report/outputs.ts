@@ -9,7 +9,9 @@ export type OutputName =
   | 'smoke-result'
   | 'rolled-back'
   | 'changed'
-  | 'preview-url';
+  | 'preview-url'
+  | 'cold-start-ms'
+  | 'max-memory-mb';
 
 /** Outputs are set as soon as they are known, so a failed run still reports what it did. */
 export interface Outputs {
