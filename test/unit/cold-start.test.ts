@@ -206,7 +206,7 @@ describe('checkColdStart at the SDK boundary', () => {
     expect(lambdaMock.commandCalls(ListTagsCommand)[0]!.args[0].input).toEqual({ Resource: arn });
     expect(lambdaMock.commandCalls(TagResourceCommand)[0]!.args[0].input).toEqual({
       Resource: arn,
-      Tags: { [recordKey('7')]: '2302' },
+      Tags: { [recordKey('7')]: '2301.55' },
     });
     expect(lambdaMock.commandCalls(UntagResourceCommand)).toHaveLength(0);
     const lines = describeCheck('7', check).join('\n');

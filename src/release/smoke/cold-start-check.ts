@@ -1,8 +1,9 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { errorMessage } from '../../errors.js';
-import { formatDuration, type Logger } from '../../log.js';
+import type { Logger } from '../../log.js';
 import type { Sleep } from '../../retry.js';
 import {
+  formatMs,
   judgeColdStart,
   parseReport,
   type ColdStartVerdict,
@@ -65,7 +66,7 @@ export async function checkColdStart(options: ColdStartCheckOptions): Promise<Co
         options.servedVersion,
       );
       logger.info(
-        `Recorded ${formatDuration(verdict.coldStartMs)} for version ${options.version}${pruned.length ? ` (dropped ${pruned.length} old record(s))` : ''}`,
+        `Recorded ${formatMs(verdict.coldStartMs)} for version ${options.version}${pruned.length ? ` (dropped ${pruned.length} old record(s))` : ''}`,
       );
     } catch (error) {
       logger.warning(
@@ -87,7 +88,7 @@ export function describeCheck(version: string, check: ColdStartCheck): string[] 
       report.maxMemoryUsedMb !== undefined
         ? `max memory used ${report.maxMemoryUsedMb} MB of ${report.memorySizeMb ?? '?'} MB${verdict.memoryUsedPercent !== undefined ? ` (${Math.round(verdict.memoryUsedPercent)}%)` : ''}`
         : 'max memory used not reported';
-    lines.push('', `First invocation: duration ${formatDuration(report.durationMs)}, ${memory}.`);
+    lines.push('', `First invocation: duration ${formatMs(report.durationMs)}, ${memory}.`);
   }
   for (const reason of verdict.reasons) lines.push('', `❌ ${reason}.`);
   for (const warning of verdict.warnings) lines.push('', `⚠️ ${warning}.`);

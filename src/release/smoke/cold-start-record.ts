@@ -9,7 +9,7 @@ import type { Baseline } from './cold-start.js';
 
 /**
  * Each version's measured cold start lives in a tag on the function, keyed by version:
- * `lambda-ml-deploy:cold-start-ms:7 = 912`. A version's description cannot change after publish
+ * `lambda-ml-deploy:cold-start-ms:7 = 912.40`. A version's description cannot change after publish
  * (and the measurement comes after), versions cannot be tagged, and an alias description records
  * only the version it serves now, so a rollback would lose the figure. Tags keyed by version
  * survive rollbacks and previews; the action keeps at most RECORDS_KEPT of them.
@@ -85,7 +85,7 @@ export async function writeRecord(
       store.lambda.send(
         new TagResourceCommand({
           Resource: store.functionArn,
-          Tags: { [recordKey(version)]: String(Math.round(ms)) },
+          Tags: { [recordKey(version)]: ms.toFixed(2) },
         }),
       ),
     { sleep: store.sleep },

@@ -100,6 +100,11 @@ export interface ColdStartVerdict {
   summary: string;
 }
 
+/** Like formatDuration, with a decimal below 10 ms (a light handler imports in a millisecond). */
+export function formatMs(ms: number): string {
+  return ms < 10 ? `${ms.toFixed(1)} ms` : formatDuration(ms);
+}
+
 function signed(percent: number): string {
   const rounded = Math.round(percent);
   return `${rounded >= 0 ? '+' : ''}${rounded}%`;
@@ -118,9 +123,9 @@ export function describeColdStart(
 ): string {
   if (ms === undefined) return 'no cold start measured';
   const what = restore ? 'cold start (SnapStart restore)' : 'cold start';
-  if (!baseline) return `${what} ${formatDuration(ms)}`;
+  if (!baseline) return `${what} ${formatMs(ms)}`;
   const change = changePercent(baseline.coldStartMs, ms);
-  return `${what} ${formatDuration(ms)}, was ${formatDuration(baseline.coldStartMs)} on version ${baseline.version}${change === undefined ? '' : ` (${signed(change)})`}`;
+  return `${what} ${formatMs(ms)}, was ${formatMs(baseline.coldStartMs)} on version ${baseline.version}${change === undefined ? '' : ` (${signed(change)})`}`;
 }
 
 /**
@@ -157,7 +162,7 @@ export function judgeColdStart(input: ColdStartInput): ColdStartVerdict {
 
   if (ms !== undefined && coldStart?.maxInitMs !== undefined && ms > coldStart.maxInitMs) {
     reasons.push(
-      `cold start ${formatDuration(ms)} is over the budget of ${formatDuration(coldStart.maxInitMs)} (max-init-ms ${coldStart.maxInitMs}) by ${formatDuration(ms - coldStart.maxInitMs)}`,
+      `cold start ${formatMs(ms)} is over the budget of ${formatMs(coldStart.maxInitMs)} (max-init-ms ${coldStart.maxInitMs}) by ${formatMs(ms - coldStart.maxInitMs)}`,
     );
   }
   if (ms !== undefined && baseline) {
@@ -166,7 +171,7 @@ export function judgeColdStart(input: ColdStartInput): ColdStartVerdict {
     const limit = coldStart?.maxRegressionPercent;
     if (limit !== undefined && change !== undefined && change > limit) {
       reasons.push(
-        `cold start ${formatDuration(ms)} is ${signed(change)} against ${formatDuration(baseline.coldStartMs)} on version ${baseline.version}, over the allowed regression of ${limit}%`,
+        `cold start ${formatMs(ms)} is ${signed(change)} against ${formatMs(baseline.coldStartMs)} on version ${baseline.version}, over the allowed regression of ${limit}%`,
       );
     }
   } else if (ms !== undefined && coldStart?.maxRegressionPercent !== undefined) {
