@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_EXCLUDES } from './packaging/bundle-files.js';
 import { ActionError } from './errors.js';
+import { snapStartProblem } from './release/function/snap-start.js';
 import { InputReader } from './settings-parse.js';
 
 export type Mode = 'deploy' | 'preview' | 'preview-cleanup' | 'rollback';
@@ -58,6 +59,14 @@ export interface ReleaseSettings {
   keepVersions: number;
 }
 
+/** Cold-start reduction (issue: cold starts). */
+export interface ColdStartSettings {
+  /** true: SnapStart on published versions; false: off; undefined: leave as it is. */
+  snapStart?: boolean;
+  /** Environments provisioned on the new version before traffic moves (deploy only); 0: none. */
+  provisionedConcurrency: number;
+}
+
 export interface PreviewSettings {
   aliasPrefix: string;
   url: boolean;
@@ -79,6 +88,7 @@ export interface DeploySettings extends Base {
   build: BuildSettings;
   fn: FunctionSettings;
   release: ReleaseSettings;
+  coldStart: ColdStartSettings;
 }
 
 export interface PreviewModeSettings extends Base {
@@ -86,6 +96,7 @@ export interface PreviewModeSettings extends Base {
   build: BuildSettings;
   fn: FunctionSettings;
   release: ReleaseSettings;
+  coldStart: ColdStartSettings;
   preview: PreviewSettings;
 }
 
@@ -162,25 +173,31 @@ export function readSettings(
 
   let settings: Settings;
   switch (mode) {
-    case 'deploy':
+    case 'deploy': {
+      const build = readBuild(r, shortName);
       settings = {
         ...base,
         mode,
-        build: readBuild(r, shortName),
+        build,
         fn: readFunction(r),
         release: readRelease(r),
+        coldStart: readColdStart(r, build.runtime),
       };
       break;
-    case 'preview':
+    }
+    case 'preview': {
+      const build = readBuild(r, shortName);
       settings = {
         ...base,
         mode,
-        build: readBuild(r, shortName),
+        build,
         fn: readFunction(r),
         release: readRelease(r),
+        coldStart: readColdStart(r, build.runtime),
         preview: readPreview(r, event),
       };
       break;
+    }
     case 'preview-cleanup':
       settings = { ...base, mode, preview: readPreview(r, event) };
       break;
@@ -388,6 +405,25 @@ function readRelease(r: InputReader): ReleaseSettings {
     alarms,
     keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
   };
+}
+
+function readColdStart(r: InputReader, runtime: string): ColdStartSettings {
+  const snapStart = r.raw('snap-start') === '' ? undefined : r.bool('snap-start', false);
+  if (snapStart) {
+    const problem = snapStartProblem(runtime);
+    if (problem) r.fail('snap-start', problem, 'true');
+  }
+  const provisionedConcurrency = r.int('provisioned-concurrency', 0, 10000, 0) ?? 0;
+  if (snapStart && provisionedConcurrency > 0) {
+    r.fail(
+      'provisioned-concurrency',
+      'cannot be combined with snap-start: Lambda does not allow both on one version; pick one',
+      String(provisionedConcurrency),
+    );
+  }
+  const settings: ColdStartSettings = { provisionedConcurrency };
+  if (snapStart !== undefined) settings.snapStart = snapStart;
+  return settings;
 }
 
 function readPreview(r: InputReader, event: EventContext): PreviewSettings {

@@ -18,6 +18,7 @@ import {
   type FunctionState,
 } from '../release/function/function.js';
 import { smokeTestVersion } from '../release/smoke/smoke.js';
+import { waitForVersionActive } from '../release/function/snap-start.js';
 import { gateColdStart } from './cold-start.js';
 import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
@@ -147,6 +148,7 @@ function desiredConfig(settings: BuildingSettings, layerArn: string | undefined)
     timeout: settings.fn.timeout,
     environment: settings.fn.environment,
     description: settings.fn.description,
+    snapStart: settings.coldStart.snapStart,
   };
 }
 
@@ -305,6 +307,14 @@ export async function publishCandidate(
     return result;
   });
   ctx.outputs.set('version', published.version);
+  if (desired.snapStart) {
+    await steps.run(`SnapStart snapshot of version ${published.version}`, () =>
+      waitForVersionActive(clients.lambda, fnName, published.version, {
+        clock: ctx.clock,
+        logger,
+      }),
+    );
+  }
 
   const candidate: Candidate = {
     built,

@@ -14,6 +14,7 @@ import {
 import { ActionError, errorCode, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import { snapStartApplyOn } from './snap-start.js';
 
 /** The parts of a function's configuration this action manages. */
 export interface FunctionState {
@@ -29,6 +30,8 @@ export interface FunctionState {
   environment: Record<string, string>;
   description?: string;
   revisionId?: string;
+  /** SnapStart.ApplyOn: 'PublishedVersions' or 'None'. */
+  snapStart?: string;
 }
 
 /** What this run wants the function to look like (undefined: leave as it is). */
@@ -44,6 +47,8 @@ export interface DesiredConfig {
   /** Merged into the function's variables (given keys win; others kept). */
   environment?: Record<string, string>;
   description?: string;
+  /** SnapStart on published versions; undefined: leave as it is. */
+  snapStart?: boolean;
 }
 
 export interface FunctionCallOptions {
@@ -78,6 +83,7 @@ export function toFunctionState(config: FunctionConfiguration): FunctionState {
     environment: { ...(config.Environment?.Variables ?? {}) },
     description: config.Description,
     revisionId: config.RevisionId,
+    snapStart: config.SnapStart?.ApplyOn ?? 'None',
   };
 }
 
@@ -137,6 +143,10 @@ export function configChanges(
       Object.entries(merged).every(([k, v]) => current.environment[k] === v);
     if (!same) changes.Environment = { Variables: merged };
   }
+  if (desired.snapStart !== undefined) {
+    const applyOn = snapStartApplyOn(desired.snapStart);
+    if (applyOn !== (current.snapStart ?? 'None')) changes.SnapStart = { ApplyOn: applyOn };
+  }
   return Object.keys(changes).length > 0 ? changes : undefined;
 }
 
@@ -174,6 +184,7 @@ export async function createFunction(
           Timeout: request.timeout,
           Environment: request.environment ? { Variables: request.environment } : undefined,
           Description: request.description,
+          SnapStart: request.snapStart ? { ApplyOn: 'PublishedVersions' } : undefined,
           Publish: false,
         }),
       ),
