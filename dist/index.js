@@ -74826,7 +74826,7 @@ function readGithubContext(env) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6144);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(683);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
 
 
@@ -74837,7 +74837,7 @@ if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 
 }
 else {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .VN)();
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)();
 }
 
 __webpack_async_result__();
@@ -74845,15 +74845,69 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6144:
+/***/ 5625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a3: () => (/* binding */ formatDuration),
+/* harmony export */   ml: () => (/* binding */ systemClock),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export memoryLogger */
+function memoryLogger() {
+    const lines = [];
+    return {
+        lines,
+        info: (m) => void lines.push(m),
+        warning: (m) => void lines.push(`warning: ${m}`),
+        notice: (m) => void lines.push(`notice: ${m}`),
+        debug: (m) => void lines.push(`debug: ${m}`),
+        async group(title, fn) {
+            lines.push(`::group::${title}`);
+            try {
+                return await fn();
+            }
+            finally {
+                lines.push('::endgroup::');
+            }
+        },
+    };
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const minutes = Math.floor(ms / 60_000);
+    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+
+/***/ }),
+
+/***/ 683:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Ng: () => (/* binding */ connect),
-  Wj: () => (/* binding */ coreLogger),
-  VN: () => (/* binding */ runMain)
+  V: () => (/* binding */ runMain)
 });
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
@@ -74870,93 +74924,6 @@ var dist_cjs = __nccwpck_require__(1695);
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./src/retry.ts
 var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/credentials.ts
-
-
-
-/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
-async function resolveCredentials(auth, deps) {
-    if (!auth.roleToAssume) {
-        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
-        return { source: 'ambient' };
-    }
-    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
-            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
-            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
-    }
-    let token;
-    try {
-        token = await deps.getIDToken(auth.audience);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    deps.setSecret(token);
-    const claims = describeClaims(token);
-    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
-    let response;
-    try {
-        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
-            RoleArn: auth.roleToAssume,
-            RoleSessionName: auth.roleSessionName,
-            WebIdentityToken: token,
-            DurationSeconds: auth.roleDurationSeconds,
-        })), {
-            attempts: 5,
-            sleep: deps.sleep,
-            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
-        });
-    }
-    catch (error) {
-        throw explainAssumeFailure(error, auth, claims);
-    }
-    const c = response.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
-    }
-    // Mask before anything else can print them.
-    deps.setSecret(c.AccessKeyId);
-    deps.setSecret(c.SecretAccessKey);
-    deps.setSecret(c.SessionToken);
-    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
-    return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
-    };
-}
-function explainAssumeFailure(error, auth, claims) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
-            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
-            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
-            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
-            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
-    }
-    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-}
-/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
-function describeClaims(token) {
-    try {
-        const payload = token.split('.')[1];
-        if (!payload)
-            return 'claims unreadable';
-        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
-        return `sub '${String(claims.sub)}', aud '${aud}'`;
-    }
-    catch {
-        return 'claims unreadable';
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/aws/identity.ts
 
 
@@ -75028,54 +74995,43 @@ const runCommand = (command, args, options = {}) => new Promise((resolve, reject
         });
     });
 });
+/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
+function currentUser() {
+    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
+        return undefined;
+    return { uid: process.getuid(), gid: process.getgid() };
+}
+/** Hides `user:password@` in URLs before a command line is logged. */
+function redactCredentials(text) {
+    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
+}
+/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
+function describeCommand(command, args) {
+    const shown = args.map((arg, i) => {
+        if (args[i - 1] === '-c' && arg.includes('\n'))
+            return '<script>';
+        const safe = redactCredentials(arg);
+        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
+    });
+    return [command, ...shown].join(' ');
+}
+/** Keeps the last lines of a stream of output, for error messages. */
+function tailKeeper(limit = 25) {
+    const lines = [];
+    return {
+        push(line) {
+            lines.push(line);
+            if (lines.length > limit)
+                lines.shift();
+        },
+        text: () => lines.join('\n'),
+    };
+}
 
 // EXTERNAL MODULE: ./src/github-context.ts
 var github_context = __nccwpck_require__(8886);
-;// CONCATENATED MODULE: ./src/log.ts
-function memoryLogger() {
-    const lines = [];
-    return {
-        lines,
-        info: (m) => void lines.push(m),
-        warning: (m) => void lines.push(`warning: ${m}`),
-        notice: (m) => void lines.push(`notice: ${m}`),
-        debug: (m) => void lines.push(`debug: ${m}`),
-        async group(title, fn) {
-            lines.push(`::group::${title}`);
-            try {
-                return await fn();
-            }
-            finally {
-                lines.push('::endgroup::');
-            }
-        },
-    };
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const minutes = Math.floor(ms / 60_000);
-    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(5625);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
 var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
 ;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
@@ -75193,7 +75149,7 @@ async function bake(options) {
     const start = options.clock.now();
     const pollMs = Math.max(1, options.pollMs);
     const label = options.label ? `${options.label}: ` : '';
-    options.logger?.info(`${label}baking for ${formatDuration(options.durationMs)} (checks every ${formatDuration(pollMs)})`);
+    options.logger?.info(`${label}baking for ${(0,src_log/* formatDuration */.a3)(options.durationMs)} (checks every ${(0,src_log/* formatDuration */.a3)(pollMs)})`);
     for (let polls = 1;; polls++) {
         const failure = await pollOnce(options);
         if (failure) {
@@ -75822,28 +75778,275 @@ async function smokeTestVersion(spec, target) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: ./src/packaging/bundle-files.ts
-var bundle_files = __nccwpck_require__(4733);
-;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/packaging/bundle-files.ts
 
 
+
+
+const NEVER = () => false;
+/** Compiles the globs with the rules described above. */
+function compileGlobs(patterns) {
+    const matchers = [];
+    for (const raw of patterns) {
+        let pattern = raw.trim().replace(/\\/g, '/');
+        if (!pattern)
+            continue;
+        while (pattern.startsWith('./'))
+            pattern = pattern.slice(2);
+        const anchored = pattern.startsWith('/');
+        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
+        if (!pattern)
+            continue;
+        matchers.push(picomatch_default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
+    }
+    if (matchers.length === 0)
+        return NEVER;
+    return (relPath) => matchers.some((match) => match(relPath));
+}
+/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
+function normaliseModelDest(modelDest) {
+    const cleaned = modelDest.trim().replace(/\\/g, '/');
+    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
+        throw new errors/* InputError */.dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
+    }
+    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
+    if (parts.includes('..')) {
+        throw new errors/* InputError */.dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
+    }
+    return parts.join('/');
+}
+function joinZip(prefix, rel) {
+    return prefix ? `${prefix}/${rel}` : rel;
+}
+function isInside(root, candidate) {
+    return (candidate === root || candidate.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep));
+}
+function modeOf(stats) {
+    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
+}
+function describe(file) {
+    return `${file.origin} file '${file.absPath}'`;
+}
+async function realpathOrFail(link) {
+    try {
+        return await promises_.realpath(link);
+    }
+    catch (error) {
+        const code = error.code ?? 'error';
+        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
+    }
+}
+/** Entries of one folder stat-ed at the same time. */
+const STAT_BATCH = 64;
+/**
+ * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
+ * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
+ * result is sorted afterwards.
+ */
+async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
+    const entries = await promises_.readdir(dirAbs, { withFileTypes: true });
+    const subfolders = [];
+    for (let start = 0; start < entries.length; start += STAT_BATCH) {
+        const batch = entries.slice(start, start + STAT_BATCH);
+        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
+    }
+    for (const subfolder of subfolders)
+        await subfolder();
+}
+async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
+    const abs = external_node_path_.join(dirAbs, entry.name);
+    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+    if (ctx.exclude(rel))
+        return;
+    let real = external_node_path_.join(dirReal, entry.name);
+    let stats;
+    if (!entry.isSymbolicLink()) {
+        if (ctx.skip.has(real))
+            return;
+        if (entry.isDirectory()) {
+            const selected = included || (ctx.include?.(rel) ?? true);
+            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+            return;
+        }
+        stats = await promises_.lstat(abs);
+    }
+    if (!stats || stats.isSymbolicLink()) {
+        real = await realpathOrFail(abs);
+        if (ctx.skip.has(real))
+            return;
+        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
+            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
+                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+        }
+        stats = await promises_.stat(real);
+    }
+    const selected = included || (ctx.include?.(rel) ?? true);
+    if (stats.isDirectory()) {
+        if (ancestors.includes(real)) {
+            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
+        }
+        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
+    }
+    else if (stats.isFile()) {
+        if (selected) {
+            ctx.out.push({
+                zipPath: joinZip(ctx.zipPrefix, rel),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: ctx.origin,
+            });
+        }
+    }
+    else {
+        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
+    }
+}
+async function statInput(input, given, abs) {
+    try {
+        const real = await promises_.realpath(abs);
+        return { stats: await promises_.stat(real), real };
+    }
+    catch (error) {
+        const code = error.code;
+        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
+        throw new errors/* InputError */.dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
+    }
+}
+function validateExtraZipPath(zipPath) {
+    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
+    const parts = cleaned.split('/');
+    if (!cleaned ||
+        cleaned.startsWith('/') ||
+        parts.some((part) => part === '..' || part === '' || part === '.')) {
+        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
+    }
+    return cleaned;
+}
+/**
+ * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
+ * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
+ */
+async function collectBundleFiles(options) {
+    const workspaceReal = await promises_.realpath(external_node_path_.resolve(options.workspace));
+    const modelDest = normaliseModelDest(options.modelDest);
+    const exclude = compileGlobs(options.exclude);
+    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
+    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
+    const out = [];
+    // Model paths first: they are placed under modelDest, and skipped by the source walk.
+    const modelReals = new Set();
+    for (const given of options.model) {
+        if (!given.trim())
+            continue;
+        const abs = external_node_path_.resolve(workspaceReal, given.trim());
+        const { stats, real } = await statInput('model', given, abs);
+        modelReals.add(real);
+        if (stats.isDirectory()) {
+            const ctx = {
+                allowedRoots: [workspaceReal, real],
+                exclude,
+                include: undefined,
+                skip: new Set(),
+                zipPrefix: modelDest,
+                origin: 'model',
+                out,
+            };
+            await walk(ctx, abs, real, '', true, [real]);
+        }
+        else if (stats.isFile()) {
+            out.push({
+                zipPath: joinZip(modelDest, external_node_path_.basename(abs)),
+                absPath: abs,
+                realPath: real,
+                size: stats.size,
+                mode: modeOf(stats),
+                origin: 'model',
+            });
+        }
+        else {
+            throw new errors/* InputError */.dz('model', `'${given}' is not a file or folder.`);
+        }
+    }
+    const sourceAbs = external_node_path_.resolve(workspaceReal, options.sourceDir);
+    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
+    if (!source.stats.isDirectory())
+        throw new errors/* InputError */.dz('source-dir', `'${options.sourceDir}' is not a folder.`);
+    const sourceCtx = {
+        allowedRoots: [workspaceReal, source.real],
+        exclude,
+        include,
+        skip: modelReals,
+        zipPrefix: '',
+        origin: 'source',
+        out,
+    };
+    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
+    for (const extra of options.extra ?? []) {
+        const zipPath = validateExtraZipPath(extra.zipPath);
+        let stats;
+        let real;
+        try {
+            real = await promises_.realpath(extra.absPath);
+            stats = await promises_.stat(real);
+        }
+        catch (error) {
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
+        }
+        if (!stats.isFile())
+            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
+        out.push({
+            zipPath,
+            absPath: extra.absPath,
+            realPath: real,
+            size: stats.size,
+            mode: modeOf(stats),
+            origin: 'generated',
+        });
+    }
+    const byPath = new Map();
+    for (const file of out) {
+        const previous = byPath.get(file.zipPath);
+        if (!previous) {
+            byPath.set(file.zipPath, file);
+        }
+        else if (previous.realPath !== file.realPath) {
+            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
+                'Rename one, choose another model-dest, or exclude one of them.');
+        }
+    }
+    if (byPath.size === 0) {
+        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
+        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
+    }
+    return [...byPath.values()]
+        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
+        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
+}
+
+;// CONCATENATED MODULE: ./src/packaging/runtime.ts
 
 function dockerPlatform(architecture) {
     return architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64';
 }
 /** The Python version a Lambda runtime name carries: python3.12 -> 3.12. */
-function layer_docker_runtimePythonVersion(runtime) {
+function runtime_runtimePythonVersion(runtime) {
     const match = /^python(\d+)\.(\d+)$/.exec(runtime);
     if (!match)
         throw new errors/* InputError */.dz('runtime', `'${runtime}' is not a Python runtime (expected e.g. python3.12)`);
     return `${match[1]}.${match[2]}`;
 }
-/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
-function currentUser() {
-    if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
-        return undefined;
-    return { uid: process.getuid(), gid: process.getgid() };
-}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+
+
+
+
+
 /** `docker run` arguments for a spec. Pure. */
 function dockerRunArgs(spec) {
     const args = ['run', '--rm', '--platform', spec.platform];
@@ -75867,32 +76070,6 @@ function dockerRunArgs(spec) {
         args.push('--entrypoint', spec.entrypoint);
     args.push(spec.image, ...spec.command);
     return args;
-}
-/** Hides `user:password@` in URLs before a command line is logged. */
-function redactCredentials(text) {
-    return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
-}
-/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
-function describeCommand(command, args) {
-    const shown = args.map((arg, i) => {
-        if (args[i - 1] === '-c' && arg.includes('\n'))
-            return '<script>';
-        const safe = redactCredentials(arg);
-        return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
-    });
-    return [command, ...shown].join(' ');
-}
-/** Keeps the last lines of a stream of output, for error messages. */
-function tailKeeper(limit = 25) {
-    const lines = [];
-    return {
-        push(line) {
-            lines.push(line);
-            if (lines.length > limit)
-                lines.shift();
-        },
-        text: () => lines.join('\n'),
-    };
 }
 function dockerMissing(error) {
     return new errors/* ActionError */.lZ(`build: docker needs the docker CLI and a running Docker engine on the runner (${(0,errors/* errorMessage */.gJ)(error)}). ` +
@@ -75997,7 +76174,7 @@ function pipInstallRunArgs(options) {
         command: [
             '-c',
             PIP_STEP_PY,
-            layer_docker_runtimePythonVersion(options.runtime),
+            runtime_runtimePythonVersion(options.runtime),
             'install',
             '--no-compile',
             '-r',
@@ -76058,7 +76235,7 @@ async function installInDocker(options) {
     const requirementsName = external_node_path_.basename(options.requirementsPath);
     if (result.exitCode !== 0) {
         if (mismatch || result.exitCode === 86) {
-            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${layer_docker_runtimePythonVersion(options.runtime)}: ` +
+            throw new errors/* InputError */.dz('build-image', `${options.image} runs Python ${python || '(unknown)'}, but runtime ${options.runtime} needs Python ${runtime_runtimePythonVersion(options.runtime)}: ` +
                 `wheels and bytecode built with it would not load in Lambda. Use public.ecr.aws/sam/build-${options.runtime}:latest-${options.architecture} or an image with that Python.`);
         }
         const output = tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
@@ -76070,6 +76247,8 @@ async function installInDocker(options) {
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/bytecode.ts
+
+
 
 
 
@@ -76162,7 +76341,7 @@ function cacheTag(runtime) {
     return `cpython-${runtimePythonVersion(runtime).replace('.', '')}`;
 }
 function checkVersion(report, runtime, where) {
-    const want = layer_docker_runtimePythonVersion(runtime);
+    const want = runtime_runtimePythonVersion(runtime);
     if (report.python !== want) {
         throw new errors/* ActionError */.lZ(`${where} compiled bytecode with Python ${report.python}, but runtime ${runtime} is Python ${want}; these .pyc would be ignored in Lambda.`);
     }
@@ -76281,7 +76460,7 @@ async function writeManifest(outDir, manifest) {
 async function compileBundleInDocker(options) {
     const items = bundleCompileItems(options.sourceDir, options.files);
     if (items.length === 0)
-        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+        return { entries: [], failed: [], python: runtime_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const manifestFile = await writeManifest(options.outDir, {
         srcRoot: '/var/src',
@@ -76315,7 +76494,7 @@ async function compileBundleInDocker(options) {
 async function compileBundleOnHost(options) {
     const items = bundleCompileItems(options.sourceDir, options.files);
     if (items.length === 0)
-        return { entries: [], failed: [], python: layer_docker_runtimePythonVersion(options.runtime) };
+        return { entries: [], failed: [], python: runtime_runtimePythonVersion(options.runtime) };
     const prefix = `${(options.lambdaDir ?? '/var/task').replace(/\/+$/, '')}/`;
     const outRoot = external_node_path_.resolve(options.outDir);
     const manifestFile = await writeManifest(outRoot, {
@@ -76871,6 +77050,7 @@ async function writeDeterministicZip(options) {
 
 
 
+
 /**
  * The function bundle: source-dir (include/exclude) + model files under model-dest + hash-based
  * .pyc for the handler's modules compiled for the runtime's Python, zipped deterministically.
@@ -76884,12 +77064,12 @@ async function buildBundle(build, deps) {
         model: build.model,
         modelDest: build.modelDest,
     };
-    const files = await (0,bundle_files/* collectBundleFiles */.gP)(base);
+    const files = await collectBundleFiles(base);
     const outDir = external_node_path_.join(deps.workDir, 'bundle-pyc');
     await promises_.mkdir(outDir, { recursive: true });
     const compiled = await compileHandlerBytecode(build, files, outDir, deps);
     const withPyc = compiled.result
-        ? await (0,bundle_files/* collectBundleFiles */.gP)({ ...base, extra: compiled.result.entries })
+        ? await collectBundleFiles({ ...base, extra: compiled.result.entries })
         : files;
     const modelBytes = withPyc
         .filter((f) => f.origin === 'model')
@@ -76932,7 +77112,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
             }),
         };
     }
-    const wanted = layer_docker_runtimePythonVersion(build.runtime);
+    const wanted = runtime_runtimePythonVersion(build.runtime);
     const host = await hostPythonVersion(deps.run, 'python3');
     if (host !== wanted) {
         const why = `host Python is ${host ?? 'missing'}, the runtime is ${wanted}: the handler is shipped without .pyc`;
@@ -77005,7 +77185,7 @@ function progressReporter(total, log) {
         if (quarters <= quartersLogged)
             return;
         quartersLogged = quarters;
-        log(`  uploaded ${formatBytes(done)} of ${formatBytes(total)} (${Math.floor((done * 100) / total)}%)`);
+        log(`  uploaded ${(0,src_log/* formatBytes */.z3)(done)} of ${(0,src_log/* formatBytes */.z3)(total)} (${Math.floor((done * 100) / total)}%)`);
     };
 }
 /**
@@ -77021,14 +77201,14 @@ async function uploadContentAddressed(s3, options) {
         existing.bytes === bytes &&
         (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
     if (sameContent) {
-        logger.info(`s3://${bucket}/${key} is already there (${formatBytes(bytes)}): not uploading it again.`);
+        logger.info(`s3://${bucket}/${key} is already there (${(0,src_log/* formatBytes */.z3)(bytes)}): not uploading it again.`);
         return { uploaded: false, key, bytes };
     }
     if (existing) {
         logger.warning(`s3://${bucket}/${key} exists but differs (${existing.bytes} bytes${existing.sha256 ? `, sha256 ${existing.sha256}` : ''}; ` +
             `the file has ${bytes} bytes, sha256 ${options.sha256Hex}): uploading it again.`);
     }
-    logger.info(`Uploading ${formatBytes(bytes)} to s3://${bucket}/${key}`);
+    logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
     const report = progressReporter(bytes, (message) => logger.info(message));
     const upload = new lib_storage_dist_cjs/* Upload */._({
         client: s3,
@@ -77392,6 +77572,8 @@ async function publishLayer(lambda, options, deps = {}) {
 
 
 
+
+
 /**
  * `build: pip`: the host's pip downloads binary wheels for Lambda's platform and Python instead of
  * running in a build image. For runners without Docker. Only packages that publish manylinux wheels
@@ -77401,7 +77583,7 @@ const AMAZON_LINUX_2_GLIBC = 26; // python3.9 - python3.11
 const AMAZON_LINUX_2023_GLIBC = 34; // python3.12 and later
 /** The glibc minor version of the OS a Lambda Python runtime runs on. */
 function runtimeGlibcMinor(runtime) {
-    const [major, minor] = layer_docker_runtimePythonVersion(runtime).split('.').map(Number);
+    const [major, minor] = runtime_runtimePythonVersion(runtime).split('.').map(Number);
     return major > 3 || minor >= 12 ? AMAZON_LINUX_2023_GLIBC : AMAZON_LINUX_2_GLIBC;
 }
 /**
@@ -77433,7 +77615,7 @@ function pipInstallArgs(options) {
     ];
     for (const platform of pipPlatforms(options.runtime, options.architecture))
         args.push('--platform', platform);
-    args.push('--only-binary=:all:', '--python-version', layer_docker_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
+    args.push('--only-binary=:all:', '--python-version', runtime_runtimePythonVersion(options.runtime), '--implementation', 'cp', ...options.pipArgs);
     return args;
 }
 /** The package pip could not find a binary wheel for, from its output; undefined when that is not the failure. */
@@ -77484,7 +77666,7 @@ async function installWithHostPip(options) {
     const output = `${result.stdout}\n${result.stderr}`;
     const missing = missingWheel(output);
     const platform = `${pipPlatforms(options.runtime, options.architecture)[0]} (or older manylinux)`;
-    const python = `CPython ${layer_docker_runtimePythonVersion(options.runtime)}`;
+    const python = `CPython ${runtime_runtimePythonVersion(options.runtime)}`;
     if (missing) {
         throw new errors/* ActionError */.lZ(`build: pip could not install ${requirementsFile}: package ${missing.name} (${missing.requirement}) has no binary wheel for ${platform} / ${python} ` +
             `(or it is not on the configured index). build: pip only installs pre-built wheels; use build: docker to build it from source in the Lambda build image, ` +
@@ -77631,6 +77813,8 @@ async function slimTree(root) {
 
 
 
+
+
 /**
  * The dependency layer step: key -> cache lookup -> build (docker or host pip) -> slim ->
  * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
@@ -77665,8 +77849,8 @@ function largestPackages(files, count = 5) {
 }
 /** The error for a layer over Lambda's unzipped limit, with the numbers and what to do. Pure. */
 function layerTooLargeMessage(unzippedBytes, largest, slim) {
-    const top = largest.map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', ');
-    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${formatBytes(unzippedBytes)}), over Lambda's limit of ` +
+    const top = largest.map((p) => `${p.name} ${(0,src_log/* formatBytes */.z3)(p.bytes)}`).join(', ');
+    return (`The dependency layer is ${unzippedBytes.toLocaleString('en-US')} bytes unzipped (${(0,src_log/* formatBytes */.z3)(unzippedBytes)}), over Lambda's limit of ` +
         `${UNZIPPED_LIMIT_BYTES.toLocaleString('en-US')} bytes for a function and all its layers. Largest: ${top}. ` +
         `${slim ? '' : 'Set slim: true to drop tests and type stubs; '}remove packages the handler does not import (or use -cpu/-headless variants), ` +
         `load large models from S3 at run time, or use a container image (10 GB limit).`);
@@ -77745,7 +77929,7 @@ async function buildTree(options, deps, buildDir) {
     let slim;
     if (options.slim) {
         slim = await slimTree(pythonDir);
-        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`);
+        logger.info(`Slimmed the layer: removed ${slim.removedFiles} files, ${(0,src_log/* formatBytes */.z3)(slim.bytesSaved)} (tests folders, type stubs).`);
     }
     let report;
     let bytecode;
@@ -77763,7 +77947,7 @@ async function buildTree(options, deps, buildDir) {
         });
     }
     else {
-        const wanted = layer_docker_runtimePythonVersion(options.runtime);
+        const wanted = runtime_runtimePythonVersion(options.runtime);
         const host = await hostPythonVersion(run, python);
         if (host === wanted) {
             report = await compileTreeOnHost({
@@ -77841,7 +78025,7 @@ async function prepareLayer(options, deps) {
     if (unzipped > UNZIPPED_LIMIT_BYTES)
         throw new errors/* ActionError */.lZ(layerTooLargeMessage(unzipped, largest, options.slim));
     const zip = await writeDeterministicZip({ files, destPath: external_node_path_.join(layerDir, 'layer.zip') });
-    logger.info(`Layer built in ${formatDuration(clock.now() - started)}: ${zip.files} files, ${formatBytes(zip.unzippedBytes)} unzipped, ${formatBytes(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
+    logger.info(`Layer built in ${(0,src_log/* formatDuration */.a3)(clock.now() - started)}: ${zip.files} files, ${(0,src_log/* formatBytes */.z3)(zip.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(zip.zippedBytes)} zipped, sha256 ${zip.sha256Hex}.`);
     return {
         status: 'ready',
         key,
@@ -78617,7 +78801,7 @@ function reportBuild(report, built, limits) {
                 ? '🔍 built, not published (dry run)'
                 : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
         const extra = [
-            layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+            layer.slimSaved ? `slim saved ${(0,src_log/* formatBytes */.z3)(layer.slimSaved)}` : '',
             layer.bytecode?.compiled
                 ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
                 : (layer.bytecode?.skipped ?? ''),
@@ -78625,24 +78809,24 @@ function reportBuild(report, built, limits) {
         rows.push([
             'dependency layer',
             [how, ...extra].join('; '),
-            layer.unzippedBytes !== undefined ? formatBytes(layer.unzippedBytes) : '?',
-            layer.zippedBytes !== undefined ? formatBytes(layer.zippedBytes) : '—',
+            layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
+            layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
             `key ${code((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${code(layer.layerVersionArn)}` : ''}`,
         ]);
     }
     rows.push([
         'function bundle',
         `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
-        formatBytes(bundle.unzippedBytes),
-        formatBytes(bundle.zippedBytes),
+        (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
+        (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
         `sha256 ${code(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${code(bundle.codeSha256)}`,
     ]);
     report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
-    const sizeRows = limits.parts.map((p) => [p.name, formatBytes(p.bytes), build_report_percent(p.share)]);
+    const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), build_report_percent(p.share)]);
     sizeRows.push([
         '**total**',
-        `**${formatBytes(limits.totalBytes)}**`,
-        `**${build_report_percent(limits.share)}** of ${formatBytes(limits.limitBytes)}`,
+        `**${(0,src_log/* formatBytes */.z3)(limits.totalBytes)}**`,
+        `**${build_report_percent(limits.share)}** of ${(0,src_log/* formatBytes */.z3)(limits.limitBytes)}`,
     ]);
     report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
 }
@@ -78761,7 +78945,7 @@ async function buildArtifacts(ctx, steps) {
                 });
             },
         });
-        logger.info(`${result.files} files, ${formatBytes(result.unzippedBytes)} unzipped, ${formatBytes(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
+        logger.info(`${result.files} files, ${(0,src_log/* formatBytes */.z3)(result.unzippedBytes)} unzipped, ${(0,src_log/* formatBytes */.z3)(result.zippedBytes)} zipped, sha256 ${result.sha256Hex}`);
         return result;
     });
     if (!limits)
@@ -79087,7 +79271,7 @@ class StepTimer {
         return this.records.map((r) => [
             r.name,
             `${icon[r.outcome]} ${r.outcome}`,
-            r.outcome === 'skipped' ? '' : formatDuration(r.ms),
+            r.outcome === 'skipped' ? '' : (0,src_log/* formatDuration */.a3)(r.ms),
             r.note ?? '',
         ]);
     }
@@ -80246,6 +80430,8 @@ async function runPipeline(ctx) {
     }
 }
 
+// EXTERNAL MODULE: ./src/runner.ts + 1 modules
+var runner = __nccwpck_require__(694);
 // EXTERNAL MODULE: ./src/settings.ts + 1 modules
 var src_settings = __nccwpck_require__(5758);
 ;// CONCATENATED MODULE: ./src/main.ts
@@ -80262,37 +80448,17 @@ var src_settings = __nccwpck_require__(5758);
 
 
 
-/** A Logger over the runner's log: groups are collapsible and end with their duration. */
-function coreLogger() {
-    return {
-        info: (m) => core/* info */.pq(m),
-        warning: (m) => core/* warning */.$e(m),
-        notice: (m) => core/* notice */.lm(m),
-        debug: (m) => core/* debug */.Yz(m),
-        async group(title, fn) {
-            const started = Date.now();
-            core/* startGroup */.Oh(title);
-            try {
-                return await fn();
-            }
-            finally {
-                core/* info */.pq(`${title}: ${formatDuration(Date.now() - started)}`);
-                core/* endGroup */.N4();
-            }
-        },
-    };
-}
 /** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
 async function runMain(env = process.env) {
-    const logger = coreLogger();
+    const logger = (0,runner/* coreLogger */.W)();
     const github = (0,github_context/* readGithubContext */.z)(env);
     const report = new JobReport('lambda-ml-deploy');
     let clients;
     let workDir;
     try {
-        const settings = (0,src_settings/* readSettings */.s)((name) => core/* getInput */.V4(name), github, github.workspace);
+        const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
         report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await connect(settings, env, logger);
+        clients = await (0,runner/* connect */.N)(settings, env, logger);
         const identity = await verifyIdentity(clients.sts);
         logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
         report.section('AWS identity', [
@@ -80303,7 +80469,7 @@ async function runMain(env = process.env) {
             settings,
             clients,
             logger,
-            clock: systemClock,
+            clock: src_log/* systemClock */.ml,
             run: runCommand,
             github,
             report,
@@ -80327,27 +80493,6 @@ async function runMain(env = process.env) {
         await writeSummary(report);
     }
 }
-async function connect(settings, env, logger) {
-    const endpoint = env.AWS_ENDPOINT_URL || undefined;
-    if (endpoint)
-        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
-        getIDToken: (audience) => core/* getIDToken */.V9(audience),
-        setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
-        env,
-        logger,
-    }));
-    if (!resolved.credentials)
-        return bootstrap;
-    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
-    return (0,aws_clients/* createAwsClients */.Gv)({
-        region: settings.auth.region,
-        endpoint,
-        credentials: resolved.credentials,
-    });
-}
 async function writeSummary(report) {
     if (!process.env.GITHUB_STEP_SUMMARY)
         return;
@@ -80357,294 +80502,6 @@ async function writeSummary(report) {
     catch (error) {
         core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
-}
-
-
-/***/ }),
-
-/***/ 4733:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Wg: () => (/* binding */ DEFAULT_EXCLUDES),
-/* harmony export */   gP: () => (/* binding */ collectBundleFiles)
-/* harmony export */ });
-/* unused harmony exports compileGlobs, normaliseModelDest */
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1455);
-/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4006);
-/* harmony import */ var picomatch__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__nccwpck_require__.n(picomatch__WEBPACK_IMPORTED_MODULE_3__);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3916);
-
-
-
-
-/**
- * Which files go into the function bundle, and under which names.
- *
- * Glob rules (include / exclude), chosen to read like .gitignore:
- * - patterns are matched against the posix path relative to `sourceDir` (or, for excludes inside
- *   a model folder, relative to that folder); dot files match like any other file;
- * - a pattern without a `/` matches the name at any depth (`*.pyc`, `tests`); a leading `/`
- *   anchors it to the root (`/tests`); a trailing `/` is ignored;
- * - a pattern that matches a folder covers everything below it (`tests`, `docs/**` both work).
- * `include` empty means everything; `exclude` wins over `include`.
- *
- * The bundle holds files only (no folder entries: Lambda and Python do not need them).
- * Symlinks are followed when they resolve inside the workspace or inside the folder being
- * collected; any other symlink is refused, so a checked-in link cannot pull runner files
- * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
- * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
- */
-/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-const DEFAULT_EXCLUDES = [
-    '**/.git',
-    '**/__pycache__',
-    '**/*.pyc',
-    '**/tests',
-];
-const NEVER = () => false;
-/** Compiles the globs with the rules described above. */
-function compileGlobs(patterns) {
-    const matchers = [];
-    for (const raw of patterns) {
-        let pattern = raw.trim().replace(/\\/g, '/');
-        if (!pattern)
-            continue;
-        while (pattern.startsWith('./'))
-            pattern = pattern.slice(2);
-        const anchored = pattern.startsWith('/');
-        pattern = pattern.replace(/^\/+/, '').replace(/\/+$/, '');
-        if (!pattern)
-            continue;
-        matchers.push(picomatch__WEBPACK_IMPORTED_MODULE_3___default()(pattern, { dot: true, basename: !anchored && !pattern.includes('/') }));
-    }
-    if (matchers.length === 0)
-        return NEVER;
-    return (relPath) => matchers.some((match) => match(relPath));
-}
-/** Normalised model-dest: posix, no leading './' or trailing '/'; '' for the zip root. */
-function normaliseModelDest(modelDest) {
-    const cleaned = modelDest.trim().replace(/\\/g, '/');
-    if (cleaned.startsWith('/') || /^[a-zA-Z]:/.test(cleaned)) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' is absolute; expected a folder inside the zip such as 'model'.`);
-    }
-    const parts = cleaned.split('/').filter((part) => part !== '' && part !== '.');
-    if (parts.includes('..')) {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model-dest', `'${modelDest}' leaves the zip root ('..'); expected a folder inside the zip such as 'model'.`);
-    }
-    return parts.join('/');
-}
-function joinZip(prefix, rel) {
-    return prefix ? `${prefix}/${rel}` : rel;
-}
-function isInside(root, candidate) {
-    return (candidate === root || candidate.startsWith(root.endsWith(node_path__WEBPACK_IMPORTED_MODULE_1__.sep) ? root : root + node_path__WEBPACK_IMPORTED_MODULE_1__.sep));
-}
-function modeOf(stats) {
-    return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
-}
-function describe(file) {
-    return `${file.origin} file '${file.absPath}'`;
-}
-async function realpathOrFail(link) {
-    try {
-        return await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(link);
-    }
-    catch (error) {
-        const code = error.code ?? 'error';
-        throw new Error(`Symlink '${link}' cannot be followed (${code}): its target is missing or unreadable. Remove the link or point it at a file inside the workspace.`);
-    }
-}
-/** Entries of one folder stat-ed at the same time. */
-const STAT_BATCH = 64;
-/**
- * Walks a folder depth-first. The entries of a folder are stat-ed in parallel batches, so large
- * trees do not pay one stat round trip per file in sequence, while memory stays bounded; the
- * result is sorted afterwards.
- */
-async function walk(ctx, dirAbs, dirReal, dirRel, included, ancestors) {
-    const entries = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.readdir(dirAbs, { withFileTypes: true });
-    const subfolders = [];
-    for (let start = 0; start < entries.length; start += STAT_BATCH) {
-        const batch = entries.slice(start, start + STAT_BATCH);
-        await Promise.all(batch.map((entry) => visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders)));
-    }
-    for (const subfolder of subfolders)
-        await subfolder();
-}
-async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, subfolders) {
-    const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirAbs, entry.name);
-    const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
-    if (ctx.exclude(rel))
-        return;
-    let real = node_path__WEBPACK_IMPORTED_MODULE_1__.join(dirReal, entry.name);
-    let stats;
-    if (!entry.isSymbolicLink()) {
-        if (ctx.skip.has(real))
-            return;
-        if (entry.isDirectory()) {
-            const selected = included || (ctx.include?.(rel) ?? true);
-            subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-            return;
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.lstat(abs);
-    }
-    if (!stats || stats.isSymbolicLink()) {
-        real = await realpathOrFail(abs);
-        if (ctx.skip.has(real))
-            return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
-        }
-        stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-    }
-    const selected = included || (ctx.include?.(rel) ?? true);
-    if (stats.isDirectory()) {
-        if (ancestors.includes(real)) {
-            throw new Error(`Symlink loop: '${abs}' leads back to its own parent folder '${real}'. Remove the link or exclude it.`);
-        }
-        subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
-    }
-    else if (stats.isFile()) {
-        if (selected) {
-            ctx.out.push({
-                zipPath: joinZip(ctx.zipPrefix, rel),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: ctx.origin,
-            });
-        }
-    }
-    else {
-        throw new Error(`'${abs}' is not a regular file or folder (socket, FIFO or device); exclude it from the bundle.`);
-    }
-}
-async function statInput(input, given, abs) {
-    try {
-        const real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(abs);
-        return { stats: await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real), real };
-    }
-    catch (error) {
-        const code = error.code;
-        const reason = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(error)})`;
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz(input, `'${given}' ${reason} (resolved to '${abs}').`);
-    }
-}
-function validateExtraZipPath(zipPath) {
-    const cleaned = zipPath.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
-    const parts = cleaned.split('/');
-    if (!cleaned ||
-        cleaned.startsWith('/') ||
-        parts.some((part) => part === '..' || part === '' || part === '.')) {
-        throw new Error(`Generated bundle file has an invalid zip path '${zipPath}': expected a relative posix path without '.', '..' or empty segments.`);
-    }
-    return cleaned;
-}
-/**
- * Collects the bundle's files: source (include/exclude), model paths under modelDest, and extra
- * generated files. Sorted by zipPath (code-unit order), unique zipPaths, or an error naming both files.
- */
-async function collectBundleFiles(options) {
-    const workspaceReal = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(options.workspace));
-    const modelDest = normaliseModelDest(options.modelDest);
-    const exclude = compileGlobs(options.exclude);
-    const includePatterns = options.include.filter((pattern) => pattern.trim() !== '');
-    const include = includePatterns.length > 0 ? compileGlobs(includePatterns) : undefined;
-    const out = [];
-    // Model paths first: they are placed under modelDest, and skipped by the source walk.
-    const modelReals = new Set();
-    for (const given of options.model) {
-        if (!given.trim())
-            continue;
-        const abs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, given.trim());
-        const { stats, real } = await statInput('model', given, abs);
-        modelReals.add(real);
-        if (stats.isDirectory()) {
-            const ctx = {
-                allowedRoots: [workspaceReal, real],
-                exclude,
-                include: undefined,
-                skip: new Set(),
-                zipPrefix: modelDest,
-                origin: 'model',
-                out,
-            };
-            await walk(ctx, abs, real, '', true, [real]);
-        }
-        else if (stats.isFile()) {
-            out.push({
-                zipPath: joinZip(modelDest, node_path__WEBPACK_IMPORTED_MODULE_1__.basename(abs)),
-                absPath: abs,
-                realPath: real,
-                size: stats.size,
-                mode: modeOf(stats),
-                origin: 'model',
-            });
-        }
-        else {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('model', `'${given}' is not a file or folder.`);
-        }
-    }
-    const sourceAbs = node_path__WEBPACK_IMPORTED_MODULE_1__.resolve(workspaceReal, options.sourceDir);
-    const source = await statInput('source-dir', options.sourceDir, sourceAbs);
-    if (!source.stats.isDirectory())
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .InputError */ .dz('source-dir', `'${options.sourceDir}' is not a folder.`);
-    const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
-        exclude,
-        include,
-        skip: modelReals,
-        zipPrefix: '',
-        origin: 'source',
-        out,
-    };
-    await walk(sourceCtx, sourceAbs, source.real, '', false, [source.real]);
-    for (const extra of options.extra ?? []) {
-        const zipPath = validateExtraZipPath(extra.zipPath);
-        let stats;
-        let real;
-        try {
-            real = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.realpath(extra.absPath);
-            stats = await node_fs_promises__WEBPACK_IMPORTED_MODULE_0__.stat(real);
-        }
-        catch (error) {
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') cannot be read: ${error.code ?? String(error)}.`);
-        }
-        if (!stats.isFile())
-            throw new Error(`Generated bundle file '${extra.absPath}' (for '${zipPath}') is not a regular file.`);
-        out.push({
-            zipPath,
-            absPath: extra.absPath,
-            realPath: real,
-            size: stats.size,
-            mode: modeOf(stats),
-            origin: 'generated',
-        });
-    }
-    const byPath = new Map();
-    for (const file of out) {
-        const previous = byPath.get(file.zipPath);
-        if (!previous) {
-            byPath.set(file.zipPath, file);
-        }
-        else if (previous.realPath !== file.realPath) {
-            throw new Error(`Two files would be stored at '${file.zipPath}' in the bundle: ${describe(previous)} and ${describe(file)}. ` +
-                'Rename one, choose another model-dest, or exclude one of them.');
-        }
-    }
-    if (byPath.size === 0) {
-        const filter = includePatterns.length > 0 ? ` with include [${includePatterns.join(', ')}]` : '';
-        throw new Error(`The bundle would be empty: no file in '${sourceAbs}'${filter} and no model file. Check source-dir, include and exclude.`);
-    }
-    return [...byPath.values()]
-        .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0))
-        .map(({ zipPath, absPath, size, mode, origin }) => ({ zipPath, absPath, size, mode, origin }));
 }
 
 
@@ -80660,7 +80517,7 @@ async function collectBundleFiles(options) {
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6144);
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(694);
 /* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
 /* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
 /* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
@@ -80684,14 +80541,14 @@ async function runPost(env = process.env) {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
         return;
     }
-    const logger = (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .Wj)();
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .W)();
     let clients;
     try {
         const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
-        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .s)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
+        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .sb)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
         logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
             `restoring alias '${pending.snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
-        clients = await (0,_main_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .Ng)(settings, env, logger);
+        clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .N)(settings, env, logger);
         const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
             logger,
             ownVersion: pending.newVersion,
@@ -81207,23 +81064,182 @@ async function withRetry(fn, options = {}) {
 
 /***/ }),
 
+/***/ 694:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  N: () => (/* binding */ connect),
+  W: () => (/* binding */ coreLogger)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(1695);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
+;// CONCATENATED MODULE: ./src/aws/credentials.ts
+
+
+
+/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
+async function resolveCredentials(auth, deps) {
+    if (!auth.roleToAssume) {
+        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
+        return { source: 'ambient' };
+    }
+    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
+            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
+            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
+    }
+    let token;
+    try {
+        token = await deps.getIDToken(auth.audience);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    deps.setSecret(token);
+    const claims = describeClaims(token);
+    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
+    let response;
+    try {
+        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
+            RoleArn: auth.roleToAssume,
+            RoleSessionName: auth.roleSessionName,
+            WebIdentityToken: token,
+            DurationSeconds: auth.roleDurationSeconds,
+        })), {
+            attempts: 5,
+            sleep: deps.sleep,
+            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
+            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
+        });
+    }
+    catch (error) {
+        throw explainAssumeFailure(error, auth, claims);
+    }
+    const c = response.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
+    }
+    // Mask before anything else can print them.
+    deps.setSecret(c.AccessKeyId);
+    deps.setSecret(c.SecretAccessKey);
+    deps.setSecret(c.SessionToken);
+    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
+    return {
+        source: 'oidc',
+        credentials: {
+            accessKeyId: c.AccessKeyId,
+            secretAccessKey: c.SecretAccessKey,
+            sessionToken: c.SessionToken,
+            expiration: c.Expiration,
+        },
+    };
+}
+function explainAssumeFailure(error, auth, claims) {
+    const code = (0,errors/* errorCode */.CA)(error);
+    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
+            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
+            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
+            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
+            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
+    }
+    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+}
+/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
+function describeClaims(token) {
+    try {
+        const payload = token.split('.')[1];
+        if (!payload)
+            return 'claims unreadable';
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
+        return `sub '${String(claims.sub)}', aud '${aud}'`;
+    }
+    catch {
+        return 'claims unreadable';
+    }
+}
+
+// EXTERNAL MODULE: ./src/log.ts
+var log = __nccwpck_require__(5625);
+;// CONCATENATED MODULE: ./src/runner.ts
+
+
+
+
+// What both entries (main and post) take from the Actions runner: its log and an AWS connection.
+/** A Logger over the runner's log: groups are collapsible and end with their duration. */
+function coreLogger() {
+    return {
+        info: (m) => core/* info */.pq(m),
+        warning: (m) => core/* warning */.$e(m),
+        notice: (m) => core/* notice */.lm(m),
+        debug: (m) => core/* debug */.Yz(m),
+        async group(title, fn) {
+            const started = Date.now();
+            core/* startGroup */.Oh(title);
+            try {
+                return await fn();
+            }
+            finally {
+                core/* info */.pq(`${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
+                core/* endGroup */.N4();
+            }
+        },
+    };
+}
+/** Credentials (OIDC or the ambient chain) -> the AWS clients every step uses. */
+async function connect(settings, env, logger) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
+        getIDToken: (audience) => core/* getIDToken */.V9(audience),
+        setSecret: (value) => core/* setSecret */.Pq(value),
+        sts: bootstrap.sts,
+        env,
+        logger,
+    }));
+    if (!resolved.credentials)
+        return bootstrap;
+    (0,clients/* destroyAwsClients */.QI)(bootstrap);
+    return (0,clients/* createAwsClients */.Gv)({
+        region: settings.auth.region,
+        endpoint,
+        credentials: resolved.credentials,
+    });
+}
+
+
+/***/ }),
+
 /***/ 5758:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  s: () => (/* binding */ readSettings)
+  sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: SettingsError
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/packaging/bundle-files.ts
-var bundle_files = __nccwpck_require__(4733);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
@@ -81431,7 +81447,13 @@ function safeRealpath(p) {
 
 
 
-
+/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
+const DEFAULT_EXCLUDES = [
+    '**/.git',
+    '**/__pycache__',
+    '**/*.pyc',
+    '**/tests',
+];
 const RUNTIMES = [
     'python3.9',
     'python3.10',
@@ -81553,7 +81575,7 @@ function readBuild(r, functionShortName) {
         model: r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p),
         modelDest: modelDest.replace(/\/+$/, ''),
         include: r.lines('include'),
-        exclude: [...bundle_files/* DEFAULT_EXCLUDES */.Wg, ...r.lines('exclude')],
+        exclude: [...DEFAULT_EXCLUDES, ...r.lines('exclude')],
         requirements: readRequirements(r, sourceDir),
         runtime,
         architecture,

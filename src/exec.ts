@@ -72,3 +72,42 @@ export const runCommand: CommandRunner = (command, args, options = {}) =>
       });
     });
   });
+
+export interface UserIds {
+  uid: number;
+  gid: number;
+}
+
+/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
+export function currentUser(): UserIds | undefined {
+  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
+    return undefined;
+  return { uid: process.getuid(), gid: process.getgid() };
+}
+
+/** Hides `user:password@` in URLs before a command line is logged. */
+export function redactCredentials(text: string): string {
+  return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
+}
+
+/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
+export function describeCommand(command: string, args: readonly string[]): string {
+  const shown = args.map((arg, i) => {
+    if (args[i - 1] === '-c' && arg.includes('\n')) return '<script>';
+    const safe = redactCredentials(arg);
+    return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
+  });
+  return [command, ...shown].join(' ');
+}
+
+/** Keeps the last lines of a stream of output, for error messages. */
+export function tailKeeper(limit = 25): { push(line: string): void; text(): string } {
+  const lines: string[] = [];
+  return {
+    push(line) {
+      lines.push(line);
+      if (lines.length > limit) lines.shift();
+    },
+    text: () => lines.join('\n'),
+  };
+}

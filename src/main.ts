@@ -1,38 +1,18 @@
 import * as core from '@actions/core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createAwsClients, destroyAwsClients, type AwsClients } from './aws/clients.js';
-import { resolveCredentials } from './aws/credentials.js';
+import { destroyAwsClients, type AwsClients } from './aws/clients.js';
 import { verifyIdentity } from './aws/identity.js';
 import { errorMessage } from './errors.js';
 import { runCommand } from './exec.js';
 import { readGithubContext } from './github-context.js';
-import { formatDuration, systemClock, type Logger } from './log.js';
+import { systemClock } from './log.js';
 import type { RunContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
 import type { OutputName } from './report/outputs.js';
-import { readSettings, type Settings } from './settings.js';
-
-/** A Logger over the runner's log: groups are collapsible and end with their duration. */
-export function coreLogger(): Logger {
-  return {
-    info: (m) => core.info(m),
-    warning: (m) => core.warning(m),
-    notice: (m) => core.notice(m),
-    debug: (m) => core.debug(m),
-    async group(title, fn) {
-      const started = Date.now();
-      core.startGroup(title);
-      try {
-        return await fn();
-      } finally {
-        core.info(`${title}: ${formatDuration(Date.now() - started)}`);
-        core.endGroup();
-      }
-    },
-  };
-}
+import { connect, coreLogger } from './runner.js';
+import { readSettings } from './settings.js';
 
 /** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
 export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -77,32 +57,6 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     await writeSummary(report);
   }
-}
-
-export async function connect(
-  settings: Settings,
-  env: NodeJS.ProcessEnv,
-  logger: Logger,
-): Promise<AwsClients> {
-  const endpoint = env.AWS_ENDPOINT_URL || undefined;
-  if (endpoint) logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-  const bootstrap = createAwsClients({ region: settings.auth.region, endpoint });
-  const resolved = await logger.group('Credentials', () =>
-    resolveCredentials(settings.auth, {
-      getIDToken: (audience) => core.getIDToken(audience),
-      setSecret: (value) => core.setSecret(value),
-      sts: bootstrap.sts,
-      env,
-      logger,
-    }),
-  );
-  if (!resolved.credentials) return bootstrap;
-  destroyAwsClients(bootstrap);
-  return createAwsClients({
-    region: settings.auth.region,
-    endpoint,
-    credentials: resolved.credentials,
-  });
 }
 
 async function writeSummary(report: JobReport): Promise<void> {

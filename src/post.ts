@@ -2,7 +2,7 @@ import * as core from '@actions/core';
 import { destroyAwsClients, type AwsClients } from './aws/clients.js';
 import { errorMessage } from './errors.js';
 import { readGithubContext } from './github-context.js';
-import { connect, coreLogger } from './main.js';
+import { connect, coreLogger } from './runner.js';
 import { describeAliasState } from './release/traffic/alias-plan.js';
 import { restoreAlias } from './release/traffic/alias.js';
 import { pendingShift, SHIFT_STATE } from './release/traffic/shift-state.js';

@@ -1,9 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_EXCLUDES } from './packaging/bundle-files.js';
 import { ActionError } from './errors.js';
 import { snapStartProblem } from './release/function/snap-start.js';
 import { InputReader } from './settings-parse.js';
+
+/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
+export const DEFAULT_EXCLUDES: readonly string[] = [
+  '**/.git',
+  '**/__pycache__',
+  '**/*.pyc',
+  '**/tests',
+];
 
 export type Mode = 'deploy' | 'preview' | 'preview-cleanup' | 'rollback';
 export type Architecture = 'x86_64' | 'arm64';

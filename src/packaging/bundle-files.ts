@@ -22,14 +22,6 @@ import { InputError } from '../errors.js';
  * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
  */
 
-/** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
-export const DEFAULT_EXCLUDES: readonly string[] = [
-  '**/.git',
-  '**/__pycache__',
-  '**/*.pyc',
-  '**/tests',
-];
-
 /** A generated file added as is (for example hash-based .pyc compiled for the runtime). */
 export interface ExtraFile {
   zipPath: string;

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { CommandRunner } from '../exec.js';
+import { type CommandRunner, currentUser } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { BuildSettings } from '../settings.js';
 import { collectBundleFiles, type BundleFile } from './bundle-files.js';
@@ -10,7 +10,7 @@ import {
   hostPythonVersion,
   type BundleBytecodeResult,
 } from './bytecode.js';
-import { currentUser, runtimePythonVersion } from './layer-docker.js';
+import { runtimePythonVersion } from './runtime.js';
 import { writeDeterministicZip, type ZipResult } from './zip.js';
 
 export interface BundleResult extends ZipResult {

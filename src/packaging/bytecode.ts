@@ -1,16 +1,11 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ActionError } from '../errors.js';
-import type { CommandRunner } from '../exec.js';
+import { type CommandRunner, describeCommand, type UserIds } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
-import {
-  describeCommand,
-  dockerPlatform,
-  dockerRunArgs,
-  runtimePythonVersion,
-  type UserIds,
-} from './layer-docker.js';
+import { dockerPlatform, runtimePythonVersion } from './runtime.js';
+import { dockerRunArgs } from './layer-docker.js';
 
 /**
  * Bytecode that stays valid in Lambda. A reproducible zip gives every file the same fixed

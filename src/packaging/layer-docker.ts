@@ -1,44 +1,16 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ActionError, InputError, errorMessage } from '../errors.js';
-import type { CommandRunner } from '../exec.js';
+import { describeCommand, tailKeeper, type CommandRunner, type UserIds } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
+import { dockerPlatform, runtimePythonVersion, type DockerPlatform } from './runtime.js';
 
 /**
  * The Docker side of the layer build: `pip install` runs inside the build image with the
  * requirements folder mounted read-only and the output owned by the runner's user. Every docker
  * command is an argument list; nothing from the inputs is ever parsed by a shell.
  */
-
-export type DockerPlatform = 'linux/amd64' | 'linux/arm64';
-
-export function dockerPlatform(architecture: Architecture): DockerPlatform {
-  return architecture === 'arm64' ? 'linux/arm64' : 'linux/amd64';
-}
-
-/** The Python version a Lambda runtime name carries: python3.12 -> 3.12. */
-export function runtimePythonVersion(runtime: string): string {
-  const match = /^python(\d+)\.(\d+)$/.exec(runtime);
-  if (!match)
-    throw new InputError(
-      'runtime',
-      `'${runtime}' is not a Python runtime (expected e.g. python3.12)`,
-    );
-  return `${match[1]}.${match[2]}`;
-}
-
-export interface UserIds {
-  uid: number;
-  gid: number;
-}
-
-/** The runner's uid/gid (so files written in the container are not root-owned); undefined where there is none (Windows). */
-export function currentUser(): UserIds | undefined {
-  if (typeof process.getuid !== 'function' || typeof process.getgid !== 'function')
-    return undefined;
-  return { uid: process.getuid(), gid: process.getgid() };
-}
 
 export interface Mount {
   source: string;
@@ -80,33 +52,6 @@ export function dockerRunArgs(spec: DockerRunSpec): string[] {
   if (spec.entrypoint) args.push('--entrypoint', spec.entrypoint);
   args.push(spec.image, ...spec.command);
   return args;
-}
-
-/** Hides `user:password@` in URLs before a command line is logged. */
-export function redactCredentials(text: string): string {
-  return text.replace(/(\/\/)[^/@\s:]+:[^/@\s]*@/g, '$1***:***@');
-}
-
-/** A command line for the log: arguments quoted when needed, the long fixed Python scripts abbreviated. */
-export function describeCommand(command: string, args: readonly string[]): string {
-  const shown = args.map((arg, i) => {
-    if (args[i - 1] === '-c' && arg.includes('\n')) return '<script>';
-    const safe = redactCredentials(arg);
-    return /^[\w@%+=:,./-]+$/.test(safe) ? safe : `'${safe.replace(/'/g, `'\\''`)}'`;
-  });
-  return [command, ...shown].join(' ');
-}
-
-/** Keeps the last lines of a stream of output, for error messages. */
-export function tailKeeper(limit = 25): { push(line: string): void; text(): string } {
-  const lines: string[] = [];
-  return {
-    push(line) {
-      lines.push(line);
-      if (lines.length > limit) lines.shift();
-    },
-    text: () => lines.join('\n'),
-  };
 }
 
 function dockerMissing(error: unknown): ActionError {

@@ -1,15 +1,11 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ActionError } from '../errors.js';
-import type { CommandRunner } from '../exec.js';
+import { type CommandRunner, describeCommand, tailKeeper } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
-import {
-  describeCommand,
-  pipFailureHints,
-  runtimePythonVersion,
-  tailKeeper,
-} from './layer-docker.js';
+import { pipFailureHints } from './layer-docker.js';
+import { runtimePythonVersion } from './runtime.js';
 
 /**
  * `build: pip`: the host's pip downloads binary wheels for Lambda's platform and Python instead of

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ActionError } from '../errors.js';
-import type { CommandRunner } from '../exec.js';
+import { type CommandRunner, currentUser, type UserIds } from '../exec.js';
 import { formatBytes, formatDuration, type Clock, type Logger } from '../log.js';
 import { uploadContentAddressed } from './upload.js';
 import type { Architecture, BuildMethod } from '../settings.js';
@@ -16,14 +16,8 @@ import {
   type TreeBytecodeReport,
 } from './bytecode.js';
 import { findCachedLayer, publishLayer } from './layer-cache.js';
-import {
-  currentUser,
-  dockerPlatform,
-  ensureImage,
-  installInDocker,
-  runtimePythonVersion,
-  type UserIds,
-} from './layer-docker.js';
+import { dockerPlatform, runtimePythonVersion } from './runtime.js';
+import { ensureImage, installInDocker } from './layer-docker.js';
 import { computeLayerKey, gatherRequirements } from './layer-key.js';
 import { installWithHostPip } from './layer-pip.js';
 import { slimTree, type SlimResult } from './slim.js';

@@ -1,5 +1,5 @@
-import { buildBundle, type BundleResult } from '../packaging/bundle.js';
-import { prepareLayer, releaseLayer, type LayerResult } from '../packaging/layer.js';
+import { buildBundle } from '../packaging/bundle.js';
+import { prepareLayer, releaseLayer } from '../packaging/layer.js';
 import { checkLambdaLimits, type LimitReport } from '../packaging/limits.js';
 import { formatBytes } from '../log.js';
 import { ActionError } from '../errors.js';
@@ -26,16 +26,11 @@ import { uploadContentAddressed, type UploadResult } from '../packaging/upload.j
 import { reportBuild, reportPlan } from '../report/build-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
+import type { Built } from '../packaging/built.js';
 import type { RunContext } from './context.js';
 import type { StepTimer } from './steps.js';
 
 type BuildingSettings = DeploySettings | PreviewModeSettings;
-
-export interface Built {
-  layer: LayerResult;
-  bundle: BundleResult;
-  bundleKey: string;
-}
 
 /** A published version that answered its smoke tests (or the unchanged one already served). */
 export interface Candidate {

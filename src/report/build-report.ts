@@ -2,7 +2,7 @@ import type { LimitReport } from '../packaging/limits.js';
 import { formatBytes } from '../log.js';
 import { describeAliasState, type AliasState } from '../release/traffic/alias-plan.js';
 import type { ChangeDecision } from '../release/function/change.js';
-import type { Built } from '../pipelines/candidate.js';
+import type { Built } from '../packaging/built.js';
 import { code, type JobReport } from './job-report.js';
 
 const percent = (share: number) => `${(share * 100).toFixed(1)}%`;

@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import {
   collectBundleFiles,
   compileGlobs,
-  DEFAULT_EXCLUDES,
   normaliseModelDest,
   type BundleFilesOptions,
 } from '../../src/packaging/bundle-files.js';
+import { DEFAULT_EXCLUDES } from '../../src/settings.js';
 import { InputError } from '../../src/errors.js';
 
 let tmp: string;

@@ -1,17 +1,21 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { CommandRunner, RunOptions, RunResult } from '../../src/exec.js';
+import {
+  type CommandRunner,
+  describeCommand,
+  redactCredentials,
+  type RunOptions,
+  type RunResult,
+} from '../../src/exec.js';
 import {
   PIP_STEP_PY,
-  describeCommand,
   dockerRunArgs,
   ensureImage,
   installInDocker,
   pipInstallRunArgs,
-  redactCredentials,
-  runtimePythonVersion,
 } from '../../src/packaging/layer-docker.js';
+import { runtimePythonVersion } from '../../src/packaging/runtime.js';
 import { memoryLogger } from '../../src/log.js';
 
 interface Call {

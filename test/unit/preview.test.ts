@@ -32,7 +32,7 @@ import {
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../src/aws/clients.js';
-import { DEFAULT_EXCLUDES } from '../../src/packaging/bundle-files.js';
+import { DEFAULT_EXCLUDES } from '../../src/settings.js';
 import type { GithubContext } from '../../src/github-context.js';
 import { memoryLogger, type Clock } from '../../src/log.js';
 import type { RunContext } from '../../src/pipelines/context.js';

@@ -4,11 +4,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
-import {
-  collectBundleFiles,
-  DEFAULT_EXCLUDES,
-  type BundleFile,
-} from '../../src/packaging/bundle-files.js';
+import { collectBundleFiles, type BundleFile } from '../../src/packaging/bundle-files.js';
+import { DEFAULT_EXCLUDES } from '../../src/settings.js';
 import { hexToBase64, sha256File, sha256Hex, sha256OfParts } from '../../src/packaging/hash.js';
 import {
   planCompression,
