@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ActionError } from './errors.js';
-import { snapStartProblem } from './release/function/snap-start.js';
 import { InputReader } from './settings-parse.js';
 
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
@@ -412,6 +411,21 @@ function readRelease(r: InputReader): ReleaseSettings {
     alarms,
     keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
   };
+}
+
+/** Lambda SnapStart for Python starts with python3.12. */
+const SNAP_START_MIN_PYTHON = [3, 12] as const;
+
+/** Undefined when `runtime` supports SnapStart, else why not (for the input's error). Pure. */
+export function snapStartProblem(runtime: string): string | undefined {
+  const match = /^python(\d+)\.(\d+)$/.exec(runtime);
+  const [major, minor] = SNAP_START_MIN_PYTHON;
+  if (
+    match &&
+    (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor))
+  )
+    return undefined;
+  return `needs runtime python${major}.${minor} or later (Lambda SnapStart for Python), but runtime is ${runtime}: raise runtime or drop snap-start`;
 }
 
 function readColdStart(r: InputReader, runtime: string): ColdStartSettings {

@@ -333,7 +333,16 @@ export async function publishCandidate(
       logger,
     }),
   );
-  await gateColdStart(ctx, candidate, spec);
+  await gateColdStart(
+    ctx,
+    {
+      version: candidate.version,
+      functionArn: candidate.functionArn,
+      servedVersion: aliasBefore.functionVersion,
+      smoke: candidate.smoke,
+    },
+    spec,
+  );
   reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
   ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
   return candidate;

@@ -1,7 +1,7 @@
 import { checkColdStart, describeCheck } from '../release/smoke/cold-start-check.js';
 import type { SmokeSpec } from '../release/smoke/smoke-spec.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
-import type { Candidate } from './candidate.js';
+import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import type { RunContext } from './context.js';
 
 /**
@@ -10,16 +10,22 @@ import type { RunContext } from './context.js';
  */
 export async function gateColdStart(
   ctx: RunContext<DeploySettings | PreviewModeSettings>,
-  candidate: Candidate,
+  candidate: {
+    version: string;
+    /** Unqualified. */
+    functionArn: string;
+    /** The version the alias serves now: the baseline. */
+    servedVersion?: string;
+    smoke: SmokeRunResult;
+  },
   spec: SmokeSpec,
 ): Promise<void> {
   const smoke = candidate.smoke;
-  if (!smoke) return;
   const check = await checkColdStart({
     lambda: ctx.clients.lambda,
     functionArn: candidate.functionArn,
     version: candidate.version,
-    servedVersion: candidate.aliasBefore.functionVersion,
+    servedVersion: candidate.servedVersion,
     spec,
     run: smoke,
     logger: ctx.logger,

@@ -23,8 +23,8 @@ import {
   provisionVersion,
   releaseUnservedProvisioned,
 } from '../../src/release/function/provisioned-concurrency.js';
-import { snapStartProblem, waitForVersionActive } from '../../src/release/function/snap-start.js';
-import { readSettings, SettingsError } from '../../src/settings.js';
+import { waitForVersionActive } from '../../src/release/function/snap-start.js';
+import { readSettings, SettingsError, snapStartProblem } from '../../src/settings.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });

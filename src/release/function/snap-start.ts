@@ -3,21 +3,6 @@ import { ActionError } from '../../errors.js';
 import type { Clock, Logger } from '../../log.js';
 import { withRetry } from '../../retry.js';
 
-/** Lambda SnapStart for Python starts with python3.12. */
-export const SNAP_START_MIN_PYTHON = [3, 12] as const;
-
-/** Undefined when `runtime` supports SnapStart, else why not (for the input's error). Pure. */
-export function snapStartProblem(runtime: string): string | undefined {
-  const match = /^python(\d+)\.(\d+)$/.exec(runtime);
-  const [major, minor] = SNAP_START_MIN_PYTHON;
-  if (
-    match &&
-    (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor))
-  )
-    return undefined;
-  return `needs runtime python${major}.${minor} or later (Lambda SnapStart for Python), but runtime is ${runtime}: raise runtime or drop snap-start`;
-}
-
 /** The function's SnapStart.ApplyOn for the input. */
 export function snapStartApplyOn(enabled: boolean): 'PublishedVersions' | 'None' {
   return enabled ? 'PublishedVersions' : 'None';
