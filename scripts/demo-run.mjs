@@ -62,7 +62,16 @@ async function main() {
     'source-dir': 'examples/iris',
     model: 'examples/iris/model',
     requirements: 'examples/iris/requirements.txt',
-    exclude: ['deps', 'wheels', 'train.py', 'smoke-tests.yml', 'requirements.txt', '.gitignore'],
+    exclude: [
+      'deps',
+      'wheels',
+      'data',
+      'train.py',
+      'wheelhouse.txt',
+      'smoke-tests.yml',
+      'requirements.txt',
+      '.gitignore',
+    ],
     runtime: sandbox.SANDBOX_RUNTIME,
     'build-image': sandbox.SANDBOX_BUILD_IMAGE,
     'create-function': 'true',
@@ -98,6 +107,8 @@ async function main() {
     process.exit(1);
   }
 
+  recap(run, seconds);
+
   heading(`Calling ${FUNCTION}:prod with a sample flower`);
   const lambda = new LambdaClient({
     region: sandbox.AWS_REGION,
@@ -108,27 +119,86 @@ async function main() {
     },
   });
   try {
-    const response = await lambda.send(
-      new InvokeCommand({
-        FunctionName: FUNCTION,
-        Qualifier: 'prod',
-        Payload: Buffer.from(JSON.stringify(SAMPLE)),
-      }),
-    );
-    const payload = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');
-    console.log(`  event:      ${JSON.stringify(SAMPLE)}`);
-    if (response.ExecutedVersion) console.log(`  version:    ${response.ExecutedVersion}`);
-    if (response.FunctionError) {
-      console.error(`  function error (${response.FunctionError}): ${payload}`);
-      process.exit(1);
+    const invoke = async (event) => {
+      const response = await lambda.send(
+        new InvokeCommand({
+          FunctionName: FUNCTION,
+          Qualifier: 'prod',
+          Payload: Buffer.from(JSON.stringify(event)),
+        }),
+      );
+      const payload = Buffer.from(response.Payload ?? new Uint8Array()).toString('utf8');
+      if (response.FunctionError) {
+        console.error(`  function error (${response.FunctionError}): ${payload}`);
+        process.exit(1);
+      }
+      return { version: response.ExecutedVersion, answer: JSON.parse(payload) };
+    };
+    const { version, answer: prediction } = await invoke(SAMPLE);
+    console.log(`  event:         ${JSON.stringify(SAMPLE)}`);
+    if (version) console.log(`  version:       ${version}`);
+    console.log(`  prediction:    ${prediction.species} (model ${prediction.model})`);
+    const probabilities = Object.entries(prediction.probabilities ?? {});
+    for (const [species, p] of probabilities) {
+      const bar = '█'.repeat(Math.round(p * 30));
+      console.log(`    ${species.padEnd(11)} ${(p * 100).toFixed(1).padStart(5)}% ${bar}`);
     }
-    const prediction = JSON.parse(payload);
-    console.log(
-      `  prediction: ${prediction.species} ${JSON.stringify(prediction.probabilities)} (model ${prediction.model})`,
-    );
+    const { answer: health } = await invoke({ httpMethod: 'GET', path: '/health' });
+    const body = JSON.parse(health.body ?? '{}');
+    if (body.numpy && body.scipy) {
+      console.log(
+        `  runtime:       numpy ${body.numpy.version} from ${body.numpy.from}, ` +
+          `scipy ${body.scipy.version} from ${body.scipy.from}`,
+      );
+    }
   } finally {
     lambda.destroy();
   }
+}
+
+const LIMIT_UNZIPPED = '250 MB unzipped (function and layers)';
+
+/** The run in a few lines, from the action's log, outputs and summary. */
+function recap(run, seconds) {
+  heading('What happened');
+  const log = run.log;
+  const find = (pattern) => pattern.exec(log);
+  const cached = find(/Layer (\S+) version (\d+) already has this key: reusing (\S+)/);
+  const built = find(/Layer built in ([^:]+): (\d+) files, (.+?) unzipped, (.+?) zipped/);
+  const slim = find(/Slimmed the layer from (.+?) to (.+?): removed (\d+) files/);
+  const compiled = find(/Compiled (\d+) modules to hash-based \.pyc/);
+  const bundle = find(/^\s*(\d+) files, (.+?) unzipped, (.+?) zipped, sha256/m);
+  const share = /\*\*total\*\* \| \*\*(.+?)\*\* \| \*\*(.+?)\*\* of/.exec(run.summary);
+  if (cached) {
+    console.log(`  layer:     ♻️  unchanged: reused ${cached[3]} (no Docker build, no upload)`);
+  } else if (built) {
+    if (slim)
+      console.log(
+        `  layer:     pip installed ${slim[1]}; slimming removed ${slim[3]} files -> ${slim[2]}`,
+      );
+    if (compiled) console.log(`             ${compiled[1]} modules compiled to hash-based .pyc`);
+    console.log(
+      `             shipped ${built[3]} unzipped, ${built[4]} zipped, built in ${built[1]}`,
+    );
+  }
+  if (bundle)
+    console.log(`  bundle:    ${bundle[2]} unzipped, ${bundle[3]} zipped (${bundle[1]} files)`);
+  if (share) console.log(`  limits:    ${share[1]} = ${share[2]} of Lambda's ${LIMIT_UNZIPPED}`);
+  const smoke = /### Smoke tests on version \d+\n\n((?:\|.*\n?)+)/.exec(run.summary);
+  if (smoke) {
+    console.log('  smoke tests:');
+    for (const line of smoke[1].trim().split('\n')) console.log(`    ${line}`);
+  }
+  if (run.outputs.changed === 'false') {
+    console.log(
+      `  result:    nothing rebuilt or republished: prod still serves version ${run.outputs.version} (changed=false)`,
+    );
+  } else {
+    console.log(
+      `  result:    prod -> version ${run.outputs.version} (smoke ${run.outputs['smoke-result']})`,
+    );
+  }
+  console.log(`  time:      ${seconds}s`);
 }
 
 main().catch((error) => {

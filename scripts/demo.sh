@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole story on one machine, no AWS account and no GitHub needed:
-#   train the iris model -> start the local sandbox (moto + Docker + GitHub emulation)
-#   -> build the wheelhouse -> run lambda-ml-deploy on examples/iris as a GitHub runner would
-#   (OIDC role, Docker-built layer, bundle, smoke tests, `prod` alias) -> call `prod`.
+#   train the iris model (numpy + scipy) -> start the local sandbox (moto + Docker + GitHub
+#   emulation; it also builds the example's wheelhouse: numpy and scipy repacked from this
+#   machine's Python) -> run lambda-ml-deploy on examples/iris as a GitHub runner would (OIDC role,
+#   Docker-built layer, bundle, smoke tests, `prod` alias) -> call `prod`.
+# A second run finds everything unchanged: no build, no upload, no new version.
 # Usage: bash scripts/demo.sh        (or: npm run demo). Stop the sandbox: bash scripts/sandbox.sh down
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,14 +21,13 @@ if [[ ! -f dist/index.js ]]; then
   npm run build
 fi
 
-step "Training the iris model (examples/iris/train.py -> examples/iris/model/iris_model.json)"
+step "Training the iris model (examples/iris/train.py -> examples/iris/model/iris_model.npz)"
+python3 -c 'import numpy, scipy' 2>/dev/null ||
+  { echo "demo: train.py needs numpy and scipy in python3 (python3 -m pip install numpy scipy)" >&2; exit 1; }
 python3 examples/iris/train.py
 
-step "Starting the local sandbox (bash scripts/sandbox.sh up)"
+step "Starting the local sandbox and the wheelhouse (bash scripts/sandbox.sh up)"
 bash scripts/sandbox.sh up
-
-step "Building the wheelhouse (examples/iris/wheels)"
-bash scripts/sandbox/build-wheels.sh examples/iris
 
 step "Deploying examples/iris with lambda-ml-deploy"
 node scripts/demo-run.mjs

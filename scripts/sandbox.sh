@@ -351,6 +351,21 @@ ensure_images() {
   fi
 }
 
+# ---------------------------------------------------------------- wheelhouse
+
+# The iris example's wheels (numpy and scipy repacked from the machine's Python, irisfeat built
+# from source) into examples/iris/wheels, gitignored; cached: unchanged wheels are not redone.
+ensure_wheelhouse() {
+  local started out line
+  started=$(now_s)
+  out=$(PYTHON="$PY" bash "$HERE/build-wheels.sh" "$ROOT/examples/iris" 2>&1) ||
+    { printf '%s\n' "$out" >&2; die "building the wheelhouse failed (bash scripts/sandbox/build-wheels.sh)"; }
+  while read -r line; do
+    [[ $line == built\ * ]] || log "wheelhouse: $line"
+  done <<<"$out"
+  log "wheelhouse: examples/iris/wheels ready ($(since "$started"))"
+}
+
 # ---------------------------------------------------------------- moto
 
 moto_answers() { http_answers "http://127.0.0.1:$1/moto-api/"; }
@@ -470,8 +485,7 @@ cmd_up() {
   ensure_python
   ensure_docker
   ensure_images
-  PYTHON="$PY" bash "$HERE/build-wheels.sh" "$ROOT/examples/iris" >/dev/null
-  log "wheelhouse: examples/iris/wheels ready"
+  ensure_wheelhouse
   ensure_moto
   # moto keeps its state in memory: seed once per moto process.
   if [[ -s $STATE/seeded && $(head -n 1 "$STATE/seeded") == "moto-pid=$(<"$STATE/moto.pid")" ]]; then

@@ -1,14 +1,17 @@
 """Iris species classifier on AWS Lambda: the classic "ML model behind a Lambda" tutorial shape.
 
-The model (model/iris_model.json, written by train.py) is loaded ONCE, when the
-container starts, and reused by every invocation. `irisfeat` is a pip dependency:
-it is not in this folder, it comes from the dependency layer (/opt/python).
+The model (model/iris_model.npz, plain arrays written by train.py) is loaded ONCE, when the
+container starts, and reused by every invocation. numpy and scipy (compiled manylinux wheels)
+and irisfeat (this team's request validation) are pip dependencies: none of them is in this
+folder, they come from the dependency layer (/opt/python).
 
-Two ways to call it:
+Three ways to call it:
   - a direct Invoke with {"sl": 6.9, "sw": 3.1, "pl": 5.4, "pw": 2.1}
-      -> {"species": "virginica", "probabilities": {...}, "model": "1.0.0"}
+      -> {"species": "virginica", "probabilities": {...}, "model": "2.0.0"}
   - an API Gateway / function URL proxy event (POST /predict with that JSON body)
       -> {"statusCode": 200, "headers": {...}, "body": "{\"species\": ...}"}
+  - GET /health -> the model version, where numpy and scipy were imported from and two values
+    only their compiled code computes (a LAPACK determinant, a scipy.special function)
 Bad input gets {"statusCode": 400, "body": "{\"error\": ...}"} in both cases.
 """
 
@@ -17,9 +20,13 @@ import json
 import os
 
 import irisfeat
+import numpy as np
+import scipy
+from scipy.special import logsumexp, softmax
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL_FILE = "iris_model.json"
+MODEL_FILE = "iris_model.npz"
+ARRAYS = ("classes", "mean", "scale", "weights", "bias", "version")
 
 
 def find_model(root):
@@ -35,11 +42,13 @@ def find_model(root):
 
 
 def load_model(path):
-    with open(path, encoding="utf-8") as handle:
-        model = json.load(handle)
-    for key in ("classes", "mean", "scale", "weights", "bias"):
-        if key not in model:
-            raise ValueError("%s: missing %r" % (path, key))
+    with np.load(path, allow_pickle=False) as arrays:
+        missing = [name for name in ARRAYS if name not in arrays.files]
+        if missing:
+            raise ValueError("%s: missing array(s) %s (retrain with train.py)" % (path, ", ".join(missing)))
+        model = {name: arrays[name] for name in ARRAYS}
+    model["classes"] = [str(name) for name in model["classes"]]
+    model["version"] = str(model["version"])
     return model
 
 
@@ -47,13 +56,30 @@ MODEL = load_model(find_model(HERE))  # once per container: the cold start pays,
 
 
 def predict(features):
-    x = irisfeat.standardize(features, MODEL["mean"], MODEL["scale"])
-    scores = [sum(w * v for w, v in zip(row, x)) + b for row, b in zip(MODEL["weights"], MODEL["bias"])]
-    probabilities = irisfeat.softmax(scores)
+    x = (np.asarray(features, dtype=float) - MODEL["mean"]) / MODEL["scale"]
+    probabilities = softmax(MODEL["weights"] @ x + MODEL["bias"])
     return {
-        "species": MODEL["classes"][irisfeat.argmax(probabilities)],
-        "probabilities": {name: round(p, 4) for name, p in zip(MODEL["classes"], probabilities)},
-        "model": MODEL.get("version", "unknown"),
+        "species": MODEL["classes"][int(np.argmax(probabilities))],
+        "probabilities": {name: round(float(p), 4) for name, p in zip(MODEL["classes"], probabilities)},
+        "model": MODEL["version"],
+    }
+
+
+def site_of(module):
+    """The folder a package was imported from (/opt/python when it comes from the layer)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(module.__file__)))
+
+
+def health():
+    return {
+        "status": "ok",
+        "model": MODEL["version"],
+        "numpy": {"version": np.__version__, "from": site_of(np)},
+        "scipy": {"version": scipy.__version__, "from": site_of(scipy)},
+        "checks": {
+            "numpy_det": float(np.linalg.det(np.array([[2.0, 1.0], [1.0, 3.0]]))),
+            "scipy_logsumexp": float(logsumexp([0.0, 0.0])),
+        },
     }
 
 
@@ -75,7 +101,7 @@ def handle_http(event):
     method = event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get("method", "GET")
     path = event.get("path") or event.get("rawPath") or "/"
     if method == "GET" and path.rstrip("/").endswith("/health"):
-        return http_response(200, {"status": "ok", "model": MODEL.get("version", "unknown")})
+        return http_response(200, health())
     if method != "POST":
         return http_response(405, {"error": "use POST with a JSON body {sl, sw, pl, pw}"})
     body = event.get("body") or ""

@@ -233,7 +233,7 @@ async function buildTree(
   if (options.slim) {
     slim = await slimTree(pythonDir);
     logger.info(
-      `Slimmed the layer: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`,
+      `Slimmed the layer from ${formatBytes(slim.bytesBefore)} to ${formatBytes(slim.bytesBefore - slim.bytesSaved)}: removed ${slim.removedFiles} files, ${formatBytes(slim.bytesSaved)} (tests folders, type stubs).`,
     );
   }
 

@@ -37,6 +37,8 @@ export interface SlimRemoval {
 }
 
 export interface SlimResult {
+  /** Size of the tree before slimming (what pip installed). */
+  bytesBefore: number;
   removedFiles: number;
   bytesSaved: number;
   /** Per rule: files and bytes, for the summary. */
@@ -150,8 +152,9 @@ export async function listTree(root: string): Promise<TreeEntry[]> {
 export async function slimTree(root: string): Promise<SlimResult> {
   const entries = await listTree(root);
   const removals = planSlim(entries);
-  const result: SlimResult = { removedFiles: 0, bytesSaved: 0, byRule: {} };
   const files = entries.filter((e) => e.type === 'file');
+  const bytesBefore = files.reduce((sum, f) => sum + f.size, 0);
+  const result: SlimResult = { bytesBefore, removedFiles: 0, bytesSaved: 0, byRule: {} };
   for (const removal of removals) {
     const affected =
       removal.type === 'file'

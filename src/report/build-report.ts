@@ -21,7 +21,9 @@ export function reportBuild(report: JobReport, built: Built, limits: LimitReport
           ? '🔍 built, not published (dry run)'
           : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
     const extra = [
-      layer.slimSaved ? `slim saved ${formatBytes(layer.slimSaved)}` : '',
+      layer.slim?.bytesSaved
+        ? `slimmed ${formatBytes(layer.slim.bytesBefore)} → ${formatBytes(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+        : '',
       layer.bytecode?.compiled
         ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
         : (layer.bytecode?.skipped ?? ''),

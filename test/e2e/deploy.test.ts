@@ -19,7 +19,12 @@ import {
   uniqueName,
   type Sandbox,
 } from './helpers/sandbox.js';
-import { irisInputs, irisWorkspace, touchHandler } from './support/iris-workspace.js';
+import {
+  irisInputs,
+  irisWorkspace,
+  SHARED_IRIS_LAYER,
+  touchHandler,
+} from './support/iris-workspace.js';
 
 const TIMEOUT = 300_000;
 let sandbox: Sandbox;
@@ -45,7 +50,7 @@ const original = () => fs.readFileSync(`${ws.app}/lambda_function.py.orig`, 'utf
 beforeEach(() => fs.writeFileSync(ws.handler, original()));
 
 const inputs = (fn: string, extra: Record<string, string | undefined> = {}) =>
-  irisInputs(sandbox, fn, { exclude: '*.orig', ...extra });
+  irisInputs(sandbox, fn, { exclude: '*.orig', 'layer-name': SHARED_IRIS_LAYER, ...extra });
 const deploy = (fn: string, extra: Record<string, string | undefined> = {}) =>
   runAction({ inputs: inputs(fn, extra), workspace: ws.root });
 
@@ -132,7 +137,7 @@ describe('all-at-once', () => {
       fs.writeFileSync(
         ws.handler,
         original().replace(
-          '"species": MODEL["classes"][irisfeat.argmax(probabilities)]',
+          '"species": MODEL["classes"][int(np.argmax(probabilities))]',
           '"species": "setosa"',
         ),
       );

@@ -41,24 +41,39 @@ afterAll(async () => {
   ws?.cleanup();
 });
 
-const deploy = (fn: string, extra: Record<string, string | undefined> = {}) =>
+const deploy = (name: string, extra: Record<string, string | undefined> = {}) =>
   runAction({
-    inputs: irisInputs(sandbox, fn, extra),
+    inputs: irisInputs(sandbox, name, extra),
     workspace: ws.root,
     env: { AWS_ENDPOINT_URL: recorder.url },
   });
 const operations = () => recorder.calls.map((c) => c.operation);
+/** The function of the first suite; its layer (built there) is reused where a layer is not the point. */
+const fn = uniqueName('iris-pkg');
+
+async function invokeProd(name: string, event: unknown): Promise<Record<string, unknown>> {
+  const answer = await lambda.send(
+    new InvokeCommand({
+      FunctionName: name,
+      Qualifier: 'prod',
+      Payload: Buffer.from(JSON.stringify(event)),
+    }),
+  );
+  expect(answer.FunctionError).toBeUndefined();
+  return JSON.parse(Buffer.from(answer.Payload!).toString()) as Record<string, unknown>;
+}
 
 describe('packaging against the sandbox', () => {
-  const fn = uniqueName('iris-pkg');
-
   it(
     'builds the layer in the build image; the deployed handler imports it from /opt/python',
     async () => {
       const run = await deploy(fn);
       expect(run.exitCode).toBe(0);
       expect(run.log).toMatch(/docker run .*lmd-sandbox\/build-python3\.11/);
-      expect(run.log).toMatch(/Successfully installed irisfeat-0\.1\.0/);
+      // numpy and scipy: the repacked manylinux wheels of the wheelhouse, compiled code included.
+      expect(run.log).toMatch(/Successfully installed irisfeat-0\.2\.0 numpy-\S+ scipy-\S+/);
+      expect(run.log).toMatch(/Slimmed the layer from \S+ MiB to \S+ MiB: removed \d+ files/);
+      expect(run.log).toMatch(/Compiled \d{3,} modules to hash-based \.pyc for Python 3\.11/);
       expect(run.outputs['layer-version-arn']).toMatch(new RegExp(`:layer:${fn}-deps:1$`));
 
       const config = await lambda.send(
@@ -68,17 +83,20 @@ describe('packaging against the sandbox', () => {
       // CodeSha256 computed locally equals what Lambda reports for the uploaded zip.
       expect(config.CodeSha256).toBe(run.outputs['code-sha256']);
 
-      const answer = await lambda.send(
-        new InvokeCommand({
-          FunctionName: fn,
-          Qualifier: 'prod',
-          Payload: Buffer.from(JSON.stringify({ sl: 6.9, sw: 3.1, pl: 5.4, pw: 2.1 })),
-        }),
-      );
-      expect(answer.FunctionError).toBeUndefined();
-      expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({
-        species: 'virginica',
-      });
+      const prediction = await invokeProd(fn, { sl: 6.9, sw: 3.1, pl: 5.4, pw: 2.1 });
+      expect(prediction.species).toBe('virginica');
+      const probabilities = prediction.probabilities as Record<string, number>;
+      expect(Object.keys(probabilities).sort()).toEqual(['setosa', 'versicolor', 'virginica']);
+      expect(probabilities.virginica).toBeGreaterThan(0.8);
+      expect(Object.values(probabilities).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+
+      // The runtime image has no numpy or scipy: both come from the layer, compiled code and all.
+      const health = await invokeProd(fn, { httpMethod: 'GET', path: '/health' });
+      const body = JSON.parse(health.body as string);
+      expect(body.numpy.from).toBe('/opt/python');
+      expect(body.scipy.from).toBe('/opt/python');
+      expect(body.checks.numpy_det).toBeCloseTo(5, 9);
+      expect(body.checks.scipy_logsumexp).toBeCloseTo(Math.LN2, 9);
       expect(run.summary).toMatch(/dependency layer \| 🔨 built, uploaded, published/);
     },
     TIMEOUT,
@@ -146,9 +164,10 @@ describe('size limit', () => {
         fs.ftruncateSync(fd, 132_000_000);
         fs.closeSync(fd);
       }
-      const fn = uniqueName('iris-big');
+      const bigFn = uniqueName('iris-big');
       recorder.reset();
-      const run = await deploy(fn, { model: 'big-model' });
+      // The first suite's layer: cached, so the check under test is reached without a build.
+      const run = await deploy(bigFn, { model: 'big-model', 'layer-name': `${fn}-deps` });
       fs.rmSync(big, { recursive: true, force: true });
       expect(run.exitCode).toBe(1);
       const error = run.annotations.find((a) => a.level === 'error')?.message ?? '';
@@ -168,9 +187,9 @@ describe('dry run', () => {
   it(
     'builds and hashes, reports what would be uploaded and published, and writes nothing',
     async () => {
-      const fn = uniqueName('iris-dry');
+      const dry = uniqueName('iris-dry');
       recorder.reset();
-      const run = await deploy(fn, { 'dry-run': 'true', 'layer-name': `${fn}-deps` });
+      const run = await deploy(dry, { 'dry-run': 'true', 'layer-name': `${dry}-deps` });
       expect(run.exitCode).toBe(0);
       // POST / is STS (AssumeRoleWithWebIdentity, GetCallerIdentity): no resource is written there.
       const writes = recorder.calls.filter(

@@ -176,7 +176,7 @@ describe('PR preview', () => {
       const handler = path.join(workspace, 'lambda_function.py');
       const good = fs.readFileSync(handler, 'utf8');
       const broken = good.replace(
-        '"species": MODEL["classes"][irisfeat.argmax(probabilities)],',
+        '"species": MODEL["classes"][int(np.argmax(probabilities))],',
         '"species": "broken",',
       );
       expect(broken).not.toBe(good);

@@ -140,7 +140,7 @@ describe('rollback (workflow_dispatch)', () => {
       // A deploy of a broken handler publishes a version that fails its smoke tests (and never goes live).
       const good = fs.readFileSync(handler(), 'utf8');
       const broken = good.replace(
-        '"species": MODEL["classes"][irisfeat.argmax(probabilities)],',
+        '"species": MODEL["classes"][int(np.argmax(probabilities))],',
         '"species": "broken",',
       );
       expect(broken).not.toBe(good);

@@ -84,6 +84,7 @@ describe('slimTree', () => {
 
     const result = await slimTree(dir);
     expect(result).toEqual({
+      bytesBefore: 940,
       removedFiles: 4,
       bytesSaved: 400,
       byRule: {
@@ -106,6 +107,11 @@ describe('slimTree', () => {
 
   it('does nothing on a tree with nothing to remove', async () => {
     await write('a/__init__.py', 1);
-    expect(await slimTree(dir)).toEqual({ removedFiles: 0, bytesSaved: 0, byRule: {} });
+    expect(await slimTree(dir)).toEqual({
+      bytesBefore: 1,
+      removedFiles: 0,
+      bytesSaved: 0,
+      byRule: {},
+    });
   });
 });

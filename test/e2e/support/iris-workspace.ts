@@ -55,6 +55,13 @@ export function irisInputs(
   };
 }
 
+/**
+ * The layer (numpy, scipy, irisfeat: about 160 MB) that the suites deploying the example share:
+ * the same requirements and wheelhouse give the same layer key, so only the first deploy of a
+ * `npm test` run builds it in Docker and the others reuse it.
+ */
+export const SHARED_IRIS_LAYER = 'lmd-e2e-iris-deps';
+
 /** Inputs for tests whose workspace is a copy of examples/iris; they share one cached layer. */
 export function sharedIrisInputs(
   sandbox: Sandbox,
@@ -64,7 +71,7 @@ export function sharedIrisInputs(
   return irisInputs(
     sandbox,
     functionName,
-    { 'layer-name': 'lmd-e2e-iris-deps', timeout: '60', ...extra },
+    { 'layer-name': SHARED_IRIS_LAYER, timeout: '60', ...extra },
     '.',
   );
 }

@@ -1,7 +1,7 @@
-"""Feature parsing and scaling for the iris classifier (a tiny dependency shipped in the layer)."""
+"""Request validation for the iris classifier: this team's own small package, shipped in the layer
+from the same wheelhouse as numpy and scipy (built from deps/irisfeat by the sandbox script)."""
 
-from .features import FEATURES, FeatureError, parse, standardize
-from .maths import argmax, softmax
+from .features import FEATURES, FeatureError, parse
 
-__version__ = "0.1.0"
-__all__ = ["FEATURES", "FeatureError", "parse", "standardize", "softmax", "argmax", "__version__"]
+__version__ = "0.2.0"
+__all__ = ["FEATURES", "FeatureError", "parse", "__version__"]

@@ -47,9 +47,3 @@ def parse(payload):
         raise FeatureError("missing measurement(s): %s (expected %s)" % (", ".join(missing), ", ".join(FEATURES)))
     return [_number(name, values[name]) for name in FEATURES]
 
-
-def standardize(vector, mean, scale):
-    """(x - mean) / scale, feature by feature."""
-    if not (len(vector) == len(mean) == len(scale)):
-        raise FeatureError("expected %d features, got %d" % (len(mean), len(vector)))
-    return [(x - m) / s for x, m, s in zip(vector, mean, scale)]
