@@ -176,6 +176,9 @@ def main(argv, env):
     if event == "{}":  # moto passes an empty Invoke payload as the JSON string "{}"; Lambda gives {}
         event = {}
 
+    # Lambda's /var/task and /opt are read-only: stale or missing bytecode is compiled again on
+    # every cold start and never written back. The sandbox mounts them writable, so say so here.
+    sys.dont_write_bytecode = True
     for path in reversed([TASK_ROOT] + LAYER_PATHS):
         if path not in sys.path:
             sys.path.insert(0, path)
