@@ -78407,14 +78407,14 @@ async function waitForUpdate(lambda, name, what, options) {
         await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
     }
     catch (error) {
-        waitError = error;
+        waitError = { error };
     }
     const after = await readFunctionRaw(lambda, name).catch(() => undefined);
     if (after?.LastUpdateStatus === 'Failed') {
         throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
     }
     if (waitError)
-        throw waitError;
+        throw waitError.error;
 }
 async function readFunctionRaw(lambda, name) {
     return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
@@ -79964,7 +79964,7 @@ function function_url_retryOptions(what, options, retryable = retry/* isTransien
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
         const output = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), function_url_retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options));
-        return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') };
+        return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
     }
     catch (error) {
         if (isNotFound(error))
@@ -80008,7 +80008,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
             }, function_url_retryOptions(`CreateFunctionUrlConfig ${where}`, options));
             state = {
                 url: created.FunctionUrl ?? '',
-                authType: (created.AuthType ?? authType),
+                authType: created.AuthType ?? authType,
             };
             action = 'created';
             if (state.authType !== authType) {
@@ -80051,7 +80051,7 @@ async function updateAuth(lambda, functionName, qualifier, authType, options) {
         Qualifier: qualifier,
         AuthType: authType,
     })), function_url_retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options));
-    return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) };
+    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
@@ -81187,8 +81187,7 @@ function routesAs(state, target) {
     const a = normalWeights(state.weights);
     const b = normalWeights(target.weights);
     const keys = Object.keys(a);
-    return (keys.length === Object.keys(b).length &&
-        keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
+    return (keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9));
 }
 /** Whether `version` receives any traffic through the alias. */
 function servesVersion(state, version) {

@@ -19,6 +19,9 @@ npm run --silent typecheck || status=1
 echo "== format (prettier --check)"
 npm run --silent format:check || status=1
 
+echo "== lint (eslint, type-aware)"
+npm run --silent lint || status=1
+
 echo "== unit tests"
 NODE_OPTIONS=--experimental-vm-modules npx jest --ci --selectProjects unit \
   --json --outputFile "$results/unit.json" || status=1

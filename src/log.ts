@@ -36,8 +36,8 @@ export function memoryLogger(): MemoryLogger {
 
 /** A clock steps can be given, so that timings and waits are testable. */
 export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
 }
 
 export const systemClock: Clock = {

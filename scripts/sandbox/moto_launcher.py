@@ -1,44 +1,26 @@
-"""moto_server for the sandbox, with one fix: Lambda never reuses a version number.
-
-moto 5.2 numbers a new version len(versions) + 1, so after an older version is deleted (the
-action's keep-versions, preview cleanup) the next publish gets a number that is still in use.
-Real Lambda counts up per function forever; this launcher makes moto do the same, then runs
+"""moto_server for the sandbox, with its Lambda made faithful where the action's guarantees depend
+on it (moto_lambda_fidelity.py: versions, Invoke qualifiers and alias weights, RevisionId and
+CodeSha256 guards, function errors, architectures; moto_lambda_urls.py: function URLs per
+qualifier, invocable; moto_lambda_volumes.py: code and layer volumes reused between invokes), then
 moto.server's own main() with the given arguments.
+
+SANDBOX_MOTO_UNPATCHED=1 starts moto as released, without these fixes: only to show that the
+sandbox self-tests (test/e2e/sandbox-fidelity.test.ts) fail without them. Never set it in CI.
 """
-import copy
+import os
 import sys
 
-from moto.awslambda import models
-
-
-def publish_version(self, name_or_arn, description=""):
-    function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
-    name = function.function_name
-    if name not in self._functions or not self._functions[name]["latest"]:
-        return None
-    all_versions = self._functions[name]["versions"]
-    if all_versions:
-        if not function.code_or_config_updated:
-            return all_versions[-1]  # nothing changed since the last publish: Lambda returns it
-        function.code_or_config_updated = False
-    highest = getattr(self, "_lmd_highest", None)
-    if highest is None:
-        highest = self._lmd_highest = {}
-    existing = max((int(v.version) for v in all_versions), default=0)
-    new_version = max(existing, highest.get(name, 0)) + 1
-    highest[name] = new_version
-    fn = copy.copy(self._functions[name]["latest"])
-    fn.set_version(new_version)
-    if description:
-        fn.description = description
-    all_versions.append(fn)
-    self._arns[fn.function_arn] = fn
-    return fn
-
-
-models.LambdaStorage.publish_version = publish_version
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 if __name__ == "__main__":
+    if os.environ.get("SANDBOX_MOTO_UNPATCHED") != "1":
+        import moto_lambda_fidelity
+        import moto_lambda_urls
+        import moto_lambda_volumes
+
+        moto_lambda_fidelity.apply()
+        moto_lambda_urls.apply()
+        moto_lambda_volumes.apply()
     from moto.server import main
 
     main(sys.argv[1:])

@@ -42,5 +42,5 @@ export function createAwsClients(options: ClientOptions): AwsClients {
 }
 
 export function destroyAwsClients(clients: AwsClients): void {
-  for (const client of Object.values(clients)) client.destroy();
+  for (const client of Object.values(clients) as { destroy(): void }[]) client.destroy();
 }

@@ -1,4 +1,4 @@
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleWithWebIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { ActionError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';

@@ -1,7 +1,6 @@
 import {
   ListLayerVersionsCommand,
   PublishLayerVersionCommand,
-  type Architecture as LambdaArchitecture,
   type LambdaClient,
   type LayerVersionsListItem,
   type Runtime,
@@ -127,7 +126,7 @@ export async function publishLayer(
           Description: description,
           Content: { S3Bucket: options.s3Bucket, S3Key: options.s3Key },
           CompatibleRuntimes: [options.runtime as Runtime],
-          CompatibleArchitectures: [options.architecture as LambdaArchitecture],
+          CompatibleArchitectures: [options.architecture],
         }),
       ),
     retryOptions(deps, `PublishLayerVersion ${options.layerName}`),

@@ -53,7 +53,7 @@ export function nextLink(link: string | null | undefined): string | undefined {
   if (!link) return undefined;
   for (const part of link.split(',')) {
     const match = /<([^>]+)>\s*;\s*rel="?([^";]+)"?/.exec(part.trim());
-    if (match && match[2]!.split(/\s+/).includes('next')) return match[1];
+    if (match && match[2].split(/\s+/).includes('next')) return match[1];
   }
   return undefined;
 }
@@ -138,7 +138,7 @@ export async function listAll<T>(api: GitHubApi, path: string, maxPages = 50): P
 function apiMessage(text: string): string {
   try {
     const parsed = JSON.parse(text) as { message?: unknown };
-    if (typeof parsed.message === 'string') return parsed.message.split('\n')[0]!.slice(0, 200);
+    if (typeof parsed.message === 'string') return parsed.message.split('\n')[0].slice(0, 200);
   } catch {
     // not JSON
   }

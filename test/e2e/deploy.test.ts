@@ -1,7 +1,8 @@
 /**
  * Release, end to end (issue: release): publish, smoke-test the new version with the real handler
  * running in the runtime container, shift `prod` all at once or by canary, and roll back on any
- * failure, including a main step killed mid-canary whose post step restores the alias.
+ * failure, including a main step killed mid-canary whose post step restores the alias. The bake
+ * re-invokes the new version itself: $LATEST changed to failing code mid-bake does not fail it.
  */
 import * as fs from 'node:fs';
 import {
@@ -10,7 +11,7 @@ import {
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetAliasCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { runAction, runPost, startAction } from './helpers/run-action.js';
 import {
   assertSandboxUp,
@@ -25,6 +26,7 @@ import {
   SHARED_IRIS_LAYER,
   touchHandler,
 } from './support/iris-workspace.js';
+import { poisonLatest } from './support/latest-poison.js';
 
 const TIMEOUT = 300_000;
 let sandbox: Sandbox;
@@ -233,6 +235,38 @@ describe('canary', () => {
       expect(await prod(fn)).toMatchObject({ version, weights: {} });
       expect(run.log).toMatch(new RegExp(`Step 1/2: prod -> 1 \\(80%\\) \\+ ${version} \\(20%\\)`));
       expect(run.log).toMatch(new RegExp(`Step 2/2: prod -> ${version}`));
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "the bake's re-invocations reach the new version, not $LATEST",
+    async () => {
+      touchHandler(ws.handler, 'canary re-invoked');
+      const step = startAction({
+        inputs: inputs(fn, { ...canary, 'canary-interval': '30s' }),
+        workspace: ws.root,
+      });
+      await step.waitForLog(/Step 1\/2: prod -> /, 240_000);
+      // From here on $LATEST fails every smoke case: only re-invocations of the new version pass.
+      await poisonLatest(lambda, fn);
+      const run = await step.done;
+      expect({ exit: run.exitCode, error: errorOf(run) }).toEqual({ exit: 0, error: '' });
+      const checks = Number(/bake passed \((\d+) checks?\)/.exec(run.log)?.[1] ?? 0);
+      expect(checks).toBeGreaterThanOrEqual(2); // at least one check ran after $LATEST changed
+      const version = run.outputs.version!;
+      expect(await prod(fn)).toMatchObject({ version, weights: {} });
+      const answer = await lambda.send(
+        new InvokeCommand({
+          FunctionName: fn,
+          Qualifier: 'prod',
+          Payload: Buffer.from(JSON.stringify({ sl: 6.9, sw: 3.1, pl: 5.4, pw: 2.1 })),
+        }),
+      );
+      expect(answer.ExecutedVersion).toBe(version);
+      expect(JSON.parse(Buffer.from(answer.Payload!).toString())).toMatchObject({
+        species: 'virginica',
+      });
     },
     TIMEOUT,
   );

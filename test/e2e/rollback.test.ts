@@ -2,7 +2,8 @@
  * Rollback from a workflow_dispatch event, end to end against the sandbox: after two deploys,
  * `rollback-to: previous` puts `prod` back on the first version (and `previous` again rolls
  * forward); a version whose smoke tests fail is never put in front of `prod`; a missing version
- * fails with a message naming the input; the version already served is a no-op.
+ * fails with a message naming the input; the version already served is a no-op; the smoke tests
+ * run on the target version itself, whatever $LATEST holds.
  *
  * Needs `bash scripts/sandbox.sh up` and `npm run build`.
  */
@@ -12,6 +13,7 @@ import * as path from 'node:path';
 import { GetAliasCommand, LambdaClient, type GetAliasCommandOutput } from '@aws-sdk/client-lambda';
 import { runAction, type ActionRun } from './helpers/run-action.js';
 import { sharedIrisInputs } from './support/iris-workspace.js';
+import { poisonLatest } from './support/latest-poison.js';
 import {
   assertSandboxUp,
   awsConfig,
@@ -185,6 +187,20 @@ describe('rollback (workflow_dispatch)', () => {
       );
       expect(errorOf(result)).toContain('list-versions-by-function');
       expect((await prod()).RevisionId).toBe(before.RevisionId);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'smoke tests run on the rollback target itself while $LATEST holds code that fails them',
+    async () => {
+      await poisonLatest(lambda, fn);
+      expect((await prod()).FunctionVersion).toBe(second);
+      const result = await rollback(first);
+      expect({ exit: result.exitCode, error: errorOf(result) }).toEqual({ exit: 0, error: '' });
+      expect(result.outputs).toMatchObject({ version: first, 'smoke-result': 'passed' });
+      expect(result.summary).toMatch(/\| virginica \| ✅ passed \| \d+ ms \|/);
+      expect((await prod()).FunctionVersion).toBe(first);
     },
     TIMEOUT,
   );

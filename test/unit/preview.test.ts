@@ -32,7 +32,6 @@ import {
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AwsClients } from '../../src/aws/clients.js';
-import { DEFAULT_EXCLUDES } from '../../src/settings.js';
 import type { GithubContext } from '../../src/github-context.js';
 import { memoryLogger, type Clock } from '../../src/log.js';
 import type { RunContext } from '../../src/pipelines/context.js';
@@ -48,7 +47,12 @@ import type { AliasState } from '../../src/release/traffic/alias-plan.js';
 import type { FetchLike } from '../../src/report/github-api.js';
 import { JobReport } from '../../src/report/job-report.js';
 import { memoryOutputs } from '../../src/report/outputs.js';
-import type { PreviewCleanupSettings, PreviewModeSettings, Settings } from '../../src/settings.js';
+import {
+  DEFAULT_EXCLUDES,
+  type PreviewCleanupSettings,
+  type PreviewModeSettings,
+  type Settings,
+} from '../../src/settings.js';
 
 // ---- pure decisions ---------------------------------------------------------------------------
 

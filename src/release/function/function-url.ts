@@ -86,7 +86,7 @@ export async function readFunctionUrl(
         ),
       retryOptions(`GetFunctionUrlConfig ${functionName}:${qualifier}`, options),
     );
-    return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? 'AWS_IAM') as UrlAuth };
+    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -117,7 +117,7 @@ export async function ensureFunctionUrl(
               new CreateFunctionUrlConfigCommand({
                 FunctionName: functionName,
                 Qualifier: qualifier,
-                AuthType: authType as FunctionUrlAuthType,
+                AuthType: authType,
               }),
             );
           } catch (error) {
@@ -127,7 +127,7 @@ export async function ensureFunctionUrl(
               if (existing)
                 return {
                   FunctionUrl: existing.url,
-                  AuthType: existing.authType as FunctionUrlAuthType,
+                  AuthType: existing.authType,
                 };
             }
             throw error;
@@ -137,7 +137,7 @@ export async function ensureFunctionUrl(
       );
       state = {
         url: created.FunctionUrl ?? '',
-        authType: (created.AuthType ?? authType) as UrlAuth,
+        authType: created.AuthType ?? authType,
       };
       action = 'created';
       if (state.authType !== authType) {
@@ -187,12 +187,12 @@ async function updateAuth(
         new UpdateFunctionUrlConfigCommand({
           FunctionName: functionName,
           Qualifier: qualifier,
-          AuthType: authType as FunctionUrlAuthType,
+          AuthType: authType,
         }),
       ),
     retryOptions(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, options),
   );
-  return { url: output.FunctionUrl ?? '', authType: (output.AuthType ?? authType) as UrlAuth };
+  return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
 }
 
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */

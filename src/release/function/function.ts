@@ -305,7 +305,7 @@ async function waitForUpdate(
   what: string,
   options: FunctionCallOptions,
 ): Promise<void> {
-  let waitError: unknown;
+  let waitError: { error: unknown } | undefined;
   try {
     await waitFor(
       what,
@@ -315,7 +315,7 @@ async function waitForUpdate(
       lambda,
     );
   } catch (error) {
-    waitError = error;
+    waitError = { error };
   }
   const after = await readFunctionRaw(lambda, name).catch(() => undefined);
   if (after?.LastUpdateStatus === 'Failed') {
@@ -323,7 +323,7 @@ async function waitForUpdate(
       `Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim(),
     );
   }
-  if (waitError) throw waitError;
+  if (waitError) throw waitError.error;
 }
 
 async function readFunctionRaw(lambda: LambdaClient, name: string): Promise<FunctionConfiguration> {

@@ -115,7 +115,7 @@ function formatMismatches(mismatches: Mismatch[]): string {
 }
 
 function summarize(what: string, mismatches: Mismatch[]): string {
-  const first = mismatches[0]!;
+  const first = mismatches[0];
   const more = mismatches.length > 1 ? ` (+${mismatches.length - 1} more)` : '';
   return `${what} does not match: ${first.path}: ${first.message}${more}`;
 }

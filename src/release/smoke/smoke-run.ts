@@ -48,7 +48,7 @@ export async function mapBounded<T, R>(
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await task(items[index]!, index);
+      results[index] = await task(items[index], index);
     }
   };
   const workers = Math.max(1, Math.min(Math.floor(limit) || 1, items.length));

@@ -119,8 +119,7 @@ export function routesAs(state: AliasState, target: AliasTarget): boolean {
   const b = normalWeights(target.weights);
   const keys = Object.keys(a);
   return (
-    keys.length === Object.keys(b).length &&
-    keys.every((k) => Math.abs(a[k]! - (b[k] ?? -1)) < 1e-9)
+    keys.length === Object.keys(b).length && keys.every((k) => Math.abs(a[k] - (b[k] ?? -1)) < 1e-9)
   );
 }
 

@@ -3,6 +3,7 @@
  * .sandbox/env.json, ready-made AWS SDK client settings, and the GitHub emulation's test hooks.
  * Everything throws "run `bash scripts/sandbox.sh up` first" when the sandbox is not up.
  */
+import * as http from 'node:http';
 import {
   readSandboxEnv,
   REPO_ROOT,
@@ -146,4 +147,56 @@ export async function resetGithub(sandbox: Sandbox): Promise<void> {
 /** A function name no other test (or earlier run against the same moto) uses. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+export interface UrlResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * A request to a function URL of the sandbox (https://<id>.lambda-url.<region>.on.aws/): sent to
+ * moto's port with that Host header, which is how the sandbox's moto tells it from an API call.
+ * (fetch cannot set Host, so this uses node:http.)
+ */
+export async function requestFunctionUrl(
+  sandbox: Sandbox,
+  functionUrl: string,
+  request: { method?: string; path?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<UrlResponse> {
+  const host = new URL(functionUrl).host;
+  const endpoint = new URL(sandbox.endpoint);
+  const body = request.body === undefined ? undefined : Buffer.from(request.body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        hostname: endpoint.hostname,
+        port: endpoint.port,
+        method: request.method ?? 'GET',
+        path: request.path ?? '/',
+        headers: {
+          ...request.headers,
+          host,
+          ...(body ? { 'content-length': String(body.length) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (error) =>
+      reject(new Error(`The sandbox does not answer at ${sandbox.endpoint} (${String(error)})`)),
+    );
+    req.end(body);
+  });
 }
