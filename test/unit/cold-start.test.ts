@@ -21,7 +21,7 @@ import {
   recordsToPrune,
 } from '../../src/release/smoke/cold-start-record.js';
 import type { SmokeRunResult } from '../../src/release/smoke/smoke-run.js';
-import { parseSmokeSpec, SmokeSpecError } from '../../src/release/smoke/smoke-spec.js';
+import { parseSmokeSpec, type SmokeSpecError } from '../../src/release/smoke/smoke-spec.js';
 
 // As Lambda writes them (tabs between fields, a trailing tab on some runtimes).
 const COLD =

@@ -41,7 +41,7 @@ export function parseReport(logTail: string | undefined): LambdaReport | undefin
   const fields = new Map<string, number>();
   for (const match of line.matchAll(FIELD)) {
     const value = Number(match[2]);
-    if (Number.isFinite(value)) fields.set(match[1]!.trim(), value);
+    if (Number.isFinite(value)) fields.set(match[1].trim(), value);
   }
   const duration = fields.get('Duration');
   if (duration === undefined) return undefined;
