@@ -75,8 +75,11 @@ function sandboxOrNull(): Sandbox | null {
 }
 
 function sh(cmd: string, args: string[], cwd?: string): void {
-  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr?.slice(-2000)}`);
+  const r = spawnSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (exit ${r.status ?? r.signal}): ${`${r.stdout}${r.stderr}`.slice(-2000)}`,
+    );
 }
 
 function median(values: number[]): number {
