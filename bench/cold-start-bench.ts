@@ -82,6 +82,19 @@ function sh(cmd: string, args: string[], cwd?: string): void {
     );
 }
 
+function retry(times: number, reset: () => void, fn: () => void): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fn();
+      return;
+    } catch (error) {
+      if (attempt >= times) throw error;
+      console.log(`  (attempt ${attempt} failed, again: ${String(error).slice(0, 200)})`);
+      reset();
+    }
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -138,32 +151,38 @@ async function deployNaive(
   const pkg = path.join(work, 'package');
   fs.mkdirSync(pkg);
   const user = currentUser();
-  sh('docker', [
-    'run',
-    '--rm',
-    '--network',
-    'none',
-    ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
-    '-e',
-    'HOME=/tmp',
-    '-v',
-    `${app}:/src:ro`,
-    '-v',
-    `${pkg}:/out`,
-    '-w',
-    '/src',
-    sb.buildImage,
-    'python3',
-    '-m',
-    'pip',
-    'install',
-    '--quiet',
-    '--no-cache-dir',
-    '-r',
-    'requirements.txt',
-    '-t',
-    '/out',
-  ]);
+  // On a shared machine the container is sometimes killed (exit 137): try again, from scratch.
+  retry(
+    3,
+    () => fs.mkdirSync(pkg, { recursive: true }),
+    () =>
+      sh('docker', [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        ...(user ? ['--user', `${user.uid}:${user.gid}`] : []),
+        '-e',
+        'HOME=/tmp',
+        '-v',
+        `${app}:/src:ro`,
+        '-v',
+        `${pkg}:/out`,
+        '-w',
+        '/src',
+        sb.buildImage,
+        'python3',
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--no-cache-dir',
+        '-r',
+        'requirements.txt',
+        '-t',
+        '/out',
+      ]),
+  );
   fs.copyFileSync(path.join(app, 'lambda_function.py'), path.join(pkg, 'lambda_function.py'));
   fs.cpSync(path.join(app, 'model'), path.join(pkg, 'model'), { recursive: true });
   sh('find', [pkg, '-exec', 'touch', '-h', '-d', FIXED_TIME, '{}', '+']);
