@@ -154,7 +154,10 @@ async function deployNaive(
   // On a shared machine the container is sometimes killed (exit 137): try again, from scratch.
   retry(
     3,
-    () => fs.mkdirSync(pkg, { recursive: true }),
+    () => {
+      fs.rmSync(pkg, { recursive: true, force: true });
+      fs.mkdirSync(pkg);
+    },
     () =>
       sh('docker', [
         'run',
