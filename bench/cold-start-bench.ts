@@ -251,7 +251,11 @@ async function deployNoHash(
 /** ships: the action as users run it. */
 async function deployShips(sb: Sandbox, work: string, name: string): Promise<string> {
   exampleCopy(work);
+  // The runner emulation is bundled into the bench: give it the repository's paths explicitly.
   const run = await runAction({
+    root: ROOT,
+    entry: path.join(ROOT, 'dist', 'index.js'),
+    sandbox: readSandboxEnv(ROOT),
     workspace: work,
     inputs: {
       'aws-region': sb.region,
