@@ -7,6 +7,8 @@ const common = {
 };
 
 export default {
+  // Unit tests that spawn the host Python take a few seconds on a loaded 2-core machine.
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], slowTestThreshold: 60 },

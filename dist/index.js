@@ -1,4 +1,4 @@
-import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
 /***/ 8282:
@@ -9657,7 +9657,7 @@ __webpack_unused_export__ = DeleteLayerVersion$;
 __webpack_unused_export__ = DeleteLayerVersionCommand;
 __webpack_unused_export__ = DeleteLayerVersionRequest$;
 __webpack_unused_export__ = DeleteProvisionedConcurrencyConfig$;
-exports.Cbo = DeleteProvisionedConcurrencyConfigCommand;
+__webpack_unused_export__ = DeleteProvisionedConcurrencyConfigCommand;
 __webpack_unused_export__ = DeleteProvisionedConcurrencyConfigRequest$;
 __webpack_unused_export__ = DeleteResourcePolicy$;
 __webpack_unused_export__ = DeleteResourcePolicyCommand;
@@ -9806,7 +9806,7 @@ exports.s4W = GetPolicyCommand;
 __webpack_unused_export__ = GetPolicyRequest$;
 __webpack_unused_export__ = GetPolicyResponse$;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfig$;
-exports.D96 = GetProvisionedConcurrencyConfigCommand;
+__webpack_unused_export__ = GetProvisionedConcurrencyConfigCommand;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfigRequest$;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfigResponse$;
 __webpack_unused_export__ = GetResourcePolicy$;
@@ -9928,11 +9928,11 @@ __webpack_unused_export__ = ListLayersCommand;
 __webpack_unused_export__ = ListLayersRequest$;
 __webpack_unused_export__ = ListLayersResponse$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigs$;
-exports.oXS = ListProvisionedConcurrencyConfigsCommand;
+__webpack_unused_export__ = ListProvisionedConcurrencyConfigsCommand;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsRequest$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsResponse$;
 __webpack_unused_export__ = ListTags$;
-exports.bvr = ListTagsCommand;
+__webpack_unused_export__ = ListTagsCommand;
 __webpack_unused_export__ = ListTagsRequest$;
 __webpack_unused_export__ = ListTagsResponse$;
 __webpack_unused_export__ = ListVersionsByFunction$;
@@ -9993,7 +9993,7 @@ __webpack_unused_export__ = PutFunctionScalingConfigCommand;
 __webpack_unused_export__ = PutFunctionScalingConfigRequest$;
 __webpack_unused_export__ = PutFunctionScalingConfigResponse$;
 __webpack_unused_export__ = PutProvisionedConcurrencyConfig$;
-exports.iLl = PutProvisionedConcurrencyConfigCommand;
+__webpack_unused_export__ = PutProvisionedConcurrencyConfigCommand;
 __webpack_unused_export__ = PutProvisionedConcurrencyConfigRequest$;
 __webpack_unused_export__ = PutProvisionedConcurrencyConfigResponse$;
 __webpack_unused_export__ = PutResourcePolicy$;
@@ -10088,7 +10088,7 @@ __webpack_unused_export__ = SubnetIPAddressLimitReachedException;
 __webpack_unused_export__ = SubnetIPAddressLimitReachedException$;
 __webpack_unused_export__ = SystemLogLevel;
 __webpack_unused_export__ = TagResource$;
-exports.eqU = TagResourceCommand;
+__webpack_unused_export__ = TagResourceCommand;
 __webpack_unused_export__ = TagResourceRequest$;
 __webpack_unused_export__ = TagsError$;
 __webpack_unused_export__ = TargetTrackingScalingPolicy$;
@@ -10104,7 +10104,7 @@ __webpack_unused_export__ = TracingMode;
 __webpack_unused_export__ = UnsupportedMediaTypeException;
 __webpack_unused_export__ = UnsupportedMediaTypeException$;
 __webpack_unused_export__ = UntagResource$;
-exports.RP$ = UntagResourceCommand;
+__webpack_unused_export__ = UntagResourceCommand;
 __webpack_unused_export__ = UntagResourceRequest$;
 __webpack_unused_export__ = UpdateAlias$;
 exports.lqC = UpdateAliasCommand;
@@ -74671,9 +74671,9 @@ module.exports = {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Gv: () => (/* binding */ createAwsClients),
-/* harmony export */   QI: () => (/* binding */ destroyAwsClients)
+/* harmony export */   QI: () => (/* binding */ destroyAwsClients),
+/* harmony export */   _O: () => (/* binding */ USER_AGENT)
 /* harmony export */ });
-/* unused harmony export USER_AGENT */
 /* harmony import */ var _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(4085);
 /* harmony import */ var _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1696);
 /* harmony import */ var _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3711);
@@ -74689,21 +74689,690 @@ function createAwsClients(options) {
         region: options.region,
         credentials: options.credentials,
         endpoint: options.endpoint,
-        retryMode: 'adaptive',
-        maxAttempts: 4,
         customUserAgent: options.userAgent ?? USER_AGENT,
     };
+    // One retry layer for Lambda and CloudWatch: the action's (retry.ts), which re-reads after an
+    // unanswered write. SDK retries inside it would re-send a guarded write whose answer was lost
+    // (turning it into a conflict) and multiply the requests of one call. S3 (multipart upload of
+    // content-addressed keys, HEAD) and STS still rely on the SDK's own retries.
+    const single = { ...common, maxAttempts: 1 };
+    const sdkRetries = { ...common, retryMode: 'adaptive', maxAttempts: 4 };
     return {
-        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(common),
+        sts: new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_0__/* .STSClient */ .iM(sdkRetries),
         // Path-style addressing works with every endpoint, custom ones included.
-        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
-        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(common),
-        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(common),
+        s3: new _aws_sdk_client_s3__WEBPACK_IMPORTED_MODULE_1__.S3Client({ ...sdkRetries, forcePathStyle: options.endpoint !== undefined }),
+        lambda: new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_2__/* .LambdaClient */ .Nox(single),
+        cloudwatch: new _aws_sdk_client_cloudwatch__WEBPACK_IMPORTED_MODULE_3__/* .CloudWatchClient */ .WBn(single),
     };
 }
 function destroyAwsClients(clients) {
     for (const client of Object.values(clients))
         client.destroy();
+}
+
+
+/***/ }),
+
+/***/ 6963:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z8: () => (/* binding */ resolveCredentials)
+/* harmony export */ });
+/* unused harmony exports REFRESH_MARGIN_MS, refreshingProvider, describeClaims */
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+
+/** Credentials this close to their expiry are refreshed before use. */
+const REFRESH_MARGIN_MS = 5 * 60_000;
+/**
+ * A provider that returns `first` until it is within REFRESH_MARGIN_MS of its expiration, then
+ * calls `refresh` (once, however many requests ask at the same time) and returns the new ones.
+ */
+function refreshingProvider(first, refresh, now, logger) {
+    let current = first;
+    let pending;
+    const expiring = () => current.expiration !== undefined && current.expiration.getTime() - now() <= REFRESH_MARGIN_MS;
+    return async () => {
+        if (!expiring())
+            return current;
+        pending ??= refresh()
+            .then((fresh) => {
+            logger.info(`Refreshed the assumed role's credentials with a new GitHub OIDC token (the previous ones expire at ${current.expiration?.toISOString()}).`);
+            current = fresh;
+            return fresh;
+        })
+            .finally(() => {
+            pending = undefined;
+        });
+        return pending;
+    };
+}
+/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
+async function resolveCredentials(auth, deps) {
+    if (!auth.roleToAssume) {
+        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
+        return { source: 'ambient' };
+    }
+    if (!deps.tokenFile &&
+        (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
+            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
+            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
+    }
+    const first = await assume(auth, deps);
+    return {
+        source: 'oidc',
+        credentials: first,
+        provider: refreshingProvider(first, () => assume(auth, deps), deps.now ?? (() => Date.now()), deps.logger),
+    };
+}
+/** GitHub OIDC token -> AssumeRoleWithWebIdentity -> masked credentials. */
+async function assume(auth, deps) {
+    let token;
+    try {
+        token = await deps.getIDToken(auth.audience);
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+    }
+    deps.setSecret(token);
+    const claims = describeClaims(token);
+    const from = deps.tokenFile
+        ? `the web-identity token in ${deps.tokenFile}`
+        : 'the GitHub OIDC token';
+    deps.logger.info(`Assuming ${auth.roleToAssume} with ${from} (${claims}).`);
+    let response;
+    try {
+        response = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => deps.sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .AssumeRoleWithWebIdentityCommand */ .WH({
+            RoleArn: auth.roleToAssume,
+            RoleSessionName: auth.roleSessionName,
+            WebIdentityToken: token,
+            DurationSeconds: auth.roleDurationSeconds,
+        })), {
+            attempts: 5,
+            sleep: deps.sleep,
+            isRetryable: (error) => (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isTransient */ .dg)(error) || (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'InvalidIdentityToken',
+            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}); retry ${attempt} in ${delay} ms.`),
+        });
+    }
+    catch (error) {
+        throw explainAssumeFailure(error, auth, claims);
+    }
+    const c = response.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ('AssumeRoleWithWebIdentity returned no credentials.');
+    }
+    // Mask before anything else can print them.
+    deps.setSecret(c.AccessKeyId);
+    deps.setSecret(c.SecretAccessKey);
+    deps.setSecret(c.SessionToken);
+    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
+    return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
+    };
+}
+function explainAssumeFailure(error, auth, claims) {
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
+        return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}. ` +
+            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
+            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
+            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
+            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
+    }
+    return new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`Could not assume ${auth.roleToAssume}: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}`);
+}
+/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
+function describeClaims(token) {
+    try {
+        const payload = token.split('.')[1];
+        if (!payload)
+            return 'claims unreadable';
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
+        return `sub '${String(claims.sub)}', aud '${aud}'`;
+    }
+    catch {
+        return 'claims unreadable';
+    }
+}
+
+
+/***/ }),
+
+/***/ 6367:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   E: () => (/* binding */ verifyIdentity)
+/* harmony export */ });
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1695);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
+/* harmony import */ var _retry_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9809);
+
+
+
+/** Confirms the credentials work before anything is built, and says whose they are. */
+async function verifyIdentity(sts, sleep) {
+    try {
+        const response = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(() => sts.send(new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_2__/* .GetCallerIdentityCommand */ .zI({})), { sleep });
+        return { account: response.Account ?? '', arn: response.Arn ?? '' };
+    }
+    catch (error) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ActionError */ .lZ(`The AWS credentials do not work (sts:GetCallerIdentity failed: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error)}). ` +
+            'Set role-to-assume for GitHub OIDC, or provide credentials in the environment.');
+    }
+}
+
+
+/***/ }),
+
+/***/ 8962:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  ak: () => (/* binding */ runCli)
+});
+
+// UNUSED EXPORTS: cliEvent, terminalLogger
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var aws_clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./src/aws/credentials.ts
+var credentials = __nccwpck_require__(6963);
+// EXTERNAL MODULE: ./src/aws/identity.ts
+var aws_identity = __nccwpck_require__(6367);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/cli-args.ts
+
+/**
+ * The command line's view of the action's inputs: one name per input (action.yml's), given as a
+ * flag (`--function-name fn`), an environment variable (`LAMBDA_ML_DEPLOY_FUNCTION_NAME=fn`) or a
+ * key of a YAML config file (`function-name: fn`), in that order of precedence. The values then go
+ * through the same settings reader as the action's inputs.
+ */
+/** action.yml's inputs (a test keeps the two equal). */
+const INPUT_NAMES = [
+    'mode',
+    'aws-region',
+    'role-to-assume',
+    'audience',
+    'role-session-name',
+    'role-duration-seconds',
+    'function-name',
+    'source-dir',
+    'model',
+    'model-dest',
+    'include',
+    'exclude',
+    'requirements',
+    'runtime',
+    'architecture',
+    'build',
+    'build-image',
+    'pip-args',
+    'slim',
+    'layer-name',
+    's3-bucket',
+    's3-prefix',
+    'create-function',
+    'execution-role',
+    'handler',
+    'memory-size',
+    'timeout',
+    'environment',
+    'description',
+    'alias',
+    'smoke-tests',
+    'strategy',
+    'canary-percent',
+    'canary-interval',
+    'linear-steps',
+    'alarms',
+    'preview-alias-prefix',
+    'preview-url',
+    'preview-url-auth',
+    'rollback-to',
+    'keep-versions',
+    'github-token',
+    'dry-run',
+];
+const COMMANDS = ['deploy', 'preview', 'preview-cleanup', 'rollback', 'plan'];
+/** Options of the command line itself (not action inputs). */
+const CLI_OPTIONS = [
+    'config',
+    'pr',
+    'repository',
+    'web-identity-token-file',
+    'summary-file',
+    'outputs-file',
+    'verbose',
+    'help',
+];
+/** Inputs that take several lines: a repeated flag adds one line each. */
+const LIST_INPUTS = new Set(['model', 'include', 'exclude', 'alarms']);
+const FLAG_ONLY = new Set(['verbose', 'help']);
+const ENV_PREFIX = 'LAMBDA_ML_DEPLOY_';
+const envName = (input) => `${ENV_PREFIX}${input.toUpperCase().replace(/-/g, '_')}`;
+const EXIT = {
+    ok: 0,
+    /** The run failed: nothing changed, or the alias was put back. */
+    failed: 1,
+    /** Bad command line, config file or input values: nothing was done. */
+    usage: 2,
+    /** No AWS credentials, or they were refused. */
+    credentials: 3,
+};
+class UsageError extends Error {
+    name = 'UsageError';
+}
+/** Parses `COMMAND [--name value | --name=value | --flag]...`. Pure. */
+function parseArgs(argv) {
+    const result = { flags: {}, options: {} };
+    let i = 0;
+    if (argv[0] !== undefined && !argv[0].startsWith('-')) {
+        if (!COMMANDS.includes(argv[0]))
+            throw new UsageError(`unknown command '${argv[0]}': use one of ${COMMANDS.join(', ')}`);
+        result.command = argv[0];
+        i = 1;
+    }
+    for (; i < argv.length; i++) {
+        const token = argv[i];
+        const match = /^--([a-z0-9][a-z0-9-]*)(?:=([\s\S]*))?$/.exec(token);
+        if (!match)
+            throw new UsageError(token === '-h'
+                ? 'use --help'
+                : `unexpected argument '${token}': give the command first, then --name value pairs`);
+        const name = match[1];
+        let value = match[2];
+        if (value === undefined) {
+            const next = argv[i + 1];
+            if (!FLAG_ONLY.has(name) && next !== undefined && !next.startsWith('--')) {
+                value = next;
+                i++;
+            }
+            else
+                value = 'true';
+        }
+        if (name === 'mode')
+            throw new UsageError('--mode is not an option here: the command is the mode (e.g. deploy)');
+        if (CLI_OPTIONS.includes(name)) {
+            result.options[name] = value;
+        }
+        else if (INPUT_NAMES.includes(name)) {
+            const previous = result.flags[name];
+            result.flags[name] =
+                previous !== undefined && LIST_INPUTS.has(name) ? `${previous}\n${value}` : value;
+        }
+        else {
+            throw new UsageError(`unknown option --${name}${closest(name)}`);
+        }
+    }
+    return result;
+}
+function closest(name) {
+    const all = [...INPUT_NAMES, ...CLI_OPTIONS];
+    const hit = all.find((candidate) => candidate.replace(/-/g, '') === name.replace(/[-_]/g, '')) ??
+        all.find((candidate) => candidate.startsWith(name) || name.startsWith(candidate));
+    return hit ? ` (did you mean --${hit}?)` : ' (lambda-ml-deploy --help lists them)';
+}
+/** A config file: a YAML (or JSON) mapping of input names to values. Pure. */
+function parseConfig(text, file) {
+    let data;
+    try {
+        data = (0,dist/* parse */.qg)(text);
+    }
+    catch (error) {
+        throw new UsageError(`config file ${file} is not valid YAML: ${error.message}`);
+    }
+    if (data === null || data === undefined)
+        return {};
+    if (typeof data !== 'object' || Array.isArray(data))
+        throw new UsageError(`config file ${file} must be a mapping of input names to values`);
+    const values = {};
+    for (const [key, value] of Object.entries(data)) {
+        if (key === 'mode')
+            throw new UsageError(`config file ${file}: 'mode' is the command, not a setting`);
+        if (!INPUT_NAMES.includes(key))
+            throw new UsageError(`config file ${file}: unknown input '${key}'${closest(key)}`);
+        if (value === null || value === undefined)
+            continue;
+        if (Array.isArray(value))
+            values[key] = value.map(String).join('\n');
+        else if (typeof value === 'object')
+            values[key] = JSON.stringify(value);
+        else
+            values[key] = String(value);
+    }
+    return values;
+}
+/** Ordinary variables the CLI also honours, after its own. */
+const FALLBACK_ENV = {
+    'aws-region': ['AWS_REGION', 'AWS_DEFAULT_REGION'],
+    'github-token': ['GITHUB_TOKEN'],
+};
+/**
+ * The action's `getInput` for a command line: flag, then LAMBDA_ML_DEPLOY_* variable, then the
+ * config file, then (for a few inputs) the ordinary variable. `plan` is deploy with dry-run.
+ */
+function inputReader(command, flags, env, config) {
+    return (name) => {
+        if (name === 'mode')
+            return command === 'plan' ? 'deploy' : command;
+        if (name === 'dry-run' && command === 'plan')
+            return 'true';
+        const value = flags[name] ??
+            env[envName(name)] ??
+            config[name] ??
+            (FALLBACK_ENV[name] ?? []).map((v) => env[v]).find((v) => v !== undefined && v !== '');
+        return (value ?? '').trim();
+    };
+}
+/** Settings messages name inputs as the action knows them; say how to set them here. */
+function cliProblem(message) {
+    return message
+        .replace(/Input '([\w-]+)'/g, (_, name) => `--${name}`)
+        .replace(/add it under `with:` in the workflow step/g, `pass it as a flag, a ${ENV_PREFIX}* variable or in the --config file`);
+}
+const USAGE = `Usage: lambda-ml-deploy COMMAND [--input value]... [options]
+
+Ships a Python model to AWS Lambda with the same pipelines as the GitHub Action.
+
+Commands:
+  deploy            build, publish, smoke-test, shift the alias (rolls back on failure)
+  plan              build and hash, then print what deploy would change; writes nothing
+  preview           publish a version behind the pr-<N> alias (needs --pr N)
+  preview-cleanup   remove the preview of --pr N
+  rollback          put the alias back on --rollback-to (previous, or a version number)
+
+Inputs: every input of the action (action.yml) as --<name> <value>, e.g. --function-name fn
+  --aws-region eu-west-1 --s3-bucket my-artifacts --model models/iris --smoke-tests smoke.yml.
+  A repeated --model, --include, --exclude or --alarms adds a line. The same names work as
+  environment variables (${ENV_PREFIX}FUNCTION_NAME) and as keys of a YAML --config file;
+  a flag beats a variable, which beats the file. aws-region also reads AWS_REGION, github-token
+  GITHUB_TOKEN. Paths are relative to the current directory.
+
+Options:
+  --config FILE                   YAML file of inputs (e.g. lambda-ml-deploy.yml)
+  --pr N                          pull request number for preview / preview-cleanup
+  --repository OWNER/REPO         where the preview comment goes (or GITHUB_REPOSITORY)
+  --web-identity-token-file FILE  with --role-to-assume: an OIDC token to exchange for the role
+                                  (also AWS_WEB_IDENTITY_TOKEN_FILE); without --role-to-assume the
+                                  ordinary AWS chain is used (variables, profiles, SSO, instance role)
+  --summary-file FILE             also write the run summary there as Markdown
+  --outputs-file FILE             write the outputs (version, code-sha256, ...) there as JSON
+  --verbose                       debug lines too
+  Values that start with -- need the = form: --pip-args="--no-index --find-links ./wheels".
+  --help                          this text
+
+Exit codes: 0 done; 1 the run failed (the alias is where it was, or was put back);
+  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials.
+`;
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
+// EXTERNAL MODULE: ./src/log.ts
+var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 49 modules
+var pipelines = __nccwpck_require__(258);
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/settings.ts + 1 modules
+var src_settings = __nccwpck_require__(5758);
+;// CONCATENATED MODULE: ./src/cli.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+const processIo = {
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+};
+/** A terminal logger; every secret registered with `mask` is replaced before anything is printed. */
+function terminalLogger(io, verbose) {
+    const secrets = [];
+    const clean = (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+    let depth = 0;
+    const line = (prefix, message) => io.stderr(`${'  '.repeat(depth)}${prefix}${clean(message).replace(/\n/g, `\n${'  '.repeat(depth)}`)}\n`);
+    return {
+        mask: (secret) => void (secret && secrets.push(secret)),
+        info: (m) => line('', m),
+        warning: (m) => line('warning: ', m),
+        notice: (m) => line('notice: ', m),
+        debug: (m) => void (verbose && line('debug: ', m)),
+        async group(title, fn) {
+            const started = Date.now();
+            line('▸ ', title);
+            depth++;
+            try {
+                return await fn();
+            }
+            finally {
+                depth--;
+                line('  ', `${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
+            }
+        },
+    };
+}
+/** The event a command stands for: previews are pull-request events, as on GitHub. */
+function cliEvent(command, pr) {
+    if (command === 'preview' || command === 'preview-cleanup') {
+        const action = command === 'preview' ? 'opened' : 'closed';
+        return {
+            eventName: 'pull_request',
+            payload: pr === undefined ? { action } : { action, number: pr, pull_request: { number: pr } },
+        };
+    }
+    return { eventName: 'workflow_dispatch', payload: {} };
+}
+function readPr(value, command) {
+    if (value === undefined) {
+        if (command === 'preview' || command === 'preview-cleanup')
+            throw new UsageError(`${command} needs --pr N: the pull request the preview belongs to`);
+        return undefined;
+    }
+    if (!/^[1-9]\d{0,9}$/.test(value))
+        throw new UsageError(`--pr must be a pull request number, got '${value}'`);
+    return Number(value);
+}
+async function gitHead(cwd) {
+    const result = await (0,exec/* runCommand */.d1)('git', ['rev-parse', 'HEAD'], { cwd }).catch(() => undefined);
+    return result?.exitCode === 0 ? result.stdout.trim() : '';
+}
+/** Credentials the ordinary way, or a role assumed with a web-identity token file. */
+async function connectCli(settings, env, logger, tokenFile) {
+    const endpoint = env.AWS_ENDPOINT_URL || undefined;
+    if (endpoint)
+        logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
+    const bootstrap = (0,aws_clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
+    if (settings.auth.roleToAssume && !tokenFile) {
+        (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+        throw new UsageError('--role-to-assume needs a web-identity token here: pass --web-identity-token-file FILE ' +
+            '(or set AWS_WEB_IDENTITY_TOKEN_FILE), or leave --role-to-assume out to use the ordinary ' +
+            'AWS credential chain (variables, profiles, SSO, instance role).');
+    }
+    const resolved = await logger.group('Credentials', () => (0,credentials/* resolveCredentials */.z8)(settings.auth, {
+        getIDToken: () => external_node_fs_.promises.readFile(tokenFile, 'utf8').then((t) => t.trim()),
+        setSecret: (value) => logger.mask(value),
+        sts: bootstrap.sts,
+        env,
+        logger,
+        tokenFile,
+    }));
+    if (!resolved.credentials)
+        return bootstrap;
+    (0,aws_clients/* destroyAwsClients */.QI)(bootstrap);
+    return (0,aws_clients/* createAwsClients */.Gv)({
+        region: settings.auth.region,
+        endpoint,
+        credentials: resolved.credentials,
+    });
+}
+class CredentialsError extends Error {
+}
+/** Runs one command; resolves with the exit code (it never calls process.exit itself). */
+async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd()) {
+    let args;
+    let getInput;
+    let pr;
+    try {
+        args = parseArgs(argv);
+        if (args.options.help !== undefined || !args.command) {
+            (args.command || args.options.help !== undefined ? io.stdout : io.stderr)(USAGE);
+            return args.options.help !== undefined ? EXIT.ok : EXIT.usage;
+        }
+        const configFile = args.options.config;
+        let config = {};
+        if (configFile) {
+            let text;
+            try {
+                text = external_node_fs_.readFileSync(external_node_path_.resolve(cwd, configFile), 'utf8');
+            }
+            catch (error) {
+                throw new UsageError(`cannot read the config file ${configFile}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            }
+            config = parseConfig(text, configFile);
+        }
+        pr = readPr(args.options.pr, args.command);
+        getInput = inputReader(args.command, args.flags, env, config);
+    }
+    catch (error) {
+        if (!(error instanceof UsageError))
+            throw error;
+        io.stderr(`lambda-ml-deploy: ${error.message}\n\n${USAGE}`);
+        return EXIT.usage;
+    }
+    const command = args.command;
+    const logger = terminalLogger(io, args.options.verbose !== undefined || env.RUNNER_DEBUG === '1');
+    const event = cliEvent(command, pr);
+    let settings;
+    try {
+        settings = (0,src_settings/* readSettings */.sb)(getInput, event, cwd);
+    }
+    catch (error) {
+        if (!(error instanceof src_settings/* SettingsError */.GN))
+            throw error;
+        io.stderr(`lambda-ml-deploy: ${cliProblem(error.message)}\n`);
+        return EXIT.usage;
+    }
+    const githubToken = getInput('github-token');
+    if (githubToken)
+        logger.mask(githubToken);
+    const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
+    const outputs = { mode: settings.mode };
+    let clients;
+    let workDir;
+    let code = EXIT.ok;
+    try {
+        report.setHeadline(`${command === 'plan' ? 'Plan' : `Mode **${settings.mode}**`} for function ` +
+            `\`${settings.functionName}\` in ${settings.auth.region}.`);
+        const tokenFile = args.options['web-identity-token-file'] || env.AWS_WEB_IDENTITY_TOKEN_FILE;
+        try {
+            clients = await connectCli(settings, env, logger, tokenFile || undefined);
+            const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
+            logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+            report.section('AWS identity', [
+                `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+            ]);
+        }
+        catch (error) {
+            if (error instanceof UsageError)
+                throw error;
+            throw new CredentialsError((0,errors/* errorMessage */.gJ)(error));
+        }
+        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(env.TMPDIR || external_node_os_.tmpdir(), 'lambda-ml-deploy-'));
+        const github = {
+            ...event,
+            sha: env.GITHUB_SHA || (await gitHead(cwd)),
+            repository: args.options.repository || env.GITHUB_REPOSITORY || '',
+            serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+            apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+            runId: '',
+            runUrl: '',
+            workspace: cwd,
+            tempDir: workDir,
+        };
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: log/* systemClock */.ml,
+            run: exec/* runCommand */.d1,
+            github,
+            report,
+            outputs: { set: (name, value) => void (outputs[name] = String(value)) },
+            // No post step outside GitHub: the pipelines' own rollback covers a failure they see.
+            state: { save: () => undefined },
+            fetch: (url, init) => fetch(url, init),
+            workDir,
+        };
+        await (0,pipelines/* runPipeline */.a)(ctx);
+    }
+    catch (error) {
+        const message = cliProblem((0,errors/* errorMessage */.gJ)(error));
+        if (error instanceof Error && error.stack)
+            logger.debug(error.stack);
+        report.section('Failed', ['```', message, '```']);
+        logger.warning(message);
+        code =
+            error instanceof UsageError
+                ? EXIT.usage
+                : error instanceof CredentialsError
+                    ? EXIT.credentials
+                    : EXIT.failed;
+    }
+    finally {
+        if (clients)
+            (0,aws_clients/* destroyAwsClients */.QI)(clients);
+        if (workDir)
+            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+    }
+    const summary = report.toMarkdown();
+    io.stdout(`${summary}\n`);
+    io.stdout(`### Outputs\n\n${Object.entries(outputs)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('\n')}\n`);
+    const write = (option, text) => {
+        if (!option)
+            return;
+        try {
+            external_node_fs_.writeFileSync(external_node_path_.resolve(cwd, option), text);
+        }
+        catch (error) {
+            logger.warning(`Could not write ${option}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+            code = code || EXIT.failed;
+        }
+    };
+    write(args.options['summary-file'], summary);
+    write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
+    return code;
 }
 
 
@@ -74780,172 +75449,21 @@ class InputError extends ActionError {
 
 /***/ }),
 
-/***/ 8886:
+/***/ 3190:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   z: () => (/* binding */ readGithubContext)
+/* harmony export */   L3: () => (/* binding */ tailKeeper),
+/* harmony export */   Ny: () => (/* binding */ currentUser),
+/* harmony export */   d1: () => (/* binding */ runCommand),
+/* harmony export */   vL: () => (/* binding */ describeCommand)
 /* harmony export */ });
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-
-function readGithubContext(env) {
-    const eventName = env.GITHUB_EVENT_NAME ?? '';
-    let payload = {};
-    const eventPath = env.GITHUB_EVENT_PATH;
-    if (eventPath && node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync(eventPath)) {
-        try {
-            payload = JSON.parse(node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync(eventPath, 'utf8'));
-        }
-        catch {
-            payload = {};
-        }
-    }
-    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
-    const repository = env.GITHUB_REPOSITORY ?? '';
-    const runId = env.GITHUB_RUN_ID ?? '';
-    return {
-        eventName,
-        payload,
-        sha: env.GITHUB_SHA ?? '',
-        repository,
-        serverUrl,
-        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
-        runId,
-        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
-        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
-        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
-    };
-}
-
-
-/***/ }),
-
-/***/ 9407:
-/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(9978);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6661);
-
-
-
-// action.yml runs this file as both `main` and `post`; the main step leaves a flag for the post.
-if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
-    await (0,_post_js__WEBPACK_IMPORTED_MODULE_2__/* .runPost */ .a)();
-}
-else {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
-    await (0,_main_js__WEBPACK_IMPORTED_MODULE_1__/* .runMain */ .V)();
-}
-
-__webpack_async_result__();
-} catch(e) { __webpack_async_result__(e); } }, 1);
-
-/***/ }),
-
-/***/ 5625:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a3: () => (/* binding */ formatDuration),
-/* harmony export */   ml: () => (/* binding */ systemClock),
-/* harmony export */   z3: () => (/* binding */ formatBytes)
-/* harmony export */ });
-/* unused harmony export memoryLogger */
-function memoryLogger() {
-    const lines = [];
-    return {
-        lines,
-        info: (m) => void lines.push(m),
-        warning: (m) => void lines.push(`warning: ${m}`),
-        notice: (m) => void lines.push(`notice: ${m}`),
-        debug: (m) => void lines.push(`debug: ${m}`),
-        async group(title, fn) {
-            lines.push(`::group::${title}`);
-            try {
-                return await fn();
-            }
-            finally {
-                lines.push('::endgroup::');
-            }
-        },
-    };
-}
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const minutes = Math.floor(ms / 60_000);
-    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-function formatBytes(bytes) {
-    if (bytes < 1024)
-        return `${bytes} B`;
-    const units = ['KiB', 'MiB', 'GiB'];
-    let value = bytes / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
-
-/***/ }),
-
-/***/ 9978:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  V: () => (/* binding */ runMain)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var aws_clients = __nccwpck_require__(201);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/identity.ts
-
-
-
-/** Confirms the credentials work before anything is built, and says whose they are. */
-async function verifyIdentity(sts, sleep) {
-    try {
-        const response = await (0,retry/* withRetry */.bD)(() => sts.send(new dist_cjs/* GetCallerIdentityCommand */.zI({})), { sleep });
-        return { account: response.Account ?? '', arn: response.Arn ?? '' };
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`The AWS credentials do not work (sts:GetCallerIdentity failed: ${(0,errors/* errorMessage */.gJ)(error)}). ` +
-            'Set role-to-assume for GitHub OIDC, or provide credentials in the environment.');
-    }
-}
-
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __nccwpck_require__(1421);
-;// CONCATENATED MODULE: ./src/exec.ts
+/* unused harmony export redactCredentials */
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
 
 const runCommand = (command, args, options = {}) => new Promise((resolve, reject) => {
-    const child = (0,external_node_child_process_.spawn)(command, [...args], {
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(command, [...args], {
         cwd: options.cwd,
         env: options.env ?? process.env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -75028,12 +75546,253 @@ function tailKeeper(limit = 25) {
     };
 }
 
-// EXTERNAL MODULE: ./src/github-context.ts
-var github_context = __nccwpck_require__(8886);
+
+/***/ }),
+
+/***/ 9407:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+__nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8962);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3320);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6661);
+
+
+
+
+// One bundle, two entries: bin/lambda-ml-deploy.mjs marks a command-line run before importing
+// it; otherwise action.yml runs this file as both `main` and `post`, and the main step leaves a
+// flag for the post.
+const cliRun = globalThis.lambdaMlDeployCli === true;
+if (cliRun) {
+    process.exitCode = await (0,_cli_js__WEBPACK_IMPORTED_MODULE_1__/* .runCli */ .ak)(process.argv.slice(2));
+}
+else if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu('isPost') === 'true') {
+    await (0,_post_js__WEBPACK_IMPORTED_MODULE_3__/* .runPost */ .a)();
+}
+else {
+    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ('isPost', 'true');
+    await (0,_main_js__WEBPACK_IMPORTED_MODULE_2__/* .runMain */ .V)();
+}
+
+__webpack_async_result__();
+} catch(e) { __webpack_async_result__(e); } }, 1);
+
+/***/ }),
+
+/***/ 5625:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a3: () => (/* binding */ formatDuration),
+/* harmony export */   ml: () => (/* binding */ systemClock),
+/* harmony export */   z3: () => (/* binding */ formatBytes)
+/* harmony export */ });
+/* unused harmony export memoryLogger */
+function memoryLogger() {
+    const lines = [];
+    return {
+        lines,
+        info: (m) => void lines.push(m),
+        warning: (m) => void lines.push(`warning: ${m}`),
+        notice: (m) => void lines.push(`notice: ${m}`),
+        debug: (m) => void lines.push(`debug: ${m}`),
+        async group(title, fn) {
+            lines.push(`::group::${title}`);
+            try {
+                return await fn();
+            }
+            finally {
+                lines.push('::endgroup::');
+            }
+        },
+    };
+}
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const minutes = Math.floor(ms / 60_000);
+    return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+function formatBytes(bytes) {
+    if (bytes < 1024)
+        return `${bytes} B`;
+    const units = ['KiB', 'MiB', 'GiB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+
+/***/ }),
+
+/***/ 3320:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  V: () => (/* binding */ runMain)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
+var core = __nccwpck_require__(3218);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/aws/clients.ts
+var aws_clients = __nccwpck_require__(201);
+// EXTERNAL MODULE: ./src/aws/identity.ts
+var aws_identity = __nccwpck_require__(6367);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
+;// CONCATENATED MODULE: ./src/github-context.ts
+
+function readGithubContext(env) {
+    const eventName = env.GITHUB_EVENT_NAME ?? '';
+    let payload = {};
+    const eventPath = env.GITHUB_EVENT_PATH;
+    if (eventPath && external_node_fs_.existsSync(eventPath)) {
+        try {
+            payload = JSON.parse(external_node_fs_.readFileSync(eventPath, 'utf8'));
+        }
+        catch {
+            payload = {};
+        }
+    }
+    const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const repository = env.GITHUB_REPOSITORY ?? '';
+    const runId = env.GITHUB_RUN_ID ?? '';
+    return {
+        eventName,
+        payload,
+        sha: env.GITHUB_SHA ?? '',
+        repository,
+        serverUrl,
+        apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com',
+        runId,
+        runUrl: repository && runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : '',
+        workspace: env.GITHUB_WORKSPACE ?? process.cwd(),
+        tempDir: env.RUNNER_TEMP ?? (env.TMPDIR || '/tmp'),
+    };
+}
+
 // EXTERNAL MODULE: ./src/log.ts
-var src_log = __nccwpck_require__(5625);
+var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 49 modules
+var pipelines = __nccwpck_require__(258);
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/runner.ts
+var runner = __nccwpck_require__(4813);
+// EXTERNAL MODULE: ./src/settings.ts + 1 modules
+var src_settings = __nccwpck_require__(5758);
+;// CONCATENATED MODULE: ./src/main.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
+async function runMain(env = process.env) {
+    const logger = (0,runner/* coreLogger */.W)();
+    const github = readGithubContext(env);
+    const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
+    let clients;
+    let workDir;
+    try {
+        const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
+        core/* setOutput */.uH('mode', settings.mode); // what `auto` resolved to, for later steps
+        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
+        clients = await (0,runner/* connect */.N)(settings.auth, env, logger);
+        const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
+        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
+        report.section('AWS identity', [
+            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
+        ]);
+        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
+        const ctx = {
+            settings,
+            clients,
+            logger,
+            clock: log/* systemClock */.ml,
+            run: exec/* runCommand */.d1,
+            github,
+            report,
+            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
+            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
+            fetch: (url, init) => fetch(url, init),
+            workDir,
+        };
+        await (0,pipelines/* runPipeline */.a)(ctx);
+    }
+    catch (error) {
+        const message = (0,errors/* errorMessage */.gJ)(error);
+        // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
+        if (error instanceof Error && error.stack)
+            core/* debug */.Yz(error.stack);
+        report.section('Failed', ['```', message, '```']);
+        core/* setFailed */.C1(message);
+    }
+    finally {
+        if (clients)
+            (0,aws_clients/* destroyAwsClients */.QI)(clients);
+        if (workDir)
+            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+        await writeSummary(report);
+    }
+}
+async function writeSummary(report) {
+    if (!process.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
+    }
+    catch (error) {
+        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+
+
+/***/ }),
+
+/***/ 258:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  a: () => (/* binding */ runPipeline)
+});
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudwatch/dist-cjs/index.js
-var client_cloudwatch_dist_cjs = __nccwpck_require__(4085);
+var dist_cjs = __nccwpck_require__(4085);
+// EXTERNAL MODULE: ./src/retry.ts
+var retry = __nccwpck_require__(9809);
 ;// CONCATENATED MODULE: ./src/release/traffic/alarms.ts
 
 
@@ -75049,7 +75808,7 @@ async function describeAlarms(cloudwatch, names, options = {}) {
         let nextToken;
         do {
             const token = nextToken;
-            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new client_cloudwatch_dist_cjs/* DescribeAlarmsCommand */.zWD({
+            const output = await (0,retry/* withRetry */.bD)(() => cloudwatch.send(new dist_cjs/* DescribeAlarmsCommand */.zWD({
                 AlarmNames: chunk,
                 AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
                 ...(token ? { NextToken: token } : {}),
@@ -75099,9 +75858,41 @@ async function alarmsInAlarm(cloudwatch, names, options = {}) {
     const found = await checkAlarmsExist(cloudwatch, names, options);
     return found.filter((a) => a.state === 'ALARM');
 }
+/**
+ * The alarms that fail a bake, remembered across polls. ALARM always does. INSUFFICIENT_DATA does
+ * for an alarm that had data (OK or ALARM) earlier in this run: a metric that stops reporting
+ * after the shift (the new version stopped emitting it, or stopped running) is not a healthy
+ * sign. An alarm with no data since the start is reported but not acted on: a canary at low
+ * traffic often has none. How missing data is treated is the alarm's own setting
+ * (TreatMissingData), which decides whether it ever reaches INSUFFICIENT_DATA.
+ */
+function alarmWatch(cloudwatch, names, initial, options = {}) {
+    const hadData = new Set();
+    const remember = (found) => {
+        for (const a of found)
+            if (a.state === 'OK' || a.state === 'ALARM')
+                hadData.add(a.name);
+    };
+    remember(initial);
+    return async () => {
+        if (names.length === 0)
+            return [];
+        const found = await checkAlarmsExist(cloudwatch, names, options);
+        const failing = found.filter((a) => a.state === 'ALARM' || (a.state === 'INSUFFICIENT_DATA' && hadData.has(a.name)));
+        remember(found);
+        return failing.map((a) => a.state === 'ALARM'
+            ? a
+            : {
+                ...a,
+                reason: `it had data earlier in this run and has none now (${a.reason || 'no reason given'})`,
+            });
+    };
+}
 
 // EXTERNAL MODULE: ./src/release/traffic/alias-plan.ts
 var alias_plan = __nccwpck_require__(979);
+// EXTERNAL MODULE: ./src/log.ts
+var src_log = __nccwpck_require__(5625);
 // EXTERNAL MODULE: ./src/release/traffic/alias.ts
 var traffic_alias = __nccwpck_require__(8027);
 ;// CONCATENATED MODULE: ./src/release/traffic/bake.ts
@@ -75120,7 +75911,7 @@ async function pollOnce(options) {
         }
         if (firing.length > 0) {
             return firing
-                .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+                .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
                 .join('; ');
         }
     }
@@ -75714,7 +76505,7 @@ function indent(text) {
 /** Invokes every case (bounded parallelism), judges each, and keeps every result in spec order. */
 async function runSmokeTests(options) {
     const concurrency = options.concurrency ?? DEFAULT_SMOKE_CONCURRENCY;
-    const runCase = async (smokeCase) => {
+    const results = await mapBounded(options.cases, concurrency, async (smokeCase) => {
         let invocation;
         try {
             invocation = await options.invoke(smokeCase);
@@ -75743,11 +76534,7 @@ async function runSmokeTests(options) {
             result.logTail = invocation.logTail;
         logResult(options.logger, result);
         return result;
-    };
-    const first = options.firstAlone && options.cases.length > 1 ? 1 : 0;
-    const head = await mapBounded(options.cases.slice(0, first), 1, runCase);
-    const rest = await mapBounded(options.cases.slice(first), concurrency, runCase);
-    const results = [...head, ...rest];
+    });
     return { passed: results.every((r) => r.passed), results };
 }
 /** One line for an error message: which cases failed and why (the first reason of each). */
@@ -75762,10 +76549,7 @@ function describeSmokeFailure(run) {
 ;// CONCATENATED MODULE: ./src/release/smoke/smoke.ts
 
 
-/**
- * Runs every case of the spec against the version, a few at a time, and logs each result. The
- * first case runs alone: on a fresh version it is the cold start the budgets judge.
- */
+/** Runs every case of the spec against the version, a few at a time, and logs each result. */
 async function smokeTestVersion(spec, target) {
     const invoke = caseInvoker({
         lambda: target.lambda,
@@ -75778,7 +76562,6 @@ async function smokeTestVersion(spec, target) {
         cases: spec.cases,
         invoke,
         concurrency: spec.concurrency,
-        firstAlone: true,
         logger: target.logger,
     });
     return run;
@@ -75786,6 +76569,10 @@ async function smokeTestVersion(spec, target) {
 
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./src/exec.ts
+var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
@@ -75832,11 +76619,24 @@ function joinZip(prefix, rel) {
 function isInside(root, candidate) {
     return (candidate === root || candidate.startsWith(root.endsWith(external_node_path_.sep) ? root : root + external_node_path_.sep));
 }
+/** Posix path of `real` relative to `root` ('' for the root itself). */
+function relativeTo(root, real) {
+    return external_node_path_.relative(root, real).split(external_node_path_.sep).join('/');
+}
+/** Whether a path or any folder above it is excluded (`.git/config` is under `.git`). */
+function excludedWithParents(exclude, rel) {
+    const parts = rel.split('/');
+    return parts.some((_, i) => exclude(parts.slice(0, i + 1).join('/')));
+}
 function modeOf(stats) {
     return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
 }
 function describe(file) {
     return `${file.origin} file '${file.absPath}'`;
+}
+/** A link inside a packaged root that resolves outside it. */
+class SymlinkEscapeError extends errors/* ActionError */.lZ {
+    name = 'SymlinkEscapeError';
 }
 async function realpathOrFail(link) {
     try {
@@ -75874,6 +76674,10 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
     if (!entry.isSymbolicLink()) {
         if (ctx.skip.has(real))
             return;
+        // Inside a linked folder the lexical path differs from the real one: exclude on both.
+        const realRel = relativeTo(ctx.root, real);
+        if (realRel !== rel && ctx.exclude(realRel))
+            return;
         if (entry.isDirectory()) {
             const selected = included || (ctx.include?.(rel) ?? true);
             subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
@@ -75885,10 +76689,13 @@ async function visit(ctx, entry, dirAbs, dirReal, dirRel, included, ancestors, s
         real = await realpathOrFail(abs);
         if (ctx.skip.has(real))
             return;
-        if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-            throw new Error(`Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-                'Copy the target into the workspace (cp -L), or remove the link or exclude it.');
+        if (!isInside(ctx.root, real)) {
+            throw new SymlinkEscapeError(`Symlink '${abs}' resolves to '${real}', outside ${ctx.rootLabel}; refusing to bundle it. ` +
+                `Links may only point inside the folder being packaged. Copy the file into ${ctx.rootLabel} ` +
+                '(cp -L), or remove the link or exclude it.');
         }
+        if (excludedWithParents(ctx.exclude, relativeTo(ctx.root, real)))
+            return;
         stats = await promises_.stat(real);
     }
     const selected = included || (ctx.include?.(rel) ?? true);
@@ -75956,7 +76763,8 @@ async function collectBundleFiles(options) {
         modelReals.add(real);
         if (stats.isDirectory()) {
             const ctx = {
-                allowedRoots: [workspaceReal, real],
+                root: real,
+                rootLabel: `model path '${given.trim()}'`,
                 exclude,
                 include: undefined,
                 skip: new Set(),
@@ -75985,7 +76793,8 @@ async function collectBundleFiles(options) {
     if (!source.stats.isDirectory())
         throw new errors/* InputError */.dz('source-dir', `'${options.sourceDir}' is not a folder.`);
     const sourceCtx = {
-        allowedRoots: [workspaceReal, source.real],
+        root: source.real,
+        rootLabel: `source-dir '${options.sourceDir}'`,
         exclude,
         include,
         skip: modelReals,
@@ -76049,7 +76858,2125 @@ function runtime_runtimePythonVersion(runtime) {
     return `${match[1]}.${match[2]}`;
 }
 
+;// CONCATENATED MODULE: ./src/packaging/pip-hash-errors.ts
+/**
+ * pip's hash-checking failures, read from its output and said plainly: which package, what the
+ * lock expected, what was downloaded, and what to do.
+ */
+/** Packages whose downloaded file did not match a locked hash. Pure. */
+function hashMismatches(output) {
+    const start = output.search(/THESE PACKAGES DO NOT MATCH THE HASHES/);
+    if (start < 0)
+        return [];
+    const found = [];
+    let current;
+    for (const line of output.slice(start).split('\n').slice(1)) {
+        const head = /^\s+(\S+?)(?:\s+from\s+\S+.*)?:\s*$/.exec(line);
+        if (head && !/^\s*(Expected|Got)\b/.test(line)) {
+            current = { requirement: head[1], expected: [] };
+            found.push(current);
+            continue;
+        }
+        const expected = /^\s*(?:Expected|or)\s+(\w+)\s+([0-9a-f]+)/.exec(line);
+        if (expected && current)
+            current.expected.push(`${expected[1]}:${expected[2]}`);
+        const got = /^\s*Got\s+([0-9a-f]+)/.exec(line);
+        if (got && current)
+            current.got = got[1];
+    }
+    return found;
+}
+/** Requirements pip found with no hash while hashes were required (a lock missing a dependency). */
+function missingHashes(output) {
+    const start = output.search(/Hashes are required in --require-hashes mode/);
+    if (start < 0)
+        return [];
+    const lines = [];
+    for (const line of output.slice(start).split('\n').slice(1)) {
+        const match = /^\s+(\S+==\S+)\s+--hash=/.exec(line);
+        if (match)
+            lines.push(match[1]);
+        else if (line.trim() && !/^\s/.test(line))
+            break;
+    }
+    return lines;
+}
+/**
+ * The head of the error for a failed pip install under hash checking; undefined when that is not
+ * the failure.
+ */
+function hashFailureMessage(output, requirementsName) {
+    const mismatches = hashMismatches(output);
+    if (mismatches.length > 0) {
+        const detail = mismatches
+            .map((m) => {
+            const expected = m.expected.join(' or ') || '(a locked hash)';
+            return `${m.requirement}: expected ${expected}, got sha256:${m.got ?? '?'}`;
+        })
+            .join('; ');
+        const names = mismatches.map((m) => m.requirement.split(/[=<>!~ ]/)[0]).join(', ');
+        return (`Hash check failed for ${names}: the file pip downloaded is not the one locked in ` +
+            `${requirementsName} (${detail}). Either the package was changed after it was locked ` +
+            '(do not deploy it: find out why) or the lock is stale: lock again (uv lock, poetry lock, ' +
+            'pipenv lock, pip-compile --generate-hashes) and review the diff.');
+    }
+    const missing = missingHashes(output);
+    if (missing.length > 0) {
+        return (`${requirementsName} does not lock ${missing.join(', ')}, which another locked package ` +
+            'needs; with hashes required, pip installs nothing unlocked. Lock again so the lock covers ' +
+            'every dependency.');
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/error.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+function getLineColFromPtr(string, ptr) {
+    let lines = string.slice(0, ptr).split(/\r?\n/);
+    return [lines.length, lines.pop().length + 1];
+}
+function makeCodeBlock(string, line, column) {
+    let lines = string.split(/\r?\n/);
+    let codeblock = '';
+    let numberLen = (Math.log10(line + 1) | 0) + 1;
+    for (let i = line - 1; i <= line + 1; i++) {
+        let l = lines[i - 1];
+        if (!l)
+            continue;
+        codeblock += i.toString().padEnd(numberLen, ' ');
+        codeblock += ':  ';
+        codeblock += l;
+        codeblock += '\n';
+        if (i === line) {
+            codeblock += ' '.repeat(numberLen + column + 2);
+            codeblock += '^\n';
+        }
+    }
+    return codeblock;
+}
+class TomlError extends Error {
+    line;
+    column;
+    codeblock;
+    constructor(message, options) {
+        const [line, column] = getLineColFromPtr(options.toml, options.ptr);
+        const codeblock = makeCodeBlock(options.toml, line, column);
+        super(`Invalid TOML document: ${message}\n\n${codeblock}`, options);
+        this.line = line;
+        this.column = column;
+        this.codeblock = codeblock;
+    }
+    /** @internal */
+    static x(message, ctx, ptr) {
+        throw new TomlError(message, { toml: ctx.s, ptr: ptr ?? ctx.p });
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/primitive.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/** @internal */
+function parseString(ctx) {
+    let startPtr = ctx.p;
+    let c = ctx.s.charCodeAt(ctx.p++);
+    let first = c;
+    let isLiteral = c === 0x27; /* ' */
+    let isMultiline = c === ctx.s.charCodeAt(ctx.p) && c === ctx.s.charCodeAt(ctx.p + 1);
+    if (isMultiline) {
+        // Trim initial newline
+        if ((c = ctx.s.charCodeAt(ctx.p += 2)) === 0xa /* \n */)
+            ctx.p++;
+        else if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)
+            ctx.p += 2;
+    }
+    // For the record: it is not worth it to use a fast-path for literal strings using `indexOf`.
+    // Doing a char-by-char iteration ends up dispatching less instructions, for the same wall-clock runtime.
+    let parsed = '';
+    let sliceStart = ctx.p;
+    // states:
+    //   0 - decoding
+    //   1 - decoding escape
+    //   2 - whitespace escape (no newline encountered yet, must fail on non-whitespace)
+    //   3 - whitespace escape (newline encountered, allowed to transition back to normal decode)
+    let state = 0;
+    for (; ctx.p < ctx.s.length; ctx.p++) {
+        c = ctx.s.charCodeAt(ctx.p);
+        // Deal with newlines first, since that simplifies control character checking and handling across all states
+        if (isMultiline && (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */))) {
+            state = state && 3;
+        }
+        // Control characters are banned in TOML, so we throw an error if we encounter them
+        else if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
+            TomlError.x('control characters are not allowed in strings', ctx);
+        }
+        // The string might terminate while we're parsing through a newline escape.
+        // It must have encountered a newline; otherwise, it'll simply fail in another branch.
+        else if ((!state || state === 3) && c === first && (!isMultiline || (ctx.s.charCodeAt(ctx.p + 1) === first && ctx.s.charCodeAt(ctx.p + 2) === first))) {
+            if (isMultiline) {
+                // If the string ends with 4-5 quotes, then the first 1-2 are part of the string
+                if (ctx.s.charCodeAt(ctx.p + 3) === first)
+                    ctx.p++;
+                if (ctx.s.charCodeAt(ctx.p + 3) === first)
+                    ctx.p++;
+            }
+            // If we're in a newline escape still, then there's nothing to add.
+            if (!state) {
+                // Avoid a useless concat operation if the string can be used as-is.
+                let s = ctx.s.slice(sliceStart, ctx.p);
+                parsed = parsed ? parsed + s : s;
+            }
+            ctx.p += isMultiline ? 3 : 1;
+            return parsed;
+        }
+        // Baseline state; keep moving forward unless an escape sequence starts
+        else if (!state) {
+            if (!isLiteral && c === 0x5c /* \ */) {
+                parsed += ctx.s.slice(sliceStart, (sliceStart = ctx.p));
+                state = 1;
+            }
+        }
+        else if (state === 1) {
+            if (c === 0x78 /* x */ || c === 0x75 /* u */ || c === 0x55 /* U */) { // Unicode escape
+                let errPtr = ctx.p++ - 1;
+                let value = 0;
+                let len = c === 0x78 /* x */ ? 2 : c === 0x75 /* u */ ? 4 : 8;
+                for (let j = 0; j < len; j++, ctx.p++) {
+                    let hex = ctx.s.charCodeAt(ctx.p);
+                    let digit = 
+                    /* 0-9 */ hex >= 0x30 && hex <= 0x39 ? hex - 0x30 :
+                        /* A-F */ hex >= 0x41 && hex <= 0x46 ? hex - 0x41 + 10 :
+                            /* a-f */ hex >= 0x61 && hex <= 0x66 ? hex - 0x61 + 10 : -1;
+                    if (digit < 0)
+                        TomlError.x('invalid non-hex character in unicode escape', ctx);
+                    value = (value << 4) | digit;
+                }
+                // Because JS does bitwise on signed 32bit integers, all 0xfzzzzzzz values are actually seen as negative
+                if (value < 0 || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff)) {
+                    TomlError.x('invalid unicode escape', ctx, errPtr);
+                }
+                parsed += String.fromCodePoint(value);
+                sliceStart = ctx.p--;
+                state = 0;
+            }
+            // Newline escape sequence. We only need to care about spaces and tabs; newlines are dealt with earlier
+            else if (isMultiline && (c === 0x20 || c === 0x9 /* \t */)) {
+                state = 2;
+            }
+            // Basic escape sequence
+            else {
+                if (c === 0x62 /* b */)
+                    parsed += '\b';
+                else if (c === 0x74 /* t */)
+                    parsed += '\t';
+                else if (c === 0x6e /* n */)
+                    parsed += '\n';
+                else if (c === 0x66 /* f */)
+                    parsed += '\f';
+                else if (c === 0x72 /* r */)
+                    parsed += '\r';
+                else if (c === 0x65 /* e */)
+                    parsed += '\x1b';
+                else if (c === 0x22 /* " */)
+                    parsed += '"';
+                else if (c === 0x5c /* \ */)
+                    parsed += '\\';
+                else
+                    TomlError.x('unrecognised escape sequence', ctx);
+                sliceStart = ctx.p + 1;
+                state = 0;
+            }
+        }
+        // Newline escape continuation: keep moving forward until the first non-whitespace char
+        else if (c !== 0x20 && c !== 0x9 /* \t */) {
+            if (state === 2)
+                TomlError.x('invalid escape: only line-ending whitespace may be escaped', ctx, sliceStart);
+            // State cannot be zero, or we'd have branched earlier already.
+            // If it's a backslash, immediately transition to the escape state so it can be processed.
+            state = !isLiteral && c === 0x5c /* \ */ ? 1 : 0;
+            sliceStart = ctx.p;
+        }
+    }
+    TomlError.x('unfinished string', ctx, startPtr);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/date.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+let DATE_TIME_RE = /^(\d{4}-\d{2}-\d{2})?[Tt ]?(?:(\d{2}):\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|z|[-+]\d{2}:\d{2})?$/i;
+class TomlDate extends Date {
+    #hasDate = false;
+    #hasTime = false;
+    #offset = null;
+    constructor(date, fasttype, unsafeDelim) {
+        let hasDate = true;
+        let hasTime = true;
+        let offset = 'Z';
+        let c;
+        if (typeof date === 'string') {
+            if (fasttype)
+                prep: {
+                    // Date-time
+                    if (fasttype < 3) {
+                        if (+date.slice(11, 13) > 23) {
+                            date = '';
+                            break prep;
+                        }
+                        // Local
+                        if (fasttype === 2) {
+                            offset = null;
+                            date += 'Z';
+                        }
+                        // Offset; keep track of offset if not Z
+                        else if ((c = date.charCodeAt(date.length - 1)) !== 0x5a /* Z */ && c !== 0x7a /* z */) {
+                            offset = date.slice(date.length - 6);
+                        }
+                        if (unsafeDelim)
+                            date = date.slice(0, 10) + 'T' + date.slice(11);
+                    }
+                    // Time
+                    else if (fasttype === 4) {
+                        date = +date.slice(0, 2) > 23 ? '' : `0000-01-01T${date}Z`;
+                    }
+                    hasDate = fasttype !== 4;
+                    hasTime = fasttype !== 3;
+                }
+            else {
+                let match = date.match(DATE_TIME_RE);
+                if (match) {
+                    if (!match[1]) {
+                        hasDate = false;
+                        date = `0000-01-01T${date}`;
+                    }
+                    hasTime = !!match[2];
+                    // Make sure to use T instead of a space. Breaks in case of extreme values otherwise.
+                    hasTime && date[10] === ' ' && (date = date.replace(' ', 'T'));
+                    // Do not allow rollover hours.
+                    if (match[2] && +match[2] > 23) {
+                        date = '';
+                    }
+                    else {
+                        offset = match[3] || null;
+                        if (!offset && hasTime)
+                            date += 'Z';
+                    }
+                }
+                else {
+                    date = '';
+                }
+            }
+        }
+        super(date);
+        if (!isNaN(this.getTime())) {
+            this.#hasDate = hasDate;
+            this.#hasTime = hasTime;
+            this.#offset = offset;
+        }
+    }
+    isDateTime() {
+        return this.#hasDate && this.#hasTime;
+    }
+    isLocal() {
+        return !this.#hasDate || !this.#hasTime || !this.#offset;
+    }
+    isDate() {
+        return this.#hasDate && !this.#hasTime;
+    }
+    isTime() {
+        return this.#hasTime && !this.#hasDate;
+    }
+    isValid() {
+        return this.#hasDate || this.#hasTime;
+    }
+    toISOString() {
+        let iso = super.toISOString();
+        // Local Date
+        if (this.isDate())
+            return iso.slice(0, 10);
+        // Local Time
+        if (this.isTime())
+            return iso.slice(11, 23);
+        // Local DateTime
+        if (this.#offset === null)
+            return iso.slice(0, -1);
+        // Offset DateTime
+        if (this.#offset === 'Z' || this.#offset === 'z')
+            return iso;
+        // This part is quite annoying: JS strips the original timezone from the ISO string representation
+        // Instead of using a "modified" date and "Z", we restore the representation "as authored"
+        let offset = (+(this.#offset.slice(1, 3)) * 60) + +(this.#offset.slice(4, 6));
+        offset = this.#offset[0] === '-' ? offset : -offset;
+        let offsetDate = new Date(this.getTime() - (offset * 60e3));
+        return offsetDate.toISOString().slice(0, -1) + this.#offset;
+    }
+    static wrapAsOffsetDateTime(jsDate, offset = 'Z') {
+        let date = new TomlDate(jsDate);
+        date.#offset = offset;
+        return date;
+    }
+    static wrapAsLocalDateTime(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#offset = null;
+        return date;
+    }
+    static wrapAsLocalDate(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#hasTime = false;
+        date.#offset = null;
+        return date;
+    }
+    static wrapAsLocalTime(jsDate) {
+        let date = new TomlDate(jsDate);
+        date.#hasDate = false;
+        date.#offset = null;
+        return date;
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/extract.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+function isDigit(char, base = 10) {
+    return base === 16
+        ? (char > 0x2f && char < 0x3a) || (char > 0x40 && char < 0x47) || (char > 0x60 && char < 0x67)
+        : (char > 0x2f && char < 0x30 + base);
+}
+function isEndOfValue(char, delim) {
+    // Whitespace -- we're permissive on `\r` for performance; it'll be dealt with later anyway
+    return char === 0x20 || char === 0x9 /* \t */ || char === 0xa /* \n */ || char === 0xd /* \r */ ||
+        // Structure end or next value delimiter
+        (delim && (char === delim || char === 0x2c /* , */)) ||
+        // Comment
+        char === 0x23; /* # */
+}
+/** @internal */
+function extractValue(ctx, end) {
+    let errPtr = ctx.p;
+    let c = ctx.s.charCodeAt(ctx.p);
+    // Structs
+    if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+        ctx.d-- || TomlError.x('document contains excessively nested structures. aborting.', ctx);
+        let value = c === 0x5b /* [ */
+            ? parseArray(ctx)
+            : parseInlineTable(ctx);
+        ctx.d++;
+        return value;
+    }
+    // Strings
+    if (c === 0x22 /* " */ || c === 0x27 /* ' */) {
+        return parseString(ctx);
+    }
+    // Booleans
+    // We can fast-path because the first character is enough to know the only possible value
+    if (c === 0x74 /* t */) { // Only possible valid value is `true`
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x72 || ctx.s.charCodeAt(++ctx.p) !== 0x75 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
+            TomlError.x('invalid value', ctx, errPtr);
+        return ctx.p++, true;
+    }
+    if (c === 0x66 /* f */) { // Only possible valid value is `false`
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6c || ctx.s.charCodeAt(++ctx.p) !== 0x73 || ctx.s.charCodeAt(++ctx.p) !== 0x65)
+            TomlError.x('invalid value', ctx, errPtr);
+        return ctx.p++, false;
+    }
+    if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+        return parseNumber(ctx, ctx.p, ctx.s.charCodeAt(++ctx.p), 0x2c - c, end);
+    }
+    // Rough heuristic, but `parseDate` falls back to number parsing if it's a false positive.
+    // e.g.: `a = 1\n-------------- = 1` would match this heuristic, but gracefully fallback to numbers.
+    if (ctx.s.charCodeAt(ctx.p + 4) === 0x2d /* - */ && ctx.s.charCodeAt(ctx.p + 7) === 0x2d /* - */) {
+        return parseDate(ctx, c, end);
+    }
+    // Same logic as above; `parseTime` falls back to number parsing if it's a false positive.
+    if (ctx.s.charCodeAt(ctx.p + 2) === 0x3a /* : */) {
+        return parseTime(ctx, c, end);
+    }
+    return parseNumber(ctx, ctx.p, c, 0, end);
+}
+// State:
+// 0: init
+// 1: integer
+// 2: fractional dot
+// 3: fractional
+// 4: exponent letter
+// 5: exponent
+// 6: exponent sign
+// 7: exponent with sign
+// >9: underscore; see below
+//     -> 12: was integer
+//     -> 14: was fractional
+//     -> 16: was exponent
+// states 2-5, 14, 16 are ONLY permitted iif base === 10
+function parseNumber(ctx, startPtr, startChr, sign, endChr) {
+    let c = startChr;
+    let state = 0;
+    let hasUnderscores = false;
+    // (+/-)inf
+    if (c === 0x69 /* i */) {
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x6e || ctx.s.charCodeAt(++ctx.p) !== 0x66)
+            TomlError.x('invalid value', ctx, startPtr);
+        return ctx.p++, (sign || 1) / 0;
+    }
+    // (+/-)nan
+    if (c === 0x6e /* n */) {
+        if (ctx.s.charCodeAt(++ctx.p) !== 0x61 || ctx.s.charCodeAt(++ctx.p) !== 0x6e)
+            TomlError.x('invalid value', ctx, startPtr);
+        return ctx.p++, NaN;
+    }
+    // Leading zero
+    // Only allowed cases: `0<EOV>`, `0.(...)`, `0e(...)`, `0x(...)`, `0b(...)`, `0o(...)`
+    // FWIW, `0e(...)` is a stupid case, but it's not banned per-se so we have to parse it
+    if (c === 0x30 /* 0 */) {
+        if (++ctx.p >= ctx.s.length || isEndOfValue(c = ctx.s.charCodeAt(ctx.p), endChr))
+            return ctx.bi === true ? 0n : 0; // note: conveniently deals with `-0`
+        if (!sign) {
+            if (c === 0x78 /* x */)
+                return parseIntegerBaseN(ctx, startPtr, 16, endChr);
+            else if (c === 0x62 /* b */)
+                return parseIntegerBaseN(ctx, startPtr, 2, endChr);
+            else if (c === 0x6f /* o */)
+                return parseIntegerBaseN(ctx, startPtr, 8, endChr);
+        }
+        if (c === 0x2e /* . */)
+            state = 2;
+        else if (c === 0x65 /* e */ || c === 0x45 /* E */)
+            state = 4;
+        else
+            TomlError.x('illegal leading zero', ctx, startPtr);
+    }
+    // If the 1st char is not a digit by now, then it's not a valid TOML value at all
+    else if (!isDigit(c))
+        TomlError.x('invalid value', ctx, startPtr);
+    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+        if (!state)
+            state = 1; // Detects single-digit numbers we can use a fast parse path for
+        // The way the states are numbered is not random: underscores are always permitted in odd-numbered states and
+        // never permitted in even-numbered ones.
+        if (c === 0x5f /* _ */) {
+            if (!(state & 1))
+                TomlError.x('illegal underscore', ctx);
+            state += 11; // 11 is a marker that makes the state even and greater than 9; see the numbering + rationale above
+            hasUnderscores = true;
+        }
+        // Transition to fractional part.
+        else if (state === 1 && c === 0x2e /* . */)
+            state = 2;
+        // Transition to exponent part.
+        else if ((state === 1 || state === 3) && (c === 0x65 /* e */ || c === 0x45 /* E */))
+            state = 4;
+        // + and - are permitted in state 4 only (handled before entering the function for state 0)
+        else if (state === 4 && (c === 0x2b /* + */ || c === 0x2d /* - */)) {
+            state = 6;
+        }
+        // All special cases have been handled; only digits are allowed here
+        else if (!isDigit(c))
+            TomlError.x(`illegal character in numeric literal`, ctx);
+        // Clear state flags
+        else if (state > 9)
+            state -= 11;
+        else if (!(state & 1))
+            state++;
+    }
+    // Single-char number; we can fast-path these very easily.
+    if (!state) {
+        let val = (startChr - 0x30 /* 0 */) * (sign || 1);
+        return ctx.bi === true ? BigInt(val) : val;
+    }
+    // Even-numbered states absolutely require a digit next; not even end of value is permitted
+    if (!(state & 1))
+        TomlError.x('unfinished numeric value', ctx, startPtr);
+    let str = ctx.s.slice(startPtr, ctx.p);
+    if (hasUnderscores)
+        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
+    return state > 1
+        ? parseFloat(str)
+        : parseInteger(ctx, str, 10, startPtr);
+}
+function parseIntegerBaseN(ctx, startPtr, base, endChr) {
+    let c, underscore = 1;
+    while (++ctx.p < ctx.s.length && (c = ctx.s.charCodeAt(ctx.p), !isEndOfValue(c, endChr))) {
+        if (c === 0x5f /* _ */) {
+            if (underscore & 1)
+                TomlError.x('illegal underscore', ctx);
+            underscore = 3;
+        }
+        // We only need to check if the number is a valid digit, nothing else is permitted
+        else if (!isDigit(c, base))
+            TomlError.x(`illegal character in numeric literal`, ctx);
+        // Clear underscore flag
+        else if (underscore & 1)
+            underscore--;
+    }
+    // Trailing underscore is not allowed
+    if (underscore & 1)
+        TomlError.x('unfinished numeric value', ctx);
+    let str = ctx.s.slice(startPtr + 2, ctx.p);
+    if (underscore)
+        str = str.replaceAll('_', ''); // perf: replaceAll 1.25x faster than replace with a regex
+    return parseInteger(ctx, str, base, startPtr);
+}
+function parseInteger(ctx, str, base, startPtr) {
+    if (ctx.bi !== true)
+        int: {
+            let val = parseInt(str, base);
+            if (!Number.isSafeInteger(val)) {
+                if (ctx.bi)
+                    break int;
+                TomlError.x('integer value cannot be represented losslessly', ctx, startPtr);
+            }
+            return val;
+        }
+    return base === 10 ? BigInt(str) : BigInt((base === 2 ? '0b' : base === 8 ? '0o' : '0x') + str);
+}
+function parseDate(ctx, c, endChr) {
+    let startPtr = ctx.p++, unsafeSeparator;
+    if (!isDigit(c) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++)) ||
+        !isDigit(ctx.s.charCodeAt(ctx.p++))) {
+        return parseNumber(ctx, ctx.p = startPtr, c, 0, endChr);
+    }
+    ctx.p += 5;
+    if (!isDigit(ctx.s.charCodeAt(ctx.p++)))
+        TomlError.x('invalid date-time: date part is malformed', ctx, startPtr);
+    if (ctx.p >= ctx.s.length || (((c = ctx.s.charCodeAt(ctx.p)) !== 0x20 || (unsafeSeparator = true, !isDigit(ctx.s.charCodeAt(ctx.p + 1)))) && c !== 0x54 /* T */ && c !== 0x74 /* t */)) {
+        let t = ctx.s.slice(startPtr, ctx.p);
+        return readDate(ctx, t, 3, false, startPtr);
+    }
+    if (ctx.s.charCodeAt(ctx.p += 3) !== 0x3a /* : */)
+        TomlError.x('invalid date-time: time part is malformed', ctx, startPtr);
+    if (ctx.s.charCodeAt(ctx.p += 3) === 0x3a /* : */)
+        ctx.p += 3;
+    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
+        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+            ;
+    if (c = ctx.s.charCodeAt(ctx.p)) {
+        if (c === 0x5a /* Z */ || c === 0x7a /* z */) {
+            let t = ctx.s.slice(startPtr, ++ctx.p);
+            return readDate(ctx, t, 1, unsafeSeparator, startPtr, '[+00:00]');
+        }
+        if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+            // Temporal's ZonedDateTime is weird asf when it comes to dealing with traditional offsets...
+            // It's 1.2x faster to allocate a new string to pass to ZDT than use Instant.toZonedDateTimeISO
+            let t = ctx.s.slice(startPtr, ctx.p += 6);
+            return readDate(ctx, t, 1, unsafeSeparator, startPtr, !ctx.ld && ('[' + ctx.s.slice(ctx.p - 6, ctx.p) + ']'));
+        }
+    }
+    let t = ctx.s.slice(startPtr, ctx.p);
+    return readDate(ctx, t, 2, unsafeSeparator, startPtr);
+}
+function parseTime(ctx, c, endChr) {
+    let start = ctx.p;
+    if (!isDigit(c) || !isDigit(ctx.s.charCodeAt(++ctx.p))) {
+        return parseNumber(ctx, --ctx.p, c, 0, endChr);
+    }
+    if (ctx.s.charCodeAt(ctx.p += 4) === 0x3a /* : */)
+        ctx.p += 3;
+    if (ctx.s.charCodeAt(ctx.p) === 0x2e /* . */)
+        while (isDigit(ctx.s.charCodeAt(++ctx.p)))
+            ;
+    let t = ctx.s.slice(start, ctx.p);
+    return readDate(ctx, t, 4, false, start);
+}
+function readDate(ctx, str, type, unsafeDelim, errPtr, temporalSuffix) {
+    if (ctx.ld) {
+        let date = new TomlDate(str, type, unsafeDelim);
+        if (!date.isValid())
+            TomlError.x('invalid date', ctx, errPtr);
+        return date;
+    }
+    try {
+        if (temporalSuffix)
+            str += temporalSuffix;
+        switch (type) {
+            case 1: return Temporal.ZonedDateTime.from(str);
+            case 2: return Temporal.PlainDateTime.from(str);
+            case 3: return Temporal.PlainDate.from(str);
+            case 4: return Temporal.PlainTime.from(str);
+        }
+    }
+    catch (e) {
+        TomlError.x(e instanceof Error ? e.message : '' + e, ctx, errPtr);
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/util.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/** @internal */
+function skipComment(ctx) {
+    for (; ctx.p < ctx.s.length; ctx.p++) {
+        let c = ctx.s.charCodeAt(ctx.p);
+        if (c === 0xa /* \n */)
+            break;
+        if (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */) {
+            ctx.p++;
+            break;
+        }
+        if ((c < 0x20 && c !== 0x9 /* \t */) || c === 0x7f) {
+            TomlError.x('control characters are not allowed in comments', ctx);
+        }
+    }
+}
+/** @internal */
+function skipVoid(ctx, banNewLines, banComments) {
+    let c;
+    while (ctx.p < ctx.s.length) {
+        while (ctx.p < ctx.s.length && ((c = ctx.s.charCodeAt(ctx.p)) === 0x20 ||
+            c === 0x9 /* \t */ ||
+            (!banNewLines &&
+                (c === 0xa /* \n */ || (c === 0xd /* \r */ && ctx.s.charCodeAt(ctx.p + 1) === 0xa /* \n */)))))
+            ctx.p++;
+        if (banComments || c !== 0x23 /* # */)
+            break;
+        skipComment(ctx);
+    }
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/struct.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+/** @internal */
+function parseKey(ctx, end = 0x3d /* = */) {
+    // States:
+    // 0: before first char
+    // 1: parsing bare key
+    // 2: after key component
+    let startPtr;
+    let state = 0;
+    let parsed = [];
+    let sliceStart;
+    let c = ctx.s.charCodeAt(startPtr = ctx.p);
+    do {
+        // End of key
+        if (c === end) {
+            if (!state)
+                TomlError.x('unexpected end of key', ctx);
+            if (state === 1)
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+            return ctx.p++, parsed;
+        }
+        // Dotted key separator
+        else if (c === 0x2e /* . */) {
+            if (!state)
+                TomlError.x('illegal empty bare key', ctx);
+            if (state === 1)
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+            state = 0;
+        }
+        // Quoted key
+        else if (!state && (c === 0x22 /* " */ || c === 0x27 /* ' */)) {
+            if (c === ctx.s.charCodeAt(ctx.p + 1) && c === ctx.s.charCodeAt(ctx.p + 2))
+                TomlError.x('illegal quoted key: multiline strings are not allowed', ctx);
+            parsed.push(parseString(ctx));
+            state = 2;
+            ctx.p--;
+        }
+        // Whitespace; no-op in state 0 and 2, end of bare key in state 1
+        else if (c === 0x20 || c === 0x9 /* \t */) {
+            if (state === 1) {
+                parsed.push(ctx.s.slice(sliceStart, ctx.p));
+                state = 2;
+            }
+        }
+        // If state is post-key, no character is allowed; otherwise ensure it's a bare-key component
+        else if (state === 2 || (c < 0x30 && c !== 0x2d /* - */) || (c > 0x39 && c < 0x41) || (c > 0x5a && c < 0x61 && c !== 0x5f /* _ */) || c > 0x7a) {
+            TomlError.x('illegal character in key', ctx);
+        }
+        // Illegal character
+        else if (!state) {
+            state = 1;
+            sliceStart = ctx.p;
+        }
+    } while (c = ctx.s.charCodeAt(++ctx.p));
+    TomlError.x('incomplete key-value: cannot find end of key', ctx, startPtr);
+}
+/** @internal */
+function parseInlineTable(ctx) {
+    let startPtr = ctx.p++;
+    let res = Object.create(null);
+    let seen = new Set();
+    let c;
+    while (ctx.p < ctx.s.length) {
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x7d /* } */) {
+            ctx.p++;
+            return res;
+        }
+        let k;
+        let t = res;
+        let hasOwn = false;
+        let errPtr = ctx.p;
+        let key = parseKey(ctx);
+        for (let i = 0; i < key.length; i++) {
+            if (i)
+                t = hasOwn ? t[k] : (t[k] = Object.create(null));
+            k = key[i];
+            if ((hasOwn = Object.hasOwn(t, k)) && (typeof t[k] !== 'object' || seen.has(t[k]))) {
+                TomlError.x('trying to redefine an already defined value', ctx, errPtr);
+            }
+            let unsafe = k === '__proto__';
+            if (ctx.uk && (unsafe || k === 'constructor')) {
+                t = ctx.uk !== 1 && TomlError.x('document contains an unsafe property', ctx, errPtr);
+                break;
+            }
+            if (!hasOwn && unsafe) {
+                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+            }
+        }
+        if (hasOwn) {
+            TomlError.x('trying to redefine an already defined value', ctx, errPtr);
+        }
+        skipVoid(ctx, true, true);
+        let value = extractValue(ctx, 0x7d /* } */);
+        if (t && typeof (t[k] = value) === 'object')
+            seen.add(value);
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x7d /* } */) {
+            return res;
+        }
+        if (c !== 0x2c /* , */)
+            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
+    }
+    TomlError.x('unfinished table', ctx, startPtr);
+}
+/** @internal */
+function parseArray(ctx) {
+    let startPtr = ctx.p++;
+    let res = [];
+    let c;
+    while (ctx.p < ctx.s.length) {
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p)) === 0x5d /* ] */) {
+            ctx.p++;
+            return res;
+        }
+        res.push(extractValue(ctx, 0x5d /* ] */));
+        skipVoid(ctx);
+        if ((c = ctx.s.charCodeAt(ctx.p++)) === 0x5d /* ] */) {
+            return res;
+        }
+        if (c !== 0x2c /* , */)
+            TomlError.x('expected comma or end of structure', ctx, ctx.p - 1);
+    }
+    TomlError.x('unfinished array', ctx, startPtr);
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/parse.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+function peekTable(ctx, key, table, meta, type) {
+    let t = table;
+    let m = meta;
+    let k;
+    let hasOwn = false;
+    let state;
+    for (let i = 0; i < key.length; i++) {
+        if (i) {
+            t = hasOwn ? t[k] : (t[k] = Object.create(null));
+            m = (state = m[k]).c;
+            if (type === 0 /* Type.DOTTED */ && (state.t === 1 /* Type.EXPLICIT */ || state.t === 2 /* Type.ARRAY */)) {
+                return null;
+            }
+            if (state.t === 2 /* Type.ARRAY */) {
+                let l = t.length - 1;
+                t = t[l];
+                m = m[l].c;
+            }
+        }
+        k = key[i];
+        if ((hasOwn = Object.hasOwn(t, k)) && m[k]?.t === 0 /* Type.DOTTED */ && m[k]?.d) {
+            return null;
+        }
+        if (!hasOwn) {
+            let unsafe = k === '__proto__';
+            if (ctx.uk && (unsafe || k === 'constructor'))
+                return false;
+            if (unsafe) {
+                Object.defineProperty(t, k, { enumerable: true, configurable: true, writable: true });
+                Object.defineProperty(m, k, { enumerable: true, configurable: true, writable: true });
+            }
+            m[k] = {
+                t: i < key.length - 1 && type === 2 /* Type.ARRAY */
+                    ? 3 /* Type.ARRAY_DOTTED */ : type,
+                d: false,
+                i: 0,
+                c: Object.create(null),
+            };
+        }
+    }
+    state = m[k];
+    if (state.t !== type && !(type === 1 /* Type.EXPLICIT */ && state.t === 3 /* Type.ARRAY_DOTTED */)) {
+        // Bad key type!
+        return null;
+    }
+    if (type === 2 /* Type.ARRAY */) {
+        if (!state.d) {
+            state.d = true;
+            t[k] = [];
+        }
+        t[k].push(t = Object.create(null));
+        state.c[state.i++] = (state = { t: 1 /* Type.EXPLICIT */, d: false, i: 0, c: Object.create(null) });
+    }
+    if (state.d) {
+        // Redefining a table!
+        return null;
+    }
+    state.d = true;
+    if (type === 1 /* Type.EXPLICIT */) {
+        t = hasOwn ? t[k] : (t[k] = Object.create(null));
+    }
+    else if (type === 0 /* Type.DOTTED */ && hasOwn) {
+        return null;
+    }
+    return [k, t, state.c];
+}
+function validateTablePeek(ctx, peek, ptr) {
+    if (peek === null || ctx.uk === 2)
+        TomlError.x(peek === null
+            ? 'trying to redefine an already defined table or value'
+            : 'document contains an unsafe property', ctx, ptr);
+}
+function parse(toml, options = {}) {
+    let ctx = {
+        s: toml,
+        p: 0,
+        d: options.maxDepth ?? 1000,
+        bi: options.integersAsBigInt ?? false,
+        ld: options.useLegacyDate ?? true,
+        uk: options.unsafeKeyBehaviour === 'throw' ? 2 : options.unsafeKeyBehaviour === 'drop' ? 1 : 0,
+    };
+    let res = Object.create(null);
+    let meta = Object.create(null);
+    let tmp;
+    let skipping = false;
+    let tbl = res;
+    let m = meta;
+    // BOM is allowed, skip.
+    // JS is UTF-16, so we have to check for the UTF-16 BOM instead of the UTF-8 BOM sequence!
+    if (toml.charCodeAt(0) === 0xfeff)
+        ctx.p++;
+    skipVoid(ctx);
+    while (ctx.p < toml.length) {
+        if (toml.charCodeAt(ctx.p) === 0x5b /* [ */) {
+            let isTableArray = toml.charCodeAt(++ctx.p) === 0x5b; /* [ */
+            tmp = ctx.p += +isTableArray;
+            skipping = false;
+            let k = parseKey(ctx, 0x5d /* ] */);
+            if (isTableArray) {
+                if (toml.charCodeAt(ctx.p) !== 0x5d /* ] */) {
+                    TomlError.x('expected end of table array declaration', ctx);
+                }
+                ctx.p++;
+            }
+            let p = peekTable(ctx, k, res, meta, isTableArray ? 2 /* Type.ARRAY */ : 1 /* Type.EXPLICIT */);
+            if (!p) {
+                validateTablePeek(ctx, p, tmp);
+                skipping = true;
+            }
+            else {
+                m = p[2];
+                tbl = p[1];
+            }
+        }
+        else {
+            tmp = ctx.p;
+            let k = parseKey(ctx);
+            let p = peekTable(ctx, k, tbl, m, 0 /* Type.DOTTED */);
+            if (!p && !skipping)
+                validateTablePeek(ctx, p, tmp);
+            skipVoid(ctx, true, true);
+            let v = extractValue(ctx, void 0);
+            if (p && !skipping)
+                p[1][p[0]] = v;
+        }
+        skipVoid(ctx, true);
+        if (ctx.p < toml.length && (tmp = toml.charCodeAt(ctx.p)) !== 0xa /* \n */ && (tmp !== 0xd /* \r */ || toml.charCodeAt(ctx.p + 1) !== 0xa /* \n */)) {
+            TomlError.x('each key-value declaration must be followed by an end-of-line', ctx);
+        }
+        skipVoid(ctx);
+    }
+    return res;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/stringify.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+let BARE_KEY = /^[a-z0-9-_]+$/i;
+let HAS_WELLFORMED = !!(''.isWellFormed);
+function extendedTypeOf(obj) {
+    let type = typeof obj;
+    if (type === 'object') {
+        if (Array.isArray(obj))
+            return 'array';
+        if (typeof obj.getUTCDate === 'function' && obj instanceof Date)
+            return 'date';
+        if (globalThis.Temporal) {
+            if (obj.until) {
+                if (obj instanceof Temporal.ZonedDateTime)
+                    return 'temporal/tz+uc';
+                if (obj instanceof Temporal.PlainDateTime || obj instanceof Temporal.PlainDate)
+                    return 'temporal/uc';
+                if (obj instanceof Temporal.PlainTime || obj instanceof Temporal.Instant)
+                    return 'temporal';
+                if (obj instanceof Temporal.PlainYearMonth)
+                    return 'temporal/x';
+            }
+            else if ((obj.toPlainDate && obj instanceof Temporal.PlainMonthDay) ||
+                (obj.negated && obj instanceof Temporal.Duration)) {
+                return 'temporal/x';
+            }
+        }
+    }
+    return type;
+}
+function isArrayOfTables(obj) {
+    for (let i = 0; i < obj.length; i++) {
+        if (extendedTypeOf(obj[i]) !== 'object')
+            return false;
+    }
+    return obj.length != 0;
+}
+function formatWellFormedStringUnchecked(s) {
+    return JSON.stringify(s).replaceAll('\x7f', '\\u007f');
+}
+function formatString(s) {
+    return formatWellFormedStringUnchecked(HAS_WELLFORMED ? s.toWellFormed() : s);
+}
+function formatKey(s) {
+    if (BARE_KEY.test(s))
+        return s;
+    if (HAS_WELLFORMED && !s.isWellFormed())
+        throw new RangeError('key contains illegal lone surrogates');
+    return formatWellFormedStringUnchecked(s);
+}
+function stringifyValue(val, type, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    switch (type) {
+        // @ts-expect-error -- intentional fallthrough case
+        case 'number':
+            if (isNaN(val))
+                return 'nan';
+            if (val === Infinity)
+                return 'inf';
+            if (val === -Infinity)
+                return '-inf';
+            if (Number.isInteger(val) && (numberAsFloat || !Number.isSafeInteger(val)))
+                return val.toFixed(1);
+        case 'bigint':
+        case 'boolean':
+        case 'temporal':
+            return val.toString();
+        case 'string':
+            return formatString(val);
+        case 'date':
+            if (isNaN(val.getTime()))
+                throw new TypeError('cannot serialize invalid date');
+            return val.toISOString();
+        case 'object':
+            return stringifyInlineTable(val, depth, numberAsFloat, strictTemporal);
+        case 'array':
+            return stringifyArray(val, depth, numberAsFloat, strictTemporal);
+        // @ts-expect-error -- intentional fallthrough case
+        case 'temporal/tz+uc':
+            if (strictTemporal) {
+                let tz = val.timeZoneId;
+                let tzc = tz.charCodeAt(0);
+                if (
+                // Classic offset
+                tzc !== 0x2b /* + */ && tzc !== 0x2d /* - */ &&
+                    (
+                    // Fast pre-check pass; see below for the actually accepted values
+                    (tzc !== 0x55 /* U */ && tzc !== 0x47 /* G */ && tzc !== 0x5a /* Z */ && tzc !== 0x45 /* E */) ||
+                        (
+                        // UTC and its aliases; Temporal implementations don't all canonicalise unfortunately
+                        tz !== 'UTC' && tz !== 'UCT' && tz !== 'Universal' && tz !== 'Zulu' &&
+                            // GMT is a TZ but it's for all intents and purposes equivalent to UTC. Safe to downgrade.
+                            !tz.startsWith('GMT') && tz !== 'Greenwich' &&
+                            // Etc/* are all safe to downgrade to offset (either UTC, GMT, or offset)
+                            !tz.startsWith('Etc/')))) {
+                    throw new TypeError('Temporal objects with an IANA timezone are not allowed in Temporal strict mode');
+                }
+            }
+        case 'temporal/uc':
+            if (strictTemporal && val.calendarId !== 'iso8601')
+                throw new TypeError('Temporal objects with a non-default calendar are not allowed in Temporal strict mode');
+            return val.toString({
+                calendarName: 'never',
+                timeZoneName: 'never',
+            });
+        case 'temporal/x':
+            throw new TypeError('Unsupported ' + val[Symbol.toStringTag]);
+    }
+}
+function stringifyInlineTable(obj, depth, numberAsFloat, strictTemporal) {
+    let keys = Object.keys(obj);
+    if (keys.length === 0)
+        return '{}';
+    let res = '{ ';
+    for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        if (i)
+            res += ', ';
+        res += formatKey(k) + ' = ' + stringifyValue(obj[k], extendedTypeOf(obj[k]), depth - 1, numberAsFloat, strictTemporal);
+    }
+    return res + ' }';
+}
+function stringifyArray(array, depth, numberAsFloat, strictTemporal) {
+    if (array.length === 0)
+        return '[]';
+    let res = '[ ';
+    for (let i = 0; i < array.length; i++) {
+        if (i)
+            res += ', ';
+        if (array[i] === null || array[i] === void 0) {
+            throw new TypeError('arrays cannot contain null or undefined values');
+        }
+        res += stringifyValue(array[i], extendedTypeOf(array[i]), depth - 1, numberAsFloat, strictTemporal);
+    }
+    return res + ' ]';
+}
+function stringifyArrayTable(array, key, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    let res = '';
+    for (let i = 0; i < array.length; i++) {
+        res += `${res && '\n'}[[${key}]]\n`;
+        res += stringifyTable(0, array[i], key, depth, numberAsFloat, strictTemporal);
+    }
+    return res;
+}
+function stringifyTable(tableKey, obj, prefix, depth, numberAsFloat, strictTemporal) {
+    if (depth === 0) {
+        throw new Error('Could not stringify the object: maximum object depth exceeded');
+    }
+    let preamble = '';
+    let tables = '';
+    let keys = Object.keys(obj);
+    for (let i = 0; i < keys.length; i++) {
+        let k = keys[i];
+        if (obj[k] !== null && obj[k] !== void 0) {
+            let type = extendedTypeOf(obj[k]);
+            if (type === 'symbol' || type === 'function') {
+                throw new TypeError(`cannot serialize values of type '${type}'`);
+            }
+            let key = formatKey(k);
+            if (type === 'array' && isArrayOfTables(obj[k])) {
+                tables += (tables && '\n') + stringifyArrayTable(obj[k], prefix ? `${prefix}.${key}` : key, depth - 1, numberAsFloat, strictTemporal);
+            }
+            else if (type === 'object') {
+                let tblKey = prefix ? `${prefix}.${key}` : key;
+                tables += (tables && '\n') + stringifyTable(tblKey, obj[k], tblKey, depth - 1, numberAsFloat, strictTemporal);
+            }
+            else {
+                preamble += key;
+                preamble += ' = ';
+                preamble += stringifyValue(obj[k], type, depth, numberAsFloat, strictTemporal);
+                preamble += '\n';
+            }
+        }
+    }
+    if (tableKey && (preamble || !tables)) // Create table only if necessary
+        preamble = preamble ? `[${tableKey}]\n${preamble}` : `[${tableKey}]`;
+    return preamble && tables
+        ? `${preamble}\n${tables}`
+        : preamble || tables;
+}
+function stringify(obj, { maxDepth = 1000, numbersAsFloat = false, strictTemporal = false } = {}) {
+    if (extendedTypeOf(obj) !== 'object') {
+        throw new TypeError('stringify can only be called with an object');
+    }
+    let str = stringifyTable(0, obj, '', maxDepth, numbersAsFloat, strictTemporal);
+    if (str[str.length - 1] !== '\n')
+        return str + '\n';
+    return str;
+}
+
+;// CONCATENATED MODULE: ./node_modules/smol-toml/dist/index.js
+/*!
+ * Copyright (c) Squirrel Chat et al., All rights reserved.
+ * SPDX-License-Identifier: BSD-3-Clause
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions are met:
+ *
+ * 1. Redistributions of source code must retain the above copyright notice, this
+ *    list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright notice,
+ *    this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 3. Neither the name of the copyright holder nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software without
+ *    specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS" AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED
+ * WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ * DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ * SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ * CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ * OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ * OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+
+
+
+
+/** @deprecated use `import * as ... from 'smol-toml'` instead */
+/* harmony default export */ const dist = ({ parse: parse, stringify: stringify, TomlDate: TomlDate, TomlError: TomlError });
+
+;// CONCATENATED MODULE: ./src/packaging/lock-files.ts
+
+
+
+/** The `path` under which a locked set enters the layer key, whatever file it came from. */
+const LOCKED_SET_PATH = '(locked)';
+const PIP_HASHES = ['sha256', 'sha384', 'sha512'];
+/** Which lock format a file is, by its name; undefined: a requirements file. */
+function lockFormat(file) {
+    const name = external_node_path_.basename(file);
+    if (name === 'uv.lock')
+        return 'uv';
+    if (name === 'poetry.lock')
+        return 'poetry';
+    if (name === 'Pipfile.lock')
+        return 'pipfile';
+    if (/^pylock(\.[^.\s]+)?\.toml$/.test(name))
+        return 'pylock';
+    return undefined;
+}
+/** PEP 503: lowercase, runs of `-`, `_` and `.` become one `-`. */
+function normaliseName(name) {
+    return name.toLowerCase().replace(/[-_.]+/g, '-');
+}
+function lockError(file, message) {
+    return new errors/* InputError */.dz('requirements', `${file}: ${message}`);
+}
+function asArray(value) {
+    return Array.isArray(value) ? value : [];
+}
+function asRecord(value) {
+    return value && typeof value === 'object' && !Array.isArray(value)
+        ? value
+        : {};
+}
+function str(value) {
+    return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+/** `sha256:HEX` (or `sha256=HEX`) -> `sha256:hex`; undefined for algorithms pip does not check. */
+function pipHash(value) {
+    const match = /^(\w+)[:=]([0-9a-fA-F]+)$/.exec(str(value) ?? '');
+    if (!match || !PIP_HASHES.includes(match[1].toLowerCase()))
+        return undefined;
+    return `${match[1].toLowerCase()}:${match[2].toLowerCase()}`;
+}
+function andMarker(a, b) {
+    if (!a)
+        return b;
+    if (!b)
+        return a;
+    return a === b ? a : `(${a}) and (${b})`;
+}
+function orMarkers(markers) {
+    if (markers.length === 0 || markers.some((m) => !m))
+        return undefined;
+    const unique = [...new Set(markers)];
+    return unique.length === 1 ? unique[0] : unique.map((m) => `(${m})`).join(' or ');
+}
+/** Normalises names, whitespace in markers, and sorts hashes and packages: one canonical form. */
+function canonicalLockedSet(requirements) {
+    return requirements
+        .map((req) => {
+        // Lockers differ in quoting ("win32" vs 'win32'): one style, so equal sets key equally.
+        const marker = req.marker
+            ?.replace(/\s+/g, ' ')
+            .replace(/"([^"']*)"/g, "'$1'")
+            .trim();
+        return {
+            name: normaliseName(req.name),
+            version: req.version.trim(),
+            hashes: [...new Set(req.hashes.map((h) => h.toLowerCase()))].sort(),
+            ...(marker ? { marker } : {}),
+        };
+    })
+        .sort((a, b) => a.name !== b.name
+        ? a.name < b.name
+            ? -1
+            : 1
+        : a.version !== b.version
+            ? a.version < b.version
+                ? -1
+                : 1
+            : (a.marker ?? '') < (b.marker ?? '')
+                ? -1
+                : 1);
+}
+/** One pip requirements line: `name==version ; marker --hash=sha256:...`. */
+function requirementLine(req) {
+    const marker = req.marker ? ` ; ${req.marker}` : '';
+    return `${req.name}==${req.version}${marker} ${req.hashes.map((h) => `--hash=${h}`).join(' ')}`;
+}
+/** The requirements file pip installs for a locked set; hashes are required for every line. */
+function lockedRequirementsText(requirements) {
+    return ['--require-hashes', ...requirements.map(requirementLine)].join('\n') + '\n';
+}
+// ---------------------------------------------------------------------------------------------
+// requirements.txt
+const HASHED_LINE = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*===?\s*([^\s;]+)\s*(?:;\s*(.*?))?\s*((?:--hash[= ]\S+\s*)+)$/;
+/**
+ * The locked set of a normalised requirements file when every line is `name==version` with at
+ * least one `--hash` (and nothing else: no options, no references); undefined otherwise.
+ */
+function lockedSetFromRequirements(lines) {
+    const set = [];
+    for (const line of lines) {
+        if (line === '--require-hashes')
+            continue;
+        const match = HASHED_LINE.exec(line);
+        if (!match)
+            return undefined;
+        const hashes = [...match[4].matchAll(/--hash[= ](\S+)/g)].map((m) => pipHash(m[1]));
+        if (hashes.some((h) => h === undefined))
+            return undefined;
+        set.push({
+            name: match[1],
+            version: match[2],
+            hashes: hashes,
+            ...(match[3] ? { marker: match[3] } : {}),
+        });
+    }
+    return set.length > 0 ? canonicalLockedSet(set) : undefined;
+}
+/**
+ * Requirement lines that do not pin one version (`numpy`, `pandas>=2`), as written. Options,
+ * references, URLs and local paths are not counted: they are not resolved against an index.
+ */
+function unpinnedRequirements(lines) {
+    return lines.filter((line) => {
+        if (line.startsWith('-') || line.startsWith('.') || line.startsWith('/'))
+            return false;
+        if (/^[a-z][a-z0-9+.-]*:/i.test(line) || /\s@\s|^[^\s;]+@/.test(line))
+            return false;
+        const requirement = line.split(';')[0].split(' --')[0];
+        return !/===?\s*[^\s,*]+\s*$/.test(requirement) || requirement.includes(',');
+    });
+}
+// ---------------------------------------------------------------------------------------------
+// Lock formats
+/** Parses a lock file into its canonical locked set (the packages a production install needs). */
+function parseLockFile(format, text, file) {
+    let set;
+    if (format === 'pipfile') {
+        set = parsePipfileLock(text, file);
+    }
+    else {
+        let doc;
+        try {
+            doc = parse(text);
+        }
+        catch (error) {
+            throw lockError(file, `is not valid TOML (${error.message.split('\n')[0]}).`);
+        }
+        if (format === 'uv')
+            set = parseUvLock(doc, file);
+        else if (format === 'poetry')
+            set = parsePoetryLock(doc, file);
+        else
+            set = parsePylock(doc, file);
+    }
+    if (set.length === 0)
+        throw lockError(file, 'locks no package to install. Add the dependencies (and lock again), ' +
+            'or set requirements: none.');
+    return canonicalLockedSet(set);
+}
+function needHashes(file, name, hashes) {
+    const kept = hashes.filter((h) => h !== undefined);
+    if (kept.length === 0)
+        throw lockError(file, `package ${name} has no sha256/sha384/sha512 hash, so it cannot be installed with ` +
+            '--require-hashes. Lock it from an index that serves hashes, ' +
+            'or pin it in a requirements file.');
+    return kept;
+}
+function unsupportedSource(file, name, kind) {
+    return lockError(file, `package ${name} comes from a ${kind}, which has no hash pip can check. Publish it as a ` +
+        'wheel (e.g. into a wheelhouse used with pip-args: --find-links ./wheels) and lock that.');
+}
+function uvDependencies(value) {
+    return asArray(value).map((entry) => {
+        const dep = asRecord(entry);
+        return {
+            name: normaliseName(str(dep.name) ?? ''),
+            version: str(dep.version),
+            marker: str(dep.marker),
+            extra: asArray(dep.extra).map(String),
+        };
+    });
+}
+/**
+ * uv.lock: the packages reachable from the workspace members (virtual or editable `.` sources)
+ * through their dependencies and the extras those name; dev groups are left out. A package's
+ * marker is the union over the paths that reach it of the markers along each path.
+ */
+function parseUvLock(doc, file) {
+    const packages = asArray(doc.package).map(asRecord);
+    const isMember = (pkg) => {
+        const source = asRecord(pkg.source);
+        return source.virtual !== undefined || source.editable !== undefined;
+    };
+    const roots = packages.filter(isMember);
+    if (roots.length === 0)
+        throw lockError(file, 'has no project package (a source that is virtual or editable).');
+    const find = (dep) => packages.filter((p) => normaliseName(str(p.name) ?? '') === dep.name &&
+        (dep.version === undefined || str(p.version) === dep.version));
+    const markers = new Map();
+    const seen = new Set();
+    const visit = (pkg, marker, extras) => {
+        const id = `${str(pkg.name)}@${str(pkg.version)}|${marker ?? ''}|${extras.join(',')}`;
+        if (seen.has(id))
+            return;
+        seen.add(id);
+        if (!roots.includes(pkg))
+            markers.set(pkg, [...(markers.get(pkg) ?? []), marker]);
+        const optional = asRecord(pkg['optional-dependencies']);
+        const deps = [
+            ...uvDependencies(pkg.dependencies),
+            ...extras.flatMap((extra) => uvDependencies(optional[extra])),
+        ];
+        for (const dep of deps) {
+            const targets = find(dep);
+            if (targets.length === 0)
+                throw lockError(file, `${str(pkg.name)} depends on ${dep.name}, which the lock lacks.`);
+            for (const target of targets)
+                visit(target, andMarker(marker, dep.marker), dep.extra);
+        }
+    };
+    for (const root of roots)
+        visit(root, undefined, []);
+    const set = [];
+    for (const [pkg, reached] of markers) {
+        const name = str(pkg.name) ?? '?';
+        const source = asRecord(pkg.source);
+        // registry and path (a wheel or sdist file) sources install by name==version; the others
+        // are not found that way or have no hash.
+        for (const kind of ['git', 'directory', 'editable', 'virtual', 'url']) {
+            if (source[kind] !== undefined)
+                throw unsupportedSource(file, name, `${kind} source`);
+        }
+        const version = str(pkg.version);
+        if (!version)
+            throw lockError(file, `package ${name} has no version.`);
+        const artifacts = [asRecord(pkg.sdist), ...asArray(pkg.wheels).map(asRecord)];
+        const marker = orMarkers(reached);
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, artifacts.map((a) => pipHash(a.hash))),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+/**
+ * poetry.lock: packages of the `main` group (Poetry 2 records `groups`; older locks `category`).
+ * A lock that records neither cannot tell dev packages apart: all non-optional ones are kept.
+ */
+function parsePoetryLock(doc, file) {
+    const set = [];
+    for (const pkg of asArray(doc.package).map(asRecord)) {
+        const name = str(pkg.name) ?? '?';
+        const groups = asArray(pkg.groups).map(String);
+        if (groups.length > 0 && !groups.includes('main'))
+            continue;
+        if (str(pkg.category) && str(pkg.category) !== 'main')
+            continue;
+        if (pkg.optional === true)
+            continue;
+        const source = asRecord(pkg.source);
+        const sourceType = str(source.type);
+        if (sourceType && sourceType !== 'legacy')
+            throw unsupportedSource(file, name, sourceType);
+        const version = str(pkg.version);
+        if (!version)
+            throw lockError(file, `package ${name} has no version.`);
+        const rawMarker = pkg.markers;
+        const marker = typeof rawMarker === 'string' ? str(rawMarker) : str(asRecord(rawMarker).main);
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, asArray(pkg.files).map((f) => pipHash(asRecord(f).hash))),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+/** pylock.toml (PEP 751): every package entry, hashes from its wheels, sdist or archive. */
+function parsePylock(doc, file) {
+    const lockVersion = str(doc['lock-version']);
+    if (!lockVersion || !lockVersion.startsWith('1.'))
+        throw lockError(file, `has lock-version ${lockVersion ?? '(none)'}; version 1.x is supported.`);
+    const set = [];
+    for (const pkg of asArray(doc.packages).map(asRecord)) {
+        const name = str(pkg.name) ?? '?';
+        if (pkg.vcs !== undefined)
+            throw unsupportedSource(file, name, 'version control checkout');
+        if (pkg.directory !== undefined)
+            throw unsupportedSource(file, name, 'local directory');
+        const version = str(pkg.version);
+        if (!version)
+            throw lockError(file, `package ${name} has no version, so it cannot be pinned for pip.`);
+        const marker = str(pkg.marker);
+        if (marker && /\b(extras|dependency_groups)\b/.test(marker))
+            throw lockError(file, `package ${name} has the marker "${marker}", which selects extras or dependency groups; ` +
+                'pip cannot evaluate it. Lock (or export) only the groups the function needs.');
+        const artifacts = [
+            asRecord(pkg.sdist),
+            asRecord(pkg.archive),
+            ...asArray(pkg.wheels).map(asRecord),
+        ];
+        const hashes = artifacts.flatMap((a) => Object.entries(asRecord(a.hashes)).map(([algorithm, hex]) => pipHash(`${algorithm}:${String(hex)}`)));
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, hashes),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+/** Pipfile.lock: the `default` section (`develop` is for development only). */
+function parsePipfileLock(text, file) {
+    let doc;
+    try {
+        doc = asRecord(JSON.parse(text));
+    }
+    catch (error) {
+        throw lockError(file, `is not valid JSON (${error.message}).`);
+    }
+    const set = [];
+    for (const [name, value] of Object.entries(asRecord(doc.default))) {
+        const entry = asRecord(value);
+        for (const kind of ['git', 'path', 'file', 'editable'])
+            if (entry[kind] !== undefined)
+                throw unsupportedSource(file, name, `${kind} source`);
+        const version = /^===?(.+)$/.exec(str(entry.version) ?? '')?.[1];
+        if (!version)
+            throw lockError(file, `package ${name} is not pinned (version ${JSON.stringify(entry.version)}).`);
+        const marker = str(entry.markers);
+        set.push({
+            name,
+            version,
+            hashes: needHashes(file, name, asArray(entry.hashes).map(pipHash)),
+            ...(marker ? { marker } : {}),
+        });
+    }
+    return set;
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
+
+
+
+
+
+/**
+ * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
+ * layer's content. Two runs with the same key reuse the same published layer version; anything
+ * that may change the installed files changes the key.
+ *
+ * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
+ * so that layers built the old way are not reused.
+ */
+const LAYER_KEY_FORMAT = 1;
+/** Prefix of the description of every layer version this action publishes. */
+const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
+const MAX_DESCRIPTION = 256;
+/**
+ * pip's view of a requirements file, normalised so that edits that do not change its meaning
+ * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
+ * Order is kept: pip resolves in file order and options may depend on it.
+ */
+function normaliseRequirements(text) {
+    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
+    const lines = [];
+    for (const raw of joined.split('\n')) {
+        // pip: a comment starts at a `#` at the start of the line or after whitespace
+        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
+        const line = raw
+            .replace(/(^|\s)#.*$/, '')
+            .trim()
+            .replace(/\s+/g, ' ');
+        if (line)
+            lines.push(line);
+    }
+    return lines;
+}
+const FILE_OPTIONS = [
+    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
+    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
+];
+const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
+const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
+/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
+function isLocalPath(value) {
+    if (/^file:/i.test(value))
+        return true;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
+        return false;
+    return (value.startsWith('./') ||
+        value.startsWith('../') ||
+        value.startsWith('/') ||
+        value === '.' ||
+        value === '..');
+}
+function stripFileScheme(value) {
+    return value.replace(/^file:(\/\/)?/i, '');
+}
+/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
+function parseReference(line) {
+    for (const [pattern, kind] of FILE_OPTIONS) {
+        const match = pattern.exec(line);
+        if (match)
+            return { kind, target: match[1].trim() };
+    }
+    const links = FIND_LINKS.exec(line);
+    if (links) {
+        const target = links[1].trim();
+        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
+            ? { kind: 'find-links', target: stripFileScheme(target) }
+            : undefined;
+    }
+    const editable = EDITABLE.exec(line);
+    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
+    if (candidate && isLocalPath(candidate))
+        return { kind: 'local-package', target: stripFileScheme(candidate) };
+    return undefined;
+}
+/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
+function pipArgReferences(pipArgs) {
+    const refs = [];
+    for (let i = 0; i < pipArgs.length; i++) {
+        const arg = pipArgs[i];
+        const next = pipArgs[i + 1];
+        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
+        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
+        if (takesValue)
+            i++;
+        if (!/^-/.test(line))
+            continue;
+        const ref = parseReference(line);
+        if (ref)
+            refs.push(ref);
+    }
+    return refs;
+}
+/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
+function computeLayerKey(material) {
+    const canonical = {
+        format: LAYER_KEY_FORMAT,
+        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
+        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+        runtime: material.runtime,
+        architecture: material.architecture,
+        build: material.build,
+        buildImage: material.build === 'docker' ? material.buildImage : null,
+        pipArgs: [...material.pipArgs],
+        slim: material.slim,
+    };
+    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
+}
+/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
+function layerDescription(fields) {
+    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
+    if (fields.unzippedBytes !== undefined)
+        parts.push(`unzipped=${fields.unzippedBytes}`);
+    if (fields.runtime)
+        parts.push(fields.runtime);
+    if (fields.architecture)
+        parts.push(fields.architecture);
+    const text = parts.join(' ');
+    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
+}
+/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
+function parseLayerDescription(description) {
+    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
+        return undefined;
+    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
+    if (!key)
+        return undefined;
+    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
+    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
+}
+const SKIP_IN_LOCAL_TREES = new Set([
+    '.git',
+    '__pycache__',
+    'build',
+    'dist',
+    '.tox',
+    '.venv',
+    'node_modules',
+    '.mypy_cache',
+    '.pytest_cache',
+]);
+async function readText(file, referencedFrom) {
+    try {
+        return await promises_.readFile(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
+        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
+    }
+}
+/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
+async function digestLocalPath(target, topLevelOnly) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    let stat;
+    try {
+        stat = await promises_.stat(target);
+    }
+    catch {
+        return 'missing';
+    }
+    if (stat.isFile()) {
+        hash.update(await promises_.readFile(target));
+        return hash.digest('hex');
+    }
+    const files = [];
+    const walk = async (dir, rel) => {
+        const entries = await promises_.readdir(dir, { withFileTypes: true });
+        for (const entry of entries) {
+            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+            if (entry.isDirectory()) {
+                if (!topLevelOnly &&
+                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
+                    !entry.name.endsWith('.egg-info')) {
+                    await walk(external_node_path_.join(dir, entry.name), childRel);
+                }
+            }
+            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
+                files.push(childRel);
+            }
+        }
+    };
+    await walk(target, '');
+    files.sort();
+    for (const rel of files) {
+        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
+        hash.update(`${rel}\0${content.length}\0`);
+        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
+    }
+    return hash.digest('hex');
+}
+async function gatherRequirements(options) {
+    const format = lockFormat(options.requirementsPath);
+    if (format)
+        return gatherLockFile(options, format);
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+    const files = [];
+    const local = new Map();
+    const seen = new Set();
+    const addLocal = async (ref, baseDir) => {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            return;
+        const abs = external_node_path_.resolve(baseDir, ref.target);
+        const key = `${ref.kind}:${rel(abs)}`;
+        if (local.has(key))
+            return;
+        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
+    };
+    const visit = async (file, referencedFrom) => {
+        const abs = external_node_path_.resolve(file);
+        if (seen.has(abs))
+            return;
+        seen.add(abs);
+        const lines = normaliseRequirements(await readText(abs, referencedFrom));
+        files.push({ path: rel(abs), lines });
+        for (const line of lines) {
+            const ref = parseReference(line);
+            if (!ref)
+                continue;
+            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                    continue; // a URL: its text is already in the key
+                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
+            }
+            else {
+                await addLocal(ref, external_node_path_.dirname(abs));
+            }
+        }
+    };
+    await visit(options.requirementsPath, undefined);
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
+            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
+                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
+        }
+        else {
+            await addLocal(ref, root);
+        }
+    }
+    const unpinned = files.flatMap((file) => unpinnedRequirements(file.lines));
+    // A requirements file pinned with hashes throughout is a locked set: keyed like a lock file.
+    const locked = files.length === 1 ? lockedSetFromRequirements(files[0].lines) : undefined;
+    if (locked)
+        return {
+            files: [{ path: LOCKED_SET_PATH, lines: locked.map(requirementLine) }],
+            localSources: [...local.values()],
+            locked,
+            unpinned,
+        };
+    return { files, localSources: [...local.values()], unpinned };
+}
+/** A lock file: its locked set is the key's requirements; pip-args references are digested. */
+async function gatherLockFile(options, format) {
+    const root = external_node_path_.dirname(options.requirementsPath);
+    const text = await readText(options.requirementsPath, undefined);
+    const locked = parseLockFile(format, text, external_node_path_.basename(options.requirementsPath));
+    const localSources = [];
+    for (const ref of pipArgReferences(options.pipArgs)) {
+        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
+            continue;
+        const abs = external_node_path_.resolve(root, ref.target);
+        const rel = external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
+        localSources.push({
+            path: `${ref.kind}:${rel}`,
+            digest: await digestLocalPath(abs, ref.kind === 'find-links'),
+        });
+    }
+    return {
+        files: [{ path: LOCKED_SET_PATH, lines: locked.map(requirementLine) }],
+        localSources,
+        lockFormat: format,
+        locked,
+        unpinned: [],
+    };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/layer-stage.ts
+
+
+
+/**
+ * What the Docker layer build may see. pip runs sdists' setup code in the build container, so it
+ * gets a copy of exactly what the requirements name (the file, the -r/-c files it pulls in, the
+ * --find-links folders and local packages), laid out as on disk, and never `.git` (which holds
+ * the checkout's token) nor anything else of the workspace.
+ */
+const NEVER_COPIED = new Set(['.git']);
+const isUrl = (target) => /^[a-z][a-z0-9+.-]*:\/\//i.test(target);
+/** Absolute paths of every file and folder the install reads: the requirements tree and its local sources. */
+async function requirementsInputs(requirementsPath, pipArgs) {
+    const files = new Set();
+    const folders = new Set();
+    const add = async (ref, baseDir) => {
+        if (isUrl(ref.target))
+            return;
+        const target = stripFileScheme(ref.target);
+        // An absolute path was never reachable from the container: pip reports it, as before.
+        if (external_node_path_.isAbsolute(target))
+            return;
+        const abs = external_node_path_.resolve(baseDir, target);
+        if (ref.kind === 'requirements' || ref.kind === 'constraints')
+            await visit(abs);
+        else
+            folders.add(abs);
+    };
+    const visit = async (file) => {
+        if (files.has(file))
+            return;
+        files.add(file);
+        let text;
+        try {
+            text = await promises_.readFile(file, 'utf8');
+        }
+        catch {
+            return; // pip names the missing file
+        }
+        for (const line of normaliseRequirements(text)) {
+            const ref = parseReference(line);
+            if (ref)
+                await add(ref, external_node_path_.dirname(file));
+        }
+    };
+    const main = external_node_path_.resolve(requirementsPath);
+    await visit(main);
+    for (const ref of pipArgReferences(pipArgs))
+        await add(ref, external_node_path_.dirname(main));
+    return { files: [...files], folders: [...folders] };
+}
+function commonAncestor(paths) {
+    let common = paths[0];
+    for (const p of paths.slice(1)) {
+        while (common !== p && !p.startsWith(common.endsWith(external_node_path_.sep) ? common : common + external_node_path_.sep))
+            common = external_node_path_.dirname(common);
+    }
+    return common;
+}
+async function exists(p) {
+    return promises_.stat(p).then(() => true, () => false);
+}
+/**
+ * Copies the requirements file and everything it references into `destDir`, keeping their
+ * relative layout (so `-r ../shared/base.txt` and `--find-links ./wheels` still resolve). Files
+ * are copied by content; links inside copied folders stay links (one leading out of the copy
+ * points at nothing in the container).
+ */
+async function stageRequirements(requirementsPath, pipArgs, destDir) {
+    const main = external_node_path_.resolve(requirementsPath);
+    const { files, folders } = await requirementsInputs(main, pipArgs);
+    const present = {
+        files: (await Promise.all(files.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+        folders: (await Promise.all(folders.map(async (f) => ((await exists(f)) ? f : '')))).filter(Boolean),
+    };
+    const root = commonAncestor([
+        external_node_path_.dirname(main),
+        ...present.files.map((f) => external_node_path_.dirname(f)),
+        ...present.folders,
+    ]);
+    const inCopy = (p) => external_node_path_.join(destDir, external_node_path_.relative(root, p));
+    await promises_.rm(destDir, { recursive: true, force: true });
+    await promises_.mkdir(destDir, { recursive: true });
+    for (const folder of present.folders) {
+        await promises_.cp(folder, inCopy(folder), {
+            recursive: true,
+            dereference: false,
+            verbatimSymlinks: true,
+            filter: (source) => !NEVER_COPIED.has(external_node_path_.basename(source)),
+        });
+    }
+    for (const file of present.files) {
+        if (!(await promises_.stat(file)).isFile())
+            continue;
+        await promises_.mkdir(external_node_path_.dirname(inCopy(file)), { recursive: true });
+        await promises_.copyFile(file, inCopy(file));
+    }
+    await promises_.mkdir(external_node_path_.dirname(inCopy(main)), { recursive: true });
+    return { root: destDir, requirementsPath: inCopy(main) };
+}
+
 ;// CONCATENATED MODULE: ./src/packaging/layer-docker.ts
+
+
 
 
 
@@ -76115,7 +79042,7 @@ async function ensureImage(options) {
     else {
         logger.info(`Build image ${image} is not present locally: pulling it for ${platform}.`);
     }
-    const tail = tailKeeper(10);
+    const tail = (0,exec/* tailKeeper */.L3)(10);
     const pull = await run('docker', ['pull', '--platform', platform, image], {
         onLine: (line) => (tail.push(line), logger.debug(line)),
     });
@@ -76163,21 +79090,31 @@ const CONTAINER_ENV = {
 };
 const CONTAINER_REQ_DIR = '/var/req';
 const CONTAINER_OUT_DIR = '/var/out';
+/** Where the requirements generated from a lock file are mounted (the lock's folder stays the cwd). */
+const CONTAINER_LOCKED_FILE = '/var/locked/requirements.txt';
 /** The full `docker run` argument list of the pip step. Pure. */
 function pipInstallRunArgs(options) {
     const env = options.env ?? {};
-    const requirementsFile = external_node_path_.basename(options.requirementsPath);
+    const generated = options.requirementsFile && options.requirementsFile !== options.requirementsPath
+        ? options.requirementsFile
+        : undefined;
+    const requirementsFile = generated
+        ? CONTAINER_LOCKED_FILE
+        : external_node_path_.basename(options.requirementsPath);
+    const mountDir = options.mountDir ?? external_node_path_.dirname(options.requirementsPath);
+    const fromMount = external_node_path_.relative(mountDir, external_node_path_.dirname(options.requirementsPath));
     return dockerRunArgs({
         image: options.image,
         platform: dockerPlatform(options.architecture),
         mounts: [
-            { source: external_node_path_.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+            { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
+            ...(generated ? [{ source: generated, target: CONTAINER_LOCKED_FILE, readOnly: true }] : []),
             { source: options.outDir, target: CONTAINER_OUT_DIR },
         ],
         user: options.user,
         env: CONTAINER_ENV,
         passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
-        workdir: CONTAINER_REQ_DIR,
+        workdir: external_node_path_.posix.join(CONTAINER_REQ_DIR, ...fromMount.split(external_node_path_.sep).filter(Boolean)),
         entrypoint: 'python3',
         command: [
             '-c',
@@ -76216,9 +79153,15 @@ async function installInDocker(options) {
     // A runner running as root that builds as another user: hand it the output folder.
     if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
         await promises_.chown(options.outDir, options.user.uid, options.user.gid);
-    const args = pipInstallRunArgs(options);
-    logger.info(describeCommand('docker', args));
-    const tail = tailKeeper(25);
+    // pip sees a copy of what the requirements name, never the workspace (.git included).
+    const staged = await stageRequirements(options.requirementsPath, options.pipArgs, `${options.outDir}.req`);
+    const args = pipInstallRunArgs({
+        ...options,
+        requirementsPath: staged.requirementsPath,
+        mountDir: staged.root,
+    });
+    logger.info((0,exec/* describeCommand */.vL)('docker', args));
+    const tail = (0,exec/* tailKeeper */.L3)(25);
     let python = '';
     let mismatch = '';
     let result;
@@ -76240,6 +79183,9 @@ async function installInDocker(options) {
     catch (error) {
         throw dockerMissing(error);
     }
+    finally {
+        await promises_.rm(staged.root, { recursive: true, force: true });
+    }
     const requirementsName = external_node_path_.basename(options.requirementsPath);
     if (result.exitCode !== 0) {
         if (mismatch || result.exitCode === 86) {
@@ -76247,6 +79193,9 @@ async function installInDocker(options) {
                 `wheels and bytecode built with it would not load in Lambda. Use public.ecr.aws/sam/build-${options.runtime}:latest-${options.architecture} or an image with that Python.`);
         }
         const output = tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+        const hashFailure = hashFailureMessage(`${result.stdout}\n${result.stderr}`, requirementsName);
+        if (hashFailure)
+            throw new errors/* ActionError */.lZ(`${hashFailure}\nLast lines of pip's output:\n${output}`);
         const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
         throw new errors/* ActionError */.lZ(`pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
             `Last lines of pip's output:\n${output}${hints.length ? `\n${hints.join('\n')}` : ''}`);
@@ -76355,7 +79304,7 @@ function checkVersion(report, runtime, where) {
     }
 }
 async function runScript(run, command, args, logger, what) {
-    logger.debug(describeCommand(command, args));
+    logger.debug((0,exec/* describeCommand */.vL)(command, args));
     const result = await run(command, args, {
         onLine: (line) => !line.startsWith('lmd-bytecode ') && logger.debug(line),
     });
@@ -76524,6 +79473,8 @@ async function compileBundleOnHost(options) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -77110,7 +80061,7 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
         outDir,
     };
     if (build.build === 'docker') {
-        const user = currentUser();
+        const user = (0,exec/* currentUser */.Ny)();
         return {
             result: await compileBundleInDocker({
                 ...common,
@@ -77249,254 +80200,6 @@ async function uploadContentAddressed(s3, options) {
     return { uploaded: true, key, bytes };
 }
 
-;// CONCATENATED MODULE: ./src/packaging/layer-key.ts
-
-
-
-
-/**
- * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
- * layer's content. Two runs with the same key reuse the same published layer version; anything
- * that may change the installed files changes the key.
- *
- * Bump LAYER_KEY_FORMAT whenever the way a layer is built changes (slim rules, bytecode, layout),
- * so that layers built the old way are not reused.
- */
-const LAYER_KEY_FORMAT = 1;
-/** Prefix of the description of every layer version this action publishes. */
-const LAYER_DESCRIPTION_PREFIX = 'lambda-ml-deploy layer';
-const MAX_DESCRIPTION = 256;
-/**
- * pip's view of a requirements file, normalised so that edits that do not change its meaning
- * (comments, blank lines, indentation, trailing spaces, line continuations) do not change the key.
- * Order is kept: pip resolves in file order and options may depend on it.
- */
-function normaliseRequirements(text) {
-    const joined = text.replace(/\r\n?/g, '\n').replace(/\\\n/g, '');
-    const lines = [];
-    for (const raw of joined.split('\n')) {
-        // pip: a comment starts at a `#` at the start of the line or after whitespace
-        // (so `pkg @ https://host/pkg.whl#sha256=...` keeps its fragment).
-        const line = raw
-            .replace(/(^|\s)#.*$/, '')
-            .trim()
-            .replace(/\s+/g, ' ');
-        if (line)
-            lines.push(line);
-    }
-    return lines;
-}
-const FILE_OPTIONS = [
-    [/^(?:-r|--requirement)(?:=|\s+)?(.+)$/, 'requirements'],
-    [/^(?:-c|--constraint)(?:=|\s+)?(.+)$/, 'constraints'],
-];
-const FIND_LINKS = /^(?:-f|--find-links)(?:=|\s+)?(.+)$/;
-const EDITABLE = /^(?:-e|--editable)(?:=|\s+)?(.+)$/;
-/** True when a requirement or option value names something on the local disk (not a URL or a package name). */
-function isLocalPath(value) {
-    if (/^file:/i.test(value))
-        return true;
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value))
-        return false;
-    return (value.startsWith('./') ||
-        value.startsWith('../') ||
-        value.startsWith('/') ||
-        value === '.' ||
-        value === '..');
-}
-function stripFileScheme(value) {
-    return value.replace(/^file:(\/\/)?/i, '');
-}
-/** What a normalised line refers to on disk (other requirement files, wheel folders, local packages), if anything. */
-function parseReference(line) {
-    for (const [pattern, kind] of FILE_OPTIONS) {
-        const match = pattern.exec(line);
-        if (match)
-            return { kind, target: match[1].trim() };
-    }
-    const links = FIND_LINKS.exec(line);
-    if (links) {
-        const target = links[1].trim();
-        return isLocalPath(target) || !/^[a-z][a-z0-9+.-]*:/i.test(target)
-            ? { kind: 'find-links', target: stripFileScheme(target) }
-            : undefined;
-    }
-    const editable = EDITABLE.exec(line);
-    const candidate = (editable ? editable[1] : line).trim().split(/\s|;|\[/)[0];
-    if (candidate && isLocalPath(candidate))
-        return { kind: 'local-package', target: stripFileScheme(candidate) };
-    return undefined;
-}
-/** The same references, read from the `pip-args` list (`--find-links ./wheels`, `-f=dir`, `-c constraints.txt`). */
-function pipArgReferences(pipArgs) {
-    const refs = [];
-    for (let i = 0; i < pipArgs.length; i++) {
-        const arg = pipArgs[i];
-        const next = pipArgs[i + 1];
-        const takesValue = /^(-f|--find-links|-c|--constraint|-r|--requirement)$/.test(arg);
-        const line = takesValue && next !== undefined ? `${arg} ${next}` : arg;
-        if (takesValue)
-            i++;
-        if (!/^-/.test(line))
-            continue;
-        const ref = parseReference(line);
-        if (ref)
-            refs.push(ref);
-    }
-    return refs;
-}
-/** The sha256 hex key of a layer. Pure: same material, same key, on every machine. */
-function computeLayerKey(material) {
-    const canonical = {
-        format: LAYER_KEY_FORMAT,
-        requirements: material.files.map((file) => ({ path: file.path, lines: file.lines })),
-        local: [...material.localSources].sort((a, b) => a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-        runtime: material.runtime,
-        architecture: material.architecture,
-        build: material.build,
-        buildImage: material.build === 'docker' ? material.buildImage : null,
-        pipArgs: [...material.pipArgs],
-        slim: material.slim,
-    };
-    return (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-/** The description of the published layer version; it carries the key (Lambda allows 256 characters). */
-function layerDescription(fields) {
-    const parts = [LAYER_DESCRIPTION_PREFIX, `key=${fields.key}`];
-    if (fields.unzippedBytes !== undefined)
-        parts.push(`unzipped=${fields.unzippedBytes}`);
-    if (fields.runtime)
-        parts.push(fields.runtime);
-    if (fields.architecture)
-        parts.push(fields.architecture);
-    const text = parts.join(' ');
-    return text.length <= MAX_DESCRIPTION ? text : parts.slice(0, 3).join(' ');
-}
-/** Reads the key (and unzipped size) back from a layer version description; undefined when it is not ours. */
-function parseLayerDescription(description) {
-    if (!description || !description.startsWith(LAYER_DESCRIPTION_PREFIX))
-        return undefined;
-    const key = /(?:^|\s)key=([0-9a-f]{64})(?:\s|$)/.exec(description);
-    if (!key)
-        return undefined;
-    const size = /(?:^|\s)unzipped=(\d+)(?:\s|$)/.exec(description);
-    return { key: key[1], ...(size ? { unzippedBytes: Number(size[1]) } : {}) };
-}
-const SKIP_IN_LOCAL_TREES = new Set([
-    '.git',
-    '__pycache__',
-    'build',
-    'dist',
-    '.tox',
-    '.venv',
-    'node_modules',
-    '.mypy_cache',
-    '.pytest_cache',
-]);
-async function readText(file, referencedFrom) {
-    try {
-        return await promises_.readFile(file, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const where = referencedFrom ? ` (referenced from ${referencedFrom})` : '';
-        throw new errors/* InputError */.dz('requirements', `cannot read ${file}${where}: ${code ?? String(error)}. Check the path; references are resolved relative to the file that contains them.`);
-    }
-}
-/** sha256 over a folder's files (relative path, size and content), or over one file. Build outputs and VCS folders are skipped. */
-async function digestLocalPath(target, topLevelOnly) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    let stat;
-    try {
-        stat = await promises_.stat(target);
-    }
-    catch {
-        return 'missing';
-    }
-    if (stat.isFile()) {
-        hash.update(await promises_.readFile(target));
-        return hash.digest('hex');
-    }
-    const files = [];
-    const walk = async (dir, rel) => {
-        const entries = await promises_.readdir(dir, { withFileTypes: true });
-        for (const entry of entries) {
-            const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-            if (entry.isDirectory()) {
-                if (!topLevelOnly &&
-                    !SKIP_IN_LOCAL_TREES.has(entry.name) &&
-                    !entry.name.endsWith('.egg-info')) {
-                    await walk(external_node_path_.join(dir, entry.name), childRel);
-                }
-            }
-            else if (entry.isFile() && !entry.name.endsWith('.pyc')) {
-                files.push(childRel);
-            }
-        }
-    };
-    await walk(target, '');
-    files.sort();
-    for (const rel of files) {
-        const content = await promises_.readFile(external_node_path_.join(target, ...rel.split('/')));
-        hash.update(`${rel}\0${content.length}\0`);
-        hash.update((0,external_node_crypto_.createHash)('sha256').update(content).digest());
-    }
-    return hash.digest('hex');
-}
-/**
- * Reads the requirements file, every file it pulls in with -r/-c (recursively, relative to the file
- * that names it, as pip does), and digests the local folders it installs from, so the key changes
- * when a wheel in `--find-links ./wheels` or a local package changes.
- */
-async function gatherRequirements(options) {
-    const root = external_node_path_.dirname(options.requirementsPath);
-    const rel = (abs) => external_node_path_.relative(root, abs).split(external_node_path_.sep).join('/') || '.';
-    const files = [];
-    const local = new Map();
-    const seen = new Set();
-    const addLocal = async (ref, baseDir) => {
-        if (ref.kind !== 'find-links' && ref.kind !== 'local-package')
-            return;
-        const abs = external_node_path_.resolve(baseDir, ref.target);
-        const key = `${ref.kind}:${rel(abs)}`;
-        if (local.has(key))
-            return;
-        local.set(key, { path: key, digest: await digestLocalPath(abs, ref.kind === 'find-links') });
-    };
-    const visit = async (file, referencedFrom) => {
-        const abs = external_node_path_.resolve(file);
-        if (seen.has(abs))
-            return;
-        seen.add(abs);
-        const lines = normaliseRequirements(await readText(abs, referencedFrom));
-        files.push({ path: rel(abs), lines });
-        for (const line of lines) {
-            const ref = parseReference(line);
-            if (!ref)
-                continue;
-            if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-                if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                    continue; // a URL: its text is already in the key
-                await visit(external_node_path_.resolve(external_node_path_.dirname(abs), stripFileScheme(ref.target)), rel(abs));
-            }
-            else {
-                await addLocal(ref, external_node_path_.dirname(abs));
-            }
-        }
-    };
-    await visit(options.requirementsPath, undefined);
-    for (const ref of pipArgReferences(options.pipArgs)) {
-        if (ref.kind === 'requirements' || ref.kind === 'constraints') {
-            if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.target))
-                await visit(external_node_path_.resolve(root, stripFileScheme(ref.target)), 'pip-args');
-        }
-        else {
-            await addLocal(ref, root);
-        }
-    }
-    return { files, localSources: [...local.values()] };
-}
-
 ;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
 
 
@@ -77582,6 +80285,7 @@ async function publishLayer(lambda, options, deps = {}) {
 
 
 
+
 /**
  * `build: pip`: the host's pip downloads binary wheels for Lambda's platform and Python instead of
  * running in a build image. For runners without Docker. Only packages that publish manylinux wheels
@@ -77643,14 +80347,14 @@ async function installWithHostPip(options) {
     await promises_.mkdir(target, { recursive: true });
     const requirementsFile = external_node_path_.basename(options.requirementsPath);
     const args = pipInstallArgs({
-        requirementsFile,
+        requirementsFile: options.requirementsFile ?? requirementsFile,
         target,
         runtime: options.runtime,
         architecture: options.architecture,
         pipArgs: options.pipArgs,
     });
-    logger.info(describeCommand(options.python, args));
-    const tail = tailKeeper(25);
+    logger.info((0,exec/* describeCommand */.vL)(options.python, args));
+    const tail = (0,exec/* tailKeeper */.L3)(25);
     let result;
     try {
         result = await run(options.python, args, {
@@ -77680,6 +80384,9 @@ async function installWithHostPip(options) {
             `(or it is not on the configured index). build: pip only installs pre-built wheels; use build: docker to build it from source in the Lambda build image, ` +
             `or pin a version that publishes manylinux wheels.\nLast lines of pip's output:\n${tail.text()}`);
     }
+    const hashFailure = hashFailureMessage(output, requirementsFile);
+    if (hashFailure)
+        throw new errors/* ActionError */.lZ(`${hashFailure}\nLast lines of pip's output:\n${tail.text()}`);
     const hints = pipFailureHints(output);
     throw new errors/* ActionError */.lZ(`pip install -r ${requirementsFile} failed (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +
         `Last lines of pip's output:\n${tail.text() || output.trim().split('\n').slice(-25).join('\n')}${hints.length ? `\n${hints.join('\n')}` : ''}`);
@@ -77824,6 +80531,7 @@ async function slimTree(root) {
 
 
 
+
 /**
  * The dependency layer step: key -> cache lookup -> build (docker or host pip) -> slim ->
  * bytecode -> deterministic zip -> upload (content-addressed) -> publish. A cache hit stops after
@@ -77833,6 +80541,15 @@ async function slimTree(root) {
 const UNZIPPED_LIMIT_BYTES = 262_144_000;
 /** Where Lambda extracts layers; packages live in /opt/python. */
 const LAYER_PYTHON_DIR = '/opt/python';
+/** What unpinned requirements mean for the layer cache. Pure. */
+function unpinnedWarning(unpinned) {
+    const shown = unpinned.slice(0, 5).join(', ') + (unpinned.length > 5 ? ', ...' : '');
+    return (`${unpinned.length} requirement${unpinned.length === 1 ? ' is' : 's are'} not pinned to one version (${shown}). ` +
+        'The layer cache key is the requirements text, so a new upstream release does not change it: ' +
+        'the cached layer keeps the versions it was built with, and the next rebuild takes whatever is newest then. ' +
+        'Pin with == and hashes (pip-compile --generate-hashes, uv pip compile --generate-hashes), ' +
+        'or point requirements at a lock file (uv.lock, poetry.lock, pylock.toml, Pipfile.lock).');
+}
 /** `<prefix>/layers/<sha256>.zip`. Pure. */
 function layerS3Key(s3Prefix, sha256Hex) {
     const prefix = s3Prefix.replace(/^\/+|\/+$/g, '');
@@ -77894,11 +80611,11 @@ async function collectLayerFiles(root) {
     await walk(root, '');
     return files;
 }
-async function buildTree(options, deps, buildDir) {
+async function buildTree(options, deps, buildDir, requirementsFile) {
     const { logger, run } = deps;
     const requirementsPath = options.requirementsPath;
     const pythonDir = external_node_path_.join(buildDir, 'python');
-    const user = deps.user === null ? undefined : (deps.user ?? currentUser());
+    const user = deps.user === null ? undefined : (deps.user ?? (0,exec/* currentUser */.Ny)());
     const env = deps.env ?? process.env;
     const python = options.python ?? 'python3';
     if (options.build === 'docker') {
@@ -77915,6 +80632,7 @@ async function buildTree(options, deps, buildDir) {
             architecture: options.architecture,
             runtime: options.runtime,
             requirementsPath,
+            requirementsFile,
             outDir: buildDir,
             pipArgs: options.pipArgs,
             user,
@@ -77929,6 +80647,7 @@ async function buildTree(options, deps, buildDir) {
             runtime: options.runtime,
             architecture: options.architecture,
             requirementsPath,
+            requirementsFile,
             outDir: buildDir,
             pipArgs: options.pipArgs,
             env,
@@ -77999,6 +80718,10 @@ async function prepareLayer(options, deps) {
         requirementsPath: options.requirementsPath,
         pipArgs: options.pipArgs,
     });
+    if (material.unpinned.length > 0)
+        logger.warning(unpinnedWarning(material.unpinned));
+    if (material.locked)
+        logger.info(`Locked set: ${material.locked.length} packages pinned with hashes${material.lockFormat ? ` from ${external_node_path_.basename(options.requirementsPath)}` : ''}; pip installs them with --require-hashes.`);
     const key = computeLayerKey({
         ...material,
         runtime: options.runtime,
@@ -78026,8 +80749,15 @@ async function prepareLayer(options, deps) {
     const buildDir = external_node_path_.join(layerDir, 'build');
     await promises_.rm(layerDir, { recursive: true, force: true });
     await promises_.mkdir(buildDir, { recursive: true });
+    let requirementsFile = options.requirementsPath;
+    if (material.lockFormat && material.locked) {
+        // Written outside the source tree, so it never lands in the bundle.
+        requirementsFile = external_node_path_.join(layerDir, 'locked', 'requirements.txt');
+        await promises_.mkdir(external_node_path_.dirname(requirementsFile), { recursive: true });
+        await promises_.writeFile(requirementsFile, lockedRequirementsText(material.locked));
+    }
     const started = clock.now();
-    const { bytecode, slim } = await buildTree(options, deps, buildDir);
+    const { bytecode, slim } = await buildTree(options, deps, buildDir, requirementsFile);
     const files = await collectLayerFiles(buildDir);
     const unzipped = files.reduce((sum, f) => sum + f.size, 0);
     const largest = largestPackages(files);
@@ -78220,38 +80950,7 @@ function sameLayers(a, b) {
     return a.length === b.length && a.every((arn, i) => arn === b[i]);
 }
 
-;// CONCATENATED MODULE: ./src/release/function/snap-start.ts
-
-
-
-/** The function's SnapStart.ApplyOn for the input. */
-function snapStartApplyOn(enabled) {
-    return enabled ? 'PublishedVersions' : 'None';
-}
-/**
- * With SnapStart, a published version is Pending while Lambda initialises it and takes the
- * snapshot; it cannot be invoked before it is Active. Waits for that, or fails with Lambda's reason.
- */
-async function waitForVersionActive(lambda, functionName, version, options) {
-    const deadline = options.clock.now() + (options.timeoutMs ?? 600_000);
-    const pollMs = options.pollMs ?? 5000;
-    for (;;) {
-        const config = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName, Qualifier: version })));
-        if (config.State === 'Active')
-            return;
-        if (config.State === 'Failed' || config.State === 'Inactive') {
-            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is ${config.State} after publishing (SnapStart snapshot): ${config.StateReasonCode ?? ''} ${config.StateReason ?? ''}`.trim());
-        }
-        if (options.clock.now() + pollMs > deadline) {
-            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is still ${config.State ?? 'not Active'} after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (SnapStart snapshot); nothing was moved to it.`);
-        }
-        options.logger?.info(`Version ${version}: ${config.State ?? 'Pending'} (SnapStart snapshot)`);
-        await options.clock.sleep(pollMs);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/release/function/function.ts
-
 
 
 
@@ -78276,7 +80975,6 @@ function toFunctionState(config) {
         environment: { ...(config.Environment?.Variables ?? {}) },
         description: config.Description,
         revisionId: config.RevisionId,
-        snapStart: config.SnapStart?.ApplyOn ?? 'None',
     };
 }
 async function readFunction(lambda, name, options = {}, qualifier) {
@@ -78319,11 +81017,6 @@ function configChanges(current, desired) {
         if (!same)
             changes.Environment = { Variables: merged };
     }
-    if (desired.snapStart !== undefined) {
-        const applyOn = snapStartApplyOn(desired.snapStart);
-        if (applyOn !== (current.snapStart ?? 'None'))
-            changes.SnapStart = { ApplyOn: applyOn };
-    }
     return Object.keys(changes).length > 0 ? changes : undefined;
 }
 function missingFunctionError(name) {
@@ -78343,7 +81036,6 @@ async function createFunction(lambda, request, options = {}) {
         Timeout: request.timeout,
         Environment: request.environment ? { Variables: request.environment } : undefined,
         Description: request.description,
-        SnapStart: request.snapStart ? { ApplyOn: 'PublishedVersions' } : undefined,
         Publish: false,
     })), 
     // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
@@ -78356,34 +81048,102 @@ async function createFunction(lambda, request, options = {}) {
     await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
     return toFunctionState(config);
 }
+/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
+class FunctionConflictError extends errors/* ActionError */.lZ {
+    name = 'FunctionConflictError';
+    constructor(name, what) {
+        super(`Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
+            'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.');
+    }
+}
+const isPreconditionFailed = (error) => (0,errors/* errorCode */.CA)(error) === 'PreconditionFailedException';
+/**
+ * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
+ * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
+ * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
+ * is a conflict, unless it follows an unanswered attempt that did land.
+ */
+async function guardedWrite(lambda, name, what, revisionId, send, landed, options) {
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readFunctionRaw(lambda, name);
+        if (landed(now))
+            return now;
+        if (revisionId === undefined || now.RevisionId === revisionId)
+            return 'resend';
+        throw new FunctionConflictError(name, what);
+    };
+    return (0,retry/* withRetry */.bD)(async () => {
+        try {
+            return await send();
+        }
+        catch (error) {
+            if ((0,retry/* isAmbiguous */.X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
+            if (isPreconditionFailed(error)) {
+                if (unanswered) {
+                    const decision = await decide();
+                    if (decision !== 'resend')
+                        return decision;
+                }
+                throw new FunctionConflictError(name, what);
+            }
+            throw error;
+        }
+    }, function_retry(what, options));
+}
+/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
 async function updateCode(lambda, name, s3Bucket, s3Key, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+    const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
         FunctionName: name,
         S3Bucket: s3Bucket,
         S3Key: s3Key,
         Publish: false,
-    })), function_retry('UpdateFunctionCode', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the code update', options);
-    return response.CodeSha256;
+    const after = await waitForUpdate(lambda, name, 'the code update', options);
+    return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
 }
+/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
 async function updateConfiguration(lambda, name, changes, options = {}) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({ FunctionName: name, ...changes })), function_retry('UpdateFunctionConfiguration', options)).catch((error) => {
+    const response = await guardedWrite(lambda, name, 'updating its configuration', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
+        FunctionName: name,
+        ...changes,
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.desired !== undefined &&
+        now.LastUpdateStatus !== 'Failed' &&
+        configChanges(toFunctionState(now), options.desired) === undefined, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    await waitForUpdate(lambda, name, 'the configuration update', options);
+    const after = await waitForUpdate(lambda, name, 'the configuration update', options);
+    return after?.RevisionId ?? response.RevisionId;
 }
 /**
  * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
  * between our update and this call, so the version we smoke-test is the bundle we built.
  */
 async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    const response = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+    // Publishing $LATEST again when nothing changed returns the version already published, so an
+    // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
+    const response = await guardedWrite(lambda, name, 'publishing', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
         FunctionName: name,
         CodeSha256: codeSha256,
         Description: description.slice(0, 256),
-    })), function_retry('PublishVersion', options)).catch((error) => {
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), () => false, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
         if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
             /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
             throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
@@ -78415,6 +81175,7 @@ async function waitForUpdate(lambda, name, what, options) {
     }
     if (waitError)
         throw waitError.error;
+    return after;
 }
 async function readFunctionRaw(lambda, name) {
     return (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
@@ -78434,294 +81195,42 @@ async function waitFor(what, name, options, waiter, lambda) {
         throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
     }
 }
-
-;// CONCATENATED MODULE: ./src/release/smoke/cold-start.ts
-
-/** Used when the spec has no `memory` section: a handler this close to its limit is at risk. */
-const DEFAULT_MEMORY_WARN_PERCENT = 90;
-const FIELD = /([A-Za-z][A-Za-z ]*?):\s*([\d.]+)\s*(ms|MB)/g;
 /**
- * The last REPORT line of a log tail (LogType Tail), or undefined when there is none. The last one
- * is taken because the tail holds the handler's own output before it.
+ * How a published version differs from what this run asked for: code, layers, environment,
+ * memory, timeout, handler, runtime, architecture. Empty when it is exactly that. Pure.
  */
-function parseReport(logTail) {
-    if (!logTail)
-        return undefined;
-    const lines = logTail.split(/\r?\n/).filter((line) => line.startsWith('REPORT RequestId:'));
-    const line = lines[lines.length - 1];
-    if (!line)
-        return undefined;
-    const fields = new Map();
-    for (const match of line.matchAll(FIELD)) {
-        const value = Number(match[2]);
-        if (Number.isFinite(value))
-            fields.set(match[1].trim(), value);
-    }
-    const duration = fields.get('Duration');
-    if (duration === undefined)
-        return undefined;
-    const report = { durationMs: duration };
-    const set = (key, name) => {
-        const value = fields.get(name);
-        if (value !== undefined)
-            report[key] = value;
+function publishedDifferences(published, expected) {
+    const { before, desired } = expected;
+    const diffs = [];
+    const check = (what, want, got) => {
+        if (want === undefined)
+            return; // not managed by this run: whatever it is stays
+        if (JSON.stringify(want) !== JSON.stringify(got))
+            diffs.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
     };
-    set('billedDurationMs', 'Billed Duration');
-    set('memorySizeMb', 'Memory Size');
-    set('maxMemoryUsedMb', 'Max Memory Used');
-    set('initDurationMs', 'Init Duration');
-    set('restoreDurationMs', 'Restore Duration');
-    return report;
-}
-/** The cold-start time a caller waits for: init, or restore under SnapStart. */
-function coldStartMs(report) {
-    return report?.initDurationMs ?? report?.restoreDurationMs;
-}
-/** "50%" or 50 -> 50. Undefined for anything else. */
-function parsePercent(value) {
-    if (typeof value === 'number')
-        return Number.isFinite(value) && value >= 0 ? value : undefined;
-    if (typeof value !== 'string')
-        return undefined;
-    const match = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
-    return match ? Number(match[1]) : undefined;
-}
-/** Like formatDuration, with a decimal below 10 ms (a light handler imports in a millisecond). */
-function formatMs(ms) {
-    return ms < 10 ? `${ms.toFixed(1)} ms` : (0,src_log/* formatDuration */.a3)(ms);
-}
-function signed(percent) {
-    const rounded = Math.round(percent);
-    return `${rounded >= 0 ? '+' : ''}${rounded}%`;
-}
-/** Percent change from `before` to `after`; undefined when `before` is not positive. */
-function changePercent(before, after) {
-    return before > 0 ? ((after - before) / before) * 100 : undefined;
-}
-/** Describes the measured cold start against its baseline, e.g. "cold start 2.3 s, was 0.9 s (+155%)". */
-function describeColdStart(ms, baseline, restore = false) {
-    if (ms === undefined)
-        return 'no cold start measured';
-    const what = restore ? 'cold start (SnapStart restore)' : 'cold start';
-    if (!baseline)
-        return `${what} ${formatMs(ms)}`;
-    const change = changePercent(baseline.coldStartMs, ms);
-    return `${what} ${formatMs(ms)}, was ${formatMs(baseline.coldStartMs)} on version ${baseline.version}${change === undefined ? '' : ` (${signed(change)})`}`;
-}
-/**
- * Judges the first invocation of a new version against the spec's budgets. Pure. A cold-start
- * budget that cannot be checked (no REPORT line) fails: the user asked for the check.
- */
-function judgeColdStart(input) {
-    const { report, baseline, coldStart } = input;
-    const reasons = [];
-    const warnings = [];
-    const ms = coldStartMs(report);
-    const restore = report?.initDurationMs === undefined && report?.restoreDurationMs !== undefined;
-    const verdict = {
-        passed: true,
-        reasons,
-        warnings,
-        summary: describeColdStart(ms, baseline, restore),
-    };
-    if (ms !== undefined)
-        verdict.coldStartMs = ms;
-    const budgeted = coldStart?.maxInitMs !== undefined || coldStart?.maxRegressionPercent !== undefined;
-    if (!report) {
-        if (budgeted)
-            reasons.push('no REPORT line in the log tail of the first invocation, so the cold-start budget cannot be checked (is LogType Tail allowed for this role?)');
-        else
-            warnings.push('no REPORT line in the log tail of the first invocation');
-    }
-    else if (ms === undefined) {
-        warnings.push('the first invocation reported no Init Duration (an execution environment was already warm), so no cold start was measured');
-    }
-    if (ms !== undefined && coldStart?.maxInitMs !== undefined && ms > coldStart.maxInitMs) {
-        reasons.push(`cold start ${formatMs(ms)} is over the budget of ${formatMs(coldStart.maxInitMs)} (max-init-ms ${coldStart.maxInitMs}) by ${formatMs(ms - coldStart.maxInitMs)}`);
-    }
-    if (ms !== undefined && baseline) {
-        const change = changePercent(baseline.coldStartMs, ms);
-        if (change !== undefined)
-            verdict.changePercent = change;
-        const limit = coldStart?.maxRegressionPercent;
-        if (limit !== undefined && change !== undefined && change > limit) {
-            reasons.push(`cold start ${formatMs(ms)} is ${signed(change)} against ${formatMs(baseline.coldStartMs)} on version ${baseline.version}, over the allowed regression of ${limit}%`);
-        }
-    }
-    else if (ms !== undefined && coldStart?.maxRegressionPercent !== undefined) {
-        warnings.push(input.servedVersion
-            ? `no cold start recorded for version ${input.servedVersion} (the served one), so max-regression was not checked`
-            : 'no served version to compare with, so max-regression was not checked');
-    }
-    const used = report?.maxMemoryUsedMb;
-    const size = report?.memorySizeMb;
-    if (used !== undefined && size !== undefined && size > 0) {
-        const percent = (used / size) * 100;
-        verdict.memoryUsedPercent = percent;
-        const threshold = input.memory?.maxUsedPercent ?? DEFAULT_MEMORY_WARN_PERCENT;
-        if (percent > threshold) {
-            warnings.push(`max memory used ${used} MB is ${Math.round(percent)}% of the memory size ${size} MB (over ${threshold}%): a bigger request may run out of memory; raise memory-size`);
-        }
-    }
-    verdict.passed = reasons.length === 0;
-    return verdict;
-}
-
-;// CONCATENATED MODULE: ./src/release/smoke/cold-start-record.ts
-
-
-/**
- * Each version's measured cold start lives in a tag on the function, keyed by version:
- * `lambda-ml-deploy:cold-start-ms:7 = 912.40`. A version's description cannot change after publish
- * (and the measurement comes after), versions cannot be tagged, and an alias description records
- * only the version it serves now, so a rollback would lose the figure. Tags keyed by version
- * survive rollbacks and previews; the action keeps at most RECORDS_KEPT of them.
- */
-const RECORD_PREFIX = 'lambda-ml-deploy:cold-start-ms:';
-const RECORDS_KEPT = 10;
-function recordKey(version) {
-    return `${RECORD_PREFIX}${version}`;
-}
-/** version -> cold-start ms, from the function's tags. Pure. */
-function parseRecords(tags) {
-    const records = new Map();
-    for (const [key, value] of Object.entries(tags ?? {})) {
-        if (!key.startsWith(RECORD_PREFIX))
-            continue;
-        const version = key.slice(RECORD_PREFIX.length);
-        const ms = Number(value);
-        if (/^\d+$/.test(version) && Number.isFinite(ms) && ms >= 0)
-            records.set(version, ms);
-    }
-    return records;
-}
-/**
- * Record keys to remove after `added` is recorded: all but the newest RECORDS_KEPT versions, and
- * never `added` nor a version in `keep` (the served one). Pure.
- */
-function recordsToPrune(existing, added, keep) {
-    const versions = [...new Set([...existing, added])].sort((a, b) => Number(b) - Number(a));
-    const kept = new Set([...versions.slice(0, RECORDS_KEPT), added, ...keep]);
-    return versions.filter((v) => !kept.has(v)).map(recordKey);
-}
-async function readRecords(store) {
-    const tags = await (0,retry/* withRetry */.bD)(() => store.lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: store.functionArn })), { sleep: store.sleep });
-    return parseRecords(tags.Tags);
-}
-/** The served version's recorded cold start, if there is one. */
-function baselineFor(records, servedVersion) {
-    if (!servedVersion)
-        return undefined;
-    const ms = records.get(servedVersion);
-    return ms === undefined ? undefined : { version: servedVersion, coldStartMs: ms };
-}
-/** Records `version`'s cold start and prunes old records (keeping the served version's). */
-async function writeRecord(store, existing, version, ms, servedVersion) {
-    await (0,retry/* withRetry */.bD)(() => store.lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({
-        Resource: store.functionArn,
-        Tags: { [recordKey(version)]: ms.toFixed(2) },
-    })), { sleep: store.sleep });
-    const prune = recordsToPrune(existing.keys(), version, new Set(servedVersion ? [servedVersion] : []));
-    if (prune.length > 0) {
-        await (0,retry/* withRetry */.bD)(() => store.lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: store.functionArn, TagKeys: prune })), { sleep: store.sleep });
-    }
-    return prune;
-}
-
-;// CONCATENATED MODULE: ./src/release/smoke/cold-start-check.ts
-
-
-
-/**
- * Reads the REPORT line of the new version's first invocation, judges it against the spec's
- * budgets and the served version's record, and records the new version's figure. The records are
- * a convenience: failing to read or write them warns and never blocks a release on its own.
- */
-async function checkColdStart(options) {
-    const { logger, spec } = options;
-    const report = parseReport(options.run.results[0]?.logTail);
-    const store = { lambda: options.lambda, functionArn: options.functionArn, sleep: options.sleep };
-    let records = new Map();
-    try {
-        records = await readRecords(store);
-    }
-    catch (error) {
-        logger.warning(`Could not read the recorded cold starts (ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    const verdict = judgeColdStart({
-        report,
-        baseline: baselineFor(records, options.servedVersion),
-        servedVersion: options.servedVersion,
-        coldStart: spec.coldStart,
-        memory: spec.memory,
-    });
-    logger.info(`Version ${options.version}: ${verdict.summary}`);
-    for (const warning of verdict.warnings)
-        logger.warning(warning);
-    if (verdict.coldStartMs !== undefined) {
-        try {
-            const pruned = await writeRecord(store, records, options.version, verdict.coldStartMs, options.servedVersion);
-            logger.info(`Recorded ${formatMs(verdict.coldStartMs)} for version ${options.version}${pruned.length ? ` (dropped ${pruned.length} old record(s))` : ''}`);
-        }
-        catch (error) {
-            logger.warning(`Could not record the cold start of version ${options.version} (TagResource): ${(0,errors/* errorMessage */.gJ)(error)}; the next run has no baseline to compare with`);
-        }
-    }
-    const check = { verdict };
-    if (report)
-        check.report = report;
-    return check;
-}
-/** The summary's lines for the cold start of a version. Pure. */
-function describeCheck(version, check) {
-    const { report, verdict } = check;
-    const lines = [`Version ${version}: ${verdict.summary}.`];
-    if (report) {
-        const memory = report.maxMemoryUsedMb !== undefined
-            ? `max memory used ${report.maxMemoryUsedMb} MB of ${report.memorySizeMb ?? '?'} MB${verdict.memoryUsedPercent !== undefined ? ` (${Math.round(verdict.memoryUsedPercent)}%)` : ''}`
-            : 'max memory used not reported';
-        lines.push('', `First invocation: duration ${formatMs(report.durationMs)}, ${memory}.`);
-    }
-    for (const reason of verdict.reasons)
-        lines.push('', `❌ ${reason}.`);
-    for (const warning of verdict.warnings)
-        lines.push('', `⚠️ ${warning}.`);
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./src/pipelines/cold-start.ts
-
-/**
- * The cold-start budgets judge the first invocation of the new version; a version over budget
- * fails like a failing smoke case (a row in the smoke table), so it never reaches the alias.
- */
-async function gateColdStart(ctx, candidate, spec) {
-    const smoke = candidate.smoke;
-    const check = await checkColdStart({
-        lambda: ctx.clients.lambda,
-        functionArn: candidate.functionArn,
-        version: candidate.version,
-        servedVersion: candidate.servedVersion,
-        spec,
-        run: smoke,
-        logger: ctx.logger,
-    });
-    const { verdict, report } = check;
-    if (verdict.coldStartMs !== undefined)
-        ctx.outputs.set('cold-start-ms', Math.round(verdict.coldStartMs));
-    if (report?.maxMemoryUsedMb !== undefined)
-        ctx.outputs.set('max-memory-mb', report.maxMemoryUsedMb);
-    ctx.report.section('Cold start', describeCheck(candidate.version, check));
-    if (!verdict.passed) {
-        smoke.results.push({ name: 'cold-start budget', passed: false, reasons: verdict.reasons });
-        smoke.passed = false;
-    }
+    check('code (CodeSha256)', expected.codeSha256, published.codeSha256);
+    const layers = before.exists
+        ? desiredLayers(before.layers, desired.layerName, desired.layerArn)
+        : desired.layerArn
+            ? [desired.layerArn]
+            : [];
+    check('layers', layers, published.layers);
+    const env = before.exists
+        ? { ...before.environment, ...(desired.environment ?? {}) }
+        : { ...(desired.environment ?? {}) };
+    const sorted = (o) => Object.fromEntries(Object.entries(o).sort());
+    check('environment', sorted(env), sorted(published.environment));
+    check('memory', desired.memorySize ?? before.memorySize, published.memorySize);
+    check('timeout', desired.timeout ?? before.timeout, published.timeout);
+    check('handler', desired.handler, published.handler);
+    check('runtime', desired.runtime, published.runtime);
+    check('architecture', desired.architecture, published.architecture);
+    return diffs;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
+var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/release/smoke/smoke-spec.ts
-
 
 
 
@@ -78740,13 +81249,19 @@ class SmokeSpecError extends Error {
         this.problems = problems;
     }
 }
-const TOP_KEYS = ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'];
-const COLD_START_KEYS = ['max-init-ms', 'max-regression'];
-const MEMORY_KEYS = ['max-used-percent'];
-const DEFAULT_KEYS = ['tolerance', 'max-latency-ms', 'timeout-ms'];
-const CASE_KEYS = ['name', 'event', 'http', 'expect', 'timeout-ms'];
-const HTTP_KEYS = ['method', 'path', 'body', 'headers', 'query'];
-const EXPECT_KEYS = ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'];
+/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
+const SPEC_FIELDS = {
+    top: ['cases', 'defaults', 'concurrency'],
+    defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
+    case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
+    http: ['method', 'path', 'body', 'headers', 'query'],
+    expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
+};
+const TOP_KEYS = SPEC_FIELDS.top;
+const DEFAULT_KEYS = SPEC_FIELDS.defaults;
+const CASE_KEYS = SPEC_FIELDS.case;
+const HTTP_KEYS = SPEC_FIELDS.http;
+const EXPECT_KEYS = SPEC_FIELDS.expect;
 const MAX_CONCURRENCY = 64;
 function isRecord(value) {
     return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -78950,48 +81465,6 @@ function parseDefaults(value, report) {
         defaults.timeoutMs = timeout;
     return defaults;
 }
-function parseColdStart(value, report) {
-    if (value === undefined)
-        return undefined;
-    if (!isRecord(value)) {
-        report('cold-start', `must be a mapping {max-init-ms, max-regression}, e.g. {max-init-ms: 3000, max-regression: 50%}, got ${describeValue(value)}`);
-        return undefined;
-    }
-    checkKeys(value, COLD_START_KEYS, 'cold-start', report);
-    const budget = {};
-    const maxInit = positiveInt(value['max-init-ms'], 'cold-start.max-init-ms', report);
-    if (maxInit !== undefined)
-        budget.maxInitMs = maxInit;
-    const raw = value['max-regression'];
-    if (raw !== undefined) {
-        const percent = parsePercent(raw);
-        if (percent === undefined)
-            report('cold-start.max-regression', `must be a percentage such as 50% (how much slower than the served version's cold start is allowed), got ${describeValue(raw)}`);
-        else
-            budget.maxRegressionPercent = percent;
-    }
-    return budget;
-}
-function parseMemory(value, report) {
-    if (value === undefined)
-        return undefined;
-    if (!isRecord(value)) {
-        report('memory', `must be a mapping {max-used-percent}, got ${describeValue(value)}`);
-        return undefined;
-    }
-    checkKeys(value, MEMORY_KEYS, 'memory', report);
-    const raw = value['max-used-percent'];
-    const percent = parsePercent(raw);
-    if (raw === undefined) {
-        report('memory.max-used-percent', 'is required (e.g. 90: warn above 90% of memory-size)');
-    }
-    else if (percent === undefined || percent <= 0 || percent > 100) {
-        report('memory.max-used-percent', `must be a percentage of memory-size from 1 to 100, got ${describeValue(raw)}`);
-    }
-    else
-        return { maxUsedPercent: percent };
-    return undefined;
-}
 /** Validates already-parsed spec data. Throws SmokeSpecError listing every problem. */
 function validateSmokeSpec(data, file) {
     const problems = [];
@@ -79004,8 +81477,6 @@ function validateSmokeSpec(data, file) {
     checkKeys(data, TOP_KEYS, '', topReport);
     const defaults = parseDefaults(data.defaults, topReport);
     const concurrency = positiveInt(data.concurrency, 'concurrency', topReport, MAX_CONCURRENCY);
-    const coldStart = parseColdStart(data['cold-start'], topReport);
-    const memory = parseMemory(data.memory, topReport);
     const cases = [];
     const rawCases = data.cases;
     if (rawCases === undefined)
@@ -79071,16 +81542,12 @@ function validateSmokeSpec(data, file) {
     const spec = { file, cases, defaults };
     if (concurrency !== undefined)
         spec.concurrency = concurrency;
-    if (coldStart)
-        spec.coldStart = coldStart;
-    if (memory)
-        spec.memory = memory;
     return spec;
 }
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
 function parseSmokeSpec(text, file) {
-    const lines = new dist/* LineCounter */.HN();
-    const document = (0,dist/* parseDocument */.Tp)(text, {
+    const lines = new yaml_dist/* LineCounter */.HN();
+    const document = (0,yaml_dist/* parseDocument */.Tp)(text, {
         prettyErrors: false,
         uniqueKeys: true,
         lineCounter: lines,
@@ -79118,51 +81585,8 @@ async function loadSmokeSpec(path) {
     return parseSmokeSpec(text, path);
 }
 
-;// CONCATENATED MODULE: ./src/report/job-report.ts
-/**
- * The job summary, built up as steps finish so that a failing run still shows everything that
- * happened before the failure. main.ts writes it once, in a finally block.
- */
-class JobReport {
-    title;
-    parts = [];
-    headline;
-    constructor(title) {
-        this.title = title;
-    }
-    /** One line under the title: the outcome, e.g. "✅ prod: 3 → 4". Set last wins. */
-    setHeadline(text) {
-        this.headline = text;
-    }
-    section(heading, body) {
-        const text = Array.isArray(body) ? body.join('\n') : body;
-        this.parts.push(`### ${heading}\n\n${text}\n`);
-    }
-    table(heading, header, rows, note) {
-        const lines = [
-            `| ${header.map(escapeCell).join(' | ')} |`,
-            `| ${header.map(() => '---').join(' | ')} |`,
-            ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
-        ];
-        if (note)
-            lines.push('', note);
-        this.section(heading, lines);
-    }
-    toMarkdown() {
-        const head = [`## ${this.title}`, ''];
-        if (this.headline)
-            head.push(this.headline, '');
-        return [...head, ...this.parts].join('\n');
-    }
-}
-function escapeCell(text) {
-    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-/** Inline code that survives backticks inside the value. */
-function code(text) {
-    return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
-}
-
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
 ;// CONCATENATED MODULE: ./src/report/build-report.ts
 
 
@@ -79194,7 +81618,7 @@ function reportBuild(report, built, limits) {
             [how, ...extra].join('; '),
             layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
             layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
-            `key ${code((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${code(layer.layerVersionArn)}` : ''}`,
+            `key ${(0,job_report/* code */.aY)((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${(0,job_report/* code */.aY)(layer.layerVersionArn)}` : ''}`,
         ]);
     }
     rows.push([
@@ -79202,7 +81626,7 @@ function reportBuild(report, built, limits) {
         `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
         (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
         (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
-        `sha256 ${code(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${code(bundle.codeSha256)}`,
+        `sha256 ${(0,job_report/* code */.aY)(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${(0,job_report/* code */.aY)(bundle.codeSha256)}`,
     ]);
     report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
     const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), build_report_percent(p.share)]);
@@ -79217,16 +81641,16 @@ function reportBuild(report, built, limits) {
 function reportPlan(report, built, decision, alias, aliasName) {
     const lines = [];
     if (built.layer.status === 'planned')
-        lines.push(`- upload the layer to ${code(built.layer.s3Key ?? '')} and publish a new layer version`);
+        lines.push(`- upload the layer to ${(0,job_report/* code */.aY)(built.layer.s3Key ?? '')} and publish a new layer version`);
     if (built.layer.status === 'cached')
-        lines.push(`- reuse layer ${code(built.layer.layerVersionArn ?? '')}`);
+        lines.push(`- reuse layer ${(0,job_report/* code */.aY)(built.layer.layerVersionArn ?? '')}`);
     switch (decision.kind) {
         case 'create':
-            lines.push(`- upload the bundle to ${code(built.bundleKey)}, create the function, publish version 1`);
+            lines.push(`- upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)}, create the function, publish version 1`);
             break;
         case 'update':
             if (decision.code)
-                lines.push(`- upload the bundle to ${code(built.bundleKey)} (skipped if already there) and update the function code`);
+                lines.push(`- upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)} (skipped if already there) and update the function code`);
             if (decision.config)
                 lines.push('- update the function configuration');
             lines.push('- publish a new version and run the smoke tests on it');
@@ -79258,8 +81682,6 @@ function reportSmoke(report, heading, run) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/candidate.ts
-
-
 
 
 
@@ -79357,7 +81779,6 @@ function desiredConfig(settings, layerArn) {
         timeout: settings.fn.timeout,
         environment: settings.fn.environment,
         description: settings.fn.description,
-        snapStart: settings.coldStart.snapStart,
     };
 }
 /**
@@ -79432,6 +81853,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     else {
         steps.skip('Upload bundle', 'the function already runs this bundle');
     }
+    let latestRevision;
     const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
         if (decision.kind === 'create') {
             const created = await createFunction(clients.lambda, {
@@ -79441,20 +81863,29 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
                 s3Bucket: settings.build.s3Bucket,
                 s3Key: built.bundleKey,
             }, { logger });
+            latestRevision = created.revisionId;
             return created.arn ?? '';
         }
+        // Every write to $LATEST carries the RevisionId of the previous read or answer.
+        latestRevision = fn.revisionId;
         if (decision.kind === 'update' && decision.code) {
-            const sha = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger });
+            const updated = await updateCode(clients.lambda, fnName, settings.build.s3Bucket, built.bundleKey, { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 });
+            const sha = updated.codeSha256;
             if (sha && sha !== built.bundle.codeSha256) {
                 throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`);
             }
+            latestRevision = updated.revisionId;
             logger.info(`Code updated: CodeSha256 ${sha}`);
         }
         // A code update leaves the configuration as it was read above.
         const changes = configChanges(fn, desired);
         if (changes) {
             logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-            await updateConfiguration(clients.lambda, fnName, changes, { logger });
+            latestRevision = await updateConfiguration(clients.lambda, fnName, changes, {
+                logger,
+                revisionId: latestRevision,
+                desired,
+            });
         }
         return fn.arn ?? '';
     });
@@ -79469,17 +81900,23 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         ]
             .filter(Boolean)
             .join(' | ');
-        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger });
+        const result = await publishVersion(clients.lambda, fnName, built.bundle.codeSha256, description, { logger, ...(latestRevision ? { revisionId: latestRevision } : {}) });
         logger.info(`Published version ${result.version}`);
+        // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
+        // configuration that landed on $LATEST between our update and the publish.
+        const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
+        const diffs = publishedDifferences(publishedConfig, {
+            codeSha256: built.bundle.codeSha256,
+            before: fn,
+            desired,
+        });
+        if (diffs.length > 0) {
+            throw new errors/* ActionError */.lZ(`Published version ${result.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
+                `${diffs.join('; ')}. It was not smoke-tested and alias '${aliasName}' was not touched; re-run.`);
+        }
         return result;
     });
     ctx.outputs.set('version', published.version);
-    if (desired.snapStart) {
-        await steps.run(`SnapStart snapshot of version ${published.version}`, () => waitForVersionActive(clients.lambda, fnName, published.version, {
-            clock: ctx.clock,
-            logger,
-        }));
-    }
     const candidate = {
         built,
         decision,
@@ -79500,12 +81937,6 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         version: published.version,
         logger,
     }));
-    await gateColdStart(ctx, {
-        version: candidate.version,
-        functionArn: candidate.functionArn,
-        servedVersion: aliasBefore.functionVersion,
-        smoke: candidate.smoke,
-    }, spec);
     reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
     ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
     return candidate;
@@ -79588,20 +82019,50 @@ function versionsToDelete(versions, referenced, keep) {
         .sort((a, b) => Number(b) - Number(a));
     return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
-/** Deletes one version; one that is already gone counts as deleted. */
+/** Lambda's answer when a version to delete is still referenced by an alias. */
+const ALIASED = /aliases reference it/i;
+/**
+ * Deletes one version. One already gone is `gone`; one an alias references (Lambda refuses with a
+ * ResourceConflictException naming the aliases) is `in-use` at once: that is not transient, and
+ * the version must stay. Throttling and "update in progress" conflicts are retried.
+ */
 async function deleteVersion(lambda, functionName, version, sleep) {
     if (!/^\d+$/.test(version))
         throw new Error(`refusing to delete '${version}': not a version number`);
+    const inUse = (error) => (0,errors/* errorCode */.CA)(error) === 'ResourceConflictException' && ALIASED.test((0,errors/* errorMessage */.gJ)(error));
     try {
-        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep });
+        await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteFunctionCommand */.Z3K({ FunctionName: functionName, Qualifier: version })), { sleep, isRetryable: (error) => !inUse(error) && (0,retry/* isTransient */.dg)(error) });
+        return 'deleted';
     }
     catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) !== 'ResourceNotFoundException')
-            throw error;
+        if ((0,errors/* errorCode */.CA)(error) === 'ResourceNotFoundException')
+            return 'gone';
+        if (inUse(error))
+            return 'in-use';
+        throw error;
     }
+}
+/**
+ * Deletes versions one by one; one an alias has started to reference since the plan was made
+ * stays (logged), one already gone is fine. Returns the versions actually deleted.
+ */
+async function deleteVersions(lambda, functionName, versions, logger, why = '') {
+    const deleted = [];
+    for (const version of versions) {
+        const outcome = await deleteVersion(lambda, functionName, version);
+        if (outcome === 'in-use') {
+            logger.info(`Keeping version ${version}: an alias references it now.`);
+            continue;
+        }
+        if (outcome === 'deleted')
+            deleted.push(version);
+        logger.info(`Deleted version ${version}${outcome === 'gone' ? ' (already gone)' : ''}${why}`);
+    }
+    return deleted;
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/retention.ts
+
 
 /**
  * keep-versions: after success, delete all but the newest N versions that no alias serves, weights
@@ -79610,6 +82071,17 @@ async function deleteVersion(lambda, functionName, version, sleep) {
 async function applyRetention(ctx, steps, keep) {
     if (keep <= 0)
         return;
+    try {
+        await retain(ctx, steps, keep);
+    }
+    catch (error) {
+        // The release itself succeeded: a cleanup that failed must not turn the job red.
+        ctx.logger.warning(`keep-versions ${keep}: deleting old versions failed after a successful release (${(0,errors/* errorMessage */.gJ)(error)}). ` +
+            'Nothing was undone; the old versions stay until the next run.');
+        ctx.report.section('Retention', [`⚠️ Not applied: ${(0,errors/* errorMessage */.gJ)(error)}`]);
+    }
+}
+async function retain(ctx, steps, keep) {
     const { clients, settings, logger } = ctx;
     await steps.run(`Retention (keep ${keep})`, async () => {
         // Read the aliases after the versions, so a version aliased in between is seen as referenced.
@@ -79617,14 +82089,11 @@ async function applyRetention(ctx, steps, keep) {
         const protectedReasons = protectedVersions(await listAliases(clients.lambda, settings.functionName));
         const referenced = new Set(protectedReasons.keys());
         const doomed = versionsToDelete(versions.map((v) => v.version), referenced, keep);
-        for (const version of doomed) {
-            await deleteVersion(clients.lambda, settings.functionName, version);
-            logger.info(`Deleted version ${version}`);
-        }
-        const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
+        const deleted = await deleteVersions(clients.lambda, settings.functionName, doomed, logger);
+        const kept = versions.map((v) => v.version).filter((v) => !deleted.includes(v));
         ctx.report.section('Retention', [
-            doomed.length > 0
-                ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.`
+            deleted.length > 0
+                ? `Deleted ${deleted.length} unaliased version(s): ${deleted.join(', ')}.`
                 : 'No version to delete.',
             `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
         ]);
@@ -79675,138 +82144,7 @@ class StepTimer {
     }
 }
 
-;// CONCATENATED MODULE: ./src/release/function/provisioned-concurrency.ts
-
-
-
-/**
- * Allocates `count` provisioned environments on `version` and waits until they are READY, so no
- * traffic reaches the version before its environments are initialised. On FAILED or a timeout the
- * allocation is removed again (nothing half-done is left) and the error says why.
- */
-async function provisionVersion(lambda, functionName, version, count, options) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* PutProvisionedConcurrencyConfigCommand */.iLl({
-        FunctionName: functionName,
-        Qualifier: version,
-        ProvisionedConcurrentExecutions: count,
-    }))).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not allocate provisioned concurrency ${count} on version ${version} of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    const timeoutMs = options.timeoutMs ?? 900_000;
-    const pollMs = options.pollMs ?? 5000;
-    const deadline = options.clock.now() + timeoutMs;
-    let problem;
-    for (;;) {
-        const status = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* GetProvisionedConcurrencyConfigCommand */.D96({
-            FunctionName: functionName,
-            Qualifier: version,
-        })));
-        if (status.Status === 'READY') {
-            options.logger?.info(`Version ${version}: ${status.AvailableProvisionedConcurrentExecutions ?? count} provisioned environment(s) READY`);
-            return;
-        }
-        if (status.Status === 'FAILED') {
-            problem = `allocation FAILED: ${status.StatusReason ?? 'no reason given'}`;
-            break;
-        }
-        if (options.clock.now() + pollMs > deadline) {
-            problem = `not READY after ${Math.round(timeoutMs / 1000)} s (${status.AvailableProvisionedConcurrentExecutions ?? 0} of ${count} available)`;
-            break;
-        }
-        options.logger?.info(`Version ${version}: provisioned concurrency ${status.Status ?? 'IN_PROGRESS'} (${status.AvailableProvisionedConcurrentExecutions ?? 0} of ${count})`);
-        await options.clock.sleep(pollMs);
-    }
-    await deleteProvisioned(lambda, functionName, version).catch((error) => options.logger?.warning(`Could not remove the provisioned concurrency of version ${version}: ${(0,errors/* errorMessage */.gJ)(error)}`));
-    throw new errors/* ActionError */.lZ(`Provisioned concurrency ${count} on version ${version} of '${functionName}' ${problem}; no traffic was moved to it. Lower provisioned-concurrency or raise the account's concurrency limit.`);
-}
-async function deleteProvisioned(lambda, functionName, qualifier) {
-    await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* DeleteProvisionedConcurrencyConfigCommand */.Cbo({
-        FunctionName: functionName,
-        Qualifier: qualifier,
-    }))).catch((error) => {
-        if ((0,errors/* errorCode */.CA)(error) !== 'ProvisionedConcurrencyConfigNotFoundException')
-            throw error;
-    });
-}
-/** The qualifier of a configuration's ARN (a version number or an alias name). */
-function qualifierOf(item) {
-    return item.FunctionArn?.split(':')[7] ?? '';
-}
-/**
- * Version numbers holding provisioned concurrency that no alias serves (weights included). Alias
- * qualifiers are the user's to manage and are never returned. Pure.
- */
-function provisionedToRelease(configs, served) {
-    return configs
-        .map(qualifierOf)
-        .filter((qualifier) => /^\d+$/.test(qualifier) && !served.has(qualifier));
-}
-/** Releases provisioned concurrency from versions no alias serves; returns those versions. */
-async function releaseUnservedProvisioned(lambda, functionName, served, logger) {
-    const configs = [];
-    let marker;
-    do {
-        const page = await (0,retry/* withRetry */.bD)(() => lambda.send(new client_lambda_dist_cjs/* ListProvisionedConcurrencyConfigsCommand */.oXS({
-            FunctionName: functionName,
-            Marker: marker,
-        })));
-        configs.push(...(page.ProvisionedConcurrencyConfigs ?? []));
-        marker = page.NextMarker;
-    } while (marker);
-    const release = provisionedToRelease(configs, served);
-    for (const version of release) {
-        await deleteProvisioned(lambda, functionName, version);
-        logger?.info(`Released the provisioned concurrency of version ${version} (no alias serves it)`);
-    }
-    return release;
-}
-
-;// CONCATENATED MODULE: ./src/pipelines/provisioned.ts
-
-
-
-/** provisioned-concurrency: the new version's environments are READY before traffic moves. */
-async function provisionCandidate(ctx, steps, version) {
-    const count = ctx.settings.coldStart.provisionedConcurrency;
-    if (count <= 0)
-        return;
-    await steps.run(`Provisioned concurrency ${count} on version ${version}`, () => provisionVersion(ctx.clients.lambda, ctx.settings.functionName, version, count, {
-        clock: ctx.clock,
-        logger: ctx.logger,
-    }));
-}
-/**
- * After the shift (or its rollback): provisioned concurrency is released from every version no
- * alias serves any more. A failure here costs money, not safety: it warns, the run goes on.
- */
-async function releaseProvisioned(ctx, steps) {
-    if (ctx.settings.coldStart.provisionedConcurrency <= 0)
-        return;
-    const { lambda } = ctx.clients;
-    const fn = ctx.settings.functionName;
-    try {
-        await steps.run('Release unserved provisioned concurrency', async () => {
-            const served = new Set();
-            for (const alias of await listAliases(lambda, fn)) {
-                if (alias.FunctionVersion)
-                    served.add(alias.FunctionVersion);
-                for (const v of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}))
-                    served.add(v);
-            }
-            const released = await releaseUnservedProvisioned(lambda, fn, served, ctx.logger);
-            if (released.length > 0)
-                ctx.report.section('Provisioned concurrency', [
-                    `Released from version(s) no alias serves: ${released.join(', ')}.`,
-                ]);
-        });
-    }
-    catch (error) {
-        ctx.logger.warning(`Could not release provisioned concurrency from unserved versions: ${(0,errors/* errorMessage */.gJ)(error)}; delete it by hand (aws lambda delete-provisioned-concurrency-config) to stop paying for it.`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/pipelines/deploy.ts
-
 
 
 
@@ -79829,12 +82167,14 @@ async function deployPipeline(ctx) {
     try {
         const spec = await loadSpec(ctx, steps);
         const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+        let initialAlarms = [];
         if (watchAlarms) {
-            await steps.run('Check watched alarms', async () => {
+            initialAlarms = await steps.run('Check watched alarms', async () => {
                 const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
                     logger,
                 });
                 logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+                return alarms;
             });
         }
         const built = await buildArtifacts(ctx, steps);
@@ -79863,7 +82203,6 @@ async function deployPipeline(ctx) {
         }
         if (!spec)
             logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
-        await provisionCandidate(ctx, steps, candidate.version);
         const plan = (0,alias_plan/* planTraffic */.H6)({
             strategy: settings.release.strategy,
             canaryPercent: settings.release.canaryPercent,
@@ -79885,7 +82224,7 @@ async function deployPipeline(ctx) {
                 clock: ctx.clock,
                 ...(watchAlarms
                     ? {
-                        checkAlarms: () => alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
                     }
                     : {}),
                 ...(spec
@@ -79901,10 +82240,9 @@ async function deployPipeline(ctx) {
             },
             onStep: (event) => {
                 const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final));
+                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
             },
         }));
-        await releaseProvisioned(ctx, steps);
         if (shift.rolledBack) {
             outputs.set('rolled-back', true);
             report.section('Rollback', [
@@ -80282,9 +82620,13 @@ function apiMessage(text) {
 
 
 /**
- * One sticky comment per pull request and function: found by a hidden marker, created once and
- * then edited in place on every push (and when the PR closes), never a new comment per push.
+ * One sticky comment per pull request and function: found by a hidden marker among the comments
+ * the token's own identity wrote, created once and then edited in place on every push (and when
+ * the PR closes), never a new comment per push. Another user's comment that quotes the marker is
+ * never a candidate, so it is not edited with the bot's token.
  */
+/** Who the workflow's GITHUB_TOKEN (an installation token) writes comments as. */
+const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 /** The hidden line that identifies this function's preview comment on a PR. */
 function previewCommentMarker(functionName) {
     const short = functionName.split(':').pop() ?? functionName;
@@ -80292,8 +82634,25 @@ function previewCommentMarker(functionName) {
 }
 /** Hidden status line, so a second cleanup can leave the comment as the first one wrote it. */
 const STATUS_MARKER = (status) => `<!-- lambda-ml-deploy:status:${status} -->`;
+/**
+ * Text that came from the function (error messages, payloads) shown as plain text: no HTML, no
+ * Markdown formatting or links, no @mentions or #references, on one line. Pure.
+ */
+function escapeUntrusted(text) {
+    return text
+        .replace(/\r?\n/g, ' ')
+        .replace(/[&<>@#]/g, (c) => ENTITIES[c])
+        .replace(/[\\`*_[\]()!~]/g, (c) => `\\${c}`);
+}
+const ENTITIES = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '@': '&#64;',
+    '#': '&#35;',
+};
 function cell(text) {
-    return escapeCell(text);
+    return (0,job_report/* escapeCell */.kq)(text);
 }
 function urlLine(url, auth) {
     if (auth === 'NONE')
@@ -80310,7 +82669,7 @@ function smokeTable(smoke) {
             r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
         ];
         if (failed)
-            row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+            row.push(r.passed ? '' : escapeUntrusted([...r.reasons].join('; ').slice(0, 300)));
         return row;
     });
     const passed = smoke.results.filter((r) => r.passed).length;
@@ -80339,7 +82698,7 @@ function renderPreviewComment(info) {
             lines.push(`### ❌ Preview of \`${fn}\`: smoke tests failed on version ${info.version ?? '?'}`, '');
             lines.push(`The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`, '');
             if (info.reason)
-                lines.push(`**Why:** ${info.reason}`, '');
+                lines.push(`**Why:** ${escapeUntrusted(info.reason)}`, '');
             details.push(['Failed version', info.version ?? '?']);
             break;
         case 'cleaned-up': {
@@ -80374,17 +82733,36 @@ function renderPreviewComment(info) {
         : '<sub>lambda-ml-deploy updates this comment on every push and cleans the preview up when the pull request closes.</sub>');
     return lines.join('\n');
 }
-/** The first comment on the issue whose body contains `marker` (every page is read). */
-async function findStickyComment(api, repository, issueNumber, marker) {
+/**
+ * The login comments made with this token carry. GET /user answers for a personal or OAuth
+ * token; an installation token (the workflow's GITHUB_TOKEN) gets 403 "Resource not accessible
+ * by integration" there, and its comments are authored by github-actions[bot].
+ */
+async function tokenLogin(api) {
+    try {
+        const { data } = await api.request('GET', '/user');
+        if (typeof data?.login === 'string' && data.login)
+            return data.login;
+    }
+    catch (error) {
+        if (error instanceof GitHubApiError && error.status === 403)
+            return ACTIONS_BOT_LOGIN;
+        throw error;
+    }
+    throw new GitHubApiError(200, 'GET', '/user', 'the answer names no login');
+}
+/** The first comment by `author` whose body contains `marker` (every page is read). */
+async function findStickyComment(api, repository, issueNumber, marker, author) {
     const comments = await listAll(api, `/repos/${repository}/issues/${issueNumber}/comments`);
-    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
+    const mine = (c) => c.user?.login?.toLowerCase() === author.toLowerCase();
+    return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker) && mine(c));
 }
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
 async function upsertStickyComment(api, request) {
     const body = request.body.includes(request.marker)
         ? request.body
         : `${request.marker}\n${request.body}`;
-    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker);
+    const existing = await findStickyComment(api, request.repository, request.issueNumber, request.marker, request.author);
     if (existing) {
         const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
         if (existing.body === body || request.keep?.(existing.body ?? ''))
@@ -80444,6 +82822,7 @@ async function publishPreviewComment(options) {
             repository: options.repository,
             issueNumber: options.prNumber,
             marker,
+            author: await tokenLogin(api),
             body: renderPreviewComment(info),
             createIfMissing: options.createIfMissing ?? true,
             ...(info.status === 'cleaned-up'
@@ -80477,6 +82856,7 @@ function previewCommentTarget(ctx) {
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/preview-cleanup.ts
+
 
 
 
@@ -80533,7 +82913,18 @@ async function previewCleanupPipeline(ctx) {
     outputs.set('rolled-back', false);
     outputs.set('smoke-result', 'skipped');
     try {
+        if (aliasName === settings.alias) {
+            throw new errors/* ActionError */.lZ(`Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
+                'Use a preview-alias-prefix such as pr- that no serving alias starts with.');
+        }
         const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        if (alias.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(alias, settings.preview.prNumber)) {
+            logger.warning(`Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`);
+            outputs.set('changed', false);
+            report.setHeadline(`⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`);
+            return;
+        }
         if (alias.functionVersion)
             outputs.set('previous-version', alias.functionVersion);
         const candidates = previewCandidates(alias);
@@ -80575,11 +82966,7 @@ async function previewCleanupPipeline(ctx) {
                 const plan = planVersionCleanup(candidates, existing, others, aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}`);
-                }
-                return plan.delete;
+                return deleteVersions(clients.lambda, fn, plan.delete, logger);
             });
         }
         else {
@@ -80674,6 +83061,11 @@ async function previewPipeline(ctx) {
             return;
         }
         const before = candidate.aliasBefore;
+        if (before.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(before, settings.preview.prNumber)) {
+            throw new errors/* ActionError */.lZ(`Alias '${aliasName}' exists but was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+                `(its description has no 'pr=${settings.preview.prNumber}' marker); it was left as it is. ` +
+                'Choose another preview-alias-prefix, or delete the alias if it is a stale one.');
+        }
         const unchanged = candidate.decision.kind === 'unchanged';
         outputs.set('changed', !unchanged);
         if (candidate.smoke && !candidate.smoke.passed) {
@@ -80701,9 +83093,10 @@ async function previewPipeline(ctx) {
         }
         else {
             after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
-                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || `Preview of PR #${settings.preview.prNumber}`, {
+                const description = (0,alias_plan/* formatAliasDescription */.KI)((0,alias_plan/* userDescription */.yg)(before.description) || (0,alias_plan/* previewDescription */.$Q)(settings.preview.prNumber), {
                     ...(before.functionVersion ? { previous: before.functionVersion } : {}),
                     ...(commit ? { sha: commit.slice(0, 12) } : {}),
+                    pr: settings.preview.prNumber,
                 });
                 if (!before.exists)
                     return (0,traffic_alias/* createAlias */.lB)(clients.lambda, { functionName: fn, alias: aliasName, version: candidate.version, description }, aliasOptions);
@@ -80756,10 +83149,7 @@ async function previewPipeline(ctx) {
                 const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, fn), aliasName);
                 for (const k of plan.keep)
                     logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                for (const version of plan.delete) {
-                    await deleteVersion(clients.lambda, fn, version);
-                    logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
-                }
+                await deleteVersions(clients.lambda, fn, plan.delete, logger, `: only '${aliasName}' served it.`);
             });
         }
         await applyRetention(ctx, steps, settings.release.keepVersions);
@@ -80780,10 +83170,7 @@ async function deleteFailedVersion(ctx, steps, version) {
             const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
             for (const k of plan.keep)
                 logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-            for (const v of plan.delete) {
-                await deleteVersion(clients.lambda, settings.functionName, v);
-                logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
-            }
+            await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, ': it failed its smoke tests and nothing serves it.');
         });
     }
     catch (error) {
@@ -80961,80 +83348,6 @@ async function runPipeline(ctx) {
     }
 }
 
-// EXTERNAL MODULE: ./src/runner.ts + 1 modules
-var runner = __nccwpck_require__(694);
-// EXTERNAL MODULE: ./src/settings.ts + 1 modules
-var src_settings = __nccwpck_require__(5758);
-;// CONCATENATED MODULE: ./src/main.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-/** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
-async function runMain(env = process.env) {
-    const logger = (0,runner/* coreLogger */.W)();
-    const github = (0,github_context/* readGithubContext */.z)(env);
-    const report = new JobReport('lambda-ml-deploy');
-    let clients;
-    let workDir;
-    try {
-        const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
-        report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
-        clients = await (0,runner/* connect */.N)(settings, env, logger);
-        const identity = await verifyIdentity(clients.sts);
-        logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
-        report.section('AWS identity', [
-            `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
-        ]);
-        workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
-        const ctx = {
-            settings,
-            clients,
-            logger,
-            clock: src_log/* systemClock */.ml,
-            run: runCommand,
-            github,
-            report,
-            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
-            state: { save: (name, value) => core/* saveState */.LZ(name, value) },
-            fetch: (url, init) => fetch(url, init),
-            workDir,
-        };
-        await runPipeline(ctx);
-    }
-    catch (error) {
-        const message = (0,errors/* errorMessage */.gJ)(error);
-        report.section('Failed', ['```', message, '```']);
-        core/* setFailed */.C1(message);
-    }
-    finally {
-        if (clients)
-            (0,aws_clients/* destroyAwsClients */.QI)(clients);
-        if (workDir)
-            external_node_fs_.rmSync(workDir, { recursive: true, force: true });
-        await writeSummary(report);
-    }
-}
-async function writeSummary(report) {
-    if (!process.env.GITHUB_STEP_SUMMARY)
-        return;
-    try {
-        await core/* summary */.z.addRaw(report.toMarkdown(), true).write();
-    }
-    catch (error) {
-        core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-}
-
 
 /***/ }),
 
@@ -81044,16 +83357,15 @@ async function writeSummary(report) {
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
+/* unused harmony export postStep */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _github_context_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8886);
-/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(694);
-/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(979);
-/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(8027);
-/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(5195);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5758);
-
+/* harmony import */ var _runner_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4813);
+/* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
+/* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8027);
+/* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5195);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(5758);
 
 
 
@@ -81064,40 +83376,89 @@ async function writeSummary(report) {
 
 /**
  * The post step runs even when the job was cancelled or the main step was killed. If the main
- * step died in the middle of a traffic shift, it puts the alias back as it was before the run.
+ * step died in the middle of a traffic shift, it puts the alias back as it was before the run,
+ * from the saved state alone. A saved state it cannot read fails the step, showing how the alias
+ * routes now, rather than passing as "nothing to undo".
  */
-async function runPost(env = process.env) {
-    const pending = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .pendingShift */ .An)(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_7__/* .SHIFT_STATE */ .rb));
-    if (!pending) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq('Nothing to undo: no traffic shift was left in progress.');
-        return;
+async function postStep(deps) {
+    const saved = (0,_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .readShiftState */ .Yb)(deps.saved);
+    if (saved.kind === 'none') {
+        deps.logger.info('Nothing to undo: no traffic shift was left in progress.');
+        return { outcome: 'nothing' };
     }
-    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .coreLogger */ .W)();
-    let clients;
+    if (saved.kind === 'corrupt')
+        return { outcome: 'failed', message: await corrupt(deps, saved.reason) };
     try {
-        const github = (0,_github_context_js__WEBPACK_IMPORTED_MODULE_2__/* .readGithubContext */ .z)(env);
-        const settings = (0,_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .readSettings */ .sb)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), github, github.workspace);
-        logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
-            `restoring alias '${pending.snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(pending.snapshot)}'.`);
-        clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_3__/* .connect */ .N)(settings, env, logger);
-        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_5__/* .restoreAlias */ .tP)(clients.lambda, pending.snapshot, {
+        await restore(deps, saved.record);
+        return { outcome: 'restored' };
+    }
+    catch (error) {
+        return {
+            outcome: 'failed',
+            message: `Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`,
+        };
+    }
+}
+async function restore(deps, pending) {
+    const { logger } = deps;
+    const { snapshot } = pending;
+    logger.warning(`The main step stopped during a traffic shift (${pending.phase} at ${pending.percent}% to version ${pending.newVersion}); ` +
+        `restoring alias '${snapshot.alias}' to '${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(snapshot)}'.`);
+    const connection = await deps.connect(pending.auth);
+    try {
+        const result = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .restoreAlias */ .tP)(connection.lambda, snapshot, {
             logger,
             ownVersion: pending.newVersion,
         });
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`);
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
-            .addHeading('lambda-ml-deploy: post step', 3)
-            .addRaw(`The main step stopped mid-shift; alias \`${pending.snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_4__/* .describeAliasState */ .Tn)(result.after)}.`, true)
-            .write()
+        logger.info(`Alias ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`);
+        await deps
+            .summary(`The main step stopped mid-shift; alias \`${snapshot.alias}\` ${result.action}: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(result.after)}.`)
             .catch(() => undefined);
     }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(`Post step could not restore the alias: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}`);
-    }
     finally {
-        if (clients)
-            (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_8__/* .destroyAwsClients */ .QI)(clients);
+        connection.close();
     }
+}
+async function corrupt(deps, reason) {
+    const head = `The saved traffic-shift state is unreadable (${reason}), so the post step cannot tell ` +
+        'whether the main step left an alias mid-shift, nor how to put it back.';
+    let routing;
+    try {
+        const where = (0,_settings_js__WEBPACK_IMPORTED_MODULE_5__/* .readAliasLocation */ .Om)((name) => deps.getInput(name));
+        const connection = await deps.connect(where.auth);
+        try {
+            const now = await (0,_release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__/* .readAlias */ .Jd)(connection.lambda, where.functionName, where.alias, {
+                logger: deps.logger,
+            });
+            routing = `Alias '${where.alias}' of function '${where.functionName}' now routes: ${(0,_release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__/* .describeAliasState */ .Tn)(now)}.`;
+        }
+        finally {
+            connection.close();
+        }
+    }
+    catch (error) {
+        routing = `The alias's current routing could not be read either: ${(0,_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .errorMessage */ .gJ)(error)}.`;
+    }
+    return `${head} ${routing} Check it, and run this action with mode: rollback if it splits traffic or serves a version you did not test.`;
+}
+async function runPost(env = process.env) {
+    const logger = (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .coreLogger */ .W)();
+    const result = await postStep({
+        saved: _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(_release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__/* .SHIFT_STATE */ .rb),
+        getInput: (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name),
+        connect: async (auth) => {
+            const clients = await (0,_runner_js__WEBPACK_IMPORTED_MODULE_2__/* .connect */ .N)(auth, env, logger);
+            return { lambda: clients.lambda, close: () => (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_7__/* .destroyAwsClients */ .QI)(clients) };
+        },
+        logger,
+        summary: (markdown) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z
+            .addHeading('lambda-ml-deploy: post step', 3)
+            .addRaw(markdown, true)
+            .write()
+            .then(() => undefined),
+    });
+    if (result.outcome === 'failed')
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.message);
 }
 
 
@@ -81107,6 +83468,7 @@ async function runPost(env = process.env) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $Q: () => (/* binding */ previewDescription),
 /* harmony export */   H6: () => (/* binding */ planTraffic),
 /* harmony export */   KI: () => (/* binding */ formatAliasDescription),
 /* harmony export */   Le: () => (/* binding */ isRestored),
@@ -81116,6 +83478,7 @@ async function runPost(env = process.env) {
 /* harmony export */   j: () => (/* binding */ routesAs),
 /* harmony export */   k7: () => (/* binding */ restoreTarget),
 /* harmony export */   qr: () => (/* binding */ parseAliasDescription),
+/* harmony export */   yE: () => (/* binding */ isPreviewAliasOf),
 /* harmony export */   yg: () => (/* binding */ userDescription),
 /* harmony export */   zc: () => (/* binding */ isMidShift)
 /* harmony export */ });
@@ -81255,6 +83618,10 @@ function parseAliasDescription(description) {
             if (value)
                 marker.sha = value;
         }
+        else if (key === 'pr') {
+            if (/^\d+$/.test(value))
+                marker.pr = value;
+        }
         else
             marker.extra[key] = value;
     }
@@ -81277,6 +83644,8 @@ function formatAliasDescription(existing, marker) {
     const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
     if (marker.sha)
         parts.push(`sha=${clean(marker.sha)}`);
+    if (marker.pr !== undefined)
+        parts.push(`pr=${marker.pr}`);
     const suffix = `${DESCRIPTION_MARKER} ${parts.join(' ')}`.slice(0, MAX_ALIAS_DESCRIPTION);
     let user = userDescription(existing);
     if (!user)
@@ -81287,6 +83656,23 @@ function formatAliasDescription(existing, marker) {
     if (user.length > room)
         user = `${user.slice(0, Math.max(0, room - 3))}...`;
     return `${user}${SEPARATOR}${suffix}`;
+}
+/** The user description preview gives the aliases it creates (kept when the user edits nothing). */
+const previewDescription = (prNumber) => `Preview of PR #${prNumber}`;
+/**
+ * Whether this action created the alias as the preview of PR `prNumber`: its marker says `pr=N`,
+ * or (aliases created before the marker had `pr`) it carries the marker and the default text.
+ * Cleanup deletes nothing else, so an alias that only happens to be named like a preview is safe.
+ */
+function isPreviewAliasOf(state, prNumber) {
+    if (!state.exists)
+        return false;
+    const marker = parseAliasDescription(state.description);
+    if (!marker)
+        return false;
+    if (marker.pr !== undefined)
+        return marker.pr === String(prNumber);
+    return userDescription(state.description) === previewDescription(prNumber);
 }
 
 
@@ -81352,6 +83738,15 @@ function toState(functionName, alias, config) {
         state.aliasArn = config.AliasArn;
     return state;
 }
+function stateToConfig(now) {
+    return {
+        FunctionVersion: now.functionVersion,
+        RoutingConfig: { AdditionalVersionWeights: now.weights },
+        RevisionId: now.revisionId,
+        Description: now.description,
+        AliasArn: now.aliasArn,
+    };
+}
 const isNotFound = (error) => (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) === 'ResourceNotFoundException';
 const isFunctionMissing = (error) => isNotFound(error) && /function not found/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error));
 /** Reads an alias; a missing alias is `{exists: false}`, a missing function an error. */
@@ -81372,6 +83767,19 @@ async function readAlias(lambda, functionName, alias, options = {}) {
 /** Creates an alias. "Already exists" means another run created it first: AliasConflictError. */
 async function createAlias(lambda, request, options = {}) {
     const { functionName, alias } = request;
+    const weights = request.weights ?? {};
+    const description = request.description ?? '';
+    // After an unanswered attempt the alias is read back: it may have been created by that attempt.
+    let unanswered = false;
+    const landed = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if (!now.exists)
+            return undefined;
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version: request.version, weights }) &&
+            (now.description ?? '') === description)
+            return stateToConfig(now);
+        throw new AliasConflictError(functionName, alias, `it did not exist when this run started, but has been created since (it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}')`);
+    };
     const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .CreateAliasCommand */ .W_e({
@@ -81386,8 +83794,20 @@ async function createAlias(lambda, request, options = {}) {
         }
         catch (error) {
             const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const done = await landed();
+                if (done)
+                    return done;
+                throw error;
+            }
             if ((code === 'ResourceConflictException' || code === 'ConflictException') &&
                 /already exists/i.test((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorMessage */ .gJ)(error))) {
+                if (unanswered) {
+                    const done = await landed();
+                    if (done)
+                        return done;
+                }
                 throw new AliasConflictError(functionName, alias, 'it did not exist when this run started, but has been created since');
             }
             throw error;
@@ -81397,16 +83817,28 @@ async function createAlias(lambda, request, options = {}) {
 }
 /**
  * UpdateAlias guarded by RevisionId. RoutingConfig is always sent (an empty map clears it).
- * PreconditionFailedException -> AliasConflictError (not retried); throttling, 5xx and
- * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
- * because the earlier attempt did land, the alias already routes as asked and that is success.
+ * PreconditionFailedException -> AliasConflictError (not retried); throttling and
+ * ResourceConflictException are retried with backoff. After an unanswered attempt (5xx, lost
+ * connection) the alias is read back: routed as asked -> the write landed, success; still at our
+ * revision -> sent again; anything else -> someone else changed it, AliasConflictError.
  */
 async function pointAlias(lambda, request, options = {}) {
     const { functionName, alias, version, revisionId } = request;
     if (!revisionId)
         throw new Error(`pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`);
     const weights = request.weights ?? {};
-    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async (attempt) => {
+    const sameDescription = (now) => request.description === undefined || (now.description ?? '') === request.description;
+    // After an unanswered attempt the alias is read back: the attempt may have landed.
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readAlias(lambda, functionName, alias, options);
+        if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription(now))
+            return stateToConfig(now);
+        if (now.exists && now.revisionId === revisionId)
+            return 'resend';
+        throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId} and it reads '${(0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .describeAliasState */ .Tn)(now)}', not what this run asked for`);
+    };
+    const output = await (0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .withRetry */ .bD)(async () => {
         try {
             return await lambda.send(new _aws_sdk_client_lambda__WEBPACK_IMPORTED_MODULE_3__/* .UpdateAliasCommand */ .lqC({
                 FunctionName: functionName,
@@ -81418,20 +83850,19 @@ async function pointAlias(lambda, request, options = {}) {
             }));
         }
         catch (error) {
+            if ((0,_retry_js__WEBPACK_IMPORTED_MODULE_1__/* .isAmbiguous */ .X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
             if ((0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error) !== 'PreconditionFailedException')
                 throw error;
-            if (attempt > 1) {
-                const now = await readAlias(lambda, functionName, alias, options);
-                const sameDescription = request.description === undefined || (now.description ?? '') === request.description;
-                if ((0,_alias_plan_js__WEBPACK_IMPORTED_MODULE_2__/* .routesAs */ .j)(now, { version, weights }) && sameDescription) {
-                    return {
-                        FunctionVersion: now.functionVersion,
-                        RoutingConfig: { AdditionalVersionWeights: now.weights },
-                        RevisionId: now.revisionId,
-                        Description: now.description,
-                        AliasArn: now.aliasArn,
-                    };
-                }
+            if (unanswered) {
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
             }
             throw new AliasConflictError(functionName, alias, `its revision is no longer ${revisionId}`);
         }
@@ -81497,31 +83928,119 @@ async function restoreAlias(lambda, snapshot, options = {}) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   An: () => (/* binding */ pendingShift),
 /* harmony export */   Xh: () => (/* binding */ shiftStateValue),
+/* harmony export */   Yb: () => (/* binding */ readShiftState),
 /* harmony export */   rb: () => (/* binding */ SHIFT_STATE)
 /* harmony export */ });
 /** Saved (core.saveState) while an alias is being moved; the post step reads it. */
 const SHIFT_STATE = 'alias-shift';
 /** What to save after each shift event: the record, or `done` once nothing needs undoing. */
-function shiftStateValue(snapshot, newVersion, event, isFinalStep) {
+function shiftStateValue(snapshot, newVersion, event, isFinalStep, auth) {
     const finished = event.phase === 'rolled-back' || (event.phase === 'shifted' && isFinalStep);
     if (finished)
         return 'done';
-    const record = { snapshot, newVersion, phase: event.phase, percent: event.percent };
+    const record = {
+        auth,
+        snapshot,
+        newVersion,
+        phase: event.phase,
+        percent: event.percent,
+    };
     return JSON.stringify(record);
 }
-/** The record the post step must act on, or undefined when the main step finished its shift. */
-function pendingShift(saved) {
+const isString = (value) => typeof value === 'string' && value !== '';
+/** Where the problem is in a parsed record, or undefined when it has all the post step uses. */
+function recordProblem(value) {
+    if (!value || typeof value !== 'object')
+        return 'not a JSON object';
+    const record = value;
+    const snapshot = record.snapshot;
+    if (!snapshot || typeof snapshot !== 'object')
+        return 'no alias snapshot';
+    if (!isString(snapshot.functionName) || !isString(snapshot.alias))
+        return 'the snapshot names no function or alias';
+    if (typeof snapshot.exists !== 'boolean')
+        return 'the snapshot does not say if the alias existed';
+    if (snapshot.exists && !isString(snapshot.functionVersion))
+        return 'the snapshot has no version';
+    if (!snapshot.weights || typeof snapshot.weights !== 'object')
+        return 'the snapshot has no weights';
+    if (!isString(record.newVersion) || !/^\d+$/.test(record.newVersion))
+        return 'no new version number';
+    if (!record.auth || !isString(record.auth.region))
+        return 'no region';
+    return undefined;
+}
+/** Reads the saved state: nothing to do, a shift to undo, or a record that cannot be trusted. */
+function readShiftState(saved) {
     if (!saved || saved === 'done')
-        return undefined;
+        return { kind: 'none' };
+    let parsed;
     try {
-        const record = JSON.parse(saved);
-        return record.snapshot && record.newVersion ? record : undefined;
+        parsed = JSON.parse(saved);
     }
-    catch {
-        return undefined;
+    catch (error) {
+        return { kind: 'corrupt', reason: `not JSON (${error.message})` };
     }
+    const problem = recordProblem(parsed);
+    if (problem)
+        return { kind: 'corrupt', reason: problem };
+    return { kind: 'pending', record: parsed };
+}
+
+
+/***/ }),
+
+/***/ 3860:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   YS: () => (/* binding */ JobReport),
+/* harmony export */   aY: () => (/* binding */ code),
+/* harmony export */   kq: () => (/* binding */ escapeCell)
+/* harmony export */ });
+/**
+ * The job summary, built up as steps finish so that a failing run still shows everything that
+ * happened before the failure. main.ts writes it once, in a finally block.
+ */
+class JobReport {
+    title;
+    parts = [];
+    headline;
+    constructor(title) {
+        this.title = title;
+    }
+    /** One line under the title: the outcome, e.g. "✅ prod: 3 → 4". Set last wins. */
+    setHeadline(text) {
+        this.headline = text;
+    }
+    section(heading, body) {
+        const text = Array.isArray(body) ? body.join('\n') : body;
+        this.parts.push(`### ${heading}\n\n${text}\n`);
+    }
+    table(heading, header, rows, note) {
+        const lines = [
+            `| ${header.map(escapeCell).join(' | ')} |`,
+            `| ${header.map(() => '---').join(' | ')} |`,
+            ...rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
+        ];
+        if (note)
+            lines.push('', note);
+        this.section(heading, lines);
+    }
+    toMarkdown() {
+        const head = [`## ${this.title}`, ''];
+        if (this.headline)
+            head.push(this.headline, '');
+        return [...head, ...this.parts].join('\n');
+    }
+}
+function escapeCell(text) {
+    return text.replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** Inline code that survives backticks inside the value. */
+function code(text) {
+    return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
 }
 
 
@@ -81531,6 +84050,7 @@ function pendingShift(saved) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   X2: () => (/* binding */ isAmbiguous),
 /* harmony export */   bD: () => (/* binding */ withRetry),
 /* harmony export */   dg: () => (/* binding */ isTransient),
 /* harmony export */   uk: () => (/* binding */ realSleep)
@@ -81568,6 +84088,28 @@ function isTransient(error) {
     const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
     return status !== undefined && (status === 429 || status >= 500);
 }
+const NO_ANSWER = new Set([
+    'ECONNRESET',
+    'EPIPE',
+    'ETIMEDOUT',
+    'TimeoutError',
+    'RequestTimeout',
+    'RequestTimeoutException',
+]);
+/**
+ * Whether a failed write may have landed anyway: a 5xx or a lost connection / timeout after the
+ * request was sent. Throttling (429), conflicts and refused connections mean it did not. After an
+ * ambiguous failure a guarded write re-reads before it decides (success, retry or conflict).
+ */
+function isAmbiguous(error) {
+    const status = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .httpStatus */ .nG)(error);
+    if (status === 429)
+        return false;
+    if (status !== undefined && status >= 500)
+        return true;
+    const code = (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .errorCode */ .CA)(error);
+    return code !== undefined && NO_ANSWER.has(code);
+}
 /** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
 async function withRetry(fn, options = {}) {
     const attempts = options.attempts ?? 5;
@@ -81594,116 +84136,19 @@ async function withRetry(fn, options = {}) {
 
 /***/ }),
 
-/***/ 694:
+/***/ 4813:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   N: () => (/* binding */ connect),
+/* harmony export */   W: () => (/* binding */ coreLogger)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
+/* harmony import */ var _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(1695);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(201);
+/* harmony import */ var _aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6963);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5625);
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  N: () => (/* binding */ connect),
-  W: () => (/* binding */ coreLogger)
-});
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 20 modules
-var core = __nccwpck_require__(3218);
-// EXTERNAL MODULE: ./src/aws/clients.ts
-var clients = __nccwpck_require__(201);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(1695);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/retry.ts
-var retry = __nccwpck_require__(9809);
-;// CONCATENATED MODULE: ./src/aws/credentials.ts
-
-
-
-/** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
-async function resolveCredentials(auth, deps) {
-    if (!auth.roleToAssume) {
-        deps.logger.info('No role-to-assume: using the ambient AWS credentials (environment, profile or instance role).');
-        return { source: 'ambient' };
-    }
-    if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-        throw new errors/* ActionError */.lZ('role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
-            'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
-            'Pull requests from forks never get a token: deploy previews only from branches of this repository.');
-    }
-    let token;
-    try {
-        token = await deps.getIDToken(auth.audience);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not get a GitHub OIDC token for audience '${auth.audience}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    deps.setSecret(token);
-    const claims = describeClaims(token);
-    deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
-    let response;
-    try {
-        response = await (0,retry/* withRetry */.bD)(() => deps.sts.send(new dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
-            RoleArn: auth.roleToAssume,
-            RoleSessionName: auth.roleSessionName,
-            WebIdentityToken: token,
-            DurationSeconds: auth.roleDurationSeconds,
-        })), {
-            attempts: 5,
-            sleep: deps.sleep,
-            isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || (0,errors/* errorCode */.CA)(error) === 'InvalidIdentityToken',
-            onRetry: (error, attempt, delay) => deps.logger.warning(`AssumeRoleWithWebIdentity failed (${(0,errors/* errorMessage */.gJ)(error)}); retry ${attempt} in ${delay} ms.`),
-        });
-    }
-    catch (error) {
-        throw explainAssumeFailure(error, auth, claims);
-    }
-    const c = response.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-        throw new errors/* ActionError */.lZ('AssumeRoleWithWebIdentity returned no credentials.');
-    }
-    // Mask before anything else can print them.
-    deps.setSecret(c.AccessKeyId);
-    deps.setSecret(c.SecretAccessKey);
-    deps.setSecret(c.SessionToken);
-    deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
-    return {
-        source: 'oidc',
-        credentials: {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            expiration: c.Expiration,
-        },
-    };
-}
-function explainAssumeFailure(error, auth, claims) {
-    const code = (0,errors/* errorCode */.CA)(error);
-    if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-        return new errors/* ActionError */.lZ(`Not authorized to assume ${auth.roleToAssume} with the GitHub OIDC token (${claims}): ${(0,errors/* errorMessage */.gJ)(error)}. ` +
-            "Check the role's trust policy: its Principal must be the token.actions.githubusercontent.com OIDC provider, " +
-            `'token.actions.githubusercontent.com:aud' must equal '${auth.audience}', and 'token.actions.githubusercontent.com:sub' ` +
-            'must match the token subject above (e.g. repo:ORG/REPO:ref:refs/heads/main, repo:ORG/REPO:pull_request, ' +
-            'repo:ORG/REPO:environment:NAME). The job also needs `permissions: id-token: write`.');
-    }
-    return new errors/* ActionError */.lZ(`Could not assume ${auth.roleToAssume}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-}
-/** The non-secret claims that decide trust (sub, aud), for error messages and the log. */
-function describeClaims(token) {
-    try {
-        const payload = token.split('.')[1];
-        if (!payload)
-            return 'claims unreadable';
-        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-        const aud = Array.isArray(claims.aud) ? claims.aud.join(',') : String(claims.aud);
-        return `sub '${String(claims.sub)}', aud '${aud}'`;
-    }
-    catch {
-        return 'claims unreadable';
-    }
-}
-
-// EXTERNAL MODULE: ./src/log.ts
-var log = __nccwpck_require__(5625);
-;// CONCATENATED MODULE: ./src/runner.ts
 
 
 
@@ -81712,44 +84157,60 @@ var log = __nccwpck_require__(5625);
 /** A Logger over the runner's log: groups are collapsible and end with their duration. */
 function coreLogger() {
     return {
-        info: (m) => core/* info */.pq(m),
-        warning: (m) => core/* warning */.$e(m),
-        notice: (m) => core/* notice */.lm(m),
-        debug: (m) => core/* debug */.Yz(m),
+        info: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(m),
+        warning: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(m),
+        notice: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .notice */ .lm(m),
+        debug: (m) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(m),
         async group(title, fn) {
             const started = Date.now();
-            core/* startGroup */.Oh(title);
+            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .startGroup */ .Oh(title);
             try {
                 return await fn();
             }
             finally {
-                core/* info */.pq(`${title}: ${(0,log/* formatDuration */.a3)(Date.now() - started)}`);
-                core/* endGroup */.N4();
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(`${title}: ${(0,_log_js__WEBPACK_IMPORTED_MODULE_2__/* .formatDuration */ .a3)(Date.now() - started)}`);
+                _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .endGroup */ .N4();
             }
         },
     };
 }
 /** Credentials (OIDC or the ambient chain) -> the AWS clients every step uses. */
-async function connect(settings, env, logger) {
+async function connect(auth, env, logger) {
     const endpoint = env.AWS_ENDPOINT_URL || undefined;
     if (endpoint)
         logger.info(`Using the AWS endpoint ${endpoint} (AWS_ENDPOINT_URL).`);
-    const bootstrap = (0,clients/* createAwsClients */.Gv)({ region: settings.auth.region, endpoint });
-    const resolved = await logger.group('Credentials', () => resolveCredentials(settings.auth, {
-        getIDToken: (audience) => core/* getIDToken */.V9(audience),
-        setSecret: (value) => core/* setSecret */.Pq(value),
-        sts: bootstrap.sts,
+    const bootstrap = (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .createAwsClients */ .Gv)({ region: auth.region, endpoint });
+    const resolved = await logger.group('Credentials', () => (0,_aws_credentials_js__WEBPACK_IMPORTED_MODULE_1__/* .resolveCredentials */ .z8)(auth, {
+        getIDToken: (audience) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getIDToken */ .V9(audience),
+        setSecret: (value) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(value),
+        sts: oneShotSts(auth.region, endpoint),
         env,
         logger,
     }));
-    if (!resolved.credentials)
+    if (!resolved.provider)
         return bootstrap;
-    (0,clients/* destroyAwsClients */.QI)(bootstrap);
-    return (0,clients/* createAwsClients */.Gv)({
-        region: settings.auth.region,
+    (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .destroyAwsClients */ .QI)(bootstrap);
+    return (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .createAwsClients */ .Gv)({
+        region: auth.region,
         endpoint,
-        credentials: resolved.credentials,
+        credentials: resolved.provider,
     });
+}
+/**
+ * AssumeRoleWithWebIdentity needs no credentials. Each call gets its own short-lived client, so
+ * a refresh hours into a bake does not depend on a client that was closed after the first one.
+ */
+function oneShotSts(region, endpoint) {
+    const send = async (command) => {
+        const client = new _aws_sdk_client_sts__WEBPACK_IMPORTED_MODULE_4__/* .STSClient */ .iM({ region, endpoint, customUserAgent: _aws_clients_js__WEBPACK_IMPORTED_MODULE_3__/* .USER_AGENT */ ._O });
+        try {
+            return await client.send(command);
+        }
+        finally {
+            client.destroy();
+        }
+    };
+    return { send };
 }
 
 
@@ -81761,10 +84222,12 @@ async function connect(settings, env, logger) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  GN: () => (/* binding */ SettingsError),
+  Om: () => (/* binding */ readAliasLocation),
   sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: DEFAULT_EXCLUDES, SettingsError, snapStartProblem
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, forbiddenPipOption
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -81799,10 +84262,11 @@ class InputReader {
         this.problems.push(`Input '${name}': ${expected}${shown}.`);
         return undefined;
     }
-    required(name) {
+    /** `because`: why this mode needs it, for inputs that only some modes need. */
+    required(name, because) {
         const value = this.raw(name);
         if (!value)
-            this.fail(name, 'is required and was not set; add it under `with:` in the workflow step');
+            this.fail(name, `is required${because ? ` ${because}` : ''} and was not set; add it under \`with:\` in the workflow step`);
         return value;
     }
     optional(name) {
@@ -82008,8 +84472,13 @@ function readSettings(getInput, event, workspace) {
     const mode = resolveMode(r, event);
     const functionName = r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN') ?? '';
     const shortName = functionName.split(':').pop() ?? functionName;
+    const auth = readAuth(r);
+    const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(functionName)?.[1];
+    if (arnRegion && auth.region && arnRegion !== auth.region) {
+        r.fail('function-name', `is a function ARN in ${arnRegion}, but aws-region is ${auth.region}: the bundle bucket, the layer and every call would be in ${auth.region}; set aws-region: ${arnRegion} or pass the function's name`, functionName);
+    }
     const base = {
-        auth: readAuth(r),
+        auth,
         functionName,
         alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name (letters, digits, - and _, not only digits, at most 128)') ?? 'prod',
         githubToken: r.optional('github-token'),
@@ -82018,31 +84487,25 @@ function readSettings(getInput, event, workspace) {
     };
     let settings;
     switch (mode) {
-        case 'deploy': {
-            const build = readBuild(r, shortName);
+        case 'deploy':
             settings = {
                 ...base,
                 mode,
-                build,
+                build: readBuild(r, shortName, mode),
                 fn: readFunction(r),
                 release: readRelease(r),
-                coldStart: readColdStart(r, build.runtime),
             };
             break;
-        }
-        case 'preview': {
-            const build = readBuild(r, shortName);
+        case 'preview':
             settings = {
                 ...base,
                 mode,
-                build,
+                build: readBuild(r, shortName, mode),
                 fn: readFunction(r),
                 release: readRelease(r),
-                coldStart: readColdStart(r, build.runtime),
                 preview: readPreview(r, event),
             };
             break;
-        }
         case 'preview-cleanup':
             settings = { ...base, mode, preview: readPreview(r, event) };
             break;
@@ -82055,9 +84518,23 @@ function readSettings(getInput, event, workspace) {
             };
             break;
     }
+    if ('preview' in settings)
+        checkPreviewPrefix(r, settings.preview.aliasPrefix, base.alias);
     if (r.problems.length > 0)
         throw new SettingsError(r.problems);
     return settings;
+}
+/** Reads only the inputs that locate the alias (no paths, nothing that a later step can remove). */
+function readAliasLocation(getInput) {
+    const r = new InputReader(getInput, '.');
+    const location = {
+        auth: readAuth(r),
+        functionName: r.pattern('function-name', r.required('function-name'), FUNCTION_NAME, 'must be a Lambda function name or ARN') ?? '',
+        alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name') ?? '',
+    };
+    if (r.problems.length > 0)
+        throw new SettingsError(r.problems);
+    return location;
 }
 /** All validation problems at once; the message lists each on its own line. */
 class SettingsError extends errors/* ActionError */.lZ {
@@ -82074,7 +84551,13 @@ function resolveMode(r, event) {
     const mode = r.oneOf('mode', ['deploy', 'preview', 'preview-cleanup', 'rollback', 'auto'], 'deploy');
     if (mode !== 'auto')
         return mode;
-    if (event.eventName === 'pull_request' || event.eventName === 'pull_request_target') {
+    if (event.eventName === 'pull_request_target') {
+        r.fail('mode', "auto is refused on pull_request_target: that event runs with this repository's secrets and " +
+            'AWS role, so a preview would build and invoke code from the pull request (a fork, possibly) ' +
+            'with them. Run previews `on: pull_request`, or set mode explicitly once the code is vetted', 'auto');
+        return 'preview';
+    }
+    if (event.eventName === 'pull_request') {
         return event.payload.action === 'closed' ? 'preview-cleanup' : 'preview';
     }
     return 'deploy';
@@ -82088,7 +84571,7 @@ function readAuth(r) {
         roleDurationSeconds: r.int('role-duration-seconds', 900, 43200, 3600) ?? 3600,
     };
 }
-function readBuild(r, functionShortName) {
+function readBuild(r, functionShortName, mode) {
     const sourceDir = r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
     const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
     const architecture = r.oneOf('architecture', ['x86_64', 'arm64'], 'x86_64');
@@ -82099,9 +84582,11 @@ function readBuild(r, functionShortName) {
         r.fail('model-dest', 'must be a relative folder inside the zip such as `model` (no leading /, no ..)', modelDest);
     }
     const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
-    const forbidden = pipArgs.find((arg) => /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(arg));
-    if (forbidden)
-        r.fail('pip-args', `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`, forbidden);
+    for (const arg of pipArgs) {
+        const option = forbiddenPipOption(arg);
+        if (option)
+            r.fail('pip-args', `must not set ${option} (here as '${arg}'): the action sets the target, platform and interpreter itself`, arg);
+    }
     const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(/\/+$/, '');
     if (s3Prefix.startsWith('/') || s3Prefix.split('/').includes('..')) {
         r.fail('s3-prefix', 'must be a relative key prefix such as `lambda-ml-deploy/my-fn` (no leading /, no ..)', s3Prefix);
@@ -82120,9 +84605,48 @@ function readBuild(r, functionShortName) {
         pipArgs,
         slim: r.bool('slim', true),
         layerName: r.pattern('layer-name', r.raw('layer-name') || `${functionShortName}-deps`, LAYER_NAME, 'must be a layer name (letters, digits, - and _, at most 140)') ?? '',
-        s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket'), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
+        s3Bucket: r.pattern('s3-bucket', r.required('s3-bucket', `for mode ${mode} (the bundle and the layer are uploaded there; only rollback and preview-cleanup do without it)`), BUCKET, 'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)') ?? '',
         s3Prefix,
     };
+}
+/** pip options that would move the install or change its platform: the action sets these. */
+const FORBIDDEN_PIP_OPTIONS = [
+    '--target',
+    '--platform',
+    '--only-binary',
+    '--python-version',
+    '--implementation',
+    '--abi',
+    '--user',
+    '--prefix',
+    '--root',
+    '--python',
+];
+/** Long options pip has whose names are prefixes of a forbidden one (pip takes exact names as is). */
+const ALLOWED_PREFIX_OPTIONS = new Set(['--pre']);
+/** pip's short options that take a value; after one, the rest of the cluster is its value. */
+const SHORT_WITH_VALUE = new Set(['r', 'c', 'e', 'i', 'f']);
+/**
+ * The forbidden option an argument sets, if any. pip (optparse) accepts any unambiguous prefix of
+ * a long option (`--targ /x`) and clusters of short options with an attached value (`-t/x`,
+ * `-qt/x`); an ambiguous prefix is refused too (pip would refuse it anyway). Pure.
+ */
+function forbiddenPipOption(arg) {
+    if (arg.startsWith('--')) {
+        const name = arg.split('=')[0];
+        if (name === '--' || ALLOWED_PREFIX_OPTIONS.has(name))
+            return undefined;
+        return FORBIDDEN_PIP_OPTIONS.find((option) => option.startsWith(name));
+    }
+    if (!/^-[a-zA-Z]/.test(arg))
+        return undefined;
+    for (const flag of arg.slice(1)) {
+        if (flag === 't')
+            return '-t (--target)';
+        if (SHORT_WITH_VALUE.has(flag) || !/[a-zA-Z]/.test(flag))
+            return undefined;
+    }
+    return undefined;
 }
 /** Unset: `requirements.txt` in source-dir when present. `none`: no layer. Otherwise a file. */
 function readRequirements(r, sourceDir) {
@@ -82158,42 +84682,19 @@ function readRelease(r) {
     const alarms = r.lines('alarms');
     for (const alarm of alarms)
         r.pattern('alarms', alarm, ALARM_NAME, 'must list CloudWatch alarm names, one per line (at most 255 characters each)');
+    const strategy = r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once');
+    if (strategy === 'all-at-once' && alarms.length > 0) {
+        r.fail('alarms', 'are watched during a canary or linear bake, and all-at-once has none, so they would be ignored; set strategy: canary (or linear), or remove alarms');
+    }
     return {
         smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
-        strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'], 'all-at-once'),
+        strategy,
         canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
         canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
         linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
         alarms,
         keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
     };
-}
-/** Lambda SnapStart for Python starts with python3.12. */
-const SNAP_START_MIN_PYTHON = [3, 12];
-/** Undefined when `runtime` supports SnapStart, else why not (for the input's error). Pure. */
-function snapStartProblem(runtime) {
-    const match = /^python(\d+)\.(\d+)$/.exec(runtime);
-    const [major, minor] = SNAP_START_MIN_PYTHON;
-    if (match &&
-        (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor)))
-        return undefined;
-    return `needs runtime python${major}.${minor} or later (Lambda SnapStart for Python), but runtime is ${runtime}: raise runtime or drop snap-start`;
-}
-function readColdStart(r, runtime) {
-    const snapStart = r.raw('snap-start') === '' ? undefined : r.bool('snap-start', false);
-    if (snapStart) {
-        const problem = snapStartProblem(runtime);
-        if (problem)
-            r.fail('snap-start', problem, 'true');
-    }
-    const provisionedConcurrency = r.int('provisioned-concurrency', 0, 10000, 0) ?? 0;
-    if (snapStart && provisionedConcurrency > 0) {
-        r.fail('provisioned-concurrency', 'cannot be combined with snap-start: Lambda does not allow both on one version; pick one', String(provisionedConcurrency));
-    }
-    const settings = { provisionedConcurrency };
-    if (snapStart !== undefined)
-        settings.snapStart = snapStart;
-    return settings;
 }
 function readPreview(r, event) {
     const aliasPrefix = r.raw('preview-alias-prefix') || 'pr-';
@@ -82215,6 +84716,12 @@ function readPreview(r, event) {
         urlAuth: r.oneOf('preview-url-auth', ['AWS_IAM', 'NONE'], 'AWS_IAM'),
         prNumber: prNumber ?? 0,
     };
+}
+/** A prefix that can name `alias` (`v` + PR 2 = `v2`) is refused for every PR, not only PR 2. */
+function checkPreviewPrefix(r, prefix, alias) {
+    if (alias.startsWith(prefix) && /^\d+$/.test(alias.slice(prefix.length))) {
+        r.fail('preview-alias-prefix', `must not be able to name alias '${alias}' (the preview of PR #${alias.slice(prefix.length)} would be it); use a prefix such as pr-`, prefix);
+    }
 }
 function readRollbackTo(r) {
     const value = r.raw('rollback-to') || 'previous';
@@ -94219,3 +96726,5 @@ function getIDToken(aud) {
 /******/ var __webpack_exports__ = __nccwpck_require__(9407);
 /******/ __webpack_exports__ = await __webpack_exports__;
 /******/ 
+
+//# sourceMappingURL=index.js.map

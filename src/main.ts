@@ -23,10 +23,11 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   let workDir: string | undefined;
   try {
     const settings = readSettings((name) => core.getInput(name), github, github.workspace);
+    core.setOutput('mode', settings.mode); // what `auto` resolved to, for later steps
     report.setHeadline(
       `Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`,
     );
-    clients = await connect(settings, env, logger);
+    clients = await connect(settings.auth, env, logger);
     const identity = await verifyIdentity(clients.sts);
     logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
     report.section('AWS identity', [
@@ -50,6 +51,8 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
     await runPipeline(ctx);
   } catch (error) {
     const message = errorMessage(error);
+    // With debug logging on, the stack (mapped to src/*.ts by the bundle's source map).
+    if (error instanceof Error && error.stack) core.debug(error.stack);
     report.section('Failed', ['```', message, '```']);
     core.setFailed(message);
   } finally {

@@ -47,6 +47,28 @@ export function isTransient(error: unknown): boolean {
   return status !== undefined && (status === 429 || status >= 500);
 }
 
+const NO_ANSWER = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/**
+ * Whether a failed write may have landed anyway: a 5xx or a lost connection / timeout after the
+ * request was sent. Throttling (429), conflicts and refused connections mean it did not. After an
+ * ambiguous failure a guarded write re-reads before it decides (success, retry or conflict).
+ */
+export function isAmbiguous(error: unknown): boolean {
+  const status = httpStatus(error);
+  if (status === 429) return false;
+  if (status !== undefined && status >= 500) return true;
+  const code = errorCode(error);
+  return code !== undefined && NO_ANSWER.has(code);
+}
+
 /** Runs `fn` until it succeeds, a non-retryable error occurs, or attempts run out. */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,

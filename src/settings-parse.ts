@@ -26,10 +26,14 @@ export class InputReader {
     return undefined;
   }
 
-  required(name: string): string {
+  /** `because`: why this mode needs it, for inputs that only some modes need. */
+  required(name: string, because?: string): string {
     const value = this.raw(name);
     if (!value)
-      this.fail(name, 'is required and was not set; add it under `with:` in the workflow step');
+      this.fail(
+        name,
+        `is required${because ? ` ${because}` : ''} and was not set; add it under \`with:\` in the workflow step`,
+      );
     return value;
   }
 

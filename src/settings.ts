@@ -162,8 +162,17 @@ export function readSettings(
       'must be a Lambda function name (letters, digits, - and _, at most 64) or a function ARN',
     ) ?? '';
   const shortName = functionName.split(':').pop() ?? functionName;
+  const auth = readAuth(r);
+  const arnRegion = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):/.exec(functionName)?.[1];
+  if (arnRegion && auth.region && arnRegion !== auth.region) {
+    r.fail(
+      'function-name',
+      `is a function ARN in ${arnRegion}, but aws-region is ${auth.region}: the bundle bucket, the layer and every call would be in ${auth.region}; set aws-region: ${arnRegion} or pass the function's name`,
+      functionName,
+    );
+  }
   const base: Base = {
-    auth: readAuth(r),
+    auth,
     functionName,
     alias:
       r.pattern(
@@ -180,7 +189,7 @@ export function readSettings(
   let settings: Settings;
   switch (mode) {
     case 'deploy': {
-      const build = readBuild(r, shortName);
+      const build = readBuild(r, shortName, mode);
       settings = {
         ...base,
         mode,
@@ -192,7 +201,7 @@ export function readSettings(
       break;
     }
     case 'preview': {
-      const build = readBuild(r, shortName);
+      const build = readBuild(r, shortName, mode);
       settings = {
         ...base,
         mode,
@@ -216,8 +225,34 @@ export function readSettings(
       };
       break;
   }
+  if ('preview' in settings) checkPreviewPrefix(r, settings.preview.aliasPrefix, base.alias);
   if (r.problems.length > 0) throw new SettingsError(r.problems);
   return settings;
+}
+
+/** What the post step needs when its saved state is unreadable: where to look at the alias. */
+export interface AliasLocation {
+  auth: AuthSettings;
+  functionName: string;
+  alias: string;
+}
+
+/** Reads only the inputs that locate the alias (no paths, nothing that a later step can remove). */
+export function readAliasLocation(getInput: (name: string) => string): AliasLocation {
+  const r = new InputReader(getInput, '.');
+  const location: AliasLocation = {
+    auth: readAuth(r),
+    functionName:
+      r.pattern(
+        'function-name',
+        r.required('function-name'),
+        FUNCTION_NAME,
+        'must be a Lambda function name or ARN',
+      ) ?? '',
+    alias: r.pattern('alias', r.raw('alias') || 'prod', ALIAS, 'must be an alias name') ?? '',
+  };
+  if (r.problems.length > 0) throw new SettingsError(r.problems);
+  return location;
 }
 
 /** All validation problems at once; the message lists each on its own line. */
@@ -239,7 +274,17 @@ function resolveMode(r: InputReader, event: EventContext): Mode {
     'deploy',
   );
   if (mode !== 'auto') return mode;
-  if (event.eventName === 'pull_request' || event.eventName === 'pull_request_target') {
+  if (event.eventName === 'pull_request_target') {
+    r.fail(
+      'mode',
+      "auto is refused on pull_request_target: that event runs with this repository's secrets and " +
+        'AWS role, so a preview would build and invoke code from the pull request (a fork, possibly) ' +
+        'with them. Run previews `on: pull_request`, or set mode explicitly once the code is vetted',
+      'auto',
+    );
+    return 'preview';
+  }
+  if (event.eventName === 'pull_request') {
     return event.payload.action === 'closed' ? 'preview-cleanup' : 'preview';
   }
   return 'deploy';
@@ -272,7 +317,11 @@ function readAuth(r: InputReader): AuthSettings {
   };
 }
 
-function readBuild(r: InputReader, functionShortName: string): BuildSettings {
+function readBuild(
+  r: InputReader,
+  functionShortName: string,
+  mode: 'deploy' | 'preview',
+): BuildSettings {
   const sourceDir =
     r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
   const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
@@ -290,17 +339,15 @@ function readBuild(r: InputReader, functionShortName: string): BuildSettings {
     );
   }
   const pipArgs = r.raw('pip-args').split(/\s+/).filter(Boolean);
-  const forbidden = pipArgs.find((arg) =>
-    /^(-t|--target|--platform|--only-binary|--python-version|--implementation|--user|--prefix|--root)(=|$)/.test(
-      arg,
-    ),
-  );
-  if (forbidden)
-    r.fail(
-      'pip-args',
-      `must not set ${forbidden.split('=')[0]}: the action sets the target and platform itself`,
-      forbidden,
-    );
+  for (const arg of pipArgs) {
+    const option = forbiddenPipOption(arg);
+    if (option)
+      r.fail(
+        'pip-args',
+        `must not set ${option} (here as '${arg}'): the action sets the target, platform and interpreter itself`,
+        arg,
+      );
+  }
   const s3Prefix = (r.raw('s3-prefix') || `lambda-ml-deploy/${functionShortName}`).replace(
     /\/+$/,
     '',
@@ -341,12 +388,52 @@ function readBuild(r: InputReader, functionShortName: string): BuildSettings {
     s3Bucket:
       r.pattern(
         's3-bucket',
-        r.required('s3-bucket'),
+        r.required(
+          's3-bucket',
+          `for mode ${mode} (the bundle and the layer are uploaded there; only rollback and preview-cleanup do without it)`,
+        ),
         BUCKET,
         'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
       ) ?? '',
     s3Prefix,
   };
+}
+
+/** pip options that would move the install or change its platform: the action sets these. */
+const FORBIDDEN_PIP_OPTIONS = [
+  '--target',
+  '--platform',
+  '--only-binary',
+  '--python-version',
+  '--implementation',
+  '--abi',
+  '--user',
+  '--prefix',
+  '--root',
+  '--python',
+];
+/** Long options pip has whose names are prefixes of a forbidden one (pip takes exact names as is). */
+const ALLOWED_PREFIX_OPTIONS = new Set(['--pre']);
+/** pip's short options that take a value; after one, the rest of the cluster is its value. */
+const SHORT_WITH_VALUE = new Set(['r', 'c', 'e', 'i', 'f']);
+
+/**
+ * The forbidden option an argument sets, if any. pip (optparse) accepts any unambiguous prefix of
+ * a long option (`--targ /x`) and clusters of short options with an attached value (`-t/x`,
+ * `-qt/x`); an ambiguous prefix is refused too (pip would refuse it anyway). Pure.
+ */
+export function forbiddenPipOption(arg: string): string | undefined {
+  if (arg.startsWith('--')) {
+    const name = arg.split('=')[0];
+    if (name === '--' || ALLOWED_PREFIX_OPTIONS.has(name)) return undefined;
+    return FORBIDDEN_PIP_OPTIONS.find((option) => option.startsWith(name));
+  }
+  if (!/^-[a-zA-Z]/.test(arg)) return undefined;
+  for (const flag of arg.slice(1)) {
+    if (flag === 't') return '-t (--target)';
+    if (SHORT_WITH_VALUE.has(flag) || !/[a-zA-Z]/.test(flag)) return undefined;
+  }
+  return undefined;
 }
 
 /** Unset: `requirements.txt` in source-dir when present. `none`: no layer. Otherwise a file. */
@@ -402,9 +489,16 @@ function readRelease(r: InputReader): ReleaseSettings {
       ALARM_NAME,
       'must list CloudWatch alarm names, one per line (at most 255 characters each)',
     );
+  const strategy = r.oneOf('strategy', ['all-at-once', 'canary', 'linear'] as const, 'all-at-once');
+  if (strategy === 'all-at-once' && alarms.length > 0) {
+    r.fail(
+      'alarms',
+      'are watched during a canary or linear bake, and all-at-once has none, so they would be ignored; set strategy: canary (or linear), or remove alarms',
+    );
+  }
   return {
     smokeTests: r.existingPath('smoke-tests', r.optional('smoke-tests'), 'file'),
-    strategy: r.oneOf('strategy', ['all-at-once', 'canary', 'linear'] as const, 'all-at-once'),
+    strategy,
     canaryPercent: r.int('canary-percent', 1, 99, 10) ?? 10,
     canaryIntervalMs: r.duration('canary-interval', 1000, 12 * 3_600_000, '300s'),
     linearSteps: r.int('linear-steps', 2, 20, 4) ?? 4,
@@ -475,6 +569,17 @@ function readPreview(r: InputReader, event: EventContext): PreviewSettings {
     urlAuth: r.oneOf('preview-url-auth', ['AWS_IAM', 'NONE'] as const, 'AWS_IAM'),
     prNumber: prNumber ?? 0,
   };
+}
+
+/** A prefix that can name `alias` (`v` + PR 2 = `v2`) is refused for every PR, not only PR 2. */
+function checkPreviewPrefix(r: InputReader, prefix: string, alias: string): void {
+  if (alias.startsWith(prefix) && /^\d+$/.test(alias.slice(prefix.length))) {
+    r.fail(
+      'preview-alias-prefix',
+      `must not be able to name alias '${alias}' (the preview of PR #${alias.slice(prefix.length)} would be it); use a prefix such as pr-`,
+      prefix,
+    );
+  }
 }
 
 function readRollbackTo(r: InputReader): 'previous' | number {

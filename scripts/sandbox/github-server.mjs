@@ -2,11 +2,16 @@
 //  - the runner's OIDC token endpoint (what @actions/core getIDToken calls):
 //      GET <ACTIONS_ID_TOKEN_REQUEST_URL>&audience=<aud> with "Authorization: Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>"
 //      -> {"value": "<RS256 JWT with GitHub's claims>"}; a wrong or missing bearer gets 401.
-//  - the REST API subset used for PR comments (recorded in memory):
+//  - the REST API subset used for PR comments (recorded in memory, with their author):
 //      GET/POST   /repos/{owner}/{repo}/issues/{number}/comments
 //      GET/PATCH/DELETE /repos/{owner}/{repo}/issues/comments/{id}
+//      GET /user
+//    As on GitHub, an installation token (ghs_...) writes as github-actions[bot] and gets 403
+//    "Resource not accessible by integration" on GET /user; any other token is a user, named by
+//    PUT /_sandbox/users ({"<token>": "<login>"}), else `octocat`.
 //  - test hooks: GET /_sandbox/health, GET /_sandbox/comments, GET /_sandbox/requests,
-//      GET /_sandbox/tokens, PUT /_sandbox/oidc (claim overrides), POST /_sandbox/reset.
+//      GET /_sandbox/tokens, PUT /_sandbox/oidc (claim overrides), PUT /_sandbox/users,
+//      POST /_sandbox/reset.
 // Plain node:http, no dependencies. Listens on 127.0.0.1 only.
 // Environment: SANDBOX_OIDC_REQUEST_TOKEN (required), SANDBOX_GITHUB_PORT (0 = any free port),
 // SANDBOX_GITHUB_PORT_FILE (written once listening), SANDBOX_REPOSITORY [org/app],
@@ -47,7 +52,14 @@ const kid = createHash('sha256')
 const state = freshState();
 
 function freshState() {
-  return { comments: new Map(), nextId: 2000000001, requests: [], tokens: [], oidcOverrides: {} };
+  return {
+    comments: new Map(),
+    nextId: 2000000001,
+    requests: [],
+    tokens: [],
+    oidcOverrides: {},
+    users: {},
+  };
 }
 
 function b64url(data) {
@@ -141,6 +153,19 @@ async function readJson(req) {
   return JSON.parse(text);
 }
 
+/** Who a token acts as: the Actions bot for installation tokens, else a user. */
+function identity(token) {
+  if (token.startsWith('ghs_')) return BOT;
+  const login = state.users[token] ?? 'octocat';
+  return {
+    login,
+    id: 1000 + [...login].reduce((sum, c) => sum + c.charCodeAt(0), 0),
+    type: 'User',
+    site_admin: false,
+    html_url: `https://github.com/${login}`,
+  };
+}
+
 function commentView(comment) {
   const { owner, repo, issue } = comment;
   const api = `https://api.github.com/repos/${owner}/${repo}`;
@@ -151,7 +176,7 @@ function commentView(comment) {
     html_url: `${base.serverUrl}/${owner}/${repo}/pull/${issue}#issuecomment-${comment.id}`,
     issue_url: `${api}/issues/${issue}`,
     body: comment.body,
-    user: BOT,
+    user: comment.user,
     created_at: comment.created_at,
     updated_at: comment.updated_at,
     author_association: 'NONE',
@@ -215,6 +240,7 @@ async function issueComments(req, res, url, owner, repo, issue) {
       repo,
       issue,
       body: body.body,
+      user: identity(bearer(req)),
       created_at: now,
       updated_at: now,
     };
@@ -285,6 +311,12 @@ function sandboxHooks(req, res, url) {
       send(res, 200, oidcClaims(''));
     });
   }
+  if (path === '/_sandbox/users' && req.method === 'PUT') {
+    return readJson(req).then((users) => {
+      state.users = { ...state.users, ...users };
+      send(res, 200, state.users);
+    });
+  }
   if (path === '/_sandbox/reset' && req.method === 'POST') {
     Object.assign(state, freshState());
     return send(res, 200, { ok: true });
@@ -313,6 +345,18 @@ async function route(req, res) {
   }
   if (path.startsWith('/_sandbox/')) return sandboxHooks(req, res, url);
 
+  if (path === '/user' && req.method === 'GET') {
+    if (!requireAuth(req, res)) return;
+    const user = identity(bearer(req));
+    if (user === BOT) {
+      return send(res, 403, {
+        message: 'Resource not accessible by integration',
+        documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+        status: '403',
+      });
+    }
+    return send(res, 200, user);
+  }
   let m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(path);
   if (m) return issueComments(req, res, url, m[1], m[2], Number(m[3]));
   m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(path);

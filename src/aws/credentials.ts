@@ -1,5 +1,5 @@
 import { AssumeRoleWithWebIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { ActionError, errorCode, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isTransient, withRetry, type Sleep } from '../retry.js';
@@ -15,12 +15,55 @@ export interface CredentialDeps {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   sleep?: Sleep;
+  /** Milliseconds since the epoch (Date.now outside tests), to tell when credentials expire. */
+  now?: () => number;
+  /** Where getIDToken reads the token: GitHub's OIDC endpoint (default) or a token file (CLI). */
+  tokenFile?: string;
 }
 
 export interface ResolvedCredentials {
   /** undefined: the SDK's ambient chain (env, profile, instance role). */
   credentials?: AwsCredentialIdentity;
+  /**
+   * The credentials for the clients: the assumed role's, assumed again with a fresh GitHub OIDC
+   * token shortly before they expire, so a bake longer than role-duration-seconds keeps working.
+   */
+  provider?: AwsCredentialIdentityProvider;
   source: 'oidc' | 'ambient';
+}
+
+/** Credentials this close to their expiry are refreshed before use. */
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+
+/**
+ * A provider that returns `first` until it is within REFRESH_MARGIN_MS of its expiration, then
+ * calls `refresh` (once, however many requests ask at the same time) and returns the new ones.
+ */
+export function refreshingProvider(
+  first: AwsCredentialIdentity,
+  refresh: () => Promise<AwsCredentialIdentity>,
+  now: () => number,
+  logger: Logger,
+): AwsCredentialIdentityProvider {
+  let current = first;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  const expiring = () =>
+    current.expiration !== undefined && current.expiration.getTime() - now() <= REFRESH_MARGIN_MS;
+  return async () => {
+    if (!expiring()) return current;
+    pending ??= refresh()
+      .then((fresh) => {
+        logger.info(
+          `Refreshed the assumed role's credentials with a new GitHub OIDC token (the previous ones expire at ${current.expiration?.toISOString()}).`,
+        );
+        current = fresh;
+        return fresh;
+      })
+      .finally(() => {
+        pending = undefined;
+      });
+    return pending;
+  };
 }
 
 /** OIDC when `role-to-assume` is set; otherwise leave credentials to the SDK's default chain. */
@@ -34,7 +77,10 @@ export async function resolveCredentials(
     );
     return { source: 'ambient' };
   }
-  if (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
+  if (
+    !deps.tokenFile &&
+    (!deps.env.ACTIONS_ID_TOKEN_REQUEST_URL || !deps.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN)
+  ) {
     throw new ActionError(
       'role-to-assume is set but GitHub gave this job no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is missing). ' +
         'Add `permissions: id-token: write` (and `contents: read`) to the workflow or job. ' +
@@ -42,6 +88,21 @@ export async function resolveCredentials(
     );
   }
 
+  const first = await assume(auth, deps);
+  return {
+    source: 'oidc',
+    credentials: first,
+    provider: refreshingProvider(
+      first,
+      () => assume(auth, deps),
+      deps.now ?? (() => Date.now()),
+      deps.logger,
+    ),
+  };
+}
+
+/** GitHub OIDC token -> AssumeRoleWithWebIdentity -> masked credentials. */
+async function assume(auth: AuthSettings, deps: CredentialDeps): Promise<AwsCredentialIdentity> {
   let token: string;
   try {
     token = await deps.getIDToken(auth.audience);
@@ -53,7 +114,10 @@ export async function resolveCredentials(
   deps.setSecret(token);
 
   const claims = describeClaims(token);
-  deps.logger.info(`Assuming ${auth.roleToAssume} with the GitHub OIDC token (${claims}).`);
+  const from = deps.tokenFile
+    ? `the web-identity token in ${deps.tokenFile}`
+    : 'the GitHub OIDC token';
+  deps.logger.info(`Assuming ${auth.roleToAssume} with ${from} (${claims}).`);
 
   let response;
   try {
@@ -91,13 +155,10 @@ export async function resolveCredentials(
   deps.setSecret(c.SessionToken);
   deps.logger.info(`Assumed ${response.AssumedRoleUser?.Arn ?? auth.roleToAssume}.`);
   return {
-    source: 'oidc',
-    credentials: {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-      expiration: c.Expiration,
-    },
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    ...(c.Expiration ? { expiration: c.Expiration } : {}),
   };
 }
 

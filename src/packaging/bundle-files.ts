@@ -2,7 +2,7 @@ import * as fs from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import * as path from 'node:path';
 import picomatch from 'picomatch';
-import { InputError } from '../errors.js';
+import { ActionError, InputError } from '../errors.js';
 
 /**
  * Which files go into the function bundle, and under which names.
@@ -16,10 +16,12 @@ import { InputError } from '../errors.js';
  * `include` empty means everything; `exclude` wins over `include`.
  *
  * The bundle holds files only (no folder entries: Lambda and Python do not need them).
- * Symlinks are followed when they resolve inside the workspace or inside the folder being
- * collected; any other symlink is refused, so a checked-in link cannot pull runner files
- * (credentials, /proc) into a deployed bundle. The paths named in `sourceDir` and `model`
- * themselves are trusted (the workflow author wrote them) and may be links or live anywhere.
+ * Symlinks are followed only when they resolve inside the root being packaged (source-dir, or
+ * the model folder they sit in); any other link is refused with SymlinkEscapeError, so a
+ * checked-in link cannot pull the checkout's `.git/config` (with its token header), runner files
+ * or /proc into a deployed bundle. Excludes are matched against the resolved path as well as the
+ * link's own path: `vcs -> .git` is excluded like `.git`. The paths named in `sourceDir` and
+ * `model` themselves are trusted (the workflow author wrote them) and may be links.
  */
 
 /** A generated file added as is (for example hash-based .pyc compiled for the runtime). */
@@ -115,6 +117,17 @@ function isInside(root: string, candidate: string): boolean {
   );
 }
 
+/** Posix path of `real` relative to `root` ('' for the root itself). */
+function relativeTo(root: string, real: string): string {
+  return path.relative(root, real).split(path.sep).join('/');
+}
+
+/** Whether a path or any folder above it is excluded (`.git/config` is under `.git`). */
+function excludedWithParents(exclude: Matcher, rel: string): boolean {
+  const parts = rel.split('/');
+  return parts.some((_, i) => exclude(parts.slice(0, i + 1).join('/')));
+}
+
 function modeOf(stats: Stats): FileMode {
   return (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
 }
@@ -123,9 +136,16 @@ function describe(file: Collected): string {
   return `${file.origin} file '${file.absPath}'`;
 }
 
+/** A link inside a packaged root that resolves outside it. */
+export class SymlinkEscapeError extends ActionError {
+  override name = 'SymlinkEscapeError';
+}
+
 interface WalkContext {
-  /** Real paths symlinks may resolve into. */
-  allowedRoots: string[];
+  /** Real path of the root being packaged: links must resolve inside it. */
+  root: string;
+  /** How the root is named in errors, e.g. "source-dir 'src'". */
+  rootLabel: string;
   exclude: Matcher;
   /** undefined: everything is included. */
   include: Matcher | undefined;
@@ -194,6 +214,9 @@ async function visit(
   let stats: Stats | undefined;
   if (!entry.isSymbolicLink()) {
     if (ctx.skip.has(real)) return;
+    // Inside a linked folder the lexical path differs from the real one: exclude on both.
+    const realRel = relativeTo(ctx.root, real);
+    if (realRel !== rel && ctx.exclude(realRel)) return;
     if (entry.isDirectory()) {
       const selected = included || (ctx.include?.(rel) ?? true);
       subfolders.push(() => walk(ctx, abs, real, rel, selected, [...ancestors, real]));
@@ -204,12 +227,14 @@ async function visit(
   if (!stats || stats.isSymbolicLink()) {
     real = await realpathOrFail(abs);
     if (ctx.skip.has(real)) return;
-    if (!ctx.allowedRoots.some((root) => isInside(root, real))) {
-      throw new Error(
-        `Symlink '${abs}' points outside the workspace (to '${real}'); refusing to bundle it. ` +
-          'Copy the target into the workspace (cp -L), or remove the link or exclude it.',
+    if (!isInside(ctx.root, real)) {
+      throw new SymlinkEscapeError(
+        `Symlink '${abs}' resolves to '${real}', outside ${ctx.rootLabel}; refusing to bundle it. ` +
+          `Links may only point inside the folder being packaged. Copy the file into ${ctx.rootLabel} ` +
+          '(cp -L), or remove the link or exclude it.',
       );
     }
+    if (excludedWithParents(ctx.exclude, relativeTo(ctx.root, real))) return;
     stats = await fs.stat(real);
   }
 
@@ -291,7 +316,8 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
     modelReals.add(real);
     if (stats.isDirectory()) {
       const ctx: WalkContext = {
-        allowedRoots: [workspaceReal, real],
+        root: real,
+        rootLabel: `model path '${given.trim()}'`,
         exclude,
         include: undefined,
         skip: new Set(),
@@ -319,7 +345,8 @@ export async function collectBundleFiles(options: BundleFilesOptions): Promise<B
   if (!source.stats.isDirectory())
     throw new InputError('source-dir', `'${options.sourceDir}' is not a folder.`);
   const sourceCtx: WalkContext = {
-    allowedRoots: [workspaceReal, source.real],
+    root: source.real,
+    rootLabel: `source-dir '${options.sourceDir}'`,
     exclude,
     include,
     skip: modelReals,

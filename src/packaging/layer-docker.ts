@@ -1,14 +1,16 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { hashFailureMessage } from './pip-hash-errors.js';
 import { ActionError, InputError, errorMessage } from '../errors.js';
 import { describeCommand, tailKeeper, type CommandRunner, type UserIds } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
 import { dockerPlatform, runtimePythonVersion, type DockerPlatform } from './runtime.js';
+import { stageRequirements } from './layer-stage.js';
 
 /**
- * The Docker side of the layer build: `pip install` runs inside the build image with the
- * requirements folder mounted read-only and the output owned by the runner's user. Every docker
+ * The Docker side of the layer build: `pip install` runs inside the build image with a copy of
+ * the requirements (and what they reference) mounted read-only and the output owned by the runner's user. Every docker
  * command is an argument list; nothing from the inputs is ever parsed by a shell.
  */
 
@@ -159,6 +161,8 @@ export const CONTAINER_ENV: Record<string, string> = {
 
 export const CONTAINER_REQ_DIR = '/var/req';
 export const CONTAINER_OUT_DIR = '/var/out';
+/** Where the requirements generated from a lock file are mounted (the lock's folder stays the cwd). */
+export const CONTAINER_LOCKED_FILE = '/var/locked/requirements.txt';
 
 export interface DockerInstallOptions {
   run: CommandRunner;
@@ -166,8 +170,12 @@ export interface DockerInstallOptions {
   image: string;
   architecture: Architecture;
   runtime: string;
-  /** Absolute path of the requirements file; its whole folder is mounted read-only. */
+  /** Absolute path of the requirements file (in the staged copy, once installInDocker made it). */
   requirementsPath: string;
+  /** The folder mounted read-only at /var/req (default: the requirements file's folder). */
+  mountDir?: string;
+  /** The file pip reads when it is not requirementsPath (a lock file's generated requirements). */
+  requirementsFile?: string;
   /** Host folder mounted at /var/out; packages land in <outDir>/python. */
   outDir: string;
   pipArgs: readonly string[];
@@ -179,18 +187,27 @@ export interface DockerInstallOptions {
 /** The full `docker run` argument list of the pip step. Pure. */
 export function pipInstallRunArgs(options: Omit<DockerInstallOptions, 'run' | 'logger'>): string[] {
   const env = options.env ?? {};
-  const requirementsFile = path.basename(options.requirementsPath);
+  const generated =
+    options.requirementsFile && options.requirementsFile !== options.requirementsPath
+      ? options.requirementsFile
+      : undefined;
+  const requirementsFile = generated
+    ? CONTAINER_LOCKED_FILE
+    : path.basename(options.requirementsPath);
+  const mountDir = options.mountDir ?? path.dirname(options.requirementsPath);
+  const fromMount = path.relative(mountDir, path.dirname(options.requirementsPath));
   return dockerRunArgs({
     image: options.image,
     platform: dockerPlatform(options.architecture),
     mounts: [
-      { source: path.dirname(options.requirementsPath), target: CONTAINER_REQ_DIR, readOnly: true },
+      { source: mountDir, target: CONTAINER_REQ_DIR, readOnly: true },
+      ...(generated ? [{ source: generated, target: CONTAINER_LOCKED_FILE, readOnly: true }] : []),
       { source: options.outDir, target: CONTAINER_OUT_DIR },
     ],
     user: options.user,
     env: CONTAINER_ENV,
     passEnv: PASS_THROUGH_ENV.filter((name) => env[name] !== undefined && env[name] !== ''),
-    workdir: CONTAINER_REQ_DIR,
+    workdir: path.posix.join(CONTAINER_REQ_DIR, ...fromMount.split(path.sep).filter(Boolean)),
     entrypoint: 'python3',
     command: [
       '-c',
@@ -241,7 +258,17 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
   // A runner running as root that builds as another user: hand it the output folder.
   if (options.user && process.getuid?.() === 0 && options.user.uid !== 0)
     await fs.chown(options.outDir, options.user.uid, options.user.gid);
-  const args = pipInstallRunArgs(options);
+  // pip sees a copy of what the requirements name, never the workspace (.git included).
+  const staged = await stageRequirements(
+    options.requirementsPath,
+    options.pipArgs,
+    `${options.outDir}.req`,
+  );
+  const args = pipInstallRunArgs({
+    ...options,
+    requirementsPath: staged.requirementsPath,
+    mountDir: staged.root,
+  });
   logger.info(describeCommand('docker', args));
   const tail = tailKeeper(25);
   let python = '';
@@ -262,6 +289,8 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
     });
   } catch (error) {
     throw dockerMissing(error);
+  } finally {
+    await fs.rm(staged.root, { recursive: true, force: true });
   }
   const requirementsName = path.basename(options.requirementsPath);
   if (result.exitCode !== 0) {
@@ -274,6 +303,9 @@ export async function installInDocker(options: DockerInstallOptions): Promise<{ 
     }
     const output =
       tail.text() || `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-25).join('\n');
+    const hashFailure = hashFailureMessage(`${result.stdout}\n${result.stderr}`, requirementsName);
+    if (hashFailure)
+      throw new ActionError(`${hashFailure}\nLast lines of pip's output:\n${output}`);
     const hints = pipFailureHints(`${result.stdout}\n${result.stderr}`);
     throw new ActionError(
       `pip install -r ${requirementsName} failed in ${options.image} (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +

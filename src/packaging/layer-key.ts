@@ -3,6 +3,16 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import type { Architecture, BuildMethod } from '../settings.js';
+import {
+  LOCKED_SET_PATH,
+  lockFormat,
+  lockedSetFromRequirements,
+  parseLockFile,
+  requirementLine,
+  unpinnedRequirements,
+  type LockFormat,
+  type LockedRequirement,
+} from './lock-files.js';
 
 /**
  * The dependency layer's cache key: sha256 over a canonical JSON of everything that decides the
@@ -86,7 +96,7 @@ export function isLocalPath(value: string): boolean {
   );
 }
 
-function stripFileScheme(value: string): string {
+export function stripFileScheme(value: string): string {
   return value.replace(/^file:(\/\/)?/i, '');
 }
 
@@ -253,9 +263,20 @@ export async function digestLocalPath(target: string, topLevelOnly: boolean): Pr
  * that names it, as pip does), and digests the local folders it installs from, so the key changes
  * when a wheel in `--find-links ./wheels` or a local package changes.
  */
-export async function gatherRequirements(
-  options: GatherOptions,
-): Promise<{ files: RequirementsFile[]; localSources: LocalSource[] }> {
+export interface GatheredRequirements {
+  files: RequirementsFile[];
+  localSources: LocalSource[];
+  /** The lock format when `requirements` is a lock file (pip then installs `locked`). */
+  lockFormat?: LockFormat;
+  /** The locked set, for a lock file or a requirements file pinned with hashes throughout. */
+  locked?: LockedRequirement[];
+  /** Requirement lines that pin no single version: the key cannot see new releases of them. */
+  unpinned: string[];
+}
+
+export async function gatherRequirements(options: GatherOptions): Promise<GatheredRequirements> {
+  const format = lockFormat(options.requirementsPath);
+  if (format) return gatherLockFile(options, format);
   const root = path.dirname(options.requirementsPath);
   const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/') || '.';
   const files: RequirementsFile[] = [];
@@ -297,5 +318,42 @@ export async function gatherRequirements(
       await addLocal(ref, root);
     }
   }
-  return { files, localSources: [...local.values()] };
+  const unpinned = files.flatMap((file) => unpinnedRequirements(file.lines));
+  // A requirements file pinned with hashes throughout is a locked set: keyed like a lock file.
+  const locked = files.length === 1 ? lockedSetFromRequirements(files[0].lines) : undefined;
+  if (locked)
+    return {
+      files: [{ path: LOCKED_SET_PATH, lines: locked.map(requirementLine) }],
+      localSources: [...local.values()],
+      locked,
+      unpinned,
+    };
+  return { files, localSources: [...local.values()], unpinned };
+}
+
+/** A lock file: its locked set is the key's requirements; pip-args references are digested. */
+async function gatherLockFile(
+  options: GatherOptions,
+  format: LockFormat,
+): Promise<GatheredRequirements> {
+  const root = path.dirname(options.requirementsPath);
+  const text = await readText(options.requirementsPath, undefined);
+  const locked = parseLockFile(format, text, path.basename(options.requirementsPath));
+  const localSources: LocalSource[] = [];
+  for (const ref of pipArgReferences(options.pipArgs)) {
+    if (ref.kind !== 'find-links' && ref.kind !== 'local-package') continue;
+    const abs = path.resolve(root, ref.target);
+    const rel = path.relative(root, abs).split(path.sep).join('/') || '.';
+    localSources.push({
+      path: `${ref.kind}:${rel}`,
+      digest: await digestLocalPath(abs, ref.kind === 'find-links'),
+    });
+  }
+  return {
+    files: [{ path: LOCKED_SET_PATH, lines: locked.map(requirementLine) }],
+    localSources,
+    lockFormat: format,
+    locked,
+    unpinned: [],
+  };
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ActionError } from '../errors.js';
 import { type CommandRunner, describeCommand, tailKeeper } from '../exec.js';
+import { hashFailureMessage } from './pip-hash-errors.js';
 import type { Logger } from '../log.js';
 import type { Architecture } from '../settings.js';
 import { pipFailureHints } from './layer-docker.js';
@@ -88,6 +89,8 @@ export interface PipInstallOptions {
   runtime: string;
   architecture: Architecture;
   requirementsPath: string;
+  /** The file pip reads when it is not requirementsPath (a lock file's generated requirements). */
+  requirementsFile?: string;
   /** Packages land in <outDir>/python. */
   outDir: string;
   pipArgs: readonly string[];
@@ -101,7 +104,7 @@ export async function installWithHostPip(options: PipInstallOptions): Promise<vo
   await fs.mkdir(target, { recursive: true });
   const requirementsFile = path.basename(options.requirementsPath);
   const args = pipInstallArgs({
-    requirementsFile,
+    requirementsFile: options.requirementsFile ?? requirementsFile,
     target,
     runtime: options.runtime,
     architecture: options.architecture,
@@ -140,6 +143,9 @@ export async function installWithHostPip(options: PipInstallOptions): Promise<vo
         `or pin a version that publishes manylinux wheels.\nLast lines of pip's output:\n${tail.text()}`,
     );
   }
+  const hashFailure = hashFailureMessage(output, requirementsFile);
+  if (hashFailure)
+    throw new ActionError(`${hashFailure}\nLast lines of pip's output:\n${tail.text()}`);
   const hints = pipFailureHints(output);
   throw new ActionError(
     `pip install -r ${requirementsFile} failed (exit code ${result.exitCode}) for requirements file ${options.requirementsPath}. ` +

@@ -19,6 +19,7 @@ import { findCachedLayer, publishLayer } from './layer-cache.js';
 import { dockerPlatform, runtimePythonVersion } from './runtime.js';
 import { ensureImage, installInDocker } from './layer-docker.js';
 import { computeLayerKey, gatherRequirements } from './layer-key.js';
+import { lockedRequirementsText } from './lock-files.js';
 import { installWithHostPip } from './layer-pip.js';
 import { slimTree, type SlimResult } from './slim.js';
 import { writeDeterministicZip, type ZipResult } from './zip.js';
@@ -111,6 +112,18 @@ export interface LayerResult {
   zipPath?: string;
 }
 
+/** What unpinned requirements mean for the layer cache. Pure. */
+export function unpinnedWarning(unpinned: readonly string[]): string {
+  const shown = unpinned.slice(0, 5).join(', ') + (unpinned.length > 5 ? ', ...' : '');
+  return (
+    `${unpinned.length} requirement${unpinned.length === 1 ? ' is' : 's are'} not pinned to one version (${shown}). ` +
+    'The layer cache key is the requirements text, so a new upstream release does not change it: ' +
+    'the cached layer keeps the versions it was built with, and the next rebuild takes whatever is newest then. ' +
+    'Pin with == and hashes (pip-compile --generate-hashes, uv pip compile --generate-hashes), ' +
+    'or point requirements at a lock file (uv.lock, poetry.lock, pylock.toml, Pipfile.lock).'
+  );
+}
+
 /** `<prefix>/layers/<sha256>.zip`. Pure. */
 export function layerS3Key(s3Prefix: string, sha256Hex: string): string {
   const prefix = s3Prefix.replace(/^\/+|\/+$/g, '');
@@ -187,6 +200,7 @@ async function buildTree(
   options: LayerOptions,
   deps: LayerDeps,
   buildDir: string,
+  requirementsFile: string,
 ): Promise<{ bytecode: LayerBytecode; slim?: SlimResult }> {
   const { logger, run } = deps;
   const requirementsPath = options.requirementsPath as string;
@@ -209,6 +223,7 @@ async function buildTree(
       architecture: options.architecture,
       runtime: options.runtime,
       requirementsPath,
+      requirementsFile,
       outDir: buildDir,
       pipArgs: options.pipArgs,
       user,
@@ -222,6 +237,7 @@ async function buildTree(
       runtime: options.runtime,
       architecture: options.architecture,
       requirementsPath,
+      requirementsFile,
       outDir: buildDir,
       pipArgs: options.pipArgs,
       env,
@@ -300,6 +316,11 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
     requirementsPath: options.requirementsPath,
     pipArgs: options.pipArgs,
   });
+  if (material.unpinned.length > 0) logger.warning(unpinnedWarning(material.unpinned));
+  if (material.locked)
+    logger.info(
+      `Locked set: ${material.locked.length} packages pinned with hashes${material.lockFormat ? ` from ${path.basename(options.requirementsPath)}` : ''}; pip installs them with --require-hashes.`,
+    );
   const key = computeLayerKey({
     ...material,
     runtime: options.runtime,
@@ -334,8 +355,16 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
   await fs.rm(layerDir, { recursive: true, force: true });
   await fs.mkdir(buildDir, { recursive: true });
 
+  let requirementsFile = options.requirementsPath;
+  if (material.lockFormat && material.locked) {
+    // Written outside the source tree, so it never lands in the bundle.
+    requirementsFile = path.join(layerDir, 'locked', 'requirements.txt');
+    await fs.mkdir(path.dirname(requirementsFile), { recursive: true });
+    await fs.writeFile(requirementsFile, lockedRequirementsText(material.locked));
+  }
+
   const started = clock.now();
-  const { bytecode, slim } = await buildTree(options, deps, buildDir);
+  const { bytecode, slim } = await buildTree(options, deps, buildDir, requirementsFile);
   const files = await collectLayerFiles(buildDir);
   const unzipped = files.reduce((sum, f) => sum + f.size, 0);
   const largest = largestPackages(files);

@@ -11,6 +11,7 @@ import {
   createFunction,
   missingFunctionError,
   publishVersion,
+  publishedDifferences,
   readFunction,
   updateCode,
   updateConfiguration,
@@ -239,6 +240,7 @@ export async function publishCandidate(
     steps.skip('Upload bundle', 'the function already runs this bundle');
   }
 
+  let latestRevision: string | undefined;
   const functionArn = await steps.run(
     decision.kind === 'create' ? 'Create function' : 'Update function',
     async () => {
@@ -254,28 +256,37 @@ export async function publishCandidate(
           },
           { logger },
         );
+        latestRevision = created.revisionId;
         return created.arn ?? '';
       }
+      // Every write to $LATEST carries the RevisionId of the previous read or answer.
+      latestRevision = fn.revisionId;
       if (decision.kind === 'update' && decision.code) {
-        const sha = await updateCode(
+        const updated = await updateCode(
           clients.lambda,
           fnName,
           settings.build.s3Bucket,
           built.bundleKey,
-          { logger },
+          { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 },
         );
+        const sha = updated.codeSha256;
         if (sha && sha !== built.bundle.codeSha256) {
           throw new ActionError(
             `Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`,
           );
         }
+        latestRevision = updated.revisionId;
         logger.info(`Code updated: CodeSha256 ${sha}`);
       }
       // A code update leaves the configuration as it was read above.
       const changes = configChanges(fn, desired);
       if (changes) {
         logger.info(`Configuration: ${Object.keys(changes).join(', ')}`);
-        await updateConfiguration(clients.lambda, fnName, changes, { logger });
+        latestRevision = await updateConfiguration(clients.lambda, fnName, changes, {
+          logger,
+          revisionId: latestRevision,
+          desired,
+        });
       }
       return fn.arn ?? '';
     },
@@ -296,9 +307,23 @@ export async function publishCandidate(
       fnName,
       built.bundle.codeSha256,
       description,
-      { logger },
+      { logger, ...(latestRevision ? { revisionId: latestRevision } : {}) },
     );
     logger.info(`Published version ${result.version}`);
+    // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
+    // configuration that landed on $LATEST between our update and the publish.
+    const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
+    const diffs = publishedDifferences(publishedConfig, {
+      codeSha256: built.bundle.codeSha256,
+      before: fn,
+      desired,
+    });
+    if (diffs.length > 0) {
+      throw new ActionError(
+        `Published version ${result.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
+          `${diffs.join('; ')}. It was not smoke-tested and alias '${aliasName}' was not touched; re-run.`,
+      );
+    }
     return result;
   });
   ctx.outputs.set('version', published.version);

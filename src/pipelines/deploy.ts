@@ -1,5 +1,5 @@
 import { ActionError } from '../errors.js';
-import { alarmsInAlarm, checkAlarmsExist } from '../release/traffic/alarms.js';
+import { alarmWatch, checkAlarmsExist, type AlarmStatus } from '../release/traffic/alarms.js';
 import { describeAliasState, planTraffic } from '../release/traffic/alias-plan.js';
 import { shiftTraffic } from '../release/traffic/bake.js';
 import { SHIFT_STATE, shiftStateValue } from '../release/traffic/shift-state.js';
@@ -25,12 +25,14 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
     const spec = await loadSpec(ctx, steps);
     const watchAlarms =
       settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+    let initialAlarms: AlarmStatus[] = [];
     if (watchAlarms) {
-      await steps.run('Check watched alarms', async () => {
+      initialAlarms = await steps.run('Check watched alarms', async () => {
         const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
           logger,
         });
         logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+        return alarms;
       });
     }
 
@@ -96,8 +98,12 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
           clock: ctx.clock,
           ...(watchAlarms
             ? {
-                checkAlarms: () =>
-                  alarmsInAlarm(clients.cloudwatch, settings.release.alarms, { logger }),
+                checkAlarms: alarmWatch(
+                  clients.cloudwatch,
+                  settings.release.alarms,
+                  initialAlarms,
+                  { logger },
+                ),
               }
             : {}),
           ...(spec
@@ -114,7 +120,10 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
         },
         onStep: (event) => {
           const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-          ctx.state.save(SHIFT_STATE, shiftStateValue(before, candidate.version, event, final));
+          ctx.state.save(
+            SHIFT_STATE,
+            shiftStateValue(before, candidate.version, event, final, settings.auth),
+          );
         },
       }),
     );

@@ -1,9 +1,14 @@
 import type { AliasConfiguration } from '@aws-sdk/client-lambda';
-import { parseAliasDescription, type AliasState } from '../release/traffic/alias-plan.js';
+import { ActionError } from '../errors.js';
+import {
+  isPreviewAliasOf,
+  parseAliasDescription,
+  type AliasState,
+} from '../release/traffic/alias-plan.js';
 import { deleteAlias, readAlias } from '../release/traffic/alias.js';
 import { deleteFunctionUrl } from '../release/function/function-url.js';
 import {
-  deleteVersion,
+  deleteVersions,
   listAliases,
   listVersions,
   protectedVersions,
@@ -77,9 +82,26 @@ export async function previewCleanupPipeline(
   outputs.set('rolled-back', false);
   outputs.set('smoke-result', 'skipped');
   try {
+    if (aliasName === settings.alias) {
+      throw new ActionError(
+        `Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
+          'Use a preview-alias-prefix such as pr- that no serving alias starts with.',
+      );
+    }
     const alias = await steps.run(`Read alias '${aliasName}'`, () =>
       readAlias(clients.lambda, fn, aliasName, options),
     );
+    if (alias.exists && !isPreviewAliasOf(alias, settings.preview.prNumber)) {
+      logger.warning(
+        `Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+          `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`,
+      );
+      outputs.set('changed', false);
+      report.setHeadline(
+        `⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`,
+      );
+      return;
+    }
     if (alias.functionVersion) outputs.set('previous-version', alias.functionVersion);
     const candidates = previewCandidates(alias);
     logger.info(
@@ -135,11 +157,7 @@ export async function previewCleanupPipeline(
         const others = await listAliases(clients.lambda, fn);
         const plan = planVersionCleanup(candidates, existing, others, aliasName);
         for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-        for (const version of plan.delete) {
-          await deleteVersion(clients.lambda, fn, version);
-          logger.info(`Deleted version ${version}`);
-        }
-        return plan.delete;
+        return deleteVersions(clients.lambda, fn, plan.delete, logger);
       });
     } else {
       steps.skip('Delete preview-only versions', 'no version to consider');

@@ -3,13 +3,15 @@ import type { GithubContext } from '../github-context.js';
 import {
   describeAliasState,
   formatAliasDescription,
+  isPreviewAliasOf,
+  previewDescription,
   userDescription,
   type AliasState,
 } from '../release/traffic/alias-plan.js';
 import { createAlias, pointAlias } from '../release/traffic/alias.js';
 import { ensureFunctionUrl } from '../release/function/function-url.js';
 import { describeSmokeFailure } from '../release/smoke/smoke-run.js';
-import { deleteVersion, listAliases } from '../release/function/versions.js';
+import { deleteVersions, listAliases } from '../release/function/versions.js';
 import { publishPreviewComment, type PreviewCommentInfo } from '../report/pr-comment.js';
 import type { PreviewModeSettings } from '../settings.js';
 import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';
@@ -80,6 +82,13 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
       return;
     }
     const before = candidate.aliasBefore;
+    if (before.exists && !isPreviewAliasOf(before, settings.preview.prNumber)) {
+      throw new ActionError(
+        `Alias '${aliasName}' exists but was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
+          `(its description has no 'pr=${settings.preview.prNumber}' marker); it was left as it is. ` +
+          'Choose another preview-alias-prefix, or delete the alias if it is a stale one.',
+      );
+    }
     const unchanged = candidate.decision.kind === 'unchanged';
     outputs.set('changed', !unchanged);
 
@@ -118,10 +127,11 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
     } else {
       after = await steps.run(`Point '${aliasName}' at version ${candidate.version}`, () => {
         const description = formatAliasDescription(
-          userDescription(before.description) || `Preview of PR #${settings.preview.prNumber}`,
+          userDescription(before.description) || previewDescription(settings.preview.prNumber),
           {
             ...(before.functionVersion ? { previous: before.functionVersion } : {}),
             ...(commit ? { sha: commit.slice(0, 12) } : {}),
+            pr: settings.preview.prNumber,
           },
         );
         if (!before.exists)
@@ -203,10 +213,13 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
           aliasName,
         );
         for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-        for (const version of plan.delete) {
-          await deleteVersion(clients.lambda, fn, version);
-          logger.info(`Deleted version ${version}: only '${aliasName}' served it.`);
-        }
+        await deleteVersions(
+          clients.lambda,
+          fn,
+          plan.delete,
+          logger,
+          `: only '${aliasName}' served it.`,
+        );
       });
     }
 
@@ -235,10 +248,13 @@ async function deleteFailedVersion(
         await listAliases(clients.lambda, settings.functionName),
       );
       for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-      for (const v of plan.delete) {
-        await deleteVersion(clients.lambda, settings.functionName, v);
-        logger.info(`Deleted version ${v}: it failed its smoke tests and nothing serves it.`);
-      }
+      await deleteVersions(
+        clients.lambda,
+        settings.functionName,
+        plan.delete,
+        logger,
+        ': it failed its smoke tests and nothing serves it.',
+      );
     });
   } catch (error) {
     logger.warning(

@@ -1,5 +1,6 @@
+import { errorMessage } from '../errors.js';
 import {
-  deleteVersion,
+  deleteVersions,
   listAliases,
   listVersions,
   protectedVersions,
@@ -19,6 +20,23 @@ export async function applyRetention(
   keep: number,
 ): Promise<void> {
   if (keep <= 0) return;
+  try {
+    await retain(ctx, steps, keep);
+  } catch (error) {
+    // The release itself succeeded: a cleanup that failed must not turn the job red.
+    ctx.logger.warning(
+      `keep-versions ${keep}: deleting old versions failed after a successful release (${errorMessage(error)}). ` +
+        'Nothing was undone; the old versions stay until the next run.',
+    );
+    ctx.report.section('Retention', [`⚠️ Not applied: ${errorMessage(error)}`]);
+  }
+}
+
+async function retain(
+  ctx: RunContext<DeploySettings | PreviewModeSettings>,
+  steps: StepTimer,
+  keep: number,
+): Promise<void> {
   const { clients, settings, logger } = ctx;
   await steps.run(`Retention (keep ${keep})`, async () => {
     // Read the aliases after the versions, so a version aliased in between is seen as referenced.
@@ -32,14 +50,11 @@ export async function applyRetention(
       referenced,
       keep,
     );
-    for (const version of doomed) {
-      await deleteVersion(clients.lambda, settings.functionName, version);
-      logger.info(`Deleted version ${version}`);
-    }
-    const kept = versions.map((v) => v.version).filter((v) => !doomed.includes(v));
+    const deleted = await deleteVersions(clients.lambda, settings.functionName, doomed, logger);
+    const kept = versions.map((v) => v.version).filter((v) => !deleted.includes(v));
     ctx.report.section('Retention', [
-      doomed.length > 0
-        ? `Deleted ${doomed.length} unaliased version(s): ${doomed.join(', ')}.`
+      deleted.length > 0
+        ? `Deleted ${deleted.length} unaliased version(s): ${deleted.join(', ')}.`
         : 'No version to delete.',
       `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
     ]);

@@ -13,9 +13,14 @@ import {
 import { escapeCell } from './job-report.js';
 
 /**
- * One sticky comment per pull request and function: found by a hidden marker, created once and
- * then edited in place on every push (and when the PR closes), never a new comment per push.
+ * One sticky comment per pull request and function: found by a hidden marker among the comments
+ * the token's own identity wrote, created once and then edited in place on every push (and when
+ * the PR closes), never a new comment per push. Another user's comment that quotes the marker is
+ * never a candidate, so it is not edited with the bot's token.
  */
+
+/** Who the workflow's GITHUB_TOKEN (an installation token) writes comments as. */
+export const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 
 /** The hidden line that identifies this function's preview comment on a PR. */
 export function previewCommentMarker(functionName: string): string {
@@ -50,6 +55,25 @@ export interface PreviewCommentInfo {
   removed?: { alias: boolean; url: boolean; versions: string[] };
 }
 
+/**
+ * Text that came from the function (error messages, payloads) shown as plain text: no HTML, no
+ * Markdown formatting or links, no @mentions or #references, on one line. Pure.
+ */
+export function escapeUntrusted(text: string): string {
+  return text
+    .replace(/\r?\n/g, ' ')
+    .replace(/[&<>@#]/g, (c) => ENTITIES[c])
+    .replace(/[\\`*_[\]()!~]/g, (c) => `\\${c}`);
+}
+
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '@': '&#64;',
+  '#': '&#35;',
+};
+
 function cell(text: string): string {
   return escapeCell(text);
 }
@@ -68,7 +92,7 @@ function smokeTable(smoke: SmokeRunResult): string[] {
       r.passed ? '✅ passed' : '❌ failed',
       r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
     ];
-    if (failed) row.push(r.passed ? '' : [...r.reasons].join('; ').slice(0, 300));
+    if (failed) row.push(r.passed ? '' : escapeUntrusted([...r.reasons].join('; ').slice(0, 300)));
     return row;
   });
   const passed = smoke.results.filter((r) => r.passed).length;
@@ -103,7 +127,7 @@ export function renderPreviewComment(info: PreviewCommentInfo): string {
         `The preview alias was not moved: \`${info.alias}\` ${info.aliasVersionAfter && info.aliasVersionAfter !== 'none' ? `still serves version ${info.aliasVersionAfter}` : 'does not exist yet'}.`,
         '',
       );
-      if (info.reason) lines.push(`**Why:** ${info.reason}`, '');
+      if (info.reason) lines.push(`**Why:** ${escapeUntrusted(info.reason)}`, '');
       details.push(['Failed version', info.version ?? '?']);
       break;
     case 'cleaned-up': {
@@ -145,6 +169,23 @@ interface IssueComment {
   id: number;
   body?: string;
   html_url?: string;
+  user?: { login?: string } | null;
+}
+
+/**
+ * The login comments made with this token carry. GET /user answers for a personal or OAuth
+ * token; an installation token (the workflow's GITHUB_TOKEN) gets 403 "Resource not accessible
+ * by integration" there, and its comments are authored by github-actions[bot].
+ */
+export async function tokenLogin(api: GitHubApi): Promise<string> {
+  try {
+    const { data } = await api.request<{ login?: unknown }>('GET', '/user');
+    if (typeof data?.login === 'string' && data.login) return data.login;
+  } catch (error) {
+    if (error instanceof GitHubApiError && error.status === 403) return ACTIONS_BOT_LOGIN;
+    throw error;
+  }
+  throw new GitHubApiError(200, 'GET', '/user', 'the answer names no login');
 }
 
 export interface StickyRequest {
@@ -152,6 +193,8 @@ export interface StickyRequest {
   repository: string;
   issueNumber: number;
   marker: string;
+  /** The login the token writes as (tokenLogin): only its comments are candidates. */
+  author: string;
   body: string;
   /** false: only update an existing comment (e.g. on cleanup); default true. */
   createIfMissing?: boolean;
@@ -165,18 +208,20 @@ export interface StickyResult {
   htmlUrl?: string;
 }
 
-/** The first comment on the issue whose body contains `marker` (every page is read). */
+/** The first comment by `author` whose body contains `marker` (every page is read). */
 export async function findStickyComment(
   api: GitHubApi,
   repository: string,
   issueNumber: number,
   marker: string,
+  author: string,
 ): Promise<IssueComment | undefined> {
   const comments = await listAll<IssueComment>(
     api,
     `/repos/${repository}/issues/${issueNumber}/comments`,
   );
-  return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
+  const mine = (c: IssueComment) => c.user?.login?.toLowerCase() === author.toLowerCase();
+  return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker) && mine(c));
 }
 
 /** Creates the sticky comment, or edits the one carrying the marker in place. */
@@ -192,6 +237,7 @@ export async function upsertStickyComment(
     request.repository,
     request.issueNumber,
     request.marker,
+    request.author,
   );
   if (existing) {
     const found = { id: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}) };
@@ -280,6 +326,7 @@ export async function publishPreviewComment(
       repository: options.repository,
       issueNumber: options.prNumber,
       marker,
+      author: await tokenLogin(api),
       body: renderPreviewComment(info),
       createIfMissing: options.createIfMissing ?? true,
       ...(info.status === 'cleaned-up'

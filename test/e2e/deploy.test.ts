@@ -286,7 +286,24 @@ describe('canary', () => {
       const newVersion = main.outputs.version!;
       expect(await prod(fn)).toMatchObject({ version: before, weights: { [newVersion]: 0.2 } });
 
-      const post = await runPost(main);
+      // A corrupt saved state fails the post step, showing the split, and writes nothing.
+      const corrupt = await runPost({ ...main, state: { ...main.state, 'alias-shift': '{"x' } });
+      expect(corrupt.exitCode).toBe(1);
+      expect(errorOf(corrupt)).toMatch(
+        new RegExp(
+          `unreadable.*now routes: prod -> ${before} \\(80%\\) \\+ ${newVersion} \\(20%\\)`,
+        ),
+      );
+      expect(await prod(fn)).toMatchObject({ version: before, weights: { [newVersion]: 0.2 } });
+
+      // A later step removed source-dir: the restore needs only the saved state.
+      fs.renameSync(ws.app, `${ws.app}.moved`);
+      let post;
+      try {
+        post = await runPost(main);
+      } finally {
+        fs.renameSync(`${ws.app}.moved`, ws.app);
+      }
       expect(post.exitCode).toBe(0);
       expect(post.log).toMatch(/stopped during a traffic shift/);
       expect(await prod(fn)).toMatchObject({ version: before, weights: {} });

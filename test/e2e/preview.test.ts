@@ -102,8 +102,20 @@ async function previewUrl(): Promise<string | undefined> {
 
 async function ourComments() {
   return (await githubComments(sandbox)).filter(
-    (c) => c.issue_number === PR && c.body.includes(marker),
+    (c) =>
+      c.issue_number === PR && c.body.includes(marker) && c.user.login === 'github-actions[bot]',
   );
+}
+
+/** A reviewer's comment on the PR that quotes the preview comment, marker included. */
+async function quoteAsReviewer(body: string): Promise<number> {
+  const response = await fetch(`${sandbox.githubUrl}/repos/org/app/issues/${PR}/comments`, {
+    method: 'POST',
+    headers: { authorization: 'token ghp_reviewer', 'content-type': 'application/json' },
+    body: JSON.stringify({ body }),
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { id: number }).id;
 }
 
 let prod: GetAliasCommandOutput;
@@ -141,11 +153,15 @@ describe('PR preview', () => {
     'opened: pr-7 on a new version, a function URL, one comment; prod untouched',
     async () => {
       changeHandler('PR 7, first push');
+      // Someone quoted a preview comment (marker included) before the first preview ran.
+      const quoted = `> ${marker}\n> is this preview up yet?`;
+      const quoteId = await quoteAsReviewer(quoted);
       const result = await run(pullRequest('opened'), { mode: 'auto' });
       expect(result.exitCode).toBe(0);
       firstVersion = result.outputs.version!;
       expect(Number(firstVersion)).toBeGreaterThan(Number(prod.FunctionVersion));
       expect(result.outputs).toMatchObject({
+        mode: 'preview', // what `auto` picked
         'smoke-result': 'passed',
         changed: 'true',
         'rolled-back': 'false',
@@ -163,6 +179,9 @@ describe('PR preview', () => {
       expect(comments[0]!.body).toContain(`\`pr-7\` → version ${firstVersion}`);
       expect(comments[0]!.body).toContain(result.outputs['preview-url']!);
       expect(comments[0]!.body).toMatch(/\| virginica \| ✅ passed \| \d+ ms \|/);
+      // The reviewer's comment was not edited with the bot's token.
+      const reviewer = (await githubComments(sandbox)).find((c) => c.id === quoteId);
+      expect(reviewer).toMatchObject({ body: quoted, user: { login: 'octocat' } });
       expect(result.summary).toContain('`prod` was not touched');
       await prodUnchanged();
     },
@@ -237,6 +256,7 @@ describe('PR preview', () => {
     async () => {
       const served = (await alias('pr-7'))!.FunctionVersion!;
       const result = await run(pullRequest('closed'), { mode: 'auto' });
+      expect(result.outputs.mode).toBe('preview-cleanup');
       expect(result.exitCode).toBe(0);
       expect(result.outputs).toMatchObject({ changed: 'true', 'previous-version': served });
       expect(await alias('pr-7')).toBeUndefined();

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 
 // Runs the committed bundle the way the Actions runner does: INPUT_* variables, hyphens kept.
-function runDist(inputs: Record<string, string>) {
+function runDist(inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entry-'));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -14,6 +14,7 @@ function runDist(inputs: Record<string, string>) {
     GITHUB_OUTPUT: path.join(dir, 'output'),
     GITHUB_STATE: path.join(dir, 'state'),
     GITHUB_STEP_SUMMARY: path.join(dir, 'summary'),
+    ...extraEnv,
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   for (const f of ['output', 'state', 'summary']) fs.writeFileSync(path.join(dir, f), '');
@@ -29,6 +30,14 @@ describe('dist/index.js as the runner runs it', () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^::error::Input 'function-name': is required/m);
     expect(r.summary).toContain("Input 'function-name'");
+  });
+
+  it('with debug logging on, prints the stack mapped to the TypeScript sources', () => {
+    const r = runDist({ 'aws-region': 'us-east-1' }, { RUNNER_DEBUG: '1' });
+    expect(r.status).toBe(1);
+    const debug = r.stdout.split('\n').filter((l) => l.startsWith('::debug::'));
+    // A frame of the settings reader, with a line number in src/, not in the 3 MB bundle.
+    expect(debug.join('\n')).toMatch(/src\/settings\.ts:\d+:\d+/);
   });
 
   it('lists several bad inputs in one error', () => {
@@ -69,6 +78,7 @@ describe('action.yml', () => {
         'function-arn',
         'max-memory-mb',
         'layer-version-arn',
+        'mode',
         'preview-url',
         'previous-version',
         'rolled-back',

@@ -6,6 +6,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   alarmsInAlarm,
+  alarmWatch,
   checkAlarmsExist,
   describeAlarms,
 } from '../../src/release/traffic/alarms.js';
@@ -124,5 +125,46 @@ describe('checkAlarmsExist', () => {
     await expect(checkAlarmsExist(cloudwatch, ['errors'], noSleep)).rejects.toThrow(
       /alarm not found in this account and region: errors\. A watched alarm that does not exist can never fire/,
     );
+  });
+});
+
+describe('alarmWatch: INSUFFICIENT_DATA', () => {
+  const states = (...list: Array<[string, string]>) => ({
+    MetricAlarms: list.map(([name, state]) => alarm(name, state, `${name} is ${state}`)),
+  });
+
+  test('an alarm that had data and loses it during the bake fails it; one never with data does not', async () => {
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce(
+        states(['errors', 'OK'], ['quiet', 'INSUFFICIENT_DATA'], ['late', 'INSUFFICIENT_DATA']),
+      )
+      .resolvesOnce(
+        states(['errors', 'INSUFFICIENT_DATA'], ['quiet', 'INSUFFICIENT_DATA'], ['late', 'OK']),
+      )
+      .resolves(
+        states(['errors', 'OK'], ['quiet', 'INSUFFICIENT_DATA'], ['late', 'INSUFFICIENT_DATA']),
+      );
+    const names = ['errors', 'quiet', 'late'];
+    const initial = [
+      { name: 'errors', state: 'OK', reason: '' },
+      { name: 'quiet', state: 'INSUFFICIENT_DATA', reason: '' },
+      { name: 'late', state: 'INSUFFICIENT_DATA', reason: '' },
+    ];
+    const poll = alarmWatch(cloudwatch, names, initial, noSleep);
+    // Poll 1: nothing lost data yet (errors OK, quiet and late never had any).
+    expect(await poll()).toEqual([]);
+    // Poll 2: errors had data at the start and has none now.
+    const second = await poll();
+    expect(second.map((a) => [a.name, a.state])).toEqual([['errors', 'INSUFFICIENT_DATA']]);
+    expect(second[0]!.reason).toMatch(/had data earlier in this run and has none now/);
+    // Poll 3: late got data in poll 2 and lost it again; quiet never had any.
+    expect((await poll()).map((a) => a.name)).toEqual(['late']);
+  });
+
+  test('ALARM always fails the bake', async () => {
+    cwMock.on(DescribeAlarmsCommand).resolves(states(['errors', 'ALARM']));
+    const poll = alarmWatch(cloudwatch, ['errors'], [], noSleep);
+    expect((await poll()).map((a) => [a.name, a.state])).toEqual([['errors', 'ALARM']]);
   });
 });

@@ -6,10 +6,12 @@ import {
   PreconditionFailedException,
   ResourceConflictException,
   ResourceNotFoundException,
+  ServiceException,
   TooManyRequestsException,
   UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createAwsClients, destroyAwsClients } from '../../src/aws/clients.js';
 import { memoryLogger } from '../../src/log.js';
 import {
   AliasConflictError,
@@ -331,5 +333,87 @@ describe('restoreAlias', () => {
       restoreAlias(lambda, snapshot(), { ...options, ownVersion: '13' }),
     ).rejects.toBeInstanceOf(AliasConflictError);
     expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(1);
+  });
+});
+
+describe('one retry layer: an unanswered write is read back before anything is re-sent', () => {
+  test('the Lambda client does not retry inside the SDK', async () => {
+    const clients = createAwsClients({ region: 'us-east-1' });
+    try {
+      expect(await clients.lambda.config.maxAttempts()).toBe(1);
+      expect(await clients.cloudwatch.config.maxAttempts()).toBe(1);
+    } finally {
+      destroyAwsClients(clients);
+    }
+  });
+
+  test('UpdateAlias landed but its answer was lost (503): success, not re-sent, not a conflict', async () => {
+    lambdaMock
+      .on(UpdateAliasCommand)
+      .rejects(new ServiceException({ message: 'Service unavailable', ...meta(503) }));
+    lambdaMock.on(GetAliasCommand).resolves(aliasConfig('12', 'r2', { '13': 0.1 }, 'd'));
+    const state = await pointAlias(
+      lambda,
+      {
+        functionName: 'iris',
+        alias: 'prod',
+        version: '12',
+        weights: { '13': 0.1 },
+        revisionId: 'r1',
+        description: 'd',
+      },
+      options,
+    );
+    expect(state).toMatchObject({
+      functionVersion: '12',
+      weights: { '13': 0.1 },
+      revisionId: 'r2',
+    });
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(1);
+  });
+
+  test('a connection reset before the write landed: still at our revision, so it is sent again', async () => {
+    lambdaMock
+      .on(UpdateAliasCommand)
+      .rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' }))
+      .resolves(aliasConfig('13', 'r2', undefined, 'd'));
+    lambdaMock.on(GetAliasCommand).resolves(aliasConfig('12', 'r1', undefined, 'd'));
+    const state = await pointAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1', description: 'd' },
+      options,
+    );
+    expect(state).toMatchObject({ functionVersion: '13' });
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(2);
+  });
+
+  test('after an unanswered write someone else moved the alias: a named conflict, not re-sent', async () => {
+    lambdaMock
+      .on(UpdateAliasCommand)
+      .rejects(new ServiceException({ message: 'Internal error', ...meta(500) }));
+    lambdaMock.on(GetAliasCommand).resolves(aliasConfig('14', 'r7', undefined, 'other run'));
+    await expect(
+      pointAlias(
+        lambda,
+        { functionName: 'iris', alias: 'prod', version: '13', revisionId: 'r1', description: 'd' },
+        options,
+      ),
+    ).rejects.toThrow(/Alias 'prod' .* changed by someone else.*reads 'prod -> 14'/);
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(1);
+  });
+
+  test('CreateAlias landed but its answer was lost: success, even though a retry would say "already exists"', async () => {
+    lambdaMock
+      .on(CreateAliasCommand)
+      .rejectsOnce(new ServiceException({ message: 'Service unavailable', ...meta(503) }))
+      .rejects(new ResourceConflictException({ message: 'Alias already exists', ...meta(409) }));
+    lambdaMock.on(GetAliasCommand).resolves(aliasConfig('1', 'r1', undefined, 'd'));
+    const state = await createAlias(
+      lambda,
+      { functionName: 'iris', alias: 'prod', version: '1', description: 'd' },
+      options,
+    );
+    expect(state).toMatchObject({ exists: true, functionVersion: '1' });
+    expect(lambdaMock.commandCalls(CreateAliasCommand)).toHaveLength(1);
   });
 });

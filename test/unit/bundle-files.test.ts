@@ -5,6 +5,7 @@ import {
   collectBundleFiles,
   compileGlobs,
   normaliseModelDest,
+  SymlinkEscapeError,
   type BundleFilesOptions,
 } from '../../src/packaging/bundle-files.js';
 import { DEFAULT_EXCLUDES } from '../../src/settings.js';
@@ -322,7 +323,7 @@ describe('collectBundleFiles: symlinks', () => {
     await fs.mkdir(path.join(root, 'conf'));
     await fs.symlink(path.join(outside, 'secret.txt'), path.join(root, 'conf/creds'));
     await expect(collectBundleFiles(options(root))).rejects.toThrow(
-      /Symlink '.*conf\/creds' points outside the workspace/,
+      /Symlink '.*conf\/creds' resolves to .*, outside source-dir '\.'/,
     );
   });
 
@@ -331,7 +332,7 @@ describe('collectBundleFiles: symlinks', () => {
     const root = await workspace({ 'lambda_function.py': 'x' });
     await fs.symlink(outside, path.join(root, 'home'));
     await expect(collectBundleFiles(options(root))).rejects.toThrow(
-      /Symlink '.*home' points outside the workspace/,
+      /Symlink '.*home' resolves to .*, outside source-dir '\.'/,
     );
     expect(await zipPaths(options(root, { exclude: [...DEFAULT_EXCLUDES, 'home'] }))).toEqual([
       'lambda_function.py',
@@ -350,7 +351,7 @@ describe('collectBundleFiles: symlinks', () => {
     await expect(collectBundleFiles(options(root))).rejects.toThrow(/Symlink loop: '.*pkg\/loop'/);
   });
 
-  test('explicit model paths may be links or live outside the workspace; links inside them stay within it', async () => {
+  test('explicit model paths may be links; links inside a model folder stay inside that folder', async () => {
     const store = await workspace({ 'blobs/abc': 'weights', 'snap/config.json': '{}' });
     await fs.symlink('../blobs/abc', path.join(store, 'snap/model.bin'));
     const root = await workspace({ 'lambda_function.py': 'x' });
@@ -360,11 +361,11 @@ describe('collectBundleFiles: symlinks', () => {
       'lambda_function.py',
       'model/model.bin',
     ]);
-    // A folder outside the workspace is fine, but a link inside it that escapes both is refused.
+    // A link inside the model folder that leaves it is refused, naming the model path.
     await fs.rm(path.join(root, 'model.bin'));
     await expect(
       collectBundleFiles(options(root, { model: [path.join(store, 'snap')] })),
-    ).rejects.toThrow(/Symlink '.*snap\/model\.bin' points outside/);
+    ).rejects.toThrow(/Symlink '.*snap\/model\.bin' resolves to .*, outside model path '.*snap'/);
     // Links that stay inside the named model folder are fine.
     await fs.rm(path.join(store, 'snap/model.bin'));
     await fs.symlink('config.json', path.join(store, 'snap/alias.json'));
@@ -373,6 +374,82 @@ describe('collectBundleFiles: symlinks', () => {
       'model/alias.json',
       'model/config.json',
     ]);
+  });
+
+  test('a link in a model folder to elsewhere in the workspace is refused', async () => {
+    const root = await workspace({
+      'lambda_function.py': 'x',
+      'models/iris/w.bin': 'w',
+      '.env': 'API_KEY=secret',
+    });
+    await fs.symlink('../../.env', path.join(root, 'models/iris/env.txt'));
+    const error = await collectBundleFiles(options(root, { model: ['models/iris'] })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SymlinkEscapeError);
+    expect(String(error)).toMatch(/outside model path 'models\/iris'/);
+  });
+});
+
+describe('collectBundleFiles: links that would ship workspace secrets', () => {
+  /** A checkout: .git/config carries the token header actions/checkout writes. */
+  async function checkout(): Promise<string> {
+    return workspace({
+      '.git/config': '[http] extraheader = AUTHORIZATION: basic c2VjcmV0',
+      '.git/HEAD': 'ref: refs/heads/main',
+      'src/lambda_function.py': 'x',
+      'ci/deploy-key': 'key',
+    });
+  }
+
+  test('a file link from source-dir into ../.git is refused with a named error', async () => {
+    const root = await checkout();
+    await fs.symlink('../.git/config', path.join(root, 'src/settings.ini'));
+    const error = await collectBundleFiles(options(root, { sourceDir: 'src' })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(SymlinkEscapeError);
+    expect(String(error)).toMatch(/Symlink '.*src\/settings\.ini' resolves to '.*\.git\/config'/);
+    expect(String(error)).toMatch(/outside source-dir 'src'/);
+  });
+
+  test('a folder link from source-dir to ../.git is refused too (the .git exclude cannot see it)', async () => {
+    const root = await checkout();
+    await fs.symlink('../.git', path.join(root, 'src/vcs'));
+    await expect(collectBundleFiles(options(root, { sourceDir: 'src' }))).rejects.toThrow(
+      SymlinkEscapeError,
+    );
+  });
+
+  test('a link to another folder of the workspace, outside source-dir, is refused', async () => {
+    const root = await checkout();
+    await fs.symlink('../ci/deploy-key', path.join(root, 'src/key'));
+    await expect(collectBundleFiles(options(root, { sourceDir: 'src' }))).rejects.toThrow(
+      /resolves to '.*ci\/deploy-key', outside source-dir 'src'/,
+    );
+  });
+
+  test('excludes apply to where a link resolves: links to .git inside source-dir are left out', async () => {
+    const root = await checkout();
+    await fs.symlink('.git', path.join(root, 'vcs'));
+    await fs.symlink('.git/config', path.join(root, 'settings.ini'));
+    await fs.mkdir(path.join(root, 'conf'));
+    await fs.symlink('../.git/HEAD', path.join(root, 'conf/head'));
+    const files = await zipPaths(options(root, { exclude: [...DEFAULT_EXCLUDES, 'ci'] }));
+    expect(files).toEqual(['src/lambda_function.py']);
+  });
+
+  test('files reached through a folder link are excluded by their real path too', async () => {
+    const root = await workspace({
+      'lambda_function.py': 'x',
+      'vendor/pkg/mod.py': 'm',
+      'vendor/pkg/secret.txt': 's',
+    });
+    await fs.symlink('vendor/pkg', path.join(root, 'pkg'));
+    const files = await zipPaths(
+      options(root, { exclude: [...DEFAULT_EXCLUDES, '/vendor/pkg/secret.txt'] }),
+    );
+    expect(files).toEqual(['lambda_function.py', 'pkg/mod.py', 'vendor/pkg/mod.py']);
   });
 });
 

@@ -103,7 +103,7 @@ describe('resolveCredentials with role-to-assume (GitHub OIDC)', () => {
     expect(t.masked).toEqual(
       expect.arrayContaining(['ASIAEXAMPLE', 'secret-key', 'session-token']),
     );
-    expect(resolved).toEqual({
+    expect(resolved).toMatchObject({
       source: 'oidc',
       credentials: {
         accessKeyId: 'ASIAEXAMPLE',
@@ -201,5 +201,43 @@ describe('describeClaims', () => {
       "sub 'repo:org/app:ref:refs/heads/main', aud 'sts.amazonaws.com'",
     );
     expect(describeClaims('not-a-jwt')).toBe('claims unreadable');
+  });
+});
+
+describe('credentials refreshed from OIDC before they expire (long bakes)', () => {
+  const T0 = Date.parse('2030-01-01T10:00:00Z');
+  const issued = (n: number, expiresAt: number) => ({
+    Credentials: {
+      AccessKeyId: `ASIA${n}`,
+      SecretAccessKey: `secret-${n}`,
+      SessionToken: `session-${n}`,
+      Expiration: new Date(expiresAt),
+    },
+  });
+
+  it('the provider re-assumes the role with a fresh ID token shortly before expiry, and masks the new secrets', async () => {
+    sts
+      .on(AssumeRoleWithWebIdentityCommand)
+      .resolvesOnce(issued(1, T0 + 3_600_000))
+      .resolvesOnce(issued(2, T0 + 7_200_000));
+    let now = T0;
+    const t = deps({ now: () => now });
+    const resolved = await resolveCredentials({ ...auth, roleDurationSeconds: 3600 }, t.deps);
+    const provider = resolved.provider!;
+
+    now = T0 + 30 * 60_000; // half-way: the first credentials
+    expect((await provider()).accessKeyId).toBe('ASIA1');
+    expect(t.getIDToken).toHaveBeenCalledTimes(1);
+
+    now = T0 + 3_600_000 - 4 * 60_000; // four minutes before expiry: refreshed, once
+    const [a, b] = await Promise.all([provider(), provider()]);
+    expect([a.accessKeyId, b.accessKeyId]).toEqual(['ASIA2', 'ASIA2']);
+    expect(t.getIDToken).toHaveBeenCalledTimes(2);
+    expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(2);
+    expect(t.masked).toEqual(expect.arrayContaining(['secret-2', 'session-2']));
+
+    now = T0 + 90 * 60_000; // past the first expiry: the second ones serve
+    expect((await provider()).accessKeyId).toBe('ASIA2');
+    expect(sts.commandCalls(AssumeRoleWithWebIdentityCommand)).toHaveLength(2);
   });
 });

@@ -8,24 +8,8 @@ describe('dist/', () => {
   it('equals a fresh ncc build of src/', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dist-check-'));
     try {
-      execFileSync(
-        'npx',
-        [
-          'ncc',
-          'build',
-          'src/index.ts',
-          '-o',
-          out,
-          '--license',
-          'licenses.txt',
-          '--target',
-          'es2022',
-          '--quiet',
-        ],
-        {
-          stdio: 'pipe',
-        },
-      );
+      // The same script as `npm run build` (ncc with a source map, sourcesContent dropped).
+      execFileSync('node', ['scripts/build.mjs', out, '--quiet'], { stdio: 'pipe' });
       const built = fs.readdirSync(out).sort();
       expect(fs.readdirSync('dist').sort()).toEqual(built);
       for (const file of built) {
@@ -41,6 +25,18 @@ describe('dist/', () => {
       fs.rmSync(out, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('ships a source map that names the TypeScript sources, registered at the top of the bundle', () => {
+    const map = JSON.parse(fs.readFileSync('dist/index.js.map', 'utf8')) as {
+      sources: string[];
+      sourcesContent?: unknown;
+    };
+    expect(map.sources).toEqual(expect.arrayContaining(['.././src/main.ts', '.././src/index.ts']));
+    expect(map.sourcesContent).toBeUndefined();
+    const bundle = fs.readFileSync('dist/index.js', 'utf8');
+    expect(bundle.startsWith("import './sourcemap-register.cjs';")).toBe(true);
+    expect(bundle.trimEnd().endsWith('//# sourceMappingURL=index.js.map')).toBe(true);
+  });
 
   it('declares node24 with main and post on dist/index.js', () => {
     const action = fs.readFileSync('action.yml', 'utf8');

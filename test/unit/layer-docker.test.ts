@@ -108,6 +108,20 @@ describe('pipInstallRunArgs', () => {
     expect(amd[amd.indexOf('--platform') + 1]).toBe('linux/amd64');
     expect(amd).not.toContain('-u');
   });
+
+  it('for a lock file: the lock folder stays the cwd, the generated requirements are mounted read-only and read', () => {
+    const locked = pipInstallRunArgs({
+      ...options,
+      requirementsPath: path.join(reqDir, 'uv.lock'),
+      requirementsFile: '/work/run/layer/locked/requirements.txt',
+    });
+    expect(locked).toContain(`${reqDir}:/var/req:ro`);
+    expect(locked).toContain(
+      '/work/run/layer/locked/requirements.txt:/var/locked/requirements.txt:ro',
+    );
+    expect(locked[locked.indexOf('-r') + 1]).toBe('/var/locked/requirements.txt');
+    expect(locked[locked.indexOf('-w') + 1]).toBe('/var/req');
+  });
 });
 
 describe('dockerRunArgs', () => {

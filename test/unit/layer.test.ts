@@ -213,7 +213,8 @@ describe('buildLayer', () => {
     const dockerRuns = calls.filter((c) => c.command === 'docker' && c.args[0] === 'run');
     expect(dockerRuns).toHaveLength(2);
     for (const call of dockerRuns) expect(call.args[call.args.indexOf('-u') + 1]).toBe('1001:121');
-    expect(dockerRuns[0].args).toContain(`${path.join(dir, 'app')}:/var/req:ro`);
+    // A copy of the requirements is mounted, not the app folder.
+    expect(dockerRuns[0].args).toContain(`${path.join(dir, 'work/layer/build.req')}:/var/req:ro`);
 
     const publish = lambda.commandCalls(PublishLayerVersionCommand)[0].args[0].input;
     expect(publish).toMatchObject({

@@ -12,6 +12,7 @@ import {
 } from '../../src/report/pr-comment.js';
 
 const API = 'https://api.github.test';
+const BOT = 'github-actions[bot]';
 const TOKEN = 'ghs_secret_token_value';
 
 interface Call {
@@ -26,11 +27,18 @@ function fakeGithub(
   options: {
     perPageMax?: number;
     failWith?: { status: number; message: string; on?: string };
+    /** Personal tokens and the login GET /user answers for them. */
+    users?: Record<string, string>;
   } = {},
 ) {
-  const comments: Array<{ id: number; issue: number; body: string }> = [];
+  const comments: Array<{ id: number; issue: number; body: string; user?: string }> = [];
   const calls: Call[] = [];
   let nextId = 100;
+  /** Installation tokens (ghs_) write as the Actions bot and get 403 on GET /user, as on GitHub. */
+  const loginOf = (auth: string | undefined) => {
+    const token = (auth ?? '').replace(/^Bearer /, '');
+    return token.startsWith('ghs_') ? BOT : (options.users?.[token] ?? 'someone');
+  };
   const respond = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
     status,
     ok: status >= 200 && status < 300,
@@ -49,6 +57,12 @@ function fakeGithub(
       return respond(options.failWith.status, { message: options.failWith.message });
     }
     const u = new URL(url);
+    if (u.pathname === '/user' && init.method === 'GET') {
+      const login = loginOf(init.headers.Authorization);
+      return login === BOT
+        ? respond(403, { message: 'Resource not accessible by integration' })
+        : respond(200, { login, type: 'User' });
+    }
     let m = /^\/repos\/org\/app\/issues\/(\d+)\/comments$/.exec(u.pathname);
     if (m && init.method === 'GET') {
       const issue = Number(m[1]);
@@ -61,6 +75,7 @@ function fakeGithub(
       const slice = all.slice((page - 1) * perPage, page * perPage).map((c) => ({
         id: c.id,
         body: c.body,
+        user: { login: c.user ?? BOT },
         html_url: `https://github.test/org/app/pull/${issue}#issuecomment-${c.id}`,
       }));
       const headers: Record<string, string> = {};
@@ -69,7 +84,12 @@ function fakeGithub(
       return respond(200, slice, headers);
     }
     if (m && init.method === 'POST') {
-      const comment = { id: nextId++, issue: Number(m[1]), body: (body as { body: string }).body };
+      const comment = {
+        id: nextId++,
+        issue: Number(m[1]),
+        body: (body as { body: string }).body,
+        user: loginOf(init.headers.Authorization),
+      };
       comments.push(comment);
       return respond(201, {
         id: comment.id,
@@ -159,6 +179,30 @@ describe('renderPreviewComment', () => {
     ).toContain('does not exist yet');
   });
 
+  test('function output in the Why line and the why column is plain text (no HTML, links or mentions)', () => {
+    const hostile =
+      'got "<img src=x onerror=alert(1)>" **[click](https://evil.example)** @org/team #12\n### Approved';
+    const body = renderPreviewComment({
+      ...ready,
+      status: 'smoke-failed',
+      version: '6',
+      aliasVersionAfter: '5',
+      smoke: {
+        passed: false,
+        results: [{ name: 'virginica', passed: false, latencyMs: 9, reasons: [hostile] }],
+      },
+      reason: `1 of 1 smoke cases failed: 'virginica' (${hostile})`,
+    });
+    const why = body.split('\n').find((line) => line.startsWith('**Why:**'))!;
+    expect(why).toContain('&lt;img src=x onerror=alert\\(1\\)&gt;');
+    expect(why).toContain('\\*\\*\\[click\\]\\(https://evil.example\\)\\*\\*');
+    expect(why).toContain('&#64;org/team &#35;12 &#35;&#35;&#35; Approved');
+    for (const raw of ['<img', '@org', '\n### Approved']) expect(body).not.toContain(raw);
+    const row = body.split('\n').find((line) => line.startsWith('| virginica |'))!;
+    expect(row).toContain('&lt;img');
+    for (const line of [why, row]) expect(line).not.toContain('](');
+  });
+
   test('cleaned up: lists what was deleted; no URL or smoke table', () => {
     const body = renderPreviewComment({
       ...ready,
@@ -199,6 +243,7 @@ describe('sticky comment', () => {
       repository: 'org/app',
       issueNumber: 7,
       marker,
+      author: BOT,
       body: `${marker}\none`,
     });
     expect(first.action).toBe('created');
@@ -207,11 +252,12 @@ describe('sticky comment', () => {
       repository: 'org/app',
       issueNumber: 7,
       marker,
+      author: BOT,
       body: `${marker}\ntwo`,
     });
     expect(second).toMatchObject({ action: 'updated', id: first.id });
     expect(gh.comments.filter((c) => c.issue === 7 && c.body.includes(marker))).toEqual([
-      { id: first.id, issue: 7, body: `${marker}\ntwo` },
+      { id: first.id, issue: 7, body: `${marker}\ntwo`, user: BOT },
     ]);
     expect(gh.calls.filter((c) => c.method === 'PATCH').map((c) => c.url)).toEqual([
       `${API}/repos/org/app/issues/comments/${first.id}`,
@@ -233,6 +279,7 @@ describe('sticky comment', () => {
           repository: 'org/app',
           issueNumber: 7,
           marker,
+          author: BOT,
           body: `${marker}\nsame`,
         })
       ).action,
@@ -249,6 +296,7 @@ describe('sticky comment', () => {
           repository: 'org/app',
           issueNumber: 7,
           marker,
+          author: BOT,
           body: 'x',
           createIfMissing: false,
         })
@@ -261,7 +309,25 @@ describe('sticky comment', () => {
     const gh = fakeGithub();
     gh.comments.push({ id: 1, issue: 7, body: 'lambda-ml-deploy preview mentioned in prose' });
     const api = githubApi({ apiUrl: API, token: TOKEN, fetch: gh.fetch });
-    expect(await findStickyComment(api, 'org/app', 7, marker)).toBeUndefined();
+    expect(await findStickyComment(api, 'org/app', 7, marker, BOT)).toBeUndefined();
+  });
+
+  test("another user's comment quoting the marker is never a candidate: the bot's own is edited", async () => {
+    const gh = fakeGithub();
+    const quoted = `> ${marker}\n> the preview is broken, see above`;
+    gh.comments.push({ id: 1, issue: 7, body: quoted, user: 'mallory' });
+    gh.comments.push({ id: 2, issue: 7, body: `${marker}\nold`, user: BOT });
+    const api = githubApi({ apiUrl: API, token: TOKEN, fetch: gh.fetch });
+    const result = await upsertStickyComment(api, {
+      repository: 'org/app',
+      issueNumber: 7,
+      marker,
+      author: BOT,
+      body: `${marker}\nnew`,
+    });
+    expect(result).toMatchObject({ action: 'updated', id: 2 });
+    expect(gh.comments.find((c) => c.id === 1)!.body).toBe(quoted);
+    expect(gh.comments.find((c) => c.id === 2)!.body).toBe(`${marker}\nnew`);
   });
 });
 
@@ -337,6 +403,40 @@ describe('publishPreviewComment', () => {
     expect(second?.action).toBe('unchanged');
     expect(gh.comments).toHaveLength(1);
     expect(gh.comments[0]!.body).toContain('version 5 deleted');
+  });
+});
+
+describe('publishPreviewComment: whose comments are candidates', () => {
+  const base = { apiUrl: API, repository: 'org/app', prNumber: 7, info: ready };
+  const marker = previewCommentMarker('iris');
+
+  test('GITHUB_TOKEN (403 on GET /user): only github-actions[bot] comments; a quoted marker is left alone', async () => {
+    const gh = fakeGithub();
+    gh.comments.push({ id: 1, issue: 7, body: `${marker}\nfake preview`, user: 'mallory' });
+    const result = await publishPreviewComment({
+      ...base,
+      token: TOKEN,
+      logger: memoryLogger(),
+      fetch: gh.fetch,
+    });
+    expect(result?.action).toBe('created');
+    expect(gh.comments.find((c) => c.id === 1)!.body).toBe(`${marker}\nfake preview`);
+    expect(gh.comments.filter((c) => c.user === BOT)).toHaveLength(1);
+    expect(gh.calls.some((c) => c.method === 'PATCH')).toBe(false);
+  });
+
+  test("a personal token: the login GET /user names is the author; the bot's comments are not its own", async () => {
+    const gh = fakeGithub({ users: { ghp_deploy: 'deploy-bot' } });
+    gh.comments.push({ id: 1, issue: 7, body: `${marker}\nby the Actions bot`, user: BOT });
+    gh.comments.push({ id: 2, issue: 7, body: `${marker}\nold`, user: 'Deploy-Bot' });
+    const result = await publishPreviewComment({
+      ...base,
+      token: 'ghp_deploy',
+      logger: memoryLogger(),
+      fetch: gh.fetch,
+    });
+    expect(result).toMatchObject({ action: 'updated', id: 2 });
+    expect(gh.comments.find((c) => c.id === 1)!.body).toBe(`${marker}\nby the Actions bot`);
   });
 });
 

@@ -130,7 +130,12 @@ const encode = (value: unknown) =>
 
 interface World {
   latest: { codeSha256: string; dirty: boolean };
-  versions: Map<string, { codeSha256: string; species: string; description: string }>;
+  versions: Map<
+    string,
+    { codeSha256: string; species: string; description: string; layers?: string[] }
+  >;
+  /** Layers $LATEST has when a version is published (another run's change, for a race). */
+  latestLayers?: string[];
   aliases: Map<
     string,
     { version: string; weights: Record<string, number>; revision: number; description: string }
@@ -171,7 +176,7 @@ function fakeAws(): World {
       Runtime: 'python3.12' as const,
       Handler: 'lambda_function.lambda_handler',
       Architectures: ['x86_64' as const],
-      Layers: [],
+      Layers: (v?.layers ?? []).map((Arn) => ({ Arn })),
       Environment: { Variables: {} },
       State: 'Active' as const,
       LastUpdateStatus: 'Successful' as const,
@@ -213,6 +218,7 @@ function fakeAws(): World {
       codeSha256: world.latest.codeSha256,
       species: world.species,
       description: input.Description ?? '',
+      ...(world.latestLayers ? { layers: world.latestLayers } : {}),
     });
     world.latest.dirty = false;
     return config(version);
@@ -331,7 +337,7 @@ function fakeAws(): World {
 
 /** Issue comments of org/app, as the REST API keeps them. */
 function fakeGithub() {
-  const comments: Array<{ id: number; issue: number; body: string }> = [];
+  const comments: Array<{ id: number; issue: number; body: string; user: { login: string } }> = [];
   const respond = (status: number, body: unknown) => ({
     status,
     ok: status < 300,
@@ -341,6 +347,9 @@ function fakeGithub() {
   const fetch: FetchLike = async (url, init) => {
     const u = new URL(url);
     const body = init.body ? (JSON.parse(init.body) as { body: string }) : undefined;
+    // The workflow's installation token: no GET /user, comments by the Actions bot.
+    if (u.pathname === '/user')
+      return respond(403, { message: 'Resource not accessible by integration' });
     let m = /\/issues\/(\d+)\/comments$/.exec(u.pathname);
     if (m && init.method === 'GET')
       return respond(
@@ -348,7 +357,12 @@ function fakeGithub() {
         comments.filter((c) => c.issue === Number(m![1])),
       );
     if (m && init.method === 'POST') {
-      const c = { id: 1000 + comments.length, issue: Number(m[1]), body: body!.body };
+      const c = {
+        id: 1000 + comments.length,
+        issue: Number(m[1]),
+        body: body!.body,
+        user: { login: 'github-actions[bot]' },
+      };
       comments.push(c);
       return respond(201, c);
     }
@@ -514,7 +528,7 @@ describe('preview pipeline', () => {
     await runPipeline(ctx);
     expect(world.aliases.get('pr-7')).toMatchObject({ version: '2', weights: {} });
     expect(world.aliases.get('pr-7')!.description).toBe(
-      'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abcdef012345',
+      'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abcdef012345 pr=7',
     );
     expect(world.urls.get('pr-7')).toEqual({
       url: 'https://pr-7-url.lambda-url.us-east-1.on.aws/',
@@ -667,6 +681,38 @@ describe('preview pipeline', () => {
     expect(s3Mock.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
+  test('an existing alias named like the preview but not created by it is not taken over', async () => {
+    const world = fakeAws();
+    world.aliases.set('pr-7', { version: '1', weights: {}, revision: 3, description: 'manual' });
+    const { ctx } = context(previewSettings());
+    await expect(runPipeline(ctx)).rejects.toThrow(
+      /Alias 'pr-7' exists but was not created by this action as the preview of PR #7/,
+    );
+    expect(world.aliases.get('pr-7')).toMatchObject({ version: '1', revision: 3 });
+    expect(lambdaMock.commandCalls(UpdateAliasCommand)).toHaveLength(0);
+  });
+
+  test("a version published with another run's configuration is refused before smoke tests; the alias is untouched", async () => {
+    const world = fakeAws();
+    // Another run swapped the layers on $LATEST between this run's update and its publish.
+    world.latestLayers = ['arn:aws:lambda:us-east-1:123456789012:layer:other-run-deps:7'];
+    const { ctx } = context(previewSettings());
+    await expect(runPipeline(ctx)).rejects.toThrow(
+      /Published version 2 of 'iris' is not what this run asked for .*layers: expected \[\], got \["arn:aws:lambda:us-east-1:123456789012:layer:other-run-deps:7"\].*alias 'pr-7' was not touched/,
+    );
+    expect(world.aliases.has('pr-7')).toBe(false);
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(0);
+  });
+
+  test('every write to $LATEST carries the RevisionId of the previous read or answer', async () => {
+    fakeAws();
+    await runPipeline(context(previewSettings()).ctx);
+    const code = lambdaMock.commandCalls(UpdateFunctionCodeCommand)[0]!.args[0].input;
+    const publish = lambdaMock.commandCalls(PublishVersionCommand)[0]!.args[0].input;
+    expect(code.RevisionId).toBe('fn-rev');
+    expect(publish.RevisionId).toBe('fn-rev');
+  });
+
   test('keep-versions applies after a preview too', async () => {
     const world = fakeAws();
     for (const v of ['2', '3', '4'])
@@ -679,6 +725,28 @@ describe('preview pipeline', () => {
     // 1: prod, 5: pr-7; of the unaliased 2, 3, 4 the newest one stays.
     expect([...world.versions.keys()].sort()).toEqual(['1', '4', '5']);
     expect(report.toMarkdown()).toContain('Deleted 2 unaliased version(s): 2, 3.');
+  });
+
+  test('a retention error after a successful release is a warning, not a failed job', async () => {
+    const world = fakeAws();
+    for (const v of ['2', '3', '4'])
+      world.versions.set(v, { codeSha256: 'old', species: 'virginica', description: 'old' });
+    world.lastVersion = 4;
+    lambdaMock.on(DeleteFunctionCommand).rejects(
+      Object.assign(new Error('not authorized to perform: lambda:DeleteFunction'), {
+        name: 'AccessDeniedException',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    const { ctx, logger, report } = context(
+      previewSettings({ release: { ...previewSettings().release, keepVersions: 1 } }),
+    );
+    await expect(runPipeline(ctx)).resolves.toBeUndefined();
+    expect(world.aliases.get('pr-7')!.version).toBe('5');
+    expect(logger.lines.join('\n')).toMatch(
+      /warning: keep-versions 1: deleting old versions failed after a successful release/,
+    );
+    expect(report.toMarkdown()).toContain('Not applied');
   });
 });
 
@@ -736,7 +804,7 @@ describe('preview-cleanup pipeline', () => {
       version: '1',
       weights: {},
       revision: 1,
-      description: 'lambda-ml-deploy: previous=none',
+      description: 'lambda-ml-deploy: previous=none pr=7',
     });
     await runPipeline(context(cleanupSettings()).ctx);
     expect(world.aliases.has('pr-7')).toBe(false);
@@ -745,8 +813,72 @@ describe('preview-cleanup pipeline', () => {
 
   test('no comment yet: none is created on a closed PR', async () => {
     const world = fakeAws();
-    world.aliases.set('pr-7', { version: '1', weights: {}, revision: 1, description: '' });
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 1,
+      description: 'lambda-ml-deploy: previous=none pr=7',
+    });
     await runPipeline(context(cleanupSettings()).ctx);
     expect(gh.comments).toEqual([]);
+  });
+
+  test('an alias named like a preview but not created by this action is never deleted', async () => {
+    const world = fakeAws();
+    world.versions.set('2', { codeSha256: 'x', species: 'setosa', description: 'v2' });
+    // A serving alias that happens to match prefix + PR number (e.g. prefix `v`, alias `v2`).
+    world.aliases.set('pr-7', { version: '2', weights: {}, revision: 4, description: 'team B' });
+    const { ctx, logger, outputs } = context(cleanupSettings());
+    await runPipeline(ctx);
+    expect(world.aliases.get('pr-7')).toMatchObject({ version: '2', revision: 4 });
+    expect(world.versions.has('2')).toBe(true);
+    expect(lambdaMock.commandCalls(DeleteAliasCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(DeleteFunctionCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(DeleteFunctionUrlConfigCommand)).toHaveLength(0);
+    expect(outputs.values.changed).toBe('false');
+    expect(logger.lines.join('\n')).toMatch(/'pr-7' was not created by this action .* PR #7/);
+  });
+
+  test("another PR's preview alias is not this PR's to delete", async () => {
+    const world = fakeAws();
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 2,
+      description: 'lambda-ml-deploy: previous=none pr=70',
+    });
+    await runPipeline(context(cleanupSettings()).ctx);
+    expect(world.aliases.has('pr-7')).toBe(true);
+  });
+
+  test('aliases created before the pr= marker (default text + marker) are still cleaned up', async () => {
+    const world = fakeAws();
+    world.aliases.set('pr-7', {
+      version: '1',
+      weights: {},
+      revision: 2,
+      description: 'Preview of PR #7 | lambda-ml-deploy: previous=none sha=abc',
+    });
+    await runPipeline(context(cleanupSettings()).ctx);
+    expect(world.aliases.has('pr-7')).toBe(false);
+  });
+
+  test('cleanup never deletes `alias`, even when the settings were not validated', async () => {
+    const world = fakeAws();
+    const settings = cleanupSettings({
+      alias: 'v2',
+      preview: { ...preview, aliasPrefix: 'v', prNumber: 2 },
+    });
+    world.aliases.set('v2', {
+      version: '1',
+      weights: {},
+      revision: 2,
+      description: 'Preview of PR #2 | lambda-ml-deploy: previous=none pr=2',
+    });
+    await expect(runPipeline(context(settings).ctx)).rejects.toThrow(
+      /Refusing to clean up 'v2': it is the alias that serves traffic/,
+    );
+    expect(world.aliases.has('v2')).toBe(true);
+    expect(lambdaMock.commandCalls(DeleteAliasCommand)).toHaveLength(0);
   });
 });

@@ -4,9 +4,10 @@ import {
   desiredLayers,
   type FunctionState,
 } from '../../src/release/function/function.js';
-import { pendingShift, shiftStateValue } from '../../src/release/traffic/shift-state.js';
+import { readShiftState, shiftStateValue } from '../../src/release/traffic/shift-state.js';
 import { protectedVersions, versionsToDelete } from '../../src/release/function/versions.js';
 import type { AliasState } from '../../src/release/traffic/alias-plan.js';
+import type { ShiftEvent } from '../../src/release/traffic/bake.js';
 
 const layer = (name: string, v: number) =>
   `arn:aws:lambda:us-east-1:123456789012:layer:${name}:${v}`;
@@ -158,35 +159,39 @@ describe('retention planning', () => {
 
 describe('shift state for the post step', () => {
   const snapshot: AliasState = { ...prod };
-  it('records a shift in progress and clears it when done or rolled back', () => {
-    const mid = shiftStateValue(
-      snapshot,
-      '5',
-      { phase: 'shifted', stepIndex: 0, percent: 10 },
-      false,
-    );
-    expect(pendingShift(mid)).toMatchObject({
-      newVersion: '5',
-      phase: 'shifted',
-      percent: 10,
-      snapshot,
+  const auth = {
+    region: 'eu-west-1',
+    roleToAssume: 'arn:aws:iam::123456789012:role/deploy',
+    audience: 'sts.amazonaws.com',
+    roleSessionName: 'lambda-ml-deploy',
+    roleDurationSeconds: 3600,
+  };
+  const value = (phase: ShiftEvent['phase'], percent: number, final: boolean) =>
+    shiftStateValue(snapshot, '5', { phase, stepIndex: 0, percent }, final, auth);
+
+  it('records a shift in progress, with what the post step needs, and clears it when done', () => {
+    expect(readShiftState(value('shifted', 10, false))).toEqual({
+      kind: 'pending',
+      record: { auth, snapshot, newVersion: '5', phase: 'shifted', percent: 10 },
     });
-    expect(
-      pendingShift(
-        shiftStateValue(snapshot, '5', { phase: 'shifted', stepIndex: 1, percent: 100 }, true),
-      ),
-    ).toBeUndefined();
-    expect(
-      pendingShift(
-        shiftStateValue(snapshot, '5', { phase: 'rolled-back', stepIndex: 0, percent: 10 }, false),
-      ),
-    ).toBeUndefined();
-    expect(
-      pendingShift(
-        shiftStateValue(snapshot, '5', { phase: 'rolling-back', stepIndex: 0, percent: 10 }, false),
-      ),
-    ).toBeDefined();
-    expect(pendingShift('')).toBeUndefined();
-    expect(pendingShift('{broken')).toBeUndefined();
+    expect(readShiftState(value('shifted', 100, true))).toEqual({ kind: 'none' });
+    expect(readShiftState(value('rolled-back', 10, false))).toEqual({ kind: 'none' });
+    expect(readShiftState(value('rolling-back', 10, false)).kind).toBe('pending');
+    expect(readShiftState('')).toEqual({ kind: 'none' });
+  });
+
+  it('a record that cannot be trusted is corrupt, never "nothing to undo"', () => {
+    expect(readShiftState('{broken')).toMatchObject({ kind: 'corrupt', reason: /not JSON/ });
+    expect(readShiftState('{}')).toEqual({ kind: 'corrupt', reason: 'no alias snapshot' });
+    const record = JSON.parse(value('shifted', 10, false)) as Record<string, unknown>;
+    expect(readShiftState(JSON.stringify({ ...record, auth: undefined }))).toEqual({
+      kind: 'corrupt',
+      reason: 'no region',
+    });
+    expect(readShiftState(JSON.stringify({ ...record, newVersion: '$LATEST' }))).toEqual({
+      kind: 'corrupt',
+      reason: 'no new version number',
+    });
+    expect(readShiftState('null').kind).toBe('corrupt');
   });
 });

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { readSettings, SettingsError, type EventContext } from '../../src/settings.js';
 
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'settings-'));
@@ -256,4 +257,128 @@ describe('readSettings: each bad input is named with what is expected', () => {
   it('has at least 20 rows', () => {
     expect(bad.length).toBeGreaterThanOrEqual(20);
   });
+});
+
+describe('readSettings: safety checks', () => {
+  const pr = (action: string, number = 2): EventContext => ({
+    eventName: 'pull_request',
+    payload: { action, number },
+  });
+
+  it('a preview prefix that can name `alias` is refused for preview and cleanup, whatever the PR', () => {
+    for (const mode of ['preview', 'preview-cleanup']) {
+      for (const number of [2, 5]) {
+        const problems = problemsOf(
+          { ...valid, mode, alias: 'v2', 'preview-alias-prefix': 'v' },
+          pr('opened', number),
+        );
+        expect(problems).toEqual([
+          expect.stringMatching(
+            /^Input 'preview-alias-prefix': must not be able to name alias 'v2' .*PR #2/,
+          ),
+        ]);
+      }
+    }
+    expect(
+      problemsOf(
+        { ...valid, mode: 'preview', alias: 'v2x', 'preview-alias-prefix': 'v' },
+        pr('opened'),
+      ),
+    ).toEqual([]);
+  });
+
+  it.each([
+    ['-t/x'],
+    ['-t'],
+    ['-qt/x'],
+    ['--targ'],
+    ['--targ=/x'],
+    ['--tar'],
+    ['--plat=manylinux1_x86_64'],
+    ['--only-b=:none:'],
+    ['--python-v=3.8'],
+    ['--impl=pp'],
+    ['--us'],
+    ['--pref=/x'],
+    ['--roo'],
+    ['--python=/usr/bin/python2'],
+  ])('pip-args: %s (an abbreviation or cluster pip accepts) is refused', (arg) => {
+    const problems = problemsOf({ ...valid, 'pip-args': `--no-deps ${arg} /x` });
+    expect(problems).toEqual([expect.stringMatching(/^Input 'pip-args': must not set -/)]);
+  });
+
+  it('pip-args: ordinary options pass, --pre and --root-user-action included', () => {
+    const args =
+      '--pre --root-user-action=ignore -U -q --no-deps -c constraints.txt -f./wheels ' +
+      '--extra-index-url https://pypi.example/simple --prefer-binary --progress-bar off';
+    expect(problemsOf({ ...valid, 'pip-args': args })).toEqual([]);
+  });
+
+  it('mode auto on pull_request_target is refused (fork code with secrets)', () => {
+    const problems = problemsOf(
+      { ...valid, mode: 'auto' },
+      { eventName: 'pull_request_target', payload: { action: 'opened', number: 4 } },
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^Input 'mode': auto is refused on pull_request_target.*on: pull_request/,
+      ),
+    ]);
+    expect(problemsOf({ ...valid, mode: 'auto' }, pr('opened'))).toEqual([]);
+  });
+
+  it('a function ARN in another region than aws-region is refused', () => {
+    const arn = 'arn:aws:lambda:us-west-2:123456789012:function:iris';
+    expect(problemsOf({ ...valid, 'function-name': arn })).toEqual([
+      expect.stringMatching(
+        /^Input 'function-name': is a function ARN in us-west-2, but aws-region is eu-west-1/,
+      ),
+    ]);
+    expect(problemsOf({ ...valid, 'function-name': arn, 'aws-region': 'us-west-2' })).toEqual([]);
+  });
+
+  it('alarms with strategy all-at-once are refused (there is no bake to watch them in)', () => {
+    expect(problemsOf({ ...valid, alarms: 'errors' })).toEqual([
+      expect.stringMatching(/^Input 'alarms': .*all-at-once.*set strategy: canary/),
+    ]);
+    expect(problemsOf({ ...valid, alarms: 'errors', strategy: 'canary' })).toEqual([]);
+  });
+});
+
+describe('action.yml `required` and the modes', () => {
+  const action = parse(fs.readFileSync('action.yml', 'utf8')) as {
+    inputs: Record<string, { required?: boolean }>;
+  };
+  const requiredInputs = Object.entries(action.inputs)
+    .filter(([, spec]) => spec.required)
+    .map(([name]) => name);
+  const pr: EventContext = { eventName: 'pull_request', payload: { action: 'closed', number: 7 } };
+  const only = (names: string[]) => Object.fromEntries(names.map((n) => [n, valid[n] ?? '']));
+
+  it('marks required only the inputs every mode needs', () => {
+    expect(requiredInputs.sort()).toEqual(['aws-region', 'function-name']);
+  });
+
+  it.each([
+    ['rollback', push],
+    ['preview-cleanup', pr],
+  ])('%s runs with just the required inputs (no s3-bucket)', (mode, event) => {
+    expect(problemsOf({ ...only(requiredInputs), mode }, event)).toEqual([]);
+  });
+
+  it.each(['deploy', 'preview'])(
+    '%s without s3-bucket fails naming the input and the mode',
+    (mode) => {
+      const problems = problemsOf(
+        { ...valid, 's3-bucket': '', mode },
+        {
+          eventName: 'pull_request',
+          payload: { action: 'opened', number: 7 },
+        },
+      );
+      expect(problems).toEqual([
+        expect.stringMatching(new RegExp(`'s3-bucket'.*for mode ${mode}`)),
+      ]);
+    },
+  );
 });

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import { parseConfig } from '../../src/cli-args.js';
 import { parseSmokeSpec } from '../../src/release/smoke/smoke-spec.js';
 
 /**
@@ -25,7 +26,7 @@ interface Workflow {
   name?: string;
   on: Record<string, unknown>;
   permissions?: Record<string, string>;
-  concurrency?: { group: string; 'cancel-in-progress': boolean };
+  concurrency?: { group: string; 'cancel-in-progress': boolean; queue?: string };
   jobs: Record<string, { steps: Step[]; permissions?: Record<string, string>; if?: string }>;
 }
 
@@ -108,6 +109,27 @@ describe.each(files)('%s', (file) => {
     expect(wf.concurrency?.group).toBeTruthy();
   });
 
+  test('one queue per function: the group of deploy.yml, and queue: max so no waiting run is dropped', () => {
+    const wf = load(file);
+    expect(wf.concurrency).toEqual({
+      group: load('deploy.yml').concurrency?.group,
+      'cancel-in-progress': false,
+      queue: 'max',
+    });
+    expect(wf.concurrency?.group).not.toContain('${{');
+  });
+
+  test('every other action is pinned to a full commit SHA with its version in a comment', () => {
+    const uses = [...text.matchAll(/uses:\s*(\S+)(.*)$/gm)]
+      .map((m) => ({ ref: m[1]!, comment: m[2]! }))
+      .filter((u) => !/(^|\/)lambda-ml-deploy@/.test(u.ref));
+    expect(uses.length).toBeGreaterThan(0);
+    for (const u of uses) {
+      expect(u.ref).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+      expect(u.comment).toMatch(/# v\d+\.\d+\.\d+/);
+    }
+  });
+
   test('user-facing values are passed to `run` through env, never spliced into the script', () => {
     for (const step of Object.values(load(file).jobs).flatMap((job) => job.steps)) {
       if (step.run) expect(step.run).not.toMatch(/\$\{\{/);
@@ -131,7 +153,6 @@ test('pr-preview.yml: pull_request with close, mode auto, pull-requests: write, 
   ]);
   expect(actionSteps(wf)[0]!.with?.mode).toBe('auto');
   expect(wf.permissions?.['pull-requests']).toBe('write');
-  expect(wf.concurrency?.group).toContain('${{ github.event.pull_request.number }}');
   expect(['AWS_IAM', 'NONE']).toContain(actionSteps(wf)[0]!.with?.['preview-url-auth']);
 });
 
@@ -158,6 +179,11 @@ test('README.md: every YAML snippet parses; workflows use only declared inputs, 
     if (wf.cases) {
       // The smoke-test example is a valid spec.
       expect(parseSmokeSpec(snippet, 'README.md').cases.length).toBeGreaterThan(0);
+      continue;
+    }
+    if (!wf.jobs) {
+      // A command-line config file: every key is an input.
+      expect(Object.keys(parseConfig(snippet, 'README.md')).length).toBeGreaterThan(0);
       continue;
     }
     for (const step of actionSteps(wf)) {

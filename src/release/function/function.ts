@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { ActionError, errorCode, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import { isAmbiguous, isTransient, withRetry, type Sleep } from '../../retry.js';
 import { snapStartApplyOn } from './snap-start.js';
 
 /** The parts of a function's configuration this action manages. */
@@ -209,14 +209,84 @@ export async function createFunction(
   return toFunctionState(config);
 }
 
+/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
+export class FunctionConflictError extends ActionError {
+  override name = 'FunctionConflictError';
+  constructor(name: string, what: string) {
+    super(
+      `Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
+        'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.',
+    );
+  }
+}
+
+const isPreconditionFailed = (error: unknown) => errorCode(error) === 'PreconditionFailedException';
+
+/**
+ * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
+ * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
+ * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
+ * is a conflict, unless it follows an unanswered attempt that did land.
+ */
+async function guardedWrite<T>(
+  lambda: LambdaClient,
+  name: string,
+  what: string,
+  revisionId: string | undefined,
+  send: () => Promise<T>,
+  landed: (now: FunctionConfiguration) => boolean,
+  options: FunctionCallOptions,
+): Promise<T | FunctionConfiguration> {
+  let unanswered = false;
+  const decide = async (): Promise<FunctionConfiguration | 'resend'> => {
+    const now = await readFunctionRaw(lambda, name);
+    if (landed(now)) return now;
+    if (revisionId === undefined || now.RevisionId === revisionId) return 'resend';
+    throw new FunctionConflictError(name, what);
+  };
+  return withRetry(
+    async () => {
+      try {
+        return await send();
+      } catch (error) {
+        if (isAmbiguous(error)) {
+          unanswered = true;
+          const decision = await decide();
+          if (decision !== 'resend') return decision;
+          throw error;
+        }
+        if (isPreconditionFailed(error)) {
+          if (unanswered) {
+            const decision = await decide();
+            if (decision !== 'resend') return decision;
+          }
+          throw new FunctionConflictError(name, what);
+        }
+        throw error;
+      }
+    },
+    retry(what, options),
+  );
+}
+
+export interface WriteOptions extends FunctionCallOptions {
+  /** The RevisionId of $LATEST this run last read or was answered; the write fails if it moved. */
+  revisionId?: string;
+}
+
+/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
 export async function updateCode(
   lambda: LambdaClient,
   name: string,
   s3Bucket: string,
   s3Key: string,
-  options: FunctionCallOptions = {},
-): Promise<string | undefined> {
-  const response = await withRetry(
+  options: WriteOptions & { codeSha256?: string } = {},
+): Promise<{ codeSha256?: string; revisionId?: string }> {
+  const response = await guardedWrite(
+    lambda,
+    name,
+    'updating its code',
+    options.revisionId,
     () =>
       lambda.send(
         new UpdateFunctionCodeCommand({
@@ -224,33 +294,54 @@ export async function updateCode(
           S3Bucket: s3Bucket,
           S3Key: s3Key,
           Publish: false,
+          ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
         }),
       ),
-    retry('UpdateFunctionCode', options),
+    (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256,
+    options,
   ).catch((error: unknown) => {
+    if (error instanceof FunctionConflictError) throw error;
     throw new ActionError(
       `Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${errorMessage(error)}`,
     );
   });
-  await waitForUpdate(lambda, name, 'the code update', options);
-  return response.CodeSha256;
+  const after = await waitForUpdate(lambda, name, 'the code update', options);
+  return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
 }
 
+/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
 export async function updateConfiguration(
   lambda: LambdaClient,
   name: string,
   changes: Record<string, unknown>,
-  options: FunctionCallOptions = {},
-): Promise<void> {
-  await withRetry(
-    () => lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: name, ...changes })),
-    retry('UpdateFunctionConfiguration', options),
+  options: WriteOptions & { desired?: DesiredConfig } = {},
+): Promise<string | undefined> {
+  const response = await guardedWrite(
+    lambda,
+    name,
+    'updating its configuration',
+    options.revisionId,
+    () =>
+      lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: name,
+          ...changes,
+          ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+        }),
+      ),
+    (now) =>
+      options.desired !== undefined &&
+      now.LastUpdateStatus !== 'Failed' &&
+      configChanges(toFunctionState(now), options.desired) === undefined,
+    options,
   ).catch((error: unknown) => {
+    if (error instanceof FunctionConflictError) throw error;
     throw new ActionError(
       `Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${errorMessage(error)}`,
     );
   });
-  await waitForUpdate(lambda, name, 'the configuration update', options);
+  const after = await waitForUpdate(lambda, name, 'the configuration update', options);
+  return after?.RevisionId ?? response.RevisionId;
 }
 
 /**
@@ -262,19 +353,28 @@ export async function publishVersion(
   name: string,
   codeSha256: string,
   description: string,
-  options: FunctionCallOptions = {},
+  options: WriteOptions = {},
 ): Promise<{ version: string; arn: string; codeSha256: string }> {
-  const response = await withRetry(
+  // Publishing $LATEST again when nothing changed returns the version already published, so an
+  // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
+  const response = await guardedWrite(
+    lambda,
+    name,
+    'publishing',
+    options.revisionId,
     () =>
       lambda.send(
         new PublishVersionCommand({
           FunctionName: name,
           CodeSha256: codeSha256,
           Description: description.slice(0, 256),
+          ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
         }),
       ),
-    retry('PublishVersion', options),
+    () => false,
+    options,
   ).catch((error: unknown) => {
+    if (error instanceof FunctionConflictError) throw error;
     if (
       errorCode(error) === 'InvalidParameterValueException' &&
       /CodeSha256/i.test(errorMessage(error))
@@ -304,7 +404,7 @@ async function waitForUpdate(
   name: string,
   what: string,
   options: FunctionCallOptions,
-): Promise<void> {
+): Promise<FunctionConfiguration | undefined> {
   let waitError: { error: unknown } | undefined;
   try {
     await waitFor(
@@ -324,6 +424,7 @@ async function waitForUpdate(
     );
   }
   if (waitError) throw waitError.error;
+  return after;
 }
 
 async function readFunctionRaw(lambda: LambdaClient, name: string): Promise<FunctionConfiguration> {
@@ -355,4 +456,39 @@ async function waitFor(
     }
     throw new ActionError(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
   }
+}
+
+/**
+ * How a published version differs from what this run asked for: code, layers, environment,
+ * memory, timeout, handler, runtime, architecture. Empty when it is exactly that. Pure.
+ */
+export function publishedDifferences(
+  published: FunctionState,
+  expected: { codeSha256: string; before: FunctionState; desired: DesiredConfig },
+): string[] {
+  const { before, desired } = expected;
+  const diffs: string[] = [];
+  const check = (what: string, want: unknown, got: unknown) => {
+    if (want === undefined) return; // not managed by this run: whatever it is stays
+    if (JSON.stringify(want) !== JSON.stringify(got))
+      diffs.push(`${what}: expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+  };
+  check('code (CodeSha256)', expected.codeSha256, published.codeSha256);
+  const layers = before.exists
+    ? desiredLayers(before.layers, desired.layerName, desired.layerArn)
+    : desired.layerArn
+      ? [desired.layerArn]
+      : [];
+  check('layers', layers, published.layers);
+  const env = before.exists
+    ? { ...before.environment, ...(desired.environment ?? {}) }
+    : { ...(desired.environment ?? {}) };
+  const sorted = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).sort());
+  check('environment', sorted(env), sorted(published.environment));
+  check('memory', desired.memorySize ?? before.memorySize, published.memorySize);
+  check('timeout', desired.timeout ?? before.timeout, published.timeout);
+  check('handler', desired.handler, published.handler);
+  check('runtime', desired.runtime, published.runtime);
+  check('architecture', desired.architecture, published.architecture);
+  return diffs;
 }

@@ -5,9 +5,10 @@ import {
   type AliasConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
-import { errorCode } from '../../errors.js';
+import { errorCode, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log.js';
 import { parseAliasDescription } from '../traffic/alias-plan.js';
-import { withRetry, type Sleep } from '../../retry.js';
+import { isTransient, withRetry, type Sleep } from '../../retry.js';
 
 export interface VersionInfo {
   version: string;
@@ -98,22 +99,60 @@ export function versionsToDelete(
   return unaliased.slice(keep).sort((a, b) => Number(a) - Number(b));
 }
 
-/** Deletes one version; one that is already gone counts as deleted. */
+/** Lambda's answer when a version to delete is still referenced by an alias. */
+const ALIASED = /aliases reference it/i;
+
+export type DeleteOutcome = 'deleted' | 'gone' | 'in-use';
+
+/**
+ * Deletes one version. One already gone is `gone`; one an alias references (Lambda refuses with a
+ * ResourceConflictException naming the aliases) is `in-use` at once: that is not transient, and
+ * the version must stay. Throttling and "update in progress" conflicts are retried.
+ */
 export async function deleteVersion(
   lambda: LambdaClient,
   functionName: string,
   version: string,
   sleep?: Sleep,
-): Promise<void> {
+): Promise<DeleteOutcome> {
   if (!/^\d+$/.test(version))
     throw new Error(`refusing to delete '${version}': not a version number`);
+  const inUse = (error: unknown) =>
+    errorCode(error) === 'ResourceConflictException' && ALIASED.test(errorMessage(error));
   try {
     await withRetry(
       () =>
         lambda.send(new DeleteFunctionCommand({ FunctionName: functionName, Qualifier: version })),
-      { sleep },
+      { sleep, isRetryable: (error) => !inUse(error) && isTransient(error) },
     );
+    return 'deleted';
   } catch (error) {
-    if (errorCode(error) !== 'ResourceNotFoundException') throw error;
+    if (errorCode(error) === 'ResourceNotFoundException') return 'gone';
+    if (inUse(error)) return 'in-use';
+    throw error;
   }
+}
+
+/**
+ * Deletes versions one by one; one an alias has started to reference since the plan was made
+ * stays (logged), one already gone is fine. Returns the versions actually deleted.
+ */
+export async function deleteVersions(
+  lambda: LambdaClient,
+  functionName: string,
+  versions: readonly string[],
+  logger: Logger,
+  why = '',
+): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const version of versions) {
+    const outcome = await deleteVersion(lambda, functionName, version);
+    if (outcome === 'in-use') {
+      logger.info(`Keeping version ${version}: an alias references it now.`);
+      continue;
+    }
+    if (outcome === 'deleted') deleted.push(version);
+    logger.info(`Deleted version ${version}${outcome === 'gone' ? ' (already gone)' : ''}${why}`);
+  }
+  return deleted;
 }

@@ -81,14 +81,24 @@ export class SmokeSpecError extends Error {
   }
 }
 
-const TOP_KEYS = ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'];
-const COLD_START_KEYS = ['max-init-ms', 'max-regression'];
-const MEMORY_KEYS = ['max-used-percent'];
-const DEFAULT_KEYS = ['tolerance', 'max-latency-ms', 'timeout-ms'];
-const CASE_KEYS = ['name', 'event', 'http', 'expect', 'timeout-ms'];
-const HTTP_KEYS = ['method', 'path', 'body', 'headers', 'query'];
-const EXPECT_KEYS = ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'];
-const MAX_CONCURRENCY = 64;
+/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
+export const SPEC_FIELDS = {
+  top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'],
+  'cold-start': ['max-init-ms', 'max-regression'],
+  memory: ['max-used-percent'],
+  defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
+  case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
+  http: ['method', 'path', 'body', 'headers', 'query'],
+  expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
+} as const;
+const TOP_KEYS = SPEC_FIELDS.top;
+const COLD_START_KEYS = SPEC_FIELDS['cold-start'];
+const MEMORY_KEYS = SPEC_FIELDS.memory;
+const DEFAULT_KEYS = SPEC_FIELDS.defaults;
+const CASE_KEYS = SPEC_FIELDS.case;
+const HTTP_KEYS = SPEC_FIELDS.http;
+const EXPECT_KEYS = SPEC_FIELDS.expect;
+export const MAX_CONCURRENCY = 64;
 
 type Report = (where: string, detail: string) => void;
 

@@ -104,3 +104,40 @@ export async function alarmsInAlarm(
   const found = await checkAlarmsExist(cloudwatch, names, options);
   return found.filter((a) => a.state === 'ALARM');
 }
+
+/**
+ * The alarms that fail a bake, remembered across polls. ALARM always does. INSUFFICIENT_DATA does
+ * for an alarm that had data (OK or ALARM) earlier in this run: a metric that stops reporting
+ * after the shift (the new version stopped emitting it, or stopped running) is not a healthy
+ * sign. An alarm with no data since the start is reported but not acted on: a canary at low
+ * traffic often has none. How missing data is treated is the alarm's own setting
+ * (TreatMissingData), which decides whether it ever reaches INSUFFICIENT_DATA.
+ */
+export function alarmWatch(
+  cloudwatch: CloudWatchClient,
+  names: readonly string[],
+  initial: readonly AlarmStatus[],
+  options: AlarmCallOptions = {},
+): () => Promise<AlarmStatus[]> {
+  const hadData = new Set<string>();
+  const remember = (found: readonly AlarmStatus[]) => {
+    for (const a of found) if (a.state === 'OK' || a.state === 'ALARM') hadData.add(a.name);
+  };
+  remember(initial);
+  return async () => {
+    if (names.length === 0) return [];
+    const found = await checkAlarmsExist(cloudwatch, names, options);
+    const failing = found.filter(
+      (a) => a.state === 'ALARM' || (a.state === 'INSUFFICIENT_DATA' && hadData.has(a.name)),
+    );
+    remember(found);
+    return failing.map((a) =>
+      a.state === 'ALARM'
+        ? a
+        : {
+            ...a,
+            reason: `it had data earlier in this run and has none now (${a.reason || 'no reason given'})`,
+          },
+    );
+  };
+}

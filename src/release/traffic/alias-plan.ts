@@ -182,6 +182,8 @@ export interface DeployMarker {
   previous?: string;
   /** Commit deployed. */
   sha?: string;
+  /** The pull request whose preview alias this is (set by preview when it creates the alias). */
+  pr?: string;
   /** Any other key=value pairs found. */
   extra: Record<string, string>;
 }
@@ -204,6 +206,8 @@ export function parseAliasDescription(description: string | undefined): DeployMa
       if (/^\d+$/.test(value)) marker.previous = value;
     } else if (key === 'sha') {
       if (value) marker.sha = value;
+    } else if (key === 'pr') {
+      if (/^\d+$/.test(value)) marker.pr = value;
     } else marker.extra[key] = value;
   }
   return marker;
@@ -223,11 +227,12 @@ export function userDescription(description: string | undefined): string {
  */
 export function formatAliasDescription(
   existing: string | undefined,
-  marker: { previous?: string; sha?: string },
+  marker: { previous?: string; sha?: string; pr?: number },
 ): string {
   const clean = (s: string) => s.replace(/\s+/g, '');
   const parts = [`previous=${marker.previous ? clean(marker.previous) : 'none'}`];
   if (marker.sha) parts.push(`sha=${clean(marker.sha)}`);
+  if (marker.pr !== undefined) parts.push(`pr=${marker.pr}`);
   const suffix = `${DESCRIPTION_MARKER} ${parts.join(' ')}`.slice(0, MAX_ALIAS_DESCRIPTION);
   let user = userDescription(existing);
   if (!user) return suffix;
@@ -235,4 +240,20 @@ export function formatAliasDescription(
   if (room <= 0) return suffix;
   if (user.length > room) user = `${user.slice(0, Math.max(0, room - 3))}...`;
   return `${user}${SEPARATOR}${suffix}`;
+}
+
+/** The user description preview gives the aliases it creates (kept when the user edits nothing). */
+export const previewDescription = (prNumber: number) => `Preview of PR #${prNumber}`;
+
+/**
+ * Whether this action created the alias as the preview of PR `prNumber`: its marker says `pr=N`,
+ * or (aliases created before the marker had `pr`) it carries the marker and the default text.
+ * Cleanup deletes nothing else, so an alias that only happens to be named like a preview is safe.
+ */
+export function isPreviewAliasOf(state: AliasState, prNumber: number): boolean {
+  if (!state.exists) return false;
+  const marker = parseAliasDescription(state.description);
+  if (!marker) return false;
+  if (marker.pr !== undefined) return marker.pr === String(prNumber);
+  return userDescription(state.description) === previewDescription(prNumber);
 }

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { ActionError, errorCode, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { isTransient, withRetry, type Sleep } from '../../retry.js';
+import { isAmbiguous, isTransient, withRetry, type Sleep } from '../../retry.js';
 import {
   describeAliasState,
   isRestored,
@@ -72,6 +72,16 @@ function toState(functionName: string, alias: string, config: AliasConfiguration
   return state;
 }
 
+function stateToConfig(now: AliasState): AliasConfiguration {
+  return {
+    FunctionVersion: now.functionVersion,
+    RoutingConfig: { AdditionalVersionWeights: now.weights },
+    RevisionId: now.revisionId,
+    Description: now.description,
+    AliasArn: now.aliasArn,
+  };
+}
+
 const isNotFound = (error: unknown) => errorCode(error) === 'ResourceNotFoundException';
 const isFunctionMissing = (error: unknown) =>
   isNotFound(error) && /function not found/i.test(errorMessage(error));
@@ -115,6 +125,24 @@ export async function createAlias(
   options: AliasCallOptions = {},
 ): Promise<AliasState> {
   const { functionName, alias } = request;
+  const weights = request.weights ?? {};
+  const description = request.description ?? '';
+  // After an unanswered attempt the alias is read back: it may have been created by that attempt.
+  let unanswered = false;
+  const landed = async (): Promise<AliasConfiguration | undefined> => {
+    const now = await readAlias(lambda, functionName, alias, options);
+    if (!now.exists) return undefined;
+    if (
+      routesAs(now, { version: request.version, weights }) &&
+      (now.description ?? '') === description
+    )
+      return stateToConfig(now);
+    throw new AliasConflictError(
+      functionName,
+      alias,
+      `it did not exist when this run started, but has been created since (it reads '${describeAliasState(now)}')`,
+    );
+  };
   const output = await withRetry(
     async () => {
       try {
@@ -131,10 +159,20 @@ export async function createAlias(
         );
       } catch (error) {
         const code = errorCode(error);
+        if (isAmbiguous(error)) {
+          unanswered = true;
+          const done = await landed();
+          if (done) return done;
+          throw error;
+        }
         if (
           (code === 'ResourceConflictException' || code === 'ConflictException') &&
           /already exists/i.test(errorMessage(error))
         ) {
+          if (unanswered) {
+            const done = await landed();
+            if (done) return done;
+          }
           throw new AliasConflictError(
             functionName,
             alias,
@@ -163,9 +201,10 @@ export interface PointAliasRequest {
 
 /**
  * UpdateAlias guarded by RevisionId. RoutingConfig is always sent (an empty map clears it).
- * PreconditionFailedException -> AliasConflictError (not retried); throttling, 5xx and
- * ResourceConflictException are retried with backoff. If a retried call finds the revision gone
- * because the earlier attempt did land, the alias already routes as asked and that is success.
+ * PreconditionFailedException -> AliasConflictError (not retried); throttling and
+ * ResourceConflictException are retried with backoff. After an unanswered attempt (5xx, lost
+ * connection) the alias is read back: routed as asked -> the write landed, success; still at our
+ * revision -> sent again; anything else -> someone else changed it, AliasConflictError.
  */
 export async function pointAlias(
   lambda: LambdaClient,
@@ -178,8 +217,22 @@ export async function pointAlias(
       `pointAlias(${functionName}:${alias}) needs the RevisionId read just before the update`,
     );
   const weights = request.weights ?? {};
+  const sameDescription = (now: AliasState) =>
+    request.description === undefined || (now.description ?? '') === request.description;
+  // After an unanswered attempt the alias is read back: the attempt may have landed.
+  let unanswered = false;
+  const decide = async (): Promise<AliasConfiguration | 'resend'> => {
+    const now = await readAlias(lambda, functionName, alias, options);
+    if (routesAs(now, { version, weights }) && sameDescription(now)) return stateToConfig(now);
+    if (now.exists && now.revisionId === revisionId) return 'resend';
+    throw new AliasConflictError(
+      functionName,
+      alias,
+      `its revision is no longer ${revisionId} and it reads '${describeAliasState(now)}', not what this run asked for`,
+    );
+  };
   const output = await withRetry(
-    async (attempt) => {
+    async () => {
       try {
         return await lambda.send(
           new UpdateAliasCommand({
@@ -192,20 +245,16 @@ export async function pointAlias(
           }),
         );
       } catch (error) {
+        if (isAmbiguous(error)) {
+          unanswered = true;
+          const decision = await decide();
+          if (decision !== 'resend') return decision;
+          throw error;
+        }
         if (errorCode(error) !== 'PreconditionFailedException') throw error;
-        if (attempt > 1) {
-          const now = await readAlias(lambda, functionName, alias, options);
-          const sameDescription =
-            request.description === undefined || (now.description ?? '') === request.description;
-          if (routesAs(now, { version, weights }) && sameDescription) {
-            return {
-              FunctionVersion: now.functionVersion,
-              RoutingConfig: { AdditionalVersionWeights: now.weights },
-              RevisionId: now.revisionId,
-              Description: now.description,
-              AliasArn: now.aliasArn,
-            };
-          }
+        if (unanswered) {
+          const decision = await decide();
+          if (decision !== 'resend') return decision;
         }
         throw new AliasConflictError(
           functionName,

@@ -21,10 +21,12 @@ import {
   type RestoreResult,
 } from './alias.js';
 
-/** An alarm found in ALARM (alarms.ts's AlarmStatus fits). */
+/** A watched alarm that fails the bake (alarms.ts's AlarmStatus fits). */
 export interface FiringAlarm {
   name: string;
   reason: string;
+  /** ALARM (the default), or INSUFFICIENT_DATA for an alarm that had data before. */
+  state?: string;
 }
 
 /** What a bake needs to know about smoke cases re-run against the new version. */
@@ -60,7 +62,7 @@ async function pollOnce(options: BakeOptions): Promise<string | undefined> {
     }
     if (firing.length > 0) {
       return firing
-        .map((a) => `alarm ${a.name} in ALARM: ${a.reason || '(no reason given)'}`)
+        .map((a) => `alarm ${a.name} in ${a.state ?? 'ALARM'}: ${a.reason || '(no reason given)'}`)
         .join('; ');
     }
   }
