@@ -2,6 +2,7 @@
  * Bundle bench: our deterministic zip against `zip -r -X` on the same generated model.
  *
  *   npm run bench [-- --weights-mib 150 --arrays-mib 100 --big-mib 300 --level 2 --skip-big --skip-baseline --keep]
+ *   (then the cold-start bench, bench/cold-start-bench.ts: --cold-start-only, --skip-cold-start, --invokes N)
  *
  * Our zipper runs in a child process (this same file with --child) so that its peak RSS is its
  * own. Prints time, size and peak-RSS figures and pass/fail lines against the targets; exits 0
@@ -18,6 +19,7 @@ import { writeDeterministicZip, type ZipResult } from '../src/packaging/zip.js';
 import { errorMessage } from '../src/errors.js';
 import { runCommand } from '../src/exec.js';
 import { formatDuration } from '../src/log.js';
+import { coldStartBench } from './cold-start-bench.js';
 import { MiB, writeBenchWorkspace, writePickleLike, writeSafetensors } from './generate.js';
 
 const TARGET_TIME_RATIO = 0.35;
@@ -319,7 +321,19 @@ async function mainBench(args: Args): Promise<void> {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') return childMain(argv[1]);
-  return mainBench(parseArgs(argv));
+  // The cold-start bench's own flags: --cold-start-only, --skip-cold-start, --invokes N.
+  const coldOnly = argv.includes('--cold-start-only');
+  const coldSkip = argv.includes('--skip-cold-start');
+  const invokesAt = argv.indexOf('--invokes');
+  const coldArgs = invokesAt >= 0 ? argv.slice(invokesAt, invokesAt + 2) : [];
+  const rest = argv.filter(
+    (arg, i) =>
+      arg !== '--cold-start-only' &&
+      arg !== '--skip-cold-start' &&
+      !(invokesAt >= 0 && (i === invokesAt || i === invokesAt + 1)),
+  );
+  if (!coldOnly) await mainBench(parseArgs(rest));
+  if (!coldSkip) await coldStartBench(coldArgs);
 }
 
 main().catch((error: unknown) => {

@@ -9657,7 +9657,7 @@ __webpack_unused_export__ = DeleteLayerVersion$;
 __webpack_unused_export__ = DeleteLayerVersionCommand;
 __webpack_unused_export__ = DeleteLayerVersionRequest$;
 __webpack_unused_export__ = DeleteProvisionedConcurrencyConfig$;
-__webpack_unused_export__ = DeleteProvisionedConcurrencyConfigCommand;
+exports.Cbo = DeleteProvisionedConcurrencyConfigCommand;
 __webpack_unused_export__ = DeleteProvisionedConcurrencyConfigRequest$;
 __webpack_unused_export__ = DeleteResourcePolicy$;
 __webpack_unused_export__ = DeleteResourcePolicyCommand;
@@ -9806,7 +9806,7 @@ exports.s4W = GetPolicyCommand;
 __webpack_unused_export__ = GetPolicyRequest$;
 __webpack_unused_export__ = GetPolicyResponse$;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfig$;
-__webpack_unused_export__ = GetProvisionedConcurrencyConfigCommand;
+exports.D96 = GetProvisionedConcurrencyConfigCommand;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfigRequest$;
 __webpack_unused_export__ = GetProvisionedConcurrencyConfigResponse$;
 __webpack_unused_export__ = GetResourcePolicy$;
@@ -9928,7 +9928,7 @@ __webpack_unused_export__ = ListLayersCommand;
 __webpack_unused_export__ = ListLayersRequest$;
 __webpack_unused_export__ = ListLayersResponse$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigs$;
-__webpack_unused_export__ = ListProvisionedConcurrencyConfigsCommand;
+exports.oXS = ListProvisionedConcurrencyConfigsCommand;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsRequest$;
 __webpack_unused_export__ = ListProvisionedConcurrencyConfigsResponse$;
 __webpack_unused_export__ = ListTags$;
@@ -9993,7 +9993,7 @@ __webpack_unused_export__ = PutFunctionScalingConfigCommand;
 __webpack_unused_export__ = PutFunctionScalingConfigRequest$;
 __webpack_unused_export__ = PutFunctionScalingConfigResponse$;
 __webpack_unused_export__ = PutProvisionedConcurrencyConfig$;
-__webpack_unused_export__ = PutProvisionedConcurrencyConfigCommand;
+exports.iLl = PutProvisionedConcurrencyConfigCommand;
 __webpack_unused_export__ = PutProvisionedConcurrencyConfigRequest$;
 __webpack_unused_export__ = PutProvisionedConcurrencyConfigResponse$;
 __webpack_unused_export__ = PutResourcePolicy$;
@@ -75070,6 +75070,8 @@ const INPUT_NAMES = [
     'canary-interval',
     'linear-steps',
     'alarms',
+    'snap-start',
+    'provisioned-concurrency',
     'preview-alias-prefix',
     'preview-url',
     'preview-url-auth',
@@ -75256,8 +75258,8 @@ var errors = __nccwpck_require__(3916);
 var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 56 modules
-var pipelines = __nccwpck_require__(5091);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 63 modules
+var pipelines = __nccwpck_require__(1843);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/settings.ts + 2 modules
@@ -75818,8 +75820,8 @@ function readGithubContext(env) {
 
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 56 modules
-var pipelines = __nccwpck_require__(5091);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 63 modules
+var pipelines = __nccwpck_require__(1843);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/runner.ts
@@ -75903,7 +75905,7 @@ async function writeSummary(report) {
 
 /***/ }),
 
-/***/ 5091:
+/***/ 1843:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -76630,7 +76632,7 @@ function indent(text) {
 /** Invokes every case (bounded parallelism), judges each, and keeps every result in spec order. */
 async function runSmokeTests(options) {
     const concurrency = options.concurrency ?? DEFAULT_SMOKE_CONCURRENCY;
-    const results = await mapBounded(options.cases, concurrency, async (smokeCase) => {
+    const runCase = async (smokeCase) => {
         let invocation;
         try {
             invocation = await options.invoke(smokeCase);
@@ -76659,7 +76661,11 @@ async function runSmokeTests(options) {
             result.logTail = invocation.logTail;
         logResult(options.logger, result);
         return result;
-    });
+    };
+    const first = options.firstAlone && options.cases.length > 1 ? 1 : 0;
+    const head = await mapBounded(options.cases.slice(0, first), 1, runCase);
+    const rest = await mapBounded(options.cases.slice(first), concurrency, runCase);
+    const results = [...head, ...rest];
     return { passed: results.every((r) => r.passed), results };
 }
 /** One line for an error message: which cases failed and why (the first reason of each). */
@@ -76674,7 +76680,10 @@ function describeSmokeFailure(run) {
 ;// CONCATENATED MODULE: ./src/release/smoke/smoke.ts
 
 
-/** Runs every case of the spec against the version, a few at a time, and logs each result. */
+/**
+ * Runs every case of the spec against the version, a few at a time, and logs each result. The
+ * first case runs alone: on a fresh version it is the cold start the budgets judge.
+ */
 async function smokeTestVersion(spec, target) {
     const invoke = caseInvoker({
         lambda: target.lambda,
@@ -76687,6 +76696,7 @@ async function smokeTestVersion(spec, target) {
         cases: spec.cases,
         invoke,
         concurrency: spec.concurrency,
+        firstAlone: true,
         logger: target.logger,
     });
     return run;
@@ -81050,7 +81060,38 @@ async function releaseLayer(prepared, options, deps) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/release/function/snap-start.ts
+
+
+
+/** The function's SnapStart.ApplyOn for the input. */
+function snapStartApplyOn(enabled) {
+    return enabled ? 'PublishedVersions' : 'None';
+}
+/**
+ * With SnapStart, a published version is Pending while Lambda initialises it and takes the
+ * snapshot; it cannot be invoked before it is Active. Waits for that, or fails with Lambda's reason.
+ */
+async function waitForVersionActive(lambda, functionName, version, options) {
+    const deadline = options.clock.now() + (options.timeoutMs ?? 600_000);
+    const pollMs = options.pollMs ?? 5000;
+    for (;;) {
+        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName, Qualifier: version })));
+        if (config.State === 'Active')
+            return;
+        if (config.State === 'Failed' || config.State === 'Inactive') {
+            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is ${config.State} after publishing (SnapStart snapshot): ${config.StateReasonCode ?? ''} ${config.StateReason ?? ''}`.trim());
+        }
+        if (options.clock.now() + pollMs > deadline) {
+            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is still ${config.State ?? 'not Active'} after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (SnapStart snapshot); nothing was moved to it.`);
+        }
+        options.logger?.info(`Version ${version}: ${config.State ?? 'Pending'} (SnapStart snapshot)`);
+        await options.clock.sleep(pollMs);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
+
 const NOT_SET = '(not set)';
 const showScalar = (value) => (value === undefined ? NOT_SET : String(value));
 const sameScalar = (current, target) => target === undefined || current === target;
@@ -81135,6 +81176,9 @@ const FIELDS = [
         show: (v) => showLogging(v),
         input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
     },
+    scalar('snapStart', 'SnapStart', (t) => ({
+        SnapStart: { ApplyOn: t.snapStart },
+    })),
     scalar('description', 'description', (t) => ({ Description: t.description }), false),
 ];
 function sameEnvironment(current, target) {
@@ -81239,6 +81283,7 @@ function resolveTarget(latest, desired) {
         tracing: desired.tracing ?? latest.tracing,
         fileSystems: desired.fileSystems ?? latest.fileSystems,
         logging: targetLogging(latest.logging, desired.logging),
+        snapStart: desired.snapStart === undefined ? latest.snapStart : snapStartApplyOn(desired.snapStart),
     };
 }
 /**
@@ -81280,7 +81325,8 @@ function createConfigurationInput(target) {
         const value = target[field.key];
         const empty = value === undefined ||
             (Array.isArray(value) && value.length === 0) ||
-            (field.key === 'environment' && Object.keys(value).length === 0);
+            (field.key === 'environment' && Object.keys(value).length === 0) ||
+            (field.key === 'snapStart' && value === 'None');
         if (!empty && field.input)
             Object.assign(input, field.input(target));
     }
@@ -81329,6 +81375,7 @@ function toFunctionState(config) {
                 systemLevel: logging.SystemLogLevel,
             }
             : undefined,
+        snapStart: config.SnapStart?.ApplyOn ?? 'None',
     };
 }
 
@@ -81392,7 +81439,7 @@ function planChange(inputs) {
 
 ;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
 /** The one desired configuration of a deploy or preview run. Pure. */
-function desiredConfigFrom(build, fn, layerArn) {
+function desiredConfigFrom(build, fn, layerArn, snapStart) {
     return {
         runtime: build.runtime,
         handler: fn.handler,
@@ -81413,6 +81460,7 @@ function desiredConfigFrom(build, fn, layerArn) {
         logging: fn.logging,
         codeSigningConfigArn: fn.codeSigningConfigArn,
         tags: fn.tags,
+        snapStart,
     };
 }
 
@@ -81756,9 +81804,293 @@ async function syncFunctionLevel(ctx, fn, desired) {
     return rows;
 }
 
+;// CONCATENATED MODULE: ./src/release/smoke/cold-start.ts
+
+/** Used when the spec has no `memory` section: a handler this close to its limit is at risk. */
+const DEFAULT_MEMORY_WARN_PERCENT = 90;
+const FIELD = /([A-Za-z][A-Za-z ]*?):\s*([\d.]+)\s*(ms|MB)/g;
+/**
+ * The last REPORT line of a log tail (LogType Tail), or undefined when there is none. The last one
+ * is taken because the tail holds the handler's own output before it.
+ */
+function parseReport(logTail) {
+    if (!logTail)
+        return undefined;
+    const lines = logTail.split(/\r?\n/).filter((line) => line.startsWith('REPORT RequestId:'));
+    const line = lines[lines.length - 1];
+    if (!line)
+        return undefined;
+    const fields = new Map();
+    for (const match of line.matchAll(FIELD)) {
+        const value = Number(match[2]);
+        if (Number.isFinite(value))
+            fields.set(match[1].trim(), value);
+    }
+    const duration = fields.get('Duration');
+    if (duration === undefined)
+        return undefined;
+    const report = { durationMs: duration };
+    const set = (key, name) => {
+        const value = fields.get(name);
+        if (value !== undefined)
+            report[key] = value;
+    };
+    set('billedDurationMs', 'Billed Duration');
+    set('memorySizeMb', 'Memory Size');
+    set('maxMemoryUsedMb', 'Max Memory Used');
+    set('initDurationMs', 'Init Duration');
+    set('restoreDurationMs', 'Restore Duration');
+    return report;
+}
+/** The cold-start time a caller waits for: init, or restore under SnapStart. */
+function coldStartMs(report) {
+    return report?.initDurationMs ?? report?.restoreDurationMs;
+}
+/** "50%" or 50 -> 50. Undefined for anything else. */
+function parsePercent(value) {
+    if (typeof value === 'number')
+        return Number.isFinite(value) && value >= 0 ? value : undefined;
+    if (typeof value !== 'string')
+        return undefined;
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    return match ? Number(match[1]) : undefined;
+}
+/** Like formatDuration, with a decimal below 10 ms (a light handler imports in a millisecond). */
+function formatMs(ms) {
+    return ms < 10 ? `${ms.toFixed(1)} ms` : (0,src_log/* formatDuration */.a3)(ms);
+}
+function signed(percent) {
+    const rounded = Math.round(percent);
+    return `${rounded >= 0 ? '+' : ''}${rounded}%`;
+}
+/** Percent change from `before` to `after`; undefined when `before` is not positive. */
+function changePercent(before, after) {
+    return before > 0 ? ((after - before) / before) * 100 : undefined;
+}
+/** Describes the measured cold start against its baseline, e.g. "cold start 2.3 s, was 0.9 s (+155%)". */
+function describeColdStart(ms, baseline, restore = false) {
+    if (ms === undefined)
+        return 'no cold start measured';
+    const what = restore ? 'cold start (SnapStart restore)' : 'cold start';
+    if (!baseline)
+        return `${what} ${formatMs(ms)}`;
+    const change = changePercent(baseline.coldStartMs, ms);
+    return `${what} ${formatMs(ms)}, was ${formatMs(baseline.coldStartMs)} on version ${baseline.version}${change === undefined ? '' : ` (${signed(change)})`}`;
+}
+/**
+ * Judges the first invocation of a new version against the spec's budgets. Pure. A cold-start
+ * budget that cannot be checked (no REPORT line) fails: the user asked for the check.
+ */
+function judgeColdStart(input) {
+    const { report, baseline, coldStart } = input;
+    const reasons = [];
+    const warnings = [];
+    const ms = coldStartMs(report);
+    const restore = report?.initDurationMs === undefined && report?.restoreDurationMs !== undefined;
+    const verdict = {
+        passed: true,
+        reasons,
+        warnings,
+        summary: describeColdStart(ms, baseline, restore),
+    };
+    if (ms !== undefined)
+        verdict.coldStartMs = ms;
+    const budgeted = coldStart?.maxInitMs !== undefined || coldStart?.maxRegressionPercent !== undefined;
+    if (!report) {
+        if (budgeted)
+            reasons.push('no REPORT line in the log tail of the first invocation, so the cold-start budget cannot be checked (is LogType Tail allowed for this role?)');
+        else
+            warnings.push('no REPORT line in the log tail of the first invocation');
+    }
+    else if (ms === undefined) {
+        warnings.push('the first invocation reported no Init Duration (an execution environment was already warm), so no cold start was measured');
+    }
+    if (ms !== undefined && coldStart?.maxInitMs !== undefined && ms > coldStart.maxInitMs) {
+        reasons.push(`cold start ${formatMs(ms)} is over the budget of ${formatMs(coldStart.maxInitMs)} (max-init-ms ${coldStart.maxInitMs}) by ${formatMs(ms - coldStart.maxInitMs)}`);
+    }
+    if (ms !== undefined && baseline) {
+        const change = changePercent(baseline.coldStartMs, ms);
+        if (change !== undefined)
+            verdict.changePercent = change;
+        const limit = coldStart?.maxRegressionPercent;
+        if (limit !== undefined && change !== undefined && change > limit) {
+            reasons.push(`cold start ${formatMs(ms)} is ${signed(change)} against ${formatMs(baseline.coldStartMs)} on version ${baseline.version}, over the allowed regression of ${limit}%`);
+        }
+    }
+    else if (ms !== undefined && coldStart?.maxRegressionPercent !== undefined) {
+        warnings.push(input.servedVersion
+            ? `no cold start recorded for version ${input.servedVersion} (the served one), so max-regression was not checked`
+            : 'no served version to compare with, so max-regression was not checked');
+    }
+    const used = report?.maxMemoryUsedMb;
+    const size = report?.memorySizeMb;
+    if (used !== undefined && size !== undefined && size > 0) {
+        const percent = (used / size) * 100;
+        verdict.memoryUsedPercent = percent;
+        const threshold = input.memory?.maxUsedPercent ?? DEFAULT_MEMORY_WARN_PERCENT;
+        if (percent > threshold) {
+            warnings.push(`max memory used ${used} MB is ${Math.round(percent)}% of the memory size ${size} MB (over ${threshold}%): a bigger request may run out of memory; raise memory-size`);
+        }
+    }
+    verdict.passed = reasons.length === 0;
+    return verdict;
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke/cold-start-record.ts
+
+
+/**
+ * Each version's measured cold start lives in a tag on the function, keyed by version:
+ * `lambda-ml-deploy:cold-start-ms:7 = 912.40`. A version's description cannot change after publish
+ * (and the measurement comes after), versions cannot be tagged, and an alias description records
+ * only the version it serves now, so a rollback would lose the figure. Tags keyed by version
+ * survive rollbacks and previews; the action keeps at most RECORDS_KEPT of them.
+ */
+const RECORD_PREFIX = 'lambda-ml-deploy:cold-start-ms:';
+const RECORDS_KEPT = 10;
+function recordKey(version) {
+    return `${RECORD_PREFIX}${version}`;
+}
+/** version -> cold-start ms, from the function's tags. Pure. */
+function parseRecords(tags) {
+    const records = new Map();
+    for (const [key, value] of Object.entries(tags ?? {})) {
+        if (!key.startsWith(RECORD_PREFIX))
+            continue;
+        const version = key.slice(RECORD_PREFIX.length);
+        const ms = Number(value);
+        if (/^\d+$/.test(version) && Number.isFinite(ms) && ms >= 0)
+            records.set(version, ms);
+    }
+    return records;
+}
+/**
+ * Record keys to remove after `added` is recorded: all but the newest RECORDS_KEPT versions, and
+ * never `added` nor a version in `keep` (the served one). Pure.
+ */
+function recordsToPrune(existing, added, keep) {
+    const versions = [...new Set([...existing, added])].sort((a, b) => Number(b) - Number(a));
+    const kept = new Set([...versions.slice(0, RECORDS_KEPT), added, ...keep]);
+    return versions.filter((v) => !kept.has(v)).map(recordKey);
+}
+async function readRecords(store) {
+    const tags = await (0,call/* callAws */.IY)('ListTags', () => store.lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: store.functionArn })), { sleep: store.sleep });
+    return parseRecords(tags.Tags);
+}
+/** The served version's recorded cold start, if there is one. */
+function baselineFor(records, servedVersion) {
+    if (!servedVersion)
+        return undefined;
+    const ms = records.get(servedVersion);
+    return ms === undefined ? undefined : { version: servedVersion, coldStartMs: ms };
+}
+/** Records `version`'s cold start and prunes old records (keeping the served version's). */
+async function writeRecord(store, existing, version, ms, servedVersion) {
+    await (0,call/* callAws */.IY)('TagResource', () => store.lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({
+        Resource: store.functionArn,
+        Tags: { [recordKey(version)]: ms.toFixed(2) },
+    })), { sleep: store.sleep });
+    const prune = recordsToPrune(existing.keys(), version, new Set(servedVersion ? [servedVersion] : []));
+    if (prune.length > 0) {
+        await (0,call/* callAws */.IY)('UntagResource', () => store.lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: store.functionArn, TagKeys: prune })), { sleep: store.sleep });
+    }
+    return prune;
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke/cold-start-check.ts
+
+
+
+/**
+ * Reads the REPORT line of the new version's first invocation, judges it against the spec's
+ * budgets and the served version's record, and records the new version's figure. The records are
+ * a convenience: failing to read or write them warns and never blocks a release on its own.
+ */
+async function checkColdStart(options) {
+    const { logger, spec } = options;
+    const report = parseReport(options.run.results[0]?.logTail);
+    const store = { lambda: options.lambda, functionArn: options.functionArn, sleep: options.sleep };
+    let records = new Map();
+    try {
+        records = await readRecords(store);
+    }
+    catch (error) {
+        logger.warning(`Could not read the recorded cold starts (ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    const verdict = judgeColdStart({
+        report,
+        baseline: baselineFor(records, options.servedVersion),
+        servedVersion: options.servedVersion,
+        coldStart: spec.coldStart,
+        memory: spec.memory,
+    });
+    logger.info(`Version ${options.version}: ${verdict.summary}`);
+    for (const warning of verdict.warnings)
+        logger.warning(warning);
+    if (verdict.coldStartMs !== undefined) {
+        try {
+            const pruned = await writeRecord(store, records, options.version, verdict.coldStartMs, options.servedVersion);
+            logger.info(`Recorded ${formatMs(verdict.coldStartMs)} for version ${options.version}${pruned.length ? ` (dropped ${pruned.length} old record(s))` : ''}`);
+        }
+        catch (error) {
+            logger.warning(`Could not record the cold start of version ${options.version} (TagResource): ${(0,errors/* errorMessage */.gJ)(error)}; the next run has no baseline to compare with`);
+        }
+    }
+    const check = { verdict };
+    if (report)
+        check.report = report;
+    return check;
+}
+/** The summary's lines for the cold start of a version. Pure. */
+function describeCheck(version, check) {
+    const { report, verdict } = check;
+    const lines = [`Version ${version}: ${verdict.summary}.`];
+    if (report) {
+        const memory = report.maxMemoryUsedMb !== undefined
+            ? `max memory used ${report.maxMemoryUsedMb} MB of ${report.memorySizeMb ?? '?'} MB${verdict.memoryUsedPercent !== undefined ? ` (${Math.round(verdict.memoryUsedPercent)}%)` : ''}`
+            : 'max memory used not reported';
+        lines.push('', `First invocation: duration ${formatMs(report.durationMs)}, ${memory}.`);
+    }
+    for (const reason of verdict.reasons)
+        lines.push('', `❌ ${reason}.`);
+    for (const warning of verdict.warnings)
+        lines.push('', `⚠️ ${warning}.`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/cold-start.ts
+
+/**
+ * The cold-start budgets judge the first invocation of the new version; a version over budget
+ * fails like a failing smoke case (a row in the smoke table), so it never reaches the alias.
+ */
+async function gateColdStart(ctx, candidate, spec) {
+    const smoke = candidate.smoke;
+    const check = await checkColdStart({
+        lambda: ctx.clients.lambda,
+        functionArn: candidate.functionArn,
+        version: candidate.version,
+        servedVersion: candidate.servedVersion,
+        spec,
+        run: smoke,
+        logger: ctx.logger,
+    });
+    const { verdict, report } = check;
+    if (verdict.coldStartMs !== undefined)
+        ctx.outputs.set('cold-start-ms', Math.round(verdict.coldStartMs));
+    if (report?.maxMemoryUsedMb !== undefined)
+        ctx.outputs.set('max-memory-mb', report.maxMemoryUsedMb);
+    ctx.report.section('Cold start', describeCheck(candidate.version, check));
+    if (!verdict.passed) {
+        smoke.results.push({ name: 'cold-start budget', passed: false, reasons: verdict.reasons });
+        smoke.passed = false;
+    }
+}
+
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var yaml_dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/release/smoke/smoke-spec.ts
+
 
 
 
@@ -81779,13 +82111,17 @@ class SmokeSpecError extends Error {
 }
 /** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
 const SPEC_FIELDS = {
-    top: ['cases', 'defaults', 'concurrency'],
+    top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'],
+    'cold-start': ['max-init-ms', 'max-regression'],
+    memory: ['max-used-percent'],
     defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
     case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
     http: ['method', 'path', 'body', 'headers', 'query'],
     expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
 };
 const TOP_KEYS = SPEC_FIELDS.top;
+const COLD_START_KEYS = SPEC_FIELDS['cold-start'];
+const MEMORY_KEYS = SPEC_FIELDS.memory;
 const DEFAULT_KEYS = SPEC_FIELDS.defaults;
 const CASE_KEYS = SPEC_FIELDS.case;
 const HTTP_KEYS = SPEC_FIELDS.http;
@@ -81993,6 +82329,48 @@ function parseDefaults(value, report) {
         defaults.timeoutMs = timeout;
     return defaults;
 }
+function parseColdStart(value, report) {
+    if (value === undefined)
+        return undefined;
+    if (!isRecord(value)) {
+        report('cold-start', `must be a mapping {max-init-ms, max-regression}, e.g. {max-init-ms: 3000, max-regression: 50%}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    checkKeys(value, COLD_START_KEYS, 'cold-start', report);
+    const budget = {};
+    const maxInit = positiveInt(value['max-init-ms'], 'cold-start.max-init-ms', report);
+    if (maxInit !== undefined)
+        budget.maxInitMs = maxInit;
+    const raw = value['max-regression'];
+    if (raw !== undefined) {
+        const percent = parsePercent(raw);
+        if (percent === undefined)
+            report('cold-start.max-regression', `must be a percentage such as 50% (how much slower than the served version's cold start is allowed), got ${describeValue(raw)}`);
+        else
+            budget.maxRegressionPercent = percent;
+    }
+    return budget;
+}
+function parseMemory(value, report) {
+    if (value === undefined)
+        return undefined;
+    if (!isRecord(value)) {
+        report('memory', `must be a mapping {max-used-percent}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    checkKeys(value, MEMORY_KEYS, 'memory', report);
+    const raw = value['max-used-percent'];
+    const percent = parsePercent(raw);
+    if (raw === undefined) {
+        report('memory.max-used-percent', 'is required (e.g. 90: warn above 90% of memory-size)');
+    }
+    else if (percent === undefined || percent <= 0 || percent > 100) {
+        report('memory.max-used-percent', `must be a percentage of memory-size from 1 to 100, got ${describeValue(raw)}`);
+    }
+    else
+        return { maxUsedPercent: percent };
+    return undefined;
+}
 /** Validates already-parsed spec data. Throws SmokeSpecError listing every problem. */
 function validateSmokeSpec(data, file) {
     const problems = [];
@@ -82005,6 +82383,8 @@ function validateSmokeSpec(data, file) {
     checkKeys(data, TOP_KEYS, '', topReport);
     const defaults = parseDefaults(data.defaults, topReport);
     const concurrency = positiveInt(data.concurrency, 'concurrency', topReport, MAX_CONCURRENCY);
+    const coldStart = parseColdStart(data['cold-start'], topReport);
+    const memory = parseMemory(data.memory, topReport);
     const cases = [];
     const rawCases = data.cases;
     if (rawCases === undefined)
@@ -82070,6 +82450,10 @@ function validateSmokeSpec(data, file) {
     const spec = { file, cases, defaults };
     if (concurrency !== undefined)
         spec.concurrency = concurrency;
+    if (coldStart)
+        spec.coldStart = coldStart;
+    if (memory)
+        spec.memory = memory;
     return spec;
 }
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
@@ -82227,6 +82611,8 @@ function reportSmoke(report, heading, run) {
 
 
 
+
+
 function loadSpec(ctx, steps) {
     const file = ctx.settings.release.smokeTests;
     if (!file) {
@@ -82307,7 +82693,7 @@ async function buildArtifacts(ctx, steps) {
 async function publishCandidate(ctx, steps, built, spec, aliasName) {
     const { settings, clients, logger } = ctx;
     const fnName = settings.functionName;
-    const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
+    const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn, settings.coldStart.snapStart);
     const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
         const fn = await readFunction(clients.lambda, fnName, { logger });
         const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
@@ -82447,6 +82833,12 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         return result;
     });
     ctx.outputs.set('version', published.version);
+    if (desired.snapStart) {
+        await steps.run(`SnapStart snapshot of version ${published.version}`, () => waitForVersionActive(clients.lambda, fnName, published.version, {
+            clock: ctx.clock,
+            logger,
+        }));
+    }
     const candidate = {
         built,
         decision,
@@ -82468,6 +82860,12 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         version: published.version,
         logger,
     }));
+    await gateColdStart(ctx, {
+        version: candidate.version,
+        functionArn: candidate.functionArn,
+        servedVersion: aliasBefore.functionVersion,
+        smoke: candidate.smoke,
+    }, spec);
     reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
     ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
     return candidate;
@@ -82676,7 +83074,138 @@ class StepTimer {
     }
 }
 
+;// CONCATENATED MODULE: ./src/release/function/provisioned-concurrency.ts
+
+
+
+/**
+ * Allocates `count` provisioned environments on `version` and waits until they are READY, so no
+ * traffic reaches the version before its environments are initialised. On FAILED or a timeout the
+ * allocation is removed again (nothing half-done is left) and the error says why.
+ */
+async function provisionVersion(lambda, functionName, version, count, options) {
+    await (0,call/* callAws */.IY)('PutProvisionedConcurrencyConfig', () => lambda.send(new client_lambda_dist_cjs/* PutProvisionedConcurrencyConfigCommand */.iLl({
+        FunctionName: functionName,
+        Qualifier: version,
+        ProvisionedConcurrentExecutions: count,
+    }))).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not allocate provisioned concurrency ${count} on version ${version} of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    const timeoutMs = options.timeoutMs ?? 900_000;
+    const pollMs = options.pollMs ?? 5000;
+    const deadline = options.clock.now() + timeoutMs;
+    let problem;
+    for (;;) {
+        const status = await (0,call/* callAws */.IY)('GetProvisionedConcurrencyConfig', () => lambda.send(new client_lambda_dist_cjs/* GetProvisionedConcurrencyConfigCommand */.D96({
+            FunctionName: functionName,
+            Qualifier: version,
+        })));
+        if (status.Status === 'READY') {
+            options.logger?.info(`Version ${version}: ${status.AvailableProvisionedConcurrentExecutions ?? count} provisioned environment(s) READY`);
+            return;
+        }
+        if (status.Status === 'FAILED') {
+            problem = `allocation FAILED: ${status.StatusReason ?? 'no reason given'}`;
+            break;
+        }
+        if (options.clock.now() + pollMs > deadline) {
+            problem = `not READY after ${Math.round(timeoutMs / 1000)} s (${status.AvailableProvisionedConcurrentExecutions ?? 0} of ${count} available)`;
+            break;
+        }
+        options.logger?.info(`Version ${version}: provisioned concurrency ${status.Status ?? 'IN_PROGRESS'} (${status.AvailableProvisionedConcurrentExecutions ?? 0} of ${count})`);
+        await options.clock.sleep(pollMs);
+    }
+    await deleteProvisioned(lambda, functionName, version).catch((error) => options.logger?.warning(`Could not remove the provisioned concurrency of version ${version}: ${(0,errors/* errorMessage */.gJ)(error)}`));
+    throw new errors/* ActionError */.lZ(`Provisioned concurrency ${count} on version ${version} of '${functionName}' ${problem}; no traffic was moved to it. Lower provisioned-concurrency or raise the account's concurrency limit.`);
+}
+async function deleteProvisioned(lambda, functionName, qualifier) {
+    await (0,call/* callAws */.IY)('DeleteProvisionedConcurrencyConfig', () => lambda.send(new client_lambda_dist_cjs/* DeleteProvisionedConcurrencyConfigCommand */.Cbo({
+        FunctionName: functionName,
+        Qualifier: qualifier,
+    }))).catch((error) => {
+        if ((0,errors/* errorCode */.CA)(error) !== 'ProvisionedConcurrencyConfigNotFoundException')
+            throw error;
+    });
+}
+/** The qualifier of a configuration's ARN (a version number or an alias name). */
+function qualifierOf(item) {
+    return item.FunctionArn?.split(':')[7] ?? '';
+}
+/**
+ * Version numbers holding provisioned concurrency that no alias serves (weights included). Alias
+ * qualifiers are the user's to manage and are never returned. Pure.
+ */
+function provisionedToRelease(configs, served) {
+    return configs
+        .map(qualifierOf)
+        .filter((qualifier) => /^\d+$/.test(qualifier) && !served.has(qualifier));
+}
+/** Releases provisioned concurrency from versions no alias serves; returns those versions. */
+async function releaseUnservedProvisioned(lambda, functionName, served, logger) {
+    const configs = [];
+    let marker;
+    do {
+        const page = await (0,call/* callAws */.IY)('ListProvisionedConcurrencyConfigs', () => lambda.send(new client_lambda_dist_cjs/* ListProvisionedConcurrencyConfigsCommand */.oXS({
+            FunctionName: functionName,
+            Marker: marker,
+        })));
+        configs.push(...(page.ProvisionedConcurrencyConfigs ?? []));
+        marker = page.NextMarker;
+    } while (marker);
+    const release = provisionedToRelease(configs, served);
+    for (const version of release) {
+        await deleteProvisioned(lambda, functionName, version);
+        logger?.info(`Released the provisioned concurrency of version ${version} (no alias serves it)`);
+    }
+    return release;
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/provisioned.ts
+
+
+
+/** provisioned-concurrency: the new version's environments are READY before traffic moves. */
+async function provisionCandidate(ctx, steps, version) {
+    const count = ctx.settings.coldStart.provisionedConcurrency;
+    if (count <= 0)
+        return;
+    await steps.run(`Provisioned concurrency ${count} on version ${version}`, () => provisionVersion(ctx.clients.lambda, ctx.settings.functionName, version, count, {
+        clock: ctx.clock,
+        logger: ctx.logger,
+    }));
+}
+/**
+ * After the shift (or its rollback): provisioned concurrency is released from every version no
+ * alias serves any more. A failure here costs money, not safety: it warns, the run goes on.
+ */
+async function releaseProvisioned(ctx, steps) {
+    if (ctx.settings.coldStart.provisionedConcurrency <= 0)
+        return;
+    const { lambda } = ctx.clients;
+    const fn = ctx.settings.functionName;
+    try {
+        await steps.run('Release unserved provisioned concurrency', async () => {
+            const served = new Set();
+            for (const alias of await listAliases(lambda, fn)) {
+                if (alias.FunctionVersion)
+                    served.add(alias.FunctionVersion);
+                for (const v of Object.keys(alias.RoutingConfig?.AdditionalVersionWeights ?? {}))
+                    served.add(v);
+            }
+            const released = await releaseUnservedProvisioned(lambda, fn, served, ctx.logger);
+            if (released.length > 0)
+                ctx.report.section('Provisioned concurrency', [
+                    `Released from version(s) no alias serves: ${released.join(', ')}.`,
+                ]);
+        });
+    }
+    catch (error) {
+        ctx.logger.warning(`Could not release provisioned concurrency from unserved versions: ${(0,errors/* errorMessage */.gJ)(error)}; delete it by hand (aws lambda delete-provisioned-concurrency-config) to stop paying for it.`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/pipelines/deploy.ts
+
 
 
 
@@ -82735,6 +83264,7 @@ async function deployPipeline(ctx) {
         }
         if (!spec)
             logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
+        await provisionCandidate(ctx, steps, candidate.version);
         const plan = (0,alias_plan/* planTraffic */.H6)({
             strategy: settings.release.strategy,
             canaryPercent: settings.release.canaryPercent,
@@ -82775,6 +83305,7 @@ async function deployPipeline(ctx) {
                 ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
             },
         }));
+        await releaseProvisioned(ctx, steps);
         if (shift.rolledBack) {
             outputs.set('rolled-back', true);
             report.section('Rollback', [
@@ -84912,7 +85443,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   sb: () => (/* binding */ readSettings)
 });
 
-// UNUSED EXPORTS: DEFAULT_EXCLUDES, forbiddenPipOption
+// UNUSED EXPORTS: DEFAULT_EXCLUDES, forbiddenPipOption, snapStartProblem
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -85235,7 +85766,14 @@ function readSettings(getInput, event, workspace) {
     switch (mode) {
         case 'deploy': {
             const build = readBuild(r, shortName, mode);
-            settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
+            settings = {
+                ...base,
+                mode,
+                build,
+                fn: readFunction(r, build),
+                release: readRelease(r),
+                coldStart: readColdStart(r, build.runtime),
+            };
             break;
         }
         case 'preview': {
@@ -85246,6 +85784,7 @@ function readSettings(getInput, event, workspace) {
                 build,
                 fn: readFunction(r, build),
                 release: readRelease(r),
+                coldStart: readColdStart(r, build.runtime),
                 preview: readPreview(r, event),
             };
             break;
@@ -85441,6 +85980,33 @@ function readRelease(r) {
         alarms,
         keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
     };
+}
+/** Lambda SnapStart for Python starts with python3.12. */
+const SNAP_START_MIN_PYTHON = [3, 12];
+/** Undefined when `runtime` supports SnapStart, else why not (for the input's error). Pure. */
+function snapStartProblem(runtime) {
+    const match = /^python(\d+)\.(\d+)$/.exec(runtime);
+    const [major, minor] = SNAP_START_MIN_PYTHON;
+    if (match &&
+        (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor)))
+        return undefined;
+    return `needs runtime python${major}.${minor} or later (Lambda SnapStart for Python), but runtime is ${runtime}: raise runtime or drop snap-start`;
+}
+function readColdStart(r, runtime) {
+    const snapStart = r.raw('snap-start') === '' ? undefined : r.bool('snap-start', false);
+    if (snapStart) {
+        const problem = snapStartProblem(runtime);
+        if (problem)
+            r.fail('snap-start', problem, 'true');
+    }
+    const provisionedConcurrency = r.int('provisioned-concurrency', 0, 10000, 0) ?? 0;
+    if (snapStart && provisionedConcurrency > 0) {
+        r.fail('provisioned-concurrency', 'cannot be combined with snap-start: Lambda does not allow both on one version; pick one', String(provisionedConcurrency));
+    }
+    const settings = { provisionedConcurrency };
+    if (snapStart !== undefined)
+        settings.snapStart = snapStart;
+    return settings;
 }
 function readPreview(r, event) {
     const aliasPrefix = r.raw('preview-alias-prefix') || 'pr-';

@@ -10,7 +10,7 @@
 #   - a Docker engine (the running one, or dockerd started here; docker.io installed if missing)
 #   - local images built from a debootstrapped Debian bookworm (no registry needed):
 #       lmd-sandbox/build-python3.11:latest  (also tagged public.ecr.aws/sam/build-python3.11:latest-x86_64)
-#       lmd-sandbox/lambda-runtime:python3.11 (moto's Lambda containers) and `busybox` (moto's helper)
+#       lmd-sandbox/lambda-runtime:python3.11-<content hash> (moto's Lambda containers) and `busybox` (moto's helper)
 #   - moto_server on 127.0.0.1 running Lambda invokes in those containers, seeded with the IAM roles
 #     `lambda-ml-deploy-exec` and `github-deploy` and the bucket `lmd-sandbox-artifacts`
 #   - scripts/sandbox/github-server.mjs on 127.0.0.1: the runner's OIDC token endpoint and the
@@ -30,7 +30,9 @@ BASE_IMAGE=lmd-sandbox/debian-base:bookworm
 BUILD_IMAGE=lmd-sandbox/build-python3.11:latest
 SAM_BUILD_IMAGE=public.ecr.aws/sam/build-python3.11:latest-x86_64
 RUNTIME_REPO=lmd-sandbox/lambda-runtime
-RUNTIME_IMAGE=$RUNTIME_REPO:$RUNTIME
+# Tagged by its content (set by ensure_images): worktrees sharing one Docker engine can run
+# different bootstraps side by side without retagging each other's image.
+RUNTIME_IMAGE=""
 DEBIAN_SUITE=bookworm
 DEBIAN_PACKAGES=python3,python3-pip
 MOTO_REQUIREMENT='moto[server,awslambda]==5.2.1'
@@ -329,9 +331,14 @@ ensure_built() {
   log "image $tag: built ($(since "$started"))"
 }
 
+runtime_hash() {
+  { cat "$HERE/Dockerfile.runtime" "$HERE/lambda-bootstrap.py"; printf '%s' "$(image_id "$BASE_IMAGE")"; } | sha
+}
+
 ensure_images() {
   ensure_base_image
   ensure_built Dockerfile.build build "$BUILD_IMAGE" "$SAM_BUILD_IMAGE"
+  RUNTIME_IMAGE=$RUNTIME_REPO:$RUNTIME-$(runtime_hash)
   ensure_built Dockerfile.runtime runtime "$RUNTIME_IMAGE"
   # moto copies code and layers into volumes with `busybox sleep 100`; the base has sleep.
   local current
@@ -365,7 +372,8 @@ moto_answers() { http_answers "http://127.0.0.1:$1/moto-api/"; }
 
 ensure_moto() {
   local port attempt
-  if pid_matches "$STATE/moto.pid" moto_launcher.py && [[ -s $STATE/moto.port ]] && moto_answers "$(<"$STATE/moto.port")"; then
+  if pid_matches "$STATE/moto.pid" moto_launcher.py && [[ -s $STATE/moto.port ]] && moto_answers "$(<"$STATE/moto.port")" &&
+    [[ $(cat "$STATE/moto.image" 2>/dev/null) == "$RUNTIME_IMAGE" ]]; then
     log "moto: running (pid $(<"$STATE/moto.pid"), port $(<"$STATE/moto.port"))"
     return 0
   fi
@@ -374,11 +382,12 @@ ensure_moto() {
     port=$(free_port)
     : >"$STATE/moto.log"
     spawn "$STATE/moto.pid" "$STATE/moto.log" env \
-      MOTO_PORT="$port" MOTO_DOCKER_LAMBDA_IMAGE="$RUNTIME_REPO" \
+      MOTO_PORT="$port" MOTO_DOCKER_LAMBDA_IMAGE="$RUNTIME_IMAGE" \
       AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="$REGION" \
       "$PY" "$HERE/moto_launcher.py" -H 127.0.0.1 -p "$port"
     if wait_until 30 "$STATE/moto.pid" moto_launcher.py moto_server "$STATE/moto.log" moto_answers "$port"; then
       printf '%s\n' "$port" >"$STATE/moto.port"
+      printf '%s\n' "$RUNTIME_IMAGE" >"$STATE/moto.image"
       log "moto: started (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"
       return 0
     fi
@@ -559,6 +568,7 @@ cmd_status() {
     else
       echo "docker   running (not started by the sandbox)"
     fi
+    RUNTIME_IMAGE=$RUNTIME_REPO:$RUNTIME-$(runtime_hash)
     for image in "$BASE_IMAGE" "$BUILD_IMAGE" "$SAM_BUILD_IMAGE" "$RUNTIME_IMAGE" busybox:latest; do
       if [[ -n $(image_id "$image") ]]; then
         echo "image    $image ($(image_id "$image" | cut -c8-19))"

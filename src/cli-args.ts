@@ -60,6 +60,8 @@ export const INPUT_NAMES = [
   'canary-interval',
   'linear-steps',
   'alarms',
+  'snap-start',
+  'provisioned-concurrency',
   'preview-alias-prefix',
   'preview-url',
   'preview-url-auth',

@@ -69,6 +69,14 @@ export interface ReleaseSettings {
   keepVersions: number;
 }
 
+/** Cold-start reduction (issue: cold starts). */
+export interface ColdStartSettings {
+  /** true: SnapStart on published versions; false: off; undefined: leave as it is. */
+  snapStart?: boolean;
+  /** Environments provisioned on the new version before traffic moves (deploy only); 0: none. */
+  provisionedConcurrency: number;
+}
+
 export interface PreviewSettings {
   aliasPrefix: string;
   url: boolean;
@@ -90,6 +98,7 @@ export interface DeploySettings extends Base {
   build: BuildSettings;
   fn: FunctionSettings;
   release: ReleaseSettings;
+  coldStart: ColdStartSettings;
 }
 
 export interface PreviewModeSettings extends Base {
@@ -97,6 +106,7 @@ export interface PreviewModeSettings extends Base {
   build: BuildSettings;
   fn: FunctionSettings;
   release: ReleaseSettings;
+  coldStart: ColdStartSettings;
   preview: PreviewSettings;
 }
 
@@ -184,7 +194,14 @@ export function readSettings(
   switch (mode) {
     case 'deploy': {
       const build = readBuild(r, shortName, mode);
-      settings = { ...base, mode, build, fn: readFunction(r, build), release: readRelease(r) };
+      settings = {
+        ...base,
+        mode,
+        build,
+        fn: readFunction(r, build),
+        release: readRelease(r),
+        coldStart: readColdStart(r, build.runtime),
+      };
       break;
     }
     case 'preview': {
@@ -195,6 +212,7 @@ export function readSettings(
         build,
         fn: readFunction(r, build),
         release: readRelease(r),
+        coldStart: readColdStart(r, build.runtime),
         preview: readPreview(r, event),
       };
       break;
@@ -494,6 +512,40 @@ function readRelease(r: InputReader): ReleaseSettings {
     alarms,
     keepVersions: r.int('keep-versions', 0, 1000, 0) ?? 0,
   };
+}
+
+/** Lambda SnapStart for Python starts with python3.12. */
+const SNAP_START_MIN_PYTHON = [3, 12] as const;
+
+/** Undefined when `runtime` supports SnapStart, else why not (for the input's error). Pure. */
+export function snapStartProblem(runtime: string): string | undefined {
+  const match = /^python(\d+)\.(\d+)$/.exec(runtime);
+  const [major, minor] = SNAP_START_MIN_PYTHON;
+  if (
+    match &&
+    (Number(match[1]) > major || (Number(match[1]) === major && Number(match[2]) >= minor))
+  )
+    return undefined;
+  return `needs runtime python${major}.${minor} or later (Lambda SnapStart for Python), but runtime is ${runtime}: raise runtime or drop snap-start`;
+}
+
+function readColdStart(r: InputReader, runtime: string): ColdStartSettings {
+  const snapStart = r.raw('snap-start') === '' ? undefined : r.bool('snap-start', false);
+  if (snapStart) {
+    const problem = snapStartProblem(runtime);
+    if (problem) r.fail('snap-start', problem, 'true');
+  }
+  const provisionedConcurrency = r.int('provisioned-concurrency', 0, 10000, 0) ?? 0;
+  if (snapStart && provisionedConcurrency > 0) {
+    r.fail(
+      'provisioned-concurrency',
+      'cannot be combined with snap-start: Lambda does not allow both on one version; pick one',
+      String(provisionedConcurrency),
+    );
+  }
+  const settings: ColdStartSettings = { provisionedConcurrency };
+  if (snapStart !== undefined) settings.snapStart = snapStart;
+  return settings;
 }
 
 function readPreview(r: InputReader, event: EventContext): PreviewSettings {

@@ -12,12 +12,17 @@ This bootstrap does what the real runtime does for one invocation:
 - the JSON result is written as the only line on stdout (everything the
   handler prints goes to stderr, like Lambda's logs), so it is the last line;
 - any failure (import, missing handler, exception, timeout, result that is
-  not JSON) produces Lambda's error document and a non-zero exit code.
+  not JSON) produces Lambda's error document and a non-zero exit code;
+- the log ends with Lambda's REPORT line: Duration (the call), Memory Size,
+  Max Memory Used (the process's peak RSS) and Init Duration (the handler
+  module's import; every container here is a cold start, so every REPORT has it).
 """
 
 import importlib
 import json
+import math
 import os
+import resource
 import signal
 import sys
 import time
@@ -120,13 +125,27 @@ def main(argv, env):
     timeout_s = float(env.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3") or "3")
     started = time.time()
     log = sys.stderr
+    timing = {"init_ms": None, "invoke_started": started}
 
     def finish(document, ok):
-        duration = (time.time() - started) * 1000
+        duration = (time.time() - timing["invoke_started"]) * 1000
+        peak_kb = max(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+        )
+        init = timing["init_ms"]
         log.write("END RequestId: %s\n" % request_id)
         log.write(
-            "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %s MB\n"
-            % (request_id, duration, int(duration) + 1, env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+            "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %s MB\t"
+            "Max Memory Used: %d MB\t%s\n"
+            % (
+                request_id,
+                duration,
+                math.ceil(duration),
+                env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
+                math.ceil(peak_kb / 1024),
+                "" if init is None else "Init Duration: %.2f ms\t" % init,
+            )
         )
         log.flush()
         response.write(document + "\n")
@@ -157,6 +176,9 @@ def main(argv, env):
     if event == "{}":  # moto passes an empty Invoke payload as the JSON string "{}"; Lambda gives {}
         event = {}
 
+    # Lambda's /var/task and /opt are read-only: stale or missing bytecode is compiled again on
+    # every cold start and never written back. The sandbox mounts them writable, so say so here.
+    sys.dont_write_bytecode = True
     for path in reversed([TASK_ROOT] + LAYER_PATHS):
         if path not in sys.path:
             sys.path.insert(0, path)
@@ -168,7 +190,12 @@ def main(argv, env):
     signal.signal(signal.SIGALRM, on_timeout)
     signal.setitimer(signal.ITIMER_REAL, INIT_TIMEOUT_S)
     try:
-        handler = load_handler(handler_name)
+        init_started = time.time()
+        try:
+            handler = load_handler(handler_name)
+        finally:
+            timing["init_ms"] = (time.time() - init_started) * 1000
+            timing["invoke_started"] = time.time()
         budget.update(phase="invoke", seconds=timeout_s)
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         context = LambdaContext(env, request_id, (time.time() + timeout_s) * 1000)

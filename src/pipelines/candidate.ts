@@ -21,6 +21,8 @@ import { tagsForCreate } from '../release/function/tags.js';
 import { reportConfigChanges } from '../report/config-report.js';
 import { syncFunctionLevel } from './function-level.js';
 import { smokeTestVersion } from '../release/smoke/smoke.js';
+import { waitForVersionActive } from '../release/function/snap-start.js';
+import { gateColdStart } from './cold-start.js';
 import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
 import { uploadContentAddressed, type UploadResult } from '../packaging/upload.js';
@@ -148,7 +150,12 @@ export async function publishCandidate(
 ): Promise<Candidate | undefined> {
   const { settings, clients, logger } = ctx;
   const fnName = settings.functionName;
-  const desired = desiredConfigFrom(settings.build, settings.fn, built.layer.layerVersionArn);
+  const desired = desiredConfigFrom(
+    settings.build,
+    settings.fn,
+    built.layer.layerVersionArn,
+    settings.coldStart.snapStart,
+  );
 
   const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
     const fn = await readFunction(clients.lambda, fnName, { logger });
@@ -325,6 +332,14 @@ export async function publishCandidate(
     return result;
   });
   ctx.outputs.set('version', published.version);
+  if (desired.snapStart) {
+    await steps.run(`SnapStart snapshot of version ${published.version}`, () =>
+      waitForVersionActive(clients.lambda, fnName, published.version, {
+        clock: ctx.clock,
+        logger,
+      }),
+    );
+  }
 
   const candidate: Candidate = {
     built,
@@ -348,6 +363,16 @@ export async function publishCandidate(
       version: published.version,
       logger,
     }),
+  );
+  await gateColdStart(
+    ctx,
+    {
+      version: candidate.version,
+      functionArn: candidate.functionArn,
+      servedVersion: aliasBefore.functionVersion,
+      smoke: candidate.smoke,
+    },
+    spec,
   );
   reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
   ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');

@@ -10,6 +10,7 @@ import type { RunContext } from './context.js';
 import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';
 import { applyRetention } from './retention.js';
 import { StepTimer } from './steps.js';
+import { provisionCandidate, releaseProvisioned } from './provisioned.js';
 
 /**
  * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
@@ -70,6 +71,8 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
         `No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`,
       );
 
+    await provisionCandidate(ctx, steps, candidate.version);
+
     const plan = planTraffic({
       strategy: settings.release.strategy,
       canaryPercent: settings.release.canaryPercent,
@@ -124,6 +127,7 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
         },
       }),
     );
+    await releaseProvisioned(ctx, steps);
     if (shift.rolledBack) {
       outputs.set('rolled-back', true);
       report.section('Rollback', [

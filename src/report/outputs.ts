@@ -10,7 +10,9 @@ export type OutputName =
   | 'rolled-back'
   | 'changed'
   | 'preview-url'
-  | 'mode';
+  | 'mode'
+  | 'cold-start-ms'
+  | 'max-memory-mb';
 
 /** Outputs are set as soon as they are known, so a failed run still reports what it did. */
 export interface Outputs {

@@ -464,6 +464,7 @@ function previewSettings(over: Partial<PreviewModeSettings> = {}): PreviewModeSe
       alarms: [],
       keepVersions: 0,
     },
+    coldStart: { provisionedConcurrency: 0 },
     preview,
     ...over,
   };

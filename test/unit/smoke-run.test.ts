@@ -63,6 +63,29 @@ describe('runSmokeTests', () => {
     expect(gate.max()).toBe(4);
   });
 
+  test('firstAlone: the first case finishes before any other starts (it meets the version cold)', async () => {
+    const events: string[] = [];
+    const invoke = async (c: SmokeCase): Promise<InvocationResult> => {
+      events.push(`start ${c.index}`);
+      await new Promise((r) => setImmediate(r));
+      events.push(`end ${c.index}`);
+      return { payloadText: '', parsed: c.event, latencyMs: 1, logTail: `tail ${c.index}` };
+    };
+    const run = await runSmokeTests({ cases: cases(4), invoke, concurrency: 4, firstAlone: true });
+    expect(events.slice(0, 3)).toEqual(['start 0', 'end 0', 'start 1']);
+    expect(run.results.map((r) => r.logTail)).toEqual(['tail 0', 'tail 1', 'tail 2', 'tail 3']);
+    const together: string[] = [];
+    await runSmokeTests({
+      cases: cases(2),
+      invoke: async (c) => {
+        together.push(`start ${c.index}`);
+        await new Promise((r) => setImmediate(r));
+        return { payloadText: '', parsed: c.event, latencyMs: 1 };
+      },
+    });
+    expect(together).toEqual(['start 0', 'start 1']); // without it, both start at once
+  });
+
   test('a failing case and a throwing invocation are both kept, with reasons; the rest still run', async () => {
     const logger = memoryLogger();
     const run = await runSmokeTests({

@@ -1,6 +1,7 @@
 import type { UpdateFunctionConfigurationRequest } from '@aws-sdk/client-lambda';
 import type { DesiredConfig } from './desired-config.js';
 import type { FunctionConfig, LoggingState, VpcState } from './function-state.js';
+import { snapStartApplyOn } from './snap-start.js';
 
 /**
  * One pure diff between a function's configuration ($LATEST or a version) and the target of this
@@ -128,6 +129,9 @@ const FIELDS: Field[] = [
     show: (v) => showLogging(v as LoggingState | undefined),
     input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
   },
+  scalar('snapStart', 'SnapStart', (t) => ({
+    SnapStart: { ApplyOn: t.snapStart as 'PublishedVersions' | 'None' },
+  })),
   scalar('description', 'description', (t) => ({ Description: t.description }), false),
 ];
 
@@ -261,6 +265,8 @@ export function resolveTarget(latest: FunctionConfig, desired: DesiredConfig): F
     tracing: desired.tracing ?? latest.tracing,
     fileSystems: desired.fileSystems ?? latest.fileSystems,
     logging: targetLogging(latest.logging, desired.logging),
+    snapStart:
+      desired.snapStart === undefined ? latest.snapStart : snapStartApplyOn(desired.snapStart),
   };
 }
 
@@ -310,7 +316,8 @@ export function createConfigurationInput(target: FunctionConfig): UpdateInput {
     const empty =
       value === undefined ||
       (Array.isArray(value) && value.length === 0) ||
-      (field.key === 'environment' && Object.keys(value as Env).length === 0);
+      (field.key === 'environment' && Object.keys(value as Env).length === 0) ||
+      (field.key === 'snapStart' && value === 'None');
     if (!empty && field.input) Object.assign(input, field.input(target));
   }
   return input;

@@ -31,6 +31,8 @@ export interface DesiredConfig {
   tracing?: string;
   fileSystems?: FileSystemSetting[];
   logging?: LoggingSettings;
+  /** SnapStart on published versions; undefined: leave as it is. */
+  snapStart?: boolean;
   /** Function-level (not versioned): applied beside the configuration, see function-extras.ts. */
   codeSigningConfigArn?: string;
   /** Function-level (not versioned): merged onto the function's tags, see tags.ts. */
@@ -42,6 +44,7 @@ export function desiredConfigFrom(
   build: Pick<BuildSettings, 'runtime' | 'architecture' | 'layerName'>,
   fn: FunctionSettings,
   layerArn: string | undefined,
+  snapStart?: boolean,
 ): DesiredConfig {
   return {
     runtime: build.runtime,
@@ -63,5 +66,6 @@ export function desiredConfigFrom(
     logging: fn.logging,
     codeSigningConfigArn: fn.codeSigningConfigArn,
     tags: fn.tags,
+    snapStart,
   };
 }

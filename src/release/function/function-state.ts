@@ -39,6 +39,8 @@ export interface FunctionConfig {
   tracing?: string;
   fileSystems?: FileSystemState[];
   logging?: LoggingState;
+  /** SnapStart.ApplyOn: 'PublishedVersions' or 'None'. */
+  snapStart?: string;
 }
 
 /** A function (or version) as read from Lambda. */
@@ -91,5 +93,6 @@ export function toFunctionState(config: FunctionConfiguration): FunctionState {
           systemLevel: logging.SystemLogLevel,
         }
       : undefined,
+    snapStart: config.SnapStart?.ApplyOn ?? 'None',
   };
 }

@@ -27,6 +27,11 @@ export interface SmokeRunOptions {
   invoke: (smokeCase: SmokeCase) => Promise<InvocationResult>;
   /** Invocations in flight at most (default 4). */
   concurrency?: number;
+  /**
+   * Run the first case on its own before the others, so that exactly one invocation meets the
+   * fresh version cold and its log tail (results[0].logTail) carries that cold start's REPORT.
+   */
+  firstAlone?: boolean;
   logger?: Logger;
 }
 
@@ -74,36 +79,36 @@ function indent(text: string): string {
 /** Invokes every case (bounded parallelism), judges each, and keeps every result in spec order. */
 export async function runSmokeTests(options: SmokeRunOptions): Promise<SmokeRunResult> {
   const concurrency = options.concurrency ?? DEFAULT_SMOKE_CONCURRENCY;
-  const results = await mapBounded(
-    options.cases,
-    concurrency,
-    async (smokeCase): Promise<SmokeCaseResult> => {
-      let invocation: InvocationResult;
-      try {
-        invocation = await options.invoke(smokeCase);
-      } catch (error) {
-        const result: SmokeCaseResult = {
-          name: smokeCase.name,
-          passed: false,
-          reasons: [`invocation failed: ${errorMessage(error)}`],
-        };
-        logResult(options.logger, result);
-        return result;
-      }
-      const verdict = matchCase(smokeCase, invocation);
+  const runCase = async (smokeCase: SmokeCase): Promise<SmokeCaseResult> => {
+    let invocation: InvocationResult;
+    try {
+      invocation = await options.invoke(smokeCase);
+    } catch (error) {
       const result: SmokeCaseResult = {
         name: smokeCase.name,
-        passed: verdict.passed,
-        latencyMs: invocation.latencyMs,
-        reasons: verdict.reasons,
+        passed: false,
+        reasons: [`invocation failed: ${errorMessage(error)}`],
       };
-      if (verdict.diff) result.diff = verdict.diff;
-      if (invocation.functionError) result.functionError = invocation.functionError;
-      if (invocation.logTail) result.logTail = invocation.logTail;
       logResult(options.logger, result);
       return result;
-    },
-  );
+    }
+    const verdict = matchCase(smokeCase, invocation);
+    const result: SmokeCaseResult = {
+      name: smokeCase.name,
+      passed: verdict.passed,
+      latencyMs: invocation.latencyMs,
+      reasons: verdict.reasons,
+    };
+    if (verdict.diff) result.diff = verdict.diff;
+    if (invocation.functionError) result.functionError = invocation.functionError;
+    if (invocation.logTail) result.logTail = invocation.logTail;
+    logResult(options.logger, result);
+    return result;
+  };
+  const first = options.firstAlone && options.cases.length > 1 ? 1 : 0;
+  const head = await mapBounded(options.cases.slice(0, first), 1, runCase);
+  const rest = await mapBounded(options.cases.slice(first), concurrency, runCase);
+  const results = [...head, ...rest];
   return { passed: results.every((r) => r.passed), results };
 }
 

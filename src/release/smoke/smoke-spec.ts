@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { errorMessage } from '../../errors.js';
+import { parsePercent, type ColdStartBudget, type MemoryBudget } from './cold-start.js';
 
 /** HTTP methods an API Gateway REST proxy event can carry. */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -60,6 +61,9 @@ export interface SmokeSpec {
   /** Parallel invocations, when the spec sets it. */
   concurrency?: number;
   defaults: SmokeDefaults;
+  /** Budgets for the first (cold) invocation of the version. */
+  coldStart?: ColdStartBudget;
+  memory?: MemoryBudget;
 }
 
 /** Every problem found in a spec, one line each, all reported at once. */
@@ -79,13 +83,17 @@ export class SmokeSpecError extends Error {
 
 /** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
 export const SPEC_FIELDS = {
-  top: ['cases', 'defaults', 'concurrency'],
+  top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'],
+  'cold-start': ['max-init-ms', 'max-regression'],
+  memory: ['max-used-percent'],
   defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
   case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
   http: ['method', 'path', 'body', 'headers', 'query'],
   expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
 } as const;
 const TOP_KEYS = SPEC_FIELDS.top;
+const COLD_START_KEYS = SPEC_FIELDS['cold-start'];
+const MEMORY_KEYS = SPEC_FIELDS.memory;
 const DEFAULT_KEYS = SPEC_FIELDS.defaults;
 const CASE_KEYS = SPEC_FIELDS.case;
 const HTTP_KEYS = SPEC_FIELDS.http;
@@ -339,6 +347,52 @@ function parseDefaults(value: unknown, report: Report): SmokeDefaults {
   return defaults;
 }
 
+function parseColdStart(value: unknown, report: Report): ColdStartBudget | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    report(
+      'cold-start',
+      `must be a mapping {max-init-ms, max-regression}, e.g. {max-init-ms: 3000, max-regression: 50%}, got ${describeValue(value)}`,
+    );
+    return undefined;
+  }
+  checkKeys(value, COLD_START_KEYS, 'cold-start', report);
+  const budget: ColdStartBudget = {};
+  const maxInit = positiveInt(value['max-init-ms'], 'cold-start.max-init-ms', report);
+  if (maxInit !== undefined) budget.maxInitMs = maxInit;
+  const raw = value['max-regression'];
+  if (raw !== undefined) {
+    const percent = parsePercent(raw);
+    if (percent === undefined)
+      report(
+        'cold-start.max-regression',
+        `must be a percentage such as 50% (how much slower than the served version's cold start is allowed), got ${describeValue(raw)}`,
+      );
+    else budget.maxRegressionPercent = percent;
+  }
+  return budget;
+}
+
+function parseMemory(value: unknown, report: Report): MemoryBudget | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) {
+    report('memory', `must be a mapping {max-used-percent}, got ${describeValue(value)}`);
+    return undefined;
+  }
+  checkKeys(value, MEMORY_KEYS, 'memory', report);
+  const raw = value['max-used-percent'];
+  const percent = parsePercent(raw);
+  if (raw === undefined) {
+    report('memory.max-used-percent', 'is required (e.g. 90: warn above 90% of memory-size)');
+  } else if (percent === undefined || percent <= 0 || percent > 100) {
+    report(
+      'memory.max-used-percent',
+      `must be a percentage of memory-size from 1 to 100, got ${describeValue(raw)}`,
+    );
+  } else return { maxUsedPercent: percent };
+  return undefined;
+}
+
 /** Validates already-parsed spec data. Throws SmokeSpecError listing every problem. */
 export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
   const problems: string[] = [];
@@ -352,6 +406,8 @@ export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
   checkKeys(data, TOP_KEYS, '', topReport);
   const defaults = parseDefaults(data.defaults, topReport);
   const concurrency = positiveInt(data.concurrency, 'concurrency', topReport, MAX_CONCURRENCY);
+  const coldStart = parseColdStart(data['cold-start'], topReport);
+  const memory = parseMemory(data.memory, topReport);
 
   const cases: SmokeCase[] = [];
   const rawCases = data.cases;
@@ -423,6 +479,8 @@ export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
   if (problems.length > 0) throw new SmokeSpecError(file, problems);
   const spec: SmokeSpec = { file, cases, defaults };
   if (concurrency !== undefined) spec.concurrency = concurrency;
+  if (coldStart) spec.coldStart = coldStart;
+  if (memory) spec.memory = memory;
   return spec;
 }
 

@@ -12,7 +12,10 @@ export interface SmokeTarget {
   logger: Logger;
 }
 
-/** Runs every case of the spec against the version, a few at a time, and logs each result. */
+/**
+ * Runs every case of the spec against the version, a few at a time, and logs each result. The
+ * first case runs alone: on a fresh version it is the cold start the budgets judge.
+ */
 export async function smokeTestVersion(
   spec: SmokeSpec,
   target: SmokeTarget,
@@ -28,6 +31,7 @@ export async function smokeTestVersion(
     cases: spec.cases,
     invoke,
     concurrency: spec.concurrency,
+    firstAlone: true,
     logger: target.logger,
   });
   return run;
