@@ -81093,8 +81093,9 @@ async function waitForVersionActive(lambda, functionName, version, options) {
 ;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
 
 const NOT_SET = '(not set)';
-const showScalar = (value) => (value === undefined ? NOT_SET : String(value));
-const sameScalar = (current, target) => target === undefined || current === target;
+const showScalar = (value) => value === undefined || value === '' ? NOT_SET : String(value);
+/** An unset target asks nothing; '' asks for the setting to be removed (`none` in the input). */
+const sameScalar = (current, target) => target === undefined || current === target || (target === '' && current === undefined);
 function scalar(key, label, input, versioned = true) {
     return { key, label, versioned, same: sameScalar, show: showScalar, input };
 }
@@ -81324,7 +81325,9 @@ function createConfigurationInput(target) {
     for (const field of FIELDS) {
         const value = target[field.key];
         const empty = value === undefined ||
+            value === '' ||
             (Array.isArray(value) && value.length === 0) ||
+            (field.key === 'vpc' && value.subnetIds.length === 0) ||
             (field.key === 'environment' && Object.keys(value).length === 0) ||
             (field.key === 'snapStart' && value === 'None');
         if (!empty && field.input)
@@ -85274,8 +85277,8 @@ function readFunctionConfig(r, hasDependencyLayer) {
     return {
         ephemeralStorage: r.int('ephemeral-storage', 512, 10240),
         vpc: readVpc(r),
-        deadLetterTargetArn: r.pattern('dead-letter-target-arn', r.optional('dead-letter-target-arn'), DLQ_ARN, 'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq'),
-        kmsKeyArn: r.pattern('kms-key-arn', r.optional('kms-key-arn'), KMS_ARN, 'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
+        deadLetterTargetArn: optionalArn(r, 'dead-letter-target-arn', DLQ_ARN, 'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq'),
+        kmsKeyArn: optionalArn(r, 'kms-key-arn', KMS_ARN, 'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'),
         tracing: r.optional('tracing')
             ? r.oneOf('tracing', ['Active', 'PassThrough'], 'PassThrough')
             : undefined,
@@ -85293,10 +85296,25 @@ function items(r, name) {
         .flatMap((line) => line.split(/[\s,]+/))
         .filter(Boolean);
 }
+/** `none`: remove the setting from the function (''), as opposed to empty: leave it as it is. */
+const isNone = (value) => value !== undefined && /^none$/i.test(value);
+/** An optional ARN input: undefined (leave as is), '' (`none`: remove) or a valid ARN. */
+function optionalArn(r, name, pattern, problem) {
+    const value = r.optional(name);
+    if (isNone(value))
+        return '';
+    return r.pattern(name, value, pattern, problem);
+}
 function readVpc(r) {
     const subnetIds = items(r, 'vpc-subnet-ids');
     const securityGroupIds = items(r, 'vpc-security-group-ids');
     const dualStack = r.optional('vpc-ipv6-dual-stack');
+    if (subnetIds.some(isNone) || securityGroupIds.some(isNone)) {
+        const name = subnetIds.some(isNone) ? 'vpc-subnet-ids' : 'vpc-security-group-ids';
+        if (subnetIds.length + securityGroupIds.length > 1 || dualStack)
+            r.fail(name, '`none` removes the VPC and stands alone: leave the other vpc-* inputs empty');
+        return { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
+    }
     if (subnetIds.length === 0 && securityGroupIds.length === 0) {
         if (dualStack)
             r.fail('vpc-ipv6-dual-stack', 'needs vpc-subnet-ids and vpc-security-group-ids as well');

@@ -78,15 +78,15 @@ export function readFunctionConfig(
   return {
     ephemeralStorage: r.int('ephemeral-storage', 512, 10240),
     vpc: readVpc(r),
-    deadLetterTargetArn: r.pattern(
+    deadLetterTargetArn: optionalArn(
+      r,
       'dead-letter-target-arn',
-      r.optional('dead-letter-target-arn'),
       DLQ_ARN,
       'must be an SQS queue or SNS topic ARN such as arn:aws:sqs:us-east-1:123456789012:my-dlq',
     ),
-    kmsKeyArn: r.pattern(
+    kmsKeyArn: optionalArn(
+      r,
       'kms-key-arn',
-      r.optional('kms-key-arn'),
       KMS_ARN,
       'must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
     ),
@@ -114,10 +114,26 @@ function items(r: InputReader, name: string): string[] {
     .filter(Boolean);
 }
 
+/** `none`: remove the setting from the function (''), as opposed to empty: leave it as it is. */
+const isNone = (value: string | undefined) => value !== undefined && /^none$/i.test(value);
+
+/** An optional ARN input: undefined (leave as is), '' (`none`: remove) or a valid ARN. */
+function optionalArn(r: InputReader, name: string, pattern: RegExp, problem: string) {
+  const value = r.optional(name);
+  if (isNone(value)) return '';
+  return r.pattern(name, value, pattern, problem);
+}
+
 function readVpc(r: InputReader): VpcSettings | undefined {
   const subnetIds = items(r, 'vpc-subnet-ids');
   const securityGroupIds = items(r, 'vpc-security-group-ids');
   const dualStack = r.optional('vpc-ipv6-dual-stack');
+  if (subnetIds.some(isNone) || securityGroupIds.some(isNone)) {
+    const name = subnetIds.some(isNone) ? 'vpc-subnet-ids' : 'vpc-security-group-ids';
+    if (subnetIds.length + securityGroupIds.length > 1 || dualStack)
+      r.fail(name, '`none` removes the VPC and stands alone: leave the other vpc-* inputs empty');
+    return { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
+  }
   if (subnetIds.length === 0 && securityGroupIds.length === 0) {
     if (dualStack)
       r.fail('vpc-ipv6-dual-stack', 'needs vpc-subnet-ids and vpc-security-group-ids as well');

@@ -275,13 +275,58 @@ describe('configuration-only changes', () => {
       const fewer = await deploy(fn, { ...settings, tags: '{team: ml}' });
       expect({ exit: fewer.exitCode, error: errorOf(fewer) }).toEqual({ exit: 0, error: '' });
       expect(fewer.outputs).toMatchObject({ version: '4', changed: 'false' });
-      expect((await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags).toEqual({
+      // The per-version cold-start records are the action's own tags, not the user's.
+      const userTags = Object.entries(
+        (await lambda.send(new ListTagsCommand({ Resource: arn }))).Tags ?? {},
+      ).filter(([key]) => !key.startsWith('lambda-ml-deploy:cold-start-ms:'));
+      expect(Object.fromEntries(userTags)).toEqual({
         team: 'ml',
         owner: 'platform',
         'lambda-ml-deploy:managed-tags': 'team',
       });
       expect(fewer.summary).toMatch(/\| tag cost-center \| 0042 \| \(removed\) \|/);
       expect(await versionCount(fn)).toBe(4);
+    },
+    TIMEOUT,
+  );
+});
+
+describe('settings removed with `none`', () => {
+  const fn = uniqueName('cfg-none');
+
+  it(
+    'a VPC, dead-letter target and KMS key set by one run are removed by the next',
+    async () => {
+      const attached = {
+        'vpc-subnet-ids': 'subnet-0123abcd',
+        'vpc-security-group-ids': 'sg-0123abcd',
+        'dead-letter-target-arn': 'arn:aws:sqs:us-east-1:123456789012:iris-dlq',
+        'kms-key-arn': 'arn:aws:kms:us-east-1:123456789012:key/1234abcd',
+      };
+      const first = await deploy(fn, attached);
+      expect({ exit: first.exitCode, error: errorOf(first) }).toEqual({ exit: 0, error: '' });
+      const v1 = await versionConfig(fn, '1');
+      expect(v1.VpcConfig?.SubnetIds).toEqual(['subnet-0123abcd']);
+      expect(v1.DeadLetterConfig?.TargetArn).toBe(attached['dead-letter-target-arn']);
+      expect(v1.KMSKeyArn).toBe(attached['kms-key-arn']);
+
+      const none = {
+        'vpc-subnet-ids': 'none',
+        'dead-letter-target-arn': 'none',
+        'kms-key-arn': 'none',
+      };
+      const removed = await deploy(fn, none);
+      expect({ exit: removed.exitCode, error: errorOf(removed) }).toEqual({ exit: 0, error: '' });
+      expect(removed.outputs).toMatchObject({ version: '2', changed: 'true' });
+      const v2 = await versionConfig(fn, '2');
+      expect(v2.VpcConfig?.SubnetIds ?? []).toEqual([]);
+      expect(v2.DeadLetterConfig?.TargetArn || undefined).toBeUndefined();
+      expect(v2.KMSKeyArn || undefined).toBeUndefined();
+      expect(removed.summary).toMatch(/\| VPC \| subnets subnet-0123abcd.*\| \(none\) \|/s);
+      expect(await prodVersion(fn)).toBe('2');
+
+      const again = await deploy(fn, none);
+      expect(again.outputs).toMatchObject({ version: '2', changed: 'false' });
     },
     TIMEOUT,
   );

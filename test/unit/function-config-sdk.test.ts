@@ -195,6 +195,87 @@ describe('each configuration input reaches Lambda', () => {
     });
   });
 
+  it('`none` removes a VPC, dead-letter target and KMS key the function has', async () => {
+    const s = settings({
+      'vpc-subnet-ids': 'none',
+      'vpc-security-group-ids': '',
+      'vpc-ipv6-dual-stack': '',
+      'dead-letter-target-arn': 'none',
+      'kms-key-arn': 'none',
+    });
+    const attached: FunctionConfiguration = {
+      ...existing,
+      VpcConfig: { SubnetIds: ['subnet-0123abcd'], SecurityGroupIds: ['sg-0123abcd'] },
+      DeadLetterConfig: { TargetArn: 'arn:aws:sqs:us-east-1:123456789012:iris-dlq' },
+      KMSKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd',
+    };
+    const plan = planChange({
+      fn: toFunctionState(attached),
+      codeSha256: 'sha-A',
+      desired: desiredConfigFrom(s.build, s.fn, OURS),
+      alias: noAlias,
+    });
+    expect(
+      plan.rows.filter((c) => ['vpc', 'deadLetterTargetArn', 'kmsKeyArn'].includes(c.field)),
+    ).toEqual([
+      {
+        field: 'vpc',
+        label: 'VPC',
+        before: 'subnets subnet-0123abcd\nsecurity groups sg-0123abcd',
+        after: '(none)',
+      },
+      {
+        field: 'deadLetterTargetArn',
+        label: 'dead-letter target',
+        before: 'arn:aws:sqs:us-east-1:123456789012:iris-dlq',
+        after: '(not set)',
+      },
+      {
+        field: 'kmsKeyArn',
+        label: 'KMS key',
+        before: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd',
+        after: '(not set)',
+      },
+    ]);
+    expect(plan.update).toMatchObject({
+      VpcConfig: { SubnetIds: [], SecurityGroupIds: [] },
+      DeadLetterConfig: { TargetArn: '' },
+      KMSKeyArn: '',
+    });
+
+    const detached = toFunctionState(existing);
+    const again = planChange({
+      fn: detached,
+      codeSha256: 'sha-A',
+      desired: desiredConfigFrom(s.build, s.fn, OURS),
+      alias: noAlias,
+    });
+    expect(again.rows.map((c) => c.field)).not.toEqual(expect.arrayContaining(['vpc']));
+    expect(again.rows.map((c) => c.field)).not.toContain('deadLetterTargetArn');
+    expect(again.rows.map((c) => c.field)).not.toContain('kmsKeyArn');
+  });
+
+  it('`none` with other VPC inputs, or on create, is refused or sends nothing', () => {
+    expect(() => settings({ 'vpc-subnet-ids': 'none subnet-0123abcd' })).toThrow(
+      /Input 'vpc-subnet-ids': `none` removes the VPC and stands alone/,
+    );
+    const s = settings({
+      'vpc-subnet-ids': 'none',
+      'vpc-security-group-ids': '',
+      'vpc-ipv6-dual-stack': '',
+      'dead-letter-target-arn': 'none',
+      'kms-key-arn': 'none',
+    });
+    const plan = planChange({
+      fn: { exists: false, layers: [], environment: {} },
+      codeSha256: 'sha-B',
+      desired: desiredConfigFrom(s.build, s.fn, OURS),
+      alias: noAlias,
+    });
+    expect(plan.decision).toEqual({ kind: 'create' });
+    expect(plan.target.vpc).toEqual({ subnetIds: [], securityGroupIds: [], ipv6DualStack: false });
+  });
+
   it('an architecture switch: UpdateFunctionCode carries Architectures with the code', async () => {
     const s = settings({ architecture: 'arm64' });
     const plan = planChange({

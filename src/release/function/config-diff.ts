@@ -33,9 +33,11 @@ interface Field {
 }
 
 const NOT_SET = '(not set)';
-const showScalar = (value: unknown) => (value === undefined ? NOT_SET : String(value));
+const showScalar = (value: unknown) =>
+  value === undefined || value === '' ? NOT_SET : String(value);
+/** An unset target asks nothing; '' asks for the setting to be removed (`none` in the input). */
 const sameScalar = (current: unknown, target: unknown) =>
-  target === undefined || current === target;
+  target === undefined || current === target || (target === '' && current === undefined);
 
 function scalar(
   key: ConfigField,
@@ -315,7 +317,9 @@ export function createConfigurationInput(target: FunctionConfig): UpdateInput {
     const value = target[field.key];
     const empty =
       value === undefined ||
+      value === '' ||
       (Array.isArray(value) && value.length === 0) ||
+      (field.key === 'vpc' && (value as VpcState).subnetIds.length === 0) ||
       (field.key === 'environment' && Object.keys(value as Env).length === 0) ||
       (field.key === 'snapStart' && value === 'None');
     if (!empty && field.input) Object.assign(input, field.input(target));
