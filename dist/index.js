@@ -74984,7 +74984,7 @@ async function verifyIdentity(sts, sleep) {
 
 /***/ }),
 
-/***/ 8962:
+/***/ 6713:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75249,8 +75249,71 @@ Options:
   --help                          this text
 
 Exit codes: 0 done; 1 the run failed (the alias is where it was, or was put back);
-  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials.
+  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials;
+  130 / 143 interrupted (Ctrl-C / SIGTERM): a traffic shift in progress is undone first.
 `;
+
+// EXTERNAL MODULE: ./src/post.ts
+var post = __nccwpck_require__(6661);
+// EXTERNAL MODULE: ./src/release/traffic/shift-state.ts
+var shift_state = __nccwpck_require__(5195);
+;// CONCATENATED MODULE: ./src/cli-interrupt.ts
+
+
+const processInterrupts = {
+    listen(handler) {
+        process.on('SIGINT', handler);
+        process.on('SIGTERM', handler);
+        return () => {
+            process.off('SIGINT', handler);
+            process.off('SIGTERM', handler);
+        };
+    },
+    exit: (code) => process.exit(code),
+};
+/** Shell convention: 128 + the signal's number. */
+const signalExitCode = (signal) => (signal === 'SIGINT' ? 130 : 143);
+function guardInterrupts(options) {
+    const { interrupts, logger } = options;
+    let saved = '';
+    let lambda;
+    let handling = false;
+    const stopListening = interrupts.listen((signal) => {
+        if (handling) {
+            logger.warning(`${signal} again: exiting without waiting for the alias to be restored.`);
+            interrupts.exit(signalExitCode(signal));
+            return;
+        }
+        handling = true;
+        logger.warning(`${signal}: stopping; undoing any traffic shift this run left in progress.`);
+        void restoreThenExit(signal);
+    });
+    async function restoreThenExit(signal) {
+        let result;
+        if (!lambda && saved) {
+            result = { outcome: 'failed', message: 'No AWS client to restore the alias with.' };
+        }
+        else {
+            result = await (0,post/* postStep */.F)({
+                saved,
+                getInput: (name) => options.getInput(name),
+                connect: () => Promise.resolve({ lambda: lambda, close: () => undefined }),
+                logger,
+                summary: () => Promise.resolve(),
+            });
+        }
+        options.finish(result, signal);
+        interrupts.exit(signalExitCode(signal));
+    }
+    return {
+        save: (name, value) => {
+            if (name === shift_state/* SHIFT_STATE */.rb)
+                saved = value;
+        },
+        useLambda: (client) => void (lambda = client),
+        stop: stopListening,
+    };
+}
 
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
@@ -75265,6 +75328,7 @@ var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/settings.ts + 2 modules
 var src_settings = __nccwpck_require__(1659);
 ;// CONCATENATED MODULE: ./src/cli.ts
+
 
 
 
@@ -75365,7 +75429,7 @@ async function connectCli(settings, env, logger, tokenFile) {
 class CredentialsError extends Error {
 }
 /** Runs one command; resolves with the exit code (it never calls process.exit itself). */
-async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd()) {
+async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd(), interrupts = processInterrupts) {
     let args;
     let getInput;
     let pr;
@@ -75417,12 +75481,29 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
     let clients;
     let workDir;
     let code = EXIT.ok;
+    const guard = guardInterrupts({
+        interrupts,
+        logger,
+        getInput,
+        finish: (result, signal) => {
+            const line = result.outcome === 'failed'
+                ? result.message
+                : result.outcome === 'restored'
+                    ? 'The alias was restored to what it served before this run.'
+                    : 'No traffic shift was in progress: nothing to undo.';
+            report.section(`Interrupted (${signal})`, [line]);
+            if (workDir)
+                external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+            finishOutput(code || EXIT.failed);
+        },
+    });
     try {
         report.setHeadline(`${command === 'plan' ? 'Plan' : `Mode **${settings.mode}**`} for function ` +
             `\`${settings.functionName}\` in ${settings.auth.region}.`);
         const tokenFile = args.options['web-identity-token-file'] || env.AWS_WEB_IDENTITY_TOKEN_FILE;
         try {
             clients = await connectCli(settings, env, logger, tokenFile || undefined);
+            guard.useLambda(clients.lambda);
             const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
             logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
             report.section('AWS identity', [
@@ -75455,8 +75536,9 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
             github,
             report,
             outputs: { set: (name, value) => void (outputs[name] = String(value)) },
-            // No post step outside GitHub: the pipelines' own rollback covers a failure they see.
-            state: { save: () => undefined },
+            // No post step outside GitHub: the pipelines' own rollback covers a failure they see, and
+            // the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
+            state: { save: (name, value) => guard.save(name, value) },
             fetch: (url, init) => fetch(url, init),
             workDir,
         };
@@ -75476,30 +75558,36 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
                     : EXIT.failed;
     }
     finally {
+        guard.stop();
         if (clients)
             (0,aws_clients/* destroyAwsClients */.QI)(clients);
         if (workDir)
             external_node_fs_.rmSync(workDir, { recursive: true, force: true });
     }
-    const summary = report.toMarkdown();
-    io.stdout(`${summary}\n`);
-    io.stdout(`### Outputs\n\n${Object.entries(outputs)
-        .map(([name, value]) => `${name}=${value}`)
-        .join('\n')}\n`);
-    const write = (option, text) => {
-        if (!option)
-            return;
-        try {
-            external_node_fs_.writeFileSync(external_node_path_.resolve(cwd, option), text);
-        }
-        catch (error) {
-            logger.warning(`Could not write ${option}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-            code = code || EXIT.failed;
-        }
-    };
-    write(args.options['summary-file'], summary);
-    write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
-    return code;
+    return finishOutput(code);
+    /** Prints the summary and outputs, writes the requested files; returns the exit code. */
+    function finishOutput(exitCode) {
+        code = exitCode;
+        const summary = report.toMarkdown();
+        io.stdout(`${summary}\n`);
+        io.stdout(`### Outputs\n\n${Object.entries(outputs)
+            .map(([name, value]) => `${name}=${value}`)
+            .join('\n')}\n`);
+        const write = (option, text) => {
+            if (!option)
+                return;
+            try {
+                external_node_fs_.writeFileSync(external_node_path_.resolve(cwd, option), text);
+            }
+            catch (error) {
+                logger.warning(`Could not write ${option}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+                code = code || EXIT.failed;
+            }
+        };
+        write(args.options['summary-file'], summary);
+        write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
+        return code;
+    }
 }
 
 
@@ -75681,7 +75769,7 @@ function tailKeeper(limit = 25) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
-/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8962);
+/* harmony import */ var _cli_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6713);
 /* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3320);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6661);
 
@@ -84411,9 +84499,9 @@ async function runPipeline(ctx) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   F: () => (/* binding */ postStep),
 /* harmony export */   a: () => (/* binding */ runPost)
 /* harmony export */ });
-/* unused harmony export postStep */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3218);
 /* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(201);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);

@@ -261,5 +261,6 @@ Options:
   --help                          this text
 
 Exit codes: 0 done; 1 the run failed (the alias is where it was, or was put back);
-  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials.
+  2 bad command line, config or input values (nothing was done); 3 no usable AWS credentials;
+  130 / 143 interrupted (Ctrl-C / SIGTERM): a traffic shift in progress is undone first.
 `;

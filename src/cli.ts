@@ -14,6 +14,7 @@ import {
   UsageError,
   type CliCommand,
 } from './cli-args.js';
+import { guardInterrupts, processInterrupts, type Interrupts } from './cli-interrupt.js';
 import { errorMessage } from './errors.js';
 import { runCommand } from './exec.js';
 import type { GithubContext } from './github-context.js';
@@ -146,8 +147,9 @@ export async function runCli(
   env: NodeJS.ProcessEnv = process.env,
   io: CliIo = processIo,
   cwd: string = process.cwd(),
+  interrupts: Interrupts = processInterrupts,
 ): Promise<number> {
-  let args;
+  let args: ReturnType<typeof parseArgs>;
   let getInput: (name: string) => string;
   let pr: number | undefined;
   try {
@@ -194,6 +196,22 @@ export async function runCli(
   let clients: AwsClients | undefined;
   let workDir: string | undefined;
   let code: number = EXIT.ok;
+  const guard = guardInterrupts({
+    interrupts,
+    logger,
+    getInput,
+    finish: (result, signal) => {
+      const line =
+        result.outcome === 'failed'
+          ? result.message
+          : result.outcome === 'restored'
+            ? 'The alias was restored to what it served before this run.'
+            : 'No traffic shift was in progress: nothing to undo.';
+      report.section(`Interrupted (${signal})`, [line]);
+      if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+      finishOutput(code || EXIT.failed);
+    },
+  });
   try {
     report.setHeadline(
       `${command === 'plan' ? 'Plan' : `Mode **${settings.mode}**`} for function ` +
@@ -202,6 +220,7 @@ export async function runCli(
     const tokenFile = args.options['web-identity-token-file'] || env.AWS_WEB_IDENTITY_TOKEN_FILE;
     try {
       clients = await connectCli(settings, env, logger, tokenFile || undefined);
+      guard.useLambda(clients.lambda);
       const identity = await verifyIdentity(clients.sts);
       logger.info(`AWS identity: ${identity.arn} (account ${identity.account}).`);
       report.section('AWS identity', [
@@ -232,8 +251,9 @@ export async function runCli(
       github,
       report,
       outputs: { set: (name, value) => void (outputs[name] = String(value)) },
-      // No post step outside GitHub: the pipelines' own rollback covers a failure they see.
-      state: { save: () => undefined },
+      // No post step outside GitHub: the pipelines' own rollback covers a failure they see, and
+      // the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
+      state: { save: (name, value) => guard.save(name, value) },
       fetch: (url, init) => fetch(url, init),
       workDir,
     };
@@ -250,27 +270,33 @@ export async function runCli(
           ? EXIT.credentials
           : EXIT.failed;
   } finally {
+    guard.stop();
     if (clients) destroyAwsClients(clients);
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   }
+  return finishOutput(code);
 
-  const summary = report.toMarkdown();
-  io.stdout(`${summary}\n`);
-  io.stdout(
-    `### Outputs\n\n${Object.entries(outputs)
-      .map(([name, value]) => `${name}=${value}`)
-      .join('\n')}\n`,
-  );
-  const write = (option: string | undefined, text: string) => {
-    if (!option) return;
-    try {
-      fs.writeFileSync(path.resolve(cwd, option), text);
-    } catch (error) {
-      logger.warning(`Could not write ${option}: ${errorMessage(error)}`);
-      code = code || EXIT.failed;
-    }
-  };
-  write(args.options['summary-file'], summary);
-  write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
-  return code;
+  /** Prints the summary and outputs, writes the requested files; returns the exit code. */
+  function finishOutput(exitCode: number): number {
+    code = exitCode;
+    const summary = report.toMarkdown();
+    io.stdout(`${summary}\n`);
+    io.stdout(
+      `### Outputs\n\n${Object.entries(outputs)
+        .map(([name, value]) => `${name}=${value}`)
+        .join('\n')}\n`,
+    );
+    const write = (option: string | undefined, text: string) => {
+      if (!option) return;
+      try {
+        fs.writeFileSync(path.resolve(cwd, option), text);
+      } catch (error) {
+        logger.warning(`Could not write ${option}: ${errorMessage(error)}`);
+        code = code || EXIT.failed;
+      }
+    };
+    write(args.options['summary-file'], summary);
+    write(args.options['outputs-file'], `${JSON.stringify(outputs, null, 2)}\n`);
+    return code;
+  }
 }

@@ -42,7 +42,12 @@ interface CliRun {
 }
 
 /** Runs the CLI in the workspace with the sandbox's AWS variables (no GitHub runner variables). */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  /** Sees the log as it comes; may signal the process (a Ctrl-C, a CI system's SIGTERM). */
+  watch?: (stderrSoFar: string, signal: (name: NodeJS.Signals) => void) => void,
+): Promise<CliRun> {
   const outputsFile = path.join(workspace, `.outputs-${Date.now()}.json`);
   const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: os.homedir() };
   for (const [name, value] of Object.entries(sandbox.env))
@@ -55,7 +60,10 @@ async function cli(args: string[], env: Record<string, string> = {}): Promise<Cl
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    watch?.(stderr, (name) => child.kill(name));
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const outputs = fs.existsSync(outputsFile)
     ? (JSON.parse(fs.readFileSync(outputsFile, 'utf8')) as Record<string, string>)
@@ -93,10 +101,18 @@ const actionRollback = () =>
     inputs: { ...rollbackInputs(fnAction), mode: 'rollback' },
   });
 
+/** Measured on each side, so compared as "a number", not as a value. */
+const MEASURED = new Set(['cold-start-ms', 'max-memory-mb']);
+
 /** Outputs with the function's own name taken out, so two functions can be compared. */
 const normalised = (outputs: Record<string, string>, fn: string) =>
   Object.fromEntries(
-    Object.entries(outputs).map(([name, value]) => [name, value.split(fn).join('<fn>')]),
+    Object.entries(outputs).map(([name, value]) => [
+      name,
+      MEASURED.has(name)
+        ? `<${/^\d+(\.\d+)?$/.test(value) ? 'number' : value}>`
+        : value.split(fn).join('<fn>'),
+    ]),
   );
 
 const explainAction = (r: ActionRun) => `exit ${r.exitCode}\n${r.log.slice(-4000)}`;
@@ -193,6 +209,37 @@ describe('lambda-ml-deploy on the command line', () => {
       expect(outputs).toMatchObject({ mode: 'rollback', version: '1', 'previous-version': '2' });
       expect(await prodVersion(fnCli)).toBe('1');
       expect(await prodVersion(fnAction)).toBe('1');
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'SIGTERM in the middle of a canary: the CLI puts prod back before it exits (exit 143)',
+    async () => {
+      const before = await lambda.send(new GetAliasCommand({ FunctionName: fnCli, Name: 'prod' }));
+      touch('interrupted deploy');
+      let sent = false;
+      const run = await cli(
+        [
+          'deploy',
+          ...flags({ ...deployInputs(fnCli), strategy: 'canary', 'canary-interval': '10m' }),
+        ],
+        {},
+        (log, signal) => {
+          // Step 1 of the canary is live (10% on the new version) and its bake has begun.
+          if (!sent && /Step 1\/2: /.test(log)) {
+            sent = true;
+            signal('SIGTERM');
+          }
+        },
+      );
+      expect(sent).toBe(true);
+      expect({ code: run.code, tail: run.stderr.slice(-1500) }).toMatchObject({ code: 143 });
+      expect(run.stderr).toMatch(/SIGTERM: stopping; undoing any traffic shift/);
+      expect(run.stdout).toMatch(/Interrupted \(SIGTERM\)[\s\S]*restored/);
+      const after = await lambda.send(new GetAliasCommand({ FunctionName: fnCli, Name: 'prod' }));
+      expect(after.FunctionVersion).toBe(before.FunctionVersion);
+      expect(after.RoutingConfig?.AdditionalVersionWeights ?? {}).toEqual({});
     },
     TIMEOUT,
   );

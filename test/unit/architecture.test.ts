@@ -7,7 +7,14 @@ import * as path from 'node:path';
 const SRC = path.resolve('src');
 
 /** Lower number = lower layer. Files at the top of src/ are shared helpers unless named here. */
-const ENTRIES = new Set(['index.ts', 'main.ts', 'post.ts', 'runner.ts', 'cli.ts']);
+const ENTRIES = new Set([
+  'index.ts',
+  'main.ts',
+  'post.ts',
+  'runner.ts',
+  'cli.ts',
+  'cli-interrupt.ts',
+]);
 const ROOMS: Record<string, number> = {
   aws: 1,
   packaging: 2,
