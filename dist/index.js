@@ -75345,14 +75345,32 @@ var src_settings = __nccwpck_require__(1659);
 const processIo = {
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
+    interactive: process.stderr.isTTY === true,
+    get columns() {
+        return process.stderr.columns;
+    },
 };
+/** Erases the current terminal line (carriage return, then ANSI "erase line"). */
+const CLEAR_LINE = '\r\x1b[2K';
 /** A terminal logger; every secret registered with `mask` is replaced before anything is printed. */
 function terminalLogger(io, verbose) {
     const secrets = [];
     const clean = (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
     let depth = 0;
-    const line = (prefix, message) => io.stderr(`${'  '.repeat(depth)}${prefix}${clean(message).replace(/\n/g, `\n${'  '.repeat(depth)}`)}\n`);
+    let statusShown = false;
+    const line = (prefix, message) => {
+        const indent = '  '.repeat(depth);
+        io.stderr(`${statusShown ? CLEAR_LINE : ''}${indent}${prefix}${clean(message).replace(/\n/g, `\n${indent}`)}\n`);
+        statusShown = false;
+    };
+    const status = (text) => {
+        const width = Math.max(20, (io.columns ?? 80) - 1);
+        const shown = `${'  '.repeat(depth)}${clean(text)}`.replace(/\s+/g, ' ');
+        io.stderr(`${CLEAR_LINE}${shown.length > width ? `${shown.slice(0, width - 1)}…` : shown}`);
+        statusShown = true;
+    };
     return {
+        ...(io.interactive ? { status } : {}),
         mask: (secret) => void (secret && secrets.push(secret)),
         info: (m) => line('', m),
         warning: (m) => line('warning: ', m),
@@ -80427,8 +80445,14 @@ async function uploadOnce(s3, options, bytes, report) {
             ExpectedBucketOwner: options.expectedBucketOwner,
         },
     });
-    if (bytes > PART_SIZE)
-        upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
+    if (bytes > PART_SIZE || options.logger.status)
+        upload.on('httpUploadProgress', (progress) => {
+            const loaded = Math.min(progress.loaded ?? 0, bytes);
+            options.logger.status?.(`uploading ${options.key}: ${(0,src_log/* formatBytes */.z3)(loaded)} of ${(0,src_log/* formatBytes */.z3)(bytes)} ` +
+                `(${bytes > 0 ? Math.floor((loaded * 100) / bytes) : 100}%)`);
+            if (bytes > PART_SIZE)
+                report(loaded);
+        });
     await upload.done();
 }
 

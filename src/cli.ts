@@ -34,12 +34,23 @@ import { readSettings, SettingsError, type EventContext, type Settings } from '.
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** stderr is an interactive terminal: progress is redrawn in place there. */
+  interactive?: boolean;
+  /** The terminal's width, for progress lines. */
+  columns?: number;
 }
 
 const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  interactive: process.stderr.isTTY === true,
+  get columns() {
+    return process.stderr.columns;
+  },
 };
+
+/** Erases the current terminal line (carriage return, then ANSI "erase line"). */
+const CLEAR_LINE = '\r\x1b[2K';
 
 /** A terminal logger; every secret registered with `mask` is replaced before anything is printed. */
 export function terminalLogger(
@@ -50,11 +61,22 @@ export function terminalLogger(
   const clean = (text: string) =>
     secrets.reduce((out, secret) => out.split(secret).join('***'), text);
   let depth = 0;
-  const line = (prefix: string, message: string) =>
+  let statusShown = false;
+  const line = (prefix: string, message: string) => {
+    const indent = '  '.repeat(depth);
     io.stderr(
-      `${'  '.repeat(depth)}${prefix}${clean(message).replace(/\n/g, `\n${'  '.repeat(depth)}`)}\n`,
+      `${statusShown ? CLEAR_LINE : ''}${indent}${prefix}${clean(message).replace(/\n/g, `\n${indent}`)}\n`,
     );
+    statusShown = false;
+  };
+  const status = (text: string) => {
+    const width = Math.max(20, (io.columns ?? 80) - 1);
+    const shown = `${'  '.repeat(depth)}${clean(text)}`.replace(/\s+/g, ' ');
+    io.stderr(`${CLEAR_LINE}${shown.length > width ? `${shown.slice(0, width - 1)}…` : shown}`);
+    statusShown = true;
+  };
   return {
+    ...(io.interactive ? { status } : {}),
     mask: (secret) => void (secret && secrets.push(secret)),
     info: (m) => line('', m),
     warning: (m) => line('warning: ', m),

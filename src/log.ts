@@ -9,6 +9,11 @@ export interface Logger {
   debug(message: string): void;
   /** A collapsible group in the log; the time it took is printed at its end. */
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * A transient line (e.g. an upload's progress), redrawn in place on an interactive terminal and
+   * replaced by the next line; absent where the log is a file (the Actions log, CI).
+   */
+  status?(text: string): void;
 }
 
 export interface MemoryLogger extends Logger {

@@ -181,7 +181,14 @@ async function uploadOnce(
       ExpectedBucketOwner: options.expectedBucketOwner,
     },
   });
-  if (bytes > PART_SIZE)
-    upload.on('httpUploadProgress', (progress) => report(progress.loaded ?? 0));
+  if (bytes > PART_SIZE || options.logger.status)
+    upload.on('httpUploadProgress', (progress) => {
+      const loaded = Math.min(progress.loaded ?? 0, bytes);
+      options.logger.status?.(
+        `uploading ${options.key}: ${formatBytes(loaded)} of ${formatBytes(bytes)} ` +
+          `(${bytes > 0 ? Math.floor((loaded * 100) / bytes) : 100}%)`,
+      );
+      if (bytes > PART_SIZE) report(loaded);
+    });
   await upload.done();
 }

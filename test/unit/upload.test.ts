@@ -127,6 +127,19 @@ describe('uploadContentAddressed', () => {
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     expect(options.logger.lines.some((l) => /uploaded .* \(100%\)/.test(l))).toBe(true);
   });
+
+  it('on an interactive terminal, every part moves the progress line; the log gets quarters', async () => {
+    await fs.writeFile(file, Buffer.alloc(PART_SIZE * 2 + 10, 1));
+    s3.on(HeadObjectCommand).rejects(s3Error('NotFound', 404));
+    s3.on(CreateMultipartUploadCommand).resolves({ UploadId: 'u1' });
+    s3.on(UploadPartCommand).resolves({ ETag: '"p"' });
+    s3.on(CompleteMultipartUploadCommand).resolves({ ETag: '"c"' });
+    const statuses: string[] = [];
+    const logger = { ...memoryLogger(), status: (text: string) => void statuses.push(text) };
+    await uploadContentAddressed(client, { ...base(), logger });
+    expect(statuses.length).toBeGreaterThanOrEqual(3);
+    expect(statuses.at(-1)).toMatch(/^uploading p\/layers\/abc\.zip: .* \(100%\)$/);
+  });
 });
 
 describe('progressReporter', () => {
