@@ -75325,9 +75325,12 @@ var log = __nccwpck_require__(5625);
 var pipelines = __nccwpck_require__(1843);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/report/outputs.ts
+var report_outputs = __nccwpck_require__(5468);
 // EXTERNAL MODULE: ./src/settings.ts + 2 modules
 var src_settings = __nccwpck_require__(1659);
 ;// CONCATENATED MODULE: ./src/cli.ts
+
 
 
 
@@ -75495,7 +75498,7 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
     if (githubToken)
         logger.mask(githubToken);
     const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
-    const outputs = { mode: settings.mode };
+    const result = { mode: settings.mode };
     let clients;
     let workDir;
     let code = EXIT.ok;
@@ -75553,7 +75556,7 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
             run: exec/* runCommand */.d1,
             github,
             report,
-            outputs: { set: (name, value) => void (outputs[name] = String(value)) },
+            result,
             // No post step outside GitHub: the pipelines' own rollback covers a failure they see, and
             // the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
             state: { save: (name, value) => guard.save(name, value) },
@@ -75586,6 +75589,7 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
     /** Prints the summary and outputs, writes the requested files; returns the exit code. */
     function finishOutput(exitCode) {
         code = exitCode;
+        const outputs = (0,report_outputs/* outputsOf */.Y)(result);
         const summary = report.toMarkdown();
         io.stdout(`${summary}\n`);
         io.stdout(`### Outputs\n\n${Object.entries(outputs)
@@ -75930,6 +75934,8 @@ var log = __nccwpck_require__(5625);
 var pipelines = __nccwpck_require__(1843);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
+// EXTERNAL MODULE: ./src/report/outputs.ts
+var outputs = __nccwpck_require__(5468);
 // EXTERNAL MODULE: ./src/runner.ts
 var runner = __nccwpck_require__(4813);
 // EXTERNAL MODULE: ./src/settings.ts + 2 modules
@@ -75948,16 +75954,18 @@ var src_settings = __nccwpck_require__(1659);
 
 
 
+
 /** The main step: settings -> credentials -> clients -> the mode's pipeline. The one setFailed. */
 async function runMain(env = process.env) {
     const logger = (0,runner/* coreLogger */.W)();
     const github = readGithubContext(env);
     const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
+    const result = {};
     let clients;
     let workDir;
     try {
         const settings = (0,src_settings/* readSettings */.sb)((name) => core/* getInput */.V4(name), github, github.workspace);
-        core/* setOutput */.uH('mode', settings.mode); // what `auto` resolved to, for later steps
+        result.mode = settings.mode; // what `auto` resolved to, for later steps
         report.setHeadline(`Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`);
         clients = await (0,runner/* connect */.N)(settings.auth, env, logger);
         const identity = await (0,aws_identity/* verifyIdentity */.E)(clients.sts);
@@ -75974,7 +75982,7 @@ async function runMain(env = process.env) {
             run: exec/* runCommand */.d1,
             github,
             report,
-            outputs: { set: (name, value) => core/* setOutput */.uH(name, String(value)) },
+            result,
             state: { save: (name, value) => core/* saveState */.LZ(name, value) },
             fetch: (url, init) => fetch(url, init),
             workDir,
@@ -75994,6 +76002,8 @@ async function runMain(env = process.env) {
             (0,aws_clients/* destroyAwsClients */.QI)(clients);
         if (workDir)
             external_node_fs_.rmSync(workDir, { recursive: true, force: true });
+        for (const [name, value] of Object.entries((0,outputs/* outputsOf */.Y)(result)))
+            core/* setOutput */.uH(name, value);
         await writeSummary(report);
     }
 }
@@ -82192,9 +82202,9 @@ async function gateColdStart(ctx, candidate, spec) {
     });
     const { verdict, report } = check;
     if (verdict.coldStartMs !== undefined)
-        ctx.outputs.set('cold-start-ms', Math.round(verdict.coldStartMs));
+        ctx.result.coldStartMs = Math.round(verdict.coldStartMs);
     if (report?.maxMemoryUsedMb !== undefined)
-        ctx.outputs.set('max-memory-mb', report.maxMemoryUsedMb);
+        ctx.result.maxMemoryMb = report.maxMemoryUsedMb;
     ctx.report.section('Cold start', describeCheck(candidate.version, check));
     if (!verdict.passed) {
         smoke.results.push({ name: 'cold-start budget', passed: false, reasons: verdict.reasons });
@@ -82795,10 +82805,10 @@ async function buildArtifacts(ctx, steps) {
         : await releaseLayer(prepared, layerOptions, layerDeps);
     const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
     reportBuild(ctx.report, built, limits);
-    ctx.outputs.set('code-sha256', bundle.codeSha256);
-    ctx.outputs.set('s3-key', built.bundleKey);
+    ctx.result.codeSha256 = bundle.codeSha256;
+    ctx.result.s3Key = built.bundleKey;
     if (layer.layerVersionArn)
-        ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
+        ctx.result.layerVersionArn = layer.layerVersionArn;
     return built;
 }
 /**
@@ -82838,9 +82848,9 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     });
     const decision = plan.decision;
     if (aliasBefore.functionVersion)
-        ctx.outputs.set('previous-version', aliasBefore.functionVersion);
+        ctx.result.previousVersion = aliasBefore.functionVersion;
     if (fn.arn)
-        ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
+        ctx.result.functionArn = fn.arn.replace(/:\$LATEST$/, '');
     if (decision.kind === 'create' && !settings.fn.createFunction)
         throw missingFunctionError(fnName);
     // Tags and code signing belong to the function, not to a version: synced on every deploy run
@@ -82851,13 +82861,13 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
     if (settings.dryRun) {
         reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
-        ctx.outputs.set('changed', decision.kind !== 'unchanged');
-        ctx.outputs.set('smoke-result', 'skipped');
+        ctx.result.changed = decision.kind !== 'unchanged';
+        ctx.result.smokeResult = 'skipped';
         return undefined;
     }
     if (decision.kind === 'unchanged') {
         steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`);
-        ctx.outputs.set('version', decision.version);
+        ctx.result.version = decision.version;
         return {
             built,
             decision,
@@ -82921,7 +82931,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         return fn.arn ?? '';
     });
     if (functionArn)
-        ctx.outputs.set('function-arn', functionArn.replace(/:\$LATEST$/, ''));
+        ctx.result.functionArn = functionArn.replace(/:\$LATEST$/, '');
     const published = await steps.run('Publish version', async () => {
         const description = [
             `lambda-ml-deploy`,
@@ -82947,7 +82957,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         }
         return result;
     });
-    ctx.outputs.set('version', published.version);
+    ctx.result.version = published.version;
     if (desired.snapStart) {
         await steps.run(`SnapStart snapshot of version ${published.version}`, () => waitForVersionActive(clients.lambda, fnName, published.version, {
             clock: ctx.clock,
@@ -82966,7 +82976,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
     };
     if (!spec) {
         steps.skip('Smoke tests', 'no smoke-tests input');
-        ctx.outputs.set('smoke-result', 'skipped');
+        ctx.result.smokeResult = 'skipped';
         return candidate;
     }
     candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () => smokeTestVersion(spec, {
@@ -82982,7 +82992,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
         smoke: candidate.smoke,
     }, spec);
     reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
-    ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
+    ctx.result.smokeResult = candidate.smoke.passed ? 'passed' : 'failed';
     return candidate;
 }
 async function servedVersionConfig(ctx, alias) {
@@ -83336,10 +83346,10 @@ async function releaseProvisioned(ctx, steps) {
  * (all at once, canary or linear, rolled back on any failure) -> retention.
  */
 async function deployPipeline(ctx) {
-    const { settings, clients, logger, report, outputs } = ctx;
+    const { settings, clients, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
     const aliasName = settings.alias;
-    outputs.set('rolled-back', false);
+    result.rolledBack = false;
     try {
         const spec = await loadSpec(ctx, steps);
         const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
@@ -83361,16 +83371,16 @@ async function deployPipeline(ctx) {
         }
         const before = candidate.aliasBefore;
         if (candidate.decision.kind === 'unchanged') {
-            outputs.set('changed', false);
-            outputs.set('smoke-result', 'skipped');
+            result.changed = false;
+            result.smokeResult = 'skipped';
             if (before.aliasArn)
-                outputs.set('alias-arn', before.aliasArn);
+                result.aliasArn = before.aliasArn;
             report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
             return;
         }
-        outputs.set('changed', true);
+        result.changed = true;
         if (candidate.smoke && !candidate.smoke.passed) {
-            outputs.set('rolled-back', true);
+            result.rolledBack = true;
             const where = before.exists
                 ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}`
                 : 'was not created';
@@ -83422,7 +83432,7 @@ async function deployPipeline(ctx) {
         }));
         await releaseProvisioned(ctx, steps);
         if (shift.rolledBack) {
-            outputs.set('rolled-back', true);
+            result.rolledBack = true;
             report.section('Rollback', [
                 `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`,
                 '',
@@ -83432,7 +83442,7 @@ async function deployPipeline(ctx) {
             throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
         }
         if (shift.state.aliasArn)
-            outputs.set('alias-arn', shift.state.aliasArn);
+            result.aliasArn = shift.state.aliasArn;
         report.table('Alias', ['alias', 'before', 'after'], [
             [
                 aliasName,
@@ -84073,13 +84083,13 @@ previewAlias) {
  * the versions only it needed; the PR comment says so. A second run finds nothing and succeeds.
  */
 async function previewCleanupPipeline(ctx) {
-    const { settings, clients, logger, report, outputs } = ctx;
+    const { settings, clients, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
     const fn = settings.functionName;
     const aliasName = previewAliasName(settings.preview);
     const options = { logger };
-    outputs.set('rolled-back', false);
-    outputs.set('smoke-result', 'skipped');
+    result.rolledBack = false;
+    result.smokeResult = 'skipped';
     try {
         if (aliasName === settings.alias) {
             throw new errors/* ActionError */.lZ(`Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
@@ -84089,12 +84099,12 @@ async function previewCleanupPipeline(ctx) {
         if (alias.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(alias, settings.preview.prNumber)) {
             logger.warning(`Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
                 `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`);
-            outputs.set('changed', false);
+            result.changed = false;
             report.setHeadline(`⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`);
             return;
         }
         if (alias.functionVersion)
-            outputs.set('previous-version', alias.functionVersion);
+            result.previousVersion = alias.functionVersion;
         const candidates = previewCandidates(alias);
         logger.info(alias.exists
             ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}`
@@ -84112,7 +84122,7 @@ async function previewCleanupPipeline(ctx) {
                 ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
             ]);
             report.setHeadline(`🔍 Dry run: nothing was deleted.`);
-            outputs.set('changed', false);
+            result.changed = false;
             return;
         }
         let urlDeleted = false;
@@ -84141,7 +84151,7 @@ async function previewCleanupPipeline(ctx) {
             steps.skip('Delete preview-only versions', 'no version to consider');
         }
         const changed = alias.exists || urlDeleted || deleted.length > 0;
-        outputs.set('changed', changed);
+        result.changed = changed;
         report.table('Cleanup', ['what', 'result'], [
             [
                 'alias',
@@ -84198,13 +84208,13 @@ function previewCommit(github) {
  * has one version at most.
  */
 async function previewPipeline(ctx) {
-    const { settings, clients, logger, report, outputs } = ctx;
+    const { settings, clients, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
     const fn = settings.functionName;
     const aliasName = previewAliasName(settings.preview);
     const commit = previewCommit(ctx.github);
     const aliasOptions = { logger };
-    outputs.set('rolled-back', false);
+    result.rolledBack = false;
     const comment = (info) => steps.run('PR comment', () => publishPreviewComment({
         ...previewCommentTarget(ctx),
         info: {
@@ -84235,7 +84245,7 @@ async function previewPipeline(ctx) {
                 'Choose another preview-alias-prefix, or delete the alias if it is a stale one.');
         }
         const unchanged = candidate.decision.kind === 'unchanged';
-        outputs.set('changed', !unchanged);
+        result.changed = !unchanged;
         if (candidate.smoke && !candidate.smoke.passed) {
             const why = describeSmokeFailure(candidate.smoke);
             const where = before.exists
@@ -84256,7 +84266,7 @@ async function previewPipeline(ctx) {
             logger.warning(`No smoke-tests input: preview version ${candidate.version} is served without being invoked first. Add a smoke-test spec.`);
         let after = before;
         if (unchanged) {
-            outputs.set('smoke-result', 'skipped');
+            result.smokeResult = 'skipped';
             steps.skip(`Point '${aliasName}'`, `it already serves version ${candidate.version} with this bundle`);
         }
         else {
@@ -84280,15 +84290,15 @@ async function previewPipeline(ctx) {
             });
         }
         if (after.aliasArn)
-            outputs.set('alias-arn', after.aliasArn);
+            result.aliasArn = after.aliasArn;
         let url;
         if (settings.preview.url) {
-            const result = await steps.run(`Function URL (${settings.preview.urlAuth})`, () => ensureFunctionUrl(clients.lambda, { functionName: fn, qualifier: aliasName, authType: settings.preview.urlAuth }, aliasOptions));
-            url = result.url;
-            logger.info(`${result.url} (${result.authType}, ${result.action})`);
-            if (result.authType === 'NONE')
-                logger.warning(`The preview URL ${result.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`);
-            outputs.set('preview-url', url);
+            const ensured = await steps.run(`Function URL (${settings.preview.urlAuth})`, () => ensureFunctionUrl(clients.lambda, { functionName: fn, qualifier: aliasName, authType: settings.preview.urlAuth }, aliasOptions));
+            url = ensured.url;
+            logger.info(`${ensured.url} (${ensured.authType}, ${ensured.action})`);
+            if (ensured.authType === 'NONE')
+                logger.warning(`The preview URL ${ensured.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`);
+            result.previewUrl = url;
         }
         else {
             steps.skip('Function URL', 'preview-url is false');
@@ -84395,18 +84405,18 @@ function commitOfVersion(description) {
  * `previous` rolls forward).
  */
 async function rollbackPipeline(ctx) {
-    const { settings, clients, logger, report, outputs } = ctx;
+    const { settings, clients, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
     const fn = settings.functionName;
     const aliasName = settings.alias;
     const options = { logger };
-    outputs.set('rolled-back', false);
+    result.rolledBack = false;
     try {
         const before = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
         if (before.aliasArn)
-            outputs.set('alias-arn', before.aliasArn);
+            result.aliasArn = before.aliasArn;
         if (before.functionVersion)
-            outputs.set('previous-version', before.functionVersion);
+            result.previousVersion = before.functionVersion;
         const target = resolveRollbackTarget(before, settings.rollbackTo);
         logger.info(`'${aliasName}': ${(0,alias_plan/* describeAliasState */.Tn)(before)}; target: version ${target.version} (${target.source === 'previous' ? 'recorded previous version' : 'rollback-to'})`);
         const version = await steps.run(`Check version ${target.version}`, async () => {
@@ -84419,22 +84429,22 @@ async function rollbackPipeline(ctx) {
                     `Pass a published version: \`aws lambda list-versions-by-function --function-name ${fn}\` lists them.`);
             }
             if (state.arn)
-                outputs.set('function-arn', state.arn.replace(/:[^:]+$/, ''));
+                result.functionArn = state.arn.replace(/:[^:]+$/, '');
             return state;
         });
-        outputs.set('version', target.version);
+        result.version = target.version;
         if (target.kind === 'noop') {
             logger.notice(`Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`);
-            outputs.set('changed', false);
-            outputs.set('smoke-result', 'skipped');
+            result.changed = false;
+            result.smokeResult = 'skipped';
             report.setHeadline(`✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`);
             return;
         }
         if ((0,alias_plan/* isMidShift */.zc)(before))
             logger.warning(`'${aliasName}' is mid-shift (${(0,alias_plan/* describeAliasState */.Tn)(before)}); the rollback sends all traffic to version ${target.version}.`);
         if (settings.dryRun) {
-            outputs.set('changed', false);
-            outputs.set('smoke-result', 'skipped');
+            result.changed = false;
+            result.smokeResult = 'skipped';
             report.section('Plan (dry run)', [
                 `Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${(0,alias_plan/* describeAliasState */.Tn)(before)} → ${target.version}.`,
             ]);
@@ -84451,16 +84461,16 @@ async function rollbackPipeline(ctx) {
                 logger,
             }));
             reportSmoke(report, `Smoke tests on version ${target.version}`, smoke);
-            outputs.set('smoke-result', smoke.passed ? 'passed' : 'failed');
+            result.smokeResult = smoke.passed ? 'passed' : 'failed';
             if (!smoke.passed) {
-                outputs.set('changed', false);
+                result.changed = false;
                 report.setHeadline(`❌ Smoke tests failed on version ${target.version}: \`${aliasName}\` still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}.`);
                 throw new errors/* ActionError */.lZ(`Version ${target.version} failed its smoke tests, so alias '${aliasName}' was not moved (still ${(0,alias_plan/* describeAliasState */.Tn)(before)}): ${describeSmokeFailure(smoke)}.`);
             }
         }
         else {
             steps.skip('Smoke tests', 'no smoke-tests input');
-            outputs.set('smoke-result', 'skipped');
+            result.smokeResult = 'skipped';
             logger.warning(`No smoke-tests input: '${aliasName}' moves to version ${target.version} without it being invoked first.`);
         }
         const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
@@ -84484,9 +84494,9 @@ async function rollbackPipeline(ctx) {
                 description,
             }, options);
         });
-        outputs.set('changed', true);
+        result.changed = true;
         if (after.aliasArn)
-            outputs.set('alias-arn', after.aliasArn);
+            result.aliasArn = after.aliasArn;
         report.table('Alias', ['alias', 'before', 'after'], [[aliasName, (0,alias_plan/* describeAliasState */.Tn)(before), (0,alias_plan/* describeAliasState */.Tn)(after)]]);
         report.setHeadline(`✅ Rollback: \`${aliasName}\` ${before.functionVersion} → ${target.version}.`);
         logger.info(`'${aliasName}' now serves version ${target.version} (was ${before.functionVersion}); rollback-to: previous would return to ${before.functionVersion}.`);
@@ -85199,6 +85209,44 @@ function escapeCell(text) {
 /** Inline code that survives backticks inside the value. */
 function code(text) {
     return text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``;
+}
+
+
+/***/ }),
+
+/***/ 5468:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Y: () => (/* binding */ outputsOf)
+/* harmony export */ });
+/* unused harmony export OUTPUT_FIELDS */
+/** Each output of action.yml and the result field it reports, in action.yml's order. */
+const OUTPUT_FIELDS = {
+    version: 'version',
+    'previous-version': 'previousVersion',
+    'alias-arn': 'aliasArn',
+    'function-arn': 'functionArn',
+    'code-sha256': 'codeSha256',
+    'layer-version-arn': 'layerVersionArn',
+    's3-key': 's3Key',
+    'smoke-result': 'smokeResult',
+    'rolled-back': 'rolledBack',
+    changed: 'changed',
+    'preview-url': 'previewUrl',
+    'cold-start-ms': 'coldStartMs',
+    'max-memory-mb': 'maxMemoryMb',
+    mode: 'mode',
+};
+/** The outputs a result gives: every field that is known, as text. Pure. */
+function outputsOf(result) {
+    const outputs = {};
+    for (const [name, field] of Object.entries(OUTPUT_FIELDS)) {
+        const value = result[field];
+        if (value !== undefined)
+            outputs[name] = String(value);
+    }
+    return outputs;
 }
 
 

@@ -22,7 +22,7 @@ import { formatDuration, systemClock, type Logger } from './log.js';
 import type { RunContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
-import type { OutputName } from './report/outputs.js';
+import { outputsOf, type RunResult } from './report/outputs.js';
 import { readSettings, SettingsError, type EventContext, type Settings } from './settings.js';
 
 /**
@@ -214,7 +214,7 @@ export async function runCli(
   if (githubToken) logger.mask(githubToken);
 
   const report = new JobReport('lambda-ml-deploy');
-  const outputs: Partial<Record<OutputName, string>> = { mode: settings.mode };
+  const result: RunResult = { mode: settings.mode };
   let clients: AwsClients | undefined;
   let workDir: string | undefined;
   let code: number = EXIT.ok;
@@ -272,7 +272,7 @@ export async function runCli(
       run: runCommand,
       github,
       report,
-      outputs: { set: (name, value) => void (outputs[name] = String(value)) },
+      result,
       // No post step outside GitHub: the pipelines' own rollback covers a failure they see, and
       // the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
       state: { save: (name, value) => guard.save(name, value) },
@@ -301,6 +301,7 @@ export async function runCli(
   /** Prints the summary and outputs, writes the requested files; returns the exit code. */
   function finishOutput(exitCode: number): number {
     code = exitCode;
+    const outputs = outputsOf(result);
     const summary = report.toMarkdown();
     io.stdout(`${summary}\n`);
     io.stdout(

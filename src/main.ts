@@ -10,7 +10,7 @@ import { systemClock } from './log.js';
 import type { RunContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
-import type { OutputName } from './report/outputs.js';
+import { outputsOf, type RunResult } from './report/outputs.js';
 import { connect, coreLogger } from './runner.js';
 import { readSettings } from './settings.js';
 
@@ -19,11 +19,12 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   const logger = coreLogger();
   const github = readGithubContext(env);
   const report = new JobReport('lambda-ml-deploy');
+  const result: RunResult = {};
   let clients: AwsClients | undefined;
   let workDir: string | undefined;
   try {
     const settings = readSettings((name) => core.getInput(name), github, github.workspace);
-    core.setOutput('mode', settings.mode); // what `auto` resolved to, for later steps
+    result.mode = settings.mode; // what `auto` resolved to, for later steps
     report.setHeadline(
       `Mode **${settings.mode}** for function \`${settings.functionName}\` in ${settings.auth.region}.`,
     );
@@ -43,7 +44,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
       run: runCommand,
       github,
       report,
-      outputs: { set: (name: OutputName, value) => core.setOutput(name, String(value)) },
+      result,
       state: { save: (name, value) => core.saveState(name, value) },
       fetch: (url, init) => fetch(url, init),
       workDir,
@@ -58,6 +59,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   } finally {
     if (clients) destroyAwsClients(clients);
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value);
     await writeSummary(report);
   }
 }

@@ -131,9 +131,9 @@ export async function buildArtifacts(
       : await releaseLayer(prepared, layerOptions, layerDeps);
   const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
   reportBuild(ctx.report, built, limits);
-  ctx.outputs.set('code-sha256', bundle.codeSha256);
-  ctx.outputs.set('s3-key', built.bundleKey);
-  if (layer.layerVersionArn) ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
+  ctx.result.codeSha256 = bundle.codeSha256;
+  ctx.result.s3Key = built.bundleKey;
+  if (layer.layerVersionArn) ctx.result.layerVersionArn = layer.layerVersionArn;
   return built;
 }
 
@@ -189,8 +189,8 @@ export async function publishCandidate(
     return { fn, aliasBefore, plan };
   });
   const decision = plan.decision;
-  if (aliasBefore.functionVersion) ctx.outputs.set('previous-version', aliasBefore.functionVersion);
-  if (fn.arn) ctx.outputs.set('function-arn', fn.arn.replace(/:\$LATEST$/, ''));
+  if (aliasBefore.functionVersion) ctx.result.previousVersion = aliasBefore.functionVersion;
+  if (fn.arn) ctx.result.functionArn = fn.arn.replace(/:\$LATEST$/, '');
 
   if (decision.kind === 'create' && !settings.fn.createFunction) throw missingFunctionError(fnName);
 
@@ -204,8 +204,8 @@ export async function publishCandidate(
 
   if (settings.dryRun) {
     reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
-    ctx.outputs.set('changed', decision.kind !== 'unchanged');
-    ctx.outputs.set('smoke-result', 'skipped');
+    ctx.result.changed = decision.kind !== 'unchanged';
+    ctx.result.smokeResult = 'skipped';
     return undefined;
   }
 
@@ -214,7 +214,7 @@ export async function publishCandidate(
       'Upload, update and publish',
       `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`,
     );
-    ctx.outputs.set('version', decision.version);
+    ctx.result.version = decision.version;
     return {
       built,
       decision,
@@ -296,7 +296,7 @@ export async function publishCandidate(
       return fn.arn ?? '';
     },
   );
-  if (functionArn) ctx.outputs.set('function-arn', functionArn.replace(/:\$LATEST$/, ''));
+  if (functionArn) ctx.result.functionArn = functionArn.replace(/:\$LATEST$/, '');
 
   const published = await steps.run('Publish version', async () => {
     const description = [
@@ -331,7 +331,7 @@ export async function publishCandidate(
     }
     return result;
   });
-  ctx.outputs.set('version', published.version);
+  ctx.result.version = published.version;
   if (desired.snapStart) {
     await steps.run(`SnapStart snapshot of version ${published.version}`, () =>
       waitForVersionActive(clients.lambda, fnName, published.version, {
@@ -353,7 +353,7 @@ export async function publishCandidate(
   };
   if (!spec) {
     steps.skip('Smoke tests', 'no smoke-tests input');
-    ctx.outputs.set('smoke-result', 'skipped');
+    ctx.result.smokeResult = 'skipped';
     return candidate;
   }
   candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () =>
@@ -375,7 +375,7 @@ export async function publishCandidate(
     spec,
   );
   reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
-  ctx.outputs.set('smoke-result', candidate.smoke.passed ? 'passed' : 'failed');
+  ctx.result.smokeResult = candidate.smoke.passed ? 'passed' : 'failed';
   return candidate;
 }
 

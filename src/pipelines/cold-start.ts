@@ -31,10 +31,8 @@ export async function gateColdStart(
     logger: ctx.logger,
   });
   const { verdict, report } = check;
-  if (verdict.coldStartMs !== undefined)
-    ctx.outputs.set('cold-start-ms', Math.round(verdict.coldStartMs));
-  if (report?.maxMemoryUsedMb !== undefined)
-    ctx.outputs.set('max-memory-mb', report.maxMemoryUsedMb);
+  if (verdict.coldStartMs !== undefined) ctx.result.coldStartMs = Math.round(verdict.coldStartMs);
+  if (report?.maxMemoryUsedMb !== undefined) ctx.result.maxMemoryMb = report.maxMemoryUsedMb;
   ctx.report.section('Cold start', describeCheck(candidate.version, check));
   if (!verdict.passed) {
     smoke.results.push({ name: 'cold-start budget', passed: false, reasons: verdict.reasons });

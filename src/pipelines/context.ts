@@ -4,7 +4,7 @@ import type { GithubContext } from '../github-context.js';
 import type { Clock, Logger } from '../log.js';
 import type { FetchLike } from '../report/github-api.js';
 import type { JobReport } from '../report/job-report.js';
-import type { Outputs } from '../report/outputs.js';
+import type { RunResult } from '../report/outputs.js';
 import type { Settings } from '../settings.js';
 
 /** Saved for the post step (core.saveState), which runs even when the job is cancelled. */
@@ -21,7 +21,8 @@ export interface RunContext<S extends Settings = Settings> {
   run: CommandRunner;
   github: GithubContext;
   report: JobReport;
-  outputs: Outputs;
+  /** Filled in as the run learns; written as the action's outputs when it ends. */
+  result: RunResult;
   state: StateStore;
   /** HTTP for the GitHub REST API (PR comments); the global fetch outside tests. */
   fetch: FetchLike;

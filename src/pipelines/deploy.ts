@@ -17,10 +17,10 @@ import { provisionCandidate, releaseProvisioned } from './provisioned.js';
  * (all at once, canary or linear, rolled back on any failure) -> retention.
  */
 export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<void> {
-  const { settings, clients, logger, report, outputs } = ctx;
+  const { settings, clients, logger, report, result } = ctx;
   const steps = new StepTimer(logger, ctx.clock);
   const aliasName = settings.alias;
-  outputs.set('rolled-back', false);
+  result.rolledBack = false;
   try {
     const spec = await loadSpec(ctx, steps);
     const watchAlarms =
@@ -44,18 +44,18 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
     }
     const before = candidate.aliasBefore;
     if (candidate.decision.kind === 'unchanged') {
-      outputs.set('changed', false);
-      outputs.set('smoke-result', 'skipped');
-      if (before.aliasArn) outputs.set('alias-arn', before.aliasArn);
+      result.changed = false;
+      result.smokeResult = 'skipped';
+      if (before.aliasArn) result.aliasArn = before.aliasArn;
       report.setHeadline(
         `✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`,
       );
       return;
     }
-    outputs.set('changed', true);
+    result.changed = true;
 
     if (candidate.smoke && !candidate.smoke.passed) {
-      outputs.set('rolled-back', true);
+      result.rolledBack = true;
       const where = before.exists
         ? `still serves ${describeAliasState(before)}`
         : 'was not created';
@@ -129,7 +129,7 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
     );
     await releaseProvisioned(ctx, steps);
     if (shift.rolledBack) {
-      outputs.set('rolled-back', true);
+      result.rolledBack = true;
       report.section('Rollback', [
         `Alias \`${aliasName}\` was put back: ${describeAliasState(shift.restore.after)} (${shift.restore.action}).`,
         '',
@@ -142,7 +142,7 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
         `Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`,
       );
     }
-    if (shift.state.aliasArn) outputs.set('alias-arn', shift.state.aliasArn);
+    if (shift.state.aliasArn) result.aliasArn = shift.state.aliasArn;
     report.table(
       'Alias',
       ['alias', 'before', 'after'],

@@ -74,13 +74,13 @@ export function planVersionCleanup(
 export async function previewCleanupPipeline(
   ctx: RunContext<PreviewCleanupSettings>,
 ): Promise<void> {
-  const { settings, clients, logger, report, outputs } = ctx;
+  const { settings, clients, logger, report, result } = ctx;
   const steps = new StepTimer(logger, ctx.clock);
   const fn = settings.functionName;
   const aliasName = previewAliasName(settings.preview);
   const options = { logger };
-  outputs.set('rolled-back', false);
-  outputs.set('smoke-result', 'skipped');
+  result.rolledBack = false;
+  result.smokeResult = 'skipped';
   try {
     if (aliasName === settings.alias) {
       throw new ActionError(
@@ -96,13 +96,13 @@ export async function previewCleanupPipeline(
         `Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
           `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`,
       );
-      outputs.set('changed', false);
+      result.changed = false;
       report.setHeadline(
         `⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`,
       );
       return;
     }
-    if (alias.functionVersion) outputs.set('previous-version', alias.functionVersion);
+    if (alias.functionVersion) result.previousVersion = alias.functionVersion;
     const candidates = previewCandidates(alias);
     logger.info(
       alias.exists
@@ -128,7 +128,7 @@ export async function previewCleanupPipeline(
         ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
       ]);
       report.setHeadline(`🔍 Dry run: nothing was deleted.`);
-      outputs.set('changed', false);
+      result.changed = false;
       return;
     }
 
@@ -164,7 +164,7 @@ export async function previewCleanupPipeline(
     }
 
     const changed = alias.exists || urlDeleted || deleted.length > 0;
-    outputs.set('changed', changed);
+    result.changed = changed;
     report.table(
       'Cleanup',
       ['what', 'result'],

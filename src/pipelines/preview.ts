@@ -35,13 +35,13 @@ export function previewCommit(github: Pick<GithubContext, 'payload' | 'sha'>): s
  * has one version at most.
  */
 export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Promise<void> {
-  const { settings, clients, logger, report, outputs } = ctx;
+  const { settings, clients, logger, report, result } = ctx;
   const steps = new StepTimer(logger, ctx.clock);
   const fn = settings.functionName;
   const aliasName = previewAliasName(settings.preview);
   const commit = previewCommit(ctx.github);
   const aliasOptions = { logger };
-  outputs.set('rolled-back', false);
+  result.rolledBack = false;
 
   const comment = (
     info: Omit<PreviewCommentInfo, 'functionName' | 'alias' | 'commit' | 'runUrl'>,
@@ -90,7 +90,7 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
       );
     }
     const unchanged = candidate.decision.kind === 'unchanged';
-    outputs.set('changed', !unchanged);
+    result.changed = !unchanged;
 
     if (candidate.smoke && !candidate.smoke.passed) {
       const why = describeSmokeFailure(candidate.smoke);
@@ -119,7 +119,7 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
 
     let after: AliasState = before;
     if (unchanged) {
-      outputs.set('smoke-result', 'skipped');
+      result.smokeResult = 'skipped';
       steps.skip(
         `Point '${aliasName}'`,
         `it already serves version ${candidate.version} with this bundle`,
@@ -155,24 +155,24 @@ export async function previewPipeline(ctx: RunContext<PreviewModeSettings>): Pro
         );
       });
     }
-    if (after.aliasArn) outputs.set('alias-arn', after.aliasArn);
+    if (after.aliasArn) result.aliasArn = after.aliasArn;
 
     let url: string | undefined;
     if (settings.preview.url) {
-      const result = await steps.run(`Function URL (${settings.preview.urlAuth})`, () =>
+      const ensured = await steps.run(`Function URL (${settings.preview.urlAuth})`, () =>
         ensureFunctionUrl(
           clients.lambda,
           { functionName: fn, qualifier: aliasName, authType: settings.preview.urlAuth },
           aliasOptions,
         ),
       );
-      url = result.url;
-      logger.info(`${result.url} (${result.authType}, ${result.action})`);
-      if (result.authType === 'NONE')
+      url = ensured.url;
+      logger.info(`${ensured.url} (${ensured.authType}, ${ensured.action})`);
+      if (ensured.authType === 'NONE')
         logger.warning(
-          `The preview URL ${result.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`,
+          `The preview URL ${ensured.url} is public (preview-url-auth: NONE): anyone with the link can invoke version ${candidate.version}.`,
         );
-      outputs.set('preview-url', url);
+      result.previewUrl = url;
     } else {
       steps.skip('Function URL', 'preview-url is false');
     }

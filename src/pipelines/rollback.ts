@@ -71,18 +71,18 @@ export function commitOfVersion(description: string | undefined): string | undef
  * `previous` rolls forward).
  */
 export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promise<void> {
-  const { settings, clients, logger, report, outputs } = ctx;
+  const { settings, clients, logger, report, result } = ctx;
   const steps = new StepTimer(logger, ctx.clock);
   const fn = settings.functionName;
   const aliasName = settings.alias;
   const options = { logger };
-  outputs.set('rolled-back', false);
+  result.rolledBack = false;
   try {
     const before = await steps.run(`Read alias '${aliasName}'`, () =>
       readAlias(clients.lambda, fn, aliasName, options),
     );
-    if (before.aliasArn) outputs.set('alias-arn', before.aliasArn);
-    if (before.functionVersion) outputs.set('previous-version', before.functionVersion);
+    if (before.aliasArn) result.aliasArn = before.aliasArn;
+    if (before.functionVersion) result.previousVersion = before.functionVersion;
     const target = resolveRollbackTarget(before, settings.rollbackTo);
     logger.info(
       `'${aliasName}': ${describeAliasState(before)}; target: version ${target.version} (${target.source === 'previous' ? 'recorded previous version' : 'rollback-to'})`,
@@ -101,17 +101,17 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
             `Pass a published version: \`aws lambda list-versions-by-function --function-name ${fn}\` lists them.`,
         );
       }
-      if (state.arn) outputs.set('function-arn', state.arn.replace(/:[^:]+$/, ''));
+      if (state.arn) result.functionArn = state.arn.replace(/:[^:]+$/, '');
       return state;
     });
-    outputs.set('version', target.version);
+    result.version = target.version;
 
     if (target.kind === 'noop') {
       logger.notice(
         `Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`,
       );
-      outputs.set('changed', false);
-      outputs.set('smoke-result', 'skipped');
+      result.changed = false;
+      result.smokeResult = 'skipped';
       report.setHeadline(
         `✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`,
       );
@@ -123,8 +123,8 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
       );
 
     if (settings.dryRun) {
-      outputs.set('changed', false);
-      outputs.set('smoke-result', 'skipped');
+      result.changed = false;
+      result.smokeResult = 'skipped';
       report.section('Plan (dry run)', [
         `Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${describeAliasState(before)} → ${target.version}.`,
       ]);
@@ -144,9 +144,9 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
         }),
       );
       reportSmoke(report, `Smoke tests on version ${target.version}`, smoke);
-      outputs.set('smoke-result', smoke.passed ? 'passed' : 'failed');
+      result.smokeResult = smoke.passed ? 'passed' : 'failed';
       if (!smoke.passed) {
-        outputs.set('changed', false);
+        result.changed = false;
         report.setHeadline(
           `❌ Smoke tests failed on version ${target.version}: \`${aliasName}\` still serves ${describeAliasState(before)}.`,
         );
@@ -156,7 +156,7 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
       }
     } else {
       steps.skip('Smoke tests', 'no smoke-tests input');
-      outputs.set('smoke-result', 'skipped');
+      result.smokeResult = 'skipped';
       logger.warning(
         `No smoke-tests input: '${aliasName}' moves to version ${target.version} without it being invoked first.`,
       );
@@ -193,8 +193,8 @@ export async function rollbackPipeline(ctx: RunContext<RollbackSettings>): Promi
         options,
       );
     });
-    outputs.set('changed', true);
-    if (after.aliasArn) outputs.set('alias-arn', after.aliasArn);
+    result.changed = true;
+    if (after.aliasArn) result.aliasArn = after.aliasArn;
     report.table(
       'Alias',
       ['alias', 'before', 'after'],

@@ -1,30 +1,54 @@
-export type OutputName =
-  | 'version'
-  | 'previous-version'
-  | 'alias-arn'
-  | 'function-arn'
-  | 'code-sha256'
-  | 'layer-version-arn'
-  | 's3-key'
-  | 'smoke-result'
-  | 'rolled-back'
-  | 'changed'
-  | 'preview-url'
-  | 'mode'
-  | 'cold-start-ms'
-  | 'max-memory-mb';
-
-/** Outputs are set as soon as they are known, so a failed run still reports what it did. */
-export interface Outputs {
-  set(name: OutputName, value: string | number | boolean): void;
+/**
+ * What a run found out, typed. Pipelines fill it in as facts become known, so a failed run still
+ * reports what it did; the entries (main.ts, cli.ts) turn it into the action's outputs here, in
+ * one place, when the run ends.
+ */
+export interface RunResult {
+  /** The mode that ran (what `auto` resolved to). */
+  mode?: string;
+  version?: string;
+  previousVersion?: string;
+  aliasArn?: string;
+  functionArn?: string;
+  codeSha256?: string;
+  layerVersionArn?: string;
+  s3Key?: string;
+  smokeResult?: 'passed' | 'failed' | 'skipped';
+  rolledBack?: boolean;
+  changed?: boolean;
+  previewUrl?: string;
+  coldStartMs?: number;
+  maxMemoryMb?: number;
 }
 
-export function memoryOutputs(): Outputs & { values: Partial<Record<OutputName, string>> } {
-  const values: Partial<Record<OutputName, string>> = {};
-  return {
-    values,
-    set: (name, value) => {
-      values[name] = String(value);
-    },
-  };
+/** Each output of action.yml and the result field it reports, in action.yml's order. */
+export const OUTPUT_FIELDS = {
+  version: 'version',
+  'previous-version': 'previousVersion',
+  'alias-arn': 'aliasArn',
+  'function-arn': 'functionArn',
+  'code-sha256': 'codeSha256',
+  'layer-version-arn': 'layerVersionArn',
+  's3-key': 's3Key',
+  'smoke-result': 'smokeResult',
+  'rolled-back': 'rolledBack',
+  changed: 'changed',
+  'preview-url': 'previewUrl',
+  'cold-start-ms': 'coldStartMs',
+  'max-memory-mb': 'maxMemoryMb',
+  mode: 'mode',
+} as const satisfies Record<string, keyof RunResult>;
+
+export type OutputName = keyof typeof OUTPUT_FIELDS;
+
+/** The outputs a result gives: every field that is known, as text. Pure. */
+export function outputsOf(result: RunResult): Partial<Record<OutputName, string>> {
+  const outputs: Partial<Record<OutputName, string>> = {};
+  for (const [name, field] of Object.entries(OUTPUT_FIELDS) as Array<
+    [OutputName, keyof RunResult]
+  >) {
+    const value = result[field];
+    if (value !== undefined) outputs[name] = String(value);
+  }
+  return outputs;
 }

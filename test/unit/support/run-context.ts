@@ -9,7 +9,7 @@ import { memoryLogger, type Clock } from '../../../src/log.js';
 import type { RunContext } from '../../../src/pipelines/context.js';
 import type { FetchLike } from '../../../src/report/github-api.js';
 import { JobReport } from '../../../src/report/job-report.js';
-import { memoryOutputs } from '../../../src/report/outputs.js';
+import { outputsOf, type RunResult } from '../../../src/report/outputs.js';
 import type { Settings } from '../../../src/settings.js';
 
 export interface FakeRunOptions<S extends Settings> {
@@ -35,7 +35,13 @@ export const instantClock: Clock = { now: () => 0, sleep: async () => undefined 
  */
 export function fakeRunContext<S extends Settings>(options: FakeRunOptions<S>) {
   const logger = memoryLogger();
-  const outputs = memoryOutputs();
+  const result: RunResult = {};
+  /** The outputs main.ts would write from the result, read at the time of the assertion. */
+  const outputs = {
+    get values() {
+      return outputsOf(result);
+    },
+  };
   const report = new JobReport('lambda-ml-deploy');
   const saved: Record<string, string> = {};
   const region = options.settings.auth.region;
@@ -66,7 +72,7 @@ export function fakeRunContext<S extends Settings>(options: FakeRunOptions<S>) {
     run: options.run ?? (async () => ({ exitCode: 127, stdout: '', stderr: 'not found' })),
     github,
     report,
-    outputs,
+    result,
     state: { save: (name, value) => void (saved[name] = value) },
     fetch:
       options.fetch ??
