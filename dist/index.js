@@ -84085,9 +84085,7 @@ previewAlias) {
 async function previewCleanupPipeline(ctx) {
     const { settings, clients, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
-    const fn = settings.functionName;
     const aliasName = previewAliasName(settings.preview);
-    const options = { logger };
     result.rolledBack = false;
     result.smokeResult = 'skipped';
     try {
@@ -84095,84 +84093,30 @@ async function previewCleanupPipeline(ctx) {
             throw new errors/* ActionError */.lZ(`Refusing to clean up '${aliasName}': it is the alias that serves traffic (input 'alias'). ` +
                 'Use a preview-alias-prefix such as pr- that no serving alias starts with.');
         }
-        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
-        if (alias.exists && !(0,alias_plan/* isPreviewAliasOf */.yE)(alias, settings.preview.prNumber)) {
-            logger.warning(`Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
-                `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`);
-            result.changed = false;
-            report.setHeadline(`⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`);
+        const alias = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, settings.functionName, aliasName, { logger }));
+        if (!isOurs(ctx, alias))
             return;
-        }
         if (alias.functionVersion)
             result.previousVersion = alias.functionVersion;
         const candidates = previewCandidates(alias);
         logger.info(alias.exists
             ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}`
             : `'${aliasName}' does not exist.`);
-        if (settings.dryRun) {
-            const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
-            const plan = planVersionCleanup(candidates, existing, await listAliases(clients.lambda, fn), aliasName);
-            report.section('Plan (dry run)', [
-                alias.exists
-                    ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.`
-                    : `\`${aliasName}\` does not exist: nothing to delete.`,
-                plan.delete.length > 0
-                    ? `Would delete version(s) ${plan.delete.join(', ')}.`
-                    : 'No version to delete.',
-                ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
-            ]);
-            report.setHeadline(`🔍 Dry run: nothing was deleted.`);
-            result.changed = false;
-            return;
-        }
-        let urlDeleted = false;
-        if (alias.exists) {
-            const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, aliasName, options));
-            urlDeleted = url.deleted;
-            logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
-            await steps.run(`Delete alias '${aliasName}'`, () => (0,traffic_alias/* deleteAlias */.Gd)(clients.lambda, fn, aliasName, options));
-        }
-        else {
-            steps.skip('Delete function URL and alias', `'${aliasName}' does not exist (already cleaned up?)`);
-        }
-        let deleted = [];
-        if (candidates.length > 0) {
-            deleted = await steps.run('Delete preview-only versions', async () => {
-                // Read the versions first and the aliases after: a version aliased in between is seen as referenced.
-                const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
-                const others = await listAliases(clients.lambda, fn);
-                const plan = planVersionCleanup(candidates, existing, others, aliasName);
-                for (const k of plan.keep)
-                    logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-                return deleteVersions(clients.lambda, fn, plan.delete, logger);
-            });
-        }
-        else {
-            steps.skip('Delete preview-only versions', 'no version to consider');
-        }
-        const changed = alias.exists || urlDeleted || deleted.length > 0;
-        result.changed = changed;
-        report.table('Cleanup', ['what', 'result'], [
-            [
-                'alias',
-                alias.exists
-                    ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted`
-                    : `no alias \`${aliasName}\``,
-            ],
-            ['function URL', urlDeleted ? 'deleted' : 'none'],
-            ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
-        ]);
-        report.setHeadline(changed
-            ? `🧹 Preview \`${aliasName}\` cleaned up.`
-            : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`);
+        if (settings.dryRun)
+            return await reportDryRun(ctx, alias, candidates);
+        const urlDeleted = await deleteAliasAndUrl(ctx, steps, alias);
+        const deleted = await deletePreviewVersions(ctx, steps, candidates);
+        result.changed = alias.exists || urlDeleted || deleted.length > 0;
+        const removed = { alias: alias.exists, url: urlDeleted, versions: deleted };
+        reportCleanup(ctx, alias, removed);
         await steps.run('PR comment', () => publishPreviewComment({
             ...previewCommentTarget(ctx),
             createIfMissing: false,
             info: {
-                functionName: fn,
+                functionName: settings.functionName,
                 alias: aliasName,
                 status: 'cleaned-up',
-                removed: { alias: alias.exists, url: urlDeleted, versions: deleted },
+                removed,
                 ...(ctx.github.runUrl ? { runUrl: ctx.github.runUrl } : {}),
             },
         }));
@@ -84180,6 +84124,87 @@ async function previewCleanupPipeline(ctx) {
     finally {
         report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
     }
+}
+/** False (and nothing deleted) when the alias exists but is not this PR's preview. */
+function isOurs(ctx, alias) {
+    const { settings, logger, report, result } = ctx;
+    const pr = settings.preview.prNumber;
+    if (!alias.exists || (0,alias_plan/* isPreviewAliasOf */.yE)(alias, pr))
+        return true;
+    logger.warning(`Alias '${alias.alias}' was not created by this action as the preview of PR #${pr} ` +
+        `(its description has no 'pr=${pr}' marker): nothing was deleted.`);
+    result.changed = false;
+    report.setHeadline(`⚠️ \`${alias.alias}\` is not a preview this action created: left as it is, nothing deleted.`);
+    return false;
+}
+async function reportDryRun(ctx, alias, candidates) {
+    const { settings, clients, report, result } = ctx;
+    const fn = settings.functionName;
+    const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+    const plan = planVersionCleanup(candidates, existing, await listAliases(clients.lambda, fn), alias.alias);
+    report.section('Plan (dry run)', [
+        alias.exists
+            ? `Would delete the function URL of \`${alias.alias}\` (if any) and the alias.`
+            : `\`${alias.alias}\` does not exist: nothing to delete.`,
+        plan.delete.length > 0
+            ? `Would delete version(s) ${plan.delete.join(', ')}.`
+            : 'No version to delete.',
+        ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
+    ]);
+    report.setHeadline(`🔍 Dry run: nothing was deleted.`);
+    result.changed = false;
+}
+/** The alias's function URL, then the alias; returns whether there was a URL. */
+async function deleteAliasAndUrl(ctx, steps, alias) {
+    const { settings, clients, logger } = ctx;
+    const fn = settings.functionName;
+    if (!alias.exists) {
+        steps.skip('Delete function URL and alias', `'${alias.alias}' does not exist (already cleaned up?)`);
+        return false;
+    }
+    const url = await steps.run('Delete function URL', () => deleteFunctionUrl(clients.lambda, fn, alias.alias, { logger }));
+    logger.info(url.deleted ? `Deleted ${url.url}` : `'${alias.alias}' had no function URL.`);
+    await steps.run(`Delete alias '${alias.alias}'`, () => (0,traffic_alias/* deleteAlias */.Gd)(clients.lambda, fn, alias.alias, { logger }));
+    return url.deleted;
+}
+/** The preview's versions no other alias uses; returns those deleted. */
+async function deletePreviewVersions(ctx, steps, candidates) {
+    const { settings, clients, logger } = ctx;
+    const fn = settings.functionName;
+    if (candidates.length === 0) {
+        steps.skip('Delete preview-only versions', 'no version to consider');
+        return [];
+    }
+    return steps.run('Delete preview-only versions', async () => {
+        // Read the versions first and the aliases after: a version aliased in between is seen as referenced.
+        const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+        const others = await listAliases(clients.lambda, fn);
+        const plan = planVersionCleanup(candidates, existing, others, previewAliasName(settings.preview));
+        for (const k of plan.keep)
+            logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+        return deleteVersions(clients.lambda, fn, plan.delete, logger);
+    });
+}
+function reportCleanup(ctx, alias, removed) {
+    const { report } = ctx;
+    const name = alias.alias;
+    report.table('Cleanup', ['what', 'result'], [
+        [
+            'alias',
+            alias.exists
+                ? `\`${name}\` (version ${alias.functionVersion}) deleted`
+                : `no alias \`${name}\``,
+        ],
+        ['function URL', removed.url ? 'deleted' : 'none'],
+        [
+            'versions',
+            removed.versions.length > 0 ? `deleted ${removed.versions.join(', ')}` : 'none deleted',
+        ],
+    ]);
+    const changed = removed.alias || removed.url || removed.versions.length > 0;
+    report.setHeadline(changed
+        ? `🧹 Preview \`${name}\` cleaned up.`
+        : `✅ Nothing to clean up: there is no alias \`${name}\`.`);
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/preview.ts
@@ -84407,103 +84432,129 @@ function commitOfVersion(description) {
 async function rollbackPipeline(ctx) {
     const { settings, clients, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
-    const fn = settings.functionName;
     const aliasName = settings.alias;
-    const options = { logger };
     result.rolledBack = false;
     try {
-        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options));
+        const before = await steps.run(`Read alias '${aliasName}'`, () => (0,traffic_alias/* readAlias */.Jd)(clients.lambda, settings.functionName, aliasName, { logger }));
         if (before.aliasArn)
             result.aliasArn = before.aliasArn;
         if (before.functionVersion)
             result.previousVersion = before.functionVersion;
         const target = resolveRollbackTarget(before, settings.rollbackTo);
         logger.info(`'${aliasName}': ${(0,alias_plan/* describeAliasState */.Tn)(before)}; target: version ${target.version} (${target.source === 'previous' ? 'recorded previous version' : 'rollback-to'})`);
-        const version = await steps.run(`Check version ${target.version}`, async () => {
-            const state = await readFunction(clients.lambda, fn, options, target.version);
-            if (!state.exists) {
-                const how = target.source === 'previous'
-                    ? `the previous version recorded on alias '${aliasName}'`
-                    : 'the rollback-to input';
-                throw new errors/* InputError */.dz('rollback-to', `version ${target.version} of function '${fn}' does not exist (${how}; deleted by keep-versions or by hand?). ` +
-                    `Pass a published version: \`aws lambda list-versions-by-function --function-name ${fn}\` lists them.`);
-            }
-            if (state.arn)
-                result.functionArn = state.arn.replace(/:[^:]+$/, '');
-            return state;
-        });
+        const version = await steps.run(`Check version ${target.version}`, () => readTargetVersion(ctx, target));
         result.version = target.version;
-        if (target.kind === 'noop') {
-            logger.notice(`Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`);
-            result.changed = false;
-            result.smokeResult = 'skipped';
-            report.setHeadline(`✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`);
+        if (stopsEarly(ctx, before, target))
             return;
-        }
-        if ((0,alias_plan/* isMidShift */.zc)(before))
-            logger.warning(`'${aliasName}' is mid-shift (${(0,alias_plan/* describeAliasState */.Tn)(before)}); the rollback sends all traffic to version ${target.version}.`);
-        if (settings.dryRun) {
-            result.changed = false;
-            result.smokeResult = 'skipped';
-            report.section('Plan (dry run)', [
-                `Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${(0,alias_plan/* describeAliasState */.Tn)(before)} → ${target.version}.`,
-            ]);
-            report.setHeadline(`🔍 Dry run: \`${aliasName}\` was not moved.`);
-            return;
-        }
-        const smokeFile = settings.smokeTests;
-        if (smokeFile) {
-            const spec = await steps.run('Smoke-test spec', () => loadSmokeSpec(smokeFile));
-            const smoke = await steps.run(`Smoke tests on version ${target.version}`, () => smokeTestVersion(spec, {
-                lambda: clients.lambda,
-                functionName: fn,
-                version: target.version,
-                logger,
-            }));
-            reportSmoke(report, `Smoke tests on version ${target.version}`, smoke);
-            result.smokeResult = smoke.passed ? 'passed' : 'failed';
-            if (!smoke.passed) {
-                result.changed = false;
-                report.setHeadline(`❌ Smoke tests failed on version ${target.version}: \`${aliasName}\` still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}.`);
-                throw new errors/* ActionError */.lZ(`Version ${target.version} failed its smoke tests, so alias '${aliasName}' was not moved (still ${(0,alias_plan/* describeAliasState */.Tn)(before)}): ${describeSmokeFailure(smoke)}.`);
-            }
-        }
-        else {
-            steps.skip('Smoke tests', 'no smoke-tests input');
-            result.smokeResult = 'skipped';
-            logger.warning(`No smoke-tests input: '${aliasName}' moves to version ${target.version} without it being invoked first.`);
-        }
-        const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, async () => {
-            // The revision read just before the update: a deploy that moved the alias meanwhile wins.
-            const current = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, options);
-            if (!current.exists ||
-                !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
-                throw new traffic_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
-            }
-            const sha = commitOfVersion(version.description);
-            const description = (0,alias_plan/* formatAliasDescription */.KI)(current.description, {
-                ...(current.functionVersion ? { previous: current.functionVersion } : {}),
-                ...(sha ? { sha } : {}),
-            });
-            return (0,traffic_alias/* pointAlias */.LE)(clients.lambda, {
-                functionName: fn,
-                alias: aliasName,
-                version: target.version,
-                weights: {},
-                revisionId: current.revisionId ?? '',
-                description,
-            }, options);
-        });
+        await smokeTestTarget(ctx, steps, before, target.version);
+        const after = await steps.run(`Move '${aliasName}' to version ${target.version}`, () => moveAliasBack(ctx, before, target.version, version.description));
         result.changed = true;
         if (after.aliasArn)
             result.aliasArn = after.aliasArn;
-        report.table('Alias', ['alias', 'before', 'after'], [[aliasName, (0,alias_plan/* describeAliasState */.Tn)(before), (0,alias_plan/* describeAliasState */.Tn)(after)]]);
-        report.setHeadline(`✅ Rollback: \`${aliasName}\` ${before.functionVersion} → ${target.version}.`);
-        logger.info(`'${aliasName}' now serves version ${target.version} (was ${before.functionVersion}); rollback-to: previous would return to ${before.functionVersion}.`);
+        reportRollback(ctx, before, after, target.version);
     }
     finally {
         report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
     }
+}
+/** The target version as published; a named input error when it does not exist. */
+async function readTargetVersion(ctx, target) {
+    const { settings, clients, logger, result } = ctx;
+    const fn = settings.functionName;
+    const state = await readFunction(clients.lambda, fn, { logger }, target.version);
+    if (!state.exists) {
+        const how = target.source === 'previous'
+            ? `the previous version recorded on alias '${settings.alias}'`
+            : 'the rollback-to input';
+        throw new errors/* InputError */.dz('rollback-to', `version ${target.version} of function '${fn}' does not exist (${how}; deleted by keep-versions or by hand?). ` +
+            `Pass a published version: \`aws lambda list-versions-by-function --function-name ${fn}\` lists them.`);
+    }
+    if (state.arn)
+        result.functionArn = state.arn.replace(/:[^:]+$/, '');
+    return state;
+}
+/** True when there is nothing to move (the alias already serves the target) or a dry run. */
+function stopsEarly(ctx, before, target) {
+    const { settings, logger, report, result } = ctx;
+    const aliasName = settings.alias;
+    if (target.kind === 'noop') {
+        logger.notice(`Alias '${aliasName}' already serves version ${target.version}: nothing to roll back.`);
+        result.changed = false;
+        result.smokeResult = 'skipped';
+        report.setHeadline(`✅ Nothing to do: \`${aliasName}\` already serves version ${target.version}.`);
+        return true;
+    }
+    if ((0,alias_plan/* isMidShift */.zc)(before))
+        logger.warning(`'${aliasName}' is mid-shift (${(0,alias_plan/* describeAliasState */.Tn)(before)}); the rollback sends all traffic to version ${target.version}.`);
+    if (!settings.dryRun)
+        return false;
+    result.changed = false;
+    result.smokeResult = 'skipped';
+    report.section('Plan (dry run)', [
+        `Would run the smoke tests on version ${target.version}, then move \`${aliasName}\`: ${(0,alias_plan/* describeAliasState */.Tn)(before)} → ${target.version}.`,
+    ]);
+    report.setHeadline(`🔍 Dry run: \`${aliasName}\` was not moved.`);
+    return true;
+}
+/** The smoke cases on the target version; throws (the alias unmoved) when they fail. */
+async function smokeTestTarget(ctx, steps, before, version) {
+    const { settings, clients, logger, report, result } = ctx;
+    const aliasName = settings.alias;
+    const smokeFile = settings.smokeTests;
+    if (!smokeFile) {
+        steps.skip('Smoke tests', 'no smoke-tests input');
+        result.smokeResult = 'skipped';
+        logger.warning(`No smoke-tests input: '${aliasName}' moves to version ${version} without it being invoked first.`);
+        return;
+    }
+    const spec = await steps.run('Smoke-test spec', () => loadSmokeSpec(smokeFile));
+    const smoke = await steps.run(`Smoke tests on version ${version}`, () => smokeTestVersion(spec, {
+        lambda: clients.lambda,
+        functionName: settings.functionName,
+        version,
+        logger,
+    }));
+    reportSmoke(report, `Smoke tests on version ${version}`, smoke);
+    result.smokeResult = smoke.passed ? 'passed' : 'failed';
+    if (smoke.passed)
+        return;
+    result.changed = false;
+    report.setHeadline(`❌ Smoke tests failed on version ${version}: \`${aliasName}\` still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}.`);
+    throw new errors/* ActionError */.lZ(`Version ${version} failed its smoke tests, so alias '${aliasName}' was not moved (still ${(0,alias_plan/* describeAliasState */.Tn)(before)}): ${describeSmokeFailure(smoke)}.`);
+}
+/**
+ * One RevisionId-guarded update to `version`, recording the version served before. The revision
+ * is read just before the update: a deploy that moved the alias meanwhile wins.
+ */
+async function moveAliasBack(ctx, before, version, versionDescription) {
+    const { settings, clients, logger } = ctx;
+    const fn = settings.functionName;
+    const aliasName = settings.alias;
+    const current = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fn, aliasName, { logger });
+    if (!current.exists ||
+        !(0,alias_plan/* routesAs */.j)(current, { version: before.functionVersion ?? '', weights: before.weights })) {
+        throw new traffic_alias/* AliasConflictError */.Xl(fn, aliasName, `it read '${(0,alias_plan/* describeAliasState */.Tn)(before)}' when this rollback started and '${(0,alias_plan/* describeAliasState */.Tn)(current)}' now`);
+    }
+    const sha = commitOfVersion(versionDescription);
+    const description = (0,alias_plan/* formatAliasDescription */.KI)(current.description, {
+        ...(current.functionVersion ? { previous: current.functionVersion } : {}),
+        ...(sha ? { sha } : {}),
+    });
+    return (0,traffic_alias/* pointAlias */.LE)(clients.lambda, {
+        functionName: fn,
+        alias: aliasName,
+        version,
+        weights: {},
+        revisionId: current.revisionId ?? '',
+        description,
+    }, { logger });
+}
+function reportRollback(ctx, before, after, version) {
+    const { settings, logger, report } = ctx;
+    const aliasName = settings.alias;
+    report.table('Alias', ['alias', 'before', 'after'], [[aliasName, (0,alias_plan/* describeAliasState */.Tn)(before), (0,alias_plan/* describeAliasState */.Tn)(after)]]);
+    report.setHeadline(`✅ Rollback: \`${aliasName}\` ${before.functionVersion} → ${version}.`);
+    logger.info(`'${aliasName}' now serves version ${version} (was ${before.functionVersion}); rollback-to: previous would return to ${before.functionVersion}.`);
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/index.ts

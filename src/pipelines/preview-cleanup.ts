@@ -76,9 +76,7 @@ export async function previewCleanupPipeline(
 ): Promise<void> {
   const { settings, clients, logger, report, result } = ctx;
   const steps = new StepTimer(logger, ctx.clock);
-  const fn = settings.functionName;
   const aliasName = previewAliasName(settings.preview);
-  const options = { logger };
   result.rolledBack = false;
   result.smokeResult = 'skipped';
   try {
@@ -89,19 +87,9 @@ export async function previewCleanupPipeline(
       );
     }
     const alias = await steps.run(`Read alias '${aliasName}'`, () =>
-      readAlias(clients.lambda, fn, aliasName, options),
+      readAlias(clients.lambda, settings.functionName, aliasName, { logger }),
     );
-    if (alias.exists && !isPreviewAliasOf(alias, settings.preview.prNumber)) {
-      logger.warning(
-        `Alias '${aliasName}' was not created by this action as the preview of PR #${settings.preview.prNumber} ` +
-          `(its description has no 'pr=${settings.preview.prNumber}' marker): nothing was deleted.`,
-      );
-      result.changed = false;
-      report.setHeadline(
-        `⚠️ \`${aliasName}\` is not a preview this action created: left as it is, nothing deleted.`,
-      );
-      return;
-    }
+    if (!isOurs(ctx, alias)) return;
     if (alias.functionVersion) result.previousVersion = alias.functionVersion;
     const candidates = previewCandidates(alias);
     logger.info(
@@ -109,91 +97,22 @@ export async function previewCleanupPipeline(
         ? `'${aliasName}' serves version ${alias.functionVersion}; preview versions: ${candidates.join(', ')}`
         : `'${aliasName}' does not exist.`,
     );
+    if (settings.dryRun) return await reportDryRun(ctx, alias, candidates);
 
-    if (settings.dryRun) {
-      const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
-      const plan = planVersionCleanup(
-        candidates,
-        existing,
-        await listAliases(clients.lambda, fn),
-        aliasName,
-      );
-      report.section('Plan (dry run)', [
-        alias.exists
-          ? `Would delete the function URL of \`${aliasName}\` (if any) and the alias.`
-          : `\`${aliasName}\` does not exist: nothing to delete.`,
-        plan.delete.length > 0
-          ? `Would delete version(s) ${plan.delete.join(', ')}.`
-          : 'No version to delete.',
-        ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
-      ]);
-      report.setHeadline(`🔍 Dry run: nothing was deleted.`);
-      result.changed = false;
-      return;
-    }
-
-    let urlDeleted = false;
-    if (alias.exists) {
-      const url = await steps.run('Delete function URL', () =>
-        deleteFunctionUrl(clients.lambda, fn, aliasName, options),
-      );
-      urlDeleted = url.deleted;
-      logger.info(url.deleted ? `Deleted ${url.url}` : `'${aliasName}' had no function URL.`);
-      await steps.run(`Delete alias '${aliasName}'`, () =>
-        deleteAlias(clients.lambda, fn, aliasName, options),
-      );
-    } else {
-      steps.skip(
-        'Delete function URL and alias',
-        `'${aliasName}' does not exist (already cleaned up?)`,
-      );
-    }
-
-    let deleted: string[] = [];
-    if (candidates.length > 0) {
-      deleted = await steps.run('Delete preview-only versions', async () => {
-        // Read the versions first and the aliases after: a version aliased in between is seen as referenced.
-        const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
-        const others = await listAliases(clients.lambda, fn);
-        const plan = planVersionCleanup(candidates, existing, others, aliasName);
-        for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-        return deleteVersions(clients.lambda, fn, plan.delete, logger);
-      });
-    } else {
-      steps.skip('Delete preview-only versions', 'no version to consider');
-    }
-
-    const changed = alias.exists || urlDeleted || deleted.length > 0;
-    result.changed = changed;
-    report.table(
-      'Cleanup',
-      ['what', 'result'],
-      [
-        [
-          'alias',
-          alias.exists
-            ? `\`${aliasName}\` (version ${alias.functionVersion}) deleted`
-            : `no alias \`${aliasName}\``,
-        ],
-        ['function URL', urlDeleted ? 'deleted' : 'none'],
-        ['versions', deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'none deleted'],
-      ],
-    );
-    report.setHeadline(
-      changed
-        ? `🧹 Preview \`${aliasName}\` cleaned up.`
-        : `✅ Nothing to clean up: there is no alias \`${aliasName}\`.`,
-    );
-
+    const urlDeleted = await deleteAliasAndUrl(ctx, steps, alias);
+    const deleted = await deletePreviewVersions(ctx, steps, candidates);
+    result.changed = alias.exists || urlDeleted || deleted.length > 0;
+    const removed = { alias: alias.exists, url: urlDeleted, versions: deleted };
+    reportCleanup(ctx, alias, removed);
     await steps.run('PR comment', () =>
       publishPreviewComment({
         ...previewCommentTarget(ctx),
         createIfMissing: false,
         info: {
-          functionName: fn,
+          functionName: settings.functionName,
           alias: aliasName,
           status: 'cleaned-up',
-          removed: { alias: alias.exists, url: urlDeleted, versions: deleted },
+          removed,
           ...(ctx.github.runUrl ? { runUrl: ctx.github.runUrl } : {}),
         },
       }),
@@ -201,4 +120,131 @@ export async function previewCleanupPipeline(
   } finally {
     report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
   }
+}
+
+/** False (and nothing deleted) when the alias exists but is not this PR's preview. */
+function isOurs(ctx: RunContext<PreviewCleanupSettings>, alias: AliasState): boolean {
+  const { settings, logger, report, result } = ctx;
+  const pr = settings.preview.prNumber;
+  if (!alias.exists || isPreviewAliasOf(alias, pr)) return true;
+  logger.warning(
+    `Alias '${alias.alias}' was not created by this action as the preview of PR #${pr} ` +
+      `(its description has no 'pr=${pr}' marker): nothing was deleted.`,
+  );
+  result.changed = false;
+  report.setHeadline(
+    `⚠️ \`${alias.alias}\` is not a preview this action created: left as it is, nothing deleted.`,
+  );
+  return false;
+}
+
+async function reportDryRun(
+  ctx: RunContext<PreviewCleanupSettings>,
+  alias: AliasState,
+  candidates: string[],
+): Promise<void> {
+  const { settings, clients, report, result } = ctx;
+  const fn = settings.functionName;
+  const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+  const plan = planVersionCleanup(
+    candidates,
+    existing,
+    await listAliases(clients.lambda, fn),
+    alias.alias,
+  );
+  report.section('Plan (dry run)', [
+    alias.exists
+      ? `Would delete the function URL of \`${alias.alias}\` (if any) and the alias.`
+      : `\`${alias.alias}\` does not exist: nothing to delete.`,
+    plan.delete.length > 0
+      ? `Would delete version(s) ${plan.delete.join(', ')}.`
+      : 'No version to delete.',
+    ...plan.keep.map((k) => `Keeps version ${k.version}: ${k.reason}.`),
+  ]);
+  report.setHeadline(`🔍 Dry run: nothing was deleted.`);
+  result.changed = false;
+}
+
+/** The alias's function URL, then the alias; returns whether there was a URL. */
+async function deleteAliasAndUrl(
+  ctx: RunContext<PreviewCleanupSettings>,
+  steps: StepTimer,
+  alias: AliasState,
+): Promise<boolean> {
+  const { settings, clients, logger } = ctx;
+  const fn = settings.functionName;
+  if (!alias.exists) {
+    steps.skip(
+      'Delete function URL and alias',
+      `'${alias.alias}' does not exist (already cleaned up?)`,
+    );
+    return false;
+  }
+  const url = await steps.run('Delete function URL', () =>
+    deleteFunctionUrl(clients.lambda, fn, alias.alias, { logger }),
+  );
+  logger.info(url.deleted ? `Deleted ${url.url}` : `'${alias.alias}' had no function URL.`);
+  await steps.run(`Delete alias '${alias.alias}'`, () =>
+    deleteAlias(clients.lambda, fn, alias.alias, { logger }),
+  );
+  return url.deleted;
+}
+
+/** The preview's versions no other alias uses; returns those deleted. */
+async function deletePreviewVersions(
+  ctx: RunContext<PreviewCleanupSettings>,
+  steps: StepTimer,
+  candidates: string[],
+): Promise<string[]> {
+  const { settings, clients, logger } = ctx;
+  const fn = settings.functionName;
+  if (candidates.length === 0) {
+    steps.skip('Delete preview-only versions', 'no version to consider');
+    return [];
+  }
+  return steps.run('Delete preview-only versions', async () => {
+    // Read the versions first and the aliases after: a version aliased in between is seen as referenced.
+    const existing = (await listVersions(clients.lambda, fn)).map((v) => v.version);
+    const others = await listAliases(clients.lambda, fn);
+    const plan = planVersionCleanup(
+      candidates,
+      existing,
+      others,
+      previewAliasName(settings.preview),
+    );
+    for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+    return deleteVersions(clients.lambda, fn, plan.delete, logger);
+  });
+}
+
+function reportCleanup(
+  ctx: RunContext<PreviewCleanupSettings>,
+  alias: AliasState,
+  removed: { alias: boolean; url: boolean; versions: string[] },
+): void {
+  const { report } = ctx;
+  const name = alias.alias;
+  report.table(
+    'Cleanup',
+    ['what', 'result'],
+    [
+      [
+        'alias',
+        alias.exists
+          ? `\`${name}\` (version ${alias.functionVersion}) deleted`
+          : `no alias \`${name}\``,
+      ],
+      ['function URL', removed.url ? 'deleted' : 'none'],
+      [
+        'versions',
+        removed.versions.length > 0 ? `deleted ${removed.versions.join(', ')}` : 'none deleted',
+      ],
+    ],
+  );
+  const changed = removed.alias || removed.url || removed.versions.length > 0;
+  report.setHeadline(
+    changed
+      ? `🧹 Preview \`${name}\` cleaned up.`
+      : `✅ Nothing to clean up: there is no alias \`${name}\`.`,
+  );
 }
