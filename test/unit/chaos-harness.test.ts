@@ -46,6 +46,8 @@ describe('fault proxy', () => {
     credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
   });
   async function failure(kind: FaultKind, send: (endpoint: string) => Promise<unknown>) {
+    // One proxy at a time: a test may call this several times, and afterEach closes the last.
+    await proxy?.close();
     proxy = await startFaultProxy({ target, seed: 1, rate: 1, kinds: [kind] });
     try {
       await send(proxy.url);
