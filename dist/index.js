@@ -84376,14 +84376,8 @@ function reportPreview(ctx, preview) {
 async function deleteSuperseded(ctx, steps, superseded, version) {
     if (!superseded || superseded === version)
         return;
-    const { settings, clients, logger } = ctx;
-    const aliasName = previewAliasName(settings.preview);
-    await steps.run(`Delete superseded preview version ${superseded}`, async () => {
-        const plan = planVersionCleanup([superseded], [superseded], await listAliases(clients.lambda, settings.functionName), aliasName);
-        for (const k of plan.keep)
-            logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-        await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, `: only '${aliasName}' served it.`);
-    });
+    const aliasName = previewAliasName(ctx.settings.preview);
+    await steps.run(`Delete superseded preview version ${superseded}`, () => deleteUnserved(ctx, superseded, `: only '${aliasName}' served it.`, aliasName));
 }
 /**
  * A preview version that failed its smoke tests serves nobody: delete it, unless an alias serves it
@@ -84391,18 +84385,20 @@ async function deleteSuperseded(ctx, steps, superseded, version) {
  * Best effort: the smoke failure is what the step reports.
  */
 async function deleteFailedVersion(ctx, steps, version) {
-    const { clients, logger, settings } = ctx;
     try {
-        await steps.run(`Delete failed version ${version}`, async () => {
-            const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName));
-            for (const k of plan.keep)
-                logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-            await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, ': it failed its smoke tests and nothing serves it.');
-        });
+        await steps.run(`Delete failed version ${version}`, () => deleteUnserved(ctx, version, ': it failed its smoke tests and nothing serves it.'));
     }
     catch (error) {
-        logger.warning(`Could not delete the failed preview version ${version}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        ctx.logger.warning(`Could not delete the failed preview version ${version}: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
+}
+/** Deletes `version` unless an alias (other than `ignoredAlias`) serves or records it. */
+async function deleteUnserved(ctx, version, why, ignoredAlias) {
+    const { clients, logger, settings } = ctx;
+    const plan = planVersionCleanup([version], [version], await listAliases(clients.lambda, settings.functionName), ignoredAlias);
+    for (const k of plan.keep)
+        logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+    await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, why);
 }
 
 ;// CONCATENATED MODULE: ./src/pipelines/rollback.ts

@@ -256,24 +256,10 @@ async function deleteSuperseded(
   version: string,
 ): Promise<void> {
   if (!superseded || superseded === version) return;
-  const { settings, clients, logger } = ctx;
-  const aliasName = previewAliasName(settings.preview);
-  await steps.run(`Delete superseded preview version ${superseded}`, async () => {
-    const plan = planVersionCleanup(
-      [superseded],
-      [superseded],
-      await listAliases(clients.lambda, settings.functionName),
-      aliasName,
-    );
-    for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-    await deleteVersions(
-      clients.lambda,
-      settings.functionName,
-      plan.delete,
-      logger,
-      `: only '${aliasName}' served it.`,
-    );
-  });
+  const aliasName = previewAliasName(ctx.settings.preview);
+  await steps.run(`Delete superseded preview version ${superseded}`, () =>
+    deleteUnserved(ctx, superseded, `: only '${aliasName}' served it.`, aliasName),
+  );
 }
 
 /**
@@ -286,26 +272,31 @@ async function deleteFailedVersion(
   steps: StepTimer,
   version: string,
 ): Promise<void> {
-  const { clients, logger, settings } = ctx;
   try {
-    await steps.run(`Delete failed version ${version}`, async () => {
-      const plan = planVersionCleanup(
-        [version],
-        [version],
-        await listAliases(clients.lambda, settings.functionName),
-      );
-      for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
-      await deleteVersions(
-        clients.lambda,
-        settings.functionName,
-        plan.delete,
-        logger,
-        ': it failed its smoke tests and nothing serves it.',
-      );
-    });
+    await steps.run(`Delete failed version ${version}`, () =>
+      deleteUnserved(ctx, version, ': it failed its smoke tests and nothing serves it.'),
+    );
   } catch (error) {
-    logger.warning(
+    ctx.logger.warning(
       `Could not delete the failed preview version ${version}: ${errorMessage(error)}`,
     );
   }
+}
+
+/** Deletes `version` unless an alias (other than `ignoredAlias`) serves or records it. */
+async function deleteUnserved(
+  ctx: RunContext<PreviewModeSettings>,
+  version: string,
+  why: string,
+  ignoredAlias?: string,
+): Promise<void> {
+  const { clients, logger, settings } = ctx;
+  const plan = planVersionCleanup(
+    [version],
+    [version],
+    await listAliases(clients.lambda, settings.functionName),
+    ignoredAlias,
+  );
+  for (const k of plan.keep) logger.info(`Keeping version ${k.version}: ${k.reason}.`);
+  await deleteVersions(clients.lambda, settings.functionName, plan.delete, logger, why);
 }

@@ -20,6 +20,7 @@ import {
   type ShiftEvent,
   type ShiftOptions,
 } from '../../src/release/traffic/bake.js';
+import { fakeClock } from './support/fake-clock.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const cwMock = mockClient(CloudWatchClient);
@@ -29,20 +30,6 @@ const meta = (status: number) => ({ $metadata: { httpStatusCode: status } });
 const noSleep = async () => undefined;
 const accessDenied = (message: string) =>
   Object.assign(new Error(message), { name: 'AccessDeniedException', ...meta(403) });
-
-/** A clock whose sleep only moves time forward: tests never wait. */
-function fakeClock(): Clock & { slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
-}
 
 interface FakeAlias {
   version: string;

@@ -4,33 +4,11 @@ import { guardInterrupts, type Interrupts } from '../../src/cli-interrupt.js';
 import { memoryLogger } from '../../src/log.js';
 import type { PostResult } from '../../src/post.js';
 import { SHIFT_STATE, shiftStateValue } from '../../src/release/traffic/shift-state.js';
-import type { AuthSettings } from '../../src/settings.js';
+import { auth, midShift, snapshot } from './support/shift-fixtures.js';
 
 const lambdaMock = mockClient(LambdaClient);
 beforeEach(() => lambdaMock.reset());
 
-const auth: AuthSettings = {
-  region: 'eu-west-1',
-  audience: 'sts.amazonaws.com',
-  roleSessionName: 'lambda-ml-deploy',
-  roleDurationSeconds: 3600,
-};
-const snapshot = {
-  functionName: 'iris',
-  alias: 'prod',
-  exists: true,
-  functionVersion: '3',
-  weights: {},
-  revisionId: 'rev-1',
-  description: 'lambda-ml-deploy: previous=2',
-};
-const midShift = {
-  Name: 'prod',
-  FunctionVersion: '3',
-  RoutingConfig: { AdditionalVersionWeights: { '4': 0.1 } },
-  RevisionId: 'rev-2',
-  Description: 'lambda-ml-deploy: previous=3',
-};
 const pending = shiftStateValue(
   snapshot,
   '4',

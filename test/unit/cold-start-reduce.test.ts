@@ -12,7 +12,7 @@ import {
   PutProvisionedConcurrencyConfigCommand,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { memoryLogger, type Clock } from '../../src/log.js';
+import { memoryLogger } from '../../src/log.js';
 import { createFunction, toFunctionState } from '../../src/release/function/function.js';
 import {
   diffConfig,
@@ -28,24 +28,11 @@ import {
 } from '../../src/release/function/provisioned-concurrency.js';
 import { waitForVersionActive } from '../../src/release/function/snap-start.js';
 import { readSettings, SettingsError, snapStartProblem } from '../../src/settings.js';
+import { fakeClock } from './support/fake-clock.js';
 
 const lambdaMock = mockClient(LambdaClient);
 const lambda = new LambdaClient({ region: 'us-east-1' });
 beforeEach(() => lambdaMock.reset());
-
-/** A clock whose sleeps advance time instantly. */
-function fakeClock(): Clock & { slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
-}
 
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:iris';
 

@@ -9,34 +9,10 @@ import { memoryLogger } from '../../src/log.js';
 import { postStep, type PostDeps } from '../../src/post.js';
 import { shiftStateValue } from '../../src/release/traffic/shift-state.js';
 import type { AuthSettings } from '../../src/settings.js';
+import { auth, midShift, snapshot } from './support/shift-fixtures.js';
 
 const lambdaMock = mockClient(LambdaClient);
 beforeEach(() => lambdaMock.reset());
-
-const auth: AuthSettings = {
-  region: 'eu-west-1',
-  roleToAssume: 'arn:aws:iam::123456789012:role/deploy',
-  audience: 'sts.amazonaws.com',
-  roleSessionName: 'lambda-ml-deploy',
-  roleDurationSeconds: 3600,
-};
-const snapshot = {
-  functionName: 'iris',
-  alias: 'prod',
-  exists: true,
-  functionVersion: '3',
-  weights: {},
-  revisionId: 'rev-1',
-  description: 'lambda-ml-deploy: previous=2',
-};
-/** prod mid-canary: 3 primary, the killed run's version 4 at 10%. */
-const midShift = {
-  Name: 'prod',
-  FunctionVersion: '3',
-  RoutingConfig: { AdditionalVersionWeights: { '4': 0.1 } },
-  RevisionId: 'rev-2',
-  Description: 'lambda-ml-deploy: previous=3',
-};
 
 function deps(saved: string, inputs: Record<string, string> | 'none' = 'none') {
   const logger = memoryLogger();
