@@ -236,6 +236,7 @@ export async function runCli(
       state: { save: () => undefined },
       fetch: (url, init) => fetch(url, init),
       workDir,
+      registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
     };
     await runPipeline(ctx);
   } catch (error) {

@@ -6,6 +6,7 @@ export type OutputName =
   | 'code-sha256'
   | 'layer-version-arn'
   | 's3-key'
+  | 'image-uri'
   | 'smoke-result'
   | 'rolled-back'
   | 'changed'
