@@ -148,7 +148,7 @@ export function checkImageSize(base: BaseImage, plans: readonly LayerPlan[]): vo
   ];
   throw new ActionError(
     `The image would be ${formatBytes(total)}, over Lambda's container image limit of ${formatBytes(CONTAINER_IMAGE_LIMIT_BYTES)}: ` +
-      `${rows.join('; ')}. Nothing was pushed. Load the model from S3 at run time (model-store: s3) or shrink the largest layer.`,
+      `${rows.join('; ')}. Nothing was pushed. Load the model from S3 at run time, or shrink the largest layer.`,
   );
 }
 

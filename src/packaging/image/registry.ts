@@ -137,9 +137,9 @@ export class RegistryClient {
     const full = url.startsWith('http') ? url : `${this.baseUrl}${url}`;
     return withRetry(
       async () => {
-        let response = await this.send(full, init);
+        let response = await this.exchange(full, init);
         if (response.status === 401 && (await this.authenticate(response))) {
-          response = await this.send(full, init);
+          response = await this.exchange(full, init);
         }
         if (accept(response.status)) return response;
         const detail = await response.text().catch(() => '');
@@ -149,7 +149,7 @@ export class RegistryClient {
     );
   }
 
-  private send(
+  private exchange(
     url: string,
     init: { method: string; headers?: Record<string, string>; body?: Body },
   ): Promise<Response> {
