@@ -79376,8 +79376,8 @@ var errors = __nccwpck_require__(3916);
 var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 70 modules
-var pipelines = __nccwpck_require__(5335);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 71 modules
+var pipelines = __nccwpck_require__(8310);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/settings.ts + 2 modules
@@ -79939,8 +79939,8 @@ function readGithubContext(env) {
 
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 70 modules
-var pipelines = __nccwpck_require__(5335);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 71 modules
+var pipelines = __nccwpck_require__(8310);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/runner.ts
@@ -80025,7 +80025,7 @@ async function writeSummary(report) {
 
 /***/ }),
 
-/***/ 5335:
+/***/ 8310:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -86739,8 +86739,8 @@ function reportImageBuild(report, built) {
         ],
         ...image.layers.map((l) => [
             `${l.name} layer`,
-            `${l.blob.files} files${l.blob.compression === 'stored' ? ', stored' : ', gzip'}`,
-            (0,src_log/* formatBytes */.z3)(l.blob.contentBytes),
+            `${l.files} files${l.compression === 'stored' ? ', stored' : ', gzip'}${l.blob ? '' : ', reused from the repository (not rebuilt)'}`,
+            (0,src_log/* formatBytes */.z3)(l.contentBytes),
             (0,src_log/* formatBytes */.z3)(l.size),
             (0,job_report/* code */.aY)(l.digest.slice(0, 19)),
         ]),
@@ -86788,60 +86788,6 @@ function reportSmoke(report, heading, run) {
     ]);
     const passed = run.results.filter((r) => r.passed).length;
     report.table(heading, ['case', 'result', 'latency', 'details'], rows, `${passed} of ${run.results.length} cases passed.`);
-}
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
-var client_ecr_dist_cjs = __nccwpck_require__(8249);
-;// CONCATENATED MODULE: ./src/packaging/image/ecr.ts
-
-
-
-async function ensureRepository(ecr, name, create, options) {
-    try {
-        const found = await (0,call/* callAws */.IY)('DescribeRepositories', () => ecr.send(new client_ecr_dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] })), options);
-        const uri = found.repositories?.[0]?.repositoryUri;
-        if (!uri)
-            throw new errors/* ActionError */.lZ(`ECR answered DescribeRepositories for ${name} without a URI.`);
-        return { name, uri, created: false };
-    }
-    catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) !== 'RepositoryNotFoundException') {
-            if (error instanceof errors/* ActionError */.lZ)
-                throw error;
-            throw new errors/* ActionError */.lZ(`Could not read ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-        }
-    }
-    if (!create)
-        throw new errors/* ActionError */.lZ(`ECR repository '${name}' does not exist (ecr-repository) and create-repository is false: ` +
-            'create it first, or set create-repository: true.');
-    const created = await (0,call/* callAws */.IY)('CreateRepository', () => ecr.send(new client_ecr_dist_cjs/* CreateRepositoryCommand */.WTe({
-        repositoryName: name,
-        // Tags are content hashes and the function pins a digest: a tag never needs to move.
-        imageTagMutability: 'IMMUTABLE',
-        imageScanningConfiguration: { scanOnPush: false },
-    })), options).catch((error) => {
-        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryAlreadyExistsException')
-            return undefined;
-        throw new errors/* ActionError */.lZ(`Could not create ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    if (!created)
-        return ensureRepository(ecr, name, false, options);
-    const uri = created.repository?.repositoryUri ?? '';
-    options.logger.info(`Created ECR repository ${uri}.`);
-    return { name, uri, created: true };
-}
-/** A Basic credential for the registry from GetAuthorizationToken. */
-async function loginToRegistry(ecr, override, options) {
-    const answer = await (0,call/* callAws */.IY)('GetAuthorizationToken', () => ecr.send(new client_ecr_dist_cjs/* GetAuthorizationTokenCommand */.Eu6({})), options).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not get an ECR authorization token (ecr:GetAuthorizationToken): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    const data = answer.authorizationData?.[0];
-    if (!data?.authorizationToken || !data.proxyEndpoint)
-        throw new errors/* ActionError */.lZ('ECR returned no authorization token.');
-    return {
-        endpoint: override ?? data.proxyEndpoint,
-        basic: Buffer.from(data.authorizationToken, 'base64').toString('utf8'),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/image/registry.ts
@@ -87087,6 +87033,141 @@ async function* rechunk(source, size = UPLOAD_CHUNK) {
         yield Buffer.concat(parts);
 }
 
+;// CONCATENATED MODULE: ./src/packaging/image/deps-cache.ts
+
+
+/**
+ * The dependencies layer, remembered in the image repository itself: a small manifest tagged
+ * `deps-v1-<layer key>` (the zip layer's cache key: requirements, runtime, architecture, build
+ * image, pip arguments, slim) whose one layer is the dependencies layer and whose config records
+ * its diff id and sizes. A run whose key is there uses that layer as it is: no pip, no Docker, no
+ * tar; its blob is already in the repository, so nothing is pushed either.
+ */
+const FORMAT = 'v1';
+const CONFIG_TYPE = 'application/vnd.oci.image.config.v1+json';
+const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+/** The tag of a dependency layer key. Pure. */
+function dependenciesTag(key) {
+    return `deps-${FORMAT}-${key}`;
+}
+/** The cached layer for `key`, when its manifest and its blob are both in the repository. */
+async function findDependencies(client, repository, key) {
+    const tag = dependenciesTag(key);
+    if (!(await client.headManifest(repository, tag)))
+        return undefined;
+    const manifest = JSON.parse((await client.getManifest(repository, tag)).bytes.toString('utf8'));
+    const layer = manifest.layers[0];
+    if (!layer || !(await client.hasBlob(repository, layer.digest)))
+        return undefined;
+    const { value } = await client.getJsonBlob(repository, manifest.config.digest);
+    const info = value['lambda-ml-deploy'];
+    const diffId = value.rootfs?.diff_ids?.[0];
+    if (!info || info.key !== key || !diffId)
+        return undefined;
+    return {
+        digest: layer.digest,
+        diffId,
+        size: layer.size,
+        contentBytes: info.contentBytes,
+        files: info.files,
+    };
+}
+const sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+/** The cache manifest and config for a built dependencies layer. Pure. */
+function dependenciesManifest(key, architecture, layer) {
+    const config = {
+        architecture: architecture === 'arm64' ? 'arm64' : 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        'lambda-ml-deploy': { key, contentBytes: layer.contentBytes, files: layer.files },
+    };
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const bytes = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MANIFEST_TYPES.ociManifest,
+        config: { mediaType: CONFIG_TYPE, size: configBytes.length, digest: sha256(configBytes) },
+        layers: [{ mediaType: LAYER_TYPE, size: layer.size, digest: layer.digest }],
+    }));
+    return {
+        config: configBytes,
+        manifest: { mediaType: MANIFEST_TYPES.ociManifest, bytes, digest: sha256(bytes) },
+    };
+}
+/** Records a dependencies layer already pushed with the image (its blob is in the repository). */
+async function saveDependencies(client, repository, key, architecture, layer) {
+    const tag = dependenciesTag(key);
+    if (await client.headManifest(repository, tag))
+        return false;
+    if (!(await client.hasBlob(repository, layer.digest)))
+        return false;
+    const { config, manifest } = dependenciesManifest(key, architecture, layer);
+    const configDigest = sha256(config);
+    if (!(await client.hasBlob(repository, configDigest)))
+        await client.uploadBlob(repository, configDigest, [config]);
+    await client.putManifest(repository, tag, manifest);
+    return true;
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
+var client_ecr_dist_cjs = __nccwpck_require__(8249);
+;// CONCATENATED MODULE: ./src/packaging/image/ecr.ts
+
+
+
+/** The repository, or undefined when it does not exist. */
+async function findRepository(ecr, name, options) {
+    try {
+        const found = await (0,call/* callAws */.IY)('DescribeRepositories', () => ecr.send(new client_ecr_dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] })), options);
+        const uri = found.repositories?.[0]?.repositoryUri;
+        if (!uri)
+            throw new errors/* ActionError */.lZ(`ECR answered DescribeRepositories for ${name} without a URI.`);
+        return { name, uri, created: false };
+    }
+    catch (error) {
+        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryNotFoundException')
+            return undefined;
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Could not read ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+async function ensureRepository(ecr, name, create, options) {
+    const found = await findRepository(ecr, name, options);
+    if (found)
+        return found;
+    if (!create)
+        throw new errors/* ActionError */.lZ(`ECR repository '${name}' does not exist (ecr-repository) and create-repository is false: ` +
+            'create it first, or set create-repository: true.');
+    const created = await (0,call/* callAws */.IY)('CreateRepository', () => ecr.send(new client_ecr_dist_cjs/* CreateRepositoryCommand */.WTe({
+        repositoryName: name,
+        // Tags are content hashes and the function pins a digest: a tag never needs to move.
+        imageTagMutability: 'IMMUTABLE',
+        imageScanningConfiguration: { scanOnPush: false },
+    })), options).catch((error) => {
+        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryAlreadyExistsException')
+            return undefined;
+        throw new errors/* ActionError */.lZ(`Could not create ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    if (!created)
+        return ensureRepository(ecr, name, false, options);
+    const uri = created.repository?.repositoryUri ?? '';
+    options.logger.info(`Created ECR repository ${uri}.`);
+    return { name, uri, created: true };
+}
+/** A Basic credential for the registry from GetAuthorizationToken. */
+async function loginToRegistry(ecr, override, options) {
+    const answer = await (0,call/* callAws */.IY)('GetAuthorizationToken', () => ecr.send(new client_ecr_dist_cjs/* GetAuthorizationTokenCommand */.Eu6({})), options).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not get an ECR authorization token (ecr:GetAuthorizationToken): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    const data = answer.authorizationData?.[0];
+    if (!data?.authorizationToken || !data.proxyEndpoint)
+        throw new errors/* ActionError */.lZ('ECR returned no authorization token.');
+    return {
+        endpoint: override ?? data.proxyEndpoint,
+        basic: Buffer.from(data.authorizationToken, 'base64').toString('utf8'),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/packaging/image/image-config.ts
 
 
@@ -87108,7 +87189,7 @@ function pickPlatform(index, architecture, ref) {
     }
     return found;
 }
-const sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+const image_config_sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
 function layerMediaType(manifestType) {
     return manifestType === MANIFEST_TYPES.ociManifest
         ? 'application/vnd.oci.image.layer.v1.tar+gzip'
@@ -87140,7 +87221,7 @@ function imageManifest(baseManifest, baseType, configBytes, added) {
         config: {
             mediaType: baseManifest.config.mediaType,
             size: configBytes.length,
-            digest: sha256(configBytes),
+            digest: image_config_sha256(configBytes),
         },
         layers: [
             ...baseManifest.layers,
@@ -87152,7 +87233,7 @@ function imageManifest(baseManifest, baseType, configBytes, added) {
         ],
     };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    return { mediaType: baseType, bytes, digest: sha256(bytes) };
+    return { mediaType: baseType, bytes, digest: image_config_sha256(bytes) };
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/image/tar-layer.ts
@@ -87430,12 +87511,15 @@ function planLayers(dependencies, bundle) {
     return plans.filter((p) => p.entries.length > 0);
 }
 /** The 10 GB check, before anything is written or pushed, with every layer's size. Pure. */
-function checkImageSize(base, plans) {
+function checkImageSize(base, plans, reused = []) {
     const baseBytes = sumSizes(base.manifest.layers);
-    const parts = plans.map((p) => ({
-        name: p.name,
-        bytes: p.entries.reduce((sum, e) => sum + e.size, 0),
-    }));
+    const parts = [
+        ...reused.map((l) => ({ name: l.name, bytes: l.contentBytes })),
+        ...plans.map((p) => ({
+            name: p.name,
+            bytes: p.entries.reduce((sum, e) => sum + e.size, 0),
+        })),
+    ];
     const total = baseBytes + parts.reduce((sum, p) => sum + p.bytes, 0);
     if (total <= CONTAINER_IMAGE_LIMIT_BYTES)
         return;
@@ -87466,11 +87550,14 @@ async function compressionFor(plan) {
         await handle.close();
     }
 }
-/** Writes the layers, then the config and manifest on top of the base. */
-async function writeImage(base, plans, handler, options) {
+/**
+ * Writes the layers, then the config and manifest on top of the base. `reused` layers (the
+ * dependencies from the repository's cache) come first, as they are.
+ */
+async function writeImage(base, plans, handler, options, reused = []) {
     const dir = external_node_path_.join(options.workDir, 'image');
     await promises_.mkdir(dir, { recursive: true });
-    const layers = [];
+    const layers = [...reused];
     for (const plan of plans) {
         const started = options.clock.now();
         const compression = await compressionFor(plan);
@@ -87485,6 +87572,9 @@ async function writeImage(base, plans, handler, options) {
             digest: blob.digest,
             diffId: blob.diffId,
             size: blob.size,
+            contentBytes: blob.contentBytes,
+            files: blob.files,
+            compression,
             blob,
         });
     }
@@ -87497,7 +87587,7 @@ async function writeImage(base, plans, handler, options) {
         config: { bytes: configBytes, digest: parsed.config.digest },
         manifest,
         compressedBytes: sumSizes(parsed.layers) + configBytes.length,
-        contentBytes: layers.reduce((sum, l) => sum + l.blob.contentBytes, 0),
+        contentBytes: layers.reduce((sum, l) => sum + l.contentBytes, 0),
     };
 }
 
@@ -87521,7 +87611,11 @@ function blobsOf(image) {
             digest: l.digest,
             size: l.size,
             kind: 'ours',
-            chunks: () => fileChunks(l.blob.file),
+            chunks: () => {
+                if (!l.blob)
+                    throw new Error(`the reused ${l.name} layer ${l.digest} is no longer in the repository; re-run (it is rebuilt)`);
+                return fileChunks(l.blob.file);
+            },
         })),
         {
             name: 'config',
@@ -87609,6 +87703,7 @@ async function* baseChunks(source, repository, digest) {
 
 
 
+
 /**
  * package-type: image. Build: the base image's manifest and config, the dependencies (built as
  * for the layer), the bundle's files split into model and code, the 10 GB check, then the layers
@@ -87618,20 +87713,22 @@ async function buildImageArtifacts(ctx, steps, image) {
     const { settings, logger, run, workDir, clock } = ctx;
     const b = settings.build;
     const base = await steps.run('Image: base', () => readBaseImage(image.baseImage, b.architecture, { logger }));
-    const deps = await steps.run('Image: dependencies', () => dependencies(ctx));
+    const deps = await steps.run('Image: dependencies', () => dependencies(ctx, image));
     const code = await steps.run('Image: handler and model files', () => bundleFiles(b, { run, logger, workspace: settings.workspace, workDir }));
-    const plans = planLayers(deps?.files ?? [], code.files);
-    checkImageSize(base, plans);
-    const written = await steps.run('Image: layers', () => writeImage(base, plans, settings.fn.handler, { workDir, logger, clock }));
+    const reused = deps?.cached ? [deps.cached] : [];
+    const plans = planLayers(deps?.built?.files ?? [], code.files);
+    checkImageSize(base, plans, reused);
+    const written = await steps.run('Image: layers', () => writeImage(base, plans, settings.fn.handler, { workDir, logger, clock }, reused));
     const built = {
         kind: 'image',
         image: written,
         codeSha256: written.manifest.digest.replace(/^sha256:/, ''),
         dependencies: {
-            files: deps?.files.length ?? 0,
-            slim: deps?.slim,
-            bytecode: deps?.bytecode,
-            largest: deps?.largest,
+            files: deps?.cached?.files ?? deps?.built?.files.length ?? 0,
+            slim: deps?.built?.slim,
+            bytecode: deps?.built?.bytecode,
+            largest: deps?.built?.largest,
+            ...(deps ? { key: deps.key, cached: Boolean(deps.cached) } : {}),
         },
         bytecode: code.bytecode,
     };
@@ -87640,7 +87737,8 @@ async function buildImageArtifacts(ctx, steps, image) {
     ctx.outputs.set('code-sha256', built.codeSha256);
     return built;
 }
-async function dependencies(ctx) {
+/** The dependencies layer: from the repository when its key is there, else built. */
+async function dependencies(ctx, image) {
     const b = ctx.settings.build;
     if (!b.requirements) {
         ctx.logger.info('No requirements file: no dependencies layer.');
@@ -87652,7 +87750,26 @@ async function dependencies(ctx) {
     });
     if (material.unpinned.length > 0)
         ctx.logger.warning(unpinnedWarning(material.unpinned));
-    return buildDependencyFiles({
+    const key = computeLayerKey({
+        ...material,
+        runtime: b.runtime,
+        architecture: b.architecture,
+        build: b.build,
+        buildImage: b.buildImage,
+        pipArgs: b.pipArgs,
+        slim: b.slim,
+    });
+    const registry = await connectRegistry(ctx, image);
+    const hit = registry ? await findDependencies(registry.client, image.repository, key) : undefined;
+    if (hit) {
+        ctx.logger.info(`Dependencies layer ${hit.digest} for key ${key.slice(0, 16)} is in ${image.repository}: reused (no build).`);
+        return {
+            key,
+            cached: { name: 'dependencies', ...hit, compression: 'gzip' },
+        };
+    }
+    ctx.logger.info(`Dependencies key ${key.slice(0, 16)}: not in the repository yet, building.`);
+    const built = await buildDependencyFiles({
         requirementsPath: b.requirements,
         runtime: b.runtime,
         architecture: b.architecture,
@@ -87672,6 +87789,43 @@ async function dependencies(ctx) {
         logger: ctx.logger,
         clock: ctx.clock,
     }, material, external_node_path_.join(ctx.workDir, 'dependencies'));
+    return { key, built };
+}
+/** A client of the repository's registry, or undefined while the repository does not exist. */
+async function connectRegistry(ctx, image) {
+    const options = { sleep: ctx.clock.sleep };
+    const repo = await findRepository(ctx.clients.ecr, image.repository, options);
+    if (!repo)
+        return undefined;
+    const login = await loginToRegistry(ctx.clients.ecr, ctx.registryEndpoint, options);
+    return {
+        client: new RegistryClient({ baseUrl: login.endpoint, basic: login.basic }),
+        uri: repo.uri,
+    };
+}
+/**
+ * After the image is in the repository: remember a dependencies layer built by this run, so the
+ * next run with the same requirements reuses it instead of building it again.
+ */
+async function rememberDependencies(ctx, built) {
+    const image = ctx.settings.build.image;
+    const deps = built.dependencies;
+    const layer = built.image.layers.find((l) => l.name === 'dependencies');
+    if (ctx.settings.dryRun || !deps.key || deps.cached || !layer)
+        return;
+    let saved = false;
+    try {
+        const registry = await connectRegistry(ctx, image);
+        if (registry)
+            saved = await saveDependencies(registry.client, image.repository, deps.key, ctx.settings.build.architecture, layer);
+    }
+    catch (error) {
+        // Only the next run's speed depends on it: the deploy goes on.
+        ctx.logger.warning(`Could not record the dependencies layer for reuse: ${(0,errors/* errorMessage */.gJ)(error)}`);
+        return;
+    }
+    if (saved)
+        ctx.logger.info(`Dependencies layer recorded as ${image.repository}:deps-v1-${deps.key.slice(0, 16)}...: the next run with these requirements reuses it.`);
 }
 /** The repository (created when missing and allowed) and the image's URI pinned by digest. */
 async function imageUriFor(ctx, built, create) {
@@ -87878,6 +88032,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             const imageUri = await imageUriFor(ctx, built, false);
             reportPush(ctx.report, imageUri, undefined);
             ctx.outputs.set('image-uri', imageUri);
+            await rememberDependencies(ctx, built);
         }
         return {
             built,
@@ -87901,6 +88056,7 @@ async function publishCandidate(ctx, steps, built, spec, aliasName) {
             reportPush(ctx.report, imageUri, undefined);
             ctx.outputs.set('image-uri', imageUri);
         }
+        await rememberDependencies(ctx, built);
     }
     else if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
         code = { s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey };

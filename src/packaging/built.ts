@@ -20,7 +20,13 @@ export interface ImageBuilt {
   /** What Lambda reports as CodeSha256 for an image function: the manifest digest's hex. */
   codeSha256: string;
   /** Dependencies built for the image (how; for the summary). */
-  dependencies: Pick<LayerResult, 'slim' | 'bytecode' | 'largest'> & { files: number };
+  dependencies: Pick<LayerResult, 'slim' | 'bytecode' | 'largest'> & {
+    files: number;
+    /** The dependency layer key (as for the zip layer); undefined without requirements. */
+    key?: string;
+    /** Reused from the repository: not built by this run. */
+    cached?: boolean;
+  };
   /** The handler's bytecode. */
   bytecode: BundleResult['bytecode'];
 }

@@ -31,7 +31,13 @@ import { reportBuild, reportPlan, reportPush } from '../report/build-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
 import type { Built, ZipBuilt } from '../packaging/built.js';
-import { buildImageArtifacts, imageUriFor, packageTypeMismatch, shipImage } from './image-steps.js';
+import {
+  buildImageArtifacts,
+  imageUriFor,
+  packageTypeMismatch,
+  rememberDependencies,
+  shipImage,
+} from './image-steps.js';
 import type { RunContext } from './context.js';
 import type { StepTimer } from './steps.js';
 
@@ -232,6 +238,7 @@ export async function publishCandidate(
       const imageUri = await imageUriFor(ctx, built, false);
       reportPush(ctx.report, imageUri, undefined);
       ctx.outputs.set('image-uri', imageUri);
+      await rememberDependencies(ctx, built);
     }
     return {
       built,
@@ -255,6 +262,7 @@ export async function publishCandidate(
       reportPush(ctx.report, imageUri, undefined);
       ctx.outputs.set('image-uri', imageUri);
     }
+    await rememberDependencies(ctx, built);
   } else if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
     code = { s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey };
     const zip = built;

@@ -1,18 +1,20 @@
 import * as path from 'node:path';
-import { ActionError } from '../errors.js';
+import { ActionError, errorMessage } from '../errors.js';
 import type { ImageBuilt } from '../packaging/built.js';
 import { bundleFiles } from '../packaging/bundle.js';
-import { ensureRepository, loginToRegistry } from '../packaging/image/ecr.js';
+import { findDependencies, saveDependencies } from '../packaging/image/deps-cache.js';
+import { ensureRepository, findRepository, loginToRegistry } from '../packaging/image/ecr.js';
 import {
   checkImageSize,
   planLayers,
   readBaseImage,
   writeImage,
+  type ImageLayer,
 } from '../packaging/image/image-build.js';
 import { pushImage, type PushResult } from '../packaging/image/push.js';
 import { RegistryClient } from '../packaging/image/registry.js';
 import { buildDependencyFiles, unpinnedWarning, type DependencyFiles } from '../packaging/layer.js';
-import { gatherRequirements } from '../packaging/layer-key.js';
+import { computeLayerKey, gatherRequirements } from '../packaging/layer-key.js';
 import { reportImageBuild, reportPush } from '../report/build-report.js';
 import type { DeploySettings, ImageSettings, PreviewModeSettings } from '../settings.js';
 import type { RunContext } from './context.js';
@@ -35,24 +37,26 @@ export async function buildImageArtifacts(
   const base = await steps.run('Image: base', () =>
     readBaseImage(image.baseImage, b.architecture, { logger }),
   );
-  const deps = await steps.run('Image: dependencies', () => dependencies(ctx));
+  const deps = await steps.run('Image: dependencies', () => dependencies(ctx, image));
   const code = await steps.run('Image: handler and model files', () =>
     bundleFiles(b, { run, logger, workspace: settings.workspace, workDir }),
   );
-  const plans = planLayers(deps?.files ?? [], code.files);
-  checkImageSize(base, plans);
+  const reused = deps?.cached ? [deps.cached] : [];
+  const plans = planLayers(deps?.built?.files ?? [], code.files);
+  checkImageSize(base, plans, reused);
   const written = await steps.run('Image: layers', () =>
-    writeImage(base, plans, settings.fn.handler, { workDir, logger, clock }),
+    writeImage(base, plans, settings.fn.handler, { workDir, logger, clock }, reused),
   );
   const built: ImageBuilt = {
     kind: 'image',
     image: written,
     codeSha256: written.manifest.digest.replace(/^sha256:/, ''),
     dependencies: {
-      files: deps?.files.length ?? 0,
-      slim: deps?.slim,
-      bytecode: deps?.bytecode,
-      largest: deps?.largest,
+      files: deps?.cached?.files ?? deps?.built?.files.length ?? 0,
+      slim: deps?.built?.slim,
+      bytecode: deps?.built?.bytecode,
+      largest: deps?.built?.largest,
+      ...(deps ? { key: deps.key, cached: Boolean(deps.cached) } : {}),
     },
     bytecode: code.bytecode,
   };
@@ -62,9 +66,18 @@ export async function buildImageArtifacts(
   return built;
 }
 
+interface Dependencies {
+  key: string;
+  /** The layer from the repository's cache: nothing built. */
+  cached?: ImageLayer;
+  built?: DependencyFiles;
+}
+
+/** The dependencies layer: from the repository when its key is there, else built. */
 async function dependencies(
   ctx: RunContext<BuildingSettings>,
-): Promise<DependencyFiles | undefined> {
+  image: ImageSettings,
+): Promise<Dependencies | undefined> {
   const b = ctx.settings.build;
   if (!b.requirements) {
     ctx.logger.info('No requirements file: no dependencies layer.');
@@ -75,7 +88,28 @@ async function dependencies(
     pipArgs: b.pipArgs,
   });
   if (material.unpinned.length > 0) ctx.logger.warning(unpinnedWarning(material.unpinned));
-  return buildDependencyFiles(
+  const key = computeLayerKey({
+    ...material,
+    runtime: b.runtime,
+    architecture: b.architecture,
+    build: b.build,
+    buildImage: b.buildImage,
+    pipArgs: b.pipArgs,
+    slim: b.slim,
+  });
+  const registry = await connectRegistry(ctx, image);
+  const hit = registry ? await findDependencies(registry.client, image.repository, key) : undefined;
+  if (hit) {
+    ctx.logger.info(
+      `Dependencies layer ${hit.digest} for key ${key.slice(0, 16)} is in ${image.repository}: reused (no build).`,
+    );
+    return {
+      key,
+      cached: { name: 'dependencies', ...hit, compression: 'gzip' },
+    };
+  }
+  ctx.logger.info(`Dependencies key ${key.slice(0, 16)}: not in the repository yet, building.`);
+  const built = await buildDependencyFiles(
     {
       requirementsPath: b.requirements,
       runtime: b.runtime,
@@ -100,6 +134,56 @@ async function dependencies(
     material,
     path.join(ctx.workDir, 'dependencies'),
   );
+  return { key, built };
+}
+
+/** A client of the repository's registry, or undefined while the repository does not exist. */
+async function connectRegistry(
+  ctx: RunContext<BuildingSettings>,
+  image: ImageSettings,
+): Promise<{ client: RegistryClient; uri: string } | undefined> {
+  const options = { sleep: ctx.clock.sleep };
+  const repo = await findRepository(ctx.clients.ecr, image.repository, options);
+  if (!repo) return undefined;
+  const login = await loginToRegistry(ctx.clients.ecr, ctx.registryEndpoint, options);
+  return {
+    client: new RegistryClient({ baseUrl: login.endpoint, basic: login.basic }),
+    uri: repo.uri,
+  };
+}
+
+/**
+ * After the image is in the repository: remember a dependencies layer built by this run, so the
+ * next run with the same requirements reuses it instead of building it again.
+ */
+export async function rememberDependencies(
+  ctx: RunContext<BuildingSettings>,
+  built: ImageBuilt,
+): Promise<void> {
+  const image = ctx.settings.build.image as ImageSettings;
+  const deps = built.dependencies;
+  const layer = built.image.layers.find((l) => l.name === 'dependencies');
+  if (ctx.settings.dryRun || !deps.key || deps.cached || !layer) return;
+  let saved = false;
+  try {
+    const registry = await connectRegistry(ctx, image);
+    if (registry)
+      saved = await saveDependencies(
+        registry.client,
+        image.repository,
+        deps.key,
+        ctx.settings.build.architecture,
+        layer,
+      );
+  } catch (error) {
+    // Only the next run's speed depends on it: the deploy goes on.
+    ctx.logger.warning(`Could not record the dependencies layer for reuse: ${errorMessage(error)}`);
+    return;
+  }
+  if (saved)
+    ctx.logger.info(
+      `Dependencies layer recorded as ${image.repository}:deps-v1-${deps.key.slice(0, 16)}...: the next run with these requirements reuses it.`,
+    );
 }
 
 /** The repository (created when missing and allowed) and the image's URI pinned by digest. */

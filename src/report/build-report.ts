@@ -119,8 +119,8 @@ export function reportImageBuild(report: JobReport, built: ImageBuilt): void {
     ],
     ...image.layers.map((l) => [
       `${l.name} layer`,
-      `${l.blob.files} files${l.blob.compression === 'stored' ? ', stored' : ', gzip'}`,
-      formatBytes(l.blob.contentBytes),
+      `${l.files} files${l.compression === 'stored' ? ', stored' : ', gzip'}${l.blob ? '' : ', reused from the repository (not rebuilt)'}`,
+      formatBytes(l.contentBytes),
       formatBytes(l.size),
       code(l.digest.slice(0, 19)),
     ]),

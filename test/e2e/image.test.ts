@@ -175,6 +175,8 @@ describe('package-type: image', () => {
       );
       expect(push?.bytesPushed).toBeGreaterThan(MODEL_BYTES);
       expect(first.summary).toContain('Image push');
+      expect(first.log).toMatch(/not in the repository yet, building/);
+      expect(first.log).toMatch(/Slimmed the layer/);
     },
     TIMEOUT,
   );
@@ -188,6 +190,11 @@ describe('package-type: image', () => {
       expect(again.outputs.version).toBe(first.outputs.version);
       expect(again.outputs['image-uri']).toBe(first.outputs['image-uri']);
       expect(pushOf(again)?.blobsPushed ?? 0).toBe(0);
+      // The dependencies come from the repository: pip does not run again.
+      expect(again.log).toMatch(
+        /Dependencies layer sha256:\w+ for key \w+ is in .*: reused \(no build\)/,
+      );
+      expect(again.log).not.toMatch(/not in the repository yet, building|Slimmed the layer/);
       expect(again.summary).toContain('0 blobs');
     },
     TIMEOUT,

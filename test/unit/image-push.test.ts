@@ -6,6 +6,11 @@ import { memoryLogger } from '../../src/log.js';
 import { readBaseImage, writeImage, planLayers } from '../../src/packaging/image/image-build.js';
 import { contentTag, pushImage } from '../../src/packaging/image/push.js';
 import {
+  dependenciesTag,
+  findDependencies,
+  saveDependencies,
+} from '../../src/packaging/image/deps-cache.js';
+import {
   MANIFEST_TYPES,
   parseImageReference,
   RegistryClient,
@@ -245,6 +250,34 @@ describe('pushImage', () => {
     expect(ecr.blobs.get('ml/iris')?.get(model.digest)?.length).toBe(model.size);
     if (model.size > 16 << 20)
       expect(ecr.requests.filter((r) => r.startsWith('PATCH')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('dependencies layer cache', () => {
+  it('records a pushed layer under its key and finds it again; a missing blob is a miss', async () => {
+    const registry = fakeRegistry('127.0.0.1:5000');
+    const client = new RegistryClient({ baseUrl: 'http://127.0.0.1:5000', fetch: registry.fetch });
+    const blob = Buffer.from('dependencies layer');
+    const layer = {
+      digest: sha(blob),
+      diffId: sha('tar'),
+      size: blob.length,
+      contentBytes: 99,
+      files: 3,
+    };
+    const key = 'a'.repeat(64);
+    // Not recorded while the blob is not in the repository.
+    expect(await saveDependencies(client, 'ml/iris', key, 'x86_64', layer)).toBe(false);
+    expect(await findDependencies(client, 'ml/iris', key)).toBeUndefined();
+    registry.repoBlobs('ml/iris').set(layer.digest, blob);
+    expect(await saveDependencies(client, 'ml/iris', key, 'x86_64', layer)).toBe(true);
+    expect(registry.manifests.has(`ml/iris@${dependenciesTag(key)}`)).toBe(true);
+    expect(await findDependencies(client, 'ml/iris', key)).toEqual(layer);
+    expect(await findDependencies(client, 'ml/iris', 'b'.repeat(64))).toBeUndefined();
+    // Recorded once: a second save sends nothing.
+    expect(await saveDependencies(client, 'ml/iris', key, 'x86_64', layer)).toBe(false);
+    registry.blobs.get('ml/iris')!.delete(layer.digest);
+    expect(await findDependencies(client, 'ml/iris', key)).toBeUndefined();
   });
 });
 

@@ -24,12 +24,12 @@ export interface EcrLogin {
   basic: string;
 }
 
-export async function ensureRepository(
+/** The repository, or undefined when it does not exist. */
+export async function findRepository(
   ecr: ECRClient,
   name: string,
-  create: boolean,
-  options: AwsCallOptions & { logger: Logger },
-): Promise<EcrRepository> {
+  options: AwsCallOptions,
+): Promise<EcrRepository | undefined> {
   try {
     const found = await callAws(
       'DescribeRepositories',
@@ -40,11 +40,20 @@ export async function ensureRepository(
     if (!uri) throw new ActionError(`ECR answered DescribeRepositories for ${name} without a URI.`);
     return { name, uri, created: false };
   } catch (error) {
-    if (errorCode(error) !== 'RepositoryNotFoundException') {
-      if (error instanceof ActionError) throw error;
-      throw new ActionError(`Could not read ECR repository '${name}': ${errorMessage(error)}`);
-    }
+    if (errorCode(error) === 'RepositoryNotFoundException') return undefined;
+    if (error instanceof ActionError) throw error;
+    throw new ActionError(`Could not read ECR repository '${name}': ${errorMessage(error)}`);
   }
+}
+
+export async function ensureRepository(
+  ecr: ECRClient,
+  name: string,
+  create: boolean,
+  options: AwsCallOptions & { logger: Logger },
+): Promise<EcrRepository> {
+  const found = await findRepository(ecr, name, options);
+  if (found) return found;
   if (!create)
     throw new ActionError(
       `ECR repository '${name}' does not exist (ecr-repository) and create-repository is false: ` +

@@ -43,7 +43,12 @@ export interface BaseImage {
 }
 
 export interface ImageLayer extends AddedLayer {
-  blob: LayerBlob;
+  /** Bytes of the files in it. */
+  contentBytes: number;
+  files: number;
+  compression: LayerCompression;
+  /** The blob written by this run; undefined for a layer reused from the repository. */
+  blob?: LayerBlob;
 }
 
 export interface BuiltImage {
@@ -134,12 +139,19 @@ export function planLayers(
 }
 
 /** The 10 GB check, before anything is written or pushed, with every layer's size. Pure. */
-export function checkImageSize(base: BaseImage, plans: readonly LayerPlan[]): void {
+export function checkImageSize(
+  base: BaseImage,
+  plans: readonly LayerPlan[],
+  reused: readonly ImageLayer[] = [],
+): void {
   const baseBytes = sumSizes(base.manifest.layers);
-  const parts = plans.map((p) => ({
-    name: p.name,
-    bytes: p.entries.reduce((sum, e) => sum + e.size, 0),
-  }));
+  const parts = [
+    ...reused.map((l) => ({ name: l.name, bytes: l.contentBytes })),
+    ...plans.map((p) => ({
+      name: p.name,
+      bytes: p.entries.reduce((sum, e) => sum + e.size, 0),
+    })),
+  ];
   const total = baseBytes + parts.reduce((sum, p) => sum + p.bytes, 0);
   if (total <= CONTAINER_IMAGE_LIMIT_BYTES) return;
   const rows = [
@@ -171,16 +183,20 @@ async function compressionFor(plan: LayerPlan): Promise<LayerCompression> {
   }
 }
 
-/** Writes the layers, then the config and manifest on top of the base. */
+/**
+ * Writes the layers, then the config and manifest on top of the base. `reused` layers (the
+ * dependencies from the repository's cache) come first, as they are.
+ */
 export async function writeImage(
   base: BaseImage,
   plans: readonly LayerPlan[],
   handler: string,
   options: { workDir: string; logger: Logger; clock: Clock },
+  reused: readonly ImageLayer[] = [],
 ): Promise<BuiltImage> {
   const dir = path.join(options.workDir, 'image');
   await fs.mkdir(dir, { recursive: true });
-  const layers: ImageLayer[] = [];
+  const layers: ImageLayer[] = [...reused];
   for (const plan of plans) {
     const started = options.clock.now();
     const compression = await compressionFor(plan);
@@ -197,6 +213,9 @@ export async function writeImage(
       digest: blob.digest,
       diffId: blob.diffId,
       size: blob.size,
+      contentBytes: blob.contentBytes,
+      files: blob.files,
+      compression,
       blob,
     });
   }
@@ -209,6 +228,6 @@ export async function writeImage(
     config: { bytes: configBytes, digest: parsed.config.digest },
     manifest,
     compressedBytes: sumSizes(parsed.layers) + configBytes.length,
-    contentBytes: layers.reduce((sum, l) => sum + l.blob.contentBytes, 0),
+    contentBytes: layers.reduce((sum, l) => sum + l.contentBytes, 0),
   };
 }

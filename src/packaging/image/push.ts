@@ -54,7 +54,13 @@ function blobsOf(image: BuiltImage): Blob[] {
       digest: l.digest,
       size: l.size,
       kind: 'ours' as const,
-      chunks: () => fileChunks(l.blob.file),
+      chunks: () => {
+        if (!l.blob)
+          throw new Error(
+            `the reused ${l.name} layer ${l.digest} is no longer in the repository; re-run (it is rebuilt)`,
+          );
+        return fileChunks(l.blob.file);
+      },
     })),
     {
       name: 'config',
