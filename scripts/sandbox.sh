@@ -13,6 +13,8 @@
 #       lmd-sandbox/lambda-runtime:python3.11-<content hash> (moto's Lambda containers) and `busybox` (moto's helper)
 #   - moto_server on 127.0.0.1 running Lambda invokes in those containers, seeded with the IAM roles
 #     `lambda-ml-deploy-exec` and `github-deploy` and the bucket `lmd-sandbox-artifacts`
+#   - docker-registry on 127.0.0.1 (Debian's package): stands in for the ECR registry endpoint; the
+#     runtime image is pushed into it as the base image of image functions
 #   - scripts/sandbox/github-server.mjs on 127.0.0.1: the runner's OIDC token endpoint and the
 #     GitHub REST API subset for PR comments
 #   - .sandbox/env.json and .sandbox/env with the variables that point clients at all of this
@@ -642,6 +644,7 @@ cmd_status() {
   PY=$(command -v python3 || true)
   service_status moto "$STATE/moto.pid" moto_launcher.py "$STATE/moto.port" moto_answers || all=1
   service_status github "$STATE/github.pid" github-server.mjs "$STATE/github.port" github_answers || all=1
+  service_status registry "$STATE/registry.pid" docker-registry "$STATE/registry.port" registry_answers || all=1
   if [[ -f $STATE/env.json ]]; then echo "env      .sandbox/env.json"; else echo "env      not written"; all=1; fi
   ((all == 0)) || return 3
 }
