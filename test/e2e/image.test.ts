@@ -6,6 +6,7 @@
  * digest; a broken image never reaches `prod`, and a rollback returns `prod` to the previous digest.
  */
 import { GetAliasCommand, GetFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { spawnSync } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -89,9 +90,25 @@ beforeAll(async () => {
   made.push(template);
   writeTemplate(template, path.join(REPO_ROOT, 'examples', 'iris', 'wheels'));
 }, TIMEOUT);
+/** The images moto pulled to run this suite's functions (each holds the 300 MB model). */
+function removePulledImages(): void {
+  const list = spawnSync(
+    'docker',
+    ['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const ours = list.stdout
+    .split('\n')
+    .filter((ref) => ref.startsWith(`${sandbox.env.SANDBOX_REGISTRY}/lmd-e2e/${RUN}`));
+  if (ours.length) spawnSync('docker', ['rmi', ...ours], { stdio: 'ignore' });
+}
+
 afterAll(() => {
   lambda?.destroy();
   for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+  if (sandbox) removePulledImages();
 });
 
 const inputs = (fn: string, repo: string, extra: Record<string, string | undefined> = {}) => ({
@@ -141,9 +158,11 @@ async function prodImage(fn: string): Promise<{ version: string; imageUri: strin
   return { version, imageUri: got.Code?.ImageUri ?? '' };
 }
 
+const RUN = uniqueName('image').toLowerCase();
+
 describe('package-type: image', () => {
-  const fn = uniqueName('image');
-  const repo = `lmd-e2e/${fn.toLowerCase()}`;
+  const fn = RUN;
+  const repo = `lmd-e2e/${fn}`;
   let ws: string;
   let first: ActionRun;
 
