@@ -2,7 +2,8 @@
  * Bundle bench: our deterministic zip against `zip -r -X` on the same generated model.
  *
  *   npm run bench [-- --weights-mib 150 --arrays-mib 100 --big-mib 300 --level 2 --skip-big --skip-baseline --keep]
- *   (then the cold-start bench, bench/cold-start-bench.ts: --cold-start-only, --skip-cold-start, --invokes N)
+ *   (then the cold-start bench, bench/cold-start-bench.ts: --cold-start-only, --skip-cold-start, --invokes N,
+ *   and the image bench, bench/image-bench.ts: --image-only, --skip-image, --image-model-mib N)
  *
  * Our zipper runs in a child process (this same file with --child) so that its peak RSS is its
  * own. Prints time, size and peak-RSS figures and pass/fail lines against the targets; exits 0
@@ -20,6 +21,7 @@ import { errorMessage } from '../src/errors.js';
 import { runCommand } from '../src/exec.js';
 import { formatDuration } from '../src/log.js';
 import { coldStartBench } from './cold-start-bench.js';
+import { imageBench } from './image-bench.js';
 import { MiB, writeBenchWorkspace, writePickleLike, writeSafetensors } from './generate.js';
 
 const TARGET_TIME_RATIO = 0.35;
@@ -322,18 +324,25 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') return childMain(argv[1]);
   // The cold-start bench's own flags: --cold-start-only, --skip-cold-start, --invokes N.
+  // The image bench's: --image-only, --skip-image, --image-model-mib N.
   const coldOnly = argv.includes('--cold-start-only');
   const coldSkip = argv.includes('--skip-cold-start');
+  const imageOnly = argv.includes('--image-only');
+  const imageSkip = argv.includes('--skip-image');
   const invokesAt = argv.indexOf('--invokes');
   const coldArgs = invokesAt >= 0 ? argv.slice(invokesAt, invokesAt + 2) : [];
+  const mibAt = argv.indexOf('--image-model-mib');
+  const imageArgs = mibAt >= 0 ? argv.slice(mibAt, mibAt + 2) : [];
   const rest = argv.filter(
     (arg, i) =>
-      arg !== '--cold-start-only' &&
-      arg !== '--skip-cold-start' &&
-      !(invokesAt >= 0 && (i === invokesAt || i === invokesAt + 1)),
+      !['--cold-start-only', '--skip-cold-start', '--image-only', '--skip-image'].includes(arg) &&
+      !(invokesAt >= 0 && (i === invokesAt || i === invokesAt + 1)) &&
+      !(mibAt >= 0 && (i === mibAt || i === mibAt + 1)),
   );
+  if (imageOnly) return imageBench(imageArgs);
   if (!coldOnly) await mainBench(parseArgs(rest));
   if (!coldSkip) await coldStartBench(coldArgs);
+  if (!imageSkip && !coldOnly) await imageBench(imageArgs);
 }
 
 main().catch((error: unknown) => {

@@ -13,6 +13,8 @@
 #       lmd-sandbox/lambda-runtime:python3.11-<content hash> (moto's Lambda containers) and `busybox` (moto's helper)
 #   - moto_server on 127.0.0.1 running Lambda invokes in those containers, seeded with the IAM roles
 #     `lambda-ml-deploy-exec` and `github-deploy` and the bucket `lmd-sandbox-artifacts`
+#   - docker-registry on 127.0.0.1 (Debian's package): stands in for the ECR registry endpoint; the
+#     runtime image is pushed into it as the base image of image functions
 #   - scripts/sandbox/github-server.mjs on 127.0.0.1: the runner's OIDC token endpoint and the
 #     GitHub REST API subset for PR comments
 #   - .sandbox/env.json and .sandbox/env with the variables that point clients at all of this
@@ -366,6 +368,58 @@ ensure_wheelhouse() {
   log "wheelhouse: examples/iris/wheels ready ($(since "$started"))"
 }
 
+# ---------------------------------------------------------------- registry
+
+# A local registry (Debian's docker-registry, the distribution project's registry) stands in for
+# the ECR registry endpoint; the runtime image is pushed into it as the image functions' base.
+REGISTRY_BASE_REPO=lmd-sandbox/lambda-python
+REGISTRY_PORT=""
+BASE_IMAGE_REF=""
+
+registry_answers() { http_answers "http://127.0.0.1:$1/v2/"; }
+
+ensure_registry() {
+  command -v docker-registry >/dev/null || apt_install docker-registry
+  if pid_matches "$STATE/registry.pid" docker-registry && [[ -s $STATE/registry.port ]] &&
+    registry_answers "$(<"$STATE/registry.port")"; then
+    REGISTRY_PORT=$(<"$STATE/registry.port")
+    log "registry: running (pid $(<"$STATE/registry.pid"), port $REGISTRY_PORT)"
+  else
+    stop_pidfile registry "$STATE/registry.pid" docker-registry 5
+    REGISTRY_PORT=$(free_port)
+    mkdir -p "$STATE/registry"
+    cat >"$STATE/registry.yml" <<EOF_REGISTRY
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+EOF_REGISTRY
+    : >"$STATE/registry.log"
+    spawn "$STATE/registry.pid" "$STATE/registry.log" docker-registry serve "$STATE/registry.yml"
+    wait_for 20 "$STATE/registry.pid" docker-registry docker-registry "$STATE/registry.log" registry_answers "$REGISTRY_PORT"
+    printf '%s\n' "$REGISTRY_PORT" >"$STATE/registry.port"
+    log "registry: started (pid $(<"$STATE/registry.pid"), http://127.0.0.1:$REGISTRY_PORT)"
+  fi
+  # The runtime image as the base of image functions (AWS's Lambda Python base image stand-in).
+  BASE_IMAGE_REF=127.0.0.1:$REGISTRY_PORT/$REGISTRY_BASE_REPO:${RUNTIME_IMAGE##*:}
+  if [[ $(cat "$STATE/registry.base" 2>/dev/null) != "$BASE_IMAGE_REF" ]]; then
+    docker tag "$RUNTIME_IMAGE" "$BASE_IMAGE_REF"
+    docker push -q "$BASE_IMAGE_REF" >>"$STATE/registry.log" 2>&1 ||
+      { tail -n 20 "$STATE/registry.log" >&2; die "docker push $BASE_IMAGE_REF failed (log: .sandbox/registry.log)"; }
+    docker rmi "$BASE_IMAGE_REF" >/dev/null 2>&1 || true
+    printf '%s\n' "$BASE_IMAGE_REF" >"$STATE/registry.base"
+    log "registry: pushed the runtime image as $BASE_IMAGE_REF"
+  else
+    log "registry: base image $BASE_IMAGE_REF present"
+  fi
+}
+
 # ---------------------------------------------------------------- moto
 
 moto_answers() { http_answers "http://127.0.0.1:$1/moto-api/"; }
@@ -373,7 +427,7 @@ moto_answers() { http_answers "http://127.0.0.1:$1/moto-api/"; }
 ensure_moto() {
   local port attempt
   if pid_matches "$STATE/moto.pid" moto_launcher.py && [[ -s $STATE/moto.port ]] && moto_answers "$(<"$STATE/moto.port")" &&
-    [[ $(cat "$STATE/moto.image" 2>/dev/null) == "$RUNTIME_IMAGE" ]]; then
+    [[ $(cat "$STATE/moto.image" 2>/dev/null) == "$RUNTIME_IMAGE $REGISTRY_PORT" ]]; then
     log "moto: running (pid $(<"$STATE/moto.pid"), port $(<"$STATE/moto.port"))"
     return 0
   fi
@@ -383,11 +437,12 @@ ensure_moto() {
     : >"$STATE/moto.log"
     spawn "$STATE/moto.pid" "$STATE/moto.log" env \
       MOTO_PORT="$port" MOTO_DOCKER_LAMBDA_IMAGE="$RUNTIME_IMAGE" \
+      SANDBOX_ECR_REGISTRY="127.0.0.1:$REGISTRY_PORT" \
       AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION="$REGION" \
       "$PY" "$HERE/moto_launcher.py" -H 127.0.0.1 -p "$port"
     if wait_until 30 "$STATE/moto.pid" moto_launcher.py moto_server "$STATE/moto.log" moto_answers "$port"; then
       printf '%s\n' "$port" >"$STATE/moto.port"
-      printf '%s\n' "$RUNTIME_IMAGE" >"$STATE/moto.image"
+      printf '%s\n' "$RUNTIME_IMAGE $REGISTRY_PORT" >"$STATE/moto.image"
       log "moto: started (pid $(<"$STATE/moto.pid"), http://127.0.0.1:$port)"
       return 0
     fi
@@ -445,6 +500,9 @@ write_env() {
     "SANDBOX_SAM_BUILD_IMAGE=$SAM_BUILD_IMAGE"
     "SANDBOX_RUNTIME_IMAGE=$RUNTIME_IMAGE"
     "SANDBOX_RUNTIME=$RUNTIME"
+    "SANDBOX_REGISTRY=127.0.0.1:$REGISTRY_PORT"
+    "SANDBOX_BASE_IMAGE=$BASE_IMAGE_REF"
+    "LAMBDA_ML_DEPLOY_ECR_ENDPOINT=http://127.0.0.1:$REGISTRY_PORT"
     "SANDBOX_MOTO_PID=$(<"$STATE/moto.pid")"
     "SANDBOX_GITHUB_PID=$(<"$STATE/github.pid")"
     "SANDBOX_DOCKERD_PID=$dockerd_pid"
@@ -486,6 +544,7 @@ cmd_up() {
   ensure_docker
   ensure_images
   ensure_wheelhouse
+  ensure_registry
   ensure_moto
   # moto keeps its state in memory: seed once per moto process.
   if [[ -s $STATE/seeded && $(head -n 1 "$STATE/seeded") == "moto-pid=$(<"$STATE/moto.pid")" ]]; then
@@ -528,13 +587,14 @@ cmd_down() {
   lock
   stop_pidfile moto "$STATE/moto.pid" moto_launcher.py 10
   stop_pidfile github "$STATE/github.pid" github-server.mjs 5
+  stop_pidfile registry "$STATE/registry.pid" docker-registry 5
   remove_leftovers
   if [[ -f $STATE/dockerd.pid ]]; then
     stop_pidfile dockerd "$STATE/dockerd.pid" dockerd 60
   else
     log "docker: left running (the sandbox did not start it)"
   fi
-  rm -f "$STATE/env" "$STATE/env.json" "$STATE/moto.port" "$STATE/github.port" "$STATE/started-at" "$STATE/seeded"
+  rm -f "$STATE/env" "$STATE/env.json" "$STATE/moto.port" "$STATE/registry.port" "$STATE/registry.base" "$STATE/github.port" "$STATE/started-at" "$STATE/seeded"
   log "down"
 }
 
@@ -584,6 +644,7 @@ cmd_status() {
   PY=$(command -v python3 || true)
   service_status moto "$STATE/moto.pid" moto_launcher.py "$STATE/moto.port" moto_answers || all=1
   service_status github "$STATE/github.pid" github-server.mjs "$STATE/github.port" github_answers || all=1
+  service_status registry "$STATE/registry.pid" docker-registry "$STATE/registry.port" registry_answers || all=1
   if [[ -f $STATE/env.json ]]; then echo "env      .sandbox/env.json"; else echo "env      not written"; all=1; fi
   ((all == 0)) || return 3
 }

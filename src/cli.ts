@@ -278,6 +278,7 @@ export async function runCli(
       state: { save: (name, value) => guard.save(name, value) },
       fetch: (url, init) => fetch(url, init),
       workDir,
+      registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
     };
     await runPipeline(ctx);
   } catch (error) {

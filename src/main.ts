@@ -48,6 +48,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
       state: { save: (name, value) => core.saveState(name, value) },
       fetch: (url, init) => fetch(url, init),
       workDir,
+      registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
     };
     await runPipeline(ctx);
   } catch (error) {

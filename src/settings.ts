@@ -47,6 +47,21 @@ export interface BuildSettings {
   layerName: string;
   s3Bucket: string;
   s3Prefix: string;
+  /** package-type: image; undefined: a zip bundle (and a dependency layer). */
+  image?: ImageSettings;
+}
+
+export const PACKAGE_TYPES = ['zip', 'image'] as const;
+export type PackageType = (typeof PACKAGE_TYPES)[number];
+
+/** Container-image packaging (package-type: image). */
+export interface ImageSettings {
+  /** The Lambda Python base image the layers go on. */
+  baseImage: string;
+  /** ECR repository name (no registry host). */
+  repository: string;
+  /** Create the repository when it is missing. */
+  createRepository: boolean;
 }
 
 export interface FunctionSettings extends FunctionConfigSettings {
@@ -145,6 +160,8 @@ const ALIAS = /^(?!\d+$)[a-zA-Z0-9_-]{1,128}$/;
 const LAYER_NAME = /^[a-zA-Z0-9_-]{1,140}$/;
 const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IMAGE_REF = /^[a-zA-Z0-9][a-zA-Z0-9._/:@-]{0,254}$/;
+const ECR_REPOSITORY =
+  /^(?=.{2,256}$)[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const HANDLER = /^[A-Za-z_][\w./-]*\.[A-Za-z_]\w*$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const ALARM_NAME = /^[^\s][^\n]{0,254}$/;
@@ -330,6 +347,7 @@ function readBuild(
     r.existingPath('source-dir', r.raw('source-dir') || '.', 'dir') ?? r.raw('source-dir');
   const runtime = r.oneOf('runtime', RUNTIMES, 'python3.12');
   const architecture = r.oneOf('architecture', ['x86_64', 'arm64'] as const, 'x86_64');
+  const image = readImage(r, runtime, architecture);
   const modelDest = r.raw('model-dest') || 'model';
   if (
     modelDest.startsWith('/') ||
@@ -389,17 +407,62 @@ function readBuild(
         LAYER_NAME,
         'must be a layer name (letters, digits, - and _, at most 140)',
       ) ?? '',
-    s3Bucket:
-      r.pattern(
-        's3-bucket',
-        r.required(
+    s3Bucket: image
+      ? (r.pattern(
           's3-bucket',
-          `for mode ${mode} (the bundle and the layer are uploaded there; only rollback and preview-cleanup do without it)`,
-        ),
-        BUCKET,
-        'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
-      ) ?? '',
+          r.raw('s3-bucket'),
+          BUCKET,
+          'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
+        ) ?? '')
+      : (r.pattern(
+          's3-bucket',
+          r.required(
+            's3-bucket',
+            `for mode ${mode} (the bundle and the layer are uploaded there; only rollback, preview-cleanup and package-type image do without it)`,
+          ),
+          BUCKET,
+          'must be an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)',
+        ) ?? ''),
     s3Prefix,
+    ...(image ? { image } : {}),
+  };
+}
+
+/** AWS's Lambda Python base image for a runtime and architecture. Pure. */
+export function defaultBaseImage(runtime: string, architecture: Architecture): string {
+  const version = runtime.replace(/^python/, '');
+  return `public.ecr.aws/lambda/python:${version}-${architecture}`;
+}
+
+function readImage(
+  r: InputReader,
+  runtime: string,
+  architecture: Architecture,
+): ImageSettings | undefined {
+  const packageType = r.oneOf('package-type', PACKAGE_TYPES, 'zip');
+  if (packageType !== 'image') {
+    for (const input of ['base-image', 'ecr-repository'])
+      if (r.raw(input))
+        r.fail(input, 'applies to package-type: image only; set package-type: image or drop it');
+    return undefined;
+  }
+  const repository =
+    r.pattern(
+      'ecr-repository',
+      r.required('ecr-repository', 'for package-type: image (the image is pushed there)'),
+      ECR_REPOSITORY,
+      'must be an ECR repository name such as ml/iris (lowercase letters, digits, ., _, - and /)',
+    ) ?? '';
+  return {
+    baseImage:
+      r.pattern(
+        'base-image',
+        r.raw('base-image') || defaultBaseImage(runtime, architecture),
+        IMAGE_REF,
+        'must be an image reference such as public.ecr.aws/lambda/python:3.12-x86_64',
+      ) ?? '',
+    repository,
+    createRepository: r.bool('create-repository', true),
   };
 }
 
@@ -464,6 +527,12 @@ function readFunction(r: InputReader, build: BuildSettings): FunctionSettings {
     );
   }
   const handlerRaw = r.raw('handler');
+  if (build.image && r.raw('layers'))
+    r.fail(
+      'layers',
+      'cannot be used with package-type: image (Lambda runs no layers on image functions); ' +
+        'put what they hold into the image, or use package-type: zip',
+    );
   const description = r.optional('description');
   if (description && description.length > 256)
     r.fail('description', 'must be at most 256 characters', description);

@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -9,6 +10,7 @@ export interface AwsClients {
   s3: S3Client;
   lambda: LambdaClient;
   cloudwatch: CloudWatchClient;
+  ecr: ECRClient;
 }
 
 export interface ClientOptions {
@@ -41,6 +43,7 @@ export function createAwsClients(options: ClientOptions): AwsClients {
     s3: new S3Client({ ...common, forcePathStyle: options.endpoint !== undefined }),
     lambda: new LambdaClient(common),
     cloudwatch: new CloudWatchClient(common),
+    ecr: new ECRClient(common),
   };
 }
 

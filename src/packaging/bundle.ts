@@ -34,6 +34,27 @@ export interface BundleDeps {
  * .pyc for the handler's modules compiled for the runtime's Python, zipped deterministically.
  */
 export async function buildBundle(build: BuildSettings, deps: BundleDeps): Promise<BundleResult> {
+  const { files: withPyc, modelBytes, bytecode } = await bundleFiles(build, deps);
+  deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
+  const zip = await writeDeterministicZip({
+    files: withPyc,
+    destPath: path.join(deps.workDir, 'bundle.zip'),
+  });
+  return { ...zip, modelBytes, bytecode };
+}
+
+export interface BundleFiles {
+  /** Source, model and generated .pyc files, each with its origin. */
+  files: BundleFile[];
+  modelBytes: number;
+  bytecode: BundleResult['bytecode'];
+}
+
+/** The bundle's files (source-dir, model, hash-based .pyc for the handler), not yet zipped. */
+export async function bundleFiles(
+  build: BuildSettings,
+  deps: Omit<BundleDeps, 'beforeZip'>,
+): Promise<BundleFiles> {
   const base = {
     workspace: deps.workspace,
     sourceDir: build.sourceDir,
@@ -53,13 +74,8 @@ export async function buildBundle(build: BuildSettings, deps: BundleDeps): Promi
   const modelBytes = withPyc
     .filter((f) => f.origin === 'model')
     .reduce((sum, f) => sum + f.size, 0);
-  deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
-  const zip = await writeDeterministicZip({
-    files: withPyc,
-    destPath: path.join(deps.workDir, 'bundle.zip'),
-  });
   return {
-    ...zip,
+    files: withPyc,
     modelBytes,
     bytecode: {
       compiled: compiled.result?.entries.length ?? 0,

@@ -304,6 +304,40 @@ async function buildTree(
   return { bytecode, slim };
 }
 
+export interface DependencyFiles {
+  /** Every installed file, as `python/...` (the layer's layout; /opt/python in Lambda). */
+  files: BundleFile[];
+  bytecode: LayerBytecode;
+  slim?: SlimResult;
+  largest: PackageSize[];
+}
+
+/**
+ * The dependency tree, built (docker or host pip), slimmed and compiled in `layerDir`; no cache
+ * lookup and no zip. `material`: gatherRequirements' answer, when the caller has it already.
+ */
+export async function buildDependencyFiles(
+  options: LayerOptions,
+  deps: LayerDeps,
+  material: Awaited<ReturnType<typeof gatherRequirements>>,
+  layerDir: string,
+): Promise<DependencyFiles> {
+  const buildDir = path.join(layerDir, 'build');
+  await fs.rm(layerDir, { recursive: true, force: true });
+  await fs.mkdir(buildDir, { recursive: true });
+
+  let requirementsFile = options.requirementsPath as string;
+  if (material.lockFormat && material.locked) {
+    // Written outside the source tree, so it never lands in the bundle.
+    requirementsFile = path.join(layerDir, 'locked', 'requirements.txt');
+    await fs.mkdir(path.dirname(requirementsFile), { recursive: true });
+    await fs.writeFile(requirementsFile, lockedRequirementsText(material.locked));
+  }
+  const { bytecode, slim } = await buildTree(options, deps, buildDir, requirementsFile);
+  const files = await collectLayerFiles(buildDir);
+  return { files, bytecode, slim, largest: largestPackages(files) };
+}
+
 /** Everything up to a zip on disk (or a cache hit). No AWS writes: safe for dry runs. */
 export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Promise<PreparedLayer> {
   const { logger, clock } = deps;
@@ -350,23 +384,14 @@ export async function prepareLayer(options: LayerOptions, deps: LayerDeps): Prom
   }
 
   const layerDir = path.join(options.workDir, 'layer');
-  const buildDir = path.join(layerDir, 'build');
-  await fs.rm(layerDir, { recursive: true, force: true });
-  await fs.mkdir(buildDir, { recursive: true });
-
-  let requirementsFile = options.requirementsPath;
-  if (material.lockFormat && material.locked) {
-    // Written outside the source tree, so it never lands in the bundle.
-    requirementsFile = path.join(layerDir, 'locked', 'requirements.txt');
-    await fs.mkdir(path.dirname(requirementsFile), { recursive: true });
-    await fs.writeFile(requirementsFile, lockedRequirementsText(material.locked));
-  }
-
   const started = clock.now();
-  const { bytecode, slim } = await buildTree(options, deps, buildDir, requirementsFile);
-  const files = await collectLayerFiles(buildDir);
+  const { bytecode, slim, files, largest } = await buildDependencyFiles(
+    options,
+    deps,
+    material,
+    layerDir,
+  );
   const unzipped = files.reduce((sum, f) => sum + f.size, 0);
-  const largest = largestPackages(files);
   // The layer alone over the limit can never fit: stop before zipping it (the total with the
   // bundle is checked by checkLambdaLimits in the pipeline).
   if (unzipped > LAMBDA_UNZIPPED_LIMIT_BYTES)

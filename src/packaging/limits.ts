@@ -10,6 +10,8 @@ import { ActionError } from '../errors.js';
 export const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
 export const LAMBDA_MAX_LAYERS = 5;
 export const CONTAINER_IMAGE_LIMIT = '10 GB';
+/** Lambda's container image limit (10 GB, all layers, as AWS counts: 10 x 1024^3 bytes). */
+export const CONTAINER_IMAGE_LIMIT_BYTES = 10_737_418_240;
 
 const MB = 1_048_576;
 
@@ -111,7 +113,7 @@ export function limitAdvice(
     options.slim === false
       ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
       : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
-  const image = `If the model and dependencies must ship together, deploy the function as a container image (up to ${CONTAINER_IMAGE_LIMIT}).`;
+  const image = `If the model and dependencies must ship together, deploy the function as a container image (package-type: image, up to ${CONTAINER_IMAGE_LIMIT}).`;
   return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
 }
 

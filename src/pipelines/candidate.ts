@@ -14,6 +14,7 @@ import {
   publishedDifferences,
   readFunction,
   updateCode,
+  type CodeSource,
   updateConfiguration,
   type FunctionState,
 } from '../release/function/function.js';
@@ -26,10 +27,17 @@ import { gateColdStart } from './cold-start.js';
 import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
 import { uploadContentAddressed, type UploadResult } from '../packaging/upload.js';
-import { reportBuild, reportPlan } from '../report/build-report.js';
+import { reportBuild, reportPlan, reportPush } from '../report/build-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
-import type { Built } from '../packaging/built.js';
+import type { Built, ZipBuilt } from '../packaging/built.js';
+import {
+  buildImageArtifacts,
+  imageUriFor,
+  packageTypeMismatch,
+  rememberDependencies,
+  shipImage,
+} from './image-steps.js';
 import type { RunContext } from './context.js';
 import type { StepTimer } from './steps.js';
 
@@ -73,6 +81,7 @@ export async function buildArtifacts(
 ): Promise<Built> {
   const { settings, clients, logger, run, workDir } = ctx;
   const b = settings.build;
+  if (b.image) return buildImageArtifacts(ctx, steps, b.image);
   const layerOptions = {
     requirementsPath: b.requirements,
     runtime: b.runtime,
@@ -129,7 +138,13 @@ export async function buildArtifacts(
           releaseLayer(prepared, layerOptions, layerDeps),
         )
       : await releaseLayer(prepared, layerOptions, layerDeps);
-  const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
+  const built: ZipBuilt = {
+    kind: 'zip',
+    layer,
+    bundle,
+    bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip`,
+    codeSha256: bundle.codeSha256,
+  };
   reportBuild(ctx.report, built, limits);
   ctx.result.codeSha256 = bundle.codeSha256;
   ctx.result.s3Key = built.bundleKey;
@@ -153,12 +168,16 @@ export async function publishCandidate(
   const desired = desiredConfigFrom(
     settings.build,
     settings.fn,
-    built.layer.layerVersionArn,
+    built.kind === 'zip' ? built.layer.layerVersionArn : undefined,
     settings.coldStart.snapStart,
   );
 
   const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
     const fn = await readFunction(clients.lambda, fnName, { logger });
+    const mismatch = fn.exists
+      ? packageTypeMismatch(fnName, fn.packageType, desired.packageType ?? 'Zip')
+      : undefined;
+    if (mismatch) throw mismatch;
     const aliasBefore = await readAlias(clients.lambda, fnName, aliasName, { logger }).catch(
       (error: unknown) => {
         if (!fn.exists) {
@@ -176,7 +195,7 @@ export async function publishCandidate(
     const served = await servedVersionConfig(ctx, aliasBefore);
     const plan = planChange({
       fn,
-      codeSha256: built.bundle.codeSha256,
+      codeSha256: built.codeSha256,
       desired,
       alias: aliasBefore,
       servedVersion: served,
@@ -215,25 +234,44 @@ export async function publishCandidate(
       `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`,
     );
     ctx.result.version = decision.version;
+    if (built.kind === 'image') {
+      const imageUri = await imageUriFor(ctx, built, false);
+      reportPush(ctx.report, imageUri, undefined);
+      ctx.result.imageUri = imageUri;
+      await rememberDependencies(ctx, built);
+    }
     return {
       built,
       decision,
       plan,
       version: decision.version,
       functionArn: fn.arn ?? '',
-      codeSha256: built.bundle.codeSha256,
+      codeSha256: built.codeSha256,
       aliasBefore,
     };
   }
 
   let upload: UploadResult | undefined;
-  if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
+  let code: CodeSource | undefined;
+  if (built.kind === 'image') {
+    if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
+      code = { imageUri: (await shipImage(ctx, steps, built)).imageUri };
+    } else {
+      const imageUri = await imageUriFor(ctx, built, false);
+      steps.skip('Push image', 'the function already runs this image');
+      reportPush(ctx.report, imageUri, undefined);
+      ctx.result.imageUri = imageUri;
+    }
+    await rememberDependencies(ctx, built);
+  } else if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
+    code = { s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey };
+    const zip = built;
     upload = await steps.run('Upload bundle', () =>
       uploadContentAddressed(clients.s3, {
         bucket: settings.build.s3Bucket,
-        key: built.bundleKey,
-        file: built.bundle.path,
-        sha256Hex: built.bundle.sha256Hex,
+        key: zip.bundleKey,
+        file: zip.bundle.path,
+        sha256Hex: zip.bundle.sha256Hex,
         logger,
         sleep: ctx.clock.sleep,
       }),
@@ -252,8 +290,7 @@ export async function publishCandidate(
           {
             functionName: fnName,
             role: settings.fn.executionRole ?? '',
-            s3Bucket: settings.build.s3Bucket,
-            s3Key: built.bundleKey,
+            code: code as CodeSource,
             architecture: desired.architecture,
             target: plan.target,
             codeSigningConfigArn: desired.codeSigningConfigArn,
@@ -270,15 +307,14 @@ export async function publishCandidate(
         const updated = await updateCode(
           clients.lambda,
           fnName,
-          settings.build.s3Bucket,
-          built.bundleKey,
+          code as CodeSource,
           desired.architecture,
-          { logger, revisionId: latestRevision, codeSha256: built.bundle.codeSha256 },
+          { logger, revisionId: latestRevision, codeSha256: built.codeSha256 },
         );
         const sha = updated.codeSha256;
-        if (sha && sha !== built.bundle.codeSha256) {
+        if (sha && sha !== built.codeSha256) {
           throw new ActionError(
-            `Lambda reports CodeSha256 ${sha} for the uploaded bundle, but it hashes to ${built.bundle.codeSha256} locally.`,
+            `Lambda reports CodeSha256 ${sha} for the new code, but it hashes to ${built.codeSha256} locally.`,
           );
         }
         latestRevision = updated.revisionId;
@@ -302,24 +338,23 @@ export async function publishCandidate(
     const description = [
       `lambda-ml-deploy`,
       ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`,
-      `bundle ${built.bundle.sha256Hex.slice(0, 16)}`,
+      built.kind === 'zip'
+        ? `bundle ${built.bundle.sha256Hex.slice(0, 16)}`
+        : `image ${built.codeSha256.slice(0, 16)}`,
       ctx.github.runUrl,
     ]
       .filter(Boolean)
       .join(' | ');
-    const result = await publishVersion(
-      clients.lambda,
-      fnName,
-      built.bundle.codeSha256,
-      description,
-      { logger, ...(latestRevision ? { revisionId: latestRevision } : {}) },
-    );
+    const result = await publishVersion(clients.lambda, fnName, built.codeSha256, description, {
+      logger,
+      ...(latestRevision ? { revisionId: latestRevision } : {}),
+    });
     logger.info(`Published version ${result.version}`);
     // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
     // configuration that landed on $LATEST between our update and the publish.
     const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
     const diffs = publishedDifferences(publishedConfig, {
-      codeSha256: built.bundle.codeSha256,
+      codeSha256: built.codeSha256,
       before: fn,
       desired,
     });

@@ -28,4 +28,9 @@ export interface RunContext<S extends Settings = Settings> {
   fetch: FetchLike;
   /** A private folder for this run's build output, removed by main at the end. */
   workDir: string;
+  /**
+   * Image mode: where the ECR registry is reached when not at the host ECR names
+   * (LAMBDA_ML_DEPLOY_ECR_ENDPOINT, e.g. a local registry standing in for ECR).
+   */
+  registryEndpoint?: string;
 }

@@ -13,6 +13,8 @@ export interface RunResult {
   codeSha256?: string;
   layerVersionArn?: string;
   s3Key?: string;
+  /** package-type image: repo@sha256:... the function runs. */
+  imageUri?: string;
   smokeResult?: 'passed' | 'failed' | 'skipped';
   rolledBack?: boolean;
   changed?: boolean;
@@ -30,6 +32,7 @@ export const OUTPUT_FIELDS = {
   'code-sha256': 'codeSha256',
   'layer-version-arn': 'layerVersionArn',
   's3-key': 's3Key',
+  'image-uri': 'imageUri',
   'smoke-result': 'smokeResult',
   'rolled-back': 'rolledBack',
   changed: 'changed',

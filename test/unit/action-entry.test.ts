@@ -78,6 +78,7 @@ describe('action.yml', () => {
         'code-sha256',
         'cold-start-ms',
         'function-arn',
+        'image-uri',
         'max-memory-mb',
         'layer-version-arn',
         'mode',

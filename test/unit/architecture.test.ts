@@ -121,7 +121,12 @@ describe('import structure of src/', () => {
     const ownLoops = [...graph.keys()].filter(
       (file) =>
         /\bwithRetry\(/.test(fs.readFileSync(file, 'utf8')) &&
-        !['aws/call.ts', 'retry.ts', 'report/github-api.ts'].includes(path.relative(SRC, file)),
+        ![
+          'aws/call.ts',
+          'retry.ts',
+          'report/github-api.ts',
+          'packaging/image/registry.ts',
+        ].includes(path.relative(SRC, file)),
     );
     expect(ownLoops.map(rel)).toEqual([]);
   });

@@ -136,8 +136,7 @@ describe('SnapStart at the SDK boundary', () => {
         architecture: 'x86_64',
         functionName: 'iris',
         role: 'arn:aws:iam::123456789012:role/x',
-        s3Bucket: 'b',
-        s3Key: 'k',
+        code: { s3Bucket: 'b', s3Key: 'k' },
       },
       { waitSeconds: 5 },
     );

@@ -148,8 +148,7 @@ describe('each configuration input reaches Lambda', () => {
     await createFunction(lambda, {
       functionName: 'iris',
       role: s.fn.executionRole ?? '',
-      s3Bucket: 'artifacts',
-      s3Key: 'k.zip',
+      code: { s3Bucket: 'artifacts', s3Key: 'k.zip' },
       architecture: desired.architecture,
       target: plan.target,
       codeSigningConfigArn: desired.codeSigningConfigArn,
@@ -286,7 +285,12 @@ describe('each configuration input reaches Lambda', () => {
     });
     expect(plan.decision).toMatchObject({ kind: 'update', code: true });
     lambdaMock.on(UpdateFunctionCodeCommand).resolves({ CodeSha256: 'sha-A' });
-    await updateCode(lambda, 'iris', 'artifacts', 'k.zip', s.build.architecture);
+    await updateCode(
+      lambda,
+      'iris',
+      { s3Bucket: 'artifacts', s3Key: 'k.zip' },
+      s.build.architecture,
+    );
     expect(lambdaMock.commandCalls(UpdateFunctionCodeCommand)[0].args[0].input).toEqual({
       FunctionName: 'iris',
       S3Bucket: 'artifacts',

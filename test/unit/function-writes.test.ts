@@ -56,7 +56,7 @@ describe('writes to $LATEST carry RevisionId', () => {
       .resolves(latest({ CodeSha256: 'new-sha', RevisionId: 'r2' }));
     lambdaMock.on(UpdateFunctionConfigurationCommand).resolves(latest({ RevisionId: 'r3' }));
     lambdaMock.on(PublishVersionCommand).resolves({ Version: '5', CodeSha256: 'new-sha' });
-    const code = await updateCode(lambda, 'iris', 'b', 'k.zip', 'x86_64', {
+    const code = await updateCode(lambda, 'iris', { s3Bucket: 'b', s3Key: 'k.zip' }, 'x86_64', {
       ...options,
       revisionId: 'r1',
     });
@@ -97,7 +97,7 @@ describe('after an unanswered write $LATEST is read back', () => {
       .on(UpdateFunctionCodeCommand)
       .rejects(new ServiceException({ message: 'unavailable', ...meta(503) }));
     reads(latest({ CodeSha256: 'new-sha', RevisionId: 'r2' }));
-    const code = await updateCode(lambda, 'iris', 'b', 'k.zip', 'x86_64', {
+    const code = await updateCode(lambda, 'iris', { s3Bucket: 'b', s3Key: 'k.zip' }, 'x86_64', {
       ...options,
       revisionId: 'r1',
       codeSha256: 'new-sha',
@@ -138,7 +138,7 @@ describe('after an unanswered write $LATEST is read back', () => {
       .rejects(new ServiceException({ message: 'internal', ...meta(500) }));
     reads(latest({ CodeSha256: 'their-sha', RevisionId: 'r9' }));
     await expect(
-      updateCode(lambda, 'iris', 'b', 'k.zip', 'x86_64', {
+      updateCode(lambda, 'iris', { s3Bucket: 'b', s3Key: 'k.zip' }, 'x86_64', {
         ...options,
         revisionId: 'r1',
         codeSha256: 'new-sha',

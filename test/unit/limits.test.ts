@@ -77,7 +77,7 @@ describe('checkLambdaLimits', () => {
     );
     expect(message).toMatch(/layer fn-deps: 92,274,688 bytes \(88\.0 MB\), 35\.2% of the limit\n/);
     expect(message).toMatch(/Move the model \(190\.0 MB\) to S3 and load it at init/);
-    expect(message).toMatch(/container image \(up to 10 GB\)/);
+    expect(message).toMatch(/container image \(package-type: image, up to 10 GB\)/);
     expect(message).toMatch(/requirements/);
     // The largest part decides which advice comes first.
     expect(message.indexOf('Move the model')).toBeLessThan(

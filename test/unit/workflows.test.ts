@@ -212,6 +212,9 @@ test('the permissions policy in docs names every Lambda API the action calls', (
     ListVersionsByFunction: 'lambda:ListVersionsByFunction',
     HeadObject: 's3:GetObject',
     DescribeAlarms: 'cloudwatch:DescribeAlarms',
+    DescribeRepositories: 'ecr:DescribeRepositories',
+    CreateRepository: 'ecr:CreateRepository',
+    GetAuthorizationToken: 'ecr:GetAuthorizationToken',
   };
   const skip = new Set(['GetCallerIdentity', 'AssumeRoleWithWebIdentity']);
   for (const command of commands) {

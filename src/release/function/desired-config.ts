@@ -11,8 +11,11 @@ import type {
  * config-diff.ts resolves it against $LATEST into a complete target.
  */
 export interface DesiredConfig {
-  runtime: string;
-  handler: string;
+  /** Zip: the function's code is a bundle; Image: a container image (no runtime, handler, layers). */
+  packageType?: 'Zip' | 'Image';
+  /** undefined for an image function (the image holds the runtime and the handler is its CMD). */
+  runtime?: string;
+  handler?: string;
   architecture: string;
   /** Our dependency layer (replaces a previous version of the same layer); undefined: no layer. */
   layerArn?: string;
@@ -41,14 +44,16 @@ export interface DesiredConfig {
 
 /** The one desired configuration of a deploy or preview run. Pure. */
 export function desiredConfigFrom(
-  build: Pick<BuildSettings, 'runtime' | 'architecture' | 'layerName'>,
+  build: Pick<BuildSettings, 'runtime' | 'architecture' | 'layerName' | 'image'>,
   fn: FunctionSettings,
   layerArn: string | undefined,
   snapStart?: boolean,
 ): DesiredConfig {
+  const image = build.image !== undefined;
   return {
-    runtime: build.runtime,
-    handler: fn.handler,
+    packageType: image ? 'Image' : 'Zip',
+    runtime: image ? undefined : build.runtime,
+    handler: image ? undefined : fn.handler,
     architecture: build.architecture,
     layerArn,
     layerName: build.layerName,

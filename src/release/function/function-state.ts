@@ -46,6 +46,8 @@ export interface FunctionConfig {
 /** A function (or version) as read from Lambda. */
 export interface FunctionState extends FunctionConfig {
   exists: boolean;
+  /** Zip or Image. */
+  packageType?: string;
   arn?: string;
   codeSha256?: string;
   revisionId?: string;
@@ -59,6 +61,7 @@ export function toFunctionState(config: FunctionConfiguration): FunctionState {
   const logging = config.LoggingConfig;
   return {
     exists: true,
+    packageType: config.PackageType ?? 'Zip',
     arn: config.FunctionArn,
     codeSha256: config.CodeSha256,
     layers: (config.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),

@@ -63,11 +63,22 @@ export function missingFunctionError(name: string): ActionError {
   );
 }
 
+/** Where a function's code comes from: a zip in S3, or a container image pinned by digest. */
+export type CodeSource = { s3Bucket: string; s3Key: string } | { imageUri: string };
+
+function codeInput(code: CodeSource) {
+  return 'imageUri' in code
+    ? { ImageUri: code.imageUri }
+    : { S3Bucket: code.s3Bucket, S3Key: code.s3Key };
+}
+
+const describeCode = (code: CodeSource) =>
+  'imageUri' in code ? code.imageUri : `s3://${code.s3Bucket}/${code.s3Key}`;
+
 export interface CreateRequest {
   functionName: string;
   role: string;
-  s3Bucket: string;
-  s3Key: string;
+  code: CodeSource;
   architecture: string;
   /** The whole target configuration (config-diff.ts resolveTarget against no function). */
   target: FunctionConfig;
@@ -90,7 +101,8 @@ export async function createFunction(
           FunctionName: request.functionName,
           Role: request.role,
           Architectures: [request.architecture as Architecture],
-          Code: { S3Bucket: request.s3Bucket, S3Key: request.s3Key },
+          Code: codeInput(request.code),
+          ...('imageUri' in request.code ? { PackageType: 'Image' as const } : {}),
           CodeSigningConfigArn: request.codeSigningConfigArn,
           Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
           Publish: false,
@@ -187,8 +199,7 @@ export interface WriteOptions extends FunctionCallOptions {
 export async function updateCode(
   lambda: LambdaClient,
   name: string,
-  s3Bucket: string,
-  s3Key: string,
+  code: CodeSource,
   architecture: string,
   options: WriteOptions & { codeSha256?: string } = {},
 ): Promise<{ codeSha256?: string; revisionId?: string }> {
@@ -201,8 +212,7 @@ export async function updateCode(
       lambda.send(
         new UpdateFunctionCodeCommand({
           FunctionName: name,
-          S3Bucket: s3Bucket,
-          S3Key: s3Key,
+          ...codeInput(code),
           // Code and architecture change together: an arm64 bundle never runs as x86_64.
           Architectures: [architecture as Architecture],
           Publish: false,
@@ -214,7 +224,7 @@ export async function updateCode(
   ).catch((error: unknown) => {
     if (error instanceof FunctionConflictError) throw error;
     throw new ActionError(
-      `Could not update the code of '${name}' from s3://${s3Bucket}/${s3Key}: ${errorMessage(error)}`,
+      `Could not update the code of '${name}' from ${describeCode(code)}: ${errorMessage(error)}`,
     );
   });
   const after = await waitForUpdate(lambda, name, 'the code update', options);

@@ -1,4 +1,5 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -63,6 +64,7 @@ export function fakeRunContext<S extends Settings>(options: FakeRunOptions<S>) {
     s3: new S3Client({ region }),
     sts: new STSClient({ region }),
     cloudwatch: new CloudWatchClient({ region }),
+    ecr: new ECRClient({ region }),
   };
   const ctx: RunContext<S> = {
     settings: options.settings,
