@@ -10,6 +10,7 @@ export type OutputName =
   | 'rolled-back'
   | 'changed'
   | 'preview-url'
+  | 'url'
   | 'mode'
   | 'cold-start-ms'
   | 'max-memory-mb';
