@@ -236,6 +236,7 @@ export async function runCli(
       state: { save: () => undefined },
       fetch: (url, init) => fetch(url, init),
       workDir,
+      ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
     };
     await runPipeline(ctx);
   } catch (error) {

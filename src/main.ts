@@ -47,6 +47,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
       state: { save: (name, value) => core.saveState(name, value) },
       fetch: (url, init) => fetch(url, init),
       workDir,
+      ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
     };
     await runPipeline(ctx);
   } catch (error) {

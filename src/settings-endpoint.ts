@@ -114,7 +114,10 @@ function readCors(r: InputReader): UrlCors {
         else cors.AllowCredentials = b;
         break;
       }
-      default: {
+      case 'AllowOrigins':
+      case 'AllowMethods':
+      case 'AllowHeaders':
+      case 'ExposeHeaders': {
         const list = textList(value);
         if (!list) {
           problem('that is not a list of texts (or one text, comma-separated)');

@@ -27,4 +27,9 @@ export interface RunContext<S extends Settings = Settings> {
   fetch: FetchLike;
   /** A private folder for this run's build output, removed by main at the end. */
   workDir: string;
+  /**
+   * The custom AWS endpoint (AWS_ENDPOINT_URL, a local emulator), when set: function URL requests
+   * go there too, with the URL's host in the Host header.
+   */
+  awsEndpoint?: string;
 }
