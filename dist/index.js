@@ -83921,8 +83921,11 @@ async function setUpEndpoint(ctx, steps) {
         lines.push(`API Gateway may invoke \`${fn}:${alias}\` from \`${sourceArn}\` ` +
             `(statement \`${permission.statementId}\`, ${permission.action}). Wire it in three lines:`, '', '```sh', `aws apigatewayv2 create-integration --api-id API_ID --integration-type AWS_PROXY \\`, `  --payload-format-version 2.0 --integration-uri arn:aws:lambda:${settings.auth.region}:ACCOUNT:function:${fn.split(':').pop()}:${alias}`, `aws apigatewayv2 create-route --api-id API_ID --route-key 'POST /predict' --target integrations/INTEGRATION_ID`, '```');
     }
-    if (lines.length > 0)
+    if (lines.length > 0) {
+        const logGroup = settings.fn.logging?.logGroup ?? `/aws/lambda/${fn.split(':').pop()}`;
+        lines.push('', `Handler logs: CloudWatch log group \`${logGroup}\`.`);
         report.section('Endpoint', lines);
+    }
     return state;
 }
 /** How to call the URL, for the summary. */
@@ -83931,9 +83934,9 @@ function howToCall(url, auth, region) {
         ? [
             `curl --aws-sigv4 "aws:amz:${region}:lambda" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\`,
             `  -H "x-amz-security-token: $AWS_SESSION_TOKEN" -H 'content-type: application/json' \\`,
-            `  -d '{"features": [5.1, 3.5, 1.4, 0.2]}' ${url}`,
+            `  -d @request.json ${url}`,
         ]
-        : [`curl -H 'content-type: application/json' -d '{"features": [5.1, 3.5, 1.4, 0.2]}' ${url}`];
+        : [`curl -H 'content-type: application/json' -d @request.json ${url}`];
     return [
         `Function URL: ${url} (${auth === 'AWS_IAM' ? 'AWS_IAM: sign requests with SigV4, service lambda' : 'NONE: public'})`,
         '',
@@ -83941,7 +83944,7 @@ function howToCall(url, auth, region) {
         ...call,
         '```',
         ...(auth === 'AWS_IAM'
-            ? ['', `or \`awscurl --service lambda --region ${region} -X POST -d '{...}' ${url}\`.`]
+            ? ['', `or \`awscurl --service lambda --region ${region} -X POST -d @request.json ${url}\`.`]
             : []),
     ];
 }

@@ -90,7 +90,11 @@ export async function setUpEndpoint(
       '```',
     );
   }
-  if (lines.length > 0) report.section('Endpoint', lines);
+  if (lines.length > 0) {
+    const logGroup = settings.fn.logging?.logGroup ?? `/aws/lambda/${fn.split(':').pop()}`;
+    lines.push('', `Handler logs: CloudWatch log group \`${logGroup}\`.`);
+    report.section('Endpoint', lines);
+  }
   return state;
 }
 
@@ -101,9 +105,9 @@ export function howToCall(url: string, auth: string, region: string): string[] {
       ? [
           `curl --aws-sigv4 "aws:amz:${region}:lambda" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\`,
           `  -H "x-amz-security-token: $AWS_SESSION_TOKEN" -H 'content-type: application/json' \\`,
-          `  -d '{"features": [5.1, 3.5, 1.4, 0.2]}' ${url}`,
+          `  -d @request.json ${url}`,
         ]
-      : [`curl -H 'content-type: application/json' -d '{"features": [5.1, 3.5, 1.4, 0.2]}' ${url}`];
+      : [`curl -H 'content-type: application/json' -d @request.json ${url}`];
   return [
     `Function URL: ${url} (${auth === 'AWS_IAM' ? 'AWS_IAM: sign requests with SigV4, service lambda' : 'NONE: public'})`,
     '',
@@ -111,7 +115,7 @@ export function howToCall(url: string, auth: string, region: string): string[] {
     ...call,
     '```',
     ...(auth === 'AWS_IAM'
-      ? ['', `or \`awscurl --service lambda --region ${region} -X POST -d '{...}' ${url}\`.`]
+      ? ['', `or \`awscurl --service lambda --region ${region} -X POST -d @request.json ${url}\`.`]
       : []),
   ];
 }

@@ -5,7 +5,6 @@ import {
   RemovePermissionCommand,
   ResourceConflictException,
   ResourceNotFoundException,
-  ServiceException,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { memoryLogger } from '../../src/log.js';
@@ -135,10 +134,9 @@ describe('ensureApiGatewayPermission', () => {
 
   it('fails naming the alias, the source and the permissions the role needs', async () => {
     lambdaMock.on(GetPolicyCommand).rejects(
-      new ServiceException({
+      Object.assign(new Error('not authorized to perform: lambda:GetPolicy'), {
         name: 'AccessDeniedException',
         $fault: 'client',
-        message: 'not authorized to perform: lambda:GetPolicy',
         $metadata: { httpStatusCode: 403 },
       }),
     );
