@@ -86072,8 +86072,9 @@ function readEndpoint(r) {
     if (arn)
         settings.apiGatewaySourceArn = arn;
     if (!settings.url) {
-        if (r.raw('url-auth'))
-            r.fail('url-auth', 'applies to the function URL of alias, which needs url: true', r.raw('url-auth'));
+        // AWS_IAM is the input's default (the runner fills it in), so only NONE is a request.
+        if (settings.urlAuth === 'NONE')
+            r.fail('url-auth', 'applies to the function URL of alias, which needs url: true', 'NONE');
         if (Object.keys(settings.cors).length > 0)
             r.fail('url-cors', 'applies to the function URL of alias, which needs url: true');
     }

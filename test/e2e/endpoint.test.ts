@@ -16,6 +16,7 @@ import {
   uniqueName,
   type Sandbox,
 } from './helpers/sandbox.js';
+import { requestFunctionUrl as signedRequest } from '../../src/aws/url-request.js';
 import { startAwsRecorder } from './support/aws-recorder.js';
 import { irisWorkspace, sharedIrisInputs } from './support/iris-workspace.js';
 
@@ -114,11 +115,19 @@ describe('url: true and api-gateway-source-arn on prod', () => {
       expect(run.summary).toContain('Endpoint checks');
       expect(run.summary).toContain('curl --aws-sigv4');
 
-      const answer = await requestFunctionUrl(sandbox, url, {
+      const request = {
+        url,
         method: 'POST',
         path: '/predict',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(VERSICOLOR),
+      };
+      // url-auth AWS_IAM: unsigned is refused, signed (SigV4, service lambda) answers.
+      expect((await requestFunctionUrl(sandbox, url, request)).status).toBe(403);
+      const answer = await signedRequest(request, {
+        endpoint: sandbox.endpoint,
+        timeoutMs: 120_000,
+        sign: { region: sandbox.region, credentials: awsConfig(sandbox).credentials },
       });
       expect(answer.status).toBe(200);
       expect(JSON.parse(answer.body)).toMatchObject({ species: 'versicolor', model: '2.0.0' });

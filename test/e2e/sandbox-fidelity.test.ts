@@ -352,6 +352,54 @@ describe('function URLs', () => {
   );
 });
 
+describe('function URLs with AuthType AWS_IAM', () => {
+  it(
+    'refuse a request without a SigV4 signature for lambda (403), serve a signed one',
+    async () => {
+      await lambda.send(
+        new CreateAliasCommand({ FunctionName: fn, Name: 'url-iam', FunctionVersion: v1 }),
+      );
+      const url = (
+        await lambda.send(
+          new CreateFunctionUrlConfigCommand({
+            FunctionName: fn,
+            Qualifier: 'url-iam',
+            AuthType: 'AWS_IAM',
+          }),
+        )
+      ).FunctionUrl!;
+      const unsigned = await requestFunctionUrl(sandbox, url, { method: 'POST', body: '{}' });
+      expect({ status: unsigned.status, body: unsigned.body }).toEqual({
+        status: 403,
+        body: '{"Message": "Forbidden"}',
+      });
+      const signature = (service: string) =>
+        `AWS4-HMAC-SHA256 Credential=testing/20240101/${sandbox.region}/${service}/aws4_request, ` +
+        `SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
+      const headers = (service: string) => ({
+        authorization: signature(service),
+        'x-amz-date': '20240101T000000Z',
+      });
+      const wrongService = await requestFunctionUrl(sandbox, url, {
+        method: 'POST',
+        body: '{}',
+        headers: headers('execute-api'),
+      });
+      expect(wrongService.status).toBe(403);
+      const signed = await requestFunctionUrl(sandbox, url, {
+        method: 'POST',
+        body: '{}',
+        headers: headers('lambda'),
+      });
+      expect({ status: signed.status, body: JSON.parse(signed.body) as unknown }).toEqual({
+        status: 200,
+        body: { tag: 'A', version: '1' },
+      });
+    },
+    TIMEOUT,
+  );
+});
+
 describe('resource policies', () => {
   const statement = (alias: string, sid: string) =>
     new AddPermissionCommand({

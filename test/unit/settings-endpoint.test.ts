@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parse } from 'yaml';
 import { EXECUTE_API_ARN } from '../../src/settings-endpoint.js';
 import { readSettings, SettingsError, type DeploySettings } from '../../src/settings.js';
 
@@ -33,7 +34,30 @@ function problemsOf(inputs: Record<string, string>): string[] {
   return [];
 }
 
+/** action.yml's defaults, as the runner passes them for inputs a workflow leaves out. */
+const actionDefaults: Record<string, string> = Object.fromEntries(
+  Object.entries(
+    (
+      parse(fs.readFileSync('action.yml', 'utf8')) as {
+        inputs: Record<string, { default?: string }>;
+      }
+    ).inputs,
+  )
+    .filter(([, spec]) => spec.default !== undefined && !spec.default.includes('${{'))
+    .map(([name, spec]) => [name, String(spec.default)]),
+);
+
 describe('endpoint inputs', () => {
+  it("with action.yml's defaults filled in (as the runner does): no URL and no problem", () => {
+    expect(actionDefaults['url-auth']).toBe('AWS_IAM');
+    expect(read({ ...actionDefaults }).endpoint).toEqual({
+      url: false,
+      urlAuth: 'AWS_IAM',
+      cors: {},
+      checks: true,
+    });
+  });
+
   it('default to no URL, AWS_IAM, no CORS, no API Gateway permission, checks on', () => {
     expect(read({}).endpoint).toEqual({ url: false, urlAuth: 'AWS_IAM', cors: {}, checks: true });
   });
