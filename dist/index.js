@@ -79115,6 +79115,11 @@ const INPUT_NAMES = [
     'preview-alias-prefix',
     'preview-url',
     'preview-url-auth',
+    'url',
+    'url-auth',
+    'url-cors',
+    'api-gateway-source-arn',
+    'endpoint-checks',
     'rollback-to',
     'keep-versions',
     'github-token',
@@ -79361,14 +79366,14 @@ var errors = __nccwpck_require__(3916);
 var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 71 modules
-var pipelines = __nccwpck_require__(8310);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 75 modules
+var pipelines = __nccwpck_require__(8065);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/report/outputs.ts
 var report_outputs = __nccwpck_require__(5468);
-// EXTERNAL MODULE: ./src/settings.ts + 2 modules
-var src_settings = __nccwpck_require__(1659);
+// EXTERNAL MODULE: ./src/settings.ts + 3 modules
+var src_settings = __nccwpck_require__(2042);
 ;// CONCATENATED MODULE: ./src/cli.ts
 
 
@@ -79603,6 +79608,7 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
             fetch: (url, init) => fetch(url, init),
             workDir,
             registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
+            ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
         };
         await (0,pipelines/* runPipeline */.a)(ctx);
     }
@@ -79971,16 +79977,16 @@ function readGithubContext(env) {
 
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 71 modules
-var pipelines = __nccwpck_require__(8310);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 75 modules
+var pipelines = __nccwpck_require__(8065);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/report/outputs.ts
 var outputs = __nccwpck_require__(5468);
 // EXTERNAL MODULE: ./src/runner.ts
 var runner = __nccwpck_require__(4813);
-// EXTERNAL MODULE: ./src/settings.ts + 2 modules
-var src_settings = __nccwpck_require__(1659);
+// EXTERNAL MODULE: ./src/settings.ts + 3 modules
+var src_settings = __nccwpck_require__(2042);
 ;// CONCATENATED MODULE: ./src/main.ts
 
 
@@ -80028,6 +80034,7 @@ async function runMain(env = process.env) {
             fetch: (url, init) => fetch(url, init),
             workDir,
             registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
+            ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
         };
         await (0,pipelines/* runPipeline */.a)(ctx);
     }
@@ -80063,7 +80070,7 @@ async function writeSummary(report) {
 
 /***/ }),
 
-/***/ 8310:
+/***/ 8065:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -86301,7 +86308,9 @@ class SmokeSpecError extends Error {
 }
 /** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
 const SPEC_FIELDS = {
-    top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'],
+    top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory', 'endpoint'],
+    endpoint: ['name', 'http', 'expect', 'timeout-ms'],
+    'endpoint-expect': ['status', 'body', 'tolerance', 'max-latency-ms'],
     'cold-start': ['max-init-ms', 'max-regression'],
     memory: ['max-used-percent'],
     defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
@@ -86583,57 +86592,15 @@ function validateSmokeSpec(data, file) {
         topReport('cases', `must be a non-empty list of test cases, got ${describeValue(rawCases)}`);
     }
     else {
-        const seen = new Map();
-        rawCases.forEach((raw, index) => {
-            const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
-                ? raw.name.trim()
-                : undefined;
-            const label = `cases[${index}]${name ? ` ("${name}")` : ''}`;
-            const report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
-            if (!isRecord(raw)) {
-                problems.push(`${file}: ${label}: must be a mapping with name, event or http, and expect; got ${describeValue(raw)}`);
-                return;
-            }
-            checkKeys(raw, CASE_KEYS, '', report);
-            if (!name)
-                report('name', raw.name === undefined
-                    ? 'is required (a unique, non-empty text)'
-                    : `must be a non-empty text, got ${describeValue(raw.name)}`);
-            else if (seen.has(name))
-                report('name', `duplicates the name of cases[${seen.get(name)}]; names must be unique`);
-            else
-                seen.set(name, index);
-            const hasEvent = 'event' in raw;
-            const hasHttp = 'http' in raw;
-            let event;
-            let http;
-            if (hasEvent && hasHttp)
-                report('event', "and 'http' are both set; give exactly one");
-            else if (!hasEvent && !hasHttp)
-                report('event', "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event");
-            else if (hasEvent) {
-                if (raw.event === null || raw.event === undefined)
-                    report('event', 'is empty (null); use {} for an empty event');
-                else
-                    event = raw.event;
-            }
-            else
-                http = parseHttp(raw.http, 'http', report);
-            const expect = parseExpect(raw.expect, 'expect', report);
-            const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
-            if (expect.tolerance === undefined && defaults.tolerance !== undefined)
-                expect.tolerance = defaults.tolerance;
-            if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
-                expect.maxLatencyMs = defaults.maxLatencyMs;
-            const smokeCase = { index, name: name ?? `cases[${index}]`, expect };
-            if (event !== undefined)
-                smokeCase.event = event;
-            if (http)
-                smokeCase.http = http;
-            if (timeoutMs !== undefined)
-                smokeCase.timeoutMs = timeoutMs;
-            cases.push(smokeCase);
-        });
+        cases.push(...parseCases(rawCases, 'cases', defaults, file, problems));
+    }
+    let endpoint;
+    const rawEndpoint = data.endpoint;
+    if (rawEndpoint !== undefined) {
+        if (!Array.isArray(rawEndpoint) || rawEndpoint.length === 0)
+            topReport('endpoint', `must be a non-empty list of HTTP cases sent through the function URL, got ${describeValue(rawEndpoint)}`);
+        else
+            endpoint = parseCases(rawEndpoint, 'endpoint', defaults, file, problems);
     }
     if (problems.length > 0)
         throw new SmokeSpecError(file, problems);
@@ -86644,7 +86611,78 @@ function validateSmokeSpec(data, file) {
         spec.coldStart = coldStart;
     if (memory)
         spec.memory = memory;
+    if (endpoint)
+        spec.endpoint = endpoint;
     return spec;
+}
+/**
+ * The cases of one list: `cases` (an event or an http request each) or `endpoint` (an http
+ * request each, judged on the HTTP response: status, body, latency). Problems go to `problems`.
+ */
+function parseCases(rawCases, list, defaults, file, problems) {
+    const cases = [];
+    const seen = new Map();
+    rawCases.forEach((raw, index) => {
+        const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
+            ? raw.name.trim()
+            : undefined;
+        const label = `${list}[${index}]${name ? ` ("${name}")` : ''}`;
+        const report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
+        if (!isRecord(raw)) {
+            problems.push(`${file}: ${label}: must be a mapping with name, ${list === 'endpoint' ? 'http' : 'event or http'}, and expect; got ${describeValue(raw)}`);
+            return;
+        }
+        checkKeys(raw, list === 'endpoint' ? SPEC_FIELDS.endpoint : CASE_KEYS, '', report);
+        if (!name)
+            report('name', raw.name === undefined
+                ? 'is required (a unique, non-empty text)'
+                : `must be a non-empty text, got ${describeValue(raw.name)}`);
+        else if (seen.has(name))
+            report('name', `duplicates the name of ${list}[${seen.get(name)}]; names must be unique`);
+        else
+            seen.set(name, index);
+        const hasEvent = 'event' in raw;
+        const hasHttp = 'http' in raw;
+        let event;
+        let http;
+        if (list === 'endpoint') {
+            if (!hasHttp)
+                report('http', 'is required: the request sent to the function URL, e.g. {method: POST, path: /}');
+            else
+                http = parseHttp(raw.http, 'http', report);
+        }
+        else if (hasEvent && hasHttp)
+            report('event', "and 'http' are both set; give exactly one");
+        else if (!hasEvent && !hasHttp)
+            report('event', "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event");
+        else if (hasEvent) {
+            if (raw.event === null || raw.event === undefined)
+                report('event', 'is empty (null); use {} for an empty event');
+            else
+                event = raw.event;
+        }
+        else
+            http = parseHttp(raw.http, 'http', report);
+        if (list === 'endpoint' && isRecord(raw.expect))
+            checkKeys(raw.expect, SPEC_FIELDS['endpoint-expect'], 'expect', (field, detail) => report(field, `${detail} (an endpoint case is judged on the HTTP response: status, body, latency)`));
+        const expect = parseExpect(list === 'endpoint' && isRecord(raw.expect)
+            ? Object.fromEntries(Object.entries(raw.expect).filter(([k]) => SPEC_FIELDS['endpoint-expect'].includes(k)))
+            : raw.expect, 'expect', report);
+        const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
+        if (expect.tolerance === undefined && defaults.tolerance !== undefined)
+            expect.tolerance = defaults.tolerance;
+        if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
+            expect.maxLatencyMs = defaults.maxLatencyMs;
+        const smokeCase = { index, name: name ?? `${list}[${index}]`, expect };
+        if (event !== undefined)
+            smokeCase.event = event;
+        if (http)
+            smokeCase.http = http;
+        if (timeoutMs !== undefined)
+            smokeCase.timeoutMs = timeoutMs;
+        cases.push(smokeCase);
+    });
+    return cases;
 }
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
 function parseSmokeSpec(text, file) {
@@ -88561,132 +88599,136 @@ async function releaseProvisioned(ctx, steps) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/pipelines/deploy.ts
-
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/release/function/api-gateway-permission.ts
 
 
 
 
 /**
- * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
- * (all at once, canary or linear, rolled back on any failure) -> retention.
+ * The resource-policy statement that lets API Gateway invoke an alias: lambda:InvokeFunction for
+ * apigateway.amazonaws.com, limited to one execute-api source ARN (or pattern). It has a fixed
+ * statement id, so a re-run finds it instead of adding a second one, and a changed ARN replaces it.
  */
-async function deployPipeline(ctx) {
-    const { settings, clients, logger, report, result } = ctx;
-    const steps = new StepTimer(logger, ctx.clock);
-    const aliasName = settings.alias;
-    result.rolledBack = false;
+const API_GATEWAY_STATEMENT_ID = 'lambda-ml-deploy-apigw';
+const API_GATEWAY_PRINCIPAL = 'apigateway.amazonaws.com';
+/** Statements of a policy document (GetPolicy's `Policy`). Pure; unreadable JSON gives none. */
+function policyStatements(policy) {
+    if (!policy)
+        return [];
     try {
-        const spec = await loadSpec(ctx, steps);
-        const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
-        let initialAlarms = [];
-        if (watchAlarms) {
-            initialAlarms = await steps.run('Check watched alarms', async () => {
-                const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
-                    logger,
-                });
-                logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
-                return alarms;
-            });
-        }
-        const built = await buildArtifacts(ctx, steps);
-        const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
-        if (!candidate) {
-            report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved.`);
-            return;
-        }
-        const before = candidate.aliasBefore;
-        if (candidate.decision.kind === 'unchanged') {
-            result.changed = false;
-            result.smokeResult = 'skipped';
-            if (before.aliasArn)
-                result.aliasArn = before.aliasArn;
-            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
-            return;
-        }
-        result.changed = true;
-        if (candidate.smoke && !candidate.smoke.passed) {
-            result.rolledBack = true;
-            const where = before.exists
-                ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}`
-                : 'was not created';
-            report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
-            throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
-        }
-        if (!spec)
-            logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
-        await provisionCandidate(ctx, steps, candidate.version);
-        const plan = (0,alias_plan/* planTraffic */.H6)({
-            strategy: settings.release.strategy,
-            canaryPercent: settings.release.canaryPercent,
-            linearSteps: settings.release.linearSteps,
-            intervalMs: settings.release.canaryIntervalMs,
-        });
-        const pollMs = Math.max(1000, Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)));
-        const shift = await steps.run(`Shift '${aliasName}' (${settings.release.strategy})`, () => shiftTraffic({
-            plan,
-            lambda: clients.lambda,
-            functionName: settings.functionName,
-            alias: aliasName,
-            newVersion: candidate.version,
-            snapshot: before,
-            commitSha: ctx.github.sha || undefined,
-            logger,
-            bake: {
-                pollMs,
-                clock: ctx.clock,
-                ...(watchAlarms
-                    ? {
-                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
-                    }
-                    : {}),
-                ...(spec
-                    ? {
-                        reinvoke: () => smokeTestVersion(spec, {
-                            lambda: clients.lambda,
-                            functionName: settings.functionName,
-                            version: candidate.version,
-                            logger,
-                        }),
-                    }
-                    : {}),
-            },
-            onStep: (event) => {
-                const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
-                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
-            },
-        }));
-        await releaseProvisioned(ctx, steps);
-        if (shift.rolledBack) {
-            result.rolledBack = true;
-            report.section('Rollback', [
-                `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`,
-                '',
-                `Why: ${shift.reason}`,
-            ]);
-            report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} again.`);
-            throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
-        }
-        if (shift.state.aliasArn)
-            result.aliasArn = shift.state.aliasArn;
-        report.table('Alias', ['alias', 'before', 'after'], [
-            [
-                aliasName,
-                before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)',
-                (0,alias_plan/* describeAliasState */.Tn)(shift.state),
-            ],
-        ]);
-        report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
-        await applyRetention(ctx, steps, settings.release.keepVersions);
+        const parsed = JSON.parse(policy);
+        if (Array.isArray(parsed.Statement))
+            return parsed.Statement;
+        return parsed.Statement ? [parsed.Statement] : [];
     }
-    finally {
-        report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
+    catch {
+        return [];
+    }
+}
+/** The source ARN a statement is limited to (Condition ArnLike/ArnEquals AWS:SourceArn). Pure. */
+function statementSourceArn(statement) {
+    for (const operator of ['ArnLike', 'ArnEquals', 'StringLike', 'StringEquals']) {
+        const block = statement.Condition?.[operator];
+        if (!block)
+            continue;
+        for (const [key, value] of Object.entries(block)) {
+            if (key.toLowerCase() !== 'aws:sourcearn')
+                continue;
+            return Array.isArray(value) ? value.join(',') : value;
+        }
+    }
+    return undefined;
+}
+function grantsApiGateway(statement) {
+    const principal = statement.Principal;
+    const service = typeof principal === 'string' ? principal : principal?.Service;
+    const services = Array.isArray(service) ? service : [service];
+    const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+    return ((statement.Effect ?? 'Allow') === 'Allow' &&
+        services.includes(API_GATEWAY_PRINCIPAL) &&
+        actions.includes('lambda:InvokeFunction'));
+}
+/**
+ * What to do so the policy holds exactly our statement for `sourceArn`: nothing when it is there
+ * as wanted, add it when it is missing, replace it (remove, add) when it grants something else.
+ * Pure.
+ */
+function planApiGatewayPermission(statements, sourceArn) {
+    const ours = statements.find((s) => s.Sid === API_GATEWAY_STATEMENT_ID);
+    if (!ours)
+        return { action: 'add' };
+    if (grantsApiGateway(ours) && statementSourceArn(ours) === sourceArn)
+        return { action: 'unchanged' };
+    return { action: 'replace', previousSourceArn: statementSourceArn(ours) };
+}
+async function readStatements(lambda, functionName, qualifier, options) {
+    try {
+        const output = await (0,call/* callAws */.IY)(`GetPolicy ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetPolicyCommand */.s4W({ FunctionName: functionName, Qualifier: qualifier })), options);
+        return policyStatements(output.Policy);
+    }
+    catch (error) {
+        if ((0,call/* isNotFound */.c4)(error))
+            return [];
+        throw error;
+    }
+}
+/**
+ * Reads the alias's policy first and writes only when our statement is missing or differs. An
+ * AddPermission that finds the id taken (a concurrent run, or an earlier attempt that landed) reads
+ * again and accepts the statement when it is the wanted one.
+ */
+async function ensureApiGatewayPermission(lambda, request, options = {}) {
+    const { functionName, qualifier, sourceArn } = request;
+    const where = `${functionName}:${qualifier}`;
+    const statementId = API_GATEWAY_STATEMENT_ID;
+    try {
+        const plan = planApiGatewayPermission(await readStatements(lambda, functionName, qualifier, options), sourceArn);
+        if (plan.action === 'unchanged')
+            return { action: 'unchanged', statementId };
+        if (plan.action === 'replace') {
+            try {
+                await (0,call/* callAws */.IY)(`RemovePermission ${where} ${statementId}`, () => lambda.send(new client_lambda_dist_cjs/* RemovePermissionCommand */.h$5({
+                    FunctionName: functionName,
+                    Qualifier: qualifier,
+                    StatementId: statementId,
+                })), options);
+            }
+            catch (error) {
+                if (!(0,call/* isNotFound */.c4)(error))
+                    throw error;
+            }
+        }
+        try {
+            await (0,call/* callAws */.IY)(`AddPermission ${where} ${statementId}`, () => lambda.send(new client_lambda_dist_cjs/* AddPermissionCommand */.AL$({
+                FunctionName: functionName,
+                Qualifier: qualifier,
+                StatementId: statementId,
+                Action: 'lambda:InvokeFunction',
+                Principal: API_GATEWAY_PRINCIPAL,
+                SourceArn: sourceArn,
+            })), { ...options, isRetryable: (error) => !(0,call/* isConflict */.dh)(error) && (0,retry/* isTransient */.dg)(error) });
+        }
+        catch (error) {
+            if (!(0,call/* isConflict */.dh)(error))
+                throw error;
+            const again = planApiGatewayPermission(await readStatements(lambda, functionName, qualifier, options), sourceArn);
+            if (again.action !== 'unchanged')
+                throw new errors/* ActionError */.lZ(`Statement '${statementId}' on '${where}' was changed by someone else while this run set it ` +
+                    `(${(0,errors/* errorMessage */.gJ)(error)}); re-run the deploy.`);
+        }
+        return plan.action === 'add'
+            ? { action: 'added', statementId }
+            : {
+                action: 'replaced',
+                statementId,
+                ...(plan.previousSourceArn ? { previousSourceArn: plan.previousSourceArn } : {}),
+            };
+    }
+    catch (error) {
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Could not let API Gateway (${sourceArn}) invoke '${where}': ${(0,errors/* errorMessage */.gJ)(error)}. ` +
+            'The deploy role needs lambda:GetPolicy, lambda:AddPermission and lambda:RemovePermission on the alias.');
     }
 }
 
@@ -88712,7 +88754,7 @@ const alreadyExists = (error) => (0,call/* isConflict */.dh)(error) && /already 
 async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
     try {
         const output = await (0,call/* callAws */.IY)(`GetFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* GetFunctionUrlConfigCommand */.Hcc({ FunctionName: functionName, Qualifier: qualifier })), options);
-        return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
+        return urlState(output, 'AWS_IAM');
     }
     catch (error) {
         if ((0,call/* isNotFound */.c4)(error))
@@ -88720,13 +88762,64 @@ async function readFunctionUrl(lambda, functionName, qualifier, options = {}) {
         throw error;
     }
 }
+function urlState(output, fallback) {
+    const state = {
+        url: output.FunctionUrl ?? '',
+        authType: output.AuthType ?? fallback,
+    };
+    if (output.Cors)
+        state.cors = output.Cors;
+    return state;
+}
 /**
- * Makes sure `qualifier` has a function URL with `authType`: creates it, updates its auth type, or
- * leaves it; then adds (NONE) the public-access statements, or removes them when a public URL goes
- * back to AWS_IAM. Idempotent.
+ * CORS reduced to what it means: empty lists, a zero max age and credentials off are the same as
+ * leaving them out; methods compare upper-case, header names lower-case, lists as sets. Pure.
+ */
+function normalizeCors(cors) {
+    const result = {};
+    if (!cors)
+        return result;
+    const list = (values, fold) => values && values.length > 0 ? [...new Set(values.map(fold))].sort() : undefined;
+    const origins = list(cors.AllowOrigins, (v) => v);
+    const methods = list(cors.AllowMethods, (v) => v.toUpperCase());
+    const headers = list(cors.AllowHeaders, (v) => v.toLowerCase());
+    const expose = list(cors.ExposeHeaders, (v) => v.toLowerCase());
+    if (origins)
+        result.AllowOrigins = origins;
+    if (methods)
+        result.AllowMethods = methods;
+    if (headers)
+        result.AllowHeaders = headers;
+    if (expose)
+        result.ExposeHeaders = expose;
+    if (cors.MaxAge)
+        result.MaxAge = cors.MaxAge;
+    if (cors.AllowCredentials)
+        result.AllowCredentials = true;
+    return result;
+}
+/** Whether two CORS configurations mean the same. Pure. */
+function sameCors(a, b) {
+    return JSON.stringify(normalizeCors(a)) === JSON.stringify(normalizeCors(b));
+}
+/** What differs between a URL config and the desired one (none: nothing to write). Pure. */
+function urlChanges(current, desired) {
+    const changes = [];
+    if (current.authType !== desired.authType)
+        changes.push(`AuthType ${current.authType} -> ${desired.authType}`);
+    if (desired.cors !== undefined && !sameCors(current.cors, desired.cors))
+        changes.push('Cors');
+    return changes;
+}
+/**
+ * Makes sure `qualifier` has a function URL with `authType` (and `cors`, when given: undefined
+ * leaves the URL's CORS as it is, `{}` means none): creates it, updates what differs, or leaves
+ * it; then adds (NONE) the public-access statements, or removes them when a public URL goes back
+ * to AWS_IAM. Idempotent: an unchanged configuration is read and nothing is written.
  */
 async function ensureFunctionUrl(lambda, request, options = {}) {
-    const { functionName, qualifier, authType } = request;
+    const { functionName, qualifier, authType, cors } = request;
+    const hasCors = cors !== undefined && Object.keys(normalizeCors(cors)).length > 0;
     const where = `${functionName}:${qualifier}`;
     try {
         const current = await readFunctionUrl(lambda, functionName, qualifier, options);
@@ -88739,6 +88832,7 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
                         FunctionName: functionName,
                         Qualifier: qualifier,
                         AuthType: authType,
+                        ...(hasCors ? { Cors: normalizeCors(cors) } : {}),
                     }));
                 }
                 catch (error) {
@@ -88749,23 +88843,21 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
                             return {
                                 FunctionUrl: existing.url,
                                 AuthType: existing.authType,
+                                ...(existing.cors ? { Cors: existing.cors } : {}),
                             };
                     }
                     throw error;
                 }
             }, options);
-            state = {
-                url: created.FunctionUrl ?? '',
-                authType: created.AuthType ?? authType,
-            };
+            state = urlState(created, authType);
             action = 'created';
-            if (state.authType !== authType) {
-                state = await updateAuth(lambda, functionName, qualifier, authType, options);
+            if (urlChanges(state, { authType, ...(cors ? { cors } : {}) }).length > 0) {
+                state = await updateUrl(lambda, functionName, qualifier, { authType, cors }, options);
                 action = 'updated';
             }
         }
-        else if (current.authType !== authType) {
-            state = await updateAuth(lambda, functionName, qualifier, authType, options);
+        else if (urlChanges(current, { authType, ...(cors ? { cors } : {}) }).length > 0) {
+            state = await updateUrl(lambda, functionName, qualifier, { authType, cors }, options);
             action = 'updated';
         }
         else {
@@ -88793,13 +88885,15 @@ async function ensureFunctionUrl(lambda, request, options = {}) {
         throw new errors/* ActionError */.lZ(`Could not set up the function URL of '${where}' (AuthType ${authType}): ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
 }
-async function updateAuth(lambda, functionName, qualifier, authType, options) {
+async function updateUrl(lambda, functionName, qualifier, desired, options) {
+    const { authType, cors } = desired;
     const output = await (0,call/* callAws */.IY)(`UpdateFunctionUrlConfig ${functionName}:${qualifier}`, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionUrlConfigCommand */.GQU({
         FunctionName: functionName,
         Qualifier: qualifier,
         AuthType: authType,
+        ...(cors !== undefined ? { Cors: normalizeCors(cors) } : {}),
     })), options);
-    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
+    return urlState(output, authType);
 }
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */
 async function policyStatementIds(lambda, functionName, qualifier, options = {}) {
@@ -88920,6 +89014,498 @@ async function deleteFunctionUrl(lambda, functionName, qualifier, options = {}) 
     }
     catch (error) {
         throw new errors/* ActionError */.lZ(`Could not delete the function URL of '${where}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+// EXTERNAL MODULE: ./node_modules/@smithy/signature-v4/dist-cjs/index.js
+var signature_v4_dist_cjs = __nccwpck_require__(5118);
+;// CONCATENATED MODULE: ./src/aws/url-request.ts
+
+
+
+
+/** Thrown when no answer came within the budget. */
+class UrlTimeoutError extends Error {
+    name = 'UrlTimeoutError';
+}
+/** node:crypto as the signer's hash (SHA-256, or HMAC-SHA-256 with a secret). */
+class NodeSha256 {
+    secret;
+    hash;
+    constructor(secret) {
+        this.secret = secret;
+        this.hash = this.fresh();
+    }
+    fresh() {
+        return this.secret === undefined
+            ? (0,external_node_crypto_.createHash)('sha256')
+            : (0,external_node_crypto_.createHmac)('sha256', toBuffer(this.secret));
+    }
+    update(data) {
+        this.hash.update(data);
+    }
+    digest() {
+        return Promise.resolve(new Uint8Array(this.hash.digest()));
+    }
+    reset() {
+        this.hash = this.fresh();
+    }
+}
+function toBuffer(data) {
+    if (typeof data === 'string')
+        return Buffer.from(data, 'utf8');
+    if (ArrayBuffer.isView(data))
+        return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    return Buffer.from(data);
+}
+/** RFC 3986 query string, as SigV4 canonicalises it (spaces as %20, never +). Pure. */
+function queryString(query) {
+    if (!query)
+        return '';
+    const enc = (v) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const parts = [];
+    for (const [key, value] of Object.entries(query))
+        for (const v of Array.isArray(value) ? value : [value])
+            parts.push(`${enc(key)}=${enc(v)}`);
+    return parts.join('&');
+}
+/** The headers the request is sent with: signed (SigV4, service lambda) when asked. */
+async function requestHeaders(request, sign) {
+    const target = new URL(request.url);
+    const headers = {
+        ...Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+        host: target.host,
+    };
+    if (request.body !== undefined)
+        headers['content-length'] = String(Buffer.byteLength(request.body));
+    if (!sign)
+        return headers;
+    const signer = new signature_v4_dist_cjs.SignatureV4({
+        service: 'lambda',
+        region: sign.region,
+        credentials: sign.credentials,
+        sha256: NodeSha256,
+    });
+    const signed = await signer.sign({
+        method: request.method,
+        protocol: target.protocol,
+        hostname: target.hostname,
+        ...(target.port ? { port: Number(target.port) } : {}),
+        path: request.path,
+        query: request.query ?? {},
+        headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+    });
+    return signed.headers;
+}
+/** Sends one request to a function URL; resolves with the answer, whatever its status. */
+async function requestFunctionUrl(request, options) {
+    const now = options.now ?? (() => performance.now());
+    const headers = await requestHeaders(request, options.sign);
+    const target = new URL(options.endpoint ?? request.url);
+    const query = queryString(request.query);
+    const transport = target.protocol === 'http:' ? external_node_http_ : external_node_https_;
+    const started = now();
+    return new Promise((resolve, reject) => {
+        const req = transport.request({
+            hostname: target.hostname,
+            port: target.port || undefined,
+            method: request.method,
+            path: `${request.path}${query ? `?${query}` : ''}`,
+            headers,
+            ...(options.endpoint ? {} : { servername: target.hostname }),
+        }, (res) => {
+            const chunks = [];
+            res.on('data', (chunk) => chunks.push(chunk));
+            res.on('error', reject);
+            res.on('end', () => {
+                clearTimeout(timer);
+                const answerHeaders = {};
+                for (const [k, v] of Object.entries(res.headers))
+                    if (v !== undefined)
+                        answerHeaders[k] = Array.isArray(v) ? v.join(', ') : v;
+                resolve({
+                    status: res.statusCode ?? 0,
+                    headers: answerHeaders,
+                    body: Buffer.concat(chunks).toString('utf8'),
+                    latencyMs: now() - started,
+                });
+            });
+        });
+        const timer = setTimeout(() => {
+            req.destroy(new UrlTimeoutError(`no answer within ${options.timeoutMs} ms`));
+        }, options.timeoutMs);
+        req.on('error', (error) => {
+            clearTimeout(timer);
+            reject(error);
+        });
+        req.end(request.body);
+    });
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke/endpoint-check.ts
+
+
+
+const endpoint_check_USER_AGENT = 'lambda-ml-deploy-endpoint-check';
+/** The HTTP request an endpoint case sends: JSON bodies get a content type. Pure. */
+function endpointRequest(url, smokeCase) {
+    const spec = smokeCase.http;
+    if (!spec)
+        throw new Error(`endpoint case '${smokeCase.name}' has no http request`);
+    const headers = { 'user-agent': endpoint_check_USER_AGENT, ...(spec.headers ?? {}) };
+    const request = { url, method: spec.method, path: spec.path, headers };
+    if (typeof spec.body === 'string')
+        request.body = spec.body;
+    else if (spec.body !== undefined) {
+        request.body = JSON.stringify(spec.body);
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
+            headers['content-type'] = 'application/json';
+    }
+    if (spec.query)
+        request.query = spec.query;
+    return request;
+}
+/**
+ * An HTTP answer in the shape the smoke matcher judges: a proxy-style response {statusCode, body,
+ * headers}, so `expect.status` and `expect.body` mean what they mean for http smoke cases. Pure.
+ */
+function answerAsInvocation(answer) {
+    return {
+        payloadText: answer.body,
+        parsed: { statusCode: answer.status, body: answer.body, headers: answer.headers },
+        latencyMs: answer.latencyMs,
+        ...(answer.headers['x-amz-executed-version']
+            ? { executedVersion: answer.headers['x-amz-executed-version'] }
+            : {}),
+    };
+}
+/** Sends one endpoint case through the URL (signed for AWS_IAM) and returns what came back. */
+function endpointInvoker(target, defaultTimeoutMs = DEFAULT_INVOKE_TIMEOUT_MS) {
+    const send = target.send ?? requestFunctionUrl;
+    return async (smokeCase) => {
+        const timeoutMs = smokeCase.timeoutMs ?? defaultTimeoutMs;
+        const started = performance.now();
+        try {
+            const answer = await send(endpointRequest(target.url, smokeCase), {
+                timeoutMs,
+                ...(target.endpoint ? { endpoint: target.endpoint } : {}),
+                ...(target.auth === 'AWS_IAM'
+                    ? {
+                        sign: {
+                            region: target.region,
+                            credentials: target.credentials ?? missingCredentials,
+                        },
+                    }
+                    : {}),
+            });
+            return answerAsInvocation(answer);
+        }
+        catch (error) {
+            if (error instanceof UrlTimeoutError)
+                return {
+                    payloadText: '',
+                    latencyMs: performance.now() - started,
+                    timedOut: true,
+                    timeoutMs,
+                };
+            throw error;
+        }
+    };
+}
+const missingCredentials = () => Promise.reject(new Error('no AWS credentials to sign the function URL request with'));
+/** Runs the spec's endpoint cases through the URL, a few at a time, and logs each result. */
+async function checkEndpoint(spec, target) {
+    return runSmokeTests({
+        cases: spec.endpoint ?? [],
+        invoke: endpointInvoker(target, spec.defaults.timeoutMs),
+        concurrency: spec.concurrency,
+        logger: target.logger,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/endpoint.ts
+
+
+
+
+
+
+
+
+/**
+ * The HTTP endpoint in front of `alias`: its function URL and the API Gateway permission (both
+ * read first and written only when they differ), and the spec's endpoint cases sent through the
+ * URL after the shift.
+ */
+/** Whether the spec's endpoint cases run after the shift; refuses them without a URL. */
+function endpointChecksWanted(settings, spec) {
+    const cases = spec?.endpoint?.length ?? 0;
+    if (cases === 0 || !settings.endpoint.checks)
+        return false;
+    if (!settings.endpoint.url)
+        throw new errors/* InputError */.dz('url', `is false, but the smoke spec ${spec?.file ?? ''} has ${cases} endpoint case(s), which are sent ` +
+            'through the function URL of alias; set url: true, or endpoint-checks: false to skip them');
+    return true;
+}
+/** Function URL and API Gateway permission on `alias`, as the settings ask. */
+async function setUpEndpoint(ctx, steps) {
+    const { settings, clients, logger, report, result } = ctx;
+    const fn = settings.functionName;
+    const alias = settings.alias;
+    const { endpoint } = settings;
+    const state = {};
+    const lines = [];
+    if (endpoint.url) {
+        const url = await steps.run(`Function URL of '${alias}' (${endpoint.urlAuth})`, () => ensureFunctionUrl(clients.lambda, { functionName: fn, qualifier: alias, authType: endpoint.urlAuth, cors: endpoint.cors }, { logger }));
+        state.url = url;
+        result.url = url.url;
+        logger.info(`${url.url} (${url.authType}, ${url.action})`);
+        if (url.authType === 'NONE')
+            logger.warning(`The function URL ${url.url} of '${alias}' is public (url-auth: NONE): anyone with the link can invoke it.`);
+        lines.push(...howToCall(url.url, url.authType, settings.auth.region), '');
+        lines.push(`URL configuration: ${url.action}.`);
+    }
+    if (endpoint.apiGatewaySourceArn) {
+        const sourceArn = endpoint.apiGatewaySourceArn;
+        const permission = await steps.run(`API Gateway permission on '${alias}'`, () => ensureApiGatewayPermission(clients.lambda, { functionName: fn, qualifier: alias, sourceArn }, { logger }));
+        logger.info(`Statement ${permission.statementId}: ${permission.action}` +
+            (permission.previousSourceArn ? ` (was ${permission.previousSourceArn})` : ''));
+        lines.push(`API Gateway may invoke \`${fn}:${alias}\` from \`${sourceArn}\` ` +
+            `(statement \`${permission.statementId}\`, ${permission.action}). Wire it in three lines:`, '', '```sh', `aws apigatewayv2 create-integration --api-id API_ID --integration-type AWS_PROXY \\`, `  --payload-format-version 2.0 --integration-uri arn:aws:lambda:${settings.auth.region}:ACCOUNT:function:${fn.split(':').pop()}:${alias}`, `aws apigatewayv2 create-route --api-id API_ID --route-key 'POST /predict' --target integrations/INTEGRATION_ID`, '```');
+    }
+    if (lines.length > 0) {
+        const logGroup = settings.fn.logging?.logGroup ?? `/aws/lambda/${fn.split(':').pop()}`;
+        lines.push('', `Handler logs: CloudWatch log group \`${logGroup}\`.`);
+        report.section('Endpoint', lines);
+    }
+    return state;
+}
+/** How to call the URL, for the summary. */
+function howToCall(url, auth, region) {
+    const call = auth === 'AWS_IAM'
+        ? [
+            `curl --aws-sigv4 "aws:amz:${region}:lambda" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\`,
+            `  -H "x-amz-security-token: $AWS_SESSION_TOKEN" -H 'content-type: application/json' \\`,
+            `  -d @request.json ${url}`,
+        ]
+        : [`curl -H 'content-type: application/json' -d @request.json ${url}`];
+    return [
+        `Function URL: ${url} (${auth === 'AWS_IAM' ? 'AWS_IAM: sign requests with SigV4, service lambda' : 'NONE: public'})`,
+        '',
+        '```sh',
+        ...call,
+        '```',
+        ...(auth === 'AWS_IAM'
+            ? ['', `or \`awscurl --service lambda --region ${region} -X POST -d @request.json ${url}\`.`]
+            : []),
+    ];
+}
+/**
+ * Sends the spec's endpoint cases through the URL. A failure puts the alias back as the snapshot
+ * had it (like a failed bake) and fails the run naming the cases.
+ */
+async function runEndpointChecks(ctx, steps, spec, url, snapshot, newVersion) {
+    const { settings, clients, logger, report } = ctx;
+    const run = await steps.run(`Endpoint checks through ${url.url}`, () => checkEndpoint(spec, {
+        url: url.url,
+        auth: url.authType,
+        region: settings.auth.region,
+        credentials: clients.lambda.config.credentials,
+        ...(ctx.awsEndpoint ? { endpoint: ctx.awsEndpoint } : {}),
+        logger,
+    }));
+    reportSmoke(report, 'Endpoint checks', run);
+    if (run.passed)
+        return { run };
+    const why = describeSmokeFailure(run).replace('smoke cases', 'endpoint cases');
+    const restore = await rollBackAlias(ctx, steps, snapshot, newVersion, `endpoint checks failed (${why})`);
+    return { run, restore };
+}
+/** Puts `alias` back as the snapshot had it after a failure past the shift (like a failed bake). */
+async function rollBackAlias(ctx, steps, snapshot, newVersion, why) {
+    const { settings, clients, logger } = ctx;
+    logger.warning(`Rolling back '${settings.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}': ${why}`);
+    return steps.run(`Roll back '${settings.alias}'`, async () => {
+        try {
+            return await (0,traffic_alias/* restoreAlias */.tP)(clients.lambda, snapshot, { logger, ownVersion: newVersion });
+        }
+        catch (error) {
+            throw new errors/* ActionError */.lZ(`${why}; then restoring alias '${settings.alias}' to '${(0,alias_plan/* describeAliasState */.Tn)(snapshot)}' ` +
+                `failed: ${(0,errors/* errorMessage */.gJ)(error)}. The post step retries the restore.`);
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/deploy.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
+ * (all at once, canary or linear, rolled back on any failure) -> retention.
+ */
+async function deployPipeline(ctx) {
+    const { settings, clients, logger, report, result } = ctx;
+    const steps = new StepTimer(logger, ctx.clock);
+    const aliasName = settings.alias;
+    result.rolledBack = false;
+    try {
+        const spec = await loadSpec(ctx, steps);
+        const checkUrl = endpointChecksWanted(settings, spec);
+        const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
+        let initialAlarms = [];
+        if (watchAlarms) {
+            initialAlarms = await steps.run('Check watched alarms', async () => {
+                const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
+                    logger,
+                });
+                logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
+                return alarms;
+            });
+        }
+        const built = await buildArtifacts(ctx, steps);
+        const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
+        if (!candidate) {
+            report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved.`);
+            return;
+        }
+        const before = candidate.aliasBefore;
+        if (candidate.decision.kind === 'unchanged') {
+            result.changed = false;
+            result.smokeResult = 'skipped';
+            if (before.aliasArn)
+                result.aliasArn = before.aliasArn;
+            if (before.exists)
+                await setUpEndpoint(ctx, steps);
+            if (checkUrl)
+                steps.skip('Endpoint checks', 'nothing was shifted');
+            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
+            return;
+        }
+        result.changed = true;
+        if (candidate.smoke && !candidate.smoke.passed) {
+            result.rolledBack = true;
+            const where = before.exists
+                ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}`
+                : 'was not created';
+            report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
+            throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
+        }
+        if (!spec)
+            logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
+        await provisionCandidate(ctx, steps, candidate.version);
+        const plan = (0,alias_plan/* planTraffic */.H6)({
+            strategy: settings.release.strategy,
+            canaryPercent: settings.release.canaryPercent,
+            linearSteps: settings.release.linearSteps,
+            intervalMs: settings.release.canaryIntervalMs,
+        });
+        const pollMs = Math.max(1000, Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)));
+        const shift = await steps.run(`Shift '${aliasName}' (${settings.release.strategy})`, () => shiftTraffic({
+            plan,
+            lambda: clients.lambda,
+            functionName: settings.functionName,
+            alias: aliasName,
+            newVersion: candidate.version,
+            snapshot: before,
+            commitSha: ctx.github.sha || undefined,
+            logger,
+            bake: {
+                pollMs,
+                clock: ctx.clock,
+                ...(watchAlarms
+                    ? {
+                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
+                    }
+                    : {}),
+                ...(spec
+                    ? {
+                        reinvoke: () => smokeTestVersion(spec, {
+                            lambda: clients.lambda,
+                            functionName: settings.functionName,
+                            version: candidate.version,
+                            logger,
+                        }),
+                    }
+                    : {}),
+            },
+            onStep: (event) => {
+                // With endpoint checks to come, the shift is not finished at its last step: the post
+                // step still restores the alias if this step dies while they run.
+                const final = !checkUrl && (event.stepIndex === plan.length - 1 || event.stepIndex === -1);
+                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
+            },
+        }));
+        await releaseProvisioned(ctx, steps);
+        if (shift.rolledBack) {
+            result.rolledBack = true;
+            report.section('Rollback', [
+                `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`,
+                '',
+                `Why: ${shift.reason}`,
+            ]);
+            report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} again.`);
+            throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
+        }
+        if (shift.state.aliasArn)
+            result.aliasArn = shift.state.aliasArn;
+        let endpoint;
+        try {
+            endpoint = await setUpEndpoint(ctx, steps);
+        }
+        catch (error) {
+            if (!checkUrl)
+                throw error;
+            // The checks cannot run without the URL: the new version is not served unchecked.
+            await rollBackAlias(ctx, steps, before, candidate.version, (0,errors/* errorMessage */.gJ)(error));
+            ctx.state.save(shift_state/* SHIFT_STATE */.rb, 'done');
+            result.rolledBack = true;
+            throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(error)} The endpoint checks could not run, so alias '${aliasName}' was put back.`);
+        }
+        if (checkUrl && spec && endpoint.url) {
+            const checked = await runEndpointChecks(ctx, steps, spec, endpoint.url, before, candidate.version);
+            ctx.state.save(shift_state/* SHIFT_STATE */.rb, 'done');
+            if (checked.restore) {
+                result.rolledBack = true;
+                const failed = checked.run.results.filter((r) => !r.passed);
+                const why = failed
+                    .map((r) => `endpoint case '${r.name}' failed: ${r.reasons[0] ?? 'failed'}`)
+                    .join('; ');
+                report.section('Rollback', [
+                    `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(checked.restore.after)} (${checked.restore.action}).`,
+                    '',
+                    `Why: ${why}`,
+                ]);
+                report.setHeadline(`❌ Rolled back after the endpoint checks: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(checked.restore.after)} again.`);
+                throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${why}.`);
+            }
+        }
+        report.table('Alias', ['alias', 'before', 'after'], [
+            [
+                aliasName,
+                before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)',
+                (0,alias_plan/* describeAliasState */.Tn)(shift.state),
+            ],
+        ]);
+        report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
+        await applyRetention(ctx, steps, settings.release.keepVersions);
+    }
+    finally {
+        report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
     }
 }
 
@@ -89846,7 +90432,7 @@ async function runPipeline(ctx) {
 /* harmony import */ var _release_traffic_alias_plan_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(979);
 /* harmony import */ var _release_traffic_alias_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(8027);
 /* harmony import */ var _release_traffic_shift_state_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5195);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1659);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(2042);
 
 
 
@@ -89965,7 +90551,7 @@ async function runPost(env = process.env) {
 /* harmony export */ });
 /* unused harmony exports DESCRIPTION_MARKER, MAX_ALIAS_DESCRIPTION */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3916);
-/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1659);
+/* harmony import */ var _settings_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2042);
 
 
 const round2 = (n) => Math.round(n * 100) / 100;
@@ -90538,6 +91124,7 @@ const OUTPUT_FIELDS = {
     'rolled-back': 'rolledBack',
     changed: 'changed',
     'preview-url': 'previewUrl',
+    url: 'url',
     'cold-start-ms': 'coldStartMs',
     'max-memory-mb': 'maxMemoryMb',
     mode: 'mode',
@@ -90912,7 +91499,7 @@ function readTags(r) {
 
 /***/ }),
 
-/***/ 1659:
+/***/ 2042:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -90933,10 +91520,135 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/settings-function.ts
-var settings_function = __nccwpck_require__(651);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/settings-endpoint.ts
+
+/**
+ * arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH. The account is always given (a
+ * wildcard there would let any account's API invoke the function); `*` may stand for the region,
+ * the API id and any part after it.
+ */
+const EXECUTE_API_ARN = /^arn:aws[a-z-]*:execute-api:([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}|\*):\d{12}:([a-z0-9]{10}|\*)(\/[A-Za-z0-9_.~*$\-{}+/]*)?$/;
+const CORS_KEYS = {
+    'allow-origins': 'AllowOrigins',
+    'allow-methods': 'AllowMethods',
+    'allow-headers': 'AllowHeaders',
+    'expose-headers': 'ExposeHeaders',
+    'max-age': 'MaxAge',
+    'allow-credentials': 'AllowCredentials',
+};
+const CORS_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', '*'];
+const ORIGIN = /^(\*|https?:\/\/(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$/;
+const HEADER = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,1024}$/;
+const CORS_EXAMPLE = '{allow-origins: [https://app.example.com], allow-methods: [POST], max-age: 300}';
+function readEndpoint(r) {
+    const settings = {
+        url: r.bool('url', false),
+        urlAuth: r.oneOf('url-auth', ['AWS_IAM', 'NONE'], 'AWS_IAM'),
+        cors: readCors(r),
+        checks: r.bool('endpoint-checks', true),
+    };
+    const arn = r.pattern('api-gateway-source-arn', r.optional('api-gateway-source-arn'), EXECUTE_API_ARN, 'must be an execute-api ARN or pattern such as ' +
+        'arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/POST/predict ' +
+        '(the account is required; * may stand for the region, the API id, stage, method or path)');
+    if (arn)
+        settings.apiGatewaySourceArn = arn;
+    if (!settings.url) {
+        // AWS_IAM is the input's default (the runner fills it in), so only NONE is a request.
+        if (settings.urlAuth === 'NONE')
+            r.fail('url-auth', 'applies to the function URL of alias, which needs url: true', 'NONE');
+        if (Object.keys(settings.cors).length > 0)
+            r.fail('url-cors', 'applies to the function URL of alias, which needs url: true');
+    }
+    return settings;
+}
+/** url-cors: a YAML or JSON map; every problem is reported at once, naming the key. */
+function readCors(r) {
+    const text = r.raw('url-cors');
+    if (text === '')
+        return {};
+    const doc = (0,dist/* parseDocument */.Tp)(text);
+    if (doc.errors.length > 0 || !(0,dist/* isMap */.jh)(doc.contents)) {
+        r.fail('url-cors', `must be a YAML or JSON map such as \`${CORS_EXAMPLE}\`; it ${doc.errors.length > 0 ? `does not parse: ${doc.errors[0].message.split('\n')[0]}` : 'is not a map'}`);
+        return {};
+    }
+    const cors = {};
+    for (const pair of doc.contents.items) {
+        const key = (0,dist/* isScalar */.jn)(pair.key) ? String(pair.key.value) : '';
+        const field = CORS_KEYS[key];
+        if (!field) {
+            r.fail('url-cors', `has key '${key}'; allowed keys: ${Object.keys(CORS_KEYS).join(', ')}`);
+            continue;
+        }
+        const value = pair.value;
+        const problem = (detail) => r.fail('url-cors', `has ${key} ${detail}`);
+        switch (field) {
+            case 'MaxAge': {
+                const n = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+                if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 86400)
+                    problem('that is not a whole number of seconds from 0 to 86400');
+                else
+                    cors.MaxAge = n;
+                break;
+            }
+            case 'AllowCredentials': {
+                const b = (0,dist/* isScalar */.jn)(value) ? value.value : undefined;
+                if (typeof b !== 'boolean')
+                    problem('that is not true or false');
+                else
+                    cors.AllowCredentials = b;
+                break;
+            }
+            case 'AllowOrigins':
+            case 'AllowMethods':
+            case 'AllowHeaders':
+            case 'ExposeHeaders': {
+                const list = textList(value);
+                if (!list) {
+                    problem('that is not a list of texts (or one text, comma-separated)');
+                    break;
+                }
+                const check = field === 'AllowOrigins'
+                    ? (v) => ORIGIN.test(v)
+                    : field === 'AllowMethods'
+                        ? (v) => CORS_METHODS.includes(v.toUpperCase())
+                        : (v) => HEADER.test(v);
+                const expected = field === 'AllowOrigins'
+                    ? "an origin such as https://app.example.com (scheme://host[:port], no path) or '*'"
+                    : field === 'AllowMethods'
+                        ? `an HTTP method (${CORS_METHODS.join(', ')})`
+                        : 'a header name';
+                const bad = list.filter((v) => !check(v));
+                if (bad.length > 0)
+                    problem(`value '${bad[0]}', which is not ${expected}`);
+                else if (list.length > 100)
+                    problem('with more than 100 values (Lambda allows 100)');
+                else
+                    cors[field] = field === 'AllowMethods' ? list.map((m) => m.toUpperCase()) : list;
+            }
+        }
+    }
+    if (cors.AllowCredentials && cors.AllowOrigins?.includes('*'))
+        r.fail('url-cors', "has allow-credentials: true with allow-origins '*', which browsers refuse; list the origins that may send credentials");
+    return cors;
+}
+function textList(value) {
+    if ((0,dist/* isScalar */.jn)(value) && (typeof value.value === 'string' || typeof value.value === 'number'))
+        return String(value.value)
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean);
+    if ((0,dist/* isSeq */.oP)(value)) {
+        const items = value.items.map((item) => (0,dist/* isScalar */.jn)(item) && typeof item.value === 'string' ? item.value.trim() : undefined);
+        if (items.every((item) => item !== undefined && item !== ''))
+            return items;
+    }
+    return undefined;
+}
+
+// EXTERNAL MODULE: ./src/settings-function.ts
+var settings_function = __nccwpck_require__(651);
 ;// CONCATENATED MODULE: ./src/settings-yaml.ts
 
 
@@ -91197,6 +91909,7 @@ function safeRealpath(p) {
 
 
 
+
 /** Excludes applied by default, at any depth: VCS data, bytecode caches, test folders. */
 const DEFAULT_EXCLUDES = [
     '**/.git',
@@ -91257,6 +91970,7 @@ function readSettings(getInput, event, workspace) {
                 fn: readFunction(r, build),
                 release: readRelease(r),
                 coldStart: readColdStart(r, build.runtime),
+                endpoint: readEndpoint(r),
             };
             break;
         }
@@ -94465,7 +95179,7 @@ exports.jh = identity.isMap;
 __webpack_unused_export__ = identity.isNode;
 __webpack_unused_export__ = identity.isPair;
 exports.jn = identity.isScalar;
-__webpack_unused_export__ = identity.isSeq;
+exports.oP = identity.isSeq;
 __webpack_unused_export__ = Pair.Pair;
 __webpack_unused_export__ = Scalar.Scalar;
 __webpack_unused_export__ = YAMLMap.YAMLMap;

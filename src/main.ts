@@ -49,6 +49,7 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
       fetch: (url, init) => fetch(url, init),
       workDir,
       registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
+      ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
     };
     await runPipeline(ctx);
   } catch (error) {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ActionError } from './errors.js';
+import { readEndpoint, type EndpointSettings, type UrlAuthType } from './settings-endpoint.js';
 import { readFunctionConfig, type FunctionConfigSettings } from './settings-function.js';
 import { InputReader } from './settings-parse.js';
 
@@ -19,7 +20,7 @@ export const STRATEGIES = ['all-at-once', 'canary', 'linear'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 /** linear-steps: the number of equal steps of a linear shift (the input and the planner agree). */
 export const LINEAR_STEPS = { min: 2, max: 20, fallback: 4 } as const;
-export type UrlAuth = 'AWS_IAM' | 'NONE';
+export type UrlAuth = UrlAuthType;
 
 export interface AuthSettings {
   region: string;
@@ -114,6 +115,8 @@ export interface DeploySettings extends Base {
   fn: FunctionSettings;
   release: ReleaseSettings;
   coldStart: ColdStartSettings;
+  /** A function URL on `alias`, the API Gateway permission, checks through the URL. */
+  endpoint: EndpointSettings;
 }
 
 export interface PreviewModeSettings extends Base {
@@ -218,6 +221,7 @@ export function readSettings(
         fn: readFunction(r, build),
         release: readRelease(r),
         coldStart: readColdStart(r, build.runtime),
+        endpoint: readEndpoint(r),
       };
       break;
     }

@@ -5,7 +5,9 @@ share one URL, on $LATEST), and it cannot invoke a URL at all. Here each (functi
 its own config, and a request to moto's port with `Host: <url-id>.lambda-url.<region>.on.aws`
 is served as Lambda serves a function URL: a payload format 2.0 event to the version the URL's
 alias routes to (its weights included), the result mapped to an HTTP response, a function error
-to a 502. AuthType is stored but not enforced (moto checks no signatures anywhere).
+to a 502. An AWS_IAM URL answers 403 to a request without a SigV4 signature for service `lambda`
+in the URL's region (its form is checked, host signed; not its value: moto keeps no secrets to check
+it with), as Lambda answers an unsigned request.
 """
 from __future__ import annotations
 
@@ -25,6 +27,22 @@ from werkzeug.wrappers import Request, Response
 from moto_lambda_fidelity import resolve_invocation, split_qualifier
 
 URL_HOST = re.compile(r"^([a-z0-9]+)\.lambda-url\.([a-z0-9-]+)\.on\.aws$")
+SIGV4 = re.compile(
+    r"^AWS4-HMAC-SHA256 Credential=[^/\s]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)"
+    r"/aws4_request, ?SignedHeaders=(?P<signed>[a-z0-9;-]+), ?Signature=[0-9a-f]{64}$"
+)
+
+
+def signed_for(request: Request, region: str) -> bool:
+    """Whether the request carries a SigV4 signature for service lambda in `region`, host signed."""
+    match = SIGV4.match(request.headers.get("Authorization", ""))
+    return bool(
+        match
+        and match.group("service") == "lambda"
+        and match.group("region") == region
+        and "host" in match.group("signed").split(";")
+        and request.headers.get("X-Amz-Date")
+    )
 
 
 class UrlConfigExists(LambdaClientError):
@@ -208,6 +226,8 @@ def serve_url(environ: dict[str, Any], url_id: str, region: str, host: str) -> R
         return Response(json.dumps({"Message": None}), 403, {"content-type": "application/json"})
     backend, config = found
     request = Request(environ)
+    if config.config.get("AuthType") == "AWS_IAM" and not signed_for(request, region):
+        return Response(json.dumps({"Message": "Forbidden"}), 403, {"content-type": "application/json"})
     try:
         fn = resolve_invocation(backend, config.name, config.qualifier)
     except LambdaClientError:

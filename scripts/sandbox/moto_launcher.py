@@ -1,7 +1,8 @@
 """moto_server for the sandbox, with its Lambda made faithful where the action's guarantees depend
 on it (moto_lambda_fidelity.py: versions, Invoke qualifiers and alias weights, RevisionId and
 CodeSha256 guards, function errors, architectures; moto_lambda_urls.py: function URLs per
-qualifier, invocable; moto_lambda_volumes.py: code and layer volumes reused between invokes;
+qualifier, invocable; moto_lambda_policies.py: resource policies per qualifier, statement ids
+unique; moto_lambda_volumes.py: code and layer volumes reused between invokes;
 moto_lambda_config.py: the function configuration settings moto drops; moto_lambda_image.py:
 image functions' CodeSha256 and invokes from the local registry), then moto.server's own
 main() with the given arguments.
@@ -19,11 +20,13 @@ if __name__ == "__main__":
         import moto_lambda_config
         import moto_lambda_fidelity
         import moto_lambda_image
+        import moto_lambda_policies
         import moto_lambda_urls
         import moto_lambda_volumes
 
         moto_lambda_fidelity.apply()
         moto_lambda_urls.apply()
+        moto_lambda_policies.apply()
         moto_lambda_volumes.apply()
         moto_lambda_config.apply()
         moto_lambda_image.apply()

@@ -33,4 +33,9 @@ export interface RunContext<S extends Settings = Settings> {
    * (LAMBDA_ML_DEPLOY_ECR_ENDPOINT, e.g. a local registry standing in for ECR).
    */
   registryEndpoint?: string;
+  /**
+   * The custom AWS endpoint (AWS_ENDPOINT_URL, a local emulator), when set: function URL requests
+   * go there too, with the URL's host in the Host header.
+   */
+  awsEndpoint?: string;
 }

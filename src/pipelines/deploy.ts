@@ -1,4 +1,4 @@
-import { ActionError } from '../errors.js';
+import { ActionError, errorMessage } from '../errors.js';
 import { alarmWatch, checkAlarmsExist, type AlarmStatus } from '../release/traffic/alarms.js';
 import { describeAliasState, planTraffic } from '../release/traffic/alias-plan.js';
 import { shiftTraffic } from '../release/traffic/bake.js';
@@ -11,6 +11,12 @@ import { buildArtifacts, loadSpec, publishCandidate } from './candidate.js';
 import { applyRetention } from './retention.js';
 import { StepTimer } from './steps.js';
 import { provisionCandidate, releaseProvisioned } from './provisioned.js';
+import {
+  endpointChecksWanted,
+  rollBackAlias,
+  runEndpointChecks,
+  setUpEndpoint,
+} from './endpoint.js';
 
 /**
  * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
@@ -23,6 +29,7 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
   result.rolledBack = false;
   try {
     const spec = await loadSpec(ctx, steps);
+    const checkUrl = endpointChecksWanted(settings, spec);
     const watchAlarms =
       settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
     let initialAlarms: AlarmStatus[] = [];
@@ -47,6 +54,8 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
       result.changed = false;
       result.smokeResult = 'skipped';
       if (before.aliasArn) result.aliasArn = before.aliasArn;
+      if (before.exists) await setUpEndpoint(ctx, steps);
+      if (checkUrl) steps.skip('Endpoint checks', 'nothing was shifted');
       report.setHeadline(
         `✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`,
       );
@@ -119,7 +128,10 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
             : {}),
         },
         onStep: (event) => {
-          const final = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
+          // With endpoint checks to come, the shift is not finished at its last step: the post
+          // step still restores the alias if this step dies while they run.
+          const final =
+            !checkUrl && (event.stepIndex === plan.length - 1 || event.stepIndex === -1);
           ctx.state.save(
             SHIFT_STATE,
             shiftStateValue(before, candidate.version, event, final, settings.auth),
@@ -143,6 +155,48 @@ export async function deployPipeline(ctx: RunContext<DeploySettings>): Promise<v
       );
     }
     if (shift.state.aliasArn) result.aliasArn = shift.state.aliasArn;
+    let endpoint;
+    try {
+      endpoint = await setUpEndpoint(ctx, steps);
+    } catch (error) {
+      if (!checkUrl) throw error;
+      // The checks cannot run without the URL: the new version is not served unchecked.
+      await rollBackAlias(ctx, steps, before, candidate.version, errorMessage(error));
+      ctx.state.save(SHIFT_STATE, 'done');
+      result.rolledBack = true;
+      throw new ActionError(
+        `${errorMessage(error)} The endpoint checks could not run, so alias '${aliasName}' was put back.`,
+      );
+    }
+    if (checkUrl && spec && endpoint.url) {
+      const checked = await runEndpointChecks(
+        ctx,
+        steps,
+        spec,
+        endpoint.url,
+        before,
+        candidate.version,
+      );
+      ctx.state.save(SHIFT_STATE, 'done');
+      if (checked.restore) {
+        result.rolledBack = true;
+        const failed = checked.run.results.filter((r) => !r.passed);
+        const why = failed
+          .map((r) => `endpoint case '${r.name}' failed: ${r.reasons[0] ?? 'failed'}`)
+          .join('; ');
+        report.section('Rollback', [
+          `Alias \`${aliasName}\` was put back: ${describeAliasState(checked.restore.after)} (${checked.restore.action}).`,
+          '',
+          `Why: ${why}`,
+        ]);
+        report.setHeadline(
+          `❌ Rolled back after the endpoint checks: \`${aliasName}\` serves ${describeAliasState(checked.restore.after)} again.`,
+        );
+        throw new ActionError(
+          `Traffic shift to version ${candidate.version} was rolled back: ${why}.`,
+        );
+      }
+    }
     report.table(
       'Alias',
       ['alias', 'before', 'after'],

@@ -19,6 +19,8 @@ export interface RunResult {
   rolledBack?: boolean;
   changed?: boolean;
   previewUrl?: string;
+  /** url: true: the function URL of `alias`. */
+  url?: string;
   coldStartMs?: number;
   maxMemoryMb?: number;
 }
@@ -37,6 +39,7 @@ export const OUTPUT_FIELDS = {
   'rolled-back': 'rolledBack',
   changed: 'changed',
   'preview-url': 'previewUrl',
+  url: 'url',
   'cold-start-ms': 'coldStartMs',
   'max-memory-mb': 'maxMemoryMb',
   mode: 'mode',

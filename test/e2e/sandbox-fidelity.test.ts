@@ -1,6 +1,6 @@
 /**
  * The sandbox's Lambda behaves like Lambda wherever the action's guarantees depend on it
- * (scripts/sandbox/moto_lambda_fidelity.py, moto_lambda_urls.py). Each test here fails on moto
+ * (scripts/sandbox/moto_lambda_fidelity.py, moto_lambda_urls.py, moto_lambda_policies.py). Each test here fails on moto
  * 5.2.1 as released (SANDBOX_MOTO_UNPATCHED=1): smoke tests on a version number, canary bakes and
  * rollback smoke runs mean nothing on an emulator that runs $LATEST for every qualifier, and the
  * RevisionId / CodeSha256 guards mean nothing when the server never refuses.
@@ -10,14 +10,17 @@
 import {
   CreateAliasCommand,
   CreateFunctionCommand,
+  AddPermissionCommand,
   CreateFunctionUrlConfigCommand,
   DeleteFunctionCommand,
+  GetPolicyCommand,
   GetAliasCommand,
   GetFunctionConfigurationCommand,
   InvokeCommand,
   LambdaClient,
   ListVersionsByFunctionCommand,
   PublishVersionCommand,
+  RemovePermissionCommand,
   UpdateAliasCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
@@ -347,6 +350,112 @@ describe('function URLs', () => {
     },
     TIMEOUT,
   );
+});
+
+describe('function URLs with AuthType AWS_IAM', () => {
+  it(
+    'refuse a request without a SigV4 signature for lambda (403), serve a signed one',
+    async () => {
+      await lambda.send(
+        new CreateAliasCommand({ FunctionName: fn, Name: 'url-iam', FunctionVersion: v1 }),
+      );
+      const url = (
+        await lambda.send(
+          new CreateFunctionUrlConfigCommand({
+            FunctionName: fn,
+            Qualifier: 'url-iam',
+            AuthType: 'AWS_IAM',
+          }),
+        )
+      ).FunctionUrl!;
+      const unsigned = await requestFunctionUrl(sandbox, url, { method: 'POST', body: '{}' });
+      expect({ status: unsigned.status, body: unsigned.body }).toEqual({
+        status: 403,
+        body: '{"Message": "Forbidden"}',
+      });
+      const signature = (service: string) =>
+        `AWS4-HMAC-SHA256 Credential=testing/20240101/${sandbox.region}/${service}/aws4_request, ` +
+        `SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
+      const headers = (service: string) => ({
+        authorization: signature(service),
+        'x-amz-date': '20240101T000000Z',
+      });
+      const wrongService = await requestFunctionUrl(sandbox, url, {
+        method: 'POST',
+        body: '{}',
+        headers: headers('execute-api'),
+      });
+      expect(wrongService.status).toBe(403);
+      const signed = await requestFunctionUrl(sandbox, url, {
+        method: 'POST',
+        body: '{}',
+        headers: headers('lambda'),
+      });
+      expect({ status: signed.status, body: JSON.parse(signed.body) as unknown }).toEqual({
+        status: 200,
+        body: { tag: 'A', version: '1' },
+      });
+    },
+    TIMEOUT,
+  );
+});
+
+describe('resource policies', () => {
+  const statement = (alias: string, sid: string) =>
+    new AddPermissionCommand({
+      FunctionName: fn,
+      Qualifier: alias,
+      StatementId: sid,
+      Action: 'lambda:InvokeFunction',
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: 'arn:aws:execute-api:us-east-1:123456789012:abcdef1234/*/POST/predict',
+    });
+  const sidsOf = async (qualifier?: string) => {
+    try {
+      const { Policy } = await lambda.send(
+        new GetPolicyCommand({ FunctionName: fn, ...(qualifier ? { Qualifier: qualifier } : {}) }),
+      );
+      return (JSON.parse(Policy!) as { Statement: Array<{ Sid: string }> }).Statement.map(
+        (s) => s.Sid,
+      );
+    } catch (error) {
+      return (error as Error).name;
+    }
+  };
+
+  it('each qualifier has its own policy, and a statement id is refused when it is taken', async () => {
+    await lambda.send(
+      new CreateAliasCommand({ FunctionName: fn, Name: 'policy-one', FunctionVersion: v1 }),
+    );
+    await lambda.send(
+      new CreateAliasCommand({ FunctionName: fn, Name: 'policy-two', FunctionVersion: v2 }),
+    );
+    await lambda.send(statement('policy-one', 'apigw'));
+    expect(await failure(lambda.send(statement('policy-one', 'apigw')))).toEqual({
+      name: 'ResourceConflictException',
+      status: 409,
+    });
+    await lambda.send(statement('policy-two', 'apigw'));
+    expect(await sidsOf('policy-one')).toEqual(['apigw']);
+    expect(await sidsOf('policy-two')).toEqual(['apigw']);
+    expect(await sidsOf()).toBe('ResourceNotFoundException');
+
+    // An unqualified RemovePermission does not reach an alias's statement.
+    expect(
+      await failure(
+        lambda.send(new RemovePermissionCommand({ FunctionName: fn, StatementId: 'apigw' })),
+      ),
+    ).toEqual({ name: 'ResourceNotFoundException', status: 404 });
+    await lambda.send(
+      new RemovePermissionCommand({
+        FunctionName: fn,
+        Qualifier: 'policy-one',
+        StatementId: 'apigw',
+      }),
+    );
+    expect(await sidsOf('policy-one')).toBe('ResourceNotFoundException');
+    expect(await sidsOf('policy-two')).toEqual(['apigw']);
+  });
 });
 
 describe('UpdateFunctionCode', () => {

@@ -292,3 +292,84 @@ test('statementIds reads Sids of a policy document, and nothing from junk', () =
   expect(statementIds('not json').size).toBe(0);
   expect(statementIds(undefined).size).toBe(0);
 });
+
+describe('ensureFunctionUrl with CORS (the URL of alias)', () => {
+  const cors = {
+    AllowOrigins: ['https://app.example.com'],
+    AllowMethods: ['POST'],
+    AllowHeaders: ['Content-Type'],
+    MaxAge: 300,
+  };
+  const request = { functionName: 'iris', qualifier: 'prod', authType: 'AWS_IAM' as const, cors };
+
+  test('creates the URL with its CORS', async () => {
+    lambdaMock.on(GetFunctionUrlConfigCommand).rejects(notFound());
+    lambdaMock
+      .on(CreateFunctionUrlConfigCommand)
+      .resolves({ FunctionUrl: URL, AuthType: 'AWS_IAM', Cors: cors });
+    const result = await ensureFunctionUrl(lambda, request, options);
+    expect(result.action).toBe('created');
+    expect(lambdaMock.commandCalls(CreateFunctionUrlConfigCommand)[0].args[0].input.Cors).toEqual({
+      AllowOrigins: ['https://app.example.com'],
+      AllowMethods: ['POST'],
+      AllowHeaders: ['content-type'],
+      MaxAge: 300,
+    });
+    expect(lambdaMock.commandCalls(UpdateFunctionUrlConfigCommand)).toHaveLength(0);
+  });
+
+  test('an unchanged configuration (same CORS, written differently) is read and not written', async () => {
+    lambdaMock.on(GetFunctionUrlConfigCommand).resolves({
+      FunctionUrl: URL,
+      AuthType: 'AWS_IAM',
+      Cors: {
+        AllowOrigins: ['https://app.example.com'],
+        AllowMethods: ['post'],
+        AllowHeaders: ['content-type'],
+        ExposeHeaders: [],
+        MaxAge: 300,
+        AllowCredentials: false,
+      },
+    });
+    const result = await ensureFunctionUrl(lambda, request, options);
+    expect(result.action).toBe('unchanged');
+    expect(lambdaMock.commandCalls(CreateFunctionUrlConfigCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(UpdateFunctionUrlConfigCommand)).toHaveLength(0);
+    expect(lambdaMock.commandCalls(GetPolicyCommand)).toHaveLength(0);
+  });
+
+  test('changed CORS is updated; no CORS wanted clears what is there', async () => {
+    lambdaMock
+      .on(GetFunctionUrlConfigCommand)
+      .resolves({ FunctionUrl: URL, AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['*'] } });
+    lambdaMock
+      .on(UpdateFunctionUrlConfigCommand)
+      .resolves({ FunctionUrl: URL, AuthType: 'AWS_IAM' });
+    expect((await ensureFunctionUrl(lambda, request, options)).action).toBe('updated');
+    expect(lambdaMock.commandCalls(UpdateFunctionUrlConfigCommand)[0].args[0].input).toMatchObject({
+      Qualifier: 'prod',
+      AuthType: 'AWS_IAM',
+      Cors: { AllowOrigins: ['https://app.example.com'] },
+    });
+    lambdaMock.resetHistory();
+    expect((await ensureFunctionUrl(lambda, { ...request, cors: {} }, options)).action).toBe(
+      'updated',
+    );
+    expect(lambdaMock.commandCalls(UpdateFunctionUrlConfigCommand)[0].args[0].input.Cors).toEqual(
+      {},
+    );
+  });
+
+  test('without cors (previews) the URL keeps the CORS it has', async () => {
+    lambdaMock
+      .on(GetFunctionUrlConfigCommand)
+      .resolves({ FunctionUrl: URL, AuthType: 'AWS_IAM', Cors: { AllowOrigins: ['*'] } });
+    const result = await ensureFunctionUrl(
+      lambda,
+      { functionName: 'iris', qualifier: 'pr-7', authType: 'AWS_IAM' },
+      options,
+    );
+    expect(result.action).toBe('unchanged');
+    expect(lambdaMock.commandCalls(UpdateFunctionUrlConfigCommand)).toHaveLength(0);
+  });
+});

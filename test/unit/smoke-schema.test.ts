@@ -78,6 +78,10 @@ test('the schema names exactly the fields the parser allows, at every level', ()
   expect(keys(schema.definitions.case)).toEqual([...SPEC_FIELDS.case].sort());
   expect(keys(schema.definitions.http)).toEqual([...SPEC_FIELDS.http].sort());
   expect(keys(schema.definitions.expect)).toEqual([...SPEC_FIELDS.expect].sort());
+  expect(keys(schema.definitions.endpointCase)).toEqual([...SPEC_FIELDS.endpoint].sort());
+  expect(keys(schema.definitions.endpointExpect)).toEqual(
+    [...SPEC_FIELDS['endpoint-expect']].sort(),
+  );
 });
 
 const ok = { name: 'a', event: {} };
@@ -107,6 +111,22 @@ const INVALID: Array<[string, unknown]> = [
   ['concurrency over 64', { cases: [ok], concurrency: 65 }],
   ['fractional timeout', { cases: [{ ...ok, 'timeout-ms': 1.5 }] }],
   ['unknown default', { cases: [ok], defaults: { retries: 2 } }],
+  ['empty endpoint list', { cases: [ok], endpoint: [] }],
+  ['endpoint case without http', { cases: [ok], endpoint: [{ name: 'e', event: {} }] }],
+  [
+    'endpoint case expecting a payload',
+    {
+      cases: [ok],
+      endpoint: [{ name: 'e', http: { method: 'GET', path: '/' }, expect: { payload: {} } }],
+    },
+  ],
+  [
+    'endpoint case expecting an error',
+    {
+      cases: [ok],
+      endpoint: [{ name: 'e', http: { method: 'GET', path: '/' }, expect: { error: true } }],
+    },
+  ],
 ];
 
 test.each(INVALID)('both reject: %s', (_, data) => {
@@ -129,6 +149,20 @@ const VALID: Array<[string, unknown]> = [
   [
     'defaults and concurrency',
     { cases: [ok], concurrency: 4, defaults: { tolerance: 0, 'timeout-ms': 10 } },
+  ],
+  [
+    'an endpoint section',
+    {
+      cases: [ok],
+      endpoint: [
+        {
+          name: 'predict over HTTP',
+          http: { method: 'POST', path: '/', body: { x: 1 } },
+          expect: { status: 200, body: { y: 2 }, tolerance: 0.1, 'max-latency-ms': 100 },
+          'timeout-ms': 1000,
+        },
+      ],
+    },
   ],
 ];
 

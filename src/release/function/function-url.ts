@@ -6,6 +6,7 @@ import {
   GetPolicyCommand,
   RemovePermissionCommand,
   UpdateFunctionUrlConfigCommand,
+  type Cors,
   type FunctionUrlAuthType,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
@@ -13,6 +14,7 @@ import { callAws, isConflict, isNotFound, type AwsCallOptions } from '../../aws/
 import { ActionError, errorMessage } from '../../errors.js';
 import { isTransient } from '../../retry.js';
 import type { UrlAuth } from '../../settings.js';
+import type { UrlCors } from '../../settings-endpoint.js';
 
 /**
  * A function URL on one qualifier (a preview alias). With AuthType NONE the URL is public, which
@@ -34,6 +36,8 @@ export type FunctionUrlCallOptions = AwsCallOptions;
 export interface FunctionUrlState {
   url: string;
   authType: UrlAuth;
+  /** CORS as Lambda reports it (absent: none). */
+  cors?: UrlCors;
 }
 
 export interface EnsureUrlResult extends FunctionUrlState {
@@ -63,24 +67,77 @@ export async function readFunctionUrl(
         ),
       options,
     );
-    return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? 'AWS_IAM' };
+    return urlState(output, 'AWS_IAM');
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
 }
 
+function urlState(
+  output: { FunctionUrl?: string; AuthType?: FunctionUrlAuthType; Cors?: Cors },
+  fallback: UrlAuth,
+): FunctionUrlState {
+  const state: FunctionUrlState = {
+    url: output.FunctionUrl ?? '',
+    authType: output.AuthType ?? fallback,
+  };
+  if (output.Cors) state.cors = output.Cors;
+  return state;
+}
+
 /**
- * Makes sure `qualifier` has a function URL with `authType`: creates it, updates its auth type, or
- * leaves it; then adds (NONE) the public-access statements, or removes them when a public URL goes
- * back to AWS_IAM. Idempotent.
+ * CORS reduced to what it means: empty lists, a zero max age and credentials off are the same as
+ * leaving them out; methods compare upper-case, header names lower-case, lists as sets. Pure.
+ */
+export function normalizeCors(cors: UrlCors | undefined): UrlCors {
+  const result: UrlCors = {};
+  if (!cors) return result;
+  const list = (values: string[] | undefined, fold: (v: string) => string) =>
+    values && values.length > 0 ? [...new Set(values.map(fold))].sort() : undefined;
+  const origins = list(cors.AllowOrigins, (v) => v);
+  const methods = list(cors.AllowMethods, (v) => v.toUpperCase());
+  const headers = list(cors.AllowHeaders, (v) => v.toLowerCase());
+  const expose = list(cors.ExposeHeaders, (v) => v.toLowerCase());
+  if (origins) result.AllowOrigins = origins;
+  if (methods) result.AllowMethods = methods;
+  if (headers) result.AllowHeaders = headers;
+  if (expose) result.ExposeHeaders = expose;
+  if (cors.MaxAge) result.MaxAge = cors.MaxAge;
+  if (cors.AllowCredentials) result.AllowCredentials = true;
+  return result;
+}
+
+/** Whether two CORS configurations mean the same. Pure. */
+export function sameCors(a: UrlCors | undefined, b: UrlCors | undefined): boolean {
+  return JSON.stringify(normalizeCors(a)) === JSON.stringify(normalizeCors(b));
+}
+
+/** What differs between a URL config and the desired one (none: nothing to write). Pure. */
+export function urlChanges(
+  current: FunctionUrlState,
+  desired: { authType: UrlAuth; cors?: UrlCors },
+): string[] {
+  const changes: string[] = [];
+  if (current.authType !== desired.authType)
+    changes.push(`AuthType ${current.authType} -> ${desired.authType}`);
+  if (desired.cors !== undefined && !sameCors(current.cors, desired.cors)) changes.push('Cors');
+  return changes;
+}
+
+/**
+ * Makes sure `qualifier` has a function URL with `authType` (and `cors`, when given: undefined
+ * leaves the URL's CORS as it is, `{}` means none): creates it, updates what differs, or leaves
+ * it; then adds (NONE) the public-access statements, or removes them when a public URL goes back
+ * to AWS_IAM. Idempotent: an unchanged configuration is read and nothing is written.
  */
 export async function ensureFunctionUrl(
   lambda: LambdaClient,
-  request: { functionName: string; qualifier: string; authType: UrlAuth },
+  request: { functionName: string; qualifier: string; authType: UrlAuth; cors?: UrlCors },
   options: FunctionUrlCallOptions = {},
 ): Promise<EnsureUrlResult> {
-  const { functionName, qualifier, authType } = request;
+  const { functionName, qualifier, authType, cors } = request;
+  const hasCors = cors !== undefined && Object.keys(normalizeCors(cors)).length > 0;
   const where = `${functionName}:${qualifier}`;
   try {
     const current = await readFunctionUrl(lambda, functionName, qualifier, options);
@@ -96,6 +153,7 @@ export async function ensureFunctionUrl(
                 FunctionName: functionName,
                 Qualifier: qualifier,
                 AuthType: authType,
+                ...(hasCors ? { Cors: normalizeCors(cors) } : {}),
               }),
             );
           } catch (error) {
@@ -106,6 +164,7 @@ export async function ensureFunctionUrl(
                 return {
                   FunctionUrl: existing.url,
                   AuthType: existing.authType,
+                  ...(existing.cors ? { Cors: existing.cors } : {}),
                 };
             }
             throw error;
@@ -113,17 +172,14 @@ export async function ensureFunctionUrl(
         },
         options,
       );
-      state = {
-        url: created.FunctionUrl ?? '',
-        authType: created.AuthType ?? authType,
-      };
+      state = urlState(created, authType);
       action = 'created';
-      if (state.authType !== authType) {
-        state = await updateAuth(lambda, functionName, qualifier, authType, options);
+      if (urlChanges(state, { authType, ...(cors ? { cors } : {}) }).length > 0) {
+        state = await updateUrl(lambda, functionName, qualifier, { authType, cors }, options);
         action = 'updated';
       }
-    } else if (current.authType !== authType) {
-      state = await updateAuth(lambda, functionName, qualifier, authType, options);
+    } else if (urlChanges(current, { authType, ...(cors ? { cors } : {}) }).length > 0) {
+      state = await updateUrl(lambda, functionName, qualifier, { authType, cors }, options);
       action = 'updated';
     } else {
       state = current;
@@ -152,13 +208,14 @@ export async function ensureFunctionUrl(
   }
 }
 
-async function updateAuth(
+async function updateUrl(
   lambda: LambdaClient,
   functionName: string,
   qualifier: string,
-  authType: UrlAuth,
+  desired: { authType: UrlAuth; cors: UrlCors | undefined },
   options: FunctionUrlCallOptions,
 ): Promise<FunctionUrlState> {
+  const { authType, cors } = desired;
   const output = await callAws(
     `UpdateFunctionUrlConfig ${functionName}:${qualifier}`,
     () =>
@@ -167,11 +224,12 @@ async function updateAuth(
           FunctionName: functionName,
           Qualifier: qualifier,
           AuthType: authType,
+          ...(cors !== undefined ? { Cors: normalizeCors(cors) } : {}),
         }),
       ),
     options,
   );
-  return { url: output.FunctionUrl ?? '', authType: output.AuthType ?? authType };
+  return urlState(output, authType);
 }
 
 /** Statement ids on the qualifier's resource policy (none when it has no policy). */

@@ -64,6 +64,8 @@ export interface SmokeSpec {
   /** Budgets for the first (cold) invocation of the version. */
   coldStart?: ColdStartBudget;
   memory?: MemoryBudget;
+  /** HTTP cases sent through the alias's function URL after the shift (each has `http`). */
+  endpoint?: SmokeCase[];
 }
 
 /** Every problem found in a spec, one line each, all reported at once. */
@@ -83,7 +85,9 @@ export class SmokeSpecError extends Error {
 
 /** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
 export const SPEC_FIELDS = {
-  top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory'],
+  top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory', 'endpoint'],
+  endpoint: ['name', 'http', 'expect', 'timeout-ms'],
+  'endpoint-expect': ['status', 'body', 'tolerance', 'max-latency-ms'],
   'cold-start': ['max-init-ms', 'max-regression'],
   memory: ['max-used-percent'],
   defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
@@ -419,69 +423,120 @@ export function validateSmokeSpec(data: unknown, file: string): SmokeSpec {
   else if (!Array.isArray(rawCases) || rawCases.length === 0) {
     topReport('cases', `must be a non-empty list of test cases, got ${describeValue(rawCases)}`);
   } else {
-    const seen = new Map<string, number>();
-    rawCases.forEach((raw, index) => {
-      const name =
-        isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
-          ? raw.name.trim()
-          : undefined;
-      const label = `cases[${index}]${name ? ` ("${name}")` : ''}`;
-      const report: Report = (field, detail) =>
-        problems.push(`${file}: ${label}: field '${field}' ${detail}`);
-      if (!isRecord(raw)) {
-        problems.push(
-          `${file}: ${label}: must be a mapping with name, event or http, and expect; got ${describeValue(raw)}`,
-        );
-        return;
-      }
-      checkKeys(raw, CASE_KEYS, '', report);
-      if (!name)
-        report(
-          'name',
-          raw.name === undefined
-            ? 'is required (a unique, non-empty text)'
-            : `must be a non-empty text, got ${describeValue(raw.name)}`,
-        );
-      else if (seen.has(name))
-        report('name', `duplicates the name of cases[${seen.get(name)}]; names must be unique`);
-      else seen.set(name, index);
-
-      const hasEvent = 'event' in raw;
-      const hasHttp = 'http' in raw;
-      let event: JsonValue | undefined;
-      let http: HttpRequestSpec | undefined;
-      if (hasEvent && hasHttp) report('event', "and 'http' are both set; give exactly one");
-      else if (!hasEvent && !hasHttp)
-        report(
-          'event',
-          "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event",
-        );
-      else if (hasEvent) {
-        if (raw.event === null || raw.event === undefined)
-          report('event', 'is empty (null); use {} for an empty event');
-        else event = raw.event as JsonValue;
-      } else http = parseHttp(raw.http, 'http', report);
-
-      const expect = parseExpect(raw.expect, 'expect', report);
-      const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
-      if (expect.tolerance === undefined && defaults.tolerance !== undefined)
-        expect.tolerance = defaults.tolerance;
-      if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
-        expect.maxLatencyMs = defaults.maxLatencyMs;
-
-      const smokeCase: SmokeCase = { index, name: name ?? `cases[${index}]`, expect };
-      if (event !== undefined) smokeCase.event = event;
-      if (http) smokeCase.http = http;
-      if (timeoutMs !== undefined) smokeCase.timeoutMs = timeoutMs;
-      cases.push(smokeCase);
-    });
+    cases.push(...parseCases(rawCases, 'cases', defaults, file, problems));
+  }
+  let endpoint: SmokeCase[] | undefined;
+  const rawEndpoint = data.endpoint;
+  if (rawEndpoint !== undefined) {
+    if (!Array.isArray(rawEndpoint) || rawEndpoint.length === 0)
+      topReport(
+        'endpoint',
+        `must be a non-empty list of HTTP cases sent through the function URL, got ${describeValue(rawEndpoint)}`,
+      );
+    else endpoint = parseCases(rawEndpoint, 'endpoint', defaults, file, problems);
   }
   if (problems.length > 0) throw new SmokeSpecError(file, problems);
   const spec: SmokeSpec = { file, cases, defaults };
   if (concurrency !== undefined) spec.concurrency = concurrency;
   if (coldStart) spec.coldStart = coldStart;
   if (memory) spec.memory = memory;
+  if (endpoint) spec.endpoint = endpoint;
   return spec;
+}
+
+/**
+ * The cases of one list: `cases` (an event or an http request each) or `endpoint` (an http
+ * request each, judged on the HTTP response: status, body, latency). Problems go to `problems`.
+ */
+function parseCases(
+  rawCases: unknown[],
+  list: 'cases' | 'endpoint',
+  defaults: SmokeDefaults,
+  file: string,
+  problems: string[],
+): SmokeCase[] {
+  const cases: SmokeCase[] = [];
+  const seen = new Map<string, number>();
+  rawCases.forEach((raw, index) => {
+    const name =
+      isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
+        ? raw.name.trim()
+        : undefined;
+    const label = `${list}[${index}]${name ? ` ("${name}")` : ''}`;
+    const report: Report = (field, detail) =>
+      problems.push(`${file}: ${label}: field '${field}' ${detail}`);
+    if (!isRecord(raw)) {
+      problems.push(
+        `${file}: ${label}: must be a mapping with name, ${list === 'endpoint' ? 'http' : 'event or http'}, and expect; got ${describeValue(raw)}`,
+      );
+      return;
+    }
+    checkKeys(raw, list === 'endpoint' ? SPEC_FIELDS.endpoint : CASE_KEYS, '', report);
+    if (!name)
+      report(
+        'name',
+        raw.name === undefined
+          ? 'is required (a unique, non-empty text)'
+          : `must be a non-empty text, got ${describeValue(raw.name)}`,
+      );
+    else if (seen.has(name))
+      report('name', `duplicates the name of ${list}[${seen.get(name)}]; names must be unique`);
+    else seen.set(name, index);
+
+    const hasEvent = 'event' in raw;
+    const hasHttp = 'http' in raw;
+    let event: JsonValue | undefined;
+    let http: HttpRequestSpec | undefined;
+    if (list === 'endpoint') {
+      if (!hasHttp)
+        report(
+          'http',
+          'is required: the request sent to the function URL, e.g. {method: POST, path: /}',
+        );
+      else http = parseHttp(raw.http, 'http', report);
+    } else if (hasEvent && hasHttp) report('event', "and 'http' are both set; give exactly one");
+    else if (!hasEvent && !hasHttp)
+      report(
+        'event',
+        "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event",
+      );
+    else if (hasEvent) {
+      if (raw.event === null || raw.event === undefined)
+        report('event', 'is empty (null); use {} for an empty event');
+      else event = raw.event as JsonValue;
+    } else http = parseHttp(raw.http, 'http', report);
+
+    if (list === 'endpoint' && isRecord(raw.expect))
+      checkKeys(raw.expect, SPEC_FIELDS['endpoint-expect'], 'expect', (field, detail) =>
+        report(
+          field,
+          `${detail} (an endpoint case is judged on the HTTP response: status, body, latency)`,
+        ),
+      );
+    const expect = parseExpect(
+      list === 'endpoint' && isRecord(raw.expect)
+        ? Object.fromEntries(
+            Object.entries(raw.expect).filter(([k]) =>
+              (SPEC_FIELDS['endpoint-expect'] as readonly string[]).includes(k),
+            ),
+          )
+        : raw.expect,
+      'expect',
+      report,
+    );
+    const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
+    if (expect.tolerance === undefined && defaults.tolerance !== undefined)
+      expect.tolerance = defaults.tolerance;
+    if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
+      expect.maxLatencyMs = defaults.maxLatencyMs;
+
+    const smokeCase: SmokeCase = { index, name: name ?? `${list}[${index}]`, expect };
+    if (event !== undefined) smokeCase.event = event;
+    if (http) smokeCase.http = http;
+    if (timeoutMs !== undefined) smokeCase.timeoutMs = timeoutMs;
+    cases.push(smokeCase);
+  });
+  return cases;
 }
 
 /** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */

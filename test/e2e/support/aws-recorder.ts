@@ -25,6 +25,19 @@ export function operationOf(method: string, url: string): string {
   if (/^\/2015-03-31\/functions\/[^/]+\/aliases$/.test(path) && method === 'POST')
     return 'CreateAlias';
   if (/^\/2015-03-31\/functions\/[^/]+\/invocations$/.test(path)) return 'Invoke';
+  if (/^\/2021-10-31\/functions\/[^/]+\/url$/.test(path)) {
+    const url: Record<string, string> = {
+      GET: 'GetFunctionUrlConfig',
+      POST: 'CreateFunctionUrlConfig',
+      PUT: 'UpdateFunctionUrlConfig',
+      DELETE: 'DeleteFunctionUrlConfig',
+    };
+    if (url[method]) return url[method];
+  }
+  if (/^\/2015-03-31\/functions\/[^/]+\/policy\/?$/.test(path))
+    return method === 'POST' ? 'AddPermission' : 'GetPolicy';
+  if (/^\/2015-03-31\/functions\/[^/]+\/policy\/[^/]+$/.test(path) && method === 'DELETE')
+    return 'RemovePermission';
   // S3, path style: /bucket/key...
   if (/^\/[^/]+\/.+/.test(path)) {
     if (method === 'PUT' && /(^|&)partNumber=/.test(query)) return 'UploadPart';
