@@ -30,10 +30,14 @@ export interface AuthSettings {
   roleDurationSeconds: number;
 }
 
+export type ModelStore = 'bundle' | 's3';
+
 export interface BuildSettings {
   sourceDir: string;
   model: string[];
   modelDest: string;
+  /** bundle: model files in the zip; s3: content-addressed in s3-bucket, pinned by a manifest. */
+  modelStore: ModelStore;
   include: string[];
   exclude: string[];
   /** Absolute path of the requirements file; undefined: no dependency layer. */
@@ -363,10 +367,15 @@ function readBuild(
       s3Prefix,
     );
   }
+  const model = r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p);
+  const modelStore = r.oneOf('model-store', ['bundle', 's3'] as const, 'bundle');
+  if (modelStore === 's3' && model.length === 0)
+    r.fail('model-store', 'is s3 but `model` names no files: give the model paths to store', 's3');
   return {
     sourceDir,
-    model: r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p),
+    model,
     modelDest: modelDest.replace(/\/+$/, ''),
+    modelStore,
     include: r.lines('include'),
     exclude: [...DEFAULT_EXCLUDES, ...r.lines('exclude')],
     requirements: readRequirements(r, sourceDir),

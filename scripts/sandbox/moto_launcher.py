@@ -2,7 +2,8 @@
 on it (moto_lambda_fidelity.py: versions, Invoke qualifiers and alias weights, RevisionId and
 CodeSha256 guards, function errors, architectures; moto_lambda_urls.py: function URLs per
 qualifier, invocable; moto_lambda_volumes.py: code and layer volumes reused between invokes;
-moto_lambda_config.py: the function configuration settings moto drops), then moto.server's own
+moto_lambda_config.py: the function configuration settings moto drops; moto_lambda_network.py:
+function containers reach this moto's S3), then moto.server's own
 main() with the given arguments.
 
 SANDBOX_MOTO_UNPATCHED=1 starts moto as released, without these fixes: only to show that the
@@ -17,6 +18,7 @@ if __name__ == "__main__":
     if os.environ.get("SANDBOX_MOTO_UNPATCHED") != "1":
         import moto_lambda_config
         import moto_lambda_fidelity
+        import moto_lambda_network
         import moto_lambda_urls
         import moto_lambda_volumes
 
@@ -24,6 +26,7 @@ if __name__ == "__main__":
         moto_lambda_urls.apply()
         moto_lambda_volumes.apply()
         moto_lambda_config.apply()
+        moto_lambda_network.apply()
     from moto.server import main
 
     main(sys.argv[1:])

@@ -26,6 +26,10 @@ import { gateColdStart } from './cold-start.js';
 import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
 import { uploadContentAddressed, type UploadResult } from '../packaging/upload.js';
+import { MANIFEST_ENV } from '../packaging/model-manifest.js';
+import { prepareModelStore, uploadModelStore } from '../packaging/model-store.js';
+import { reportModelStore } from '../report/model-store-report.js';
+import { InputError } from '../errors.js';
 import { reportBuild, reportPlan } from '../report/build-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
@@ -123,14 +127,47 @@ export async function buildArtifacts(
     return result;
   });
   if (!limits) throw new Error('internal: the bundle was zipped without a size check');
+  if (!bundle.loader.added)
+    ctx.report.section('Model loader', [
+      `⚠️ The source has its own \`${bundle.loader.userFile}\`: the action's \`lambda_ml_model\` loader was not added.`,
+    ]);
+  const modelStore =
+    b.modelStore === 's3'
+      ? await steps.run('Model store: hash and plan', async () => {
+          if (settings.fn.environment && MANIFEST_ENV in settings.fn.environment)
+            throw new InputError(
+              'environment',
+              `sets ${MANIFEST_ENV}, which model-store: s3 writes itself (it pins the version's model); remove it.`,
+            );
+          const planned = await prepareModelStore(bundle.storedModel, {
+            modelDest: b.modelDest,
+            bucket: b.s3Bucket,
+            prefix: b.s3Prefix,
+            ephemeralStorage: settings.fn.ephemeralStorage,
+          });
+          logger.info(
+            `${planned.plan.manifest.files.length} model file(s), ${formatBytes(planned.plan.totalBytes)}: manifest ${planned.plan.manifestUri}` +
+              (planned.sizedEphemeral
+                ? `; ephemeral-storage sized to ${planned.ephemeralMb} MB`
+                : ''),
+          );
+          return planned;
+        })
+      : undefined;
   const layer =
     prepared.status === 'ready'
       ? await steps.run('Dependency layer: upload and publish', () =>
           releaseLayer(prepared, layerOptions, layerDeps),
         )
       : await releaseLayer(prepared, layerOptions, layerDeps);
-  const built = { layer, bundle, bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip` };
+  const built = {
+    layer,
+    bundle,
+    bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip`,
+    ...(modelStore ? { modelStore } : {}),
+  };
   reportBuild(ctx.report, built, limits);
+  if (modelStore) reportModelStore(ctx.report, modelStore);
   ctx.outputs.set('code-sha256', bundle.codeSha256);
   ctx.outputs.set('s3-key', built.bundleKey);
   if (layer.layerVersionArn) ctx.outputs.set('layer-version-arn', layer.layerVersionArn);
@@ -155,6 +192,11 @@ export async function publishCandidate(
     settings.fn,
     built.layer.layerVersionArn,
     settings.coldStart.snapStart,
+    built.modelStore && {
+      variable: MANIFEST_ENV,
+      manifestUri: built.modelStore.plan.manifestUri,
+      ephemeralMb: built.modelStore.ephemeralMb,
+    },
   );
 
   const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
@@ -224,6 +266,19 @@ export async function publishCandidate(
       codeSha256: built.bundle.codeSha256,
       aliasBefore,
     };
+  }
+
+  const modelStore = built.modelStore;
+  if (modelStore) {
+    // Before the version that pins them exists: a published manifest always has its files.
+    await steps.run('Upload model (S3 model store)', () =>
+      uploadModelStore(clients.s3, modelStore.plan, {
+        bucket: settings.build.s3Bucket,
+        workDir: ctx.workDir,
+        logger,
+        sleep: ctx.clock.sleep,
+      }),
+    );
   }
 
   let upload: UploadResult | undefined;
