@@ -3,6 +3,7 @@
  *
  *   npm run bench [-- --weights-mib 150 --arrays-mib 100 --big-mib 300 --level 2 --skip-big --skip-baseline --keep]
  *   (then the cold-start bench, bench/cold-start-bench.ts: --cold-start-only, --skip-cold-start, --invokes N)
+ *   (then the model-store bench, bench/model-store-bench.ts: --model-store-only, --skip-model-store)
  *
  * Our zipper runs in a child process (this same file with --child) so that its peak RSS is its
  * own. Prints time, size and peak-RSS figures and pass/fail lines against the targets; exits 0
@@ -20,6 +21,7 @@ import { errorMessage } from '../src/errors.js';
 import { runCommand } from '../src/exec.js';
 import { formatDuration } from '../src/log.js';
 import { coldStartBench } from './cold-start-bench.js';
+import { modelStoreBench } from './model-store-bench.js';
 import { MiB, writeBenchWorkspace, writePickleLike, writeSafetensors } from './generate.js';
 
 const TARGET_TIME_RATIO = 0.35;
@@ -324,16 +326,22 @@ async function main(): Promise<void> {
   // The cold-start bench's own flags: --cold-start-only, --skip-cold-start, --invokes N.
   const coldOnly = argv.includes('--cold-start-only');
   const coldSkip = argv.includes('--skip-cold-start');
+  const storeOnly = argv.includes('--model-store-only');
+  const storeSkip = argv.includes('--skip-model-store');
   const invokesAt = argv.indexOf('--invokes');
   const coldArgs = invokesAt >= 0 ? argv.slice(invokesAt, invokesAt + 2) : [];
   const rest = argv.filter(
     (arg, i) =>
       arg !== '--cold-start-only' &&
       arg !== '--skip-cold-start' &&
+      arg !== '--model-store-only' &&
+      arg !== '--skip-model-store' &&
       !(invokesAt >= 0 && (i === invokesAt || i === invokesAt + 1)),
   );
+  if (storeOnly) return modelStoreBench(coldArgs);
   if (!coldOnly) await mainBench(parseArgs(rest));
   if (!coldSkip) await coldStartBench(coldArgs);
+  if (!coldOnly && !storeSkip) await modelStoreBench(coldArgs);
 }
 
 main().catch((error: unknown) => {
