@@ -2,7 +2,7 @@ import { buildBundle } from '../packaging/bundle.js';
 import { prepareLayer, releaseLayer } from '../packaging/layer.js';
 import { checkLambdaLimits, type LimitReport } from '../packaging/limits.js';
 import { formatBytes } from '../log.js';
-import { ActionError } from '../errors.js';
+import { ActionError, InputError } from '../errors.js';
 import type { AliasState } from '../release/traffic/alias-plan.js';
 import { readAlias } from '../release/traffic/alias.js';
 import { planChange, type ChangeDecision, type ChangePlan } from '../release/function/change.js';
@@ -29,7 +29,6 @@ import { uploadContentAddressed, type UploadResult } from '../packaging/upload.j
 import { MANIFEST_ENV } from '../packaging/model-manifest.js';
 import { prepareModelStore, uploadModelStore } from '../packaging/model-store.js';
 import { reportModelStore } from '../report/model-store-report.js';
-import { InputError } from '../errors.js';
 import { reportBuild, reportPlan } from '../report/build-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';

@@ -211,6 +211,9 @@ test('the permissions policy in docs names every Lambda API the action calls', (
     Invoke: 'lambda:InvokeFunction',
     ListVersionsByFunction: 'lambda:ListVersionsByFunction',
     HeadObject: 's3:GetObject',
+    GetObject: 's3:GetObject',
+    ListObjectsV2: 's3:ListBucket',
+    DeleteObjects: 's3:DeleteObject',
     DescribeAlarms: 'cloudwatch:DescribeAlarms',
   };
   const skip = new Set(['GetCallerIdentity', 'AssumeRoleWithWebIdentity']);
