@@ -83141,8 +83141,6 @@ async function buildArtifacts(ctx, steps) {
         ]);
     const modelStore = b.modelStore === 's3'
         ? await steps.run('Model store: hash and plan', async () => {
-            if (settings.fn.environment && MANIFEST_ENV in settings.fn.environment)
-                throw new errors/* InputError */.dz('environment', `sets ${MANIFEST_ENV}, which model-store: s3 writes itself (it pins the version's model); remove it.`);
             const planned = await prepareModelStore(bundle.storedModel, {
                 modelDest: b.modelDest,
                 bucket: b.s3Bucket,
@@ -86564,6 +86562,9 @@ function readFunction(r, build) {
         r.fail('execution-role', 'is required when create-function is true: the role the new function runs as');
     }
     const handlerRaw = r.raw('handler');
+    const environment = r.envMap('environment');
+    if (environment && 'LAMBDA_ML_MODEL_MANIFEST' in environment)
+        r.fail('environment', "must not set LAMBDA_ML_MODEL_MANIFEST: it pins a version's model and the action writes it (model-store: s3)");
     const description = r.optional('description');
     if (description && description.length > 256)
         r.fail('description', 'must be at most 256 characters', description);
@@ -86573,7 +86574,7 @@ function readFunction(r, build) {
         handler: r.pattern('handler', handlerRaw || 'lambda_function.lambda_handler', HANDLER, 'must be module.function, e.g. lambda_function.lambda_handler or app/main.handler') ?? '',
         memorySize: r.int('memory-size', 128, 10240),
         timeout: r.int('timeout', 1, 900),
-        environment: r.envMap('environment'),
+        environment,
         description,
         ...(0,settings_function/* readFunctionConfig */.r)(r, build.requirements !== undefined),
     };

@@ -473,6 +473,12 @@ function readFunction(r: InputReader, build: BuildSettings): FunctionSettings {
     );
   }
   const handlerRaw = r.raw('handler');
+  const environment = r.envMap('environment');
+  if (environment && 'LAMBDA_ML_MODEL_MANIFEST' in environment)
+    r.fail(
+      'environment',
+      "must not set LAMBDA_ML_MODEL_MANIFEST: it pins a version's model and the action writes it (model-store: s3)",
+    );
   const description = r.optional('description');
   if (description && description.length > 256)
     r.fail('description', 'must be at most 256 characters', description);
@@ -488,7 +494,7 @@ function readFunction(r: InputReader, build: BuildSettings): FunctionSettings {
       ) ?? '',
     memorySize: r.int('memory-size', 128, 10240),
     timeout: r.int('timeout', 1, 900),
-    environment: r.envMap('environment'),
+    environment,
     description,
     ...readFunctionConfig(r, build.requirements !== undefined),
   };

@@ -2,7 +2,7 @@ import { buildBundle } from '../packaging/bundle.js';
 import { prepareLayer, releaseLayer } from '../packaging/layer.js';
 import { checkLambdaLimits, type LimitReport } from '../packaging/limits.js';
 import { formatBytes } from '../log.js';
-import { ActionError, InputError } from '../errors.js';
+import { ActionError } from '../errors.js';
 import type { AliasState } from '../release/traffic/alias-plan.js';
 import { readAlias } from '../release/traffic/alias.js';
 import { planChange, type ChangeDecision, type ChangePlan } from '../release/function/change.js';
@@ -133,11 +133,6 @@ export async function buildArtifacts(
   const modelStore =
     b.modelStore === 's3'
       ? await steps.run('Model store: hash and plan', async () => {
-          if (settings.fn.environment && MANIFEST_ENV in settings.fn.environment)
-            throw new InputError(
-              'environment',
-              `sets ${MANIFEST_ENV}, which model-store: s3 writes itself (it pins the version's model); remove it.`,
-            );
           const planned = await prepareModelStore(bundle.storedModel, {
             modelDest: b.modelDest,
             bucket: b.s3Bucket,
