@@ -4,6 +4,7 @@
  *   npm run bench [-- --weights-mib 150 --arrays-mib 100 --big-mib 300 --level 2 --skip-big --skip-baseline --keep]
  *   (then the cold-start bench, bench/cold-start-bench.ts: --cold-start-only, --skip-cold-start, --invokes N,
  *   and the image bench, bench/image-bench.ts: --image-only, --skip-image, --image-model-mib N)
+ *   (then the model-store bench, bench/model-store-bench.ts: --model-store-only, --skip-model-store)
  *
  * Our zipper runs in a child process (this same file with --child) so that its peak RSS is its
  * own. Prints time, size and peak-RSS figures and pass/fail lines against the targets; exits 0
@@ -22,6 +23,7 @@ import { runCommand } from '../src/exec.js';
 import { formatDuration } from '../src/log.js';
 import { coldStartBench } from './cold-start-bench.js';
 import { imageBench } from './image-bench.js';
+import { modelStoreBench } from './model-store-bench.js';
 import { MiB, writeBenchWorkspace, writePickleLike, writeSafetensors } from './generate.js';
 
 const TARGET_TIME_RATIO = 0.35;
@@ -329,20 +331,31 @@ async function main(): Promise<void> {
   const coldSkip = argv.includes('--skip-cold-start');
   const imageOnly = argv.includes('--image-only');
   const imageSkip = argv.includes('--skip-image');
+  const storeOnly = argv.includes('--model-store-only');
+  const storeSkip = argv.includes('--skip-model-store');
   const invokesAt = argv.indexOf('--invokes');
   const coldArgs = invokesAt >= 0 ? argv.slice(invokesAt, invokesAt + 2) : [];
   const mibAt = argv.indexOf('--image-model-mib');
   const imageArgs = mibAt >= 0 ? argv.slice(mibAt, mibAt + 2) : [];
   const rest = argv.filter(
     (arg, i) =>
-      !['--cold-start-only', '--skip-cold-start', '--image-only', '--skip-image'].includes(arg) &&
+      ![
+        '--cold-start-only',
+        '--skip-cold-start',
+        '--image-only',
+        '--skip-image',
+        '--model-store-only',
+        '--skip-model-store',
+      ].includes(arg) &&
       !(invokesAt >= 0 && (i === invokesAt || i === invokesAt + 1)) &&
       !(mibAt >= 0 && (i === mibAt || i === mibAt + 1)),
   );
   if (imageOnly) return imageBench(imageArgs);
+  if (storeOnly) return modelStoreBench(coldArgs);
   if (!coldOnly) await mainBench(parseArgs(rest));
   if (!coldSkip) await coldStartBench(coldArgs);
   if (!imageSkip && !coldOnly) await imageBench(imageArgs);
+  if (!storeSkip && !coldOnly) await modelStoreBench(coldArgs);
 }
 
 main().catch((error: unknown) => {

@@ -19,6 +19,7 @@ export const INPUT_NAMES = [
   'source-dir',
   'model',
   'model-dest',
+  'model-store',
   'include',
   'exclude',
   'requirements',

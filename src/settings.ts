@@ -31,10 +31,14 @@ export interface AuthSettings {
   roleDurationSeconds: number;
 }
 
+export type ModelStore = 'bundle' | 's3';
+
 export interface BuildSettings {
   sourceDir: string;
   model: string[];
   modelDest: string;
+  /** bundle: model files in the zip; s3: content-addressed in s3-bucket, pinned by a manifest. */
+  modelStore: ModelStore;
   include: string[];
   exclude: string[];
   /** Absolute path of the requirements file; undefined: no dependency layer. */
@@ -385,10 +389,22 @@ function readBuild(
       s3Prefix,
     );
   }
+  const model = r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p);
+  const modelStore = r.oneOf('model-store', ['bundle', 's3'] as const, 'bundle');
+  if (modelStore === 's3' && model.length === 0)
+    r.fail('model-store', 'is s3 but `model` names no files: give the model paths to store', 's3');
+  if (modelStore === 's3' && image)
+    r.fail(
+      'model-store',
+      'is s3 with package-type: image: an image carries its model in a layer of its own (up to ' +
+        '10 GB); use model-store: bundle with images, or package-type: zip with the S3 store',
+      's3',
+    );
   return {
     sourceDir,
-    model: r.lines('model').map((p) => r.existingPath('model', p, 'any') ?? p),
+    model,
     modelDest: modelDest.replace(/\/+$/, ''),
+    modelStore,
     include: r.lines('include'),
     exclude: [...DEFAULT_EXCLUDES, ...r.lines('exclude')],
     requirements: readRequirements(r, sourceDir),
@@ -537,6 +553,12 @@ function readFunction(r: InputReader, build: BuildSettings): FunctionSettings {
       'cannot be used with package-type: image (Lambda runs no layers on image functions); ' +
         'put what they hold into the image, or use package-type: zip',
     );
+  const environment = r.envMap('environment');
+  if (environment && 'LAMBDA_ML_MODEL_MANIFEST' in environment)
+    r.fail(
+      'environment',
+      "must not set LAMBDA_ML_MODEL_MANIFEST: it pins a version's model and the action writes it (model-store: s3)",
+    );
   const description = r.optional('description');
   if (description && description.length > 256)
     r.fail('description', 'must be at most 256 characters', description);
@@ -552,7 +574,7 @@ function readFunction(r: InputReader, build: BuildSettings): FunctionSettings {
       ) ?? '',
     memorySize: r.int('memory-size', 128, 10240),
     timeout: r.int('timeout', 1, 900),
-    environment: r.envMap('environment'),
+    environment,
     description,
     ...readFunctionConfig(r, build.requirements !== undefined),
   };

@@ -1,7 +1,8 @@
 """Iris species classifier on AWS Lambda: the classic "ML model behind a Lambda" tutorial shape.
 
 The model (model/iris_model.npz, plain arrays written by train.py) is loaded ONCE, when the
-container starts, and reused by every invocation. numpy and scipy (compiled manylinux wheels)
+container starts, and reused by every invocation; lambda_ml_model.model_dir() finds it whether the
+deploy put it in the bundle or in S3 (model-store input). numpy and scipy (compiled manylinux wheels)
 and irisfeat (this team's request validation) are pip dependencies: none of them is in this
 folder, they come from the dependency layer (/opt/python).
 
@@ -29,16 +30,28 @@ MODEL_FILE = "iris_model.npz"
 ARRAYS = ("classes", "mean", "scale", "weights", "bias", "version")
 
 
-def find_model(root):
-    """The model file under model/ (wherever the deploy placed it inside that folder)."""
+def find_model():
+    """The model file in the model folder, wherever the deploy put the model (bundle or S3).
+
+    lambda_ml_model ships in every bundle lambda-ml-deploy builds: model_dir() is
+    /var/task/<model-dest> with model-store: bundle, and with model-store: s3 the folder in /tmp
+    it downloaded and verified this version's model into. Outside a bundle (local runs, tests)
+    the model/ folder beside this file stands in.
+    """
     override = os.environ.get("MODEL_PATH")
     if override:
-        return override if os.path.isabs(override) else os.path.join(root, override)
-    for folder, dirs, files in os.walk(os.path.join(root, "model")):
+        return override if os.path.isabs(override) else os.path.join(HERE, override)
+    try:
+        from lambda_ml_model import model_dir
+    except ImportError:
+        root = os.path.join(HERE, "model")
+    else:
+        root = model_dir()
+    for folder, dirs, files in os.walk(root):
         dirs.sort()
         if MODEL_FILE in files:
             return os.path.join(folder, MODEL_FILE)
-    raise FileNotFoundError("%s not found under %s/model (set MODEL_PATH to its path)" % (MODEL_FILE, root))
+    raise FileNotFoundError("%s not found under %s (set MODEL_PATH to its path)" % (MODEL_FILE, root))
 
 
 def load_model(path):
@@ -52,7 +65,7 @@ def load_model(path):
     return model
 
 
-MODEL = load_model(find_model(HERE))  # once per container: the cold start pays, warm calls do not
+MODEL = load_model(find_model())  # once per container: the cold start pays, warm calls do not
 
 
 def predict(features):

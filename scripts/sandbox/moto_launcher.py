@@ -4,7 +4,8 @@ CodeSha256 guards, function errors, architectures; moto_lambda_urls.py: function
 qualifier, invocable; moto_lambda_policies.py: resource policies per qualifier, statement ids
 unique; moto_lambda_volumes.py: code and layer volumes reused between invokes;
 moto_lambda_config.py: the function configuration settings moto drops; moto_lambda_image.py:
-image functions' CodeSha256 and invokes from the local registry), then moto.server's own
+image functions' CodeSha256 and invokes from the local registry; moto_lambda_network.py:
+function containers reach this moto's S3), then moto.server's own
 main() with the given arguments.
 
 SANDBOX_MOTO_UNPATCHED=1 starts moto as released, without these fixes: only to show that the
@@ -21,6 +22,7 @@ if __name__ == "__main__":
         import moto_lambda_fidelity
         import moto_lambda_image
         import moto_lambda_policies
+        import moto_lambda_network
         import moto_lambda_urls
         import moto_lambda_volumes
 
@@ -30,6 +32,7 @@ if __name__ == "__main__":
         moto_lambda_volumes.apply()
         moto_lambda_config.apply()
         moto_lambda_image.apply()
+        moto_lambda_network.apply()
     from moto.server import main
 
     main(sys.argv[1:])

@@ -1,6 +1,7 @@
 import type { BundleResult } from './bundle.js';
 import type { BuiltImage } from './image/image-build.js';
 import type { LayerResult } from './layer.js';
+import type { ModelStoreBuilt } from './model-store.js';
 
 /** What the packaging step produced: a zip bundle and its layer, or a container image. */
 export type Built = ZipBuilt | ImageBuilt;
@@ -10,6 +11,8 @@ export interface ZipBuilt {
   layer: LayerResult;
   bundle: BundleResult;
   bundleKey: string;
+  /** model-store s3: the manifest and objects that pin the model (undefined in bundle mode). */
+  modelStore?: ModelStoreBuilt;
   /** What Lambda reports as CodeSha256 for this code: the bundle's base64 sha256. */
   codeSha256: string;
 }

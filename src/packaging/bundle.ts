@@ -3,13 +3,14 @@ import * as path from 'node:path';
 import { type CommandRunner, currentUser } from '../exec.js';
 import type { Logger } from '../log.js';
 import type { BuildSettings } from '../settings.js';
-import { collectBundleFiles, type BundleFile } from './bundle-files.js';
+import { collectBundleFiles, normaliseModelDest, type BundleFile } from './bundle-files.js';
 import {
   compileBundleInDocker,
   compileBundleOnHost,
   hostPythonVersion,
   type BundleBytecodeResult,
 } from './bytecode.js';
+import { LOADER_FILE, loaderSource, userLoader } from './loader.js';
 import { runtimePythonVersion } from './runtime.js';
 import { writeDeterministicZip, type ZipResult } from './zip.js';
 
@@ -18,6 +19,10 @@ export interface BundleResult extends ZipResult {
   modelBytes: number;
   /** How the handler's .py files got their bytecode. */
   bytecode: { compiled: number; python?: string; skipped?: string };
+  /** model-store s3: the model files, left out of the zip (zipPath: where bundle mode puts them). */
+  storedModel: BundleFile[];
+  /** The loader module: added by the action, or the source's own file of that name (kept). */
+  loader: { added: true } | { added: false; userFile: string };
 }
 
 export interface BundleDeps {
@@ -34,19 +39,21 @@ export interface BundleDeps {
  * .pyc for the handler's modules compiled for the runtime's Python, zipped deterministically.
  */
 export async function buildBundle(build: BuildSettings, deps: BundleDeps): Promise<BundleResult> {
-  const { files: withPyc, modelBytes, bytecode } = await bundleFiles(build, deps);
-  deps.beforeZip?.({ unzippedBytes: withPyc.reduce((sum, f) => sum + f.size, 0), modelBytes });
+  const { files, modelBytes, storedModel, loader, bytecode } = await bundleFiles(build, deps);
+  deps.beforeZip?.({ unzippedBytes: files.reduce((sum, f) => sum + f.size, 0), modelBytes });
   const zip = await writeDeterministicZip({
-    files: withPyc,
+    files,
     destPath: path.join(deps.workDir, 'bundle.zip'),
   });
-  return { ...zip, modelBytes, bytecode };
+  return { ...zip, modelBytes, storedModel, loader, bytecode };
 }
 
 export interface BundleFiles {
   /** Source, model and generated .pyc files, each with its origin. */
   files: BundleFile[];
   modelBytes: number;
+  storedModel: BundleResult['storedModel'];
+  loader: BundleResult['loader'];
   bytecode: BundleResult['bytecode'];
 }
 
@@ -63,20 +70,39 @@ export async function bundleFiles(
     model: build.model,
     modelDest: build.modelDest,
   };
+  const s3Model = build.modelStore === 's3';
   const files = await collectBundleFiles(base);
   const outDir = path.join(deps.workDir, 'bundle-pyc');
   await fs.mkdir(outDir, { recursive: true });
   const compiled = await compileHandlerBytecode(build, files, outDir, deps);
 
-  const withPyc = compiled.result
-    ? await collectBundleFiles({ ...base, extra: compiled.result.entries })
-    : files;
+  const ownLoader = userLoader(files);
+  const loaderExtra = [];
+  if (!ownLoader) {
+    const loaderPath = path.join(deps.workDir, 'loader', LOADER_FILE);
+    await fs.mkdir(path.dirname(loaderPath), { recursive: true });
+    await fs.writeFile(
+      loaderPath,
+      loaderSource(build.modelStore, normaliseModelDest(build.modelDest)),
+    );
+    loaderExtra.push({ zipPath: LOADER_FILE, absPath: loaderPath });
+  } else {
+    deps.logger.warning(
+      `${ownLoader} in source-dir is shipped as it is: the action's model loader (lambda_ml_model.model_dir()) is not added.`,
+    );
+  }
+  const extra = [...(compiled.result?.entries ?? []), ...loaderExtra];
+  const all = extra.length > 0 ? await collectBundleFiles({ ...base, extra }) : files;
+  const storedModel = s3Model ? all.filter((f) => f.origin === 'model') : [];
+  const withPyc = s3Model ? all.filter((f) => f.origin !== 'model') : all;
   const modelBytes = withPyc
     .filter((f) => f.origin === 'model')
     .reduce((sum, f) => sum + f.size, 0);
   return {
     files: withPyc,
     modelBytes,
+    storedModel,
+    loader: ownLoader ? { added: false, userFile: ownLoader } : { added: true },
     bytecode: {
       compiled: compiled.result?.entries.length ?? 0,
       python: compiled.result?.python,

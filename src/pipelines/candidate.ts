@@ -28,6 +28,9 @@ import type { SmokeRunResult } from '../release/smoke/smoke-run.js';
 import { loadSmokeSpec, type SmokeSpec } from '../release/smoke/smoke-spec.js';
 import { uploadContentAddressed, type UploadResult } from '../packaging/upload.js';
 import { reportBuild, reportPlan, reportPush } from '../report/build-report.js';
+import { MANIFEST_ENV } from '../packaging/model-manifest.js';
+import { prepareModelStore, uploadModelStore } from '../packaging/model-store.js';
+import { reportModelStore } from '../report/model-store-report.js';
 import { reportSmoke } from '../report/smoke-table.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
 import type { Built, ZipBuilt } from '../packaging/built.js';
@@ -132,6 +135,28 @@ export async function buildArtifacts(
     return result;
   });
   if (!limits) throw new Error('internal: the bundle was zipped without a size check');
+  if (!bundle.loader.added)
+    ctx.report.section('Model loader', [
+      `⚠️ The source has its own \`${bundle.loader.userFile}\`: the action's \`lambda_ml_model\` loader was not added.`,
+    ]);
+  const modelStore =
+    b.modelStore === 's3'
+      ? await steps.run('Model store: hash and plan', async () => {
+          const planned = await prepareModelStore(bundle.storedModel, {
+            modelDest: b.modelDest,
+            bucket: b.s3Bucket,
+            prefix: b.s3Prefix,
+            ephemeralStorage: settings.fn.ephemeralStorage,
+          });
+          logger.info(
+            `${planned.plan.manifest.files.length} model file(s), ${formatBytes(planned.plan.totalBytes)}: manifest ${planned.plan.manifestUri}` +
+              (planned.sizedEphemeral
+                ? `; ephemeral-storage sized to ${planned.ephemeralMb} MB`
+                : ''),
+          );
+          return planned;
+        })
+      : undefined;
   const layer =
     prepared.status === 'ready'
       ? await steps.run('Dependency layer: upload and publish', () =>
@@ -144,8 +169,10 @@ export async function buildArtifacts(
     bundle,
     bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip`,
     codeSha256: bundle.codeSha256,
+    ...(modelStore ? { modelStore } : {}),
   };
   reportBuild(ctx.report, built, limits);
+  if (modelStore) reportModelStore(ctx.report, modelStore);
   ctx.result.codeSha256 = bundle.codeSha256;
   ctx.result.s3Key = built.bundleKey;
   if (layer.layerVersionArn) ctx.result.layerVersionArn = layer.layerVersionArn;
@@ -170,6 +197,13 @@ export async function publishCandidate(
     settings.fn,
     built.kind === 'zip' ? built.layer.layerVersionArn : undefined,
     settings.coldStart.snapStart,
+    built.kind === 'zip' && built.modelStore
+      ? {
+          variable: MANIFEST_ENV,
+          manifestUri: built.modelStore.plan.manifestUri,
+          ephemeralMb: built.modelStore.ephemeralMb,
+        }
+      : undefined,
   );
 
   const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
@@ -249,6 +283,19 @@ export async function publishCandidate(
       codeSha256: built.codeSha256,
       aliasBefore,
     };
+  }
+
+  const modelStore = built.kind === 'zip' ? built.modelStore : undefined;
+  if (modelStore) {
+    // Before the version that pins them exists: a published manifest always has its files.
+    await steps.run('Upload model (S3 model store)', () =>
+      uploadModelStore(clients.s3, modelStore.plan, {
+        bucket: settings.build.s3Bucket,
+        workDir: ctx.workDir,
+        logger,
+        sleep: ctx.clock.sleep,
+      }),
+    );
   }
 
   let upload: UploadResult | undefined;

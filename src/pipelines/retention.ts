@@ -3,16 +3,20 @@ import {
   deleteVersions,
   listAliases,
   listVersions,
+  pinnedValues,
   protectedVersions,
   versionsToDelete,
 } from '../release/function/versions.js';
+import { MANIFEST_ENV } from '../packaging/model-manifest.js';
+import { deleteUnreferencedModelObjects } from '../packaging/model-retention.js';
 import type { DeploySettings, PreviewModeSettings } from '../settings.js';
 import type { RunContext } from './context.js';
 import type { StepTimer } from './steps.js';
 
 /**
  * keep-versions: after success, delete all but the newest N versions that no alias serves, weights
- * or records as its previous version (the rollback target).
+ * or records as its previous version (the rollback target); with model-store s3, then the model
+ * files and manifests no remaining version pins.
  */
 export async function applyRetention(
   ctx: RunContext<DeploySettings | PreviewModeSettings>,
@@ -52,11 +56,29 @@ async function retain(
     );
     const deleted = await deleteVersions(clients.lambda, settings.functionName, doomed, logger);
     const kept = versions.map((v) => v.version).filter((v) => !deleted.includes(v));
+    const modelLines: string[] = [];
+    if (settings.build.modelStore === 's3') {
+      // Read after the deletions: what the remaining versions (and $LATEST) pin is kept.
+      const pinned = await pinnedValues(clients.lambda, settings.functionName, MANIFEST_ENV);
+      const removed = await deleteUnreferencedModelObjects(clients.s3, {
+        bucket: settings.build.s3Bucket,
+        prefix: settings.build.s3Prefix,
+        manifestUris: pinned,
+        now: ctx.clock.now(),
+        logger,
+        sleep: ctx.clock.sleep,
+      });
+      modelLines.push(
+        `Model store: ${removed.length} object(s) no remaining version pins deleted; ${pinned.size} manifest(s) pinned.`,
+      );
+      logger.info(modelLines[0] ?? '');
+    }
     ctx.report.section('Retention', [
       deleted.length > 0
         ? `Deleted ${deleted.length} unaliased version(s): ${deleted.join(', ')}.`
         : 'No version to delete.',
       `Kept: ${kept.join(', ') || '(none)'} (protected: ${[...referenced].sort((a, b) => Number(a) - Number(b)).join(', ') || 'none'}).`,
+      ...modelLines,
     ]);
   });
 }

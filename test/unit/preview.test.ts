@@ -442,6 +442,7 @@ function previewSettings(over: Partial<PreviewModeSettings> = {}): PreviewModeSe
       sourceDir: path.join(tmp, 'src'),
       model: [],
       modelDest: 'model',
+      modelStore: 'bundle',
       include: [],
       exclude: [...DEFAULT_EXCLUDES],
       runtime: 'python3.12',

@@ -42,8 +42,31 @@ export interface DesiredConfig {
   tags?: Record<string, string>;
 }
 
+/** What the S3 model store adds: the manifest variable and the /tmp it needs. */
+export interface ModelStoreConfig {
+  variable: string;
+  manifestUri: string;
+  ephemeralMb?: number;
+}
+
 /** The one desired configuration of a deploy or preview run. Pure. */
 export function desiredConfigFrom(
+  build: Pick<BuildSettings, 'runtime' | 'architecture' | 'layerName' | 'image'>,
+  fn: FunctionSettings,
+  layerArn: string | undefined,
+  snapStart?: boolean,
+  modelStore?: ModelStoreConfig,
+): DesiredConfig {
+  const config = plainDesiredConfig(build, fn, layerArn, snapStart);
+  if (!modelStore) return config;
+  return {
+    ...config,
+    environment: { ...config.environment, [modelStore.variable]: modelStore.manifestUri },
+    ephemeralStorage: modelStore.ephemeralMb ?? config.ephemeralStorage,
+  };
+}
+
+function plainDesiredConfig(
   build: Pick<BuildSettings, 'runtime' | 'architecture' | 'layerName' | 'image'>,
   fn: FunctionSettings,
   layerArn: string | undefined,

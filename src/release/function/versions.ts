@@ -17,6 +17,36 @@ export interface VersionInfo {
   description?: string;
 }
 
+/**
+ * The values of `variable` in the environment of every version of the function, $LATEST
+ * included (the model manifests the versions pin).
+ */
+export async function pinnedValues(
+  lambda: LambdaClient,
+  functionName: string,
+  variable: string,
+  sleep?: Sleep,
+): Promise<Set<string>> {
+  const values = new Set<string>();
+  let marker: string | undefined;
+  do {
+    const page = await callAws(
+      `ListVersionsByFunction ${functionName}`,
+      () =>
+        lambda.send(
+          new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker }),
+        ),
+      { sleep },
+    );
+    for (const v of page.Versions ?? []) {
+      const value = v.Environment?.Variables?.[variable];
+      if (value) values.add(value);
+    }
+    marker = page.NextMarker;
+  } while (marker);
+  return values;
+}
+
 export async function listVersions(
   lambda: LambdaClient,
   functionName: string,
