@@ -15,10 +15,6 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-      // The 30-seed chaos subset still finds open violations (see test/chaos): it runs with
-      // `npm run chaos:subset` until they are fixed, not in every `npm test`.
-      testPathIgnorePatterns:
-        process.env.LMD_CHAOS_SUBSET === '1' ? [] : ['/test/e2e/chaos\\.test\\.ts$'],
       slowTestThreshold: 60,
     },
   ],

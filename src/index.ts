@@ -1,17 +1,16 @@
-import * as core from '@actions/core';
 import { runCli } from './cli.js';
 import { runMain } from './main.js';
 import { runPost } from './post.js';
 
-// One bundle, two entries: bin/lambda-ml-deploy.mjs marks a command-line run before importing
-// it; otherwise action.yml runs this file as both `main` and `post`, and the main step leaves a
-// flag for the post.
-const cliRun = (globalThis as { lambdaMlDeployCli?: boolean }).lambdaMlDeployCli === true;
-if (cliRun) {
+// One bundle, three entries: action.yml runs this file as the `main` step and dist/post.js as the
+// `post` step; bin/lambda-ml-deploy.mjs runs it as the command line. The two wrappers mark their
+// entry before importing the bundle, so the post step knows what it is even when the main step
+// was killed before it could save anything (it then has nothing to undo, and must not deploy).
+const entry = (globalThis as { lambdaMlDeployEntry?: string }).lambdaMlDeployEntry;
+if (entry === 'cli') {
   process.exitCode = await runCli(process.argv.slice(2));
-} else if (core.getState('isPost') === 'true') {
+} else if (entry === 'post') {
   await runPost();
 } else {
-  core.saveState('isPost', 'true');
   await runMain();
 }

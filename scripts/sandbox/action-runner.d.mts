@@ -40,8 +40,10 @@ export interface JobOptions {
   sandbox?: SandboxEnv | null;
   /** Extra variables for the step, applied last (undefined removes one). */
   env?: Record<string, string | undefined>;
-  /** Default: <repo>/dist/index.js. */
+  /** The main step's script; default: action.yml's `runs.main` (dist/index.js). */
   entry?: string;
+  /** The post step's script; default: action.yml's `runs.post` (dist/post.js). */
+  postEntry?: string;
   /** Default: the repository root. */
   workspace?: string;
   /** Default: the repository root (where action.yml and dist/ are). */
@@ -65,6 +67,8 @@ export interface JobOptions {
 export interface PreparedJob {
   root: string;
   entry: string;
+  /** undefined when action.yml declares no post step. */
+  postEntry: string | undefined;
   runnerTemp: string;
   event: DescribedEvent;
   /** Effective inputs (action.yml defaults + given). */
@@ -80,6 +84,8 @@ export interface Annotation {
 }
 
 export interface ActionRun {
+  /** The script the step ran (dist/index.js for the main step, dist/post.js for the post). */
+  entry: string;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   /** kill() was called (or killOn matched). */
@@ -132,6 +138,10 @@ export declare function parseMasks(log: string): string[];
 export declare function maskLog(log: string, masks?: string[]): string;
 export declare function describeEvent(event?: EventSpec, sha?: string): DescribedEvent;
 export declare function inputVariable(name: string): string;
+export declare function actionEntries(actionYml: string | undefined): {
+  main?: string;
+  post?: string;
+};
 export declare function actionDefaults(
   actionYml: string | undefined,
   context: Record<string, string>,

@@ -7,8 +7,9 @@
 //    of action.yml filled in (`${{ github.token }}` and other `github.*` expressions evaluated);
 //  - per-step files for file commands: GITHUB_OUTPUT, GITHUB_STATE, GITHUB_STEP_SUMMARY,
 //    GITHUB_ENV, GITHUB_PATH (empty files in RUNNER_TEMP/_runner_file_commands);
-//  - the post step gets STATE_<name> for what the main step saved with core.saveState, plus the
-//    variables the main step exported through GITHUB_ENV;
+//  - the main step runs action.yml's `runs.main`, the post step its `runs.post`; the post step
+//    gets STATE_<name> for what the main step saved with core.saveState, plus the variables the
+//    main step exported through GITHUB_ENV;
 //  - the event: GITHUB_EVENT_NAME and GITHUB_EVENT_PATH (a realistic webhook payload), GITHUB_REF,
 //    GITHUB_SHA, GITHUB_HEAD_REF / GITHUB_BASE_REF for pull requests;
 //  - GITHUB_ACTIONS=true, CI=true, GITHUB_REPOSITORY=org/app, GITHUB_RUN_ID, GITHUB_WORKSPACE,
@@ -238,6 +239,15 @@ function evaluateDefault(value, context) {
   });
 }
 
+/** The entries of action.yml's `runs` (main and post), as paths; {} when there is no action.yml. */
+export function actionEntries(actionYml) {
+  if (!actionYml || !fs.existsSync(actionYml)) return {};
+  const runs = parseYaml(fs.readFileSync(actionYml, 'utf8'))?.runs ?? {};
+  const dir = path.dirname(actionYml);
+  const resolve = (entry) => (typeof entry === 'string' ? path.join(dir, entry) : undefined);
+  return { main: resolve(runs.main), post: resolve(runs.post) };
+}
+
 /** The defaults of action.yml's inputs, expressions evaluated; {} when there is no action.yml. */
 export function actionDefaults(actionYml, context) {
   if (!actionYml || !fs.existsSync(actionYml)) return {};
@@ -295,7 +305,9 @@ export function prepareJob(options = {}) {
     api_url: sandbox.GITHUB_API_URL ?? 'https://api.github.com',
     actor: 'octocat',
   };
-  const inputs = { ...actionDefaults(options.actionYml ?? path.join(root, 'action.yml'), context) };
+  const actionYml = options.actionYml ?? path.join(root, 'action.yml');
+  const entries = actionEntries(actionYml);
+  const inputs = { ...actionDefaults(actionYml, context) };
   for (const [name, value] of Object.entries(options.inputs ?? {})) {
     const text = stringify(value);
     if (text === undefined) delete inputs[name];
@@ -346,7 +358,8 @@ export function prepareJob(options = {}) {
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete env[key];
   return {
     root,
-    entry: options.entry ?? path.join(root, 'dist', 'index.js'),
+    entry: options.entry ?? entries.main ?? path.join(root, 'dist', 'index.js'),
+    postEntry: options.postEntry ?? entries.post,
     runnerTemp,
     event,
     inputs,
@@ -375,8 +388,9 @@ function matches(pattern, text) {
 }
 
 /**
- * Starts one step (`node <entry>`) of a prepared job. `step.post` makes it the post step:
- * `step.state` becomes STATE_* and `step.exportedEnv` (the main step's GITHUB_ENV) is applied.
+ * Starts one step (`node <entry>`) of a prepared job. `step.post` makes it the post step: it runs
+ * the post entry, `step.state` becomes STATE_* and `step.exportedEnv` (the main step's GITHUB_ENV)
+ * is applied.
  * Returns a handle: `waitForLog(pattern)`, `kill(signal)`, and `done` (the ActionRun).
  */
 export function startStep(job, step = {}) {
@@ -387,12 +401,14 @@ export function startStep(job, step = {}) {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  if (!fs.existsSync(job.entry)) {
+  const entry = step.post ? job.postEntry : job.entry;
+  if (!entry) throw new Error('action.yml declares no `runs.post` entry, so there is no post step');
+  if (!fs.existsSync(entry)) {
     throw new Error(
-      `${path.relative(job.root, job.entry)} does not exist: run \`npm run build\` first.`,
+      `${path.relative(job.root, entry)} does not exist: run \`npm run build\` first.`,
     );
   }
-  const child = spawn(process.execPath, [job.entry], {
+  const child = spawn(process.execPath, [entry], {
     cwd: env.GITHUB_WORKSPACE,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -437,6 +453,7 @@ export function startStep(job, step = {}) {
       try {
         const read = (file) => fs.readFileSync(file, 'utf8');
         resolve({
+          entry,
           exitCode,
           signal,
           killed,

@@ -106,7 +106,7 @@ export function checkRun(record) {
   if (record.post?.outputs?.version)
     add(
       'restore',
-      `the post step ran the whole pipeline again (published version ${record.post.outputs.version}): the main step was killed before it saved the isPost flag`,
+      `the post step ran the whole pipeline again (published version ${record.post.outputs.version})`,
     );
   if (record.post && record.post.exitCode !== 0)
     add('c', `post step failed: ${errorOf(record.post) || `exit ${record.post.exitCode}`}`);

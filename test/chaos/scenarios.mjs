@@ -328,8 +328,7 @@ export async function runScenario(lane, plan) {
     const post = await runPost(main);
     const after = await readState(lane.lambda, info.fn);
     const published = proxy.published.map((p) => p.version);
-    // The post step runs the pipeline again when the main step died before flagging it as main.
-    const passed = [...passedVersions(main), ...passedVersions(post)];
+    const passed = passedVersions(main);
     const bad = [
       ...prepared.bad,
       ...(plan.variant === 'bad' && plan.scenario !== 'cleanup' ? published : []),

@@ -11,7 +11,12 @@ import {
   PutMetricAlarmCommand,
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
-import { GetAliasCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetAliasCommand,
+  InvokeCommand,
+  LambdaClient,
+  ListVersionsByFunctionCommand,
+} from '@aws-sdk/client-lambda';
 import { runAction, runPost, startAction } from './helpers/run-action.js';
 import {
   assertSandboxUp,
@@ -63,6 +68,11 @@ async function prod(fn: string) {
     weights: alias.RoutingConfig?.AdditionalVersionWeights ?? {},
     description: alias.Description,
   };
+}
+
+async function versions(fn: string) {
+  const page = await lambda.send(new ListVersionsByFunctionCommand({ FunctionName: fn }));
+  return (page.Versions ?? []).map((v) => v.Version);
 }
 
 function errorOf(run: { annotations: Array<{ level: string; message: string }> }): string {
@@ -150,6 +160,29 @@ describe('all-at-once', () => {
       expect(errorOf(run)).toMatch(/'virginica'/);
       expect(errorOf(run)).not.toMatch(/'setosa'/);
       expect(run.summary).toMatch(/\$\.species: expected "virginica", got "setosa"/);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'the main step killed before it saved any state: the post step deploys nothing',
+    async () => {
+      const before = await prod(fn);
+      const versionsBefore = await versions(fn);
+      touchHandler(ws.handler, 'killed at start');
+      // A job cancelled while the action starts: SIGTERM before the step ran any code.
+      const step = startAction({ inputs: inputs(fn), workspace: ws.root });
+      step.kill('SIGTERM');
+      const main = await step.done;
+      expect(main.signal).toBe('SIGTERM');
+      expect(main.state).toEqual({});
+
+      const post = await runPost(main);
+      expect({ exit: post.exitCode, error: errorOf(post) }).toEqual({ exit: 0, error: '' });
+      expect(post.log).toMatch(/Nothing to undo/);
+      expect(post.outputs).toEqual({});
+      expect(await prod(fn)).toEqual(before);
+      expect(await versions(fn)).toEqual(versionsBefore);
     },
     TIMEOUT,
   );

@@ -265,10 +265,11 @@ describe('the action under the runner emulation', () => {
   it(
     'runs the post step with STATE_* from the main step',
     async () => {
-      expect(main.state.isPost).toBe('true');
       const post = await runPost(main);
+      expect(post.entry).toMatch(/\/dist\/post\.js$/);
       expect(post.exitCode).toBe(0);
       expect(post.annotations.filter((a) => a.level === 'error')).toEqual([]);
+      expect(post.log).toMatch(/Nothing to undo/);
     },
     DOCKER_TIMEOUT,
   );

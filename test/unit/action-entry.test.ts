@@ -5,7 +5,11 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 
 // Runs the committed bundle the way the Actions runner does: INPUT_* variables, hyphens kept.
-function runDist(inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}) {
+function runDist(
+  inputs: Record<string, string>,
+  extraEnv: NodeJS.ProcessEnv = {},
+  entry = 'dist/index.js',
+) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'entry-'));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -18,7 +22,7 @@ function runDist(inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {
   };
   for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value;
   for (const f of ['output', 'state', 'summary']) fs.writeFileSync(path.join(dir, f), '');
-  const result = spawnSync(process.execPath, ['dist/index.js'], { env, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [entry], { env, encoding: 'utf8' });
   const summary = fs.readFileSync(path.join(dir, 'summary'), 'utf8');
   fs.rmSync(dir, { recursive: true, force: true });
   return { ...result, summary };
@@ -51,6 +55,30 @@ describe('dist/index.js as the runner runs it', () => {
     const error = r.stdout.split('\n').find((l) => l.startsWith('::error::')) ?? '';
     expect(error).toContain("Input 'aws-region'");
     expect(error).toContain("Input 'timeout'");
+  });
+});
+
+describe('dist/post.js as the runner runs it (the post step)', () => {
+  it('with no saved state (main killed before it saved any): does nothing, reads no input', () => {
+    // The inputs a deploy needs: were this run as the main step, it would start deploying.
+    const r = runDist(
+      { 'aws-region': 'us-east-1', 'function-name': 'fn', 's3-bucket': 'artifacts' },
+      {},
+      'dist/post.js',
+    );
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(r.stdout).toMatch(/Nothing to undo/);
+    expect(r.stdout).not.toMatch(/::error::|Assum|credential/i);
+  });
+
+  it('with a corrupt saved state: fails, naming it', () => {
+    const r = runDist(
+      { 'aws-region': 'us-east-1' },
+      { 'STATE_alias-shift': '{"x' },
+      'dist/post.js',
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^::error::The saved traffic-shift state is unreadable/m);
   });
 });
 

@@ -38,8 +38,8 @@ describe('dist/', () => {
     expect(bundle.trimEnd().endsWith('//# sourceMappingURL=index.js.map')).toBe(true);
   });
 
-  it('declares node24 with main and post on dist/index.js', () => {
+  it('declares node24 with main on dist/index.js and post on dist/post.js', () => {
     const action = fs.readFileSync('action.yml', 'utf8');
-    expect(action).toMatch(/using: node24\n\s+main: dist\/index\.js\n\s+post: dist\/index\.js/);
+    expect(action).toMatch(/using: node24\n\s+main: dist\/index\.js\n\s+post: dist\/post\.js/);
   });
 });

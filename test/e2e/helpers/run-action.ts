@@ -1,5 +1,6 @@
 /**
- * Runs the built action (`node dist/index.js`) as the GitHub runner does, against the sandbox:
+ * Runs the built action as the GitHub runner does (action.yml's `runs.main`, dist/index.js, then
+ * its `runs.post`, dist/post.js), against the sandbox:
  * INPUT_* (action.yml defaults applied), GITHUB_OUTPUT / GITHUB_STATE / GITHUB_STEP_SUMMARY /
  * GITHUB_ENV files, the event payload, and for the post step STATE_* from the main step's state.
  *
@@ -13,6 +14,7 @@
  */
 export {
   actionDefaults,
+  actionEntries,
   describeEvent,
   inputVariable,
   maskLog,
