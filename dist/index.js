@@ -22156,6 +22156,7 @@ __webpack_unused_export__ = getDefaultRoleAssumerWithWebIdentity;
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 const { HttpRequest, parseUrl } = __nccwpck_require__(3422);
+const { NoOpLogger } = __nccwpck_require__(2658);
 const { InvokeStore } = __nccwpck_require__(9320);
 const { normalizeProvider } = __nccwpck_require__(402);
 const { RETRY_MODES } = __nccwpck_require__(3609);
@@ -22292,18 +22293,22 @@ const getHostHeaderPlugin = (options) => ({
 const loggerMiddleware = () => (next, context) => async (args) => {
     try {
         const response = await next(args);
-        const { clientName, commandName, logger, dynamoDbDocumentClientOptions = {} } = context;
-        const { overrideInputFilterSensitiveLog, overrideOutputFilterSensitiveLog } = dynamoDbDocumentClientOptions;
-        const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context.inputFilterSensitiveLog;
-        const outputFilterSensitiveLog = overrideOutputFilterSensitiveLog ?? context.outputFilterSensitiveLog;
-        const { $metadata, ...outputWithoutMetadata } = response.output;
-        logger?.info?.({
-            clientName,
-            commandName,
-            input: inputFilterSensitiveLog(args.input),
-            output: outputFilterSensitiveLog(outputWithoutMetadata),
-            metadata: $metadata,
-        });
+        const { logger } = context;
+        const isNoOpLogger = logger instanceof NoOpLogger;
+        if (logger && !isNoOpLogger) {
+            const { clientName, commandName, dynamoDbDocumentClientOptions = {} } = context;
+            const { overrideInputFilterSensitiveLog, overrideOutputFilterSensitiveLog } = dynamoDbDocumentClientOptions;
+            const inputFilterSensitiveLog = overrideInputFilterSensitiveLog ?? context.inputFilterSensitiveLog;
+            const outputFilterSensitiveLog = overrideOutputFilterSensitiveLog ?? context.outputFilterSensitiveLog;
+            const { $metadata, ...outputWithoutMetadata } = response.output;
+            logger.info?.({
+                clientName,
+                commandName,
+                input: inputFilterSensitiveLog(args.input),
+                output: outputFilterSensitiveLog(outputWithoutMetadata),
+                metadata: $metadata,
+            });
+        }
         return response;
     }
     catch (error) {
@@ -28113,7 +28118,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.2";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -28597,6 +28602,7 @@ const OAuth2ErrorCode = {
     CONFLICT: "CONFLICT",
     INSUFFICIENT_PERMISSIONS: "INSUFFICIENT_PERMISSIONS",
     INVALID_REQUEST: "INVALID_REQUEST",
+    OAUTH_INVALID_CLIENT: "invalid_client",
     OAUTH_INVALID_GRANT: "invalid_grant",
     OAUTH_INVALID_REQUEST: "invalid_request",
     OAUTH_INVALID_SCOPE: "invalid_scope",
@@ -28723,7 +28729,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.2";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -29417,7 +29423,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.2";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -30078,7 +30084,7 @@ const commonParams = {
     UseDualStack: { type: "builtInParams", name: "useDualstackEndpoint" },
 };
 
-var version = "3.998.2";
+var version = "3.998.4";
 var packageInfo = {
 	version: version};
 
@@ -30101,6 +30107,19 @@ class ExpiredTokenException extends STSServiceException {
             ...opts,
         });
         Object.setPrototypeOf(this, ExpiredTokenException.prototype);
+    }
+}
+class InvalidContextAssertionException extends STSServiceException {
+    static shapeId = "com.amazonaws.sts#InvalidContextAssertionException";
+    name = "InvalidContextAssertionException";
+    $fault = "client";
+    constructor(opts) {
+        super({
+            name: "InvalidContextAssertionException",
+            $fault: "client",
+            ...opts,
+        });
+        Object.setPrototypeOf(this, InvalidContextAssertionException.prototype);
     }
 }
 class MalformedPolicyDocumentException extends STSServiceException {
@@ -30200,12 +30219,17 @@ const _DS = "DurationSeconds";
 const _E = "Expiration";
 const _EI = "ExternalId";
 const _ETE = "ExpiredTokenException";
+const _FPA = "FederatedProviderArn";
+const _I = "Issuer";
+const _ICAE = "InvalidContextAssertionException";
 const _IDPCEE = "IDPCommunicationErrorException";
 const _IDPRCE = "IDPRejectedClaimException";
 const _IITE = "InvalidIdentityTokenException";
+const _IP = "IdentityProvider";
 const _K = "Key";
 const _MPDE = "MalformedPolicyDocumentException";
 const _MSTS = "MinimumSessionTokenSize";
+const _OI = "OriginIdentity";
 const _P = "Policy";
 const _PA = "PolicyArns";
 const _PAr = "ProviderArn";
@@ -30220,6 +30244,7 @@ const _Pr = "Provider";
 const _RA = "RoleArn";
 const _RDE = "RegionDisabledException";
 const _RSN = "RoleSessionName";
+const _S = "Subject";
 const _SAK = "SecretAccessKey";
 const _SFWIT = "SubjectFromWebIdentityToken";
 const _SI = "SourceIdentity";
@@ -30227,8 +30252,11 @@ const _SN = "SerialNumber";
 const _ST = "SessionToken";
 const _STS = "SessionTokenSize";
 const _STU = "SessionTokenUtilization";
+const _STu = "SubjectType";
 const _T = "Tags";
 const _TC = "TokenCode";
+const _TCr = "TransactionContext";
+const _TIPC = "TrustedIdentityPropagationContext";
 const _TTK = "TransitiveTagKeys";
 const _Ta = "Tag";
 const _V = "Value";
@@ -30241,8 +30269,13 @@ const _cTT = "clientTokenType";
 const _e = "error";
 const _hE = "httpError";
 const _m = "message";
+const _oIIT = "originIdentityIssuerType";
+const _oIST = "originIdentitySubjectType";
+const _oISTT = "originIdentitySubjectTypeType";
 const _pDLT = "policyDescriptorListType";
 const _s = "smithy.ts.sdk.synthetic.com.amazonaws.sts";
+const _tCIPMT = "transactionContextIdentityProviderMapType";
+const _tCVT = "transactionContextValueType";
 const _tLT = "tagListType";
 const n0 = "com.amazonaws.sts";
 const _s_registry = new TypeRegistry(_s);
@@ -30267,6 +30300,12 @@ var IDPRejectedClaimException$ = [-3, n0, _IDPRCE,
     [0]
 ];
 n0_registry.registerError(IDPRejectedClaimException$, IDPRejectedClaimException);
+var InvalidContextAssertionException$ = [-3, n0, _ICAE,
+    { [_aQE]: [`InvalidContextAssertion`, 400], [_e]: _c, [_hE]: 400 },
+    [_m],
+    [0]
+];
+n0_registry.registerError(InvalidContextAssertionException$, InvalidContextAssertionException);
 var InvalidIdentityTokenException$ = [-3, n0, _IITE,
     { [_aQE]: [`InvalidIdentityToken`, 400], [_e]: _c, [_hE]: 400 },
     [_m],
@@ -30297,6 +30336,10 @@ const errorTypeRegistries = [
 ];
 var accessKeySecretType = [0, n0, _aKST, 8, 0];
 var clientTokenType = [0, n0, _cTT, 8, 0];
+var originIdentityIssuerType = [0, n0, _oIIT, 8, 0];
+var originIdentitySubjectType = [0, n0, _oIST, 8, 0];
+var originIdentitySubjectTypeType = [0, n0, _oISTT, 8, 0];
+var transactionContextValueType = [0, n0, _tCVT, 8, 0];
 var AssumedRoleUser$ = [3, n0, _ARU,
     0,
     [_ARI, _A],
@@ -30319,13 +30362,18 @@ var AssumeRoleWithWebIdentityRequest$ = [3, n0, _ARWWIR,
 ];
 var AssumeRoleWithWebIdentityResponse$ = [3, n0, _ARWWIRs,
     0,
-    [_C, _SFWIT, _ARU, _PPS, _Pr, _Au, _SI, _STU, _STS],
-    [[() => Credentials$, 0], 0, () => AssumedRoleUser$, 1, 0, 0, 0, 1, 1]
+    [_C, _SFWIT, _ARU, _PPS, _Pr, _Au, _SI, _STU, _STS, _TIPC],
+    [[() => Credentials$, 0], 0, () => AssumedRoleUser$, 1, 0, 0, 0, 1, 1, [() => TrustedIdentityPropagationContext$, 0]]
 ];
 var Credentials$ = [3, n0, _C,
     0,
     [_AKI, _SAK, _ST, _E],
     [0, [() => accessKeySecretType, 0], 0, 4], 4
+];
+var OriginIdentity$ = [3, n0, _OI,
+    0,
+    [_S, _STu, _I, _FPA],
+    [[() => originIdentitySubjectType, 0], [() => originIdentitySubjectTypeType, 0], [() => originIdentityIssuerType, 0], 0]
 ];
 var PolicyDescriptorType$ = [3, n0, _PDT,
     0,
@@ -30342,6 +30390,16 @@ var Tag$ = [3, n0, _Ta,
     [_K, _V],
     [0, 0], 2
 ];
+var TransactionContext$ = [3, n0, _TCr,
+    0,
+    [_IP],
+    [[() => transactionContextIdentityProviderMapType, 0]]
+];
+var TrustedIdentityPropagationContext$ = [3, n0, _TIPC,
+    8,
+    [_OI, _TCr],
+    [[() => OriginIdentity$, 0], [() => TransactionContext$, 0]]
+];
 var policyDescriptorListType = [1, n0, _pDLT,
     0, () => PolicyDescriptorType$
 ];
@@ -30350,6 +30408,12 @@ var ProvidedContextsListType = [1, n0, _PCLT,
 ];
 var tagListType = [1, n0, _tLT,
     0, () => Tag$
+];
+var transactionContextIdentityProviderMapType = [2, n0, _tCIPMT,
+    0, [0,
+        0],
+    [() => transactionContextValueType,
+        0]
 ];
 var AssumeRole$ = [9, n0, _AR,
     0, () => AssumeRoleRequest$, () => AssumeRoleResponse$
@@ -30689,10 +30753,13 @@ exports.IDPCommunicationErrorException = IDPCommunicationErrorException;
 exports.IDPCommunicationErrorException$ = IDPCommunicationErrorException$;
 exports.IDPRejectedClaimException = IDPRejectedClaimException;
 exports.IDPRejectedClaimException$ = IDPRejectedClaimException$;
+exports.InvalidContextAssertionException = InvalidContextAssertionException;
+exports.InvalidContextAssertionException$ = InvalidContextAssertionException$;
 exports.InvalidIdentityTokenException = InvalidIdentityTokenException;
 exports.InvalidIdentityTokenException$ = InvalidIdentityTokenException$;
 exports.MalformedPolicyDocumentException = MalformedPolicyDocumentException;
 exports.MalformedPolicyDocumentException$ = MalformedPolicyDocumentException$;
+exports.OriginIdentity$ = OriginIdentity$;
 exports.PackedPolicyTooLargeException = PackedPolicyTooLargeException;
 exports.PackedPolicyTooLargeException$ = PackedPolicyTooLargeException$;
 exports.PolicyDescriptorType$ = PolicyDescriptorType$;
@@ -30704,6 +30771,8 @@ exports.STSClient = STSClient;
 exports.STSServiceException = STSServiceException;
 exports.STSServiceException$ = STSServiceException$;
 exports.Tag$ = Tag$;
+exports.TransactionContext$ = TransactionContext$;
+exports.TrustedIdentityPropagationContext$ = TrustedIdentityPropagationContext$;
 exports.decorateDefaultCredentialProvider = decorateDefaultCredentialProvider;
 exports.errorTypeRegistries = errorTypeRegistries;
 exports.getDefaultRoleAssumer = getDefaultRoleAssumer;
@@ -42132,7 +42201,7 @@ const race = (promise, signal) => {
     }
     let cleanup = () => { };
     const aborted = new Promise((_, reject) => {
-        const handler = () => reject(createAbortError());
+        const handler = () => reject(createAbortError(signal));
         if (signal.aborted) {
             handler();
         }
@@ -42146,7 +42215,13 @@ const race = (promise, signal) => {
     });
     return Promise.race([promise, aborted]).finally(cleanup);
 };
-const createAbortError = () => Object.assign(new Error("Request aborted"), { name: "AbortError" });
+const createAbortError = (signal) => {
+    const reason = signal.reason;
+    if (reason instanceof Error) {
+        return Object.assign(new Error("Request aborted"), { name: "AbortError", cause: reason });
+    }
+    return Object.assign(new Error(reason ? String(reason) : "Request aborted"), { name: "AbortError" });
+};
 const isAbortError = (error) => typeof error === "object" && error !== null && "name" in error && error.name === "AbortError";
 
 const DEFAULT_RETRY_DELAY_BASE = 100;
@@ -42259,10 +42334,13 @@ function bindRetryMiddleware(isStreamingPayload) {
                         throw lastError;
                     }
                     try {
+                        if (abortSignal?.aborted) {
+                            throw lastError;
+                        }
                         retryToken = await race(retryStrategy.refreshRetryTokenForRetry(retryToken, retryErrorInfo), abortSignal);
                     }
                     catch (refreshError) {
-                        if (abortSignal?.aborted && isAbortError(refreshError)) {
+                        if (refreshError !== lastError && abortSignal?.aborted && isAbortError(refreshError)) {
                             throw refreshError;
                         }
                         if (!lastError.$metadata) {
@@ -79367,8 +79445,8 @@ var errors = __nccwpck_require__(3916);
 var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 81 modules
-var pipelines = __nccwpck_require__(2083);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 83 modules
+var pipelines = __nccwpck_require__(5905);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/report/outputs.ts
@@ -79976,8 +80054,8 @@ function readGithubContext(env) {
 
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
-// EXTERNAL MODULE: ./src/pipelines/index.ts + 81 modules
-var pipelines = __nccwpck_require__(2083);
+// EXTERNAL MODULE: ./src/pipelines/index.ts + 83 modules
+var pipelines = __nccwpck_require__(5905);
 // EXTERNAL MODULE: ./src/report/job-report.ts
 var job_report = __nccwpck_require__(3860);
 // EXTERNAL MODULE: ./src/report/outputs.ts
@@ -80069,7 +80147,7 @@ async function writeSummary(report) {
 
 /***/ }),
 
-/***/ 2083:
+/***/ 5905:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -80866,10 +80944,1881 @@ async function smokeTestVersion(spec, target) {
     return run;
 }
 
+;// CONCATENATED MODULE: ./src/packaging/model-manifest.ts
+
+
+/**
+ * The S3 model store's pure side: which objects a model is stored as, the manifest that pins them
+ * (itself content-addressed), and how much /tmp the function needs to hold them.
+ *
+ * Layout under s3-prefix:
+ *   <prefix>/model/files/<sha256>        one object per distinct file content
+ *   <prefix>/model/manifests/<sha256>.json  {format, files: [{path, size, sha256, key}]}
+ */
+/** The variable that pins a version's manifest (s3://bucket/key); the loader reads it. */
+const MANIFEST_ENV = 'LAMBDA_ML_MODEL_MANIFEST';
+const MANIFEST_FORMAT = 1;
+/** Lambda's largest /tmp. */
+const MAX_EPHEMERAL_MB = 10240;
+const MIN_EPHEMERAL_MB = 512;
+/** /tmp room kept beside the model: 10% of it plus 64 MB for whatever else the handler writes. */
+const EPHEMERAL_MARGIN = { ratio: 0.1, extraMb: 64 };
+const MB = 1024 * 1024;
+const modelFileKey = (prefix, sha256) => `${prefix}/model/files/${sha256}`;
+const manifestKeyFor = (prefix, sha256) => `${prefix}/model/manifests/${sha256}.json`;
+/** The manifest and the objects for these files. Pure: the same files give the same keys. */
+function planModelStore(files, bucket, prefix) {
+    const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    for (let i = 1; i < sorted.length; i++) {
+        if (sorted[i]?.path === sorted[i - 1]?.path)
+            throw new errors/* InputError */.dz('model', `two model files would both be stored as '${sorted[i]?.path}'.`);
+    }
+    const entries = sorted.map((f) => ({
+        path: f.path,
+        size: f.size,
+        sha256: f.sha256,
+        key: modelFileKey(prefix, f.sha256),
+    }));
+    const manifest = { format: MANIFEST_FORMAT, files: entries };
+    const manifestBody = `${JSON.stringify(manifest, null, 1)}\n`;
+    const manifestSha = (0,external_node_crypto_.createHash)('sha256').update(manifestBody).digest('hex');
+    const manifestKey = manifestKeyFor(prefix, manifestSha);
+    const objects = new Map();
+    for (const f of sorted) {
+        const key = modelFileKey(prefix, f.sha256);
+        if (!objects.has(key))
+            objects.set(key, { key, file: f });
+    }
+    return {
+        manifest,
+        manifestBody,
+        manifestKey,
+        manifestUri: `s3://${bucket}/${manifestKey}`,
+        objects: [...objects.values()],
+        totalBytes: sorted.reduce((sum, f) => sum + f.size, 0),
+    };
+}
+/** /tmp the model needs, margin included, in MB. */
+function requiredEphemeralMb(modelBytes) {
+    const modelMb = modelBytes / MB;
+    return Math.ceil(modelMb * (1 + EPHEMERAL_MARGIN.ratio) + EPHEMERAL_MARGIN.extraMb);
+}
+/**
+ * The ephemeral-storage the version gets: the given size when the model fits in it, else a named
+ * error; when not given, sized from the model (at least Lambda's 512 MB default, so a small model
+ * leaves the setting alone).
+ */
+function planEphemeralStorage(modelBytes, given) {
+    const requiredMb = requiredEphemeralMb(modelBytes);
+    const modelMb = Math.ceil(modelBytes / MB);
+    if (requiredMb > MAX_EPHEMERAL_MB) {
+        throw new errors/* InputError */.dz('model-store', `the model is ${modelMb} MB; with room to spare it needs ${requiredMb} MB of /tmp, more than Lambda's ${MAX_EPHEMERAL_MB} MB. ` +
+            'Mount it from EFS (file-systems) or make it smaller.');
+    }
+    if (given !== undefined) {
+        if (given < requiredMb)
+            throw new errors/* InputError */.dz('ephemeral-storage', `${given} MB cannot hold the ${modelMb} MB model that model-store: s3 downloads into /tmp (it needs ${requiredMb} MB with margin). ` +
+                `Set it to at least ${requiredMb}, or leave it empty to size it from the model.`);
+        return { mb: given, requiredMb, sized: false };
+    }
+    if (requiredMb <= MIN_EPHEMERAL_MB)
+        return { requiredMb, sized: false };
+    return { mb: requiredMb, requiredMb, sized: true };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/snap-start.ts
+
+
+
+/** The function's SnapStart.ApplyOn for the input. */
+function snapStartApplyOn(enabled) {
+    return enabled ? 'PublishedVersions' : 'None';
+}
+/**
+ * With SnapStart, a published version is Pending while Lambda initialises it and takes the
+ * snapshot; it cannot be invoked before it is Active. Waits for that, or fails with Lambda's reason.
+ */
+async function waitForVersionActive(lambda, functionName, version, options) {
+    const deadline = options.clock.now() + (options.timeoutMs ?? 600_000);
+    const pollMs = options.pollMs ?? 5000;
+    for (;;) {
+        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName, Qualifier: version })));
+        if (config.State === 'Active')
+            return;
+        if (config.State === 'Failed' || config.State === 'Inactive') {
+            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is ${config.State} after publishing (SnapStart snapshot): ${config.StateReasonCode ?? ''} ${config.StateReason ?? ''}`.trim());
+        }
+        if (options.clock.now() + pollMs > deadline) {
+            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is still ${config.State ?? 'not Active'} after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (SnapStart snapshot); nothing was moved to it.`);
+        }
+        options.logger?.info(`Version ${version}: ${config.State ?? 'Pending'} (SnapStart snapshot)`);
+        await options.clock.sleep(pollMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
+
+const NOT_SET = '(not set)';
+const showScalar = (value) => value === undefined || value === '' ? NOT_SET : String(value);
+/** An unset target asks nothing; '' asks for the setting to be removed (`none` in the input). */
+const sameScalar = (current, target) => target === undefined || current === target || (target === '' && current === undefined);
+function scalar(key, label, input, versioned = true) {
+    return { key, label, versioned, same: sameScalar, show: showScalar, input };
+}
+const sameList = (a, b) => a.length === b.length && a.every((item, i) => item === b[i]);
+const sorted = (list) => [...list].sort();
+/** `name:version` of a layer version ARN, the readable part. */
+const layerLabel = (arn) => arn.split(':').slice(6).join(':') || arn;
+const FIELDS = [
+    {
+        key: 'architecture',
+        label: 'architecture',
+        versioned: true,
+        same: sameScalar,
+        show: showScalar,
+    },
+    scalar('runtime', 'runtime', (t) => ({ Runtime: t.runtime })),
+    scalar('handler', 'handler', (t) => ({ Handler: t.handler })),
+    {
+        key: 'layers',
+        label: 'layers',
+        versioned: true,
+        same: (c, t) => t === undefined || sameList(c, t),
+        show: (v) => (v.length ? v.map(layerLabel).join('\n') : '(none)'),
+        input: (t) => ({ Layers: t.layers }),
+    },
+    scalar('memorySize', 'memory (MB)', (t) => ({ MemorySize: t.memorySize })),
+    scalar('timeout', 'timeout (s)', (t) => ({ Timeout: t.timeout })),
+    {
+        key: 'environment',
+        label: 'environment',
+        versioned: true,
+        same: (c, t) => t === undefined || sameEnvironment(c, t),
+        show: (v) => showEnvironment(v),
+        input: (t) => ({ Environment: { Variables: t.environment } }),
+    },
+    scalar('ephemeralStorage', 'ephemeral storage (MB)', (t) => ({
+        EphemeralStorage: { Size: t.ephemeralStorage ?? 512 },
+    })),
+    {
+        key: 'vpc',
+        label: 'VPC',
+        versioned: true,
+        same: (c, t) => t === undefined || sameVpc(c, t),
+        show: (v) => showVpc(v),
+        input: (t) => ({
+            VpcConfig: {
+                SubnetIds: t.vpc?.subnetIds ?? [],
+                SecurityGroupIds: t.vpc?.securityGroupIds ?? [],
+                ...(t.vpc?.ipv6DualStack ? { Ipv6AllowedForDualStack: true } : {}),
+            },
+        }),
+    },
+    scalar('deadLetterTargetArn', 'dead-letter target', (t) => ({
+        DeadLetterConfig: { TargetArn: t.deadLetterTargetArn },
+    })),
+    scalar('kmsKeyArn', 'KMS key', (t) => ({ KMSKeyArn: t.kmsKeyArn })),
+    scalar('tracing', 'X-Ray tracing', (t) => ({
+        TracingConfig: { Mode: t.tracing },
+    })),
+    {
+        key: 'fileSystems',
+        label: 'file systems',
+        versioned: true,
+        same: (c, t) => t === undefined ||
+            sameList(fileSystemKeys(c), fileSystemKeys(t)),
+        show: (v) => fileSystemKeys(v).join('\n') || '(none)',
+        input: (t) => ({
+            FileSystemConfigs: (t.fileSystems ?? []).map((f) => ({
+                Arn: f.arn,
+                LocalMountPath: f.localMountPath,
+            })),
+        }),
+    },
+    {
+        key: 'logging',
+        label: 'logging',
+        versioned: true,
+        same: (c, t) => t === undefined || sameLogging(c, t),
+        show: (v) => showLogging(v),
+        input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
+    },
+    scalar('snapStart', 'SnapStart', (t) => ({
+        SnapStart: { ApplyOn: t.snapStart },
+    })),
+    scalar('description', 'description', (t) => ({ Description: t.description }), false),
+];
+function sameEnvironment(current, target) {
+    const keys = Object.keys(target);
+    return (keys.length === Object.keys(current).length && keys.every((key) => current[key] === target[key]));
+}
+function showEnvironment(env) {
+    const keys = Object.keys(env).sort();
+    return keys.length ? keys.map((key) => `${key}=${env[key]}`).join('\n') : '(none)';
+}
+function sameVpc(current, target) {
+    const c = current ?? { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
+    return (sameList(sorted(c.subnetIds), sorted(target.subnetIds)) &&
+        sameList(sorted(c.securityGroupIds), sorted(target.securityGroupIds)) &&
+        c.ipv6DualStack === target.ipv6DualStack);
+}
+function showVpc(vpc) {
+    if (!vpc || (vpc.subnetIds.length === 0 && vpc.securityGroupIds.length === 0))
+        return '(none)';
+    return [
+        `subnets ${sorted(vpc.subnetIds).join(', ')}`,
+        `security groups ${sorted(vpc.securityGroupIds).join(', ')}`,
+        ...(vpc.ipv6DualStack ? ['IPv6 dual stack'] : []),
+    ].join('\n');
+}
+function fileSystemKeys(list) {
+    return (list ?? []).map((f) => `${f.arn} at ${f.localMountPath}`);
+}
+const LOGGING_PARTS = [
+    ['format', 'format'],
+    ['logGroup', 'log group'],
+    ['applicationLevel', 'application level'],
+    ['systemLevel', 'system level'],
+];
+function sameLogging(current, target) {
+    return LOGGING_PARTS.every(([part]) => target[part] === undefined || current?.[part] === target[part]);
+}
+function showLogging(logging) {
+    const parts = LOGGING_PARTS.filter(([part]) => logging?.[part] !== undefined).map(([part, name]) => `${name} ${logging?.[part]}`);
+    return parts.join('\n') || NOT_SET;
+}
+function loggingInput(logging) {
+    const json = logging.format === 'JSON';
+    return {
+        ...(logging.format ? { LogFormat: logging.format } : {}),
+        ...(logging.logGroup ? { LogGroup: logging.logGroup } : {}),
+        ...(json && logging.applicationLevel
+            ? { ApplicationLogLevel: logging.applicationLevel }
+            : {}),
+        ...(json && logging.systemLevel ? { SystemLogLevel: logging.systemLevel } : {}),
+    };
+}
+/** Layers after this run: extras around ours when given, otherwise ours replaced in place. */
+function targetLayers(current, desired) {
+    const ours = desired.layerArn ? [desired.layerArn] : [];
+    if (desired.extraLayers)
+        return [...desired.extraLayers.before, ...ours, ...desired.extraLayers.after];
+    return desiredLayers(current, desired.layerName, desired.layerArn);
+}
+/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
+function desiredLayers(current, layerName, layerArn) {
+    const isOurs = (arn) => arn.split(':')[6] === layerName;
+    const others = current.filter((arn) => !isOurs(arn));
+    return layerArn ? [...others, layerArn] : others;
+}
+function targetLogging(latest, desired) {
+    if (!desired)
+        return latest;
+    const format = desired.format ?? latest?.format;
+    const json = format === 'JSON';
+    return {
+        format,
+        logGroup: desired.logGroup ?? latest?.logGroup,
+        applicationLevel: json ? (desired.applicationLevel ?? latest?.applicationLevel) : undefined,
+        systemLevel: json ? (desired.systemLevel ?? latest?.systemLevel) : undefined,
+    };
+}
+/**
+ * What the function should look like after this run: the desired settings, and for each one left
+ * unset what $LATEST has now. Pure.
+ */
+function resolveTarget(latest, desired) {
+    return {
+        layers: targetLayers(latest.layers, desired),
+        runtime: desired.runtime,
+        handler: desired.handler,
+        architecture: desired.architecture,
+        memorySize: desired.memorySize ?? latest.memorySize,
+        timeout: desired.timeout ?? latest.timeout,
+        environment: { ...latest.environment, ...(desired.environment ?? {}) },
+        description: desired.description ?? latest.description,
+        ephemeralStorage: desired.ephemeralStorage ?? latest.ephemeralStorage,
+        vpc: desired.vpc
+            ? {
+                subnetIds: desired.vpc.subnetIds,
+                securityGroupIds: desired.vpc.securityGroupIds,
+                ipv6DualStack: desired.vpc.ipv6DualStack ?? latest.vpc?.ipv6DualStack ?? false,
+            }
+            : latest.vpc,
+        deadLetterTargetArn: desired.deadLetterTargetArn ?? latest.deadLetterTargetArn,
+        kmsKeyArn: desired.kmsKeyArn ?? latest.kmsKeyArn,
+        tracing: desired.tracing ?? latest.tracing,
+        fileSystems: desired.fileSystems ?? latest.fileSystems,
+        logging: targetLogging(latest.logging, desired.logging),
+        snapStart: desired.snapStart === undefined ? latest.snapStart : snapStartApplyOn(desired.snapStart),
+    };
+}
+/**
+ * The settings where `current` is not what `target` asks for. `scope: 'version'` compares a
+ * published version, whose description is the one given at publish, so it is left out. Pure.
+ */
+function diffConfig(current, target, scope = 'latest') {
+    const changes = [];
+    for (const field of FIELDS) {
+        if (scope === 'version' && !field.versioned)
+            continue;
+        const before = current[field.key];
+        const after = target[field.key];
+        if (field.same(before, after))
+            continue;
+        changes.push({
+            field: field.key,
+            label: field.label,
+            before: field.show(before),
+            after: field.show(after),
+        });
+    }
+    return changes;
+}
+/** UpdateFunctionConfiguration parameters for these changes; undefined when none apply. Pure. */
+function updateConfigurationInput(target, changes) {
+    const changed = new Set(changes.map((c) => c.field));
+    const input = {};
+    for (const field of FIELDS) {
+        if (changed.has(field.key) && field.input)
+            Object.assign(input, field.input(target));
+    }
+    return Object.keys(input).length > 0 ? input : undefined;
+}
+/** CreateFunction parameters for every setting the target gives (Architectures aside). Pure. */
+function createConfigurationInput(target) {
+    const input = {};
+    for (const field of FIELDS) {
+        const value = target[field.key];
+        const empty = value === undefined ||
+            value === '' ||
+            (Array.isArray(value) && value.length === 0) ||
+            (field.key === 'vpc' && value.subnetIds.length === 0) ||
+            (field.key === 'environment' && Object.keys(value).length === 0) ||
+            (field.key === 'snapStart' && value === 'None');
+        if (!empty && field.input)
+            Object.assign(input, field.input(target));
+    }
+    return input;
+}
+
+;// CONCATENATED MODULE: ./src/release/function/function-state.ts
+const MISSING_FUNCTION = { exists: false, layers: [], environment: {} };
+function toFunctionState(config) {
+    const vpc = config.VpcConfig;
+    const inVpc = (vpc?.SubnetIds?.length ?? 0) > 0 || (vpc?.SecurityGroupIds?.length ?? 0) > 0;
+    const logging = config.LoggingConfig;
+    return {
+        exists: true,
+        packageType: config.PackageType ?? 'Zip',
+        arn: config.FunctionArn,
+        codeSha256: config.CodeSha256,
+        layers: (config.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),
+        runtime: config.Runtime,
+        handler: config.Handler,
+        architecture: config.Architectures?.[0] ?? 'x86_64',
+        memorySize: config.MemorySize,
+        timeout: config.Timeout,
+        environment: { ...(config.Environment?.Variables ?? {}) },
+        description: config.Description,
+        revisionId: config.RevisionId,
+        ephemeralStorage: config.EphemeralStorage?.Size,
+        vpc: inVpc
+            ? {
+                subnetIds: [...(vpc?.SubnetIds ?? [])],
+                securityGroupIds: [...(vpc?.SecurityGroupIds ?? [])],
+                ipv6DualStack: vpc?.Ipv6AllowedForDualStack ?? false,
+            }
+            : undefined,
+        deadLetterTargetArn: config.DeadLetterConfig?.TargetArn || undefined,
+        kmsKeyArn: config.KMSKeyArn || undefined,
+        tracing: config.TracingConfig?.Mode,
+        fileSystems: (config.FileSystemConfigs ?? []).map((fs) => ({
+            arn: fs.Arn ?? '',
+            localMountPath: fs.LocalMountPath ?? '',
+        })),
+        logging: logging
+            ? {
+                format: logging.LogFormat,
+                logGroup: logging.LogGroup,
+                applicationLevel: logging.ApplicationLogLevel,
+                systemLevel: logging.SystemLogLevel,
+            }
+            : undefined,
+        snapStart: config.SnapStart?.ApplyOn ?? 'None',
+    };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/change.ts
+
+
+/**
+ * What the release must do, from what is deployed now: the whole desired state (code, layers,
+ * architecture, configuration) against $LATEST, and against the version the alias serves. $LATEST
+ * may already hold the new configuration (a run stopped after updating it): the served version
+ * still lacks it, so this run publishes. Pure.
+ */
+function planChange(inputs) {
+    const { fn, codeSha256, alias } = inputs;
+    const target = resolveTarget(fn.exists ? fn : MISSING_FUNCTION, inputs.desired);
+    const codeRow = (before) => before === codeSha256
+        ? []
+        : [
+            {
+                field: 'code',
+                label: 'code (CodeSha256)',
+                before: before ?? '(none)',
+                after: codeSha256,
+            },
+        ];
+    if (!fn.exists) {
+        return {
+            decision: { kind: 'create' },
+            target,
+            rows: [...codeRow(undefined), ...diffConfig(MISSING_FUNCTION, target)],
+        };
+    }
+    const latestChanges = diffConfig(fn, target);
+    const update = updateConfigurationInput(target, latestChanges);
+    const code = fn.codeSha256 !== codeSha256 || latestChanges.some((c) => c.field === 'architecture');
+    const served = inputs.servedVersion?.exists ? inputs.servedVersion : undefined;
+    const servedChanges = served ? diffConfig(served, target, 'version') : [];
+    const rows = served
+        ? [
+            ...codeRow(served.codeSha256),
+            ...servedChanges,
+            // A version's description is the one given at publish: $LATEST's is compared instead.
+            ...latestChanges.filter((c) => c.field === 'description'),
+        ]
+        : [...codeRow(fn.codeSha256), ...latestChanges];
+    let decision;
+    if (code || update) {
+        decision = { kind: 'update', code, config: update !== undefined };
+    }
+    else if (alias.exists &&
+        Object.keys(alias.weights).length === 0 &&
+        served?.codeSha256 === codeSha256 &&
+        servedChanges.length === 0) {
+        decision = { kind: 'unchanged', version: alias.functionVersion ?? '' };
+    }
+    else {
+        decision = { kind: 'publish-only' };
+    }
+    return { decision, target, update, rows };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
+/** The one desired configuration of a deploy or preview run. Pure. */
+function desiredConfigFrom(build, fn, layerArn, snapStart, modelStore) {
+    const config = plainDesiredConfig(build, fn, layerArn, snapStart);
+    if (!modelStore)
+        return config;
+    return {
+        ...config,
+        environment: { ...config.environment, [modelStore.variable]: modelStore.manifestUri },
+        ephemeralStorage: modelStore.ephemeralMb ?? config.ephemeralStorage,
+    };
+}
+function plainDesiredConfig(build, fn, layerArn, snapStart) {
+    const image = build.image !== undefined;
+    return {
+        packageType: image ? 'Image' : 'Zip',
+        runtime: image ? undefined : build.runtime,
+        handler: image ? undefined : fn.handler,
+        architecture: build.architecture,
+        layerArn,
+        layerName: build.layerName,
+        extraLayers: fn.layers,
+        memorySize: fn.memorySize,
+        timeout: fn.timeout,
+        environment: fn.environment,
+        description: fn.description,
+        ephemeralStorage: fn.ephemeralStorage,
+        vpc: fn.vpc,
+        deadLetterTargetArn: fn.deadLetterTargetArn,
+        kmsKeyArn: fn.kmsKeyArn,
+        tracing: fn.tracing,
+        fileSystems: fn.fileSystems,
+        logging: fn.logging,
+        codeSigningConfigArn: fn.codeSigningConfigArn,
+        tags: fn.tags,
+        snapStart,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/function.ts
+
+
+
+
+
+
+
+async function readFunction(lambda, name, options = {}, qualifier) {
+    try {
+        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), options);
+        return toFunctionState(config);
+    }
+    catch (error) {
+        if ((0,call/* isNotFound */.c4)(error))
+            return MISSING_FUNCTION;
+        throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+}
+function missingFunctionError(name) {
+    return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
+        'with `execution-role` to let this action create it.');
+}
+function codeInput(code) {
+    return 'imageUri' in code
+        ? { ImageUri: code.imageUri }
+        : { S3Bucket: code.s3Bucket, S3Key: code.s3Key };
+}
+const describeCode = (code) => 'imageUri' in code ? code.imageUri : `s3://${code.s3Bucket}/${code.s3Key}`;
+async function createFunction(lambda, request, options = {}) {
+    const config = await (0,call/* callAws */.IY)('CreateFunction', () => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
+        ...createConfigurationInput(request.target),
+        FunctionName: request.functionName,
+        Role: request.role,
+        Architectures: [request.architecture],
+        Code: codeInput(request.code),
+        ...('imageUri' in request.code ? { PackageType: 'Image' } : {}),
+        CodeSigningConfigArn: request.codeSigningConfigArn,
+        Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
+        Publish: false,
+    })), 
+    // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
+    {
+        ...options,
+        isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || /cannot be assumed by Lambda/i.test((0,errors/* errorMessage */.gJ)(error)),
+    }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not create function '${request.functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
+    return toFunctionState(config);
+}
+/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
+class FunctionConflictError extends errors/* ActionError */.lZ {
+    name = 'FunctionConflictError';
+    constructor(name, what) {
+        super(`Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
+            'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.');
+    }
+}
+const isPreconditionFailed = (error) => (0,errors/* errorCode */.CA)(error) === 'PreconditionFailedException';
+/**
+ * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
+ * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
+ * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
+ * is a conflict, unless it follows an unanswered attempt that did land.
+ */
+async function guardedWrite(lambda, name, what, revisionId, send, landed, options) {
+    let unanswered = false;
+    const decide = async () => {
+        const now = await readFunctionRaw(lambda, name);
+        if (landed(now))
+            return now;
+        if (revisionId === undefined || now.RevisionId === revisionId)
+            return 'resend';
+        throw new FunctionConflictError(name, what);
+    };
+    return (0,call/* callAws */.IY)(what, async () => {
+        try {
+            return await send();
+        }
+        catch (error) {
+            if ((0,retry/* isAmbiguous */.X2)(error)) {
+                unanswered = true;
+                const decision = await decide();
+                if (decision !== 'resend')
+                    return decision;
+                throw error;
+            }
+            if (isPreconditionFailed(error)) {
+                if (unanswered) {
+                    const decision = await decide();
+                    if (decision !== 'resend')
+                        return decision;
+                }
+                throw new FunctionConflictError(name, what);
+            }
+            throw error;
+        }
+    }, options);
+}
+/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
+async function updateCode(lambda, name, code, architecture, options = {}) {
+    const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
+        FunctionName: name,
+        ...codeInput(code),
+        // Code and architecture change together: an arm64 bundle never runs as x86_64.
+        Architectures: [architecture],
+        Publish: false,
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from ${describeCode(code)}: ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    const after = await waitForUpdate(lambda, name, 'the code update', options);
+    return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
+}
+/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
+async function updateConfiguration(lambda, name, changes, options = {}) {
+    const response = await guardedWrite(lambda, name, 'updating its configuration', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
+        FunctionName: name,
+        ...changes,
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), (now) => options.desired !== undefined &&
+        now.LastUpdateStatus !== 'Failed' &&
+        satisfies(toFunctionState(now), options.desired), options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    const after = await waitForUpdate(lambda, name, 'the configuration update', options);
+    return after?.RevisionId ?? response.RevisionId;
+}
+/**
+ * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
+ * between our update and this call, so the version we smoke-test is the bundle we built.
+ */
+async function publishVersion(lambda, name, codeSha256, description, options = {}) {
+    // Publishing $LATEST again when nothing changed returns the version already published, so an
+    // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
+    const response = await guardedWrite(lambda, name, 'publishing', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
+        FunctionName: name,
+        CodeSha256: codeSha256,
+        Description: description.slice(0, 256),
+        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
+    })), () => false, options).catch((error) => {
+        if (error instanceof FunctionConflictError)
+            throw error;
+        if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
+            /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
+            throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
+        }
+        throw new errors/* ActionError */.lZ(`Could not publish a version of '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    if (!response.Version || response.Version === '$LATEST')
+        throw new errors/* ActionError */.lZ(`PublishVersion of '${name}' returned no version number.`);
+    if (response.CodeSha256 && response.CodeSha256 !== codeSha256) {
+        throw new errors/* ActionError */.lZ(`Published version ${response.Version} of '${name}' has CodeSha256 ${response.CodeSha256}, not the bundle's ${codeSha256}.`);
+    }
+    return {
+        version: response.Version,
+        arn: response.FunctionArn ?? '',
+        codeSha256: response.CodeSha256 ?? codeSha256,
+    };
+}
+async function waitForUpdate(lambda, name, what, options) {
+    let waitError;
+    try {
+        await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
+    }
+    catch (error) {
+        waitError = { error };
+    }
+    const after = await readFunctionRaw(lambda, name).catch(() => undefined);
+    if (after?.LastUpdateStatus === 'Failed') {
+        throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
+    }
+    if (waitError)
+        throw waitError.error;
+    return after;
+}
+async function readFunctionRaw(lambda, name) {
+    return (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
+}
+async function waitFor(what, name, options, waiter, lambda) {
+    const maxWaitTime = options.waitSeconds ?? 600;
+    try {
+        const result = await waiter({ client: lambda, maxWaitTime, minDelay: 1, maxDelay: 5 });
+        if (result.state !== 'SUCCESS')
+            throw new Error(`waiter ended in state ${result.state}`);
+    }
+    catch (error) {
+        const detail = (0,errors/* errorMessage */.gJ)(error);
+        if (/timeout|TimeoutError|exceeded/i.test(detail)) {
+            throw new errors/* ActionError */.lZ(`Timed out after ${maxWaitTime} s waiting for ${what} of '${name}'.`);
+        }
+        throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
+    }
+}
+/**
+ * How a published version differs from what this run asked for: code, and every versioned setting
+ * of the target (config-diff.ts). Empty when it is exactly that. Pure.
+ */
+/** Whether a configuration already is what `desired` asks for (nothing left to update). Pure. */
+function satisfies(now, desired) {
+    return diffConfig(now, resolveTarget(now, desired)).length === 0;
+}
+function publishedDifferences(published, expected) {
+    const target = resolveTarget(expected.before.exists ? expected.before : MISSING_FUNCTION, expected.desired);
+    const diffs = [];
+    if (published.codeSha256 !== expected.codeSha256)
+        diffs.push(`code (CodeSha256): expected "${expected.codeSha256}", got "${published.codeSha256}"`);
+    for (const change of diffConfig(published, target, 'version'))
+        diffs.push(`${change.label}: expected "${change.after}", got "${change.before}"`);
+    return diffs;
+}
+
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/release/smoke/cold-start.ts
+
+/** Used when the spec has no `memory` section: a handler this close to its limit is at risk. */
+const DEFAULT_MEMORY_WARN_PERCENT = 90;
+const FIELD = /([A-Za-z][A-Za-z ]*?):\s*([\d.]+)\s*(ms|MB)/g;
+/**
+ * The last REPORT line of a log tail (LogType Tail), or undefined when there is none. The last one
+ * is taken because the tail holds the handler's own output before it.
+ */
+function parseReport(logTail) {
+    if (!logTail)
+        return undefined;
+    const lines = logTail.split(/\r?\n/).filter((line) => line.startsWith('REPORT RequestId:'));
+    const line = lines[lines.length - 1];
+    if (!line)
+        return undefined;
+    const fields = new Map();
+    for (const match of line.matchAll(FIELD)) {
+        const value = Number(match[2]);
+        if (Number.isFinite(value))
+            fields.set(match[1].trim(), value);
+    }
+    const duration = fields.get('Duration');
+    if (duration === undefined)
+        return undefined;
+    const report = { durationMs: duration };
+    const set = (key, name) => {
+        const value = fields.get(name);
+        if (value !== undefined)
+            report[key] = value;
+    };
+    set('billedDurationMs', 'Billed Duration');
+    set('memorySizeMb', 'Memory Size');
+    set('maxMemoryUsedMb', 'Max Memory Used');
+    set('initDurationMs', 'Init Duration');
+    set('restoreDurationMs', 'Restore Duration');
+    return report;
+}
+/** The cold-start time a caller waits for: init, or restore under SnapStart. */
+function coldStartMs(report) {
+    return report?.initDurationMs ?? report?.restoreDurationMs;
+}
+/** "50%" or 50 -> 50. Undefined for anything else. */
+function parsePercent(value) {
+    if (typeof value === 'number')
+        return Number.isFinite(value) && value >= 0 ? value : undefined;
+    if (typeof value !== 'string')
+        return undefined;
+    const match = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
+    return match ? Number(match[1]) : undefined;
+}
+/** Like formatDuration, with a decimal below 10 ms (a light handler imports in a millisecond). */
+function formatMs(ms) {
+    return ms < 10 ? `${ms.toFixed(1)} ms` : (0,src_log/* formatDuration */.a3)(ms);
+}
+function signed(percent) {
+    const rounded = Math.round(percent);
+    return `${rounded >= 0 ? '+' : ''}${rounded}%`;
+}
+/** Percent change from `before` to `after`; undefined when `before` is not positive. */
+function changePercent(before, after) {
+    return before > 0 ? ((after - before) / before) * 100 : undefined;
+}
+/** Describes the measured cold start against its baseline, e.g. "cold start 2.3 s, was 0.9 s (+155%)". */
+function describeColdStart(ms, baseline, restore = false) {
+    if (ms === undefined)
+        return 'no cold start measured';
+    const what = restore ? 'cold start (SnapStart restore)' : 'cold start';
+    if (!baseline)
+        return `${what} ${formatMs(ms)}`;
+    const change = changePercent(baseline.coldStartMs, ms);
+    return `${what} ${formatMs(ms)}, was ${formatMs(baseline.coldStartMs)} on version ${baseline.version}${change === undefined ? '' : ` (${signed(change)})`}`;
+}
+/**
+ * Judges the first invocation of a new version against the spec's budgets. Pure. A cold-start
+ * budget that cannot be checked (no REPORT line) fails: the user asked for the check.
+ */
+function judgeColdStart(input) {
+    const { report, baseline, coldStart } = input;
+    const reasons = [];
+    const warnings = [];
+    const ms = coldStartMs(report);
+    const restore = report?.initDurationMs === undefined && report?.restoreDurationMs !== undefined;
+    const verdict = {
+        passed: true,
+        reasons,
+        warnings,
+        summary: describeColdStart(ms, baseline, restore),
+    };
+    if (ms !== undefined)
+        verdict.coldStartMs = ms;
+    const budgeted = coldStart?.maxInitMs !== undefined || coldStart?.maxRegressionPercent !== undefined;
+    if (!report) {
+        if (budgeted)
+            reasons.push('no REPORT line in the log tail of the first invocation, so the cold-start budget cannot be checked (is LogType Tail allowed for this role?)');
+        else
+            warnings.push('no REPORT line in the log tail of the first invocation');
+    }
+    else if (ms === undefined) {
+        warnings.push('the first invocation reported no Init Duration (an execution environment was already warm), so no cold start was measured');
+    }
+    if (ms !== undefined && coldStart?.maxInitMs !== undefined && ms > coldStart.maxInitMs) {
+        reasons.push(`cold start ${formatMs(ms)} is over the budget of ${formatMs(coldStart.maxInitMs)} (max-init-ms ${coldStart.maxInitMs}) by ${formatMs(ms - coldStart.maxInitMs)}`);
+    }
+    if (ms !== undefined && baseline) {
+        const change = changePercent(baseline.coldStartMs, ms);
+        if (change !== undefined)
+            verdict.changePercent = change;
+        const limit = coldStart?.maxRegressionPercent;
+        if (limit !== undefined && change !== undefined && change > limit) {
+            reasons.push(`cold start ${formatMs(ms)} is ${signed(change)} against ${formatMs(baseline.coldStartMs)} on version ${baseline.version}, over the allowed regression of ${limit}%`);
+        }
+    }
+    else if (ms !== undefined && coldStart?.maxRegressionPercent !== undefined) {
+        warnings.push(input.servedVersion
+            ? `no cold start recorded for version ${input.servedVersion} (the served one), so max-regression was not checked`
+            : 'no served version to compare with, so max-regression was not checked');
+    }
+    const used = report?.maxMemoryUsedMb;
+    const size = report?.memorySizeMb;
+    if (used !== undefined && size !== undefined && size > 0) {
+        const percent = (used / size) * 100;
+        verdict.memoryUsedPercent = percent;
+        const threshold = input.memory?.maxUsedPercent ?? DEFAULT_MEMORY_WARN_PERCENT;
+        if (percent > threshold) {
+            warnings.push(`max memory used ${used} MB is ${Math.round(percent)}% of the memory size ${size} MB (over ${threshold}%): a bigger request may run out of memory; raise memory-size`);
+        }
+    }
+    verdict.passed = reasons.length === 0;
+    return verdict;
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke/smoke-spec.ts
+
+
+
+
+/** HTTP methods an API Gateway REST proxy event can carry. */
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+/** Every problem found in a spec, one line each, all reported at once. */
+class SmokeSpecError extends Error {
+    file;
+    problems;
+    name = 'SmokeSpecError';
+    constructor(file, problems) {
+        super(problems.length === 1
+            ? `Smoke-test spec ${problems[0]}`
+            : `Smoke-test spec ${file} has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        this.file = file;
+        this.problems = problems;
+    }
+}
+/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
+const SPEC_FIELDS = {
+    top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory', 'endpoint'],
+    endpoint: ['name', 'http', 'expect', 'timeout-ms'],
+    'endpoint-expect': ['status', 'body', 'tolerance', 'max-latency-ms'],
+    'cold-start': ['max-init-ms', 'max-regression'],
+    memory: ['max-used-percent'],
+    defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
+    case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
+    http: ['method', 'path', 'body', 'headers', 'query'],
+    expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
+};
+const TOP_KEYS = SPEC_FIELDS.top;
+const COLD_START_KEYS = SPEC_FIELDS['cold-start'];
+const MEMORY_KEYS = SPEC_FIELDS.memory;
+const DEFAULT_KEYS = SPEC_FIELDS.defaults;
+const CASE_KEYS = SPEC_FIELDS.case;
+const HTTP_KEYS = SPEC_FIELDS.http;
+const EXPECT_KEYS = SPEC_FIELDS.expect;
+const MAX_CONCURRENCY = 64;
+function isRecord(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function describeValue(value) {
+    if (value === null)
+        return 'null';
+    if (Array.isArray(value))
+        return 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    if (typeof value === 'string')
+        return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
+    return `${typeof value} ${String(value)}`;
+}
+function editDistance(a, b) {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let diagonal = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const above = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+            diagonal = above;
+        }
+    }
+    return row[b.length];
+}
+/** The allowed key closest to a misspelt one (case, '-' and '_' ignored), if any is close. */
+function suggestKey(key, allowed) {
+    const normal = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
+    let best;
+    let bestScore = Infinity;
+    for (const candidate of allowed) {
+        const score = editDistance(normal(key), normal(candidate));
+        if (score < bestScore) {
+            best = candidate;
+            bestScore = score;
+        }
+    }
+    const limit = Math.max(1, Math.floor(normal(key).length / 3));
+    return bestScore <= limit ? best : undefined;
+}
+function checkKeys(record, allowed, where, report) {
+    for (const key of Object.keys(record)) {
+        if (allowed.includes(key))
+            continue;
+        const suggestion = suggestKey(key, allowed);
+        const hint = suggestion ? `did you mean '${suggestion}'?` : `allowed: ${allowed.join(', ')}`;
+        report(where ? `${where}.${key}` : key, `unknown field; ${hint}`);
+    }
+}
+function positiveInt(value, field, report, max = Number.MAX_SAFE_INTEGER) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
+        report(field, `must be a positive whole number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    return value;
+}
+function tolerance(value, field, report) {
+    if (value === undefined)
+        return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+        report(field, `must be a number >= 0 (absolute tolerance for numbers), got ${describeValue(value)}`);
+        return undefined;
+    }
+    return value;
+}
+function stringMap(value, field, report, allowLists) {
+    if (value === undefined)
+        return undefined;
+    if (!isRecord(value)) {
+        report(field, `must be a mapping of names to values, got ${describeValue(value)}`);
+        return undefined;
+    }
+    const result = {};
+    const scalar = (v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
+    for (const [key, v] of Object.entries(value)) {
+        if (scalar(v))
+            result[key] = String(v);
+        else if (allowLists && Array.isArray(v) && v.length > 0 && v.every(scalar))
+            result[key] = v.map(String);
+        else
+            report(`${field}.${key}`, `must be a text${allowLists ? ' or a non-empty list of texts' : ''}, got ${describeValue(v)}`);
+    }
+    return result;
+}
+function parseHttp(value, where, report) {
+    if (!isRecord(value)) {
+        report(where, `must be a mapping {method, path, body?, headers?, query?}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    checkKeys(value, HTTP_KEYS, where, report);
+    let method;
+    const rawMethod = value.method;
+    if (rawMethod === undefined)
+        report(`${where}.method`, `is required (one of ${HTTP_METHODS.join(', ')})`);
+    else if (typeof rawMethod !== 'string' ||
+        !HTTP_METHODS.includes(rawMethod.toUpperCase())) {
+        report(`${where}.method`, `must be one of ${HTTP_METHODS.join(', ')}, got ${describeValue(rawMethod)}`);
+    }
+    else
+        method = rawMethod.toUpperCase();
+    let path;
+    const rawPath = value.path;
+    if (rawPath === undefined)
+        report(`${where}.path`, `is required (e.g. /predict)`);
+    else if (typeof rawPath !== 'string' || !rawPath.startsWith('/')) {
+        report(`${where}.path`, `must start with '/', got ${describeValue(rawPath)}`);
+    }
+    else if (rawPath.includes('?') || rawPath.includes('#')) {
+        report(`${where}.path`, `must not contain a query string; put parameters under '${where}.query'`);
+    }
+    else
+        path = rawPath;
+    const body = value.body;
+    if (body !== undefined && !(typeof body === 'string' || typeof body === 'object')) {
+        report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got ${describeValue(body)}`);
+    }
+    else if (body === null) {
+        report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got null; leave it out for no body`);
+    }
+    const headers = stringMap(value.headers, `${where}.headers`, report, false);
+    const query = stringMap(value.query, `${where}.query`, report, true);
+    if (!method || !path)
+        return undefined;
+    const http = { method, path };
+    if (body !== undefined && body !== null)
+        http.body = body;
+    if (headers)
+        http.headers = headers;
+    if (query)
+        http.query = query;
+    return http;
+}
+function parseExpect(value, where, report) {
+    const expect = {};
+    if (value === undefined)
+        return expect;
+    if (!isRecord(value)) {
+        report(where, `must be a mapping (payload, status, body, tolerance, max-latency-ms, error), got ${describeValue(value)}`);
+        return expect;
+    }
+    checkKeys(value, EXPECT_KEYS, where, report);
+    if ('payload' in value) {
+        if (value.payload === null || value.payload === undefined)
+            report(`${where}.payload`, 'must be a value to compare (a mapping, list, text, number or boolean), got null');
+        else
+            expect.payload = value.payload;
+    }
+    if (value.status !== undefined) {
+        const s = value.status;
+        if (typeof s !== 'number' || !Number.isInteger(s) || s < 100 || s > 599) {
+            report(`${where}.status`, `must be an HTTP status code (a whole number from 100 to 599), got ${describeValue(s)}`);
+        }
+        else
+            expect.status = s;
+    }
+    if ('body' in value) {
+        if (value.body === null || value.body === undefined)
+            report(`${where}.body`, 'must be a mapping or list (deep subset of the JSON body) or a text (compared with the body), got null');
+        else
+            expect.body = value.body;
+    }
+    const tol = tolerance(value.tolerance, `${where}.tolerance`, report);
+    if (tol !== undefined)
+        expect.tolerance = tol;
+    const latency = positiveInt(value['max-latency-ms'], `${where}.max-latency-ms`, report);
+    if (latency !== undefined)
+        expect.maxLatencyMs = latency;
+    if (value.error !== undefined) {
+        if (typeof value.error !== 'boolean')
+            report(`${where}.error`, `must be true or false, got ${describeValue(value.error)}`);
+        else
+            expect.error = value.error;
+    }
+    if (expect.error === true && (expect.status !== undefined || expect.body !== undefined)) {
+        report(`${where}.error`, `cannot be combined with status/body: a function error has no HTTP response (use 'payload' to check errorType/errorMessage)`);
+    }
+    return expect;
+}
+function parseDefaults(value, report) {
+    const defaults = {};
+    if (value === undefined)
+        return defaults;
+    if (!isRecord(value)) {
+        report('defaults', `must be a mapping (${DEFAULT_KEYS.join(', ')}), got ${describeValue(value)}`);
+        return defaults;
+    }
+    checkKeys(value, DEFAULT_KEYS, 'defaults', report);
+    const tol = tolerance(value.tolerance, 'defaults.tolerance', report);
+    if (tol !== undefined)
+        defaults.tolerance = tol;
+    const latency = positiveInt(value['max-latency-ms'], 'defaults.max-latency-ms', report);
+    if (latency !== undefined)
+        defaults.maxLatencyMs = latency;
+    const timeout = positiveInt(value['timeout-ms'], 'defaults.timeout-ms', report);
+    if (timeout !== undefined)
+        defaults.timeoutMs = timeout;
+    return defaults;
+}
+function parseColdStart(value, report) {
+    if (value === undefined)
+        return undefined;
+    if (!isRecord(value)) {
+        report('cold-start', `must be a mapping {max-init-ms, max-regression}, e.g. {max-init-ms: 3000, max-regression: 50%}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    checkKeys(value, COLD_START_KEYS, 'cold-start', report);
+    const budget = {};
+    const maxInit = positiveInt(value['max-init-ms'], 'cold-start.max-init-ms', report);
+    if (maxInit !== undefined)
+        budget.maxInitMs = maxInit;
+    const raw = value['max-regression'];
+    if (raw !== undefined) {
+        const percent = parsePercent(raw);
+        if (percent === undefined)
+            report('cold-start.max-regression', `must be a percentage such as 50% (how much slower than the served version's cold start is allowed), got ${describeValue(raw)}`);
+        else
+            budget.maxRegressionPercent = percent;
+    }
+    return budget;
+}
+function parseMemory(value, report) {
+    if (value === undefined)
+        return undefined;
+    if (!isRecord(value)) {
+        report('memory', `must be a mapping {max-used-percent}, got ${describeValue(value)}`);
+        return undefined;
+    }
+    checkKeys(value, MEMORY_KEYS, 'memory', report);
+    const raw = value['max-used-percent'];
+    const percent = parsePercent(raw);
+    if (raw === undefined) {
+        report('memory.max-used-percent', 'is required (e.g. 90: warn above 90% of memory-size)');
+    }
+    else if (percent === undefined || percent <= 0 || percent > 100) {
+        report('memory.max-used-percent', `must be a percentage of memory-size from 1 to 100, got ${describeValue(raw)}`);
+    }
+    else
+        return { maxUsedPercent: percent };
+    return undefined;
+}
+/** Validates already-parsed spec data. Throws SmokeSpecError listing every problem. */
+function validateSmokeSpec(data, file) {
+    const problems = [];
+    const topReport = (field, detail) => problems.push(`${file}: field '${field}' ${detail}`);
+    if (!isRecord(data)) {
+        throw new SmokeSpecError(file, [
+            `${file}: must be a mapping with a 'cases' list (see the smoke-test spec in the README), got ${describeValue(data)}`,
+        ]);
+    }
+    checkKeys(data, TOP_KEYS, '', topReport);
+    const defaults = parseDefaults(data.defaults, topReport);
+    const concurrency = positiveInt(data.concurrency, 'concurrency', topReport, MAX_CONCURRENCY);
+    const coldStart = parseColdStart(data['cold-start'], topReport);
+    const memory = parseMemory(data.memory, topReport);
+    const cases = [];
+    const rawCases = data.cases;
+    if (rawCases === undefined)
+        topReport('cases', 'is required: a list of test cases, each with a name and an event or http request');
+    else if (!Array.isArray(rawCases) || rawCases.length === 0) {
+        topReport('cases', `must be a non-empty list of test cases, got ${describeValue(rawCases)}`);
+    }
+    else {
+        cases.push(...parseCases(rawCases, 'cases', defaults, file, problems));
+    }
+    let endpoint;
+    const rawEndpoint = data.endpoint;
+    if (rawEndpoint !== undefined) {
+        if (!Array.isArray(rawEndpoint) || rawEndpoint.length === 0)
+            topReport('endpoint', `must be a non-empty list of HTTP cases sent through the function URL, got ${describeValue(rawEndpoint)}`);
+        else
+            endpoint = parseCases(rawEndpoint, 'endpoint', defaults, file, problems);
+    }
+    if (problems.length > 0)
+        throw new SmokeSpecError(file, problems);
+    const spec = { file, cases, defaults };
+    if (concurrency !== undefined)
+        spec.concurrency = concurrency;
+    if (coldStart)
+        spec.coldStart = coldStart;
+    if (memory)
+        spec.memory = memory;
+    if (endpoint)
+        spec.endpoint = endpoint;
+    return spec;
+}
+/**
+ * The cases of one list: `cases` (an event or an http request each) or `endpoint` (an http
+ * request each, judged on the HTTP response: status, body, latency). Problems go to `problems`.
+ */
+function parseCases(rawCases, list, defaults, file, problems) {
+    const cases = [];
+    const seen = new Map();
+    rawCases.forEach((raw, index) => {
+        const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
+            ? raw.name.trim()
+            : undefined;
+        const label = `${list}[${index}]${name ? ` ("${name}")` : ''}`;
+        const report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
+        if (!isRecord(raw)) {
+            problems.push(`${file}: ${label}: must be a mapping with name, ${list === 'endpoint' ? 'http' : 'event or http'}, and expect; got ${describeValue(raw)}`);
+            return;
+        }
+        checkKeys(raw, list === 'endpoint' ? SPEC_FIELDS.endpoint : CASE_KEYS, '', report);
+        if (!name)
+            report('name', raw.name === undefined
+                ? 'is required (a unique, non-empty text)'
+                : `must be a non-empty text, got ${describeValue(raw.name)}`);
+        else if (seen.has(name))
+            report('name', `duplicates the name of ${list}[${seen.get(name)}]; names must be unique`);
+        else
+            seen.set(name, index);
+        const hasEvent = 'event' in raw;
+        const hasHttp = 'http' in raw;
+        let event;
+        let http;
+        if (list === 'endpoint') {
+            if (!hasHttp)
+                report('http', 'is required: the request sent to the function URL, e.g. {method: POST, path: /}');
+            else
+                http = parseHttp(raw.http, 'http', report);
+        }
+        else if (hasEvent && hasHttp)
+            report('event', "and 'http' are both set; give exactly one");
+        else if (!hasEvent && !hasHttp)
+            report('event', "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event");
+        else if (hasEvent) {
+            if (raw.event === null || raw.event === undefined)
+                report('event', 'is empty (null); use {} for an empty event');
+            else
+                event = raw.event;
+        }
+        else
+            http = parseHttp(raw.http, 'http', report);
+        if (list === 'endpoint' && isRecord(raw.expect))
+            checkKeys(raw.expect, SPEC_FIELDS['endpoint-expect'], 'expect', (field, detail) => report(field, `${detail} (an endpoint case is judged on the HTTP response: status, body, latency)`));
+        const expect = parseExpect(list === 'endpoint' && isRecord(raw.expect)
+            ? Object.fromEntries(Object.entries(raw.expect).filter(([k]) => SPEC_FIELDS['endpoint-expect'].includes(k)))
+            : raw.expect, 'expect', report);
+        const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
+        if (expect.tolerance === undefined && defaults.tolerance !== undefined)
+            expect.tolerance = defaults.tolerance;
+        if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
+            expect.maxLatencyMs = defaults.maxLatencyMs;
+        const smokeCase = { index, name: name ?? `${list}[${index}]`, expect };
+        if (event !== undefined)
+            smokeCase.event = event;
+        if (http)
+            smokeCase.http = http;
+        if (timeoutMs !== undefined)
+            smokeCase.timeoutMs = timeoutMs;
+        cases.push(smokeCase);
+    });
+    return cases;
+}
+/** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
+function parseSmokeSpec(text, file) {
+    const lines = new dist/* LineCounter */.HN();
+    const document = (0,dist/* parseDocument */.Tp)(text, {
+        prettyErrors: false,
+        uniqueKeys: true,
+        lineCounter: lines,
+    });
+    if (document.errors.length > 0) {
+        throw new SmokeSpecError(file, document.errors.map((e) => {
+            const position = lines.linePos(e.pos[0]);
+            return `${file}${position ? `:${position.line}:${position.col}` : ''}: not valid YAML/JSON: ${e.message.split('\n')[0]}`;
+        }));
+    }
+    let data;
+    try {
+        data = document.toJS({ maxAliasCount: 100 });
+    }
+    catch (error) {
+        throw new SmokeSpecError(file, [
+            `${file}: could not be read as YAML/JSON: ${(0,errors/* errorMessage */.gJ)(error)}`,
+        ]);
+    }
+    return validateSmokeSpec(data, file);
+}
+/** Reads and validates a spec file. */
+async function loadSmokeSpec(path) {
+    let text;
+    try {
+        text = await (0,promises_.readFile)(path, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const detail = code === 'ENOENT' ? 'file not found' : (0,errors/* errorMessage */.gJ)(error);
+        throw new SmokeSpecError(path, [
+            `${path}: cannot be read (${detail}); check the 'smoke-tests' input`,
+        ]);
+    }
+    return parseSmokeSpec(text, path);
+}
+
+// EXTERNAL MODULE: ./src/report/job-report.ts
+var job_report = __nccwpck_require__(3860);
+;// CONCATENATED MODULE: ./src/report/build-report.ts
+
+
+
+const percent = (share) => `${(share * 100).toFixed(1)}%`;
+/** What was built: layer (cached or built), bundle, and sizes against Lambda's limit. */
+function reportBuild(report, built, limits) {
+    const { layer, bundle } = built;
+    const rows = [];
+    if (layer.status === 'none') {
+        rows.push(['dependency layer', 'none (no requirements file)', '', '', '']);
+    }
+    else {
+        const how = layer.status === 'cached'
+            ? '♻️ cached: no build, no upload, no publish'
+            : layer.status === 'planned'
+                ? '🔍 built, not published (dry run)'
+                : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
+        const extra = [
+            layer.slim?.bytesSaved
+                ? `slimmed ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore)} → ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
+                : '',
+            layer.bytecode?.compiled
+                ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
+                : (layer.bytecode?.skipped ?? ''),
+        ].filter(Boolean);
+        rows.push([
+            'dependency layer',
+            [how, ...extra].join('; '),
+            layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
+            layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
+            `key ${(0,job_report/* code */.aY)((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${(0,job_report/* code */.aY)(layer.layerVersionArn)}` : ''}`,
+        ]);
+    }
+    rows.push([
+        'function bundle',
+        `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
+        (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
+        (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
+        `sha256 ${(0,job_report/* code */.aY)(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${(0,job_report/* code */.aY)(bundle.codeSha256)}`,
+    ]);
+    report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
+    const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), percent(p.share)]);
+    sizeRows.push([
+        '**total**',
+        `**${(0,src_log/* formatBytes */.z3)(limits.totalBytes)}**`,
+        `**${percent(limits.share)}** of ${(0,src_log/* formatBytes */.z3)(limits.limitBytes)}`,
+    ]);
+    report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
+}
+/** Dry run: what a real run would upload, publish and move. */
+function reportPlan(report, built, decision, alias, aliasName) {
+    const lines = [];
+    const what = built.kind === 'zip' ? 'bundle' : 'image';
+    const ship = built.kind === 'zip'
+        ? `upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)}`
+        : `push the image ${(0,job_report/* code */.aY)(built.image.manifest.digest)} (blobs already in the repository skipped)`;
+    if (built.kind === 'zip' && built.layer.status === 'planned')
+        lines.push(`- upload the layer to ${(0,job_report/* code */.aY)(built.layer.s3Key ?? '')} and publish a new layer version`);
+    if (built.kind === 'zip' && built.layer.status === 'cached')
+        lines.push(`- reuse layer ${(0,job_report/* code */.aY)(built.layer.layerVersionArn ?? '')}`);
+    switch (decision.kind) {
+        case 'create':
+            lines.push(`- ${ship}, create the function, publish version 1`);
+            break;
+        case 'update':
+            if (decision.code)
+                lines.push(`- ${ship} (skipped if already there) and update the function code`);
+            if (decision.config)
+                lines.push('- update the function configuration');
+            lines.push('- publish a new version and run the smoke tests on it');
+            break;
+        case 'publish-only':
+            lines.push(`- publish $LATEST (it already holds this ${what}) and run the smoke tests on it`);
+            break;
+        case 'unchanged':
+            lines.push(`- nothing: \`${aliasName}\` already serves version ${decision.version} with this ${what}`);
+            break;
+    }
+    if (decision.kind !== 'unchanged') {
+        lines.push(`- then move \`${aliasName}\` (now: ${alias.exists ? (0,alias_plan/* describeAliasState */.Tn)(alias) : 'does not exist'}) to the new version`);
+    }
+    report.section('Dry run: what would happen', lines);
+}
+/** What the image holds: each layer (base, dependencies, model, code) with its size and digest. */
+function reportImageBuild(report, built) {
+    const { image } = built;
+    const rows = [
+        [
+            `base ${(0,job_report/* code */.aY)(image.base.ref)}`,
+            `${image.base.manifest.layers.length} layers`,
+            '',
+            (0,src_log/* formatBytes */.z3)(image.base.manifest.layers.reduce((sum, l) => sum + l.size, 0)),
+            '',
+        ],
+        ...image.layers.map((l) => [
+            `${l.name} layer`,
+            `${l.files} files${l.compression === 'stored' ? ', stored' : ', gzip'}${l.blob ? '' : ', reused from the repository (not rebuilt)'}`,
+            (0,src_log/* formatBytes */.z3)(l.contentBytes),
+            (0,src_log/* formatBytes */.z3)(l.size),
+            (0,job_report/* code */.aY)(l.digest.slice(0, 19)),
+        ]),
+    ];
+    const deps = built.dependencies;
+    const notes = [
+        deps.files
+            ? `dependencies: ${deps.files} files`
+            : 'no requirements file: no dependencies layer',
+        deps.slim?.bytesSaved ? `slimmed by ${(0,src_log/* formatBytes */.z3)(deps.slim.bytesSaved)}` : '',
+        deps.bytecode?.compiled ? `${deps.bytecode.compiled} .pyc (hash-based)` : '',
+        `handler: ${built.bytecode.compiled} .pyc`,
+    ].filter(Boolean);
+    report.table('Image', ['part', 'how', 'content', 'compressed', 'digest'], rows);
+    report.section('Image identity', [
+        `Digest ${(0,job_report/* code */.aY)(image.manifest.digest)} (CodeSha256 ${(0,job_report/* code */.aY)(built.codeSha256)}); ` +
+            `${(0,src_log/* formatBytes */.z3)(image.compressedBytes)} compressed in all, against Lambda's 10 GB image limit. ` +
+            notes.join('; ') +
+            '.',
+    ]);
+}
+/** What the push sent and what it skipped. */
+function reportPush(report, imageUri, push) {
+    if (!push) {
+        report.section('Image push', [
+            `Nothing pushed: the function already runs ${(0,job_report/* code */.aY)(imageUri)} (0 blobs).`,
+        ]);
+        return;
+    }
+    report.section('Image push', [
+        `${(0,job_report/* code */.aY)(imageUri)}: ${push.blobsPushed} blobs pushed (${(0,src_log/* formatBytes */.z3)(push.bytesPushed)} with the manifest), ` +
+            `${push.blobsSkipped} already in the repository, ${push.blobsMounted} mounted; tag ${(0,job_report/* code */.aY)(push.tag)}.`,
+        ...push.pushed.map((p) => `- ${p.name}: ${(0,src_log/* formatBytes */.z3)(p.bytes)} ${(0,job_report/* code */.aY)(p.digest.slice(0, 19))}`),
+    ]);
+}
+
+;// CONCATENATED MODULE: ./src/report/config-report.ts
+/** Before -> after of every setting this run changes (or, on a dry run, would change). */
+function reportConfigChanges(report, rows, created) {
+    if (rows.length === 0)
+        return;
+    report.table(created ? 'Configuration of the new function' : 'Configuration changes', ['setting', 'before', 'after'], rows.map((row) => [row.label, row.before, row.after]), created
+        ? undefined
+        : 'Before: the version the alias serves ($LATEST when it serves none; tags and code signing: the function).');
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var client_s3_dist_cjs = __nccwpck_require__(3711);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
+var lib_storage_dist_cjs = __nccwpck_require__(2358);
+;// CONCATENATED MODULE: ./src/packaging/upload.ts
+
+
+
+
+
+
+
+/**
+ * Content-addressed upload: the key already names the content (its sha256), so an object that is
+ * there with the same size is the same file and is not uploaded again.
+ */
+/** 8 MiB parts, 4 in flight: at most 32 MiB buffered, whatever the file size. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 4;
+function accessDenied(bucket, key, owner, error) {
+    const ownerHint = owner
+        ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
+        : '';
+    return new errors/* ActionError */.lZ(`Checking s3://${bucket}/${key} was denied (403). The role needs s3:GetObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')} ` +
+        `and s3:ListBucket on arn:aws:s3:::${bucket} (without ListBucket, S3 answers 403 instead of 404 for an object that does not exist), ` +
+        `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
+}
+/** The object's size (and recorded sha256) when it exists, undefined when it does not. */
+async function headObject(s3, bucket, key, expectedBucketOwner, sleep) {
+    try {
+        const head = await (0,call/* callAws */.IY)(`HeadObject s3://${bucket}/${key}`, () => s3.send(new client_s3_dist_cjs.HeadObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            ExpectedBucketOwner: expectedBucketOwner,
+        })), sleep ? { sleep } : {});
+        return {
+            bytes: head.ContentLength ?? 0,
+            ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
+        };
+    }
+    catch (error) {
+        if ((0,call/* isNotFound */.c4)(error))
+            return undefined;
+        if ((0,errors/* httpStatus */.nG)(error) === 403 ||
+            (0,errors/* errorCode */.CA)(error) === 'Forbidden' ||
+            (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw accessDenied(bucket, key, expectedBucketOwner, error);
+        }
+        if ((0,errors/* errorCode */.CA)(error) === 'NoSuchBucket')
+            throw new errors/* ActionError */.lZ(`Input 's3-bucket': bucket ${bucket} does not exist (or is in another region).`);
+        throw error;
+    }
+}
+/** Logs progress each time another quarter of a large upload is done. Pure bookkeeping, no timers. */
+function progressReporter(total, log) {
+    let quartersLogged = 0;
+    return (loaded) => {
+        if (total <= 0)
+            return;
+        const done = Math.min(loaded, total);
+        const quarters = Math.floor((done * 4) / total);
+        if (quarters <= quartersLogged)
+            return;
+        quartersLogged = quarters;
+        log(`  uploaded ${(0,src_log/* formatBytes */.z3)(done)} of ${(0,src_log/* formatBytes */.z3)(total)} (${Math.floor((done * 100) / total)}%)`);
+    };
+}
+/**
+ * Uploads `file` to s3://bucket/key unless an object of the same size is already there.
+ * Multipart with bounded concurrency for large files, SSE (AES256), a SHA-256 checksum that S3
+ * verifies, and the content's sha256 in the object metadata.
+ */
+async function uploadContentAddressed(s3, options) {
+    const { bucket, key, file, logger } = options;
+    const bytes = (await promises_.stat(file)).size;
+    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner, options.sleep);
+    const sameContent = existing &&
+        existing.bytes === bytes &&
+        (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
+    if (sameContent) {
+        logger.info(`s3://${bucket}/${key} is already there (${(0,src_log/* formatBytes */.z3)(bytes)}): not uploading it again.`);
+        return { uploaded: false, key, bytes };
+    }
+    if (existing) {
+        logger.warning(`s3://${bucket}/${key} exists but differs (${existing.bytes} bytes${existing.sha256 ? `, sha256 ${existing.sha256}` : ''}; ` +
+            `the file has ${bytes} bytes, sha256 ${options.sha256Hex}): uploading it again.`);
+    }
+    logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
+    const report = progressReporter(bytes, (message) => logger.info(message));
+    try {
+        // Retried as a whole: the key names the content, so a second attempt writes the same object.
+        await (0,call/* callAws */.IY)(`Upload s3://${bucket}/${key}`, () => uploadOnce(s3, options, bytes, report), {
+            logger,
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+    }
+    catch (error) {
+        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
+            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
+        }
+        throw error;
+    }
+    return { uploaded: true, key, bytes };
+}
+async function uploadOnce(s3, options, bytes, report) {
+    const { bucket, key, file } = options;
+    const upload = new lib_storage_dist_cjs/* Upload */._({
+        client: s3,
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+        leavePartsOnError: false,
+        params: {
+            Bucket: bucket,
+            Key: key,
+            Body: (0,external_node_fs_.createReadStream)(file),
+            ContentLength: bytes,
+            ContentType: options.contentType ?? 'application/zip',
+            ServerSideEncryption: 'AES256',
+            ChecksumAlgorithm: 'SHA256',
+            Metadata: { sha256: options.sha256Hex },
+            ExpectedBucketOwner: options.expectedBucketOwner,
+        },
+    });
+    if (bytes > PART_SIZE || options.logger.status)
+        upload.on('httpUploadProgress', (progress) => {
+            const loaded = Math.min(progress.loaded ?? 0, bytes);
+            options.logger.status?.(`uploading ${options.key}: ${(0,src_log/* formatBytes */.z3)(loaded)} of ${(0,src_log/* formatBytes */.z3)(bytes)} ` +
+                `(${bytes > 0 ? Math.floor((loaded * 100) / bytes) : 100}%)`);
+            if (bytes > PART_SIZE)
+                report(loaded);
+        });
+    await upload.done();
+}
+
+;// CONCATENATED MODULE: ./src/packaging/model-store.ts
+
+
+
+
+
+
+
+async function sha256File(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+/** Model files as the bundle named them (model-dest/...), hashed and planned. */
+async function prepareModelStore(modelFiles, options) {
+    const dest = options.modelDest.replace(/^\.?\/*/, '').replace(/\/+$/, '');
+    const files = [];
+    for (const f of modelFiles) {
+        const rel = dest && f.zipPath.startsWith(`${dest}/`) ? f.zipPath.slice(dest.length + 1) : f.zipPath;
+        files.push({
+            path: rel,
+            absPath: f.absPath,
+            size: f.size,
+            sha256: await sha256File(f.absPath),
+        });
+    }
+    const plan = planModelStore(files, options.bucket, options.prefix);
+    const storage = planEphemeralStorage(plan.totalBytes, options.ephemeralStorage);
+    return {
+        plan,
+        ephemeralMb: storage.mb,
+        requiredMb: storage.requiredMb,
+        sizedEphemeral: storage.sized,
+    };
+}
+/**
+ * Uploads the files that are not in the bucket yet, then the manifest (last, so a manifest in the
+ * bucket always has its files there).
+ */
+async function uploadModelStore(s3, plan, options) {
+    const { bucket, logger } = options;
+    const result = { uploaded: [], skipped: [], manifestUploaded: false };
+    for (const { key, file } of plan.objects) {
+        const up = await uploadContentAddressed(s3, {
+            bucket,
+            key,
+            file: file.absPath,
+            sha256Hex: file.sha256,
+            logger,
+            contentType: 'application/octet-stream',
+            ...(options.sleep ? { sleep: options.sleep } : {}),
+        });
+        (up.uploaded ? result.uploaded : result.skipped).push(file.path);
+    }
+    const manifestFile = external_node_path_.join(options.workDir, 'model-manifest.json');
+    await promises_.writeFile(manifestFile, plan.manifestBody);
+    const manifestSha = external_node_path_.basename(plan.manifestKey, '.json');
+    const manifest = await uploadContentAddressed(s3, {
+        bucket,
+        key: plan.manifestKey,
+        file: manifestFile,
+        sha256Hex: manifestSha,
+        logger,
+        contentType: 'application/json',
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+    });
+    result.manifestUploaded = manifest.uploaded;
+    logger.info(`Model store: ${result.uploaded.length} file(s) uploaded, ${result.skipped.length} already there; ` +
+        `manifest ${plan.manifestUri} (${(0,src_log/* formatBytes */.z3)(plan.totalBytes)} in ${plan.manifest.files.length} file(s))`);
+    return result;
+}
+
+// EXTERNAL MODULE: ./src/settings-function.ts
+var settings_function = __nccwpck_require__(651);
+;// CONCATENATED MODULE: ./src/release/function/tags.ts
+
+
+
+
+const managedKeys = (tags) => (tags[settings_function/* MANAGED_TAGS_KEY */.Ic] ?? '').split(' ').filter(Boolean);
+/** The tags of a function created by this run: the input plus the managed-keys record. Pure. */
+function tagsForCreate(desired) {
+    const keys = Object.keys(desired).sort();
+    return keys.length ? { ...desired, [settings_function/* MANAGED_TAGS_KEY */.Ic]: keys.join(' ') } : {};
+}
+/** TagResource / UntagResource calls that bring `current` to the input `desired`. Pure. */
+function planTags(current, desired) {
+    const set = {};
+    const rows = [];
+    for (const [key, value] of Object.entries(desired)) {
+        if (current[key] === value)
+            continue;
+        set[key] = value;
+        rows.push({
+            field: 'tags',
+            label: `tag ${key}`,
+            before: current[key] ?? '(not set)',
+            after: value,
+        });
+    }
+    const remove = managedKeys(current).filter((key) => !(key in desired) && key in current);
+    for (const key of remove)
+        rows.push({ field: 'tags', label: `tag ${key}`, before: current[key], after: '(removed)' });
+    const record = Object.keys(desired).sort().join(' ');
+    if (record === '') {
+        if (settings_function/* MANAGED_TAGS_KEY */.Ic in current)
+            remove.push(settings_function/* MANAGED_TAGS_KEY */.Ic);
+    }
+    else if (current[settings_function/* MANAGED_TAGS_KEY */.Ic] !== record) {
+        set[settings_function/* MANAGED_TAGS_KEY */.Ic] = record;
+    }
+    return { set, remove, rows };
+}
+async function readTags(lambda, functionArn, sleep) {
+    const response = await (0,call/* callAws */.IY)('ListTags', () => lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: functionArn })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not read the tags of ${functionArn} (the role needs lambda:ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    return { ...(response.Tags ?? {}) };
+}
+async function applyTags(lambda, functionArn, plan, sleep) {
+    const fail = (what) => (error) => {
+        throw new errors/* ActionError */.lZ(`Could not ${what} on ${functionArn} (the role needs lambda:TagResource and lambda:UntagResource): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    };
+    if (Object.keys(plan.set).length > 0) {
+        await (0,call/* callAws */.IY)('TagResource', () => lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({ Resource: functionArn, Tags: plan.set })), { sleep }).catch(fail('set tags'));
+    }
+    if (plan.remove.length > 0) {
+        await (0,call/* callAws */.IY)('UntagResource', () => lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: functionArn, TagKeys: plan.remove })), { sleep }).catch(fail('remove tags'));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/smoke-table.ts
+/** The smoke-test table: case, result, latency, and why a case failed. */
+function reportSmoke(report, heading, run) {
+    const rows = run.results.map((r) => [
+        r.name,
+        r.passed ? '✅ passed' : '❌ failed',
+        r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
+        r.passed ? '' : [...r.reasons, r.diff ?? ''].filter(Boolean).join('; ').slice(0, 600),
+    ]);
+    const passed = run.results.filter((r) => r.passed).length;
+    report.table(heading, ['case', 'result', 'latency', 'details'], rows, `${passed} of ${run.results.length} cases passed.`);
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke/cold-start-record.ts
+
+
+/**
+ * Each version's measured cold start lives in a tag on the function, keyed by version:
+ * `lambda-ml-deploy:cold-start-ms:7 = 912.40`. A version's description cannot change after publish
+ * (and the measurement comes after), versions cannot be tagged, and an alias description records
+ * only the version it serves now, so a rollback would lose the figure. Tags keyed by version
+ * survive rollbacks and previews; the action keeps at most RECORDS_KEPT of them.
+ */
+const RECORD_PREFIX = 'lambda-ml-deploy:cold-start-ms:';
+const RECORDS_KEPT = 10;
+function recordKey(version) {
+    return `${RECORD_PREFIX}${version}`;
+}
+/** version -> cold-start ms, from the function's tags. Pure. */
+function parseRecords(tags) {
+    const records = new Map();
+    for (const [key, value] of Object.entries(tags ?? {})) {
+        if (!key.startsWith(RECORD_PREFIX))
+            continue;
+        const version = key.slice(RECORD_PREFIX.length);
+        const ms = Number(value);
+        if (/^\d+$/.test(version) && Number.isFinite(ms) && ms >= 0)
+            records.set(version, ms);
+    }
+    return records;
+}
+/**
+ * Record keys to remove after `added` is recorded: all but the newest RECORDS_KEPT versions, and
+ * never `added` nor a version in `keep` (the served one). Pure.
+ */
+function recordsToPrune(existing, added, keep) {
+    const versions = [...new Set([...existing, added])].sort((a, b) => Number(b) - Number(a));
+    const kept = new Set([...versions.slice(0, RECORDS_KEPT), added, ...keep]);
+    return versions.filter((v) => !kept.has(v)).map(recordKey);
+}
+async function readRecords(store) {
+    const tags = await (0,call/* callAws */.IY)('ListTags', () => store.lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: store.functionArn })), { sleep: store.sleep });
+    return parseRecords(tags.Tags);
+}
+/** The served version's recorded cold start, if there is one. */
+function baselineFor(records, servedVersion) {
+    if (!servedVersion)
+        return undefined;
+    const ms = records.get(servedVersion);
+    return ms === undefined ? undefined : { version: servedVersion, coldStartMs: ms };
+}
+/** Records `version`'s cold start and prunes old records (keeping the served version's). */
+async function writeRecord(store, existing, version, ms, servedVersion) {
+    await (0,call/* callAws */.IY)('TagResource', () => store.lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({
+        Resource: store.functionArn,
+        Tags: { [recordKey(version)]: ms.toFixed(2) },
+    })), { sleep: store.sleep });
+    const prune = recordsToPrune(existing.keys(), version, new Set(servedVersion ? [servedVersion] : []));
+    if (prune.length > 0) {
+        await (0,call/* callAws */.IY)('UntagResource', () => store.lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: store.functionArn, TagKeys: prune })), { sleep: store.sleep });
+    }
+    return prune;
+}
+
+;// CONCATENATED MODULE: ./src/release/smoke/cold-start-check.ts
+
+
+
+/**
+ * Reads the REPORT line of the new version's first invocation, judges it against the spec's
+ * budgets and the served version's record, and records the new version's figure. The records are
+ * a convenience: failing to read or write them warns and never blocks a release on its own.
+ */
+async function checkColdStart(options) {
+    const { logger, spec } = options;
+    const report = parseReport(options.run.results[0]?.logTail);
+    const store = { lambda: options.lambda, functionArn: options.functionArn, sleep: options.sleep };
+    let records = new Map();
+    try {
+        records = await readRecords(store);
+    }
+    catch (error) {
+        logger.warning(`Could not read the recorded cold starts (ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    }
+    const verdict = judgeColdStart({
+        report,
+        baseline: baselineFor(records, options.servedVersion),
+        servedVersion: options.servedVersion,
+        coldStart: spec.coldStart,
+        memory: spec.memory,
+    });
+    logger.info(`Version ${options.version}: ${verdict.summary}`);
+    for (const warning of verdict.warnings)
+        logger.warning(warning);
+    if (verdict.coldStartMs !== undefined) {
+        try {
+            const pruned = await writeRecord(store, records, options.version, verdict.coldStartMs, options.servedVersion);
+            logger.info(`Recorded ${formatMs(verdict.coldStartMs)} for version ${options.version}${pruned.length ? ` (dropped ${pruned.length} old record(s))` : ''}`);
+        }
+        catch (error) {
+            logger.warning(`Could not record the cold start of version ${options.version} (TagResource): ${(0,errors/* errorMessage */.gJ)(error)}; the next run has no baseline to compare with`);
+        }
+    }
+    const check = { verdict };
+    if (report)
+        check.report = report;
+    return check;
+}
+/** The summary's lines for the cold start of a version. Pure. */
+function describeCheck(version, check) {
+    const { report, verdict } = check;
+    const lines = [`Version ${version}: ${verdict.summary}.`];
+    if (report) {
+        const memory = report.maxMemoryUsedMb !== undefined
+            ? `max memory used ${report.maxMemoryUsedMb} MB of ${report.memorySizeMb ?? '?'} MB${verdict.memoryUsedPercent !== undefined ? ` (${Math.round(verdict.memoryUsedPercent)}%)` : ''}`
+            : 'max memory used not reported';
+        lines.push('', `First invocation: duration ${formatMs(report.durationMs)}, ${memory}.`);
+    }
+    for (const reason of verdict.reasons)
+        lines.push('', `❌ ${reason}.`);
+    for (const warning of verdict.warnings)
+        lines.push('', `⚠️ ${warning}.`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/cold-start.ts
+
+/**
+ * The cold-start budgets judge the first invocation of the new version; a version over budget
+ * fails like a failing smoke case (a row in the smoke table), so it never reaches the alias.
+ */
+async function gateColdStart(ctx, candidate, spec) {
+    const smoke = candidate.smoke;
+    const check = await checkColdStart({
+        lambda: ctx.clients.lambda,
+        functionArn: candidate.functionArn,
+        version: candidate.version,
+        servedVersion: candidate.servedVersion,
+        spec,
+        run: smoke,
+        logger: ctx.logger,
+    });
+    const { verdict, report } = check;
+    if (verdict.coldStartMs !== undefined)
+        ctx.result.coldStartMs = Math.round(verdict.coldStartMs);
+    if (report?.maxMemoryUsedMb !== undefined)
+        ctx.result.maxMemoryMb = report.maxMemoryUsedMb;
+    ctx.report.section('Cold start', describeCheck(candidate.version, check));
+    if (!verdict.passed) {
+        smoke.results.push({ name: 'cold-start budget', passed: false, reasons: verdict.reasons });
+        smoke.passed = false;
+    }
+}
+
 // EXTERNAL MODULE: ./src/exec.ts
 var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
@@ -82541,7 +84490,7 @@ function stringify(obj, { maxDepth = 1000, numbersAsFloat = false, strictTempora
 
 
 /** @deprecated use `import * as ... from 'smol-toml'` instead */
-/* harmony default export */ const dist = ({ parse: parse, stringify: stringify, TomlDate: TomlDate, TomlError: TomlError });
+/* harmony default export */ const smol_toml_dist = ({ parse: parse, stringify: stringify, TomlDate: TomlDate, TomlError: TomlError });
 
 ;// CONCATENATED MODULE: ./src/packaging/lock-files.ts
 
@@ -84027,8 +85976,6 @@ function userLoader(files) {
 
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:stream"
 var external_node_stream_ = __nccwpck_require__(7075);
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -84656,138 +86603,999 @@ async function compileHandlerBytecode(build, files, outDir, deps) {
     return { result: await compileBundleOnHost({ ...common, python: 'python3' }) };
 }
 
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var client_s3_dist_cjs = __nccwpck_require__(3711);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/lib-storage/dist-cjs/index.js
-var lib_storage_dist_cjs = __nccwpck_require__(2358);
-;// CONCATENATED MODULE: ./src/packaging/upload.ts
+;// CONCATENATED MODULE: ./src/packaging/image/registry.ts
 
 
 
 
+const MANIFEST_TYPES = {
+    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+    dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+    ociIndex: 'application/vnd.oci.image.index.v1+json',
+};
+const ACCEPT = Object.values(MANIFEST_TYPES).join(', ');
+/** Chunk size of blob uploads (ECR takes 5 MB and more per part, except the last). */
+const UPLOAD_CHUNK = 16 << 20;
+/** Parses `host/repo:tag`, `host/repo@sha256:...`; Docker Hub names get docker.io. Pure. */
+function parseImageReference(ref) {
+    let rest = ref;
+    let reference = 'latest';
+    const at = rest.indexOf('@');
+    if (at !== -1) {
+        reference = rest.slice(at + 1);
+        rest = rest.slice(0, at);
+    }
+    else {
+        const colon = rest.lastIndexOf(':');
+        if (colon > rest.lastIndexOf('/')) {
+            reference = rest.slice(colon + 1);
+            rest = rest.slice(0, colon);
+        }
+    }
+    const slash = rest.indexOf('/');
+    const first = slash === -1 ? '' : rest.slice(0, slash);
+    const isHost = first.includes('.') || first.includes(':') || first === 'localhost';
+    const registry = isHost ? first : 'registry-1.docker.io';
+    let repository = isHost ? rest.slice(slash + 1) : rest;
+    if (!isHost && !repository.includes('/'))
+        repository = `library/${repository}`;
+    return { registry, repository, reference };
+}
+const isLoopback = (host) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
+/** The base URL of a registry host (http only for loopback). Pure. */
+function registryUrl(host) {
+    return `${isLoopback(host) ? 'http' : 'https'}://${host}`;
+}
+class RegistryError extends errors/* ActionError */.lZ {
+    status;
+    name = 'RegistryError';
+    constructor(what, status, detail) {
+        super(`Registry: ${what} failed with HTTP ${status}${detail ? `: ${detail.slice(0, 300)}` : ''}`);
+        this.status = status;
+    }
+}
+/** 429, 5xx and lost connections (fetch's TypeError) are tried again. */
+function isTransientRegistryError(error) {
+    if (error instanceof RegistryError)
+        return error.status === 429 || error.status >= 500;
+    return error instanceof TypeError;
+}
+class RegistryClient {
+    baseUrl;
+    fetchFn;
+    basic;
+    bearer;
+    retry;
+    constructor(options) {
+        this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+        const url = new URL(this.baseUrl);
+        if (url.protocol !== 'https:' && !isLoopback(url.host))
+            throw new errors/* ActionError */.lZ(`Registry ${url.host}: plain http is only used for a local registry; use https.`);
+        this.fetchFn = options.fetch ?? ((u, init) => fetch(u, init));
+        this.basic = options.basic;
+        this.retry = options.retry ?? {};
+    }
+    get host() {
+        return new URL(this.baseUrl).host;
+    }
+    auth() {
+        if (this.bearer)
+            return { authorization: `Bearer ${this.bearer}` };
+        if (this.basic)
+            return { authorization: `Basic ${Buffer.from(this.basic).toString('base64')}` };
+        return {};
+    }
+    /** One request, with the Bearer token flow on a 401 and retries on 429/5xx. */
+    async request(what, url, init, accept) {
+        const full = url.startsWith('http') ? url : `${this.baseUrl}${url}`;
+        return (0,retry/* withRetry */.bD)(async () => {
+            let response = await this.exchange(full, init);
+            if (response.status === 401 && (await this.authenticate(response))) {
+                response = await this.exchange(full, init);
+            }
+            if (accept(response.status))
+                return response;
+            const detail = await response.text().catch(() => '');
+            throw new RegistryError(what, response.status, detail);
+        }, { ...this.retry, isRetryable: isTransientRegistryError });
+    }
+    exchange(url, init) {
+        return this.fetchFn(url, {
+            method: init.method,
+            headers: { ...this.auth(), ...init.headers },
+            ...(init.body ? { body: init.body } : {}),
+            redirect: 'follow',
+        });
+    }
+    /** The anonymous (or Basic-authenticated) token a Bearer challenge asks for. */
+    async authenticate(response) {
+        const challenge = response.headers.get('www-authenticate') ?? '';
+        await response.body?.cancel().catch(() => undefined);
+        if (!/^bearer /i.test(challenge) || this.bearer)
+            return false;
+        const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+        if (!params.realm)
+            return false;
+        const realm = new URL(params.realm);
+        if (params.service)
+            realm.searchParams.set('service', params.service);
+        if (params.scope)
+            realm.searchParams.set('scope', params.scope);
+        const tokenResponse = await this.fetchFn(realm.toString(), {
+            headers: this.basic
+                ? { authorization: `Basic ${Buffer.from(this.basic).toString('base64')}` }
+                : {},
+        });
+        if (!tokenResponse.ok)
+            return false;
+        const body = (await tokenResponse.json());
+        this.bearer = body.token ?? body.access_token;
+        return Boolean(this.bearer);
+    }
+    async getManifest(repository, reference) {
+        const response = await this.request(`GET manifest ${repository}:${reference}`, `/v2/${repository}/manifests/${reference}`, { method: 'GET', headers: { accept: ACCEPT } }, (s) => s === 200);
+        const bytes = Buffer.from(await response.arrayBuffer());
+        const mediaType = (response.headers.get('content-type') ?? '').split(';')[0] ||
+            (JSON.parse(bytes.toString('utf8')).mediaType ?? '');
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+        if (reference.startsWith('sha256:') && reference !== digest)
+            throw new errors/* ActionError */.lZ(`Registry ${this.host}: manifest ${repository}@${reference} arrived with digest ${digest}.`);
+        return { mediaType, bytes, digest };
+    }
+    /** The digest of a manifest when it exists; undefined on 404. */
+    async headManifest(repository, reference) {
+        const response = await this.request(`HEAD manifest ${repository}:${reference}`, `/v2/${repository}/manifests/${reference}`, { method: 'HEAD', headers: { accept: ACCEPT } }, (s) => s === 200 || s === 404);
+        return response.status === 200;
+    }
+    async putManifest(repository, tag, manifest) {
+        await this.request(`PUT manifest ${repository}:${tag}`, `/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: manifest.bytes }, (s) => s === 201 || s === 200);
+    }
+    async getBlob(repository, digest) {
+        return this.request(`GET blob ${repository}@${digest}`, `/v2/${repository}/blobs/${digest}`, { method: 'GET' }, (s) => s === 200);
+    }
+    async getJsonBlob(repository, digest) {
+        const response = await this.getBlob(repository, digest);
+        const bytes = Buffer.from(await response.arrayBuffer());
+        return { value: JSON.parse(bytes.toString('utf8')), bytes };
+    }
+    async hasBlob(repository, digest) {
+        const response = await this.request(`HEAD blob ${repository}@${digest}`, `/v2/${repository}/blobs/${digest}`, { method: 'HEAD' }, (s) => s === 200 || s === 404);
+        return response.status === 200;
+    }
+    /**
+     * Cross-repository mount: the registry links a blob it already holds in `from` into
+     * `repository` without a byte sent. false when it started an upload instead (not mountable).
+     */
+    async mountBlob(repository, digest, from) {
+        const query = new URLSearchParams({ mount: digest, from }).toString();
+        const response = await this.request(`mount blob ${digest} from ${from}`, `/v2/${repository}/blobs/uploads/?${query}`, { method: 'POST', headers: { 'content-length': '0' } }, (s) => s === 201 || s === 202);
+        if (response.status === 201)
+            return true;
+        const location = response.headers.get('location');
+        if (location)
+            await this.request('cancel upload', this.resolve(location), { method: 'DELETE' }, () => true).catch(() => undefined);
+        return false;
+    }
+    resolve(location) {
+        return new URL(location, this.baseUrl + '/').toString();
+    }
+    /**
+     * Uploads a blob from chunks (each at most UPLOAD_CHUNK, all but the last at least 5 MB):
+     * one PUT for a blob that fits in one chunk, otherwise PATCH per chunk then the closing PUT.
+     */
+    async uploadBlob(repository, digest, chunks, onChunk) {
+        const started = await this.request(`start upload of ${digest}`, `/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } }, (s) => s === 202);
+        let location = this.resolve(started.headers.get('location') ?? '');
+        let offset = 0;
+        let previous;
+        const patch = async (chunk) => {
+            const response = await this.request(`upload ${digest} bytes ${offset}-${offset + chunk.length - 1}`, location, {
+                method: 'PATCH',
+                headers: {
+                    'content-type': 'application/octet-stream',
+                    'content-range': `${offset}-${offset + chunk.length - 1}`,
+                },
+                body: chunk,
+            }, (s) => s === 202 || s === 204);
+            location = this.resolve(response.headers.get('location') ?? location);
+            offset += chunk.length;
+            onChunk?.(chunk.length);
+        };
+        for await (const chunk of chunks) {
+            if (previous)
+                await patch(previous);
+            previous = chunk;
+        }
+        const closing = new URL(location);
+        closing.searchParams.set('digest', digest);
+        const last = previous ?? Buffer.alloc(0);
+        await this.request(`finish upload of ${digest}`, closing.toString(), {
+            method: 'PUT',
+            headers: { 'content-type': 'application/octet-stream' },
+            ...(last.length ? { body: last } : {}),
+        }, (s) => s === 201 || s === 204);
+        if (last.length)
+            onChunk?.(last.length);
+    }
+}
+/** A file read in upload chunks. */
+async function* fileChunks(file, size = UPLOAD_CHUNK) {
+    yield* rechunk((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), size);
+}
+/** Any byte stream cut into chunks of exactly `size` (the last one shorter). */
+async function* rechunk(source, size = UPLOAD_CHUNK) {
+    let parts = [];
+    let held = 0;
+    for await (const piece of source) {
+        let buffer = Buffer.from(piece);
+        while (held + buffer.length >= size) {
+            const take = size - held;
+            parts.push(buffer.subarray(0, take));
+            yield Buffer.concat(parts);
+            parts = [];
+            held = 0;
+            buffer = buffer.subarray(take);
+        }
+        if (buffer.length) {
+            parts.push(buffer);
+            held += buffer.length;
+        }
+    }
+    if (held)
+        yield Buffer.concat(parts);
+}
 
+;// CONCATENATED MODULE: ./src/packaging/image/deps-cache.ts
 
 
 /**
- * Content-addressed upload: the key already names the content (its sha256), so an object that is
- * there with the same size is the same file and is not uploaded again.
+ * The dependencies layer, remembered in the image repository itself: a small manifest tagged
+ * `deps-v1-<layer key>` (the zip layer's cache key: requirements, runtime, architecture, build
+ * image, pip arguments, slim) whose one layer is the dependencies layer and whose config records
+ * its diff id and sizes. A run whose key is there uses that layer as it is: no pip, no Docker, no
+ * tar; its blob is already in the repository, so nothing is pushed either.
  */
-/** 8 MiB parts, 4 in flight: at most 32 MiB buffered, whatever the file size. */
-const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 4;
-function accessDenied(bucket, key, owner, error) {
-    const ownerHint = owner
-        ? ` It is also what S3 answers when the bucket is not owned by account ${owner} (ExpectedBucketOwner).`
-        : '';
-    return new errors/* ActionError */.lZ(`Checking s3://${bucket}/${key} was denied (403). The role needs s3:GetObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')} ` +
-        `and s3:ListBucket on arn:aws:s3:::${bucket} (without ListBucket, S3 answers 403 instead of 404 for an object that does not exist), ` +
-        `plus s3:PutObject to upload.${ownerHint} (${(0,errors/* errorMessage */.gJ)(error)})`);
+const FORMAT = 'v1';
+const CONFIG_TYPE = 'application/vnd.oci.image.config.v1+json';
+const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+/** The tag of a dependency layer key. Pure. */
+function dependenciesTag(key) {
+    return `deps-${FORMAT}-${key}`;
 }
-/** The object's size (and recorded sha256) when it exists, undefined when it does not. */
-async function headObject(s3, bucket, key, expectedBucketOwner, sleep) {
-    try {
-        const head = await (0,call/* callAws */.IY)(`HeadObject s3://${bucket}/${key}`, () => s3.send(new client_s3_dist_cjs.HeadObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            ExpectedBucketOwner: expectedBucketOwner,
-        })), sleep ? { sleep } : {});
-        return {
-            bytes: head.ContentLength ?? 0,
-            ...(head.Metadata?.sha256 ? { sha256: head.Metadata.sha256 } : {}),
-        };
-    }
-    catch (error) {
-        if ((0,call/* isNotFound */.c4)(error))
-            return undefined;
-        if ((0,errors/* httpStatus */.nG)(error) === 403 ||
-            (0,errors/* errorCode */.CA)(error) === 'Forbidden' ||
-            (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
-            throw accessDenied(bucket, key, expectedBucketOwner, error);
-        }
-        if ((0,errors/* errorCode */.CA)(error) === 'NoSuchBucket')
-            throw new errors/* ActionError */.lZ(`Input 's3-bucket': bucket ${bucket} does not exist (or is in another region).`);
-        throw error;
-    }
-}
-/** Logs progress each time another quarter of a large upload is done. Pure bookkeeping, no timers. */
-function progressReporter(total, log) {
-    let quartersLogged = 0;
-    return (loaded) => {
-        if (total <= 0)
-            return;
-        const done = Math.min(loaded, total);
-        const quarters = Math.floor((done * 4) / total);
-        if (quarters <= quartersLogged)
-            return;
-        quartersLogged = quarters;
-        log(`  uploaded ${(0,src_log/* formatBytes */.z3)(done)} of ${(0,src_log/* formatBytes */.z3)(total)} (${Math.floor((done * 100) / total)}%)`);
+/** The cached layer for `key`, when its manifest and its blob are both in the repository. */
+async function findDependencies(client, repository, key) {
+    const tag = dependenciesTag(key);
+    if (!(await client.headManifest(repository, tag)))
+        return undefined;
+    const manifest = JSON.parse((await client.getManifest(repository, tag)).bytes.toString('utf8'));
+    const layer = manifest.layers[0];
+    if (!layer || !(await client.hasBlob(repository, layer.digest)))
+        return undefined;
+    const { value } = await client.getJsonBlob(repository, manifest.config.digest);
+    const info = value['lambda-ml-deploy'];
+    const diffId = value.rootfs?.diff_ids?.[0];
+    if (!info || info.key !== key || !diffId)
+        return undefined;
+    return {
+        digest: layer.digest,
+        diffId,
+        size: layer.size,
+        contentBytes: info.contentBytes,
+        files: info.files,
     };
 }
-/**
- * Uploads `file` to s3://bucket/key unless an object of the same size is already there.
- * Multipart with bounded concurrency for large files, SSE (AES256), a SHA-256 checksum that S3
- * verifies, and the content's sha256 in the object metadata.
- */
-async function uploadContentAddressed(s3, options) {
-    const { bucket, key, file, logger } = options;
-    const bytes = (await promises_.stat(file)).size;
-    const existing = await headObject(s3, bucket, key, options.expectedBucketOwner, options.sleep);
-    const sameContent = existing &&
-        existing.bytes === bytes &&
-        (existing.sha256 === undefined || existing.sha256 === options.sha256Hex);
-    if (sameContent) {
-        logger.info(`s3://${bucket}/${key} is already there (${(0,src_log/* formatBytes */.z3)(bytes)}): not uploading it again.`);
-        return { uploaded: false, key, bytes };
-    }
-    if (existing) {
-        logger.warning(`s3://${bucket}/${key} exists but differs (${existing.bytes} bytes${existing.sha256 ? `, sha256 ${existing.sha256}` : ''}; ` +
-            `the file has ${bytes} bytes, sha256 ${options.sha256Hex}): uploading it again.`);
-    }
-    logger.info(`Uploading ${(0,src_log/* formatBytes */.z3)(bytes)} to s3://${bucket}/${key}`);
-    const report = progressReporter(bytes, (message) => logger.info(message));
+const sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+/** The cache manifest and config for a built dependencies layer. Pure. */
+function dependenciesManifest(key, architecture, layer) {
+    const config = {
+        architecture: architecture === 'arm64' ? 'arm64' : 'amd64',
+        os: 'linux',
+        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+        'lambda-ml-deploy': { key, contentBytes: layer.contentBytes, files: layer.files },
+    };
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const bytes = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MANIFEST_TYPES.ociManifest,
+        config: { mediaType: CONFIG_TYPE, size: configBytes.length, digest: sha256(configBytes) },
+        layers: [{ mediaType: LAYER_TYPE, size: layer.size, digest: layer.digest }],
+    }));
+    return {
+        config: configBytes,
+        manifest: { mediaType: MANIFEST_TYPES.ociManifest, bytes, digest: sha256(bytes) },
+    };
+}
+/** Records a dependencies layer already pushed with the image (its blob is in the repository). */
+async function saveDependencies(client, repository, key, architecture, layer) {
+    const tag = dependenciesTag(key);
+    if (await client.headManifest(repository, tag))
+        return false;
+    if (!(await client.hasBlob(repository, layer.digest)))
+        return false;
+    const { config, manifest } = dependenciesManifest(key, architecture, layer);
+    const configDigest = sha256(config);
+    if (!(await client.hasBlob(repository, configDigest)))
+        await client.uploadBlob(repository, configDigest, [config]);
+    await client.putManifest(repository, tag, manifest);
+    return true;
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
+var client_ecr_dist_cjs = __nccwpck_require__(8249);
+;// CONCATENATED MODULE: ./src/packaging/image/ecr.ts
+
+
+
+/** The repository, or undefined when it does not exist. */
+async function findRepository(ecr, name, options) {
     try {
-        // Retried as a whole: the key names the content, so a second attempt writes the same object.
-        await (0,call/* callAws */.IY)(`Upload s3://${bucket}/${key}`, () => uploadOnce(s3, options, bytes, report), {
-            logger,
-            ...(options.sleep ? { sleep: options.sleep } : {}),
-        });
+        const found = await (0,call/* callAws */.IY)('DescribeRepositories', () => ecr.send(new client_ecr_dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] })), options);
+        const uri = found.repositories?.[0]?.repositoryUri;
+        if (!uri)
+            throw new errors/* ActionError */.lZ(`ECR answered DescribeRepositories for ${name} without a URI.`);
+        return { name, uri, created: false };
     }
     catch (error) {
-        if ((0,errors/* httpStatus */.nG)(error) === 403 || (0,errors/* errorCode */.CA)(error) === 'AccessDenied') {
-            throw new errors/* ActionError */.lZ(`Uploading to s3://${bucket}/${key} was denied (403): the role needs s3:PutObject on arn:aws:s3:::${bucket}/${key.replace(/[^/]*$/, '*')}. (${(0,errors/* errorMessage */.gJ)(error)})`);
-        }
-        throw error;
+        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryNotFoundException')
+            return undefined;
+        if (error instanceof errors/* ActionError */.lZ)
+            throw error;
+        throw new errors/* ActionError */.lZ(`Could not read ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
-    return { uploaded: true, key, bytes };
 }
-async function uploadOnce(s3, options, bytes, report) {
-    const { bucket, key, file } = options;
-    const upload = new lib_storage_dist_cjs/* Upload */._({
-        client: s3,
-        partSize: PART_SIZE,
-        queueSize: QUEUE_SIZE,
-        leavePartsOnError: false,
-        params: {
-            Bucket: bucket,
-            Key: key,
-            Body: (0,external_node_fs_.createReadStream)(file),
-            ContentLength: bytes,
-            ContentType: options.contentType ?? 'application/zip',
-            ServerSideEncryption: 'AES256',
-            ChecksumAlgorithm: 'SHA256',
-            Metadata: { sha256: options.sha256Hex },
-            ExpectedBucketOwner: options.expectedBucketOwner,
-        },
+async function ensureRepository(ecr, name, create, options) {
+    const found = await findRepository(ecr, name, options);
+    if (found)
+        return found;
+    if (!create)
+        throw new errors/* ActionError */.lZ(`ECR repository '${name}' does not exist (ecr-repository) and create-repository is false: ` +
+            'create it first, or set create-repository: true.');
+    const created = await (0,call/* callAws */.IY)('CreateRepository', () => ecr.send(new client_ecr_dist_cjs/* CreateRepositoryCommand */.WTe({
+        repositoryName: name,
+        // Tags are content hashes and the function pins a digest: a tag never needs to move.
+        imageTagMutability: 'IMMUTABLE',
+        imageScanningConfiguration: { scanOnPush: false },
+    })), options).catch((error) => {
+        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryAlreadyExistsException')
+            return undefined;
+        throw new errors/* ActionError */.lZ(`Could not create ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
-    if (bytes > PART_SIZE || options.logger.status)
-        upload.on('httpUploadProgress', (progress) => {
-            const loaded = Math.min(progress.loaded ?? 0, bytes);
-            options.logger.status?.(`uploading ${options.key}: ${(0,src_log/* formatBytes */.z3)(loaded)} of ${(0,src_log/* formatBytes */.z3)(bytes)} ` +
-                `(${bytes > 0 ? Math.floor((loaded * 100) / bytes) : 100}%)`);
-            if (bytes > PART_SIZE)
-                report(loaded);
+    if (!created)
+        return ensureRepository(ecr, name, false, options);
+    const uri = created.repository?.repositoryUri ?? '';
+    options.logger.info(`Created ECR repository ${uri}.`);
+    return { name, uri, created: true };
+}
+/** A Basic credential for the registry from GetAuthorizationToken. */
+async function loginToRegistry(ecr, override, options) {
+    const answer = await (0,call/* callAws */.IY)('GetAuthorizationToken', () => ecr.send(new client_ecr_dist_cjs/* GetAuthorizationTokenCommand */.Eu6({})), options).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not get an ECR authorization token (ecr:GetAuthorizationToken): ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    const data = answer.authorizationData?.[0];
+    if (!data?.authorizationToken || !data.proxyEndpoint)
+        throw new errors/* ActionError */.lZ('ECR returned no authorization token.');
+    return {
+        endpoint: override ?? data.proxyEndpoint,
+        basic: Buffer.from(data.authorizationToken, 'base64').toString('utf8'),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/limits.ts
+
+/**
+ * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
+ * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
+ * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
+ * go through S3, not a direct 50 MB upload.
+ */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
+const LAMBDA_MAX_LAYERS = 5;
+const CONTAINER_IMAGE_LIMIT = '10 GB';
+/** Lambda's container image limit (10 GB, all layers, as AWS counts: 10 x 1024^3 bytes). */
+const CONTAINER_IMAGE_LIMIT_BYTES = 10_737_418_240;
+const limits_MB = 1_048_576;
+/** An overflow of Lambda's limits: the message has the numbers and what to do. */
+class LambdaSizeLimitError extends errors/* ActionError */.lZ {
+    report;
+    name = 'LambdaSizeLimitError';
+    constructor(message, report) {
+        super(message);
+        this.report = report;
+    }
+}
+/** Pure: the per-part report (for the job summary), whether or not it fits. */
+function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
+    const reports = parts.map((part) => ({
+        name: part.name,
+        kind: part.kind,
+        bytes: part.bytes,
+        share: part.bytes / limitBytes,
+    }));
+    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
+    return {
+        limitBytes,
+        totalBytes,
+        headroomBytes: limitBytes - totalBytes,
+        share: totalBytes / limitBytes,
+        ok: totalBytes <= limitBytes,
+        parts: reports,
+        ...(largest ? { largest } : {}),
+    };
+}
+/** "262,144,000 bytes (250.0 MB)" */
+function bytesAndMb(bytes) {
+    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / limits_MB).toFixed(1)} MB)`;
+}
+function limits_percent(share) {
+    return `${(share * 100).toFixed(1)}%`;
+}
+/** Pure: the advice lines, most relevant first. */
+function limitAdvice(parts, report, options = {}) {
+    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
+    const model = modelBytes > 0
+        ? `Move the model (${(modelBytes / limits_MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
+        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
+    const slim = options.slim === false
+        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
+        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
+    const image = `If the model and dependencies must ship together, deploy the function as a container image (package-type: image, up to ${CONTAINER_IMAGE_LIMIT}).`;
+    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
+}
+/**
+ * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
+ * (or when there are more layers than Lambda allows); returns the report otherwise.
+ */
+function checkLambdaLimits(parts, options = {}) {
+    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
+    const layerCount = parts.filter((part) => part.kind === 'layer').length;
+    if (layerCount > LAMBDA_MAX_LAYERS) {
+        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
+    }
+    if (report.ok)
+        return report;
+    const lines = [
+        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
+            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
+        'Sizes (unzipped):',
+    ];
+    for (const part of report.parts) {
+        const largest = part === report.largest ? '  <- largest' : '';
+        const source = parts.find((candidate) => candidate.name === part.name);
+        const model = source?.modelBytes
+            ? `; model files ${(source.modelBytes / limits_MB).toFixed(1)} MB`
+            : '';
+        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${limits_percent(part.share)} of the limit${model}${largest}`);
+    }
+    lines.push('What to do:');
+    for (const advice of limitAdvice(parts, report, options))
+        lines.push(`  - ${advice}`);
+    throw new LambdaSizeLimitError(lines.join('\n'), report);
+}
+
+;// CONCATENATED MODULE: ./src/packaging/image/image-config.ts
+
+
+
+const isIndex = (mediaType) => mediaType === MANIFEST_TYPES.ociIndex || mediaType === MANIFEST_TYPES.dockerList;
+/** Docker's architecture names for Lambda's. Pure. */
+function platformArchitecture(architecture) {
+    return architecture === 'arm64' ? 'arm64' : 'amd64';
+}
+/** The manifest of `architecture` in an index (attestations and other OSes skipped). Pure. */
+function pickPlatform(index, architecture, ref) {
+    const wanted = platformArchitecture(architecture);
+    const found = index.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === wanted);
+    if (!found) {
+        const offered = index.manifests
+            .map((m) => `${m.platform?.os ?? '?'}/${m.platform?.architecture ?? '?'}`)
+            .join(', ');
+        throw new errors/* ActionError */.lZ(`base-image ${ref} has no linux/${wanted} image (it has ${offered}): pick a base image for architecture ${architecture}.`);
+    }
+    return found;
+}
+const image_config_sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+function layerMediaType(manifestType) {
+    return manifestType === MANIFEST_TYPES.ociManifest
+        ? 'application/vnd.oci.image.layer.v1.tar+gzip'
+        : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
+}
+/**
+ * The new image's config: the base's, with our layers' diff ids and history appended and the
+ * handler as CMD (the base's ENTRYPOINT, Lambda's runtime interface, stays). Nothing time- or
+ * host-dependent is added, so the same base and layers give the same bytes. Pure.
+ */
+function imageConfig(base, added, handler) {
+    const config = {
+        ...base,
+        config: { ...(base.config ?? {}), Cmd: [handler] },
+        rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, ...added.map((l) => l.diffId)] },
+        history: [
+            ...(base.history ?? []),
+            ...added.map((l) => ({ created_by: `lambda-ml-deploy: ${l.name}`, comment: l.digest })),
+            { created_by: `lambda-ml-deploy: CMD ["${handler}"]`, empty_layer: true },
+        ],
+    };
+    return Buffer.from(JSON.stringify(config));
+}
+/** The new image's manifest, same format as the base's, and its digest. Pure. */
+function imageManifest(baseManifest, baseType, configBytes, added) {
+    const manifest = {
+        schemaVersion: 2,
+        mediaType: baseType,
+        config: {
+            mediaType: baseManifest.config.mediaType,
+            size: configBytes.length,
+            digest: image_config_sha256(configBytes),
+        },
+        layers: [
+            ...baseManifest.layers,
+            ...added.map((l) => ({
+                mediaType: layerMediaType(baseType),
+                size: l.size,
+                digest: l.digest,
+            })),
+        ],
+    };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    return { mediaType: baseType, bytes, digest: image_config_sha256(bytes) };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/image/tar-layer.ts
+
+
+
+
+
+
+const BLOCK = 512;
+const USTAR_SIZE_MAX = 0o77777777777;
+const GZIP_LEVEL = 1;
+const STORED_BLOCK = 65535;
+const tar_layer_READ_CHUNK = 1 << 20;
+/** Files plus every parent folder, in the order they are written. Pure. */
+function tarItems(entries) {
+    const items = new Map();
+    for (const entry of entries) {
+        const parts = entry.path.split('/');
+        if (parts.some((p) => p === '' || p === '.' || p === '..'))
+            throw new Error(`internal: invalid layer path '${entry.path}'`);
+        for (let i = 1; i < parts.length; i++) {
+            const dir = parts.slice(0, i).join('/') + '/';
+            if (!items.has(dir))
+                items.set(dir, { kind: 'dir', name: dir });
+        }
+        if (items.has(entry.path))
+            throw new Error(`internal: '${entry.path}' twice in one layer`);
+        items.set(entry.path, { kind: 'file', name: entry.path, entry });
+    }
+    return [...items.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+function octal(value, width) {
+    return value.toString(8).padStart(width - 1, '0') + '\0';
+}
+function paxRecord(key, value) {
+    const body = ` ${key}=${value}\n`;
+    let length = Buffer.byteLength(body);
+    let text = `${length}${body}`;
+    // The length counts its own digits.
+    while (Buffer.byteLength(text) !== length) {
+        length = Buffer.byteLength(text);
+        text = `${length}${body}`;
+    }
+    return Buffer.from(text);
+}
+function header(name, size, mode, type) {
+    const h = Buffer.alloc(BLOCK);
+    h.write(name, 0, 100, 'utf8');
+    h.write(octal(mode, 8), 100, 'ascii');
+    h.write(octal(0, 8), 108, 'ascii');
+    h.write(octal(0, 8), 116, 'ascii');
+    h.write(octal(size, 12), 124, 'ascii');
+    h.write(octal(0, 12), 136, 'ascii');
+    h.write('        ', 148, 'ascii');
+    h.write(type, 156, 'ascii');
+    h.write('ustar\0', 257, 'ascii');
+    h.write('00', 263, 'ascii');
+    let sum = 0;
+    for (const byte of h)
+        sum += byte;
+    h.write(octal(sum, 7) + ' ', 148, 'ascii');
+    return h;
+}
+const padding = (size) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+/** ustar name + prefix when the name fits, else undefined (a pax path record is needed). */
+function splitName(name) {
+    if (Buffer.byteLength(name) <= 100)
+        return { name, prefix: '' };
+    for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) {
+        const prefix = name.slice(0, i);
+        const rest = name.slice(i + 1);
+        if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest)
+            return { name: rest, prefix };
+    }
+    return undefined;
+}
+/** The header blocks of one entry (a pax header first when ustar cannot hold its name or size). */
+function entryHeader(name, size, mode, type) {
+    const split = splitName(name);
+    const records = [];
+    if (!split)
+        records.push(paxRecord('path', name));
+    if (size > USTAR_SIZE_MAX)
+        records.push(paxRecord('size', String(size)));
+    const out = [];
+    if (records.length) {
+        const pax = Buffer.concat(records);
+        out.push(header('PaxHeader', pax.length, 0o644, 'x'), pax, padding(pax.length));
+    }
+    const h = header(split ? split.name : name.slice(-100), size > USTAR_SIZE_MAX ? 0 : size, mode, type);
+    if (split?.prefix) {
+        h.write(split.prefix, 345, 155, 'utf8');
+        let sum = 0;
+        h.write('        ', 148, 'ascii');
+        for (const byte of h)
+            sum += byte;
+        h.write(octal(sum, 7) + ' ', 148, 'ascii');
+    }
+    out.push(h);
+    return Buffer.concat(out);
+}
+async function* tarStream(items) {
+    for (const item of items) {
+        if (item.kind === 'dir') {
+            yield entryHeader(item.name, 0, 0o755, '5');
+            continue;
+        }
+        const { entry } = item;
+        yield entryHeader(item.name, entry.size, entry.mode, '0');
+        let read = 0;
+        for await (const chunk of (0,external_node_fs_.createReadStream)(entry.absPath, { highWaterMark: tar_layer_READ_CHUNK })) {
+            const buffer = chunk;
+            read += buffer.length;
+            if (read > entry.size)
+                break;
+            yield buffer;
+        }
+        if (read !== entry.size)
+            throw new Error(`${entry.absPath} changed while it was written to an image layer`);
+        yield padding(entry.size);
+    }
+    yield Buffer.alloc(BLOCK * 2);
+}
+class Digest extends external_node_stream_.Transform {
+    hash = (0,external_node_crypto_.createHash)('sha256');
+    bytes = 0;
+    _transform(chunk, _enc, done) {
+        this.hash.update(chunk);
+        this.bytes += chunk.length;
+        done(null, chunk);
+    }
+    digest() {
+        return `sha256:${this.hash.digest('hex')}`;
+    }
+}
+/** gzip through zlib, its header's OS byte set to 255 so every host writes the same bytes. */
+class FixedGzipHeader extends external_node_stream_.Transform {
+    seen = 0;
+    _transform(chunk, _enc, done) {
+        if (this.seen <= 9 && this.seen + chunk.length > 9) {
+            chunk = Buffer.from(chunk);
+            chunk[9 - this.seen] = 0xff;
+        }
+        this.seen += chunk.length;
+        done(null, chunk);
+    }
+}
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+/** gzip with stored deflate blocks only: no compression, and no dependence on zlib's version. */
+class StoredGzip extends external_node_stream_.Transform {
+    pending = Buffer.alloc(0);
+    crc = 0;
+    total = 0;
+    started = false;
+    _transform(chunk, _enc, done) {
+        if (!this.started) {
+            this.push(GZIP_HEADER);
+            this.started = true;
+        }
+        this.crc = external_node_zlib_.crc32(chunk, this.crc);
+        this.total += chunk.length;
+        const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+        let at = 0;
+        // One block is held back, so the last one can carry BFINAL.
+        while (data.length - at > STORED_BLOCK) {
+            this.block(data.subarray(at, at + STORED_BLOCK), false);
+            at += STORED_BLOCK;
+        }
+        this.pending = Buffer.from(data.subarray(at));
+        done();
+    }
+    _flush(done) {
+        if (!this.started)
+            this.push(GZIP_HEADER);
+        this.block(this.pending, true);
+        const trailer = Buffer.alloc(8);
+        trailer.writeUInt32LE(this.crc >>> 0, 0);
+        trailer.writeUInt32LE(this.total % 2 ** 32, 4);
+        this.push(trailer);
+        done();
+    }
+    block(data, final) {
+        const head = Buffer.alloc(5);
+        head[0] = final ? 1 : 0;
+        head.writeUInt16LE(data.length, 1);
+        head.writeUInt16LE(~data.length & 0xffff, 3);
+        this.push(Buffer.concat([head, data]));
+    }
+}
+/** Writes one layer blob to `destPath`; returns its digests and sizes. */
+async function writeLayer(options) {
+    const items = tarItems(options.entries);
+    const tarDigest = new Digest();
+    const blobDigest = new Digest();
+    const compress = options.compression === 'stored'
+        ? [new StoredGzip()]
+        : [external_node_zlib_.createGzip({ level: GZIP_LEVEL, chunkSize: 256 << 10 }), new FixedGzipHeader()];
+    const tmp = `${options.destPath}.tmp`;
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(tarStream(items), { objectMode: false }), tarDigest, ...compress, blobDigest, (0,external_node_fs_.createWriteStream)(tmp));
+    await promises_.rename(tmp, options.destPath);
+    return {
+        file: options.destPath,
+        digest: blobDigest.digest(),
+        diffId: tarDigest.digest(),
+        size: blobDigest.bytes,
+        contentBytes: options.entries.reduce((sum, e) => sum + e.size, 0),
+        files: options.entries.length,
+        compression: options.compression,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/image/image-build.ts
+
+
+
+
+
+
+
+
+
+
+/** Reads the base image's manifest (for `architecture` when it is an index) and config. */
+async function readBaseImage(ref, architecture, options) {
+    const parsed = parseImageReference(ref);
+    const client = new RegistryClient({
+        baseUrl: registryUrl(parsed.registry),
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+    let top;
+    try {
+        top = await client.getManifest(parsed.repository, parsed.reference);
+    }
+    catch (error) {
+        throw new errors/* ActionError */.lZ(`Could not read base-image ${ref}: ${error instanceof Error ? error.message : String(error)}. ` +
+            'Check the name and tag, and that the runner can reach its registry.');
+    }
+    let manifestDoc = top;
+    if (isIndex(top.mediaType)) {
+        const index = JSON.parse(top.bytes.toString('utf8'));
+        const chosen = pickPlatform(index, architecture, ref);
+        manifestDoc = await client.getManifest(parsed.repository, chosen.digest);
+    }
+    const manifest = JSON.parse(manifestDoc.bytes.toString('utf8'));
+    const { value: config } = await client.getJsonBlob(parsed.repository, manifest.config.digest);
+    const wanted = architecture === 'arm64' ? 'arm64' : 'amd64';
+    if (config.architecture && config.architecture !== wanted)
+        throw new errors/* ActionError */.lZ(`base-image ${ref} is built for ${config.architecture}, but architecture is ${architecture}: pick the base image for ${architecture}.`);
+    options.logger.info(`Base image ${ref}: ${manifest.layers.length} layers, ${(0,src_log/* formatBytes */.z3)(sumSizes(manifest.layers))} compressed, digest ${manifestDoc.digest}.`);
+    return {
+        ref,
+        registry: parsed.registry,
+        repository: parsed.repository,
+        client,
+        manifest,
+        manifestType: manifestDoc.mediaType || manifest.mediaType || '',
+        config,
+    };
+}
+const sumSizes = (layers) => layers.reduce((sum, l) => sum + l.size, 0);
+/** Where each file goes: dependencies under /opt, model and code under /var/task. Pure. */
+function planLayers(dependencies, bundle) {
+    const entry = (prefix) => (f) => ({
+        path: `${prefix}/${f.zipPath}`,
+        absPath: f.absPath,
+        size: f.size,
+        mode: f.mode,
+    });
+    const plans = [
+        { name: 'dependencies', entries: dependencies.map(entry('opt')) },
+        { name: 'model', entries: bundle.filter((f) => f.origin === 'model').map(entry('var/task')) },
+        { name: 'code', entries: bundle.filter((f) => f.origin !== 'model').map(entry('var/task')) },
+    ];
+    return plans.filter((p) => p.entries.length > 0);
+}
+/** The 10 GB check, before anything is written or pushed, with every layer's size. Pure. */
+function checkImageSize(base, plans, reused = []) {
+    const baseBytes = sumSizes(base.manifest.layers);
+    const parts = [
+        ...reused.map((l) => ({ name: l.name, bytes: l.contentBytes })),
+        ...plans.map((p) => ({
+            name: p.name,
+            bytes: p.entries.reduce((sum, e) => sum + e.size, 0),
+        })),
+    ];
+    const total = baseBytes + parts.reduce((sum, p) => sum + p.bytes, 0);
+    if (total <= CONTAINER_IMAGE_LIMIT_BYTES)
+        return;
+    const rows = [
+        `base image ${base.ref}: ${(0,src_log/* formatBytes */.z3)(baseBytes)} (compressed)`,
+        ...parts.map((p) => `${p.name} layer: ${(0,src_log/* formatBytes */.z3)(p.bytes)}`),
+    ];
+    throw new errors/* ActionError */.lZ(`The image would be ${(0,src_log/* formatBytes */.z3)(total)}, over Lambda's container image limit of ${(0,src_log/* formatBytes */.z3)(CONTAINER_IMAGE_LIMIT_BYTES)}: ` +
+        `${rows.join('; ')}. Nothing was pushed. Load the model from S3 at run time, or shrink the largest layer.`);
+}
+const SAMPLE = 1 << 20;
+/** stored when the biggest file would not shrink (weights, archives), gzip otherwise. */
+async function compressionFor(plan) {
+    if (plan.name !== 'model')
+        return 'gzip';
+    const biggest = [...plan.entries].sort((a, b) => b.size - a.size)[0];
+    const decision = planCompression(biggest.path, biggest.size);
+    if (decision.kind === 'store')
+        return 'stored';
+    const handle = await promises_.open(biggest.absPath, 'r');
+    try {
+        const buffer = Buffer.alloc(Math.min(SAMPLE, biggest.size));
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        const deflated = external_node_zlib_.deflateRawSync(buffer.subarray(0, bytesRead), { level: 1 });
+        return shouldStore(decision, bytesRead, deflated.length) ? 'stored' : 'gzip';
+    }
+    finally {
+        await handle.close();
+    }
+}
+/**
+ * Writes the layers, then the config and manifest on top of the base. `reused` layers (the
+ * dependencies from the repository's cache) come first, as they are.
+ */
+async function writeImage(base, plans, handler, options, reused = []) {
+    const dir = external_node_path_.join(options.workDir, 'image');
+    await promises_.mkdir(dir, { recursive: true });
+    const layers = [...reused];
+    for (const plan of plans) {
+        const started = options.clock.now();
+        const compression = await compressionFor(plan);
+        const blob = await writeLayer({
+            entries: plan.entries,
+            destPath: external_node_path_.join(dir, `${plan.name}.tar.gz`),
+            compression,
         });
-    await upload.done();
+        options.logger.info(`Layer ${plan.name}: ${blob.files} files, ${(0,src_log/* formatBytes */.z3)(blob.contentBytes)}, ${(0,src_log/* formatBytes */.z3)(blob.size)} ${compression === 'stored' ? 'stored' : 'gzip'}, ${blob.digest} (${(0,src_log/* formatDuration */.a3)(options.clock.now() - started)}).`);
+        layers.push({
+            name: plan.name,
+            digest: blob.digest,
+            diffId: blob.diffId,
+            size: blob.size,
+            contentBytes: blob.contentBytes,
+            files: blob.files,
+            compression,
+            blob,
+        });
+    }
+    const configBytes = imageConfig(base.config, layers, handler);
+    const manifest = imageManifest(base.manifest, base.manifestType, configBytes, layers);
+    const parsed = JSON.parse(manifest.bytes.toString('utf8'));
+    return {
+        base,
+        layers,
+        config: { bytes: configBytes, digest: parsed.config.digest },
+        manifest,
+        compressedBytes: sumSizes(parsed.layers) + configBytes.length,
+        contentBytes: layers.reduce((sum, l) => sum + l.contentBytes, 0),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/packaging/image/push.ts
+
+
+/** The tag an image gets: its own digest, so a tag never moves to other content. Pure. */
+function contentTag(digest) {
+    return digest.replace(':', '-');
+}
+function blobsOf(image) {
+    return [
+        ...image.base.manifest.layers.map((l, i) => ({
+            name: `base layer ${i + 1}`,
+            digest: l.digest,
+            size: l.size,
+            kind: 'base',
+        })),
+        ...image.layers.map((l) => ({
+            name: `${l.name} layer`,
+            digest: l.digest,
+            size: l.size,
+            kind: 'ours',
+            chunks: () => {
+                if (!l.blob)
+                    throw new Error(`the reused ${l.name} layer ${l.digest} is no longer in the repository; re-run (it is rebuilt)`);
+                return fileChunks(l.blob.file);
+            },
+        })),
+        {
+            name: 'config',
+            digest: image.config.digest,
+            size: image.config.bytes.length,
+            kind: 'ours',
+            chunks: () => [image.config.bytes],
+        },
+    ];
+}
+async function pushImage(image, target, options) {
+    const { client, repository } = target;
+    const { logger } = options;
+    const tag = contentTag(image.manifest.digest);
+    const blobs = blobsOf(image);
+    const result = {
+        blobsPushed: 0,
+        blobsSkipped: 0,
+        blobsMounted: 0,
+        bytesPushed: 0,
+        manifestPushed: false,
+        tag,
+        pushed: [],
+    };
+    if (await client.headManifest(repository, image.manifest.digest)) {
+        result.blobsSkipped = blobs.length;
+        logger.info(`${repository}@${image.manifest.digest} is already in the registry: nothing to push.`);
+        logger.info(pushLine(result));
+        return result;
+    }
+    const sameRegistry = image.base.client.host === client.host;
+    for (const blob of blobs) {
+        if (await client.hasBlob(repository, blob.digest)) {
+            result.blobsSkipped++;
+            continue;
+        }
+        if (blob.kind === 'base' && sameRegistry) {
+            if (await client.mountBlob(repository, blob.digest, image.base.repository)) {
+                result.blobsMounted++;
+                logger.info(`Mounted ${blob.name} ${blob.digest} from ${image.base.repository}.`);
+                continue;
+            }
+        }
+        const chunks = blob.chunks?.() ?? baseChunks(image.base.client, image.base.repository, blob.digest);
+        logger.info(`Pushing ${blob.name} ${blob.digest} (${(0,src_log/* formatBytes */.z3)(blob.size)}).`);
+        await client.uploadBlob(repository, blob.digest, chunks);
+        result.blobsPushed++;
+        result.bytesPushed += blob.size;
+        result.pushed.push({ name: blob.name, digest: blob.digest, bytes: blob.size });
+    }
+    await client.putManifest(repository, tag, image.manifest);
+    result.manifestPushed = true;
+    result.bytesPushed += image.manifest.bytes.length;
+    result.pushed.push({
+        name: 'manifest',
+        digest: image.manifest.digest,
+        bytes: image.manifest.bytes.length,
+    });
+    logger.info(`Pushed ${result.blobsPushed} blobs and the manifest (${(0,src_log/* formatBytes */.z3)(result.bytesPushed)}); ` +
+        `${result.blobsSkipped} already there, ${result.blobsMounted} mounted; tag ${tag}.`);
+    logger.info(pushLine(result));
+    return result;
+}
+/** One machine-readable line per push (the job log is what scripts and tests read). */
+function pushLine(result) {
+    return (`image-push blobs-pushed=${result.blobsPushed} bytes-pushed=${result.bytesPushed} ` +
+        `blobs-skipped=${result.blobsSkipped} blobs-mounted=${result.blobsMounted} ` +
+        `manifest-pushed=${result.manifestPushed} pushed=${result.pushed.map((p) => p.name.replace(/ /g, '-')).join(',')}`);
+}
+async function* baseChunks(source, repository, digest) {
+    const response = await source.getBlob(repository, digest);
+    if (!response.body)
+        throw new Error(`base layer ${digest} arrived without a body`);
+    yield* rechunk(response.body);
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/layer-cache.ts
@@ -84857,99 +87665,6 @@ async function publishLayer(lambda, options, deps = {}) {
         version: response.Version ?? 0,
         codeSize: response.Content?.CodeSize,
     };
-}
-
-;// CONCATENATED MODULE: ./src/packaging/limits.ts
-
-/**
- * Lambda's size limits, checked before anything is uploaded. The one that bites ML functions:
- * the function's code plus all its layers, unzipped, must fit in 262,144,000 bytes ("250 MB",
- * 1 MB = 1,048,576 bytes as AWS counts). The zipped limits do not apply here: code and layers
- * go through S3, not a direct 50 MB upload.
- */
-const LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000;
-const LAMBDA_MAX_LAYERS = 5;
-const CONTAINER_IMAGE_LIMIT = '10 GB';
-/** Lambda's container image limit (10 GB, all layers, as AWS counts: 10 x 1024^3 bytes). */
-const CONTAINER_IMAGE_LIMIT_BYTES = 10_737_418_240;
-const MB = 1_048_576;
-/** An overflow of Lambda's limits: the message has the numbers and what to do. */
-class LambdaSizeLimitError extends errors/* ActionError */.lZ {
-    report;
-    name = 'LambdaSizeLimitError';
-    constructor(message, report) {
-        super(message);
-        this.report = report;
-    }
-}
-/** Pure: the per-part report (for the job summary), whether or not it fits. */
-function sizeReport(parts, limitBytes = LAMBDA_UNZIPPED_LIMIT_BYTES) {
-    const reports = parts.map((part) => ({
-        name: part.name,
-        kind: part.kind,
-        bytes: part.bytes,
-        share: part.bytes / limitBytes,
-    }));
-    const totalBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
-    const largest = reports.reduce((best, part) => (best === undefined || part.bytes > best.bytes ? part : best), undefined);
-    return {
-        limitBytes,
-        totalBytes,
-        headroomBytes: limitBytes - totalBytes,
-        share: totalBytes / limitBytes,
-        ok: totalBytes <= limitBytes,
-        parts: reports,
-        ...(largest ? { largest } : {}),
-    };
-}
-/** "262,144,000 bytes (250.0 MB)" */
-function bytesAndMb(bytes) {
-    return `${bytes.toLocaleString('en-US')} bytes (${(bytes / MB).toFixed(1)} MB)`;
-}
-function percent(share) {
-    return `${(share * 100).toFixed(1)}%`;
-}
-/** Pure: the advice lines, most relevant first. */
-function limitAdvice(parts, report, options = {}) {
-    const modelBytes = parts.reduce((sum, part) => sum + (part.modelBytes ?? 0), 0);
-    const model = modelBytes > 0
-        ? `Move the model (${(modelBytes / MB).toFixed(1)} MB) to S3 and load it at init: download it to /tmp (up to 10 GB of ephemeral storage) outside the handler, so warm invocations reuse it; bundle only the handler.`
-        : 'Move large data files (model weights, vocabularies) to S3 and load them at init into /tmp (up to 10 GB of ephemeral storage), outside the handler.';
-    const slim = options.slim === false
-        ? 'Set `slim: true` to drop tests, type stubs and other dead weight from the dependency layer (numpy+scipy: 216 MB -> 168 MB).'
-        : 'Trim the requirements: drop packages the handler does not import, prefer lighter builds (onnxruntime instead of torch, scipy only when used).';
-    const image = `If the model and dependencies must ship together, deploy the function as a container image (package-type: image, up to ${CONTAINER_IMAGE_LIMIT}).`;
-    return report.largest?.kind === 'function' ? [model, slim, image] : [slim, model, image];
-}
-/**
- * Throws LambdaSizeLimitError when the function and its layers, unzipped, exceed Lambda's limit
- * (or when there are more layers than Lambda allows); returns the report otherwise.
- */
-function checkLambdaLimits(parts, options = {}) {
-    const report = sizeReport(parts, options.limitBytes ?? LAMBDA_UNZIPPED_LIMIT_BYTES);
-    const layerCount = parts.filter((part) => part.kind === 'layer').length;
-    if (layerCount > LAMBDA_MAX_LAYERS) {
-        throw new LambdaSizeLimitError(`The function would use ${layerCount} layers; Lambda allows at most ${LAMBDA_MAX_LAYERS}. Merge layers or move dependencies into the dependency layer.`, report);
-    }
-    if (report.ok)
-        return report;
-    const lines = [
-        `The function and its layers unzip to ${bytesAndMb(report.totalBytes)}, over Lambda's limit of ${bytesAndMb(report.limitBytes)} ` +
-            `by ${bytesAndMb(-report.headroomBytes)}. Nothing was uploaded.`,
-        'Sizes (unzipped):',
-    ];
-    for (const part of report.parts) {
-        const largest = part === report.largest ? '  <- largest' : '';
-        const source = parts.find((candidate) => candidate.name === part.name);
-        const model = source?.modelBytes
-            ? `; model files ${(source.modelBytes / MB).toFixed(1)} MB`
-            : '';
-        lines.push(`  - ${part.name}: ${bytesAndMb(part.bytes)}, ${percent(part.share)} of the limit${model}${largest}`);
-    }
-    lines.push('What to do:');
-    for (const advice of limitAdvice(parts, report, options))
-        lines.push(`  - ${advice}`);
-    throw new LambdaSizeLimitError(lines.join('\n'), report);
 }
 
 ;// CONCATENATED MODULE: ./src/packaging/layer-pip.ts
@@ -85515,2723 +88230,6 @@ async function releaseLayer(prepared, options, deps) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/release/function/snap-start.ts
-
-
-
-/** The function's SnapStart.ApplyOn for the input. */
-function snapStartApplyOn(enabled) {
-    return enabled ? 'PublishedVersions' : 'None';
-}
-/**
- * With SnapStart, a published version is Pending while Lambda initialises it and takes the
- * snapshot; it cannot be invoked before it is Active. Waits for that, or fails with Lambda's reason.
- */
-async function waitForVersionActive(lambda, functionName, version, options) {
-    const deadline = options.clock.now() + (options.timeoutMs ?? 600_000);
-    const pollMs = options.pollMs ?? 5000;
-    for (;;) {
-        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: functionName, Qualifier: version })));
-        if (config.State === 'Active')
-            return;
-        if (config.State === 'Failed' || config.State === 'Inactive') {
-            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is ${config.State} after publishing (SnapStart snapshot): ${config.StateReasonCode ?? ''} ${config.StateReason ?? ''}`.trim());
-        }
-        if (options.clock.now() + pollMs > deadline) {
-            throw new errors/* ActionError */.lZ(`Version ${version} of '${functionName}' is still ${config.State ?? 'not Active'} after ${Math.round((options.timeoutMs ?? 600_000) / 1000)} s (SnapStart snapshot); nothing was moved to it.`);
-        }
-        options.logger?.info(`Version ${version}: ${config.State ?? 'Pending'} (SnapStart snapshot)`);
-        await options.clock.sleep(pollMs);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/release/function/config-diff.ts
-
-const NOT_SET = '(not set)';
-const showScalar = (value) => value === undefined || value === '' ? NOT_SET : String(value);
-/** An unset target asks nothing; '' asks for the setting to be removed (`none` in the input). */
-const sameScalar = (current, target) => target === undefined || current === target || (target === '' && current === undefined);
-function scalar(key, label, input, versioned = true) {
-    return { key, label, versioned, same: sameScalar, show: showScalar, input };
-}
-const sameList = (a, b) => a.length === b.length && a.every((item, i) => item === b[i]);
-const sorted = (list) => [...list].sort();
-/** `name:version` of a layer version ARN, the readable part. */
-const layerLabel = (arn) => arn.split(':').slice(6).join(':') || arn;
-const FIELDS = [
-    {
-        key: 'architecture',
-        label: 'architecture',
-        versioned: true,
-        same: sameScalar,
-        show: showScalar,
-    },
-    scalar('runtime', 'runtime', (t) => ({ Runtime: t.runtime })),
-    scalar('handler', 'handler', (t) => ({ Handler: t.handler })),
-    {
-        key: 'layers',
-        label: 'layers',
-        versioned: true,
-        same: (c, t) => t === undefined || sameList(c, t),
-        show: (v) => (v.length ? v.map(layerLabel).join('\n') : '(none)'),
-        input: (t) => ({ Layers: t.layers }),
-    },
-    scalar('memorySize', 'memory (MB)', (t) => ({ MemorySize: t.memorySize })),
-    scalar('timeout', 'timeout (s)', (t) => ({ Timeout: t.timeout })),
-    {
-        key: 'environment',
-        label: 'environment',
-        versioned: true,
-        same: (c, t) => t === undefined || sameEnvironment(c, t),
-        show: (v) => showEnvironment(v),
-        input: (t) => ({ Environment: { Variables: t.environment } }),
-    },
-    scalar('ephemeralStorage', 'ephemeral storage (MB)', (t) => ({
-        EphemeralStorage: { Size: t.ephemeralStorage ?? 512 },
-    })),
-    {
-        key: 'vpc',
-        label: 'VPC',
-        versioned: true,
-        same: (c, t) => t === undefined || sameVpc(c, t),
-        show: (v) => showVpc(v),
-        input: (t) => ({
-            VpcConfig: {
-                SubnetIds: t.vpc?.subnetIds ?? [],
-                SecurityGroupIds: t.vpc?.securityGroupIds ?? [],
-                ...(t.vpc?.ipv6DualStack ? { Ipv6AllowedForDualStack: true } : {}),
-            },
-        }),
-    },
-    scalar('deadLetterTargetArn', 'dead-letter target', (t) => ({
-        DeadLetterConfig: { TargetArn: t.deadLetterTargetArn },
-    })),
-    scalar('kmsKeyArn', 'KMS key', (t) => ({ KMSKeyArn: t.kmsKeyArn })),
-    scalar('tracing', 'X-Ray tracing', (t) => ({
-        TracingConfig: { Mode: t.tracing },
-    })),
-    {
-        key: 'fileSystems',
-        label: 'file systems',
-        versioned: true,
-        same: (c, t) => t === undefined ||
-            sameList(fileSystemKeys(c), fileSystemKeys(t)),
-        show: (v) => fileSystemKeys(v).join('\n') || '(none)',
-        input: (t) => ({
-            FileSystemConfigs: (t.fileSystems ?? []).map((f) => ({
-                Arn: f.arn,
-                LocalMountPath: f.localMountPath,
-            })),
-        }),
-    },
-    {
-        key: 'logging',
-        label: 'logging',
-        versioned: true,
-        same: (c, t) => t === undefined || sameLogging(c, t),
-        show: (v) => showLogging(v),
-        input: (t) => ({ LoggingConfig: loggingInput(t.logging ?? {}) }),
-    },
-    scalar('snapStart', 'SnapStart', (t) => ({
-        SnapStart: { ApplyOn: t.snapStart },
-    })),
-    scalar('description', 'description', (t) => ({ Description: t.description }), false),
-];
-function sameEnvironment(current, target) {
-    const keys = Object.keys(target);
-    return (keys.length === Object.keys(current).length && keys.every((key) => current[key] === target[key]));
-}
-function showEnvironment(env) {
-    const keys = Object.keys(env).sort();
-    return keys.length ? keys.map((key) => `${key}=${env[key]}`).join('\n') : '(none)';
-}
-function sameVpc(current, target) {
-    const c = current ?? { subnetIds: [], securityGroupIds: [], ipv6DualStack: false };
-    return (sameList(sorted(c.subnetIds), sorted(target.subnetIds)) &&
-        sameList(sorted(c.securityGroupIds), sorted(target.securityGroupIds)) &&
-        c.ipv6DualStack === target.ipv6DualStack);
-}
-function showVpc(vpc) {
-    if (!vpc || (vpc.subnetIds.length === 0 && vpc.securityGroupIds.length === 0))
-        return '(none)';
-    return [
-        `subnets ${sorted(vpc.subnetIds).join(', ')}`,
-        `security groups ${sorted(vpc.securityGroupIds).join(', ')}`,
-        ...(vpc.ipv6DualStack ? ['IPv6 dual stack'] : []),
-    ].join('\n');
-}
-function fileSystemKeys(list) {
-    return (list ?? []).map((f) => `${f.arn} at ${f.localMountPath}`);
-}
-const LOGGING_PARTS = [
-    ['format', 'format'],
-    ['logGroup', 'log group'],
-    ['applicationLevel', 'application level'],
-    ['systemLevel', 'system level'],
-];
-function sameLogging(current, target) {
-    return LOGGING_PARTS.every(([part]) => target[part] === undefined || current?.[part] === target[part]);
-}
-function showLogging(logging) {
-    const parts = LOGGING_PARTS.filter(([part]) => logging?.[part] !== undefined).map(([part, name]) => `${name} ${logging?.[part]}`);
-    return parts.join('\n') || NOT_SET;
-}
-function loggingInput(logging) {
-    const json = logging.format === 'JSON';
-    return {
-        ...(logging.format ? { LogFormat: logging.format } : {}),
-        ...(logging.logGroup ? { LogGroup: logging.logGroup } : {}),
-        ...(json && logging.applicationLevel
-            ? { ApplicationLogLevel: logging.applicationLevel }
-            : {}),
-        ...(json && logging.systemLevel ? { SystemLogLevel: logging.systemLevel } : {}),
-    };
-}
-/** Layers after this run: extras around ours when given, otherwise ours replaced in place. */
-function targetLayers(current, desired) {
-    const ours = desired.layerArn ? [desired.layerArn] : [];
-    if (desired.extraLayers)
-        return [...desired.extraLayers.before, ...ours, ...desired.extraLayers.after];
-    return desiredLayers(current, desired.layerName, desired.layerArn);
-}
-/** Layers after this run: ours replaced (any version of `layerName`), everyone else's kept in order. */
-function desiredLayers(current, layerName, layerArn) {
-    const isOurs = (arn) => arn.split(':')[6] === layerName;
-    const others = current.filter((arn) => !isOurs(arn));
-    return layerArn ? [...others, layerArn] : others;
-}
-function targetLogging(latest, desired) {
-    if (!desired)
-        return latest;
-    const format = desired.format ?? latest?.format;
-    const json = format === 'JSON';
-    return {
-        format,
-        logGroup: desired.logGroup ?? latest?.logGroup,
-        applicationLevel: json ? (desired.applicationLevel ?? latest?.applicationLevel) : undefined,
-        systemLevel: json ? (desired.systemLevel ?? latest?.systemLevel) : undefined,
-    };
-}
-/**
- * What the function should look like after this run: the desired settings, and for each one left
- * unset what $LATEST has now. Pure.
- */
-function resolveTarget(latest, desired) {
-    return {
-        layers: targetLayers(latest.layers, desired),
-        runtime: desired.runtime,
-        handler: desired.handler,
-        architecture: desired.architecture,
-        memorySize: desired.memorySize ?? latest.memorySize,
-        timeout: desired.timeout ?? latest.timeout,
-        environment: { ...latest.environment, ...(desired.environment ?? {}) },
-        description: desired.description ?? latest.description,
-        ephemeralStorage: desired.ephemeralStorage ?? latest.ephemeralStorage,
-        vpc: desired.vpc
-            ? {
-                subnetIds: desired.vpc.subnetIds,
-                securityGroupIds: desired.vpc.securityGroupIds,
-                ipv6DualStack: desired.vpc.ipv6DualStack ?? latest.vpc?.ipv6DualStack ?? false,
-            }
-            : latest.vpc,
-        deadLetterTargetArn: desired.deadLetterTargetArn ?? latest.deadLetterTargetArn,
-        kmsKeyArn: desired.kmsKeyArn ?? latest.kmsKeyArn,
-        tracing: desired.tracing ?? latest.tracing,
-        fileSystems: desired.fileSystems ?? latest.fileSystems,
-        logging: targetLogging(latest.logging, desired.logging),
-        snapStart: desired.snapStart === undefined ? latest.snapStart : snapStartApplyOn(desired.snapStart),
-    };
-}
-/**
- * The settings where `current` is not what `target` asks for. `scope: 'version'` compares a
- * published version, whose description is the one given at publish, so it is left out. Pure.
- */
-function diffConfig(current, target, scope = 'latest') {
-    const changes = [];
-    for (const field of FIELDS) {
-        if (scope === 'version' && !field.versioned)
-            continue;
-        const before = current[field.key];
-        const after = target[field.key];
-        if (field.same(before, after))
-            continue;
-        changes.push({
-            field: field.key,
-            label: field.label,
-            before: field.show(before),
-            after: field.show(after),
-        });
-    }
-    return changes;
-}
-/** UpdateFunctionConfiguration parameters for these changes; undefined when none apply. Pure. */
-function updateConfigurationInput(target, changes) {
-    const changed = new Set(changes.map((c) => c.field));
-    const input = {};
-    for (const field of FIELDS) {
-        if (changed.has(field.key) && field.input)
-            Object.assign(input, field.input(target));
-    }
-    return Object.keys(input).length > 0 ? input : undefined;
-}
-/** CreateFunction parameters for every setting the target gives (Architectures aside). Pure. */
-function createConfigurationInput(target) {
-    const input = {};
-    for (const field of FIELDS) {
-        const value = target[field.key];
-        const empty = value === undefined ||
-            value === '' ||
-            (Array.isArray(value) && value.length === 0) ||
-            (field.key === 'vpc' && value.subnetIds.length === 0) ||
-            (field.key === 'environment' && Object.keys(value).length === 0) ||
-            (field.key === 'snapStart' && value === 'None');
-        if (!empty && field.input)
-            Object.assign(input, field.input(target));
-    }
-    return input;
-}
-
-;// CONCATENATED MODULE: ./src/release/function/function-state.ts
-const MISSING_FUNCTION = { exists: false, layers: [], environment: {} };
-function toFunctionState(config) {
-    const vpc = config.VpcConfig;
-    const inVpc = (vpc?.SubnetIds?.length ?? 0) > 0 || (vpc?.SecurityGroupIds?.length ?? 0) > 0;
-    const logging = config.LoggingConfig;
-    return {
-        exists: true,
-        packageType: config.PackageType ?? 'Zip',
-        arn: config.FunctionArn,
-        codeSha256: config.CodeSha256,
-        layers: (config.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),
-        runtime: config.Runtime,
-        handler: config.Handler,
-        architecture: config.Architectures?.[0] ?? 'x86_64',
-        memorySize: config.MemorySize,
-        timeout: config.Timeout,
-        environment: { ...(config.Environment?.Variables ?? {}) },
-        description: config.Description,
-        revisionId: config.RevisionId,
-        ephemeralStorage: config.EphemeralStorage?.Size,
-        vpc: inVpc
-            ? {
-                subnetIds: [...(vpc?.SubnetIds ?? [])],
-                securityGroupIds: [...(vpc?.SecurityGroupIds ?? [])],
-                ipv6DualStack: vpc?.Ipv6AllowedForDualStack ?? false,
-            }
-            : undefined,
-        deadLetterTargetArn: config.DeadLetterConfig?.TargetArn || undefined,
-        kmsKeyArn: config.KMSKeyArn || undefined,
-        tracing: config.TracingConfig?.Mode,
-        fileSystems: (config.FileSystemConfigs ?? []).map((fs) => ({
-            arn: fs.Arn ?? '',
-            localMountPath: fs.LocalMountPath ?? '',
-        })),
-        logging: logging
-            ? {
-                format: logging.LogFormat,
-                logGroup: logging.LogGroup,
-                applicationLevel: logging.ApplicationLogLevel,
-                systemLevel: logging.SystemLogLevel,
-            }
-            : undefined,
-        snapStart: config.SnapStart?.ApplyOn ?? 'None',
-    };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/change.ts
-
-
-/**
- * What the release must do, from what is deployed now: the whole desired state (code, layers,
- * architecture, configuration) against $LATEST, and against the version the alias serves. $LATEST
- * may already hold the new configuration (a run stopped after updating it): the served version
- * still lacks it, so this run publishes. Pure.
- */
-function planChange(inputs) {
-    const { fn, codeSha256, alias } = inputs;
-    const target = resolveTarget(fn.exists ? fn : MISSING_FUNCTION, inputs.desired);
-    const codeRow = (before) => before === codeSha256
-        ? []
-        : [
-            {
-                field: 'code',
-                label: 'code (CodeSha256)',
-                before: before ?? '(none)',
-                after: codeSha256,
-            },
-        ];
-    if (!fn.exists) {
-        return {
-            decision: { kind: 'create' },
-            target,
-            rows: [...codeRow(undefined), ...diffConfig(MISSING_FUNCTION, target)],
-        };
-    }
-    const latestChanges = diffConfig(fn, target);
-    const update = updateConfigurationInput(target, latestChanges);
-    const code = fn.codeSha256 !== codeSha256 || latestChanges.some((c) => c.field === 'architecture');
-    const served = inputs.servedVersion?.exists ? inputs.servedVersion : undefined;
-    const servedChanges = served ? diffConfig(served, target, 'version') : [];
-    const rows = served
-        ? [
-            ...codeRow(served.codeSha256),
-            ...servedChanges,
-            // A version's description is the one given at publish: $LATEST's is compared instead.
-            ...latestChanges.filter((c) => c.field === 'description'),
-        ]
-        : [...codeRow(fn.codeSha256), ...latestChanges];
-    let decision;
-    if (code || update) {
-        decision = { kind: 'update', code, config: update !== undefined };
-    }
-    else if (alias.exists &&
-        Object.keys(alias.weights).length === 0 &&
-        served?.codeSha256 === codeSha256 &&
-        servedChanges.length === 0) {
-        decision = { kind: 'unchanged', version: alias.functionVersion ?? '' };
-    }
-    else {
-        decision = { kind: 'publish-only' };
-    }
-    return { decision, target, update, rows };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/desired-config.ts
-/** The one desired configuration of a deploy or preview run. Pure. */
-function desiredConfigFrom(build, fn, layerArn, snapStart, modelStore) {
-    const config = plainDesiredConfig(build, fn, layerArn, snapStart);
-    if (!modelStore)
-        return config;
-    return {
-        ...config,
-        environment: { ...config.environment, [modelStore.variable]: modelStore.manifestUri },
-        ephemeralStorage: modelStore.ephemeralMb ?? config.ephemeralStorage,
-    };
-}
-function plainDesiredConfig(build, fn, layerArn, snapStart) {
-    const image = build.image !== undefined;
-    return {
-        packageType: image ? 'Image' : 'Zip',
-        runtime: image ? undefined : build.runtime,
-        handler: image ? undefined : fn.handler,
-        architecture: build.architecture,
-        layerArn,
-        layerName: build.layerName,
-        extraLayers: fn.layers,
-        memorySize: fn.memorySize,
-        timeout: fn.timeout,
-        environment: fn.environment,
-        description: fn.description,
-        ephemeralStorage: fn.ephemeralStorage,
-        vpc: fn.vpc,
-        deadLetterTargetArn: fn.deadLetterTargetArn,
-        kmsKeyArn: fn.kmsKeyArn,
-        tracing: fn.tracing,
-        fileSystems: fn.fileSystems,
-        logging: fn.logging,
-        codeSigningConfigArn: fn.codeSigningConfigArn,
-        tags: fn.tags,
-        snapStart,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/release/function/function.ts
-
-
-
-
-
-
-
-async function readFunction(lambda, name, options = {}, qualifier) {
-    try {
-        const config = await (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name, Qualifier: qualifier })), options);
-        return toFunctionState(config);
-    }
-    catch (error) {
-        if ((0,call/* isNotFound */.c4)(error))
-            return MISSING_FUNCTION;
-        throw new errors/* ActionError */.lZ(`Could not read function '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-}
-function missingFunctionError(name) {
-    return new errors/* ActionError */.lZ(`Function '${name}' does not exist. Create it first (console, CLI or IaC), or set \`create-function: true\` ` +
-        'with `execution-role` to let this action create it.');
-}
-function codeInput(code) {
-    return 'imageUri' in code
-        ? { ImageUri: code.imageUri }
-        : { S3Bucket: code.s3Bucket, S3Key: code.s3Key };
-}
-const describeCode = (code) => 'imageUri' in code ? code.imageUri : `s3://${code.s3Bucket}/${code.s3Key}`;
-async function createFunction(lambda, request, options = {}) {
-    const config = await (0,call/* callAws */.IY)('CreateFunction', () => lambda.send(new client_lambda_dist_cjs/* CreateFunctionCommand */.Y8X({
-        ...createConfigurationInput(request.target),
-        FunctionName: request.functionName,
-        Role: request.role,
-        Architectures: [request.architecture],
-        Code: codeInput(request.code),
-        ...('imageUri' in request.code ? { PackageType: 'Image' } : {}),
-        CodeSigningConfigArn: request.codeSigningConfigArn,
-        Tags: request.tags && Object.keys(request.tags).length > 0 ? request.tags : undefined,
-        Publish: false,
-    })), 
-    // A role created moments ago is not yet assumable by Lambda: InvalidParameterValueException says so.
-    {
-        ...options,
-        isRetryable: (error) => (0,retry/* isTransient */.dg)(error) || /cannot be assumed by Lambda/i.test((0,errors/* errorMessage */.gJ)(error)),
-    }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not create function '${request.functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    await waitFor('the new function to become Active', request.functionName, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionActiveV2 */._RC)(params, { FunctionName: request.functionName }), lambda);
-    return toFunctionState(config);
-}
-/** $LATEST changed under this run (its RevisionId moved): another deploy or preview wrote it. */
-class FunctionConflictError extends errors/* ActionError */.lZ {
-    name = 'FunctionConflictError';
-    constructor(name, what) {
-        super(`Function '${name}' was changed by someone else while this run was ${what} (its RevisionId moved): ` +
-            'another deploy or preview of the same function ran at the same time. Nothing was published from it; re-run.');
-    }
-}
-const isPreconditionFailed = (error) => (0,errors/* errorCode */.CA)(error) === 'PreconditionFailedException';
-/**
- * A write to $LATEST guarded by the RevisionId this run last saw. After an unanswered attempt
- * (5xx, lost connection) $LATEST is read back: `landed` says whether it already is as asked
- * (success); still at our revision, the write is sent again; otherwise it is a conflict. A 412
- * is a conflict, unless it follows an unanswered attempt that did land.
- */
-async function guardedWrite(lambda, name, what, revisionId, send, landed, options) {
-    let unanswered = false;
-    const decide = async () => {
-        const now = await readFunctionRaw(lambda, name);
-        if (landed(now))
-            return now;
-        if (revisionId === undefined || now.RevisionId === revisionId)
-            return 'resend';
-        throw new FunctionConflictError(name, what);
-    };
-    return (0,call/* callAws */.IY)(what, async () => {
-        try {
-            return await send();
-        }
-        catch (error) {
-            if ((0,retry/* isAmbiguous */.X2)(error)) {
-                unanswered = true;
-                const decision = await decide();
-                if (decision !== 'resend')
-                    return decision;
-                throw error;
-            }
-            if (isPreconditionFailed(error)) {
-                if (unanswered) {
-                    const decision = await decide();
-                    if (decision !== 'resend')
-                        return decision;
-                }
-                throw new FunctionConflictError(name, what);
-            }
-            throw error;
-        }
-    }, options);
-}
-/** Updates $LATEST's code; returns the new CodeSha256 and the RevisionId once the update is done. */
-async function updateCode(lambda, name, code, architecture, options = {}) {
-    const response = await guardedWrite(lambda, name, 'updating its code', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionCodeCommand */.KfB({
-        FunctionName: name,
-        ...codeInput(code),
-        // Code and architecture change together: an arm64 bundle never runs as x86_64.
-        Architectures: [architecture],
-        Publish: false,
-        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
-    })), (now) => options.codeSha256 !== undefined && now.CodeSha256 === options.codeSha256, options).catch((error) => {
-        if (error instanceof FunctionConflictError)
-            throw error;
-        throw new errors/* ActionError */.lZ(`Could not update the code of '${name}' from ${describeCode(code)}: ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    const after = await waitForUpdate(lambda, name, 'the code update', options);
-    return { codeSha256: response.CodeSha256, revisionId: after?.RevisionId ?? response.RevisionId };
-}
-/** Updates $LATEST's configuration; returns the RevisionId once the update is done. */
-async function updateConfiguration(lambda, name, changes, options = {}) {
-    const response = await guardedWrite(lambda, name, 'updating its configuration', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* UpdateFunctionConfigurationCommand */.Zlw({
-        FunctionName: name,
-        ...changes,
-        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
-    })), (now) => options.desired !== undefined &&
-        now.LastUpdateStatus !== 'Failed' &&
-        satisfies(toFunctionState(now), options.desired), options).catch((error) => {
-        if (error instanceof FunctionConflictError)
-            throw error;
-        throw new errors/* ActionError */.lZ(`Could not update the configuration of '${name}' (${Object.keys(changes).join(', ')}): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    const after = await waitForUpdate(lambda, name, 'the configuration update', options);
-    return after?.RevisionId ?? response.RevisionId;
-}
-/**
- * Publishes $LATEST. The CodeSha256 guard makes Lambda refuse if someone else changed the code
- * between our update and this call, so the version we smoke-test is the bundle we built.
- */
-async function publishVersion(lambda, name, codeSha256, description, options = {}) {
-    // Publishing $LATEST again when nothing changed returns the version already published, so an
-    // unanswered attempt is simply sent again (never `landed`); a 412 after it is a conflict.
-    const response = await guardedWrite(lambda, name, 'publishing', options.revisionId, () => lambda.send(new client_lambda_dist_cjs/* PublishVersionCommand */.D3m({
-        FunctionName: name,
-        CodeSha256: codeSha256,
-        Description: description.slice(0, 256),
-        ...(options.revisionId ? { RevisionId: options.revisionId } : {}),
-    })), () => false, options).catch((error) => {
-        if (error instanceof FunctionConflictError)
-            throw error;
-        if ((0,errors/* errorCode */.CA)(error) === 'InvalidParameterValueException' &&
-            /CodeSha256/i.test((0,errors/* errorMessage */.gJ)(error))) {
-            throw new errors/* ActionError */.lZ(`Function '${name}' changed while this run was publishing (CodeSha256 no longer matches the bundle): another deploy ran at the same time. Re-run.`);
-        }
-        throw new errors/* ActionError */.lZ(`Could not publish a version of '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    if (!response.Version || response.Version === '$LATEST')
-        throw new errors/* ActionError */.lZ(`PublishVersion of '${name}' returned no version number.`);
-    if (response.CodeSha256 && response.CodeSha256 !== codeSha256) {
-        throw new errors/* ActionError */.lZ(`Published version ${response.Version} of '${name}' has CodeSha256 ${response.CodeSha256}, not the bundle's ${codeSha256}.`);
-    }
-    return {
-        version: response.Version,
-        arn: response.FunctionArn ?? '',
-        codeSha256: response.CodeSha256 ?? codeSha256,
-    };
-}
-async function waitForUpdate(lambda, name, what, options) {
-    let waitError;
-    try {
-        await waitFor(what, name, options, (params) => (0,client_lambda_dist_cjs/* waitUntilFunctionUpdatedV2 */.rWV)(params, { FunctionName: name }), lambda);
-    }
-    catch (error) {
-        waitError = { error };
-    }
-    const after = await readFunctionRaw(lambda, name).catch(() => undefined);
-    if (after?.LastUpdateStatus === 'Failed') {
-        throw new errors/* ActionError */.lZ(`Lambda reports ${what} of '${name}' failed: ${after.LastUpdateStatusReasonCode ?? ''} ${after.LastUpdateStatusReason ?? ''}`.trim());
-    }
-    if (waitError)
-        throw waitError.error;
-    return after;
-}
-async function readFunctionRaw(lambda, name) {
-    return (0,call/* callAws */.IY)('GetFunctionConfiguration', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionConfigurationCommand */.qA6({ FunctionName: name })));
-}
-async function waitFor(what, name, options, waiter, lambda) {
-    const maxWaitTime = options.waitSeconds ?? 600;
-    try {
-        const result = await waiter({ client: lambda, maxWaitTime, minDelay: 1, maxDelay: 5 });
-        if (result.state !== 'SUCCESS')
-            throw new Error(`waiter ended in state ${result.state}`);
-    }
-    catch (error) {
-        const detail = (0,errors/* errorMessage */.gJ)(error);
-        if (/timeout|TimeoutError|exceeded/i.test(detail)) {
-            throw new errors/* ActionError */.lZ(`Timed out after ${maxWaitTime} s waiting for ${what} of '${name}'.`);
-        }
-        throw new errors/* ActionError */.lZ(`Waiting for ${what} of '${name}' failed: ${detail.slice(0, 500)}`);
-    }
-}
-/**
- * How a published version differs from what this run asked for: code, and every versioned setting
- * of the target (config-diff.ts). Empty when it is exactly that. Pure.
- */
-/** Whether a configuration already is what `desired` asks for (nothing left to update). Pure. */
-function satisfies(now, desired) {
-    return diffConfig(now, resolveTarget(now, desired)).length === 0;
-}
-function publishedDifferences(published, expected) {
-    const target = resolveTarget(expected.before.exists ? expected.before : MISSING_FUNCTION, expected.desired);
-    const diffs = [];
-    if (published.codeSha256 !== expected.codeSha256)
-        diffs.push(`code (CodeSha256): expected "${expected.codeSha256}", got "${published.codeSha256}"`);
-    for (const change of diffConfig(published, target, 'version'))
-        diffs.push(`${change.label}: expected "${change.after}", got "${change.before}"`);
-    return diffs;
-}
-
-// EXTERNAL MODULE: ./src/settings-function.ts
-var settings_function = __nccwpck_require__(651);
-;// CONCATENATED MODULE: ./src/release/function/tags.ts
-
-
-
-
-const managedKeys = (tags) => (tags[settings_function/* MANAGED_TAGS_KEY */.Ic] ?? '').split(' ').filter(Boolean);
-/** The tags of a function created by this run: the input plus the managed-keys record. Pure. */
-function tagsForCreate(desired) {
-    const keys = Object.keys(desired).sort();
-    return keys.length ? { ...desired, [settings_function/* MANAGED_TAGS_KEY */.Ic]: keys.join(' ') } : {};
-}
-/** TagResource / UntagResource calls that bring `current` to the input `desired`. Pure. */
-function planTags(current, desired) {
-    const set = {};
-    const rows = [];
-    for (const [key, value] of Object.entries(desired)) {
-        if (current[key] === value)
-            continue;
-        set[key] = value;
-        rows.push({
-            field: 'tags',
-            label: `tag ${key}`,
-            before: current[key] ?? '(not set)',
-            after: value,
-        });
-    }
-    const remove = managedKeys(current).filter((key) => !(key in desired) && key in current);
-    for (const key of remove)
-        rows.push({ field: 'tags', label: `tag ${key}`, before: current[key], after: '(removed)' });
-    const record = Object.keys(desired).sort().join(' ');
-    if (record === '') {
-        if (settings_function/* MANAGED_TAGS_KEY */.Ic in current)
-            remove.push(settings_function/* MANAGED_TAGS_KEY */.Ic);
-    }
-    else if (current[settings_function/* MANAGED_TAGS_KEY */.Ic] !== record) {
-        set[settings_function/* MANAGED_TAGS_KEY */.Ic] = record;
-    }
-    return { set, remove, rows };
-}
-async function readTags(lambda, functionArn, sleep) {
-    const response = await (0,call/* callAws */.IY)('ListTags', () => lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: functionArn })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not read the tags of ${functionArn} (the role needs lambda:ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    return { ...(response.Tags ?? {}) };
-}
-async function applyTags(lambda, functionArn, plan, sleep) {
-    const fail = (what) => (error) => {
-        throw new errors/* ActionError */.lZ(`Could not ${what} on ${functionArn} (the role needs lambda:TagResource and lambda:UntagResource): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    };
-    if (Object.keys(plan.set).length > 0) {
-        await (0,call/* callAws */.IY)('TagResource', () => lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({ Resource: functionArn, Tags: plan.set })), { sleep }).catch(fail('set tags'));
-    }
-    if (plan.remove.length > 0) {
-        await (0,call/* callAws */.IY)('UntagResource', () => lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: functionArn, TagKeys: plan.remove })), { sleep }).catch(fail('remove tags'));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/config-report.ts
-/** Before -> after of every setting this run changes (or, on a dry run, would change). */
-function reportConfigChanges(report, rows, created) {
-    if (rows.length === 0)
-        return;
-    report.table(created ? 'Configuration of the new function' : 'Configuration changes', ['setting', 'before', 'after'], rows.map((row) => [row.label, row.before, row.after]), created
-        ? undefined
-        : 'Before: the version the alias serves ($LATEST when it serves none; tags and code signing: the function).');
-}
-
-;// CONCATENATED MODULE: ./src/release/function/code-signing.ts
-
-
-
-/**
- * The code signing configuration belongs to the function, not to a version: it is read and put
- * beside the configuration, before the code update it then governs.
- */
-async function readCodeSigningConfig(lambda, functionName, sleep) {
-    const response = await (0,call/* callAws */.IY)('GetFunctionCodeSigningConfig', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionCodeSigningConfigCommand */.uSr({ FunctionName: functionName })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not read the code signing configuration of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    return response.CodeSigningConfigArn || undefined;
-}
-async function putCodeSigningConfig(lambda, functionName, arn, sleep) {
-    await (0,call/* callAws */.IY)('PutFunctionCodeSigningConfig', () => lambda.send(new client_lambda_dist_cjs/* PutFunctionCodeSigningConfigCommand */.nD1({
-        FunctionName: functionName,
-        CodeSigningConfigArn: arn,
-    })), { sleep }).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not set code signing configuration ${arn} on '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-}
-
-;// CONCATENATED MODULE: ./src/pipelines/function-level.ts
-
-
-/**
- * Tags and the code signing configuration of an existing function: read, compared and (unless a
- * dry run) applied. They are not part of a version, so they never make a run publish. Returns
- * what changed, for the summary.
- */
-async function syncFunctionLevel(ctx, fn, desired) {
-    const { clients, logger, settings } = ctx;
-    const name = settings.functionName;
-    const rows = [];
-    if (desired.codeSigningConfigArn) {
-        const current = await readCodeSigningConfig(clients.lambda, name);
-        if (current !== desired.codeSigningConfigArn) {
-            rows.push({
-                field: 'codeSigning',
-                label: 'code signing config',
-                before: current ?? '(not set)',
-                after: desired.codeSigningConfigArn,
-            });
-            if (!settings.dryRun)
-                await putCodeSigningConfig(clients.lambda, name, desired.codeSigningConfigArn);
-        }
-    }
-    if (desired.tags) {
-        const arn = (fn.arn ?? '').replace(/:\$LATEST$/, '');
-        const plan = planTags(await readTags(clients.lambda, arn), desired.tags);
-        rows.push(...plan.rows);
-        if (!settings.dryRun)
-            await applyTags(clients.lambda, arn, plan);
-        if (plan.rows.length > 0)
-            logger.info(`Tags: ${plan.rows.map((r) => `${r.label.slice(4)}=${r.after}`).join(', ')}`);
-    }
-    return rows;
-}
-
-;// CONCATENATED MODULE: ./src/release/smoke/cold-start.ts
-
-/** Used when the spec has no `memory` section: a handler this close to its limit is at risk. */
-const DEFAULT_MEMORY_WARN_PERCENT = 90;
-const FIELD = /([A-Za-z][A-Za-z ]*?):\s*([\d.]+)\s*(ms|MB)/g;
-/**
- * The last REPORT line of a log tail (LogType Tail), or undefined when there is none. The last one
- * is taken because the tail holds the handler's own output before it.
- */
-function parseReport(logTail) {
-    if (!logTail)
-        return undefined;
-    const lines = logTail.split(/\r?\n/).filter((line) => line.startsWith('REPORT RequestId:'));
-    const line = lines[lines.length - 1];
-    if (!line)
-        return undefined;
-    const fields = new Map();
-    for (const match of line.matchAll(FIELD)) {
-        const value = Number(match[2]);
-        if (Number.isFinite(value))
-            fields.set(match[1].trim(), value);
-    }
-    const duration = fields.get('Duration');
-    if (duration === undefined)
-        return undefined;
-    const report = { durationMs: duration };
-    const set = (key, name) => {
-        const value = fields.get(name);
-        if (value !== undefined)
-            report[key] = value;
-    };
-    set('billedDurationMs', 'Billed Duration');
-    set('memorySizeMb', 'Memory Size');
-    set('maxMemoryUsedMb', 'Max Memory Used');
-    set('initDurationMs', 'Init Duration');
-    set('restoreDurationMs', 'Restore Duration');
-    return report;
-}
-/** The cold-start time a caller waits for: init, or restore under SnapStart. */
-function coldStartMs(report) {
-    return report?.initDurationMs ?? report?.restoreDurationMs;
-}
-/** "50%" or 50 -> 50. Undefined for anything else. */
-function parsePercent(value) {
-    if (typeof value === 'number')
-        return Number.isFinite(value) && value >= 0 ? value : undefined;
-    if (typeof value !== 'string')
-        return undefined;
-    const match = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(value);
-    return match ? Number(match[1]) : undefined;
-}
-/** Like formatDuration, with a decimal below 10 ms (a light handler imports in a millisecond). */
-function formatMs(ms) {
-    return ms < 10 ? `${ms.toFixed(1)} ms` : (0,src_log/* formatDuration */.a3)(ms);
-}
-function signed(percent) {
-    const rounded = Math.round(percent);
-    return `${rounded >= 0 ? '+' : ''}${rounded}%`;
-}
-/** Percent change from `before` to `after`; undefined when `before` is not positive. */
-function changePercent(before, after) {
-    return before > 0 ? ((after - before) / before) * 100 : undefined;
-}
-/** Describes the measured cold start against its baseline, e.g. "cold start 2.3 s, was 0.9 s (+155%)". */
-function describeColdStart(ms, baseline, restore = false) {
-    if (ms === undefined)
-        return 'no cold start measured';
-    const what = restore ? 'cold start (SnapStart restore)' : 'cold start';
-    if (!baseline)
-        return `${what} ${formatMs(ms)}`;
-    const change = changePercent(baseline.coldStartMs, ms);
-    return `${what} ${formatMs(ms)}, was ${formatMs(baseline.coldStartMs)} on version ${baseline.version}${change === undefined ? '' : ` (${signed(change)})`}`;
-}
-/**
- * Judges the first invocation of a new version against the spec's budgets. Pure. A cold-start
- * budget that cannot be checked (no REPORT line) fails: the user asked for the check.
- */
-function judgeColdStart(input) {
-    const { report, baseline, coldStart } = input;
-    const reasons = [];
-    const warnings = [];
-    const ms = coldStartMs(report);
-    const restore = report?.initDurationMs === undefined && report?.restoreDurationMs !== undefined;
-    const verdict = {
-        passed: true,
-        reasons,
-        warnings,
-        summary: describeColdStart(ms, baseline, restore),
-    };
-    if (ms !== undefined)
-        verdict.coldStartMs = ms;
-    const budgeted = coldStart?.maxInitMs !== undefined || coldStart?.maxRegressionPercent !== undefined;
-    if (!report) {
-        if (budgeted)
-            reasons.push('no REPORT line in the log tail of the first invocation, so the cold-start budget cannot be checked (is LogType Tail allowed for this role?)');
-        else
-            warnings.push('no REPORT line in the log tail of the first invocation');
-    }
-    else if (ms === undefined) {
-        warnings.push('the first invocation reported no Init Duration (an execution environment was already warm), so no cold start was measured');
-    }
-    if (ms !== undefined && coldStart?.maxInitMs !== undefined && ms > coldStart.maxInitMs) {
-        reasons.push(`cold start ${formatMs(ms)} is over the budget of ${formatMs(coldStart.maxInitMs)} (max-init-ms ${coldStart.maxInitMs}) by ${formatMs(ms - coldStart.maxInitMs)}`);
-    }
-    if (ms !== undefined && baseline) {
-        const change = changePercent(baseline.coldStartMs, ms);
-        if (change !== undefined)
-            verdict.changePercent = change;
-        const limit = coldStart?.maxRegressionPercent;
-        if (limit !== undefined && change !== undefined && change > limit) {
-            reasons.push(`cold start ${formatMs(ms)} is ${signed(change)} against ${formatMs(baseline.coldStartMs)} on version ${baseline.version}, over the allowed regression of ${limit}%`);
-        }
-    }
-    else if (ms !== undefined && coldStart?.maxRegressionPercent !== undefined) {
-        warnings.push(input.servedVersion
-            ? `no cold start recorded for version ${input.servedVersion} (the served one), so max-regression was not checked`
-            : 'no served version to compare with, so max-regression was not checked');
-    }
-    const used = report?.maxMemoryUsedMb;
-    const size = report?.memorySizeMb;
-    if (used !== undefined && size !== undefined && size > 0) {
-        const percent = (used / size) * 100;
-        verdict.memoryUsedPercent = percent;
-        const threshold = input.memory?.maxUsedPercent ?? DEFAULT_MEMORY_WARN_PERCENT;
-        if (percent > threshold) {
-            warnings.push(`max memory used ${used} MB is ${Math.round(percent)}% of the memory size ${size} MB (over ${threshold}%): a bigger request may run out of memory; raise memory-size`);
-        }
-    }
-    verdict.passed = reasons.length === 0;
-    return verdict;
-}
-
-;// CONCATENATED MODULE: ./src/release/smoke/cold-start-record.ts
-
-
-/**
- * Each version's measured cold start lives in a tag on the function, keyed by version:
- * `lambda-ml-deploy:cold-start-ms:7 = 912.40`. A version's description cannot change after publish
- * (and the measurement comes after), versions cannot be tagged, and an alias description records
- * only the version it serves now, so a rollback would lose the figure. Tags keyed by version
- * survive rollbacks and previews; the action keeps at most RECORDS_KEPT of them.
- */
-const RECORD_PREFIX = 'lambda-ml-deploy:cold-start-ms:';
-const RECORDS_KEPT = 10;
-function recordKey(version) {
-    return `${RECORD_PREFIX}${version}`;
-}
-/** version -> cold-start ms, from the function's tags. Pure. */
-function parseRecords(tags) {
-    const records = new Map();
-    for (const [key, value] of Object.entries(tags ?? {})) {
-        if (!key.startsWith(RECORD_PREFIX))
-            continue;
-        const version = key.slice(RECORD_PREFIX.length);
-        const ms = Number(value);
-        if (/^\d+$/.test(version) && Number.isFinite(ms) && ms >= 0)
-            records.set(version, ms);
-    }
-    return records;
-}
-/**
- * Record keys to remove after `added` is recorded: all but the newest RECORDS_KEPT versions, and
- * never `added` nor a version in `keep` (the served one). Pure.
- */
-function recordsToPrune(existing, added, keep) {
-    const versions = [...new Set([...existing, added])].sort((a, b) => Number(b) - Number(a));
-    const kept = new Set([...versions.slice(0, RECORDS_KEPT), added, ...keep]);
-    return versions.filter((v) => !kept.has(v)).map(recordKey);
-}
-async function readRecords(store) {
-    const tags = await (0,call/* callAws */.IY)('ListTags', () => store.lambda.send(new client_lambda_dist_cjs/* ListTagsCommand */.bvr({ Resource: store.functionArn })), { sleep: store.sleep });
-    return parseRecords(tags.Tags);
-}
-/** The served version's recorded cold start, if there is one. */
-function baselineFor(records, servedVersion) {
-    if (!servedVersion)
-        return undefined;
-    const ms = records.get(servedVersion);
-    return ms === undefined ? undefined : { version: servedVersion, coldStartMs: ms };
-}
-/** Records `version`'s cold start and prunes old records (keeping the served version's). */
-async function writeRecord(store, existing, version, ms, servedVersion) {
-    await (0,call/* callAws */.IY)('TagResource', () => store.lambda.send(new client_lambda_dist_cjs/* TagResourceCommand */.eqU({
-        Resource: store.functionArn,
-        Tags: { [recordKey(version)]: ms.toFixed(2) },
-    })), { sleep: store.sleep });
-    const prune = recordsToPrune(existing.keys(), version, new Set(servedVersion ? [servedVersion] : []));
-    if (prune.length > 0) {
-        await (0,call/* callAws */.IY)('UntagResource', () => store.lambda.send(new client_lambda_dist_cjs/* UntagResourceCommand */.RP$({ Resource: store.functionArn, TagKeys: prune })), { sleep: store.sleep });
-    }
-    return prune;
-}
-
-;// CONCATENATED MODULE: ./src/release/smoke/cold-start-check.ts
-
-
-
-/**
- * Reads the REPORT line of the new version's first invocation, judges it against the spec's
- * budgets and the served version's record, and records the new version's figure. The records are
- * a convenience: failing to read or write them warns and never blocks a release on its own.
- */
-async function checkColdStart(options) {
-    const { logger, spec } = options;
-    const report = parseReport(options.run.results[0]?.logTail);
-    const store = { lambda: options.lambda, functionArn: options.functionArn, sleep: options.sleep };
-    let records = new Map();
-    try {
-        records = await readRecords(store);
-    }
-    catch (error) {
-        logger.warning(`Could not read the recorded cold starts (ListTags): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-    const verdict = judgeColdStart({
-        report,
-        baseline: baselineFor(records, options.servedVersion),
-        servedVersion: options.servedVersion,
-        coldStart: spec.coldStart,
-        memory: spec.memory,
-    });
-    logger.info(`Version ${options.version}: ${verdict.summary}`);
-    for (const warning of verdict.warnings)
-        logger.warning(warning);
-    if (verdict.coldStartMs !== undefined) {
-        try {
-            const pruned = await writeRecord(store, records, options.version, verdict.coldStartMs, options.servedVersion);
-            logger.info(`Recorded ${formatMs(verdict.coldStartMs)} for version ${options.version}${pruned.length ? ` (dropped ${pruned.length} old record(s))` : ''}`);
-        }
-        catch (error) {
-            logger.warning(`Could not record the cold start of version ${options.version} (TagResource): ${(0,errors/* errorMessage */.gJ)(error)}; the next run has no baseline to compare with`);
-        }
-    }
-    const check = { verdict };
-    if (report)
-        check.report = report;
-    return check;
-}
-/** The summary's lines for the cold start of a version. Pure. */
-function describeCheck(version, check) {
-    const { report, verdict } = check;
-    const lines = [`Version ${version}: ${verdict.summary}.`];
-    if (report) {
-        const memory = report.maxMemoryUsedMb !== undefined
-            ? `max memory used ${report.maxMemoryUsedMb} MB of ${report.memorySizeMb ?? '?'} MB${verdict.memoryUsedPercent !== undefined ? ` (${Math.round(verdict.memoryUsedPercent)}%)` : ''}`
-            : 'max memory used not reported';
-        lines.push('', `First invocation: duration ${formatMs(report.durationMs)}, ${memory}.`);
-    }
-    for (const reason of verdict.reasons)
-        lines.push('', `❌ ${reason}.`);
-    for (const warning of verdict.warnings)
-        lines.push('', `⚠️ ${warning}.`);
-    return lines;
-}
-
-;// CONCATENATED MODULE: ./src/pipelines/cold-start.ts
-
-/**
- * The cold-start budgets judge the first invocation of the new version; a version over budget
- * fails like a failing smoke case (a row in the smoke table), so it never reaches the alias.
- */
-async function gateColdStart(ctx, candidate, spec) {
-    const smoke = candidate.smoke;
-    const check = await checkColdStart({
-        lambda: ctx.clients.lambda,
-        functionArn: candidate.functionArn,
-        version: candidate.version,
-        servedVersion: candidate.servedVersion,
-        spec,
-        run: smoke,
-        logger: ctx.logger,
-    });
-    const { verdict, report } = check;
-    if (verdict.coldStartMs !== undefined)
-        ctx.result.coldStartMs = Math.round(verdict.coldStartMs);
-    if (report?.maxMemoryUsedMb !== undefined)
-        ctx.result.maxMemoryMb = report.maxMemoryUsedMb;
-    ctx.report.section('Cold start', describeCheck(candidate.version, check));
-    if (!verdict.passed) {
-        smoke.results.push({ name: 'cold-start budget', passed: false, reasons: verdict.reasons });
-        smoke.passed = false;
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var yaml_dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/release/smoke/smoke-spec.ts
-
-
-
-
-/** HTTP methods an API Gateway REST proxy event can carry. */
-const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
-/** Every problem found in a spec, one line each, all reported at once. */
-class SmokeSpecError extends Error {
-    file;
-    problems;
-    name = 'SmokeSpecError';
-    constructor(file, problems) {
-        super(problems.length === 1
-            ? `Smoke-test spec ${problems[0]}`
-            : `Smoke-test spec ${file} has ${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-        this.file = file;
-        this.problems = problems;
-    }
-}
-/** The fields the spec allows at each level (schema/smoke-spec.schema.json must list the same). */
-const SPEC_FIELDS = {
-    top: ['cases', 'defaults', 'concurrency', 'cold-start', 'memory', 'endpoint'],
-    endpoint: ['name', 'http', 'expect', 'timeout-ms'],
-    'endpoint-expect': ['status', 'body', 'tolerance', 'max-latency-ms'],
-    'cold-start': ['max-init-ms', 'max-regression'],
-    memory: ['max-used-percent'],
-    defaults: ['tolerance', 'max-latency-ms', 'timeout-ms'],
-    case: ['name', 'event', 'http', 'expect', 'timeout-ms'],
-    http: ['method', 'path', 'body', 'headers', 'query'],
-    expect: ['payload', 'status', 'body', 'tolerance', 'max-latency-ms', 'error'],
-};
-const TOP_KEYS = SPEC_FIELDS.top;
-const COLD_START_KEYS = SPEC_FIELDS['cold-start'];
-const MEMORY_KEYS = SPEC_FIELDS.memory;
-const DEFAULT_KEYS = SPEC_FIELDS.defaults;
-const CASE_KEYS = SPEC_FIELDS.case;
-const HTTP_KEYS = SPEC_FIELDS.http;
-const EXPECT_KEYS = SPEC_FIELDS.expect;
-const MAX_CONCURRENCY = 64;
-function isRecord(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-function describeValue(value) {
-    if (value === null)
-        return 'null';
-    if (Array.isArray(value))
-        return 'a list';
-    if (typeof value === 'object')
-        return 'a mapping';
-    if (typeof value === 'string')
-        return `"${value.length > 40 ? `${value.slice(0, 40)}...` : value}"`;
-    return `${typeof value} ${String(value)}`;
-}
-function editDistance(a, b) {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let diagonal = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const above = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-            diagonal = above;
-        }
-    }
-    return row[b.length];
-}
-/** The allowed key closest to a misspelt one (case, '-' and '_' ignored), if any is close. */
-function suggestKey(key, allowed) {
-    const normal = (s) => s.toLowerCase().replace(/[-_\s]/g, '');
-    let best;
-    let bestScore = Infinity;
-    for (const candidate of allowed) {
-        const score = editDistance(normal(key), normal(candidate));
-        if (score < bestScore) {
-            best = candidate;
-            bestScore = score;
-        }
-    }
-    const limit = Math.max(1, Math.floor(normal(key).length / 3));
-    return bestScore <= limit ? best : undefined;
-}
-function checkKeys(record, allowed, where, report) {
-    for (const key of Object.keys(record)) {
-        if (allowed.includes(key))
-            continue;
-        const suggestion = suggestKey(key, allowed);
-        const hint = suggestion ? `did you mean '${suggestion}'?` : `allowed: ${allowed.join(', ')}`;
-        report(where ? `${where}.${key}` : key, `unknown field; ${hint}`);
-    }
-}
-function positiveInt(value, field, report, max = Number.MAX_SAFE_INTEGER) {
-    if (value === undefined)
-        return undefined;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0 || value > max) {
-        report(field, `must be a positive whole number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got ${describeValue(value)}`);
-        return undefined;
-    }
-    return value;
-}
-function tolerance(value, field, report) {
-    if (value === undefined)
-        return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        report(field, `must be a number >= 0 (absolute tolerance for numbers), got ${describeValue(value)}`);
-        return undefined;
-    }
-    return value;
-}
-function stringMap(value, field, report, allowLists) {
-    if (value === undefined)
-        return undefined;
-    if (!isRecord(value)) {
-        report(field, `must be a mapping of names to values, got ${describeValue(value)}`);
-        return undefined;
-    }
-    const result = {};
-    const scalar = (v) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-    for (const [key, v] of Object.entries(value)) {
-        if (scalar(v))
-            result[key] = String(v);
-        else if (allowLists && Array.isArray(v) && v.length > 0 && v.every(scalar))
-            result[key] = v.map(String);
-        else
-            report(`${field}.${key}`, `must be a text${allowLists ? ' or a non-empty list of texts' : ''}, got ${describeValue(v)}`);
-    }
-    return result;
-}
-function parseHttp(value, where, report) {
-    if (!isRecord(value)) {
-        report(where, `must be a mapping {method, path, body?, headers?, query?}, got ${describeValue(value)}`);
-        return undefined;
-    }
-    checkKeys(value, HTTP_KEYS, where, report);
-    let method;
-    const rawMethod = value.method;
-    if (rawMethod === undefined)
-        report(`${where}.method`, `is required (one of ${HTTP_METHODS.join(', ')})`);
-    else if (typeof rawMethod !== 'string' ||
-        !HTTP_METHODS.includes(rawMethod.toUpperCase())) {
-        report(`${where}.method`, `must be one of ${HTTP_METHODS.join(', ')}, got ${describeValue(rawMethod)}`);
-    }
-    else
-        method = rawMethod.toUpperCase();
-    let path;
-    const rawPath = value.path;
-    if (rawPath === undefined)
-        report(`${where}.path`, `is required (e.g. /predict)`);
-    else if (typeof rawPath !== 'string' || !rawPath.startsWith('/')) {
-        report(`${where}.path`, `must start with '/', got ${describeValue(rawPath)}`);
-    }
-    else if (rawPath.includes('?') || rawPath.includes('#')) {
-        report(`${where}.path`, `must not contain a query string; put parameters under '${where}.query'`);
-    }
-    else
-        path = rawPath;
-    const body = value.body;
-    if (body !== undefined && !(typeof body === 'string' || typeof body === 'object')) {
-        report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got ${describeValue(body)}`);
-    }
-    else if (body === null) {
-        report(`${where}.body`, `must be a mapping or list (sent as JSON) or a text (sent as is), got null; leave it out for no body`);
-    }
-    const headers = stringMap(value.headers, `${where}.headers`, report, false);
-    const query = stringMap(value.query, `${where}.query`, report, true);
-    if (!method || !path)
-        return undefined;
-    const http = { method, path };
-    if (body !== undefined && body !== null)
-        http.body = body;
-    if (headers)
-        http.headers = headers;
-    if (query)
-        http.query = query;
-    return http;
-}
-function parseExpect(value, where, report) {
-    const expect = {};
-    if (value === undefined)
-        return expect;
-    if (!isRecord(value)) {
-        report(where, `must be a mapping (payload, status, body, tolerance, max-latency-ms, error), got ${describeValue(value)}`);
-        return expect;
-    }
-    checkKeys(value, EXPECT_KEYS, where, report);
-    if ('payload' in value) {
-        if (value.payload === null || value.payload === undefined)
-            report(`${where}.payload`, 'must be a value to compare (a mapping, list, text, number or boolean), got null');
-        else
-            expect.payload = value.payload;
-    }
-    if (value.status !== undefined) {
-        const s = value.status;
-        if (typeof s !== 'number' || !Number.isInteger(s) || s < 100 || s > 599) {
-            report(`${where}.status`, `must be an HTTP status code (a whole number from 100 to 599), got ${describeValue(s)}`);
-        }
-        else
-            expect.status = s;
-    }
-    if ('body' in value) {
-        if (value.body === null || value.body === undefined)
-            report(`${where}.body`, 'must be a mapping or list (deep subset of the JSON body) or a text (compared with the body), got null');
-        else
-            expect.body = value.body;
-    }
-    const tol = tolerance(value.tolerance, `${where}.tolerance`, report);
-    if (tol !== undefined)
-        expect.tolerance = tol;
-    const latency = positiveInt(value['max-latency-ms'], `${where}.max-latency-ms`, report);
-    if (latency !== undefined)
-        expect.maxLatencyMs = latency;
-    if (value.error !== undefined) {
-        if (typeof value.error !== 'boolean')
-            report(`${where}.error`, `must be true or false, got ${describeValue(value.error)}`);
-        else
-            expect.error = value.error;
-    }
-    if (expect.error === true && (expect.status !== undefined || expect.body !== undefined)) {
-        report(`${where}.error`, `cannot be combined with status/body: a function error has no HTTP response (use 'payload' to check errorType/errorMessage)`);
-    }
-    return expect;
-}
-function parseDefaults(value, report) {
-    const defaults = {};
-    if (value === undefined)
-        return defaults;
-    if (!isRecord(value)) {
-        report('defaults', `must be a mapping (${DEFAULT_KEYS.join(', ')}), got ${describeValue(value)}`);
-        return defaults;
-    }
-    checkKeys(value, DEFAULT_KEYS, 'defaults', report);
-    const tol = tolerance(value.tolerance, 'defaults.tolerance', report);
-    if (tol !== undefined)
-        defaults.tolerance = tol;
-    const latency = positiveInt(value['max-latency-ms'], 'defaults.max-latency-ms', report);
-    if (latency !== undefined)
-        defaults.maxLatencyMs = latency;
-    const timeout = positiveInt(value['timeout-ms'], 'defaults.timeout-ms', report);
-    if (timeout !== undefined)
-        defaults.timeoutMs = timeout;
-    return defaults;
-}
-function parseColdStart(value, report) {
-    if (value === undefined)
-        return undefined;
-    if (!isRecord(value)) {
-        report('cold-start', `must be a mapping {max-init-ms, max-regression}, e.g. {max-init-ms: 3000, max-regression: 50%}, got ${describeValue(value)}`);
-        return undefined;
-    }
-    checkKeys(value, COLD_START_KEYS, 'cold-start', report);
-    const budget = {};
-    const maxInit = positiveInt(value['max-init-ms'], 'cold-start.max-init-ms', report);
-    if (maxInit !== undefined)
-        budget.maxInitMs = maxInit;
-    const raw = value['max-regression'];
-    if (raw !== undefined) {
-        const percent = parsePercent(raw);
-        if (percent === undefined)
-            report('cold-start.max-regression', `must be a percentage such as 50% (how much slower than the served version's cold start is allowed), got ${describeValue(raw)}`);
-        else
-            budget.maxRegressionPercent = percent;
-    }
-    return budget;
-}
-function parseMemory(value, report) {
-    if (value === undefined)
-        return undefined;
-    if (!isRecord(value)) {
-        report('memory', `must be a mapping {max-used-percent}, got ${describeValue(value)}`);
-        return undefined;
-    }
-    checkKeys(value, MEMORY_KEYS, 'memory', report);
-    const raw = value['max-used-percent'];
-    const percent = parsePercent(raw);
-    if (raw === undefined) {
-        report('memory.max-used-percent', 'is required (e.g. 90: warn above 90% of memory-size)');
-    }
-    else if (percent === undefined || percent <= 0 || percent > 100) {
-        report('memory.max-used-percent', `must be a percentage of memory-size from 1 to 100, got ${describeValue(raw)}`);
-    }
-    else
-        return { maxUsedPercent: percent };
-    return undefined;
-}
-/** Validates already-parsed spec data. Throws SmokeSpecError listing every problem. */
-function validateSmokeSpec(data, file) {
-    const problems = [];
-    const topReport = (field, detail) => problems.push(`${file}: field '${field}' ${detail}`);
-    if (!isRecord(data)) {
-        throw new SmokeSpecError(file, [
-            `${file}: must be a mapping with a 'cases' list (see the smoke-test spec in the README), got ${describeValue(data)}`,
-        ]);
-    }
-    checkKeys(data, TOP_KEYS, '', topReport);
-    const defaults = parseDefaults(data.defaults, topReport);
-    const concurrency = positiveInt(data.concurrency, 'concurrency', topReport, MAX_CONCURRENCY);
-    const coldStart = parseColdStart(data['cold-start'], topReport);
-    const memory = parseMemory(data.memory, topReport);
-    const cases = [];
-    const rawCases = data.cases;
-    if (rawCases === undefined)
-        topReport('cases', 'is required: a list of test cases, each with a name and an event or http request');
-    else if (!Array.isArray(rawCases) || rawCases.length === 0) {
-        topReport('cases', `must be a non-empty list of test cases, got ${describeValue(rawCases)}`);
-    }
-    else {
-        cases.push(...parseCases(rawCases, 'cases', defaults, file, problems));
-    }
-    let endpoint;
-    const rawEndpoint = data.endpoint;
-    if (rawEndpoint !== undefined) {
-        if (!Array.isArray(rawEndpoint) || rawEndpoint.length === 0)
-            topReport('endpoint', `must be a non-empty list of HTTP cases sent through the function URL, got ${describeValue(rawEndpoint)}`);
-        else
-            endpoint = parseCases(rawEndpoint, 'endpoint', defaults, file, problems);
-    }
-    if (problems.length > 0)
-        throw new SmokeSpecError(file, problems);
-    const spec = { file, cases, defaults };
-    if (concurrency !== undefined)
-        spec.concurrency = concurrency;
-    if (coldStart)
-        spec.coldStart = coldStart;
-    if (memory)
-        spec.memory = memory;
-    if (endpoint)
-        spec.endpoint = endpoint;
-    return spec;
-}
-/**
- * The cases of one list: `cases` (an event or an http request each) or `endpoint` (an http
- * request each, judged on the HTTP response: status, body, latency). Problems go to `problems`.
- */
-function parseCases(rawCases, list, defaults, file, problems) {
-    const cases = [];
-    const seen = new Map();
-    rawCases.forEach((raw, index) => {
-        const name = isRecord(raw) && typeof raw.name === 'string' && raw.name.trim()
-            ? raw.name.trim()
-            : undefined;
-        const label = `${list}[${index}]${name ? ` ("${name}")` : ''}`;
-        const report = (field, detail) => problems.push(`${file}: ${label}: field '${field}' ${detail}`);
-        if (!isRecord(raw)) {
-            problems.push(`${file}: ${label}: must be a mapping with name, ${list === 'endpoint' ? 'http' : 'event or http'}, and expect; got ${describeValue(raw)}`);
-            return;
-        }
-        checkKeys(raw, list === 'endpoint' ? SPEC_FIELDS.endpoint : CASE_KEYS, '', report);
-        if (!name)
-            report('name', raw.name === undefined
-                ? 'is required (a unique, non-empty text)'
-                : `must be a non-empty text, got ${describeValue(raw.name)}`);
-        else if (seen.has(name))
-            report('name', `duplicates the name of ${list}[${seen.get(name)}]; names must be unique`);
-        else
-            seen.set(name, index);
-        const hasEvent = 'event' in raw;
-        const hasHttp = 'http' in raw;
-        let event;
-        let http;
-        if (list === 'endpoint') {
-            if (!hasHttp)
-                report('http', 'is required: the request sent to the function URL, e.g. {method: POST, path: /}');
-            else
-                http = parseHttp(raw.http, 'http', report);
-        }
-        else if (hasEvent && hasHttp)
-            report('event', "and 'http' are both set; give exactly one");
-        else if (!hasEvent && !hasHttp)
-            report('event', "or 'http' is required: the raw event to invoke with, or an HTTP request to wrap as an API Gateway proxy event");
-        else if (hasEvent) {
-            if (raw.event === null || raw.event === undefined)
-                report('event', 'is empty (null); use {} for an empty event');
-            else
-                event = raw.event;
-        }
-        else
-            http = parseHttp(raw.http, 'http', report);
-        if (list === 'endpoint' && isRecord(raw.expect))
-            checkKeys(raw.expect, SPEC_FIELDS['endpoint-expect'], 'expect', (field, detail) => report(field, `${detail} (an endpoint case is judged on the HTTP response: status, body, latency)`));
-        const expect = parseExpect(list === 'endpoint' && isRecord(raw.expect)
-            ? Object.fromEntries(Object.entries(raw.expect).filter(([k]) => SPEC_FIELDS['endpoint-expect'].includes(k)))
-            : raw.expect, 'expect', report);
-        const timeoutMs = positiveInt(raw['timeout-ms'], 'timeout-ms', report) ?? defaults.timeoutMs;
-        if (expect.tolerance === undefined && defaults.tolerance !== undefined)
-            expect.tolerance = defaults.tolerance;
-        if (expect.maxLatencyMs === undefined && defaults.maxLatencyMs !== undefined)
-            expect.maxLatencyMs = defaults.maxLatencyMs;
-        const smokeCase = { index, name: name ?? `${list}[${index}]`, expect };
-        if (event !== undefined)
-            smokeCase.event = event;
-        if (http)
-            smokeCase.http = http;
-        if (timeoutMs !== undefined)
-            smokeCase.timeoutMs = timeoutMs;
-        cases.push(smokeCase);
-    });
-    return cases;
-}
-/** Parses a YAML or JSON smoke-test spec and validates it strictly; `file` is used in messages. */
-function parseSmokeSpec(text, file) {
-    const lines = new yaml_dist/* LineCounter */.HN();
-    const document = (0,yaml_dist/* parseDocument */.Tp)(text, {
-        prettyErrors: false,
-        uniqueKeys: true,
-        lineCounter: lines,
-    });
-    if (document.errors.length > 0) {
-        throw new SmokeSpecError(file, document.errors.map((e) => {
-            const position = lines.linePos(e.pos[0]);
-            return `${file}${position ? `:${position.line}:${position.col}` : ''}: not valid YAML/JSON: ${e.message.split('\n')[0]}`;
-        }));
-    }
-    let data;
-    try {
-        data = document.toJS({ maxAliasCount: 100 });
-    }
-    catch (error) {
-        throw new SmokeSpecError(file, [
-            `${file}: could not be read as YAML/JSON: ${(0,errors/* errorMessage */.gJ)(error)}`,
-        ]);
-    }
-    return validateSmokeSpec(data, file);
-}
-/** Reads and validates a spec file. */
-async function loadSmokeSpec(path) {
-    let text;
-    try {
-        text = await (0,promises_.readFile)(path, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const detail = code === 'ENOENT' ? 'file not found' : (0,errors/* errorMessage */.gJ)(error);
-        throw new SmokeSpecError(path, [
-            `${path}: cannot be read (${detail}); check the 'smoke-tests' input`,
-        ]);
-    }
-    return parseSmokeSpec(text, path);
-}
-
-// EXTERNAL MODULE: ./src/report/job-report.ts
-var job_report = __nccwpck_require__(3860);
-;// CONCATENATED MODULE: ./src/report/build-report.ts
-
-
-
-const build_report_percent = (share) => `${(share * 100).toFixed(1)}%`;
-/** What was built: layer (cached or built), bundle, and sizes against Lambda's limit. */
-function reportBuild(report, built, limits) {
-    const { layer, bundle } = built;
-    const rows = [];
-    if (layer.status === 'none') {
-        rows.push(['dependency layer', 'none (no requirements file)', '', '', '']);
-    }
-    else {
-        const how = layer.status === 'cached'
-            ? '♻️ cached: no build, no upload, no publish'
-            : layer.status === 'planned'
-                ? '🔍 built, not published (dry run)'
-                : `🔨 built${layer.uploaded ? ', uploaded' : ', upload skipped (already in S3)'}, published`;
-        const extra = [
-            layer.slim?.bytesSaved
-                ? `slimmed ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore)} → ${(0,src_log/* formatBytes */.z3)(layer.slim.bytesBefore - layer.slim.bytesSaved)}`
-                : '',
-            layer.bytecode?.compiled
-                ? `${layer.bytecode.compiled} .pyc (hash-based, Python ${layer.bytecode.python ?? '?'})`
-                : (layer.bytecode?.skipped ?? ''),
-        ].filter(Boolean);
-        rows.push([
-            'dependency layer',
-            [how, ...extra].join('; '),
-            layer.unzippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.unzippedBytes) : '?',
-            layer.zippedBytes !== undefined ? (0,src_log/* formatBytes */.z3)(layer.zippedBytes) : '—',
-            `key ${(0,job_report/* code */.aY)((layer.key ?? '').slice(0, 16))}${layer.layerVersionArn ? `<br>${(0,job_report/* code */.aY)(layer.layerVersionArn)}` : ''}`,
-        ]);
-    }
-    rows.push([
-        'function bundle',
-        `${bundle.files} files (${bundle.stored} stored, ${bundle.deflated} deflated); ${bundle.bytecode.compiled} .pyc${bundle.bytecode.skipped ? ` (${bundle.bytecode.skipped})` : ''}`,
-        (0,src_log/* formatBytes */.z3)(bundle.unzippedBytes),
-        (0,src_log/* formatBytes */.z3)(bundle.zippedBytes),
-        `sha256 ${(0,job_report/* code */.aY)(bundle.sha256Hex.slice(0, 16))}<br>CodeSha256 ${(0,job_report/* code */.aY)(bundle.codeSha256)}`,
-    ]);
-    report.table('Build', ['part', 'how', 'unzipped', 'zipped', 'identity'], rows);
-    const sizeRows = limits.parts.map((p) => [p.name, (0,src_log/* formatBytes */.z3)(p.bytes), build_report_percent(p.share)]);
-    sizeRows.push([
-        '**total**',
-        `**${(0,src_log/* formatBytes */.z3)(limits.totalBytes)}**`,
-        `**${build_report_percent(limits.share)}** of ${(0,src_log/* formatBytes */.z3)(limits.limitBytes)}`,
-    ]);
-    report.table('Size against Lambda’s unzipped limit (250 MB)', ['part', 'unzipped', 'share of limit'], sizeRows);
-}
-/** Dry run: what a real run would upload, publish and move. */
-function reportPlan(report, built, decision, alias, aliasName) {
-    const lines = [];
-    const what = built.kind === 'zip' ? 'bundle' : 'image';
-    const ship = built.kind === 'zip'
-        ? `upload the bundle to ${(0,job_report/* code */.aY)(built.bundleKey)}`
-        : `push the image ${(0,job_report/* code */.aY)(built.image.manifest.digest)} (blobs already in the repository skipped)`;
-    if (built.kind === 'zip' && built.layer.status === 'planned')
-        lines.push(`- upload the layer to ${(0,job_report/* code */.aY)(built.layer.s3Key ?? '')} and publish a new layer version`);
-    if (built.kind === 'zip' && built.layer.status === 'cached')
-        lines.push(`- reuse layer ${(0,job_report/* code */.aY)(built.layer.layerVersionArn ?? '')}`);
-    switch (decision.kind) {
-        case 'create':
-            lines.push(`- ${ship}, create the function, publish version 1`);
-            break;
-        case 'update':
-            if (decision.code)
-                lines.push(`- ${ship} (skipped if already there) and update the function code`);
-            if (decision.config)
-                lines.push('- update the function configuration');
-            lines.push('- publish a new version and run the smoke tests on it');
-            break;
-        case 'publish-only':
-            lines.push(`- publish $LATEST (it already holds this ${what}) and run the smoke tests on it`);
-            break;
-        case 'unchanged':
-            lines.push(`- nothing: \`${aliasName}\` already serves version ${decision.version} with this ${what}`);
-            break;
-    }
-    if (decision.kind !== 'unchanged') {
-        lines.push(`- then move \`${aliasName}\` (now: ${alias.exists ? (0,alias_plan/* describeAliasState */.Tn)(alias) : 'does not exist'}) to the new version`);
-    }
-    report.section('Dry run: what would happen', lines);
-}
-/** What the image holds: each layer (base, dependencies, model, code) with its size and digest. */
-function reportImageBuild(report, built) {
-    const { image } = built;
-    const rows = [
-        [
-            `base ${(0,job_report/* code */.aY)(image.base.ref)}`,
-            `${image.base.manifest.layers.length} layers`,
-            '',
-            (0,src_log/* formatBytes */.z3)(image.base.manifest.layers.reduce((sum, l) => sum + l.size, 0)),
-            '',
-        ],
-        ...image.layers.map((l) => [
-            `${l.name} layer`,
-            `${l.files} files${l.compression === 'stored' ? ', stored' : ', gzip'}${l.blob ? '' : ', reused from the repository (not rebuilt)'}`,
-            (0,src_log/* formatBytes */.z3)(l.contentBytes),
-            (0,src_log/* formatBytes */.z3)(l.size),
-            (0,job_report/* code */.aY)(l.digest.slice(0, 19)),
-        ]),
-    ];
-    const deps = built.dependencies;
-    const notes = [
-        deps.files
-            ? `dependencies: ${deps.files} files`
-            : 'no requirements file: no dependencies layer',
-        deps.slim?.bytesSaved ? `slimmed by ${(0,src_log/* formatBytes */.z3)(deps.slim.bytesSaved)}` : '',
-        deps.bytecode?.compiled ? `${deps.bytecode.compiled} .pyc (hash-based)` : '',
-        `handler: ${built.bytecode.compiled} .pyc`,
-    ].filter(Boolean);
-    report.table('Image', ['part', 'how', 'content', 'compressed', 'digest'], rows);
-    report.section('Image identity', [
-        `Digest ${(0,job_report/* code */.aY)(image.manifest.digest)} (CodeSha256 ${(0,job_report/* code */.aY)(built.codeSha256)}); ` +
-            `${(0,src_log/* formatBytes */.z3)(image.compressedBytes)} compressed in all, against Lambda's 10 GB image limit. ` +
-            notes.join('; ') +
-            '.',
-    ]);
-}
-/** What the push sent and what it skipped. */
-function reportPush(report, imageUri, push) {
-    if (!push) {
-        report.section('Image push', [
-            `Nothing pushed: the function already runs ${(0,job_report/* code */.aY)(imageUri)} (0 blobs).`,
-        ]);
-        return;
-    }
-    report.section('Image push', [
-        `${(0,job_report/* code */.aY)(imageUri)}: ${push.blobsPushed} blobs pushed (${(0,src_log/* formatBytes */.z3)(push.bytesPushed)} with the manifest), ` +
-            `${push.blobsSkipped} already in the repository, ${push.blobsMounted} mounted; tag ${(0,job_report/* code */.aY)(push.tag)}.`,
-        ...push.pushed.map((p) => `- ${p.name}: ${(0,src_log/* formatBytes */.z3)(p.bytes)} ${(0,job_report/* code */.aY)(p.digest.slice(0, 19))}`),
-    ]);
-}
-
-;// CONCATENATED MODULE: ./src/packaging/model-manifest.ts
-
-
-/**
- * The S3 model store's pure side: which objects a model is stored as, the manifest that pins them
- * (itself content-addressed), and how much /tmp the function needs to hold them.
- *
- * Layout under s3-prefix:
- *   <prefix>/model/files/<sha256>        one object per distinct file content
- *   <prefix>/model/manifests/<sha256>.json  {format, files: [{path, size, sha256, key}]}
- */
-/** The variable that pins a version's manifest (s3://bucket/key); the loader reads it. */
-const MANIFEST_ENV = 'LAMBDA_ML_MODEL_MANIFEST';
-const MANIFEST_FORMAT = 1;
-/** Lambda's largest /tmp. */
-const MAX_EPHEMERAL_MB = 10240;
-const MIN_EPHEMERAL_MB = 512;
-/** /tmp room kept beside the model: 10% of it plus 64 MB for whatever else the handler writes. */
-const EPHEMERAL_MARGIN = { ratio: 0.1, extraMb: 64 };
-const model_manifest_MB = 1024 * 1024;
-const modelFileKey = (prefix, sha256) => `${prefix}/model/files/${sha256}`;
-const manifestKeyFor = (prefix, sha256) => `${prefix}/model/manifests/${sha256}.json`;
-/** The manifest and the objects for these files. Pure: the same files give the same keys. */
-function planModelStore(files, bucket, prefix) {
-    const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    for (let i = 1; i < sorted.length; i++) {
-        if (sorted[i]?.path === sorted[i - 1]?.path)
-            throw new errors/* InputError */.dz('model', `two model files would both be stored as '${sorted[i]?.path}'.`);
-    }
-    const entries = sorted.map((f) => ({
-        path: f.path,
-        size: f.size,
-        sha256: f.sha256,
-        key: modelFileKey(prefix, f.sha256),
-    }));
-    const manifest = { format: MANIFEST_FORMAT, files: entries };
-    const manifestBody = `${JSON.stringify(manifest, null, 1)}\n`;
-    const manifestSha = (0,external_node_crypto_.createHash)('sha256').update(manifestBody).digest('hex');
-    const manifestKey = manifestKeyFor(prefix, manifestSha);
-    const objects = new Map();
-    for (const f of sorted) {
-        const key = modelFileKey(prefix, f.sha256);
-        if (!objects.has(key))
-            objects.set(key, { key, file: f });
-    }
-    return {
-        manifest,
-        manifestBody,
-        manifestKey,
-        manifestUri: `s3://${bucket}/${manifestKey}`,
-        objects: [...objects.values()],
-        totalBytes: sorted.reduce((sum, f) => sum + f.size, 0),
-    };
-}
-/** /tmp the model needs, margin included, in MB. */
-function requiredEphemeralMb(modelBytes) {
-    const modelMb = modelBytes / model_manifest_MB;
-    return Math.ceil(modelMb * (1 + EPHEMERAL_MARGIN.ratio) + EPHEMERAL_MARGIN.extraMb);
-}
-/**
- * The ephemeral-storage the version gets: the given size when the model fits in it, else a named
- * error; when not given, sized from the model (at least Lambda's 512 MB default, so a small model
- * leaves the setting alone).
- */
-function planEphemeralStorage(modelBytes, given) {
-    const requiredMb = requiredEphemeralMb(modelBytes);
-    const modelMb = Math.ceil(modelBytes / model_manifest_MB);
-    if (requiredMb > MAX_EPHEMERAL_MB) {
-        throw new errors/* InputError */.dz('model-store', `the model is ${modelMb} MB; with room to spare it needs ${requiredMb} MB of /tmp, more than Lambda's ${MAX_EPHEMERAL_MB} MB. ` +
-            'Mount it from EFS (file-systems) or make it smaller.');
-    }
-    if (given !== undefined) {
-        if (given < requiredMb)
-            throw new errors/* InputError */.dz('ephemeral-storage', `${given} MB cannot hold the ${modelMb} MB model that model-store: s3 downloads into /tmp (it needs ${requiredMb} MB with margin). ` +
-                `Set it to at least ${requiredMb}, or leave it empty to size it from the model.`);
-        return { mb: given, requiredMb, sized: false };
-    }
-    if (requiredMb <= MIN_EPHEMERAL_MB)
-        return { requiredMb, sized: false };
-    return { mb: requiredMb, requiredMb, sized: true };
-}
-
-;// CONCATENATED MODULE: ./src/packaging/model-store.ts
-
-
-
-
-
-
-
-async function sha256File(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of (0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }))
-        hash.update(chunk);
-    return hash.digest('hex');
-}
-/** Model files as the bundle named them (model-dest/...), hashed and planned. */
-async function prepareModelStore(modelFiles, options) {
-    const dest = options.modelDest.replace(/^\.?\/*/, '').replace(/\/+$/, '');
-    const files = [];
-    for (const f of modelFiles) {
-        const rel = dest && f.zipPath.startsWith(`${dest}/`) ? f.zipPath.slice(dest.length + 1) : f.zipPath;
-        files.push({
-            path: rel,
-            absPath: f.absPath,
-            size: f.size,
-            sha256: await sha256File(f.absPath),
-        });
-    }
-    const plan = planModelStore(files, options.bucket, options.prefix);
-    const storage = planEphemeralStorage(plan.totalBytes, options.ephemeralStorage);
-    return {
-        plan,
-        ephemeralMb: storage.mb,
-        requiredMb: storage.requiredMb,
-        sizedEphemeral: storage.sized,
-    };
-}
-/**
- * Uploads the files that are not in the bucket yet, then the manifest (last, so a manifest in the
- * bucket always has its files there).
- */
-async function uploadModelStore(s3, plan, options) {
-    const { bucket, logger } = options;
-    const result = { uploaded: [], skipped: [], manifestUploaded: false };
-    for (const { key, file } of plan.objects) {
-        const up = await uploadContentAddressed(s3, {
-            bucket,
-            key,
-            file: file.absPath,
-            sha256Hex: file.sha256,
-            logger,
-            contentType: 'application/octet-stream',
-            ...(options.sleep ? { sleep: options.sleep } : {}),
-        });
-        (up.uploaded ? result.uploaded : result.skipped).push(file.path);
-    }
-    const manifestFile = external_node_path_.join(options.workDir, 'model-manifest.json');
-    await promises_.writeFile(manifestFile, plan.manifestBody);
-    const manifestSha = external_node_path_.basename(plan.manifestKey, '.json');
-    const manifest = await uploadContentAddressed(s3, {
-        bucket,
-        key: plan.manifestKey,
-        file: manifestFile,
-        sha256Hex: manifestSha,
-        logger,
-        contentType: 'application/json',
-        ...(options.sleep ? { sleep: options.sleep } : {}),
-    });
-    result.manifestUploaded = manifest.uploaded;
-    logger.info(`Model store: ${result.uploaded.length} file(s) uploaded, ${result.skipped.length} already there; ` +
-        `manifest ${plan.manifestUri} (${(0,src_log/* formatBytes */.z3)(plan.totalBytes)} in ${plan.manifest.files.length} file(s))`);
-    return result;
-}
-
-;// CONCATENATED MODULE: ./src/report/model-store-report.ts
-
-
-
-/** model-store s3: the files the manifest pins and the /tmp they need. */
-function reportModelStore(report, built) {
-    const { plan } = built;
-    report.table('Model store (S3)', ['file', 'size', 'sha256'], plan.manifest.files.map((f) => [
-        (0,job_report/* code */.aY)(f.path),
-        (0,src_log/* formatBytes */.z3)(f.size),
-        (0,job_report/* code */.aY)(f.sha256.slice(0, 16)),
-    ]));
-    report.section('Model manifest', [
-        `${(0,job_report/* code */.aY)(MANIFEST_ENV)} = ${(0,job_report/* code */.aY)(plan.manifestUri)} (${(0,src_log/* formatBytes */.z3)(plan.totalBytes)}).`,
-        built.ephemeralMb === undefined
-            ? `ephemeral-storage: left as it is (the model needs ${built.requiredMb} MB, Lambda's default is 512 MB).`
-            : `ephemeral-storage: ${built.ephemeralMb} MB (${built.sizedEphemeral ? 'sized from the model' : 'as given'}; the model needs ${built.requiredMb} MB with margin).`,
-    ]);
-}
-
-;// CONCATENATED MODULE: ./src/report/smoke-table.ts
-/** The smoke-test table: case, result, latency, and why a case failed. */
-function reportSmoke(report, heading, run) {
-    const rows = run.results.map((r) => [
-        r.name,
-        r.passed ? '✅ passed' : '❌ failed',
-        r.latencyMs === undefined ? '—' : `${Math.round(r.latencyMs)} ms`,
-        r.passed ? '' : [...r.reasons, r.diff ?? ''].filter(Boolean).join('; ').slice(0, 600),
-    ]);
-    const passed = run.results.filter((r) => r.passed).length;
-    report.table(heading, ['case', 'result', 'latency', 'details'], rows, `${passed} of ${run.results.length} cases passed.`);
-}
-
-;// CONCATENATED MODULE: ./src/packaging/image/registry.ts
-
-
-
-
-const MANIFEST_TYPES = {
-    dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-    dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-    ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-    ociIndex: 'application/vnd.oci.image.index.v1+json',
-};
-const ACCEPT = Object.values(MANIFEST_TYPES).join(', ');
-/** Chunk size of blob uploads (ECR takes 5 MB and more per part, except the last). */
-const UPLOAD_CHUNK = 16 << 20;
-/** Parses `host/repo:tag`, `host/repo@sha256:...`; Docker Hub names get docker.io. Pure. */
-function parseImageReference(ref) {
-    let rest = ref;
-    let reference = 'latest';
-    const at = rest.indexOf('@');
-    if (at !== -1) {
-        reference = rest.slice(at + 1);
-        rest = rest.slice(0, at);
-    }
-    else {
-        const colon = rest.lastIndexOf(':');
-        if (colon > rest.lastIndexOf('/')) {
-            reference = rest.slice(colon + 1);
-            rest = rest.slice(0, colon);
-        }
-    }
-    const slash = rest.indexOf('/');
-    const first = slash === -1 ? '' : rest.slice(0, slash);
-    const isHost = first.includes('.') || first.includes(':') || first === 'localhost';
-    const registry = isHost ? first : 'registry-1.docker.io';
-    let repository = isHost ? rest.slice(slash + 1) : rest;
-    if (!isHost && !repository.includes('/'))
-        repository = `library/${repository}`;
-    return { registry, repository, reference };
-}
-const isLoopback = (host) => /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
-/** The base URL of a registry host (http only for loopback). Pure. */
-function registryUrl(host) {
-    return `${isLoopback(host) ? 'http' : 'https'}://${host}`;
-}
-class RegistryError extends errors/* ActionError */.lZ {
-    status;
-    name = 'RegistryError';
-    constructor(what, status, detail) {
-        super(`Registry: ${what} failed with HTTP ${status}${detail ? `: ${detail.slice(0, 300)}` : ''}`);
-        this.status = status;
-    }
-}
-/** 429, 5xx and lost connections (fetch's TypeError) are tried again. */
-function isTransientRegistryError(error) {
-    if (error instanceof RegistryError)
-        return error.status === 429 || error.status >= 500;
-    return error instanceof TypeError;
-}
-class RegistryClient {
-    baseUrl;
-    fetchFn;
-    basic;
-    bearer;
-    retry;
-    constructor(options) {
-        this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-        const url = new URL(this.baseUrl);
-        if (url.protocol !== 'https:' && !isLoopback(url.host))
-            throw new errors/* ActionError */.lZ(`Registry ${url.host}: plain http is only used for a local registry; use https.`);
-        this.fetchFn = options.fetch ?? ((u, init) => fetch(u, init));
-        this.basic = options.basic;
-        this.retry = options.retry ?? {};
-    }
-    get host() {
-        return new URL(this.baseUrl).host;
-    }
-    auth() {
-        if (this.bearer)
-            return { authorization: `Bearer ${this.bearer}` };
-        if (this.basic)
-            return { authorization: `Basic ${Buffer.from(this.basic).toString('base64')}` };
-        return {};
-    }
-    /** One request, with the Bearer token flow on a 401 and retries on 429/5xx. */
-    async request(what, url, init, accept) {
-        const full = url.startsWith('http') ? url : `${this.baseUrl}${url}`;
-        return (0,retry/* withRetry */.bD)(async () => {
-            let response = await this.exchange(full, init);
-            if (response.status === 401 && (await this.authenticate(response))) {
-                response = await this.exchange(full, init);
-            }
-            if (accept(response.status))
-                return response;
-            const detail = await response.text().catch(() => '');
-            throw new RegistryError(what, response.status, detail);
-        }, { ...this.retry, isRetryable: isTransientRegistryError });
-    }
-    exchange(url, init) {
-        return this.fetchFn(url, {
-            method: init.method,
-            headers: { ...this.auth(), ...init.headers },
-            ...(init.body ? { body: init.body } : {}),
-            redirect: 'follow',
-        });
-    }
-    /** The anonymous (or Basic-authenticated) token a Bearer challenge asks for. */
-    async authenticate(response) {
-        const challenge = response.headers.get('www-authenticate') ?? '';
-        await response.body?.cancel().catch(() => undefined);
-        if (!/^bearer /i.test(challenge) || this.bearer)
-            return false;
-        const params = Object.fromEntries([...challenge.slice(7).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-        if (!params.realm)
-            return false;
-        const realm = new URL(params.realm);
-        if (params.service)
-            realm.searchParams.set('service', params.service);
-        if (params.scope)
-            realm.searchParams.set('scope', params.scope);
-        const tokenResponse = await this.fetchFn(realm.toString(), {
-            headers: this.basic
-                ? { authorization: `Basic ${Buffer.from(this.basic).toString('base64')}` }
-                : {},
-        });
-        if (!tokenResponse.ok)
-            return false;
-        const body = (await tokenResponse.json());
-        this.bearer = body.token ?? body.access_token;
-        return Boolean(this.bearer);
-    }
-    async getManifest(repository, reference) {
-        const response = await this.request(`GET manifest ${repository}:${reference}`, `/v2/${repository}/manifests/${reference}`, { method: 'GET', headers: { accept: ACCEPT } }, (s) => s === 200);
-        const bytes = Buffer.from(await response.arrayBuffer());
-        const mediaType = (response.headers.get('content-type') ?? '').split(';')[0] ||
-            (JSON.parse(bytes.toString('utf8')).mediaType ?? '');
-        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-        if (reference.startsWith('sha256:') && reference !== digest)
-            throw new errors/* ActionError */.lZ(`Registry ${this.host}: manifest ${repository}@${reference} arrived with digest ${digest}.`);
-        return { mediaType, bytes, digest };
-    }
-    /** The digest of a manifest when it exists; undefined on 404. */
-    async headManifest(repository, reference) {
-        const response = await this.request(`HEAD manifest ${repository}:${reference}`, `/v2/${repository}/manifests/${reference}`, { method: 'HEAD', headers: { accept: ACCEPT } }, (s) => s === 200 || s === 404);
-        return response.status === 200;
-    }
-    async putManifest(repository, tag, manifest) {
-        await this.request(`PUT manifest ${repository}:${tag}`, `/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': manifest.mediaType }, body: manifest.bytes }, (s) => s === 201 || s === 200);
-    }
-    async getBlob(repository, digest) {
-        return this.request(`GET blob ${repository}@${digest}`, `/v2/${repository}/blobs/${digest}`, { method: 'GET' }, (s) => s === 200);
-    }
-    async getJsonBlob(repository, digest) {
-        const response = await this.getBlob(repository, digest);
-        const bytes = Buffer.from(await response.arrayBuffer());
-        return { value: JSON.parse(bytes.toString('utf8')), bytes };
-    }
-    async hasBlob(repository, digest) {
-        const response = await this.request(`HEAD blob ${repository}@${digest}`, `/v2/${repository}/blobs/${digest}`, { method: 'HEAD' }, (s) => s === 200 || s === 404);
-        return response.status === 200;
-    }
-    /**
-     * Cross-repository mount: the registry links a blob it already holds in `from` into
-     * `repository` without a byte sent. false when it started an upload instead (not mountable).
-     */
-    async mountBlob(repository, digest, from) {
-        const query = new URLSearchParams({ mount: digest, from }).toString();
-        const response = await this.request(`mount blob ${digest} from ${from}`, `/v2/${repository}/blobs/uploads/?${query}`, { method: 'POST', headers: { 'content-length': '0' } }, (s) => s === 201 || s === 202);
-        if (response.status === 201)
-            return true;
-        const location = response.headers.get('location');
-        if (location)
-            await this.request('cancel upload', this.resolve(location), { method: 'DELETE' }, () => true).catch(() => undefined);
-        return false;
-    }
-    resolve(location) {
-        return new URL(location, this.baseUrl + '/').toString();
-    }
-    /**
-     * Uploads a blob from chunks (each at most UPLOAD_CHUNK, all but the last at least 5 MB):
-     * one PUT for a blob that fits in one chunk, otherwise PATCH per chunk then the closing PUT.
-     */
-    async uploadBlob(repository, digest, chunks, onChunk) {
-        const started = await this.request(`start upload of ${digest}`, `/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: { 'content-length': '0' } }, (s) => s === 202);
-        let location = this.resolve(started.headers.get('location') ?? '');
-        let offset = 0;
-        let previous;
-        const patch = async (chunk) => {
-            const response = await this.request(`upload ${digest} bytes ${offset}-${offset + chunk.length - 1}`, location, {
-                method: 'PATCH',
-                headers: {
-                    'content-type': 'application/octet-stream',
-                    'content-range': `${offset}-${offset + chunk.length - 1}`,
-                },
-                body: chunk,
-            }, (s) => s === 202 || s === 204);
-            location = this.resolve(response.headers.get('location') ?? location);
-            offset += chunk.length;
-            onChunk?.(chunk.length);
-        };
-        for await (const chunk of chunks) {
-            if (previous)
-                await patch(previous);
-            previous = chunk;
-        }
-        const closing = new URL(location);
-        closing.searchParams.set('digest', digest);
-        const last = previous ?? Buffer.alloc(0);
-        await this.request(`finish upload of ${digest}`, closing.toString(), {
-            method: 'PUT',
-            headers: { 'content-type': 'application/octet-stream' },
-            ...(last.length ? { body: last } : {}),
-        }, (s) => s === 201 || s === 204);
-        if (last.length)
-            onChunk?.(last.length);
-    }
-}
-/** A file read in upload chunks. */
-async function* fileChunks(file, size = UPLOAD_CHUNK) {
-    yield* rechunk((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), size);
-}
-/** Any byte stream cut into chunks of exactly `size` (the last one shorter). */
-async function* rechunk(source, size = UPLOAD_CHUNK) {
-    let parts = [];
-    let held = 0;
-    for await (const piece of source) {
-        let buffer = Buffer.from(piece);
-        while (held + buffer.length >= size) {
-            const take = size - held;
-            parts.push(buffer.subarray(0, take));
-            yield Buffer.concat(parts);
-            parts = [];
-            held = 0;
-            buffer = buffer.subarray(take);
-        }
-        if (buffer.length) {
-            parts.push(buffer);
-            held += buffer.length;
-        }
-    }
-    if (held)
-        yield Buffer.concat(parts);
-}
-
-;// CONCATENATED MODULE: ./src/packaging/image/deps-cache.ts
-
-
-/**
- * The dependencies layer, remembered in the image repository itself: a small manifest tagged
- * `deps-v1-<layer key>` (the zip layer's cache key: requirements, runtime, architecture, build
- * image, pip arguments, slim) whose one layer is the dependencies layer and whose config records
- * its diff id and sizes. A run whose key is there uses that layer as it is: no pip, no Docker, no
- * tar; its blob is already in the repository, so nothing is pushed either.
- */
-const FORMAT = 'v1';
-const CONFIG_TYPE = 'application/vnd.oci.image.config.v1+json';
-const LAYER_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
-/** The tag of a dependency layer key. Pure. */
-function dependenciesTag(key) {
-    return `deps-${FORMAT}-${key}`;
-}
-/** The cached layer for `key`, when its manifest and its blob are both in the repository. */
-async function findDependencies(client, repository, key) {
-    const tag = dependenciesTag(key);
-    if (!(await client.headManifest(repository, tag)))
-        return undefined;
-    const manifest = JSON.parse((await client.getManifest(repository, tag)).bytes.toString('utf8'));
-    const layer = manifest.layers[0];
-    if (!layer || !(await client.hasBlob(repository, layer.digest)))
-        return undefined;
-    const { value } = await client.getJsonBlob(repository, manifest.config.digest);
-    const info = value['lambda-ml-deploy'];
-    const diffId = value.rootfs?.diff_ids?.[0];
-    if (!info || info.key !== key || !diffId)
-        return undefined;
-    return {
-        digest: layer.digest,
-        diffId,
-        size: layer.size,
-        contentBytes: info.contentBytes,
-        files: info.files,
-    };
-}
-const sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-/** The cache manifest and config for a built dependencies layer. Pure. */
-function dependenciesManifest(key, architecture, layer) {
-    const config = {
-        architecture: architecture === 'arm64' ? 'arm64' : 'amd64',
-        os: 'linux',
-        rootfs: { type: 'layers', diff_ids: [layer.diffId] },
-        'lambda-ml-deploy': { key, contentBytes: layer.contentBytes, files: layer.files },
-    };
-    const configBytes = Buffer.from(JSON.stringify(config));
-    const bytes = Buffer.from(JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MANIFEST_TYPES.ociManifest,
-        config: { mediaType: CONFIG_TYPE, size: configBytes.length, digest: sha256(configBytes) },
-        layers: [{ mediaType: LAYER_TYPE, size: layer.size, digest: layer.digest }],
-    }));
-    return {
-        config: configBytes,
-        manifest: { mediaType: MANIFEST_TYPES.ociManifest, bytes, digest: sha256(bytes) },
-    };
-}
-/** Records a dependencies layer already pushed with the image (its blob is in the repository). */
-async function saveDependencies(client, repository, key, architecture, layer) {
-    const tag = dependenciesTag(key);
-    if (await client.headManifest(repository, tag))
-        return false;
-    if (!(await client.hasBlob(repository, layer.digest)))
-        return false;
-    const { config, manifest } = dependenciesManifest(key, architecture, layer);
-    const configDigest = sha256(config);
-    if (!(await client.hasBlob(repository, configDigest)))
-        await client.uploadBlob(repository, configDigest, [config]);
-    await client.putManifest(repository, tag, manifest);
-    return true;
-}
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
-var client_ecr_dist_cjs = __nccwpck_require__(8249);
-;// CONCATENATED MODULE: ./src/packaging/image/ecr.ts
-
-
-
-/** The repository, or undefined when it does not exist. */
-async function findRepository(ecr, name, options) {
-    try {
-        const found = await (0,call/* callAws */.IY)('DescribeRepositories', () => ecr.send(new client_ecr_dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] })), options);
-        const uri = found.repositories?.[0]?.repositoryUri;
-        if (!uri)
-            throw new errors/* ActionError */.lZ(`ECR answered DescribeRepositories for ${name} without a URI.`);
-        return { name, uri, created: false };
-    }
-    catch (error) {
-        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryNotFoundException')
-            return undefined;
-        if (error instanceof errors/* ActionError */.lZ)
-            throw error;
-        throw new errors/* ActionError */.lZ(`Could not read ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    }
-}
-async function ensureRepository(ecr, name, create, options) {
-    const found = await findRepository(ecr, name, options);
-    if (found)
-        return found;
-    if (!create)
-        throw new errors/* ActionError */.lZ(`ECR repository '${name}' does not exist (ecr-repository) and create-repository is false: ` +
-            'create it first, or set create-repository: true.');
-    const created = await (0,call/* callAws */.IY)('CreateRepository', () => ecr.send(new client_ecr_dist_cjs/* CreateRepositoryCommand */.WTe({
-        repositoryName: name,
-        // Tags are content hashes and the function pins a digest: a tag never needs to move.
-        imageTagMutability: 'IMMUTABLE',
-        imageScanningConfiguration: { scanOnPush: false },
-    })), options).catch((error) => {
-        if ((0,errors/* errorCode */.CA)(error) === 'RepositoryAlreadyExistsException')
-            return undefined;
-        throw new errors/* ActionError */.lZ(`Could not create ECR repository '${name}': ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    if (!created)
-        return ensureRepository(ecr, name, false, options);
-    const uri = created.repository?.repositoryUri ?? '';
-    options.logger.info(`Created ECR repository ${uri}.`);
-    return { name, uri, created: true };
-}
-/** A Basic credential for the registry from GetAuthorizationToken. */
-async function loginToRegistry(ecr, override, options) {
-    const answer = await (0,call/* callAws */.IY)('GetAuthorizationToken', () => ecr.send(new client_ecr_dist_cjs/* GetAuthorizationTokenCommand */.Eu6({})), options).catch((error) => {
-        throw new errors/* ActionError */.lZ(`Could not get an ECR authorization token (ecr:GetAuthorizationToken): ${(0,errors/* errorMessage */.gJ)(error)}`);
-    });
-    const data = answer.authorizationData?.[0];
-    if (!data?.authorizationToken || !data.proxyEndpoint)
-        throw new errors/* ActionError */.lZ('ECR returned no authorization token.');
-    return {
-        endpoint: override ?? data.proxyEndpoint,
-        basic: Buffer.from(data.authorizationToken, 'base64').toString('utf8'),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/packaging/image/image-config.ts
-
-
-
-const isIndex = (mediaType) => mediaType === MANIFEST_TYPES.ociIndex || mediaType === MANIFEST_TYPES.dockerList;
-/** Docker's architecture names for Lambda's. Pure. */
-function platformArchitecture(architecture) {
-    return architecture === 'arm64' ? 'arm64' : 'amd64';
-}
-/** The manifest of `architecture` in an index (attestations and other OSes skipped). Pure. */
-function pickPlatform(index, architecture, ref) {
-    const wanted = platformArchitecture(architecture);
-    const found = index.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === wanted);
-    if (!found) {
-        const offered = index.manifests
-            .map((m) => `${m.platform?.os ?? '?'}/${m.platform?.architecture ?? '?'}`)
-            .join(', ');
-        throw new errors/* ActionError */.lZ(`base-image ${ref} has no linux/${wanted} image (it has ${offered}): pick a base image for architecture ${architecture}.`);
-    }
-    return found;
-}
-const image_config_sha256 = (bytes) => `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-function layerMediaType(manifestType) {
-    return manifestType === MANIFEST_TYPES.ociManifest
-        ? 'application/vnd.oci.image.layer.v1.tar+gzip'
-        : 'application/vnd.docker.image.rootfs.diff.tar.gzip';
-}
-/**
- * The new image's config: the base's, with our layers' diff ids and history appended and the
- * handler as CMD (the base's ENTRYPOINT, Lambda's runtime interface, stays). Nothing time- or
- * host-dependent is added, so the same base and layers give the same bytes. Pure.
- */
-function imageConfig(base, added, handler) {
-    const config = {
-        ...base,
-        config: { ...(base.config ?? {}), Cmd: [handler] },
-        rootfs: { type: 'layers', diff_ids: [...base.rootfs.diff_ids, ...added.map((l) => l.diffId)] },
-        history: [
-            ...(base.history ?? []),
-            ...added.map((l) => ({ created_by: `lambda-ml-deploy: ${l.name}`, comment: l.digest })),
-            { created_by: `lambda-ml-deploy: CMD ["${handler}"]`, empty_layer: true },
-        ],
-    };
-    return Buffer.from(JSON.stringify(config));
-}
-/** The new image's manifest, same format as the base's, and its digest. Pure. */
-function imageManifest(baseManifest, baseType, configBytes, added) {
-    const manifest = {
-        schemaVersion: 2,
-        mediaType: baseType,
-        config: {
-            mediaType: baseManifest.config.mediaType,
-            size: configBytes.length,
-            digest: image_config_sha256(configBytes),
-        },
-        layers: [
-            ...baseManifest.layers,
-            ...added.map((l) => ({
-                mediaType: layerMediaType(baseType),
-                size: l.size,
-                digest: l.digest,
-            })),
-        ],
-    };
-    const bytes = Buffer.from(JSON.stringify(manifest));
-    return { mediaType: baseType, bytes, digest: image_config_sha256(bytes) };
-}
-
-;// CONCATENATED MODULE: ./src/packaging/image/tar-layer.ts
-
-
-
-
-
-
-const BLOCK = 512;
-const USTAR_SIZE_MAX = 0o77777777777;
-const GZIP_LEVEL = 1;
-const STORED_BLOCK = 65535;
-const tar_layer_READ_CHUNK = 1 << 20;
-/** Files plus every parent folder, in the order they are written. Pure. */
-function tarItems(entries) {
-    const items = new Map();
-    for (const entry of entries) {
-        const parts = entry.path.split('/');
-        if (parts.some((p) => p === '' || p === '.' || p === '..'))
-            throw new Error(`internal: invalid layer path '${entry.path}'`);
-        for (let i = 1; i < parts.length; i++) {
-            const dir = parts.slice(0, i).join('/') + '/';
-            if (!items.has(dir))
-                items.set(dir, { kind: 'dir', name: dir });
-        }
-        if (items.has(entry.path))
-            throw new Error(`internal: '${entry.path}' twice in one layer`);
-        items.set(entry.path, { kind: 'file', name: entry.path, entry });
-    }
-    return [...items.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-function octal(value, width) {
-    return value.toString(8).padStart(width - 1, '0') + '\0';
-}
-function paxRecord(key, value) {
-    const body = ` ${key}=${value}\n`;
-    let length = Buffer.byteLength(body);
-    let text = `${length}${body}`;
-    // The length counts its own digits.
-    while (Buffer.byteLength(text) !== length) {
-        length = Buffer.byteLength(text);
-        text = `${length}${body}`;
-    }
-    return Buffer.from(text);
-}
-function header(name, size, mode, type) {
-    const h = Buffer.alloc(BLOCK);
-    h.write(name, 0, 100, 'utf8');
-    h.write(octal(mode, 8), 100, 'ascii');
-    h.write(octal(0, 8), 108, 'ascii');
-    h.write(octal(0, 8), 116, 'ascii');
-    h.write(octal(size, 12), 124, 'ascii');
-    h.write(octal(0, 12), 136, 'ascii');
-    h.write('        ', 148, 'ascii');
-    h.write(type, 156, 'ascii');
-    h.write('ustar\0', 257, 'ascii');
-    h.write('00', 263, 'ascii');
-    let sum = 0;
-    for (const byte of h)
-        sum += byte;
-    h.write(octal(sum, 7) + ' ', 148, 'ascii');
-    return h;
-}
-const padding = (size) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
-/** ustar name + prefix when the name fits, else undefined (a pax path record is needed). */
-function splitName(name) {
-    if (Buffer.byteLength(name) <= 100)
-        return { name, prefix: '' };
-    for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) {
-        const prefix = name.slice(0, i);
-        const rest = name.slice(i + 1);
-        if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest)
-            return { name: rest, prefix };
-    }
-    return undefined;
-}
-/** The header blocks of one entry (a pax header first when ustar cannot hold its name or size). */
-function entryHeader(name, size, mode, type) {
-    const split = splitName(name);
-    const records = [];
-    if (!split)
-        records.push(paxRecord('path', name));
-    if (size > USTAR_SIZE_MAX)
-        records.push(paxRecord('size', String(size)));
-    const out = [];
-    if (records.length) {
-        const pax = Buffer.concat(records);
-        out.push(header('PaxHeader', pax.length, 0o644, 'x'), pax, padding(pax.length));
-    }
-    const h = header(split ? split.name : name.slice(-100), size > USTAR_SIZE_MAX ? 0 : size, mode, type);
-    if (split?.prefix) {
-        h.write(split.prefix, 345, 155, 'utf8');
-        let sum = 0;
-        h.write('        ', 148, 'ascii');
-        for (const byte of h)
-            sum += byte;
-        h.write(octal(sum, 7) + ' ', 148, 'ascii');
-    }
-    out.push(h);
-    return Buffer.concat(out);
-}
-async function* tarStream(items) {
-    for (const item of items) {
-        if (item.kind === 'dir') {
-            yield entryHeader(item.name, 0, 0o755, '5');
-            continue;
-        }
-        const { entry } = item;
-        yield entryHeader(item.name, entry.size, entry.mode, '0');
-        let read = 0;
-        for await (const chunk of (0,external_node_fs_.createReadStream)(entry.absPath, { highWaterMark: tar_layer_READ_CHUNK })) {
-            const buffer = chunk;
-            read += buffer.length;
-            if (read > entry.size)
-                break;
-            yield buffer;
-        }
-        if (read !== entry.size)
-            throw new Error(`${entry.absPath} changed while it was written to an image layer`);
-        yield padding(entry.size);
-    }
-    yield Buffer.alloc(BLOCK * 2);
-}
-class Digest extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)('sha256');
-    bytes = 0;
-    _transform(chunk, _enc, done) {
-        this.hash.update(chunk);
-        this.bytes += chunk.length;
-        done(null, chunk);
-    }
-    digest() {
-        return `sha256:${this.hash.digest('hex')}`;
-    }
-}
-/** gzip through zlib, its header's OS byte set to 255 so every host writes the same bytes. */
-class FixedGzipHeader extends external_node_stream_.Transform {
-    seen = 0;
-    _transform(chunk, _enc, done) {
-        if (this.seen <= 9 && this.seen + chunk.length > 9) {
-            chunk = Buffer.from(chunk);
-            chunk[9 - this.seen] = 0xff;
-        }
-        this.seen += chunk.length;
-        done(null, chunk);
-    }
-}
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-/** gzip with stored deflate blocks only: no compression, and no dependence on zlib's version. */
-class StoredGzip extends external_node_stream_.Transform {
-    pending = Buffer.alloc(0);
-    crc = 0;
-    total = 0;
-    started = false;
-    _transform(chunk, _enc, done) {
-        if (!this.started) {
-            this.push(GZIP_HEADER);
-            this.started = true;
-        }
-        this.crc = external_node_zlib_.crc32(chunk, this.crc);
-        this.total += chunk.length;
-        const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-        let at = 0;
-        // One block is held back, so the last one can carry BFINAL.
-        while (data.length - at > STORED_BLOCK) {
-            this.block(data.subarray(at, at + STORED_BLOCK), false);
-            at += STORED_BLOCK;
-        }
-        this.pending = Buffer.from(data.subarray(at));
-        done();
-    }
-    _flush(done) {
-        if (!this.started)
-            this.push(GZIP_HEADER);
-        this.block(this.pending, true);
-        const trailer = Buffer.alloc(8);
-        trailer.writeUInt32LE(this.crc >>> 0, 0);
-        trailer.writeUInt32LE(this.total % 2 ** 32, 4);
-        this.push(trailer);
-        done();
-    }
-    block(data, final) {
-        const head = Buffer.alloc(5);
-        head[0] = final ? 1 : 0;
-        head.writeUInt16LE(data.length, 1);
-        head.writeUInt16LE(~data.length & 0xffff, 3);
-        this.push(Buffer.concat([head, data]));
-    }
-}
-/** Writes one layer blob to `destPath`; returns its digests and sizes. */
-async function writeLayer(options) {
-    const items = tarItems(options.entries);
-    const tarDigest = new Digest();
-    const blobDigest = new Digest();
-    const compress = options.compression === 'stored'
-        ? [new StoredGzip()]
-        : [external_node_zlib_.createGzip({ level: GZIP_LEVEL, chunkSize: 256 << 10 }), new FixedGzipHeader()];
-    const tmp = `${options.destPath}.tmp`;
-    await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_.Readable.from(tarStream(items), { objectMode: false }), tarDigest, ...compress, blobDigest, (0,external_node_fs_.createWriteStream)(tmp));
-    await promises_.rename(tmp, options.destPath);
-    return {
-        file: options.destPath,
-        digest: blobDigest.digest(),
-        diffId: tarDigest.digest(),
-        size: blobDigest.bytes,
-        contentBytes: options.entries.reduce((sum, e) => sum + e.size, 0),
-        files: options.entries.length,
-        compression: options.compression,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/packaging/image/image-build.ts
-
-
-
-
-
-
-
-
-
-
-/** Reads the base image's manifest (for `architecture` when it is an index) and config. */
-async function readBaseImage(ref, architecture, options) {
-    const parsed = parseImageReference(ref);
-    const client = new RegistryClient({
-        baseUrl: registryUrl(parsed.registry),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
-    let top;
-    try {
-        top = await client.getManifest(parsed.repository, parsed.reference);
-    }
-    catch (error) {
-        throw new errors/* ActionError */.lZ(`Could not read base-image ${ref}: ${error instanceof Error ? error.message : String(error)}. ` +
-            'Check the name and tag, and that the runner can reach its registry.');
-    }
-    let manifestDoc = top;
-    if (isIndex(top.mediaType)) {
-        const index = JSON.parse(top.bytes.toString('utf8'));
-        const chosen = pickPlatform(index, architecture, ref);
-        manifestDoc = await client.getManifest(parsed.repository, chosen.digest);
-    }
-    const manifest = JSON.parse(manifestDoc.bytes.toString('utf8'));
-    const { value: config } = await client.getJsonBlob(parsed.repository, manifest.config.digest);
-    const wanted = architecture === 'arm64' ? 'arm64' : 'amd64';
-    if (config.architecture && config.architecture !== wanted)
-        throw new errors/* ActionError */.lZ(`base-image ${ref} is built for ${config.architecture}, but architecture is ${architecture}: pick the base image for ${architecture}.`);
-    options.logger.info(`Base image ${ref}: ${manifest.layers.length} layers, ${(0,src_log/* formatBytes */.z3)(sumSizes(manifest.layers))} compressed, digest ${manifestDoc.digest}.`);
-    return {
-        ref,
-        registry: parsed.registry,
-        repository: parsed.repository,
-        client,
-        manifest,
-        manifestType: manifestDoc.mediaType || manifest.mediaType || '',
-        config,
-    };
-}
-const sumSizes = (layers) => layers.reduce((sum, l) => sum + l.size, 0);
-/** Where each file goes: dependencies under /opt, model and code under /var/task. Pure. */
-function planLayers(dependencies, bundle) {
-    const entry = (prefix) => (f) => ({
-        path: `${prefix}/${f.zipPath}`,
-        absPath: f.absPath,
-        size: f.size,
-        mode: f.mode,
-    });
-    const plans = [
-        { name: 'dependencies', entries: dependencies.map(entry('opt')) },
-        { name: 'model', entries: bundle.filter((f) => f.origin === 'model').map(entry('var/task')) },
-        { name: 'code', entries: bundle.filter((f) => f.origin !== 'model').map(entry('var/task')) },
-    ];
-    return plans.filter((p) => p.entries.length > 0);
-}
-/** The 10 GB check, before anything is written or pushed, with every layer's size. Pure. */
-function checkImageSize(base, plans, reused = []) {
-    const baseBytes = sumSizes(base.manifest.layers);
-    const parts = [
-        ...reused.map((l) => ({ name: l.name, bytes: l.contentBytes })),
-        ...plans.map((p) => ({
-            name: p.name,
-            bytes: p.entries.reduce((sum, e) => sum + e.size, 0),
-        })),
-    ];
-    const total = baseBytes + parts.reduce((sum, p) => sum + p.bytes, 0);
-    if (total <= CONTAINER_IMAGE_LIMIT_BYTES)
-        return;
-    const rows = [
-        `base image ${base.ref}: ${(0,src_log/* formatBytes */.z3)(baseBytes)} (compressed)`,
-        ...parts.map((p) => `${p.name} layer: ${(0,src_log/* formatBytes */.z3)(p.bytes)}`),
-    ];
-    throw new errors/* ActionError */.lZ(`The image would be ${(0,src_log/* formatBytes */.z3)(total)}, over Lambda's container image limit of ${(0,src_log/* formatBytes */.z3)(CONTAINER_IMAGE_LIMIT_BYTES)}: ` +
-        `${rows.join('; ')}. Nothing was pushed. Load the model from S3 at run time, or shrink the largest layer.`);
-}
-const SAMPLE = 1 << 20;
-/** stored when the biggest file would not shrink (weights, archives), gzip otherwise. */
-async function compressionFor(plan) {
-    if (plan.name !== 'model')
-        return 'gzip';
-    const biggest = [...plan.entries].sort((a, b) => b.size - a.size)[0];
-    const decision = planCompression(biggest.path, biggest.size);
-    if (decision.kind === 'store')
-        return 'stored';
-    const handle = await promises_.open(biggest.absPath, 'r');
-    try {
-        const buffer = Buffer.alloc(Math.min(SAMPLE, biggest.size));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-        const deflated = external_node_zlib_.deflateRawSync(buffer.subarray(0, bytesRead), { level: 1 });
-        return shouldStore(decision, bytesRead, deflated.length) ? 'stored' : 'gzip';
-    }
-    finally {
-        await handle.close();
-    }
-}
-/**
- * Writes the layers, then the config and manifest on top of the base. `reused` layers (the
- * dependencies from the repository's cache) come first, as they are.
- */
-async function writeImage(base, plans, handler, options, reused = []) {
-    const dir = external_node_path_.join(options.workDir, 'image');
-    await promises_.mkdir(dir, { recursive: true });
-    const layers = [...reused];
-    for (const plan of plans) {
-        const started = options.clock.now();
-        const compression = await compressionFor(plan);
-        const blob = await writeLayer({
-            entries: plan.entries,
-            destPath: external_node_path_.join(dir, `${plan.name}.tar.gz`),
-            compression,
-        });
-        options.logger.info(`Layer ${plan.name}: ${blob.files} files, ${(0,src_log/* formatBytes */.z3)(blob.contentBytes)}, ${(0,src_log/* formatBytes */.z3)(blob.size)} ${compression === 'stored' ? 'stored' : 'gzip'}, ${blob.digest} (${(0,src_log/* formatDuration */.a3)(options.clock.now() - started)}).`);
-        layers.push({
-            name: plan.name,
-            digest: blob.digest,
-            diffId: blob.diffId,
-            size: blob.size,
-            contentBytes: blob.contentBytes,
-            files: blob.files,
-            compression,
-            blob,
-        });
-    }
-    const configBytes = imageConfig(base.config, layers, handler);
-    const manifest = imageManifest(base.manifest, base.manifestType, configBytes, layers);
-    const parsed = JSON.parse(manifest.bytes.toString('utf8'));
-    return {
-        base,
-        layers,
-        config: { bytes: configBytes, digest: parsed.config.digest },
-        manifest,
-        compressedBytes: sumSizes(parsed.layers) + configBytes.length,
-        contentBytes: layers.reduce((sum, l) => sum + l.contentBytes, 0),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/packaging/image/push.ts
-
-
-/** The tag an image gets: its own digest, so a tag never moves to other content. Pure. */
-function contentTag(digest) {
-    return digest.replace(':', '-');
-}
-function blobsOf(image) {
-    return [
-        ...image.base.manifest.layers.map((l, i) => ({
-            name: `base layer ${i + 1}`,
-            digest: l.digest,
-            size: l.size,
-            kind: 'base',
-        })),
-        ...image.layers.map((l) => ({
-            name: `${l.name} layer`,
-            digest: l.digest,
-            size: l.size,
-            kind: 'ours',
-            chunks: () => {
-                if (!l.blob)
-                    throw new Error(`the reused ${l.name} layer ${l.digest} is no longer in the repository; re-run (it is rebuilt)`);
-                return fileChunks(l.blob.file);
-            },
-        })),
-        {
-            name: 'config',
-            digest: image.config.digest,
-            size: image.config.bytes.length,
-            kind: 'ours',
-            chunks: () => [image.config.bytes],
-        },
-    ];
-}
-async function pushImage(image, target, options) {
-    const { client, repository } = target;
-    const { logger } = options;
-    const tag = contentTag(image.manifest.digest);
-    const blobs = blobsOf(image);
-    const result = {
-        blobsPushed: 0,
-        blobsSkipped: 0,
-        blobsMounted: 0,
-        bytesPushed: 0,
-        manifestPushed: false,
-        tag,
-        pushed: [],
-    };
-    if (await client.headManifest(repository, image.manifest.digest)) {
-        result.blobsSkipped = blobs.length;
-        logger.info(`${repository}@${image.manifest.digest} is already in the registry: nothing to push.`);
-        logger.info(pushLine(result));
-        return result;
-    }
-    const sameRegistry = image.base.client.host === client.host;
-    for (const blob of blobs) {
-        if (await client.hasBlob(repository, blob.digest)) {
-            result.blobsSkipped++;
-            continue;
-        }
-        if (blob.kind === 'base' && sameRegistry) {
-            if (await client.mountBlob(repository, blob.digest, image.base.repository)) {
-                result.blobsMounted++;
-                logger.info(`Mounted ${blob.name} ${blob.digest} from ${image.base.repository}.`);
-                continue;
-            }
-        }
-        const chunks = blob.chunks?.() ?? baseChunks(image.base.client, image.base.repository, blob.digest);
-        logger.info(`Pushing ${blob.name} ${blob.digest} (${(0,src_log/* formatBytes */.z3)(blob.size)}).`);
-        await client.uploadBlob(repository, blob.digest, chunks);
-        result.blobsPushed++;
-        result.bytesPushed += blob.size;
-        result.pushed.push({ name: blob.name, digest: blob.digest, bytes: blob.size });
-    }
-    await client.putManifest(repository, tag, image.manifest);
-    result.manifestPushed = true;
-    result.bytesPushed += image.manifest.bytes.length;
-    result.pushed.push({
-        name: 'manifest',
-        digest: image.manifest.digest,
-        bytes: image.manifest.bytes.length,
-    });
-    logger.info(`Pushed ${result.blobsPushed} blobs and the manifest (${(0,src_log/* formatBytes */.z3)(result.bytesPushed)}); ` +
-        `${result.blobsSkipped} already there, ${result.blobsMounted} mounted; tag ${tag}.`);
-    logger.info(pushLine(result));
-    return result;
-}
-/** One machine-readable line per push (the job log is what scripts and tests read). */
-function pushLine(result) {
-    return (`image-push blobs-pushed=${result.blobsPushed} bytes-pushed=${result.bytesPushed} ` +
-        `blobs-skipped=${result.blobsSkipped} blobs-mounted=${result.blobsMounted} ` +
-        `manifest-pushed=${result.manifestPushed} pushed=${result.pushed.map((p) => p.name.replace(/ /g, '-')).join(',')}`);
-}
-async function* baseChunks(source, repository, digest) {
-    const response = await source.getBlob(repository, digest);
-    if (!response.body)
-        throw new Error(`base layer ${digest} arrived without a body`);
-    yield* rechunk(response.body);
-}
-
 ;// CONCATENATED MODULE: ./src/pipelines/image-steps.ts
 
 
@@ -88404,7 +88402,7 @@ function packageTypeMismatch(functionName, current, wanted) {
         '(create-function: true), or set package-type to match the function.');
 }
 
-;// CONCATENATED MODULE: ./src/pipelines/candidate.ts
+;// CONCATENATED MODULE: ./src/pipelines/candidate-steps.ts
 
 
 
@@ -88415,32 +88413,247 @@ function packageTypeMismatch(functionName, current, wanted) {
 
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-function loadSpec(ctx, steps) {
-    const file = ctx.settings.release.smokeTests;
-    if (!file) {
-        steps.skip('Smoke-test spec', 'no smoke-tests input');
-        return Promise.resolve(undefined);
+/**
+ * Puts the code where Lambda reads it: the model store's files first (a published manifest always
+ * has them), then the image pushed or the bundle uploaded, when the function's code changes.
+ */
+async function shipCode(ctx, steps, built, decision) {
+    const { settings, clients, logger } = ctx;
+    const newCode = decision.kind === 'create' || (decision.kind === 'update' && decision.code);
+    if (built.kind === 'image') {
+        let code;
+        if (newCode) {
+            code = { imageUri: (await shipImage(ctx, steps, built)).imageUri };
+        }
+        else {
+            const imageUri = await imageUriFor(ctx, built, false);
+            steps.skip('Push image', 'the function already runs this image');
+            reportPush(ctx.report, imageUri, undefined);
+            ctx.result.imageUri = imageUri;
+        }
+        await rememberDependencies(ctx, built);
+        return { code };
     }
-    return steps.run('Smoke-test spec', async () => {
-        const spec = await loadSmokeSpec(file);
-        ctx.logger.info(`${spec.cases.length} smoke cases in ${file}`);
-        return spec;
+    const modelStore = built.modelStore;
+    if (modelStore) {
+        await steps.run('Upload model (S3 model store)', () => uploadModelStore(clients.s3, modelStore.plan, {
+            bucket: settings.build.s3Bucket,
+            workDir: ctx.workDir,
+            logger,
+            sleep: ctx.clock.sleep,
+        }));
+    }
+    if (!newCode) {
+        steps.skip('Upload bundle', 'the function already runs this bundle');
+        return {};
+    }
+    const upload = await steps.run('Upload bundle', () => uploadContentAddressed(clients.s3, {
+        bucket: settings.build.s3Bucket,
+        key: built.bundleKey,
+        file: built.bundle.path,
+        sha256Hex: built.bundle.sha256Hex,
+        logger,
+        sleep: ctx.clock.sleep,
+    }));
+    return { code: { s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey }, upload };
+}
+/**
+ * Creates the function, or updates $LATEST's code and configuration where the plan says. Every
+ * write carries the RevisionId of the previous read or answer; returns the last one.
+ */
+async function applyToLatest(ctx, change) {
+    const { settings, clients, logger } = ctx;
+    const { built, fn, desired, plan } = change;
+    const fnName = settings.functionName;
+    const decision = plan.decision;
+    if (decision.kind === 'create') {
+        const created = await createFunction(clients.lambda, {
+            functionName: fnName,
+            role: settings.fn.executionRole ?? '',
+            code: change.code,
+            architecture: desired.architecture,
+            target: plan.target,
+            codeSigningConfigArn: desired.codeSigningConfigArn,
+            tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
+        }, { logger });
+        return { functionArn: created.arn ?? '', revisionId: created.revisionId };
+    }
+    let revisionId = fn.revisionId;
+    if (decision.kind === 'update' && decision.code) {
+        const updated = await updateCode(clients.lambda, fnName, change.code, desired.architecture, {
+            logger,
+            revisionId,
+            codeSha256: built.codeSha256,
+        });
+        const sha = updated.codeSha256;
+        if (sha && sha !== built.codeSha256) {
+            throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the new code, but it hashes to ${built.codeSha256} locally.`);
+        }
+        revisionId = updated.revisionId;
+        logger.info(`Code updated: CodeSha256 ${sha}`);
+    }
+    // A code update leaves the configuration as it was read before: the plan still holds.
+    if (plan.update) {
+        logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
+        revisionId = await updateConfiguration(clients.lambda, fnName, plan.update, {
+            logger,
+            revisionId,
+            desired,
+        });
+    }
+    return { functionArn: fn.arn ?? '', revisionId };
+}
+/**
+ * Publishes $LATEST (guarded by CodeSha256 and the revision), then checks the published
+ * version's configuration is what this run asked for, not a concurrent run's that landed on
+ * $LATEST between our update and the publish.
+ */
+async function publishChecked(ctx, args) {
+    const { clients, logger } = ctx;
+    const { built } = args;
+    const fnName = ctx.settings.functionName;
+    const description = [
+        `lambda-ml-deploy`,
+        ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`,
+        built.kind === 'zip'
+            ? `bundle ${built.bundle.sha256Hex.slice(0, 16)}`
+            : `image ${built.codeSha256.slice(0, 16)}`,
+        ctx.github.runUrl,
+    ]
+        .filter(Boolean)
+        .join(' | ');
+    const published = await publishVersion(clients.lambda, fnName, built.codeSha256, description, {
+        logger,
+        ...(args.revisionId ? { revisionId: args.revisionId } : {}),
+    });
+    logger.info(`Published version ${published.version}`);
+    const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, published.version);
+    const diffs = publishedDifferences(publishedConfig, {
+        codeSha256: built.codeSha256,
+        before: args.fn,
+        desired: args.desired,
+    });
+    if (diffs.length > 0) {
+        throw new errors/* ActionError */.lZ(`Published version ${published.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
+            `${diffs.join('; ')}. It was not smoke-tested and alias '${args.aliasName}' was not touched; re-run.`);
+    }
+    return published;
+}
+/** The smoke cases on the new version's number, then its cold start against the budgets. */
+async function smokeCandidate(ctx, steps, candidate, spec) {
+    const { version } = candidate;
+    if (!spec) {
+        steps.skip('Smoke tests', 'no smoke-tests input');
+        ctx.result.smokeResult = 'skipped';
+        return candidate;
+    }
+    const smoke = await steps.run(`Smoke tests on version ${version}`, () => smokeTestVersion(spec, {
+        lambda: ctx.clients.lambda,
+        functionName: ctx.settings.functionName,
+        version,
+        logger: ctx.logger,
+    }));
+    await gateColdStart(ctx, {
+        version,
+        functionArn: candidate.functionArn,
+        servedVersion: candidate.aliasBefore.functionVersion,
+        smoke,
+    }, spec);
+    reportSmoke(ctx.report, `Smoke tests on version ${version}`, smoke);
+    ctx.result.smokeResult = smoke.passed ? 'passed' : 'failed';
+    return { ...candidate, smoke };
+}
+
+;// CONCATENATED MODULE: ./src/release/function/code-signing.ts
+
+
+
+/**
+ * The code signing configuration belongs to the function, not to a version: it is read and put
+ * beside the configuration, before the code update it then governs.
+ */
+async function readCodeSigningConfig(lambda, functionName, sleep) {
+    const response = await (0,call/* callAws */.IY)('GetFunctionCodeSigningConfig', () => lambda.send(new client_lambda_dist_cjs/* GetFunctionCodeSigningConfigCommand */.uSr({ FunctionName: functionName })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not read the code signing configuration of '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
+    });
+    return response.CodeSigningConfigArn || undefined;
+}
+async function putCodeSigningConfig(lambda, functionName, arn, sleep) {
+    await (0,call/* callAws */.IY)('PutFunctionCodeSigningConfig', () => lambda.send(new client_lambda_dist_cjs/* PutFunctionCodeSigningConfigCommand */.nD1({
+        FunctionName: functionName,
+        CodeSigningConfigArn: arn,
+    })), { sleep }).catch((error) => {
+        throw new errors/* ActionError */.lZ(`Could not set code signing configuration ${arn} on '${functionName}': ${(0,errors/* errorMessage */.gJ)(error)}`);
     });
 }
-/** Layer and bundle, with the size limits checked before anything is uploaded. */
+
+;// CONCATENATED MODULE: ./src/pipelines/function-level.ts
+
+
+/**
+ * Tags and the code signing configuration of an existing function: read, compared and (unless a
+ * dry run) applied. They are not part of a version, so they never make a run publish. Returns
+ * what changed, for the summary.
+ */
+async function syncFunctionLevel(ctx, fn, desired) {
+    const { clients, logger, settings } = ctx;
+    const name = settings.functionName;
+    const rows = [];
+    if (desired.codeSigningConfigArn) {
+        const current = await readCodeSigningConfig(clients.lambda, name);
+        if (current !== desired.codeSigningConfigArn) {
+            rows.push({
+                field: 'codeSigning',
+                label: 'code signing config',
+                before: current ?? '(not set)',
+                after: desired.codeSigningConfigArn,
+            });
+            if (!settings.dryRun)
+                await putCodeSigningConfig(clients.lambda, name, desired.codeSigningConfigArn);
+        }
+    }
+    if (desired.tags) {
+        const arn = (fn.arn ?? '').replace(/:\$LATEST$/, '');
+        const plan = planTags(await readTags(clients.lambda, arn), desired.tags);
+        rows.push(...plan.rows);
+        if (!settings.dryRun)
+            await applyTags(clients.lambda, arn, plan);
+        if (plan.rows.length > 0)
+            logger.info(`Tags: ${plan.rows.map((r) => `${r.label.slice(4)}=${r.after}`).join(', ')}`);
+    }
+    return rows;
+}
+
+;// CONCATENATED MODULE: ./src/report/model-store-report.ts
+
+
+
+/** model-store s3: the files the manifest pins and the /tmp they need. */
+function reportModelStore(report, built) {
+    const { plan } = built;
+    report.table('Model store (S3)', ['file', 'size', 'sha256'], plan.manifest.files.map((f) => [
+        (0,job_report/* code */.aY)(f.path),
+        (0,src_log/* formatBytes */.z3)(f.size),
+        (0,job_report/* code */.aY)(f.sha256.slice(0, 16)),
+    ]));
+    report.section('Model manifest', [
+        `${(0,job_report/* code */.aY)(MANIFEST_ENV)} = ${(0,job_report/* code */.aY)(plan.manifestUri)} (${(0,src_log/* formatBytes */.z3)(plan.totalBytes)}).`,
+        built.ephemeralMb === undefined
+            ? `ephemeral-storage: left as it is (the model needs ${built.requiredMb} MB, Lambda's default is 512 MB).`
+            : `ephemeral-storage: ${built.ephemeralMb} MB (${built.sizedEphemeral ? 'sized from the model' : 'as given'}; the model needs ${built.requiredMb} MB with margin).`,
+    ]);
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/build-artifacts.ts
+
+
+
+
+
+
+
+
+/** Layer and bundle (or an image), with the size limits checked before anything is uploaded. */
 async function buildArtifacts(ctx, steps) {
     const { settings, clients, logger, run, workDir } = ctx;
     const b = settings.build;
@@ -88460,9 +88673,43 @@ async function buildArtifacts(ctx, steps) {
         dryRun: settings.dryRun,
         workDir,
     };
-    const layerDeps = { lambda: clients.lambda, s3: clients.s3, run, logger, clock: ctx.clock };
+    const layerDeps = {
+        lambda: clients.lambda,
+        s3: clients.s3,
+        run,
+        logger,
+        clock: ctx.clock,
+    };
     const prepared = await steps.run('Dependency layer: build', () => prepareLayer(layerOptions, layerDeps));
-    // Before anything is zipped or uploaded: the bundle and the layer together must fit Lambda's limit.
+    const { bundle, limits } = await bundleWithinLimits(ctx, steps, prepared);
+    const modelStore = b.modelStore === 's3' ? await build_artifacts_planModelStore(ctx, steps, bundle) : undefined;
+    const layer = prepared.status === 'ready'
+        ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
+        : await releaseLayer(prepared, layerOptions, layerDeps);
+    const built = {
+        kind: 'zip',
+        layer,
+        bundle,
+        bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip`,
+        codeSha256: bundle.codeSha256,
+        ...(modelStore ? { modelStore } : {}),
+    };
+    reportBuild(ctx.report, built, limits);
+    if (modelStore)
+        reportModelStore(ctx.report, modelStore);
+    ctx.result.codeSha256 = bundle.codeSha256;
+    ctx.result.s3Key = built.bundleKey;
+    if (layer.layerVersionArn)
+        ctx.result.layerVersionArn = layer.layerVersionArn;
+    return built;
+}
+/**
+ * The bundle, zipped only after the bundle and the layer together are checked against Lambda's
+ * limit (before anything is zipped or uploaded).
+ */
+async function bundleWithinLimits(ctx, steps, prepared) {
+    const { settings, logger, run, workDir } = ctx;
+    const b = settings.build;
     const layerBytes = prepared.status === 'ready'
         ? prepared.zip.unzippedBytes
         : prepared.status === 'cached'
@@ -88496,270 +88743,179 @@ async function buildArtifacts(ctx, steps) {
         ctx.report.section('Model loader', [
             `⚠️ The source has its own \`${bundle.loader.userFile}\`: the action's \`lambda_ml_model\` loader was not added.`,
         ]);
-    const modelStore = b.modelStore === 's3'
-        ? await steps.run('Model store: hash and plan', async () => {
-            const planned = await prepareModelStore(bundle.storedModel, {
-                modelDest: b.modelDest,
-                bucket: b.s3Bucket,
-                prefix: b.s3Prefix,
-                ephemeralStorage: settings.fn.ephemeralStorage,
-            });
-            logger.info(`${planned.plan.manifest.files.length} model file(s), ${(0,src_log/* formatBytes */.z3)(planned.plan.totalBytes)}: manifest ${planned.plan.manifestUri}` +
-                (planned.sizedEphemeral
-                    ? `; ephemeral-storage sized to ${planned.ephemeralMb} MB`
-                    : ''));
-            return planned;
-        })
-        : undefined;
-    const layer = prepared.status === 'ready'
-        ? await steps.run('Dependency layer: upload and publish', () => releaseLayer(prepared, layerOptions, layerDeps))
-        : await releaseLayer(prepared, layerOptions, layerDeps);
-    const built = {
-        kind: 'zip',
-        layer,
-        bundle,
-        bundleKey: `${b.s3Prefix}/${bundle.sha256Hex}.zip`,
-        codeSha256: bundle.codeSha256,
-        ...(modelStore ? { modelStore } : {}),
-    };
-    reportBuild(ctx.report, built, limits);
-    if (modelStore)
-        reportModelStore(ctx.report, modelStore);
-    ctx.result.codeSha256 = bundle.codeSha256;
-    ctx.result.s3Key = built.bundleKey;
-    if (layer.layerVersionArn)
-        ctx.result.layerVersionArn = layer.layerVersionArn;
-    return built;
+    return { bundle, limits };
+}
+/** model-store s3: the model files' keys and manifest, and the /tmp they need. */
+function build_artifacts_planModelStore(ctx, steps, bundle) {
+    const b = ctx.settings.build;
+    return steps.run('Model store: hash and plan', async () => {
+        const planned = await prepareModelStore(bundle.storedModel, {
+            modelDest: b.modelDest,
+            bucket: b.s3Bucket,
+            prefix: b.s3Prefix,
+            ephemeralStorage: ctx.settings.fn.ephemeralStorage,
+        });
+        ctx.logger.info(`${planned.plan.manifest.files.length} model file(s), ${(0,src_log/* formatBytes */.z3)(planned.plan.totalBytes)}: manifest ${planned.plan.manifestUri}` +
+            (planned.sizedEphemeral ? `; ephemeral-storage sized to ${planned.ephemeralMb} MB` : ''));
+        return planned;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/pipelines/candidate.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+function loadSpec(ctx, steps) {
+    const file = ctx.settings.release.smokeTests;
+    if (!file) {
+        steps.skip('Smoke-test spec', 'no smoke-tests input');
+        return Promise.resolve(undefined);
+    }
+    return steps.run('Smoke-test spec', async () => {
+        const spec = await loadSmokeSpec(file);
+        ctx.logger.info(`${spec.cases.length} smoke cases in ${file}`);
+        return spec;
+    });
 }
 /**
  * Upload, function code and configuration, publish, smoke tests: everything before traffic moves.
  * Returns undefined on a dry run. Throws when the smoke tests fail (nothing served has changed).
  */
 async function publishCandidate(ctx, steps, built, spec, aliasName) {
-    const { settings, clients, logger } = ctx;
-    const fnName = settings.functionName;
-    const desired = desiredConfigFrom(settings.build, settings.fn, built.kind === 'zip' ? built.layer.layerVersionArn : undefined, settings.coldStart.snapStart, built.kind === 'zip' && built.modelStore
+    const { settings, result } = ctx;
+    const desired = desiredFor(settings, built);
+    const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', () => compareDeployed(ctx, built, desired, aliasName));
+    const decision = plan.decision;
+    if (aliasBefore.functionVersion)
+        result.previousVersion = aliasBefore.functionVersion;
+    if (fn.arn)
+        result.functionArn = fn.arn.replace(/:\$LATEST$/, '');
+    if (decision.kind === 'create' && !settings.fn.createFunction)
+        throw missingFunctionError(settings.functionName);
+    await syncAndReportChanges(ctx, steps, fn, desired, plan);
+    if (settings.dryRun) {
+        reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
+        result.changed = decision.kind !== 'unchanged';
+        result.smokeResult = 'skipped';
+        return undefined;
+    }
+    if (decision.kind === 'unchanged') {
+        await keepUnchanged(ctx, steps, built, decision.version, aliasName);
+        const { version } = decision;
+        const functionArn = fn.arn ?? '';
+        return {
+            built,
+            decision,
+            plan,
+            version,
+            functionArn,
+            codeSha256: built.codeSha256,
+            aliasBefore,
+        };
+    }
+    const shipped = await shipCode(ctx, steps, built, decision);
+    const latest = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', () => applyToLatest(ctx, { built, fn, desired, plan, code: shipped.code }));
+    if (latest.functionArn)
+        result.functionArn = latest.functionArn.replace(/:\$LATEST$/, '');
+    const published = await steps.run('Publish version', () => publishChecked(ctx, { built, fn, desired, aliasName, revisionId: latest.revisionId }));
+    result.version = published.version;
+    if (desired.snapStart)
+        await waitForSnapshot(ctx, steps, published.version);
+    const candidate = {
+        built,
+        decision,
+        plan,
+        version: published.version,
+        functionArn: latest.functionArn || published.arn.replace(/:\d+$/, ''),
+        codeSha256: published.codeSha256,
+        aliasBefore,
+        upload: shipped.upload,
+    };
+    return smokeCandidate(ctx, steps, candidate, spec);
+}
+/**
+ * Tags and code signing belong to the function, not to a version: synced on every deploy run (a
+ * preview for a pull request leaves what the function itself carries alone). Then the summary's
+ * before -> after table.
+ */
+async function syncAndReportChanges(ctx, steps, fn, desired, plan) {
+    const functionLevel = ctx.settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
+        ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
+        : [];
+    const rows = [...plan.rows, ...functionLevel];
+    reportConfigChanges(ctx.report, rows, plan.decision.kind === 'create');
+}
+/** With SnapStart, a published version is invocable once its snapshot is taken. */
+function waitForSnapshot(ctx, steps, version) {
+    return steps.run(`SnapStart snapshot of version ${version}`, () => waitForVersionActive(ctx.clients.lambda, ctx.settings.functionName, version, {
+        clock: ctx.clock,
+        logger: ctx.logger,
+    }));
+}
+/** The configuration this run wants, with the S3 model store's manifest variable when used. */
+function desiredFor(settings, built) {
+    return desiredConfigFrom(settings.build, settings.fn, built.kind === 'zip' ? built.layer.layerVersionArn : undefined, settings.coldStart.snapStart, built.kind === 'zip' && built.modelStore
         ? {
             variable: MANIFEST_ENV,
             manifestUri: built.modelStore.plan.manifestUri,
             ephemeralMb: built.modelStore.ephemeralMb,
         }
         : undefined);
-    const { fn, aliasBefore, plan } = await steps.run('Compare with what is deployed', async () => {
-        const fn = await readFunction(clients.lambda, fnName, { logger });
-        const mismatch = fn.exists
-            ? packageTypeMismatch(fnName, fn.packageType, desired.packageType ?? 'Zip')
-            : undefined;
-        if (mismatch)
-            throw mismatch;
-        const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
-            if (!fn.exists) {
-                const none = {
-                    functionName: fnName,
-                    alias: aliasName,
-                    exists: false,
-                    weights: {},
-                };
-                return none;
-            }
+}
+/** $LATEST, the alias and the version it serves, and the change plan against them. */
+async function compareDeployed(ctx, built, desired, aliasName) {
+    const { clients, logger } = ctx;
+    const fnName = ctx.settings.functionName;
+    const fn = await readFunction(clients.lambda, fnName, { logger });
+    const mismatch = fn.exists
+        ? packageTypeMismatch(fnName, fn.packageType, desired.packageType ?? 'Zip')
+        : undefined;
+    if (mismatch)
+        throw mismatch;
+    const aliasBefore = await (0,traffic_alias/* readAlias */.Jd)(clients.lambda, fnName, aliasName, { logger }).catch((error) => {
+        if (fn.exists)
             throw error;
-        });
-        const served = await servedVersionConfig(ctx, aliasBefore);
-        const plan = planChange({
-            fn,
-            codeSha256: built.codeSha256,
-            desired,
-            alias: aliasBefore,
-            servedVersion: served,
-        });
-        logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`);
-        for (const row of plan.rows)
-            logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
-        return { fn, aliasBefore, plan };
-    });
-    const decision = plan.decision;
-    if (aliasBefore.functionVersion)
-        ctx.result.previousVersion = aliasBefore.functionVersion;
-    if (fn.arn)
-        ctx.result.functionArn = fn.arn.replace(/:\$LATEST$/, '');
-    if (decision.kind === 'create' && !settings.fn.createFunction)
-        throw missingFunctionError(fnName);
-    // Tags and code signing belong to the function, not to a version: synced on every deploy run
-    // (a preview for a pull request leaves what the function itself carries alone).
-    const functionLevel = settings.mode === 'deploy' && fn.exists && (desired.tags || desired.codeSigningConfigArn)
-        ? await steps.run('Function tags and code signing', () => syncFunctionLevel(ctx, fn, desired))
-        : [];
-    reportConfigChanges(ctx.report, [...plan.rows, ...functionLevel], decision.kind === 'create');
-    if (settings.dryRun) {
-        reportPlan(ctx.report, built, decision, aliasBefore, aliasName);
-        ctx.result.changed = decision.kind !== 'unchanged';
-        ctx.result.smokeResult = 'skipped';
-        return undefined;
-    }
-    if (decision.kind === 'unchanged') {
-        steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${decision.version} with this bundle, layers and configuration`);
-        ctx.result.version = decision.version;
-        if (built.kind === 'image') {
-            const imageUri = await imageUriFor(ctx, built, false);
-            reportPush(ctx.report, imageUri, undefined);
-            ctx.result.imageUri = imageUri;
-            await rememberDependencies(ctx, built);
-        }
-        return {
-            built,
-            decision,
-            plan,
-            version: decision.version,
-            functionArn: fn.arn ?? '',
-            codeSha256: built.codeSha256,
-            aliasBefore,
+        const none = {
+            functionName: fnName,
+            alias: aliasName,
+            exists: false,
+            weights: {},
         };
-    }
-    const modelStore = built.kind === 'zip' ? built.modelStore : undefined;
-    if (modelStore) {
-        // Before the version that pins them exists: a published manifest always has its files.
-        await steps.run('Upload model (S3 model store)', () => uploadModelStore(clients.s3, modelStore.plan, {
-            bucket: settings.build.s3Bucket,
-            workDir: ctx.workDir,
-            logger,
-            sleep: ctx.clock.sleep,
-        }));
-    }
-    let upload;
-    let code;
-    if (built.kind === 'image') {
-        if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
-            code = { imageUri: (await shipImage(ctx, steps, built)).imageUri };
-        }
-        else {
-            const imageUri = await imageUriFor(ctx, built, false);
-            steps.skip('Push image', 'the function already runs this image');
-            reportPush(ctx.report, imageUri, undefined);
-            ctx.result.imageUri = imageUri;
-        }
-        await rememberDependencies(ctx, built);
-    }
-    else if (decision.kind === 'create' || (decision.kind === 'update' && decision.code)) {
-        code = { s3Bucket: settings.build.s3Bucket, s3Key: built.bundleKey };
-        const zip = built;
-        upload = await steps.run('Upload bundle', () => uploadContentAddressed(clients.s3, {
-            bucket: settings.build.s3Bucket,
-            key: zip.bundleKey,
-            file: zip.bundle.path,
-            sha256Hex: zip.bundle.sha256Hex,
-            logger,
-            sleep: ctx.clock.sleep,
-        }));
-    }
-    else {
-        steps.skip('Upload bundle', 'the function already runs this bundle');
-    }
-    let latestRevision;
-    const functionArn = await steps.run(decision.kind === 'create' ? 'Create function' : 'Update function', async () => {
-        if (decision.kind === 'create') {
-            const created = await createFunction(clients.lambda, {
-                functionName: fnName,
-                role: settings.fn.executionRole ?? '',
-                code: code,
-                architecture: desired.architecture,
-                target: plan.target,
-                codeSigningConfigArn: desired.codeSigningConfigArn,
-                tags: desired.tags ? tagsForCreate(desired.tags) : undefined,
-            }, { logger });
-            latestRevision = created.revisionId;
-            return created.arn ?? '';
-        }
-        // Every write to $LATEST carries the RevisionId of the previous read or answer.
-        latestRevision = fn.revisionId;
-        if (decision.kind === 'update' && decision.code) {
-            const updated = await updateCode(clients.lambda, fnName, code, desired.architecture, { logger, revisionId: latestRevision, codeSha256: built.codeSha256 });
-            const sha = updated.codeSha256;
-            if (sha && sha !== built.codeSha256) {
-                throw new errors/* ActionError */.lZ(`Lambda reports CodeSha256 ${sha} for the new code, but it hashes to ${built.codeSha256} locally.`);
-            }
-            latestRevision = updated.revisionId;
-            logger.info(`Code updated: CodeSha256 ${sha}`);
-        }
-        // A code update leaves the configuration as it was read above: the plan still holds.
-        if (plan.update) {
-            logger.info(`Configuration: ${Object.keys(plan.update).join(', ')}`);
-            latestRevision = await updateConfiguration(clients.lambda, fnName, plan.update, {
-                logger,
-                revisionId: latestRevision,
-                desired,
-            });
-        }
-        return fn.arn ?? '';
+        return none;
     });
-    if (functionArn)
-        ctx.result.functionArn = functionArn.replace(/:\$LATEST$/, '');
-    const published = await steps.run('Publish version', async () => {
-        const description = [
-            `lambda-ml-deploy`,
-            ctx.github.sha && `commit ${ctx.github.sha.slice(0, 12)}`,
-            built.kind === 'zip'
-                ? `bundle ${built.bundle.sha256Hex.slice(0, 16)}`
-                : `image ${built.codeSha256.slice(0, 16)}`,
-            ctx.github.runUrl,
-        ]
-            .filter(Boolean)
-            .join(' | ');
-        const result = await publishVersion(clients.lambda, fnName, built.codeSha256, description, {
-            logger,
-            ...(latestRevision ? { revisionId: latestRevision } : {}),
-        });
-        logger.info(`Published version ${result.version}`);
-        // What gets smoke-tested and served must be what this run asked for, not a concurrent run's
-        // configuration that landed on $LATEST between our update and the publish.
-        const publishedConfig = await readFunction(clients.lambda, fnName, { logger }, result.version);
-        const diffs = publishedDifferences(publishedConfig, {
-            codeSha256: built.codeSha256,
-            before: fn,
-            desired,
-        });
-        if (diffs.length > 0) {
-            throw new errors/* ActionError */.lZ(`Published version ${result.version} of '${fnName}' is not what this run asked for (another run changed $LATEST meanwhile?): ` +
-                `${diffs.join('; ')}. It was not smoke-tested and alias '${aliasName}' was not touched; re-run.`);
-        }
-        return result;
+    const served = await servedVersionConfig(ctx, aliasBefore);
+    const plan = planChange({
+        fn,
+        codeSha256: built.codeSha256,
+        desired,
+        alias: aliasBefore,
+        servedVersion: served,
     });
-    ctx.result.version = published.version;
-    if (desired.snapStart) {
-        await steps.run(`SnapStart snapshot of version ${published.version}`, () => waitForVersionActive(clients.lambda, fnName, published.version, {
-            clock: ctx.clock,
-            logger,
-        }));
-    }
-    const candidate = {
-        built,
-        decision,
-        plan,
-        version: published.version,
-        functionArn: functionArn || published.arn.replace(/:\d+$/, ''),
-        codeSha256: published.codeSha256,
-        aliasBefore,
-        upload,
-    };
-    if (!spec) {
-        steps.skip('Smoke tests', 'no smoke-tests input');
-        ctx.result.smokeResult = 'skipped';
-        return candidate;
-    }
-    candidate.smoke = await steps.run(`Smoke tests on version ${published.version}`, () => smokeTestVersion(spec, {
-        lambda: clients.lambda,
-        functionName: fnName,
-        version: published.version,
-        logger,
-    }));
-    await gateColdStart(ctx, {
-        version: candidate.version,
-        functionArn: candidate.functionArn,
-        servedVersion: aliasBefore.functionVersion,
-        smoke: candidate.smoke,
-    }, spec);
-    reportSmoke(ctx.report, `Smoke tests on version ${published.version}`, candidate.smoke);
-    ctx.result.smokeResult = candidate.smoke.passed ? 'passed' : 'failed';
-    return candidate;
+    logger.info(`Function: ${fn.exists ? `CodeSha256 ${fn.codeSha256}` : 'does not exist'}; alias '${aliasName}': ${aliasBefore.exists ? `version ${aliasBefore.functionVersion}` : 'none'}; decision: ${describeDecision(plan.decision)}`);
+    for (const row of plan.rows)
+        logger.info(`  ${row.label}: ${row.before} -> ${row.after}`.replace(/\n/g, ', '));
+    return { fn, aliasBefore, plan };
+}
+/** Nothing to publish: the alias already serves this code and configuration. */
+async function keepUnchanged(ctx, steps, built, version, aliasName) {
+    steps.skip('Upload, update and publish', `alias '${aliasName}' already serves version ${version} with this bundle, layers and configuration`);
+    ctx.result.version = version;
+    if (built.kind !== 'image')
+        return;
+    const imageUri = await imageUriFor(ctx, built, false);
+    reportPush(ctx.report, imageUri, undefined);
+    ctx.result.imageUri = imageUri;
+    await rememberDependencies(ctx, built);
 }
 async function servedVersionConfig(ctx, alias) {
     if (!alias.exists || !alias.functionVersion || Object.keys(alias.weights).length > 0)
@@ -89961,157 +90117,180 @@ async function rollBackAlias(ctx, steps, snapshot, newVersion, why) {
 
 /**
  * deploy: spec -> layer -> bundle -> upload -> function -> publish -> smoke -> shift `alias`
- * (all at once, canary or linear, rolled back on any failure) -> retention.
+ * (all at once, canary or linear, rolled back on any failure) -> endpoint checks -> retention.
  */
 async function deployPipeline(ctx) {
-    const { settings, clients, logger, report, result } = ctx;
+    const { settings, logger, report, result } = ctx;
     const steps = new StepTimer(logger, ctx.clock);
-    const aliasName = settings.alias;
     result.rolledBack = false;
     try {
         const spec = await loadSpec(ctx, steps);
         const checkUrl = endpointChecksWanted(settings, spec);
-        const watchAlarms = settings.release.strategy !== 'all-at-once' && settings.release.alarms.length > 0;
-        let initialAlarms = [];
-        if (watchAlarms) {
-            initialAlarms = await steps.run('Check watched alarms', async () => {
-                const alarms = await checkAlarmsExist(clients.cloudwatch, settings.release.alarms, {
-                    logger,
-                });
-                logger.info(alarms.map((a) => `${a.name}: ${a.state}`).join(', '));
-                return alarms;
-            });
-        }
+        const initialAlarms = await readWatchedAlarms(ctx, steps);
         const built = await buildArtifacts(ctx, steps);
-        const candidate = await publishCandidate(ctx, steps, built, spec, aliasName);
+        const candidate = await publishCandidate(ctx, steps, built, spec, settings.alias);
         if (!candidate) {
             report.setHeadline(`🔍 Dry run: nothing was uploaded, published or moved.`);
             return;
         }
-        const before = candidate.aliasBefore;
-        if (candidate.decision.kind === 'unchanged') {
-            result.changed = false;
-            result.smokeResult = 'skipped';
-            if (before.aliasArn)
-                result.aliasArn = before.aliasArn;
-            if (before.exists)
-                await setUpEndpoint(ctx, steps);
-            if (checkUrl)
-                steps.skip('Endpoint checks', 'nothing was shifted');
-            report.setHeadline(`✅ Unchanged: \`${aliasName}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
-            return;
-        }
+        if (candidate.decision.kind === 'unchanged')
+            return await finishUnchanged(ctx, steps, candidate, checkUrl);
         result.changed = true;
-        if (candidate.smoke && !candidate.smoke.passed) {
-            result.rolledBack = true;
-            const where = before.exists
-                ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}`
-                : 'was not created';
-            report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
-            throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
-        }
+        failOnSmoke(ctx, candidate);
         if (!spec)
             logger.warning(`No smoke-tests input: version ${candidate.version} goes live without being invoked first. Add a smoke-test spec.`);
         await provisionCandidate(ctx, steps, candidate.version);
-        const plan = (0,alias_plan/* planTraffic */.H6)({
-            strategy: settings.release.strategy,
-            canaryPercent: settings.release.canaryPercent,
-            linearSteps: settings.release.linearSteps,
-            intervalMs: settings.release.canaryIntervalMs,
-        });
-        const pollMs = Math.max(1000, Math.min(30_000, Math.floor(settings.release.canaryIntervalMs / 5)));
-        const shift = await steps.run(`Shift '${aliasName}' (${settings.release.strategy})`, () => shiftTraffic({
-            plan,
-            lambda: clients.lambda,
-            functionName: settings.functionName,
-            alias: aliasName,
-            newVersion: candidate.version,
-            snapshot: before,
-            commitSha: ctx.github.sha || undefined,
-            logger,
-            bake: {
-                pollMs,
-                clock: ctx.clock,
-                ...(watchAlarms
-                    ? {
-                        checkAlarms: alarmWatch(clients.cloudwatch, settings.release.alarms, initialAlarms, { logger }),
-                    }
-                    : {}),
-                ...(spec
-                    ? {
-                        reinvoke: () => smokeTestVersion(spec, {
-                            lambda: clients.lambda,
-                            functionName: settings.functionName,
-                            version: candidate.version,
-                            logger,
-                        }),
-                    }
-                    : {}),
-            },
-            onStep: (event) => {
-                // With endpoint checks to come, the shift is not finished at its last step: the post
-                // step still restores the alias if this step dies while they run.
-                const final = !checkUrl && (event.stepIndex === plan.length - 1 || event.stepIndex === -1);
-                ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(before, candidate.version, event, final, settings.auth));
-            },
-        }));
+        const shift = await shiftAlias(ctx, steps, candidate, { spec, initialAlarms, checkUrl });
         await releaseProvisioned(ctx, steps);
-        if (shift.rolledBack) {
-            result.rolledBack = true;
-            report.section('Rollback', [
-                `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} (${shift.restore.action}).`,
-                '',
-                `Why: ${shift.reason}`,
-            ]);
-            report.setHeadline(`❌ Rolled back: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(shift.restore.after)} again.`);
-            throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${shift.reason}.`);
-        }
+        if (shift.rolledBack)
+            failRolledBack(ctx, candidate.version, shift.restore, shift.reason, 'Rolled back');
         if (shift.state.aliasArn)
             result.aliasArn = shift.state.aliasArn;
-        let endpoint;
-        try {
-            endpoint = await setUpEndpoint(ctx, steps);
-        }
-        catch (error) {
-            if (!checkUrl)
-                throw error;
-            // The checks cannot run without the URL: the new version is not served unchecked.
-            await rollBackAlias(ctx, steps, before, candidate.version, (0,errors/* errorMessage */.gJ)(error));
-            ctx.state.save(shift_state/* SHIFT_STATE */.rb, 'done');
-            result.rolledBack = true;
-            throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(error)} The endpoint checks could not run, so alias '${aliasName}' was put back.`);
-        }
-        if (checkUrl && spec && endpoint.url) {
-            const checked = await runEndpointChecks(ctx, steps, spec, endpoint.url, before, candidate.version);
-            ctx.state.save(shift_state/* SHIFT_STATE */.rb, 'done');
-            if (checked.restore) {
-                result.rolledBack = true;
-                const failed = checked.run.results.filter((r) => !r.passed);
-                const why = failed
-                    .map((r) => `endpoint case '${r.name}' failed: ${r.reasons[0] ?? 'failed'}`)
-                    .join('; ');
-                report.section('Rollback', [
-                    `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(checked.restore.after)} (${checked.restore.action}).`,
-                    '',
-                    `Why: ${why}`,
-                ]);
-                report.setHeadline(`❌ Rolled back after the endpoint checks: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(checked.restore.after)} again.`);
-                throw new errors/* ActionError */.lZ(`Traffic shift to version ${candidate.version} was rolled back: ${why}.`);
-            }
-        }
-        report.table('Alias', ['alias', 'before', 'after'], [
-            [
-                aliasName,
-                before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)',
-                (0,alias_plan/* describeAliasState */.Tn)(shift.state),
-            ],
-        ]);
-        report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
+        await deploy_checkEndpoint(ctx, steps, candidate, spec, checkUrl);
+        reportDeployed(ctx, candidate, shift.state);
         await applyRetention(ctx, steps, settings.release.keepVersions);
     }
     finally {
         report.table('Steps', ['step', 'outcome', 'time', 'note'], steps.rows());
     }
+}
+/** The alarms a canary or linear bake watches, as they are before anything moves. */
+async function readWatchedAlarms(ctx, steps) {
+    const { settings, clients, logger } = ctx;
+    const { strategy, alarms } = settings.release;
+    if (strategy === 'all-at-once' || alarms.length === 0)
+        return undefined;
+    return steps.run('Check watched alarms', async () => {
+        const found = await checkAlarmsExist(clients.cloudwatch, alarms, { logger });
+        logger.info(found.map((a) => `${a.name}: ${a.state}`).join(', '));
+        return found;
+    });
+}
+async function finishUnchanged(ctx, steps, candidate, checkUrl) {
+    const { result, report } = ctx;
+    const before = candidate.aliasBefore;
+    result.changed = false;
+    result.smokeResult = 'skipped';
+    if (before.aliasArn)
+        result.aliasArn = before.aliasArn;
+    if (before.exists)
+        await setUpEndpoint(ctx, steps);
+    if (checkUrl)
+        steps.skip('Endpoint checks', 'nothing was shifted');
+    report.setHeadline(`✅ Unchanged: \`${ctx.settings.alias}\` already serves version ${candidate.version} with this bundle, layers and configuration; nothing was published.`);
+}
+/** Throws when the new version failed its smoke tests: nothing has moved. */
+function failOnSmoke(ctx, candidate) {
+    if (!candidate.smoke || candidate.smoke.passed)
+        return;
+    const aliasName = ctx.settings.alias;
+    const before = candidate.aliasBefore;
+    ctx.result.rolledBack = true;
+    const where = before.exists ? `still serves ${(0,alias_plan/* describeAliasState */.Tn)(before)}` : 'was not created';
+    ctx.report.setHeadline(`❌ Smoke tests failed on version ${candidate.version}: \`${aliasName}\` ${where}.`);
+    throw new errors/* ActionError */.lZ(`Version ${candidate.version} failed its smoke tests, so alias '${aliasName}' ${where}: ${describeSmokeFailure(candidate.smoke)}.`);
+}
+/**
+ * The traffic shift by the strategy, baked between steps (alarms, smoke cases re-run). Each step
+ * is saved for the post step; with endpoint checks to come, the shift is not finished at its last
+ * step, so the post step still restores the alias if this step dies while they run.
+ */
+async function shiftAlias(ctx, steps, candidate, watch) {
+    const { settings, clients, logger } = ctx;
+    const { release } = settings;
+    const { spec, initialAlarms } = watch;
+    const plan = (0,alias_plan/* planTraffic */.H6)({
+        strategy: release.strategy,
+        canaryPercent: release.canaryPercent,
+        linearSteps: release.linearSteps,
+        intervalMs: release.canaryIntervalMs,
+    });
+    const pollMs = Math.max(1000, Math.min(30_000, Math.floor(release.canaryIntervalMs / 5)));
+    const version = candidate.version;
+    return steps.run(`Shift '${settings.alias}' (${release.strategy})`, () => shiftTraffic({
+        plan,
+        lambda: clients.lambda,
+        functionName: settings.functionName,
+        alias: settings.alias,
+        newVersion: version,
+        snapshot: candidate.aliasBefore,
+        commitSha: ctx.github.sha || undefined,
+        logger,
+        bake: {
+            pollMs,
+            clock: ctx.clock,
+            ...(initialAlarms
+                ? {
+                    checkAlarms: alarmWatch(clients.cloudwatch, release.alarms, initialAlarms, {
+                        logger,
+                    }),
+                }
+                : {}),
+            ...(spec
+                ? {
+                    reinvoke: () => smokeTestVersion(spec, {
+                        lambda: clients.lambda,
+                        functionName: settings.functionName,
+                        version,
+                        logger,
+                    }),
+                }
+                : {}),
+        },
+        onStep: (event) => {
+            const last = event.stepIndex === plan.length - 1 || event.stepIndex === -1;
+            ctx.state.save(shift_state/* SHIFT_STATE */.rb, (0,shift_state/* shiftStateValue */.Xh)(candidate.aliasBefore, version, event, last && !watch.checkUrl, settings.auth));
+        },
+    }));
+}
+/** The alias was put back (a failed bake or endpoint check): report it and fail the run. */
+function failRolledBack(ctx, version, restore, why, headline) {
+    const { after } = restore;
+    const aliasName = ctx.settings.alias;
+    ctx.result.rolledBack = true;
+    ctx.report.section('Rollback', [
+        `Alias \`${aliasName}\` was put back: ${(0,alias_plan/* describeAliasState */.Tn)(after)} (${restore.action}).`,
+        '',
+        `Why: ${why}`,
+    ]);
+    ctx.report.setHeadline(`❌ ${headline}: \`${aliasName}\` serves ${(0,alias_plan/* describeAliasState */.Tn)(after)} again.`);
+    throw new errors/* ActionError */.lZ(`Traffic shift to version ${version} was rolled back: ${why}.`);
+}
+/**
+ * The alias's URL and API Gateway permission, then the endpoint checks through the URL. Without
+ * the URL the checks cannot run, so the new version is not left served unchecked.
+ */
+async function deploy_checkEndpoint(ctx, steps, candidate, spec, checkUrl) {
+    const before = candidate.aliasBefore;
+    let endpoint;
+    try {
+        endpoint = await setUpEndpoint(ctx, steps);
+    }
+    catch (error) {
+        if (!checkUrl)
+            throw error;
+        await rollBackAlias(ctx, steps, before, candidate.version, (0,errors/* errorMessage */.gJ)(error));
+        ctx.state.save(shift_state/* SHIFT_STATE */.rb, 'done');
+        ctx.result.rolledBack = true;
+        throw new errors/* ActionError */.lZ(`${(0,errors/* errorMessage */.gJ)(error)} The endpoint checks could not run, so alias '${ctx.settings.alias}' was put back.`);
+    }
+    if (!checkUrl || !spec || !endpoint.url)
+        return;
+    const checked = await runEndpointChecks(ctx, steps, spec, endpoint.url, before, candidate.version);
+    ctx.state.save(shift_state/* SHIFT_STATE */.rb, 'done');
+    if (!checked.restore)
+        return;
+    const why = checked.run.results
+        .filter((r) => !r.passed)
+        .map((r) => `endpoint case '${r.name}' failed: ${r.reasons[0] ?? 'failed'}`)
+        .join('; ');
+    failRolledBack(ctx, candidate.version, checked.restore, why, 'Rolled back after the endpoint checks');
+}
+function reportDeployed(ctx, candidate, after) {
+    const aliasName = ctx.settings.alias;
+    const before = candidate.aliasBefore;
+    ctx.report.table('Alias', ['alias', 'before', 'after'], [[aliasName, before.exists ? (0,alias_plan/* describeAliasState */.Tn)(before) : '(none)', (0,alias_plan/* describeAliasState */.Tn)(after)]]);
+    ctx.report.setHeadline(`✅ \`${aliasName}\` now serves version ${candidate.version}${before.functionVersion ? ` (was ${before.functionVersion})` : ''}.`);
 }
 
 ;// CONCATENATED MODULE: ./src/report/github-api.ts
