@@ -79715,7 +79715,7 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
     /** Prints the summary and outputs, writes the requested files; returns the exit code. */
     function finishOutput(exitCode) {
         code = exitCode;
-        const outputs = (0,report_outputs/* outputsOf */.Y)(result);
+        const outputs = (0,report_outputs/* outputsOf */.Yz)(result);
         const summary = report.toMarkdown();
         io.stdout(`${summary}\n`);
         io.stdout(`### Outputs\n\n${Object.entries(outputs)
@@ -80084,7 +80084,8 @@ async function runMain(env = process.env) {
     const logger = (0,runner/* coreLogger */.W)();
     const github = readGithubContext(env);
     const report = new job_report/* JobReport */.YS('lambda-ml-deploy');
-    const result = {};
+    // Each output is written as soon as it is known (reportingResult): the one setOutput.
+    const result = (0,outputs/* reportingResult */.OA)((name, value) => core/* setOutput */.uH(name, value));
     let clients;
     let workDir;
     try {
@@ -80128,8 +80129,6 @@ async function runMain(env = process.env) {
             (0,aws_clients/* destroyAwsClients */.QI)(clients);
         if (workDir)
             external_node_fs_.rmSync(workDir, { recursive: true, force: true });
-        for (const [name, value] of Object.entries((0,outputs/* outputsOf */.Y)(result)))
-            core/* setOutput */.uH(name, value);
         await writeSummary(report);
     }
 }
@@ -91891,7 +91890,8 @@ function code(text) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Y: () => (/* binding */ outputsOf)
+/* harmony export */   OA: () => (/* binding */ reportingResult),
+/* harmony export */   Yz: () => (/* binding */ outputsOf)
 /* harmony export */ });
 /* unused harmony export OUTPUT_FIELDS */
 /** Each output of action.yml and the result field it reports, in action.yml's order. */
@@ -91922,6 +91922,26 @@ function outputsOf(result) {
             outputs[name] = String(value);
     }
     return outputs;
+}
+/**
+ * A RunResult that reports each output the moment its field is set: the action writes outputs as
+ * soon as they are known, so a main step killed midway (the post step then restores the alias)
+ * still tells later steps which version it published.
+ */
+function reportingResult(write, initial = {}) {
+    const names = new Map(Object.entries(OUTPUT_FIELDS).map(([name, field]) => [field, name]));
+    const target = {};
+    const result = new Proxy(target, {
+        set(object, field, value) {
+            Reflect.set(object, field, value);
+            const name = typeof field === 'string' ? names.get(field) : undefined;
+            if (name && value !== undefined)
+                write(name, String(value));
+            return true;
+        },
+    });
+    Object.assign(result, initial);
+    return result;
 }
 
 

@@ -10,7 +10,7 @@ import { systemClock } from './log.js';
 import type { RunContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
-import { outputsOf, type RunResult } from './report/outputs.js';
+import { reportingResult } from './report/outputs.js';
 import { connect, coreLogger } from './runner.js';
 import { readSettings } from './settings.js';
 
@@ -19,7 +19,8 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   const logger = coreLogger();
   const github = readGithubContext(env);
   const report = new JobReport('lambda-ml-deploy');
-  const result: RunResult = {};
+  // Each output is written as soon as it is known (reportingResult): the one setOutput.
+  const result = reportingResult((name, value) => core.setOutput(name, value));
   let clients: AwsClients | undefined;
   let workDir: string | undefined;
   try {
@@ -61,7 +62,6 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
   } finally {
     if (clients) destroyAwsClients(clients);
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
-    for (const [name, value] of Object.entries(outputsOf(result))) core.setOutput(name, value);
     await writeSummary(report);
   }
 }

@@ -58,3 +58,28 @@ export function outputsOf(result: RunResult): Partial<Record<OutputName, string>
   }
   return outputs;
 }
+
+/**
+ * A RunResult that reports each output the moment its field is set: the action writes outputs as
+ * soon as they are known, so a main step killed midway (the post step then restores the alias)
+ * still tells later steps which version it published.
+ */
+export function reportingResult(
+  write: (name: OutputName, value: string) => void,
+  initial: RunResult = {},
+): RunResult {
+  const names = new Map<string, OutputName>(
+    Object.entries(OUTPUT_FIELDS).map(([name, field]) => [field, name as OutputName]),
+  );
+  const target: RunResult = {};
+  const result = new Proxy(target, {
+    set(object, field, value: unknown) {
+      Reflect.set(object, field, value);
+      const name = typeof field === 'string' ? names.get(field) : undefined;
+      if (name && value !== undefined) write(name, String(value));
+      return true;
+    },
+  });
+  Object.assign(result, initial);
+  return result;
+}
