@@ -87928,6 +87928,23 @@ async function slimTree(root) {
  */
 /** Where Lambda extracts layers; packages live in /opt/python. */
 const LAYER_PYTHON_DIR = '/opt/python';
+/** The layer options of a run's build settings: the one mapping, for zip layers and images. */
+function layerOptionsFor(build, run) {
+    return {
+        requirementsPath: build.requirements,
+        runtime: build.runtime,
+        architecture: build.architecture,
+        build: build.build,
+        buildImage: build.buildImage,
+        pipArgs: build.pipArgs,
+        slim: build.slim,
+        layerName: build.layerName,
+        s3Bucket: build.s3Bucket,
+        s3Prefix: build.s3Prefix,
+        dryRun: run.dryRun,
+        workDir: run.workDir,
+    };
+}
 /** What unpinned requirements mean for the layer cache. Pure. */
 function unpinnedWarning(unpinned) {
     const shown = unpinned.slice(0, 5).join(', ') + (unpinned.length > 5 ? ', ...' : '');
@@ -88306,20 +88323,7 @@ async function dependencies(ctx, image) {
         };
     }
     ctx.logger.info(`Dependencies key ${key.slice(0, 16)}: not in the repository yet, building.`);
-    const built = await buildDependencyFiles({
-        requirementsPath: b.requirements,
-        runtime: b.runtime,
-        architecture: b.architecture,
-        build: b.build,
-        buildImage: b.buildImage,
-        pipArgs: b.pipArgs,
-        slim: b.slim,
-        layerName: b.layerName,
-        s3Bucket: b.s3Bucket,
-        s3Prefix: b.s3Prefix,
-        dryRun: ctx.settings.dryRun,
-        workDir: ctx.workDir,
-    }, {
+    const built = await buildDependencyFiles(layerOptionsFor(b, { dryRun: ctx.settings.dryRun, workDir: ctx.workDir }), {
         lambda: ctx.clients.lambda,
         s3: ctx.clients.s3,
         run: ctx.run,
@@ -88658,20 +88662,7 @@ async function buildArtifacts(ctx, steps) {
     const b = settings.build;
     if (b.image)
         return buildImageArtifacts(ctx, steps, b.image);
-    const layerOptions = {
-        requirementsPath: b.requirements,
-        runtime: b.runtime,
-        architecture: b.architecture,
-        build: b.build,
-        buildImage: b.buildImage,
-        pipArgs: b.pipArgs,
-        slim: b.slim,
-        layerName: b.layerName,
-        s3Bucket: b.s3Bucket,
-        s3Prefix: b.s3Prefix,
-        dryRun: settings.dryRun,
-        workDir,
-    };
+    const layerOptions = layerOptionsFor(b, { dryRun: settings.dryRun, workDir });
     const layerDeps = {
         lambda: clients.lambda,
         s3: clients.s3,
@@ -88946,27 +88937,29 @@ function describeDecision(decision) {
  */
 async function pinnedValues(lambda, functionName, variable, sleep) {
     const values = new Set();
-    let marker;
-    do {
-        const page = await (0,call/* callAws */.IY)(`ListVersionsByFunction ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
-        for (const v of page.Versions ?? []) {
-            const value = v.Environment?.Variables?.[variable];
-            if (value)
-                values.add(value);
-        }
-        marker = page.NextMarker;
-    } while (marker);
+    for (const v of await allVersions(lambda, functionName, sleep)) {
+        const value = v.Environment?.Variables?.[variable];
+        if (value)
+            values.add(value);
+    }
     return values;
 }
 async function listVersions(lambda, functionName, sleep) {
+    return (await allVersions(lambda, functionName, sleep))
+        .filter((v) => v.Version && v.Version !== '$LATEST')
+        .map((v) => ({
+        version: v.Version,
+        codeSha256: v.CodeSha256,
+        description: v.Description,
+    }));
+}
+/** Every version's configuration, $LATEST included, page by page. */
+async function allVersions(lambda, functionName, sleep) {
     const versions = [];
     let marker;
     do {
         const page = await (0,call/* callAws */.IY)(`ListVersionsByFunction ${functionName}`, () => lambda.send(new client_lambda_dist_cjs/* ListVersionsByFunctionCommand */.Ox4({ FunctionName: functionName, Marker: marker })), { sleep });
-        for (const v of page.Versions ?? []) {
-            if (v.Version && v.Version !== '$LATEST')
-                versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
-        }
+        versions.push(...(page.Versions ?? []));
         marker = page.NextMarker;
     } while (marker);
     return versions;

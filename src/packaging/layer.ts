@@ -6,7 +6,7 @@ import { ActionError } from '../errors.js';
 import { type CommandRunner, currentUser, type UserIds } from '../exec.js';
 import { formatBytes, formatDuration, type Clock, type Logger } from '../log.js';
 import { uploadContentAddressed } from './upload.js';
-import type { Architecture, BuildMethod } from '../settings.js';
+import type { Architecture, BuildMethod, BuildSettings } from '../settings.js';
 import type { BundleFile } from './bundle-files.js';
 import {
   compileTreeInDocker,
@@ -52,6 +52,39 @@ export interface LayerOptions {
   expectedBucketOwner?: string;
   /** Host Python for `build: pip` (default python3). */
   python?: string;
+}
+
+/** The layer options of a run's build settings: the one mapping, for zip layers and images. */
+export function layerOptionsFor(
+  build: Pick<
+    BuildSettings,
+    | 'requirements'
+    | 'runtime'
+    | 'architecture'
+    | 'build'
+    | 'buildImage'
+    | 'pipArgs'
+    | 'slim'
+    | 'layerName'
+    | 's3Bucket'
+    | 's3Prefix'
+  >,
+  run: { dryRun: boolean; workDir: string },
+): LayerOptions {
+  return {
+    requirementsPath: build.requirements,
+    runtime: build.runtime,
+    architecture: build.architecture,
+    build: build.build,
+    buildImage: build.buildImage,
+    pipArgs: build.pipArgs,
+    slim: build.slim,
+    layerName: build.layerName,
+    s3Bucket: build.s3Bucket,
+    s3Prefix: build.s3Prefix,
+    dryRun: run.dryRun,
+    workDir: run.workDir,
+  };
 }
 
 export interface LayerDeps {

@@ -1,10 +1,10 @@
 import { buildBundle, type BundleResult } from '../packaging/bundle.js';
 import type { Built, ZipBuilt } from '../packaging/built.js';
 import {
+  layerOptionsFor,
   prepareLayer,
   releaseLayer,
   type LayerDeps,
-  type LayerOptions,
   type PreparedLayer,
 } from '../packaging/layer.js';
 import { checkLambdaLimits, type LimitReport } from '../packaging/limits.js';
@@ -27,20 +27,7 @@ export async function buildArtifacts(
   const { settings, clients, logger, run, workDir } = ctx;
   const b = settings.build;
   if (b.image) return buildImageArtifacts(ctx, steps, b.image);
-  const layerOptions: LayerOptions = {
-    requirementsPath: b.requirements,
-    runtime: b.runtime,
-    architecture: b.architecture,
-    build: b.build,
-    buildImage: b.buildImage,
-    pipArgs: b.pipArgs,
-    slim: b.slim,
-    layerName: b.layerName,
-    s3Bucket: b.s3Bucket,
-    s3Prefix: b.s3Prefix,
-    dryRun: settings.dryRun,
-    workDir,
-  };
+  const layerOptions = layerOptionsFor(b, { dryRun: settings.dryRun, workDir });
   const layerDeps: LayerDeps = {
     lambda: clients.lambda,
     s3: clients.s3,

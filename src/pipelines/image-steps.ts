@@ -13,7 +13,12 @@ import {
 } from '../packaging/image/image-build.js';
 import { pushImage, type PushResult } from '../packaging/image/push.js';
 import { RegistryClient } from '../packaging/image/registry.js';
-import { buildDependencyFiles, unpinnedWarning, type DependencyFiles } from '../packaging/layer.js';
+import {
+  buildDependencyFiles,
+  layerOptionsFor,
+  unpinnedWarning,
+  type DependencyFiles,
+} from '../packaging/layer.js';
 import { computeLayerKey, gatherRequirements } from '../packaging/layer-key.js';
 import { reportImageBuild, reportPush } from '../report/build-report.js';
 import type { DeploySettings, ImageSettings, PreviewModeSettings } from '../settings.js';
@@ -110,20 +115,7 @@ async function dependencies(
   }
   ctx.logger.info(`Dependencies key ${key.slice(0, 16)}: not in the repository yet, building.`);
   const built = await buildDependencyFiles(
-    {
-      requirementsPath: b.requirements,
-      runtime: b.runtime,
-      architecture: b.architecture,
-      build: b.build,
-      buildImage: b.buildImage,
-      pipArgs: b.pipArgs,
-      slim: b.slim,
-      layerName: b.layerName,
-      s3Bucket: b.s3Bucket,
-      s3Prefix: b.s3Prefix,
-      dryRun: ctx.settings.dryRun,
-      workDir: ctx.workDir,
-    },
+    layerOptionsFor(b, { dryRun: ctx.settings.dryRun, workDir: ctx.workDir }),
     {
       lambda: ctx.clients.lambda,
       s3: ctx.clients.s3,

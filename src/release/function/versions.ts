@@ -3,6 +3,7 @@ import {
   ListAliasesCommand,
   ListVersionsByFunctionCommand,
   type AliasConfiguration,
+  type FunctionConfiguration,
   type LambdaClient,
 } from '@aws-sdk/client-lambda';
 import { callAws, isNotFound } from '../../aws/call.js';
@@ -28,22 +29,10 @@ export async function pinnedValues(
   sleep?: Sleep,
 ): Promise<Set<string>> {
   const values = new Set<string>();
-  let marker: string | undefined;
-  do {
-    const page = await callAws(
-      `ListVersionsByFunction ${functionName}`,
-      () =>
-        lambda.send(
-          new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker: marker }),
-        ),
-      { sleep },
-    );
-    for (const v of page.Versions ?? []) {
-      const value = v.Environment?.Variables?.[variable];
-      if (value) values.add(value);
-    }
-    marker = page.NextMarker;
-  } while (marker);
+  for (const v of await allVersions(lambda, functionName, sleep)) {
+    const value = v.Environment?.Variables?.[variable];
+    if (value) values.add(value);
+  }
   return values;
 }
 
@@ -52,7 +41,22 @@ export async function listVersions(
   functionName: string,
   sleep?: Sleep,
 ): Promise<VersionInfo[]> {
-  const versions: VersionInfo[] = [];
+  return (await allVersions(lambda, functionName, sleep))
+    .filter((v) => v.Version && v.Version !== '$LATEST')
+    .map((v) => ({
+      version: v.Version as string,
+      codeSha256: v.CodeSha256,
+      description: v.Description,
+    }));
+}
+
+/** Every version's configuration, $LATEST included, page by page. */
+async function allVersions(
+  lambda: LambdaClient,
+  functionName: string,
+  sleep?: Sleep,
+): Promise<FunctionConfiguration[]> {
+  const versions: FunctionConfiguration[] = [];
   let marker: string | undefined;
   do {
     const page = await callAws(
@@ -63,10 +67,7 @@ export async function listVersions(
         ),
       { sleep },
     );
-    for (const v of page.Versions ?? []) {
-      if (v.Version && v.Version !== '$LATEST')
-        versions.push({ version: v.Version, codeSha256: v.CodeSha256, description: v.Description });
-    }
+    versions.push(...(page.Versions ?? []));
     marker = page.NextMarker;
   } while (marker);
   return versions;
