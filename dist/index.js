@@ -79445,6 +79445,8 @@ var errors = __nccwpck_require__(3916);
 var exec = __nccwpck_require__(3190);
 // EXTERNAL MODULE: ./src/log.ts
 var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/context.ts
+var context = __nccwpck_require__(6696);
 // EXTERNAL MODULE: ./src/pipelines/index.ts + 83 modules
 var pipelines = __nccwpck_require__(5905);
 // EXTERNAL MODULE: ./src/report/job-report.ts
@@ -79454,6 +79456,7 @@ var report_outputs = __nccwpck_require__(5468);
 // EXTERNAL MODULE: ./src/settings.ts + 3 modules
 var src_settings = __nccwpck_require__(2042);
 ;// CONCATENATED MODULE: ./src/cli.ts
+
 
 
 
@@ -79672,23 +79675,18 @@ async function runCli(argv, env = process.env, io = processIo, cwd = process.cwd
             workspace: cwd,
             tempDir: workDir,
         };
-        const ctx = {
+        const ctx = (0,context/* runContext */.p)({
             settings,
             clients,
             logger,
-            clock: log/* systemClock */.ml,
-            run: exec/* runCommand */.d1,
             github,
             report,
             result,
-            // No post step outside GitHub: the pipelines' own rollback covers a failure they see, and
-            // the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
+            // No post step outside GitHub: the pipelines' own rollback covers a failure they see,
+            // and the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
             state: { save: (name, value) => guard.save(name, value) },
-            fetch: (url, init) => fetch(url, init),
             workDir,
-            registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
-            ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
-        };
+        }, env);
         await (0,pipelines/* runPipeline */.a)(ctx);
     }
     catch (error) {
@@ -80019,8 +80017,6 @@ var aws_clients = __nccwpck_require__(201);
 var aws_identity = __nccwpck_require__(6367);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/exec.ts
-var exec = __nccwpck_require__(3190);
 ;// CONCATENATED MODULE: ./src/github-context.ts
 
 function readGithubContext(env) {
@@ -80052,8 +80048,8 @@ function readGithubContext(env) {
     };
 }
 
-// EXTERNAL MODULE: ./src/log.ts
-var log = __nccwpck_require__(5625);
+// EXTERNAL MODULE: ./src/pipelines/context.ts
+var context = __nccwpck_require__(6696);
 // EXTERNAL MODULE: ./src/pipelines/index.ts + 83 modules
 var pipelines = __nccwpck_require__(5905);
 // EXTERNAL MODULE: ./src/report/job-report.ts
@@ -80065,7 +80061,6 @@ var runner = __nccwpck_require__(4813);
 // EXTERNAL MODULE: ./src/settings.ts + 3 modules
 var src_settings = __nccwpck_require__(2042);
 ;// CONCATENATED MODULE: ./src/main.ts
-
 
 
 
@@ -80099,21 +80094,16 @@ async function runMain(env = process.env) {
             `Deploying as \`${identity.arn}\` (account ${identity.account}).`,
         ]);
         workDir = external_node_fs_.mkdtempSync(external_node_path_.join(github.tempDir, 'lambda-ml-deploy-'));
-        const ctx = {
+        const ctx = (0,context/* runContext */.p)({
             settings,
             clients,
             logger,
-            clock: log/* systemClock */.ml,
-            run: exec/* runCommand */.d1,
             github,
             report,
             result,
             state: { save: (name, value) => core/* saveState */.LZ(name, value) },
-            fetch: (url, init) => fetch(url, init),
             workDir,
-            registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
-            ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
-        };
+        }, env);
         await (0,pipelines/* runPipeline */.a)(ctx);
     }
     catch (error) {
@@ -80141,6 +80131,34 @@ async function writeSummary(report) {
     catch (error) {
         core/* warning */.$e(`Could not write the job summary: ${(0,errors/* errorMessage */.gJ)(error)}`);
     }
+}
+
+
+/***/ }),
+
+/***/ 6696:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ runContext)
+/* harmony export */ });
+/* harmony import */ var _exec_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3190);
+/* harmony import */ var _log_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5625);
+
+
+/**
+ * The RunContext main.ts and cli.ts build: the system clock, the command runner, the global
+ * fetch, and the endpoints a local emulator sets in the environment.
+ */
+function runContext(parts, env) {
+    return {
+        ...parts,
+        clock: _log_js__WEBPACK_IMPORTED_MODULE_1__/* .systemClock */ .ml,
+        run: _exec_js__WEBPACK_IMPORTED_MODULE_0__/* .runCommand */ .d1,
+        fetch: (url, init) => fetch(url, init),
+        registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
+        ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
+    };
 }
 
 

@@ -18,8 +18,8 @@ import { guardInterrupts, processInterrupts, type Interrupts } from './cli-inter
 import { errorMessage } from './errors.js';
 import { runCommand } from './exec.js';
 import type { GithubContext } from './github-context.js';
-import { formatDuration, systemClock, type Logger } from './log.js';
-import type { RunContext } from './pipelines/context.js';
+import { formatDuration, type Logger } from './log.js';
+import { runContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
 import { outputsOf, type RunResult } from './report/outputs.js';
@@ -264,23 +264,21 @@ export async function runCli(
       workspace: cwd,
       tempDir: workDir,
     };
-    const ctx: RunContext = {
-      settings,
-      clients,
-      logger,
-      clock: systemClock,
-      run: runCommand,
-      github,
-      report,
-      result,
-      // No post step outside GitHub: the pipelines' own rollback covers a failure they see, and
-      // the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
-      state: { save: (name, value) => guard.save(name, value) },
-      fetch: (url, init) => fetch(url, init),
-      workDir,
-      registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
-      ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
-    };
+    const ctx = runContext(
+      {
+        settings,
+        clients,
+        logger,
+        github,
+        report,
+        result,
+        // No post step outside GitHub: the pipelines' own rollback covers a failure they see,
+        // and the interrupt guard an interruption (Ctrl-C, a CI system's SIGTERM) mid-shift.
+        state: { save: (name, value) => guard.save(name, value) },
+        workDir,
+      },
+      env,
+    );
     await runPipeline(ctx);
   } catch (error) {
     const message = cliProblem(errorMessage(error));

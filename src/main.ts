@@ -4,10 +4,8 @@ import * as path from 'node:path';
 import { destroyAwsClients, type AwsClients } from './aws/clients.js';
 import { verifyIdentity } from './aws/identity.js';
 import { errorMessage } from './errors.js';
-import { runCommand } from './exec.js';
 import { readGithubContext } from './github-context.js';
-import { systemClock } from './log.js';
-import type { RunContext } from './pipelines/context.js';
+import { runContext } from './pipelines/context.js';
 import { runPipeline } from './pipelines/index.js';
 import { JobReport } from './report/job-report.js';
 import { reportingResult } from './report/outputs.js';
@@ -37,21 +35,19 @@ export async function runMain(env: NodeJS.ProcessEnv = process.env): Promise<voi
     ]);
 
     workDir = fs.mkdtempSync(path.join(github.tempDir, 'lambda-ml-deploy-'));
-    const ctx: RunContext = {
-      settings,
-      clients,
-      logger,
-      clock: systemClock,
-      run: runCommand,
-      github,
-      report,
-      result,
-      state: { save: (name, value) => core.saveState(name, value) },
-      fetch: (url, init) => fetch(url, init),
-      workDir,
-      registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
-      ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
-    };
+    const ctx = runContext(
+      {
+        settings,
+        clients,
+        logger,
+        github,
+        report,
+        result,
+        state: { save: (name, value) => core.saveState(name, value) },
+        workDir,
+      },
+      env,
+    );
     await runPipeline(ctx);
   } catch (error) {
     const message = errorMessage(error);

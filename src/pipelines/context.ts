@@ -1,7 +1,7 @@
 import type { AwsClients } from '../aws/clients.js';
-import type { CommandRunner } from '../exec.js';
+import { runCommand, type CommandRunner } from '../exec.js';
 import type { GithubContext } from '../github-context.js';
-import type { Clock, Logger } from '../log.js';
+import { systemClock, type Clock, type Logger } from '../log.js';
 import type { FetchLike } from '../report/github-api.js';
 import type { JobReport } from '../report/job-report.js';
 import type { RunResult } from '../report/outputs.js';
@@ -38,4 +38,28 @@ export interface RunContext<S extends Settings = Settings> {
    * go there too, with the URL's host in the Host header.
    */
   awsEndpoint?: string;
+}
+
+/** What an entry supplies; the rest of a RunContext is the same for the action and the CLI. */
+export type RunContextParts<S extends Settings = Settings> = Omit<
+  RunContext<S>,
+  'clock' | 'run' | 'fetch' | 'registryEndpoint' | 'awsEndpoint'
+>;
+
+/**
+ * The RunContext main.ts and cli.ts build: the system clock, the command runner, the global
+ * fetch, and the endpoints a local emulator sets in the environment.
+ */
+export function runContext<S extends Settings>(
+  parts: RunContextParts<S>,
+  env: NodeJS.ProcessEnv,
+): RunContext<S> {
+  return {
+    ...parts,
+    clock: systemClock,
+    run: runCommand,
+    fetch: (url, init) => fetch(url, init),
+    registryEndpoint: env.LAMBDA_ML_DEPLOY_ECR_ENDPOINT || undefined,
+    ...(env.AWS_ENDPOINT_URL ? { awsEndpoint: env.AWS_ENDPOINT_URL } : {}),
+  };
 }
